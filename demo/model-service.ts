@@ -1,0 +1,182 @@
+// A demo model service: OpenAI-compatible chat completions and embeddings plus GET /test, that
+// registers itself in Consul with an HTTP health check and deregisters when it stops.
+//
+//   node dist/demo/model-service.js --service llm-chat --id llm-chat-1 \
+//        --consul 127.0.0.1:8500 --meta gateway-path=/v1/,/test
+//
+// GET /test?msg=hello                echo: msg, path, instance, service, the request headers
+//       [&delay_ms=N] [&status=N]    answer late or with another status (for timeout tests)
+//                                    (any other GET path echoes the same way)
+// POST /v1/chat/completions          deterministic reply with a usage block (stream: true → SSE)
+// POST /v1/embeddings                deterministic vectors
+// GET /v1/models
+// GET /health                        the Consul check; PUT /_demo/health?healthy=false fails it
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import Consul from 'consul';
+import { chatCompletion, chatReply, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
+
+const { values } = parseArgs({
+  options: {
+    service: { type: 'string', default: 'llm-chat' },
+    id: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    consul: { type: 'string', default: process.env['CONSUL_HTTP_ADDR'] ?? '127.0.0.1:8500' },
+    meta: { type: 'string', multiple: true, default: [] },
+    tag: { type: 'string', multiple: true, default: [] },
+    'check-interval': { type: 'string', default: '1s' },
+  },
+});
+
+const service = values.service!;
+const instance = values.id ?? `${service}-${process.pid}`;
+const meta = Object.fromEntries(
+  values.meta!.map((kv) => {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new Error(`--meta ${kv}: expected key=value`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
+let healthy = true;
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'x-meshgate-instance': instance, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function openAiError(res: http.ServerResponse, status: number, message: string): void {
+  send(res, status, { error: { message, type: 'invalid_request_error', code: null } });
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 1 << 20) throw new Error('body larger than 1 MiB');
+    chunks.push(chunk as Buffer);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString() || 'null');
+}
+
+function streamChat(res: http.ServerResponse, request: ChatRequest): void {
+  const full = chatCompletion(request, instance);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
+  const words = chatReply(request).split(' ');
+  for (const [i, word] of words.entries()) {
+    const delta = { role: i === 0 ? 'assistant' : undefined, content: (i ? ' ' : '') + word };
+    res.write(`data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`);
+  }
+  res.write(`data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: full['usage'] })}\n\n`);
+  res.end('data: [DONE]\n\n');
+}
+
+async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const route = `${req.method} ${url.pathname}`;
+  if (route === 'GET /health') return send(res, healthy ? 200 : 503, { status: healthy ? 'ok' : 'failing', instance });
+  if (route === 'PUT /_demo/health') {
+    healthy = url.searchParams.get('healthy') !== 'false';
+    return send(res, 200, { healthy, instance });
+  }
+  if (route === 'GET /v1/models') {
+    return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });
+  }
+  if (req.method === 'GET') {
+    const delay = Number(url.searchParams.get('delay_ms') ?? 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 120_000)));
+    const status = Number(url.searchParams.get('status') ?? 200);
+    return send(res, status >= 100 && status < 600 ? status : 200, {
+      msg: url.searchParams.get('msg'),
+      path: url.pathname,
+      instance,
+      service,
+      headers: req.headers,
+    });
+  }
+  if (route === 'POST /v1/chat/completions') {
+    let body: unknown;
+    try {
+      body = await readJson(req);
+    } catch (err) {
+      return openAiError(res, 400, `invalid JSON body: ${(err as Error).message}`);
+    }
+    const problem = chatRequestProblem(body);
+    if (problem) return openAiError(res, 400, problem);
+    const request = body as ChatRequest;
+    if (request.stream) return streamChat(res, request);
+    return send(res, 200, chatCompletion(request, instance));
+  }
+  if (route === 'POST /v1/embeddings') {
+    let body: { input?: unknown; model?: string };
+    try {
+      body = (await readJson(req)) as typeof body;
+    } catch (err) {
+      return openAiError(res, 400, `invalid JSON body: ${(err as Error).message}`);
+    }
+    const inputs = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? body.input : undefined;
+    if (!inputs || !inputs.every((x) => typeof x === 'string')) return openAiError(res, 400, '"input" must be a string or an array of strings');
+    const tokens = inputs.reduce((n: number, s: string) => n + s.split(/\s+/).filter(Boolean).length, 0);
+    return send(res, 200, {
+      object: 'list',
+      model: body.model ?? 'meshgate-demo-embed',
+      data: inputs.map((s: string, index: number) => ({ object: 'embedding', index, embedding: embedding(s) })),
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  }
+  return openAiError(res, 404, `no such endpoint: ${route}`);
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((err) => {
+    if (!res.headersSent) openAiError(res, 500, (err as Error).message);
+    else res.destroy();
+  });
+});
+
+const [consulHost, consulPort] = values.consul!.replace(/^https?:\/\//, '').split(':');
+const consul = new Consul({ host: consulHost!, port: Number(consulPort ?? 8500) });
+
+server.listen(Number(values.port), values.host, async () => {
+  const port = (server.address() as AddressInfo).port;
+  try {
+    await consul.agent.service.register({
+      id: instance,
+      name: service,
+      address: values.host!,
+      port,
+      tags: values.tag!,
+      meta,
+      check: {
+        name: `${instance} HTTP /health`,
+        http: `http://${values.host}:${port}/health`,
+        interval: values['check-interval']!,
+        timeout: '1s',
+        deregistercriticalserviceafter: '10m',
+      },
+    } as never);
+  } catch (err) {
+    process.stderr.write(`could not register ${instance} in Consul at ${values.consul}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port })}\n`);
+});
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await consul.agent.service.deregister(instance);
+  } catch (err) {
+    process.stderr.write(`deregister ${instance} failed: ${(err as Error).message}\n`);
+  }
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2_000).unref();
+}
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

@@ -1,0 +1,137 @@
+// A real Consul agent on loopback, every port moved to a free one so agents can run side by
+// side, plus the handful of HTTP API calls the tests and the demo make.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePorts } from './ports.js';
+import { startProcess, type ManagedProcess } from './process.js';
+import { toolPath } from './repo.js';
+import { waitFor } from './wait.js';
+
+export interface ConsulAgentOptions {
+  /** HTTP API port (else a free one). */
+  readonly httpPort?: number;
+  /**
+   * Keep state in this directory across restarts (a single-server agent); otherwise a
+   * `-dev` agent that forgets everything when it stops.
+   */
+  readonly dataDir?: string;
+  readonly logFile?: string;
+  readonly nodeName?: string;
+}
+
+export interface ServiceRegistration {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Address?: string;
+  readonly Port?: number;
+  readonly Tags?: string[];
+  readonly Meta?: Record<string, string>;
+  readonly Check?: Record<string, unknown>;
+  readonly Checks?: Array<Record<string, unknown>>;
+}
+
+export class ConsulApi {
+  constructor(readonly baseUrl: string) {}
+
+  private async call(method: string, pathAndQuery: string, body?: unknown): Promise<Response> {
+    const res = await fetch(`${this.baseUrl}${pathAndQuery}`, {
+      method,
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`consul ${method} ${pathAndQuery}: ${res.status} ${await res.text()}`);
+    return res;
+  }
+
+  async register(service: ServiceRegistration): Promise<void> {
+    await this.call('PUT', '/v1/agent/service/register', service);
+  }
+
+  async deregister(serviceId: string): Promise<void> {
+    await this.call('PUT', `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`);
+  }
+
+  /** Set a TTL check's status: pass, warn or fail. */
+  async ttl(checkId: string, status: 'pass' | 'warn' | 'fail', note = ''): Promise<void> {
+    await this.call('PUT', `/v1/agent/check/${status}/${encodeURIComponent(checkId)}?note=${encodeURIComponent(note)}`);
+  }
+
+  async maintenance(serviceId: string, enable: boolean): Promise<void> {
+    await this.call('PUT', `/v1/agent/service/maintenance/${encodeURIComponent(serviceId)}?enable=${enable}&reason=test`);
+  }
+
+  async kvPut(key: string, value: string): Promise<void> {
+    await this.call('PUT', `/v1/kv/${key}`, value);
+  }
+
+  async kvDelete(key: string): Promise<void> {
+    await this.call('DELETE', `/v1/kv/${key}`);
+  }
+
+  async healthService(name: string): Promise<Array<{ Service: { ID: string }; Checks: Array<{ CheckID: string; Status: string }> }>> {
+    return (await this.call('GET', `/v1/health/service/${encodeURIComponent(name)}`)).json() as never;
+  }
+
+  async leader(): Promise<string> {
+    return (await (await this.call('GET', '/v1/status/leader')).json()) as string;
+  }
+}
+
+export interface ConsulAgent {
+  readonly httpPort: number;
+  readonly address: string;
+  readonly api: ConsulApi;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startConsul(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
+  const [httpPort, dns, serfLan, serfWan, server, grpc] = await freePorts(6);
+  const port = options.httpPort ?? httpPort!;
+  const nodeName = options.nodeName ?? `meshgate-${process.pid}-${port}`;
+  const args = [
+    'agent',
+    '-bind=127.0.0.1',
+    '-client=127.0.0.1',
+    `-node=${nodeName}`,
+    `-http-port=${port}`,
+    `-dns-port=${dns}`,
+    `-serf-lan-port=${serfLan}`,
+    `-serf-wan-port=${serfWan}`,
+    `-server-port=${server}`,
+    `-grpc-port=${grpc}`,
+    '-log-level=warn',
+    '-disable-host-node-id',
+  ];
+  if (options.dataDir) {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    args.push('-server', '-bootstrap-expect=1', `-data-dir=${options.dataDir}`, '-hcl=performance { raft_multiplier = 1 }');
+  } else {
+    args.push('-dev');
+  }
+  const proc = startProcess('consul', toolPath('consul'), {
+    args,
+    ...(options.logFile ? { logFile: options.logFile } : {}),
+    // Consul writes a checkpoint file to $HOME unless told not to; keep it quiet and local.
+    env: { CHECKPOINT_DISABLE: '1', HOME: options.dataDir ?? os.tmpdir() },
+  });
+  const api = new ConsulApi(`http://127.0.0.1:${port}`);
+  try {
+    await waitFor(
+      'consul to elect a leader',
+      async () => {
+        if (!proc.running()) throw new Error(`consul exited: ${proc.tail()}`);
+        return (await api.leader()) !== '';
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return { httpPort: port, address: `127.0.0.1:${port}`, api, process: proc, stop: () => proc.stop('SIGTERM', 5_000) };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `meshgate-${prefix}-`));
+}

@@ -1,0 +1,65 @@
+// Demo model service instances as child processes, up once Consul knows them.
+import { startProcess, type ManagedProcess } from './process.js';
+import { distPath } from './repo.js';
+import { waitFor } from './wait.js';
+
+export interface ModelServiceOptions {
+  readonly service: string;
+  readonly id: string;
+  readonly consulAddress: string;
+  readonly meta?: Record<string, string>;
+  readonly tags?: string[];
+  readonly port?: number;
+  readonly checkInterval?: string;
+  readonly logFile?: string;
+}
+
+export interface ModelServiceProcess {
+  readonly id: string;
+  readonly port: number;
+  readonly url: string;
+  readonly process: ManagedProcess;
+  setHealthy(healthy: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startModelService(options: ModelServiceOptions): Promise<ModelServiceProcess> {
+  const args = [
+    distPath('demo', 'model-service.js'),
+    `--service=${options.service}`,
+    `--id=${options.id}`,
+    `--consul=${options.consulAddress}`,
+    `--port=${options.port ?? 0}`,
+    `--check-interval=${options.checkInterval ?? '1s'}`,
+    ...Object.entries(options.meta ?? {}).map(([k, v]) => `--meta=${k}=${v}`),
+    ...(options.tags ?? []).map((t) => `--tag=${t}`),
+  ];
+  const proc = startProcess(options.id, process.execPath, { args, ...(options.logFile ? { logFile: options.logFile } : {}) });
+  let port = 0;
+  try {
+    port = await waitFor(
+      `${options.id} to register in Consul`,
+      () => {
+        if (!proc.running()) throw new Error(`${options.id} exited: ${proc.tail()}`);
+        const line = proc.tail().split('\n').find((l) => l.includes('"registered"'));
+        return line ? (JSON.parse(line) as { port: number }).port : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    id: options.id,
+    port,
+    url,
+    process: proc,
+    async setHealthy(healthy: boolean) {
+      const res = await fetch(`${url}/_demo/health?healthy=${healthy}`, { method: 'PUT' });
+      if (!res.ok) throw new Error(`${options.id}: could not set health`);
+    },
+    stop: () => proc.stop('SIGTERM', 5_000),
+  };
+}

@@ -1,0 +1,95 @@
+// Child processes that are always stopped: each one is recorded, `stop()` sends SIGTERM and
+// then SIGKILL after a grace period, and every process still running when this process exits
+// (a test failing, Ctrl-C) is killed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves with the exit code (or signal name) once the process is gone. */
+  readonly exited: Promise<number | string>;
+  readonly running: () => boolean;
+  /** The last lines it wrote, for error messages. */
+  readonly tail: () => string;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly args?: readonly string[];
+  readonly env?: Record<string, string | undefined>;
+  readonly cwd?: string;
+  /** Append stdout and stderr to this file (else they are only kept in memory, briefly). */
+  readonly logFile?: string;
+  /** Also copy output to this process's stderr. */
+  readonly echo?: boolean;
+}
+
+const live = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of live) {
+      try {
+        p.child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
+export function startProcess(name: string, command: string, options: StartOptions = {}): ManagedProcess {
+  installExitHook();
+  const child = spawn(command, options.args ?? [], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  const lines: string[] = [];
+  const log = options.logFile ? fs.createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  const collect = (chunk: Buffer): void => {
+    log?.write(chunk);
+    if (options.echo) process.stderr.write(chunk);
+    for (const line of chunk.toString().split('\n')) if (line) lines.push(line);
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  let alive = true;
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => {
+      alive = false;
+      live.delete(managed);
+      log?.end();
+      resolve(code ?? signal ?? 'unknown');
+    });
+  });
+  const managed: ManagedProcess = {
+    name,
+    child,
+    pid: child.pid,
+    exited,
+    running: () => alive,
+    tail: () => lines.slice(-40).join('\n'),
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000) {
+      if (!alive) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  live.add(managed);
+  return managed;
+}
+
+/** Stop several processes, last started first. */
+export async function stopAll(processes: Array<ManagedProcess | undefined>): Promise<void> {
+  for (const p of [...processes].reverse()) await p?.stop();
+}

@@ -1,0 +1,39 @@
+// Where the repository and its tools are, from wherever the compiled code runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+export function repoRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the meshgate repository root');
+    dir = up;
+  }
+  return (root = dir);
+}
+
+const TOOL_ENV: Record<string, string> = {
+  envoy: 'ENVOY_BIN',
+  consul: 'CONSUL_BIN',
+  'redis-server': 'REDIS_SERVER_BIN',
+};
+
+/** A tool's binary: $ENVOY_BIN / $CONSUL_BIN / $REDIS_SERVER_BIN, else .tools/bin from setup. */
+export function toolPath(name: string): string {
+  const envName = TOOL_ENV[name];
+  const fromEnv = envName ? process.env[envName] : undefined;
+  const bin = fromEnv || path.join(repoRoot(), '.tools', 'bin', name);
+  if (!fs.existsSync(bin)) {
+    throw new Error(`${name} not found at ${bin}: run \`npm run setup\`${envName ? ` or set ${envName}` : ''}`);
+  }
+  return bin;
+}
+
+/** The compiled entry point of a meshgate component, e.g. dist/xds-server/main.js. */
+export function distPath(...parts: string[]): string {
+  return path.join(repoRoot(), 'dist', ...parts);
+}

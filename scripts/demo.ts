@@ -1,0 +1,153 @@
+// `npm run demo`: Consul, the xds-server, two demo model service instances and a gateway Envoy
+// on this machine, then the lines to try. Ctrl-C stops everything and removes temporary data.
+//
+// Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
+// ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
+// --xds-admin-port/XDS_ADMIN_PORT 18001.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent.js';
+import { startEnvoy, type EnvoyProcess } from '../launcher/envoy.js';
+import { startModelService, type ModelServiceProcess } from '../launcher/model-service.js';
+import type { ManagedProcess } from '../launcher/process.js';
+import { waitFor } from '../launcher/wait.js';
+import { startXdsServer, type XdsServerProcess } from '../launcher/xds-server.js';
+
+const { values } = parseArgs({
+  options: {
+    'gateway-port': { type: 'string' },
+    'envoy-admin-port': { type: 'string' },
+    'consul-port': { type: 'string' },
+    'xds-port': { type: 'string' },
+    'xds-admin-port': { type: 'string' },
+  },
+});
+
+function port(flag: string | undefined, envName: string, fallback: number): number {
+  const raw = flag ?? process.env[envName] ?? String(fallback);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${envName}: ${raw} is not a port`);
+  return n;
+}
+
+const ports = {
+  gateway: port(values['gateway-port'], 'GATEWAY_PORT', 8080),
+  envoyAdmin: port(values['envoy-admin-port'], 'ENVOY_ADMIN_PORT', 9901),
+  consul: port(values['consul-port'], 'CONSUL_PORT', 8500),
+  xds: port(values['xds-port'], 'XDS_PORT', 18000),
+  xdsAdmin: port(values['xds-admin-port'], 'XDS_ADMIN_PORT', 18001),
+};
+
+const work = tempDir('demo');
+const logs = path.join(work, 'logs');
+fs.mkdirSync(logs);
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+let consul: ConsulAgent | undefined;
+let xds: XdsServerProcess | undefined;
+let envoy: EnvoyProcess | undefined;
+const instances: ModelServiceProcess[] = [];
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('\nstopping the demo …');
+    await envoy?.stop().catch(() => undefined);
+    for (const i of instances) await i.stop().catch(() => undefined);
+    await xds?.stop().catch(() => undefined);
+    await consul?.stop().catch(() => undefined);
+    fs.rmSync(work, { recursive: true, force: true });
+    say('stopped; temporary data removed');
+  }
+  process.exit(code);
+}
+
+function watchForCrash(p: ManagedProcess): void {
+  void p.exited.then((code) => {
+    if (stopping) return;
+    say(`\n${p.name} exited unexpectedly (${code}); its last output:\n${p.tail()}`);
+    void shutdown(1);
+  });
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  say(`meshgate demo (logs in ${logs})`);
+  consul = await startConsul({ httpPort: ports.consul, logFile: path.join(logs, 'consul.log') });
+  watchForCrash(consul.process);
+  say(`  consul        http://127.0.0.1:${ports.consul}/ui`);
+
+  xds = await startXdsServer({
+    consulAddress: consul.address,
+    xdsPort: ports.xds,
+    adminPort: ports.xdsAdmin,
+    logFile: path.join(logs, 'xds-server.log'),
+  });
+  watchForCrash(xds.process);
+  say(`  xds-server    ADS 127.0.0.1:${ports.xds}, admin ${xds.adminUrl}`);
+
+  for (const id of ['llm-chat-1', 'llm-chat-2']) {
+    const instance = await startModelService({
+      service: 'llm-chat',
+      id,
+      consulAddress: consul.address,
+      meta: { 'gateway-path': '/v1/,/test', protocol: 'http' },
+      logFile: path.join(logs, `${id}.log`),
+    });
+    instances.push(instance);
+    watchForCrash(instance.process);
+    say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
+  }
+
+  envoy = await startEnvoy({
+    template: 'gateway.yaml',
+    vars: {
+      NODE_ID: 'demo-gateway',
+      GATEWAY_ADDRESS: '127.0.0.1',
+      GATEWAY_PORT: ports.gateway,
+      ADMIN_ADDRESS: '127.0.0.1',
+      ADMIN_PORT: ports.envoyAdmin,
+      XDS_HOST: '127.0.0.1',
+      XDS_PORT: ports.xds,
+    },
+    adminPort: ports.envoyAdmin,
+    workDir: work,
+    logFile: path.join(logs, 'envoy.log'),
+    concurrency: 2,
+    logLevel: 'info',
+  });
+  watchForCrash(envoy.process);
+  say(`  gateway envoy http://127.0.0.1:${ports.gateway}, admin http://127.0.0.1:${ports.envoyAdmin}`);
+
+  const gw = `http://127.0.0.1:${ports.gateway}`;
+  await waitFor(
+    'a request through the gateway to succeed',
+    async () => (await fetch(`${gw}/test?msg=hello`)).status === 200,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+
+  say(`
+ready. Try:
+
+  curl '${gw}/test?msg=hello'                      # answered by llm-chat-1 or -2 (see "instance")
+  curl ${gw}/v1/chat/completions -H 'content-type: application/json' \\
+       -d '{"model":"demo","messages":[{"role":"user","content":"hello mesh"}]}'
+  curl ${gw}/nowhere                               # 404 as JSON from the gateway
+  curl ${xds.adminUrl}/debug/proxies              # which proxy has which config version
+  curl ${xds.adminUrl}/metrics
+  curl http://127.0.0.1:${ports.envoyAdmin}/config_dump   # everything Envoy got over ADS
+
+  # take one instance out in Consul, then watch requests go to the other one only:
+  curl -X PUT '${instances[0]!.url}/_demo/health?healthy=false'
+
+Ctrl-C stops everything.`);
+}
+
+main().catch(async (err) => {
+  say(`demo failed: ${(err as Error).message}`);
+  await shutdown(1);
+});

@@ -1,0 +1,69 @@
+// The xds-server's admin HTTP: health, readiness, metrics and the debug views operators use to
+// ask which proxy has which version, why one rejected its config, and what the mesh looks like.
+import type express from 'express';
+import { adminApp } from '../../shared/admin-http.js';
+import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { MeshStore } from '../model/mesh-store.js';
+import type { ProxyRegistry } from '../server/proxy-registry.js';
+import { PUSH_ORDER } from '../xds-types.js';
+import type { XdsMetrics } from './metrics.js';
+
+export interface AdminDeps {
+  readonly store: MeshStore;
+  readonly cache: SnapshotCache;
+  readonly registry: ProxyRegistry;
+  readonly metrics: XdsMetrics;
+}
+
+export function xdsAdminApp({ store, cache, registry, metrics }: AdminDeps): express.Express {
+  const app = adminApp({
+    metrics: metrics.registry,
+    notReadyReason: () => (store.synced ? undefined : 'waiting for the first full Consul sync'),
+  });
+
+  app.get('/debug/proxies', (_req, res) => {
+    res.json(registry.status((key) => cache.get(key)));
+  });
+
+  app.get('/debug/snapshots', (_req, res) => {
+    res.json(
+      cache.keys().map((key) => {
+        const snap = cache.get(key)!;
+        return {
+          role: key,
+          built_at: snap.builtAt.toISOString(),
+          notes: snap.notes,
+          types: Object.fromEntries(
+            PUSH_ORDER.map((t) => [t, { version: snap.types[t].version, resources: [...snap.types[t].resources.keys()] }]),
+          ),
+        };
+      }),
+    );
+  });
+
+  // The resources a role is served, as proto3 JSON: what its Envoys should show in config_dump.
+  app.get('/debug/snapshots/:role', (req, res) => {
+    const snap = cache.get(req.params.role);
+    if (!snap) {
+      res.status(404).json({ error: `no snapshot for role ${req.params.role}` });
+      return;
+    }
+    res.json(
+      Object.fromEntries(
+        PUSH_ORDER.map((t) => [t, { version: snap.types[t].version, resources: [...snap.types[t].resources.values()].map((r) => r.json) }]),
+      ),
+    );
+  });
+
+  app.get('/debug/mesh', (_req, res) => {
+    const state = store.state;
+    res.json({
+      synced: store.synced,
+      revision: state.revision,
+      services: [...state.services.values()],
+      problems: state.problems,
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,31 @@
+// The xds-server's Prometheus metrics, in one registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class XdsMetrics {
+  readonly registry = new Registry();
+  readonly connectedProxies = new Gauge({ name: 'meshgate_xds_connected_proxies', help: 'Open xDS streams', registers: [this.registry] });
+  readonly pushes = new Counter({ name: 'meshgate_xds_pushes_total', help: 'xDS responses sent, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly pushedBytes = new Counter({ name: 'meshgate_xds_pushed_bytes_total', help: 'Bytes of xDS responses sent, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly acks = new Counter({ name: 'meshgate_xds_acks_total', help: 'Responses proxies accepted, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly nacks = new Counter({ name: 'meshgate_xds_nacks_total', help: 'Responses proxies rejected (NACK), by type', labelNames: ['type'], registers: [this.registry] });
+  readonly consulWatchErrors = new Counter({
+    name: 'meshgate_consul_watch_errors_total',
+    help: 'Failed Consul blocking queries, by watch kind (catalog, health)',
+    labelNames: ['watch'],
+    registers: [this.registry],
+  });
+  readonly snapshotBuildSeconds = new Histogram({
+    name: 'meshgate_xds_snapshot_build_seconds',
+    help: 'Time to translate and encode one role snapshot',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly snapshots = new Counter({ name: 'meshgate_xds_snapshots_total', help: 'Snapshots that changed something', registers: [this.registry] });
+  readonly services = new Gauge({ name: 'meshgate_mesh_services', help: 'Services known to the mesh model', registers: [this.registry] });
+  readonly problems = new Gauge({ name: 'meshgate_mesh_problems', help: 'Refused service settings or config, currently in effect', registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'meshgate_xds_ready', help: '1 once the first full Consul sync is done', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

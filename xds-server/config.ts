@@ -1,0 +1,89 @@
+// xds-server settings from the command line, then the environment, then defaults.
+import { parseArgs } from 'node:util';
+import { parseDurationMs } from './model/service-settings.js';
+
+export interface XdsServerConfig {
+  readonly consul: { host: string; port: number; token?: string };
+  readonly xdsHost: string;
+  readonly xdsPort: number;
+  readonly adminHost: string;
+  readonly adminPort: number;
+  readonly gatewayAddress: string;
+  readonly gatewayPort: number;
+  readonly debounceQuietMs: number;
+  readonly debounceMaxMs: number;
+  readonly consulWaitMs: number;
+  readonly retainVanishedMs: number;
+}
+
+export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
+
+  --consul HOST:PORT         Consul HTTP API           [$CONSUL_HTTP_ADDR, 127.0.0.1:8500]
+  --xds HOST:PORT            ADS gRPC listen address   [$MESHGATE_XDS_ADDR, 127.0.0.1:18000]
+  --admin HOST:PORT          admin HTTP listen address [$MESHGATE_XDS_ADMIN_ADDR, 127.0.0.1:18001]
+  --gateway-address ADDR     default gateway listener address [0.0.0.0]
+  --gateway-port PORT        default gateway listener port    [8080]
+  --debounce DURATION        quiet time that ends a burst of changes [20ms]
+  --debounce-max DURATION    longest a change waits for a burst to end [50ms]
+  --consul-wait DURATION     blocking query wait time [30s]
+  --retain-vanished DURATION how long a service with no instances keeps its route [10m]
+`;
+
+export function hostPort(text: string, what: string): { host: string; port: number } {
+  const cleaned = text.replace(/^https?:\/\//, '').replace(/\/$/, '');
+  const i = cleaned.lastIndexOf(':');
+  const port = Number(cleaned.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${what}: ${JSON.stringify(text)} is not HOST:PORT`);
+  return { host: cleaned.slice(0, i), port };
+}
+
+function duration(text: string, what: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new Error(`${what}: ${JSON.stringify(text)} is not a duration like 50ms, 30s or 10m`);
+  return ms;
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): XdsServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      consul: { type: 'string' },
+      xds: { type: 'string' },
+      admin: { type: 'string' },
+      'gateway-address': { type: 'string' },
+      'gateway-port': { type: 'string' },
+      debounce: { type: 'string' },
+      'debounce-max': { type: 'string' },
+      'consul-wait': { type: 'string' },
+      'retain-vanished': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const consul = hostPort(values.consul ?? env['CONSUL_HTTP_ADDR'] ?? '127.0.0.1:8500', '--consul');
+  const xds = hostPort(values.xds ?? env['MESHGATE_XDS_ADDR'] ?? '127.0.0.1:18000', '--xds');
+  const admin = hostPort(values.admin ?? env['MESHGATE_XDS_ADMIN_ADDR'] ?? '127.0.0.1:18001', '--admin');
+  const gatewayPort = Number(values['gateway-port'] ?? '8080');
+  if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65535) throw new Error('--gateway-port: not a port');
+  const debounceQuietMs = duration(values.debounce ?? '20ms', '--debounce');
+  const debounceMaxMs = duration(values['debounce-max'] ?? '50ms', '--debounce-max');
+  if (debounceQuietMs > debounceMaxMs) throw new Error('--debounce must not exceed --debounce-max');
+  const token = env['CONSUL_HTTP_TOKEN'];
+  return {
+    consul: { ...consul, ...(token ? { token } : {}) },
+    xdsHost: xds.host,
+    xdsPort: xds.port,
+    adminHost: admin.host,
+    adminPort: admin.port,
+    gatewayAddress: values['gateway-address'] ?? '0.0.0.0',
+    gatewayPort,
+    debounceQuietMs,
+    debounceMaxMs,
+    consulWaitMs: duration(values['consul-wait'] ?? '30s', '--consul-wait'),
+    retainVanishedMs: duration(values['retain-vanished'] ?? '10m', '--retain-vanished'),
+  };
+}

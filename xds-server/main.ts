@@ -1,0 +1,89 @@
+// xds-server entry point: Consul → MeshStore → Controller (translate, cache) → ADS server.
+import { ConsulClient } from '../shared/consul/client.js';
+import { listenHttp } from '../shared/admin-http.js';
+import { createLogger } from '../shared/log.js';
+import { envoyRoot } from '../shared/proto/root.js';
+import { xdsAdminApp } from './admin/admin.js';
+import { XdsMetrics } from './admin/metrics.js';
+import { SnapshotCache } from './cache/snapshot-cache.js';
+import { parseConfig, USAGE } from './config.js';
+import { Controller } from './controller.js';
+import { MeshStore } from './model/mesh-store.js';
+import { AdsServer } from './server/ads-server.js';
+import { ProxyRegistry } from './server/proxy-registry.js';
+import { ConsulCatalogSource } from './sources/consul-catalog.js';
+
+const log = createLogger('xds-server');
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  envoyRoot(); // load the protos now, not on the first stream
+
+  const metrics = new XdsMetrics();
+  const store = new MeshStore({ retainVanishedMs: config.retainVanishedMs });
+  const cache = new SnapshotCache();
+  const registry = new ProxyRegistry();
+  const controller = new Controller(
+    store,
+    cache,
+    {
+      roleDefaults: { gatewayAddress: config.gatewayAddress, gatewayPort: config.gatewayPort },
+      debounceQuietMs: config.debounceQuietMs,
+      debounceMaxMs: config.debounceMaxMs,
+    },
+    log,
+    metrics,
+  );
+
+  const consul = new ConsulClient(config.consul);
+  const source = new ConsulCatalogSource({
+    client: consul,
+    store,
+    log,
+    waitMs: config.consulWaitMs,
+    onWatchError: (watch) => metrics.consulWatchErrors.inc({ watch: watch.split('/')[0] }),
+  });
+
+  const ads = new AdsServer(controller, registry, log, {
+    onStreamOpen: () => metrics.connectedProxies.set(registry.size),
+    onStreamClose: () => metrics.connectedProxies.set(registry.size),
+    onPush: (_s, type, _n, bytes) => {
+      metrics.pushes.inc({ type });
+      metrics.pushedBytes.inc({ type }, bytes);
+    },
+    onAck: (_s, type) => metrics.acks.inc({ type }),
+    onNack: (_s, type) => metrics.nacks.inc({ type }),
+  });
+
+  const xdsPort = await ads.listen(config.xdsHost, config.xdsPort);
+  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics }), config.adminHost, config.adminPort);
+  source.start();
+  log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    source.stop();
+    controller.close();
+    store.close();
+    await ads.close();
+    await admin.close();
+    consul.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  log.fatal({ err }, 'xds-server failed to start');
+  process.exit(1);
+});

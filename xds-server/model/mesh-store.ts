@@ -1,0 +1,134 @@
+// Holds the current mesh and publishes a new immutable MeshState on every real change.
+//
+// Sources tell the store what they see (a service's instances, a service gone, the first full
+// sync done); the store validates service settings, keeps the last good ones when new ones are
+// refused, and remembers a vanished service for a while with no instances, so that its route
+// answers 503 "no healthy upstream" during a full redeploy instead of 404.
+import type { Instance, MeshState, Problem, Service, ServiceSettings } from './mesh.js';
+import { EMPTY_MESH } from './mesh.js';
+import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings, type SettingsDefaults } from './service-settings.js';
+
+export interface MeshStoreOptions {
+  /** How long a service whose instances are all gone keeps its route (ms). */
+  readonly retainVanishedMs: number;
+  readonly settingsDefaults?: SettingsDefaults;
+  readonly now?: () => Date;
+}
+
+interface ServiceRecord {
+  /** Absent while the service has never had valid settings: it is then not routed. */
+  readonly service: Service | undefined;
+  readonly problem: Problem | undefined;
+  readonly fingerprint: string;
+}
+
+export type MeshListener = (state: MeshState) => void;
+
+export class MeshStore {
+  private readonly records = new Map<string, ServiceRecord>();
+  private readonly expiry = new Map<string, NodeJS.Timeout>();
+  private readonly listeners = new Set<MeshListener>();
+  private current: MeshState = EMPTY_MESH;
+  private syncedOnce = false;
+
+  constructor(private readonly options: MeshStoreOptions) {}
+
+  get state(): MeshState {
+    return this.current;
+  }
+
+  /** True once every source has delivered a complete first view. */
+  get synced(): boolean {
+    return this.syncedOnce;
+  }
+
+  onChange(listener: MeshListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The instances a service has now (possibly none). */
+  setInstances(name: string, instances: readonly Instance[]): void {
+    this.cancelExpiry(name);
+    const sorted = [...instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const previous = this.records.get(name);
+    const settingsMeta = sorted[0]?.meta;
+    let settings: ServiceSettings | undefined = previous?.service?.settings;
+    let problem: Problem | undefined = previous?.problem;
+    if (settingsMeta || !settings) {
+      const result = serviceSettings(name, settingsMeta ?? {}, this.options.settingsDefaults ?? DEFAULT_SETTINGS_DEFAULTS);
+      if (result.ok) {
+        settings = result.settings;
+        problem = undefined;
+      } else {
+        // Keep the last good settings; without any, the service is not routed at all.
+        problem =
+          problem?.reason === result.reason
+            ? problem
+            : { subject: `service/${name}`, reason: result.reason, since: this.now().toISOString() };
+      }
+    }
+    const fingerprint = JSON.stringify([settings, sorted, problem?.reason]);
+    if (previous && previous.fingerprint === fingerprint) return;
+    const service = settings ? Object.freeze({ name, settings, instances: Object.freeze(sorted) }) : undefined;
+    this.records.set(name, { service, problem, fingerprint });
+    this.publish();
+  }
+
+  /** The service left the catalog: keep its route (no instances) until retention ends. */
+  removeService(name: string): void {
+    if (!this.records.has(name) || this.expiry.has(name)) return;
+    this.setInstances(name, []);
+    const timer = setTimeout(() => {
+      this.expiry.delete(name);
+      this.records.delete(name);
+      this.publish();
+    }, this.options.retainVanishedMs);
+    timer.unref();
+    this.expiry.set(name, timer);
+  }
+
+  /** Services the store knows, including remembered ones. */
+  knownServices(): string[] {
+    return [...this.records.keys()];
+  }
+
+  markSynced(): void {
+    if (this.syncedOnce) return;
+    this.syncedOnce = true;
+    this.publish();
+  }
+
+  close(): void {
+    for (const t of this.expiry.values()) clearTimeout(t);
+    this.expiry.clear();
+    this.listeners.clear();
+  }
+
+  private cancelExpiry(name: string): void {
+    const t = this.expiry.get(name);
+    if (t) {
+      clearTimeout(t);
+      this.expiry.delete(name);
+    }
+  }
+
+  private now(): Date {
+    return this.options.now ? this.options.now() : new Date();
+  }
+
+  private publish(): void {
+    const names = [...this.records.keys()].sort();
+    const services = new Map<string, Service>();
+    const problems: Problem[] = [];
+    for (const name of names) {
+      const rec = this.records.get(name)!;
+      if (rec.service) services.set(name, rec.service);
+      if (rec.problem) problems.push(rec.problem);
+    }
+    this.current = Object.freeze({ revision: this.current.revision + 1, services, problems: Object.freeze(problems) });
+    if (!this.syncedOnce) return;
+    for (const l of this.listeners) l(this.current);
+  }
+}
+

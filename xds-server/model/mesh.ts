@@ -1,0 +1,66 @@
+// The mesh as plain immutable data: what the sources know, in meshgate's own terms.
+// Nothing here knows Consul's wire format or Envoy's resources.
+
+/** Envoy's meaning of an endpoint's health (Consul: passing, warning, critical/maintenance). */
+export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
+
+/** How the gateway talks to a service's instances. */
+export type Protocol = 'http' | 'http2' | 'grpc';
+
+export interface Instance {
+  readonly id: string;
+  readonly node: string;
+  readonly address: string;
+  readonly port: number;
+  readonly health: HealthStatus;
+  /** Locality zone, from the instance's meta `zone` (or the node's), '' when unknown. */
+  readonly zone: string;
+  /** Load-balancing weight, at least 1. */
+  readonly weight: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+/** How a path prefix on the gateway is matched. */
+export interface GatewayPath {
+  /** '/v1/' (ends in '/') is a plain prefix; '/test' also matches '/test' and '/test/…' only. */
+  readonly prefix: string;
+  readonly separated: boolean;
+}
+
+/** A service's traffic settings, validated from its meta. */
+export interface ServiceSettings {
+  readonly protocol: Protocol;
+  readonly gatewayPaths: readonly GatewayPath[];
+  /** Route timeout for a whole request, in milliseconds. */
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly settings: ServiceSettings;
+  /** Sorted by id. Empty when every instance is gone but the service is still remembered. */
+  readonly instances: readonly Instance[];
+}
+
+/** A problem an operator should see: what was refused, and why. */
+export interface Problem {
+  readonly subject: string;
+  readonly reason: string;
+  readonly since: string;
+}
+
+export interface MeshState {
+  /** Increases with every change. */
+  readonly revision: number;
+  /** Sorted by name. */
+  readonly services: ReadonlyMap<string, Service>;
+  readonly problems: readonly Problem[];
+}
+
+export const EMPTY_MESH: MeshState = Object.freeze({
+  revision: 0,
+  services: new Map<string, Service>(),
+  problems: Object.freeze([]) as readonly Problem[],
+});

@@ -1,0 +1,78 @@
+// Service settings from Consul service meta, validated once here. A bad value is refused with
+// a reason naming the meta key; the caller keeps the last good settings.
+import type { GatewayPath, Protocol, ServiceSettings } from './mesh.js';
+
+export const META = {
+  protocol: 'protocol',
+  gatewayPath: 'gateway-path',
+  timeout: 'timeout',
+  connectTimeout: 'connect-timeout',
+} as const;
+
+export interface SettingsDefaults {
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export const DEFAULT_SETTINGS_DEFAULTS: SettingsDefaults = { requestTimeoutMs: 30_000, connectTimeoutMs: 1_000 };
+
+export type SettingsResult = { ok: true; settings: ServiceSettings } | { ok: false; reason: string };
+
+const PROTOCOLS: readonly Protocol[] = ['http', 'http2', 'grpc'];
+
+/** "250ms", "1.5s", "2m" → milliseconds. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[m[2] as 'ms' | 's' | 'm'];
+  return Number.isFinite(n) ? Math.round(n) : undefined;
+}
+
+export function parseGatewayPaths(text: string): GatewayPath[] | string {
+  const out: GatewayPath[] = [];
+  for (const raw of text.split(',')) {
+    const p = raw.trim();
+    if (!p) continue;
+    if (!p.startsWith('/')) return `path ${JSON.stringify(p)} must start with "/"`;
+    if (/[?#\s]/.test(p)) return `path ${JSON.stringify(p)} must not contain "?", "#" or spaces`;
+    if (p.length > 1 && !p.endsWith('/')) out.push({ prefix: p, separated: true });
+    else out.push({ prefix: p, separated: false });
+  }
+  if (out.length === 0) return 'no path given';
+  return out;
+}
+
+export function serviceSettings(
+  name: string,
+  meta: Readonly<Record<string, string>>,
+  defaults: SettingsDefaults = DEFAULT_SETTINGS_DEFAULTS,
+): SettingsResult {
+  const protocol = (meta[META.protocol] ?? 'http').trim().toLowerCase();
+  if (!PROTOCOLS.includes(protocol as Protocol)) {
+    return { ok: false, reason: `meta "${META.protocol}": ${JSON.stringify(protocol)} is not one of ${PROTOCOLS.join(', ')}` };
+  }
+  let gatewayPaths: GatewayPath[] = [{ prefix: `/${name}/`, separated: false }];
+  const pathMeta = meta[META.gatewayPath];
+  if (pathMeta !== undefined) {
+    const parsed = parseGatewayPaths(pathMeta);
+    if (typeof parsed === 'string') return { ok: false, reason: `meta "${META.gatewayPath}": ${parsed}` };
+    gatewayPaths = parsed;
+  }
+  const timeout = durationMeta(meta, META.timeout, defaults.requestTimeoutMs);
+  if (typeof timeout === 'string') return { ok: false, reason: timeout };
+  const connectTimeout = durationMeta(meta, META.connectTimeout, defaults.connectTimeoutMs);
+  if (typeof connectTimeout === 'string') return { ok: false, reason: connectTimeout };
+  if (connectTimeout <= 0) return { ok: false, reason: `meta "${META.connectTimeout}": must be more than 0` };
+  return {
+    ok: true,
+    settings: { protocol: protocol as Protocol, gatewayPaths, requestTimeoutMs: timeout, connectTimeoutMs: connectTimeout },
+  };
+}
+
+function durationMeta(meta: Readonly<Record<string, string>>, key: string, fallback: number): number | string {
+  const raw = meta[key];
+  if (raw === undefined) return fallback;
+  const ms = parseDurationMs(raw);
+  if (ms === undefined) return `meta "${key}": ${JSON.stringify(raw)} is not a duration like "500ms", "30s" or "2m"`;
+  return ms;
+}

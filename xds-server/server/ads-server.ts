@@ -1,0 +1,189 @@
+// The gRPC side of ADS: accepts streams, ties each to its node's snapshots, and writes the
+// responses its SotwState decides on. Knows nothing of where snapshots come from.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../cache/snapshot.js';
+import { TYPE_URLS, type XdsType } from '../xds-types.js';
+import { decodeDiscoveryRequest, sotwResponseBytes, type DiscoveryRequest } from './discovery-codec.js';
+import { nodeInfoOf, type NodeInfo } from './node.js';
+import type { ProxyRegistry, ProxyStream } from './proxy-registry.js';
+import { SotwState, type Nack } from './sotw-state.js';
+
+export interface SnapshotSource {
+  /** The role key whose snapshots a node gets; throws with a reason if the node is not served. */
+  keyFor(node: NodeInfo): string;
+  /** Deliver the current snapshot of the key (if any) and every later one. */
+  watch(key: string, listener: (snapshot: Snapshot) => void): () => void;
+}
+
+export interface AdsCallbacks {
+  onStreamOpen?(stream: ProxyStream): void;
+  onStreamClose?(stream: ProxyStream): void;
+  onPush?(stream: ProxyStream, type: XdsType, resources: number, bytes: number): void;
+  onAck?(stream: ProxyStream, type: XdsType, version: string): void;
+  onNack?(stream: ProxyStream, type: XdsType, nack: Nack): void;
+}
+
+const ADS_SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+/** Requests are decoded by us; responses are bytes we assembled, passed through untouched. */
+export const adsServiceDefinition: grpc.ServiceDefinition = {
+  StreamAggregatedResources: {
+    path: `${ADS_SERVICE}/StreamAggregatedResources`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: () => {
+      throw new Error('server side only');
+    },
+    requestDeserialize: (bytes: Buffer) => decodeDiscoveryRequest(bytes),
+    responseSerialize: (bytes: Buffer) => bytes,
+    responseDeserialize: (bytes: Buffer) => bytes,
+  },
+};
+
+export class AdsServer {
+  private readonly server: grpc.Server;
+
+  constructor(
+    private readonly source: SnapshotSource,
+    private readonly registry: ProxyRegistry,
+    private readonly log: Logger,
+    private readonly callbacks: AdsCallbacks = {},
+  ) {
+    this.server = new grpc.Server({
+      // Envoy keeps one stream open for its whole life; notice dead peers.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+    this.server.addService(adsServiceDefinition, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => this.stream(call),
+    });
+  }
+
+  /** Bind and start; returns the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      );
+    });
+  }
+
+  /** Stop accepting streams and close the open ones (Envoy keeps its config and reconnects). */
+  close(graceMs = 1_000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Streams never end on their own: cancel them so tryShutdown can finish.
+      for (const s of this.registry.list()) this.closers.get(s.streamId)?.();
+    });
+  }
+
+  private readonly closers = new Map<number, () => void>();
+
+  private stream(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>): void {
+    let proxy: ProxyStream | undefined;
+    let unwatch: (() => void) | undefined;
+    let closed = false;
+    const peer = call.getPeer();
+
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      unwatch?.();
+      if (proxy) {
+        this.closers.delete(proxy.streamId);
+        this.registry.remove(proxy.streamId);
+        this.callbacks.onStreamClose?.(proxy);
+        this.log.info({ node: proxy.node.id, stream: proxy.streamId }, 'xds stream closed');
+      }
+    };
+    const fail = (code: grpc.status, details: string): void => {
+      this.log.warn({ peer, code, details }, 'refusing xds stream');
+      cleanup();
+      call.emit('error', { code, details, metadata: new grpc.Metadata() });
+    };
+
+    call.on('data', (request: DiscoveryRequest) => {
+      if (closed) return;
+      try {
+        if (!proxy) {
+          const node = nodeInfoOf(request.node);
+          if (!node) return fail(grpc.status.INVALID_ARGUMENT, 'the first request of a stream must carry node.id');
+          let key: string;
+          try {
+            key = this.source.keyFor(node);
+          } catch (err) {
+            return fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+          }
+          proxy = this.open(call, node, key, peer);
+          const p = proxy;
+          this.closers.set(p.streamId, () => {
+            cleanup();
+            call.end();
+          });
+          unwatch = this.source.watch(key, (snapshot) => p.state.onSnapshot(snapshot));
+        }
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug(
+            {
+              node: proxy.node.id,
+              type: request.type_url.slice(request.type_url.lastIndexOf('.') + 1),
+              version: request.version_info,
+              nonce: request.response_nonce,
+              names: request.resource_names.length > 8 ? `${request.resource_names.length} names` : request.resource_names,
+              error: request.error_detail?.message,
+            },
+            'xds request',
+          );
+        }
+        proxy.state.onRequest(request);
+      } catch (err) {
+        this.log.error({ err, peer }, 'xds stream failed');
+        fail(grpc.status.INTERNAL, (err as Error).message);
+      }
+    });
+    call.on('end', () => {
+      cleanup();
+      call.end();
+    });
+    call.on('cancelled', cleanup);
+    call.on('error', cleanup);
+    call.on('close', cleanup);
+  }
+
+  private open(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>, node: NodeInfo, roleKey: string, peer: string): ProxyStream {
+    const streamId = this.registry.allocateId();
+    // The state machine needs the stream for its callbacks, and the stream holds the state.
+    const holder: { stream?: ProxyStream } = {};
+    const state = new SotwState(
+      (response) => {
+        const bytes = sotwResponseBytes(response.version, TYPE_URLS[response.type], response.nonce, response.resources);
+        call.write(bytes);
+        this.callbacks.onPush?.(holder.stream!, response.type, response.resources.length, bytes.length);
+        this.log.debug({ node: node.id, type: response.type, version: response.version, resources: response.resources.length }, 'xds push');
+      },
+      {
+        onAck: (type, version) => this.callbacks.onAck?.(holder.stream!, type, version),
+        onNack: (type, nack) => {
+          this.log.warn({ node: node.id, type, version: nack.version, reason: nack.message }, 'proxy rejected config (NACK)');
+          this.callbacks.onNack?.(holder.stream!, type, nack);
+        },
+        onUnknownType: (typeUrl) => this.log.debug({ node: node.id, typeUrl }, 'request for a type this server does not serve'),
+      },
+    );
+    const stream: ProxyStream = { streamId, node, roleKey, api: 'sotw', peer, openedAt: new Date(), state };
+    holder.stream = stream;
+    this.registry.add(stream);
+    this.callbacks.onStreamOpen?.(stream);
+    this.log.info({ node: node.id, cluster: node.cluster, role: roleKey, stream: streamId, agent: node.userAgent }, 'xds stream opened');
+    return stream;
+  }
+}

@@ -1,0 +1,199 @@
+// The state-of-the-world ADS protocol for one stream, without any I/O: requests and snapshots
+// go in, responses come out through `send`. Rules (xDS protocol, "ACK/NACK and versioning"):
+//   - a request whose response_nonce is not the last one sent for its type is stale and ignored;
+//   - a request carrying the last nonce ACKs that response, or NACKs it with error_detail;
+//   - the server answers a type only while the client waits (after its request), and only
+//     when the version or the subscribed names changed: a NACKed version is never sent again
+//     until the content changes, so a rejection cannot loop;
+//   - a first request that already names a version (reconnect) is not answered if that is
+//     still the current version: versions are content hashes, so equal means identical;
+//   - changes go out in the order clusters, endpoints, listeners, routes; listeners and routes
+//     also wait while a cluster or endpoint response is unacknowledged, so a route never points
+//     at a cluster Envoy does not have yet. Endpoints never wait for the cluster ACK: Envoy
+//     holds that ACK until the new clusters have warmed, and warming needs their endpoints.
+import type { EncodedResource } from '../cache/encoded-resource.js';
+import type { Snapshot } from '../cache/snapshot.js';
+import { isFullStateType, PUSH_ORDER, xdsTypeOf, type XdsType } from '../xds-types.js';
+import type { DiscoveryRequest } from './discovery-codec.js';
+
+export interface SotwResponse {
+  readonly type: XdsType;
+  readonly version: string;
+  readonly nonce: string;
+  readonly resources: readonly EncodedResource[];
+}
+
+export interface Nack {
+  readonly version: string;
+  readonly nonce: string;
+  readonly message: string;
+  readonly at: Date;
+}
+
+export interface TypeState {
+  /** undefined: every resource of the type (wildcard). */
+  names: ReadonlySet<string> | undefined;
+  subscribed: boolean;
+  /** The client has a request we have not answered yet. */
+  waiting: boolean;
+  /** The last response is not yet ACKed or NACKed. */
+  inFlight: boolean;
+  namesChanged: boolean;
+  sentVersion: string | undefined;
+  sentNonce: string | undefined;
+  sentAt: Date | undefined;
+  ackedVersion: string | undefined;
+  ackedAt: Date | undefined;
+  lastNack: Nack | undefined;
+}
+
+export interface SotwEvents {
+  onAck?(type: XdsType, version: string): void;
+  onNack?(type: XdsType, nack: Nack): void;
+  onStaleNonce?(type: XdsType): void;
+  onUnknownType?(typeUrl: string): void;
+}
+
+/** What must be acknowledged before a type may be sent. */
+const WAITS_FOR: { readonly [T in XdsType]: readonly XdsType[] } = {
+  cluster: [],
+  endpoint: [],
+  listener: ['cluster', 'endpoint'],
+  route: ['cluster', 'endpoint'],
+};
+
+function freshTypeState(): TypeState {
+  return {
+    names: undefined,
+    subscribed: false,
+    waiting: false,
+    inFlight: false,
+    namesChanged: false,
+    sentVersion: undefined,
+    sentNonce: undefined,
+    sentAt: undefined,
+    ackedVersion: undefined,
+    ackedAt: undefined,
+    lastNack: undefined,
+  };
+}
+
+function namesOf(type: XdsType, requested: readonly string[]): ReadonlySet<string> | undefined {
+  if (requested.includes('*')) return undefined;
+  if (requested.length === 0 && isFullStateType(type)) return undefined;
+  return new Set(requested);
+}
+
+function sameNames(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.size !== b.size) return false;
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
+}
+
+export class SotwState {
+  readonly types: { readonly [T in XdsType]: TypeState } = {
+    cluster: freshTypeState(),
+    endpoint: freshTypeState(),
+    listener: freshTypeState(),
+    route: freshTypeState(),
+  };
+  private snapshot: Snapshot | undefined;
+  private nonce = 0;
+
+  constructor(
+    private readonly send: (response: SotwResponse) => void,
+    private readonly events: SotwEvents = {},
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  get current(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  onSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    this.flush();
+  }
+
+  onRequest(request: DiscoveryRequest): void {
+    const type = xdsTypeOf(request.type_url);
+    if (!type) {
+      this.events.onUnknownType?.(request.type_url);
+      return;
+    }
+    const st = this.types[type];
+    const names = namesOf(type, request.resource_names);
+    if (request.response_nonce) {
+      if (request.response_nonce !== st.sentNonce) {
+        this.events.onStaleNonce?.(type);
+        return;
+      }
+      // Later requests may repeat the nonce (for a new subscription): only the first answers.
+      const answers = st.inFlight;
+      st.inFlight = false;
+      if (answers && request.error_detail) {
+        const nack: Nack = {
+          version: st.sentVersion ?? '',
+          nonce: request.response_nonce,
+          message: request.error_detail.message ?? '',
+          at: this.now(),
+        };
+        st.lastNack = nack;
+        this.events.onNack?.(type, nack);
+      } else if (answers) {
+        st.ackedVersion = st.sentVersion;
+        st.ackedAt = this.now();
+        this.events.onAck?.(type, st.sentVersion ?? '');
+      }
+      if (!sameNames(st.names, names)) {
+        st.names = names;
+        st.namesChanged = true;
+      }
+    } else if (!st.subscribed && request.version_info) {
+      // Reconnect: the client says what it already has.
+      st.names = names;
+      st.sentVersion = request.version_info;
+      st.ackedVersion = request.version_info;
+      st.ackedAt = this.now();
+    } else if (!sameNames(st.names, names) || !st.subscribed) {
+      st.names = names;
+      st.namesChanged = true;
+    }
+    st.subscribed = true;
+    st.waiting = true;
+    this.flush();
+  }
+
+  /** Answer every waiting type that has something new, in push order. */
+  private flush(): void {
+    if (!this.snapshot) return;
+    for (const type of PUSH_ORDER) {
+      if (WAITS_FOR[type].some((t) => this.types[t].inFlight)) continue;
+      this.respond(type, this.types[type], this.snapshot);
+    }
+  }
+
+  private respond(type: XdsType, st: TypeState, snapshot: Snapshot): void {
+    if (!st.waiting) return;
+    const typeSnapshot = snapshot.types[type];
+    if (st.sentVersion === typeSnapshot.version && !st.namesChanged) return;
+    const resources: EncodedResource[] = [];
+    if (st.names === undefined) {
+      resources.push(...typeSnapshot.resources.values());
+    } else {
+      for (const name of st.names) {
+        const r = typeSnapshot.resources.get(name);
+        if (r) resources.push(r);
+      }
+    }
+    const nonce = String(++this.nonce);
+    st.waiting = false;
+    st.inFlight = true;
+    st.namesChanged = false;
+    st.sentVersion = typeSnapshot.version;
+    st.sentNonce = nonce;
+    st.sentAt = this.now();
+    this.send({ type, version: typeSnapshot.version, nonce, resources });
+  }
+}

@@ -1,0 +1,62 @@
+// Every reply Envoy makes up itself (no route, no healthy upstream, timeout, and later auth and
+// rate-limit denials) leaves the gateway as JSON of one stable shape:
+//   {"error": {"status": 503, "code": "no_healthy_upstream", "message": "…", "request_id": "…"}}
+// Mappers are tried in order: Envoy's response flags first (they say why), then the status.
+import type { JsonObject } from '../../shared/proto/codec.js';
+
+interface ReplyKind {
+  readonly code: string;
+  readonly message?: string;
+}
+
+function errorBody(code: string): JsonObject {
+  return {
+    json_format: {
+      error: {
+        status: '%RESPONSE_CODE%',
+        code,
+        message: '%LOCAL_REPLY_BODY%',
+        request_id: '%REQ(X-REQUEST-ID)%',
+      },
+    },
+  };
+}
+
+const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
+  [['NR'], { code: 'route_not_found', message: 'no route matches this request' }],
+  [['NC'], { code: 'service_not_found', message: 'the service for this route is not known' }],
+  [['UH'], { code: 'no_healthy_upstream', message: 'no healthy instance of the service is available' }],
+  [['UT'], { code: 'upstream_timeout', message: 'the service did not answer in time' }],
+  [['UF', 'URX'], { code: 'upstream_unavailable', message: 'the service could not be reached' }],
+  [['UO'], { code: 'upstream_overloaded', message: 'the service has too many requests in flight' }],
+];
+
+const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [
+  [400, 'bad_request'],
+  [401, 'unauthenticated'],
+  [403, 'forbidden'],
+  [404, 'not_found'],
+  [408, 'request_timeout'],
+  [413, 'payload_too_large'],
+  [429, 'rate_limited'],
+  [431, 'headers_too_large'],
+  [500, 'internal_error'],
+  [502, 'bad_gateway'],
+  [503, 'unavailable'],
+  [504, 'gateway_timeout'],
+];
+
+export function jsonLocalReplies(): JsonObject {
+  const mappers: JsonObject[] = [
+    ...BY_FLAG.map(([flags, kind]) => ({
+      filter: { response_flag_filter: { flags } },
+      ...(kind.message ? { body: { inline_string: kind.message } } : {}),
+      body_format_override: errorBody(kind.code),
+    })),
+    ...BY_STATUS.map(([status, code]) => ({
+      filter: { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `meshgate.local_reply.${status}` } } } },
+      body_format_override: errorBody(code),
+    })),
+  ];
+  return { mappers, body_format: errorBody('error') };
+}
