@@ -13,6 +13,7 @@
 // GET /health                        the Consul check; PUT /_demo/health?healthy=false fails it
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import Consul from 'consul';
 import { chatCompletion, chatReply, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
@@ -22,6 +23,9 @@ const { values } = parseArgs({
     service: { type: 'string', default: 'llm-chat' },
     id: { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
+    // The address registered in Consul (Envoy needs an IP); defaults to --host, or to this
+    // machine's first non-loopback IPv4 address when --host is 0.0.0.0 (containers).
+    advertise: { type: 'string' },
     port: { type: 'string', default: '0' },
     consul: { type: 'string', default: process.env['CONSUL_HTTP_ADDR'] ?? '127.0.0.1:8500' },
     meta: { type: 'string', multiple: true, default: [] },
@@ -40,6 +44,16 @@ const meta = Object.fromEntries(
   }),
 );
 let healthy = true;
+
+function advertisedAddress(): string {
+  if (values.advertise) return values.advertise;
+  if (values.host !== '0.0.0.0') return values.host!;
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    const v4 = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (v4) return v4.address;
+  }
+  return '127.0.0.1';
+}
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -142,17 +156,18 @@ const consul = new Consul({ host: consulHost!, port: Number(consulPort ?? 8500) 
 
 server.listen(Number(values.port), values.host, async () => {
   const port = (server.address() as AddressInfo).port;
+  const address = advertisedAddress();
   try {
     await consul.agent.service.register({
       id: instance,
       name: service,
-      address: values.host!,
+      address,
       port,
       tags: values.tag!,
       meta,
       check: {
         name: `${instance} HTTP /health`,
-        http: `http://${values.host}:${port}/health`,
+        http: `http://${address}:${port}/health`,
         interval: values['check-interval']!,
         timeout: '1s',
         deregistercriticalserviceafter: '10m',

@@ -77,12 +77,52 @@ export class ConsulApi {
   }
 }
 
-export interface ConsulAgent {
-  readonly httpPort: number;
+export class ConsulAgent {
   readonly address: string;
   readonly api: ConsulApi;
-  readonly process: ManagedProcess;
-  stop(): Promise<void>;
+  private proc: ManagedProcess | undefined;
+
+  constructor(
+    readonly httpPort: number,
+    private readonly args: readonly string[],
+    private readonly options: ConsulAgentOptions,
+  ) {
+    this.address = `127.0.0.1:${httpPort}`;
+    this.api = new ConsulApi(`http://${this.address}`);
+  }
+
+  get process(): ManagedProcess {
+    if (!this.proc) throw new Error('consul is not running');
+    return this.proc;
+  }
+
+  /** Start (or start again, on the same ports and data) and wait for a leader. */
+  async start(): Promise<void> {
+    const proc = startProcess('consul', toolPath('consul'), {
+      args: this.args,
+      ...(this.options.logFile ? { logFile: this.options.logFile } : {}),
+      // Consul writes a checkpoint file to $HOME unless told not to; keep it quiet and local.
+      env: { CHECKPOINT_DISABLE: '1', HOME: this.options.dataDir ?? os.tmpdir() },
+    });
+    this.proc = proc;
+    try {
+      await waitFor(
+        'consul to elect a leader',
+        async () => {
+          if (!proc.running()) throw new Error(`consul exited: ${proc.tail()}`);
+          return (await this.api.leader()) !== '';
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+    } catch (err) {
+      await proc.stop('SIGKILL');
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop('SIGTERM', 5_000);
+  }
 }
 
 export async function startConsul(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
@@ -109,27 +149,9 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   } else {
     args.push('-dev');
   }
-  const proc = startProcess('consul', toolPath('consul'), {
-    args,
-    ...(options.logFile ? { logFile: options.logFile } : {}),
-    // Consul writes a checkpoint file to $HOME unless told not to; keep it quiet and local.
-    env: { CHECKPOINT_DISABLE: '1', HOME: options.dataDir ?? os.tmpdir() },
-  });
-  const api = new ConsulApi(`http://127.0.0.1:${port}`);
-  try {
-    await waitFor(
-      'consul to elect a leader',
-      async () => {
-        if (!proc.running()) throw new Error(`consul exited: ${proc.tail()}`);
-        return (await api.leader()) !== '';
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
-  } catch (err) {
-    await proc.stop('SIGKILL');
-    throw err;
-  }
-  return { httpPort: port, address: `127.0.0.1:${port}`, api, process: proc, stop: () => proc.stop('SIGTERM', 5_000) };
+  const agent = new ConsulAgent(port, args, options);
+  await agent.start();
+  return agent;
 }
 
 export function tempDir(prefix: string): string {

@@ -36,3 +36,35 @@ export async function instancesAnswering(gatewayUrl: string, count: number, path
   }
   return seen;
 }
+
+export interface Traffic {
+  /** Stop sending and return how many answers had each status ("error" for failed requests). */
+  stop(): Promise<Map<string, number>>;
+}
+
+/** Keep sending GETs to `url` one after another until stopped: what a steady caller sees. */
+export function steadyTraffic(url: string, pauseMs = 20): Traffic {
+  const counts = new Map<string, number>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      let key: string;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+        await res.arrayBuffer();
+        key = String(res.status);
+      } catch {
+        key = 'error';
+      }
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return counts;
+    },
+  };
+}

@@ -176,6 +176,8 @@ export class SotwState {
 
   private respond(type: XdsType, st: TypeState, snapshot: Snapshot): void {
     if (!st.waiting) return;
+    // An empty list of names for endpoints or routes subscribes to nothing: nothing to answer.
+    if (st.names !== undefined && st.names.size === 0) return;
     const typeSnapshot = snapshot.types[type];
     if (st.sentVersion === typeSnapshot.version && !st.namesChanged) return;
     const resources: EncodedResource[] = [];

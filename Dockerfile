@@ -1,0 +1,25 @@
+# One image for meshgate's TypeScript components (xds-server, the demo model service, and the
+# bootstrap renderer); docker-compose.yml picks the entry point.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY shared shared
+COPY xds-server xds-server
+COPY launcher launcher
+COPY demo demo
+COPY scripts scripts
+COPY test test
+COPY bench bench
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /meshgate
+ENV NODE_ENV=production
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+COPY envoy envoy
+USER node
+CMD ["node", "dist/xds-server/main.js", "--help"]

@@ -1,0 +1,47 @@
+// Runs the test suites on node's test runner: `node dist/scripts/run-tests.js [unit|integration]`.
+// Unit tests first (fast, no processes), then integration tests against real Envoy, Consul and
+// Redis. Only compiled tests whose source still exists run, so a deleted test cannot linger in
+// dist/.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../launcher/repo.js';
+
+const SUITES = ['unit', 'integration'] as const;
+type Suite = (typeof SUITES)[number];
+
+function testFiles(suite: Suite): string[] {
+  const root = repoRoot();
+  const srcDir = path.join(root, 'test', suite);
+  if (!fs.existsSync(srcDir)) return [];
+  return fs
+    .readdirSync(srcDir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => path.join(root, 'dist', 'test', suite, f.replace(/\.ts$/, '.js')));
+}
+
+const wanted = process.argv.slice(2);
+for (const w of wanted) {
+  if (!SUITES.includes(w as Suite)) {
+    process.stderr.write(`unknown suite ${w}; known: ${SUITES.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const suites = (wanted.length ? wanted : SUITES) as Suite[];
+
+for (const suite of suites) {
+  const files = testFiles(suite);
+  if (files.length === 0) continue;
+  process.stdout.write(`\n== ${suite} tests (${files.length} files) ==\n`);
+  const concurrency = suite === 'unit' ? Math.max(1, os.cpus().length) : 2;
+  const started = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', '--test-reporter=spec', ...files],
+    { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  );
+  process.stdout.write(`== ${suite} tests: ${r.status === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s ==\n`);
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

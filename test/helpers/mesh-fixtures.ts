@@ -1,0 +1,70 @@
+// Mesh states for translation tests, built by hand: what the sources would have produced.
+import type { Instance, MeshState, Service, ServiceSettings } from '../../xds-server/model/mesh.js';
+
+export function instance(id: string, overrides: Partial<Instance> = {}): Instance {
+  return {
+    id,
+    node: 'node-1',
+    address: '10.0.0.1',
+    port: 8000,
+    health: 'HEALTHY',
+    zone: '',
+    weight: 1,
+    tags: [],
+    meta: {},
+    ...overrides,
+  };
+}
+
+export function service(name: string, instances: Instance[], settings: Partial<ServiceSettings> = {}): Service {
+  return {
+    name,
+    settings: {
+      protocol: 'http',
+      gatewayPaths: [{ prefix: `/${name}/`, separated: false }],
+      requestTimeoutMs: 30_000,
+      connectTimeoutMs: 1_000,
+      ...settings,
+    },
+    instances,
+  };
+}
+
+export function meshOf(services: Service[]): MeshState {
+  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), problems: [] };
+}
+
+/** The fixtures every golden translation test covers, by name. */
+export const GATEWAY_FIXTURES: Record<string, MeshState> = {
+  empty: meshOf([]),
+  'two-services': meshOf([
+    service(
+      'embed',
+      [instance('embed-1', { address: '10.0.1.1', port: 9000, health: 'UNHEALTHY' })],
+      { protocol: 'grpc', connectTimeoutMs: 250 },
+    ),
+    service(
+      'llm-chat',
+      [
+        instance('llm-chat-1', { address: '10.0.0.1', zone: 'zone-a', weight: 3 }),
+        instance('llm-chat-2', { address: '10.0.0.2', zone: 'zone-b', health: 'DEGRADED', node: 'node-2' }),
+      ],
+      {
+        gatewayPaths: [
+          { prefix: '/v1/', separated: false },
+          { prefix: '/test', separated: true },
+        ],
+        requestTimeoutMs: 60_000,
+      },
+    ),
+  ]),
+  'path-conflict': meshOf([
+    service('alpha', [instance('alpha-1')], { gatewayPaths: [{ prefix: '/api/', separated: false }] }),
+    service('beta', [instance('beta-1', { address: '10.0.0.9' })], {
+      gatewayPaths: [
+        { prefix: '/api/', separated: false },
+        { prefix: '/api/beta/', separated: false },
+      ],
+    }),
+  ]),
+};

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import YAML from 'yaml';
+import { renderTemplate } from '../../launcher/bootstrap.js';
+import { repoRoot } from '../../launcher/repo.js';
+import { parseConfig } from '../../xds-server/config.js';
+import { roleKey, roleOf } from '../../xds-server/roles.js';
+
+const node = (metadata: Record<string, unknown>) => ({ id: 'n', cluster: 'c', metadata, userAgent: 'envoy' });
+const defaults = { gatewayAddress: '0.0.0.0', gatewayPort: 8080 };
+
+describe('roles from node metadata', () => {
+  it('makes a node without metadata a gateway on the default listener', () => {
+    assert.deepEqual(roleOf(node({}), defaults), { kind: 'gateway', address: '0.0.0.0', port: 8080 });
+  });
+
+  it('takes the listener from the metadata, and keys roles by it', () => {
+    const r = roleOf(node({ role: 'gateway', gateway_port: '9090', gateway_address: '127.0.0.1' }), defaults);
+    assert.equal(roleKey(r), 'gateway:127.0.0.1:9090');
+  });
+
+  it('refuses an unknown role or a bad port with a reason', () => {
+    assert.throws(() => roleOf(node({ role: 'toaster' }), defaults), /unknown role "toaster"/);
+    assert.throws(() => roleOf(node({ gateway_port: 70000 }), defaults), /gateway_port: 70000 is not a port/);
+  });
+});
+
+describe('xds-server configuration', () => {
+  it('has defaults, and takes flags and environment', () => {
+    const c = parseConfig([], {});
+    assert.equal(c.xdsPort, 18000);
+    assert.equal(c.debounceMaxMs, 50);
+    const d = parseConfig(['--xds=0.0.0.0:19000', '--debounce=5ms'], { CONSUL_HTTP_ADDR: 'http://consul:8500' });
+    assert.deepEqual([d.xdsHost, d.xdsPort, d.debounceQuietMs, d.consul.host, d.consul.port], ['0.0.0.0', 19000, 5, 'consul', 8500]);
+  });
+
+  it('refuses nonsense', () => {
+    assert.throws(() => parseConfig(['--consul=nohost'], {}), /not HOST:PORT/);
+    assert.throws(() => parseConfig(['--debounce=100ms', '--debounce-max=50ms'], {}), /must not exceed/);
+  });
+});
+
+describe('envoy/gateway.yaml', () => {
+  const template = fs.readFileSync(path.join(repoRoot(), 'envoy', 'gateway.yaml'), 'utf8');
+  const vars = { NODE_ID: 'gw', GATEWAY_ADDRESS: '0.0.0.0', GATEWAY_PORT: 8080, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: 9901, XDS_HOST: 'xds-server', XDS_PORT: 18000 };
+
+  it('renders to a bootstrap that names only the xds-server and gets everything else over ADS', () => {
+    const b = YAML.parse(renderTemplate(template, vars));
+    assert.equal(b.node.metadata.role, 'gateway');
+    assert.equal(b.node.metadata.gateway_port, 8080);
+    assert.deepEqual(b.static_resources.clusters.map((c: { name: string }) => c.name), ['xds_server']);
+    assert.equal(b.static_resources.listeners, undefined);
+    assert.equal(b.dynamic_resources.ads_config.api_type, 'GRPC');
+    assert.deepEqual(b.dynamic_resources.cds_config, { ads: {}, resource_api_version: 'V3' });
+    assert.deepEqual(b.dynamic_resources.lds_config, { ads: {}, resource_api_version: 'V3' });
+    assert.equal(b.admin.address.socket_address.address, '127.0.0.1');
+  });
+
+  it('refuses to render with a value missing', () => {
+    assert.throws(() => renderTemplate(template, { ...vars, XDS_PORT: undefined as never }), /needs values for: XDS_PORT/);
+  });
+});
