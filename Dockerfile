@@ -1,5 +1,5 @@
-# One image for meshgate's TypeScript components (xds-server, the demo model service, and the
-# bootstrap renderer); docker-compose.yml picks the entry point.
+# One image for meshgate's TypeScript components (xds-server, ext-authz, the demo model
+# service, and the bootstrap renderer); docker-compose.yml picks the entry point.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -7,6 +7,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY shared shared
 COPY xds-server xds-server
+COPY ext-authz ext-authz
 COPY launcher launcher
 COPY demo demo
 COPY scripts scripts
@@ -21,5 +22,6 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY envoy envoy
+COPY demo/policies.yaml demo/policies.yaml
 USER node
 CMD ["node", "dist/xds-server/main.js", "--help"]

@@ -15,7 +15,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import Consul from 'consul';
+import { ConsulClient } from '../shared/consul/client.js';
+import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
+import { hostPort } from '../shared/host-port.js';
 import { chatCompletion, chatReply, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
 const { values } = parseArgs({
@@ -45,15 +47,6 @@ const meta = Object.fromEntries(
 );
 let healthy = true;
 
-function advertisedAddress(): string {
-  if (values.advertise) return values.advertise;
-  if (values.host !== '0.0.0.0') return values.host!;
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    const v4 = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (v4) return v4.address;
-  }
-  return '127.0.0.1';
-}
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -151,28 +144,23 @@ const server = http.createServer((req, res) => {
   });
 });
 
-const [consulHost, consulPort] = values.consul!.replace(/^https?:\/\//, '').split(':');
-const consul = new Consul({ host: consulHost!, port: Number(consulPort ?? 8500) });
+const consul = new ConsulClient(hostPort(values.consul!, '--consul'));
+let deregister: (() => Promise<void>) | undefined;
 
 server.listen(Number(values.port), values.host, async () => {
   const port = (server.address() as AddressInfo).port;
-  const address = advertisedAddress();
+  const address = advertisedAddress(values.host!, values.advertise);
   try {
-    await consul.agent.service.register({
+    deregister = await registerSelf(consul, {
       id: instance,
       name: service,
       address,
       port,
       tags: values.tag!,
       meta,
-      check: {
-        name: `${instance} HTTP /health`,
-        http: `http://${address}:${port}/health`,
-        interval: values['check-interval']!,
-        timeout: '1s',
-        deregistercriticalserviceafter: '10m',
-      },
-    } as never);
+      check: { http: `http://${address}:${port}/health` },
+      checkInterval: values['check-interval']!,
+    });
   } catch (err) {
     process.stderr.write(`could not register ${instance} in Consul at ${values.consul}: ${(err as Error).message}\n`);
     process.exit(1);
@@ -185,10 +173,11 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   try {
-    await consul.agent.service.deregister(instance);
+    await deregister?.();
   } catch (err) {
     process.stderr.write(`deregister ${instance} failed: ${(err as Error).message}\n`);
   }
+  consul.close();
   server.closeAllConnections();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2_000).unref();

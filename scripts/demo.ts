@@ -3,12 +3,15 @@
 //
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
-// --xds-admin-port/XDS_ADMIN_PORT 18001.
+// --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent.js';
+import type { Component } from '../launcher/component.js';
 import { startEnvoy, type EnvoyProcess } from '../launcher/envoy.js';
+import { startExtAuthz } from '../launcher/ext-authz.js';
+import { repoRoot } from '../launcher/repo.js';
 import { startModelService, type ModelServiceProcess } from '../launcher/model-service.js';
 import type { ManagedProcess } from '../launcher/process.js';
 import { waitFor } from '../launcher/wait.js';
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     'consul-port': { type: 'string' },
     'xds-port': { type: 'string' },
     'xds-admin-port': { type: 'string' },
+    'authz-port': { type: 'string' },
   },
 });
 
@@ -37,7 +41,11 @@ const ports = {
   consul: port(values['consul-port'], 'CONSUL_PORT', 8500),
   xds: port(values['xds-port'], 'XDS_PORT', 18000),
   xdsAdmin: port(values['xds-admin-port'], 'XDS_ADMIN_PORT', 18001),
+  authz: port(values['authz-port'], 'AUTHZ_PORT', 9191),
 };
+
+/** The demo's API key (its SHA-256 is in demo/policies.yaml). */
+const DEMO_API_KEY = 'mgk_demo_team_a_7Qx2';
 
 const work = tempDir('demo');
 const logs = path.join(work, 'logs');
@@ -46,6 +54,7 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 let consul: ConsulAgent | undefined;
 let xds: XdsServerProcess | undefined;
+let authz: Component | undefined;
 let envoy: EnvoyProcess | undefined;
 const instances: ModelServiceProcess[] = [];
 let stopping = false;
@@ -57,6 +66,7 @@ async function shutdown(code: number): Promise<never> {
     await envoy?.stop().catch(() => undefined);
     for (const i of instances) await i.stop().catch(() => undefined);
     await xds?.stop().catch(() => undefined);
+    await authz?.stop().catch(() => undefined);
     await consul?.stop().catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
     say('stopped; temporary data removed');
@@ -81,11 +91,22 @@ async function main(): Promise<void> {
   watchForCrash(consul.process);
   say(`  consul        http://127.0.0.1:${ports.consul}/ui`);
 
+  authz = await startExtAuthz({
+    port: ports.authz,
+    adminPort: ports.authz + 1,
+    consulAddress: consul.address,
+    policyFiles: [path.join(repoRoot(), 'demo', 'policies.yaml')],
+    logFile: path.join(logs, 'ext-authz.log'),
+  });
+  watchForCrash(authz.process);
+  say(`  ext-authz     gRPC 127.0.0.1:${ports.authz}, admin ${authz.adminUrl} (policies: demo/policies.yaml)`);
+
   xds = await startXdsServer({
     consulAddress: consul.address,
     xdsPort: ports.xds,
     adminPort: ports.xdsAdmin,
     logFile: path.join(logs, 'xds-server.log'),
+    extraArgs: ['--ext-authz-service=ext-authz'],
   });
   watchForCrash(xds.process);
   say(`  xds-server    ADS 127.0.0.1:${ports.xds}, admin ${xds.adminUrl}`);
@@ -95,7 +116,8 @@ async function main(): Promise<void> {
       service: 'llm-chat',
       id,
       consulAddress: consul.address,
-      meta: { 'gateway-path': '/v1/,/test', protocol: 'http' },
+      // /v1/ needs the llm-clients policy; /test stays public.
+      meta: { 'gateway-path': '/v1/,/test', protocol: 'http', 'auth-policy': 'llm-clients,/test=none' },
       logFile: path.join(logs, `${id}.log`),
     });
     instances.push(instance);
@@ -126,17 +148,22 @@ async function main(): Promise<void> {
   const gw = `http://127.0.0.1:${ports.gateway}`;
   await waitFor(
     'a request through the gateway to succeed',
-    async () => (await fetch(`${gw}/test?msg=hello`)).status === 200,
+    async () =>
+      (await fetch(`${gw}/test?msg=hello`)).status === 200 &&
+      (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).status === 200,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 
   say(`
 ready. Try:
 
-  curl '${gw}/test?msg=hello'                      # answered by llm-chat-1 or -2 (see "instance")
-  curl ${gw}/v1/chat/completions -H 'content-type: application/json' \\
+  curl '${gw}/test?msg=hello'                      # public: answered by llm-chat-1 or -2 (see "instance")
+  curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \\
        -d '{"model":"demo","messages":[{"role":"user","content":"hello mesh"}]}'
+  curl -i ${gw}/v1/chat/completions               # rejected: 401 as JSON, with WWW-Authenticate
+  curl -i ${gw}/v1/embeddings -H 'x-api-key: wrong'   # rejected: the API key is not valid
   curl ${gw}/nowhere                               # 404 as JSON from the gateway
+  curl ${authz.adminUrl}/status              # policies in force; edit demo/policies.yaml and look again
   curl ${xds.adminUrl}/debug/proxies              # which proxy has which config version
   curl ${xds.adminUrl}/metrics
   curl http://127.0.0.1:${ports.envoyAdmin}/config_dump   # everything Envoy got over ADS

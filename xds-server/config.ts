@@ -1,5 +1,7 @@
 // xds-server settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
+import { hostPort } from '../shared/host-port.js';
+import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { parseDurationMs } from './model/service-settings.js';
 
 export interface XdsServerConfig {
@@ -14,6 +16,8 @@ export interface XdsServerConfig {
   readonly debounceMaxMs: number;
   readonly consulWaitMs: number;
   readonly retainVanishedMs: number;
+  readonly identityHeaders: readonly string[];
+  readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
 }
 
 export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
@@ -27,15 +31,13 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --debounce-max DURATION    longest a change waits for a burst to end [50ms]
   --consul-wait DURATION     blocking query wait time [30s]
   --retain-vanished DURATION how long a service with no instances keeps its route [10m]
+  --identity-headers LIST    headers only ext-authz may set; client copies are stripped
+                             [${Object.values(DEFAULT_IDENTITY_HEADERS).join(',')}]
+  --ext-authz-service NAME   put ext-authz (this Consul service) in front of every route
+  --ext-authz-timeout DUR    how long the gateway waits for ext-authz [1s]
+  --auth-default-policy NAME policy for routes whose service names none [default]
 `;
 
-export function hostPort(text: string, what: string): { host: string; port: number } {
-  const cleaned = text.replace(/^https?:\/\//, '').replace(/\/$/, '');
-  const i = cleaned.lastIndexOf(':');
-  const port = Number(cleaned.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${what}: ${JSON.stringify(text)} is not HOST:PORT`);
-  return { host: cleaned.slice(0, i), port };
-}
 
 function duration(text: string, what: string): number {
   const ms = parseDurationMs(text);
@@ -56,6 +58,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'debounce-max': { type: 'string' },
       'consul-wait': { type: 'string' },
       'retain-vanished': { type: 'string' },
+      'identity-headers': { type: 'string' },
+      'ext-authz-service': { type: 'string' },
+      'ext-authz-timeout': { type: 'string' },
+      'auth-default-policy': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -73,6 +79,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const debounceMaxMs = duration(values['debounce-max'] ?? '50ms', '--debounce-max');
   if (debounceQuietMs > debounceMaxMs) throw new Error('--debounce must not exceed --debounce-max');
   const token = env['CONSUL_HTTP_TOKEN'];
+  const identityHeaders = (values['identity-headers'] ?? Object.values(DEFAULT_IDENTITY_HEADERS).join(','))
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const h of identityHeaders) if (!/^[a-z0-9-]+$/.test(h)) throw new Error(`--identity-headers: ${JSON.stringify(h)} is not a header name`);
+  const authzService = values['ext-authz-service'];
+  const defaultPolicy = values['auth-default-policy'] ?? 'default';
+  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(defaultPolicy)) throw new Error('--auth-default-policy: not a policy name');
+  const authz = authzService
+    ? { service: authzService, timeoutMs: duration(values['ext-authz-timeout'] ?? '1s', '--ext-authz-timeout'), defaultPolicy }
+    : undefined;
   return {
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,
@@ -85,5 +102,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     debounceMaxMs,
     consulWaitMs: duration(values['consul-wait'] ?? '30s', '--consul-wait'),
     retainVanishedMs: duration(values['retain-vanished'] ?? '10m', '--retain-vanished'),
+    identityHeaders,
+    authz,
   };
 }

@@ -10,20 +10,23 @@ import type { Snapshot } from './cache/snapshot.js';
 import { roleKey, roleOf, type Role, type RoleDefaults } from './roles.js';
 import type { SnapshotSource } from './server/ads-server.js';
 import type { NodeInfo } from './server/node.js';
-import { translateGateway } from './translate/gateway.js';
+import { translateGateway, type GatewayOptions } from './translate/gateway.js';
+import type { MeshState } from './model/mesh.js';
 import type { XdsMetrics } from './admin/metrics.js';
 import type { Translation } from './translate/resource-set.js';
 
 export interface ControllerOptions {
   readonly roleDefaults: RoleDefaults;
+  /** Gateway settings every gateway role shares (identity headers, ext-authz). */
+  readonly gateway: Omit<GatewayOptions, 'address' | 'port'>;
   readonly debounceQuietMs: number;
   readonly debounceMaxMs: number;
 }
 
-export function translateRole(role: Role, store: MeshStore): Translation {
+export function translateRole(role: Role, state: MeshState, options: ControllerOptions): Translation {
   switch (role.kind) {
     case 'gateway':
-      return translateGateway(store.state, { address: role.address, port: role.port });
+      return translateGateway(state, { ...options.gateway, address: role.address, port: role.port });
   }
 }
 
@@ -79,7 +82,7 @@ export class Controller implements SnapshotSource {
     if (!role) return;
     const started = process.hrtime.bigint();
     try {
-      const snapshot = buildSnapshot(key, translateRole(role, this.store), this.cache.get(key));
+      const snapshot = buildSnapshot(key, translateRole(role, this.store.state, this.options), this.cache.get(key));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics?.snapshotBuildSeconds.observe(seconds);
       if (this.cache.set(snapshot)) {

@@ -2,6 +2,7 @@
 import { ConsulClient } from '../shared/consul/client.js';
 import { listenHttp } from '../shared/admin-http.js';
 import { createLogger } from '../shared/log.js';
+import { configOrUsage, runService } from '../shared/service-main.js';
 import { envoyRoot } from '../shared/proto/root.js';
 import { xdsAdminApp } from './admin/admin.js';
 import { XdsMetrics } from './admin/metrics.js';
@@ -15,14 +16,8 @@ import { ConsulCatalogSource } from './sources/consul-catalog.js';
 
 const log = createLogger('xds-server');
 
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
+runService('xds-server', log, async () => {
+  const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
   envoyRoot(); // load the protos now, not on the first stream
 
   const metrics = new XdsMetrics();
@@ -34,6 +29,7 @@ async function main(): Promise<void> {
     cache,
     {
       roleDefaults: { gatewayAddress: config.gatewayAddress, gatewayPort: config.gatewayPort },
+      gateway: { identityHeaders: config.identityHeaders, ...(config.authz ? { authz: config.authz } : {}) },
       debounceQuietMs: config.debounceQuietMs,
       debounceMaxMs: config.debounceMaxMs,
     },
@@ -66,24 +62,12 @@ async function main(): Promise<void> {
   source.start();
   log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  return async () => {
     source.stop();
     controller.close();
     store.close();
     await ads.close();
     await admin.close();
     consul.close();
-    process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((err) => {
-  log.fatal({ err }, 'xds-server failed to start');
-  process.exit(1);
 });

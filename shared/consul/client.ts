@@ -29,6 +29,7 @@ export interface ConsulHealthEntry {
 
 export interface ConsulKvEntry {
   Key: string;
+  /** Already decoded from base64 to text by the consul library. */
   Value: string | null;
   ModifyIndex: number;
 }

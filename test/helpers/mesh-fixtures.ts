@@ -1,5 +1,7 @@
 // Mesh states for translation tests, built by hand: what the sources would have produced.
+import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import type { Instance, MeshState, Service, ServiceSettings } from '../../xds-server/model/mesh.js';
+import type { GatewayOptions } from '../../xds-server/translate/gateway.js';
 
 export function instance(id: string, overrides: Partial<Instance> = {}): Instance {
   return {
@@ -68,3 +70,30 @@ export const GATEWAY_FIXTURES: Record<string, MeshState> = {
     }),
   ]),
 };
+
+/** Gateway options the translation tests use: the default listener and identity headers. */
+export const GATEWAY_OPTIONS: GatewayOptions = {
+  address: '0.0.0.0',
+  port: 8080,
+  identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS),
+};
+
+/** The same, with ext-authz in front of every route. */
+export const GATEWAY_OPTIONS_AUTHZ: GatewayOptions = {
+  ...GATEWAY_OPTIONS,
+  authz: { service: 'ext-authz', timeoutMs: 1_000, defaultPolicy: 'default' },
+};
+
+/** With ext-authz: per-path policies, a public path, the default policy, announced headers. */
+export const AUTHZ_FIXTURE: MeshState = meshOf([
+  service('embed', [instance('embed-1', { address: '10.0.1.1' })]),
+  service('ext-authz', [instance('ext-authz-1', { address: '10.0.9.9', port: 9191, meta: { 'identity-headers': 'x-auth-subject,x-auth-org' } })], {
+    gatewayPaths: [],
+  }),
+  service('llm-chat', [instance('llm-chat-1')], {
+    gatewayPaths: [
+      { prefix: '/v1/', separated: false, authPolicy: 'llm-clients' },
+      { prefix: '/test', separated: true, authPolicy: 'none' },
+    ],
+  }),
+]);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../launcher/wait.js';
-import { startGatewayMesh, type GatewayMesh } from '../helpers/gateway-mesh.js';
+import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { instancesAnswering, request, type EchoBody, type GatewayError } from '../helpers/http.js';
 
 describe('gateway: Consul → xds-server → Envoy', () => {

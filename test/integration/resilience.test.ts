@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sleep, waitFor } from '../../launcher/wait.js';
-import { startGatewayMesh, type GatewayMesh } from '../helpers/gateway-mesh.js';
+import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { request, steadyTraffic, type EchoBody } from '../helpers/http.js';
 
 interface ProxyView {

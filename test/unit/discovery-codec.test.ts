@@ -6,11 +6,11 @@ import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
 import { CONTROL_PLANE_ID, decodeDiscoveryRequest, encodeDiscoveryRequest, sotwResponseBytes } from '../../xds-server/server/discovery-codec.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { TYPE_URLS } from '../../xds-server/xds-types.js';
-import { GATEWAY_FIXTURES } from '../helpers/mesh-fixtures.js';
+import { GATEWAY_FIXTURES, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
 
 describe('discovery wire codec', () => {
   it('assembles a DiscoveryResponse from pre-encoded resources that any protobuf decoder reads', () => {
-    const snap = buildSnapshot('k', translateGateway(GATEWAY_FIXTURES['two-services']!, { address: '0.0.0.0', port: 8080 }));
+    const snap = buildSnapshot('k', translateGateway(GATEWAY_FIXTURES['two-services']!, GATEWAY_OPTIONS));
     const clusters = [...snap.types.cluster.resources.values()];
     const bytes = sotwResponseBytes('v1', TYPE_URLS.cluster, '7', clusters);
     const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');

@@ -39,6 +39,30 @@ describe('service settings from Consul meta', () => {
     assert.equal(parseDurationMs('90ms'), 90);
     assert.equal(parseDurationMs('3'), undefined);
     assert.deepEqual(parseGatewayPaths('/'), [{ prefix: '/', separated: false }]);
-    assert.equal(parseGatewayPaths(' , '), 'no path given');
+    assert.equal(parseGatewayPaths(' , '), 'no path given (use "none" for no route)');
+    assert.deepEqual(parseGatewayPaths('none'), []);
+  });
+});
+
+describe('auth-policy meta', () => {
+  it('sets a policy for the whole service and overrides it per gateway path', () => {
+    const r = serviceSettings('llm', { 'gateway-path': '/v1/,/test', 'auth-policy': 'llm-clients, /test=none' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.settings.gatewayPaths, [
+      { prefix: '/v1/', separated: false, authPolicy: 'llm-clients' },
+      { prefix: '/test', separated: true, authPolicy: 'none' },
+    ]);
+  });
+
+  it('leaves paths without a policy to the gateway default', () => {
+    const r = serviceSettings('llm', { 'gateway-path': '/a,/b', 'auth-policy': '/a=gold' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.settings.gatewayPaths.map((p) => p.authPolicy), ['gold', undefined]);
+  });
+
+  it('refuses an unknown path, a bad name, or two service-wide policies', () => {
+    assert.deepEqual(serviceSettings('s', { 'gateway-path': '/a', 'auth-policy': '/b=x' }), { ok: false, reason: 'meta "auth-policy": /b is not one of the service\'s gateway paths' });
+    assert.deepEqual(serviceSettings('s', { 'auth-policy': 'Bad Name' }), { ok: false, reason: 'meta "auth-policy": "Bad Name" is not a policy name' });
+    assert.deepEqual(serviceSettings('s', { 'auth-policy': 'a,b' }), { ok: false, reason: 'meta "auth-policy": more than one policy for the whole service' });
   });
 });

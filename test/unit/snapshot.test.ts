@@ -3,30 +3,29 @@ import { describe, it } from 'node:test';
 import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
 import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
-import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import { instance, meshOf, service, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
 
-const opts = { address: '0.0.0.0', port: 8080 };
 const A = service('a', [instance('a-1')]);
 const B = service('b', [instance('b-1')]);
 
 describe('snapshots', () => {
   it('version each type by content: equal content, equal version, on any server', () => {
-    const one = buildSnapshot('k', translateGateway(meshOf([A, B]), opts));
-    const two = buildSnapshot('k', translateGateway(meshOf([B, A]), opts));
+    const one = buildSnapshot('k', translateGateway(meshOf([A, B]), GATEWAY_OPTIONS));
+    const two = buildSnapshot('k', translateGateway(meshOf([B, A]), GATEWAY_OPTIONS));
     for (const t of ['cluster', 'endpoint', 'listener', 'route'] as const) assert.equal(one.types[t].version, two.types[t].version);
   });
 
   it('change only the versions of what changed', () => {
-    const one = buildSnapshot('k', translateGateway(meshOf([A, B]), opts));
-    const moved = buildSnapshot('k', translateGateway(meshOf([A, service('b', [instance('b-1', { port: 1 })])]), opts));
+    const one = buildSnapshot('k', translateGateway(meshOf([A, B]), GATEWAY_OPTIONS));
+    const moved = buildSnapshot('k', translateGateway(meshOf([A, service('b', [instance('b-1', { port: 1 })])]), GATEWAY_OPTIONS));
     assert.equal(moved.types.cluster.version, one.types.cluster.version);
     assert.notEqual(moved.types.endpoint.version, one.types.endpoint.version);
     assert.equal(moved.types.endpoint.resources.get('a')!.version, one.types.endpoint.resources.get('a')!.version);
   });
 
   it('reuse the encoding of unchanged resources from the previous snapshot', () => {
-    const one = buildSnapshot('k', translateGateway(meshOf([A, B]), opts));
-    const next = buildSnapshot('k', translateGateway(meshOf([A, service('b', [instance('b-2')])]), opts), one);
+    const one = buildSnapshot('k', translateGateway(meshOf([A, B]), GATEWAY_OPTIONS));
+    const next = buildSnapshot('k', translateGateway(meshOf([A, service('b', [instance('b-2')])]), GATEWAY_OPTIONS), one);
     assert.equal(next.types.cluster.resources.get('a'), one.types.cluster.resources.get('a'), 'same object, not re-encoded');
     assert.notEqual(next.types.endpoint.resources.get('b'), one.types.endpoint.resources.get('b'));
   });
@@ -35,10 +34,10 @@ describe('snapshots', () => {
     const cache = new SnapshotCache();
     const seen: string[] = [];
     cache.watch('k', (s) => seen.push(s.types.endpoint.version));
-    const one = buildSnapshot('k', translateGateway(meshOf([A]), opts));
+    const one = buildSnapshot('k', translateGateway(meshOf([A]), GATEWAY_OPTIONS));
     assert.equal(cache.set(one), true);
-    assert.equal(cache.set(buildSnapshot('k', translateGateway(meshOf([A]), opts))), false);
-    cache.set(buildSnapshot('k', translateGateway(meshOf([A, B]), opts)));
+    assert.equal(cache.set(buildSnapshot('k', translateGateway(meshOf([A]), GATEWAY_OPTIONS))), false);
+    cache.set(buildSnapshot('k', translateGateway(meshOf([A, B]), GATEWAY_OPTIONS)));
     assert.equal(seen.length, 2);
     const late: string[] = [];
     cache.watch('k', (s) => late.push(s.key));

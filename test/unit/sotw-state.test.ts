@@ -6,10 +6,10 @@ import type { DiscoveryRequest } from '../../xds-server/server/discovery-codec.j
 import { SotwState, type Nack, type SotwResponse } from '../../xds-server/server/sotw-state.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { TYPE_URLS, type XdsType } from '../../xds-server/xds-types.js';
-import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import { instance, meshOf, service, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
 
 function snapshotOf(services: ReturnType<typeof service>[]): Snapshot {
-  return buildSnapshot('gw', translateGateway(meshOf(services), { address: '0.0.0.0', port: 8080 }));
+  return buildSnapshot('gw', translateGateway(meshOf(services), GATEWAY_OPTIONS));
 }
 
 const ONE = snapshotOf([service('a', [instance('a-1')])]);

@@ -21,11 +21,13 @@ export interface Instance {
   readonly meta: Readonly<Record<string, string>>;
 }
 
-/** How a path prefix on the gateway is matched. */
+/** How a path prefix on the gateway is matched, and who may use it. */
 export interface GatewayPath {
   /** '/v1/' (ends in '/') is a plain prefix; '/test' also matches '/test' and '/test/…' only. */
   readonly prefix: string;
   readonly separated: boolean;
+  /** The ext-authz policy for this path: a name, 'none' (public), or undefined (the default). */
+  readonly authPolicy?: string;
 }
 
 /** A service's traffic settings, validated from its meta. */

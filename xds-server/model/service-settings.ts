@@ -5,6 +5,7 @@ import type { GatewayPath, Protocol, ServiceSettings } from './mesh.js';
 export const META = {
   protocol: 'protocol',
   gatewayPath: 'gateway-path',
+  authPolicy: 'auth-policy',
   timeout: 'timeout',
   connectTimeout: 'connect-timeout',
 } as const;
@@ -28,7 +29,9 @@ export function parseDurationMs(text: string): number | undefined {
   return Number.isFinite(n) ? Math.round(n) : undefined;
 }
 
+/** "none": the service has no gateway routes (infrastructure such as ext-authz). */
 export function parseGatewayPaths(text: string): GatewayPath[] | string {
+  if (text.trim() === 'none') return [];
   const out: GatewayPath[] = [];
   for (const raw of text.split(',')) {
     const p = raw.trim();
@@ -38,8 +41,37 @@ export function parseGatewayPaths(text: string): GatewayPath[] | string {
     if (p.length > 1 && !p.endsWith('/')) out.push({ prefix: p, separated: true });
     else out.push({ prefix: p, separated: false });
   }
-  if (out.length === 0) return 'no path given';
+  if (out.length === 0) return 'no path given (use "none" for no route)';
   return out;
+}
+
+const POLICY_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * `auth-policy`: comma-separated entries, each a policy for every path of the service
+ * ("llm-clients") or for one of its gateway paths ("/test=none"). "none" makes a path public.
+ */
+export function applyAuthPolicies(paths: readonly GatewayPath[], text: string): GatewayPath[] | string {
+  let serviceDefault: string | undefined;
+  const byPath = new Map<string, string>();
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const eq = entry.indexOf('=');
+    const [path, policy] = eq < 0 ? [undefined, entry] : [entry.slice(0, eq).trim(), entry.slice(eq + 1).trim()];
+    if (!POLICY_NAME.test(policy)) return `${JSON.stringify(policy)} is not a policy name`;
+    if (path === undefined) {
+      if (serviceDefault !== undefined) return 'more than one policy for the whole service';
+      serviceDefault = policy;
+    } else {
+      if (!paths.some((p) => p.prefix === path)) return `${path} is not one of the service's gateway paths`;
+      byPath.set(path, policy);
+    }
+  }
+  return paths.map((p) => {
+    const policy = byPath.get(p.prefix) ?? serviceDefault;
+    return policy === undefined ? p : { ...p, authPolicy: policy };
+  });
 }
 
 export function serviceSettings(
@@ -57,6 +89,12 @@ export function serviceSettings(
     const parsed = parseGatewayPaths(pathMeta);
     if (typeof parsed === 'string') return { ok: false, reason: `meta "${META.gatewayPath}": ${parsed}` };
     gatewayPaths = parsed;
+  }
+  const authMeta = meta[META.authPolicy];
+  if (authMeta !== undefined) {
+    const withPolicies = applyAuthPolicies(gatewayPaths, authMeta);
+    if (typeof withPolicies === 'string') return { ok: false, reason: `meta "${META.authPolicy}": ${withPolicies}` };
+    gatewayPaths = withPolicies;
   }
   const timeout = durationMeta(meta, META.timeout, defaults.requestTimeoutMs);
   if (typeof timeout === 'string') return { ok: false, reason: timeout };

@@ -12,7 +12,7 @@ export interface ListenerAddress {
   readonly port: number;
 }
 
-export function gatewayListener(at: ListenerAddress): JsonObject {
+export function gatewayListener(at: ListenerAddress, httpFilters: JsonObject[]): JsonObject {
   const hcm: JsonObject = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     stat_prefix: 'gateway',
@@ -29,12 +29,7 @@ export function gatewayListener(at: ListenerAddress): JsonObject {
     common_http_protocol_options: { headers_with_underscores_action: 'DROP_HEADER' },
     request_headers_timeout: '10s',
     rds: { route_config_name: GATEWAY_ROUTES, config_source: ADS_SOURCE },
-    http_filters: [
-      {
-        name: 'envoy.filters.http.router',
-        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-      },
-    ],
+    http_filters: httpFilters,
     local_reply_config: jsonLocalReplies(),
     access_log: stdoutAccessLog(),
   };

@@ -3,6 +3,7 @@
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
+import { routeAuthz, type AuthzOptions } from './http-filters.js';
 import { durationOf } from './resource-set.js';
 
 interface RouteEntry {
@@ -30,22 +31,26 @@ const SAFE_RETRIES: JsonObject = {
   host_selection_retry_max_attempts: 3,
 };
 
-function route(entry: RouteEntry): JsonObject {
+function route(entry: RouteEntry, authz: AuthzOptions | undefined): JsonObject {
   const match = entry.path.separated ? { path_separated_prefix: entry.path.prefix } : { prefix: entry.path.prefix };
+  const name = `${entry.service.name}${entry.path.prefix}`;
   return {
-    name: `${entry.service.name}${entry.path.prefix}`,
+    name,
     match,
     route: {
       cluster: entry.service.name,
       timeout: durationOf(entry.service.settings.requestTimeoutMs),
       retry_policy: SAFE_RETRIES,
     },
+    ...(authz ? { typed_per_filter_config: routeAuthz(entry.path.authPolicy ?? authz.defaultPolicy, name) } : {}),
   };
 }
 
-export function gatewayRoutes(state: MeshState): { resource: JsonObject; notes: string[] } {
+/** `internal` names services never routed by the gateway, whatever their meta says. */
+export function gatewayRoutes(state: MeshState, authz: AuthzOptions | undefined, internal: ReadonlySet<string>): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
+    if (internal.has(service.name)) continue;
     for (const path of service.settings.gatewayPaths) entries.push({ path, service });
   }
   entries.sort(compareEntries);
@@ -60,7 +65,7 @@ export function gatewayRoutes(state: MeshState): { resource: JsonObject; notes: 
       continue;
     }
     claimed.set(key, entry.service.name);
-    routes.push(route(entry));
+    routes.push(route(entry, authz));
   }
   return {
     resource: {

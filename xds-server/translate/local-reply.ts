@@ -48,6 +48,19 @@ const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [
 
 export function jsonLocalReplies(): JsonObject {
   const mappers: JsonObject[] = [
+    // ext_authz could not get an answer (fail closed): UAEX with the configured 503.
+    {
+      filter: {
+        and_filter: {
+          filters: [
+            { response_flag_filter: { flags: ['UAEX'] } },
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.authz_error' } } } },
+          ],
+        },
+      },
+      body: { inline_string: 'the authorization service is unavailable' },
+      body_format_override: errorBody('auth_unavailable'),
+    },
     ...BY_FLAG.map(([flags, kind]) => ({
       filter: { response_flag_filter: { flags } },
       ...(kind.message ? { body: { inline_string: kind.message } } : {}),

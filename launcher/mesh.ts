@@ -1,25 +1,34 @@
-// A real mesh for integration tests: Consul, the xds-server and a gateway Envoy, on free ports
-// in a temporary directory, with helpers to drive traffic. `stop()` stops everything it
-// started; call it from `after()` so it runs even when a test fails.
+// A real mesh for integration tests and benchmarks: Consul, the xds-server, a gateway Envoy
+// (and ext-authz when asked), on free ports in a temporary directory. `stop()` stops everything
+// it started; tests call it from `after()` so it runs even when a test fails.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startConsul, tempDir, type ConsulAgent } from '../../launcher/consul-agent.js';
-import { startEnvoy, type EnvoyProcess } from '../../launcher/envoy.js';
-import { startModelService, type ModelServiceOptions, type ModelServiceProcess } from '../../launcher/model-service.js';
-import { freePorts } from '../../launcher/ports.js';
-import { startXdsServer, type XdsServerProcess } from '../../launcher/xds-server.js';
+import { startConsul, tempDir, type ConsulAgent } from './consul-agent.js';
+import { startEnvoy, type EnvoyProcess } from './envoy.js';
+import { startModelService, type ModelServiceOptions, type ModelServiceProcess } from './model-service.js';
+import { freePorts } from './ports.js';
+import type { Component } from './component.js';
+import { startExtAuthz } from './ext-authz.js';
+import { startXdsServer, type XdsServerProcess } from './xds-server.js';
 
 export interface GatewayMeshOptions {
   /** Keep Consul's state on disk so that it survives a restart. */
   readonly persistentConsul?: boolean;
   readonly xdsArgs?: readonly string[];
+  /** Start ext-authz in front of every route, with this policy document in Consul KV. */
+  readonly authzPolicy?: string;
 }
+
+/** Where the mesh's ext-authz reads its policy documents. */
+export const AUTHZ_PREFIX = 'meshgate/authz/';
 
 export interface GatewayMesh {
   readonly dir: string;
   consul: ConsulAgent;
   xds: XdsServerProcess;
   readonly envoy: EnvoyProcess;
+  /** Present when the mesh was started with an authz policy. */
+  readonly authz: Component | undefined;
   readonly gatewayUrl: string;
   readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number };
   readonly services: ModelServiceProcess[];
@@ -31,19 +40,32 @@ export interface GatewayMesh {
 export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promise<GatewayMesh> {
   const dir = tempDir('it');
   const logFile = (name: string): string => path.join(dir, `${name}.log`);
-  const [xdsPort, xdsAdmin, gateway, envoyAdmin] = (await freePorts(4)) as [number, number, number, number];
+  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin] = (await freePorts(6)) as [number, number, number, number, number, number];
   const started: Array<{ stop(): Promise<void> }> = [];
   const services: ModelServiceProcess[] = [];
   const consulDataDir = options.persistentConsul ? path.join(dir, 'consul-data') : undefined;
   try {
     const consul = await startConsul({ logFile: logFile('consul'), ...(consulDataDir ? { dataDir: consulDataDir } : {}) });
     started.push(consul);
+    let authz: Component | undefined;
+    if (options.authzPolicy !== undefined) {
+      await consul.api.kvPut(`${AUTHZ_PREFIX}main`, options.authzPolicy);
+      authz = await startExtAuthz({
+        port: authzPort,
+        adminPort: authzAdmin,
+        consulAddress: consul.address,
+        consulPrefix: AUTHZ_PREFIX,
+        logFile: logFile('ext-authz'),
+      });
+      const a = authz;
+      started.push({ stop: () => a.stop() });
+    }
     const xdsOptions = {
       consulAddress: consul.address,
       xdsPort,
       adminPort: xdsAdmin,
       logFile: logFile('xds-server'),
-      extraArgs: ['--consul-wait=5s', ...(options.xdsArgs ?? [])],
+      extraArgs: ['--consul-wait=5s', ...(authz ? ['--ext-authz-service=ext-authz'] : []), ...(options.xdsArgs ?? [])],
     };
     let xds = await startXdsServer(xdsOptions);
     // Stops whichever xds-server is current (it may have been restarted).
@@ -69,6 +91,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       consul,
       xds,
       envoy,
+      authz,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
       ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin },
       services,

@@ -1,0 +1,95 @@
+// ext-authz settings from the command line, then the environment, then defaults.
+import { parseArgs } from 'node:util';
+import { hostPort } from '../shared/host-port.js';
+import type { DecisionLogMode } from './decision-log.js';
+import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
+
+export interface AuthzConfig {
+  readonly listen: { host: string; port: number };
+  readonly admin: { host: string; port: number };
+  readonly policyFiles: readonly string[];
+  readonly consul: { host: string; port: number; token?: string } | undefined;
+  readonly consulPrefix: string | undefined;
+  readonly register: boolean;
+  readonly serviceName: string;
+  readonly serviceId: string;
+  readonly advertise: string | undefined;
+  readonly identityHeaders: IdentityHeaderNames;
+  readonly decisionLog: DecisionLogMode;
+}
+
+export const USAGE = `ext-authz: Envoy external authorization (envoy.service.auth.v3.Authorization)
+
+  --listen HOST:PORT         gRPC listen address [$MESHGATE_AUTHZ_ADDR, 127.0.0.1:9191]
+  --admin HOST:PORT          admin HTTP (/healthz /metrics /status) [127.0.0.1:9192]
+  --policy-file PATH         policy document, or a directory of them (repeatable); polled
+  --consul HOST:PORT         Consul HTTP API [$CONSUL_HTTP_ADDR]
+  --consul-prefix PREFIX     watch policy documents under this KV prefix (e.g. meshgate/authz/)
+  --register                 register in Consul as --service-name (gRPC health check)
+  --service-name NAME        [ext-authz]
+  --service-id ID            [<service-name>-<port>]
+  --advertise ADDR           address to register (else the listen host)
+  --identity-headers LIST    field=header,… for subject, tenant, plan, scopes, key_id, credential
+                             [${IDENTITY_FIELDS.map((f) => `${f}=${DEFAULT_IDENTITY_HEADERS[f]}`).join(',')}]
+  --decision-log MODE        all | deny | off [all]
+`;
+
+export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNames {
+  const names: Record<IdentityField, string> = { ...DEFAULT_IDENTITY_HEADERS };
+  if (!text) return names;
+  for (const pair of text.split(',')) {
+    const [field, header] = pair.split('=').map((s) => s.trim());
+    if (!IDENTITY_FIELDS.includes(field as IdentityField)) throw new Error(`--identity-headers: unknown field ${JSON.stringify(field)}`);
+    if (!header || !/^[a-z0-9-]+$/.test(header)) throw new Error(`--identity-headers: ${JSON.stringify(header)} is not a lower-case header name`);
+    names[field as IdentityField] = header;
+  }
+  return names;
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AuthzConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      admin: { type: 'string' },
+      'policy-file': { type: 'string', multiple: true },
+      consul: { type: 'string' },
+      'consul-prefix': { type: 'string' },
+      register: { type: 'boolean' },
+      'service-name': { type: 'string' },
+      'service-id': { type: 'string' },
+      advertise: { type: 'string' },
+      'identity-headers': { type: 'string' },
+      'decision-log': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const listen = hostPort(values.listen ?? env['MESHGATE_AUTHZ_ADDR'] ?? '127.0.0.1:9191', '--listen');
+  const consulAddr = values.consul ?? env['CONSUL_HTTP_ADDR'];
+  const consul = consulAddr ? { ...hostPort(consulAddr, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined;
+  const register = values.register ?? false;
+  if ((values['consul-prefix'] || register) && !consul) throw new Error('--consul-prefix and --register need --consul');
+  const policyFiles = values['policy-file'] ?? [];
+  if (!policyFiles.length && !values['consul-prefix']) throw new Error('give --policy-file or --consul-prefix: with no policies every request is denied');
+  const mode = values['decision-log'] ?? 'all';
+  if (!['all', 'deny', 'off'].includes(mode)) throw new Error('--decision-log must be all, deny or off');
+  const serviceName = values['service-name'] ?? 'ext-authz';
+  return {
+    listen,
+    admin: hostPort(values.admin ?? '127.0.0.1:9192', '--admin'),
+    policyFiles,
+    consul,
+    consulPrefix: values['consul-prefix'],
+    register,
+    serviceName,
+    serviceId: values['service-id'] ?? `${serviceName}-${listen.port}`,
+    advertise: values.advertise,
+    identityHeaders: parseIdentityHeaders(values['identity-headers']),
+    decisionLog: mode as DecisionLogMode,
+  };
+}

@@ -1,0 +1,119 @@
+// Signing keys from a JWKS URL. Fetched on first use and refreshed every `refreshMs` (so a
+// removed key stops working); a token with an unknown `kid` triggers one refetch, at most once
+// per `minRefetchMs` (so a rotated key works at once, but garbage tokens cannot hammer the
+// identity provider). When the provider is down the last keys stay in use.
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+
+export interface JwksCacheOptions {
+  readonly refreshMs: number;
+  readonly minRefetchMs: number;
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof globalThis.fetch;
+  readonly now?: () => number;
+  readonly onFetch?: (uri: string, result: 'ok' | 'error', detail?: string) => void;
+}
+
+export interface JwksStatus {
+  readonly uri: string;
+  readonly keys: number;
+  readonly kids: string[];
+  readonly fetched_at: string | null;
+  readonly fetches: number;
+  readonly last_error: string | null;
+}
+
+export class JwksCache {
+  private keySet: JWTVerifyGetKey | undefined;
+  private kids: string[] = [];
+  private fetchedAt = 0;
+  /** When an unknown kid last caused a refetch: the floor applies between those. */
+  private lastUnknownKidFetch = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private fetches = 0;
+
+  constructor(
+    readonly uri: string,
+    private readonly options: JwksCacheOptions,
+  ) {}
+
+  private now(): number {
+    return this.options.now ? this.options.now() : Date.now();
+  }
+
+  /** jose's key resolver. */
+  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    if (!this.keySet) await this.refresh();
+    else if (this.now() - this.fetchedAt > this.options.refreshMs) void this.refresh().catch(() => undefined);
+    if (!this.keySet) throw new errors.JWKSNoMatchingKey(`signing keys from ${this.uri} are not available${this.lastError ? `: ${this.lastError}` : ''}`);
+    try {
+      return await this.keySet(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey) || this.now() - this.lastUnknownKidFetch < this.options.minRefetchMs) throw err;
+      this.lastUnknownKidFetch = this.now();
+      await this.refresh();
+      return await this.keySet(header, token);
+    }
+  };
+
+  /** Fetch now (concurrent callers share one fetch). Keeps the old keys if it fails. */
+  refresh(): Promise<void> {
+    if (!this.inflight) {
+      this.inflight = this.fetchKeys().finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  status(): JwksStatus {
+    return {
+      uri: this.uri,
+      keys: this.kids.length,
+      kids: this.kids,
+      fetched_at: this.fetchedAt ? new Date(this.fetchedAt).toISOString() : null,
+      fetches: this.fetches,
+      last_error: this.lastError ?? null,
+    };
+  }
+
+  private async fetchKeys(): Promise<void> {
+    this.fetches += 1;
+    const fetchFn = this.options.fetch ?? globalThis.fetch;
+    try {
+      const res = await fetchFn(this.uri, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 3_000), headers: { accept: 'application/json' } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = (await res.json()) as JSONWebKeySet;
+      if (!body || !Array.isArray(body.keys)) throw new Error('the answer is not a JWKS (no "keys" array)');
+      this.keySet = createLocalJWKSet(body);
+      this.kids = body.keys.map((k) => String(k.kid ?? '')).filter(Boolean);
+      this.fetchedAt = this.now();
+      this.lastError = undefined;
+      this.options.onFetch?.(this.uri, 'ok');
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.options.onFetch?.(this.uri, 'error', this.lastError);
+    }
+  }
+}
+
+/** JWKS caches shared by URI, so that reloading policies does not refetch every key set. */
+export class JwksRegistry {
+  private readonly caches = new Map<string, JwksCache>();
+
+  constructor(private readonly defaults: Omit<JwksCacheOptions, 'refreshMs' | 'minRefetchMs'> = {}) {}
+
+  get(uri: string, refreshMs: number, minRefetchMs: number): JwksCache {
+    const key = `${uri} ${refreshMs} ${minRefetchMs}`;
+    let cache = this.caches.get(key);
+    if (!cache) {
+      cache = new JwksCache(uri, { ...this.defaults, refreshMs, minRefetchMs });
+      this.caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  status(): JwksStatus[] {
+    return [...this.caches.values()].map((c) => c.status());
+  }
+}

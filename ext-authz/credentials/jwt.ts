@@ -1,0 +1,139 @@
+// JWT bearer tokens (OAuth2 access tokens) verified with jose: algorithms pinned per policy,
+// issuer, audience, expiry and not-before with a leeway, required claims and scopes. Verified
+// tokens are remembered until they expire (at most a minute), keyed by the token itself, so a
+// caller's repeated requests cost a map lookup, not a signature check.
+import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Identity } from '../identity.js';
+import type { CheckAttributes } from '../request.js';
+import { authorizationWith, type Credential, type Verification } from './credential.js';
+import type { JwksRegistry } from './jwks-cache.js';
+
+export interface JwtSpec {
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly string[];
+  readonly jwks_uri?: string;
+  readonly jwks?: { keys: Array<Record<string, unknown>> };
+  readonly hmac_secret_base64?: string;
+  readonly leewaySeconds: number;
+  readonly require_expiry: boolean;
+  readonly claims: { subject: string; tenant?: string; plan?: string; scopes: string };
+  readonly required_claims: Readonly<Record<string, string | number | boolean>>;
+  readonly required_scopes: readonly string[];
+  readonly max_token_bytes: number;
+  readonly jwksRefreshMs: number;
+  readonly jwksMinRefetchMs: number;
+}
+
+const REMEMBER_MS = 60_000;
+const REMEMBER_MAX = 10_000;
+
+function challengeFor(reason?: string): string {
+  return reason
+    ? `Bearer realm="meshgate", error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}"`
+    : 'Bearer realm="meshgate"';
+}
+
+/** Why jose refused a token, in words a caller can act on. */
+export function describeJwtError(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'the token has expired';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return 'the token is not valid yet';
+    if (err.claim === 'iss') return 'the token issuer is not accepted';
+    if (err.claim === 'aud') return 'the token audience is not accepted';
+    if (err.reason === 'missing') return `the token lacks the "${err.claim}" claim`;
+    return `the token "${err.claim}" claim is not accepted`;
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'the token algorithm is not allowed';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'the token is signed with an unknown key';
+  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'the token key id is ambiguous';
+  if (err instanceof errors.JOSENotSupported) return 'the token algorithm is not allowed';
+  if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid) return 'the token is malformed';
+  return 'the token could not be verified';
+}
+
+function scopesOf(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  if (Array.isArray(value)) return value.filter((x): x is string => typeof x === 'string');
+  return [];
+}
+
+function claimString(payload: JWTPayload, name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const v = payload[name];
+  return typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+export class JwtCredential implements Credential {
+  readonly kind = 'jwt' as const;
+  readonly challenge = challengeFor();
+  readonly carriers = { headers: [] as string[], query: [] as string[] };
+  private readonly key: JWTVerifyGetKey | Uint8Array;
+  private readonly remembered = new Map<string, { identity: Identity; until: number }>();
+
+  constructor(
+    private readonly spec: JwtSpec,
+    jwks: JwksRegistry,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (spec.jwks_uri) this.key = jwks.get(spec.jwks_uri, spec.jwksRefreshMs, spec.jwksMinRefetchMs).getKey;
+    else if (spec.jwks) this.key = createLocalJWKSet(spec.jwks as never);
+    else this.key = new Uint8Array(Buffer.from(spec.hmac_secret_base64!, 'base64'));
+  }
+
+  find(req: CheckAttributes): string | undefined {
+    return authorizationWith(req, 'Bearer');
+  }
+
+  async verify(token: string): Promise<Verification> {
+    const fail = (reason: string): Verification => ({ ok: false, reason, challenge: challengeFor(reason) });
+    if (token.length > this.spec.max_token_bytes) return fail('the token is too large');
+    const hit = this.remembered.get(token);
+    const nowMs = this.now();
+    if (hit && hit.until > nowMs) return { ok: true, identity: hit.identity };
+
+    let payload: JWTPayload;
+    try {
+      const options = {
+        algorithms: [...this.spec.algorithms],
+        issuer: this.spec.issuer,
+        audience: [...this.spec.audiences],
+        clockTolerance: this.spec.leewaySeconds,
+        currentDate: new Date(nowMs),
+        requiredClaims: this.spec.require_expiry ? ['exp'] : [],
+      };
+      payload =
+        this.key instanceof Uint8Array
+          ? (await jwtVerify(token, this.key, options)).payload
+          : (await jwtVerify(token, this.key, options)).payload;
+    } catch (err) {
+      return fail(describeJwtError(err));
+    }
+
+    for (const [claim, expected] of Object.entries(this.spec.required_claims)) {
+      const actual = payload[claim];
+      const matches = Array.isArray(actual) ? actual.includes(expected) : actual === expected;
+      if (!matches) return fail(`the token "${claim}" claim is not accepted`);
+    }
+    const scopes = scopesOf(payload[this.spec.claims.scopes]);
+    const missing = this.spec.required_scopes.filter((s) => !scopes.includes(s));
+    if (missing.length) return fail(`the token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    const subject = claimString(payload, this.spec.claims.subject);
+    if (!subject) return fail(`the token has no "${this.spec.claims.subject}" claim`);
+
+    const tenant = claimString(payload, this.spec.claims.tenant);
+    const plan = claimString(payload, this.spec.claims.plan);
+    const identity: Identity = Object.freeze({
+      subject,
+      ...(tenant ? { tenant } : {}),
+      ...(plan ? { plan } : {}),
+      scopes: Object.freeze(scopes),
+      credential: 'jwt' as const,
+    });
+    const expiresMs = typeof payload.exp === 'number' ? (payload.exp + this.spec.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
+    if (this.remembered.size >= REMEMBER_MAX) this.remembered.delete(this.remembered.keys().next().value!);
+    this.remembered.set(token, { identity, until: Math.min(expiresMs, nowMs + REMEMBER_MS) });
+    return { ok: true, identity };
+  }
+}

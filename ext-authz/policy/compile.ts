@@ -1,0 +1,86 @@
+// A validated document → ready-to-use policies: credentials with their lookup tables built,
+// challenges joined, durations parsed. Done once per document change, never per request.
+import { AnonymousCredential } from '../credentials/anonymous.js';
+import { ApiKeyCredential } from '../credentials/api-key.js';
+import { BasicCredential } from '../credentials/basic.js';
+import type { Credential } from '../credentials/credential.js';
+import type { JwksRegistry } from '../credentials/jwks-cache.js';
+import { JwtCredential } from '../credentials/jwt.js';
+import { constantTimeEqual, type SecretComparator } from '../credentials/secrets.js';
+import type { RuleSet } from './rules.js';
+import type { CredentialSpec, PolicyDocument, PolicySpec } from './schema.js';
+
+export interface CompiledPolicy {
+  readonly name: string;
+  readonly dryRun: boolean;
+  readonly credentials: readonly Credential[];
+  readonly rules: RuleSet;
+  /** All challenges for a 401 without credentials. */
+  readonly challenges: readonly string[];
+  /** Headers and query parameters carrying credentials, removed before the upstream. */
+  readonly carrierHeaders: readonly string[];
+  readonly carrierQuery: readonly string[];
+  readonly source: { readonly document: string; readonly version: string };
+}
+
+export interface CompileDeps {
+  readonly jwks: JwksRegistry;
+  readonly compare?: SecretComparator;
+  readonly now?: () => number;
+}
+
+export function durationSeconds(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
+  if (!m) throw new Error(`bad duration ${text}`);
+  return Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 } as const)[m[2] as 'ms' | 's' | 'm'];
+}
+
+function credentialOf(spec: CredentialSpec, deps: CompileDeps): Credential {
+  const compare = deps.compare ?? constantTimeEqual;
+  switch (spec.type) {
+    case 'api_key':
+      return new ApiKeyCredential(spec, compare);
+    case 'basic':
+      return new BasicCredential(spec, compare, deps.now);
+    case 'jwt':
+      return new JwtCredential(
+        {
+          ...spec,
+          leewaySeconds: durationSeconds(spec.leeway),
+          jwksRefreshMs: durationSeconds(spec.jwks_refresh) * 1000,
+          jwksMinRefetchMs: durationSeconds(spec.jwks_min_refetch) * 1000,
+        },
+        deps.jwks,
+        deps.now,
+      );
+    case 'anonymous':
+      return new AnonymousCredential(spec);
+  }
+}
+
+function compilePolicy(name: string, spec: PolicySpec, source: CompiledPolicy['source'], deps: CompileDeps): CompiledPolicy {
+  const credentials = spec.credentials.map((c, i) => {
+    try {
+      return credentialOf(c, deps);
+    } catch (err) {
+      throw new Error(`policies.${name}.credentials[${i}].${(err as Error).message}`);
+    }
+  });
+  return {
+    name,
+    dryRun: spec.dry_run,
+    credentials,
+    rules: spec.rules,
+    challenges: credentials.map((c) => c.challenge).filter((c): c is string => !!c),
+    carrierHeaders: [...new Set(credentials.flatMap((c) => c.carriers.headers))],
+    carrierQuery: [...new Set(credentials.flatMap((c) => c.carriers.query))],
+    source,
+  };
+}
+
+/** Throws with a reason naming the field when something validation could not see is wrong. */
+export function compileDocument(doc: PolicyDocument, source: CompiledPolicy['source'], deps: CompileDeps): Map<string, CompiledPolicy> {
+  const out = new Map<string, CompiledPolicy>();
+  for (const [name, spec] of Object.entries(doc.policies)) out.set(name, compilePolicy(name, spec, source, deps));
+  return out;
+}

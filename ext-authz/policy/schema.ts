@@ -1,0 +1,210 @@
+// The policy document: named policies, each with the credentials it accepts and its rules.
+// Validated here, once, when a document arrives; every error names the field it is about.
+//
+// policies:
+//   llm-clients:
+//     dry_run: false
+//     credentials:            # tried in order; a credential that is present decides
+//       - type: api_key
+//         header: x-api-key   # or query: api_key
+//         keys: [{id: team-a, sha256: <hex>, subject: team-a-bot, tenant: team-a, plan: pro, scopes: [chat]}]
+//       - type: jwt
+//         issuer: https://idp.example.com/
+//         audiences: [meshgate]
+//         algorithms: [RS256]
+//         jwks_uri: https://idp.example.com/.well-known/jwks.json   # or jwks: {keys: […]}, or hmac_secret_base64 (HS* only)
+//         leeway: 30s
+//       - type: basic
+//         users: [{username: ops, password_hash: "scrypt$…", subject: ops}]
+//       - type: anonymous
+//     rules:
+//       deny:  [{tenants: [suspended]}]
+//       allow: [{scopes: [chat], methods: [POST], path_prefixes: [/v1/chat/]}]
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const headerName = z
+  .string()
+  .regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a lower-case HTTP header name');
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like "30s" or "500ms"');
+
+const identityFields = {
+  subject: nonEmpty,
+  tenant: nonEmpty.optional(),
+  plan: nonEmpty.optional(),
+  scopes: z.array(nonEmpty).default([]),
+};
+
+const apiKeyEntry = z.strictObject({
+  id: nonEmpty,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex characters of the key’s SHA-256'),
+  ...identityFields,
+});
+
+const apiKeyCredential = z
+  .strictObject({
+    type: z.literal('api_key'),
+    header: headerName.optional(),
+    query: nonEmpty.optional(),
+    keys: z.array(apiKeyEntry).min(1, 'must list at least one key'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.header && c.query) ctx.addIssue({ code: 'custom', message: 'give either header or query, not both', path: ['query'] });
+    const seen = new Set<string>();
+    c.keys.forEach((k, i) => {
+      if (seen.has(k.sha256)) ctx.addIssue({ code: 'custom', message: 'the same key is listed twice', path: ['keys', i, 'sha256'] });
+      seen.add(k.sha256);
+    });
+  });
+
+const basicCredential = z.strictObject({
+  type: z.literal('basic'),
+  realm: nonEmpty.default('meshgate'),
+  users: z
+    .array(
+      z.strictObject({
+        username: z.string().min(1).regex(/^[^:]+$/, 'must not contain ":"'),
+        password_hash: nonEmpty,
+        subject: nonEmpty.optional(),
+        tenant: nonEmpty.optional(),
+        plan: nonEmpty.optional(),
+        scopes: z.array(nonEmpty).default([]),
+      }),
+    )
+    .min(1, 'must list at least one user'),
+});
+
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
+const claimValue = z.union([z.string(), z.number(), z.boolean()]);
+
+const jwtCredential = z
+  .strictObject({
+    type: z.literal('jwt'),
+    issuer: nonEmpty,
+    audiences: z.array(nonEmpty).min(1, 'must list at least one audience'),
+    // "none" is not an algorithm meshgate knows, so it can never be allowed.
+    algorithms: z.array(z.enum([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS])).min(1, 'must list at least one algorithm'),
+    jwks_uri: z.url({ protocol: /^https?$/ }).optional(),
+    jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    hmac_secret_base64: z.string().min(1).optional(),
+    leeway: duration.default('30s'),
+    require_expiry: z.boolean().default(true),
+    claims: z
+      .strictObject({
+        subject: nonEmpty.default('sub'),
+        tenant: nonEmpty.optional(),
+        plan: nonEmpty.optional(),
+        scopes: nonEmpty.default('scope'),
+      })
+      .default({ subject: 'sub', scopes: 'scope' }),
+    required_claims: z.record(z.string(), claimValue).default({}),
+    required_scopes: z.array(nonEmpty).default([]),
+    max_token_bytes: z.number().int().min(256).max(65536).default(8192),
+    jwks_refresh: duration.default('5m'),
+    jwks_min_refetch: duration.default('10s'),
+  })
+  .superRefine((c, ctx) => {
+    const sources = [c.jwks_uri, c.jwks, c.hmac_secret_base64].filter((x) => x !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of jwks_uri, jwks or hmac_secret_base64', path: [] });
+    const hmac = c.algorithms.filter((a) => (HMAC_ALGORITHMS as readonly string[]).includes(a));
+    // An HMAC secret and public keys never mix: that is how "HS256 signed with the RSA public
+    // key" attacks work.
+    if (hmac.length && hmac.length !== c.algorithms.length) {
+      ctx.addIssue({ code: 'custom', message: 'HMAC (HS*) and public-key algorithms cannot be mixed in one credential', path: ['algorithms'] });
+    }
+    if (hmac.length && c.hmac_secret_base64 === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'HS* algorithms need hmac_secret_base64', path: ['algorithms'] });
+    }
+    if (!hmac.length && c.hmac_secret_base64 !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'hmac_secret_base64 is only for HS* algorithms', path: ['hmac_secret_base64'] });
+    }
+    if (c.hmac_secret_base64 !== undefined && Buffer.from(c.hmac_secret_base64, 'base64').length < 32) {
+      ctx.addIssue({ code: 'custom', message: 'must decode to at least 32 bytes', path: ['hmac_secret_base64'] });
+    }
+  });
+
+const anonymousCredential = z.strictObject({
+  type: z.literal('anonymous'),
+  subject: nonEmpty.default('anonymous'),
+  tenant: nonEmpty.optional(),
+  plan: nonEmpty.optional(),
+  scopes: z.array(nonEmpty).default([]),
+});
+
+const credential = z.discriminatedUnion('type', [apiKeyCredential, basicCredential, jwtCredential, anonymousCredential]);
+
+const rule = z
+  .strictObject({
+    subjects: z.array(nonEmpty).min(1).optional(),
+    tenants: z.array(nonEmpty).min(1).optional(),
+    plans: z.array(nonEmpty).min(1).optional(),
+    /** The caller must hold every one of these scopes. */
+    scopes: z.array(nonEmpty).min(1).optional(),
+    credentials: z.array(z.enum(['api_key', 'basic', 'jwt', 'anonymous'])).min(1).optional(),
+    methods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case HTTP method')).min(1).optional(),
+    path_prefixes: z.array(z.string().startsWith('/', 'must start with "/"')).min(1).optional(),
+  })
+  .refine((r) => Object.keys(r).length > 0, 'a rule needs at least one condition');
+
+const policyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lower-case letters, digits, ".", "_" or "-"');
+
+const policy = z.strictObject({
+  description: z.string().optional(),
+  dry_run: z.boolean().default(false),
+  credentials: z
+    .array(credential)
+    .min(1, 'must list at least one credential')
+    .superRefine((list, ctx) => {
+      const i = list.findIndex((c) => c.type === 'anonymous');
+      if (i >= 0 && i !== list.length - 1) {
+        ctx.addIssue({ code: 'custom', message: 'anonymous must come last: the credentials after it would never be used', path: [i] });
+      }
+    }),
+  rules: z
+    .strictObject({
+      deny: z.array(rule).default([]),
+      allow: z.array(rule).default([]),
+    })
+    .default({ deny: [], allow: [] }),
+});
+
+export const policyDocument = z
+  .strictObject({
+    policies: z.record(z.string(), policy),
+  })
+  .superRefine((doc, ctx) => {
+    for (const name of Object.keys(doc.policies)) {
+      if (name === 'none') ctx.addIssue({ code: 'custom', message: '"none" is reserved: it marks routes without auth', path: ['policies', name] });
+      else if (!policyName.safeParse(name).success) ctx.addIssue({ code: 'custom', message: 'policy names must be lower-case letters, digits, ".", "_" or "-"', path: ['policies', name] });
+    }
+  });
+
+export type PolicyDocument = z.infer<typeof policyDocument>;
+export type PolicySpec = PolicyDocument['policies'][string];
+export type CredentialSpec = PolicySpec['credentials'][number];
+export type RuleSpec = PolicySpec['rules']['deny'][number];
+
+function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(document)';
+}
+
+export type ParseResult = { ok: true; document: PolicyDocument } | { ok: false; reason: string };
+
+/** Parse YAML (a superset of JSON) and validate; the reason lists every problem by field. */
+export function parsePolicyDocument(text: string): ParseResult {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text, { maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, reason: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const result = policyDocument.safeParse(raw);
+  if (result.success) return { ok: true, document: result.data };
+  const problems = result.error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`);
+  return { ok: false, reason: problems.join('; ') };
+}

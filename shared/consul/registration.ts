@@ -1,0 +1,52 @@
+// A process registering itself in Consul (so that the xds-server finds it) and deregistering
+// when it stops. Health is checked by Consul: over HTTP, or over gRPC's health service.
+import os from 'node:os';
+import type { ConsulClient } from './client.js';
+
+export interface SelfRegistration {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly meta?: Record<string, string>;
+  readonly tags?: string[];
+  /** `{ http: url }` or `{ grpc: "host:port" }` (grpc.health.v1). */
+  readonly check: { http: string } | { grpc: string };
+  readonly checkInterval?: string;
+}
+
+export async function registerSelf(client: ConsulClient, r: SelfRegistration): Promise<() => Promise<void>> {
+  const check: Record<string, unknown> = {
+    name: `${r.id} health`,
+    interval: r.checkInterval ?? '1s',
+    timeout: '1s',
+    deregistercriticalserviceafter: '10m',
+    ...('http' in r.check ? { http: r.check.http } : { grpc: r.check.grpc }),
+  };
+  await client.consul.agent.service.register({
+    id: r.id,
+    name: r.name,
+    address: r.address,
+    port: r.port,
+    tags: r.tags ?? [],
+    meta: r.meta ?? {},
+    check,
+  } as never);
+  return async () => {
+    await client.consul.agent.service.deregister(r.id);
+  };
+}
+
+/**
+ * The address to register: the listen host, or — when listening on every interface (in a
+ * container) — this machine's first non-loopback IPv4 address, since Envoy needs an IP.
+ */
+export function advertisedAddress(listenHost: string, advertise?: string): string {
+  if (advertise) return advertise;
+  if (listenHost !== '0.0.0.0' && listenHost !== '::') return listenHost;
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    const v4 = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (v4) return v4.address;
+  }
+  return '127.0.0.1';
+}

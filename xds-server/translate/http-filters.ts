@@ -1,0 +1,57 @@
+// The gateway's HTTP filter chain, in order:
+//   1. header_mutation strips every identity header a client sent — on every route, public
+//      ones included — so only ext-authz can set them;
+//   2. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
+//   3. the router.
+import type { JsonObject } from '../../shared/proto/codec.js';
+
+export interface AuthzOptions {
+  /** The ext-authz service name in Consul (its cluster). */
+  readonly service: string;
+  readonly timeoutMs: number;
+  /** The policy for routes whose service names none. */
+  readonly defaultPolicy: string;
+}
+
+export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
+
+function stripHeaders(names: readonly string[]): JsonObject {
+  return {
+    name: 'envoy.filters.http.header_mutation',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+      mutations: { request_mutations: names.map((remove) => ({ remove })) },
+    },
+  };
+}
+
+function extAuthz(authz: AuthzOptions): JsonObject {
+  return {
+    name: EXT_AUTHZ_FILTER,
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+      grpc_service: { envoy_grpc: { cluster_name: authz.service }, timeout: `${authz.timeoutMs / 1000}s` },
+      transport_api_version: 'V3',
+      // Fail closed: no answer from ext-authz is a 503, never a pass.
+      failure_mode_allow: false,
+      status_on_error: { code: 'ServiceUnavailable' },
+    },
+  };
+}
+
+const ROUTER: JsonObject = {
+  name: 'envoy.filters.http.router',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+};
+
+export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined): JsonObject[] {
+  return [...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []), ...(authz ? [extAuthz(authz)] : []), ROUTER];
+}
+
+/** The per-route ext_authz setting: the policy to apply, or the filter off for public routes. */
+export function routeAuthz(policy: string, routeName: string): JsonObject {
+  const typed: JsonObject = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute' };
+  if (policy === 'none') typed['disabled'] = true;
+  else typed['check_settings'] = { context_extensions: { policy, route: routeName } };
+  return { [EXT_AUTHZ_FILTER]: typed };
+}
