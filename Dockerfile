@@ -1,5 +1,5 @@
-# One image for meshgate's TypeScript components (xds-server, ext-authz, the demo model
-# service, and the bootstrap renderer); docker-compose.yml picks the entry point.
+# One image for meshgate's TypeScript components (xds-server, ext-authz, ratelimit-service,
+# the demo model service, and the bootstrap renderer); docker-compose.yml picks the entry point.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -8,6 +8,7 @@ COPY tsconfig.json ./
 COPY shared shared
 COPY xds-server xds-server
 COPY ext-authz ext-authz
+COPY ratelimit-service ratelimit-service
 COPY launcher launcher
 COPY demo demo
 COPY scripts scripts
@@ -22,6 +23,6 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY envoy envoy
-COPY demo/policies.yaml demo/policies.yaml
+COPY demo/policies.yaml demo/ratelimit.yaml demo/
 USER node
 CMD ["node", "dist/xds-server/main.js", "--help"]

@@ -19,7 +19,7 @@ export function authzAdminApp(deps: {
     res.json({
       ready: deps.ready() === undefined,
       identity_headers: deps.identityHeaders,
-      policies: [...deps.store.policies.values()].map((p) => ({
+      policies: [...deps.store.items.values()].map((p) => ({
         name: p.name,
         document: p.source.document,
         version: p.source.version,

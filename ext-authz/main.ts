@@ -15,7 +15,7 @@ import { JwksRegistry } from './credentials/jwks-cache.js';
 import { DecisionLog } from './decision-log.js';
 import { IDENTITY_FIELDS } from './identity.js';
 import { AuthzMetrics } from './metrics.js';
-import { PolicyStore } from './policy/policy-store.js';
+import { createPolicyStore } from './policy/policy-store.js';
 import { AuthorizationServer } from './server/authorization-server.js';
 import { CheckResponses } from './server/check-codec.js';
 
@@ -31,10 +31,10 @@ runService('ext-authz', log, async () => {
       if (result === 'error') log.warn({ uri, err: detail }, 'JWKS fetch failed; keeping the keys already known');
     },
   });
-  const store = new PolicyStore({ jwks });
+  const store = createPolicyStore({ jwks });
   store.onEvent((e) => {
-    metrics.policies.set(store.policies.size);
-    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, policies: e.policies }, 'policy document in force');
+    metrics.policies.set(store.items.size);
+    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, policies: e.names }, 'policy document in force');
     if (e.kind === 'refused') {
       metrics.refusals.inc({ source: e.document.split(':')[0] });
       log.error({ document: e.document, version: e.version, reason: e.reason }, 'policy document refused; the last good version stays in force');
@@ -78,7 +78,7 @@ runService('ext-authz', log, async () => {
   const server = new AuthorizationServer({ store, responses, metrics, decisions, log });
   const notReady = (): string | undefined => {
     if (pending.size) return `waiting for the first answer from ${[...pending].join(', ')}`;
-    if (store.policies.size === 0) return 'no policy is in force (every request is denied)';
+    if (store.items.size === 0) return 'no policy is in force (every request is denied)';
     return undefined;
   };
   function markReady(): void {
@@ -103,7 +103,7 @@ runService('ext-authz', log, async () => {
       check: { grpc: `${address}:${port}` },
     });
   }
-  log.info({ listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}`, policies: store.policies.size }, 'ext-authz started');
+  log.info({ listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}`, policies: store.items.size }, 'ext-authz started');
 
   return async () => {
     await deregister?.().catch((err) => log.warn({ err: (err as Error).message }, 'deregistration failed'));

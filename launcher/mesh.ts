@@ -9,6 +9,7 @@ import { startModelService, type ModelServiceOptions, type ModelServiceProcess }
 import { freePorts } from './ports.js';
 import type { Component } from './component.js';
 import { startExtAuthz } from './ext-authz.js';
+import { startRatelimit } from './ratelimit.js';
 import { startXdsServer, type XdsServerProcess } from './xds-server.js';
 
 export interface GatewayMeshOptions {
@@ -17,6 +18,8 @@ export interface GatewayMeshOptions {
   readonly xdsArgs?: readonly string[];
   /** Start ext-authz in front of every route, with this policy document in Consul KV. */
   readonly authzPolicy?: string;
+  /** Start ratelimit-service (counters in memory) with this configuration file. */
+  readonly ratelimitConfig?: string;
 }
 
 /** Where the mesh's ext-authz reads its policy documents. */
@@ -29,6 +32,8 @@ export interface GatewayMesh {
   readonly envoy: EnvoyProcess;
   /** Present when the mesh was started with an authz policy. */
   readonly authz: Component | undefined;
+  /** Present when the mesh was started with a rate-limit configuration. */
+  readonly ratelimit: Component | undefined;
   readonly gatewayUrl: string;
   readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number };
   readonly services: ModelServiceProcess[];
@@ -40,7 +45,9 @@ export interface GatewayMesh {
 export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promise<GatewayMesh> {
   const dir = tempDir('it');
   const logFile = (name: string): string => path.join(dir, `${name}.log`);
-  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin] = (await freePorts(6)) as [number, number, number, number, number, number];
+  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin, rlPort, rlAdmin] = (await freePorts(8)) as [
+    number, number, number, number, number, number, number, number,
+  ];
   const started: Array<{ stop(): Promise<void> }> = [];
   const services: ModelServiceProcess[] = [];
   const consulDataDir = options.persistentConsul ? path.join(dir, 'consul-data') : undefined;
@@ -60,12 +67,32 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       const a = authz;
       started.push({ stop: () => a.stop() });
     }
+    let ratelimit: Component | undefined;
+    if (options.ratelimitConfig !== undefined) {
+      const file = path.join(dir, 'ratelimit.yaml');
+      fs.writeFileSync(file, options.ratelimitConfig);
+      ratelimit = await startRatelimit({
+        port: rlPort,
+        adminPort: rlAdmin,
+        configPaths: [file],
+        consulAddress: consul.address,
+        register: true,
+        logFile: logFile('ratelimit'),
+      });
+      const r = ratelimit;
+      started.push({ stop: () => r.stop() });
+    }
     const xdsOptions = {
       consulAddress: consul.address,
       xdsPort,
       adminPort: xdsAdmin,
       logFile: logFile('xds-server'),
-      extraArgs: ['--consul-wait=5s', ...(authz ? ['--ext-authz-service=ext-authz'] : []), ...(options.xdsArgs ?? [])],
+      extraArgs: [
+        '--consul-wait=5s',
+        ...(authz ? ['--ext-authz-service=ext-authz'] : []),
+        ...(ratelimit ? ['--ratelimit-service=ratelimit'] : []),
+        ...(options.xdsArgs ?? []),
+      ],
     };
     let xds = await startXdsServer(xdsOptions);
     // Stops whichever xds-server is current (it may have been restarted).
@@ -92,6 +119,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       xds,
       envoy,
       authz,
+      ratelimit,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
       ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin },
       services,

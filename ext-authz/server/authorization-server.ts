@@ -68,7 +68,7 @@ export class AuthorizationServer {
       decision =
         req === MALFORMED
           ? { allowed: false, policy: undefined, policyName: '', status: 403, reason: 'the check request could not be read', challenges: [], identity: undefined }
-          : await authorize(store.policies, req);
+          : await authorize(store.items, req);
     } catch (err) {
       log.error({ err }, 'authorization failed; denying');
       decision = { allowed: false, policy: undefined, policyName: req.policy ?? '', status: 403, reason: 'internal error', challenges: [], identity: undefined };

@@ -1,6 +1,6 @@
 // A gRPC client for ext-authz's Check, speaking proto3 JSON, as Envoy's ext_authz filter would.
-import * as grpc from '@grpc/grpc-js';
-import { decodeMessage, encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
+import type { JsonObject } from '../../shared/proto/codec.js';
+import { JsonGrpcClient } from './grpc-json-client.js';
 
 export interface CheckInput {
   readonly method?: string;
@@ -37,33 +37,13 @@ export function checkRequest(input: CheckInput): JsonObject {
   };
 }
 
-export class AuthzClient {
-  private readonly client: grpc.Client;
-
+export class AuthzClient extends JsonGrpcClient<CheckOutput> {
   constructor(address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
-  }
-
-  /** Raw bytes in, decoded CheckResponse out (or the gRPC error). */
-  callRaw(bytes: Buffer): Promise<CheckOutput> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(
-        '/envoy.service.auth.v3.Authorization/Check',
-        (b: Buffer) => b,
-        (b: Buffer) => decodeMessage('envoy.service.auth.v3.CheckResponse', b) as CheckOutput,
-        bytes,
-        { deadline: Date.now() + 5_000 },
-        (err, value) => (err ? reject(err) : resolve(value!)),
-      );
-    });
+    super(address, '/envoy.service.auth.v3.Authorization/Check', 'envoy.service.auth.v3.CheckRequest', 'envoy.service.auth.v3.CheckResponse');
   }
 
   check(input: CheckInput): Promise<CheckOutput> {
-    return this.callRaw(Buffer.from(encodeMessage('envoy.service.auth.v3.CheckRequest', checkRequest(input))));
-  }
-
-  close(): void {
-    this.client.close();
+    return this.call(checkRequest(input));
   }
 }
 

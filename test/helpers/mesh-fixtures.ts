@@ -97,3 +97,28 @@ export const AUTHZ_FIXTURE: MeshState = meshOf([
     ],
   }),
 ]);
+
+/** The whole edge: ext-authz and rate limits per path (per API key, per tenant, per address). */
+export const EDGE_FIXTURE: MeshState = meshOf([
+  service('ext-authz', [instance('ext-authz-1', { address: '10.0.9.9', port: 9191 })], { gatewayPaths: [] }),
+  service('llm-chat', [instance('llm-chat-1')], {
+    gatewayPaths: [
+      {
+        prefix: '/v1/',
+        separated: false,
+        authPolicy: 'llm-clients',
+        rateLimits: [
+          { entries: [{ kind: 'generic', value: 'llm', key: 'generic_key' }, { kind: 'auth', field: 'key_id' }] },
+          { entries: [{ kind: 'auth', field: 'tenant' }, { kind: 'header', header: 'x-model', key: 'model' }] },
+        ],
+      },
+      { prefix: '/test', separated: true, authPolicy: 'none', rateLimits: [{ entries: [{ kind: 'remote_address' }] }] },
+    ],
+  }),
+  service('ratelimit', [instance('ratelimit-1', { address: '10.0.9.8', port: 8081 })], { gatewayPaths: [] }),
+]);
+
+export const GATEWAY_OPTIONS_EDGE: GatewayOptions = {
+  ...GATEWAY_OPTIONS_AUTHZ,
+  ratelimit: { service: 'ratelimit', domain: 'meshgate', timeoutMs: 100, failClosed: false },
+};

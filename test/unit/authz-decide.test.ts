@@ -5,7 +5,7 @@ import { authorize } from '../../ext-authz/authorize.js';
 import { JwksRegistry } from '../../ext-authz/credentials/jwks-cache.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import type { Identity } from '../../ext-authz/identity.js';
-import { PolicyStore } from '../../ext-authz/policy/policy-store.js';
+import { createPolicyStore, type PolicyStore } from '../../ext-authz/policy/policy-store.js';
 import { evaluateRules } from '../../ext-authz/policy/rules.js';
 import { attributesOf } from '../../ext-authz/request.js';
 
@@ -64,7 +64,7 @@ policies:
 `;
 
 function store(): PolicyStore {
-  const s = new PolicyStore({ jwks: new JwksRegistry() }, () => new Date('2026-01-01T00:00:00Z'));
+  const s = createPolicyStore({ jwks: new JwksRegistry() }, () => new Date('2026-01-01T00:00:00Z'));
   assert.equal(s.setDocument('file:test', DOC), undefined);
   return s;
 }
@@ -74,41 +74,41 @@ const req = (policy: string | undefined, headers: Record<string, string> = {}, m
 
 describe('decisions', () => {
   it('allows a valid key whose scopes satisfy the rules', async () => {
-    const d = await authorize(store().policies, req('llm-clients', { 'x-api-key': 'key-a' }));
+    const d = await authorize(store().items, req('llm-clients', { 'x-api-key': 'key-a' }));
     assert.equal(d.allowed, true);
     assert.equal(d.identity?.subject, 'team-a');
   });
 
   it('answers 401 with every challenge when no credential is presented', async () => {
-    const d = await authorize(store().policies, req('llm-clients'));
+    const d = await authorize(store().items, req('llm-clients'));
     assert.equal(d.allowed, false);
     assert.equal(!d.allowed && d.status, 401);
     assert.deepEqual(!d.allowed && d.challenges, ['ApiKey realm="meshgate", header="x-api-key"', 'Bearer realm="meshgate"']);
   });
 
   it('lets a present but wrong credential decide (no falling through to anonymous)', async () => {
-    const d = await authorize(store().policies, req('public-ish', { 'x-api-key': 'nope' }));
+    const d = await authorize(store().items, req('public-ish', { 'x-api-key': 'nope' }));
     assert.equal(!d.allowed && d.status, 401);
-    const anon = await authorize(store().policies, req('public-ish'));
+    const anon = await authorize(store().items, req('public-ish'));
     assert.equal(anon.allowed && anon.identity?.credential, 'anonymous');
   });
 
   it('answers 403 when the caller is known but the rules forbid', async () => {
-    const d = await authorize(store().policies, req('llm-clients', { 'x-api-key': 'key-b' }));
+    const d = await authorize(store().items, req('llm-clients', { 'x-api-key': 'key-b' }));
     assert.equal(!d.allowed && d.status, 403);
     assert.equal(!d.allowed && d.reason, 'no allow rule matches this caller and request');
     assert.equal(d.identity?.subject, 'team-b');
   });
 
   it('denies a route without a policy or with an undefined one (fail closed)', async () => {
-    assert.equal(((await authorize(store().policies, req(undefined))) as { reason: string }).reason, 'the route names no policy');
-    const d = await authorize(store().policies, req('ghost', { 'x-api-key': 'key-a' }));
+    assert.equal(((await authorize(store().items, req(undefined))) as { reason: string }).reason, 'the route names no policy');
+    const d = await authorize(store().items, req('ghost', { 'x-api-key': 'key-a' }));
     assert.equal(!d.allowed && d.status, 403);
     assert.equal(!d.allowed && d.reason, 'policy "ghost" is not defined');
   });
 
   it('in dry run lets the request through and says what it would have denied', async () => {
-    const d = await authorize(store().policies, req('shadow', { 'x-api-key': 'wrong' }));
+    const d = await authorize(store().items, req('shadow', { 'x-api-key': 'wrong' }));
     assert.equal(d.allowed, true);
     assert.deepEqual(d.allowed && d.wouldDeny, { status: 401, reason: 'the API key is not valid' });
   });
@@ -122,7 +122,7 @@ describe('decisions', () => {
       req('llm-clients', { 'x-api-key': '\u0000' }),
       req('', {}),
     ]) {
-      assert.equal((await authorize(s.policies, r)).allowed, false);
+      assert.equal((await authorize(s.items, r)).allowed, false);
     }
   });
 });
@@ -130,10 +130,10 @@ describe('decisions', () => {
 describe('policy store', () => {
   it('refuses an invalid document with its reason and keeps the last good one in force', () => {
     const s = store();
-    const before = s.policies.get('llm-clients');
+    const before = s.items.get('llm-clients');
     const reason = s.setDocument('file:test', 'policies: {llm-clients: {credentials: []}}');
     assert.match(reason!, /policies\.llm-clients\.credentials: must list at least one credential/);
-    assert.equal(s.policies.get('llm-clients'), before);
+    assert.equal(s.items.get('llm-clients'), before);
     const [doc] = s.status();
     assert.equal(doc!.state, 'active');
     assert.match(doc!.last_refusal!.reason, /must list at least one credential/);
@@ -143,17 +143,17 @@ describe('policy store', () => {
     const s = store();
     const reason = s.setDocument('consul:other', `policies: {llm-clients: {credentials: [{type: anonymous}]}}`);
     assert.equal(reason, 'policies.llm-clients: already defined by file:test');
-    assert.equal(s.policies.get('llm-clients')!.source.document, 'file:test');
+    assert.equal(s.items.get('llm-clients')!.source.document, 'file:test');
   });
 
   it('drops the policies of a removed document', () => {
     const s = store();
     s.removeDocument('file:test');
-    assert.equal(s.policies.size, 0);
+    assert.equal(s.items.size, 0);
   });
 
   it('refuses what validation cannot see, such as a bad static key', () => {
-    const s = new PolicyStore({ jwks: new JwksRegistry() });
+    const s = createPolicyStore({ jwks: new JwksRegistry() });
     const reason = s.setDocument('d', `policies: {p: {credentials: [{type: basic, users: [{username: u, password_hash: "scrypt$1$1$1$a$b"}]}]}}`);
     assert.match(reason!, /policies\.p\.credentials\[0\]\.users\[0\]\.password_hash: N must be a power of two/);
   });

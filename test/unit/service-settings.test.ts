@@ -66,3 +66,34 @@ describe('auth-policy meta', () => {
     assert.deepEqual(serviceSettings('s', { 'auth-policy': 'a,b' }), { ok: false, reason: 'meta "auth-policy": more than one policy for the whole service' });
   });
 });
+
+describe('rate-limits meta', () => {
+  const limits = (meta: Record<string, string>) => {
+    const r = serviceSettings('llm', { 'gateway-path': '/v1/,/test', ...meta });
+    return r.ok ? r.settings.gatewayPaths.map((p) => [p.prefix, p.rateLimits]) : r.reason;
+  };
+
+  it('gives each path its descriptors; entries without a path go to every path', () => {
+    assert.deepEqual(limits({ 'rate-limits': '/v1/=generic:llm,auth:key_id; /test=remote_address; destination_cluster' }), [
+      ['/v1/', [{ entries: [{ kind: 'destination_cluster' }] }, { entries: [{ kind: 'generic', value: 'llm', key: 'generic_key' }, { kind: 'auth', field: 'key_id' }] }]],
+      ['/test', [{ entries: [{ kind: 'destination_cluster' }] }, { entries: [{ kind: 'remote_address' }] }]],
+    ]);
+  });
+
+  it('reads header and generic entries with their descriptor keys', () => {
+    assert.deepEqual(limits({ 'rate-limits': '/v1/=header:X-Model=model,generic:chat=route' }), [
+      ['/v1/', [{ entries: [{ kind: 'header', header: 'x-model', key: 'model' }, { kind: 'generic', value: 'chat', key: 'route' }] }]],
+      ['/test', undefined],
+    ]);
+  });
+
+  it('refuses an identity header as a descriptor source, and says what to use', () => {
+    assert.equal(limits({ 'rate-limits': 'header:x-auth-tenant' }), 'meta "rate-limits": header x-auth-tenant carries identity, which only ext-authz may establish: use auth:<field>');
+  });
+
+  it('refuses unknown entries, fields and paths', () => {
+    assert.match(limits({ 'rate-limits': 'client_ip' }) as string, /unknown entry "client_ip"/);
+    assert.match(limits({ 'rate-limits': 'auth:email' }) as string, /auth:email: the field is one of subject, tenant/);
+    assert.match(limits({ 'rate-limits': '/v2/=remote_address' }) as string, /\/v2\/ is not one of the service's gateway paths/);
+  });
+});

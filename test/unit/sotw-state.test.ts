@@ -134,7 +134,7 @@ describe('ADS state of the world', () => {
     assert.deepEqual(h.take(), []);
   });
 
-  it('sends clusters then endpoints at once, and holds listeners and routes until both are ACKed', () => {
+  it('sends clusters then endpoints at once, and holds listeners and routes until the clusters are ACKed', () => {
     const h = harness(ONE);
     h.req('cluster');
     h.ack('cluster');
@@ -157,6 +157,27 @@ describe('ADS state of the world', () => {
     assert.deepEqual(h.take(), [], 'routes wait for the cluster ACK');
     h.ack('cluster');
     assert.deepEqual(h.take().map((r) => r.type), ['route']);
+  });
+
+  it('does not wait for an endpoint ACK that Envoy never sends (endpoints of removed clusters)', () => {
+    const h = harness(TWO);
+    h.req('cluster');
+    h.ack('cluster');
+    h.req('endpoint', { resource_names: ['a', 'b'] });
+    h.ack('endpoint', ['a', 'b']);
+    h.req('listener');
+    h.ack('listener');
+    h.req('route', { resource_names: ['gateway_routes'] });
+    h.ack('route', ['gateway_routes']);
+    h.take();
+    const EMPTY = snapshotOf([]);
+    h.state.onSnapshot(EMPTY); // every service gone
+    assert.deepEqual(h.take().map((r) => r.type), ['cluster', 'endpoint']);
+    // Envoy drops the clusters, unwatches their endpoints and accepts the empty endpoint answer
+    // without a request; it ACKs the clusters.
+    h.ack('cluster');
+    const after = h.take();
+    assert.deepEqual(after.map((r) => [r.type, r.version]), [['route', EMPTY.types.route.version]]);
   });
 
   it('answers an endpoint-only change with endpoints only', () => {

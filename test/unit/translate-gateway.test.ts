@@ -8,7 +8,7 @@ import { messageNameOf, PUSH_ORDER } from '../../xds-server/xds-types.js';
 import { assertGolden } from '../helpers/golden.js';
 import type { MeshState } from '../../xds-server/model/mesh.js';
 import type { GatewayOptions } from '../../xds-server/translate/gateway.js';
-import { AUTHZ_FIXTURE, GATEWAY_FIXTURES, GATEWAY_OPTIONS, GATEWAY_OPTIONS_AUTHZ } from '../helpers/mesh-fixtures.js';
+import { AUTHZ_FIXTURE, EDGE_FIXTURE, GATEWAY_FIXTURES, GATEWAY_OPTIONS, GATEWAY_OPTIONS_AUTHZ, GATEWAY_OPTIONS_EDGE } from '../helpers/mesh-fixtures.js';
 
 
 /** proto3 does not tell an empty repeated field from an absent one. */
@@ -25,6 +25,7 @@ function withoutEmptyLists(value: unknown): unknown {
 const CASES: Array<[string, MeshState, GatewayOptions]> = [
   ...Object.entries(GATEWAY_FIXTURES).map(([n, s]): [string, MeshState, GatewayOptions] => [n, s, GATEWAY_OPTIONS]),
   ['with-authz', AUTHZ_FIXTURE, GATEWAY_OPTIONS_AUTHZ],
+  ['edge-with-rate-limits', EDGE_FIXTURE, GATEWAY_OPTIONS_EDGE],
 ];
 
 describe('translate: gateway role', () => {
@@ -100,5 +101,24 @@ describe('translate: gateway role', () => {
   it('gives ext-authz an empty cluster when it is not registered, so the gateway fails closed', () => {
     const t = translateGateway(GATEWAY_FIXTURES['empty']!, GATEWAY_OPTIONS_AUTHZ);
     assert.deepEqual(t.resources.endpoint.find((e) => e.name === 'ext-authz')!.resource, { cluster_name: 'ext-authz', endpoints: [] });
+  });
+
+  it('sends rate-limit descriptors built from ext-authz metadata, never from identity headers', () => {
+    const t = translateGateway(EDGE_FIXTURE, GATEWAY_OPTIONS_EDGE);
+    type Route = { name: string; route: { rate_limits?: Array<{ actions: Array<Record<string, unknown>> }> } };
+    const routes = (t.resources.route[0]!.resource as { virtual_hosts: Array<{ routes: Route[] }> }).virtual_hosts[0]!.routes;
+    const v1 = routes.find((r) => r.name === 'llm-chat/v1/')!.route.rate_limits!;
+    assert.deepEqual(v1[0]!.actions[1], {
+      metadata: { descriptor_key: 'key_id', metadata_key: { key: 'envoy.filters.http.ext_authz', path: [{ key: 'key_id' }] }, source: 'DYNAMIC' },
+    });
+    assert.deepEqual(routes.find((r) => r.name === 'llm-chat/test')!.route.rate_limits, [{ actions: [{ remote_address: {} }] }]);
+    const hcm = (t.resources.listener[0]!.resource['filter_chains'] as Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string }> } }> }>)[0]!.filters[0]!.typed_config;
+    assert.deepEqual(hcm.http_filters.map((f) => f.name), [
+      'envoy.filters.http.header_mutation',
+      'envoy.filters.http.ext_authz',
+      'envoy.filters.http.ratelimit',
+      'envoy.filters.http.router',
+    ]);
+    assert.ok(!routes.some((r) => r.name.startsWith('ratelimit')), 'the rate-limit service is never routed');
   });
 });

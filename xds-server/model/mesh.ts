@@ -21,13 +21,28 @@ export interface Instance {
   readonly meta: Readonly<Record<string, string>>;
 }
 
-/** How a path prefix on the gateway is matched, and who may use it. */
+/** One entry of a rate-limit descriptor, and where Envoy takes its value from. */
+export type RateLimitEntry =
+  | { readonly kind: 'remote_address' }
+  | { readonly kind: 'destination_cluster' }
+  | { readonly kind: 'header'; readonly header: string; readonly key: string }
+  | { readonly kind: 'generic'; readonly value: string; readonly key: string }
+  /** A fact ext-authz established (subject, tenant, plan, scopes, key_id, credential, policy). */
+  | { readonly kind: 'auth'; readonly field: string };
+
+export interface RateLimitDescriptor {
+  readonly entries: readonly RateLimitEntry[];
+}
+
+/** How a path prefix on the gateway is matched, who may use it, and how often. */
 export interface GatewayPath {
   /** '/v1/' (ends in '/') is a plain prefix; '/test' also matches '/test' and '/test/…' only. */
   readonly prefix: string;
   readonly separated: boolean;
   /** The ext-authz policy for this path: a name, 'none' (public), or undefined (the default). */
   readonly authPolicy?: string;
+  /** Descriptors sent to the rate-limit service for requests on this path. */
+  readonly rateLimits?: readonly RateLimitDescriptor[];
 }
 
 /** A service's traffic settings, validated from its meta. */

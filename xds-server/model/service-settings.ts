@@ -1,11 +1,14 @@
 // Service settings from Consul service meta, validated once here. A bad value is refused with
 // a reason naming the meta key; the caller keeps the last good settings.
+import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import type { GatewayPath, Protocol, ServiceSettings } from './mesh.js';
+import { applyRateLimits } from './rate-limit-meta.js';
 
 export const META = {
   protocol: 'protocol',
   gatewayPath: 'gateway-path',
   authPolicy: 'auth-policy',
+  rateLimits: 'rate-limits',
   timeout: 'timeout',
   connectTimeout: 'connect-timeout',
 } as const;
@@ -13,9 +16,15 @@ export const META = {
 export interface SettingsDefaults {
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Headers that carry identity: never a rate-limit descriptor source. */
+  readonly identityHeaders: ReadonlySet<string>;
 }
 
-export const DEFAULT_SETTINGS_DEFAULTS: SettingsDefaults = { requestTimeoutMs: 30_000, connectTimeoutMs: 1_000 };
+export const DEFAULT_SETTINGS_DEFAULTS: SettingsDefaults = {
+  requestTimeoutMs: 30_000,
+  connectTimeoutMs: 1_000,
+  identityHeaders: new Set(Object.values(DEFAULT_IDENTITY_HEADERS)),
+};
 
 export type SettingsResult = { ok: true; settings: ServiceSettings } | { ok: false; reason: string };
 
@@ -95,6 +104,12 @@ export function serviceSettings(
     const withPolicies = applyAuthPolicies(gatewayPaths, authMeta);
     if (typeof withPolicies === 'string') return { ok: false, reason: `meta "${META.authPolicy}": ${withPolicies}` };
     gatewayPaths = withPolicies;
+  }
+  const rateMeta = meta[META.rateLimits];
+  if (rateMeta !== undefined) {
+    const withLimits = applyRateLimits(gatewayPaths, rateMeta, defaults.identityHeaders);
+    if (typeof withLimits === 'string') return { ok: false, reason: `meta "${META.rateLimits}": ${withLimits}` };
+    gatewayPaths = withLimits;
   }
   const timeout = durationMeta(meta, META.timeout, defaults.requestTimeoutMs);
   if (typeof timeout === 'string') return { ok: false, reason: timeout };

@@ -8,9 +8,11 @@
 //   - a first request that already names a version (reconnect) is not answered if that is
 //     still the current version: versions are content hashes, so equal means identical;
 //   - changes go out in the order clusters, endpoints, listeners, routes; listeners and routes
-//     also wait while a cluster or endpoint response is unacknowledged, so a route never points
-//     at a cluster Envoy does not have yet. Endpoints never wait for the cluster ACK: Envoy
-//     holds that ACK until the new clusters have warmed, and warming needs their endpoints.
+//     also wait while a cluster response is unacknowledged, so a route never points at a
+//     cluster Envoy does not have yet (Envoy holds its cluster ACK until new clusters have
+//     warmed). Endpoints never wait for the cluster ACK, since warming needs them; and nothing
+//     waits for an endpoint ACK, which Envoy never sends for endpoints of clusters it just
+//     removed (it accepts that empty answer silently).
 import type { EncodedResource } from '../cache/encoded-resource.js';
 import type { Snapshot } from '../cache/snapshot.js';
 import { isFullStateType, PUSH_ORDER, xdsTypeOf, type XdsType } from '../xds-types.js';
@@ -58,8 +60,8 @@ export interface SotwEvents {
 const WAITS_FOR: { readonly [T in XdsType]: readonly XdsType[] } = {
   cluster: [],
   endpoint: [],
-  listener: ['cluster', 'endpoint'],
-  route: ['cluster', 'endpoint'],
+  listener: ['cluster'],
+  route: ['cluster'],
 };
 
 function freshTypeState(): TypeState {

@@ -4,6 +4,7 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, type AuthzOptions } from './http-filters.js';
+import { routeRateLimits } from './rate-limits.js';
 import { durationOf } from './resource-set.js';
 
 interface RouteEntry {
@@ -31,7 +32,7 @@ const SAFE_RETRIES: JsonObject = {
   host_selection_retry_max_attempts: 3,
 };
 
-function route(entry: RouteEntry, authz: AuthzOptions | undefined): JsonObject {
+function route(entry: RouteEntry, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject {
   const match = entry.path.separated ? { path_separated_prefix: entry.path.prefix } : { prefix: entry.path.prefix };
   const name = `${entry.service.name}${entry.path.prefix}`;
   return {
@@ -41,13 +42,19 @@ function route(entry: RouteEntry, authz: AuthzOptions | undefined): JsonObject {
       cluster: entry.service.name,
       timeout: durationOf(entry.service.settings.requestTimeoutMs),
       retry_policy: SAFE_RETRIES,
+      ...(ratelimit && entry.path.rateLimits?.length ? { rate_limits: routeRateLimits(entry.path.rateLimits) } : {}),
     },
     ...(authz ? { typed_per_filter_config: routeAuthz(entry.path.authPolicy ?? authz.defaultPolicy, name) } : {}),
   };
 }
 
 /** `internal` names services never routed by the gateway, whatever their meta says. */
-export function gatewayRoutes(state: MeshState, authz: AuthzOptions | undefined, internal: ReadonlySet<string>): { resource: JsonObject; notes: string[] } {
+export function gatewayRoutes(
+  state: MeshState,
+  authz: AuthzOptions | undefined,
+  ratelimit: boolean,
+  internal: ReadonlySet<string>,
+): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
     if (internal.has(service.name)) continue;
@@ -65,7 +72,7 @@ export function gatewayRoutes(state: MeshState, authz: AuthzOptions | undefined,
       continue;
     }
     claimed.set(key, entry.service.name);
-    routes.push(route(entry, authz));
+    routes.push(route(entry, authz, ratelimit));
   }
   return {
     resource: {

@@ -7,6 +7,7 @@ import { loadAssignment } from './endpoints.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters, type AuthzOptions } from './http-filters.js';
+import type { RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
 
 export interface GatewayOptions extends ListenerAddress {
@@ -14,21 +15,19 @@ export interface GatewayOptions extends ListenerAddress {
   readonly identityHeaders: readonly string[];
   /** When set, every route is checked by ext-authz unless its policy is "none". */
   readonly authz?: AuthzOptions;
+  /** When set, routes with rate-limit descriptors ask the rate-limit service. */
+  readonly ratelimit?: RatelimitOptions;
 }
 
 /**
- * The ext-authz service as the gateway needs it: always present (Envoy refuses a filter whose
- * gRPC cluster does not exist, and an empty cluster fails closed with 503), spoken to over
- * HTTP/2, and never routed.
+ * An infrastructure service (ext-authz, ratelimit) as the gateway needs it: always present
+ * (Envoy refuses a filter whose gRPC cluster does not exist; an empty cluster fails the way
+ * the filter is configured to), spoken to over HTTP/2, and never routed.
  */
-function authzService(state: MeshState, authz: AuthzOptions): Service {
-  const known = state.services.get(authz.service);
-  const base = known?.settings ?? { requestTimeoutMs: authz.timeoutMs, connectTimeoutMs: 1_000 };
-  return {
-    name: authz.service,
-    settings: { ...base, protocol: 'grpc', gatewayPaths: [] },
-    instances: known?.instances ?? [],
-  };
+function infraService(state: MeshState, name: string, timeoutMs: number): Service {
+  const known = state.services.get(name);
+  const base = known?.settings ?? { requestTimeoutMs: timeoutMs, connectTimeoutMs: 1_000 };
+  return { name, settings: { ...base, protocol: 'grpc', gatewayPaths: [] }, instances: known?.instances ?? [] };
 }
 
 /** Identity headers to strip: ours, and any the ext-authz instances announce. */
@@ -45,13 +44,14 @@ function headersToStrip(state: MeshState, options: GatewayOptions): string[] {
 export function translateGateway(state: MeshState, options: GatewayOptions): Translation {
   const services = new Map(state.services);
   const internal = new Set<string>();
-  if (options.authz) {
-    services.set(options.authz.service, authzService(state, options.authz));
-    internal.add(options.authz.service);
+  for (const infra of [options.authz, options.ratelimit]) {
+    if (!infra) continue;
+    services.set(infra.service, infraService(state, infra.service, infra.timeoutMs));
+    internal.add(infra.service);
   }
   const sorted = [...services.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const routes = gatewayRoutes(state, options.authz, internal);
-  const filters = gatewayHttpFilters(headersToStrip(state, options), options.authz);
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal);
+  const filters = gatewayHttpFilters(headersToStrip(state, options), options.authz, options.ratelimit);
   return {
     resources: {
       cluster: sorted.map((s) => ({ name: s.name, resource: serviceCluster(s) })),

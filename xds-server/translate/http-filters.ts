@@ -2,8 +2,10 @@
 //   1. header_mutation strips every identity header a client sent — on every route, public
 //      ones included — so only ext-authz can set them;
 //   2. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
-//   3. the router.
+//   3. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
+//   4. the router.
 import type { JsonObject } from '../../shared/proto/codec.js';
+import { ratelimitFilter, type RatelimitOptions } from './rate-limits.js';
 
 export interface AuthzOptions {
   /** The ext-authz service name in Consul (its cluster). */
@@ -44,8 +46,13 @@ const ROUTER: JsonObject = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
 };
 
-export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined): JsonObject[] {
-  return [...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []), ...(authz ? [extAuthz(authz)] : []), ROUTER];
+export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined): JsonObject[] {
+  return [
+    ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
+    ...(authz ? [extAuthz(authz)] : []),
+    ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
+    ROUTER,
+  ];
 }
 
 /** The per-route ext_authz setting: the policy to apply, or the filter off for public routes. */

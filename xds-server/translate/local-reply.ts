@@ -29,6 +29,7 @@ const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
   [['UT'], { code: 'upstream_timeout', message: 'the service did not answer in time' }],
   [['UF', 'URX'], { code: 'upstream_unavailable', message: 'the service could not be reached' }],
   [['UO'], { code: 'upstream_overloaded', message: 'the service has too many requests in flight' }],
+  [['RL'], { code: 'rate_limited', message: 'too many requests: try again after the time in Retry-After' }],
 ];
 
 const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [

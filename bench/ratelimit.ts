@@ -1,0 +1,165 @@
+// ratelimit-service against the reference envoyproxy/ratelimit (Go, from the Go module proxy),
+// ShouldRateLimit with a real gRPC load generator (ghz), both on the same Redis.
+//   services under test: pinned to CPU 0; ghz: CPU 1; Redis: either (BENCH_REDIS_CPUS).
+//   workloads: one descriptor per request whose limit is never reached, so every request
+//   increments a Redis counter — the path the comparison is about — either for 1,000 clients
+//   at random (no two requests need share a counter) or for one hot client (every request
+//   increments the same counter: what a per-tenant or per-route limit looks like).
+// Printed: fixed rates (1,000 / 2,000 / 5,000 per second) and the maximum, with p50/p99, and
+// requests per CPU-second of the service itself (on 2 cores ghz saturates first).
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../launcher/consul-agent.js';
+import { freePorts } from '../launcher/ports.js';
+import { startProcess } from '../launcher/process.js';
+import { startRatelimit } from '../launcher/ratelimit.js';
+import { startRedis } from '../launcher/redis.js';
+import { repoRoot, toolPath } from '../launcher/repo.js';
+import { waitFor } from '../launcher/wait.js';
+import { ghz, type GhzResult } from './lib/ghz.js';
+import { cpuSeconds } from './lib/proc.js';
+import { fmt, machineDescription } from './lib/stats.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const RATES = [1_000, 2_000, 5_000];
+const line = (s = ''): void => void process.stdout.write(`${s}\n`);
+
+const CONFIG = `
+domain: bench
+descriptors:
+  - key: client
+    rate_limit: {unit: hour, requests_per_unit: 4000000000}
+`;
+const MANY_CLIENTS = { domain: 'bench', descriptors: [{ entries: [{ key: 'client', value: 'c{{randomInt 0 1000}}' }] }] };
+const HOT_CLIENT = { domain: 'bench', descriptors: [{ entries: [{ key: 'client', value: 'hot' }] }] };
+
+interface Target {
+  readonly name: string;
+  start(port: number): Promise<{ pid: number; stop(): Promise<void> }>;
+}
+
+const dir = tempDir('bench-ratelimit');
+fs.mkdirSync(path.join(dir, 'runtime', 'ratelimit', 'config'), { recursive: true });
+fs.writeFileSync(path.join(dir, 'runtime', 'ratelimit', 'config', 'bench.yaml'), CONFIG);
+fs.writeFileSync(path.join(dir, 'bench.yaml'), CONFIG);
+
+const [redisPort] = (await freePorts(1)) as [number];
+// Redis floats across both cores by default: pinned next to the load generator, its replies
+// wait whenever ghz is busy, which puts that tail on whichever service is measured.
+const REDIS_CPUS = process.env['BENCH_REDIS_CPUS'] ?? '0,1';
+const redis = startProcess('redis', 'taskset', {
+  args: ['-c', REDIS_CPUS, toolPath('redis-server'), '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  logFile: path.join(dir, 'redis.log'),
+});
+await waitFor('redis', () => redis.tail().includes('Ready to accept connections'), { timeoutMs: 10_000 });
+const redisUrl = `127.0.0.1:${redisPort}`;
+
+const reference: Target = {
+  name: 'envoyproxy/ratelimit (Go), Redis',
+  async start(port) {
+    const [http, debug] = (await freePorts(2)) as [number, number];
+    const bin = path.join(repoRoot(), '.tools', 'bin', 'ratelimit-reference');
+    const p = startProcess('ratelimit-reference', 'taskset', {
+      args: ['-c', '0', bin],
+      env: {
+        USE_STATSD: 'false',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(http),
+        DEBUG_HOST: '127.0.0.1',
+        DEBUG_PORT: String(debug),
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: String(port),
+        RUNTIME_ROOT: path.join(dir, 'runtime'),
+        RUNTIME_SUBDIRECTORY: 'ratelimit',
+        RUNTIME_APPDIRECTORY: 'config',
+        RUNTIME_WATCH_ROOT: 'false',
+        REDIS_SOCKET_TYPE: 'tcp',
+        REDIS_URL: redisUrl,
+        BACKEND_TYPE: 'redis',
+      },
+      logFile: path.join(dir, 'reference.log'),
+    });
+    await waitFor('the reference to be healthy', async () => (await fetch(`http://127.0.0.1:${http}/healthcheck`)).ok, { timeoutMs: 15_000, intervalMs: 100 });
+    return { pid: p.pid, stop: () => p.stop() };
+  },
+};
+
+function meshgate(backend: 'redis' | 'memory'): Target {
+  return {
+    name: `meshgate ratelimit-service, ${backend === 'redis' ? 'Redis' : 'memory'}`,
+    async start(port) {
+      const [admin] = (await freePorts(1)) as [number];
+      const c = await startRatelimit({
+        port,
+        adminPort: admin,
+        configPaths: [path.join(dir, 'bench.yaml')],
+        ...(backend === 'redis' ? { redisUrl } : {}),
+        cpus: '0',
+        logFile: path.join(dir, `meshgate-${backend}.log`),
+      });
+      return { pid: c.process.pid, stop: () => c.stop() };
+    },
+  };
+}
+
+const row = (label: string, r: GhzResult): string =>
+  `  ${label.padEnd(30)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)} ms  p99 ${fmt(r.p99ms).padStart(5)} ms  ok ${r.okCount}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
+
+interface Summary {
+  name: string;
+  fixed: Map<number, GhzResult>;
+  max: Map<string, { result: GhzResult; perCpuSecond: number }>;
+}
+
+try {
+  line('ratelimit-service benchmark: ShouldRateLimit, one descriptor, every request increments a Redis counter');
+  line(machineDescription({ 'redis-server': toolPath('redis-server') }));
+  line(`ghz ${SECONDS}s per run (fixed rates: 20 workers on 2 connections; max: 200 on 4), pinned to CPU 1; each service pinned to CPU 0; Redis on CPUs ${REDIS_CPUS}`);
+  const summaries: Summary[] = [];
+  for (const target of [reference, meshgate('redis'), meshgate('memory')]) {
+    const [port] = (await freePorts(1)) as [number];
+    const svc = await target.start(port);
+    const base = { proto: 'envoy/service/ratelimit/v3/rls.proto', call: 'envoy.service.ratelimit.v3.RateLimitService.ShouldRateLimit', target: `127.0.0.1:${port}`, cpus: '1' };
+    try {
+      await ghz({ ...base, data: MANY_CLIENTS, rps: 2_000, seconds: 3, concurrency: 20, connections: 2 }); // warm up
+      line();
+      line(target.name);
+      const fixed = new Map<number, GhzResult>();
+      for (const rps of RATES) {
+        const r = await ghz({ ...base, data: MANY_CLIENTS, rps, seconds: SECONDS, concurrency: 20, connections: 2 });
+        fixed.set(rps, r);
+        line(row(`1,000 clients @ ${rps}/s`, r));
+      }
+      const max = new Map<string, { result: GhzResult; perCpuSecond: number }>();
+      for (const [label, data] of [['1,000 clients', MANY_CLIENTS], ['one hot client', HOT_CLIENT]] as const) {
+        const before = cpuSeconds(svc.pid);
+        const r = await ghz({ ...base, data, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
+        const cpu = cpuSeconds(svc.pid) - before;
+        const perCpuSecond = Math.round(r.count / cpu);
+        max.set(label, { result: r, perCpuSecond });
+        line(row(`${label}, max`, r));
+        line(`  ${''.padEnd(30)} service CPU ${(cpu / SECONDS).toFixed(2)} of one core → ${perCpuSecond} requests per CPU-second (${((cpu / r.count) * 1e6).toFixed(0)} µs each)`);
+      }
+      summaries.push({ name: target.name, fixed, max });
+    } finally {
+      await svc.stop();
+    }
+  }
+  const [ref, ours] = summaries as [Summary, Summary];
+  line();
+  line('meshgate (Redis) against the reference (Redis), same Redis, same pinning:');
+  for (const label of ['1,000 clients', 'one hot client']) {
+    const o = ours.max.get(label)!;
+    const r = ref.max.get(label)!;
+    line(`  ${label}: throughput ${(o.result.rps / r.result.rps).toFixed(2)}× (ghz-bound), requests per service CPU-second ${(o.perCpuSecond / r.perCpuSecond).toFixed(2)}×, p99 at the maximum ${fmt(o.result.p99ms)} ms against ${fmt(r.result.p99ms)} ms`);
+  }
+  for (const rps of RATES) {
+    const o = ours.fixed.get(rps)!;
+    const r = ref.fixed.get(rps)!;
+    line(`  1,000 clients @ ${rps}/s: p50 ${fmt(o.p50ms)} against ${fmt(r.p50ms)} ms, p99 ${fmt(o.p99ms)} against ${fmt(r.p99ms)} ms`);
+  }
+} finally {
+  await redis.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}

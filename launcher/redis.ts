@@ -1,0 +1,76 @@
+// A real redis-server on loopback (no persistence), that can be paused, killed and restarted
+// on the same port.
+import net from 'node:net';
+import { startProcess, type ManagedProcess } from './process.js';
+import { toolPath } from './repo.js';
+import { waitFor } from './wait.js';
+
+export class RedisServer {
+  private proc: ManagedProcess | undefined;
+
+  constructor(
+    readonly port: number,
+    private readonly logFile?: string,
+  ) {}
+
+  get url(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get process(): ManagedProcess {
+    if (!this.proc) throw new Error('redis is not running');
+    return this.proc;
+  }
+
+  async start(): Promise<this> {
+    const proc = startProcess('redis', toolPath('redis-server'), {
+      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+      ...(this.logFile ? { logFile: this.logFile } : {}),
+    });
+    this.proc = proc;
+    await waitFor(
+      'redis to answer PING',
+      async () => {
+        if (!proc.running()) throw new Error(`redis exited: ${proc.tail()}`);
+        return (await this.command('PING')) === '+PONG';
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    return this;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.proc?.stop(signal, 3_000);
+  }
+
+  /** SIGSTOP: Redis stops answering but keeps its connections (a hang, not a crash). */
+  pause(): void {
+    this.process.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process.child.kill('SIGCONT');
+  }
+
+  /** One inline command; the first line of the reply. */
+  command(...args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.port, '127.0.0.1');
+      let reply = '';
+      socket.setTimeout(1_000, () => socket.destroy(new Error('redis did not answer')));
+      socket.on('connect', () => socket.write(`${args.join(' ')}\r\n`));
+      socket.on('data', (d) => {
+        reply += d.toString();
+        if (reply.includes('\r\n')) {
+          socket.end();
+          resolve(reply.split('\r\n')[0]!);
+        }
+      });
+      socket.on('error', reject);
+    });
+  }
+}
+
+export async function startRedis(port: number, logFile?: string): Promise<RedisServer> {
+  return new RedisServer(port, logFile).start();
+}

@@ -1,0 +1,27 @@
+// Where counters live. One call per request carries every counter the request touches, so a
+// networked backend answers it in one round trip.
+export interface CounterOp {
+  readonly key: string;
+  readonly hits: number;
+  readonly ttlSeconds: number;
+  /** For a sliding window: the previous window's counter, read but not changed. */
+  readonly previousKey?: string;
+}
+
+export interface CounterResult {
+  /** The counter after this request's hits. */
+  readonly after: number;
+  /** The previous window's counter (sliding window), else 0. */
+  readonly previous: number;
+}
+
+export interface CounterBackend {
+  readonly name: string;
+  increment(ops: readonly CounterOp[]): Promise<CounterResult[]>;
+  /** Whether the backend can be used now (a connected Redis), for health reporting. */
+  available(): boolean;
+  close(): Promise<void>;
+}
+
+/** The backend cannot answer now (down, timing out, or its circuit is open). */
+export class BackendUnavailable extends Error {}

@@ -1,0 +1,69 @@
+// Stops asking a backend that keeps failing: after `failureThreshold` failures in a row the
+// circuit opens and calls fail at once; after `openMs` one call is let through to probe; a
+// success closes the circuit, a failure opens it again for twice as long (up to `maxOpenMs`).
+// So an outage costs the timeout on the first few requests only, not on every one.
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitOptions {
+  readonly failureThreshold: number;
+  readonly openMs: number;
+  readonly maxOpenMs: number;
+  readonly now?: () => number;
+}
+
+export class CircuitBreaker {
+  private failures = 0;
+  private openedAt = 0;
+  private currentOpenMs: number;
+  private probing = false;
+  private _state: CircuitState = 'closed';
+
+  constructor(private readonly options: CircuitOptions) {
+    this.currentOpenMs = options.openMs;
+  }
+
+  get state(): CircuitState {
+    return this._state;
+  }
+
+  private now(): number {
+    return this.options.now ? this.options.now() : Date.now();
+  }
+
+  /** May a call go to the backend now? */
+  allow(): boolean {
+    if (this._state === 'closed') return true;
+    if (this._state === 'open' && this.now() - this.openedAt >= this.currentOpenMs) {
+      this._state = 'half-open';
+      this.probing = false;
+    }
+    if (this._state === 'half-open' && !this.probing) {
+      this.probing = true;
+      return true;
+    }
+    return false;
+  }
+
+  success(): void {
+    this.failures = 0;
+    this.probing = false;
+    this._state = 'closed';
+    this.currentOpenMs = this.options.openMs;
+  }
+
+  failure(): void {
+    this.failures += 1;
+    if (this._state === 'half-open') {
+      this.currentOpenMs = Math.min(this.options.maxOpenMs, this.currentOpenMs * 2);
+      this.open();
+    } else if (this._state === 'closed' && this.failures >= this.options.failureThreshold) {
+      this.open();
+    }
+  }
+
+  private open(): void {
+    this._state = 'open';
+    this.openedAt = this.now();
+    this.probing = false;
+  }
+}

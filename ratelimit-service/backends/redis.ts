@@ -1,0 +1,134 @@
+// Counters in Redis (one node, or a Redis Cluster) through ioredis, with the keys
+// envoyproxy/ratelimit writes.
+//   - One command per counter: a small Lua script INCRBYs and, only when it created the
+//     counter, EXPIREs it — atomic, so a counter never outlives its window (plus a GET of the
+//     previous window for sliding windows).
+//   - One round trip per request: its commands go out together; with auto-pipelining, the
+//     commands of all requests in flight share writes too, and concurrent increments of one
+//     counter are coalesced into one (see increment-batcher.ts).
+//   - Never a wait on a dead Redis: commands fail at once while disconnected (no offline
+//     queue), time out after `timeoutMs` otherwise, and a circuit breaker stops trying after a
+//     few failures. The process starts and answers while Redis is down, and reconnects.
+import calculateSlot from 'cluster-key-slot';
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { BackendUnavailable, type CounterBackend, type CounterOp, type CounterResult } from './backend.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { IncrementBatcher } from './increment-batcher.js';
+
+/**
+ * For each of the N keys: INCRBY by its hits (ARGV[i]), and EXPIRE after its TTL (ARGV[N+i])
+ * when this increment created the counter. Returns the counters after.
+ */
+const INCREMENT_SCRIPT = `
+local n = #KEYS
+local out = {}
+for i = 1, n do
+  local hits = tonumber(ARGV[i])
+  local after = redis.call('INCRBY', KEYS[i], hits)
+  if after == hits then redis.call('EXPIRE', KEYS[i], ARGV[n + i]) end
+  out[i] = after
+end
+return out`;
+
+type ScriptClient = { meshgateIncrement(n: number, ...keysThenArgs: Array<string | number>): Promise<number[]> };
+
+export interface RedisBackendOptions {
+  /** "host:port" for one node; several, comma-separated, for a Cluster's seed nodes. */
+  readonly url: string;
+  readonly cluster: boolean;
+  readonly timeoutMs: number;
+  readonly password?: string;
+  readonly breaker?: { failureThreshold: number; openMs: number; maxOpenMs: number };
+  readonly log: Logger;
+  readonly onStateChange?: (connected: boolean) => void;
+}
+
+function nodesOf(url: string): Array<{ host: string; port: number }> {
+  return url.split(',').map((hp) => {
+    const [host, port] = hp.trim().replace(/^redis:\/\//, '').split(':');
+    return { host: host || '127.0.0.1', port: Number(port || 6379) };
+  });
+}
+
+export class RedisBackend implements CounterBackend {
+  readonly name: string;
+  readonly breaker: CircuitBreaker;
+  private readonly client: Redis | Cluster;
+  private readonly batcher: IncrementBatcher;
+  private connected = false;
+
+  constructor(private readonly options: RedisBackendOptions) {
+    this.name = options.cluster ? 'redis-cluster' : 'redis';
+    this.breaker = new CircuitBreaker(options.breaker ?? { failureThreshold: 3, openMs: 500, maxOpenMs: 5_000 });
+    const common: RedisOptions = {
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.timeoutMs,
+      connectTimeout: Math.max(1_000, options.timeoutMs * 10),
+      retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
+      ...(options.password ? { password: options.password } : {}),
+    };
+    const nodes = nodesOf(options.url);
+    this.client = options.cluster
+      ? new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true, enableOfflineQueue: false, clusterRetryStrategy: common.retryStrategy! })
+      : new Redis({ ...nodes[0]!, ...common });
+    this.client.defineCommand('meshgateIncrement', { lua: INCREMENT_SCRIPT });
+    const scripted = this.client as unknown as ScriptClient;
+    this.batcher = new IncrementBatcher(
+      (keys, hits, ttls) => scripted.meshgateIncrement(keys.length, ...keys, ...hits, ...ttls),
+      // A script's keys must share a hash slot on a Cluster; one node takes them all at once.
+      options.cluster ? (key) => calculateSlot(key) : () => 0,
+    );
+    this.client.on('ready', () => this.setConnected(true));
+    this.client.on('end', () => this.setConnected(false));
+    this.client.on('close', () => this.setConnected(false));
+    this.client.on('error', (err: Error) => options.log.debug({ err: err.message }, 'redis error'));
+  }
+
+  private setConnected(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.options.log[connected ? 'info' : 'warn']({ redis: this.options.url }, connected ? 'redis connected' : 'redis connection lost');
+    this.options.onStateChange?.(connected);
+  }
+
+  available(): boolean {
+    return this.connected;
+  }
+
+  increment(ops: readonly CounterOp[]): Promise<CounterResult[]> {
+    if (!this.connected || !this.breaker.allow()) {
+      return Promise.reject(new BackendUnavailable(`redis is unavailable (circuit ${this.breaker.state})`));
+    }
+    // The common case — one fixed-window counter — without intermediate promises and arrays.
+    const pending = ops.length === 1 && !ops[0]!.previousKey ? this.single(ops[0]!) : Promise.all(ops.map((op) => this.one(op)));
+    return pending.then(
+      (results) => {
+        this.breaker.success();
+        return results;
+      },
+      (err: Error) => {
+        this.breaker.failure();
+        throw new BackendUnavailable(`redis: ${err.message}`);
+      },
+    );
+  }
+
+  private single(op: CounterOp): Promise<CounterResult[]> {
+    return this.batcher.increment(op.key, op.hits, op.ttlSeconds).then((after) => [{ after, previous: 0 }]);
+  }
+
+  private async one(op: CounterOp): Promise<CounterResult> {
+    // Issued in the same tick as the request's other counters: one write, one round trip.
+    const incr = this.batcher.increment(op.key, op.hits, op.ttlSeconds);
+    const prev = op.previousKey ? this.client.get(op.previousKey) : undefined;
+    const [after, previous] = await Promise.all([incr, prev]);
+    return { after: Number(after), previous: previous ? Number(previous) : 0 };
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,130 @@
+// ratelimit-service entry point: config sources → ConfigStore → RateLimiter (memory or Redis
+// counters) → ShouldRateLimit server, plus admin and Consul registration.
+import { listenHttp } from '../shared/admin-http.js';
+import { ConsulClient } from '../shared/consul/client.js';
+import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
+import { ConsulKvDocumentSource } from '../shared/documents/consul-kv-source.js';
+import { FileDocumentSource } from '../shared/documents/file-source.js';
+import { createLogger } from '../shared/log.js';
+import { envoyRoot } from '../shared/proto/root.js';
+import { configOrUsage, runService } from '../shared/service-main.js';
+import { ratelimitAdminApp } from './admin.js';
+import type { CounterBackend } from './backends/backend.js';
+import { MemoryBackend } from './backends/memory.js';
+import { RedisBackend } from './backends/redis.js';
+import { parseConfig, USAGE } from './config.js';
+import { RatelimitMetrics } from './metrics.js';
+import { createConfigStore } from './rules/config-store.js';
+import { RateLimiter } from './service/rate-limiter.js';
+import { RateLimitServer } from './service/rls-server.js';
+
+const log = createLogger('ratelimit-service');
+
+runService('ratelimit-service', log, async () => {
+  const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
+  envoyRoot();
+  const metrics = new RatelimitMetrics();
+  const store = createConfigStore();
+  store.onEvent((e) => {
+    metrics.domains.set(store.items.size);
+    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, domains: e.names }, 'rate limit config in force');
+    if (e.kind === 'refused') {
+      metrics.refusals.inc({ source: e.document.split(':')[0] });
+      log.error({ document: e.document, version: e.version, reason: e.reason }, 'rate limit config refused; the last good version stays in force');
+    }
+    if (e.kind === 'removed') log.warn({ document: e.document }, 'rate limit config removed');
+  });
+
+  let server: RateLimitServer | undefined;
+  const pending = new Set<string>();
+  let backend: CounterBackend;
+  const notReady = (): string | undefined => {
+    if (pending.size) return `waiting for the first answer from ${[...pending].join(', ')}`;
+    if (!backend.available()) return `the ${backend.name} backend is unreachable (answering with failure mode "${config.failureMode}")`;
+    return undefined;
+  };
+  const updateHealth = (): void => {
+    metrics.backendUp.set(backend.available() ? 1 : 0);
+    server?.setServing(notReady() === undefined);
+  };
+  backend =
+    config.backend === 'redis'
+      ? new RedisBackend({ ...config.redis, breaker: config.circuit, log, onStateChange: updateHealth })
+      : new MemoryBackend();
+
+  const consul = config.consul ? new ConsulClient(config.consul) : undefined;
+  const sources: Array<{ stop(): void }> = [];
+  if (config.configPaths.length) {
+    const files = new FileDocumentSource({
+      paths: config.configPaths,
+      sink: store,
+      onError: (file, err) => log.warn({ file, err: err.message }, 'cannot read config file'),
+    });
+    files.start();
+    sources.push(files);
+  }
+  if (consul && config.consulPrefix) {
+    pending.add('consul');
+    const kv = new ConsulKvDocumentSource({
+      client: consul,
+      prefix: config.consulPrefix,
+      sink: store,
+      onError: (err, failures) => {
+        metrics.consulWatchErrors.inc({ watch: 'kv' });
+        if (failures === 1 || failures % 10 === 0) log.warn({ err: err.message, failures }, 'consul KV watch failing; config in force stays');
+      },
+      onFirstAnswer: () => {
+        pending.delete('consul');
+        updateHealth();
+      },
+    });
+    kv.start();
+    sources.push(kv);
+  }
+
+  const limiter = new RateLimiter(
+    () => store.items,
+    backend,
+    {
+      keyPrefix: config.keyPrefix,
+      nearLimitRatio: config.nearLimitRatio,
+      expiryJitterSeconds: config.expiryJitterSeconds,
+      failureMode: config.failureMode,
+      globalShadowMode: config.globalShadowMode,
+    },
+    metrics,
+  );
+  server = new RateLimitServer(limiter, metrics, log);
+  updateHealth();
+  store.onEvent(updateHealth);
+
+  const port = await server.listen(config.listen.host, config.listen.port);
+  const admin = await listenHttp(ratelimitAdminApp({ store, metrics, ready: notReady, backend: backend.name }), config.admin.host, config.admin.port);
+  let deregister: (() => Promise<void>) | undefined;
+  if (consul && config.register) {
+    const address = advertisedAddress(config.listen.host, config.advertise);
+    deregister = await registerSelf(consul, {
+      id: config.serviceId,
+      name: config.serviceName,
+      address,
+      port,
+      meta: { protocol: 'grpc', 'gateway-path': 'none' },
+      // Alive, not ready: with Redis down this service still answers (by its failure mode),
+      // so Envoy should keep asking it.
+      check: { http: `http://${config.admin.host === '0.0.0.0' ? address : config.admin.host}:${admin.port}/healthz` },
+    });
+  }
+  log.info(
+    { listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}`, backend: backend.name, domains: store.items.size },
+    'ratelimit-service started',
+  );
+
+  return async () => {
+    await deregister?.().catch((err) => log.warn({ err: (err as Error).message }, 'deregistration failed'));
+    for (const s of sources) s.stop();
+    await server.close();
+    await admin.close();
+    await backend.close();
+    consul?.close();
+  };
+});

@@ -1,0 +1,52 @@
+// Which configured limit a request descriptor gets — envoyproxy/ratelimit's rules:
+//   at each level, "key_value" first, then a wildcard value ("prefix*", first in file order),
+//   then "key" alone; a limit applies only at the level of the descriptor's last entry (the
+//   request's depth must match the configuration's); the walk stops where the configuration
+//   has no deeper level. (The reference looks wildcards up among the domain's top-level
+//   entries at every depth; here each level has its own, which is what a nested wildcard means.)
+import type { CompiledDomain, ConfiguredLimit, DescriptorNode } from './domain.js';
+
+export interface Entry {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface LimitMatch {
+  readonly limit: ConfiguredLimit;
+  /** With detailed_metric on a limit matched by key alone: the value to show in metrics. */
+  readonly detailedValue?: string;
+}
+
+export function matchLimit(domain: CompiledDomain, entries: readonly Entry[]): LimitMatch | undefined {
+  let level: DescriptorNode = domain.root;
+  let found: LimitMatch | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const keyValue = `${entry.key}_${entry.value}`;
+    let next = level.byKey.get(keyValue);
+    let byKeyOnly = false;
+    if (!next) {
+      for (const [prefix, node] of level.wildcards) {
+        if (keyValue.startsWith(prefix)) {
+          next = node;
+          break;
+        }
+      }
+    }
+    if (!next) {
+      next = level.byKey.get(entry.key);
+      byKeyOnly = next !== undefined;
+    }
+    if (next?.limit && i === entries.length - 1) {
+      found = byKeyOnly && next.limit.detailedMetric ? { limit: next.limit, detailedValue: entry.value } : { limit: next.limit };
+    }
+    if (!next || next.byKey.size === 0) break;
+    level = next;
+  }
+  return found;
+}
+
+/** The stats key for a descriptor whose limit came from the request (override) with no match. */
+export function keysOnlyStatsKey(entries: readonly Entry[]): string {
+  return entries.map((e) => e.key).join('.');
+}

@@ -1,0 +1,54 @@
+// RateLimitRequest in, RateLimitResponse out, on the protobufjs root.
+import protobufjs from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { messageType } from '../../shared/proto/root.js';
+import { UNIT_NUMBER, unitFromNumber } from '../limiter/units.js';
+import type { RlsAnswer, RlsDescriptor, RlsRequest } from './request.js';
+
+let requestType: protobuf.Type | undefined;
+
+interface RawRequest {
+  domain?: string;
+  hits_addend?: number;
+  descriptors?: Array<{ entries?: Array<{ key?: string; value?: string }>; limit?: { requests_per_unit?: number; unit?: number } }>;
+}
+
+/** Throws on bytes that are not a RateLimitRequest (grpc-js then answers with an error). */
+export function decodeRateLimitRequest(bytes: Buffer): RlsRequest {
+  requestType ??= messageType('envoy.service.ratelimit.v3.RateLimitRequest');
+  const m = requestType.decode(bytes) as unknown as RawRequest;
+  const descriptors: RlsDescriptor[] = (m.descriptors ?? []).map((d) => {
+    const entries = (d.entries ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' }));
+    const unit = d.limit ? unitFromNumber(d.limit.unit ?? 0) : undefined;
+    return d.limit && unit ? { entries, limit: { requestsPerUnit: d.limit.requests_per_unit ?? 0, unit } } : { entries };
+  });
+  return { domain: m.domain ?? '', descriptors, hitsAddend: m.hits_addend ?? 0 };
+}
+
+const CODE = { OK: 1, OVER_LIMIT: 2 } as const;
+
+/**
+ * RateLimitResponse written field by field (it is small, and this is the hot path):
+ * overall_code=1; statuses=2 {code=1; current_limit=2 {requests_per_unit=1; unit=2; name=3};
+ * limit_remaining=3; duration_until_reset=4 {seconds=1}}; response_headers_to_add=3 {key=1; value=2}.
+ */
+export function encodeRateLimitResponse(a: RlsAnswer): Buffer {
+  const w = protobufjs.Writer.create();
+  w.uint32(0x08).uint32(CODE[a.overall]);
+  for (const s of a.statuses) {
+    w.uint32(0x12).fork();
+    w.uint32(0x08).uint32(CODE[s.code]);
+    if (s.limit) {
+      w.uint32(0x12).fork();
+      if (s.limit.requestsPerUnit) w.uint32(0x08).uint32(s.limit.requestsPerUnit);
+      w.uint32(0x10).uint32(UNIT_NUMBER[s.limit.unit]);
+      if (s.limit.name) w.uint32(0x1a).string(s.limit.name);
+      w.ldelim();
+    }
+    if (s.remaining) w.uint32(0x18).uint32(s.remaining);
+    if (s.resetSeconds !== undefined) w.uint32(0x22).fork().uint32(0x08).int64(s.resetSeconds).ldelim();
+    w.ldelim();
+  }
+  for (const [key, value] of a.headers) w.uint32(0x1a).fork().uint32(0x0a).string(key).uint32(0x12).string(value).ldelim();
+  return Buffer.from(w.finish());
+}

@@ -1,0 +1,10 @@
+// What the limiter reports per configured limit (envoyproxy/ratelimit's per-rule stats); the
+// Prometheus side is in metrics.ts. Positional numbers, so the hot path allocates nothing.
+export interface StatsSink {
+  /** `statsKey` is bounded by configuration; `detailedValue` only with detailed_metric. */
+  record(domain: string, statsKey: string, total: number, overLimit: number, nearLimit: number, withinLimit: number, shadowMode: number, detailedValue?: string): void;
+  backendFailure(mode: 'open' | 'closed'): void;
+  localCacheHit(): void;
+}
+
+export const NO_STATS: StatsSink = { record: () => undefined, backendFailure: () => undefined, localCacheHit: () => undefined };

@@ -1,0 +1,97 @@
+// Global rate limits at the gateway: a real Envoy, Consul, ext-authz and ratelimit-service.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sha256 } from '../../ext-authz/credentials/secrets.js';
+import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { sleep, waitFor } from '../../launcher/wait.js';
+import { request, type EchoBody, type GatewayError } from '../helpers/http.js';
+import { awayFromHourEdge } from '../helpers/windows.js';
+
+const KEY_A = 'mgk_tenant_a_key';
+const KEY_A2 = 'mgk_tenant_a_second_key';
+const KEY_B = 'mgk_tenant_b_key';
+
+const POLICY = `
+policies:
+  llm-clients:
+    credentials:
+      - type: api_key
+        keys:
+          - {id: a1, sha256: ${sha256(KEY_A).toString('hex')}, subject: app-a1, tenant: tenant-a, scopes: [chat]}
+          - {id: a2, sha256: ${sha256(KEY_A2).toString('hex')}, subject: app-a2, tenant: tenant-a, scopes: [chat]}
+          - {id: b1, sha256: ${sha256(KEY_B).toString('hex')}, subject: app-b1, tenant: tenant-b, scopes: [chat]}
+`;
+
+const LIMITS = `
+domain: meshgate
+descriptors:
+  - key: remote_address
+    rate_limit: {unit: hour, requests_per_unit: 3}
+  - key: tenant
+    rate_limit: {unit: hour, requests_per_unit: 4}
+`;
+
+describe('rate limits at the gateway', () => {
+  let mesh: GatewayMesh;
+
+  before(async () => {
+    mesh = await startGatewayMesh({ authzPolicy: POLICY, ratelimitConfig: LIMITS });
+    await mesh.addInstance({
+      service: 'llm-chat',
+      id: 'llm-chat-1',
+      meta: { 'gateway-path': '/v1/,/test', 'auth-policy': 'llm-clients,/test=none', 'rate-limits': '/v1/=auth:tenant; /test=remote_address' },
+    });
+    // Ready means: the public route answers with rate-limit headers (the filter asked the service).
+    await waitFor(
+      'routes with rate limits',
+      async () => {
+        const r = await request(`${mesh.gatewayUrl}/v1/ready?probe=1`, { headers: { 'x-api-key': KEY_B } });
+        return r.status === 200 && r.headers.get('x-ratelimit-limit') !== null;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    await awayFromHourEdge();
+  });
+
+  after(async () => {
+    await mesh?.stop();
+  });
+
+  it('answers the request after the limit per client address with 429 JSON, X-RateLimit headers and Retry-After', async () => {
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await request<EchoBody & GatewayError>(`${mesh.gatewayUrl}/test?msg=${i}`));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 429]);
+    assert.deepEqual(answers.slice(0, 3).map((a) => a.headers.get('x-ratelimit-remaining')), ['2', '1', '0']);
+    const limited = answers[3]!;
+    assert.match(limited.headers.get('x-ratelimit-limit') ?? '', /^3\b/);
+    assert.equal(limited.headers.get('x-ratelimit-remaining'), '0');
+    const reset = Number(limited.headers.get('x-ratelimit-reset'));
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(reset > 0 && reset <= 3600, `x-ratelimit-reset ${reset}`);
+    assert.ok(retryAfter > 0 && retryAfter <= 3600, `retry-after ${retryAfter}`);
+    assert.equal(limited.body.error.status, 429);
+    assert.equal(limited.body.error.code, 'rate_limited');
+    assert.match(limited.body.error.request_id, /^[0-9a-f-]{36}$/);
+  });
+
+  it('limits per tenant from what ext-authz established, whatever header the client sends', async () => {
+    const call = (key: string, headers: Record<string, string> = {}) =>
+      request<EchoBody>(`${mesh.gatewayUrl}/v1/chat`, { headers: { 'x-api-key': key, ...headers } });
+    // The probe in before() spent one of tenant-b's 4.
+    const statuses = [];
+    for (const key of [KEY_A, KEY_A2, KEY_A, KEY_A2]) statuses.push((await call(key)).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200], 'two keys of one tenant share its 4');
+    const forged = await call(KEY_A, { 'x-auth-tenant': 'tenant-b' });
+    assert.equal(forged.status, 429, 'a forged tenant header does not move the caller to another counter');
+    assert.equal((await call(KEY_B)).status, 200, 'tenant-b has its own counter');
+  });
+
+  it('lets requests through while the rate-limit service is down (fail open)', async () => {
+    await mesh.ratelimit!.stop('SIGKILL');
+    await sleep(300);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await request(`${mesh.gatewayUrl}/test?msg=down-${i}`)).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+    await mesh.ratelimit!.start();
+  });
+});

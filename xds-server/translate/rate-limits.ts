@@ -1,0 +1,54 @@
+// Route rate_limits actions from a path's descriptors, and the ratelimit HTTP filter.
+import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
+import type { JsonObject } from '../../shared/proto/codec.js';
+import type { RateLimitDescriptor, RateLimitEntry } from '../model/mesh.js';
+
+export interface RatelimitOptions {
+  /** The ratelimit-service name in Consul (its cluster). */
+  readonly service: string;
+  readonly domain: string;
+  readonly timeoutMs: number;
+  /** Refuse requests when the rate-limit service cannot be asked (default: let them through). */
+  readonly failClosed: boolean;
+}
+
+function action(e: RateLimitEntry): JsonObject {
+  switch (e.kind) {
+    case 'remote_address':
+      return { remote_address: {} };
+    case 'destination_cluster':
+      return { destination_cluster: {} };
+    case 'header':
+      return { request_headers: { header_name: e.header, descriptor_key: e.key } };
+    case 'generic':
+      return { generic_key: { descriptor_value: e.value, descriptor_key: e.key } };
+    case 'auth':
+      // What ext-authz established; absent (a public route) → no descriptor, so no limit.
+      return {
+        metadata: {
+          descriptor_key: e.field,
+          metadata_key: { key: EXT_AUTHZ_METADATA_NAMESPACE, path: [{ key: e.field }] },
+          source: 'DYNAMIC',
+        },
+      };
+  }
+}
+
+export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): JsonObject[] {
+  return descriptors.map((d) => ({ actions: d.entries.map(action) }));
+}
+
+export function ratelimitFilter(o: RatelimitOptions): JsonObject {
+  return {
+    name: 'envoy.filters.http.ratelimit',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit',
+      domain: o.domain,
+      timeout: `${o.timeoutMs / 1000}s`,
+      failure_mode_deny: o.failClosed,
+      // X-RateLimit-Limit / -Remaining / -Reset on every limited response.
+      enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
+      rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: o.service } }, transport_api_version: 'V3' },
+    },
+  };
+}
