@@ -1,19 +1,11 @@
 // ext-authz settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
-import { hostPort } from '../shared/host-port.js';
+import { COMPONENT_OPTIONS, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 import type { DecisionLogMode } from './decision-log.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
 
-export interface AuthzConfig {
-  readonly listen: { host: string; port: number };
-  readonly admin: { host: string; port: number };
+export interface AuthzConfig extends ComponentConfig {
   readonly policyFiles: readonly string[];
-  readonly consul: { host: string; port: number; token?: string } | undefined;
-  readonly consulPrefix: string | undefined;
-  readonly register: boolean;
-  readonly serviceName: string;
-  readonly serviceId: string;
-  readonly advertise: string | undefined;
   readonly identityHeaders: IdentityHeaderNames;
   readonly decisionLog: DecisionLogMode;
 }
@@ -50,18 +42,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const { values } = parseArgs({
     args: argv,
     options: {
-      listen: { type: 'string' },
-      admin: { type: 'string' },
+      ...COMPONENT_OPTIONS,
       'policy-file': { type: 'string', multiple: true },
-      consul: { type: 'string' },
-      'consul-prefix': { type: 'string' },
-      register: { type: 'boolean' },
-      'service-name': { type: 'string' },
-      'service-id': { type: 'string' },
-      advertise: { type: 'string' },
       'identity-headers': { type: 'string' },
       'decision-log': { type: 'string' },
-      help: { type: 'boolean' },
     },
     strict: true,
   });
@@ -69,26 +53,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const listen = hostPort(values.listen ?? env['MESHGATE_AUTHZ_ADDR'] ?? '127.0.0.1:9191', '--listen');
-  const consulAddr = values.consul ?? env['CONSUL_HTTP_ADDR'];
-  const consul = consulAddr ? { ...hostPort(consulAddr, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined;
-  const register = values.register ?? false;
-  if ((values['consul-prefix'] || register) && !consul) throw new Error('--consul-prefix and --register need --consul');
+  const component = componentConfig(values, env, { listenEnv: 'MESHGATE_AUTHZ_ADDR', listen: '127.0.0.1:9191', admin: '127.0.0.1:9192', serviceName: 'ext-authz' });
   const policyFiles = values['policy-file'] ?? [];
   if (!policyFiles.length && !values['consul-prefix']) throw new Error('give --policy-file or --consul-prefix: with no policies every request is denied');
   const mode = values['decision-log'] ?? 'all';
   if (!['all', 'deny', 'off'].includes(mode)) throw new Error('--decision-log must be all, deny or off');
-  const serviceName = values['service-name'] ?? 'ext-authz';
   return {
-    listen,
-    admin: hostPort(values.admin ?? '127.0.0.1:9192', '--admin'),
+    ...component,
     policyFiles,
-    consul,
-    consulPrefix: values['consul-prefix'],
-    register,
-    serviceName,
-    serviceId: values['service-id'] ?? `${serviceName}-${listen.port}`,
-    advertise: values.advertise,
     identityHeaders: parseIdentityHeaders(values['identity-headers']),
     decisionLog: mode as DecisionLogMode,
   };

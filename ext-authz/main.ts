@@ -3,8 +3,7 @@
 import { listenHttp } from '../shared/admin-http.js';
 import { ConsulClient } from '../shared/consul/client.js';
 import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
-import { ConsulKvDocumentSource } from '../shared/documents/consul-kv-source.js';
-import { FileDocumentSource } from '../shared/documents/file-source.js';
+import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { IDENTITY_HEADERS_META } from '../shared/identity-headers.js';
 import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
@@ -42,52 +41,33 @@ runService('ext-authz', log, async () => {
     if (e.kind === 'removed') log.warn({ document: e.document }, 'policy document removed; its policies no longer exist');
   });
 
-  const pending = new Set<string>();
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
-  const sources: Array<{ stop(): void }> = [];
-  if (config.policyFiles.length) {
-    const files = new FileDocumentSource({
-      paths: config.policyFiles,
-      sink: store,
-      onError: (file, err) => log.warn({ file, err: err.message }, 'cannot read policy file'),
-    });
-    files.start(); // reads synchronously: the files are loaded now
-    sources.push(files);
-  }
-  if (consul && config.consulPrefix) {
-    pending.add('consul');
-    const kv = new ConsulKvDocumentSource({
-      client: consul,
-      prefix: config.consulPrefix,
-      sink: store,
-      onError: (err, failures) => {
-        metrics.consulWatchErrors.inc({ watch: 'kv' });
-        if (failures === 1 || failures % 10 === 0) log.warn({ err: err.message, failures }, 'consul KV watch failing; policies in force stay');
-      },
-      onFirstAnswer: () => {
-        pending.delete('consul');
-        markReady();
-      },
-    });
-    kv.start();
-    sources.push(kv);
-  }
+  const sources = startDocumentSources({
+    paths: config.policyFiles,
+    consul,
+    consulPrefix: config.consulPrefix,
+    sink: store,
+    log,
+    what: 'policy',
+    onWatchError: () => metrics.consulWatchErrors.inc({ watch: 'kv' }),
+    onFirstAnswer: () => markReady(),
+  });
 
   const responses = new CheckResponses(config.identityHeaders);
   const decisions = new DecisionLog(config.decisionLog);
   const server = new AuthorizationServer({ store, responses, metrics, decisions, log });
   const notReady = (): string | undefined => {
-    if (pending.size) return `waiting for the first answer from ${[...pending].join(', ')}`;
+    if (sources.pending.size) return `waiting for the first answer from ${[...sources.pending].join(', ')}`;
     if (store.items.size === 0) return 'no policy is in force (every request is denied)';
     return undefined;
   };
   function markReady(): void {
-    server.setServing(notReady() === undefined);
+    server.grpc.setServing(notReady() === undefined);
   }
   store.onEvent(markReady);
   markReady();
 
-  const port = await server.listen(config.listen.host, config.listen.port);
+  const port = await server.grpc.listen(config.listen.host, config.listen.port);
   const admin = await listenHttp(authzAdminApp({ store, jwks, metrics, identityHeaders: config.identityHeaders, ready: notReady }), config.admin.host, config.admin.port);
   let deregister: (() => Promise<void>) | undefined;
   if (consul && config.register) {
@@ -107,8 +87,8 @@ runService('ext-authz', log, async () => {
 
   return async () => {
     await deregister?.().catch((err) => log.warn({ err: (err as Error).message }, 'deregistration failed'));
-    for (const s of sources) s.stop();
-    await server.close();
+    sources.stop();
+    await server.grpc.close();
     await admin.close();
     consul?.close();
     decisions.flush();

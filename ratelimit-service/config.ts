@@ -1,17 +1,9 @@
 // ratelimit-service settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
-import { hostPort } from '../shared/host-port.js';
+import { COMPONENT_OPTIONS, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 
-export interface RatelimitConfig {
-  readonly listen: { host: string; port: number };
-  readonly admin: { host: string; port: number };
+export interface RatelimitConfig extends ComponentConfig {
   readonly configPaths: readonly string[];
-  readonly consul: { host: string; port: number; token?: string } | undefined;
-  readonly consulPrefix: string | undefined;
-  readonly register: boolean;
-  readonly serviceName: string;
-  readonly serviceId: string;
-  readonly advertise: string | undefined;
   readonly backend: 'memory' | 'redis';
   readonly redis: { url: string; cluster: boolean; timeoutMs: number; password?: string };
   readonly failureMode: 'open' | 'closed';
@@ -56,15 +48,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const { values } = parseArgs({
     args: argv,
     options: {
-      listen: { type: 'string' },
-      admin: { type: 'string' },
+      ...COMPONENT_OPTIONS,
       config: { type: 'string', multiple: true },
-      consul: { type: 'string' },
-      'consul-prefix': { type: 'string' },
-      register: { type: 'boolean' },
-      'service-name': { type: 'string' },
-      'service-id': { type: 'string' },
-      advertise: { type: 'string' },
       backend: { type: 'string' },
       redis: { type: 'string' },
       'redis-cluster': { type: 'boolean' },
@@ -76,7 +61,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'shadow-mode': { type: 'boolean' },
       'circuit-failures': { type: 'string' },
       'circuit-open': { type: 'string' },
-      help: { type: 'boolean' },
     },
     strict: true,
   });
@@ -84,11 +68,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const listen = hostPort(values.listen ?? env['MESHGATE_RATELIMIT_ADDR'] ?? '127.0.0.1:8081', '--listen');
-  const consulAddr = values.consul ?? env['CONSUL_HTTP_ADDR'];
-  const consul = consulAddr ? { ...hostPort(consulAddr, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined;
-  const register = values.register ?? false;
-  if ((values['consul-prefix'] || register) && !consul) throw new Error('--consul-prefix and --register need --consul');
+  const component = componentConfig(values, env, { listenEnv: 'MESHGATE_RATELIMIT_ADDR', listen: '127.0.0.1:8081', admin: '127.0.0.1:6070', serviceName: 'ratelimit' });
   const configPaths = values.config ?? [];
   if (!configPaths.length && !values['consul-prefix']) throw new Error('give --config or --consul-prefix');
   const backend = values.backend ?? 'memory';
@@ -100,18 +80,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const failures = Number(values['circuit-failures'] ?? '3');
   if (!Number.isInteger(failures) || failures < 1) throw new Error('--circuit-failures must be a whole number of at least 1');
   const openMs = ms(values['circuit-open'] ?? '500ms', '--circuit-open');
-  const serviceName = values['service-name'] ?? 'ratelimit';
   const password = env['REDIS_AUTH'];
   return {
-    listen,
-    admin: hostPort(values.admin ?? '127.0.0.1:6070', '--admin'),
+    ...component,
     configPaths,
-    consul,
-    consulPrefix: values['consul-prefix'],
-    register,
-    serviceName,
-    serviceId: values['service-id'] ?? `${serviceName}-${listen.port}`,
-    advertise: values.advertise,
     backend,
     redis: {
       url: values.redis ?? env['REDIS_URL'] ?? '127.0.0.1:6379',

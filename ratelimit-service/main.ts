@@ -3,8 +3,7 @@
 import { listenHttp } from '../shared/admin-http.js';
 import { ConsulClient } from '../shared/consul/client.js';
 import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
-import { ConsulKvDocumentSource } from '../shared/documents/consul-kv-source.js';
-import { FileDocumentSource } from '../shared/documents/file-source.js';
+import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
 import { envoyRoot } from '../shared/proto/root.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
@@ -16,7 +15,7 @@ import { parseConfig, USAGE } from './config.js';
 import { RatelimitMetrics } from './metrics.js';
 import { createConfigStore } from './rules/config-store.js';
 import { RateLimiter } from './service/rate-limiter.js';
-import { RateLimitServer } from './service/rls-server.js';
+import { rateLimitServer } from './service/rls-server.js';
 
 const log = createLogger('ratelimit-service');
 
@@ -35,52 +34,31 @@ runService('ratelimit-service', log, async () => {
     if (e.kind === 'removed') log.warn({ document: e.document }, 'rate limit config removed');
   });
 
-  let server: RateLimitServer | undefined;
-  const pending = new Set<string>();
-  let backend: CounterBackend;
-  const notReady = (): string | undefined => {
-    if (pending.size) return `waiting for the first answer from ${[...pending].join(', ')}`;
+  // Health callbacks fire asynchronously, once everything below exists.
+  function notReady(): string | undefined {
+    if (sources.pending.size) return `waiting for the first answer from ${[...sources.pending].join(', ')}`;
     if (!backend.available()) return `the ${backend.name} backend is unreachable (answering with failure mode "${config.failureMode}")`;
     return undefined;
-  };
-  const updateHealth = (): void => {
+  }
+  function updateHealth(): void {
     metrics.backendUp.set(backend.available() ? 1 : 0);
-    server?.setServing(notReady() === undefined);
-  };
-  backend =
+    server.setServing(notReady() === undefined);
+  }
+  const backend: CounterBackend =
     config.backend === 'redis'
-      ? new RedisBackend({ ...config.redis, breaker: config.circuit, log, onStateChange: updateHealth })
+      ? new RedisBackend({ ...config.redis, breaker: config.circuit, log, onStateChange: () => updateHealth() })
       : new MemoryBackend();
-
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
-  const sources: Array<{ stop(): void }> = [];
-  if (config.configPaths.length) {
-    const files = new FileDocumentSource({
-      paths: config.configPaths,
-      sink: store,
-      onError: (file, err) => log.warn({ file, err: err.message }, 'cannot read config file'),
-    });
-    files.start();
-    sources.push(files);
-  }
-  if (consul && config.consulPrefix) {
-    pending.add('consul');
-    const kv = new ConsulKvDocumentSource({
-      client: consul,
-      prefix: config.consulPrefix,
-      sink: store,
-      onError: (err, failures) => {
-        metrics.consulWatchErrors.inc({ watch: 'kv' });
-        if (failures === 1 || failures % 10 === 0) log.warn({ err: err.message, failures }, 'consul KV watch failing; config in force stays');
-      },
-      onFirstAnswer: () => {
-        pending.delete('consul');
-        updateHealth();
-      },
-    });
-    kv.start();
-    sources.push(kv);
-  }
+  const sources = startDocumentSources({
+    paths: config.configPaths,
+    consul,
+    consulPrefix: config.consulPrefix,
+    sink: store,
+    log,
+    what: 'rate limit config',
+    onWatchError: () => metrics.consulWatchErrors.inc({ watch: 'kv' }),
+    onFirstAnswer: () => updateHealth(),
+  });
 
   const limiter = new RateLimiter(
     () => store.items,
@@ -94,7 +72,7 @@ runService('ratelimit-service', log, async () => {
     },
     metrics,
   );
-  server = new RateLimitServer(limiter, metrics, log);
+  const server = rateLimitServer(limiter, metrics, log);
   updateHealth();
   store.onEvent(updateHealth);
 
@@ -121,7 +99,7 @@ runService('ratelimit-service', log, async () => {
 
   return async () => {
     await deregister?.().catch((err) => log.warn({ err: (err as Error).message }, 'deregistration failed'));
-    for (const s of sources) s.stop();
+    sources.stop();
     await server.close();
     await admin.close();
     await backend.close();

@@ -22,6 +22,7 @@
 //       allow: [{scopes: [chat], methods: [POST], path_prefixes: [/v1/chat/]}]
 import YAML from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from '../../shared/zod-errors.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const headerName = z
@@ -187,11 +188,6 @@ export type PolicySpec = PolicyDocument['policies'][string];
 export type CredentialSpec = PolicySpec['credentials'][number];
 export type RuleSpec = PolicySpec['rules']['deny'][number];
 
-function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || '(document)';
-}
 
 export type ParseResult = { ok: true; document: PolicyDocument } | { ok: false; reason: string };
 
@@ -205,6 +201,5 @@ export function parsePolicyDocument(text: string): ParseResult {
   }
   const result = policyDocument.safeParse(raw);
   if (result.success) return { ok: true, document: result.data };
-  const problems = result.error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`);
-  return { ok: false, reason: problems.join('; ') };
+  return { ok: false, reason: describeIssues(result.error) };
 }

@@ -18,6 +18,7 @@
 //     descriptors: [ … nested … ]
 import YAML from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from '../../shared/zod-errors.js';
 import { parseUnit } from '../limiter/units.js';
 
 export interface RateLimitSpec {
@@ -92,11 +93,6 @@ const domainSchema = z.strictObject({
   descriptors: descriptorList,
 });
 
-function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || '(document)';
-}
 
 export type ParseResult = { ok: true; config: DomainSpec } | { ok: false; reason: string };
 
@@ -109,5 +105,5 @@ export function parseRateLimitConfig(text: string): ParseResult {
   }
   const r = domainSchema.safeParse(raw);
   if (r.success) return { ok: true, config: r.data as DomainSpec };
-  return { ok: false, reason: r.error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`).join('; ') };
+  return { ok: false, reason: describeIssues(r.error) };
 }

@@ -1,0 +1,55 @@
+// The settings every Envoy-facing meshgate service shares (ext-authz, ratelimit-service): where
+// it listens, its admin port, Consul, the KV prefix it watches, its own registration.
+import { parseArgs } from 'node:util';
+import { hostPort } from './host-port.js';
+
+export interface ComponentConfig {
+  readonly listen: { host: string; port: number };
+  readonly admin: { host: string; port: number };
+  readonly consul: { host: string; port: number; token?: string } | undefined;
+  readonly consulPrefix: string | undefined;
+  readonly register: boolean;
+  readonly serviceName: string;
+  readonly serviceId: string;
+  readonly advertise: string | undefined;
+}
+
+export const COMPONENT_OPTIONS = {
+  listen: { type: 'string' },
+  admin: { type: 'string' },
+  consul: { type: 'string' },
+  'consul-prefix': { type: 'string' },
+  register: { type: 'boolean' },
+  'service-name': { type: 'string' },
+  'service-id': { type: 'string' },
+  advertise: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+export interface ComponentDefaults {
+  readonly listenEnv: string;
+  readonly listen: string;
+  readonly admin: string;
+  readonly serviceName: string;
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof COMPONENT_OPTIONS }>>['values'];
+
+export function componentConfig(values: Values, env: NodeJS.ProcessEnv, d: ComponentDefaults): ComponentConfig {
+  const listen = hostPort(values.listen ?? env[d.listenEnv] ?? d.listen, '--listen');
+  const consulAddr = values.consul ?? env['CONSUL_HTTP_ADDR'];
+  const consul = consulAddr ? { ...hostPort(consulAddr, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined;
+  const register = values.register ?? false;
+  if ((values['consul-prefix'] || register) && !consul) throw new Error('--consul-prefix and --register need --consul');
+  const serviceName = values['service-name'] ?? d.serviceName;
+  return {
+    listen,
+    admin: hostPort(values.admin ?? d.admin, '--admin'),
+    consul,
+    consulPrefix: values['consul-prefix'],
+    register,
+    serviceName,
+    serviceId: values['service-id'] ?? `${serviceName}-${listen.port}`,
+    advertise: values.advertise,
+  };
+}
