@@ -19,6 +19,9 @@ export interface XdsServerConfig {
   readonly identityHeaders: readonly string[];
   readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
   readonly ratelimit: { service: string; domain: string; timeoutMs: number; failClosed: boolean } | undefined;
+  /** Consul KV prefix holding config entries ('' for none). */
+  readonly configEntriesPrefix: string;
+  readonly configEntryFiles: readonly string[];
 }
 
 export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
@@ -41,6 +44,8 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --ratelimit-domain NAME    the domain the gateway asks in [meshgate]
   --ratelimit-timeout DUR    how long the gateway waits for an answer [100ms]
   --ratelimit-fail-closed    refuse requests when it cannot ask (default: let them through)
+  --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
+  --config-entries PATH      config entries from a file or directory too (repeatable; polled)
 `;
 
 
@@ -71,6 +76,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ratelimit-domain': { type: 'string' },
       'ratelimit-timeout': { type: 'string' },
       'ratelimit-fail-closed': { type: 'boolean' },
+      'config-entries-prefix': { type: 'string' },
+      'config-entries': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -123,5 +130,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     identityHeaders,
     authz,
     ratelimit,
+    configEntriesPrefix: values['config-entries-prefix'] ?? 'meshgate/config/',
+    configEntryFiles: values['config-entries'] ?? [],
   };
 }

@@ -11,6 +11,8 @@ import { roleKey, roleOf, type Role, type RoleDefaults } from './roles.js';
 import type { SnapshotSource } from './server/ads-server.js';
 import type { NodeInfo } from './server/node.js';
 import { translateGateway, type GatewayOptions } from './translate/gateway.js';
+import { translateProxyless } from './translate/proxyless.js';
+import { translateSidecar } from './translate/sidecar.js';
 import type { MeshState } from './model/mesh.js';
 import type { XdsMetrics } from './admin/metrics.js';
 import type { Translation } from './translate/resource-set.js';
@@ -27,6 +29,10 @@ export function translateRole(role: Role, state: MeshState, options: ControllerO
   switch (role.kind) {
     case 'gateway':
       return translateGateway(state, { ...options.gateway, address: role.address, port: role.port });
+    case 'sidecar':
+      return translateSidecar(state, role);
+    case 'proxyless':
+      return translateProxyless(state, new Set([options.gateway.authz?.service, options.gateway.ratelimit?.service].filter((x): x is string => !!x)));
   }
 }
 

@@ -1,6 +1,7 @@
 // xds-server entry point: Consul → MeshStore → Controller (translate, cache) → ADS server.
 import { ConsulClient } from '../shared/consul/client.js';
 import { listenHttp } from '../shared/admin-http.js';
+import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { envoyRoot } from '../shared/proto/root.js';
@@ -9,6 +10,7 @@ import { XdsMetrics } from './admin/metrics.js';
 import { SnapshotCache } from './cache/snapshot-cache.js';
 import { parseConfig, USAGE } from './config.js';
 import { Controller } from './controller.js';
+import { createConfigEntryStore, entriesOf, refusalsOf } from './model/config-entries/entry-store.js';
 import { MeshStore } from './model/mesh-store.js';
 import { DEFAULT_SETTINGS_DEFAULTS } from './model/service-settings.js';
 import { AdsServer } from './server/ads-server.js';
@@ -46,6 +48,29 @@ runService('xds-server', log, async () => {
   );
 
   const consul = new ConsulClient(config.consul);
+  const entryStore = createConfigEntryStore();
+  entryStore.onEvent((e) => {
+    store.setConfigEntries(entriesOf(entryStore.items), refusalsOf(entryStore.status()));
+    metrics.entries.set(entryStore.items.size);
+    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, entries: e.names }, 'config entry in force');
+    if (e.kind === 'refused') {
+      metrics.entryRefusals.inc({ source: e.document.split(':')[0] });
+      log.error({ document: e.document, version: e.version, reason: e.reason }, 'config entry refused; the last good version keeps serving');
+    }
+    if (e.kind === 'removed') log.warn({ document: e.document }, 'config entry removed');
+  });
+  if (config.configEntriesPrefix) store.expectSource('config-entries');
+  const entrySources = startDocumentSources({
+    paths: config.configEntryFiles,
+    consul: config.configEntriesPrefix ? consul : undefined,
+    consulPrefix: config.configEntriesPrefix || undefined,
+    sink: entryStore,
+    log,
+    what: 'config entry',
+    onWatchError: () => metrics.consulWatchErrors.inc({ watch: 'kv' }),
+    onFirstAnswer: () => store.markSynced('config-entries'),
+  });
+
   const source = new ConsulCatalogSource({
     client: consul,
     store,
@@ -66,12 +91,13 @@ runService('xds-server', log, async () => {
   });
 
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort);
-  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics }), config.adminHost, config.adminPort);
+  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore }), config.adminHost, config.adminPort);
   source.start();
   log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');
 
   return async () => {
     source.stop();
+    entrySources.stop();
     controller.close();
     store.close();
     await ads.close();

@@ -1,6 +1,6 @@
 // Mesh states for translation tests, built by hand: what the sources would have produced.
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
-import type { Instance, MeshState, Service, ServiceSettings } from '../../xds-server/model/mesh.js';
+import { NO_ENTRIES, type ConfigEntries, type Instance, type MeshState, type Service, type ServiceSettings } from '../../xds-server/model/mesh.js';
 import type { GatewayOptions } from '../../xds-server/translate/gateway.js';
 
 export function instance(id: string, overrides: Partial<Instance> = {}): Instance {
@@ -32,8 +32,8 @@ export function service(name: string, instances: Instance[], settings: Partial<S
   };
 }
 
-export function meshOf(services: Service[]): MeshState {
-  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), problems: [] };
+export function meshOf(services: Service[], entries: Partial<ConfigEntries> = {}): MeshState {
+  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), entries: { ...NO_ENTRIES, ...entries }, problems: [] };
 }
 
 /** The fixtures every golden translation test covers, by name. */

@@ -19,14 +19,18 @@ function nameOf(type: string, r: Record<string, unknown>): string {
   return String(type === 'endpoint' ? r['cluster_name'] : r['name']);
 }
 
-/** A golden file as a snapshot, its listener moved to a free port. */
-function goldenSnapshot(name: string, listenerPort: number): Snapshot {
+/** A golden file as a snapshot, its listeners moved to free loopback ports. */
+function goldenSnapshot(name: string, listenerPorts: readonly number[]): Snapshot {
   const golden = readGolden<Golden>(name);
   const resources = {} as Record<string, NamedResource[]>;
   for (const type of PUSH_ORDER) {
-    resources[type] = golden[type].map((r) => {
+    resources[type] = golden[type].map((r, i) => {
       const copy = structuredClone(r);
-      if (type === 'listener') (copy['address'] as { socket_address: { port_value: number } }).socket_address.port_value = listenerPort;
+      if (type === 'listener') {
+        const address = (copy['address'] as { socket_address: { address: string; port_value: number } }).socket_address;
+        address.address = '127.0.0.1';
+        address.port_value = listenerPorts[i]!;
+      }
       return { name: nameOf(type, copy), resource: copy };
     });
   }
@@ -37,13 +41,13 @@ describe('golden files against a real Envoy', () => {
   let ads: StaticAds;
   let envoy: EnvoyProcess;
   let dir: string;
-  let listenerPort: number;
+  let listenerPorts: number[];
 
   before(async () => {
     dir = tempDir('golden');
     ads = await startStaticAds();
-    const [adminPort, gw] = (await freePorts(2)) as [number, number];
-    listenerPort = gw;
+    const [adminPort, gw, ...more] = (await freePorts(4)) as [number, number, number, number];
+    listenerPorts = [gw, ...more];
     envoy = await startEnvoy({
       template: 'gateway.yaml',
       vars: { NODE_ID: 'golden', GATEWAY_ADDRESS: '127.0.0.1', GATEWAY_PORT: gw, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: adminPort, XDS_HOST: '127.0.0.1', XDS_PORT: ads.port },
@@ -79,9 +83,10 @@ describe('golden files against a real Envoy', () => {
     );
   }
 
-  for (const name of goldenNames('gateway')) {
+  // Proxyless resources (ApiListener) are for gRPC clients, not Envoy: see proxyless-grpc.test.
+  for (const name of [...goldenNames('gateway'), ...goldenNames('entries')]) {
     it(`accepts ${name}`, async () => {
-      const snapshot = goldenSnapshot(name, listenerPort);
+      const snapshot = goldenSnapshot(name, listenerPorts);
       ads.cache.set(snapshot);
       await waitUntilApplied(snapshot);
       const dump = await envoy.admin.configDump();
@@ -96,7 +101,7 @@ describe('golden files against a real Envoy', () => {
   }
 
   it('reports a rejected config with Envoy’s reason, does not send it again, and recovers', async () => {
-    const good = goldenSnapshot('gateway/two-services', listenerPort);
+    const good = goldenSnapshot('gateway/two-services', listenerPorts);
     ads.cache.set(good);
     await waitUntilApplied(good);
     const badCluster = { name: 'bad', type: 'STATIC', connect_timeout: '-1s', load_assignment: { cluster_name: 'bad' } };
@@ -123,7 +128,7 @@ describe('golden files against a real Envoy', () => {
     assert.equal(status.types.cluster.status, 'NACKED');
     assert.equal(status.types.cluster.last_nack?.message, nack.message);
 
-    const fixed = goldenSnapshot('gateway/path-conflict', listenerPort);
+    const fixed = goldenSnapshot('gateway/path-conflict', listenerPorts);
     ads.cache.set(fixed);
     await waitUntilApplied(fixed);
     assert.equal(ads.registry.status((k) => ads.cache.get(k))[0]!.types.cluster.status, 'SYNCED');

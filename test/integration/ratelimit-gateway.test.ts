@@ -10,6 +10,8 @@ import { awayFromHourEdge } from '../helpers/windows.js';
 const KEY_A = 'mgk_tenant_a_key';
 const KEY_A2 = 'mgk_tenant_a_second_key';
 const KEY_B = 'mgk_tenant_b_key';
+// Readiness probes use their own tenant: a probe answered 503 before the instance was healthy still counted.
+const KEY_PROBE = 'mgk_tenant_probe_key';
 
 const POLICY = `
 policies:
@@ -20,6 +22,7 @@ policies:
           - {id: a1, sha256: ${sha256(KEY_A).toString('hex')}, subject: app-a1, tenant: tenant-a, scopes: [chat]}
           - {id: a2, sha256: ${sha256(KEY_A2).toString('hex')}, subject: app-a2, tenant: tenant-a, scopes: [chat]}
           - {id: b1, sha256: ${sha256(KEY_B).toString('hex')}, subject: app-b1, tenant: tenant-b, scopes: [chat]}
+          - {id: p1, sha256: ${sha256(KEY_PROBE).toString('hex')}, subject: probe, tenant: tenant-probe, scopes: [chat]}
 `;
 
 const LIMITS = `
@@ -29,6 +32,9 @@ descriptors:
     rate_limit: {unit: hour, requests_per_unit: 3}
   - key: tenant
     rate_limit: {unit: hour, requests_per_unit: 4}
+  - key: tenant
+    value: tenant-probe
+    rate_limit: {unit: second, requests_per_unit: 1000}
 `;
 
 describe('rate limits at the gateway', () => {
@@ -45,7 +51,7 @@ describe('rate limits at the gateway', () => {
     await waitFor(
       'routes with rate limits',
       async () => {
-        const r = await request(`${mesh.gatewayUrl}/v1/ready?probe=1`, { headers: { 'x-api-key': KEY_B } });
+        const r = await request(`${mesh.gatewayUrl}/v1/ready?probe=1`, { headers: { 'x-api-key': KEY_PROBE } });
         return r.status === 200 && r.headers.get('x-ratelimit-limit') !== null;
       },
       { timeoutMs: 20_000, intervalMs: 200 },
@@ -77,7 +83,6 @@ describe('rate limits at the gateway', () => {
   it('limits per tenant from what ext-authz established, whatever header the client sends', async () => {
     const call = (key: string, headers: Record<string, string> = {}) =>
       request<EchoBody>(`${mesh.gatewayUrl}/v1/chat`, { headers: { 'x-api-key': key, ...headers } });
-    // The probe in before() spent one of tenant-b's 4.
     const statuses = [];
     for (const key of [KEY_A, KEY_A2, KEY_A, KEY_A2]) statuses.push((await call(key)).status);
     assert.deepEqual(statuses, [200, 200, 200, 200], 'two keys of one tenant share its 4');

@@ -180,6 +180,22 @@ describe('ADS state of the world', () => {
     assert.deepEqual(after.map((r) => [r.type, r.version]), [['route', EMPTY.types.route.version]]);
   });
 
+  it('follows every cluster change with the endpoints, even unchanged (re-created clusters need them)', () => {
+    const h = harness(ONE);
+    h.req('cluster');
+    h.ack('cluster');
+    h.req('endpoint', { resource_names: ['a'] });
+    h.ack('endpoint', ['a']);
+    h.take();
+    const tuned = snapshotOf([service('a', [instance('a-1')], { connectTimeoutMs: 5_000 })]);
+    assert.equal(tuned.types.endpoint.version, ONE.types.endpoint.version, 'same endpoints');
+    h.state.onSnapshot(tuned);
+    assert.deepEqual(h.take().map((r) => [r.type, r.version]), [
+      ['cluster', tuned.types.cluster.version],
+      ['endpoint', tuned.types.endpoint.version],
+    ]);
+  });
+
   it('answers an endpoint-only change with endpoints only', () => {
     const h = harness(ONE);
     for (const t of ['cluster', 'endpoint', 'listener', 'route'] as const) {

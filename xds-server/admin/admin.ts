@@ -3,6 +3,7 @@
 import type express from 'express';
 import { adminApp } from '../../shared/admin-http.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
+import type { ConfigEntryStore } from '../model/config-entries/entry-store.js';
 import type { MeshStore } from '../model/mesh-store.js';
 import type { ProxyRegistry } from '../server/proxy-registry.js';
 import { PUSH_ORDER } from '../xds-types.js';
@@ -10,12 +11,13 @@ import type { XdsMetrics } from './metrics.js';
 
 export interface AdminDeps {
   readonly store: MeshStore;
+  readonly entryStore: ConfigEntryStore;
   readonly cache: SnapshotCache;
   readonly registry: ProxyRegistry;
   readonly metrics: XdsMetrics;
 }
 
-export function xdsAdminApp({ store, cache, registry, metrics }: AdminDeps): express.Express {
+export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: AdminDeps): express.Express {
   const app = adminApp({
     metrics: metrics.registry,
     notReadyReason: () => (store.synced ? undefined : 'waiting for the first full Consul sync'),
@@ -53,6 +55,14 @@ export function xdsAdminApp({ store, cache, registry, metrics }: AdminDeps): exp
         PUSH_ORDER.map((t) => [t, { version: snap.types[t].version, resources: [...snap.types[t].resources.values()].map((r) => r.json) }]),
       ),
     );
+  });
+
+  // Every config entry document: in force (with the entry) or refused, and the last refusal.
+  app.get('/debug/config-entries', (_req, res) => {
+    res.json({
+      entries: [...entryStore.items.values()],
+      documents: entryStore.status(),
+    });
   });
 
   app.get('/debug/mesh', (_req, res) => {

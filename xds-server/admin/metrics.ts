@@ -23,6 +23,13 @@ export class XdsMetrics {
   readonly snapshots = new Counter({ name: 'meshgate_xds_snapshots_total', help: 'Snapshots that changed something', registers: [this.registry] });
   readonly services = new Gauge({ name: 'meshgate_mesh_services', help: 'Services known to the mesh model', registers: [this.registry] });
   readonly problems = new Gauge({ name: 'meshgate_mesh_problems', help: 'Refused service settings or config, currently in effect', registers: [this.registry] });
+  readonly entryRefusals = new Counter({
+    name: 'meshgate_config_entry_refusals_total',
+    help: 'Config entries refused (invalid); the last good version keeps serving',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly entries = new Gauge({ name: 'meshgate_config_entries', help: 'Config entries in force', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'meshgate_xds_ready', help: '1 once the first full Consul sync is done', registers: [this.registry] });
 
   constructor() {

@@ -4,8 +4,8 @@
 // sync done); the store validates service settings, keeps the last good ones when new ones are
 // refused, and remembers a vanished service for a while with no instances, so that its route
 // answers 503 "no healthy upstream" during a full redeploy instead of 404.
-import type { Instance, MeshState, Problem, Service, ServiceSettings } from './mesh.js';
-import { EMPTY_MESH } from './mesh.js';
+import type { ConfigEntries, Instance, MeshState, Problem, Service, ServiceSettings } from './mesh.js';
+import { EMPTY_MESH, NO_ENTRIES } from './mesh.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings, type SettingsDefaults } from './service-settings.js';
 
 export interface MeshStoreOptions {
@@ -29,6 +29,10 @@ export class MeshStore {
   private readonly expiry = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<MeshListener>();
   private current: MeshState = EMPTY_MESH;
+  private entries: ConfigEntries = NO_ENTRIES;
+  private entryProblems: readonly Problem[] = [];
+  /** Sources that have not delivered a complete first view yet. */
+  private readonly pendingSources = new Set<string>(['catalog']);
   private syncedOnce = false;
 
   constructor(private readonly options: MeshStoreOptions) {}
@@ -93,8 +97,23 @@ export class MeshStore {
     return [...this.records.keys()];
   }
 
-  markSynced(): void {
+  /** The config entries in force, and the refused ones. */
+  setConfigEntries(entries: ConfigEntries, problems: readonly Problem[]): void {
+    this.entries = entries;
+    this.entryProblems = problems;
+    this.publish();
+  }
+
+  /** A source that must answer once before the mesh counts as synced (e.g. config entries). */
+  expectSource(name: string): void {
+    if (!this.syncedOnce) this.pendingSources.add(name);
+  }
+
+  /** A source has delivered its complete first view; the mesh is synced when all have. */
+  markSynced(source = 'catalog'): void {
     if (this.syncedOnce) return;
+    this.pendingSources.delete(source);
+    if (this.pendingSources.size > 0) return;
     this.syncedOnce = true;
     this.publish();
   }
@@ -126,7 +145,8 @@ export class MeshStore {
       if (rec.service) services.set(name, rec.service);
       if (rec.problem) problems.push(rec.problem);
     }
-    this.current = Object.freeze({ revision: this.current.revision + 1, services, problems: Object.freeze(problems) });
+    problems.push(...this.entryProblems);
+    this.current = Object.freeze({ revision: this.current.revision + 1, services, entries: this.entries, problems: Object.freeze(problems) });
     if (!this.syncedOnce) return;
     for (const l of this.listeners) l(this.current);
   }

@@ -1,5 +1,6 @@
 // The mesh as plain immutable data: what the sources know, in meshgate's own terms.
 // Nothing here knows Consul's wire format or Envoy's resources.
+import type { ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry } from './config-entries/schema.js';
 
 /** Envoy's meaning of an endpoint's health (Consul: passing, warning, critical/maintenance). */
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
@@ -52,6 +53,8 @@ export interface ServiceSettings {
   /** Route timeout for a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** The services this service's sidecar may call (meta `upstreams`; service-defaults wins). */
+  readonly upstreams?: readonly string[];
 }
 
 export interface Service {
@@ -68,16 +71,28 @@ export interface Problem {
   readonly since: string;
 }
 
+/** The config entries in force, by service name. */
+export interface ConfigEntries {
+  readonly defaults: ReadonlyMap<string, ServiceDefaultsEntry>;
+  readonly routers: ReadonlyMap<string, ServiceRouterEntry>;
+  readonly splitters: ReadonlyMap<string, ServiceSplitterEntry>;
+  readonly resolvers: ReadonlyMap<string, ServiceResolverEntry>;
+}
+
+export const NO_ENTRIES: ConfigEntries = Object.freeze({ defaults: new Map(), routers: new Map(), splitters: new Map(), resolvers: new Map() });
+
 export interface MeshState {
   /** Increases with every change. */
   readonly revision: number;
   /** Sorted by name. */
   readonly services: ReadonlyMap<string, Service>;
+  readonly entries: ConfigEntries;
   readonly problems: readonly Problem[];
 }
 
 export const EMPTY_MESH: MeshState = Object.freeze({
   revision: 0,
   services: new Map<string, Service>(),
+  entries: NO_ENTRIES,
   problems: Object.freeze([]) as readonly Problem[],
 });

@@ -9,6 +9,7 @@ export const META = {
   gatewayPath: 'gateway-path',
   authPolicy: 'auth-policy',
   rateLimits: 'rate-limits',
+  upstreams: 'upstreams',
   timeout: 'timeout',
   connectTimeout: 'connect-timeout',
 } as const;
@@ -116,9 +117,22 @@ export function serviceSettings(
   const connectTimeout = durationMeta(meta, META.connectTimeout, defaults.connectTimeoutMs);
   if (typeof connectTimeout === 'string') return { ok: false, reason: connectTimeout };
   if (connectTimeout <= 0) return { ok: false, reason: `meta "${META.connectTimeout}": must be more than 0` };
+  let upstreams: string[] | undefined;
+  const upstreamMeta = meta[META.upstreams];
+  if (upstreamMeta !== undefined) {
+    upstreams = upstreamMeta.split(',').map((u) => u.trim()).filter(Boolean);
+    const bad = upstreams.find((u) => !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(u));
+    if (bad !== undefined) return { ok: false, reason: `meta "${META.upstreams}": ${JSON.stringify(bad)} is not a service name` };
+  }
   return {
     ok: true,
-    settings: { protocol: protocol as Protocol, gatewayPaths, requestTimeoutMs: timeout, connectTimeoutMs: connectTimeout },
+    settings: {
+      protocol: protocol as Protocol,
+      gatewayPaths,
+      requestTimeoutMs: timeout,
+      connectTimeoutMs: connectTimeout,
+      ...(upstreams ? { upstreams } : {}),
+    },
   };
 }
 

@@ -7,6 +7,9 @@
 //     until the content changes, so a rejection cannot loop;
 //   - a first request that already names a version (reconnect) is not answered if that is
 //     still the current version: versions are content hashes, so equal means identical;
+//   - whenever clusters are sent, the subscribed endpoints follow at once, even unchanged: Envoy
+//     re-creates a changed cluster, and the new one waits (warming, and holding the cluster
+//     ACK) for its endpoints;
 //   - changes go out in the order clusters, endpoints, listeners, routes; listeners and routes
 //     also wait while a cluster response is unacknowledged, so a route never points at a
 //     cluster Envoy does not have yet (Envoy holds its cluster ACK until new clusters have
@@ -192,6 +195,7 @@ export class SotwState {
       }
     }
     const nonce = String(++this.nonce);
+    if (type === 'cluster') this.types.endpoint.namesChanged = true;
     st.waiting = false;
     st.inFlight = true;
     st.namesChanged = false;

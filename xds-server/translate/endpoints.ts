@@ -1,11 +1,21 @@
-// A service's instances → its ClusterLoadAssignment, one locality per zone, health from Consul.
+// A target's ClusterLoadAssignment: the instances its subset selects (one locality per zone),
+// health from Consul, and — at priority 1, 2, … — the instances of its failover targets, which
+// Envoy uses only when the ones before have no healthy instance.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { Instance, Service } from '../model/mesh.js';
+import { matchesFilter } from '../model/config-entries/subset-filter.js';
+import type { Instance, MeshState } from '../model/mesh.js';
+import type { Target } from './chain.js';
+
+/** An instance with a sidecar is reached through it (meta `sidecar-port`). */
+function portOf(instance: Instance): number {
+  const p = Number(instance.meta['sidecar-port']);
+  return Number.isInteger(p) && p > 0 && p < 65536 ? p : instance.port;
+}
 
 function lbEndpoint(instance: Instance): JsonObject {
   return {
     endpoint: {
-      address: { socket_address: { address: instance.address, port_value: instance.port } },
+      address: { socket_address: { address: instance.address, port_value: portOf(instance) } },
       hostname: instance.id,
     },
     health_status: instance.health,
@@ -14,16 +24,29 @@ function lbEndpoint(instance: Instance): JsonObject {
   };
 }
 
-export function loadAssignment(service: Service): JsonObject {
+export function selectedInstances(state: MeshState, target: Target): Instance[] {
+  const all = state.services.get(target.service)?.instances ?? [];
+  return all.filter((i) => (!target.filter || matchesFilter(i, target.filter)) && (!target.onlyPassing || i.health === 'HEALTHY'));
+}
+
+function localities(instances: readonly Instance[], priority: number): JsonObject[] {
   const zones = new Map<string, Instance[]>();
-  for (const instance of service.instances) {
+  for (const instance of instances) {
     const list = zones.get(instance.zone);
     if (list) list.push(instance);
     else zones.set(instance.zone, [instance]);
   }
-  const endpoints = [...zones.keys()].sort().map((zone) => ({
+  return [...zones.keys()].sort().map((zone) => ({
     ...(zone ? { locality: { zone } } : {}),
     lb_endpoints: zones.get(zone)!.map(lbEndpoint),
+    ...(priority ? { priority } : {}),
   }));
-  return { cluster_name: service.name, endpoints };
+}
+
+export function loadAssignment(state: MeshState, target: Target): JsonObject {
+  const endpoints = [
+    ...localities(selectedInstances(state, target), 0),
+    ...target.failover.flatMap((f, i) => localities(selectedInstances(state, f), i + 1)),
+  ];
+  return { cluster_name: target.id, endpoints };
 }

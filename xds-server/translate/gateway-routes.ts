@@ -1,11 +1,16 @@
-// Every service's gateway paths → one route table. Longer prefixes win; a prefix claimed by
-// two services goes to the first by name, and the other claim is reported.
+// Every service's gateway paths → one route table. For each path, first the service-router
+// routes that fall under it (their paths read as gateway paths; a route without a path gets the
+// gateway path), then the path itself to the service's chain (splitter, resolver). Longer
+// prefixes win; a prefix claimed by two services goes to the first by name, and the other claim
+// is reported.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
+import type { HttpMatch } from '../model/config-entries/schema.js';
+import { compileChain, type Chain } from './chain.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, type AuthzOptions } from './http-filters.js';
+import { routeAction, routeMatch } from './http-route.js';
 import { routeRateLimits } from './rate-limits.js';
-import { durationOf } from './resource-set.js';
 
 interface RouteEntry {
   readonly path: GatewayPath;
@@ -15,37 +20,35 @@ interface RouteEntry {
 function compareEntries(a: RouteEntry, b: RouteEntry): number {
   if (a.path.prefix.length !== b.path.prefix.length) return b.path.prefix.length - a.path.prefix.length;
   if (a.path.prefix !== b.path.prefix) return a.path.prefix < b.path.prefix ? -1 : 1;
-  // "/v1" (separated) and "/v1/" differ in length, so equal prefixes share their kind.
   return a.service.name < b.service.name ? -1 : a.service.name > b.service.name ? 1 : 0;
 }
 
-/** Retry what never reached the service (safe for every method), on another instance. */
-const SAFE_RETRIES: JsonObject = {
-  retry_on: 'connect-failure,refused-stream',
-  num_retries: 2,
-  retry_host_predicate: [
-    {
-      name: 'envoy.retry_host_predicates.previous_hosts',
-      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
-    },
-  ],
-  host_selection_retry_max_attempts: 3,
-};
+/** Whether a router route belongs under a gateway path (a regex path cannot be told: it does not). */
+function under(m: HttpMatch | undefined, path: GatewayPath): boolean {
+  const p = m?.PathExact ?? m?.PathPrefix;
+  if (m?.PathRegex !== undefined) return false;
+  if (p === undefined) return true;
+  if (!path.separated) return p.startsWith(path.prefix);
+  return p === path.prefix || p.startsWith(`${path.prefix}/`);
+}
 
-function route(entry: RouteEntry, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject {
-  const match = entry.path.separated ? { path_separated_prefix: entry.path.prefix } : { prefix: entry.path.prefix };
+function routesFor(state: MeshState, entry: RouteEntry, chain: Chain, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject[] {
+  const base = entry.path.separated ? { path_separated_prefix: entry.path.prefix } : { prefix: entry.path.prefix };
   const name = `${entry.service.name}${entry.path.prefix}`;
-  return {
-    name,
-    match,
-    route: {
-      cluster: entry.service.name,
-      timeout: durationOf(entry.service.settings.requestTimeoutMs),
-      retry_policy: SAFE_RETRIES,
-      ...(ratelimit && entry.path.rateLimits?.length ? { rate_limits: routeRateLimits(entry.path.rateLimits) } : {}),
-    },
-    ...(authz ? { typed_per_filter_config: routeAuthz(entry.path.authPolicy ?? authz.defaultPolicy, name) } : {}),
+  const extras = (routeName: string, action: JsonObject): JsonObject => {
+    if (ratelimit && entry.path.rateLimits?.length) action['rate_limits'] = routeRateLimits(entry.path.rateLimits);
+    return authz ? { typed_per_filter_config: routeAuthz(entry.path.authPolicy ?? authz.defaultPolicy, routeName) } : {};
   };
+  const out: JsonObject[] = [];
+  chain.routes.forEach((r, i) => {
+    if (!under(r.match, entry.path)) return;
+    const routeName = `${name}#${i}`;
+    const action = routeAction(state, r.action, r.destination);
+    out.push({ name: routeName, match: routeMatch(r.match, base), route: action, ...extras(routeName, action) });
+  });
+  const action = routeAction(state, chain.defaultAction, undefined);
+  out.push({ name, match: base, route: action, ...extras(name, action) });
+  return out;
 }
 
 /** `internal` names services never routed by the gateway, whatever their meta says. */
@@ -54,6 +57,7 @@ export function gatewayRoutes(
   authz: AuthzOptions | undefined,
   ratelimit: boolean,
   internal: ReadonlySet<string>,
+  chains: ReadonlyMap<string, Chain>,
 ): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
@@ -72,13 +76,10 @@ export function gatewayRoutes(
       continue;
     }
     claimed.set(key, entry.service.name);
-    routes.push(route(entry, authz, ratelimit));
+    routes.push(...routesFor(state, entry, chains.get(entry.service.name) ?? compileChain(state, entry.service.name), authz, ratelimit));
   }
   return {
-    resource: {
-      name: GATEWAY_ROUTES,
-      virtual_hosts: [{ name: 'gateway', domains: ['*'], routes }],
-    },
+    resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes }] },
     notes,
   };
 }

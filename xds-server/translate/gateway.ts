@@ -2,7 +2,8 @@
 // service in the mesh. Pure: the same state and options always give the same resources.
 import { IDENTITY_HEADERS_META } from '../../shared/identity-headers.js';
 import type { MeshState, Service } from '../model/mesh.js';
-import { serviceCluster } from './cluster.js';
+import { chainTargets, compileChain, targetId, type Chain, type Target } from './chain.js';
+import { targetCluster } from './cluster.js';
 import { loadAssignment } from './endpoints.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
@@ -41,24 +42,38 @@ function headersToStrip(state: MeshState, options: GatewayOptions): string[] {
   return [...names].sort();
 }
 
+/** An infrastructure service's one target: all its instances, no entries applied. */
+function infraTarget(name: string): Target {
+  return { id: targetId(name, undefined), service: name, subset: undefined, filter: undefined, onlyPassing: false, failover: [] };
+}
+
 export function translateGateway(state: MeshState, options: GatewayOptions): Translation {
-  const services = new Map(state.services);
-  const internal = new Set<string>();
-  for (const infra of [options.authz, options.ratelimit]) {
-    if (!infra) continue;
-    services.set(infra.service, infraService(state, infra.service, infra.timeoutMs));
-    internal.add(infra.service);
+  const infra = new Map<string, Service>();
+  for (const o of [options.authz, options.ratelimit]) if (o) infra.set(o.service, infraService(state, o.service, o.timeoutMs));
+  const infraState: MeshState = infra.size ? { ...state, services: new Map([...state.services, ...infra]) } : state;
+
+  const chains = new Map<string, Chain>();
+  const targets = new Map<string, Target>();
+  const notes: string[] = [];
+  for (const service of state.services.values()) {
+    if (infra.has(service.name) || service.settings.gatewayPaths.length === 0) continue;
+    const chain = compileChain(state, service.name);
+    chains.set(service.name, chain);
+    notes.push(...chain.notes);
+    for (const t of chainTargets(chain)) targets.set(t.id, t);
   }
-  const sorted = [...services.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal);
+  for (const name of infra.keys()) targets.set(name, infraTarget(name));
+  const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, new Set(infra.keys()), chains);
   const filters = gatewayHttpFilters(headersToStrip(state, options), options.authz, options.ratelimit);
   return {
     resources: {
-      cluster: sorted.map((s) => ({ name: s.name, resource: serviceCluster(s) })),
-      endpoint: sorted.map((s) => ({ name: s.name, resource: loadAssignment(s) })),
+      cluster: sorted.map((t) => ({ name: t.id, resource: targetCluster(infraState, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: loadAssignment(infraState, t) })),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters) }],
       route: [{ name: GATEWAY_ROUTES, resource: routes.resource }],
     },
-    notes: routes.notes,
+    notes: [...new Set([...notes, ...routes.notes])],
   };
 }

@@ -5,6 +5,7 @@
 //   3. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
 //   4. the router.
 import type { JsonObject } from '../../shared/proto/codec.js';
+import { ROUTER_FILTER } from './http-listener.js';
 import { ratelimitFilter, type RatelimitOptions } from './rate-limits.js';
 
 export interface AuthzOptions {
@@ -41,17 +42,13 @@ function extAuthz(authz: AuthzOptions): JsonObject {
   };
 }
 
-const ROUTER: JsonObject = {
-  name: 'envoy.filters.http.router',
-  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-};
 
 export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined): JsonObject[] {
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
-    ROUTER,
+    ROUTER_FILTER,
   ];
 }
 

@@ -22,6 +22,4 @@ export function byName(a: NamedResource, b: NamedResource): number {
 /** Config source for resources that arrive over the same ADS stream. */
 export const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
 
-export function durationOf(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3).replace(/0+$/, '')}s`;
-}
+export { durationOf } from './duration.js';

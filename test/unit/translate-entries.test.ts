@@ -1,0 +1,121 @@
+// Golden translation for each config entry kind, through a sidecar's outbound config, the
+// gateway and a proxyless gRPC client; every resource survives encoding unchanged.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeMessage, encodeMessage } from '../../shared/proto/codec.js';
+import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
+import { parseSubsetFilter, matchesFilter } from '../../xds-server/model/config-entries/subset-filter.js';
+import { compileChain } from '../../xds-server/translate/chain.js';
+import { translateGateway } from '../../xds-server/translate/gateway.js';
+import { translateProxyless } from '../../xds-server/translate/proxyless.js';
+import type { Translation } from '../../xds-server/translate/resource-set.js';
+import { translateSidecar } from '../../xds-server/translate/sidecar.js';
+import { messageNameOf, PUSH_ORDER } from '../../xds-server/xds-types.js';
+import { CLIENT_SIDECAR, ENTRY_FIXTURES, entryMesh } from '../helpers/entry-fixtures.js';
+import { assertGolden } from '../helpers/golden.js';
+import { GATEWAY_OPTIONS, instance } from '../helpers/mesh-fixtures.js';
+
+function withoutEmptyLists(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyLists);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => !(Array.isArray(v) && v.length === 0)).map(([k, v]) => [k, withoutEmptyLists(v)]));
+}
+
+function golden(t: Translation): unknown {
+  return { notes: t.notes, ...Object.fromEntries(PUSH_ORDER.map((type) => [type, t.resources[type].map((r) => r.resource)])) };
+}
+
+function assertEncodes(t: Translation): void {
+  for (const type of PUSH_ORDER) {
+    for (const r of t.resources[type]) {
+      assert.deepEqual(decodeMessage(messageNameOf(type), encodeMessage(messageNameOf(type), r.resource)), withoutEmptyLists(r.resource), `${type} ${r.name}`);
+    }
+  }
+}
+
+describe('translate: config entries', () => {
+  for (const [name, docs] of Object.entries(ENTRY_FIXTURES)) {
+    it(`matches the golden sidecar config for "${name}" and encodes it losslessly`, () => {
+      const t = translateSidecar(entryMesh(...docs), CLIENT_SIDECAR);
+      assertGolden(`entries/sidecar-${name}`, golden(t));
+      assertEncodes(t);
+    });
+  }
+
+  it('matches the golden gateway config with a router, splitter and resolver', () => {
+    const state = entryMesh(...ENTRY_FIXTURES['service-router']!, ...ENTRY_FIXTURES['service-splitter']!.slice(0, 1));
+    const t = translateGateway(state, GATEWAY_OPTIONS);
+    assertGolden('gateway/with-entries', golden(t));
+    assertEncodes(t);
+  });
+
+  it('matches the golden proxyless gRPC config', () => {
+    const t = translateProxyless(entryMesh(...ENTRY_FIXTURES['service-resolver']!));
+    assertGolden('proxyless/with-resolver', golden(t));
+    assertEncodes(t);
+  });
+
+  it('splits by weight, resolves subsets and fails over by priority', () => {
+    const state = entryMesh(...ENTRY_FIXTURES['service-splitter']!);
+    const chain = compileChain(state, 'web');
+    assert.equal(chain.defaultAction.kind, 'split');
+    assert.deepEqual(chain.defaultAction.kind === 'split' && chain.defaultAction.splits.map((s) => [s.target.id, s.weight]), [['v1.web', 90], ['v2.web', 9.5], ['web-dr', 0.5]]);
+    const resolver = translateSidecar(entryMesh(...ENTRY_FIXTURES['service-resolver']!), CLIENT_SIDECAR);
+    const cla = resolver.resources.endpoint.find((e) => e.name === 'v1.web')!.resource as { endpoints: Array<{ priority?: number; lb_endpoints: Array<{ endpoint: { hostname: string } }> }> };
+    assert.deepEqual(
+      cla.endpoints.map((e) => [e.priority ?? 0, e.lb_endpoints.map((l) => l.endpoint.hostname)]),
+      [[0, ['web-1']], [1, ['web-3']], [2, ['web-dr-1']]],
+      'OnlyPassing drops web-2; failover v2 at priority 1, web-dr at 2',
+    );
+  });
+
+  it('gives a subset that no resolver defines no endpoints, and says so', () => {
+    const state = entryMesh(`
+Kind: service-splitter
+Name: web
+Splits: [{Weight: 100, ServiceSubset: v9}]
+`);
+    const t = translateSidecar(state, CLIENT_SIDECAR);
+    assert.deepEqual(t.resources.endpoint.find((e) => e.name === 'v9.web')!.resource, { cluster_name: 'v9.web', endpoints: [] });
+    assert.ok(t.notes.some((n) => n.includes('subset "v9" of web is not defined')));
+  });
+
+  it('scopes a sidecar to its declared upstreams', () => {
+    const t = translateSidecar(entryMesh(), { ...CLIENT_SIDECAR, service: 'admin' });
+    assert.deepEqual(t.resources.cluster.map((c) => c.name), ['local_app'], 'admin declares no upstreams');
+  });
+});
+
+describe('config entry validation', () => {
+  const reason = (yaml: string): string => {
+    const r = parseConfigEntries(yaml);
+    assert.equal(r.ok, false);
+    return (r as { reason: string }).reason;
+  };
+
+  it('names the field of every problem', () => {
+    assert.match(reason('Kind: service-splitter\nName: web\nSplits: [{Weight: 50}, {Weight: 40}]'), /Splits: the weights must add up to 100/);
+    assert.match(reason('Kind: service-resolver\nName: web\nDefaultSubset: v3\nSubsets: {v1: {Filter: "Service.Meta.v == 1"}}'), /DefaultSubset: subset "v3" is not defined in Subsets/);
+    assert.match(reason('Kind: service-resolver\nName: web\nSubsets: {v1: {Filter: "Service.Name matches web"}}'), /Subsets\.v1\.Filter: cannot read "Service\.Name matches web"/);
+    assert.match(reason('Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathPrefix: /a, PathExact: /b}}}]'), /Routes\[0\]\.Match\.HTTP: give at most one of PathExact, PathPrefix or PathRegex/);
+    assert.match(reason('Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathRegex: "(["}}}]'), /PathRegex: is not a regular expression Envoy \(RE2\) accepts/);
+    assert.match(reason('Kind: service-resolver\nName: web\nLoadBalancer: {Policy: round_robin, HashPolicies: [{SourceIP: true}]}'), /hash policies need Policy ring_hash or maglev/);
+    assert.match(
+      reason('Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {Header: [{Name: x, Regex: "(?=look)ahead"}]}}}]'),
+      /Header\[0\]\.Regex: is not a regular expression Envoy \(RE2\) accepts: .*invalid perl operator/,
+      'JavaScript would accept a look-ahead; Envoy would reject the route',
+    );
+    assert.match(reason('Kind: service-defaults\nName: Web'), /Name: must be a service name/);
+    assert.match(reason('Kind: service-defaults\nName: web\nProtocol: tcp'), /Protocol: Invalid option/);
+    assert.match(reason('Kind: ingress-gateway\nName: web'), /Kind: Invalid discriminator value. Expected 'service-defaults'/);
+    assert.match(reason('Kind: service-defaults\nName: web\nPasiveHealthCheck: {}'), /Unrecognized key/);
+  });
+
+  it('reads subset filters on meta and tags', () => {
+    const f = parseSubsetFilter('Service.Meta.version == "v2" and Service.Tags not contains legacy');
+    assert.ok(Array.isArray(f));
+    assert.equal(matchesFilter(instance('a', { meta: { version: 'v2' } }), f as never), true);
+    assert.equal(matchesFilter(instance('a', { meta: { version: 'v2' }, tags: ['legacy'] }), f as never), false);
+    assert.equal(matchesFilter(instance('a', { meta: { version: 'v1' } }), f as never), false);
+  });
+});

@@ -1,0 +1,236 @@
+// Config entries, in Consul's vocabulary (its JSON field names), validated once here:
+//   service-defaults  protocol, timeouts, circuit breakers, outlier detection, active health
+//                     checks, the upstreams its sidecar may call
+//   service-router    routes by path, header, query parameter and method → a destination with
+//                     prefix rewrite, timeouts and retries
+//   service-splitter  weighted splits across services or subsets
+//   service-resolver  subsets, default subset, failover, load balancer and hash policies
+// Every error names the field. One entry per Consul KV key (JSON or YAML).
+import { RE2 } from 're2-wasm';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { describeIssues } from '../../../shared/zod-errors.js';
+import { parseSubsetFilter, type SubsetFilter } from './subset-filter.js';
+
+const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a service name (lower-case letters, digits, "-")');
+const subsetName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a subset name (lower-case letters, digits, "-")');
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like "250ms", "5s" or "1m"');
+const percent = z.number().min(0).max(100);
+const count = z.number().int().min(0).max(1_000_000);
+
+export const serviceDefaults = z.strictObject({
+  Kind: z.literal('service-defaults'),
+  Name: name,
+  Protocol: z.enum(['http', 'http2', 'grpc']).optional(),
+  ConnectTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+  RequestTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+  /** The services this service's sidecar may call: its sidecar gets config for these only. */
+  Upstreams: z.array(name).optional(),
+  Limits: z
+    .strictObject({
+      MaxConnections: count.optional(),
+      MaxPendingRequests: count.optional(),
+      MaxConcurrentRequests: count.optional(),
+      MaxRetries: count.optional(),
+    })
+    .optional(),
+  /** Retries other services may send this one, as a share of its active requests. */
+  RetryBudget: z.strictObject({ BudgetPercent: percent, MinRetryConcurrency: count.optional() }).optional(),
+  PassiveHealthCheck: z
+    .strictObject({
+      Interval: duration.optional(),
+      /** Consecutive 5xx answers that eject an instance. */
+      MaxFailures: z.number().int().min(1).max(1_000).optional(),
+      EnforcingConsecutive5xx: percent.optional(),
+      MaxEjectionPercent: percent.optional(),
+      BaseEjectionTime: duration.optional(),
+    })
+    .optional(),
+  ActiveHealthCheck: z
+    .strictObject({
+      Path: z.string().startsWith('/'),
+      Interval: duration,
+      Timeout: duration,
+      UnhealthyThreshold: z.number().int().min(1).max(100).default(2),
+      HealthyThreshold: z.number().int().min(1).max(100).default(2),
+    })
+    .optional(),
+});
+
+/** Envoy matches with RE2, which refuses what RE2 cannot do (look-arounds, back-references). */
+const regex = z.string().superRefine((r, ctx) => {
+  try {
+    new RE2(r, 'u');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `is not a regular expression Envoy (RE2) accepts: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}` });
+  }
+});
+
+const headerMatch = z
+  .strictObject({
+    Name: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name'),
+    Present: z.boolean().optional(),
+    Exact: z.string().optional(),
+    Prefix: z.string().optional(),
+    Suffix: z.string().optional(),
+    Regex: regex.optional(),
+    Invert: z.boolean().optional(),
+  })
+  .refine((h) => [h.Present, h.Exact, h.Prefix, h.Suffix, h.Regex].filter((x) => x !== undefined).length === 1, 'give exactly one of Present, Exact, Prefix, Suffix or Regex');
+
+const queryMatch = z
+  .strictObject({ Name: z.string().min(1), Present: z.boolean().optional(), Exact: z.string().optional(), Regex: regex.optional() })
+  .refine((q) => [q.Present, q.Exact, q.Regex].filter((x) => x !== undefined).length === 1, 'give exactly one of Present, Exact or Regex');
+
+const httpMatch = z
+  .strictObject({
+    PathExact: z.string().startsWith('/').optional(),
+    PathPrefix: z.string().startsWith('/').optional(),
+    PathRegex: regex.optional(),
+    Header: z.array(headerMatch).optional(),
+    QueryParam: z.array(queryMatch).optional(),
+    Methods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case HTTP method')).optional(),
+  })
+  .refine((m) => [m.PathExact, m.PathPrefix, m.PathRegex].filter((x) => x !== undefined).length <= 1, 'give at most one of PathExact, PathPrefix or PathRegex');
+
+const destination = z.strictObject({
+  Service: name.optional(),
+  ServiceSubset: subsetName.optional(),
+  PrefixRewrite: z.string().startsWith('/').optional(),
+  RequestTimeout: duration.optional(),
+  NumRetries: z.number().int().min(0).max(10).optional(),
+  RetryOnConnectFailure: z.boolean().optional(),
+  RetryOnStatusCodes: z.array(z.number().int().min(100).max(599)).optional(),
+  /** Envoy's retry_on conditions (5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, …). */
+  RetryOn: z.array(z.enum(['5xx', 'gateway-error', 'reset', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx', 'refused-stream', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'])).optional(),
+  PerTryTimeout: duration.optional(),
+  RetryBackOff: z.strictObject({ BaseInterval: duration, MaxInterval: duration.optional() }).optional(),
+});
+
+export const serviceRouter = z.strictObject({
+  Kind: z.literal('service-router'),
+  Name: name,
+  Routes: z
+    .array(
+      z.strictObject({
+        Match: z.strictObject({ HTTP: httpMatch }).optional(),
+        Destination: destination.optional(),
+      }),
+    )
+    .min(1, 'must list at least one route'),
+});
+
+export const serviceSplitter = z.strictObject({
+  Kind: z.literal('service-splitter'),
+  Name: name,
+  Splits: z
+    .array(z.strictObject({ Weight: z.number().min(0).max(100), Service: name.optional(), ServiceSubset: subsetName.optional() }))
+    .min(1, 'must list at least one split')
+    .refine((splits) => Math.abs(splits.reduce((s, x) => s + x.Weight, 0) - 100) < 0.01, 'the weights must add up to 100'),
+});
+
+const failoverTarget = z.strictObject({ Service: name.optional(), ServiceSubset: subsetName.optional() });
+
+export const serviceResolver = z
+  .strictObject({
+    Kind: z.literal('service-resolver'),
+    Name: name,
+    DefaultSubset: subsetName.optional(),
+    Subsets: z
+      .record(
+        subsetName,
+        z.strictObject({
+          Filter: z.string().transform((f, ctx) => {
+            const parsed = parseSubsetFilter(f);
+            if (typeof parsed === 'string') {
+              ctx.addIssue({ code: 'custom', message: parsed });
+              return z.NEVER;
+            }
+            return { text: f, clauses: parsed as SubsetFilter };
+          }),
+          OnlyPassing: z.boolean().default(false),
+        }),
+      )
+      .optional(),
+    Failover: z
+      .record(z.string(), z.strictObject({ Service: name.optional(), ServiceSubset: subsetName.optional(), Targets: z.array(failoverTarget).optional() }))
+      .optional(),
+    ConnectTimeout: duration.optional(),
+    RequestTimeout: duration.optional(),
+    LoadBalancer: z
+      .strictObject({
+        Policy: z.enum(['round_robin', 'least_request', 'ring_hash', 'maglev', 'random']).default('round_robin'),
+        LeastRequestConfig: z.strictObject({ ChoiceCount: z.number().int().min(2).max(100) }).optional(),
+        RingHashConfig: z
+          .strictObject({ MinimumRingSize: z.number().int().min(1).max(8_388_608).optional(), MaximumRingSize: z.number().int().min(1).max(8_388_608).optional() })
+          .optional(),
+        HashPolicies: z
+          .array(
+            z
+              .strictObject({
+                Field: z.enum(['header', 'cookie', 'query_parameter']).optional(),
+                FieldValue: z.string().min(1).optional(),
+                SourceIP: z.boolean().optional(),
+                Terminal: z.boolean().optional(),
+                CookieConfig: z.strictObject({ Session: z.boolean().optional(), TTL: duration.optional(), Path: z.string().optional() }).optional(),
+              })
+              .refine((h) => (h.SourceIP ? !h.Field : !!h.Field && !!h.FieldValue), 'give SourceIP, or Field with FieldValue'),
+          )
+          .optional(),
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    const subsets = new Set(Object.keys(r.Subsets ?? {}));
+    if (r.DefaultSubset && !subsets.has(r.DefaultSubset)) ctx.addIssue({ code: 'custom', path: ['DefaultSubset'], message: `subset "${r.DefaultSubset}" is not defined in Subsets` });
+    for (const key of Object.keys(r.Failover ?? {})) {
+      if (key !== '*' && !subsets.has(key)) ctx.addIssue({ code: 'custom', path: ['Failover', key], message: `subset "${key}" is not defined in Subsets (use "*" for any)` });
+      const f = r.Failover![key]!;
+      if (!f.Service && !f.ServiceSubset && !f.Targets?.length) ctx.addIssue({ code: 'custom', path: ['Failover', key], message: 'give Service, ServiceSubset or Targets' });
+    }
+    const lb = r.LoadBalancer;
+    if (lb?.HashPolicies?.length && lb.Policy !== 'ring_hash' && lb.Policy !== 'maglev') {
+      ctx.addIssue({ code: 'custom', path: ['LoadBalancer', 'HashPolicies'], message: 'hash policies need Policy ring_hash or maglev' });
+    }
+    const ring = lb?.RingHashConfig;
+    if (ring?.MinimumRingSize && ring.MaximumRingSize && ring.MinimumRingSize > ring.MaximumRingSize) {
+      ctx.addIssue({ code: 'custom', path: ['LoadBalancer', 'RingHashConfig'], message: 'MinimumRingSize must not exceed MaximumRingSize' });
+    }
+  });
+
+export const configEntry = z.discriminatedUnion('Kind', [serviceDefaults, serviceRouter, serviceSplitter, serviceResolver]);
+
+export type ServiceDefaultsEntry = z.infer<typeof serviceDefaults>;
+export type ServiceRouterEntry = z.infer<typeof serviceRouter>;
+export type ServiceSplitterEntry = z.infer<typeof serviceSplitter>;
+export type ServiceResolverEntry = z.infer<typeof serviceResolver>;
+export type ConfigEntry = z.infer<typeof configEntry>;
+export type ConfigEntryKind = ConfigEntry['Kind'];
+export type RouterRoute = ServiceRouterEntry['Routes'][number];
+export type RouterDestination = NonNullable<RouterRoute['Destination']>;
+export type HttpMatch = NonNullable<RouterRoute['Match']>['HTTP'];
+
+export type EntryParse = { ok: true; entries: ConfigEntry[] } | { ok: false; reason: string };
+
+/** One entry (a document), or — for `meshgate validate` — a list of them. */
+export function parseConfigEntries(text: string, allowList = false): EntryParse {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text, { maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, reason: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const list = allowList && Array.isArray(raw) ? raw : [raw];
+  const entries: ConfigEntry[] = [];
+  const problems: string[] = [];
+  list.forEach((item, i) => {
+    const r = configEntry.safeParse(item);
+    if (r.success) entries.push(r.data);
+    else problems.push(`${list.length > 1 ? `[${i}] ` : ''}${describeIssues(r.error)}`);
+  });
+  return problems.length ? { ok: false, reason: problems.join('; ') } : { ok: true, entries };
+}
+
+export function entryId(e: Pick<ConfigEntry, 'Kind' | 'Name'>): string {
+  return `${e.Kind}/${e.Name}`;
+}

@@ -1,0 +1,106 @@
+// The sidecar of service X: an inbound listener in front of the local app, and an outbound
+// listener on loopback where the app calls other services by name (Host: llm-b, or
+// http://llm-b/… with the sidecar as its HTTP proxy). Only the services X declares as upstreams
+// get clusters and routes: scoped config, not the whole mesh.
+import type { JsonObject } from '../../shared/proto/codec.js';
+import type { MeshState } from '../model/mesh.js';
+import { chainTargets, compileChain, type Target } from './chain.js';
+import { protocolOf, targetCluster } from './cluster.js';
+import { durationOf } from './duration.js';
+import { loadAssignment } from './endpoints.js';
+import { httpListener, ROUTER_FILTER } from './http-listener.js';
+import type { Translation } from './resource-set.js';
+import { upstreamVirtualHost } from './upstream-routes.js';
+
+export interface SidecarRole {
+  readonly kind: 'sidecar';
+  readonly service: string;
+  readonly inboundAddress: string;
+  readonly inboundPort: number;
+  readonly appPort: number;
+  readonly outboundPort: number;
+}
+
+export const LOCAL_APP = 'local_app';
+export const OUTBOUND_ROUTES = 'outbound';
+
+/** Entry first, then the service's meta. */
+export function upstreamsOf(state: MeshState, service: string): string[] {
+  const declared = state.entries.defaults.get(service)?.Upstreams ?? state.services.get(service)?.settings.upstreams ?? [];
+  return [...new Set(declared)].filter((u) => u !== service).sort();
+}
+
+function localApp(state: MeshState, role: SidecarRole): JsonObject {
+  const cluster: JsonObject = {
+    name: LOCAL_APP,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: {
+      cluster_name: LOCAL_APP,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: role.appPort } } } }] }],
+    },
+  };
+  if (protocolOf(state, role.service) !== 'http') {
+    cluster['typed_extension_protocol_options'] = {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    };
+  }
+  return cluster;
+}
+
+export function translateSidecar(state: MeshState, role: SidecarRole): Translation {
+  const notes: string[] = [];
+  const targets = new Map<string, Target>();
+  const vhosts: JsonObject[] = [];
+  for (const upstream of upstreamsOf(state, role.service)) {
+    if (!state.services.has(upstream) && !state.entries.splitters.has(upstream)) notes.push(`upstream ${upstream} of ${role.service} is not in the catalog`);
+    const chain = compileChain(state, upstream);
+    notes.push(...chain.notes);
+    for (const t of chainTargets(chain)) targets.set(t.id, t);
+    vhosts.push(upstreamVirtualHost(state, chain, [upstream]));
+  }
+  const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const own = state.services.get(role.service)?.settings;
+  const inboundRoutes: JsonObject = {
+    name: 'inbound',
+    virtual_hosts: [
+      {
+        name: 'local_app',
+        domains: ['*'],
+        routes: [{ name: 'local_app', match: { prefix: '/' }, route: { cluster: LOCAL_APP, timeout: durationOf(own?.requestTimeoutMs ?? 30_000) } }],
+      },
+    ],
+  };
+  return {
+    resources: {
+      cluster: [{ name: LOCAL_APP, resource: localApp(state, role) }, ...sorted.map((t) => ({ name: t.id, resource: targetCluster(state, t) }))].sort((a, b) =>
+        a.name < b.name ? -1 : 1,
+      ),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: loadAssignment(state, t) })),
+      listener: [
+        {
+          name: 'inbound',
+          resource: httpListener({ name: 'inbound', address: role.inboundAddress, port: role.inboundPort, statPrefix: 'inbound', routes: { inline: inboundRoutes }, httpFilters: [ROUTER_FILTER], edge: false }),
+        },
+        {
+          name: 'outbound',
+          resource: httpListener({
+            name: 'outbound',
+            address: '127.0.0.1',
+            port: role.outboundPort,
+            statPrefix: 'outbound',
+            routes: { rds: OUTBOUND_ROUTES },
+            httpFilters: [ROUTER_FILTER],
+            edge: false,
+            stripHostPort: true,
+          }),
+        },
+      ],
+      route: [{ name: OUTBOUND_ROUTES, resource: { name: OUTBOUND_ROUTES, virtual_hosts: vhosts } }],
+    },
+    notes: [...new Set(notes)],
+  };
+}
