@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startConsul, tempDir } from '../launcher/consul-agent.js';
-import { startEnvoy } from '../launcher/envoy.js';
+import { startGatewayEnvoy } from '../launcher/envoy-roles.js';
 import { freePorts } from '../launcher/ports.js';
 import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
@@ -21,10 +21,11 @@ const dir = tempDir('bench-propagation');
 const [xdsPort, xdsAdmin, gateway, envoyAdmin] = (await freePorts(4)) as [number, number, number, number];
 const consul = await startConsul({ logFile: `${dir}/consul.log` });
 const xds = await startXdsServer({ consulAddress: consul.address, xdsPort, adminPort: xdsAdmin, logFile: `${dir}/xds.log`, env: { LOG_LEVEL: 'warn' } });
-const envoy = await startEnvoy({
-  template: 'gateway.yaml',
-  vars: { NODE_ID: 'bench', GATEWAY_ADDRESS: '127.0.0.1', GATEWAY_PORT: gateway, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: envoyAdmin, XDS_HOST: '127.0.0.1', XDS_PORT: xdsPort },
+const envoy = await startGatewayEnvoy({
+  nodeId: 'bench',
+  port: gateway,
   adminPort: envoyAdmin,
+  xds: { host: '127.0.0.1', port: xdsPort },
   workDir: dir,
   logFile: `${dir}/envoy.log`,
 });

@@ -11,41 +11,24 @@
 // POST /v1/embeddings                deterministic vectors
 // GET /v1/models
 // GET /health                        the Consul check; PUT /_demo/health?healthy=false fails it
+// PUT /_demo/fail?status=503         every echo answers 503 while the health check stays green
+//                                    (an instance only outlier detection can catch); no status: heal
+// GET /call/<service>/<path>?…       calls <service> by name through this instance's sidecar
+//                                    (--sidecar-outbound PORT) and answers what came back
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import { parseArgs } from 'node:util';
-import { ConsulClient } from '../shared/consul/client.js';
-import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
-import { hostPort } from '../shared/host-port.js';
+import { instanceFlags } from './instance-flags.js';
 import { chatCompletion, chatReply, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
-const { values } = parseArgs({
-  options: {
-    service: { type: 'string', default: 'llm-chat' },
-    id: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    // The address registered in Consul (Envoy needs an IP); defaults to --host, or to this
-    // machine's first non-loopback IPv4 address when --host is 0.0.0.0 (containers).
-    advertise: { type: 'string' },
-    port: { type: 'string', default: '0' },
-    consul: { type: 'string', default: process.env['CONSUL_HTTP_ADDR'] ?? '127.0.0.1:8500' },
-    meta: { type: 'string', multiple: true, default: [] },
-    tag: { type: 'string', multiple: true, default: [] },
-    'check-interval': { type: 'string', default: '1s' },
-  },
+const flags = instanceFlags('llm-chat', {
+  // The outbound port of this instance's sidecar Envoy: GET /call/<service>/<path> goes there.
+  'sidecar-outbound': { type: 'string' },
 });
-
-const service = values.service!;
-const instance = values.id ?? `${service}-${process.pid}`;
-const meta = Object.fromEntries(
-  values.meta!.map((kv) => {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new Error(`--meta ${kv}: expected key=value`);
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }),
-);
+const { service, instance } = flags;
+const sidecarOutbound = flags.values['sidecar-outbound'] ? Number(flags.values['sidecar-outbound']) : undefined;
 let healthy = true;
+/** While set, every echo answers with this status (the health check stays green): a sick instance. */
+let failStatus: number | undefined;
 
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -81,6 +64,39 @@ function streamChat(res: http.ServerResponse, request: ChatRequest): void {
   res.end('data: [DONE]\n\n');
 }
 
+/** Headers an app forwards to its upstreams (request identity, hashing keys). */
+const FORWARDED = /^(x-request-id|x-user|x-session|x-canary|x-tenant)$/;
+
+async function callThroughSidecar(req: http.IncomingMessage, url: URL, res: http.ServerResponse): Promise<void> {
+  if (!sidecarOutbound) return send(res, 501, { error: 'no sidecar: start with --sidecar-outbound PORT', instance });
+  const [, , target, ...rest] = url.pathname.split('/');
+  const headers: Record<string, string> = { host: target! };
+  for (const [k, v] of Object.entries(req.headers)) if (FORWARDED.test(k) && typeof v === 'string') headers[k] = v;
+  const upstream = await getVia(sidecarOutbound, `/${rest.join('/')}${url.search}`, headers);
+  const text = upstream.text;
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: pass the text on
+  }
+  send(res, 200, { caller: instance, status: upstream.status, upstream_instance: upstream.headers['x-meshgate-instance'] ?? null, body });
+}
+
+/** A GET to the sidecar with our own Host header (fetch would replace it). */
+function getVia(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('upstream timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const route = `${req.method} ${url.pathname}`;
@@ -89,13 +105,19 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     healthy = url.searchParams.get('healthy') !== 'false';
     return send(res, 200, { healthy, instance });
   }
+  if (route === 'PUT /_demo/fail') {
+    const status = Number(url.searchParams.get('status'));
+    failStatus = status >= 400 && status < 600 ? status : undefined;
+    return send(res, 200, { fail_status: failStatus ?? null, instance });
+  }
+  if (req.method === 'GET' && url.pathname.startsWith('/call/')) return callThroughSidecar(req, url, res);
   if (route === 'GET /v1/models') {
     return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });
   }
   if (req.method === 'GET') {
     const delay = Number(url.searchParams.get('delay_ms') ?? 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 120_000)));
-    const status = Number(url.searchParams.get('status') ?? 200);
+    const status = failStatus ?? Number(url.searchParams.get('status') ?? 200);
     return send(res, status >= 100 && status < 600 ? status : 200, {
       msg: url.searchParams.get('msg'),
       path: url.pathname,
@@ -144,27 +166,11 @@ const server = http.createServer((req, res) => {
   });
 });
 
-const consul = new ConsulClient(hostPort(values.consul!, '--consul'));
 let deregister: (() => Promise<void>) | undefined;
 
-server.listen(Number(values.port), values.host, async () => {
+server.listen(flags.port, flags.host, async () => {
   const port = (server.address() as AddressInfo).port;
-  const address = advertisedAddress(values.host!, values.advertise);
-  try {
-    deregister = await registerSelf(consul, {
-      id: instance,
-      name: service,
-      address,
-      port,
-      tags: values.tag!,
-      meta,
-      check: { http: `http://${address}:${port}/health` },
-      checkInterval: values['check-interval']!,
-    });
-  } catch (err) {
-    process.stderr.write(`could not register ${instance} in Consul at ${values.consul}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  deregister = await flags.register(port, (address) => ({ http: `http://${address}:${port}/health` }));
   process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port })}\n`);
 });
 
@@ -177,7 +183,7 @@ async function stop(): Promise<void> {
   } catch (err) {
     process.stderr.write(`deregister ${instance} failed: ${(err as Error).message}\n`);
   }
-  consul.close();
+  flags.close();
   server.closeAllConnections();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2_000).unref();

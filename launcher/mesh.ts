@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startConsul, tempDir, type ConsulAgent } from './consul-agent.js';
-import { startEnvoy, type EnvoyProcess } from './envoy.js';
+import type { EnvoyProcess } from './envoy.js';
+import { startGatewayEnvoy, startSidecarEnvoy, type XdsApi } from './envoy-roles.js';
 import { startModelService, type ModelServiceOptions, type ModelServiceProcess } from './model-service.js';
 import { freePorts } from './ports.js';
 import type { Component } from './component.js';
@@ -20,10 +21,27 @@ export interface GatewayMeshOptions {
   readonly authzPolicy?: string;
   /** Start ratelimit-service (counters in memory) with this configuration file. */
   readonly ratelimitConfig?: string;
+  /** The gateway's xDS variant (state of the world by default). */
+  readonly xdsApi?: XdsApi;
 }
 
 /** Where the mesh's ext-authz reads its policy documents. */
 export const AUTHZ_PREFIX = 'meshgate/authz/';
+
+/** A demo service instance with its own sidecar Envoy. */
+export interface SidecarInstance {
+  readonly app: ModelServiceProcess;
+  readonly envoy: EnvoyProcess;
+  readonly inboundPort: number;
+  readonly outboundPort: number;
+  /** GET the app's /call/<service>/<path>: a call by name through its sidecar. */
+  call(service: string, pathAndQuery: string, headers?: Record<string, string>): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export type SidecarInstanceOptions = Omit<ModelServiceOptions, 'consulAddress' | 'logFile' | 'sidecarOutbound' | 'port'> & {
+  readonly xdsApi?: XdsApi;
+};
 
 export interface GatewayMesh {
   readonly dir: string;
@@ -38,6 +56,8 @@ export interface GatewayMesh {
   readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number };
   readonly services: ModelServiceProcess[];
   addInstance(options: Omit<ModelServiceOptions, 'consulAddress' | 'logFile'>): Promise<ModelServiceProcess>;
+  /** An instance registered with meta sidecar-port, and its sidecar Envoy on the xds-server. */
+  addSidecarInstance(options: SidecarInstanceOptions): Promise<SidecarInstance>;
   restartXds(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -97,18 +117,11 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
     let xds = await startXdsServer(xdsOptions);
     // Stops whichever xds-server is current (it may have been restarted).
     started.push({ stop: () => xds.stop() });
-    const envoy = await startEnvoy({
-      template: 'gateway.yaml',
-      vars: {
-        NODE_ID: `it-gateway-${gateway}`,
-        GATEWAY_ADDRESS: '127.0.0.1',
-        GATEWAY_PORT: gateway,
-        ADMIN_ADDRESS: '127.0.0.1',
-        ADMIN_PORT: envoyAdmin,
-        XDS_HOST: '127.0.0.1',
-        XDS_PORT: xdsPort,
-      },
+    const envoy = await startGatewayEnvoy({
+      nodeId: `it-gateway-${gateway}`,
+      port: gateway,
       adminPort: envoyAdmin,
+      xds: { host: '127.0.0.1', port: xdsPort, ...(options.xdsApi ? { api: options.xdsApi } : {}) },
       workDir: dir,
       logFile: logFile('envoy'),
     });
@@ -127,6 +140,34 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         const s = await startModelService({ ...o, consulAddress: mesh.consul.address, logFile: logFile(o.id) });
         services.push(s);
         return s;
+      },
+      async addSidecarInstance(o) {
+        const [appPort, inboundPort, outboundPort, adminPort] = (await freePorts(4)) as [number, number, number, number];
+        const { xdsApi, ...appOptions } = o;
+        const app = await mesh.addInstance({ ...appOptions, port: appPort, sidecarOutbound: outboundPort, meta: { ...o.meta, 'sidecar-port': String(inboundPort) } });
+        const envoy = await startSidecarEnvoy({
+          nodeId: `${o.id}-sidecar`,
+          service: o.service,
+          appPort,
+          inboundPort,
+          outboundPort,
+          adminPort,
+          xds: { host: '127.0.0.1', port: xdsPort, ...(xdsApi ? { api: xdsApi } : {}) },
+          workDir: dir,
+          logFile: logFile(`${o.id}-sidecar`),
+        });
+        started.push(envoy);
+        return {
+          app,
+          envoy,
+          inboundPort,
+          outboundPort,
+          call: (service, pathAndQuery, headers = {}) => fetch(`${app.url}/call/${service}${pathAndQuery}`, { headers }),
+          async stop() {
+            await app.stop();
+            await envoy.stop();
+          },
+        };
       },
       async restartXds() {
         await mesh.xds.stop();

@@ -4,6 +4,8 @@ import { distPath } from './repo.js';
 import { waitFor } from './wait.js';
 
 export interface ModelServiceOptions {
+  /** The demo program: the HTTP model service (default) or the gRPC echo service. */
+  readonly program?: 'model-service' | 'grpc-echo';
   readonly service: string;
   readonly id: string;
   readonly consulAddress: string;
@@ -12,6 +14,8 @@ export interface ModelServiceOptions {
   readonly port?: number;
   readonly checkInterval?: string;
   readonly logFile?: string;
+  /** The outbound port of the instance's sidecar, for GET /call/<service>/… */
+  readonly sidecarOutbound?: number;
 }
 
 export interface ModelServiceProcess {
@@ -20,12 +24,14 @@ export interface ModelServiceProcess {
   readonly url: string;
   readonly process: ManagedProcess;
   setHealthy(healthy: boolean): Promise<void>;
+  /** Answer every echo with this status while the health check stays green; undefined heals. */
+  failWith(status: number | undefined): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startModelService(options: ModelServiceOptions): Promise<ModelServiceProcess> {
   const args = [
-    distPath('demo', 'model-service.js'),
+    distPath('demo', `${options.program ?? 'model-service'}.js`),
     `--service=${options.service}`,
     `--id=${options.id}`,
     `--consul=${options.consulAddress}`,
@@ -33,6 +39,7 @@ export async function startModelService(options: ModelServiceOptions): Promise<M
     `--check-interval=${options.checkInterval ?? '1s'}`,
     ...Object.entries(options.meta ?? {}).map(([k, v]) => `--meta=${k}=${v}`),
     ...(options.tags ?? []).map((t) => `--tag=${t}`),
+    ...(options.sidecarOutbound ? [`--sidecar-outbound=${options.sidecarOutbound}`] : []),
   ];
   const proc = startProcess(options.id, process.execPath, { args, ...(options.logFile ? { logFile: options.logFile } : {}) });
   let port = 0;
@@ -59,6 +66,10 @@ export async function startModelService(options: ModelServiceOptions): Promise<M
     async setHealthy(healthy: boolean) {
       const res = await fetch(`${url}/_demo/health?healthy=${healthy}`, { method: 'PUT' });
       if (!res.ok) throw new Error(`${options.id}: could not set health`);
+    },
+    async failWith(status: number | undefined) {
+      const res = await fetch(`${url}/_demo/fail${status ? `?status=${status}` : ''}`, { method: 'PUT' });
+      if (!res.ok) throw new Error(`${options.id}: could not set the failure mode`);
     },
     stop: () => proc.stop('SIGTERM', 5_000),
   };

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent.js';
 import type { Component } from '../launcher/component.js';
-import { startEnvoy, type EnvoyProcess } from '../launcher/envoy.js';
+import type { EnvoyProcess } from '../launcher/envoy.js';
+import { startGatewayEnvoy } from '../launcher/envoy-roles.js';
 import { startExtAuthz } from '../launcher/ext-authz.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot } from '../launcher/repo.js';
@@ -150,18 +151,11 @@ async function main(): Promise<void> {
     say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
   }
 
-  envoy = await startEnvoy({
-    template: 'gateway.yaml',
-    vars: {
-      NODE_ID: 'demo-gateway',
-      GATEWAY_ADDRESS: '127.0.0.1',
-      GATEWAY_PORT: ports.gateway,
-      ADMIN_ADDRESS: '127.0.0.1',
-      ADMIN_PORT: ports.envoyAdmin,
-      XDS_HOST: '127.0.0.1',
-      XDS_PORT: ports.xds,
-    },
+  envoy = await startGatewayEnvoy({
+    nodeId: 'demo-gateway',
+    port: ports.gateway,
     adminPort: ports.envoyAdmin,
+    xds: { host: '127.0.0.1', port: ports.xds, api: 'delta' },
     workDir: work,
     logFile: path.join(logs, 'envoy.log'),
     concurrency: 2,

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../launcher/consul-agent.js';
-import { startEnvoy, type EnvoyProcess } from '../../launcher/envoy.js';
+import type { EnvoyProcess } from '../../launcher/envoy.js';
+import { startGatewayEnvoy } from '../../launcher/envoy-roles.js';
 import { freePorts } from '../../launcher/ports.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
 import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
@@ -48,10 +49,11 @@ describe('golden files against a real Envoy', () => {
     ads = await startStaticAds();
     const [adminPort, gw, ...more] = (await freePorts(4)) as [number, number, number, number];
     listenerPorts = [gw, ...more];
-    envoy = await startEnvoy({
-      template: 'gateway.yaml',
-      vars: { NODE_ID: 'golden', GATEWAY_ADDRESS: '127.0.0.1', GATEWAY_PORT: gw, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: adminPort, XDS_HOST: '127.0.0.1', XDS_PORT: ads.port },
+    envoy = await startGatewayEnvoy({
+      nodeId: 'golden',
+      port: gw,
       adminPort,
+      xds: { host: '127.0.0.1', port: ads.port },
       workDir: dir,
       logFile: `${dir}/envoy.log`,
     });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { renderTemplate } from '../../launcher/bootstrap.js';
+import { sidecarVars } from '../../launcher/envoy-roles.js';
 import { repoRoot } from '../../launcher/repo.js';
 import { parseConfig } from '../../xds-server/config.js';
 import { roleKey, roleOf } from '../../xds-server/roles.js';
@@ -44,7 +45,7 @@ describe('xds-server configuration', () => {
 
 describe('envoy/gateway.yaml', () => {
   const template = fs.readFileSync(path.join(repoRoot(), 'envoy', 'gateway.yaml'), 'utf8');
-  const vars = { NODE_ID: 'gw', GATEWAY_ADDRESS: '0.0.0.0', GATEWAY_PORT: 8080, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: 9901, XDS_HOST: 'xds-server', XDS_PORT: 18000 };
+  const vars = { NODE_ID: 'gw', GATEWAY_ADDRESS: '0.0.0.0', GATEWAY_PORT: 8080, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: 9901, XDS_HOST: 'xds-server', XDS_PORT: 18000, XDS_API_TYPE: 'GRPC' };
 
   it('renders to a bootstrap that names only the xds-server and gets everything else over ADS', () => {
     const b = YAML.parse(renderTemplate(template, vars));
@@ -60,5 +61,19 @@ describe('envoy/gateway.yaml', () => {
 
   it('refuses to render with a value missing', () => {
     assert.throws(() => renderTemplate(template, { ...vars, XDS_PORT: undefined as never }), /needs values for: XDS_PORT/);
+  });
+});
+
+describe('envoy/sidecar.yaml', () => {
+  const template = fs.readFileSync(path.join(repoRoot(), 'envoy', 'sidecar.yaml'), 'utf8');
+
+  it('renders the node metadata the xds-server reads a sidecar role from, on delta xDS when asked', () => {
+    const vars = sidecarVars({ nodeId: 'llm-b-1', service: 'llm-b', appPort: 8081, inboundPort: 21000, outboundPort: 21001, adminPort: 19001, xds: { host: '127.0.0.1', port: 18000, api: 'delta' } });
+    const b = YAML.parse(renderTemplate(template, vars));
+    assert.deepEqual(b.node.metadata, { role: 'sidecar', service: 'llm-b', app_port: 8081, inbound_address: '127.0.0.1', inbound_port: 21000, outbound_port: 21001 });
+    assert.equal(b.node.cluster, 'llm-b');
+    assert.equal(b.dynamic_resources.ads_config.api_type, 'DELTA_GRPC');
+    const role = roleOf({ id: 'llm-b-1', cluster: 'llm-b', userAgent: 'envoy', metadata: b.node.metadata }, { gatewayAddress: '0.0.0.0', gatewayPort: 8080 });
+    assert.deepEqual(role, { kind: 'sidecar', service: 'llm-b', appPort: 8081, inboundAddress: '127.0.0.1', inboundPort: 21000, outboundPort: 21001 });
   });
 });

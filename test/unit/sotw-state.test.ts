@@ -207,6 +207,21 @@ describe('ADS state of the world', () => {
     assert.deepEqual(h.take().map((r) => r.type), ['endpoint']);
   });
 
+  it('sends only the changed endpoints once the client has its set, and all of them when its names change', () => {
+    const THREE = snapshotOf([service('a', [instance('a-1')]), service('b', [instance('b-1')]), service('c', [instance('c-1')])]);
+    const B_MOVED = snapshotOf([service('a', [instance('a-1')]), service('b', [instance('b-1', { port: 7777 })]), service('c', [instance('c-1')])]);
+    const h = harness(THREE);
+    h.req('endpoint', { resource_names: ['a', 'b', 'c'] });
+    assert.deepEqual(h.take()[0]!.resources.map((r) => r.name), ['a', 'b', 'c']);
+    h.ack('endpoint', ['a', 'b', 'c']);
+    h.state.onSnapshot(B_MOVED);
+    const [change] = h.take();
+    assert.deepEqual(change!.resources.map((r) => r.name), ['b'], 'one endpoint change, one ClusterLoadAssignment');
+    assert.equal(change!.version, B_MOVED.types.endpoint.version);
+    h.ack('endpoint', ['a', 'b']);
+    assert.deepEqual(h.take()[0]!.resources.map((r) => r.name), ['a', 'b'], 'new names: the whole subscribed set');
+  });
+
   it('ignores types it does not serve', () => {
     let unknown = '';
     const state = new SotwState(() => assert.fail('nothing should be sent'), { onUnknownType: (u) => (unknown = u) });

@@ -27,6 +27,15 @@ export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: Adm
     res.json(registry.status((key) => cache.get(key)));
   });
 
+  app.get('/debug/proxies/:node/config', (req, res) => {
+    const config = registry.config(req.params.node, (key) => cache.get(key));
+    if (!config) {
+      res.status(404).json({ error: `no proxy with node id ${req.params.node} is connected` });
+      return;
+    }
+    res.json(config);
+  });
+
   app.get('/debug/snapshots', (_req, res) => {
     res.json(
       cache.keys().map((key) => {

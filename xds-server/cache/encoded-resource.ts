@@ -1,6 +1,7 @@
 // A resource encoded once per version. Its bytes are shared by every stream that receives it:
 // `sotwField` is the resource exactly as it sits inside a DiscoveryResponse (field 2, an Any),
-// so a response is the concatenation of ready-made pieces.
+// and `deltaField` exactly as it sits inside a DeltaDiscoveryResponse (field 2, a Resource), so
+// a response is the concatenation of ready-made pieces.
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
@@ -11,12 +12,12 @@ export interface EncodedResource {
   readonly name: string;
   /** Content hash of the encoded message: the resource's version. */
   readonly version: string;
-  /** The encoded message (Any.value). */
-  readonly value: Uint8Array;
-  /** google.protobuf.Any{type_url, value}. */
+  /** google.protobuf.Any{type_url, value}: a view into sotwField, not a copy. */
   readonly any: Uint8Array;
   /** DiscoveryResponse field 2 (resources): tag, length, Any. */
   readonly sotwField: Uint8Array;
+  /** DeltaDiscoveryResponse field 2 (resources): tag, length, Resource{version, resource, name}. */
+  readonly deltaField: Uint8Array;
   /** The proto3 JSON it was made from, for debug views and config dumps. */
   readonly json: JsonObject;
 }
@@ -25,17 +26,39 @@ export function contentHash(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
-export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
-  const w = protobuf.Writer.create();
-  w.uint32((1 << 3) | 2).string(typeUrl);
-  w.uint32((2 << 3) | 2).bytes(value);
-  return w.finish();
+function lengthDelimited(field: number, build: (w: protobuf.Writer) => void): Uint8Array {
+  const inner = protobuf.Writer.create();
+  build(inner);
+  return protobuf.Writer.create().uint32((field << 3) | 2).bytes(inner.finish()).finish();
+}
+
+class Encoded implements EncodedResource {
+  private delta: Uint8Array | undefined;
+
+  constructor(
+    readonly type: XdsType,
+    readonly name: string,
+    readonly version: string,
+    readonly sotwField: Uint8Array,
+    readonly any: Uint8Array,
+    readonly json: JsonObject,
+  ) {}
+
+  // Made on first use: a fleet on state of the world never pays for the delta encoding.
+  get deltaField(): Uint8Array {
+    this.delta ??= lengthDelimited(2, (w) => {
+      w.uint32((1 << 3) | 2).string(this.version);
+      w.uint32((2 << 3) | 2).bytes(this.any);
+      w.uint32((3 << 3) | 2).string(this.name);
+    });
+    return this.delta;
+  }
 }
 
 export function encodeResource(type: XdsType, name: string, json: JsonObject): EncodedResource {
   const value = encodeMessage(messageNameOf(type), json);
-  const any = encodeAny(TYPE_URLS[type], value);
-  const w = protobuf.Writer.create();
-  w.uint32((2 << 3) | 2).bytes(any);
-  return { type, name, version: contentHash(value), value, any, sotwField: w.finish(), json };
+  const any = protobuf.Writer.create().uint32((1 << 3) | 2).string(TYPE_URLS[type]).uint32((2 << 3) | 2).bytes(value).finish();
+  const sotwField = protobuf.Writer.create().uint32((2 << 3) | 2).bytes(any).finish();
+  // Keep one copy of the bytes: the Any is the tail of the field.
+  return new Encoded(type, name, contentHash(value), sotwField, sotwField.subarray(sotwField.length - any.length), json);
 }

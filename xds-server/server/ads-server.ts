@@ -4,10 +4,13 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot.js';
 import { TYPE_URLS, type XdsType } from '../xds-types.js';
+import { decodeDeltaDiscoveryRequest, deltaResponseBytes, type DeltaDiscoveryRequest } from './delta-codec.js';
+import { DeltaState } from './delta-state.js';
 import { decodeDiscoveryRequest, sotwResponseBytes, type DiscoveryRequest } from './discovery-codec.js';
 import { nodeInfoOf, type NodeInfo } from './node.js';
-import type { ProxyRegistry, ProxyStream } from './proxy-registry.js';
-import { SotwState, type Nack } from './sotw-state.js';
+import type { ProxyRegistry, ProxyStream, XdsApi } from './proxy-registry.js';
+import { SotwState } from './sotw-state.js';
+import type { Nack, StreamEvents } from './xds-protocol.js';
 
 export interface SnapshotSource {
   /** The role key whose snapshots a node gets; throws with a reason if the node is not served. */
@@ -26,19 +29,73 @@ export interface AdsCallbacks {
 
 const ADS_SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 
-/** Requests are decoded by us; responses are bytes we assembled, passed through untouched. */
-export const adsServiceDefinition: grpc.ServiceDefinition = {
-  StreamAggregatedResources: {
-    path: `${ADS_SERVICE}/StreamAggregatedResources`,
+function bidiMethod(name: string, decode: (bytes: Buffer) => unknown): grpc.MethodDefinition<unknown, Buffer> {
+  return {
+    path: `${ADS_SERVICE}/${name}`,
     requestStream: true,
     responseStream: true,
     requestSerialize: () => {
       throw new Error('server side only');
     },
-    requestDeserialize: (bytes: Buffer) => decodeDiscoveryRequest(bytes),
+    requestDeserialize: decode,
     responseSerialize: (bytes: Buffer) => bytes,
     responseDeserialize: (bytes: Buffer) => bytes,
+  };
+}
+
+/** Requests are decoded by us; responses are bytes we assembled, passed through untouched. */
+export const adsServiceDefinition: grpc.ServiceDefinition = {
+  StreamAggregatedResources: bidiMethod('StreamAggregatedResources', decodeDiscoveryRequest),
+  DeltaAggregatedResources: bidiMethod('DeltaAggregatedResources', decodeDeltaDiscoveryRequest),
+};
+
+type AnyRequest = { readonly node?: Record<string, unknown>; readonly type_url: string };
+type Call<Req> = grpc.ServerDuplexStream<Req, Buffer>;
+
+type VariantEvents = StreamEvents & Pick<AdsCallbacks, 'onPush'>;
+
+/** One protocol variant: how its state machine is made and fed. */
+interface Variant<Req extends AnyRequest> {
+  readonly api: XdsApi;
+  makeState(call: Call<Req>, stream: () => ProxyStream, events: VariantEvents): { state: SotwState | DeltaState; feed(request: Req): void };
+  describe(request: Req): Record<string, unknown>;
+}
+
+const SOTW: Variant<DiscoveryRequest> = {
+  api: 'sotw',
+  makeState: (call, stream, events) => {
+    const state = new SotwState((r) => {
+      const bytes = sotwResponseBytes(r.version, TYPE_URLS[r.type], r.nonce, r.resources);
+      call.write(bytes);
+      events.onPush?.(stream(), r.type, r.resources.length, bytes.length);
+    }, events);
+    return { state, feed: (request) => state.onRequest(request) };
   },
+  describe: (r) => ({
+    version: r.version_info,
+    nonce: r.response_nonce,
+    names: r.resource_names.length > 8 ? `${r.resource_names.length} names` : r.resource_names,
+    error: r.error_detail?.message,
+  }),
+};
+
+const DELTA: Variant<DeltaDiscoveryRequest> = {
+  api: 'delta',
+  makeState: (call, stream, events) => {
+    const state = new DeltaState((r) => {
+      const bytes = deltaResponseBytes(r.systemVersion, TYPE_URLS[r.type], r.nonce, r.resources, r.removed);
+      call.write(bytes);
+      events.onPush?.(stream(), r.type, r.resources.length + r.removed.length, bytes.length);
+    }, events);
+    return { state, feed: (request) => state.onRequest(request) };
+  },
+  describe: (r) => ({
+    nonce: r.response_nonce,
+    subscribe: r.resource_names_subscribe.length > 8 ? `${r.resource_names_subscribe.length} names` : r.resource_names_subscribe,
+    unsubscribe: r.resource_names_unsubscribe.length > 8 ? `${r.resource_names_unsubscribe.length} names` : r.resource_names_unsubscribe,
+    initial: Object.keys(r.initial_resource_versions).length,
+    error: r.error_detail?.message,
+  }),
 };
 
 export class AdsServer {
@@ -57,7 +114,8 @@ export class AdsServer {
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
     });
     this.server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => this.stream(call),
+      StreamAggregatedResources: (call: Call<DiscoveryRequest>) => this.stream(call, SOTW),
+      DeltaAggregatedResources: (call: Call<DeltaDiscoveryRequest>) => this.stream(call, DELTA),
     });
   }
 
@@ -88,8 +146,9 @@ export class AdsServer {
 
   private readonly closers = new Map<number, () => void>();
 
-  private stream(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>): void {
+  private stream<Req extends AnyRequest>(call: Call<Req>, variant: Variant<Req>): void {
     let proxy: ProxyStream | undefined;
+    let feed: ((request: Req) => void) | undefined;
     let unwatch: (() => void) | undefined;
     let closed = false;
     const peer = call.getPeer();
@@ -111,7 +170,7 @@ export class AdsServer {
       call.emit('error', { code, details, metadata: new grpc.Metadata() });
     };
 
-    call.on('data', (request: DiscoveryRequest) => {
+    call.on('data', (request: Req) => {
       if (closed) return;
       try {
         if (!proxy) {
@@ -123,7 +182,7 @@ export class AdsServer {
           } catch (err) {
             return fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
           }
-          proxy = this.open(call, node, key, peer);
+          ({ stream: proxy, feed } = this.open(call, variant, node, key, peer));
           const p = proxy;
           this.closers.set(p.streamId, () => {
             cleanup();
@@ -136,15 +195,12 @@ export class AdsServer {
             {
               node: proxy.node.id,
               type: request.type_url.slice(request.type_url.lastIndexOf('.') + 1),
-              version: request.version_info,
-              nonce: request.response_nonce,
-              names: request.resource_names.length > 8 ? `${request.resource_names.length} names` : request.resource_names,
-              error: request.error_detail?.message,
+              ...variant.describe(request),
             },
             'xds request',
           );
         }
-        proxy.state.onRequest(request);
+        feed!(request);
       } catch (err) {
         this.log.error({ err, peer }, 'xds stream failed');
         fail(grpc.status.INTERNAL, (err as Error).message);
@@ -159,31 +215,33 @@ export class AdsServer {
     call.on('close', cleanup);
   }
 
-  private open(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>, node: NodeInfo, roleKey: string, peer: string): ProxyStream {
+  private open<Req extends AnyRequest>(
+    call: Call<Req>,
+    variant: Variant<Req>,
+    node: NodeInfo,
+    roleKey: string,
+    peer: string,
+  ): { stream: ProxyStream; feed: (request: Req) => void } {
     const streamId = this.registry.allocateId();
     // The state machine needs the stream for its callbacks, and the stream holds the state.
-    const holder: { stream?: ProxyStream } = {};
-    const state = new SotwState(
-      (response) => {
-        const bytes = sotwResponseBytes(response.version, TYPE_URLS[response.type], response.nonce, response.resources);
-        call.write(bytes);
-        this.callbacks.onPush?.(holder.stream!, response.type, response.resources.length, bytes.length);
-        this.log.debug({ node: node.id, type: response.type, version: response.version, resources: response.resources.length }, 'xds push');
+    let stream: ProxyStream | undefined;
+    const self = (): ProxyStream => stream!;
+    const { state, feed } = variant.makeState(call, self, {
+      onPush: (s, type, resources, bytes) => {
+        this.callbacks.onPush?.(s, type, resources, bytes);
+        this.log.debug({ node: node.id, type, resources, bytes }, 'xds push');
       },
-      {
-        onAck: (type, version) => this.callbacks.onAck?.(holder.stream!, type, version),
-        onNack: (type, nack) => {
-          this.log.warn({ node: node.id, type, version: nack.version, reason: nack.message }, 'proxy rejected config (NACK)');
-          this.callbacks.onNack?.(holder.stream!, type, nack);
-        },
-        onUnknownType: (typeUrl) => this.log.debug({ node: node.id, typeUrl }, 'request for a type this server does not serve'),
+      onAck: (type, version) => this.callbacks.onAck?.(self(), type, version),
+      onNack: (type, nack) => {
+        this.log.warn({ node: node.id, type, version: nack.version, reason: nack.message }, 'proxy rejected config (NACK)');
+        this.callbacks.onNack?.(self(), type, nack);
       },
-    );
-    const stream: ProxyStream = { streamId, node, roleKey, api: 'sotw', peer, openedAt: new Date(), state };
-    holder.stream = stream;
+      onUnknownType: (typeUrl) => this.log.debug({ node: node.id, typeUrl }, 'request for a type this server does not serve'),
+    });
+    stream = { streamId, node, roleKey, api: variant.api, peer, openedAt: new Date(), state };
     this.registry.add(stream);
     this.callbacks.onStreamOpen?.(stream);
-    this.log.info({ node: node.id, cluster: node.cluster, role: roleKey, stream: streamId, agent: node.userAgent }, 'xds stream opened');
-    return stream;
+    this.log.info({ node: node.id, cluster: node.cluster, role: roleKey, api: variant.api, stream: streamId, agent: node.userAgent }, 'xds stream opened');
+    return { stream, feed };
   }
 }

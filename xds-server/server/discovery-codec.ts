@@ -39,13 +39,16 @@ export function encodeDiscoveryRequest(request: Partial<DiscoveryRequest>): Uint
 /** Identifies this control plane to Envoy (shown in its logs and config dump). */
 export const CONTROL_PLANE_ID = `meshgate-xds-server@${os.hostname()}`;
 
-let controlPlaneField: Uint8Array | undefined;
-function controlPlane(): Uint8Array {
-  if (!controlPlaneField) {
+const controlPlaneFields = new Map<number, Uint8Array>();
+/** ControlPlane{identifier} as field `field` of a response (6 in SotW, 7 in delta). */
+export function controlPlaneField(field: number): Uint8Array {
+  let bytes = controlPlaneFields.get(field);
+  if (!bytes) {
     const inner = protobuf.Writer.create().uint32((1 << 3) | 2).string(CONTROL_PLANE_ID).finish();
-    controlPlaneField = protobuf.Writer.create().uint32((6 << 3) | 2).bytes(inner).finish();
+    bytes = protobuf.Writer.create().uint32((field << 3) | 2).bytes(inner).finish();
+    controlPlaneFields.set(field, bytes);
   }
-  return controlPlaneField;
+  return bytes;
 }
 
 /**
@@ -60,6 +63,6 @@ export function sotwResponseBytes(version: string, typeUrl: string, nonce: strin
     .finish();
   const parts: Uint8Array[] = [head];
   for (const r of resources) parts.push(r.sotwField);
-  parts.push(tail, controlPlane());
+  parts.push(tail, controlPlaneField(6));
   return Buffer.concat(parts);
 }

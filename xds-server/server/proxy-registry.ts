@@ -3,16 +3,20 @@
 import type { Snapshot } from '../cache/snapshot.js';
 import { PUSH_ORDER, type XdsType } from '../xds-types.js';
 import type { NodeInfo } from './node.js';
-import type { Nack, SotwState } from './sotw-state.js';
+import type { DeltaState } from './delta-state.js';
+import type { SotwState } from './sotw-state.js';
+import type { Nack } from './xds-protocol.js';
+
+export type XdsApi = 'sotw' | 'delta';
 
 export interface ProxyStream {
   readonly streamId: number;
   readonly node: NodeInfo;
   readonly roleKey: string;
-  readonly api: 'sotw' | 'delta';
+  readonly api: XdsApi;
   readonly peer: string;
   readonly openedAt: Date;
-  readonly state: SotwState;
+  readonly state: SotwState | DeltaState;
 }
 
 /** SYNCED: has the latest; STALE: not (yet); NACKED: rejected what it was last sent. */
@@ -62,6 +66,20 @@ export function typeStatus(stream: ProxyStream, type: XdsType, latest: Snapshot 
   };
 }
 
+/** The names a stream subscribes to; undefined: every resource of the type. */
+export function subscribedNames(stream: ProxyStream, type: XdsType): ReadonlySet<string> | undefined {
+  const st = stream.state.types[type];
+  if ('wildcard' in st) return st.wildcard ? undefined : st.names;
+  return st.names;
+}
+
+export interface ProxyConfig {
+  readonly node_id: string;
+  readonly role: string;
+  readonly api: XdsApi;
+  readonly types: Record<XdsType, TypeStatus & { resources: Array<{ name: string; version: string; config: unknown }> }>;
+}
+
 export class ProxyRegistry {
   private readonly streams = new Map<number, ProxyStream>();
   private nextId = 1;
@@ -84,6 +102,27 @@ export class ProxyRegistry {
 
   list(): ProxyStream[] {
     return [...this.streams.values()];
+  }
+
+  /** The newest stream of a node (a reconnecting proxy may briefly have two). */
+  byNode(nodeId: string): ProxyStream | undefined {
+    let found: ProxyStream | undefined;
+    for (const s of this.streams.values()) if (s.node.id === nodeId && (!found || s.streamId > found.streamId)) found = s;
+    return found;
+  }
+
+  /** What a proxy should hold now: the latest snapshot of its role, cut to its subscriptions. */
+  config(nodeId: string, latest: (roleKey: string) => Snapshot | undefined): ProxyConfig | undefined {
+    const stream = this.byNode(nodeId);
+    if (!stream) return undefined;
+    const snap = latest(stream.roleKey);
+    const types = {} as ProxyConfig['types'];
+    for (const t of PUSH_ORDER) {
+      const names = subscribedNames(stream, t);
+      const resources = snap && stream.state.types[t].subscribed ? [...snap.types[t].resources.values()].filter((r) => !names || names.has(r.name)) : [];
+      types[t] = { ...typeStatus(stream, t, snap), resources: resources.map((r) => ({ name: r.name, version: r.version, config: r.json })) };
+    }
+    return { node_id: stream.node.id, role: stream.roleKey, api: stream.api, types };
   }
 
   status(latest: (roleKey: string) => Snapshot | undefined, now: Date = new Date()): ProxyStatus[] {

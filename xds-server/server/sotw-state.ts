@@ -11,15 +11,21 @@
 //     re-creates a changed cluster, and the new one waits (warming, and holding the cluster
 //     ACK) for its endpoints;
 //   - changes go out in the order clusters, endpoints, listeners, routes; listeners and routes
-//     also wait while a cluster response is unacknowledged, so a route never points at a
-//     cluster Envoy does not have yet (Envoy holds its cluster ACK until new clusters have
-//     warmed). Endpoints never wait for the cluster ACK, since warming needs them; and nothing
-//     waits for an endpoint ACK, which Envoy never sends for endpoints of clusters it just
-//     removed (it accepts that empty answer silently).
+//     also wait while a cluster response is unacknowledged (see WAITS_FOR). Nothing waits for
+//     an endpoint ACK, which Envoy never sends for endpoints of clusters it just removed (it
+//     accepts that empty answer silently);
+//   - endpoints and routes are not full-state types: once a stream has its subscribed set, a
+//     change sends only the resources that changed since the last response, so one endpoint
+//     change is one ClusterLoadAssignment on the wire, not all of them.
 import type { EncodedResource } from '../cache/encoded-resource.js';
-import type { Snapshot } from '../cache/snapshot.js';
+import type { Snapshot, TypeSnapshot } from '../cache/snapshot.js';
+import { diffTypeSnapshots } from '../cache/snapshot-diff.js';
 import { isFullStateType, PUSH_ORDER, xdsTypeOf, type XdsType } from '../xds-types.js';
 import type { DiscoveryRequest } from './discovery-codec.js';
+import { internNames, sameNames } from './name-sets.js';
+import { WAITS_FOR, type Nack, type StreamEvents, type TypeProgress } from './xds-protocol.js';
+
+export type { Nack } from './xds-protocol.js';
 
 export interface SotwResponse {
   readonly type: XdsType;
@@ -28,14 +34,7 @@ export interface SotwResponse {
   readonly resources: readonly EncodedResource[];
 }
 
-export interface Nack {
-  readonly version: string;
-  readonly nonce: string;
-  readonly message: string;
-  readonly at: Date;
-}
-
-export interface TypeState {
+export interface TypeState extends TypeProgress {
   /** undefined: every resource of the type (wildcard). */
   names: ReadonlySet<string> | undefined;
   subscribed: boolean;
@@ -45,6 +44,8 @@ export interface TypeState {
   inFlight: boolean;
   namesChanged: boolean;
   sentVersion: string | undefined;
+  /** What the last response was cut from; the base of the next partial response. */
+  sentSnapshot: TypeSnapshot | undefined;
   sentNonce: string | undefined;
   sentAt: Date | undefined;
   ackedVersion: string | undefined;
@@ -52,20 +53,6 @@ export interface TypeState {
   lastNack: Nack | undefined;
 }
 
-export interface SotwEvents {
-  onAck?(type: XdsType, version: string): void;
-  onNack?(type: XdsType, nack: Nack): void;
-  onStaleNonce?(type: XdsType): void;
-  onUnknownType?(typeUrl: string): void;
-}
-
-/** What must be acknowledged before a type may be sent. */
-const WAITS_FOR: { readonly [T in XdsType]: readonly XdsType[] } = {
-  cluster: [],
-  endpoint: [],
-  listener: ['cluster'],
-  route: ['cluster'],
-};
 
 function freshTypeState(): TypeState {
   return {
@@ -75,6 +62,7 @@ function freshTypeState(): TypeState {
     inFlight: false,
     namesChanged: false,
     sentVersion: undefined,
+    sentSnapshot: undefined,
     sentNonce: undefined,
     sentAt: undefined,
     ackedVersion: undefined,
@@ -86,14 +74,7 @@ function freshTypeState(): TypeState {
 function namesOf(type: XdsType, requested: readonly string[]): ReadonlySet<string> | undefined {
   if (requested.includes('*')) return undefined;
   if (requested.length === 0 && isFullStateType(type)) return undefined;
-  return new Set(requested);
-}
-
-function sameNames(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.size !== b.size) return false;
-  for (const n of a) if (!b.has(n)) return false;
-  return true;
+  return internNames(requested);
 }
 
 export class SotwState {
@@ -108,7 +89,7 @@ export class SotwState {
 
   constructor(
     private readonly send: (response: SotwResponse) => void,
-    private readonly events: SotwEvents = {},
+    private readonly events: StreamEvents = {},
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -186,10 +167,13 @@ export class SotwState {
     const typeSnapshot = snapshot.types[type];
     if (st.sentVersion === typeSnapshot.version && !st.namesChanged) return;
     const resources: EncodedResource[] = [];
-    if (st.names === undefined) {
+    const names = st.names;
+    if (names === undefined) {
       resources.push(...typeSnapshot.resources.values());
+    } else if (!isFullStateType(type) && !st.namesChanged && st.sentSnapshot) {
+      for (const r of diffTypeSnapshots(st.sentSnapshot, typeSnapshot).changed) if (names.has(r.name)) resources.push(r);
     } else {
-      for (const name of st.names) {
+      for (const name of names) {
         const r = typeSnapshot.resources.get(name);
         if (r) resources.push(r);
       }
@@ -200,6 +184,7 @@ export class SotwState {
     st.inFlight = true;
     st.namesChanged = false;
     st.sentVersion = typeSnapshot.version;
+    st.sentSnapshot = typeSnapshot;
     st.sentNonce = nonce;
     st.sentAt = this.now();
     this.send({ type, version: typeSnapshot.version, nonce, resources });

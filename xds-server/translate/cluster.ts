@@ -4,6 +4,7 @@
 // health checks (service-defaults). Without entries, what the service's meta says.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { MeshState, Protocol } from '../model/mesh.js';
+import type { ServiceDefaultsEntry } from '../model/config-entries/schema.js';
 import type { Target } from './chain.js';
 import { durationOf, ms, protoDuration } from './duration.js';
 import { ADS_SOURCE } from './resource-set.js';
@@ -35,24 +36,35 @@ function loadBalancer(state: MeshState, service: string): JsonObject {
   return out;
 }
 
+/**
+ * Retries may use up to 20% of a cluster's active requests (and at least 10 at a time) unless
+ * service-defaults says otherwise. Envoy's own default, 3 concurrent retries per cluster, lets
+ * a failing instance show through at any real concurrency; a budget grows with the traffic and
+ * still stops a retry storm.
+ */
+export const DEFAULT_RETRY_BUDGET = { BudgetPercent: 20, MinRetryConcurrency: 10 } as const;
+
+function circuitBreakers(d: ServiceDefaultsEntry | undefined): JsonObject {
+  const t: JsonObject = {};
+  if (d?.Limits?.MaxConnections !== undefined) t['max_connections'] = d.Limits.MaxConnections;
+  if (d?.Limits?.MaxPendingRequests !== undefined) t['max_pending_requests'] = d.Limits.MaxPendingRequests;
+  if (d?.Limits?.MaxConcurrentRequests !== undefined) t['max_requests'] = d.Limits.MaxConcurrentRequests;
+  if (d?.Limits?.MaxRetries !== undefined) t['max_retries'] = d.Limits.MaxRetries;
+  // An explicit MaxRetries replaces the budget (Envoy ignores max_retries under a budget).
+  const budget = d?.RetryBudget ?? (d?.Limits?.MaxRetries === undefined ? DEFAULT_RETRY_BUDGET : undefined);
+  if (budget) {
+    t['retry_budget'] = {
+      budget_percent: { value: budget.BudgetPercent },
+      ...(budget.MinRetryConcurrency !== undefined ? { min_retry_concurrency: budget.MinRetryConcurrency } : {}),
+    };
+  }
+  return { circuit_breakers: { thresholds: [t] } };
+}
+
 function trafficPolicy(state: MeshState, service: string): JsonObject {
   const d = state.entries.defaults.get(service);
-  if (!d) return {};
-  const out: JsonObject = {};
-  if (d.Limits || d.RetryBudget) {
-    const t: JsonObject = {};
-    if (d.Limits?.MaxConnections !== undefined) t['max_connections'] = d.Limits.MaxConnections;
-    if (d.Limits?.MaxPendingRequests !== undefined) t['max_pending_requests'] = d.Limits.MaxPendingRequests;
-    if (d.Limits?.MaxConcurrentRequests !== undefined) t['max_requests'] = d.Limits.MaxConcurrentRequests;
-    if (d.Limits?.MaxRetries !== undefined) t['max_retries'] = d.Limits.MaxRetries;
-    if (d.RetryBudget) {
-      t['retry_budget'] = {
-        budget_percent: { value: d.RetryBudget.BudgetPercent },
-        ...(d.RetryBudget.MinRetryConcurrency !== undefined ? { min_retry_concurrency: d.RetryBudget.MinRetryConcurrency } : {}),
-      };
-    }
-    out['circuit_breakers'] = { thresholds: [t] };
-  }
+  const out: JsonObject = circuitBreakers(d);
+  if (!d) return out;
   const p = d.PassiveHealthCheck;
   if (p) {
     out['outlier_detection'] = {
