@@ -16,6 +16,7 @@ import { translateSidecar } from './translate/sidecar.js';
 import type { MeshState } from './model/mesh.js';
 import type { XdsMetrics } from './admin/metrics.js';
 import type { Translation } from './translate/resource-set.js';
+import { TranslationMemo } from './translate/memo.js';
 
 export interface ControllerOptions {
   readonly roleDefaults: RoleDefaults;
@@ -25,19 +26,32 @@ export interface ControllerOptions {
   readonly debounceMaxMs: number;
 }
 
-export function translateRole(role: Role, state: MeshState, options: ControllerOptions): Translation {
+export function translateRole(role: Role, state: MeshState, options: ControllerOptions, memo?: TranslationMemo): Translation {
   switch (role.kind) {
     case 'gateway':
-      return translateGateway(state, { ...options.gateway, address: role.address, port: role.port });
+      return translateGateway(state, { ...options.gateway, address: role.address, port: role.port }, memo);
     case 'sidecar':
-      return translateSidecar(state, role);
+      return translateSidecar(state, role, memo);
     case 'proxyless':
-      return translateProxyless(state, new Set([options.gateway.authz?.service, options.gateway.ratelimit?.service].filter((x): x is string => !!x)));
+      return translateProxyless(state, new Set([options.gateway.authz?.service, options.gateway.ratelimit?.service].filter((x): x is string => !!x)), memo);
   }
+}
+
+/** Services whose record differs between two states (added, changed or gone). */
+function changedServices(before: MeshState, after: MeshState): Set<string> {
+  const out = new Set<string>();
+  for (const [name, s] of after.services) if (before.services.get(name) !== s) out.add(name);
+  for (const name of before.services.keys()) if (!after.services.has(name)) out.add(name);
+  return out;
 }
 
 export class Controller implements SnapshotSource {
   private readonly roles = new Map<string, Role>();
+  /** The services each role's last translation read (absent: the whole mesh). */
+  private readonly dependsOn = new Map<string, ReadonlySet<string> | undefined>();
+  private readonly memo = new TranslationMemo();
+  /** The state the last full rebuild saw: what changed since decides which roles to rebuild. */
+  private builtState: MeshState | undefined;
   private readonly debouncer: Debouncer;
   private readonly unsubscribe: () => void;
 
@@ -79,8 +93,21 @@ export class Controller implements SnapshotSource {
     this.unsubscribe();
   }
 
+  /**
+   * Rebuild the roles a change can affect: a sidecar whose upstreams did not change is not even
+   * translated again, and so its proxies hear nothing (no push for unrelated endpoints).
+   */
   private rebuildAll(): void {
-    for (const key of this.roles.keys()) this.rebuild(key);
+    const state = this.store.state;
+    const before = this.builtState;
+    const everything = !before || before.entries !== state.entries;
+    const changed = everything ? undefined : changedServices(before, state);
+    this.builtState = state;
+    for (const key of this.roles.keys()) {
+      const deps = this.dependsOn.get(key);
+      if (everything || deps === undefined || !this.cache.get(key) || [...changed!].some((s) => deps.has(s))) this.rebuild(key);
+    }
+    if (changed && [...changed].some((s) => !state.services.has(s))) this.memo.prune(state);
   }
 
   private rebuild(key: string): void {
@@ -88,7 +115,9 @@ export class Controller implements SnapshotSource {
     if (!role) return;
     const started = process.hrtime.bigint();
     try {
-      const snapshot = buildSnapshot(key, translateRole(role, this.store.state, this.options), this.cache.get(key));
+      const translation = translateRole(role, this.store.state, this.options, this.memo);
+      this.dependsOn.set(key, translation.dependsOn);
+      const snapshot = buildSnapshot(key, translation, this.cache.get(key));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics?.snapshotBuildSeconds.observe(seconds);
       if (this.cache.set(snapshot)) {

@@ -36,12 +36,20 @@ export interface ConsulKvEntry {
 
 type ResponseTuple<T> = [{ headers: Record<string, string | string[] | undefined>; statusCode?: number }, T];
 
-/** A papi request context that also aborts on the signal. */
-function context(signal: AbortSignal): EventEmitter & { includeResponse: true } {
+/**
+ * Run one papi request with a context that aborts on the signal. The abort listener goes away
+ * with the request: a blocking query asks again and again with one long-lived signal.
+ */
+async function withContext<T>(signal: AbortSignal, request: (ctx: EventEmitter & { includeResponse: true }) => Promise<T>): Promise<T> {
   const ctx = Object.assign(new EventEmitter(), { includeResponse: true as const });
-  if (signal.aborted) queueMicrotask(() => ctx.emit('cancel'));
-  else signal.addEventListener('abort', () => ctx.emit('cancel'), { once: true });
-  return ctx;
+  const cancel = (): void => void ctx.emit('cancel');
+  if (signal.aborted) queueMicrotask(cancel);
+  else signal.addEventListener('abort', cancel, { once: true });
+  try {
+    return await request(ctx);
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
 }
 
 /** Consul adds up to wait/16 of jitter to a blocking query; allow for it and a slow network. */
@@ -69,20 +77,26 @@ export class ConsulClient {
   }
 
   async catalogServices(index: bigint, waitMs: number, signal: AbortSignal): Promise<FetchResult<Record<string, string[]>>> {
-    const opts = { index: index.toString(), wait: `${waitMs}ms`, timeout: httpTimeout(waitMs), ctx: context(signal) };
-    const [res, body] = (await this.consul.catalog.service.list(opts as never)) as unknown as ResponseTuple<Record<string, string[]>>;
+    const [res, body] = await withContext(signal, async (ctx) => {
+      const opts = { index: index.toString(), wait: `${waitMs}ms`, timeout: httpTimeout(waitMs), ctx };
+      return (await this.consul.catalog.service.list(opts as never)) as unknown as ResponseTuple<Record<string, string[]>>;
+    });
     return { index: parseIndex(res.headers['x-consul-index']), body: body ?? {} };
   }
 
   async healthService(service: string, index: bigint, waitMs: number, signal: AbortSignal): Promise<FetchResult<ConsulHealthEntry[]>> {
-    const opts = { service, index: index.toString(), wait: `${waitMs}ms`, timeout: httpTimeout(waitMs), ctx: context(signal) };
-    const [res, body] = (await this.consul.health.service(opts as never)) as unknown as ResponseTuple<ConsulHealthEntry[]>;
+    const [res, body] = await withContext(signal, async (ctx) => {
+      const opts = { service, index: index.toString(), wait: `${waitMs}ms`, timeout: httpTimeout(waitMs), ctx };
+      return (await this.consul.health.service(opts as never)) as unknown as ResponseTuple<ConsulHealthEntry[]>;
+    });
     return { index: parseIndex(res.headers['x-consul-index']), body: body ?? [] };
   }
 
   async kvPrefix(prefix: string, index: bigint, waitMs: number, signal: AbortSignal): Promise<FetchResult<ConsulKvEntry[]>> {
-    const opts = { key: prefix, recurse: true, index: index.toString(), wait: `${waitMs}ms`, timeout: httpTimeout(waitMs), ctx: context(signal) };
-    const [res, body] = (await this.consul.kv.get(opts as never)) as unknown as ResponseTuple<ConsulKvEntry[] | undefined>;
+    const [res, body] = await withContext(signal, async (ctx) => {
+      const opts = { key: prefix, recurse: true, index: index.toString(), wait: `${waitMs}ms`, timeout: httpTimeout(waitMs), ctx };
+      return (await this.consul.kv.get(opts as never)) as unknown as ResponseTuple<ConsulKvEntry[] | undefined>;
+    });
     return { index: parseIndex(res.headers['x-consul-index']), body: body ?? [] };
   }
 }

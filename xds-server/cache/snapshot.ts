@@ -30,17 +30,28 @@ function typeSnapshot(type: XdsType, resources: EncodedResource[]): TypeSnapshot
 }
 
 /**
- * Encode a translation. Resources whose JSON is unchanged since `previous` reuse its encoding,
- * so a change to one service re-encodes one cluster, not the mesh.
+ * Encodings by the JSON object they were made from: translation hands every role the same
+ * object for the same cluster or endpoints (translate/memo.ts), so a thousand roles share one
+ * encoding. Weak: an encoding lives as long as its JSON does.
+ */
+const byJson = new WeakMap<object, EncodedResource>();
+
+/**
+ * Encode a translation. A resource reuses an encoding made from the same JSON object (another
+ * role's), or from equal JSON in `previous`; so a change to one service re-encodes one cluster
+ * once, not once per role, and not the mesh.
  */
 export function buildSnapshot(key: string, translation: Translation, previous?: Snapshot): Snapshot {
   const types = {} as Record<XdsType, TypeSnapshot>;
   for (const type of PUSH_ORDER) {
     const before = previous?.types[type].resources;
     const encoded = translation.resources[type].map((r) => {
+      const shared = byJson.get(r.resource);
+      if (shared && shared.name === r.name && shared.type === type) return shared;
       const old = before?.get(r.name);
-      if (old && sameJson(old.json, r.resource)) return old;
-      return encodeResource(type, r.name, r.resource);
+      const result = old && sameJson(old.json, r.resource) ? old : encodeResource(type, r.name, r.resource);
+      byJson.set(r.resource, result);
+      return result;
     });
     types[type] = typeSnapshot(type, encoded);
   }

@@ -36,8 +36,12 @@ function localities(instances: readonly Instance[], priority: number): JsonObjec
     if (list) list.push(instance);
     else zones.set(instance.zone, [instance]);
   }
+  // Every group names its locality and weight, even without a zone: gRPC clients refuse a group
+  // without a locality and ignore one without a weight (Envoy reads locality weights only when
+  // a cluster asks for locality-weighted balancing). The weight is the group's share of instances.
   return [...zones.keys()].sort().map((zone) => ({
-    ...(zone ? { locality: { zone } } : {}),
+    locality: zone ? { zone } : {},
+    load_balancing_weight: zones.get(zone)!.reduce((sum, i) => sum + i.weight, 0),
     lb_endpoints: zones.get(zone)!.map(lbEndpoint),
     ...(priority ? { priority } : {}),
   }));

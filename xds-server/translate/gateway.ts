@@ -2,12 +2,13 @@
 // service in the mesh. Pure: the same state and options always give the same resources.
 import { IDENTITY_HEADERS_META } from '../../shared/identity-headers.js';
 import type { MeshState, Service } from '../model/mesh.js';
-import { chainTargets, compileChain, targetId, type Chain, type Target } from './chain.js';
+import { chainTargets, targetId, type Chain, type Target } from './chain.js';
 import { targetCluster } from './cluster.js';
 import { loadAssignment } from './endpoints.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters, type AuthzOptions } from './http-filters.js';
+import { freshMemo, type TranslationMemo } from './memo.js';
 import type { RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
 
@@ -47,7 +48,7 @@ function infraTarget(name: string): Target {
   return { id: targetId(name, undefined), service: name, subset: undefined, filter: undefined, onlyPassing: false, failover: [] };
 }
 
-export function translateGateway(state: MeshState, options: GatewayOptions): Translation {
+export function translateGateway(state: MeshState, options: GatewayOptions, memo: TranslationMemo = freshMemo()): Translation {
   const infra = new Map<string, Service>();
   for (const o of [options.authz, options.ratelimit]) if (o) infra.set(o.service, infraService(state, o.service, o.timeoutMs));
   const infraState: MeshState = infra.size ? { ...state, services: new Map([...state.services, ...infra]) } : state;
@@ -57,7 +58,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions): Tra
   const notes: string[] = [];
   for (const service of state.services.values()) {
     if (infra.has(service.name) || service.settings.gatewayPaths.length === 0) continue;
-    const chain = compileChain(state, service.name);
+    const chain = memo.chain(state, service.name);
     chains.set(service.name, chain);
     notes.push(...chain.notes);
     for (const t of chainTargets(chain)) targets.set(t.id, t);
@@ -69,8 +70,9 @@ export function translateGateway(state: MeshState, options: GatewayOptions): Tra
   const filters = gatewayHttpFilters(headersToStrip(state, options), options.authz, options.ratelimit);
   return {
     resources: {
-      cluster: sorted.map((t) => ({ name: t.id, resource: targetCluster(infraState, t) })),
-      endpoint: sorted.map((t) => ({ name: t.id, resource: loadAssignment(infraState, t) })),
+      // Infrastructure targets are made up per call (never memoized: their Service is synthetic).
+      cluster: sorted.map((t) => ({ name: t.id, resource: infra.has(t.service) ? targetCluster(infraState, t) : memo.cluster(state, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.service) ? loadAssignment(infraState, t) : memo.endpoints(state, t) })),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters) }],
       route: [{ name: GATEWAY_ROUTES, resource: routes.resource }],
     },

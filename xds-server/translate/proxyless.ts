@@ -3,21 +3,19 @@
 // service's chain, and its clusters and endpoints. A client asks for the names it dials only.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { MeshState } from '../model/mesh.js';
-import { chainTargets, compileChain, type Target } from './chain.js';
-import { targetCluster } from './cluster.js';
-import { loadAssignment } from './endpoints.js';
+import { chainTargets, type Target } from './chain.js';
 import { ROUTER_FILTER } from './http-listener.js';
+import { freshMemo, type TranslationMemo } from './memo.js';
 import { ADS_SOURCE, type Translation } from './resource-set.js';
-import { upstreamVirtualHost } from './upstream-routes.js';
 
-export function translateProxyless(state: MeshState, internal: ReadonlySet<string> = new Set()): Translation {
+export function translateProxyless(state: MeshState, internal: ReadonlySet<string> = new Set(), memo: TranslationMemo = freshMemo()): Translation {
   const notes: string[] = [];
   const targets = new Map<string, Target>();
   const listeners: Array<{ name: string; resource: JsonObject }> = [];
   const routes: Array<{ name: string; resource: JsonObject }> = [];
   for (const service of state.services.keys()) {
     if (internal.has(service)) continue;
-    const chain = compileChain(state, service);
+    const chain = memo.chain(state, service);
     notes.push(...chain.notes);
     for (const t of chainTargets(chain)) targets.set(t.id, t);
     listeners.push({
@@ -34,13 +32,13 @@ export function translateProxyless(state: MeshState, internal: ReadonlySet<strin
         },
       },
     });
-    routes.push({ name: service, resource: { name: service, virtual_hosts: [upstreamVirtualHost(state, chain, [service])] } });
+    routes.push({ name: service, resource: { name: service, virtual_hosts: [memo.virtualHost(state, service)] } });
   }
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return {
     resources: {
-      cluster: sorted.map((t) => ({ name: t.id, resource: targetCluster(state, t) })),
-      endpoint: sorted.map((t) => ({ name: t.id, resource: loadAssignment(state, t) })),
+      cluster: sorted.map((t) => ({ name: t.id, resource: memo.cluster(state, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: memo.endpoints(state, t) })),
       listener: listeners,
       route: routes,
     },

@@ -4,13 +4,12 @@
 // get clusters and routes: scoped config, not the whole mesh.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { MeshState } from '../model/mesh.js';
-import { chainTargets, compileChain, type Target } from './chain.js';
-import { protocolOf, targetCluster } from './cluster.js';
+import { chainTargets, type Target } from './chain.js';
+import { protocolOf } from './cluster.js';
 import { durationOf } from './duration.js';
-import { loadAssignment } from './endpoints.js';
 import { httpListener, ROUTER_FILTER } from './http-listener.js';
+import { chainServices, freshMemo, type TranslationMemo } from './memo.js';
 import type { Translation } from './resource-set.js';
-import { upstreamVirtualHost } from './upstream-routes.js';
 
 export interface SidecarRole {
   readonly kind: 'sidecar';
@@ -51,16 +50,18 @@ function localApp(state: MeshState, role: SidecarRole): JsonObject {
   return cluster;
 }
 
-export function translateSidecar(state: MeshState, role: SidecarRole): Translation {
+export function translateSidecar(state: MeshState, role: SidecarRole, memo: TranslationMemo = freshMemo()): Translation {
   const notes: string[] = [];
   const targets = new Map<string, Target>();
   const vhosts: JsonObject[] = [];
+  const dependsOn = new Set<string>([role.service]);
   for (const upstream of upstreamsOf(state, role.service)) {
     if (!state.services.has(upstream) && !state.entries.splitters.has(upstream)) notes.push(`upstream ${upstream} of ${role.service} is not in the catalog`);
-    const chain = compileChain(state, upstream);
+    const chain = memo.chain(state, upstream);
     notes.push(...chain.notes);
     for (const t of chainTargets(chain)) targets.set(t.id, t);
-    vhosts.push(upstreamVirtualHost(state, chain, [upstream]));
+    for (const s of chainServices(chain)) dependsOn.add(s);
+    vhosts.push(memo.virtualHost(state, upstream));
   }
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const own = state.services.get(role.service)?.settings;
@@ -76,10 +77,10 @@ export function translateSidecar(state: MeshState, role: SidecarRole): Translati
   };
   return {
     resources: {
-      cluster: [{ name: LOCAL_APP, resource: localApp(state, role) }, ...sorted.map((t) => ({ name: t.id, resource: targetCluster(state, t) }))].sort((a, b) =>
+      cluster: [{ name: LOCAL_APP, resource: localApp(state, role) }, ...sorted.map((t) => ({ name: t.id, resource: memo.cluster(state, t) }))].sort((a, b) =>
         a.name < b.name ? -1 : 1,
       ),
-      endpoint: sorted.map((t) => ({ name: t.id, resource: loadAssignment(state, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: memo.endpoints(state, t) })),
       listener: [
         {
           name: 'inbound',
@@ -102,5 +103,6 @@ export function translateSidecar(state: MeshState, role: SidecarRole): Translati
       route: [{ name: OUTBOUND_ROUTES, resource: { name: OUTBOUND_ROUTES, virtual_hosts: vhosts } }],
     },
     notes: [...new Set(notes)],
+    dependsOn,
   };
 }

@@ -1,0 +1,79 @@
+// Scale by structure: translation is shared across roles and rebuilds, encodings are shared
+// across roles, and a change reaches only the roles that read the changed service.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
+import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
+import { Controller } from '../../xds-server/controller.js';
+import { MeshStore } from '../../xds-server/model/mesh-store.js';
+import type { Snapshot } from '../../xds-server/cache/snapshot.js';
+import { TranslationMemo } from '../../xds-server/translate/memo.js';
+import { translateSidecar, type SidecarRole } from '../../xds-server/translate/sidecar.js';
+import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+
+const sidecar = (svc: string, appPort = 8080): SidecarRole => ({ kind: 'sidecar', service: svc, appPort, inboundAddress: '127.0.0.1', inboundPort: 15000, outboundPort: 15001 });
+
+describe('translation shared across roles', () => {
+  const llm = service('llm', [instance('llm-1'), instance('llm-2')]);
+  const embed = service('embed', [instance('embed-1')]);
+  const state = meshOf([llm, embed, service('a', [instance('a-1')], { upstreams: ['llm', 'embed'] }), service('b', [instance('b-1')], { upstreams: ['llm'] })]);
+
+  it('gives every role the same cluster and endpoint objects, and so the same encoded bytes', () => {
+    const memo = new TranslationMemo();
+    const a = translateSidecar(state, sidecar('a'), memo);
+    const b = translateSidecar(state, sidecar('b'), memo);
+    const find = (t: typeof a, type: 'cluster' | 'endpoint') => t.resources[type].find((r) => r.name === 'llm')!.resource;
+    assert.equal(find(a, 'cluster'), find(b, 'cluster'));
+    assert.equal(find(a, 'endpoint'), find(b, 'endpoint'));
+    const sa = buildSnapshot('a', a);
+    const sb = buildSnapshot('b', b);
+    assert.equal(sa.types.endpoint.resources.get('llm'), sb.types.endpoint.resources.get('llm'), 'one encoding for both roles');
+    assert.deepEqual(a, translateSidecar(state, sidecar('a')), 'the memo changes nothing in the result');
+  });
+
+  it('recomputes only what read a changed service', () => {
+    const memo = new TranslationMemo();
+    const before = translateSidecar(state, sidecar('a'), memo);
+    // What the mesh store publishes when one service changes: a new object for it, the rest kept.
+    const services = new Map(state.services);
+    services.set('llm', service('llm', [instance('llm-1'), instance('llm-2', { port: 9999 })]));
+    const moved = { ...state, revision: state.revision + 1, services };
+    const after = translateSidecar(moved, sidecar('a'), memo);
+    const ep = (t: typeof before, n: string) => t.resources.endpoint.find((r) => r.name === n)!.resource;
+    assert.equal(ep(after, 'embed'), ep(before, 'embed'), 'untouched upstream: same object');
+    assert.notEqual(ep(after, 'llm'), ep(before, 'llm'));
+    assert.deepEqual([...after.dependsOn!].sort(), ['a', 'embed', 'llm']);
+  });
+});
+
+describe('controller', () => {
+  it('rebuilds, and pushes to, only the roles whose upstreams changed', async () => {
+    const store = new MeshStore({ retainVanishedMs: 60_000 });
+    const cache = new SnapshotCache();
+    const controller = new Controller(
+      store,
+      cache,
+      { roleDefaults: { gatewayAddress: '127.0.0.1', gatewayPort: 8080 }, gateway: { identityHeaders: [] }, debounceQuietMs: 1, debounceMaxMs: 5 },
+      pino({ level: 'silent' }),
+    );
+    for (const [name, upstreams] of [['a', 'llm'], ['b', 'embed'], ['llm', ''], ['embed', '']] as const) {
+      store.setInstances(name, [instance(`${name}-1`, { meta: upstreams ? { upstreams } : {} })]);
+    }
+    store.markSynced();
+    const heard = new Map<string, Snapshot[]>();
+    for (const svc of ['a', 'b']) {
+      const key = controller.keyFor({ id: `${svc}-sidecar`, cluster: svc, userAgent: 'envoy', metadata: { role: 'sidecar', service: svc, app_port: 8080 } });
+      heard.set(svc, []);
+      controller.watch(key, (s) => heard.get(svc)!.push(s));
+    }
+    assert.deepEqual([...heard.values()].map((l) => l.length), [1, 1]);
+    store.setInstances('embed', [instance('embed-1'), instance('embed-2')]);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(heard.get('a')!.length, 1, "a calls llm only: embed's change does not reach it");
+    assert.equal(heard.get('b')!.length, 2);
+    assert.deepEqual([...heard.get('b')![1]!.types.endpoint.resources.get('embed')!.json['endpoints'] as unknown[]].length, 1);
+    controller.close();
+    store.close();
+  });
+});
