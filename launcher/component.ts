@@ -16,6 +16,8 @@ export interface ComponentOptions {
   readonly waitReady?: boolean;
   /** Pin to these CPUs (a taskset list such as "0"), for benchmarks. */
   readonly cpus?: string;
+  /** Node flags before the entry point (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export class Component {
@@ -35,7 +37,7 @@ export class Component {
   }
 
   async start(): Promise<this> {
-    const args = [distPath(...this.options.entry), ...this.options.args];
+    const args = [...(this.options.nodeArgs ?? []), distPath(...this.options.entry), ...this.options.args];
     const [command, commandArgs] = this.options.cpus ? ['taskset', ['-c', this.options.cpus, process.execPath, ...args]] : [process.execPath, args];
     const proc = startProcess(this.name, command, {
       args: commandArgs,

@@ -18,6 +18,8 @@ export interface ConsulAgentOptions {
   readonly dataDir?: string;
   readonly logFile?: string;
   readonly nodeName?: string;
+  /** limits.http_max_conns_per_client (Consul's default is 200); default 4096. */
+  readonly httpMaxConnsPerClient?: number;
 }
 
 export interface ServiceRegistration {
@@ -142,6 +144,9 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     `-grpc-port=${grpc}`,
     '-log-level=warn',
     '-disable-host-node-id',
+    // The xds-server holds one blocking query per service: Consul's default of 200 HTTP
+    // connections per client address would refuse a mesh of more than ~200 services.
+    `-hcl=limits { http_max_conns_per_client = ${options.httpMaxConnsPerClient ?? 4096} }`,
   ];
   if (options.dataDir) {
     fs.mkdirSync(options.dataDir, { recursive: true });

@@ -9,6 +9,7 @@ export interface XdsServerOptions {
   readonly extraArgs?: readonly string[];
   readonly logFile?: string;
   readonly env?: Record<string, string>;
+  readonly nodeArgs?: readonly string[];
 }
 
 export type XdsServerProcess = Component & { readonly xdsAddress: string };
@@ -26,6 +27,7 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     adminPort: options.adminPort,
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   });
   await c.start();
   return Object.assign(c, { xdsAddress: `127.0.0.1:${options.xdsPort}` });

@@ -116,14 +116,14 @@ describe('ADS state of the world', () => {
     assert.deepEqual(other.take().map((r) => r.version), [ONE.types.cluster.version]);
   });
 
-  it('sends only the endpoints a client names, and answers again when the names change', () => {
+  it('sends only the endpoints a client names, and the newly named ones when the names change', () => {
     const h = harness(TWO);
     h.req('endpoint', { resource_names: ['a'] });
     assert.deepEqual(h.take()[0]!.resources.map((r) => r.name), ['a']);
     h.ack('endpoint', ['a', 'b']);
     const [again] = h.take();
     assert.equal(again!.version, TWO.types.endpoint.version);
-    assert.deepEqual(again!.resources.map((r) => r.name), ['a', 'b']);
+    assert.deepEqual(again!.resources.map((r) => r.name), ['b'], 'a is unchanged and already there');
     h.ack('endpoint', ['a', 'b']);
     assert.deepEqual(h.take(), []);
   });
@@ -152,7 +152,7 @@ describe('ADS state of the world', () => {
     // until the new cluster has warmed): the endpoints must not wait for the cluster ACK.
     h.ack('endpoint', ['a', 'b']);
     const eds = h.take();
-    assert.deepEqual(eds.map((r) => [r.type, r.resources.map((x) => x.name)]), [['endpoint', ['a', 'b']]]);
+    assert.deepEqual(eds.map((r) => [r.type, r.resources.map((x) => x.name)]), [['endpoint', ['b']]], 'the new cluster only');
     h.ack('endpoint', ['a', 'b']);
     assert.deepEqual(h.take(), [], 'routes wait for the cluster ACK');
     h.ack('cluster');
@@ -207,7 +207,7 @@ describe('ADS state of the world', () => {
     assert.deepEqual(h.take().map((r) => r.type), ['endpoint']);
   });
 
-  it('sends only the changed endpoints once the client has its set, and all of them when its names change', () => {
+  it('sends only the changed endpoints once the client has its set, and the newly subscribed ones', () => {
     const THREE = snapshotOf([service('a', [instance('a-1')]), service('b', [instance('b-1')]), service('c', [instance('c-1')])]);
     const B_MOVED = snapshotOf([service('a', [instance('a-1')]), service('b', [instance('b-1', { port: 7777 })]), service('c', [instance('c-1')])]);
     const h = harness(THREE);
@@ -219,7 +219,26 @@ describe('ADS state of the world', () => {
     assert.deepEqual(change!.resources.map((r) => r.name), ['b'], 'one endpoint change, one ClusterLoadAssignment');
     assert.equal(change!.version, B_MOVED.types.endpoint.version);
     h.ack('endpoint', ['a', 'b']);
-    assert.deepEqual(h.take()[0]!.resources.map((r) => r.name), ['a', 'b'], 'new names: the whole subscribed set');
+    const [shrunk] = h.take();
+    assert.deepEqual(shrunk!.resources.map((r) => r.name), [], 'fewer names: nothing new to send, only the answer');
+    h.ack('endpoint', ['a', 'b', 'c']);
+    assert.deepEqual(h.take()[0]!.resources.map((r) => r.name), ['c']);
+  });
+
+  it('follows a cluster answer with the endpoints of the clusters it changed or added only', () => {
+    const THREE = snapshotOf([service('a', [instance('a-1')]), service('b', [instance('b-1')]), service('c', [instance('c-1')])]);
+    const B_TUNED = snapshotOf([service('a', [instance('a-1')]), service('b', [instance('b-1')], { connectTimeoutMs: 5_000 }), service('c', [instance('c-1')])]);
+    const h = harness(THREE);
+    h.req('cluster');
+    h.ack('cluster');
+    h.req('endpoint', { resource_names: ['a', 'b', 'c'] });
+    h.ack('endpoint', ['a', 'b', 'c']);
+    h.take();
+    h.state.onSnapshot(B_TUNED);
+    assert.deepEqual(h.take().map((r) => [r.type, r.resources.map((x) => x.name)]), [
+      ['cluster', ['a', 'b', 'c']],
+      ['endpoint', ['b']],
+    ]);
   });
 
   it('ignores types it does not serve', () => {

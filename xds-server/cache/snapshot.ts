@@ -53,9 +53,18 @@ export function buildSnapshot(key: string, translation: Translation, previous?: 
       byJson.set(r.resource, result);
       return result;
     });
-    types[type] = typeSnapshot(type, encoded);
+    const prior = previous?.types[type];
+    // Nothing changed in this type: keep the previous TypeSnapshot itself (no re-hash, and
+    // streams comparing snapshots see at once that there is nothing to send).
+    types[type] = prior && sameResources(prior, encoded) ? prior : typeSnapshot(type, encoded);
   }
   return { key, types, notes: translation.notes, builtAt: new Date() };
+}
+
+function sameResources(prior: TypeSnapshot, encoded: readonly EncodedResource[]): boolean {
+  if (prior.resources.size !== encoded.length) return false;
+  for (const r of encoded) if (prior.resources.get(r.name) !== r) return false;
+  return true;
 }
 
 export function sameVersions(a: Snapshot | undefined, b: Snapshot): boolean {

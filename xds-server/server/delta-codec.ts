@@ -1,10 +1,10 @@
 // The wire side of delta ADS: DeltaDiscoveryRequest decoding, and DeltaDiscoveryResponse bytes
 // assembled from resources encoded once (EncodedResource.deltaField).
 import protobuf from 'protobufjs';
-import { messageType } from '../../shared/proto/root.js';
-import { toJson } from '../../shared/proto/json.js';
+import { encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
 import type { EncodedResource } from '../cache/encoded-resource.js';
 import { controlPlaneField } from './discovery-codec.js';
+import { reader, readNode, readStatus, readStringMapEntry } from './request-reader.js';
 
 export interface DeltaDiscoveryRequest {
   readonly node?: Record<string, unknown>;
@@ -18,23 +18,50 @@ export interface DeltaDiscoveryRequest {
 
 const REQUEST = 'envoy.service.discovery.v3.DeltaDiscoveryRequest';
 
+/**
+ * DeltaDiscoveryRequest{node=1, type_url=2, resource_names_subscribe=3,
+ * resource_names_unsubscribe=4, initial_resource_versions=5, response_nonce=6, error_detail=7}.
+ */
 export function decodeDeltaDiscoveryRequest(bytes: Uint8Array): DeltaDiscoveryRequest {
-  const type = messageType(REQUEST);
-  const json = toJson(type, type.decode(bytes)) as Partial<DeltaDiscoveryRequest>;
+  const r = reader(bytes);
+  let type_url = '';
+  let response_nonce = '';
+  const subscribe: string[] = [];
+  const unsubscribe: string[] = [];
+  const initial: Record<string, string> = {};
+  let node: Record<string, unknown> | undefined;
+  let error_detail: DeltaDiscoveryRequest['error_detail'];
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1: node = readNode(r.bytes()); break;
+      case 2: type_url = r.string(); break;
+      case 3: subscribe.push(r.string()); break;
+      case 4: unsubscribe.push(r.string()); break;
+      case 5: {
+        const [k, v] = readStringMapEntry(r.bytes());
+        initial[k] = v;
+        break;
+      }
+      case 6: response_nonce = r.string(); break;
+      case 7: error_detail = readStatus(r.bytes()); break;
+      default: r.skipType(tag & 7);
+    }
+  }
   return {
-    type_url: json.type_url ?? '',
-    resource_names_subscribe: json.resource_names_subscribe ?? [],
-    resource_names_unsubscribe: json.resource_names_unsubscribe ?? [],
-    initial_resource_versions: json.initial_resource_versions ?? {},
-    response_nonce: json.response_nonce ?? '',
-    ...(json.node ? { node: json.node } : {}),
-    ...(json.error_detail ? { error_detail: json.error_detail } : {}),
+    type_url,
+    resource_names_subscribe: subscribe,
+    resource_names_unsubscribe: unsubscribe,
+    initial_resource_versions: initial,
+    response_nonce,
+    ...(node ? { node } : {}),
+    ...(error_detail ? { error_detail } : {}),
   };
 }
 
+/** For clients (tests, the fleet benchmark): proto3 JSON in, so node metadata may be a plain object. */
 export function encodeDeltaDiscoveryRequest(request: Partial<DeltaDiscoveryRequest>): Uint8Array {
-  const type = messageType(REQUEST);
-  return type.encode(type.fromObject(request as Record<string, unknown>)).finish();
+  return encodeMessage(REQUEST, request as JsonObject);
 }
 
 /**

@@ -3,9 +3,9 @@
 // resource for every stream.
 import os from 'node:os';
 import protobuf from 'protobufjs';
-import { messageType } from '../../shared/proto/root.js';
-import { toJson } from '../../shared/proto/json.js';
+import { encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
 import type { EncodedResource } from '../cache/encoded-resource.js';
+import { reader, readNode, readStatus } from './request-reader.js';
 
 export interface DiscoveryRequest {
   readonly version_info: string;
@@ -18,22 +18,33 @@ export interface DiscoveryRequest {
 
 const REQUEST = 'envoy.service.discovery.v3.DiscoveryRequest';
 
+/** DiscoveryRequest{version_info=1, node=2, resource_names=3, type_url=4, response_nonce=5, error_detail=6}. */
 export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
-  const type = messageType(REQUEST);
-  const json = toJson(type, type.decode(bytes)) as Partial<DiscoveryRequest>;
-  return {
-    version_info: json.version_info ?? '',
-    resource_names: json.resource_names ?? [],
-    type_url: json.type_url ?? '',
-    response_nonce: json.response_nonce ?? '',
-    ...(json.node ? { node: json.node } : {}),
-    ...(json.error_detail ? { error_detail: json.error_detail } : {}),
-  };
+  const r = reader(bytes);
+  let version_info = '';
+  let type_url = '';
+  let response_nonce = '';
+  const resource_names: string[] = [];
+  let node: Record<string, unknown> | undefined;
+  let error_detail: DiscoveryRequest['error_detail'];
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1: version_info = r.string(); break;
+      case 2: node = readNode(r.bytes()); break;
+      case 3: resource_names.push(r.string()); break;
+      case 4: type_url = r.string(); break;
+      case 5: response_nonce = r.string(); break;
+      case 6: error_detail = readStatus(r.bytes()); break;
+      default: r.skipType(tag & 7);
+    }
+  }
+  return { version_info, resource_names, type_url, response_nonce, ...(node ? { node } : {}), ...(error_detail ? { error_detail } : {}) };
 }
 
+/** For clients (tests, the fleet benchmark): proto3 JSON in, so node metadata may be a plain object. */
 export function encodeDiscoveryRequest(request: Partial<DiscoveryRequest>): Uint8Array {
-  const type = messageType(REQUEST);
-  return type.encode(type.fromObject(request as Record<string, unknown>)).finish();
+  return encodeMessage(REQUEST, request as JsonObject);
 }
 
 /** Identifies this control plane to Envoy (shown in its logs and config dump). */

@@ -7,16 +7,17 @@
 //     until the content changes, so a rejection cannot loop;
 //   - a first request that already names a version (reconnect) is not answered if that is
 //     still the current version: versions are content hashes, so equal means identical;
-//   - whenever clusters are sent, the subscribed endpoints follow at once, even unchanged: Envoy
-//     re-creates a changed cluster, and the new one waits (warming, and holding the cluster
-//     ACK) for its endpoints;
+//   - whenever clusters are sent, the endpoints of the clusters that changed follow at once,
+//     even unchanged: Envoy re-creates a changed cluster, and the new one waits (warming, and
+//     holding the cluster ACK) for its endpoints;
 //   - changes go out in the order clusters, endpoints, listeners, routes; listeners and routes
 //     also wait while a cluster response is unacknowledged (see WAITS_FOR). Nothing waits for
 //     an endpoint ACK, which Envoy never sends for endpoints of clusters it just removed (it
 //     accepts that empty answer silently);
-//   - endpoints and routes are not full-state types: once a stream has its subscribed set, a
-//     change sends only the resources that changed since the last response, so one endpoint
-//     change is one ClusterLoadAssignment on the wire, not all of them.
+//   - endpoints and routes are not full-state types (omitting one says nothing about it): once a
+//     stream has its subscribed set, a response carries only what changed since the last one,
+//     what was newly subscribed and what re-created clusters need; one endpoint change is one
+//     ClusterLoadAssignment on the wire, and a new cluster on a gateway is one more, not all.
 import type { EncodedResource } from '../cache/encoded-resource.js';
 import type { Snapshot, TypeSnapshot } from '../cache/snapshot.js';
 import { diffTypeSnapshots } from '../cache/snapshot-diff.js';
@@ -44,8 +45,11 @@ export interface TypeState extends TypeProgress {
   inFlight: boolean;
   namesChanged: boolean;
   sentVersion: string | undefined;
-  /** What the last response was cut from; the base of the next partial response. */
+  /** What the last response was cut from, and the names it answered: the base of the next partial one. */
   sentSnapshot: TypeSnapshot | undefined;
+  sentNames: ReadonlySet<string> | undefined;
+  /** Endpoints to send again whatever their version (clusters Envoy re-creates); 'all' after a full cluster answer. */
+  forced: Set<string> | 'all' | undefined;
   sentNonce: string | undefined;
   sentAt: Date | undefined;
   ackedVersion: string | undefined;
@@ -63,6 +67,8 @@ function freshTypeState(): TypeState {
     namesChanged: false,
     sentVersion: undefined,
     sentSnapshot: undefined,
+    sentNames: undefined,
+    forced: undefined,
     sentNonce: undefined,
     sentAt: undefined,
     ackedVersion: undefined,
@@ -160,6 +166,18 @@ export class SotwState {
     }
   }
 
+  /** The endpoints (EDS names are cluster names) of clusters a cluster answer changes or adds. */
+  private forceEndpoints(before: TypeSnapshot | undefined, after: TypeSnapshot): void {
+    const endpoints = this.types.endpoint;
+    endpoints.namesChanged = true;
+    if (!before || endpoints.forced === 'all') {
+      endpoints.forced = 'all';
+      return;
+    }
+    endpoints.forced ??= new Set();
+    for (const r of diffTypeSnapshots(before, after).changed) endpoints.forced.add(r.name);
+  }
+
   private respond(type: XdsType, st: TypeState, snapshot: Snapshot): void {
     if (!st.waiting) return;
     // An empty list of names for endpoints or routes subscribes to nothing: nothing to answer.
@@ -170,8 +188,15 @@ export class SotwState {
     const names = st.names;
     if (names === undefined) {
       resources.push(...typeSnapshot.resources.values());
-    } else if (!isFullStateType(type) && !st.namesChanged && st.sentSnapshot) {
-      for (const r of diffTypeSnapshots(st.sentSnapshot, typeSnapshot).changed) if (names.has(r.name)) resources.push(r);
+    } else if (!isFullStateType(type) && st.sentSnapshot && st.sentNames && st.forced !== 'all') {
+      const pick = new Set<string>();
+      for (const r of diffTypeSnapshots(st.sentSnapshot, typeSnapshot).changed) if (names.has(r.name)) pick.add(r.name);
+      for (const n of names) if (!st.sentNames.has(n)) pick.add(n);
+      for (const n of st.forced ?? []) if (names.has(n)) pick.add(n);
+      for (const n of pick) {
+        const r = typeSnapshot.resources.get(n);
+        if (r) resources.push(r);
+      }
     } else {
       for (const name of names) {
         const r = typeSnapshot.resources.get(name);
@@ -179,12 +204,14 @@ export class SotwState {
       }
     }
     const nonce = String(++this.nonce);
-    if (type === 'cluster') this.types.endpoint.namesChanged = true;
+    if (type === 'cluster') this.forceEndpoints(st.sentSnapshot, typeSnapshot);
     st.waiting = false;
     st.inFlight = true;
     st.namesChanged = false;
     st.sentVersion = typeSnapshot.version;
     st.sentSnapshot = typeSnapshot;
+    st.sentNames = names;
+    st.forced = undefined;
     st.sentNonce = nonce;
     st.sentAt = this.now();
     this.send({ type, version: typeSnapshot.version, nonce, resources });

@@ -47,7 +47,15 @@ const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [
   [504, 'gateway_timeout'],
 ];
 
+let built: JsonObject | undefined;
+
+/** The same for every listener: built once, shared (never mutated). */
 export function jsonLocalReplies(): JsonObject {
+  built ??= buildLocalReplies();
+  return built;
+}
+
+function buildLocalReplies(): JsonObject {
   const mappers: JsonObject[] = [
     // ext_authz could not get an answer (fail closed): UAEX with the configured 503.
     {

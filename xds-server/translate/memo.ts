@@ -61,6 +61,11 @@ export class TranslationMemo {
     });
   }
 
+  /** Any other piece of translation that reads only `reads` (besides the config entries). */
+  shared<T>(state: MeshState, key: string, reads: readonly string[], compute: () => T): T {
+    return this.get(state, `shared\u0000${key}`, () => ({ value: compute(), reads }));
+  }
+
   /** Forget what only vanished services used. */
   prune(state: MeshState): void {
     for (const [key, e] of this.cache) if (e.names.every((n) => !state.services.has(n))) this.cache.delete(key);

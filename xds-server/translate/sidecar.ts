@@ -50,6 +50,34 @@ function localApp(state: MeshState, role: SidecarRole): JsonObject {
   return cluster;
 }
 
+function inboundListener(state: MeshState, role: SidecarRole): JsonObject {
+  const own = state.services.get(role.service)?.settings;
+  const routes: JsonObject = {
+    name: 'inbound',
+    virtual_hosts: [
+      {
+        name: 'local_app',
+        domains: ['*'],
+        routes: [{ name: 'local_app', match: { prefix: '/' }, route: { cluster: LOCAL_APP, timeout: durationOf(own?.requestTimeoutMs ?? 30_000) } }],
+      },
+    ],
+  };
+  return httpListener({ name: 'inbound', address: role.inboundAddress, port: role.inboundPort, statPrefix: 'inbound', routes: { inline: routes }, httpFilters: [ROUTER_FILTER], edge: false });
+}
+
+function outboundListener(port: number): JsonObject {
+  return httpListener({
+    name: 'outbound',
+    address: '127.0.0.1',
+    port,
+    statPrefix: 'outbound',
+    routes: { rds: OUTBOUND_ROUTES },
+    httpFilters: [ROUTER_FILTER],
+    edge: false,
+    stripHostPort: true,
+  });
+}
+
 export function translateSidecar(state: MeshState, role: SidecarRole, memo: TranslationMemo = freshMemo()): Translation {
   const notes: string[] = [];
   const targets = new Map<string, Target>();
@@ -64,41 +92,20 @@ export function translateSidecar(state: MeshState, role: SidecarRole, memo: Tran
     vhosts.push(memo.virtualHost(state, upstream));
   }
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const own = state.services.get(role.service)?.settings;
-  const inboundRoutes: JsonObject = {
-    name: 'inbound',
-    virtual_hosts: [
-      {
-        name: 'local_app',
-        domains: ['*'],
-        routes: [{ name: 'local_app', match: { prefix: '/' }, route: { cluster: LOCAL_APP, timeout: durationOf(own?.requestTimeoutMs ?? 30_000) } }],
-      },
-    ],
-  };
+  // Sidecars of one service (and outbound listeners of all) are alike: share their pieces.
+  const own = [role.service];
+  const inbound = memo.shared(state, `inbound\u0000${role.service}\u0000${role.inboundAddress}:${role.inboundPort}`, own, () => inboundListener(state, role));
+  const outbound = memo.shared(state, `outbound\u0000${role.outboundPort}`, [], () => outboundListener(role.outboundPort));
+  const app = memo.shared(state, `local_app\u0000${role.service}\u0000${role.appPort}`, own, () => localApp(state, role));
   return {
     resources: {
-      cluster: [{ name: LOCAL_APP, resource: localApp(state, role) }, ...sorted.map((t) => ({ name: t.id, resource: memo.cluster(state, t) }))].sort((a, b) =>
+      cluster: [{ name: LOCAL_APP, resource: app }, ...sorted.map((t) => ({ name: t.id, resource: memo.cluster(state, t) }))].sort((a, b) =>
         a.name < b.name ? -1 : 1,
       ),
       endpoint: sorted.map((t) => ({ name: t.id, resource: memo.endpoints(state, t) })),
       listener: [
-        {
-          name: 'inbound',
-          resource: httpListener({ name: 'inbound', address: role.inboundAddress, port: role.inboundPort, statPrefix: 'inbound', routes: { inline: inboundRoutes }, httpFilters: [ROUTER_FILTER], edge: false }),
-        },
-        {
-          name: 'outbound',
-          resource: httpListener({
-            name: 'outbound',
-            address: '127.0.0.1',
-            port: role.outboundPort,
-            statPrefix: 'outbound',
-            routes: { rds: OUTBOUND_ROUTES },
-            httpFilters: [ROUTER_FILTER],
-            edge: false,
-            stripHostPort: true,
-          }),
-        },
+        { name: 'inbound', resource: inbound },
+        { name: 'outbound', resource: outbound },
       ],
       route: [{ name: OUTBOUND_ROUTES, resource: { name: OUTBOUND_ROUTES, virtual_hosts: vhosts } }],
     },

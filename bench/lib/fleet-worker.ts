@@ -1,0 +1,175 @@
+// A slice of a simulated fleet: lightweight ADS clients, each a sidecar of one service (node
+// metadata as envoy/sidecar.yaml sets it) or an edge gateway, each on its own HTTP/2
+// connection like a real proxy. They subscribe as Envoy does (clusters and listeners by
+// wildcard, then the endpoints of every EDS cluster and the routes), ACK every response, and
+// report on stdout (JSON lines):
+//   {"t":"synced","c":i}                 client i has all four types
+//   {"t":"hot","c":i,"n":name,"at":ms,"b":n}  client i got a watched resource (wall clock ms; n
+//                                        bytes in that response)
+//   {"t":"error","c":i,"m":"..."}        its stream failed
+// Run by bench/fleet.ts: node dist/bench/lib/fleet-worker.js '<json config>'
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import { encodeDeltaDiscoveryRequest } from '../../xds-server/server/delta-codec.js';
+import { encodeDiscoveryRequest } from '../../xds-server/server/discovery-codec.js';
+import { TYPE_URLS, xdsTypeOf, type XdsType } from '../../xds-server/xds-types.js';
+import { serviceName, type WorkerConfig } from './fleet-config.js';
+
+
+const config = JSON.parse(process.argv[2]!) as WorkerConfig;
+const now = (): number => performance.timeOrigin + performance.now();
+
+let out: string[] = [];
+function report(line: object): void {
+  if (out.length === 0) setImmediate(() => {
+    process.stdout.write(out.join(''));
+    out = [];
+  });
+  out.push(`${JSON.stringify(line)}\n`);
+}
+
+/** The name of a resource: field 1 of Cluster, ClusterLoadAssignment, Listener and RouteConfiguration alike. */
+function nameOfResource(value: Uint8Array): string {
+  const r = protobuf.Reader.create(value);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 1) return r.string();
+    r.skipType(tag & 7);
+  }
+  return '';
+}
+
+/** Any{type_url=1, value=2} → the value. */
+function anyValue(any: Uint8Array): Uint8Array {
+  const r = protobuf.Reader.create(any);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 2) return r.bytes();
+    r.skipType(tag & 7);
+  }
+  return new Uint8Array();
+}
+
+interface Parsed {
+  version: string;
+  typeUrl: string;
+  nonce: string;
+  names: string[];
+}
+
+function parseSotw(bytes: Buffer): Parsed {
+  const r = protobuf.Reader.create(bytes);
+  const p: Parsed = { version: '', typeUrl: '', nonce: '', names: [] };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1: p.version = r.string(); break;
+      case 2: p.names.push(nameOfResource(anyValue(r.bytes()))); break;
+      case 4: p.typeUrl = r.string(); break;
+      case 5: p.nonce = r.string(); break;
+      default: r.skipType(tag & 7);
+    }
+  }
+  return p;
+}
+
+function parseDelta(bytes: Buffer): Parsed {
+  const r = protobuf.Reader.create(bytes);
+  const p: Parsed = { version: '', typeUrl: '', nonce: '', names: [] };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1: p.version = r.string(); break;
+      case 2: {
+        const res = protobuf.Reader.create(r.bytes());
+        while (res.pos < res.len) {
+          const t = res.uint32();
+          if (t >>> 3 === 3) p.names.push(res.string());
+          else res.skipType(t & 7);
+        }
+        break;
+      }
+      case 4: p.typeUrl = r.string(); break;
+      case 5: p.nonce = r.string(); break;
+      default: r.skipType(tag & 7);
+    }
+  }
+  return p;
+}
+
+const path = config.api === 'sotw'
+  ? '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources'
+  : '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+
+function startClient(i: number): void {
+  const service = serviceName(i % config.services);
+  const instance = Math.floor(i / config.services);
+  const node =
+    config.role === 'sidecar'
+      ? {
+          id: `${service}-${instance}-sidecar`,
+          cluster: service,
+          user_agent_name: 'meshgate-fleet-bench',
+          metadata: { role: 'sidecar', service, app_port: 8080, inbound_port: 15000, outbound_port: 15001 },
+        }
+      : { id: `gateway-${i}`, cluster: 'gateway', user_agent_name: 'meshgate-fleet-bench', metadata: { role: 'gateway', gateway_port: 8080 } };
+  const routeNames = [config.role === 'sidecar' ? 'outbound' : 'gateway_routes'];
+  // One connection per client, like one Envoy each: no subchannel sharing between them.
+  const client = new grpc.Client(config.xds, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 << 20 });
+  const stream = client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b);
+  const seen = new Set<XdsType>();
+  let synced = false;
+  let first = true;
+  const withNode = <T extends object>(req: T): T => (first ? ((first = false), { ...req, node }) : req);
+
+  const sotw = (type: XdsType, names: string[], version = '', nonce = ''): void => {
+    stream.write(Buffer.from(encodeDiscoveryRequest(withNode({ type_url: TYPE_URLS[type], resource_names: names, version_info: version, response_nonce: nonce }))));
+  };
+  const delta = (type: XdsType, subscribe: string[], nonce = ''): void => {
+    stream.write(Buffer.from(encodeDeltaDiscoveryRequest(withNode({ type_url: TYPE_URLS[type], resource_names_subscribe: subscribe, response_nonce: nonce }))));
+  };
+
+  const endpointNames = new Set<string>();
+  stream.on('data', (bytes: Buffer) => {
+    const p = config.api === 'sotw' ? parseSotw(bytes) : parseDelta(bytes);
+    const type = xdsTypeOf(p.typeUrl);
+    if (!type) return;
+    for (const w of config.watch) if (type === w.type && p.names.includes(w.name)) report({ t: 'hot', c: i, n: w.name, at: now(), b: bytes.length });
+    // Subscribe to what the clusters and listeners need, as Envoy does, then ACK.
+    const more = type === 'cluster' ? p.names.filter((n) => n !== 'local_app' && !endpointNames.has(n)) : [];
+    for (const n of more) endpointNames.add(n);
+    if (config.api === 'sotw') {
+      const names = type === 'endpoint' ? [...endpointNames] : type === 'route' ? routeNames : [];
+      sotw(type, names, p.version, p.nonce);
+      if (more.length) sotw('endpoint', [...endpointNames]);
+      if (type === 'listener' && !seen.has('listener')) sotw('route', routeNames);
+    } else {
+      delta(type, [], p.nonce);
+      if (more.length) delta('endpoint', more);
+      if (type === 'listener' && !seen.has('listener')) delta('route', routeNames);
+    }
+    seen.add(type);
+    if (!synced && seen.size === 4) {
+      synced = true;
+      report({ t: 'synced', c: i });
+    }
+  });
+  stream.on('error', (err: Error) => report({ t: 'error', c: i, m: err.message }));
+  if (config.api === 'sotw') {
+    sotw('cluster', []);
+    sotw('listener', []);
+  } else {
+    delta('cluster', []);
+    delta('listener', []);
+  }
+}
+
+// Connect in small batches: a fleet does not start in one instant either.
+let next = config.from;
+function batch(): void {
+  const end = Math.min(config.to, next + 50);
+  for (; next < end; next++) startClient(next);
+  if (next < config.to) setTimeout(batch, 5);
+}
+batch();
+process.on('SIGTERM', () => process.exit(0));
