@@ -1,10 +1,12 @@
 # One image for meshgate's TypeScript components (xds-server, ext-authz, ratelimit-service,
-# the demo model service, and the bootstrap renderer); docker-compose.yml picks the entry point.
+# the demo services, the meshgate command and the bootstrap renderer); docker-compose.yml picks
+# the entry point.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY cli cli
 COPY shared shared
 COPY xds-server xds-server
 COPY ext-authz ext-authz
@@ -23,6 +25,6 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY envoy envoy
-COPY demo/policies.yaml demo/ratelimit.yaml demo/
+COPY demo/policies.yaml demo/ratelimit.yaml demo/config-entries.yaml demo/
 USER node
 CMD ["node", "dist/xds-server/main.js", "--help"]

@@ -13,7 +13,6 @@ import { tempDir } from '../launcher/consul-agent.js';
 import { freePorts } from '../launcher/ports.js';
 import { startProcess } from '../launcher/process.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
-import { startRedis } from '../launcher/redis.js';
 import { repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { ghz, type GhzResult } from './lib/ghz.js';

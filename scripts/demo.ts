@@ -1,17 +1,22 @@
-// `npm run demo`: Consul, the xds-server, two demo model service instances and a gateway Envoy
-// on this machine, then the lines to try. Ctrl-C stops everything and removes temporary data.
+// `npm run demo`: Consul, the xds-server, ext-authz, ratelimit-service, two demo model service
+// instances, an "agent" service with its own sidecar Envoy, config entries in Consul KV and a
+// gateway Envoy on this machine, then the lines to try. Ctrl-C stops everything and removes
+// temporary data.
 //
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
 // --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port),
-// --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT).
+// --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT), the agent's
+// sidecar --sidecar-port/SIDECAR_PORT 15000 (inbound; outbound and admin: the next two).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent.js';
 import type { Component } from '../launcher/component.js';
 import type { EnvoyProcess } from '../launcher/envoy.js';
-import { startGatewayEnvoy } from '../launcher/envoy-roles.js';
+import YAML from 'yaml';
+import { startGatewayEnvoy, startSidecarEnvoy } from '../launcher/envoy-roles.js';
+import { freePorts } from '../launcher/ports.js';
 import { startExtAuthz } from '../launcher/ext-authz.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot } from '../launcher/repo.js';
@@ -30,6 +35,7 @@ const { values } = parseArgs({
     'authz-port': { type: 'string' },
     'ratelimit-port': { type: 'string' },
     'ratelimit-admin-port': { type: 'string' },
+    'sidecar-port': { type: 'string' },
   },
 });
 
@@ -49,7 +55,11 @@ const ports = {
   authz: port(values['authz-port'], 'AUTHZ_PORT', 9191),
   ratelimit: port(values['ratelimit-port'], 'RATELIMIT_PORT', 8081),
   ratelimitAdmin: port(values['ratelimit-admin-port'], 'RATELIMIT_ADMIN_PORT', 6070),
+  sidecar: port(values['sidecar-port'], 'SIDECAR_PORT', 15000),
 };
+
+/** Where the xds-server reads config entries (its default prefix). */
+const ENTRIES_PREFIX = 'meshgate/config/';
 
 /** The demo's API key (its SHA-256 is in demo/policies.yaml). */
 const DEMO_API_KEY = 'mgk_demo_team_a_7Qx2';
@@ -64,6 +74,7 @@ let xds: XdsServerProcess | undefined;
 let authz: Component | undefined;
 let ratelimit: Component | undefined;
 let envoy: EnvoyProcess | undefined;
+let sidecar: EnvoyProcess | undefined;
 const instances: ModelServiceProcess[] = [];
 let stopping = false;
 
@@ -72,6 +83,7 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     say('\nstopping the demo …');
     await envoy?.stop().catch(() => undefined);
+    await sidecar?.stop().catch(() => undefined);
     for (const i of instances) await i.stop().catch(() => undefined);
     await xds?.stop().catch(() => undefined);
     await authz?.stop().catch(() => undefined);
@@ -121,6 +133,14 @@ async function main(): Promise<void> {
   watchForCrash(ratelimit.process);
   say(`  ratelimit     gRPC 127.0.0.1:${ports.ratelimit}, admin ${ratelimit.adminUrl} (limits: demo/ratelimit.yaml, in memory)`);
 
+  // Traffic policy as config entries in Consul KV, one entry per key, as an operator keeps them.
+  const entryDocs = YAML.parseAllDocuments(fs.readFileSync(path.join(repoRoot(), 'demo', 'config-entries.yaml'), 'utf8'));
+  for (const doc of entryDocs) {
+    const entry = doc.toJS() as { Kind: string; Name: string };
+    await consul.api.kvPut(`${ENTRIES_PREFIX}${entry.Kind}/${entry.Name}`, doc.toString());
+  }
+  say(`  config        ${entryDocs.length} entries from demo/config-entries.yaml in Consul KV under ${ENTRIES_PREFIX}`);
+
   xds = await startXdsServer({
     consulAddress: consul.address,
     xdsPort: ports.xds,
@@ -151,6 +171,34 @@ async function main(): Promise<void> {
     say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
   }
 
+  // The agent: an app that calls llm-chat by name through its own sidecar Envoy.
+  const [agentPort] = (await freePorts(1)) as [number];
+  const agent = await startModelService({
+    service: 'agent',
+    id: 'agent-1',
+    consulAddress: consul.address,
+    port: agentPort,
+    sidecarOutbound: ports.sidecar + 1,
+    // Public at the gateway under /agent/; other proxies reach it through its sidecar.
+    meta: { 'gateway-path': '/agent/', 'auth-policy': 'none', 'sidecar-port': String(ports.sidecar) },
+    logFile: path.join(logs, 'agent-1.log'),
+  });
+  instances.push(agent);
+  watchForCrash(agent.process);
+  sidecar = await startSidecarEnvoy({
+    nodeId: 'demo-agent-1-sidecar',
+    service: 'agent',
+    appPort: agentPort,
+    inboundPort: ports.sidecar,
+    outboundPort: ports.sidecar + 1,
+    adminPort: ports.sidecar + 2,
+    xds: { host: '127.0.0.1', port: ports.xds, api: 'delta' },
+    workDir: work,
+    logFile: path.join(logs, 'agent-1-sidecar.log'),
+  });
+  watchForCrash(sidecar.process);
+  say(`  agent-1       ${agent.url}, its sidecar: inbound :${ports.sidecar}, outbound :${ports.sidecar + 1}, admin :${ports.sidecar + 2}`);
+
   envoy = await startGatewayEnvoy({
     nodeId: 'demo-gateway',
     port: ports.gateway,
@@ -169,7 +217,8 @@ async function main(): Promise<void> {
     'a request through the gateway to succeed',
     async () =>
       (await fetch(`${gw}/test?msg=hello`)).status === 200 &&
-      (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).status === 200,
+      (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).status === 200 &&
+      ((await (await fetch(`${gw}/agent/call/llm-chat/test`)).json()) as { status?: number }).status === 200,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 
@@ -195,6 +244,20 @@ ready. Try:
 
   # take one instance out in Consul, then watch requests go to the other one only:
   curl -X PUT '${instances[0]!.url}/_demo/health?healthy=false'
+
+  # the mesh: gateway → agent-1's sidecar → agent-1 → its sidecar → llm-chat, by name
+  curl '${gw}/agent/call/llm-chat/test?msg=through-two-sidecars'
+  # an llm-chat instance that answers 503 while Consul still calls it healthy: GETs are retried
+  # elsewhere (service-router), and after 3 in a row it is ejected (service-defaults)
+  curl -X PUT '${instances[1]!.url}/_demo/fail?status=503'
+  for i in $(seq 6); do curl -s ${gw}/agent/call/llm-chat/test | grep -o '"instance":"[^"]*"'; done
+
+  # operators: who has what, which path goes where, and config entries checked offline
+  npm run --silent meshgate -- proxy-status --xds-admin ${xds.adminUrl}
+  npm run --silent meshgate -- routes --xds-admin ${xds.adminUrl}
+  npm run --silent meshgate -- config-dump demo-agent-1-sidecar --type cluster --xds-admin ${xds.adminUrl}
+  npm run --silent meshgate -- validate demo/config-entries.yaml
+  curl ${xds.adminUrl}/debug/config-entries         # entries in force, and any refused with the reason
 
 Ctrl-C stops everything.`);
 }

@@ -28,27 +28,24 @@ function report(line: object): void {
   out.push(`${JSON.stringify(line)}\n`);
 }
 
-/** The name of a resource: field 1 of Cluster, ClusterLoadAssignment, Listener and RouteConfiguration alike. */
-function nameOfResource(value: Uint8Array): string {
-  const r = protobuf.Reader.create(value);
+/** The first field `n` of a message, read by `read`. */
+function firstField<T>(bytes: Uint8Array, n: number, read: (r: protobuf.Reader) => T): T | undefined {
+  const r = protobuf.Reader.create(bytes);
   while (r.pos < r.len) {
     const tag = r.uint32();
-    if (tag >>> 3 === 1) return r.string();
+    if (tag >>> 3 === n) return read(r);
     r.skipType(tag & 7);
   }
-  return '';
+  return undefined;
 }
 
-/** Any{type_url=1, value=2} → the value. */
-function anyValue(any: Uint8Array): Uint8Array {
-  const r = protobuf.Reader.create(any);
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 2) return r.bytes();
-    r.skipType(tag & 7);
-  }
-  return new Uint8Array();
-}
+/** A resource's name is field 1 of Cluster, ClusterLoadAssignment, Listener and RouteConfiguration alike. */
+const nameInAny = (any: Uint8Array): string => {
+  const value = firstField(any, 2, (r) => r.bytes()) ?? new Uint8Array();
+  return firstField(value, 1, (r) => r.string()) ?? '';
+};
+/** Delta's Resource{name=3}. */
+const nameInResource = (resource: Uint8Array): string => firstField(resource, 3, (r) => r.string()) ?? '';
 
 interface Parsed {
   version: string;
@@ -57,38 +54,15 @@ interface Parsed {
   names: string[];
 }
 
-function parseSotw(bytes: Buffer): Parsed {
+/** (Delta)DiscoveryResponse{version=1, resources=2, type_url=4, nonce=5}: the same field numbers in both. */
+function parseResponse(bytes: Buffer, nameOf: (resource: Uint8Array) => string): Parsed {
   const r = protobuf.Reader.create(bytes);
   const p: Parsed = { version: '', typeUrl: '', nonce: '', names: [] };
   while (r.pos < r.len) {
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1: p.version = r.string(); break;
-      case 2: p.names.push(nameOfResource(anyValue(r.bytes()))); break;
-      case 4: p.typeUrl = r.string(); break;
-      case 5: p.nonce = r.string(); break;
-      default: r.skipType(tag & 7);
-    }
-  }
-  return p;
-}
-
-function parseDelta(bytes: Buffer): Parsed {
-  const r = protobuf.Reader.create(bytes);
-  const p: Parsed = { version: '', typeUrl: '', nonce: '', names: [] };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
-      case 1: p.version = r.string(); break;
-      case 2: {
-        const res = protobuf.Reader.create(r.bytes());
-        while (res.pos < res.len) {
-          const t = res.uint32();
-          if (t >>> 3 === 3) p.names.push(res.string());
-          else res.skipType(t & 7);
-        }
-        break;
-      }
+      case 2: p.names.push(nameOf(r.bytes())); break;
       case 4: p.typeUrl = r.string(); break;
       case 5: p.nonce = r.string(); break;
       default: r.skipType(tag & 7);
@@ -131,7 +105,7 @@ function startClient(i: number): void {
 
   const endpointNames = new Set<string>();
   stream.on('data', (bytes: Buffer) => {
-    const p = config.api === 'sotw' ? parseSotw(bytes) : parseDelta(bytes);
+    const p = parseResponse(bytes, config.api === 'sotw' ? nameInAny : nameInResource);
     const type = xdsTypeOf(p.typeUrl);
     if (!type) return;
     for (const w of config.watch) if (type === w.type && p.names.includes(w.name)) report({ t: 'hot', c: i, n: w.name, at: now(), b: bytes.length });

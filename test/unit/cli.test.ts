@@ -71,7 +71,7 @@ describe('meshgate validate', () => {
   it('accepts entries one per document or as a list, and names each', () => {
     const r = validateEntries('Kind: service-defaults\nName: a\n---\n- {Kind: service-splitter, Name: b, Splits: [{Weight: 100, Service: a}]}\n', 'f.yaml');
     assert.equal(r.ok, true);
-    assert.deepEqual(r.lines, ['f.yaml (document 1): ok: service-defaults/a', 'f.yaml (document 2): ok: service-splitter/b']);
+    assert.deepEqual(r.lines, ['f.yaml: ok: service-defaults/a', 'f.yaml: ok: service-splitter/b']);
   });
 
   it('refuses a bad entry with the field and the reason, and a duplicate', () => {
@@ -80,7 +80,7 @@ describe('meshgate validate', () => {
     assert.match(bad.lines[0]!, /^bad\.yaml: refused: .*weights must add up to 100/);
     const dup = validateEntries('Kind: service-defaults\nName: a\n---\nKind: service-defaults\nName: a\n', 'd.yaml');
     assert.equal(dup.ok, false);
-    assert.match(dup.lines[1]!, /service-defaults\/a is also defined in d\.yaml \(document 1\)/);
+    assert.match(dup.lines[0]!, /^d\.yaml: refused: \[1\] service-defaults\/a is defined twice$/);
     assert.match(validateEntries('Kind: [', 'y.yaml').lines[0]!, /not valid YAML/);
   });
 });

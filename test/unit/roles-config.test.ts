@@ -77,3 +77,23 @@ describe('envoy/sidecar.yaml', () => {
     assert.deepEqual(role, { kind: 'sidecar', service: 'llm-b', appPort: 8081, inboundAddress: '127.0.0.1', inboundPort: 21000, outboundPort: 21001 });
   });
 });
+
+describe('docker-compose.yml', () => {
+  const compose = YAML.parse(fs.readFileSync(path.join(repoRoot(), 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { command?: string[] | string; environment?: Record<string, string> }>;
+  };
+
+  it('gives every bootstrap it renders a value for each placeholder', () => {
+    const rendered: string[] = [];
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const command = Array.isArray(svc.command) ? svc.command.join(' ') : (svc.command ?? '');
+      const m = /render-bootstrap\.js (envoy\/[a-z-]+\.yaml)/.exec(command);
+      if (!m) continue;
+      const template = fs.readFileSync(path.join(repoRoot(), m[1]!), 'utf8');
+      const b = YAML.parse(renderTemplate(template, svc.environment ?? {}));
+      assert.ok(['gateway', 'sidecar'].includes(b.node.metadata.role), name);
+      rendered.push(m[1]!);
+    }
+    assert.deepEqual(rendered.sort(), ['envoy/gateway.yaml', 'envoy/sidecar.yaml']);
+  });
+});

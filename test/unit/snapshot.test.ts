@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
 import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
+import { diffTypeSnapshots } from '../../xds-server/cache/snapshot-diff.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { instance, meshOf, service, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
 
@@ -21,6 +22,19 @@ describe('snapshots', () => {
     assert.equal(moved.types.cluster.version, one.types.cluster.version);
     assert.notEqual(moved.types.endpoint.version, one.types.endpoint.version);
     assert.equal(moved.types.endpoint.resources.get('a')!.version, one.types.endpoint.resources.get('a')!.version);
+  });
+
+  it('diff two snapshots of a type into changed and removed resources, once for every stream', () => {
+    const C = service('c', [instance('c-1')]);
+    const one = buildSnapshot('k', translateGateway(meshOf([A, B, C]), GATEWAY_OPTIONS));
+    const two = buildSnapshot('k', translateGateway(meshOf([A, service('b', [instance('b-1', { port: 1 })]), service('d', [instance('d-1')])]), GATEWAY_OPTIONS), one);
+    const d = diffTypeSnapshots(one.types.endpoint, two.types.endpoint);
+    assert.deepEqual(d.changed.map((r) => r.name), ['b', 'd']);
+    assert.deepEqual(d.removed, ['c']);
+    assert.equal(diffTypeSnapshots(one.types.endpoint, two.types.endpoint), d, 'memoized: the next stream gets the same diff');
+    const same = diffTypeSnapshots(two.types.listener, two.types.listener);
+    assert.deepEqual([same.changed, same.removed], [[], []]);
+    assert.equal(two.types.listener, one.types.listener, 'an unchanged type keeps its TypeSnapshot object');
   });
 
   it('reuse the encoding of unchanged resources from the previous snapshot', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeMessage, encodeMessage } from '../../shared/proto/codec.js';
 import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
+import { createConfigEntryStore } from '../../xds-server/model/config-entries/entry-store.js';
 import { parseSubsetFilter, matchesFilter } from '../../xds-server/model/config-entries/subset-filter.js';
 import { compileChain } from '../../xds-server/translate/chain.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
@@ -83,6 +84,20 @@ Splits: [{Weight: 100, ServiceSubset: v9}]
   it('scopes a sidecar to its declared upstreams', () => {
     const t = translateSidecar(entryMesh(), { ...CLIENT_SIDECAR, service: 'admin' });
     assert.deepEqual(t.resources.cluster.map((c) => c.name), ['local_app'], 'admin declares no upstreams');
+  });
+});
+
+describe('config entry store', () => {
+  it('takes one entry per KV key or a set per file, refuses a duplicate, and keeps the last good version', () => {
+    const store = createConfigEntryStore();
+    assert.equal(store.setDocument('kv:meshgate/config/web', 'Kind: service-defaults\nName: web\nProtocol: http2\n'), undefined);
+    assert.equal(store.setDocument('file:entries.yaml', 'Kind: service-defaults\nName: api\n---\n- {Kind: service-splitter, Name: api, Splits: [{Weight: 100, Service: web}]}\n'), undefined);
+    assert.deepEqual([...store.items.keys()].sort(), ['service-defaults/api', 'service-defaults/web', 'service-splitter/api']);
+    assert.match(store.setDocument('kv:meshgate/config/other', 'Kind: service-defaults\nName: web\n') ?? '', /service-defaults\/web is already defined by kv:meshgate\/config\/web/);
+    assert.match(store.setDocument('kv:meshgate/config/web', 'Kind: service-defaults\nName: web\nProtocol: h3\n') ?? '', /Protocol/);
+    assert.equal((store.items.get('service-defaults/web') as { Protocol?: string }).Protocol, 'http2', 'the last good entry stays');
+    const many = parseConfigEntries('Kind: service-defaults\nName: a\n---\nKind: service-defaults\nName: b\n');
+    assert.equal(many.ok, false, 'without `many`, one entry per document');
   });
 });
 

@@ -19,12 +19,12 @@
 // (shared) plus a map of exceptions that is empty in the steady state, and moving every stream
 // from S to S' filters one shared diff instead of comparing every resource per stream.
 import type { EncodedResource } from '../cache/encoded-resource.js';
-import type { Snapshot, TypeSnapshot } from '../cache/snapshot.js';
+import type { TypeSnapshot } from '../cache/snapshot.js';
 import { diffTypeSnapshots } from '../cache/snapshot-diff.js';
-import { isFullStateType, PUSH_ORDER, xdsTypeOf, type XdsType } from '../xds-types.js';
+import { isFullStateType, PUSH_ORDER, type XdsType } from '../xds-types.js';
 import type { DeltaDiscoveryRequest } from './delta-codec.js';
 import { internNames, NO_NAMES } from './name-sets.js';
-import { WAITS_FOR, type Nack, type StreamEvents, type TypeProgress } from './xds-protocol.js';
+import { AdsStreamState, WAITS_FOR, type Nack, type StreamEvents, type TypeProgress } from './xds-protocol.js';
 
 export interface DeltaResponse {
   readonly type: XdsType;
@@ -81,37 +81,14 @@ function freshTypeState(): DeltaTypeState {
   };
 }
 
-export class DeltaState {
-  readonly types: { readonly [T in XdsType]: DeltaTypeState } = {
-    cluster: freshTypeState(),
-    endpoint: freshTypeState(),
-    listener: freshTypeState(),
-    route: freshTypeState(),
-  };
-  private snapshot: Snapshot | undefined;
-  private nonce = 0;
-
-  constructor(
-    private readonly send: (response: DeltaResponse) => void,
-    private readonly events: StreamEvents = {},
-    private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  get current(): Snapshot | undefined {
-    return this.snapshot;
-  }
-
-  onSnapshot(snapshot: Snapshot): void {
-    this.snapshot = snapshot;
-    this.flush();
+export class DeltaState extends AdsStreamState<DeltaTypeState, DeltaResponse> {
+  constructor(send: (response: DeltaResponse) => void, events: StreamEvents = {}, now: () => Date = () => new Date()) {
+    super(freshTypeState, send, events, now);
   }
 
   onRequest(request: DeltaDiscoveryRequest): void {
-    const type = xdsTypeOf(request.type_url);
-    if (!type) {
-      this.events.onUnknownType?.(request.type_url);
-      return;
-    }
+    const type = this.typeOf(request.type_url);
+    if (!type) return;
     const st = this.types[type];
     if (request.response_nonce) this.answer(type, st, request);
     if (!st.subscribed) this.firstRequest(type, st, request);
@@ -194,7 +171,7 @@ export class DeltaState {
     return st.base?.resources.get(name)?.version;
   }
 
-  private flush(): void {
+  protected flush(): void {
     if (!this.snapshot) return;
     for (const type of PUSH_ORDER) {
       if (WAITS_FOR[type].some((t) => this.types[t].inFlight.size > 0)) continue;
@@ -240,7 +217,7 @@ export class DeltaState {
       }
       return;
     }
-    const nonce = String(++this.nonce);
+    const nonce = this.nextNonce();
     if (st.inFlight.size >= MAX_IN_FLIGHT) st.inFlight.delete(st.inFlight.keys().next().value!);
     st.inFlight.set(nonce, target.version);
     st.sentVersion = target.version;

@@ -21,10 +21,10 @@
 import type { EncodedResource } from '../cache/encoded-resource.js';
 import type { Snapshot, TypeSnapshot } from '../cache/snapshot.js';
 import { diffTypeSnapshots } from '../cache/snapshot-diff.js';
-import { isFullStateType, PUSH_ORDER, xdsTypeOf, type XdsType } from '../xds-types.js';
+import { isFullStateType, PUSH_ORDER, type XdsType } from '../xds-types.js';
 import type { DiscoveryRequest } from './discovery-codec.js';
 import { internNames, sameNames } from './name-sets.js';
-import { WAITS_FOR, type Nack, type StreamEvents, type TypeProgress } from './xds-protocol.js';
+import { AdsStreamState, WAITS_FOR, type Nack, type StreamEvents, type TypeProgress } from './xds-protocol.js';
 
 export type { Nack } from './xds-protocol.js';
 
@@ -83,37 +83,14 @@ function namesOf(type: XdsType, requested: readonly string[]): ReadonlySet<strin
   return internNames(requested);
 }
 
-export class SotwState {
-  readonly types: { readonly [T in XdsType]: TypeState } = {
-    cluster: freshTypeState(),
-    endpoint: freshTypeState(),
-    listener: freshTypeState(),
-    route: freshTypeState(),
-  };
-  private snapshot: Snapshot | undefined;
-  private nonce = 0;
-
-  constructor(
-    private readonly send: (response: SotwResponse) => void,
-    private readonly events: StreamEvents = {},
-    private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  get current(): Snapshot | undefined {
-    return this.snapshot;
-  }
-
-  onSnapshot(snapshot: Snapshot): void {
-    this.snapshot = snapshot;
-    this.flush();
+export class SotwState extends AdsStreamState<TypeState, SotwResponse> {
+  constructor(send: (response: SotwResponse) => void, events: StreamEvents = {}, now: () => Date = () => new Date()) {
+    super(freshTypeState, send, events, now);
   }
 
   onRequest(request: DiscoveryRequest): void {
-    const type = xdsTypeOf(request.type_url);
-    if (!type) {
-      this.events.onUnknownType?.(request.type_url);
-      return;
-    }
+    const type = this.typeOf(request.type_url);
+    if (!type) return;
     const st = this.types[type];
     const names = namesOf(type, request.resource_names);
     if (request.response_nonce) {
@@ -158,7 +135,7 @@ export class SotwState {
   }
 
   /** Answer every waiting type that has something new, in push order. */
-  private flush(): void {
+  protected flush(): void {
     if (!this.snapshot) return;
     for (const type of PUSH_ORDER) {
       if (WAITS_FOR[type].some((t) => this.types[t].inFlight)) continue;
@@ -203,7 +180,7 @@ export class SotwState {
         if (r) resources.push(r);
       }
     }
-    const nonce = String(++this.nonce);
+    const nonce = this.nextNonce();
     if (type === 'cluster') this.forceEndpoints(st.sentSnapshot, typeSnapshot);
     st.waiting = false;
     st.inFlight = true;

@@ -1,6 +1,7 @@
 // What the state-of-the-world and delta state machines share: how a rejection is recorded, what
 // a stream reports, and which types must be acknowledged before another may be sent.
-import type { XdsType } from '../xds-types.js';
+import type { Snapshot } from '../cache/snapshot.js';
+import { xdsTypeOf, type XdsType } from '../xds-types.js';
 
 export interface Nack {
   readonly version: string;
@@ -41,3 +42,42 @@ export const WAITS_FOR: { readonly [T in XdsType]: readonly XdsType[] } = {
   listener: ['cluster'],
   route: ['cluster'],
 };
+
+/** What both state machines are made of: per-type state, the current snapshot, nonces. */
+export abstract class AdsStreamState<S extends TypeProgress, R> {
+  readonly types: { readonly [T in XdsType]: S };
+  protected snapshot: Snapshot | undefined;
+  private nonce = 0;
+
+  constructor(
+    fresh: () => S,
+    protected readonly send: (response: R) => void,
+    protected readonly events: StreamEvents = {},
+    protected readonly now: () => Date = () => new Date(),
+  ) {
+    this.types = { cluster: fresh(), endpoint: fresh(), listener: fresh(), route: fresh() };
+  }
+
+  get current(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  onSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    this.flush();
+  }
+
+  /** The type a request is for, or undefined (reported) when this server does not serve it. */
+  protected typeOf(typeUrl: string): XdsType | undefined {
+    const type = xdsTypeOf(typeUrl);
+    if (!type) this.events.onUnknownType?.(typeUrl);
+    return type;
+  }
+
+  protected nextNonce(): string {
+    return String(++this.nonce);
+  }
+
+  /** Send what the current snapshot and the subscriptions call for. */
+  protected abstract flush(): void;
+}

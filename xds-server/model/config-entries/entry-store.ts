@@ -1,4 +1,4 @@
-// Config entries from their documents (one per Consul KV key): each validated on its own, the
+// Config entries from their documents (Consul KV keys, files): each validated on its own, the
 // last good version of each kept when a new one is refused, and the whole set handed to the
 // mesh as ConfigEntries whenever it changes.
 import { DocumentStore, type DocumentStatus } from '../../../shared/documents/document-store.js';
@@ -11,10 +11,10 @@ export function createConfigEntryStore(now?: () => Date): ConfigEntryStore {
   return new DocumentStore<ConfigEntry>(
     {
       compile(text) {
-        const parsed = parseConfigEntries(text);
+        // A KV key holds one entry as Consul's do; a file (or a key) may hold a set of them.
+        const parsed = parseConfigEntries(text, true);
         if (!parsed.ok) throw new Error(parsed.reason);
-        const entry = parsed.entries[0]!;
-        return new Map([[entryId(entry), entry]]);
+        return new Map(parsed.entries.map((e) => [entryId(e), e]));
       },
       conflict: (id, other) => `${id} is already defined by ${other}`,
     },

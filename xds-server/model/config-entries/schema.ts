@@ -212,21 +212,29 @@ export type HttpMatch = NonNullable<RouterRoute['Match']>['HTTP'];
 
 export type EntryParse = { ok: true; entries: ConfigEntry[] } | { ok: false; reason: string };
 
-/** One entry (a document), or — for `meshgate validate` — a list of them. */
-export function parseConfigEntries(text: string, allowList = false): EntryParse {
-  let raw: unknown;
-  try {
-    raw = YAML.parse(text, { maxAliasCount: 100 });
-  } catch (err) {
-    return { ok: false, reason: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` };
-  }
-  const list = allowList && Array.isArray(raw) ? raw : [raw];
+/**
+ * Config entries from one document: a single entry, or — with `many` (files, and KV keys that
+ * hold a set) — a list of entries or several YAML documents separated by "---". Every problem
+ * is reported, each with the place it was found.
+ */
+export function parseConfigEntries(text: string, many = false): EntryParse {
+  const docs = YAML.parseAllDocuments(text, { maxAliasCount: 100 } as YAML.ParseOptions);
+  const syntax = (Array.isArray(docs) ? docs : [docs]).flatMap((d) => d.errors);
+  if (syntax.length) return { ok: false, reason: `not valid YAML or JSON: ${syntax[0]!.message.split('\n')[0]}` };
+  const raws = (Array.isArray(docs) ? docs : [docs]).map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
+  if (!many && raws.length > 1) return { ok: false, reason: 'holds several YAML documents: one entry per key' };
+  const list = raws.flatMap((raw) => (many && Array.isArray(raw) ? raw : [raw]));
   const entries: ConfigEntry[] = [];
   const problems: string[] = [];
+  const seen = new Set<string>();
   list.forEach((item, i) => {
+    const where = list.length > 1 ? `[${i}] ` : '';
     const r = configEntry.safeParse(item);
-    if (r.success) entries.push(r.data);
-    else problems.push(`${list.length > 1 ? `[${i}] ` : ''}${describeIssues(r.error)}`);
+    if (!r.success) return void problems.push(`${where}${describeIssues(r.error)}`);
+    const id = entryId(r.data);
+    if (seen.has(id)) return void problems.push(`${where}${id} is defined twice`);
+    seen.add(id);
+    entries.push(r.data);
   });
   return problems.length ? { ok: false, reason: problems.join('; ') } : { ok: true, entries };
 }
