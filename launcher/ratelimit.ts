@@ -13,6 +13,7 @@ export interface RatelimitOptions {
   readonly logFile?: string;
   readonly waitReady?: boolean;
   readonly cpus?: string;
+  readonly nodeArgs?: readonly string[];
 }
 
 export async function startRatelimit(options: RatelimitOptions): Promise<Component> {
@@ -33,5 +34,6 @@ export async function startRatelimit(options: RatelimitOptions): Promise<Compone
     waitReady: options.waitReady ?? true,
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.cpus ? { cpus: options.cpus } : {}),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   }).start();
 }
