@@ -13,6 +13,7 @@
 // (default http://127.0.0.1:18001).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isPort } from '../shared/host-port.js';
 import type { ProxyStatus } from '../xds-server/server/proxy-registry.js';
 import { allSynced, formatProxyStatus } from './proxy-status.js';
 import { formatRoutes, type RoleRoutes } from './route-table.js';
@@ -48,7 +49,7 @@ function port(v: string | undefined, name: string, fallback?: number): number {
     return fallback;
   }
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${name}: ${v} is not a port`);
+  if (!isPort(n)) throw new UsageError(`${name}: ${v} is not a port`);
   return n;
 }
 

@@ -45,20 +45,16 @@ async function judge(policy: CompiledPolicy, req: CheckAttributes): Promise<Outc
   return { ok: true, identity };
 }
 
+/** A denial before any policy applies (no policy, an unreadable request, an internal error). */
+export function denied(policyName: string, reason: string): Decision {
+  return { allowed: false, policy: undefined, policyName, status: 403, reason, challenges: [], identity: undefined };
+}
+
 export async function authorize(policies: ReadonlyMap<string, CompiledPolicy>, req: CheckAttributes): Promise<Decision> {
   const name = req.policy;
-  const deny = (reason: string): Decision => ({
-    allowed: false,
-    policy: undefined,
-    policyName: name ?? '',
-    status: 403,
-    reason,
-    challenges: [],
-    identity: undefined,
-  });
-  if (!name) return deny('the route names no policy');
+  if (!name) return denied('', 'the route names no policy');
   const policy = policies.get(name);
-  if (!policy) return deny(`policy "${name}" is not defined`);
+  if (!policy) return denied(name, `policy "${name}" is not defined`);
   let outcome: Outcome;
   try {
     outcome = await judge(policy, req);

@@ -2,7 +2,8 @@
 // registration.
 import { listenHttp } from '../shared/admin-http.js';
 import { ConsulClient } from '../shared/consul/client.js';
-import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
+import { registerComponent } from '../shared/component-config.js';
+import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { IDENTITY_HEADERS_META } from '../shared/identity-headers.js';
 import { createLogger } from '../shared/log.js';
@@ -31,15 +32,7 @@ runService('ext-authz', log, async () => {
     },
   });
   const store = createPolicyStore({ jwks });
-  store.onEvent((e) => {
-    metrics.policies.set(store.items.size);
-    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, policies: e.names }, 'policy document in force');
-    if (e.kind === 'refused') {
-      metrics.refusals.inc({ source: e.document.split(':')[0] });
-      log.error({ document: e.document, version: e.version, reason: e.reason }, 'policy document refused; the last good version stays in force');
-    }
-    if (e.kind === 'removed') log.warn({ document: e.document }, 'policy document removed; its policies no longer exist');
-  });
+  reportDocumentEvents(store, log, { what: 'policy document', namesField: 'policies', refusals: metrics.refusals, inForce: metrics.policies });
 
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
   const sources = startDocumentSources({
@@ -69,24 +62,16 @@ runService('ext-authz', log, async () => {
 
   const port = await server.grpc.listen(config.listen.host, config.listen.port);
   const admin = await listenHttp(authzAdminApp({ store, jwks, metrics, identityHeaders: config.identityHeaders, ready: notReady }), config.admin.host, config.admin.port);
-  let deregister: (() => Promise<void>) | undefined;
-  if (consul && config.register) {
-    const address = advertisedAddress(config.listen.host, config.advertise);
-    deregister = await registerSelf(consul, {
-      id: config.serviceId,
-      name: config.serviceName,
-      address,
-      port,
-      // Infrastructure, not an API: never routed by the gateway. The identity headers it sets
-      // are announced so that the gateway strips client-sent copies of exactly those.
-      meta: { protocol: 'grpc', 'gateway-path': 'none', [IDENTITY_HEADERS_META]: IDENTITY_FIELDS.map((f) => config.identityHeaders[f]).join(',') },
-      check: { grpc: `${address}:${port}` },
-    });
-  }
+  const deregister = await registerComponent(consul, config, port, log, {
+    // The identity headers it sets are announced, so that the gateway strips client-sent copies
+    // of exactly those.
+    meta: { [IDENTITY_HEADERS_META]: IDENTITY_FIELDS.map((f) => config.identityHeaders[f]).join(',') },
+    check: (address) => ({ grpc: `${address}:${port}` }),
+  });
   log.info({ listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}`, policies: store.items.size }, 'ext-authz started');
 
   return async () => {
-    await deregister?.().catch((err) => log.warn({ err: (err as Error).message }, 'deregistration failed'));
+    await deregister();
     sources.stop();
     await server.grpc.close();
     await admin.close();

@@ -70,6 +70,11 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
   ];
   const started: Array<{ stop(): Promise<void> }> = [];
   const services: ModelServiceProcess[] = [];
+  /** Services first, then everything else, last started first; failures do not stop the rest. */
+  const stopStarted = async (): Promise<void> => {
+    for (const s of services) await s.stop().catch(() => undefined);
+    for (const p of [...started].reverse()) await p.stop().catch(() => undefined);
+  };
   const consulDataDir = options.persistentConsul ? path.join(dir, 'consul-data') : undefined;
   try {
     const consul = await startConsul({ logFile: logFile('consul'), ...(consulDataDir ? { dataDir: consulDataDir } : {}) });
@@ -175,16 +180,14 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         mesh.xds = xds;
       },
       async stop() {
-        for (const s of services) await s.stop().catch(() => undefined);
-        for (const p of [...started].reverse()) await p.stop().catch(() => undefined);
+        await stopStarted();
         if (process.env['KEEP_TEST_LOGS']) process.stderr.write(`test logs kept in ${dir}\n`);
         else fs.rmSync(dir, { recursive: true, force: true });
       },
     };
     return mesh;
   } catch (err) {
-    for (const s of services) await s.stop().catch(() => undefined);
-    for (const p of [...started].reverse()) await p.stop().catch(() => undefined);
+    await stopStarted();
     throw err;
   }
 }

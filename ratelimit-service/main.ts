@@ -2,7 +2,8 @@
 // counters) → ShouldRateLimit server, plus admin and Consul registration.
 import { listenHttp } from '../shared/admin-http.js';
 import { ConsulClient } from '../shared/consul/client.js';
-import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
+import { registerComponent } from '../shared/component-config.js';
+import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
 import { envoyRoot } from '../shared/proto/root.js';
@@ -24,15 +25,7 @@ runService('ratelimit-service', log, async () => {
   envoyRoot();
   const metrics = new RatelimitMetrics();
   const store = createConfigStore();
-  store.onEvent((e) => {
-    metrics.domains.set(store.items.size);
-    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, domains: e.names }, 'rate limit config in force');
-    if (e.kind === 'refused') {
-      metrics.refusals.inc({ source: e.document.split(':')[0] });
-      log.error({ document: e.document, version: e.version, reason: e.reason }, 'rate limit config refused; the last good version stays in force');
-    }
-    if (e.kind === 'removed') log.warn({ document: e.document }, 'rate limit config removed');
-  });
+  reportDocumentEvents(store, log, { what: 'rate limit config', namesField: 'domains', refusals: metrics.refusals, inForce: metrics.domains });
 
   // Health callbacks fire asynchronously, once everything below exists.
   function notReady(): string | undefined {
@@ -78,27 +71,18 @@ runService('ratelimit-service', log, async () => {
 
   const port = await server.listen(config.listen.host, config.listen.port);
   const admin = await listenHttp(ratelimitAdminApp({ store, metrics, ready: notReady, backend: backend.name }), config.admin.host, config.admin.port);
-  let deregister: (() => Promise<void>) | undefined;
-  if (consul && config.register) {
-    const address = advertisedAddress(config.listen.host, config.advertise);
-    deregister = await registerSelf(consul, {
-      id: config.serviceId,
-      name: config.serviceName,
-      address,
-      port,
-      meta: { protocol: 'grpc', 'gateway-path': 'none' },
-      // Alive, not ready: with Redis down this service still answers (by its failure mode),
-      // so Envoy should keep asking it.
-      check: { http: `http://${config.admin.host === '0.0.0.0' ? address : config.admin.host}:${admin.port}/healthz` },
-    });
-  }
+  const deregister = await registerComponent(consul, config, port, log, {
+    // Alive, not ready: with Redis down this service still answers (by its failure mode), so
+    // Envoy should keep asking it.
+    check: (address) => ({ http: `http://${config.admin.host === '0.0.0.0' ? address : config.admin.host}:${admin.port}/healthz` }),
+  });
   log.info(
     { listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}`, backend: backend.name, domains: store.items.size },
     'ratelimit-service started',
   );
 
   return async () => {
-    await deregister?.().catch((err) => log.warn({ err: (err as Error).message }, 'deregistration failed'));
+    await deregister();
     sources.stop();
     await server.close();
     await admin.close();

@@ -20,6 +20,7 @@ import { freePorts } from '../launcher/ports.js';
 import { startExtAuthz } from '../launcher/ext-authz.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot } from '../launcher/repo.js';
+import { isPort } from '../shared/host-port.js';
 import { startModelService, type ModelServiceProcess } from '../launcher/model-service.js';
 import type { ManagedProcess } from '../launcher/process.js';
 import { waitFor } from '../launcher/wait.js';
@@ -42,7 +43,7 @@ const { values } = parseArgs({
 function port(flag: string | undefined, envName: string, fallback: number): number {
   const raw = flag ?? process.env[envName] ?? String(fallback);
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${envName}: ${raw} is not a port`);
+  if (!isPort(n)) throw new Error(`${envName}: ${raw} is not a port`);
   return n;
 }
 

@@ -1,6 +1,10 @@
 // The settings every Envoy-facing meshgate service shares (ext-authz, ratelimit-service): where
-// it listens, its admin port, Consul, the KV prefix it watches, its own registration.
+// it listens, its admin port, Consul, the KV prefix it watches, its own registration — and the
+// registration itself.
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import type { ConsulClient } from './consul/client.js';
+import { advertisedAddress, registerSelf, type SelfRegistration } from './consul/registration.js';
 import { hostPort } from './host-port.js';
 
 export interface ComponentConfig {
@@ -52,4 +56,28 @@ export function componentConfig(values: Values, env: NodeJS.ProcessEnv, d: Compo
     serviceId: values['service-id'] ?? `${serviceName}-${listen.port}`,
     advertise: values.advertise,
   };
+}
+
+/**
+ * Register a component in Consul when it was asked to (--register), as infrastructure: gRPC,
+ * never routed by the gateway. Returns how to deregister on the way out (never throws).
+ */
+export async function registerComponent(
+  consul: ConsulClient | undefined,
+  config: ComponentConfig,
+  port: number,
+  log: Logger,
+  extra: { readonly meta?: Record<string, string>; readonly check: (address: string) => SelfRegistration['check'] },
+): Promise<() => Promise<void>> {
+  if (!consul || !config.register) return async () => undefined;
+  const address = advertisedAddress(config.listen.host, config.advertise);
+  const deregister = await registerSelf(consul, {
+    id: config.serviceId,
+    name: config.serviceName,
+    address,
+    port,
+    meta: { protocol: 'grpc', 'gateway-path': 'none', ...extra.meta },
+    check: extra.check(address),
+  });
+  return () => deregister().catch((err: Error) => log.warn({ err: err.message }, 'deregistration failed'));
 }

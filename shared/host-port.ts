@@ -6,3 +6,8 @@ export function hostPort(text: string, what: string): { host: string; port: numb
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${what}: ${JSON.stringify(text)} is not HOST:PORT`);
   return { host: cleaned.slice(0, i), port };
 }
+
+/** A TCP port one can connect to (1–65535). */
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}

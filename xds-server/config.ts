@@ -1,6 +1,6 @@
 // xds-server settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
-import { hostPort } from '../shared/host-port.js';
+import { hostPort, isPort } from '../shared/host-port.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { parseDurationMs } from './model/service-settings.js';
 
@@ -90,7 +90,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const xds = hostPort(values.xds ?? env['MESHGATE_XDS_ADDR'] ?? '127.0.0.1:18000', '--xds');
   const admin = hostPort(values.admin ?? env['MESHGATE_XDS_ADMIN_ADDR'] ?? '127.0.0.1:18001', '--admin');
   const gatewayPort = Number(values['gateway-port'] ?? '8080');
-  if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65535) throw new Error('--gateway-port: not a port');
+  if (!isPort(gatewayPort)) throw new Error('--gateway-port: not a port');
   const debounceQuietMs = duration(values.debounce ?? '20ms', '--debounce');
   const debounceMaxMs = duration(values['debounce-max'] ?? '50ms', '--debounce-max');
   if (debounceQuietMs > debounceMaxMs) throw new Error('--debounce must not exceed --debounce-max');

@@ -26,15 +26,9 @@ export interface ControllerOptions {
   readonly debounceMaxMs: number;
 }
 
-export function translateRole(role: Role, state: MeshState, options: ControllerOptions, memo?: TranslationMemo): Translation {
-  switch (role.kind) {
-    case 'gateway':
-      return translateGateway(state, { ...options.gateway, address: role.address, port: role.port }, memo);
-    case 'sidecar':
-      return translateSidecar(state, role, memo);
-    case 'proxyless':
-      return translateProxyless(state, new Set([options.gateway.authz?.service, options.gateway.ratelimit?.service].filter((x): x is string => !!x)), memo);
-  }
+/** The services the gateway's filters call (ext-authz, ratelimit): never a routing target. */
+function infrastructure(gateway: ControllerOptions['gateway']): ReadonlySet<string> {
+  return new Set([gateway.authz?.service, gateway.ratelimit?.service].filter((x): x is string => !!x));
 }
 
 /** Services whose record differs between two states (added, changed or gone). */
@@ -50,6 +44,7 @@ export class Controller implements SnapshotSource {
   /** The services each role's last translation read (absent: the whole mesh). */
   private readonly dependsOn = new Map<string, ReadonlySet<string> | undefined>();
   private readonly memo = new TranslationMemo();
+  private readonly infrastructure: ReadonlySet<string>;
   /** The state the last full rebuild saw: what changed since decides which roles to rebuild. */
   private builtState: MeshState | undefined;
   private readonly debouncer: Debouncer;
@@ -62,6 +57,7 @@ export class Controller implements SnapshotSource {
     private readonly log: Logger,
     private readonly metrics?: XdsMetrics,
   ) {
+    this.infrastructure = infrastructure(options.gateway);
     this.debouncer = new Debouncer(() => this.rebuildAll(), options.debounceQuietMs, options.debounceMaxMs);
     this.unsubscribe = store.onChange((state) => {
       this.metrics?.services.set(state.services.size);
@@ -110,12 +106,23 @@ export class Controller implements SnapshotSource {
     if (changed && [...changed].some((s) => !state.services.has(s))) this.memo.prune(state);
   }
 
+  private translate(role: Role, state: MeshState): Translation {
+    switch (role.kind) {
+      case 'gateway':
+        return translateGateway(state, { ...this.options.gateway, address: role.address, port: role.port }, this.memo);
+      case 'sidecar':
+        return translateSidecar(state, role, this.memo);
+      case 'proxyless':
+        return translateProxyless(state, this.infrastructure, this.memo);
+    }
+  }
+
   private rebuild(key: string): void {
     const role = this.roles.get(key);
     if (!role) return;
     const started = process.hrtime.bigint();
     try {
-      const translation = translateRole(role, this.store.state, this.options, this.memo);
+      const translation = this.translate(role, this.store.state);
       this.dependsOn.set(key, translation.dependsOn);
       const snapshot = buildSnapshot(key, translation, this.cache.get(key));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

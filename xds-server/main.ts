@@ -1,6 +1,7 @@
 // xds-server entry point: Consul → MeshStore → Controller (translate, cache) → ADS server.
 import { ConsulClient } from '../shared/consul/client.js';
 import { listenHttp } from '../shared/admin-http.js';
+import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
@@ -49,16 +50,8 @@ runService('xds-server', log, async () => {
 
   const consul = new ConsulClient(config.consul);
   const entryStore = createConfigEntryStore();
-  entryStore.onEvent((e) => {
-    store.setConfigEntries(entriesOf(entryStore.items), refusalsOf(entryStore.status()));
-    metrics.entries.set(entryStore.items.size);
-    if (e.kind === 'applied') log.info({ document: e.document, version: e.version, entries: e.names }, 'config entry in force');
-    if (e.kind === 'refused') {
-      metrics.entryRefusals.inc({ source: e.document.split(':')[0] });
-      log.error({ document: e.document, version: e.version, reason: e.reason }, 'config entry refused; the last good version keeps serving');
-    }
-    if (e.kind === 'removed') log.warn({ document: e.document }, 'config entry removed');
-  });
+  reportDocumentEvents(entryStore, log, { what: 'config entry', namesField: 'entries', refusals: metrics.entryRefusals, inForce: metrics.entries });
+  entryStore.onEvent(() => store.setConfigEntries(entriesOf(entryStore.items), refusalsOf(entryStore.status())));
   if (config.configEntriesPrefix) store.expectSource('config-entries');
   const entrySources = startDocumentSources({
     paths: config.configEntryFiles,

@@ -5,6 +5,7 @@
 //   role: proxyless               a gRPC client resolving xds:/// targets itself
 // Nodes with the same role and settings share one snapshot, so translation happens once per
 // distinct role, not once per proxy.
+import { isPort } from '../shared/host-port.js';
 import type { NodeInfo } from './server/node.js';
 import type { SidecarRole } from './translate/sidecar.js';
 
@@ -32,7 +33,7 @@ export class RoleError extends Error {}
 function portOf(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new RoleError(`node metadata ${field}: ${JSON.stringify(value)} is not a port`);
+  if (!isPort(n)) throw new RoleError(`node metadata ${field}: ${JSON.stringify(value)} is not a port`);
   return n;
 }
 

@@ -1,7 +1,7 @@
 // ext-authz's gRPC side: envoy.service.auth.v3.Authorization/Check (and grpc.health.v1).
 import type { Logger } from 'pino';
 import { UnaryGrpcServer } from '../../shared/grpc-unary-server.js';
-import { authorize, type Decision } from '../authorize.js';
+import { authorize, denied, type Decision } from '../authorize.js';
 import type { DecisionLog } from '../decision-log.js';
 import type { AuthzMetrics } from '../metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -23,10 +23,6 @@ function resultLabel(d: Decision): string {
   return d.status === 401 ? 'unauthenticated' : 'forbidden';
 }
 
-function denial(policyName: string, reason: string): Decision {
-  return { allowed: false, policy: undefined, policyName, status: 403, reason, challenges: [], identity: undefined };
-}
-
 export class AuthorizationServer {
   readonly grpc: UnaryGrpcServer<CheckAttributes>;
 
@@ -40,10 +36,10 @@ export class AuthorizationServer {
     const started = process.hrtime.bigint();
     let decision: Decision;
     try {
-      decision = req === MALFORMED ? denial('', 'the check request could not be read') : await authorize(store.items, req);
+      decision = req === MALFORMED ? denied('', 'the check request could not be read') : await authorize(store.items, req);
     } catch (err) {
       log.error({ err }, 'authorization failed; denying');
-      decision = denial(req.policy ?? '', 'internal error');
+      decision = denied(req.policy ?? '', 'internal error');
     }
     const bytes = responses.encode(decision);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -70,8 +70,7 @@ export class RateLimiter {
       };
     }
     if (!match) return undefined;
-    const l = match.limit;
-    return { ...l, statsKey: l.statsKey, detailedValue: match.detailedValue };
+    return { ...match.limit, detailedValue: match.detailedValue };
   }
 
   async shouldRateLimit(req: RlsRequest): Promise<RlsAnswer> {

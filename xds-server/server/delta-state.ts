@@ -136,23 +136,19 @@ export class DeltaState extends AdsStreamState<DeltaTypeState, DeltaResponse> {
     const names = new Set(st.names);
     for (const n of unsubscribe) {
       if (n === '*') st.wildcard = false;
-      else if (names.delete(n)) this.hold(st, n, null);
+      else if (names.delete(n)) st.exceptions.set(n, null);
     }
     for (const n of subscribe) {
       if (n === '*') st.wildcard = true;
       else if (!names.has(n)) {
         names.add(n);
         // Subscribing (again) means the client does not have it: it must be sent.
-        this.hold(st, n, null);
+        st.exceptions.set(n, null);
       }
     }
     if (st.wildcard && !wildcardBefore) this.forgetBase(st);
     st.names = internNames(names);
     st.dirty = true;
-  }
-
-  private hold(st: DeltaTypeState, name: string, held: string | null): void {
-    st.exceptions.set(name, held);
   }
 
   /** Turn "holds the base" into explicit exceptions, for when what the client wants grows. */

@@ -77,7 +77,12 @@ function freshTypeState(): TypeState {
   };
 }
 
-function namesOf(type: XdsType, requested: readonly string[]): ReadonlySet<string> | undefined {
+/**
+ * The subscription a request states. Every ACK repeats the names: when they are the ones the
+ * stream already has (the common case), keep that set rather than sort and intern them again.
+ */
+function namesOf(type: XdsType, requested: readonly string[], current: ReadonlySet<string> | undefined): ReadonlySet<string> | undefined {
+  if (current && current.size === requested.length && requested.every((n) => current.has(n))) return current;
   if (requested.includes('*')) return undefined;
   if (requested.length === 0 && isFullStateType(type)) return undefined;
   return internNames(requested);
@@ -92,7 +97,7 @@ export class SotwState extends AdsStreamState<TypeState, SotwResponse> {
     const type = this.typeOf(request.type_url);
     if (!type) return;
     const st = this.types[type];
-    const names = namesOf(type, request.resource_names);
+    const names = namesOf(type, request.resource_names, st.names);
     if (request.response_nonce) {
       if (request.response_nonce !== st.sentNonce) {
         this.events.onStaleNonce?.(type);

@@ -2,6 +2,7 @@
 // health from Consul, and — at priority 1, 2, … — the instances of its failover targets, which
 // Envoy uses only when the ones before have no healthy instance.
 import type { JsonObject } from '../../shared/proto/codec.js';
+import { isPort } from '../../shared/host-port.js';
 import { matchesFilter } from '../model/config-entries/subset-filter.js';
 import type { Instance, MeshState } from '../model/mesh.js';
 import type { Target } from './chain.js';
@@ -9,7 +10,7 @@ import type { Target } from './chain.js';
 /** An instance with a sidecar is reached through it (meta `sidecar-port`). */
 function portOf(instance: Instance): number {
   const p = Number(instance.meta['sidecar-port']);
-  return Number.isInteger(p) && p > 0 && p < 65536 ? p : instance.port;
+  return isPort(p) ? p : instance.port;
 }
 
 function lbEndpoint(instance: Instance): JsonObject {

@@ -8,7 +8,7 @@ import { loadAssignment } from './endpoints.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters, type AuthzOptions } from './http-filters.js';
-import { freshMemo, type TranslationMemo } from './memo.js';
+import { TranslationMemo } from './memo.js';
 import type { RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
 
@@ -48,10 +48,11 @@ function infraTarget(name: string): Target {
   return { id: targetId(name, undefined), service: name, subset: undefined, filter: undefined, onlyPassing: false, failover: [] };
 }
 
-export function translateGateway(state: MeshState, options: GatewayOptions, memo: TranslationMemo = freshMemo()): Translation {
+export function translateGateway(state: MeshState, options: GatewayOptions, memo: TranslationMemo = new TranslationMemo()): Translation {
   const infra = new Map<string, Service>();
   for (const o of [options.authz, options.ratelimit]) if (o) infra.set(o.service, infraService(state, o.service, o.timeoutMs));
-  const infraState: MeshState = infra.size ? { ...state, services: new Map([...state.services, ...infra]) } : state;
+  // Infrastructure targets read only their own (synthetic) service: a state holding just those.
+  const infraState: MeshState = { ...state, services: infra };
 
   const chains = new Map<string, Chain>();
   const targets = new Map<string, Target>();

@@ -84,8 +84,3 @@ export class TranslationMemo {
     return value;
   }
 }
-
-/** For callers without a memo (tests, one-off translations): computes every time. */
-export function freshMemo(): TranslationMemo {
-  return new TranslationMemo();
-}

@@ -5,10 +5,10 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 import type { MeshState } from '../model/mesh.js';
 import { chainTargets, type Target } from './chain.js';
 import { ROUTER_FILTER } from './http-listener.js';
-import { freshMemo, type TranslationMemo } from './memo.js';
+import { TranslationMemo } from './memo.js';
 import { ADS_SOURCE, type Translation } from './resource-set.js';
 
-export function translateProxyless(state: MeshState, internal: ReadonlySet<string> = new Set(), memo: TranslationMemo = freshMemo()): Translation {
+export function translateProxyless(state: MeshState, internal: ReadonlySet<string> = new Set(), memo: TranslationMemo = new TranslationMemo()): Translation {
   const notes: string[] = [];
   const targets = new Map<string, Target>();
   const listeners: Array<{ name: string; resource: JsonObject }> = [];

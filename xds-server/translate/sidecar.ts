@@ -8,7 +8,7 @@ import { chainTargets, type Target } from './chain.js';
 import { protocolOf } from './cluster.js';
 import { durationOf } from './duration.js';
 import { httpListener, ROUTER_FILTER } from './http-listener.js';
-import { chainServices, freshMemo, type TranslationMemo } from './memo.js';
+import { chainServices, TranslationMemo } from './memo.js';
 import type { Translation } from './resource-set.js';
 
 export interface SidecarRole {
@@ -78,7 +78,7 @@ function outboundListener(port: number): JsonObject {
   });
 }
 
-export function translateSidecar(state: MeshState, role: SidecarRole, memo: TranslationMemo = freshMemo()): Translation {
+export function translateSidecar(state: MeshState, role: SidecarRole, memo: TranslationMemo = new TranslationMemo()): Translation {
   const notes: string[] = [];
   const targets = new Map<string, Target>();
   const vhosts: JsonObject[] = [];
