@@ -1,9 +1,11 @@
-// ext-authz: Check throughput and latency with a real gRPC load generator (ghz), and what it
+// ext-authz: Check throughput and latency under bench/grpc-load (a lean Go gRPC generator:
+// pre-encoded requests, open-loop rates measured from each call's scheduled start), and what it
 // adds to a request through the gateway (wrk).
-//   1. fixed rates (1,000 / 2,000 / 5,000 per second) for an API-key and a JWT policy, beside
-//      the floor: the same load against a grpc-js server that answers a constant;
-//   2. the most checks per second with ext-authz pinned to one core (ghz on the other), and
-//      checks per CPU-second of ext-authz (ghz saturates its core first on 2 cores);
+//   1. fixed rates (1,000 / 2,000 / 5,000 / 10,000 per second) for an API-key policy (1,000
+//      keys in turn) and a JWT policy, beside two floors: the same load against a server that
+//      answers a constant, on grpc-js and on the transport ext-authz uses (shared/h2);
+//   2. the most checks per second with ext-authz pinned to one core (the generator on the
+//      other), and CPU per check;
 //   3. ext-authz's own decision time (decode to encode), from its histogram;
 //   4. one uncached RS256 verification versus a cached one, in process;
 //   5. GET through the gateway Envoy: a public route (ext_authz off) against a protected one.
@@ -23,7 +25,8 @@ import { waitFor } from '../launcher/wait.js';
 import { AUDIENCE, ISSUER, jwks, sign, testKey } from '../test/helpers/jwt-keys.js';
 import { startProcess } from '../launcher/process.js';
 import { distPath } from '../launcher/repo.js';
-import { ghz, type GhzResult } from './lib/ghz.js';
+import { encodeMessage } from '../shared/proto/codec.js';
+import { grpcLoad, writeBodies, type LoadResult } from './lib/grpc-load.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 
@@ -49,15 +52,22 @@ ${apiKeys.map((k, i) => `          - {id: key-${i}, sha256: ${sha256(k).toString
 `;
 fs.writeFileSync(path.join(dir, 'policy.yaml'), policy);
 
-const checkData = (policyName: string, headers: Record<string, string>) => ({
-  attributes: {
-    request: { http: { id: 'bench', method: 'POST', path: '/v1/chat/completions', headers: { ':path': '/v1/chat/completions', ':method': 'POST', ...headers } } },
-    context_extensions: { policy: policyName },
-  },
-});
+const checkRequest = (policyName: string, headers: Record<string, string>): Uint8Array =>
+  encodeMessage('envoy.service.auth.v3.CheckRequest', {
+    attributes: {
+      request: { http: { id: 'bench', method: 'POST', path: '/v1/chat/completions', headers: { ':path': '/v1/chat/completions', ':method': 'POST', ...headers } } },
+      context_extensions: { policy: policyName },
+    },
+  });
+const API_KEY_CHECKS = path.join(dir, 'api-key.bodies');
+const JWT_CHECKS = path.join(dir, 'jwt.bodies');
+writeBodies(API_KEY_CHECKS, apiKeys.map((k) => checkRequest('keys', { 'x-api-key': k })));
+writeBodies(JWT_CHECKS, [checkRequest('tokens', { authorization: `Bearer ${token}` })]);
+const CHECK = '/envoy.service.auth.v3.Authorization/Check';
+const RATES = [1_000, 2_000, 5_000, 10_000];
 
-const row = (label: string, r: GhzResult): string =>
-  `${label.padEnd(34)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)} ms  p90 ${fmt(r.p90ms).padStart(5)} ms  p99 ${fmt(r.p99ms).padStart(5)} ms  ok ${r.okCount}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
+const row = (label: string, r: LoadResult): string =>
+  `${label.padEnd(34)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)}  p90 ${fmt(r.p90ms).padStart(5)}  p99 ${fmt(r.p99ms).padStart(5)}  p99.9 ${fmt(r.p999ms).padStart(5)} ms  ok ${r.ok}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
 
 function wrk(url: string, headers: Record<string, string>, connections: number): { rps: number; p50: number; p99: number } {
   const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
@@ -73,48 +83,46 @@ function wrk(url: string, headers: Record<string, string>, connections: number):
 try {
   line('ext-authz benchmark');
   line(machineDescription({ envoy: toolPath('envoy') }));
-  line(`ghz ${SECONDS}s per run, 20 workers on 2 connections (fixed rates), pinned to CPU 1; ext-authz pinned to CPU 0; decision log on (all)`);
+  line(`bench/grpc-load ${SECONDS}s per run (fixed rates: open loop, 50 calls in flight at most on 2 connections; max: closed loop, 200 on 4), pinned to CPU 1; ext-authz and the floors pinned to CPU 0; decision log on (all)`);
   line();
 
   const [port, admin] = (await freePorts(2)) as [number, number];
   const authz = await startExtAuthz({ port, adminPort: admin, policyFiles: [path.join(dir, 'policy.yaml')], cpus: '0', logFile: path.join(dir, 'ext-authz.log') });
   const target = `127.0.0.1:${port}`;
-  const base = { proto: 'envoy/service/auth/v3/external_auth.proto', call: 'envoy.service.auth.v3.Authorization.Check', target, cpus: '1' };
+  const base = { method: CHECK, target, cpus: '1' };
+  const fixedRate = { concurrency: 50, connections: 2 };
+  const flatOut = { rps: 0, concurrency: 200, connections: 4 };
   try {
-    const kinds: Array<[string, unknown]> = [
-      ['API key', checkData('keys', { 'x-api-key': apiKeys[7]! })],
-      ['JWT (RS256)', checkData('tokens', { authorization: `Bearer ${token}` })],
+    const kinds: Array<[string, string]> = [
+      ['API key (1,000 keys)', API_KEY_CHECKS],
+      ['JWT (RS256)', JWT_CHECKS],
     ];
-    for (const [, data] of kinds) await ghz({ ...base, data, rps: 2_000, seconds: 3, concurrency: 20, connections: 2 }); // warm up
+    for (const [, bodies] of kinds) await grpcLoad({ ...base, ...fixedRate, bodies, rps: 2_000, seconds: 3 }); // warm up
 
-    // The floor: same client, same pinning, a server that does nothing but answer.
-    const [floorPort] = (await freePorts(1)) as [number];
-    const floor = startProcess('constant-grpc', 'taskset', { args: ['-c', '0', process.execPath, distPath('bench', 'lib', 'constant-grpc-server.js'), String(floorPort)] });
-    await waitFor('the constant server', () => floor.tail().includes('listening'), { timeoutMs: 5_000 });
-    const floorBase = { ...base, target: `127.0.0.1:${floorPort}`, data: kinds[0]![1] };
-    await ghz({ ...floorBase, rps: 2_000, seconds: 3, concurrency: 20, connections: 2 });
-
-    line('fixed rate                              achieved   latency (as ghz sees it)');
-    for (const rps of [1_000, 2_000, 5_000]) {
-      line(row(`floor: constant answer @ ${rps}/s`, await ghz({ ...floorBase, rps, seconds: SECONDS, concurrency: 20, connections: 2 })));
-      for (const [label, data] of kinds) {
-        line(row(`${label} @ ${rps}/s`, await ghz({ ...base, data, rps, seconds: SECONDS, concurrency: 20, connections: 2 })));
+    // The floors: same client, same pinning, servers that do nothing but answer.
+    const floors: Array<{ label: string; stop(): Promise<void>; target: string }> = [];
+    for (const transport of ['grpc-js', 'meshgate']) {
+      const [floorPort] = (await freePorts(1)) as [number];
+      const p = startProcess(`constant-${transport}`, 'taskset', { args: ['-c', '0', process.execPath, distPath('bench', 'lib', 'constant-grpc-server.js'), String(floorPort), transport] });
+      await waitFor('the constant server', () => p.tail().includes('listening'), { timeoutMs: 5_000 });
+      floors.push({ label: `floor: constant, ${transport === 'grpc-js' ? 'grpc-js' : 'shared/h2'}`, stop: () => p.stop(), target: `127.0.0.1:${floorPort}` });
+      await grpcLoad({ ...base, ...fixedRate, target: `127.0.0.1:${floorPort}`, bodies: API_KEY_CHECKS, rps: 2_000, seconds: 3 });
+    }
+    try {
+      line('fixed rate                              achieved   latency from the scheduled start, ms');
+      for (const rps of RATES) {
+        for (const f of floors) line(row(`${f.label} @ ${rps}/s`, await grpcLoad({ ...base, ...fixedRate, target: f.target, bodies: API_KEY_CHECKS, rps, seconds: SECONDS })));
+        for (const [label, bodies] of kinds) line(row(`${label} @ ${rps}/s`, await grpcLoad({ ...base, ...fixedRate, bodies, rps, seconds: SECONDS })));
       }
+      line();
+      line('as fast as possible (200 calls in flight on 4 connections, the generator on the other core)');
+      for (const f of floors) line(row(`${f.label} max`, await grpcLoad({ ...base, ...flatOut, target: f.target, bodies: API_KEY_CHECKS, seconds: SECONDS })));
+    } finally {
+      for (const f of floors) await f.stop();
     }
-    line();
-    line('as fast as possible (ghz: 200 workers, 4 connections, on the other core)');
-    const floorMax = await ghz({ ...floorBase, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
-    line(row('floor: constant answer max', floorMax));
-    await floor.stop();
-    for (const [label, data] of kinds) {
-      const before = cpuSeconds(authz.process.pid);
-      const r = await ghz({ ...base, data, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
-      const cpu = cpuSeconds(authz.process.pid) - before;
-      line(row(`${label} max`, r));
-      line(`${''.padEnd(34)} ext-authz CPU ${(cpu / SECONDS).toFixed(2)} of one core → ${Math.round(r.count / cpu)} checks per CPU-second (${((cpu / r.count) * 1e6).toFixed(0)} µs each)`);
-    }
-
-    // ext-authz's own time per check (decode → decide → encode), from its histogram.
+    // ext-authz's own time per check (decode → decide → encode), from its histogram, over the
+    // fixed-rate runs only: flat out, a check's time also holds the checks of its batch that
+    // ran while it awaited.
     const metrics = await (await fetch(`${authz.adminUrl}/metrics`)).text();
     for (const p of ['keys', 'tokens']) {
       const buckets = metrics
@@ -123,7 +131,14 @@ try {
         .map((l) => [Number(/le="([^"]+)"/.exec(l)![1]), Number(l.slice(l.lastIndexOf(' ') + 1))] as const);
       const total = buckets[buckets.length - 1]![1];
       const within = (q: number) => buckets.find(([, c]) => c >= q * total)?.[0];
-      line(`decision time (${p}): ${total} checks, p50 ≤ ${(within(0.5)! * 1e3).toFixed(3)} ms, p99 ≤ ${(within(0.99)! * 1e3).toFixed(3)} ms, p99.9 ≤ ${(within(0.999)! * 1e3).toFixed(3)} ms`);
+      line(`decision time (${p}, fixed rates): ${total} checks, p50 ≤ ${(within(0.5)! * 1e3).toFixed(3)} ms, p99 ≤ ${(within(0.99)! * 1e3).toFixed(3)} ms, p99.9 ≤ ${(within(0.999)! * 1e3).toFixed(3)} ms`);
+    }
+    for (const [label, bodies] of kinds) {
+      const before = cpuSeconds(authz.process.pid);
+      const r = await grpcLoad({ ...base, ...flatOut, bodies, seconds: SECONDS });
+      const cpu = cpuSeconds(authz.process.pid) - before;
+      line(row(`${label} max`, r));
+      line(`${''.padEnd(34)} ext-authz CPU ${(cpu / SECONDS).toFixed(2)} of one core → ${Math.round(r.count / cpu)} checks per CPU-second (${((cpu / r.count) * 1e6).toFixed(0)} µs each)`);
     }
   } finally {
     await authz.stop();

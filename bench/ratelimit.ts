@@ -1,12 +1,15 @@
 // ratelimit-service against the reference envoyproxy/ratelimit (Go, from the Go module proxy),
-// ShouldRateLimit with a real gRPC load generator (ghz), both on the same Redis.
-//   services under test: pinned to CPU 0; ghz: CPU 1; Redis: either (BENCH_REDIS_CPUS).
+// ShouldRateLimit under bench/grpc-load (a lean Go gRPC generator: pre-encoded requests,
+// open-loop rates measured from each call's scheduled start), both on the same Redis.
+//   services under test: pinned to CPU 0; the generator: CPU 1; Redis: either (BENCH_REDIS_CPUS).
 //   workloads: one descriptor per request whose limit is never reached, so every request
 //   increments a Redis counter — the path the comparison is about — either for 1,000 clients
-//   at random (no two requests need share a counter) or for one hot client (every request
+//   in turn (no two requests in a row share a counter) or for one hot client (every request
 //   increments the same counter: what a per-tenant or per-route limit looks like).
-// Printed: fixed rates (1,000 / 2,000 / 5,000 per second) and the maximum, with p50/p99, and
-// requests per CPU-second of the service itself (on 2 cores ghz saturates first).
+// Printed: fixed rates with p50/p99/p99.9, the maximum (closed loop, 200 calls in flight) with
+// its p99, and CPU per request of the service itself. Checked: the Redis counters add up to
+// the requests answered OK, so no service is credited for answers it did not count.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../launcher/consul-agent.js';
@@ -15,12 +18,14 @@ import { startProcess } from '../launcher/process.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
-import { ghz, type GhzResult } from './lib/ghz.js';
+import { encodeMessage } from '../shared/proto/codec.js';
+import { grpcLoad, writeBodies, type LoadResult } from './lib/grpc-load.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
-const RATES = [1_000, 2_000, 5_000];
+const RATES = [1_000, 2_000, 5_000, 10_000];
+const METHOD = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 
 const CONFIG = `
@@ -29,8 +34,8 @@ descriptors:
   - key: client
     rate_limit: {unit: hour, requests_per_unit: 4000000000}
 `;
-const MANY_CLIENTS = { domain: 'bench', descriptors: [{ entries: [{ key: 'client', value: 'c{{randomInt 0 1000}}' }] }] };
-const HOT_CLIENT = { domain: 'bench', descriptors: [{ entries: [{ key: 'client', value: 'hot' }] }] };
+const request = (client: string): Uint8Array =>
+  encodeMessage('envoy.service.ratelimit.v3.RateLimitRequest', { domain: 'bench', descriptors: [{ entries: [{ key: 'client', value: client }] }] });
 
 interface Target {
   readonly name: string;
@@ -41,10 +46,14 @@ const dir = tempDir('bench-ratelimit');
 fs.mkdirSync(path.join(dir, 'runtime', 'ratelimit', 'config'), { recursive: true });
 fs.writeFileSync(path.join(dir, 'runtime', 'ratelimit', 'config', 'bench.yaml'), CONFIG);
 fs.writeFileSync(path.join(dir, 'bench.yaml'), CONFIG);
+const MANY_CLIENTS = path.join(dir, 'many.bodies');
+const HOT_CLIENT = path.join(dir, 'hot.bodies');
+writeBodies(MANY_CLIENTS, Array.from({ length: 1_000 }, (_, i) => request(`c${i}`)));
+writeBodies(HOT_CLIENT, [request('hot')]);
 
 const [redisPort] = (await freePorts(1)) as [number];
 // Redis floats across both cores by default: pinned next to the load generator, its replies
-// wait whenever ghz is busy, which puts that tail on whichever service is measured.
+// wait whenever the generator is busy, which puts that tail on whichever service is measured.
 const REDIS_CPUS = process.env['BENCH_REDIS_CPUS'] ?? '0,1';
 const redis = startProcess('redis', 'taskset', {
   args: ['-c', REDIS_CPUS, toolPath('redis-server'), '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -52,6 +61,9 @@ const redis = startProcess('redis', 'taskset', {
 });
 await waitFor('redis', () => redis.tail().includes('Ready to accept connections'), { timeoutMs: 10_000 });
 const redisUrl = `127.0.0.1:${redisPort}`;
+const redisCli = (...args: string[]): string => execFileSync(toolPath('redis-cli'), ['-p', String(redisPort), ...args], { encoding: 'utf8' }).trim();
+/** Every counter in Redis, summed: what the service under test has counted. */
+const countedInRedis = (): number => Number(redisCli('EVAL', "local s = 0 for _, k in ipairs(redis.call('KEYS', '*')) do s = s + tonumber(redis.call('GET', k)) end return s", '0'));
 
 const reference: Target = {
   name: 'envoyproxy/ratelimit (Go), Redis',
@@ -102,43 +114,54 @@ function meshgate(backend: 'redis' | 'memory'): Target {
   };
 }
 
-const row = (label: string, r: GhzResult): string =>
-  `  ${label.padEnd(30)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)} ms  p99 ${fmt(r.p99ms).padStart(5)} ms  ok ${r.okCount}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
+const row = (label: string, r: LoadResult): string =>
+  `  ${label.padEnd(30)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)}  p99 ${fmt(r.p99ms).padStart(5)}  p99.9 ${fmt(r.p999ms).padStart(5)} ms  ok ${r.ok}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
 
 interface Summary {
   name: string;
-  fixed: Map<number, GhzResult>;
-  max: Map<string, { result: GhzResult; perCpuSecond: number }>;
+  fixed: Map<number, LoadResult>;
+  max: Map<string, { result: LoadResult; cpuPerRequestUs: number }>;
 }
 
 try {
-  line('ratelimit-service benchmark: ShouldRateLimit, one descriptor, every request increments a Redis counter');
+  line('ratelimit-service benchmark: ShouldRateLimit, one descriptor, every request increments a counter');
   line(machineDescription({ 'redis-server': toolPath('redis-server') }));
-  line(`ghz ${SECONDS}s per run (fixed rates: 20 workers on 2 connections; max: 200 on 4), pinned to CPU 1; each service pinned to CPU 0; Redis on CPUs ${REDIS_CPUS}`);
+  line(`bench/grpc-load ${SECONDS}s per run (fixed rates: open loop, 50 calls in flight at most on 2 connections; max: closed loop, 200 on 4), pinned to CPU 1; each service pinned to CPU 0; Redis on CPUs ${REDIS_CPUS}`);
   const summaries: Summary[] = [];
   for (const target of [reference, meshgate('redis'), meshgate('memory')]) {
+    redisCli('FLUSHALL');
     const [port] = (await freePorts(1)) as [number];
     const svc = await target.start(port);
-    const base = { proto: 'envoy/service/ratelimit/v3/rls.proto', call: 'envoy.service.ratelimit.v3.RateLimitService.ShouldRateLimit', target: `127.0.0.1:${port}`, cpus: '1' };
+    const base = { target: `127.0.0.1:${port}`, method: METHOD, cpus: '1' };
+    let ok = 0;
+    const run = async (r: Parameters<typeof grpcLoad>[0]): Promise<LoadResult> => {
+      const result = await grpcLoad(r);
+      ok += result.ok;
+      return result;
+    };
     try {
-      await ghz({ ...base, data: MANY_CLIENTS, rps: 2_000, seconds: 3, concurrency: 20, connections: 2 }); // warm up
+      await run({ ...base, bodies: MANY_CLIENTS, rps: 2_000, seconds: 3, concurrency: 50, connections: 2 }); // warm up
       line();
       line(target.name);
-      const fixed = new Map<number, GhzResult>();
+      const fixed = new Map<number, LoadResult>();
       for (const rps of RATES) {
-        const r = await ghz({ ...base, data: MANY_CLIENTS, rps, seconds: SECONDS, concurrency: 20, connections: 2 });
+        const r = await run({ ...base, bodies: MANY_CLIENTS, rps, seconds: SECONDS, concurrency: 50, connections: 2 });
         fixed.set(rps, r);
         line(row(`1,000 clients @ ${rps}/s`, r));
       }
-      const max = new Map<string, { result: GhzResult; perCpuSecond: number }>();
-      for (const [label, data] of [['1,000 clients', MANY_CLIENTS], ['one hot client', HOT_CLIENT]] as const) {
+      const max = new Map<string, { result: LoadResult; cpuPerRequestUs: number }>();
+      for (const [label, bodies] of [['1,000 clients', MANY_CLIENTS], ['one hot client', HOT_CLIENT]] as const) {
         const before = cpuSeconds(svc.pid);
-        const r = await ghz({ ...base, data, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
+        const r = await run({ ...base, bodies, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
         const cpu = cpuSeconds(svc.pid) - before;
-        const perCpuSecond = Math.round(r.count / cpu);
-        max.set(label, { result: r, perCpuSecond });
+        const cpuPerRequestUs = (cpu / r.count) * 1e6;
+        max.set(label, { result: r, cpuPerRequestUs });
         line(row(`${label}, max`, r));
-        line(`  ${''.padEnd(30)} service CPU ${(cpu / SECONDS).toFixed(2)} of one core → ${perCpuSecond} requests per CPU-second (${((cpu / r.count) * 1e6).toFixed(0)} µs each)`);
+        line(`  ${''.padEnd(30)} service CPU ${(cpu / SECONDS).toFixed(2)} of one core, ${cpuPerRequestUs.toFixed(0)} µs per request`);
+      }
+      if (!target.name.includes('memory')) {
+        const counted = countedInRedis();
+        line(`  counted in Redis: ${counted} of ${ok} answered OK${counted === ok ? '' : '  ← MISMATCH'}`);
       }
       summaries.push({ name: target.name, fixed, max });
     } finally {
@@ -147,11 +170,11 @@ try {
   }
   const [ref, ours] = summaries as [Summary, Summary];
   line();
-  line('meshgate (Redis) against the reference (Redis), same Redis, same pinning:');
+  line('meshgate (Redis) against the reference (Redis), same Redis, same pinning, same generator:');
   for (const label of ['1,000 clients', 'one hot client']) {
     const o = ours.max.get(label)!;
     const r = ref.max.get(label)!;
-    line(`  ${label}: throughput ${(o.result.rps / r.result.rps).toFixed(2)}× (ghz-bound), requests per service CPU-second ${(o.perCpuSecond / r.perCpuSecond).toFixed(2)}×, p99 at the maximum ${fmt(o.result.p99ms)} ms against ${fmt(r.result.p99ms)} ms`);
+    line(`  ${label}: maximum throughput ${(o.result.rps / r.result.rps).toFixed(2)}× (${Math.round(o.result.rps)} against ${Math.round(r.result.rps)}/s), p99 at the maximum ${fmt(o.result.p99ms)} against ${fmt(r.result.p99ms)} ms, CPU per request ${o.cpuPerRequestUs.toFixed(0)} against ${r.cpuPerRequestUs.toFixed(0)} µs`);
   }
   for (const rps of RATES) {
     const o = ours.fixed.get(rps)!;

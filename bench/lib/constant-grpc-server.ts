@@ -1,27 +1,39 @@
-// A grpc-js server that answers every Check with the same bytes: the floor a load generator and
-// this machine put under any Node gRPC service, printed beside ext-authz's figures.
-//   node dist/bench/lib/constant-grpc-server.js PORT
+// A gRPC server that answers every Check with the same bytes: the floor a load generator and
+// this machine put under any Node gRPC service, printed beside ext-authz's figures — once on
+// grpc-js, once on the hand-served HTTP/2 transport the components use (shared/h2), which is
+// how the choice between them was measured.
+//   node dist/bench/lib/constant-grpc-server.js PORT grpc-js|meshgate
 import * as grpc from '@grpc/grpc-js';
+import { UnaryGrpcServer } from '../../shared/grpc-unary-server.js';
 
 const port = Number(process.argv[2]);
+const transport = process.argv[3] ?? 'meshgate';
 const answer = Buffer.from([0x0a, 0x00]); // CheckResponse{status: {}}
-const server = new grpc.Server();
-server.addService(
-  {
-    Check: {
-      path: '/envoy.service.auth.v3.Authorization/Check',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Buffer) => b,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b,
-      responseDeserialize: (b: Buffer) => b,
+
+if (transport === 'grpc-js') {
+  const server = new grpc.Server();
+  server.addService(
+    {
+      Check: {
+        path: '/envoy.service.auth.v3.Authorization/Check',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
     },
-  },
-  { Check: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, answer) },
-);
-server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
-  if (err) throw err;
+    { Check: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, answer) },
+  );
+  server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
+    if (err) throw err;
+    process.stdout.write('listening\n');
+  });
+  process.on('SIGTERM', () => server.forceShutdown());
+} else {
+  const server = new UnaryGrpcServer<Buffer>({ service: 'envoy.service.auth.v3.Authorization', method: 'Check', decode: (b) => b, handle: async () => answer });
+  await server.listen('127.0.0.1', port);
   process.stdout.write('listening\n');
-});
-process.on('SIGTERM', () => server.forceShutdown());
+  process.on('SIGTERM', () => void server.close(100).then(() => process.exit(0)));
+}

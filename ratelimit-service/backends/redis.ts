@@ -3,9 +3,11 @@
 //   - One command per counter: a small Lua script INCRBYs and, only when it created the
 //     counter, EXPIREs it — atomic, so a counter never outlives its window (plus a GET of the
 //     previous window for sliding windows).
-//   - One round trip per request: its commands go out together; with auto-pipelining, the
-//     commands of all requests in flight share writes too, and concurrent increments of one
-//     counter are coalesced into one (see increment-batcher.ts).
+//   - One round trip per event-loop turn: the increments of every request of the turn go out
+//     as one script call, concurrent increments of one counter coalesced into one (see
+//     increment-batcher.ts). ioredis's auto-pipelining is off: with the batcher it saves no
+//     round trip, and its per-batch objects outlived young-generation GC (measured: 6 ms
+//     scavenges and a mark-compact a second at 10k commands/s, against 0.4 ms and none).
 //   - Never a wait on a dead Redis: commands fail at once while disconnected (no offline
 //     queue), time out after `timeoutMs` otherwise, and a circuit breaker stops trying after a
 //     few failures. The process starts and answers while Redis is down, and reconnects.
@@ -62,7 +64,7 @@ export class RedisBackend implements CounterBackend {
     this.name = options.cluster ? 'redis-cluster' : 'redis';
     this.breaker = new CircuitBreaker(options.breaker ?? { failureThreshold: 3, openMs: 500, maxOpenMs: 5_000 });
     const common: RedisOptions = {
-      enableAutoPipelining: true,
+      enableAutoPipelining: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.timeoutMs,
@@ -72,7 +74,7 @@ export class RedisBackend implements CounterBackend {
     };
     const nodes = nodesOf(options.url);
     this.client = options.cluster
-      ? new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true, enableOfflineQueue: false, clusterRetryStrategy: common.retryStrategy! })
+      ? new Cluster(nodes, { redisOptions: common, enableAutoPipelining: false, enableOfflineQueue: false, clusterRetryStrategy: common.retryStrategy! })
       : new Redis({ ...nodes[0]!, ...common });
     this.client.defineCommand('meshgateIncrement', { lua: INCREMENT_SCRIPT });
     const scripted = this.client as unknown as ScriptClient;

@@ -1,0 +1,67 @@
+// bench/grpc-load (a lean gRPC load generator in Go, built by `scripts/setup.sh --bench`)
+// against any gRPC server: pre-encoded requests, open-loop fixed rates or closed-loop maximum.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../../launcher/repo.js';
+
+export interface LoadRun {
+  readonly target: string;
+  /** "/package.Service/Method". */
+  readonly method: string;
+  /** A file written by writeBodies. */
+  readonly bodies: string;
+  /** Calls per second, scheduled open-loop; 0 for as fast as the workers go. */
+  readonly rps: number;
+  readonly seconds: number;
+  readonly concurrency: number;
+  readonly connections: number;
+  /** Pin the generator to these CPUs (taskset list). */
+  readonly cpus?: string;
+}
+
+export interface LoadResult {
+  readonly count: number;
+  readonly ok: number;
+  readonly errors: Record<string, number>;
+  readonly rps: number;
+  readonly p50ms: number;
+  readonly p90ms: number;
+  readonly p99ms: number;
+  readonly p999ms: number;
+  readonly maxms: number;
+}
+
+/** The request messages the generator cycles through, each prefixed by its length. */
+export function writeBodies(file: string, messages: readonly Uint8Array[]): void {
+  fs.writeFileSync(
+    file,
+    Buffer.concat(
+      messages.flatMap((m) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(m.length);
+        return [len, m];
+      }),
+    ),
+  );
+}
+
+export function grpcLoad(run: LoadRun): Promise<LoadResult> {
+  const bin = path.join(repoRoot(), '.tools', 'bin', 'grpc-load');
+  const args = [
+    `-target=${run.target}`,
+    `-method=${run.method}`,
+    `-bodies=${run.bodies}`,
+    `-rps=${run.rps}`,
+    `-duration=${run.seconds}s`,
+    `-concurrency=${run.concurrency}`,
+    `-connections=${run.connections}`,
+  ];
+  const [cmd, cmdArgs] = run.cpus ? ['taskset', ['-c', run.cpus, bin, ...args]] : [bin, args];
+  return new Promise((resolve, reject) => {
+    execFile(cmd, cmdArgs, { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`grpc-load failed: ${stderr || err.message}`));
+      resolve(JSON.parse(stdout) as LoadResult);
+    });
+  });
+}

@@ -1,0 +1,72 @@
+// The few pieces of the gRPC-over-HTTP/2 wire format a hand-served method needs:
+// length-prefixed messages, the response headers, and statuses in trailers.
+import { encodeHeaders } from './h2/hpack.js';
+import type { ServerStream } from './h2/connection.js';
+
+export const GrpcStatus = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+} as const;
+
+/** A failure with the gRPC status the caller should see. */
+export class GrpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Header blocks every answer uses, encoded once. */
+export const RESPONSE_HEADERS = encodeHeaders([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+export const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
+export const NOT_GRPC = encodeHeaders([[':status', '415']]);
+
+/** One length-prefixed message: the gRPC framing of every message on the wire. */
+export function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** A unary answer: headers, the message, OK trailers. Dropped if the caller gave up. */
+export function respondOk(stream: ServerStream, message: Uint8Array): void {
+  if (!stream.open) return;
+  stream.respond(RESPONSE_HEADERS, false);
+  stream.write(grpcFrame(message), OK_TRAILERS);
+}
+
+/** Longer messages are cut: the answer must stay one HEADERS frame (16 KiB at least). */
+const MAX_STATUS_MESSAGE = 1_024;
+
+/** A trailers-only answer: the status without a message. */
+export function endWithStatus(stream: ServerStream, code: number, message: string): void {
+  stream.respond(
+    encodeHeaders([
+      [':status', '200'],
+      ['content-type', 'application/grpc'],
+      ['grpc-status', String(code)],
+      ['grpc-message', encodeGrpcMessage(message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE)}…` : message)],
+    ]),
+    true,
+  );
+}
+
+/** grpc-message is percent-encoded UTF-8 outside printable ASCII (and '%' itself). */
+export function encodeGrpcMessage(message: string): string {
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
