@@ -14,7 +14,7 @@
 import net from 'node:net';
 import { HealthService } from './grpc-health.js';
 import { GrpcError, GrpcStatus, NOT_GRPC, endWithStatus, respondOk } from './grpc-wire.js';
-import { H2ServerConnection, type ServerStream } from './h2/connection.js';
+import { H2ServerConnection, MAX_HELD_BYTES, type ServerStream } from './h2/connection.js';
 
 /** The largest request message accepted (grpc-js's default receive limit). */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -42,7 +42,11 @@ export class UnaryGrpcServer<Req> {
     this.unary.set(`/${m.service}/${m.method}`, (message) => this.call(message));
     this.unary.set(HealthService.CHECK_PATH, (message) => this.health.check(message));
     this.server = net.createServer((socket) => {
-      const c = new H2ServerConnection(socket, { maxBodyBytes: MAX_MESSAGE_BYTES + 5, onStream: (s) => this.onStream(s) });
+      const c = new H2ServerConnection(socket, {
+        maxBodyBytes: MAX_MESSAGE_BYTES + 5,
+        onStream: (s) => this.onStream(s),
+        ...(m.onError ? { onError: m.onError } : {}),
+      });
       this.connections.add(c);
       socket.on('close', () => this.connections.delete(c));
     });
@@ -122,7 +126,7 @@ export class UnaryGrpcServer<Req> {
 /** The request's one message, or undefined after answering why there is none. */
 function requestMessage(stream: ServerStream, body: Buffer): Buffer | undefined {
   if (stream.overflowed) {
-    endWithStatus(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request larger than ${MAX_MESSAGE_BYTES} bytes`);
+    endWithStatus(stream, GrpcStatus.RESOURCE_EXHAUSTED, `request too large: at most ${MAX_MESSAGE_BYTES} bytes each, ${MAX_HELD_BYTES} bytes of unfinished requests per connection`);
     return undefined;
   }
   if (body.length < 5 || body.readUInt32BE(1) !== body.length - 5) {

@@ -27,7 +27,13 @@ export class AuthorizationServer {
   readonly grpc: UnaryGrpcServer<CheckAttributes>;
 
   constructor(private readonly deps: AuthorizationServerDeps) {
-    this.grpc = new UnaryGrpcServer({ service: AUTHORIZATION_SERVICE, method: 'Check', decode: decodeCheckRequest, handle: (req) => this.check(req) });
+    this.grpc = new UnaryGrpcServer({
+      service: AUTHORIZATION_SERVICE,
+      method: 'Check',
+      decode: decodeCheckRequest,
+      handle: (req) => this.check(req),
+      onError: (err) => deps.log.error({ err }, 'Check failed'),
+    });
   }
 
   /** Decide and encode; never throws, and anything unexpected is a denial. */

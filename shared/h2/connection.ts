@@ -38,6 +38,7 @@ const PRIORITY_FLAG = 0x20;
 export const H2Error = {
   NO_ERROR: 0,
   PROTOCOL_ERROR: 1,
+  INTERNAL_ERROR: 2,
   FLOW_CONTROL_ERROR: 3,
   FRAME_SIZE_ERROR: 6,
   REFUSED_STREAM: 7,
@@ -54,6 +55,8 @@ const MAX_CONCURRENT_STREAMS = 1_000;
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 16 << 20;
 const MAX_HEADER_BLOCK = 64 * 1024;
+const PREFACE_TIMEOUT_MS = 10_000;
+export const MAX_HELD_BYTES = 32 << 20;
 
 class ProtocolError extends Error {
   constructor(
@@ -73,6 +76,7 @@ export class ServerStream {
   /** Called once, when the stream closes for any reason (answered, reset, connection gone). */
   onClose: (() => void) | undefined;
   overflowed = false;
+  /** @internal */ released = false;
   private chunks: Buffer[] = [];
   received = 0;
   consumedSinceCredit = 0;
@@ -137,6 +141,8 @@ export interface H2ConnectionOptions {
   /** A request body above this many bytes is not kept; the stream ends `overflowed`. */
   readonly maxBodyBytes: number;
   readonly onStream: (stream: ServerStream) => void;
+  /** A failure of the application's own code while handling a frame; the connection is ended. */
+  readonly onError?: (err: Error) => void;
 }
 
 export class H2ServerConnection {
@@ -149,6 +155,8 @@ export class H2ServerConnection {
   private peerMaxFrame = 16_384;
   private sendWindow = 65_535;
   private recvConsumed = 0;
+  /** Bytes of unfinished request bodies this connection holds. */
+  private held = 0;
   private headerBlock: { streamId: number; flags: number; parts: Buffer[]; size: number } | undefined;
   private output: Buffer[] = [];
   private flushScheduled = false;
@@ -160,6 +168,8 @@ export class H2ServerConnection {
     private readonly options: H2ConnectionOptions,
   ) {
     socket.setNoDelay(true);
+    // A connection that is not HTTP/2 within seconds is not a client of ours.
+    socket.setTimeout(PREFACE_TIMEOUT_MS, () => this.fail(H2Error.PROTOCOL_ERROR));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
@@ -206,6 +216,7 @@ export class H2ServerConnection {
         }
         if (!buf.subarray(0, PREFACE.length).equals(PREFACE)) throw new ProtocolError(H2Error.PROTOCOL_ERROR, 'not an HTTP/2 connection preface');
         this.prefaceSeen = true;
+        this.socket.setTimeout(0);
         buf = buf.subarray(PREFACE.length);
       }
       let pos = 0;
@@ -224,7 +235,9 @@ export class H2ServerConnection {
     } catch (err) {
       if (err instanceof ProtocolError) return this.fail(err.code);
       if (err instanceof HpackError) return this.fail(H2Error.COMPRESSION_ERROR);
-      throw err;
+      // A bug above us must not take the process down with it, nor pass unseen.
+      this.options.onError?.(err as Error);
+      this.fail(H2Error.INTERNAL_ERROR);
     }
   }
 
@@ -267,7 +280,13 @@ export class H2ServerConnection {
     const s = this.streams.get(streamId);
     if (!s || s.remoteEnded) return; // a stream already answered or reset: its data is dropped
     const data = flags & PADDED ? unpad(payload) : payload;
-    s.addData(data, this.options.maxBodyBytes);
+    // Bodies are kept whole until they end: one stream may hold maxBodyBytes, and all of a
+    // connection's unfinished bodies together MAX_HELD_BYTES, or the stream is refused.
+    const limit = Math.min(this.options.maxBodyBytes, s.received + MAX_HELD_BYTES - this.held);
+    const before = s.received;
+    const wasOverflowed = s.overflowed;
+    s.addData(data, limit);
+    if (!wasOverflowed) this.held += s.overflowed ? -before : data.length;
     s.consumedSinceCredit += payload.length;
     if (flags & END_STREAM) return this.remoteEnd(s);
     if (s.overflowed && s.onEnd) {
@@ -282,7 +301,14 @@ export class H2ServerConnection {
     }
   }
 
-  /** Connection-level credit for everything received, in large steps. */
+  /** The stream's body left the connection's hands (handed over, or dropped). */
+  private release(s: ServerStream): void {
+    if (s.released) return;
+    s.released = true;
+    if (!s.overflowed) this.held -= s.received; // an overflowed body was let go when it overflowed
+  }
+
+  /** Connection-level credit, sent in large steps. */
   private credit(bytes: number): void {
     this.recvConsumed += bytes;
     if (this.recvConsumed >= CONNECTION_WINDOW / 2) {
@@ -337,6 +363,7 @@ export class H2ServerConnection {
 
   private remoteEnd(s: ServerStream): void {
     s.remoteEnded = true;
+    this.release(s);
     if (s.localEnded) return this.closeStream(s);
     const onEnd = s.onEnd;
     s.onEnd = undefined;
@@ -441,6 +468,7 @@ export class H2ServerConnection {
     if (s.closed) return;
     s.closed = true;
     s.pending = [];
+    this.release(s);
     this.streams.delete(s.id);
     const onClose = s.onClose;
     s.onClose = undefined;

@@ -138,6 +138,40 @@ describe('hand-served gRPC over HTTP/2', () => {
     }
   });
 
+  it('holds at most 32 MiB of unfinished requests per connection, refusing the stream that would pass it', async () => {
+    const session = http2.connect(`http://${address}`);
+    try {
+      const size = 3_500_000;
+      const message = Buffer.alloc(size, 'q');
+      // Twelve requests of 3.5 MB, each sent but the last byte before any ends: 42 MB in flight.
+      const streams = Array.from({ length: 12 }, () => {
+        const req = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
+        const done = new Promise<string>((resolve) => {
+          let status = '';
+          req.on('response', (h) => (status = String(h['grpc-status'] ?? status)));
+          req.on('trailers', (t) => (status = String(t['grpc-status'])));
+          req.on('data', () => undefined);
+          req.on('close', () => resolve(status));
+        });
+        const body = framed(message);
+        req.write(body.subarray(0, body.length - 1));
+        return { req, done, last: body.subarray(body.length - 1) };
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      for (const s of streams) if (!s.req.closed) s.req.end(s.last);
+      const statuses = await Promise.all(streams.map((s) => s.done));
+      assert.ok(statuses.includes('8'), `some refused with RESOURCE_EXHAUSTED: ${statuses.join(',')}`);
+      assert.ok(statuses.filter((x) => x === '0').length >= 8, `32 MiB holds at least 8 of them: ${statuses.join(',')}`);
+      // What was held is given back: ten more in a row all pass.
+      for (let i = 0; i < 10; i++) {
+        const r = await exchange(session, { ':path': METHOD }, framed(message));
+        assert.equal(r.trailers['grpc-status'], '0');
+      }
+    } finally {
+      session.close();
+    }
+  });
+
   it('ends a connection that breaks the protocol with GOAWAY and its reason, and serves the others', async () => {
     const [host, port] = address.split(':') as [string, string];
     const goawayCode = (bytes: Buffer): Promise<number | 'closed'> =>
