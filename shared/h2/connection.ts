@@ -9,7 +9,8 @@
 //
 // What it does: the preface and SETTINGS exchange, PING, WINDOW_UPDATE and flow control in
 // both directions, HEADERS + CONTINUATION through one HPACK decoder per connection, padding,
-// RST_STREAM, GOAWAY (graceful close drains the streams in flight), a concurrent-stream limit.
+// RST_STREAM, GOAWAY (graceful close drains the streams in flight), and bounds: concurrent
+// streams, bytes of unfinished request bodies per connection, seconds to send the preface.
 // What it does not: server push, priorities (read and ignored), HTTP/1.1 or TLS.
 import type net from 'node:net';
 import { HpackDecoder, HpackError, type HeaderList } from './hpack.js';
@@ -180,10 +181,6 @@ export class H2ServerConnection {
     settings.writeUInt32BE(STREAM_WINDOW, 8);
     this.queueFrame(Frame.SETTINGS, 0, 0, settings);
     this.queueWindowUpdate(0, CONNECTION_WINDOW - 65_535);
-  }
-
-  get activeStreams(): number {
-    return this.streams.size;
   }
 
   /** GOAWAY: no new streams; the socket ends once the streams in flight are answered. */
