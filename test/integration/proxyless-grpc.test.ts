@@ -57,7 +57,15 @@ describe('proxyless gRPC: grpc-js resolves xds:///echo from the xds-server', () 
     });
     grpcXds.register();
     client = new grpc.Client('xds:///echo', grpc.credentials.createInsecure());
-    await waitFor('both echo instances answering over xDS', async () => (await answering(10)).size === 2, { timeoutMs: 20_000, intervalMs: 200 });
+    // By name: an error is a key of its own and must not stand in for an instance.
+    await waitFor(
+      'both echo instances answering over xDS',
+      async () => {
+        const seen = await answering(10);
+        return seen.has('echo-1') && seen.has('echo-2');
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
   });
 
   after(async () => {
