@@ -74,13 +74,12 @@ export class UnaryGrpcServer<Req> {
   }
 
   private onStream(stream: ServerStream): void {
-    const h = stream.headers;
-    const contentType = h['content-type'];
-    if (h[':method'] !== 'POST' || !contentType?.startsWith('application/grpc')) {
+    const contentType = stream.header('content-type');
+    if (stream.header(':method') !== 'POST' || !contentType?.startsWith('application/grpc')) {
       stream.respond(NOT_GRPC, true);
       return;
     }
-    const path = h[':path'] ?? '';
+    const path = stream.header(':path') ?? '';
     const unary = this.unary.get(path);
     if (!unary && path !== HealthService.WATCH_PATH) {
       endWithStatus(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
@@ -135,7 +134,7 @@ function requestMessage(stream: ServerStream, body: Buffer): Buffer | undefined 
     return undefined;
   }
   if (body[0] !== 0) {
-    endWithStatus(stream, GrpcStatus.UNIMPLEMENTED, `compressed messages are not supported (grpc-encoding ${stream.headers['grpc-encoding'] ?? 'unset'})`);
+    endWithStatus(stream, GrpcStatus.UNIMPLEMENTED, `compressed messages are not supported (grpc-encoding ${stream.header('grpc-encoding') ?? 'unset'})`);
     return undefined;
   }
   return body.subarray(5);

@@ -32,18 +32,20 @@ export const NOT_GRPC = encodeHeaders([[':status', '415']]);
 
 /** One length-prefixed message: the gRPC framing of every message on the wire. */
 export function grpcFrame(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
+  return Buffer.concat([messagePrefix(message.length), message]);
 }
 
 /** A unary answer: headers, the message, OK trailers. Dropped if the caller gave up. */
 export function respondOk(stream: ServerStream, message: Uint8Array): void {
-  if (!stream.open) return;
-  stream.respond(RESPONSE_HEADERS, false);
-  stream.write(grpcFrame(message), OK_TRAILERS);
+  stream.respondWhole(RESPONSE_HEADERS, [messagePrefix(message.length), message], OK_TRAILERS);
+}
+
+/** The 5 bytes before a message on the wire: not compressed, then its length. */
+function messagePrefix(length: number): Buffer {
+  const prefix = Buffer.allocUnsafe(5);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
 }
 
 /** Longer messages are cut: the answer must stay one HEADERS frame (16 KiB at least). */

@@ -32,7 +32,7 @@ const CODE = { OK: 1, OVER_LIMIT: 2 } as const;
  * overall_code=1; statuses=2 {code=1; current_limit=2 {requests_per_unit=1; unit=2; name=3};
  * limit_remaining=3; duration_until_reset=4 {seconds=1}}; response_headers_to_add=3 {key=1; value=2}.
  */
-export function encodeRateLimitResponse(a: RlsAnswer): Buffer {
+export function encodeRateLimitResponse(a: RlsAnswer): Uint8Array {
   const w = protobufjs.Writer.create();
   w.uint32(0x08).uint32(CODE[a.overall]);
   for (const s of a.statuses) {
@@ -50,5 +50,5 @@ export function encodeRateLimitResponse(a: RlsAnswer): Buffer {
     w.ldelim();
   }
   for (const [key, value] of a.headers) w.uint32(0x1a).fork().uint32(0x0a).string(key).uint32(0x12).string(value).ldelim();
-  return Buffer.from(w.finish());
+  return w.finish(); // no copy: the transport frames it once
 }

@@ -70,8 +70,6 @@ class ProtocolError extends Error {
 
 /** One request stream as the application sees it. */
 export class ServerStream {
-  /** Request headers (pseudo-headers included); the first value of a repeated name. */
-  readonly headers: Record<string, string> = Object.create(null) as Record<string, string>;
   /** Called once, when the request has ended (or grew past the limit: see `overflowed`). */
   onEnd: ((body: Buffer) => void) | undefined;
   /** Called once, when the stream closes for any reason (answered, reset, connection gone). */
@@ -91,11 +89,17 @@ export class ServerStream {
   constructor(
     readonly id: number,
     private readonly connection: H2ServerConnection,
-    headers: HeaderList,
+    /** The request's header block as decoded, pseudo-headers included. */
+    private readonly headers: HeaderList,
     sendWindow: number,
   ) {
     this.sendWindow = sendWindow;
-    for (const [name, value] of headers) if (!(name in this.headers)) this.headers[name] = value;
+  }
+
+  /** A request header's first value (a scan: a gRPC request has about ten). */
+  header(name: string): string | undefined {
+    for (const h of this.headers) if (h[0] === name) return h[1];
+    return undefined;
   }
 
   get open(): boolean {
@@ -112,6 +116,15 @@ export class ServerStream {
   write(data: Buffer, trailers?: Buffer): void {
     if (!this.open) return;
     this.connection.sendData(this, data, trailers);
+  }
+
+  /**
+   * A whole answer at once — headers, one DATA frame of `data` joined, trailers — the way a
+   * unary call ends: written as one buffer when flow control allows it (nearly always).
+   */
+  respondWhole(headers: Buffer, data: readonly Uint8Array[], trailers: Buffer): void {
+    if (!this.open) return;
+    this.connection.sendWhole(this, headers, data, trailers);
   }
 
   /** RST_STREAM: the answer is abandoned. */
@@ -424,6 +437,31 @@ export class H2ServerConnection {
     this.sendPending(s);
   }
 
+  /** @internal */ sendWhole(s: ServerStream, headers: Buffer, data: readonly Uint8Array[], trailers: Buffer): void {
+    let dataLength = 0;
+    for (const d of data) dataLength += d.length;
+    const fits = dataLength <= Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame) && s.pending.length === 0;
+    if (!fits) {
+      this.sendHeaders(s, headers, false);
+      this.sendData(s, Buffer.concat(data), trailers);
+      return;
+    }
+    const out = Buffer.allocUnsafe(27 + headers.length + dataLength + trailers.length);
+    let pos = writeFrameHeader(out, 0, headers.length, Frame.HEADERS, END_HEADERS, s.id);
+    pos += headers.copy(out, pos);
+    pos = writeFrameHeader(out, pos, dataLength, Frame.DATA, 0, s.id);
+    for (const d of data) {
+      out.set(d, pos);
+      pos += d.length;
+    }
+    pos = writeFrameHeader(out, pos, trailers.length, Frame.HEADERS, END_HEADERS | END_STREAM, s.id);
+    trailers.copy(out, pos);
+    s.sendWindow -= dataLength;
+    this.sendWindow -= dataLength;
+    this.queue(out);
+    this.localEnd(s);
+  }
+
   /** @internal */ resetStream(s: ServerStream, code: number): void {
     this.queueFrame(Frame.RST_STREAM, 0, s.id, u32(code));
     this.closeStream(s);
@@ -491,11 +529,12 @@ export class H2ServerConnection {
 
   private queueFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
     const header = Buffer.allocUnsafe(9);
-    header.writeUIntBE(payload.length, 0, 3);
-    header[3] = type;
-    header[4] = flags;
-    header.writeUInt32BE(streamId, 5);
-    this.output.push(header, payload);
+    writeFrameHeader(header, 0, payload.length, type, flags, streamId);
+    this.queue(header, payload);
+  }
+
+  private queue(...buffers: Buffer[]): void {
+    this.output.push(...buffers);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After the microtasks of this turn: the answers resolved together leave in one write.
@@ -510,6 +549,15 @@ export class H2ServerConnection {
     this.output = [];
     this.socket.write(Buffer.concat(out));
   }
+}
+
+/** Writes a 9-byte frame header at `pos`; returns where the payload goes. */
+function writeFrameHeader(out: Buffer, pos: number, length: number, type: number, flags: number, streamId: number): number {
+  out.writeUIntBE(length, pos, 3);
+  out[pos + 3] = type;
+  out[pos + 4] = flags;
+  out.writeUInt32BE(streamId, pos + 5);
+  return pos + 9;
 }
 
 function u32(value: number): Buffer {
