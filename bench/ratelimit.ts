@@ -7,8 +7,10 @@
 //   in turn (no two requests in a row share a counter) or for one hot client (every request
 //   increments the same counter: what a per-tenant or per-route limit looks like).
 // Printed: fixed rates with p50/p99/p99.9, the maximum (closed loop, 200 calls in flight) with
-// its p99, and CPU per request of the service itself. Checked: the Redis counters add up to
-// the requests answered OK, so no service is credited for answers it did not count.
+// its p99, and CPU per request of the service itself; the services run side by side and take
+// turns, several runs each (BENCH_REPS), so the machine's slow spells fall on all of them.
+// Checked: the Redis counters add up to the requests answered OK, so no service is credited
+// for answers it did not count.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,74 +116,104 @@ function meshgate(backend: 'redis' | 'memory'): Target {
   };
 }
 
-const row = (label: string, r: LoadResult): string =>
-  `  ${label.padEnd(30)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)}  p99 ${fmt(r.p99ms).padStart(5)}  p99.9 ${fmt(r.p999ms).padStart(5)} ms  ok ${r.ok}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Summary {
-  name: string;
-  fixed: Map<number, LoadResult>;
-  max: Map<string, { result: LoadResult; cpuPerRequestUs: number }>;
+/** The runs of one target at one setting, summed up: medians, and the spread of the p99. */
+function summary(runs: LoadResult[]): string {
+  const p99s = runs.map((r) => r.p99ms);
+  const errors = runs.flatMap((r) => Object.entries(r.errors).map(([k, v]) => `${k} ${v}`));
+  return (
+    `${String(Math.round(median(runs.map((r) => r.rps)))).padStart(6)}/s  p50 ${fmt(median(runs.map((r) => r.p50ms))).padStart(5)}  ` +
+    `p99 ${fmt(median(p99s)).padStart(5)} (${fmt(Math.min(...p99s))}–${fmt(Math.max(...p99s))})  p99.9 ${fmt(median(runs.map((r) => r.p999ms))).padStart(5)} ms` +
+    `${errors.length ? `  errors ${errors.join(', ')}` : ''}`
+  );
 }
 
+interface Running {
+  readonly target: Target;
+  readonly pid: number;
+  readonly address: string;
+  readonly fixed: Map<number, LoadResult[]>;
+  readonly max: Map<string, Array<{ result: LoadResult; cpuSeconds: number }>>;
+  ok: number;
+  stop(): Promise<void>;
+}
+
+const REPS = Number(process.env['BENCH_REPS'] ?? 3);
+const running: Running[] = [];
 try {
   line('ratelimit-service benchmark: ShouldRateLimit, one descriptor, every request increments a counter');
   line(machineDescription({ 'redis-server': toolPath('redis-server') }));
   line(`bench/grpc-load ${SECONDS}s per run (fixed rates: open loop, 50 calls in flight at most on 2 connections; max: closed loop, 200 on 4), pinned to CPU 1; each service pinned to CPU 0; Redis on CPUs ${REDIS_CPUS}`);
-  const summaries: Summary[] = [];
+  line(`the services run side by side and take turns: ${REPS} runs of each at every rate (the maximum: 2), so a slow spell of the machine falls on all of them; medians, with the p99's range`);
+  redisCli('FLUSHALL');
   for (const target of [reference, meshgate('redis'), meshgate('memory')]) {
-    redisCli('FLUSHALL');
     const [port] = (await freePorts(1)) as [number];
     const svc = await target.start(port);
-    const base = { target: `127.0.0.1:${port}`, method: METHOD, cpus: '1' };
-    let ok = 0;
-    const run = async (r: Parameters<typeof grpcLoad>[0]): Promise<LoadResult> => {
-      const result = await grpcLoad(r);
-      ok += result.ok;
-      return result;
-    };
-    try {
-      await run({ ...base, bodies: MANY_CLIENTS, rps: 2_000, seconds: 3, concurrency: 50, connections: 2 }); // warm up
-      line();
-      line(target.name);
-      const fixed = new Map<number, LoadResult>();
-      for (const rps of RATES) {
-        const r = await run({ ...base, bodies: MANY_CLIENTS, rps, seconds: SECONDS, concurrency: 50, connections: 2 });
-        fixed.set(rps, r);
-        line(row(`1,000 clients @ ${rps}/s`, r));
+    running.push({ target, pid: svc.pid, address: `127.0.0.1:${port}`, fixed: new Map(), max: new Map(), ok: 0, stop: svc.stop });
+  }
+  const run = async (r: Running, bodies: string, rps: number, seconds: number, concurrency: number, connections: number): Promise<LoadResult> => {
+    const result = await grpcLoad({ target: r.address, method: METHOD, cpus: '1', bodies, rps, seconds, concurrency, connections });
+    r.ok += result.ok;
+    return result;
+  };
+  for (const r of running) await run(r, MANY_CLIENTS, 2_000, 3, 50, 2); // warm up
+
+  for (const rps of RATES) {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const r of running) {
+        const list = r.fixed.get(rps) ?? [];
+        list.push(await run(r, MANY_CLIENTS, rps, SECONDS, 50, 2));
+        r.fixed.set(rps, list);
       }
-      const max = new Map<string, { result: LoadResult; cpuPerRequestUs: number }>();
-      for (const [label, bodies] of [['1,000 clients', MANY_CLIENTS], ['one hot client', HOT_CLIENT]] as const) {
-        const before = cpuSeconds(svc.pid);
-        const r = await run({ ...base, bodies, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
-        const cpu = cpuSeconds(svc.pid) - before;
-        const cpuPerRequestUs = (cpu / r.count) * 1e6;
-        max.set(label, { result: r, cpuPerRequestUs });
-        line(row(`${label}, max`, r));
-        line(`  ${''.padEnd(30)} service CPU ${(cpu / SECONDS).toFixed(2)} of one core, ${cpuPerRequestUs.toFixed(0)} µs per request`);
-      }
-      if (!target.name.includes('memory')) {
-        const counted = countedInRedis();
-        line(`  counted in Redis: ${counted} of ${ok} answered OK${counted === ok ? '' : '  ← MISMATCH'}`);
-      }
-      summaries.push({ name: target.name, fixed, max });
-    } finally {
-      await svc.stop();
     }
   }
-  const [ref, ours] = summaries as [Summary, Summary];
+  for (const [label, bodies] of [['1,000 clients', MANY_CLIENTS], ['one hot client', HOT_CLIENT]] as const) {
+    for (let rep = 0; rep < 2; rep++) {
+      for (const r of running) {
+        const before = cpuSeconds(r.pid);
+        const result = await run(r, bodies, 0, SECONDS, 200, 4);
+        const list = r.max.get(label) ?? [];
+        list.push({ result, cpuSeconds: cpuSeconds(r.pid) - before });
+        r.max.set(label, list);
+      }
+    }
+  }
+
+  const cpuPerRequestUs = (runs: Array<{ result: LoadResult; cpuSeconds: number }>): number =>
+    (runs.reduce((s, x) => s + x.cpuSeconds, 0) / runs.reduce((s, x) => s + x.result.count, 0)) * 1e6;
+  for (const r of running) {
+    line();
+    line(r.target.name);
+    for (const rps of RATES) line(`  ${`1,000 clients @ ${rps}/s`.padEnd(30)} ${summary(r.fixed.get(rps)!)}`);
+    for (const [label, runs] of r.max) {
+      line(`  ${`${label}, max`.padEnd(30)} ${summary(runs.map((x) => x.result))}`);
+      const cpu = runs.reduce((s, x) => s + x.cpuSeconds, 0) / (runs.length * SECONDS);
+      line(`  ${''.padEnd(30)} service CPU ${cpu.toFixed(2)} of one core, ${cpuPerRequestUs(runs).toFixed(0)} µs per request`);
+    }
+  }
+  const [ref, ours, memory] = running as [Running, Running, Running];
+  const counted = countedInRedis();
   line();
-  line('meshgate (Redis) against the reference (Redis), same Redis, same pinning, same generator:');
+  line(`counted in Redis: ${counted}; answered OK by the two Redis services: ${ref.ok + ours.ok}${counted === ref.ok + ours.ok ? '' : '  ← MISMATCH'} (memory: ${memory.ok})`);
+  line();
+  line('meshgate (Redis) against the reference (Redis), same Redis, same pinning, same generator (medians):');
   for (const label of ['1,000 clients', 'one hot client']) {
     const o = ours.max.get(label)!;
     const r = ref.max.get(label)!;
-    line(`  ${label}: maximum throughput ${(o.result.rps / r.result.rps).toFixed(2)}× (${Math.round(o.result.rps)} against ${Math.round(r.result.rps)}/s), p99 at the maximum ${fmt(o.result.p99ms)} against ${fmt(r.result.p99ms)} ms, CPU per request ${o.cpuPerRequestUs.toFixed(0)} against ${r.cpuPerRequestUs.toFixed(0)} µs`);
+    const rpsO = median(o.map((x) => x.result.rps));
+    const rpsR = median(r.map((x) => x.result.rps));
+    line(
+      `  ${label}: maximum throughput ${(rpsO / rpsR).toFixed(2)}× (${Math.round(rpsO)} against ${Math.round(rpsR)}/s), p99 at the maximum ${fmt(median(o.map((x) => x.result.p99ms)))} against ${fmt(median(r.map((x) => x.result.p99ms)))} ms, CPU per request ${cpuPerRequestUs(o).toFixed(0)} against ${cpuPerRequestUs(r).toFixed(0)} µs`,
+    );
   }
   for (const rps of RATES) {
     const o = ours.fixed.get(rps)!;
     const r = ref.fixed.get(rps)!;
-    line(`  1,000 clients @ ${rps}/s: p50 ${fmt(o.p50ms)} against ${fmt(r.p50ms)} ms, p99 ${fmt(o.p99ms)} against ${fmt(r.p99ms)} ms`);
+    line(`  1,000 clients @ ${rps}/s: p50 ${fmt(median(o.map((x) => x.p50ms)))} against ${fmt(median(r.map((x) => x.p50ms)))} ms, p99 ${fmt(median(o.map((x) => x.p99ms)))} against ${fmt(median(r.map((x) => x.p99ms)))} ms`);
   }
 } finally {
+  for (const r of running) await r.stop();
   await redis.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }

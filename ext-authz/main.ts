@@ -7,6 +7,7 @@ import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { IDENTITY_HEADERS_META } from '../shared/identity-headers.js';
 import { createLogger } from '../shared/log.js';
+import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { envoyRoot } from '../shared/proto/root.js';
 import { authzAdminApp } from './admin.js';
@@ -20,6 +21,8 @@ import { AuthorizationServer } from './server/authorization-server.js';
 import { CheckResponses } from './server/check-codec.js';
 
 const log = createLogger('ext-authz');
+
+tuneGcForRequestPath();
 
 runService('ext-authz', log, async () => {
   const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);

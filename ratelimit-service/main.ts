@@ -6,6 +6,7 @@ import { registerComponent } from '../shared/component-config.js';
 import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
+import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
 import { envoyRoot } from '../shared/proto/root.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { ratelimitAdminApp } from './admin.js';
@@ -19,6 +20,8 @@ import { RateLimiter } from './service/rate-limiter.js';
 import { rateLimitServer } from './service/rls-server.js';
 
 const log = createLogger('ratelimit-service');
+
+tuneGcForRequestPath();
 
 runService('ratelimit-service', log, async () => {
   const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
