@@ -3,7 +3,7 @@
 //
 // Why not grpc-js (or node:http2 under it): these are one unary method each, called by Envoy
 // at the request rate. A constant answer on one core (bench/ext-authz.ts) gets 28.7k calls/s
-// and a p99 of 59 ms at 10k/s on grpc-js, 123k calls/s and 2.1 ms here: grpc-js's per-call
+// and a p99 of 59–66 ms at 10k/s on grpc-js, 115–123k calls/s and 2.1 ms here: grpc-js's per-call
 // machinery costs more than the components' own work, and node:http2's native stream objects
 // survive young-generation GC, so a high call rate bought a 15–25 ms mark-compact every two
 // seconds — the components' whole p99 (see h2/connection.ts).
