@@ -21,7 +21,7 @@ import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { encodeMessage } from '../shared/proto/codec.js';
-import { grpcLoad, writeBodies, type LoadResult } from './lib/grpc-load.js';
+import { grpcLoad, median, runsSummary, writeBodies, type LoadResult } from './lib/grpc-load.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 
@@ -116,19 +116,6 @@ function meshgate(backend: 'redis' | 'memory'): Target {
   };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** The runs of one target at one setting, summed up: medians, and the spread of the p99. */
-function summary(runs: LoadResult[]): string {
-  const p99s = runs.map((r) => r.p99ms);
-  const errors = runs.flatMap((r) => Object.entries(r.errors).map(([k, v]) => `${k} ${v}`));
-  return (
-    `${String(Math.round(median(runs.map((r) => r.rps)))).padStart(6)}/s  p50 ${fmt(median(runs.map((r) => r.p50ms))).padStart(5)}  ` +
-    `p99 ${fmt(median(p99s)).padStart(5)} (${fmt(Math.min(...p99s))}–${fmt(Math.max(...p99s))})  p99.9 ${fmt(median(runs.map((r) => r.p999ms))).padStart(5)} ms` +
-    `${errors.length ? `  errors ${errors.join(', ')}` : ''}`
-  );
-}
-
 interface Running {
   readonly target: Target;
   readonly pid: number;
@@ -185,9 +172,9 @@ try {
   for (const r of running) {
     line();
     line(r.target.name);
-    for (const rps of RATES) line(`  ${`1,000 clients @ ${rps}/s`.padEnd(30)} ${summary(r.fixed.get(rps)!)}`);
+    for (const rps of RATES) line(`  ${`1,000 clients @ ${rps}/s`.padEnd(30)} ${runsSummary(r.fixed.get(rps)!)}`);
     for (const [label, runs] of r.max) {
-      line(`  ${`${label}, max`.padEnd(30)} ${summary(runs.map((x) => x.result))}`);
+      line(`  ${`${label}, max`.padEnd(30)} ${runsSummary(runs.map((x) => x.result))}`);
       const cpu = runs.reduce((s, x) => s + x.cpuSeconds, 0) / (runs.length * SECONDS);
       line(`  ${''.padEnd(30)} service CPU ${cpu.toFixed(2)} of one core, ${cpuPerRequestUs(runs).toFixed(0)} µs per request`);
     }

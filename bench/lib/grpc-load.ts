@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../launcher/repo.js';
+import { fmt } from './stats.js';
 
 export interface LoadRun {
   readonly target: string;
@@ -64,4 +65,17 @@ export function grpcLoad(run: LoadRun): Promise<LoadResult> {
       resolve(JSON.parse(stdout) as LoadResult);
     });
   });
+}
+
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Several runs at one setting, summed up: medians, and the range of the p99. */
+export function runsSummary(runs: readonly LoadResult[]): string {
+  const p99s = runs.map((r) => r.p99ms);
+  const errors = runs.flatMap((r) => Object.entries(r.errors).map(([k, v]) => `${k} ${v}`));
+  return (
+    `${String(Math.round(median(runs.map((r) => r.rps)))).padStart(6)}/s  p50 ${fmt(median(runs.map((r) => r.p50ms))).padStart(5)}  ` +
+    `p99 ${fmt(median(p99s)).padStart(5)} (${fmt(Math.min(...p99s))}–${fmt(Math.max(...p99s))})  p99.9 ${fmt(median(runs.map((r) => r.p999ms))).padStart(5)} ms` +
+    `${errors.length ? `  errors ${errors.join(', ')}` : ''}`
+  );
 }
