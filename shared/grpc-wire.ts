@@ -4,7 +4,6 @@ import { encodeHeaders } from './h2/hpack.js';
 import type { ServerStream } from './h2/connection.js';
 
 export const GrpcStatus = {
-  OK: 0,
   INVALID_ARGUMENT: 3,
   NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,
@@ -65,7 +64,7 @@ export function endWithStatus(stream: ServerStream, code: number, message: strin
 }
 
 /** grpc-message is percent-encoded UTF-8 outside printable ASCII (and '%' itself). */
-export function encodeGrpcMessage(message: string): string {
+function encodeGrpcMessage(message: string): string {
   let out = '';
   for (const byte of Buffer.from(message, 'utf8')) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;

@@ -21,31 +21,24 @@ export class MemoryBackend implements CounterBackend {
     return c.count;
   }
 
-  /** Synchronous core, so the in-memory path costs no extra promise per request. */
-  incrementNow(ops: readonly CounterOp[]): CounterResult[] {
-    const nowMs = this.now();
-    return ops.map((op) => {
-      const after = this.read(op.key, nowMs) + op.hits;
-      this.counters.set(op.key, { count: after, expiresAt: nowMs + op.ttlSeconds * 1000 });
-      return { after, previous: op.previousKey ? this.read(op.previousKey, nowMs) : 0 };
-    });
-  }
-
   increment(ops: readonly CounterOp[]): Promise<CounterResult[]> {
-    return Promise.resolve(this.incrementNow(ops));
+    const nowMs = this.now();
+    return Promise.resolve(
+      ops.map((op) => {
+        const after = this.read(op.key, nowMs) + op.hits;
+        this.counters.set(op.key, { count: after, expiresAt: nowMs + op.ttlSeconds * 1000 });
+        return { after, previous: op.previousKey ? this.read(op.previousKey, nowMs) : 0 };
+      }),
+    );
   }
 
   available(): boolean {
     return true;
   }
 
-  sweep(): void {
+  private sweep(): void {
     const nowMs = this.now();
     for (const [k, c] of this.counters) if (c.expiresAt <= nowMs) this.counters.delete(k);
-  }
-
-  get size(): number {
-    return this.counters.size;
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 // Counters in Redis (one node, or a Redis Cluster) through ioredis, with the keys
 // envoyproxy/ratelimit writes.
-//   - One command per counter: a small Lua script INCRBYs and, only when it created the
+//   - A small Lua script INCRBYs each counter and, only when it created the
 //     counter, EXPIREs it — atomic, so a counter never outlives its window (plus a GET of the
 //     previous window for sliding windows).
 //   - One round trip per event-loop turn: the increments of every request of the turn go out
@@ -123,7 +123,7 @@ export class RedisBackend implements CounterBackend {
   }
 
   private async one(op: CounterOp): Promise<CounterResult> {
-    // Issued in the same tick as the request's other counters: one write, one round trip.
+    // The previous window's GET goes out beside the batched increment: one round trip of waiting.
     const incr = this.batcher.increment(op.key, op.hits, op.ttlSeconds);
     const prev = op.previousKey ? this.client.get(op.previousKey) : undefined;
     const [after, previous] = await Promise.all([incr, prev]);

@@ -1,6 +1,6 @@
 // A domain's descriptors compiled into lookup trees: one map per level by "key_value" and
 // "key", plus the level's wildcard values ("prefix*") in file order.
-import { parseUnit, type Unit } from '../limiter/units.js';
+import { parseUnit, unitSeconds, type Unit } from '../limiter/units.js';
 import type { DescriptorSpec, DomainSpec } from './schema.js';
 
 export type Algorithm = 'fixed_window' | 'sliding_window';
@@ -17,6 +17,14 @@ export interface ConfiguredLimit {
   readonly replaces: readonly string[];
   readonly detailedMetric: boolean;
   readonly algorithm: Algorithm;
+  /** The limit as an answer states it (current_limit): built with the limit, not per request. */
+  readonly current: { readonly requestsPerUnit: number; readonly unit: Unit };
+  readonly windowSeconds: number;
+}
+
+/** A limit with what answers derive from it filled in, frozen. */
+export function configuredLimit(l: Omit<ConfiguredLimit, 'current' | 'windowSeconds'>): ConfiguredLimit {
+  return Object.freeze({ ...l, current: Object.freeze({ requestsPerUnit: l.requestsPerUnit, unit: l.unit }), windowSeconds: unitSeconds(l.unit) });
 }
 
 export interface DescriptorNode {
@@ -29,6 +37,8 @@ export interface CompiledDomain {
   readonly name: string;
   readonly root: DescriptorNode;
   readonly limits: readonly ConfiguredLimit[];
+  /** Whether any limit replaces another: without, requests skip that step. */
+  readonly hasReplaces: boolean;
 }
 
 function compileLevel(domain: string, parentKey: string, specs: readonly DescriptorSpec[], all: ConfiguredLimit[]): DescriptorNode {
@@ -40,7 +50,7 @@ function compileLevel(domain: string, parentKey: string, specs: readonly Descrip
     let limit: ConfiguredLimit | undefined;
     if (d.rate_limit) {
       const r = d.rate_limit;
-      limit = Object.freeze({
+      limit = configuredLimit({
         domain,
         statsKey,
         unit: r.unlimited ? 'SECOND' : parseUnit(r.unit!)!,
@@ -65,5 +75,5 @@ function compileLevel(domain: string, parentKey: string, specs: readonly Descrip
 export function compileDomain(spec: DomainSpec): CompiledDomain {
   const limits: ConfiguredLimit[] = [];
   const root = compileLevel(spec.domain, '', spec.descriptors, limits);
-  return { name: spec.domain, root, limits };
+  return { name: spec.domain, root, limits, hasReplaces: limits.some((l) => l.replaces.length > 0) };
 }

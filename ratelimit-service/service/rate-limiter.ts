@@ -5,9 +5,8 @@
 import { BackendUnavailable, type CounterBackend, type CounterOp } from '../backends/backend.js';
 import { counterKey, windowStart } from '../limiter/keys.js';
 import { OverLimitCache } from '../limiter/over-limit-cache.js';
-import { unitSeconds, type Unit } from '../limiter/units.js';
 import { fixedWindowVerdict, slidingWindowVerdict, type Verdict } from '../limiter/verdict.js';
-import type { Algorithm, CompiledDomain } from '../rules/domain.js';
+import { configuredLimit, type CompiledDomain, type ConfiguredLimit } from '../rules/domain.js';
 import { keysOnlyStatsKey, matchLimit } from '../rules/match.js';
 import type { DescriptorStatus, RlsAnswer, RlsDescriptor, RlsRequest } from './request.js';
 import { NO_STATS, type StatsSink } from './stats.js';
@@ -29,16 +28,8 @@ export interface LimiterOptions {
 
 /** The limit that applies to one descriptor, resolved. */
 interface Applied {
-  readonly domain: string;
-  readonly statsKey: string;
+  readonly limit: ConfiguredLimit;
   readonly detailedValue: string | undefined;
-  readonly requestsPerUnit: number;
-  readonly unit: Unit;
-  readonly unlimited: boolean;
-  readonly shadowMode: boolean;
-  readonly name: string | undefined;
-  readonly replaces: readonly string[];
-  readonly algorithm: Algorithm;
 }
 
 export class RateLimiter {
@@ -56,21 +47,21 @@ export class RateLimiter {
     if (d.limit) {
       // An override from Envoy: its numbers, but the configured stats key (or the descriptor's
       // keys without values), so overrides never add metric series per value.
-      return {
+      const limit = configuredLimit({
         domain: domain.name,
         statsKey: match?.limit.statsKey ?? keysOnlyStatsKey(d.entries),
-        detailedValue: undefined,
         requestsPerUnit: d.limit.requestsPerUnit,
         unit: d.limit.unit,
         unlimited: false,
         shadowMode: false,
         name: undefined,
         replaces: [],
+        detailedMetric: false,
         algorithm: match?.limit.algorithm ?? 'fixed_window',
-      };
+      });
+      return { limit, detailedValue: undefined };
     }
-    if (!match) return undefined;
-    return { ...match.limit, detailedValue: match.detailedValue };
+    return match ? { limit: match.limit, detailedValue: match.detailedValue } : undefined;
   }
 
   async shouldRateLimit(req: RlsRequest): Promise<RlsAnswer> {
@@ -80,8 +71,10 @@ export class RateLimiter {
     const nowMs = this.options.now ? this.options.now() : Date.now();
 
     const applied: Array<Applied | undefined> = req.descriptors.map((d) => this.resolve(domain, d));
-    const replaced = new Set(applied.flatMap((a) => a?.replaces ?? []));
-    if (replaced.size) for (let i = 0; i < applied.length; i++) if (applied[i]?.name && replaced.has(applied[i]!.name!)) applied[i] = undefined;
+    if (domain.hasReplaces) {
+      const replaced = new Set(applied.flatMap((a) => a?.limit.replaces ?? []));
+      for (let i = 0; i < applied.length; i++) if (applied[i]?.limit.name && replaced.has(applied[i]!.limit.name!)) applied[i] = undefined;
+    }
 
     const statuses: Array<DescriptorStatus | undefined> = new Array(applied.length);
     const verdicts: Array<Verdict | undefined> = new Array(applied.length);
@@ -89,18 +82,18 @@ export class RateLimiter {
     const opIndex: number[] = [];
     const keys: string[] = new Array(applied.length);
     for (let i = 0; i < applied.length; i++) {
-      const a = applied[i];
-      if (!a) {
+      const ap = applied[i];
+      if (!ap) {
         statuses[i] = { code: 'OK', remaining: 0 };
         continue;
       }
-      const limit = { requestsPerUnit: a.requestsPerUnit, unit: a.unit };
+      const a = ap.limit;
       if (a.unlimited) {
         statuses[i] = { code: 'OK', remaining: UNLIMITED_REMAINING };
-        this.stats.record(a.domain, a.statsKey, hits, 0, 0, hits, 0, a.detailedValue);
+        this.stats.record(a.domain, a.statsKey, hits, 0, 0, hits, 0, ap.detailedValue);
         continue;
       }
-      const window = unitSeconds(a.unit);
+      const window = a.windowSeconds;
       const start = windowStart(nowMs, window);
       const key = counterKey(this.options.keyPrefix, req.domain, req.descriptors[i]!.entries, start);
       keys[i] = key;
@@ -108,7 +101,7 @@ export class RateLimiter {
       if (overUntil !== undefined) {
         this.stats.localCacheHit();
         verdicts[i] = { code: 'OVER_LIMIT', remaining: 0, resetSeconds: Math.max(1, Math.ceil((overUntil - nowMs) / 1000)), overLimit: hits, nearLimit: 0, withinLimit: 0 };
-        statuses[i] = { code: 'OVER_LIMIT', limit, remaining: 0, resetSeconds: verdicts[i]!.resetSeconds };
+        statuses[i] = { code: 'OVER_LIMIT', limit: a.current, remaining: 0, resetSeconds: verdicts[i]!.resetSeconds };
         continue;
       }
       const sliding = a.algorithm === 'sliding_window';
@@ -133,22 +126,20 @@ export class RateLimiter {
       }
       for (let j = 0; j < opIndex.length; j++) {
         const i = opIndex[j]!;
-        const a = applied[i]!;
-        const limit = { requestsPerUnit: a.requestsPerUnit, unit: a.unit };
+        const a = applied[i]!.limit;
         if (!results) {
           const open = this.options.failureMode === 'open';
-          statuses[i] = { code: open ? 'OK' : 'OVER_LIMIT', limit, remaining: open ? a.requestsPerUnit : 0 };
+          statuses[i] = { code: open ? 'OK' : 'OVER_LIMIT', limit: a.current, remaining: open ? a.requestsPerUnit : 0 };
           continue;
         }
         const r = results[j]!;
-        const window = unitSeconds(a.unit);
         const v =
           a.algorithm === 'sliding_window'
-            ? slidingWindowVerdict(a.requestsPerUnit, r.after, r.previous, hits, this.options.nearLimitRatio, nowMs, window)
-            : fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, window);
+            ? slidingWindowVerdict(a.requestsPerUnit, r.after, r.previous, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds)
+            : fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
         verdicts[i] = v;
         if (v.code === 'OVER_LIMIT') this.overLimit.remember(keys[i]!, nowMs + v.resetSeconds * 1000);
-        statuses[i] = { code: v.code, limit, remaining: v.remaining, resetSeconds: v.resetSeconds };
+        statuses[i] = { code: v.code, limit: a.current, remaining: v.remaining, resetSeconds: v.resetSeconds };
       }
     }
 
@@ -156,11 +147,12 @@ export class RateLimiter {
     let overall: 'OK' | 'OVER_LIMIT' = 'OK';
     let retryAfter = 0;
     for (let i = 0; i < applied.length; i++) {
-      const a = applied[i];
+      const ap = applied[i];
       const v = verdicts[i];
-      if (!a || !v) continue;
+      if (!ap || !v) continue;
+      const a = ap.limit;
       const shadowed = v.code === 'OVER_LIMIT' && (a.shadowMode || this.options.globalShadowMode);
-      this.stats.record(a.domain, a.statsKey, hits, v.overLimit, v.nearLimit, v.withinLimit, shadowed ? hits : 0, a.detailedValue);
+      this.stats.record(a.domain, a.statsKey, hits, v.overLimit, v.nearLimit, v.withinLimit, shadowed ? hits : 0, ap.detailedValue);
       if (shadowed) statuses[i] = { ...statuses[i]!, code: 'OK' };
     }
     for (const s of statuses) {

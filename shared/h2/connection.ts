@@ -36,14 +36,13 @@ const END_HEADERS = 0x4;
 const PADDED = 0x8;
 const PRIORITY_FLAG = 0x20;
 
-export const H2Error = {
+const H2Error = {
   NO_ERROR: 0,
   PROTOCOL_ERROR: 1,
   INTERNAL_ERROR: 2,
   FLOW_CONTROL_ERROR: 3,
   FRAME_SIZE_ERROR: 6,
   REFUSED_STREAM: 7,
-  CANCEL: 8,
   COMPRESSION_ERROR: 9,
 } as const;
 
@@ -125,12 +124,6 @@ export class ServerStream {
   respondWhole(headers: Buffer, data: readonly Uint8Array[], trailers: Buffer): void {
     if (!this.open) return;
     this.connection.sendWhole(this, headers, data, trailers);
-  }
-
-  /** RST_STREAM: the answer is abandoned. */
-  reset(code: number = H2Error.CANCEL): void {
-    if (this.closed) return;
-    this.connection.resetStream(this, code);
   }
 
   /** @internal */ addData(chunk: Buffer, limit: number): void {
@@ -299,12 +292,8 @@ export class H2ServerConnection {
     if (!wasOverflowed) this.held += s.overflowed ? -before : data.length;
     s.consumedSinceCredit += payload.length;
     if (flags & END_STREAM) return this.remoteEnd(s);
-    if (s.overflowed && s.onEnd) {
-      // Answered now: waiting for the end of a body this large would hold the stream open.
-      const onEnd = s.onEnd;
-      s.onEnd = undefined;
-      return onEnd(Buffer.alloc(0));
-    }
+    // Answered now: waiting for the end of a body this large would hold the stream open.
+    if (s.overflowed) return this.deliver(s);
     if (!s.overflowed && s.consumedSinceCredit >= STREAM_WINDOW / 2) {
       this.queueWindowUpdate(s.id, s.consumedSinceCredit);
       s.consumedSinceCredit = 0;
@@ -375,6 +364,11 @@ export class H2ServerConnection {
     s.remoteEnded = true;
     this.release(s);
     if (s.localEnded) return this.closeStream(s);
+    this.deliver(s);
+  }
+
+  /** Hands the request over, once (the body is empty for an overflowed stream). */
+  private deliver(s: ServerStream): void {
     const onEnd = s.onEnd;
     s.onEnd = undefined;
     onEnd?.(s.body());
@@ -460,11 +454,6 @@ export class H2ServerConnection {
     this.sendWindow -= dataLength;
     this.queue(out);
     this.localEnd(s);
-  }
-
-  /** @internal */ resetStream(s: ServerStream, code: number): void {
-    this.queueFrame(Frame.RST_STREAM, 0, s.id, u32(code));
-    this.closeStream(s);
   }
 
   /** Sends what flow control allows of the stream's pending DATA, then its trailers. */

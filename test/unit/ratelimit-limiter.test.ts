@@ -21,6 +21,7 @@ interface LimitHits {
 }
 import { decodeRateLimitRequest, encodeRateLimitResponse } from '../../ratelimit-service/service/rls-codec.js';
 import { decodeMessage, encodeMessage } from '../../shared/proto/codec.js';
+import { EXAMPLE_7_REPLACES } from '../helpers/ratelimit-examples.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a minute boundary
 
@@ -173,23 +174,7 @@ descriptors:
   });
 
   it('applies replaces: the replacing limit rules, the replaced one is untouched (example 7)', async () => {
-    const yaml = `
-domain: example7
-descriptors:
-  - key: key_1
-    value: value_1
-    descriptors:
-      - key: user
-        value: bkthomps
-        rate_limit: {name: specific_limit, requests_per_unit: 5, unit: second}
-  - key: key_2
-    value: value_2
-    descriptors:
-      - key: user
-        value: bkthomps
-        rate_limit: {replaces: [{name: specific_limit}], requests_per_unit: 10, unit: second}
-`;
-    const { l, stats } = limiter(yaml);
+    const { l, stats } = limiter(EXAMPLE_7_REPLACES);
     const both = req('example7', [['key_1', 'value_1'], ['user', 'bkthomps']], [['key_2', 'value_2'], ['user', 'bkthomps']]);
     let allowed = 0;
     for (let i = 0; i < 12; i++) if ((await l.shouldRateLimit(both)).overall === 'OK') allowed++;

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { compileDomain, type CompiledDomain } from '../../ratelimit-service/rules/domain.js';
 import { matchLimit, type Entry } from '../../ratelimit-service/rules/match.js';
 import { parseRateLimitConfig } from '../../ratelimit-service/rules/schema.js';
+import { EXAMPLE_7_REPLACES } from '../helpers/ratelimit-examples.js';
 
 function domainOf(yaml: string): CompiledDomain {
   const r = parseRateLimitConfig(yaml);
@@ -126,25 +127,7 @@ descriptors:
   });
 
   it('example 7: replaces names the limit it replaces', () => {
-    const d = domainOf(`
-domain: example7
-descriptors:
-  - key: key_1
-    value: value_1
-    descriptors:
-      - key: user
-        value: bkthomps
-        rate_limit: {name: specific_limit, requests_per_unit: 5, unit: second}
-  - key: key_2
-    value: value_2
-    descriptors:
-      - key: user
-        value: bkthomps
-        rate_limit:
-          replaces: [{name: specific_limit}]
-          requests_per_unit: 10
-          unit: second
-`);
+    const d = domainOf(EXAMPLE_7_REPLACES);
     const a = matchLimit(d, e(['key_1', 'value_1'], ['user', 'bkthomps']))!.limit;
     const b = matchLimit(d, e(['key_2', 'value_2'], ['user', 'bkthomps']))!.limit;
     assert.equal(a.name, 'specific_limit');
