@@ -9,7 +9,7 @@ import { IDENTITY_HEADERS_META } from '../shared/identity-headers.js';
 import { createLogger } from '../shared/log.js';
 import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
-import { envoyRoot } from '../shared/proto/root.js';
+import { loadEnvoyProtos, AUTH_SERVICE_PROTO } from '../shared/proto/root.js';
 import { authzAdminApp } from './admin.js';
 import { parseConfig, USAGE } from './config.js';
 import { JwksRegistry } from './credentials/jwks-cache.js';
@@ -26,7 +26,7 @@ tuneGcForRequestPath();
 
 runService('ext-authz', log, async () => {
   const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
-  envoyRoot();
+  loadEnvoyProtos([AUTH_SERVICE_PROTO]);
   const metrics = new AuthzMetrics();
   const jwks = new JwksRegistry({
     onFetch: (uri, result, detail) => {

@@ -7,7 +7,7 @@ import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
 import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
-import { envoyRoot } from '../shared/proto/root.js';
+import { loadEnvoyProtos, RATELIMIT_SERVICE_PROTO } from '../shared/proto/root.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { ratelimitAdminApp } from './admin.js';
 import type { CounterBackend } from './backends/backend.js';
@@ -25,7 +25,7 @@ tuneGcForRequestPath();
 
 runService('ratelimit-service', log, async () => {
   const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
-  envoyRoot();
+  loadEnvoyProtos([RATELIMIT_SERVICE_PROTO]);
   const metrics = new RatelimitMetrics();
   const store = createConfigStore();
   reportDocumentEvents(store, log, { what: 'rate limit config', namesField: 'domains', refusals: metrics.refusals, inForce: metrics.domains });

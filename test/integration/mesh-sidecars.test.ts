@@ -203,7 +203,12 @@ describe('sidecars, config entries, delta and state of the world', () => {
     await e2.failWith(500);
     try {
       const early = await answering('llm-e', 20, {}, 1);
-      assert.ok((early.get('status:500') ?? 0) >= 1 && (early.get('status:500') ?? 0) <= 3, `first answers: ${JSON.stringify([...early])}`);
+      // Three 500s in a row eject it (MaxFailures: 3). Envoy counts them on the worker thread but
+      // ejects on the main thread, and the new host set is posted back to the workers, so on a
+      // busy machine a request or two more can reach llm-e-2 first (CI saw four). More than a
+      // handful would mean the ejection did not happen on the third.
+      const failed = early.get('status:500') ?? 0;
+      assert.ok(failed >= 3 && failed <= 6, `first answers: ${JSON.stringify([...early])}`);
       const later = await answering('llm-e', 30);
       assert.deepEqual([...later.keys()], ['llm-e-1'], 'after the ejection only the healthy instance answers');
       const hosts = (await a.envoy.admin.clusters()).get('llm-e')!;
