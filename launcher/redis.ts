@@ -11,6 +11,7 @@ export class RedisServer {
   constructor(
     readonly port: number,
     private readonly logFile?: string,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -24,7 +25,7 @@ export class RedisServer {
 
   async start(): Promise<this> {
     const proc = startProcess('redis', toolPath('redis-server'), {
-      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...this.extraArgs],
       ...(this.logFile ? { logFile: this.logFile } : {}),
     });
     this.proc = proc;
@@ -53,18 +54,32 @@ export class RedisServer {
   }
 
   /** One inline command; the first line of the reply. */
-  command(...args: string[]): Promise<string> {
+  async command(...args: string[]): Promise<string> {
+    return (await this.reply(args)).split('\r\n')[0]!;
+  }
+
+  /** One inline command whose answer is a bulk string (CLUSTER INFO, INFO): its text. */
+  async bulk(...args: string[]): Promise<string> {
+    const reply = await this.reply(args);
+    if (!reply.startsWith('$')) throw new Error(`redis answered ${JSON.stringify(args.join(' '))} with ${reply.split('\r\n')[0]}`);
+    return reply.substring(reply.indexOf('\r\n') + 2, reply.length - 2);
+  }
+
+  /** The whole reply to one inline command: a line, or a bulk string read to its length. */
+  private reply(args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.port, '127.0.0.1');
       let reply = '';
       socket.setTimeout(1_000, () => socket.destroy(new Error('redis did not answer')));
       socket.on('connect', () => socket.write(`${args.join(' ')}\r\n`));
       socket.on('data', (d) => {
-        reply += d.toString();
-        if (reply.includes('\r\n')) {
-          socket.end();
-          resolve(reply.split('\r\n')[0]!);
-        }
+        reply += d.toString('latin1');
+        const eol = reply.indexOf('\r\n');
+        if (eol < 0) return;
+        const size = reply.startsWith('$') ? Number(reply.substring(1, eol)) : -1;
+        if (size >= 0 && reply.length < eol + 2 + size + 2) return;
+        socket.end();
+        resolve(reply);
       });
       socket.on('error', reject);
     });

@@ -30,18 +30,21 @@ export class CircuitBreaker {
     return this.options.now ? this.options.now() : Date.now();
   }
 
-  /** May a call go to the backend now? */
+  /** Would `allow()` refuse now? (Asks without taking a half-open circuit's one probe.) */
+  blocked(): boolean {
+    if (this._state === 'closed') return false;
+    if (this._state === 'open') return this.now() - this.openedAt < this.currentOpenMs;
+    return this.probing;
+  }
+
+  /** May a call go to the backend now? A yes from a half-open circuit is its one probe. */
   allow(): boolean {
-    if (this._state === 'closed') return true;
-    if (this._state === 'open' && this.now() - this.openedAt >= this.currentOpenMs) {
+    if (this.blocked()) return false;
+    if (this._state !== 'closed') {
       this._state = 'half-open';
-      this.probing = false;
-    }
-    if (this._state === 'half-open' && !this.probing) {
       this.probing = true;
-      return true;
     }
-    return false;
+    return true;
   }
 
   success(): void {

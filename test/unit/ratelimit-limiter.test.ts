@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BackendUnavailable, type CounterBackend } from '../../ratelimit-service/backends/backend.js';
 import { CircuitBreaker } from '../../ratelimit-service/backends/circuit-breaker.js';
+import { NodeCircuits } from '../../ratelimit-service/backends/node-circuits.js';
 import { MemoryBackend } from '../../ratelimit-service/backends/memory.js';
 import { fixedWindowVerdict, slidingWindowVerdict } from '../../ratelimit-service/limiter/verdict.js';
 import { counterKey } from '../../ratelimit-service/limiter/keys.js';
@@ -275,6 +276,36 @@ describe('circuit breaker', () => {
     cb.success();
     assert.equal(cb.state, 'closed');
     assert.equal(cb.allow(), true);
+  });
+
+  it('keeps one circuit per node: a dead node fails alone, the others keep counting', () => {
+    let now = 0;
+    const circuits = new NodeCircuits({ failureThreshold: 3, openMs: 100, maxOpenMs: 400, now: () => now });
+    // Answers from a live node between the dead node's failures do not keep its circuit closed.
+    for (let i = 0; i < 3; i++) {
+      assert.equal(circuits.refusing(['live']), undefined);
+      circuits.of('live').success();
+      assert.equal(circuits.refusing(['dead']), undefined);
+      circuits.of('dead').failure();
+    }
+    assert.equal(circuits.refusing(['dead']), 'dead');
+    assert.equal(circuits.refusing(['live']), undefined);
+    assert.equal(circuits.refusing(['live', 'dead']), 'dead', 'a call that needs the dead node is refused');
+  });
+
+  it('takes a half-open probe only when every node of the call admits it', () => {
+    let now = 0;
+    const circuits = new NodeCircuits({ failureThreshold: 1, openMs: 100, maxOpenMs: 400, now: () => now });
+    circuits.of('a').failure();
+    now = 50;
+    circuits.of('b').failure();
+    now = 100; // a's open time is over, b's is not
+    assert.equal(circuits.refusing(['a', 'b']), 'b');
+    assert.equal(circuits.of('a').blocked(), false, 'a refusal by b did not use up a\'s probe');
+    assert.equal(circuits.refusing(['a']), undefined, 'the probe');
+    assert.equal(circuits.refusing(['a']), 'a', 'one probe at a time');
+    circuits.of('a').success();
+    assert.equal(circuits.refusing(['a']), undefined);
   });
 });
 

@@ -1,0 +1,143 @@
+// ratelimit-service on a real Redis Cluster (three masters): replicas share counters whose keys
+// live on every node, one request's descriptors, spread over nodes, are counted in one turn, and
+// a dead node costs the timeout only on the first answers. Failure mode closed: a counter the
+// Cluster path failed to reach shows as OVER_LIMIT.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Component } from '../../launcher/component.js';
+import { tempDir } from '../../launcher/consul-agent.js';
+import { freePorts } from '../../launcher/ports.js';
+import { startRatelimit } from '../../launcher/ratelimit.js';
+import { startRedisCluster, type RedisCluster } from '../../launcher/redis-cluster.js';
+import { waitFor } from '../../launcher/wait.js';
+import { RlsClient } from '../helpers/rls-client.js';
+import { awayFromHourEdge } from '../helpers/windows.js';
+
+const CONFIG = `
+domain: shared
+descriptors:
+  - key: tenant
+    rate_limit: {unit: hour, requests_per_unit: 20}
+`;
+
+describe('ratelimit-service on a Redis Cluster', () => {
+  let dir: string;
+  let cluster: RedisCluster;
+  const services: Component[] = [];
+  const clients: RlsClient[] = [];
+
+  /** How many counters matching `pattern` each node holds. */
+  async function countersPerNode(pattern: string): Promise<number[]> {
+    return Promise.all(cluster.nodes.map(async (n) => Number((await n.command('KEYS', pattern)).substring(1))));
+  }
+
+  before(async () => {
+    dir = tempDir('rl-redis-cluster');
+    fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
+    cluster = await startRedisCluster(dir);
+    const ports = await freePorts(4);
+    for (let i = 0; i < 2; i++) {
+      const s = await startRatelimit({
+        port: ports[i * 2]!,
+        adminPort: ports[i * 2 + 1]!,
+        configPaths: [path.join(dir, 'shared.yaml')],
+        // Each replica knows one seed only and learns the rest of the Cluster from it.
+        redisUrl: cluster.nodes[i === 0 ? 0 : 2]!.url,
+        extraArgs: ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_'],
+        logFile: path.join(dir, `ratelimit-${i}.log`),
+      });
+      services.push(s);
+      clients.push(new RlsClient(`127.0.0.1:${ports[i * 2]}`));
+    }
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const s of services) await s.stop();
+    await cluster?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports the Cluster backend ready', async () => {
+    for (const s of services) {
+      const ready = await fetch(`${s.adminUrl}/readyz`);
+      assert.equal(ready.status, 200, await ready.text());
+    }
+    const metrics = await (await fetch(`${services[0]!.adminUrl}/metrics`)).text();
+    assert.match(metrics, /^meshgate_ratelimit_backend_up 1$/m);
+  });
+
+  it('shares counters between replicas for keys on every node: 30 tenants, 20 allowed each', async () => {
+    await awayFromHourEdge();
+    const tenants = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    const answers = await Promise.all(
+      tenants.flatMap((tenant) =>
+        Array.from({ length: 25 }, async (_, i) => ({ tenant, code: (await clients[i % 2]!.should('shared', [[['tenant', tenant]]])).overall_code })),
+      ),
+    );
+    const allowed = new Map<string, number>();
+    for (const a of answers) if (a.code === 'OK') allowed.set(a.tenant, (allowed.get(a.tenant) ?? 0) + 1);
+    assert.deepEqual(tenants.filter((t) => allowed.get(t) !== 20).map((t) => [t, allowed.get(t) ?? 0]), [], 'every tenant allowed exactly 20');
+    const perNode = await countersPerNode('itc_shared_tenant_t*');
+    assert.equal(perNode.reduce((a, b) => a + b, 0), 30, `one counter per tenant: ${perNode}`);
+    assert.ok(perNode.every((n) => n > 0), `counters on every node: ${perNode}`);
+  });
+
+  it('counts one request\'s descriptors on several nodes, OVER_LIMIT once any of them is', async () => {
+    await awayFromHourEdge();
+    for (let i = 0; i < 20; i++) assert.equal((await clients[i % 2]!.should('shared', [[['tenant', 'multi-hot']]])).overall_code, 'OK');
+    const fresh = Array.from({ length: 8 }, (_, i) => `multi-${i}`);
+    const mixed = await clients[0]!.should('shared', [...fresh.map((t) => [['tenant', t]] as Array<[string, string]>), [['tenant', 'multi-hot']]]);
+    assert.equal(mixed.overall_code, 'OVER_LIMIT');
+    assert.deepEqual(mixed.statuses!.map((s) => s.code), [...fresh.map(() => 'OK'), 'OVER_LIMIT']);
+    assert.deepEqual(mixed.statuses!.slice(0, 8).map((s) => s.limit_remaining), fresh.map(() => 19));
+    const perNode = await countersPerNode('itc_shared_tenant_multi-[0-9]*');
+    assert.equal(perNode.reduce((a, b) => a + b, 0), 8, `one counter per descriptor: ${perNode}`);
+    assert.ok(perNode.filter((n) => n > 0).length >= 2, `the request's counters span nodes: ${perNode}`);
+  });
+
+  it('fails a dead node\'s counters at once after the first timeouts, and keeps counting on the others', async () => {
+    await awayFromHourEdge();
+    const node = cluster.nodes[1]!;
+    const tenants = Array.from({ length: 30 }, (_, i) => `down-${i}`);
+    // Counter keys as envoyproxy/ratelimit names them: prefix, domain, key, value, window start.
+    const windowStart = Math.floor(Date.now() / 3_600_000) * 3_600;
+    const onDeadNode = new Set<string>();
+    for (const t of tenants) if ((await cluster.ownerOf(`itc_shared_tenant_${t}_${windowStart}`)) === node) onDeadNode.add(t);
+    assert.ok(onDeadNode.size > 0 && onDeadNode.size < tenants.length, `tenants on every side: ${[...onDeadNode]}`);
+    await node.stop('SIGKILL');
+    try {
+      // The Cluster still maps a third of the slots to the dead master (for cluster-node-timeout).
+      const timings: number[] = [];
+      const allowed: string[] = [];
+      for (const t of tenants) {
+        const started = Date.now();
+        const a = await clients[0]!.should('shared', [[['tenant', t]]]);
+        timings.push(Date.now() - started);
+        if (a.overall_code === 'OK') allowed.push(t);
+      }
+      assert.deepEqual(allowed, tenants.filter((t) => !onDeadNode.has(t)), 'the live nodes\' counters allowed, the dead node\'s refused (fail closed)');
+      const counted = await Promise.all([cluster.nodes[0]!, cluster.nodes[2]!].map((n) => n.command('KEYS', 'itc_shared_tenant_down-*')));
+      assert.equal(counted.reduce((sum, reply) => sum + Number(reply.substring(1)), 0), allowed.length, 'every allowed answer counted on a live node');
+      assert.ok(Math.max(...timings) < 1_000, `every answer within the 500 ms timeout plus overhead: ${timings}`);
+      // Three failures open the dead node's circuit (--circuit-failures 3); the live nodes'
+      // answers in between do not close it again.
+      assert.ok(timings.filter((t) => t >= 250).length <= 4, `only the first answers for the dead node wait: ${timings}`);
+    } finally {
+      await node.start();
+    }
+    await awayFromHourEdge();
+    await waitFor(
+      'every tenant counted again',
+      async () => {
+        // The replica whose circuit for the node opened: its probe finds the node back.
+        const answers = await Promise.all(tenants.map((t) => clients[0]!.should('shared', [[['tenant', `back-${t}`]]])));
+        return answers.every((a) => a.overall_code === 'OK');
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
+  });
+});
+
