@@ -34,7 +34,7 @@ export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/
   --near-limit-ratio R       near_limit threshold [$NEAR_LIMIT_RATIO, 0.8]
   --expiry-jitter DURATION   up to this much is added to counter expiry [60s]
   --shadow-mode              answer OK to everything, still counting [$SHADOW_MODE]
-  --circuit-failures N       Redis failures in a row that open the circuit [3]
+  --circuit-failures N       Redis failures in a row (per node) that open its circuit [3]
   --circuit-open DURATION    how long the circuit stays open first (doubles up to 10x) [500ms]
 `;
 
