@@ -8,11 +8,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Component } from '../../launcher/component.js';
 import { tempDir } from '../../launcher/consul-agent.js';
-import { freePorts } from '../../launcher/ports.js';
-import { startRatelimit } from '../../launcher/ratelimit.js';
 import { startRedisCluster, type RedisCluster } from '../../launcher/redis-cluster.js';
 import { waitFor } from '../../launcher/wait.js';
-import { RlsClient } from '../helpers/rls-client.js';
+import { RatelimitReplicas } from '../helpers/ratelimit-replicas.js';
+import type { RlsClient } from '../helpers/rls-client.js';
 import { awayFromHourEdge } from '../helpers/windows.js';
 
 const CONFIG = `
@@ -25,8 +24,9 @@ descriptors:
 describe('ratelimit-service on a Redis Cluster', () => {
   let dir: string;
   let cluster: RedisCluster;
-  const services: Component[] = [];
-  const clients: RlsClient[] = [];
+  let replicas: RatelimitReplicas;
+  let services: Component[];
+  let clients: RlsClient[];
 
   /** How many counters matching `pattern` each node holds. */
   async function countersPerNode(pattern: string): Promise<number[]> {
@@ -37,25 +37,15 @@ describe('ratelimit-service on a Redis Cluster', () => {
     dir = tempDir('rl-redis-cluster');
     fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
     cluster = await startRedisCluster(dir);
-    const ports = await freePorts(4);
-    for (let i = 0; i < 2; i++) {
-      const s = await startRatelimit({
-        port: ports[i * 2]!,
-        adminPort: ports[i * 2 + 1]!,
-        configPaths: [path.join(dir, 'shared.yaml')],
-        // Each replica knows one seed only and learns the rest of the Cluster from it.
-        redisUrl: cluster.nodes[i === 0 ? 0 : 2]!.url,
-        extraArgs: ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_'],
-        logFile: path.join(dir, `ratelimit-${i}.log`),
-      });
-      services.push(s);
-      clients.push(new RlsClient(`127.0.0.1:${ports[i * 2]}`));
-    }
+    replicas = new RatelimitReplicas(dir, path.join(dir, 'shared.yaml'), ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_']);
+    ({ services, clients } = replicas);
+    // Each replica knows one seed only and learns the rest of the Cluster from it.
+    await replicas.add(cluster.nodes[0]!.url);
+    await replicas.add(cluster.nodes[2]!.url);
   });
 
   after(async () => {
-    for (const c of clients) c.close();
-    for (const s of services) await s.stop();
+    await replicas?.stop();
     await cluster?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });

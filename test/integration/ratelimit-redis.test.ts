@@ -10,6 +10,7 @@ import { freePorts } from '../../launcher/ports.js';
 import { startRatelimit } from '../../launcher/ratelimit.js';
 import { RedisServer, startRedis } from '../../launcher/redis.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
+import { RatelimitReplicas } from '../helpers/ratelimit-replicas.js';
 import { RlsClient } from '../helpers/rls-client.js';
 import { awayFromHourEdge } from '../helpers/windows.js';
 
@@ -23,31 +24,21 @@ descriptors:
 describe('ratelimit-service on Redis', () => {
   let dir: string;
   let redis: RedisServer;
-  const services: Component[] = [];
-  const clients: RlsClient[] = [];
+  let replicas: RatelimitReplicas;
+  let services: Component[];
+  let clients: RlsClient[];
 
   before(async () => {
     dir = tempDir('rl-redis');
     fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
-    const [redisPort, ...ports] = (await freePorts(5)) as [number, number, number, number, number];
-    redis = await startRedis(redisPort, path.join(dir, 'redis.log'));
-    for (let i = 0; i < 2; i++) {
-      const s = await startRatelimit({
-        port: ports[i * 2]!,
-        adminPort: ports[i * 2 + 1]!,
-        configPaths: [path.join(dir, 'shared.yaml')],
-        redisUrl: redis.url,
-        extraArgs: ['--redis-timeout=50ms', '--failure-mode=open', '--key-prefix=it_'],
-        logFile: path.join(dir, `ratelimit-${i}.log`),
-      });
-      services.push(s);
-      clients.push(new RlsClient(`127.0.0.1:${ports[i * 2]}`));
-    }
+    redis = await startRedis((await freePorts(1))[0]!, path.join(dir, 'redis.log'));
+    replicas = new RatelimitReplicas(dir, path.join(dir, 'shared.yaml'), ['--redis-timeout=50ms', '--failure-mode=open', '--key-prefix=it_']);
+    ({ services, clients } = replicas);
+    for (let i = 0; i < 2; i++) await replicas.add(redis.url);
   });
 
   after(async () => {
-    for (const c of clients) c.close();
-    for (const s of services) await s.stop();
+    await replicas?.stop();
     await redis?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
