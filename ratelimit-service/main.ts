@@ -42,7 +42,13 @@ runService('ratelimit-service', log, async () => {
   }
   const backend: CounterBackend =
     config.backend === 'redis'
-      ? new RedisBackend({ ...config.redis, breaker: config.circuit, log, onStateChange: () => updateHealth() })
+      ? new RedisBackend({
+          ...config.redis,
+          breaker: config.circuit,
+          log,
+          onStateChange: () => updateHealth(),
+          onCircuitChange: (node, open) => metrics.circuitOpen.set({ node }, open ? 1 : 0),
+        })
       : new MemoryBackend();
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
   const sources = startDocumentSources({

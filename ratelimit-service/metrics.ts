@@ -57,6 +57,12 @@ export class RatelimitMetrics implements StatsSink {
     registers: [this.registry],
   });
   readonly backendUp = new Gauge({ name: 'meshgate_ratelimit_backend_up', help: '1 when the counter backend is reachable', registers: [this.registry] });
+  readonly circuitOpen = new Gauge({
+    name: 'meshgate_ratelimit_backend_circuit_open',
+    help: '1 while the circuit of a Redis node (a Cluster master) is open and its counters are answered by the failure mode',
+    labelNames: ['node'],
+    registers: [this.registry],
+  });
   readonly refusals = new Counter({ name: 'meshgate_ratelimit_config_refusals_total', help: 'Config documents refused', labelNames: ['source'], registers: [this.registry] });
   readonly domains = new Gauge({ name: 'meshgate_ratelimit_domains', help: 'Domains in force', registers: [this.registry] });
   readonly consulWatchErrors = new Counter({ name: 'meshgate_consul_watch_errors_total', help: 'Failed Consul blocking queries', labelNames: ['watch'], registers: [this.registry] });

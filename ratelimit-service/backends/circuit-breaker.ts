@@ -9,6 +9,8 @@ export interface CircuitOptions {
   readonly openMs: number;
   readonly maxOpenMs: number;
   readonly now?: () => number;
+  /** Called when the circuit opens after being closed, and when it closes again. */
+  readonly onChange?: (open: boolean) => void;
 }
 
 export class CircuitBreaker {
@@ -48,10 +50,12 @@ export class CircuitBreaker {
   }
 
   success(): void {
+    const wasOpen = this._state !== 'closed';
     this.failures = 0;
     this.probing = false;
     this._state = 'closed';
     this.currentOpenMs = this.options.openMs;
+    if (wasOpen) this.options.onChange?.(false);
   }
 
   failure(): void {
@@ -61,6 +65,7 @@ export class CircuitBreaker {
       this.open();
     } else if (this._state === 'closed' && this.failures >= this.options.failureThreshold) {
       this.open();
+      this.options.onChange?.(true);
     }
   }
 

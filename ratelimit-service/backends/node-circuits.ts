@@ -10,11 +10,18 @@ import { CircuitBreaker, type CircuitOptions } from './circuit-breaker.js';
 export class NodeCircuits {
   private readonly byNode = new Map<string, CircuitBreaker>();
 
-  constructor(private readonly options: CircuitOptions) {}
+  constructor(
+    private readonly options: CircuitOptions,
+    private readonly onChange?: (node: string, open: boolean) => void,
+  ) {}
 
   of(node: string): CircuitBreaker {
     let breaker = this.byNode.get(node);
-    if (!breaker) this.byNode.set(node, (breaker = new CircuitBreaker(this.options)));
+    if (!breaker) {
+      const onChange = this.onChange;
+      breaker = new CircuitBreaker(onChange ? { ...this.options, onChange: (open) => onChange(node, open) } : this.options);
+      this.byNode.set(node, breaker);
+    }
     return breaker;
   }
 

@@ -45,6 +45,8 @@ export interface RedisBackendOptions {
   readonly breaker?: { failureThreshold: number; openMs: number; maxOpenMs: number };
   readonly log: Logger;
   readonly onStateChange?: (connected: boolean) => void;
+  /** A node's circuit opened (its counters answered by the failure mode) or closed again. */
+  readonly onCircuitChange?: (node: string, open: boolean) => void;
 }
 
 function nodesOf(url: string): Array<{ host: string; port: number }> {
@@ -64,7 +66,11 @@ export class RedisBackend implements CounterBackend {
 
   constructor(private readonly options: RedisBackendOptions) {
     this.name = options.cluster ? 'redis-cluster' : 'redis';
-    this.circuits = new NodeCircuits(options.breaker ?? { failureThreshold: 3, openMs: 500, maxOpenMs: 5_000 });
+    this.circuits = new NodeCircuits(options.breaker ?? { failureThreshold: 3, openMs: 500, maxOpenMs: 5_000 }, (node, open) => {
+      if (open) options.log.warn({ redis: node }, 'redis circuit open: its counters are answered by the failure mode until a probe succeeds');
+      else options.log.info({ redis: node }, 'redis circuit closed: counting again');
+      options.onCircuitChange?.(node, open);
+    });
     const common: RedisOptions = {
       enableAutoPipelining: false,
       enableOfflineQueue: false,

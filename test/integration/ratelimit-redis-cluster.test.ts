@@ -33,6 +33,10 @@ describe('ratelimit-service on a Redis Cluster', () => {
     return Promise.all(cluster.nodes.map(async (n) => Number((await n.command('KEYS', pattern)).substring(1))));
   }
 
+  async function firstReplicaMetrics(): Promise<string> {
+    return (await fetch(`${services[0]!.adminUrl}/metrics`)).text();
+  }
+
   before(async () => {
     dir = tempDir('rl-redis-cluster');
     fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
@@ -115,6 +119,7 @@ describe('ratelimit-service on a Redis Cluster', () => {
       // Three failures open the dead node's circuit (--circuit-failures 3); the live nodes'
       // answers in between do not close it again.
       assert.ok(timings.filter((t) => t >= 250).length <= 4, `only the first answers for the dead node wait: ${timings}`);
+      assert.match(await firstReplicaMetrics(), new RegExp(`^meshgate_ratelimit_backend_circuit_open\\{node="${node.url}"\\} 1$`, 'm'));
     } finally {
       await node.start();
     }
@@ -128,6 +133,7 @@ describe('ratelimit-service on a Redis Cluster', () => {
       },
       { timeoutMs: 15_000, intervalMs: 250 },
     );
+    assert.match(await firstReplicaMetrics(), new RegExp(`^meshgate_ratelimit_backend_circuit_open\\{node="${node.url}"\\} 0$`, 'm'), 'closed again');
   });
 });
 

@@ -280,7 +280,8 @@ describe('circuit breaker', () => {
 
   it('keeps one circuit per node: a dead node fails alone, the others keep counting', () => {
     let now = 0;
-    const circuits = new NodeCircuits({ failureThreshold: 3, openMs: 100, maxOpenMs: 400, now: () => now });
+    const changes: Array<[string, boolean]> = [];
+    const circuits = new NodeCircuits({ failureThreshold: 3, openMs: 100, maxOpenMs: 400, now: () => now }, (node, open) => changes.push([node, open]));
     // Answers from a live node between the dead node's failures do not keep its circuit closed.
     for (let i = 0; i < 3; i++) {
       assert.equal(circuits.refusing(['live']), undefined);
@@ -291,6 +292,13 @@ describe('circuit breaker', () => {
     assert.equal(circuits.refusing(['dead']), 'dead');
     assert.equal(circuits.refusing(['live']), undefined);
     assert.equal(circuits.refusing(['live', 'dead']), 'dead', 'a call that needs the dead node is refused');
+    now = 100;
+    assert.equal(circuits.refusing(['dead']), undefined, 'the probe');
+    circuits.of('dead').failure();
+    now = 300;
+    assert.equal(circuits.refusing(['dead']), undefined, 'the next probe, twice as late');
+    circuits.of('dead').success();
+    assert.deepEqual(changes, [['dead', true], ['dead', false]], 'told when it opened and when it closed, not of each failed probe');
   });
 
   it('takes a half-open probe only when every node of the call admits it', () => {
