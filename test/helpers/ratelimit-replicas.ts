@@ -12,7 +12,7 @@ export class RatelimitReplicas {
 
   constructor(
     private readonly dir: string,
-    private readonly configPath: string,
+    private readonly configPaths: readonly string[],
     private readonly extraArgs: readonly string[],
   ) {}
 
@@ -23,7 +23,7 @@ export class RatelimitReplicas {
       await startRatelimit({
         port,
         adminPort,
-        configPaths: [this.configPath],
+        configPaths: this.configPaths,
         redisUrl,
         extraArgs: this.extraArgs,
         logFile: path.join(this.dir, `ratelimit-${this.services.length}.log`),

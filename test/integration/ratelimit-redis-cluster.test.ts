@@ -12,6 +12,7 @@ import { startRedisCluster, type RedisCluster } from '../../launcher/redis-clust
 import { waitFor } from '../../launcher/wait.js';
 import { RatelimitReplicas } from '../helpers/ratelimit-replicas.js';
 import type { RlsClient } from '../helpers/rls-client.js';
+import { PACE_CONFIG, tenHitsTwice } from '../helpers/sliding-window.js';
 import { awayFromHourEdge } from '../helpers/windows.js';
 
 const CONFIG = `
@@ -40,8 +41,9 @@ describe('ratelimit-service on a Redis Cluster', () => {
   before(async () => {
     dir = tempDir('rl-redis-cluster');
     fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
+    fs.writeFileSync(path.join(dir, 'pace.yaml'), PACE_CONFIG);
     cluster = await startRedisCluster(dir);
-    replicas = new RatelimitReplicas(dir, path.join(dir, 'shared.yaml'), ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_']);
+    replicas = new RatelimitReplicas(dir, [path.join(dir, 'shared.yaml'), path.join(dir, 'pace.yaml')], ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_']);
     ({ services, clients } = replicas);
     // Each replica knows one seed only and learns the rest of the Cluster from it.
     await replicas.add(cluster.nodes[0]!.url);
@@ -77,6 +79,16 @@ describe('ratelimit-service on a Redis Cluster', () => {
     const perNode = await countersPerNode('itc_shared_tenant_t*');
     assert.equal(perNode.reduce((a, b) => a + b, 0), 30, `one counter per tenant: ${perNode}`);
     assert.ok(perNode.every((n) => n > 0), `counters on every node: ${perNode}`);
+  });
+
+  it('keeps a sliding window across a second boundary, the previous second read back from Redis, where a fixed window lets the next ten through', async () => {
+    let n = 0;
+    const sliding = await tenHitsTwice(() => clients[n++ % 2]!.should('pace', [[['sliding', 'a']]]));
+    assert.equal(sliding.first, 10);
+    const [low, high] = [Math.floor(10 * sliding.from), Math.floor(10 * sliding.to)];
+    assert.ok(sliding.second >= low && sliding.second <= high && sliding.second < 10, `${sliding.second} of the next ten allowed; floor(10 × e) for e from ${sliding.from} to ${sliding.to}`);
+    const fixed = await tenHitsTwice(() => clients[n++ % 2]!.should('pace', [[['fixed', 'a']]]));
+    assert.deepEqual([fixed.first, fixed.second], [10, 10]);
   });
 
   it('counts one request\'s descriptors on several nodes, OVER_LIMIT once any of them is', async () => {
