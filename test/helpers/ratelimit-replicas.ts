@@ -1,10 +1,27 @@
 // ratelimit-service replicas on one Redis (or Cluster), each with a client, all stopped together:
 // what the Redis integration tests start.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Component } from '../../launcher/component.js';
 import { freePorts } from '../../launcher/ports.js';
 import { startRatelimit } from '../../launcher/ratelimit.js';
 import { RlsClient } from './rls-client.js';
+import { PACE_CONFIG } from './sliding-window.js';
+
+/** A limit of 20 per tenant per hour, shared by the replicas. */
+const SHARED_CONFIG = `
+domain: shared
+descriptors:
+  - key: tenant
+    rate_limit: {unit: hour, requests_per_unit: 20}
+`;
+
+/** Writes the replicas' config files (domains shared and pace) into `dir`; their paths. */
+export function writeReplicaConfig(dir: string): string[] {
+  const files: Array<[string, string]> = [['shared.yaml', SHARED_CONFIG], ['pace.yaml', PACE_CONFIG]];
+  for (const [name, text] of files) fs.writeFileSync(path.join(dir, name), text);
+  return files.map(([name]) => path.join(dir, name));
+}
 
 export class RatelimitReplicas {
   readonly services: Component[] = [];

@@ -2,6 +2,7 @@
 // in the next. A fixed window of 10/s allows all twenty; a sliding one weighs the first ten by
 // the share of the previous second still inside the window, so of the second ten it allows
 // floor(10 × e), e the fraction of the second gone when each was counted.
+import assert from 'node:assert/strict';
 import { sleep } from '../../launcher/wait.js';
 import type { RlsOutput } from './rls-client.js';
 
@@ -41,4 +42,14 @@ export async function tenHitsTwice(hit: () => Promise<RlsOutput>): Promise<Acros
   const second = await burst();
   const ended = Date.now();
   return { first, second, from: (started % 1000) / 1000, to: Math.min(ended - firstSecond * 1000 - 1000, 999) / 1000 };
+}
+
+/** The sliding descriptor allows floor(10 × e) of the next ten; the fixed one allows all. */
+export async function assertSlidingAgainstFixed(hit: (descriptorKey: 'sliding' | 'fixed') => Promise<RlsOutput>): Promise<void> {
+  const sliding = await tenHitsTwice(() => hit('sliding'));
+  assert.equal(sliding.first, 10);
+  const [low, high] = [Math.floor(10 * sliding.from), Math.floor(10 * sliding.to)];
+  assert.ok(sliding.second >= low && sliding.second <= high && sliding.second < 10, `${sliding.second} of the next ten allowed; floor(10 × e) for e from ${sliding.from} to ${sliding.to}`);
+  const fixed = await tenHitsTwice(() => hit('fixed'));
+  assert.deepEqual([fixed.first, fixed.second], [10, 10]);
 }

@@ -4,23 +4,15 @@
 // Cluster path failed to reach shows as OVER_LIMIT.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Component } from '../../launcher/component.js';
 import { tempDir } from '../../launcher/consul-agent.js';
 import { startRedisCluster, type RedisCluster } from '../../launcher/redis-cluster.js';
 import { waitFor } from '../../launcher/wait.js';
-import { RatelimitReplicas } from '../helpers/ratelimit-replicas.js';
+import { RatelimitReplicas, writeReplicaConfig } from '../helpers/ratelimit-replicas.js';
 import type { RlsClient } from '../helpers/rls-client.js';
-import { PACE_CONFIG, tenHitsTwice } from '../helpers/sliding-window.js';
+import { assertSlidingAgainstFixed } from '../helpers/sliding-window.js';
 import { awayFromHourEdge } from '../helpers/windows.js';
-
-const CONFIG = `
-domain: shared
-descriptors:
-  - key: tenant
-    rate_limit: {unit: hour, requests_per_unit: 20}
-`;
 
 describe('ratelimit-service on a Redis Cluster', () => {
   let dir: string;
@@ -40,10 +32,8 @@ describe('ratelimit-service on a Redis Cluster', () => {
 
   before(async () => {
     dir = tempDir('rl-redis-cluster');
-    fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
-    fs.writeFileSync(path.join(dir, 'pace.yaml'), PACE_CONFIG);
     cluster = await startRedisCluster(dir);
-    replicas = new RatelimitReplicas(dir, [path.join(dir, 'shared.yaml'), path.join(dir, 'pace.yaml')], ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_']);
+    replicas = new RatelimitReplicas(dir, writeReplicaConfig(dir), ['--redis-cluster', '--redis-timeout=500ms', '--failure-mode=closed', '--key-prefix=itc_']);
     ({ services, clients } = replicas);
     // Each replica knows one seed only and learns the rest of the Cluster from it.
     await replicas.add(cluster.nodes[0]!.url);
@@ -83,12 +73,7 @@ describe('ratelimit-service on a Redis Cluster', () => {
 
   it('keeps a sliding window across a second boundary, the previous second read back from Redis, where a fixed window lets the next ten through', async () => {
     let n = 0;
-    const sliding = await tenHitsTwice(() => clients[n++ % 2]!.should('pace', [[['sliding', 'a']]]));
-    assert.equal(sliding.first, 10);
-    const [low, high] = [Math.floor(10 * sliding.from), Math.floor(10 * sliding.to)];
-    assert.ok(sliding.second >= low && sliding.second <= high && sliding.second < 10, `${sliding.second} of the next ten allowed; floor(10 × e) for e from ${sliding.from} to ${sliding.to}`);
-    const fixed = await tenHitsTwice(() => clients[n++ % 2]!.should('pace', [[['fixed', 'a']]]));
-    assert.deepEqual([fixed.first, fixed.second], [10, 10]);
+    await assertSlidingAgainstFixed((key) => clients[n++ % 2]!.should('pace', [[[key, 'a']]]));
   });
 
   it('counts one request\'s descriptors on several nodes, OVER_LIMIT once any of them is', async () => {

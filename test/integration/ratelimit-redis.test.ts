@@ -10,17 +10,10 @@ import { freePorts } from '../../launcher/ports.js';
 import { startRatelimit } from '../../launcher/ratelimit.js';
 import { RedisServer, startRedis } from '../../launcher/redis.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
-import { RatelimitReplicas } from '../helpers/ratelimit-replicas.js';
+import { RatelimitReplicas, writeReplicaConfig } from '../helpers/ratelimit-replicas.js';
 import { RlsClient } from '../helpers/rls-client.js';
-import { PACE_CONFIG, tenHitsTwice } from '../helpers/sliding-window.js';
+import { assertSlidingAgainstFixed } from '../helpers/sliding-window.js';
 import { awayFromHourEdge } from '../helpers/windows.js';
-
-const CONFIG = `
-domain: shared
-descriptors:
-  - key: tenant
-    rate_limit: {unit: hour, requests_per_unit: 20}
-`;
 
 describe('ratelimit-service on Redis', () => {
   let dir: string;
@@ -31,10 +24,8 @@ describe('ratelimit-service on Redis', () => {
 
   before(async () => {
     dir = tempDir('rl-redis');
-    fs.writeFileSync(path.join(dir, 'shared.yaml'), CONFIG);
-    fs.writeFileSync(path.join(dir, 'pace.yaml'), PACE_CONFIG);
     redis = await startRedis((await freePorts(1))[0]!, path.join(dir, 'redis.log'));
-    replicas = new RatelimitReplicas(dir, [path.join(dir, 'shared.yaml'), path.join(dir, 'pace.yaml')], ['--redis-timeout=50ms', '--failure-mode=open', '--key-prefix=it_']);
+    replicas = new RatelimitReplicas(dir, writeReplicaConfig(dir), ['--redis-timeout=50ms', '--failure-mode=open', '--key-prefix=it_']);
     ({ services, clients } = replicas);
     for (let i = 0; i < 2; i++) await replicas.add(redis.url);
   });
@@ -57,12 +48,7 @@ describe('ratelimit-service on Redis', () => {
 
   it('keeps a sliding window across a second boundary, the previous second read back from Redis, where a fixed window lets the next ten through', async () => {
     let n = 0;
-    const sliding = await tenHitsTwice(() => clients[n++ % 2]!.should('pace', [[['sliding', 'a']]]));
-    assert.equal(sliding.first, 10);
-    const [low, high] = [Math.floor(10 * sliding.from), Math.floor(10 * sliding.to)];
-    assert.ok(sliding.second >= low && sliding.second <= high && sliding.second < 10, `${sliding.second} of the next ten allowed; floor(10 × e) for e from ${sliding.from} to ${sliding.to}`);
-    const fixed = await tenHitsTwice(() => clients[n++ % 2]!.should('pace', [[['fixed', 'a']]]));
-    assert.deepEqual([fixed.first, fixed.second], [10, 10]);
+    await assertSlidingAgainstFixed((key) => clients[n++ % 2]!.should('pace', [[[key, 'a']]]));
   });
 
   it('answers within the timeout while Redis hangs, fails open, and then stops waiting (circuit)', async () => {
