@@ -35,5 +35,4 @@ export class NodeCircuits {
     for (const node of nodes) this.of(node).allow();
     return undefined;
   }
-
 }
