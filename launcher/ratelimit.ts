@@ -14,6 +14,8 @@ export interface RatelimitOptions {
   readonly waitReady?: boolean;
   readonly cpus?: string;
   readonly nodeArgs?: readonly string[];
+  /** Environment for the process, e.g. REDIS_AUTH (a secret stays off the command line). */
+  readonly env?: Record<string, string>;
 }
 
 export async function startRatelimit(options: RatelimitOptions): Promise<Component> {
@@ -35,5 +37,6 @@ export async function startRatelimit(options: RatelimitOptions): Promise<Compone
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.cpus ? { cpus: options.cpus } : {}),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.env ? { env: options.env } : {}),
   }).start();
 }

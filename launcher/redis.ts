@@ -1,6 +1,7 @@
 // A real redis-server on loopback (no persistence), that can be paused, killed and restarted
 // on the same port.
 import net from 'node:net';
+import tls from 'node:tls';
 import { startProcess, type ManagedProcess } from './process.js';
 import { toolPath } from './repo.js';
 import { waitFor } from './wait.js';
@@ -12,6 +13,8 @@ export class RedisServer {
     readonly port: number,
     private readonly logFile?: string,
     private readonly extraArgs: readonly string[] = [],
+    /** Serve TLS only (on `port`; give the server's files in `extraArgs`), and talk to it with these. */
+    private readonly tlsClient?: tls.ConnectionOptions,
   ) {}
 
   get url(): string {
@@ -25,7 +28,7 @@ export class RedisServer {
 
   async start(): Promise<this> {
     const proc = startProcess('redis', toolPath('redis-server'), {
-      args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...this.extraArgs],
+      args: [...(this.tlsClient ? ['--port', '0', '--tls-port'] : ['--port']), String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...this.extraArgs],
       ...(this.logFile ? { logFile: this.logFile } : {}),
     });
     this.proc = proc;
@@ -68,10 +71,10 @@ export class RedisServer {
   /** The whole reply to one inline command: a line, or a bulk string read to its length. */
   private reply(args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(this.port, '127.0.0.1');
+      const socket = this.tlsClient ? tls.connect({ ...this.tlsClient, port: this.port, host: '127.0.0.1' }) : net.connect(this.port, '127.0.0.1');
       let reply = '';
       socket.setTimeout(1_000, () => socket.destroy(new Error('redis did not answer')));
-      socket.on('connect', () => socket.write(`${args.join(' ')}\r\n`));
+      socket.on(this.tlsClient ? 'secureConnect' : 'connect', () => socket.write(`${args.join(' ')}\r\n`));
       socket.on('data', (d) => {
         reply += d.toString('latin1');
         const eol = reply.indexOf('\r\n');

@@ -5,13 +5,23 @@ import { COMPONENT_OPTIONS, componentConfig, type ComponentConfig } from '../sha
 export interface RatelimitConfig extends ComponentConfig {
   readonly configPaths: readonly string[];
   readonly backend: 'memory' | 'redis';
-  readonly redis: { url: string; cluster: boolean; timeoutMs: number; password?: string };
+  readonly redis: RedisSettings;
   readonly failureMode: 'open' | 'closed';
   readonly keyPrefix: string;
   readonly nearLimitRatio: number;
   readonly expiryJitterSeconds: number;
   readonly globalShadowMode: boolean;
   readonly circuit: { failureThreshold: number; openMs: number; maxOpenMs: number };
+}
+
+export interface RedisSettings {
+  readonly url: string;
+  readonly cluster: boolean;
+  readonly timeoutMs: number;
+  readonly username?: string;
+  readonly password?: string;
+  /** TLS to Redis, the server's certificate checked against `caFile` (else the system's roots). */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
 }
 
 export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/ratelimit configuration)
@@ -28,7 +38,12 @@ export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/
   --backend memory|redis     where counters live [memory]
   --redis HOST:PORT[,…]      Redis (several seed nodes with --redis-cluster) [$REDIS_URL, 127.0.0.1:6379]
   --redis-cluster            Redis Cluster
-  --redis-timeout DURATION   per-request Redis timeout [50ms]  ($REDIS_AUTH: password)
+  --redis-timeout DURATION   per-request Redis timeout [50ms]
+                             ($REDIS_AUTH: password, or username:password for an ACL user)
+  --redis-tls                TLS to Redis, certificate and host name checked [$REDIS_TLS]
+  --redis-tls-ca FILE        trust this CA for Redis instead of the system's [$REDIS_TLS_CACERT]
+  --redis-tls-cert FILE      client certificate for Redis [$REDIS_TLS_CLIENT_CERT]
+  --redis-tls-key FILE       its private key [$REDIS_TLS_CLIENT_KEY]
   --failure-mode open|closed what to answer when Redis cannot count [open]
   --key-prefix PREFIX        prefix of every counter key [$CACHE_KEY_PREFIX, none]
   --near-limit-ratio R       near_limit threshold [$NEAR_LIMIT_RATIO, 0.8]
@@ -54,6 +69,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       redis: { type: 'string' },
       'redis-cluster': { type: 'boolean' },
       'redis-timeout': { type: 'string' },
+      'redis-tls': { type: 'boolean' },
+      'redis-tls-ca': { type: 'string' },
+      'redis-tls-cert': { type: 'string' },
+      'redis-tls-key': { type: 'string' },
       'failure-mode': { type: 'string' },
       'key-prefix': { type: 'string' },
       'near-limit-ratio': { type: 'string' },
@@ -80,7 +99,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const failures = Number(values['circuit-failures'] ?? '3');
   if (!Number.isInteger(failures) || failures < 1) throw new Error('--circuit-failures must be a whole number of at least 1');
   const openMs = ms(values['circuit-open'] ?? '500ms', '--circuit-open');
-  const password = env['REDIS_AUTH'];
   return {
     ...component,
     configPaths,
@@ -89,7 +107,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       url: values.redis ?? env['REDIS_URL'] ?? '127.0.0.1:6379',
       cluster: values['redis-cluster'] ?? false,
       timeoutMs: ms(values['redis-timeout'] ?? '50ms', '--redis-timeout'),
-      ...(password ? { password } : {}),
+      ...redisAuth(env['REDIS_AUTH']),
+      ...redisTls(values, env),
     },
     failureMode,
     keyPrefix: values['key-prefix'] ?? env['CACHE_KEY_PREFIX'] ?? '',
@@ -98,4 +117,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     globalShadowMode: values['shadow-mode'] ?? env['SHADOW_MODE'] === 'true',
     circuit: { failureThreshold: failures, openMs, maxOpenMs: openMs * 10 },
   };
+}
+
+/** envoyproxy/ratelimit's REDIS_AUTH: a password, or "username:password" (split at the first colon). */
+function redisAuth(auth: string | undefined): { username?: string; password?: string } {
+  if (!auth) return {};
+  const colon = auth.indexOf(':');
+  return colon < 0 ? { password: auth } : { username: auth.substring(0, colon), password: auth.substring(colon + 1) };
+}
+
+function redisTls(
+  values: { 'redis-tls'?: boolean; 'redis-tls-ca'?: string; 'redis-tls-cert'?: string; 'redis-tls-key'?: string },
+  env: NodeJS.ProcessEnv,
+): { tls?: RedisSettings['tls'] } {
+  const caFile = values['redis-tls-ca'] ?? env['REDIS_TLS_CACERT'];
+  const certFile = values['redis-tls-cert'] ?? env['REDIS_TLS_CLIENT_CERT'];
+  const keyFile = values['redis-tls-key'] ?? env['REDIS_TLS_CLIENT_KEY'];
+  if (!certFile !== !keyFile) throw new Error('--redis-tls-cert and --redis-tls-key go together');
+  const on = values['redis-tls'] ?? (env['REDIS_TLS'] === 'true' || Boolean(caFile || certFile));
+  if (!on) return {};
+  return { tls: { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile, keyFile: keyFile! } : {}) } };
 }

@@ -33,7 +33,10 @@ runService('ratelimit-service', log, async () => {
   // Health callbacks fire asynchronously, once everything below exists.
   function notReady(): string | undefined {
     if (sources.pending.size) return `waiting for the first answer from ${[...sources.pending].join(', ')}`;
-    if (!backend.available()) return `the ${backend.name} backend is unreachable (answering with failure mode "${config.failureMode}")`;
+    if (!backend.available()) {
+      const because = backend.unavailableBecause?.();
+      return `the ${backend.name} backend is unreachable${because ? ` (${because})` : ''}; answering with failure mode "${config.failureMode}"`;
+    }
     return undefined;
   }
   function updateHealth(): void {

@@ -150,6 +150,18 @@ EOF
   chmod +x "$BIN/redis-server" "$BIN/redis-cli"
 fi
 
+# --- openssl (the TLS tests make their certificates with it) ------------------------------
+if ! command -v openssl >/dev/null && [[ ! -x "$BIN/openssl" ]]; then
+  say "openssl from Debian into .tools/deb"
+  # shellcheck disable=SC2046
+  deb_unpack openssl $(missing_libs libssl3)
+  cat >"$BIN/openssl" <<EOF
+#!/bin/sh
+LD_LIBRARY_PATH="$DEB_ROOT/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$DEB_ROOT/usr/bin/openssl" "\$@"
+EOF
+  chmod +x "$BIN/openssl"
+fi
+
 # --- benchmark tools -----------------------------------------------------------------------
 if [[ $want_bench == 1 ]]; then
   if [[ ! -x "$BIN/wrk" ]]; then

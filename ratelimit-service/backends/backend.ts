@@ -20,6 +20,8 @@ export interface CounterBackend {
   increment(ops: readonly CounterOp[]): Promise<CounterResult[]>;
   /** Whether the backend can be used now (a connected Redis), for health reporting. */
   available(): boolean;
+  /** While unavailable, the last reason known (a refused certificate, a wrong password). */
+  unavailableBecause?(): string | undefined;
   close(): Promise<void>;
 }
 

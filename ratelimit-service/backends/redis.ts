@@ -12,9 +12,12 @@
 //     queue), time out after `timeoutMs` otherwise, and a circuit breaker per node (on a
 //     Cluster: per master, see node-circuits.ts) stops trying after a few failures. The process
 //     starts and answers while Redis is down, and reconnects.
+import fs from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import calculateSlot from 'cluster-key-slot';
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisSettings } from '../config.js';
 import { BackendUnavailable, type CounterBackend, type CounterOp, type CounterResult } from './backend.js';
 import { IncrementBatcher } from './increment-batcher.js';
 import { NodeCircuits } from './node-circuits.js';
@@ -36,12 +39,9 @@ return out`;
 
 type ScriptClient = { meshgateIncrement(n: number, ...keysThenArgs: Array<string | number>): Promise<number[]> };
 
-export interface RedisBackendOptions {
+export interface RedisBackendOptions extends Omit<RedisSettings, 'url'> {
   /** "host:port" for one node; several, comma-separated, for a Cluster's seed nodes. */
   readonly url: string;
-  readonly cluster: boolean;
-  readonly timeoutMs: number;
-  readonly password?: string;
   readonly breaker?: { failureThreshold: number; openMs: number; maxOpenMs: number };
   readonly log: Logger;
   readonly onStateChange?: (connected: boolean) => void;
@@ -63,6 +63,7 @@ export class RedisBackend implements CounterBackend {
   private readonly cluster: Cluster | undefined;
   private readonly batcher: IncrementBatcher;
   private connected = false;
+  private lastError: string | undefined;
 
   constructor(private readonly options: RedisBackendOptions) {
     this.name = options.cluster ? 'redis-cluster' : 'redis';
@@ -78,7 +79,9 @@ export class RedisBackend implements CounterBackend {
       commandTimeout: options.timeoutMs,
       connectTimeout: Math.max(1_000, options.timeoutMs * 10),
       retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
+      ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
+      ...(options.tls ? { tls: tlsOptions(options.tls) } : {}),
     };
     const nodes = nodesOf(options.url);
     this.cluster = options.cluster
@@ -95,7 +98,14 @@ export class RedisBackend implements CounterBackend {
     this.client.on('ready', () => this.setConnected(true));
     this.client.on('end', () => this.setConnected(false));
     this.client.on('close', () => this.setConnected(false));
-    this.client.on('error', (err: Error) => options.log.debug({ err: err.message }, 'redis error'));
+    this.client.on('error', (err: Error) => {
+      // The first time a reason appears it is worth a warning (a certificate refused, a wrong
+      // password); the same reason again, on every reconnect attempt of an outage, is not. A
+      // command dropped because its connection failed says nothing of why: not a reason.
+      const reason = err.name === 'MaxRetriesPerRequestError' ? undefined : err.message;
+      options.log[reason === undefined || reason === this.lastError ? 'debug' : 'warn']({ redis: options.url, err: err.message }, 'redis error');
+      if (reason !== undefined) this.lastError = reason;
+    });
   }
 
   private setConnected(connected: boolean): void {
@@ -107,6 +117,10 @@ export class RedisBackend implements CounterBackend {
 
   available(): boolean {
     return this.connected;
+  }
+
+  unavailableBecause(): string | undefined {
+    return this.connected ? undefined : this.lastError;
   }
 
   /** The node that holds `key`: the master of its slot on a Cluster, else the one node. */
@@ -171,6 +185,21 @@ export class RedisBackend implements CounterBackend {
   async close(): Promise<void> {
     this.client.disconnect();
   }
+}
+
+/** Node's TLS options from the files: the CA replaces the system's roots; host names are checked. */
+function tlsOptions(files: NonNullable<RedisSettings['tls']>): ConnectionOptions {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read the Redis TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...(files.caFile ? { ca: read(files.caFile, 'CA') } : {}),
+    ...(files.certFile && files.keyFile ? { cert: read(files.certFile, 'client certificate'), key: read(files.keyFile, 'client key') } : {}),
+  };
 }
 
 function unavailable(node: string): BackendUnavailable {

@@ -31,10 +31,11 @@ export class RatelimitReplicas {
     private readonly dir: string,
     private readonly configPaths: readonly string[],
     private readonly extraArgs: readonly string[],
+    private readonly env?: Record<string, string>,
   ) {}
 
   /** One more replica on `redisUrl`, ready before this resolves. */
-  async add(redisUrl: string): Promise<void> {
+  async add(redisUrl: string, options: { waitReady?: boolean } = {}): Promise<void> {
     const [port, adminPort] = (await freePorts(2)) as [number, number];
     this.services.push(
       await startRatelimit({
@@ -43,7 +44,9 @@ export class RatelimitReplicas {
         configPaths: this.configPaths,
         redisUrl,
         extraArgs: this.extraArgs,
-        logFile: path.join(this.dir, `ratelimit-${this.services.length}.log`),
+        ...(this.env ? { env: this.env } : {}),
+        ...options,
+        logFile: path.join(this.dir, `ratelimit-${port}.log`),
       }),
     );
     this.clients.push(new RlsClient(`127.0.0.1:${port}`));
