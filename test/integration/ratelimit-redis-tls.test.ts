@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../launcher/consul-agent.js';
 import { freePorts } from '../../launcher/ports.js';
 import { RedisServer } from '../../launcher/redis.js';
-import { waitFor } from '../../launcher/wait.js';
+import { sleep, waitFor } from '../../launcher/wait.js';
 import { RatelimitReplicas, writeReplicaConfig } from '../helpers/ratelimit-replicas.js';
 import { makeTestCerts, type TestCerts } from '../helpers/test-certs.js';
 import { awayFromHourEdge } from '../helpers/windows.js';
@@ -29,10 +29,19 @@ describe('ratelimit-service on Redis over TLS, as an ACL user', () => {
     return r;
   }
 
-  /** The first replica's /readyz: its HTTP status and the reason it gives. */
-  async function readiness(r: RatelimitReplicas): Promise<{ code: number; reason?: string }> {
-    const res = await fetch(`${r.services[0]!.adminUrl}/readyz`);
-    return { code: res.status, reason: ((await res.json()) as { reason?: string }).reason };
+  /** A replica started with these TLS arguments, once its /readyz gives a reason matching `why`. */
+  async function refused(tlsArgs: string[], why: RegExp, auth?: string): Promise<{ r: RatelimitReplicas; code: number; reason: string }> {
+    const r = replicas(tlsArgs, auth);
+    await r.add(redis.url, { waitReady: false });
+    return waitFor(
+      `a refusal matching ${why} in /readyz`,
+      async () => {
+        const res = await fetch(`${r.services[0]!.adminUrl}/readyz`);
+        const { reason } = (await res.json()) as { reason?: string };
+        return reason && why.test(reason) ? { r, code: res.status, reason } : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
   }
 
   before(async () => {
@@ -66,37 +75,21 @@ describe('ratelimit-service on Redis over TLS, as an ACL user', () => {
   });
 
   it('does not trust a Redis whose certificate another CA signed, and says why', async () => {
-    const r = replicas(['--redis-tls-ca', certs.otherCa, '--redis-tls-cert', certs.clientCert, '--redis-tls-key', certs.clientKey]);
-    await r.add(redis.url, { waitReady: false });
-    const ready = await waitFor('the refusal in /readyz', async () => {
-      const now = await readiness(r);
-      return now.reason?.includes('certificate') ? now : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
-    assert.equal(ready.code, 503);
-    assert.match(ready.reason!, /redis backend is unreachable \(.*certificate.*\)/);
+    const { r, code } = await refused(['--redis-tls-ca', certs.otherCa, '--redis-tls-cert', certs.clientCert, '--redis-tls-key', certs.clientKey], /redis backend is unreachable \(.*certificate.*\)/);
+    assert.equal(code, 503);
     assert.equal((await r.clients[0]!.should('shared', [[['tenant', 'x']]])).overall_code, 'OVER_LIMIT', 'fail closed, as configured');
   });
 
   it('is refused by Redis with a wrong password, and says so', async () => {
-    const r = replicas(['--redis-tls-ca', certs.ca, '--redis-tls-cert', certs.clientCert, '--redis-tls-key', certs.clientKey], `${USER}:wrong`);
-    await r.add(redis.url, { waitReady: false });
-    const ready = await waitFor('the refusal in /readyz', async () => {
-      const now = await readiness(r);
-      return now.reason?.includes('WRONGPASS') ? now : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
-    assert.equal(ready.code, 503);
+    const { code } = await refused(['--redis-tls-ca', certs.ca, '--redis-tls-cert', certs.clientCert, '--redis-tls-key', certs.clientKey], /WRONGPASS/, `${USER}:wrong`);
+    assert.equal(code, 503);
   });
 
   it('is refused by a Redis that requires a client certificate when it has none', async () => {
-    const r = replicas(['--redis-tls-ca', certs.ca]);
-    await r.add(redis.url, { waitReady: false });
-    const ready = await waitFor('the refusal in /readyz', async () => {
-      const now = await readiness(r);
-      return now.reason?.includes('unreachable') ? now : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
-    assert.equal(ready.code, 503);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    assert.equal((await readiness(r)).code, 503, 'still not ready: no connection without a certificate');
+    const { r, code } = await refused(['--redis-tls-ca', certs.ca], /unreachable/);
+    assert.equal(code, 503);
+    await sleep(1_000);
+    assert.equal((await fetch(`${r.services[0]!.adminUrl}/readyz`)).status, 503, 'still not ready: no connection without a certificate');
     assert.equal((await r.clients[0]!.should('shared', [[['tenant', 'x']]])).overall_code, 'OVER_LIMIT', 'fail closed, as configured');
   });
 });
