@@ -27,7 +27,7 @@ import { AUDIENCE, ISSUER, jwks, sign, testKey } from '../test/helpers/jwt-keys.
 import { startProcess } from '../launcher/process.js';
 import { distPath } from '../launcher/repo.js';
 import { encodeMessage } from '../shared/proto/codec.js';
-import { grpcLoad, runsSummary, writeBodies, type LoadResult } from './lib/grpc-load.js';
+import { grpcLoad, inTurns, runsSummary, writeBodies, type LoadResult } from './lib/grpc-load.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 
@@ -110,8 +110,7 @@ try {
       floors.push({ label: `floor: constant, ${transport === 'grpc-js' ? 'grpc-js' : 'shared/h2'}`, stop: () => p.stop(), target: `127.0.0.1:${floorPort}` });
       await grpcLoad({ ...base, ...fixedRate, target: `127.0.0.1:${floorPort}`, bodies: API_KEY_CHECKS, rps: 2_000, seconds: 3 });
     }
-    // The floors and the two policies take turns, REPS runs each, so a slow spell of the
-    // machine falls on all of them; medians, with the p99's range.
+    // The floors and the two policies take turns, REPS runs each; medians, with the p99's range.
     const targets: Array<{ label: string; target: string; bodies: string }> = [
       ...floors.map((f) => ({ label: f.label, target: f.target, bodies: API_KEY_CHECKS })),
       ...kinds.map(([label, bodies]) => ({ label, target, bodies })),
@@ -119,14 +118,8 @@ try {
     try {
       line(`fixed rate (${REPS} runs each, taking turns)   achieved   latency from the scheduled start, ms`);
       for (const rps of RATES) {
-        const runs = new Map<string, LoadResult[]>();
-        for (let rep = 0; rep < REPS; rep++) {
-          for (const t of targets) {
-            const r = await grpcLoad({ ...base, ...fixedRate, target: t.target, bodies: t.bodies, rps, seconds: SECONDS });
-            runs.set(t.label, [...(runs.get(t.label) ?? []), r]);
-          }
-        }
-        for (const t of targets) line(`${`${t.label} @ ${rps}/s`.padEnd(34)} ${runsSummary(runs.get(t.label)!)}`);
+        const runs = await inTurns(targets, REPS, (t) => grpcLoad({ ...base, ...fixedRate, target: t.target, bodies: t.bodies, rps, seconds: SECONDS }));
+        for (const t of targets) line(`${`${t.label} @ ${rps}/s`.padEnd(34)} ${runsSummary(runs.get(t)!)}`);
       }
       line();
       line('as fast as possible (200 calls in flight on 4 connections, the generator on the other core)');

@@ -21,7 +21,7 @@ import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { encodeMessage } from '../shared/proto/codec.js';
-import { grpcLoad, median, runsSummary, writeBodies, type LoadResult } from './lib/grpc-load.js';
+import { grpcLoad, inTurns, median, runsSummary, writeBodies, type LoadResult } from './lib/grpc-load.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 
@@ -147,24 +147,16 @@ try {
   for (const r of running) await run(r, MANY_CLIENTS, 2_000, 3, 50, 2); // warm up
 
   for (const rps of RATES) {
-    for (let rep = 0; rep < REPS; rep++) {
-      for (const r of running) {
-        const list = r.fixed.get(rps) ?? [];
-        list.push(await run(r, MANY_CLIENTS, rps, SECONDS, 50, 2));
-        r.fixed.set(rps, list);
-      }
-    }
+    const runs = await inTurns(running, REPS, (r) => run(r, MANY_CLIENTS, rps, SECONDS, 50, 2));
+    for (const r of running) r.fixed.set(rps, runs.get(r)!);
   }
   for (const [label, bodies] of [['1,000 clients', MANY_CLIENTS], ['one hot client', HOT_CLIENT]] as const) {
-    for (let rep = 0; rep < 2; rep++) {
-      for (const r of running) {
-        const before = cpuSeconds(r.pid);
-        const result = await run(r, bodies, 0, SECONDS, 200, 4);
-        const list = r.max.get(label) ?? [];
-        list.push({ result, cpuSeconds: cpuSeconds(r.pid) - before });
-        r.max.set(label, list);
-      }
-    }
+    const runs = await inTurns(running, 2, async (r) => {
+      const before = cpuSeconds(r.pid);
+      const result = await run(r, bodies, 0, SECONDS, 200, 4);
+      return { result, cpuSeconds: cpuSeconds(r.pid) - before };
+    });
+    for (const r of running) r.max.set(label, runs.get(r)!);
   }
 
   const cpuPerRequestUs = (runs: Array<{ result: LoadResult; cpuSeconds: number }>): number =>

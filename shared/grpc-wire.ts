@@ -52,15 +52,12 @@ const MAX_STATUS_MESSAGE = 1_024;
 
 /** A trailers-only answer: the status without a message. */
 export function endWithStatus(stream: ServerStream, code: number, message: string): void {
-  stream.respond(
-    encodeHeaders([
-      [':status', '200'],
-      ['content-type', 'application/grpc'],
-      ['grpc-status', String(code)],
-      ['grpc-message', encodeGrpcMessage(message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE)}…` : message)],
-    ]),
-    true,
-  );
+  // Literal fields touch no header table, so the pre-encoded block can simply go first.
+  const status = encodeHeaders([
+    ['grpc-status', String(code)],
+    ['grpc-message', encodeGrpcMessage(message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE)}…` : message)],
+  ]);
+  stream.respond(Buffer.concat([RESPONSE_HEADERS, status]), true);
 }
 
 /** grpc-message is percent-encoded UTF-8 outside printable ASCII (and '%' itself). */

@@ -67,6 +67,16 @@ export function grpcLoad(run: LoadRun): Promise<LoadResult> {
   });
 }
 
+/**
+ * `run` for every target in turn, `reps` times over, so that a slow spell of the machine falls
+ * on all of them alike; each target's results in the order they ran.
+ */
+export async function inTurns<T, R>(targets: readonly T[], reps: number, run: (target: T) => Promise<R>): Promise<Map<T, R[]>> {
+  const results = new Map<T, R[]>(targets.map((t) => [t, []]));
+  for (let rep = 0; rep < reps; rep++) for (const t of targets) results.get(t)!.push(await run(t));
+  return results;
+}
+
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Several runs at one setting, summed up: medians, and the range of the p99. */

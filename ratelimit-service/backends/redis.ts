@@ -147,21 +147,23 @@ export class RedisBackend implements CounterBackend {
         },
       );
     }
-    const nodes = new Set<string>();
-    for (const op of ops) {
-      nodes.add(this.nodeOf(op.key));
-      if (op.previousKey) nodes.add(this.nodeOf(op.previousKey));
+    // Each op's nodes, found once: for the circuits' admission, then for their outcomes.
+    const nodes = ops.map((op) => ({ key: this.nodeOf(op.key), previous: op.previousKey ? this.nodeOf(op.previousKey) : undefined }));
+    const touched = new Set<string>();
+    for (const n of nodes) {
+      touched.add(n.key);
+      if (n.previous) touched.add(n.previous);
     }
-    const refused = this.circuits.refusing([...nodes]);
+    const refused = this.circuits.refusing([...touched]);
     if (refused !== undefined) return Promise.reject(unavailable(refused));
-    return Promise.all(ops.map((op) => this.one(op))).catch((err: Error) => {
+    return Promise.all(ops.map((op, i) => this.one(op, nodes[i]!.key, nodes[i]!.previous))).catch((err: Error) => {
       throw new BackendUnavailable(`redis: ${err.message}`);
     });
   }
 
   /** `call`, its outcome counted on the circuit of the node it went to. */
-  private counted<T>(key: string, call: Promise<T>): Promise<T> {
-    const circuit = this.circuits.of(this.nodeOf(key));
+  private counted<T>(node: string, call: Promise<T>): Promise<T> {
+    const circuit = this.circuits.of(node);
     return call.then(
       (value) => {
         circuit.success();
@@ -174,10 +176,10 @@ export class RedisBackend implements CounterBackend {
     );
   }
 
-  private async one(op: CounterOp): Promise<CounterResult> {
+  private async one(op: CounterOp, node: string, previousNode: string | undefined): Promise<CounterResult> {
     // The previous window's GET goes out beside the batched increment: one round trip of waiting.
-    const incr = this.counted(op.key, this.batcher.increment(op.key, op.hits, op.ttlSeconds));
-    const prev = op.previousKey ? this.counted(op.previousKey, this.client.get(op.previousKey)) : undefined;
+    const incr = this.counted(node, this.batcher.increment(op.key, op.hits, op.ttlSeconds));
+    const prev = op.previousKey ? this.counted(previousNode!, this.client.get(op.previousKey)) : undefined;
     const [after, previous] = await Promise.all([incr, prev]);
     return { after: Number(after), previous: previous ? Number(previous) : 0 };
   }

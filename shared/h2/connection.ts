@@ -199,9 +199,14 @@ export class H2ServerConnection {
 
   destroy(): void {
     if (this.dead) return;
+    this.die();
+    this.socket.destroy();
+  }
+
+  /** No more reading or writing; every stream is closed. */
+  private die(): void {
     this.dead = true;
     for (const s of this.streams.values()) this.closeStream(s);
-    this.socket.destroy();
   }
 
   // --- reading --------------------------------------------------------------------------
@@ -294,7 +299,7 @@ export class H2ServerConnection {
     if (flags & END_STREAM) return this.remoteEnd(s);
     // Answered now: waiting for the end of a body this large would hold the stream open.
     if (s.overflowed) return this.deliver(s);
-    if (!s.overflowed && s.consumedSinceCredit >= STREAM_WINDOW / 2) {
+    if (s.consumedSinceCredit >= STREAM_WINDOW / 2) {
       this.queueWindowUpdate(s.id, s.consumedSinceCredit);
       s.consumedSinceCredit = 0;
     }
@@ -413,8 +418,7 @@ export class H2ServerConnection {
   private fail(code: number): void {
     this.queueGoaway(code);
     this.flush();
-    this.dead = true;
-    for (const s of this.streams.values()) this.closeStream(s);
+    this.die();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1_000).unref();
   }

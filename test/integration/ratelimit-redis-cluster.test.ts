@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Component } from '../../launcher/component.js';
 import { tempDir } from '../../launcher/consul-agent.js';
 import { startRedisCluster, type RedisCluster } from '../../launcher/redis-cluster.js';
+import type { RedisServer } from '../../launcher/redis.js';
 import { waitFor } from '../../launcher/wait.js';
 import { RatelimitReplicas, writeReplicaConfig } from '../helpers/ratelimit-replicas.js';
 import type { RlsClient } from '../helpers/rls-client.js';
@@ -21,9 +22,9 @@ describe('ratelimit-service on a Redis Cluster', () => {
   let services: Component[];
   let clients: RlsClient[];
 
-  /** How many counters matching `pattern` each node holds. */
-  async function countersPerNode(pattern: string): Promise<number[]> {
-    return Promise.all(cluster.nodes.map(async (n) => Number((await n.command('KEYS', pattern)).substring(1))));
+  /** How many counters matching `pattern` each of `nodes` holds. */
+  async function countersPerNode(pattern: string, nodes: readonly RedisServer[] = cluster.nodes): Promise<number[]> {
+    return Promise.all(nodes.map(async (n) => Number((await n.command('KEYS', pattern)).substring(1))));
   }
 
   async function firstReplicaMetrics(): Promise<string> {
@@ -51,8 +52,7 @@ describe('ratelimit-service on a Redis Cluster', () => {
       const ready = await fetch(`${s.adminUrl}/readyz`);
       assert.equal(ready.status, 200, await ready.text());
     }
-    const metrics = await (await fetch(`${services[0]!.adminUrl}/metrics`)).text();
-    assert.match(metrics, /^meshgate_ratelimit_backend_up 1$/m);
+    assert.match(await firstReplicaMetrics(), /^meshgate_ratelimit_backend_up 1$/m);
   });
 
   it('shares counters between replicas for keys on every node: 30 tenants, 20 allowed each', async () => {
@@ -110,8 +110,8 @@ describe('ratelimit-service on a Redis Cluster', () => {
         if (a.overall_code === 'OK') allowed.push(t);
       }
       assert.deepEqual(allowed, tenants.filter((t) => !onDeadNode.has(t)), 'the live nodes\' counters allowed, the dead node\'s refused (fail closed)');
-      const counted = await Promise.all([cluster.nodes[0]!, cluster.nodes[2]!].map((n) => n.command('KEYS', 'itc_shared_tenant_down-*')));
-      assert.equal(counted.reduce((sum, reply) => sum + Number(reply.substring(1)), 0), allowed.length, 'every allowed answer counted on a live node');
+      const counted = await countersPerNode('itc_shared_tenant_down-*', [cluster.nodes[0]!, cluster.nodes[2]!]);
+      assert.equal(counted.reduce((a, b) => a + b, 0), allowed.length, 'every allowed answer counted on a live node');
       assert.ok(Math.max(...timings) < 1_000, `every answer within the 500 ms timeout plus overhead: ${timings}`);
       // Three failures open the dead node's circuit (--circuit-failures 3); the live nodes'
       // answers in between do not close it again.
