@@ -105,8 +105,17 @@ export class HpackDecoder {
     this.maxSize = maxTableSize;
   }
 
-  decode(block: Buffer): HeaderList {
+  /** The size (RFC 9113 §6.5.2: names + values + 32 per field) of the last list decoded. */
+  listBytes = 0;
+
+  /**
+   * Decodes a whole header block. Past `maxListBytes` or `maxFields` the rest is still decoded
+   * (the table must stay in step with the peer's) but not kept, and undefined is returned.
+   */
+  decode(block: Buffer, maxListBytes = Number.POSITIVE_INFINITY, maxFields = Number.POSITIVE_INFINITY): HeaderList | undefined {
     const headers: HeaderList = [];
+    let listBytes = 0;
+    let tooLarge = false;
     let pos = 0;
     const int = (prefixBits: number): number => {
       const mask = (1 << prefixBits) - 1;
@@ -132,11 +141,18 @@ export class HpackDecoder {
       pos = end;
       return s;
     };
+    const emit = (header: readonly [string, string]): void => {
+      listBytes += header[0].length + header[1].length + 32;
+      if (tooLarge || listBytes > maxListBytes || headers.length >= maxFields) tooLarge = true;
+      else headers.push(header);
+    };
     while (pos < block.length) {
       const first = block[pos]!;
       if (first & 0x80) {
-        headers.push(this.entry(int(7)));
+        emit(this.entry(int(7)));
       } else if ((first & 0xe0) === 0x20) {
+        // RFC 7541 §4.2: a size update comes at the beginning of a block, before any field.
+        if (listBytes > 0) throw new HpackError('dynamic table size update after a header field');
         const size = int(5);
         if (size > this.maxTableSize) throw new HpackError(`table size ${size} above ${this.maxTableSize}`);
         this.maxSize = size;
@@ -147,10 +163,11 @@ export class HpackDecoder {
         const name = index === 0 ? str() : this.entry(index)[0];
         const header: [string, string] = [name, str()];
         if (incremental) this.add(header);
-        headers.push(header);
+        emit(header);
       }
     }
-    return headers;
+    this.listBytes = listBytes;
+    return tooLarge ? undefined : headers;
   }
 
   private entry(index: number): readonly [string, string] {

@@ -7,14 +7,20 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { UnaryGrpcServer } from '../../shared/grpc-unary-server.js';
+import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
+import { DEFAULT_H2_LIMITS } from '../../shared/h2/limits.js';
 
 const SERVICE = 'meshgate.test.Echo';
 const METHOD = `/${SERVICE}/Say`;
 
-/** Echoes the request; "fail" rejects, "boom" throws in decode, "slow" answers after 300 ms. */
+/**
+ * Echoes the request; "fail" rejects, "boom" throws in decode, "slow" answers after 300 ms.
+ * Header lists of up to 64 KiB, so that a block must be split into CONTINUATION frames (the
+ * default of 16 KiB never needs one: a block is no larger than the list it encodes).
+ */
 function echoServer(): UnaryGrpcServer<Buffer> {
   return new UnaryGrpcServer<Buffer>({
+    limits: { ...DEFAULT_H2_LIMITS, maxHeaderListBytes: 64 * 1024 },
     service: SERVICE,
     method: 'Say',
     decode: (b) => {

@@ -2,8 +2,8 @@
 // gRPC checks, Envoy's gRPC health checks and gRPC clients ask. One status for the server
 // ("") and the services it names, as the components are either ready or not as a whole.
 import protobuf from 'protobufjs';
-import type { ServerStream } from './h2/connection.js';
-import { GrpcError, GrpcStatus, OK_TRAILERS, RESPONSE_HEADERS, grpcFrame } from './grpc-wire.js';
+import type { ServerStream } from '../h2/stream.js';
+import { GrpcError, GrpcStatus, OK_TRAILERS, RESPONSE_HEADERS, grpcFrame } from './wire.js';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 

@@ -1,14 +1,17 @@
 // The few pieces of the gRPC-over-HTTP/2 wire format a hand-served method needs:
 // length-prefixed messages, the response headers, and statuses in trailers.
-import { encodeHeaders } from './h2/hpack.js';
-import type { ServerStream } from './h2/connection.js';
+import { encodeHeaders } from '../h2/hpack.js';
+import type { ServerStream } from '../h2/stream.js';
 
 export const GrpcStatus = {
+  CANCELLED: 1,
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
+  UNAVAILABLE: 14,
 } as const;
 
 /** A failure with the gRPC status the caller should see. */
@@ -27,7 +30,18 @@ export const RESPONSE_HEADERS = encodeHeaders([
   ['content-type', 'application/grpc'],
 ]);
 export const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
-export const NOT_GRPC = encodeHeaders([[':status', '415']]);
+const NOT_GRPC_HEADERS = encodeHeaders([
+  [':status', '415'],
+  ['content-type', 'text/plain; charset=utf-8'],
+]);
+const NOT_GRPC_BODY = Buffer.from('this is a gRPC server: send POST with content-type application/grpc\n');
+
+/** A request that is not gRPC: 415 with a line of text saying what is expected (none for HEAD). */
+export function answerNotGrpc(stream: ServerStream, method: string): void {
+  if (method === 'HEAD') return stream.respond(NOT_GRPC_HEADERS, true);
+  stream.respond(NOT_GRPC_HEADERS, false);
+  stream.end(NOT_GRPC_BODY);
+}
 
 /** One length-prefixed message: the gRPC framing of every message on the wire. */
 export function grpcFrame(message: Uint8Array): Buffer {
