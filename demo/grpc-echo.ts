@@ -5,7 +5,7 @@
 //
 // Messages are JSON in the gRPC frame (no .proto to ship for a demo): {"message": "hi"} →
 // {"message": "hi", "instance": "echo-1", "service": "echo"}.
-import { UnaryGrpcServer } from '../shared/grpc-unary-server.js';
+import { UnaryGrpcServer } from '../shared/grpc/unary-server.js';
 import { ECHO_METHOD, ECHO_SERVICE } from './grpc-echo-api.js';
 import { instanceFlags } from './instance-flags.js';
 

@@ -1,5 +1,6 @@
 // The decision for one request: find the route's policy, establish who the caller is from the
 // first credential it presents, then apply the policy's rules. Anything unexpected denies.
+import type { CallContext } from '../shared/grpc/unary-server.js';
 import type { Identity } from './identity.js';
 import type { CompiledPolicy } from './policy/compile.js';
 import { evaluateRules } from './policy/rules.js';
@@ -28,12 +29,12 @@ type Outcome =
   | { ok: true; identity: Identity }
   | { ok: false; status: 401 | 403; reason: string; challenges: readonly string[]; identity?: Identity };
 
-async function judge(policy: CompiledPolicy, req: CheckAttributes): Promise<Outcome> {
+async function judge(policy: CompiledPolicy, req: CheckAttributes, call: CallContext | undefined): Promise<Outcome> {
   let identity: Identity | undefined;
   for (const credential of policy.credentials) {
     const raw = credential.find(req);
     if (raw === undefined) continue;
-    const v = await credential.verify(raw, req);
+    const v = await credential.verify(raw, req, call);
     // A credential that is present but wrong decides: no falling through to the next kind.
     if (!v.ok) return { ok: false, status: 401, reason: v.reason, challenges: v.challenge ? [v.challenge] : policy.challenges };
     identity = v.identity;
@@ -50,14 +51,14 @@ export function denied(policyName: string, reason: string): Decision {
   return { allowed: false, policy: undefined, policyName, status: 403, reason, challenges: [], identity: undefined };
 }
 
-export async function authorize(policies: ReadonlyMap<string, CompiledPolicy>, req: CheckAttributes): Promise<Decision> {
+export async function authorize(policies: ReadonlyMap<string, CompiledPolicy>, req: CheckAttributes, call?: CallContext): Promise<Decision> {
   const name = req.policy;
   if (!name) return denied('', 'the route names no policy');
   const policy = policies.get(name);
   if (!policy) return denied(name, `policy "${name}" is not defined`);
   let outcome: Outcome;
   try {
-    outcome = await judge(policy, req);
+    outcome = await judge(policy, req, call);
   } catch (err) {
     outcome = { ok: false, status: 401, reason: `credentials could not be checked: ${(err as Error).message}`, challenges: policy.challenges };
   }

@@ -1,6 +1,6 @@
 // ext-authz settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
-import { COMPONENT_OPTIONS, componentConfig, type ComponentConfig } from '../shared/component-config.js';
+import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 import type { DecisionLogMode } from './decision-log.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
 
@@ -24,7 +24,7 @@ export const USAGE = `ext-authz: Envoy external authorization (envoy.service.aut
   --identity-headers LIST    field=header,… for subject, tenant, plan, scopes, key_id, credential
                              [${IDENTITY_FIELDS.map((f) => `${f}=${DEFAULT_IDENTITY_HEADERS[f]}`).join(',')}]
   --decision-log MODE        all | deny | off [all]
-`;
+${H2_LIMITS_USAGE}`;
 
 export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNames {
   const names: Record<IdentityField, string> = { ...DEFAULT_IDENTITY_HEADERS };

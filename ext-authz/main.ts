@@ -51,7 +51,7 @@ runService('ext-authz', log, async () => {
 
   const responses = new CheckResponses(config.identityHeaders);
   const decisions = new DecisionLog(config.decisionLog);
-  const server = new AuthorizationServer({ store, responses, metrics, decisions, log });
+  const server = new AuthorizationServer({ store, responses, metrics, decisions, log, limits: config.h2Limits });
   const notReady = (): string | undefined => {
     if (sources.pending.size) return `waiting for the first answer from ${[...sources.pending].join(', ')}`;
     if (store.items.size === 0) return 'no policy is in force (every request is denied)';

@@ -1,6 +1,6 @@
 // ratelimit-service settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
-import { COMPONENT_OPTIONS, componentConfig, type ComponentConfig } from '../shared/component-config.js';
+import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 
 export interface RatelimitConfig extends ComponentConfig {
   readonly configPaths: readonly string[];
@@ -51,7 +51,7 @@ export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/
   --shadow-mode              answer OK to everything, still counting [$SHADOW_MODE]
   --circuit-failures N       Redis failures in a row (per node) that open its circuit [3]
   --circuit-open DURATION    how long the circuit stays open first (doubles up to 10x) [500ms]
-`;
+${H2_LIMITS_USAGE}`;
 
 function ms(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());

@@ -77,7 +77,7 @@ runService('ratelimit-service', log, async () => {
     },
     metrics,
   );
-  const server = rateLimitServer(limiter, metrics, log);
+  const server = rateLimitServer(limiter, metrics, log, config.h2Limits);
   updateHealth();
   store.onEvent(updateHealth);
 

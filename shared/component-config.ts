@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import type { ConsulClient } from './consul/client.js';
 import { advertisedAddress, registerSelf, type SelfRegistration } from './consul/registration.js';
+import { H2_LIMIT_OPTIONS, h2LimitsFrom, type H2Limits } from './h2/limits.js';
 import { hostPort } from './host-port.js';
 
 export interface ComponentConfig {
@@ -16,6 +17,8 @@ export interface ComponentConfig {
   readonly serviceName: string;
   readonly serviceId: string;
   readonly advertise: string | undefined;
+  /** The HTTP/2 server's bounds (--h2-* flags; shared/h2/README.md). */
+  readonly h2Limits: H2Limits;
 }
 
 export const COMPONENT_OPTIONS = {
@@ -28,7 +31,13 @@ export const COMPONENT_OPTIONS = {
   'service-id': { type: 'string' },
   advertise: { type: 'string' },
   help: { type: 'boolean' },
+  ...(H2_LIMIT_OPTIONS as Record<`h2-${string}`, { type: 'string' }>),
 } as const;
+
+/** The usage lines of the flags every component shares beyond its own. */
+export const H2_LIMITS_USAGE = `  --h2-…                     the HTTP/2 server's limits, e.g. --h2-max-concurrent-streams 1000
+                             (every flag, its default and what a client sees: shared/h2/README.md)
+`;
 
 export interface ComponentDefaults {
   readonly listenEnv: string;
@@ -55,6 +64,7 @@ export function componentConfig(values: Values, env: NodeJS.ProcessEnv, d: Compo
     serviceName,
     serviceId: values['service-id'] ?? `${serviceName}-${listen.port}`,
     advertise: values.advertise,
+    h2Limits: h2LimitsFrom(values),
   };
 }
 

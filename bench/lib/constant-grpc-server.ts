@@ -4,7 +4,7 @@
 // how the choice between them was measured.
 //   node dist/bench/lib/constant-grpc-server.js PORT grpc-js|meshgate
 import * as grpc from '@grpc/grpc-js';
-import { UnaryGrpcServer } from '../../shared/grpc-unary-server.js';
+import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
 
 const port = Number(process.argv[2]);
 const transport = process.argv[3] ?? 'meshgate';

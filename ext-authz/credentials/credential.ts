@@ -1,4 +1,5 @@
 // A kind of credential a policy accepts: how to find it in a request and how to verify it.
+import type { CallContext } from '../../shared/grpc/unary-server.js';
 import type { CredentialKind, Identity } from '../identity.js';
 import type { CheckAttributes } from '../request.js';
 
@@ -10,7 +11,8 @@ export interface Credential {
   readonly kind: CredentialKind;
   /** The raw credential in the request, or undefined when the request carries none of this kind. */
   find(req: CheckAttributes): string | undefined;
-  verify(raw: string, req: CheckAttributes): Verification | Promise<Verification>;
+  /** `call` says when the caller gave up, so that queued work can be dropped. */
+  verify(raw: string, req: CheckAttributes, call?: CallContext): Verification | Promise<Verification>;
   /** The WWW-Authenticate challenge for this kind, if it has one. */
   readonly challenge: string | undefined;
   /** Where the credential travels; removed before the request goes upstream. */

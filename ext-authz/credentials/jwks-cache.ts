@@ -1,7 +1,10 @@
-// Signing keys from a JWKS URL. Fetched on first use and refreshed every `refreshMs` (so a
-// removed key stops working); a token with an unknown `kid` triggers one refetch, at most once
-// per `minRefetchMs` (so a rotated key works at once, but garbage tokens cannot hammer the
-// identity provider). When the provider is down the last keys stay in use.
+// Signing keys from a JWKS URL. Fetched on first use and again by the first request once
+// `refreshMs` has passed — that request waits for the new set, so a removed key is refused from
+// the first request after the refresh; a token with an unknown `kid` triggers one refetch, at
+// most once per `minRefetchMs` (so a rotated key works at once, but garbage tokens cannot
+// hammer the identity provider). When the provider is down the last keys stay in use, and it
+// is asked again at most once per `minRefetchMs`. `version` changes whenever the set of keys
+// does, so that what was verified with an older set can be verified again.
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 
 export interface JwksCacheOptions {
@@ -26,6 +29,12 @@ export class JwksCache {
   private keySet: JWTVerifyGetKey | undefined;
   private kids: string[] = [];
   private fetchedAt = 0;
+  /** The served keys as text, to tell a changed set from the same one fetched again. */
+  private keysText = '';
+  /** Bumped whenever the key set changes. */
+  version = 0;
+  /** After a failed fetch: no new attempt before this. */
+  private retryAt = Number.NEGATIVE_INFINITY;
   /** When an unknown kid last caused a refetch: the floor applies between those. */
   private lastUnknownKidFetch = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
@@ -43,8 +52,7 @@ export class JwksCache {
 
   /** jose's key resolver. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    if (!this.keySet) await this.refresh();
-    else if (this.now() - this.fetchedAt > this.options.refreshMs) void this.refresh().catch(() => undefined);
+    await this.ensureFresh();
     if (!this.keySet) throw new errors.JWKSNoMatchingKey(`signing keys from ${this.uri} are not available${this.lastError ? `: ${this.lastError}` : ''}`);
     try {
       return await this.keySet(header, token);
@@ -55,6 +63,14 @@ export class JwksCache {
       return await this.keySet(header, token);
     }
   };
+
+  /** Fetches when there are no keys yet or they are older than `refreshMs` (unless a failed fetch is too recent). */
+  async ensureFresh(): Promise<void> {
+    const now = this.now();
+    if (this.keySet && now - this.fetchedAt <= this.options.refreshMs) return;
+    if (now < this.retryAt) return;
+    await this.refresh();
+  }
 
   /** Fetch now (concurrent callers share one fetch). Keeps the old keys if it fails. */
   refresh(): Promise<void> {
@@ -85,12 +101,19 @@ export class JwksCache {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = (await res.json()) as JSONWebKeySet;
       if (!body || !Array.isArray(body.keys)) throw new Error('the answer is not a JWKS (no "keys" array)');
-      this.keySet = createLocalJWKSet(body);
+      const text = JSON.stringify(body.keys);
+      if (text !== this.keysText) {
+        this.keySet = createLocalJWKSet(body);
+        this.keysText = text;
+        this.version += 1;
+      }
       this.kids = body.keys.map((k) => String(k.kid ?? '')).filter(Boolean);
       this.fetchedAt = this.now();
+      this.retryAt = Number.NEGATIVE_INFINITY;
       this.lastError = undefined;
       this.options.onFetch?.(this.uri, 'ok');
     } catch (err) {
+      this.retryAt = this.now() + this.options.minRefetchMs;
       this.lastError = (err as Error).message;
       this.options.onFetch?.(this.uri, 'error', this.lastError);
     }

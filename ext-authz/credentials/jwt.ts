@@ -1,12 +1,14 @@
 // JWT bearer tokens (OAuth2 access tokens) verified with jose: algorithms pinned per policy,
 // issuer, audience, expiry and not-before with a leeway, required claims and scopes. Verified
-// tokens are remembered until they expire (at most a minute), keyed by the token itself, so a
-// caller's repeated requests cost a map lookup, not a signature check.
+// tokens are remembered for at most a minute, never past their `exp` plus the leeway, and never
+// past a change of the JWKS they were verified with (a key gone from the set takes its tokens
+// with it at the refresh), keyed by the token itself, so a caller's repeated requests cost a
+// map lookup, not a signature check.
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Identity } from '../identity.js';
 import type { CheckAttributes } from '../request.js';
 import { authorizationWith, type Credential, type Verification } from './credential.js';
-import type { JwksRegistry } from './jwks-cache.js';
+import type { JwksCache, JwksRegistry } from './jwks-cache.js';
 
 export interface JwtSpec {
   readonly issuer: string;
@@ -70,14 +72,17 @@ export class JwtCredential implements Credential {
   readonly challenge = challengeFor();
   readonly carriers = { headers: [] as string[], query: [] as string[] };
   private readonly key: JWTVerifyGetKey | Uint8Array;
-  private readonly remembered = new Map<string, { identity: Identity; until: number }>();
+  /** The JWKS behind `key`, when it is fetched (local keys change only with the policy). */
+  private readonly jwksCache: JwksCache | undefined;
+  private readonly remembered = new Map<string, { identity: Identity; until: number; keysVersion: number }>();
 
   constructor(
     private readonly spec: JwtSpec,
     jwks: JwksRegistry,
     private readonly now: () => number = Date.now,
   ) {
-    if (spec.jwks_uri) this.key = jwks.get(spec.jwks_uri, spec.jwksRefreshMs, spec.jwksMinRefetchMs).getKey;
+    this.jwksCache = spec.jwks_uri ? jwks.get(spec.jwks_uri, spec.jwksRefreshMs, spec.jwksMinRefetchMs) : undefined;
+    if (this.jwksCache) this.key = this.jwksCache.getKey;
     else if (spec.jwks) this.key = createLocalJWKSet(spec.jwks as never);
     else this.key = new Uint8Array(Buffer.from(spec.hmac_secret_base64!, 'base64'));
   }
@@ -89,9 +94,15 @@ export class JwtCredential implements Credential {
   async verify(token: string): Promise<Verification> {
     const fail = (reason: string): Verification => ({ ok: false, reason, challenge: challengeFor(reason) });
     if (token.length > this.spec.max_token_bytes) return fail('the token is too large');
+    // A stale key set is refreshed before anything is decided, remembered tokens included.
+    await this.jwksCache?.ensureFresh();
+    const keysVersion = this.jwksCache?.version ?? 0;
     const hit = this.remembered.get(token);
     const nowMs = this.now();
-    if (hit && hit.until > nowMs) return { ok: true, identity: hit.identity };
+    if (hit) {
+      if (hit.until > nowMs && hit.keysVersion === keysVersion) return { ok: true, identity: hit.identity };
+      this.remembered.delete(token);
+    }
 
     let payload: JWTPayload;
     try {
@@ -133,7 +144,7 @@ export class JwtCredential implements Credential {
     });
     const expiresMs = typeof payload.exp === 'number' ? (payload.exp + this.spec.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
     if (this.remembered.size >= REMEMBER_MAX) this.remembered.delete(this.remembered.keys().next().value!);
-    this.remembered.set(token, { identity, until: Math.min(expiresMs, nowMs + REMEMBER_MS) });
+    this.remembered.set(token, { identity, until: Math.min(expiresMs, nowMs + REMEMBER_MS), keysVersion });
     return { ok: true, identity };
   }
 }

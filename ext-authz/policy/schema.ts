@@ -170,6 +170,19 @@ const policy = z.strictObject({
       allow: z.array(rule).default([]),
     })
     .default({ deny: [], allow: [] }),
+}).superRefine((p, ctx) => {
+  // A rule about a credential the policy never accepts can never match: as an allow rule it
+  // would shut every caller out without a word, so it is refused instead.
+  const accepted = new Set(p.credentials.map((c) => c.type));
+  for (const list of ['deny', 'allow'] as const) {
+    p.rules[list].forEach((r, i) => {
+      r.credentials?.forEach((kind, j) => {
+        if (!accepted.has(kind)) {
+          ctx.addIssue({ code: 'custom', message: `names credential ${kind}, which this policy does not accept (it accepts ${[...accepted].join(', ')})`, path: ['rules', list, i, 'credentials', j] });
+        }
+      });
+    });
+  }
 });
 
 export const policyDocument = z

@@ -1,6 +1,8 @@
 // ext-authz's gRPC side: envoy.service.auth.v3.Authorization/Check (and grpc.health.v1).
 import type { Logger } from 'pino';
-import { UnaryGrpcServer } from '../../shared/grpc-unary-server.js';
+import { peerErrorReporter } from '../../shared/grpc/peer-errors.js';
+import { UnaryGrpcServer, type CallContext } from '../../shared/grpc/unary-server.js';
+import type { H2Limits } from '../../shared/h2/limits.js';
 import { authorize, denied, type Decision } from '../authorize.js';
 import type { DecisionLog } from '../decision-log.js';
 import type { AuthzMetrics } from '../metrics.js';
@@ -16,6 +18,7 @@ export interface AuthorizationServerDeps {
   readonly metrics: AuthzMetrics;
   readonly decisions: DecisionLog;
   readonly log: Logger;
+  readonly limits: H2Limits;
 }
 
 function resultLabel(d: Decision): string {
@@ -31,18 +34,20 @@ export class AuthorizationServer {
       service: AUTHORIZATION_SERVICE,
       method: 'Check',
       decode: decodeCheckRequest,
-      handle: (req) => this.check(req),
+      handle: (req, call) => this.check(req, call),
       onError: (err) => deps.log.error({ err }, 'Check failed'),
+      onPeerError: peerErrorReporter(deps.log, deps.metrics.registry),
+      limits: deps.limits,
     });
   }
 
   /** Decide and encode; never throws, and anything unexpected is a denial. */
-  async check(req: CheckAttributes): Promise<Buffer> {
+  async check(req: CheckAttributes, call?: CallContext): Promise<Buffer> {
     const { store, responses, metrics, decisions, log } = this.deps;
     const started = process.hrtime.bigint();
     let decision: Decision;
     try {
-      decision = req === MALFORMED ? denied('', 'the check request could not be read') : await authorize(store.items, req);
+      decision = req === MALFORMED ? denied('', 'the check request could not be read') : await authorize(store.items, req, call);
     } catch (err) {
       log.error({ err }, 'authorization failed; denying');
       decision = denied(req.policy ?? '', 'internal error');

@@ -1,7 +1,9 @@
 // ratelimit-service's gRPC side: envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit
 // (and grpc.health.v1).
 import type { Logger } from 'pino';
-import { UnaryGrpcServer } from '../../shared/grpc-unary-server.js';
+import { peerErrorReporter } from '../../shared/grpc/peer-errors.js';
+import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
+import type { H2Limits } from '../../shared/h2/limits.js';
 import type { RatelimitMetrics } from '../metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { RlsRequest } from './request.js';
@@ -9,8 +11,10 @@ import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js'
 
 export const RATELIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 
-export function rateLimitServer(limiter: RateLimiter, metrics: RatelimitMetrics, log: Logger): UnaryGrpcServer<RlsRequest> {
+export function rateLimitServer(limiter: RateLimiter, metrics: RatelimitMetrics, log: Logger, limits: H2Limits): UnaryGrpcServer<RlsRequest> {
   return new UnaryGrpcServer({
+    limits,
+    onPeerError: peerErrorReporter(log, metrics.registry),
     service: RATELIMIT_SERVICE,
     method: 'ShouldRateLimit',
     decode: decodeRateLimitRequest,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiKeyCredential } from '../../ext-authz/credentials/api-key.js';
-import { BasicCredential } from '../../ext-authz/credentials/basic.js';
+import { BasicCredential, parseBasic } from '../../ext-authz/credentials/basic.js';
+import { KdfPool } from '../../ext-authz/credentials/kdf-pool.js';
 import { constantTimeEqual, hashPassword, sha256 } from '../../ext-authz/credentials/secrets.js';
 import { attributesOf } from '../../ext-authz/request.js';
 
@@ -76,7 +77,78 @@ describe('Basic', () => {
     assert.equal(c.find(req({ authorization: 'Bearer abc' })), undefined);
   });
 
+  it('parses strictly: canonical base64 (RFC 4648), UTF-8, no control characters (RFC 7617)', () => {
+    const b64 = (t: string | Buffer) => Buffer.from(t).toString('base64');
+    assert.deepEqual(parseBasic(b64('ops:pa:ss wörd')), { username: 'ops', password: 'pa:ss wörd' });
+    assert.deepEqual(parseBasic(b64('ops:')), { username: 'ops', password: '' });
+    assert.equal(parseBasic(`${b64('ops:x')}xyz`), 'the Basic credentials are not base64', 'bytes after the padding');
+    assert.equal(parseBasic(b64('ops:x').replace(/=+$/, '')), 'the Basic credentials are not base64', 'padding missing');
+    assert.equal(parseBasic('b3BzOnh='), 'the Basic credentials are not canonical base64', 'non-zero pad bits ("ops:x" is b3BzOng=)');
+    assert.equal(parseBasic('b3Bz Ong='), 'the Basic credentials are not base64');
+    assert.equal(parseBasic(b64(Buffer.from([0x6f, 0x3a, 0xff, 0xfe]))), 'the Basic credentials are not UTF-8');
+    assert.equal(parseBasic(b64('ops:a\u0000b')), 'the Basic credentials contain control characters');
+    assert.equal(parseBasic(b64('o\tps:x')), 'the Basic credentials contain control characters');
+    assert.equal(parseBasic(b64(':x')), 'the Basic credentials are malformed', 'an empty user-id');
+  });
+
+  it('pays the KDF once per credential a minute: valid, wrong and concurrent attempts alike', async () => {
+    let clock = 1_000_000;
+    let kdfRuns = 0;
+    const c = new BasicCredential(
+      { realm: 'mg', users: [{ username: 'ops', password_hash: await hashPassword('s3cret', 2 ** 14), scopes: [] }] },
+      (a, b) => {
+        kdfRuns += 1;
+        return constantTimeEqual(a, b);
+      },
+      () => clock,
+      new KdfPool({ concurrency: 1, perKey: 4, maxQueued: 16 }),
+    );
+    const good = Buffer.from('ops:s3cret').toString('base64');
+    const bad = Buffer.from('ops:guess').toString('base64');
+    for (let i = 0; i < 5; i++) assert.ok((await c.verify(good)).ok);
+    assert.equal(kdfRuns, 1, 'a valid user: one KDF');
+    const wrong = await Promise.all(Array.from({ length: 50 }, () => c.verify(bad)));
+    assert.ok(wrong.every((v) => !v.ok && v.reason === 'the user name or password is wrong'));
+    assert.equal(kdfRuns, 2, '50 identical wrong attempts at once: one KDF');
+    await c.verify(bad);
+    assert.equal(kdfRuns, 2, 'and again later: none');
+    clock += 61_000;
+    assert.ok((await c.verify(good)).ok);
+    assert.equal(kdfRuns, 3, 'remembered for a minute only');
+  });
+
   it('refuses a policy with an unusable password hash, naming the user', () => {
     assert.throws(() => new BasicCredential({ realm: 'mg', users: [{ username: 'ops', password_hash: 'md5$abc', scopes: [] }] }), /users\[0\]\.password_hash: expected scrypt/);
+  });
+});
+
+describe('the KDF pool', () => {
+  const gate = () => {
+    let open!: () => void;
+    const p = new Promise<void>((r) => (open = r));
+    return { p, open };
+  };
+
+  it('runs one at a time, in turn per key, refuses past its bounds and drops what was abandoned', async () => {
+    const pool = new KdfPool({ concurrency: 1, perKey: 2, maxQueued: 4 });
+    const order: string[] = [];
+    const first = gate();
+    const running = pool.run('a', async () => {
+      await first.p;
+      order.push('a0');
+    });
+    const a1 = pool.run('a', async () => order.push('a1'));
+    const a2 = pool.run('a', async () => order.push('a2'));
+    assert.deepEqual(await pool.run('a', async () => order.push('a3')), { ran: false, why: 'busy' }, 'two waiting for "a" is its bound');
+    const call = { cancelled: false, onCancel: undefined as (() => void) | undefined };
+    const b0 = pool.run('b', async () => order.push('b0'), call);
+    const c0 = pool.run('c', async () => order.push('c0'));
+    assert.deepEqual(await pool.run('d', async () => order.push('d0')), { ran: false, why: 'busy' }, 'four waiting in all is the bound');
+    call.onCancel?.(); // b's caller gave up
+    assert.deepEqual(await b0, { ran: false, why: 'cancelled' });
+    first.open();
+    await Promise.all([running, a1, a2, c0]);
+    assert.deepEqual(order, ['a0', 'a1', 'c0', 'a2'], '"c" did not wait behind every "a"; "b" never ran');
+    assert.deepEqual(pool.stats, { running: 0, queued: 0 });
   });
 });

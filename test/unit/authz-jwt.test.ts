@@ -142,26 +142,48 @@ describe('JWT bearer tokens', () => {
     assert.equal(idp.fetches, 3, 'one more after the floor');
   });
 
-  it('follows a key rotation at once, and drops a removed key at the next refresh', async () => {
-    const { c, idp, tick } = credential({ jwksRefreshMs: 60_000 });
+  it('drops a removed key from the first request after the refresh, remembered tokens included', async () => {
+    // No unknown-kid refetch can help here (its floor is a day): only the periodic refresh can
+    // bring k2 in and take k1 out.
+    const { c, idp, tick } = credential({ jwksRefreshMs: 60_000, jwksMinRefetchMs: 86_400_000 });
     const old = await sign(k1, { sub: 'before' }, NOW);
     assert.ok((await c.verify(old)).ok);
     idp.served = jwks(k2); // the IdP rotated: k1 is gone, k2 is new
-    assert.ok((await c.verify(await sign(k2, {}, NOW))).ok, 'the new key works without waiting');
+    assert.ok((await c.verify(old)).ok, 'k1 still works before the refresh');
+    assert.ok((await c.verify(await sign(k1, { sub: 'fresh' }, NOW))).ok);
+    assert.equal(idp.fetches, 1);
     tick(61_000);
-    await c.verify(await sign(k2, { sub: 'trigger-refresh' }, NOW));
-    await new Promise((r) => setTimeout(r, 10));
-    const v = await c.verify(await sign(k1, { sub: 'after' }, NOW));
-    assert.equal(v.ok, false, 'a token signed with the removed key is refused');
+    const remembered = await c.verify(old);
+    assert.equal(remembered.ok, false, 'the first request after the refresh: the remembered k1 token is refused');
+    assert.equal((await c.verify(await sign(k1, { sub: 'after' }, NOW))).ok, false, 'a fresh k1 token too');
+    assert.ok((await c.verify(await sign(k2, { sub: 'new' }, NOW))).ok, 'and k2 works');
+    assert.equal(idp.fetches, 3, 'the refresh, then one unknown-kid refetch for the k1 token');
   });
 
-  it('keeps the last keys while the identity provider is down', async () => {
-    const { c, idp, tick } = credential({ jwksRefreshMs: 1_000 });
+  it('keeps the last keys while the identity provider is down, and asks it again no more often than the floor', async () => {
+    const { c, idp, tick } = credential({ jwksRefreshMs: 1_000, jwksMinRefetchMs: 10_000 });
     assert.ok((await c.verify(await sign(k1, {}, NOW))).ok);
     idp.down = true;
     tick(5_000);
+    // A token never seen before: verified now, with the keys from before the failed refresh.
     assert.ok((await c.verify(await sign(k1, { sub: 'still' }, NOW))).ok);
-    assert.ok(idp.fetches >= 2);
+    assert.equal(idp.fetches, 2, 'the refresh was tried');
+    assert.ok((await c.verify(await sign(k1, { sub: 'again' }, NOW))).ok);
+    assert.equal(idp.fetches, 2, 'not again within the floor');
+    tick(11_000);
+    assert.ok((await c.verify(await sign(k1, { sub: 'later' }, NOW))).ok);
+    assert.equal(idp.fetches, 3);
+  });
+
+  it('never remembers a token past its exp plus the leeway', async () => {
+    const { c, tick } = credential({ leewaySeconds: 5 });
+    const shortLived = await sign(k1, { exp: NOW + 10 }, NOW);
+    assert.ok((await c.verify(shortLived)).ok);
+    tick(14_000);
+    assert.ok((await c.verify(shortLived)).ok, 'within exp + leeway');
+    tick(2_000);
+    const v = await c.verify(shortLived);
+    assert.equal(!v.ok && v.reason, 'the token has expired');
   });
 
   it('refuses malformed and oversized tokens', async () => {

@@ -65,6 +65,13 @@ policies:
     assert.match(reason(`policies: {p: {credentials: [{type: anonymous}, {type: api_key, keys: [{id: k, sha256: ${KEY}, subject: s}]}]}}`), /credentials\[0\]: anonymous must come last/);
   });
 
+  it('refuses a rule that names a credential the policy does not accept', () => {
+    assert.match(
+      reason(`policies: {p: {credentials: [{type: api_key, keys: [{id: k, sha256: ${KEY}, subject: s}]}], rules: {allow: [{credentials: [jwt]}]}}}`),
+      /policies\.p\.rules\.allow\[0\]\.credentials\[0\]: names credential jwt, which this policy does not accept \(it accepts api_key\)/,
+    );
+  });
+
   it('refuses text that is not YAML or JSON', () => {
     assert.match(reason('policies: [unclosed'), /^not valid YAML or JSON/);
   });

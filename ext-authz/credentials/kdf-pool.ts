@@ -1,0 +1,89 @@
+// Password hashing (scrypt, ~100 ms each) kept from crowding out everything else.
+//
+// scrypt runs on libuv's thread pool (four threads by default), where JWT signature checks
+// (WebCrypto) run too: 400 bad Basic logins at once once held every thread for seconds, and
+// fresh JWTs waited past Envoy's timeout. So:
+// - at most `concurrency` hashes run at once (default 1: three threads stay free for JWTs);
+// - waiting hashes are taken in turn per key (the user name), so one name flooded with guesses
+//   delays another name by at most one hash per flooded name;
+// - a key may have `perKey` hashes waiting, and all keys `maxQueued`; past either the attempt is
+//   refused at once, which costs nothing and says nothing about whether the user exists;
+// - a job whose caller gave up (Envoy reset the Check) leaves the queue without running.
+import type { CallContext } from '../../shared/grpc/unary-server.js';
+
+export interface KdfPoolOptions {
+  readonly concurrency: number;
+  readonly perKey: number;
+  readonly maxQueued: number;
+}
+
+export const DEFAULT_KDF_POOL: KdfPoolOptions = Object.freeze({ concurrency: 1, perKey: 4, maxQueued: 256 });
+
+export type KdfOutcome<T> = { readonly ran: true; readonly value: T } | { readonly ran: false; readonly why: 'busy' | 'cancelled' };
+
+interface Job {
+  readonly run: () => Promise<unknown>;
+  readonly settle: (o: KdfOutcome<unknown>) => void;
+  readonly fail: (err: unknown) => void;
+  readonly call: CallContext | undefined;
+  cancelled: boolean;
+}
+
+export class KdfPool {
+  private running = 0;
+  private queued = 0;
+  /** Waiting jobs per key; Map order is the round-robin order. */
+  private readonly queues = new Map<string, Job[]>();
+
+  constructor(private readonly options: KdfPoolOptions = DEFAULT_KDF_POOL) {}
+
+  get stats(): { running: number; queued: number } {
+    return { running: this.running, queued: this.queued };
+  }
+
+  run<T>(key: string, work: () => Promise<T>, call?: CallContext): Promise<KdfOutcome<T>> {
+    if (call?.cancelled) return Promise.resolve({ ran: false, why: 'cancelled' });
+    const q = this.queues.get(key);
+    if (this.running < this.options.concurrency && this.queued === 0) return this.start(work);
+    if ((q?.length ?? 0) >= this.options.perKey || this.queued >= this.options.maxQueued) return Promise.resolve({ ran: false, why: 'busy' });
+    return new Promise((settle, fail) => {
+      const job: Job = { run: work, settle: settle as (o: KdfOutcome<unknown>) => void, fail, call, cancelled: false };
+      if (q) q.push(job);
+      else this.queues.set(key, [job]);
+      this.queued += 1;
+      if (call) {
+        call.onCancel = () => {
+          job.cancelled = true;
+          settle({ ran: false, why: 'cancelled' });
+        };
+      }
+    });
+  }
+
+  private async start<T>(work: () => Promise<T>): Promise<KdfOutcome<T>> {
+    this.running += 1;
+    try {
+      return { ran: true, value: await work() };
+    } finally {
+      this.running -= 1;
+      this.next();
+    }
+  }
+
+  /** The next waiting job, one key after another. */
+  private next(): void {
+    while (this.running < this.options.concurrency && this.queued > 0) {
+      const [key, q] = this.queues.entries().next().value!;
+      const job = q.shift()!;
+      this.queued -= 1;
+      this.queues.delete(key);
+      if (q.length) this.queues.set(key, q); // to the back of the line
+      if (job.cancelled) continue;
+      if (job.call) job.call.onCancel = undefined;
+      this.start(job.run).then(job.settle, job.fail);
+    }
+  }
+}
+
+/** The process's pool: every policy's Basic users share the same threads. */
+export const sharedKdfPool = new KdfPool();

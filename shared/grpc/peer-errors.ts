@@ -1,0 +1,28 @@
+// What the HTTP/2 server reports of clients that broke the protocol or passed a bound: a
+// counter by kind and code, and a warning per connection ended (at most ten a second, so that
+// an attacker who reconnects in a loop cannot flood the log).
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { ConnectionError, errorName, type StreamError } from '../h2/errors.js';
+
+export function peerErrorReporter(log: Logger, registry: Registry): (err: ConnectionError | StreamError) => void {
+  const counter = new Counter({
+    name: 'meshgate_h2_peer_errors_total',
+    help: 'HTTP/2 clients that broke the protocol or passed a limit: connections ended (GOAWAY) and streams reset (RST_STREAM), by code',
+    labelNames: ['kind', 'code'],
+    registers: [registry],
+  });
+  let windowStart = 0;
+  let logged = 0;
+  return (err) => {
+    const kind = err instanceof ConnectionError ? 'connection' : 'stream';
+    counter.inc({ kind, code: errorName(err.code) });
+    if (kind !== 'connection') return;
+    const now = Date.now();
+    if (now - windowStart >= 1_000) {
+      windowStart = now;
+      logged = 0;
+    }
+    if (++logged <= 10) log.warn({ reason: err.message }, 'HTTP/2 connection ended: the client broke the protocol or a limit');
+  };
+}
