@@ -96,4 +96,15 @@ describe('HPACK encoding of answers', () => {
     assert.deepEqual(new HpackDecoder().decode(block), headers);
     assert.equal(block[0], 0x88, ':status 200 is the static entry 8');
   });
+
+  it('stops keeping fields past the list limits but still updates the table, and refuses a late size update', () => {
+    const d = new HpackDecoder();
+    const add = Buffer.from([0x40, 1, 0x61, 1, 0x62]); // "a: b", incrementally indexed
+    assert.equal(d.decode(Buffer.concat([add, Buffer.alloc(10, 0x82)]), Number.POSITIVE_INFINITY, 5), undefined, 'past 5 fields');
+    assert.equal(d.listBytes, 11 * 32 + 2 + 10 * 'GET'.length + 10 * ':method'.length);
+    assert.deepEqual(d.decode(Buffer.from([0xbe])), [['a', 'b']], 'the entry was added all the same');
+    assert.equal(d.decode(Buffer.concat([add]), 10), undefined, 'past 10 bytes (a field counts 32 more)');
+    assert.throws(() => d.decode(Buffer.from([0x82, 0x20])), /size update after a header field/);
+    assert.deepEqual(d.decode(Buffer.from([0x20, 0x3f, 0xe1, 0x1f, 0x82])), [[':method', 'GET']], 'size updates first are fine');
+  });
 });
