@@ -11,6 +11,8 @@ export interface CheckAttributes {
   /** From the route's context_extensions. */
   readonly policy: string | undefined;
   readonly route: string | undefined;
+  /** The downstream client's address as Envoy saw it (attributes.source), or ''. */
+  readonly source: string;
 }
 
 export function queryParam(req: CheckAttributes, name: string): string | undefined {
@@ -24,6 +26,7 @@ export function attributesOf(
   headers: Readonly<Record<string, string>>,
   contextExtensions: Readonly<Record<string, string>>,
   requestId: string,
+  source = '',
 ): CheckAttributes {
   const q = target.indexOf('?');
   return {
@@ -34,5 +37,6 @@ export function attributesOf(
     requestId,
     policy: contextExtensions['policy'],
     route: contextExtensions['route'],
+    source,
   };
 }

@@ -10,7 +10,9 @@
 //   but says only what the caller already knows — that exact pair failed a moment ago — and it
 //   is the same for known and unknown users. Both are dropped with the policy (a new instance).
 // - The same credentials checked concurrently share one KDF run; the KDF itself runs in the
-//   process's KdfPool (bounded, fair per user name, cancellable), apart from JWT and API keys.
+//   process's KdfPool (bounded, cancellable, apart from JWT and API keys), taken in turn per
+//   client address: keyed by user name instead, a flood of guesses at one name would shut out
+//   that very user's correct login.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { CallContext } from '../../shared/grpc/unary-server.js';
 import type { Identity } from '../identity.js';
@@ -92,7 +94,7 @@ export class BasicCredential implements Credential {
     return authorizationWith(req, 'Basic');
   }
 
-  async verify(raw: string, _req?: CheckAttributes, call?: CallContext): Promise<Verification> {
+  async verify(raw: string, req?: CheckAttributes, call?: CallContext): Promise<Verification> {
     if (raw.length > MAX_HEADER) return { ok: false, reason: 'the Basic credentials are too large' };
     const parsed = parseBasic(raw);
     if (typeof parsed === 'string') return { ok: false, reason: parsed };
@@ -101,18 +103,18 @@ export class BasicCredential implements Credential {
     if (hit && hit.until > this.now()) return verdict(hit.identity);
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.check(parsed.username, parsed.password, key, call).finally(() => this.inflight.delete(key));
+      pending = this.check(parsed.username, parsed.password, key, req?.source || `user:${parsed.username}`, call).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     const v = await pending;
     // Shared with a caller who gave up: this one has not, so it checks for itself.
-    if (v === ABANDONED && !call?.cancelled) return this.verify(raw, _req, call);
+    if (v === ABANDONED && !call?.cancelled) return this.verify(raw, req, call);
     return v;
   }
 
-  private async check(username: string, password: string, key: string, call: CallContext | undefined): Promise<Verification> {
+  private async check(username: string, password: string, key: string, client: string, call: CallContext | undefined): Promise<Verification> {
     const user = this.users.get(username);
-    const outcome = await this.kdf.run(username, () => verifyPassword(password, user?.hash ?? this.decoy, this.compare), call);
+    const outcome = await this.kdf.run(client, () => verifyPassword(password, user?.hash ?? this.decoy, this.compare), call);
     if (!outcome.ran) {
       return outcome.why === 'busy' ? { ok: false, reason: 'too many password checks are waiting; try again shortly' } : ABANDONED;
     }

@@ -4,10 +4,11 @@
 // (WebCrypto) run too: 400 bad Basic logins at once once held every thread for seconds, and
 // fresh JWTs waited past Envoy's timeout. So:
 // - at most `concurrency` hashes run at once (default 1: three threads stay free for JWTs);
-// - waiting hashes are taken in turn per key (the user name), so one name flooded with guesses
-//   delays another name by at most one hash per flooded name;
+// - waiting hashes are taken in turn per key (the client's address), so one client flooding
+//   guesses delays another by at most one hash per flooding client;
 // - a key may have `perKey` hashes waiting, and all keys `maxQueued`; past either the attempt is
-//   refused at once, which costs nothing and says nothing about whether the user exists;
+//   refused at once, which costs nothing and says nothing about whether the user exists (a
+//   user whose login succeeded recently is remembered and needs no hash at all);
 // - a job whose caller gave up (Envoy reset the Check) leaves the queue without running.
 import type { CallContext } from '../../shared/grpc/unary-server.js';
 

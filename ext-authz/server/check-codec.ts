@@ -20,6 +20,7 @@ export const MALFORMED: CheckAttributes = Object.freeze({
   requestId: '',
   policy: undefined,
   route: undefined,
+  source: '',
 });
 
 let requestType: protobuf.Type | undefined;
@@ -27,6 +28,7 @@ let responseType: protobuf.Type | undefined;
 
 interface RawCheckRequest {
   attributes?: {
+    source?: { address?: { socket_address?: { address?: string } } };
     context_extensions?: Record<string, string>;
     request?: { http?: { id?: string; method?: string; path?: string; headers?: Record<string, string> } };
   };
@@ -42,7 +44,14 @@ export function decodeCheckRequest(bytes: Buffer): CheckAttributes {
   }
   const http = m.attributes?.request?.http;
   const headers = http?.headers ?? {};
-  return attributesOf(http?.method ?? '', http?.path ?? '', headers, m.attributes?.context_extensions ?? {}, headers['x-request-id'] ?? http?.id ?? '');
+  return attributesOf(
+    http?.method ?? '',
+    http?.path ?? '',
+    headers,
+    m.attributes?.context_extensions ?? {},
+    headers['x-request-id'] ?? http?.id ?? '',
+    m.attributes?.source?.address?.socket_address?.address ?? '',
+  );
 }
 
 function header(key: string, value: string): Record<string, unknown> {
