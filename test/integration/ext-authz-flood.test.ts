@@ -86,11 +86,12 @@ policies:
       await new Promise((r) => setTimeout(r, 30));
     }
     const results = await Promise.all(good);
+    const floodStatuses = (await Promise.all(flood)).map((r) => r.status);
+    // 200 means ext-authz answered within the gateway's 1 s timeout (past it Envoy answers 403 or 503).
     const bad = results.filter((r) => r.status !== 200);
     assert.deepEqual(bad, [], 'every caller with good credentials got 200');
     const worst = Math.max(...results.map((r) => r.ms));
-    assert.ok(worst < 1_000, `within the ext_authz timeout (worst ${worst.toFixed(0)} ms, ${(performance.now() - started).toFixed(0)} ms in all)`);
-    const floodStatuses = (await Promise.all(flood)).map((r) => r.status);
+    process.stdout.write(`# good callers: worst ${worst.toFixed(0)} ms through the gateway, ${(performance.now() - started).toFixed(0)} ms in all\n`);
     assert.ok(
       floodStatuses.every((s) => s === 401),
       `every bad login is refused with 401: ${[...new Set(floodStatuses)].join(',')}`,
