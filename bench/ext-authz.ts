@@ -9,7 +9,11 @@
 //      other), and CPU per check;
 //   3. ext-authz's own decision time (decode to encode), from its histogram;
 //   4. one uncached RS256 verification versus a cached one, in process;
-//   5. GET through the gateway Envoy: a public route (ext_authz off) against a protected one.
+//   5. GET through the gateway Envoy: a public route (ext_authz off) against a protected one,
+//      with the CPU each process spent per request, which is what bounds the throughput when
+//      Envoy, the upstream, ext-authz and wrk share two cores.
+// BENCH_BASELINE=<a checkout of another commit, built>: its ext-authz runs beside this one, in
+// the same turns, for ratios on this noisy machine (how the hardened transport compares).
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +36,7 @@ import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const BASELINE = process.env['BENCH_BASELINE'];
 const dir = tempDir('bench-authz');
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 
@@ -92,6 +97,13 @@ try {
   const authz = await startExtAuthz({ port, adminPort: admin, policyFiles: [path.join(dir, 'policy.yaml')], cpus: '0', logFile: path.join(dir, 'ext-authz.log') });
   const target = `127.0.0.1:${port}`;
   const base = { method: CHECK, target, cpus: '1' };
+  let baseline: { target: string; pid: number; stop(): Promise<void> } | undefined;
+  if (BASELINE) {
+    const [bPort, bAdmin] = (await freePorts(2)) as [number, number];
+    const b = await startExtAuthz({ port: bPort, adminPort: bAdmin, policyFiles: [path.join(dir, 'policy.yaml')], cpus: '0', logFile: path.join(dir, 'baseline.log'), distRoot: path.join(BASELINE, 'dist') });
+    baseline = { target: `127.0.0.1:${bPort}`, pid: b.process.pid, stop: () => b.stop() };
+    line(`baseline: ext-authz built from ${BASELINE} (${execFileSync('git', ['-C', BASELINE, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim()}), same pinning, taking turns`);
+  }
   const fixedRate = { concurrency: 50, connections: 2 };
   const flatOut = { rps: 0, concurrency: 200, connections: 4 };
   try {
@@ -100,6 +112,7 @@ try {
       ['JWT (RS256)', JWT_CHECKS],
     ];
     for (const [, bodies] of kinds) await grpcLoad({ ...base, ...fixedRate, bodies, rps: 2_000, seconds: 3 }); // warm up
+    if (baseline) for (const [, bodies] of kinds) await grpcLoad({ ...base, ...fixedRate, target: baseline.target, bodies, rps: 2_000, seconds: 3 });
 
     // The floors: same client, same pinning, servers that do nothing but answer.
     const floors: Array<{ label: string; stop(): Promise<void>; target: string }> = [];
@@ -114,6 +127,7 @@ try {
     const targets: Array<{ label: string; target: string; bodies: string }> = [
       ...floors.map((f) => ({ label: f.label, target: f.target, bodies: API_KEY_CHECKS })),
       ...kinds.map(([label, bodies]) => ({ label, target, bodies })),
+      ...(baseline ? kinds.map(([label, bodies]) => ({ label: `${label}, baseline`, target: baseline!.target, bodies })) : []),
     ];
     try {
       line(`fixed rate (${REPS} runs each, taking turns)   achieved   latency from the scheduled start, ms`);
@@ -140,15 +154,27 @@ try {
       const within = (q: number) => buckets.find(([, c]) => c >= q * total)?.[0];
       line(`decision time (${p}, fixed rates): ${total} checks, p50 ≤ ${(within(0.5)! * 1e3).toFixed(3)} ms, p99 ≤ ${(within(0.99)! * 1e3).toFixed(3)} ms, p99.9 ≤ ${(within(0.999)! * 1e3).toFixed(3)} ms`);
     }
+    // Flat out, in turns with the baseline when there is one (2 runs each, medians).
+    const services = [{ name: 'ext-authz', target, pid: authz.process.pid }, ...(baseline ? [{ name: 'baseline', target: baseline.target, pid: baseline.pid }] : [])];
     for (const [label, bodies] of kinds) {
-      const before = cpuSeconds(authz.process.pid);
-      const r = await grpcLoad({ ...base, ...flatOut, bodies, seconds: SECONDS });
-      const cpu = cpuSeconds(authz.process.pid) - before;
-      line(row(`${label} max`, r));
-      line(`${''.padEnd(34)} ext-authz CPU ${(cpu / SECONDS).toFixed(2)} of one core → ${Math.round(r.count / cpu)} checks per CPU-second (${((cpu / r.count) * 1e6).toFixed(0)} µs each)`);
+      const runs = await inTurns(services, baseline ? 2 : 1, async (svc) => {
+        const before = cpuSeconds(svc.pid);
+        const r = await grpcLoad({ ...base, ...flatOut, target: svc.target, bodies, seconds: SECONDS });
+        return { r, cpu: cpuSeconds(svc.pid) - before };
+      });
+      const medians = new Map<string, number>();
+      for (const svc of services) {
+        const list = runs.get(svc)!;
+        const best = [...list].sort((a, b) => a.r.rps - b.r.rps)[Math.floor(list.length / 2)]!;
+        medians.set(svc.name, best.r.rps);
+        line(row(`${label} max${svc.name === 'baseline' ? ', baseline' : ''}`, best.r));
+        line(`${''.padEnd(34)} CPU ${(best.cpu / SECONDS).toFixed(2)} of one core → ${Math.round(best.r.count / best.cpu)} checks per CPU-second (${((best.cpu / best.r.count) * 1e6).toFixed(1)} µs each)`);
+      }
+      if (baseline) line(`${''.padEnd(34)} flat out against the baseline: ${(medians.get('ext-authz')! / medians.get('baseline')!).toFixed(3)}×`);
     }
   } finally {
     await authz.stop();
+    await baseline?.stop();
   }
 
   // In process: the cost of one RS256 verification, and of a remembered one.
@@ -179,10 +205,20 @@ try {
     await waitFor('both routes', async () => (await fetch(`${mesh.gatewayUrl}/open`)).ok && (await fetch(`${mesh.gatewayUrl}/closed`, { headers: { 'x-api-key': apiKeys[1]! } })).ok, { timeoutMs: 20_000, intervalMs: 200 });
     line();
     line(`through the gateway (wrk -t1, ${SECONDS}s; Envoy --concurrency 1, node upstream, everything on 2 cores)`);
+    const pids = { envoy: mesh.envoy.process.pid, 'ext-authz': mesh.authz!.process.pid, upstream: mesh.services[0]!.process.pid };
+    /** wrk, and the CPU µs each process spent per request meanwhile. */
+    const measured = (url: string, headers: Record<string, string>, c: number) => {
+      const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+      const r = wrk(url, headers, c);
+      const requests = r.rps * SECONDS;
+      const cpu = Object.entries(pids).map(([k, pid]) => `${k} ${(((cpuSeconds(pid) - before[k]!) / requests) * 1e6).toFixed(0)}`);
+      return { ...r, cpu: cpu.join(', ') };
+    };
     for (const c of [1, 10]) {
-      const off = wrk(`${mesh.gatewayUrl}/open`, {}, c);
-      const on = wrk(`${mesh.gatewayUrl}/closed`, { 'x-api-key': apiKeys[1]! }, c);
-      line(`  ${String(c).padStart(2)} connection(s)  ext_authz off: ${Math.round(off.rps)}/s p50 ${fmt(off.p50)} ms p99 ${fmt(off.p99)} ms | on: ${Math.round(on.rps)}/s p50 ${fmt(on.p50)} ms p99 ${fmt(on.p99)} ms | added p50 ${fmt(on.p50 - off.p50)} ms p99 ${fmt(on.p99 - off.p99)} ms`);
+      const off = measured(`${mesh.gatewayUrl}/open`, {}, c);
+      const on = measured(`${mesh.gatewayUrl}/closed`, { 'x-api-key': apiKeys[1]! }, c);
+      line(`  ${String(c).padStart(2)} connection(s)  ext_authz off: ${Math.round(off.rps)}/s p50 ${fmt(off.p50)} ms p99 ${fmt(off.p99)} ms | on: ${Math.round(on.rps)}/s p50 ${fmt(on.p50)} ms p99 ${fmt(on.p99)} ms | added p50 ${fmt(on.p50 - off.p50)} ms p99 ${fmt(on.p99 - off.p99)} ms | kept ${((on.rps / off.rps) * 100).toFixed(0)}%`);
+      line(`      CPU µs per request, off: ${off.cpu}; on: ${on.cpu}`);
     }
   } finally {
     await mesh.stop();

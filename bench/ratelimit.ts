@@ -11,6 +11,8 @@
 // turns, several runs each (BENCH_REPS), so the machine's slow spells fall on all of them.
 // Checked: the Redis counters add up to the requests answered OK, so no service is credited
 // for answers it did not count.
+// BENCH_BASELINE=<a checkout of another commit, built>: its ratelimit-service (Redis) runs as a
+// fourth service in the same turns, for ratios against it.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +29,7 @@ import { fmt, machineDescription } from './lib/stats.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const RATES = [1_000, 2_000, 5_000, 10_000];
+const BASELINE = process.env['BENCH_BASELINE'];
 const METHOD = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 
@@ -98,9 +101,9 @@ const reference: Target = {
   },
 };
 
-function meshgate(backend: 'redis' | 'memory'): Target {
+function meshgate(backend: 'redis' | 'memory', distRoot?: string): Target {
   return {
-    name: `meshgate ratelimit-service, ${backend === 'redis' ? 'Redis' : 'memory'}`,
+    name: `meshgate ratelimit-service, ${backend === 'redis' ? 'Redis' : 'memory'}${distRoot ? `, baseline (${execFileSync('git', ['-C', distRoot, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim()})` : ''}`,
     async start(port) {
       const [admin] = (await freePorts(1)) as [number];
       const c = await startRatelimit({
@@ -109,7 +112,8 @@ function meshgate(backend: 'redis' | 'memory'): Target {
         configPaths: [path.join(dir, 'bench.yaml')],
         ...(backend === 'redis' ? { redisUrl } : {}),
         cpus: '0',
-        logFile: path.join(dir, `meshgate-${backend}.log`),
+        logFile: path.join(dir, `meshgate-${backend}${distRoot ? '-baseline' : ''}.log`),
+        ...(distRoot ? { distRoot: path.join(distRoot, 'dist') } : {}),
       });
       return { pid: c.process.pid, stop: () => c.stop() };
     },
@@ -134,7 +138,7 @@ try {
   line(`bench/grpc-load ${SECONDS}s per run (fixed rates: open loop, 50 calls in flight at most on 2 connections; max: closed loop, 200 on 4), pinned to CPU 1; each service pinned to CPU 0; Redis on CPUs ${REDIS_CPUS}`);
   line(`the services run side by side and take turns: ${REPS} runs of each at every rate (the maximum: 2), so a slow spell of the machine falls on all of them; medians, with the p99's range`);
   redisCli('FLUSHALL');
-  for (const target of [reference, meshgate('redis'), meshgate('memory')]) {
+  for (const target of [reference, meshgate('redis'), meshgate('memory'), ...(BASELINE ? [meshgate('redis', BASELINE)] : [])]) {
     const [port] = (await freePorts(1)) as [number];
     const svc = await target.start(port);
     running.push({ target, pid: svc.pid, address: `127.0.0.1:${port}`, fixed: new Map(), max: new Map(), ok: 0, stop: svc.stop });
@@ -171,10 +175,25 @@ try {
       line(`  ${''.padEnd(30)} service CPU ${cpu.toFixed(2)} of one core, ${cpuPerRequestUs(runs).toFixed(0)} µs per request`);
     }
   }
-  const [ref, ours, memory] = running as [Running, Running, Running];
+  const [ref, ours, memory, baseline] = running as [Running, Running, Running, Running | undefined];
   const counted = countedInRedis();
+  const redisOk = ref.ok + ours.ok + (baseline?.ok ?? 0);
   line();
-  line(`counted in Redis: ${counted}; answered OK by the two Redis services: ${ref.ok + ours.ok}${counted === ref.ok + ours.ok ? '' : '  ← MISMATCH'} (memory: ${memory.ok})`);
+  line(`counted in Redis: ${counted}; answered OK by the Redis services: ${redisOk}${counted === redisOk ? '' : '  ← MISMATCH'} (memory: ${memory.ok})`);
+  if (baseline) {
+    line();
+    line(`meshgate (Redis) against its baseline ${baseline.target.name} (medians):`);
+    for (const label of ['1,000 clients', 'one hot client']) {
+      const rpsO = median(ours.max.get(label)!.map((x) => x.result.rps));
+      const rpsB = median(baseline.max.get(label)!.map((x) => x.result.rps));
+      line(`  ${label}: maximum throughput ${(rpsO / rpsB).toFixed(3)}× (${Math.round(rpsO)} against ${Math.round(rpsB)}/s)`);
+    }
+    for (const rps of RATES) {
+      const o = ours.fixed.get(rps)!;
+      const b = baseline.fixed.get(rps)!;
+      line(`  1,000 clients @ ${rps}/s: p99 ${fmt(median(o.map((x) => x.p99ms)))} against ${fmt(median(b.map((x) => x.p99ms)))} ms (difference ${fmt(median(o.map((x) => x.p99ms)) - median(b.map((x) => x.p99ms)))} ms)`);
+    }
+  }
   line();
   line('meshgate (Redis) against the reference (Redis), same Redis, same pinning, same generator (medians):');
   for (const label of ['1,000 clients', 'one hot client']) {

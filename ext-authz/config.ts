@@ -1,6 +1,7 @@
 // ext-authz settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
+import { DEFAULT_KDF_POOL, type KdfPoolOptions } from './credentials/kdf-pool.js';
 import type { DecisionLogMode } from './decision-log.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
 
@@ -8,6 +9,7 @@ export interface AuthzConfig extends ComponentConfig {
   readonly policyFiles: readonly string[];
   readonly identityHeaders: IdentityHeaderNames;
   readonly decisionLog: DecisionLogMode;
+  readonly kdf: KdfPoolOptions;
 }
 
 export const USAGE = `ext-authz: Envoy external authorization (envoy.service.auth.v3.Authorization)
@@ -24,6 +26,10 @@ export const USAGE = `ext-authz: Envoy external authorization (envoy.service.aut
   --identity-headers LIST    field=header,… for subject, tenant, plan, scopes, key_id, credential
                              [${IDENTITY_FIELDS.map((f) => `${f}=${DEFAULT_IDENTITY_HEADERS[f]}`).join(',')}]
   --decision-log MODE        all | deny | off [all]
+  --kdf-concurrency N        password hashes (scrypt, Basic) run at once; the rest of libuv's
+                             thread pool stays free for JWT signatures [${DEFAULT_KDF_POOL.concurrency}]
+  --kdf-queue N              password hashes waiting, in all [${DEFAULT_KDF_POOL.maxQueued}]
+  --kdf-queue-per-client N   password hashes waiting per client address; past it, refused at once [${DEFAULT_KDF_POOL.perKey}]
 ${H2_LIMITS_USAGE}`;
 
 export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNames {
@@ -38,6 +44,13 @@ export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNa
   return names;
 }
 
+function positiveInteger(text: string | undefined, fallback: number, flag: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AuthzConfig {
   const { values } = parseArgs({
     args: argv,
@@ -46,6 +59,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'policy-file': { type: 'string', multiple: true },
       'identity-headers': { type: 'string' },
       'decision-log': { type: 'string' },
+      'kdf-concurrency': { type: 'string' },
+      'kdf-queue': { type: 'string' },
+      'kdf-queue-per-client': { type: 'string' },
     },
     strict: true,
   });
@@ -63,5 +79,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     policyFiles,
     identityHeaders: parseIdentityHeaders(values['identity-headers']),
     decisionLog: mode as DecisionLogMode,
+    kdf: {
+      concurrency: positiveInteger(values['kdf-concurrency'], DEFAULT_KDF_POOL.concurrency, '--kdf-concurrency'),
+      maxQueued: positiveInteger(values['kdf-queue'], DEFAULT_KDF_POOL.maxQueued, '--kdf-queue'),
+      perKey: positiveInteger(values['kdf-queue-per-client'], DEFAULT_KDF_POOL.perKey, '--kdf-queue-per-client'),
+    },
   };
 }

@@ -13,6 +13,7 @@ import { loadEnvoyProtos, AUTH_SERVICE_PROTO } from '../shared/proto/root.js';
 import { authzAdminApp } from './admin.js';
 import { parseConfig, USAGE } from './config.js';
 import { JwksRegistry } from './credentials/jwks-cache.js';
+import { sharedKdfPool } from './credentials/kdf-pool.js';
 import { DecisionLog } from './decision-log.js';
 import { IDENTITY_FIELDS } from './identity.js';
 import { AuthzMetrics } from './metrics.js';
@@ -27,6 +28,7 @@ tuneGcForRequestPath();
 runService('ext-authz', log, async () => {
   const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
   loadEnvoyProtos([AUTH_SERVICE_PROTO]);
+  sharedKdfPool.configure(config.kdf);
   const metrics = new AuthzMetrics();
   const jwks = new JwksRegistry({
     onFetch: (uri, result, detail) => {

@@ -1,6 +1,7 @@
 // A meshgate component (xds-server, ext-authz, ratelimit-service) as a child process: its
 // compiled entry point, started with flags, up once its admin /healthz answers (and /readyz,
 // when asked). It can be restarted with the same flags.
+import nodePath from 'node:path';
 import { startProcess, type ManagedProcess } from './process.js';
 import { distPath } from './repo.js';
 import { waitFor } from './wait.js';
@@ -18,6 +19,8 @@ export interface ComponentOptions {
   readonly cpus?: string;
   /** Node flags before the entry point (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
   readonly nodeArgs?: readonly string[];
+  /** Another build's dist/ (a benchmark's baseline), instead of this repository's. */
+  readonly distRoot?: string;
 }
 
 export class Component {
@@ -37,7 +40,8 @@ export class Component {
   }
 
   async start(): Promise<this> {
-    const args = [...(this.options.nodeArgs ?? []), distPath(...this.options.entry), ...this.options.args];
+    const entry = this.options.distRoot ? nodePath.join(this.options.distRoot, ...this.options.entry) : distPath(...this.options.entry);
+    const args = [...(this.options.nodeArgs ?? []), entry, ...this.options.args];
     const [command, commandArgs] = this.options.cpus ? ['taskset', ['-c', this.options.cpus, process.execPath, ...args]] : [process.execPath, args];
     const proc = startProcess(this.name, command, {
       args: commandArgs,

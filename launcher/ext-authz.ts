@@ -12,6 +12,8 @@ export interface ExtAuthzOptions {
   readonly logFile?: string;
   readonly cpus?: string;
   readonly nodeArgs?: readonly string[];
+  /** Another build's dist/ (a benchmark's baseline). */
+  readonly distRoot?: string;
 }
 
 export async function startExtAuthz(options: ExtAuthzOptions): Promise<Component> {
@@ -31,5 +33,6 @@ export async function startExtAuthz(options: ExtAuthzOptions): Promise<Component
     ...(options.cpus ? { cpus: options.cpus } : {}),
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.distRoot ? { distRoot: options.distRoot } : {}),
   }).start();
 }

@@ -14,6 +14,8 @@ export interface RatelimitOptions {
   readonly waitReady?: boolean;
   readonly cpus?: string;
   readonly nodeArgs?: readonly string[];
+  /** Another build's dist/ (a benchmark's baseline). */
+  readonly distRoot?: string;
   /** Environment for the process, e.g. REDIS_AUTH (a secret stays off the command line). */
   readonly env?: Record<string, string>;
 }
@@ -37,6 +39,7 @@ export async function startRatelimit(options: RatelimitOptions): Promise<Compone
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.cpus ? { cpus: options.cpus } : {}),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.distRoot ? { distRoot: options.distRoot } : {}),
     ...(options.env ? { env: options.env } : {}),
   }).start();
 }

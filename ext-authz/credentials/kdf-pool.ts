@@ -36,7 +36,12 @@ export class KdfPool {
   /** Waiting jobs per key; Map order is the round-robin order. */
   private readonly queues = new Map<string, Job[]>();
 
-  constructor(private readonly options: KdfPoolOptions = DEFAULT_KDF_POOL) {}
+  constructor(private options: KdfPoolOptions = DEFAULT_KDF_POOL) {}
+
+  /** New bounds (from the command line); jobs already waiting keep their places. */
+  configure(options: KdfPoolOptions): void {
+    this.options = options;
+  }
 
   get stats(): { running: number; queued: number } {
     return { running: this.running, queued: this.queued };
