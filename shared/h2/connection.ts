@@ -114,6 +114,10 @@ export class H2ServerConnection implements StreamOwner {
   private readonly resets: TokenBucket;
   private readonly controlFrames: TokenBucket;
   private emptyFrames = 0;
+  /** HEADERS or DATA went out since the last PING came in. */
+  private answeredSincePing = false;
+  private streamsOpened = 0;
+  private earlyResets = 0;
   private idleFrames = 0;
   private work = 0;
   private output: Buffer[] = [];
@@ -281,7 +285,11 @@ export class H2ServerConnection implements StreamOwner {
         return this.onSettings(f.settings);
       case FrameType.PING:
         if (f.ack) return;
-        this.spendControl('PING');
+        // gRPC clients ping once per answer they receive to size their windows (BDP
+        // estimation): a PING after an answer is free, as gRPC's own servers count it; only
+        // PINGs with no answer between them draw from the bucket.
+        if (this.answeredSincePing) this.answeredSincePing = false;
+        else this.spendControl('PING');
         this.queueFrame(FrameType.PING, Flag.ACK, 0, Buffer.from(f.data));
         return;
       case FrameType.GOAWAY:
@@ -414,6 +422,7 @@ export class H2ServerConnection implements StreamOwner {
     this.lastStreamId = id;
     this.lastActive = this.now();
     this.work += 1;
+    this.streamsOpened += 1;
     if (hb.selfDependent) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, '5.3.1', 'a stream cannot depend on itself');
     if (this.goingAway) throw new StreamError(id, ErrorCode.REFUSED_STREAM, '6.8', 'the connection is going away');
     if (this.streams.size >= l.maxConcurrentStreams) throw new StreamError(id, ErrorCode.REFUSED_STREAM, '5.1.2', `more than ${l.maxConcurrentStreams} concurrent streams`);
@@ -450,9 +459,14 @@ export class H2ServerConnection implements StreamOwner {
       return; // closed already: both sides gave up at once
     }
     // Resetting streams before they are answered costs the peer nothing and this side the
-    // work already started: past a burst, that is the rapid-reset attack (CVE-2023-44487).
-    if (!s.localEnded && !this.resets.take()) {
-      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, '10.5', `more than ${this.limits.resetBurst} streams reset before their answer (then ${this.limits.resetsPerSecond}/s)`);
+    // work already started: past a burst, and for most of the streams the peer opened, that is
+    // the rapid-reset attack (CVE-2023-44487). A client that gives up on a few calls in a
+    // hundred (Envoy, when its own callers go away) is far from both.
+    if (!s.localEnded) {
+      this.earlyResets += 1;
+      if (!this.resets.take() && this.earlyResets * 2 > this.streamsOpened) {
+        throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, '10.5', `rapid reset: ${this.earlyResets} of ${this.streamsOpened} streams reset before their answer (allowed: ${this.limits.resetBurst}, then ${this.limits.resetsPerSecond}/s, or under half)`);
+      }
     }
     this.closeStream(s, false);
   }
@@ -566,11 +580,13 @@ export class H2ServerConnection implements StreamOwner {
   // --- writing --------------------------------------------------------------------------
 
   sendHeaders(s: ServerStream, block: Buffer, end: boolean): void {
+    this.answeredSincePing = true;
     this.queueFrame(FrameType.HEADERS, Flag.END_HEADERS | (end ? Flag.END_STREAM : 0), s.id, block);
     if (end) this.localEnd(s);
   }
 
   sendData(s: ServerStream, data: Buffer, end: boolean, trailers: Buffer | undefined): void {
+    this.answeredSincePing = true;
     s.pending.push({ data, end, trailers });
     this.holdOut(data.length);
     if (end) s.localEnded = true; // nothing more may be written; the stream closes when it is sent
@@ -608,6 +624,7 @@ export class H2ServerConnection implements StreamOwner {
     s.sendWindow.take(dataLength);
     this.sendWindow.take(dataLength);
     this.work += 1;
+    this.answeredSincePing = true;
     this.queue(out);
     this.localEnd(s);
   }

@@ -27,7 +27,7 @@ export interface H2Limits {
   readonly maxConnectionBufferedBytes: number;
   /** The same over every connection of the server. */
   readonly maxBufferedBytes: number;
-  /** Streams the client may reset before they are answered: a burst, then this many a second; past it: GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487). */
+  /** Streams the client may reset before they are answered: a burst, then this many a second, unless under half of the streams it opened; past it: GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487). */
   readonly resetBurst: number;
   readonly resetsPerSecond: number;
   /** PING and SETTINGS frames, each of which this side must answer: a burst, then per second; past it: GOAWAY ENHANCE_YOUR_CALM. */

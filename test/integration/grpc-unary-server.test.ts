@@ -4,11 +4,12 @@
 // requests that are not gRPC. Envoy itself talks to it in the ext-authz and ratelimit tests.
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
 import { DEFAULT_H2_LIMITS } from '../../shared/h2/limits.js';
+import { waitFor } from '../../launcher/wait.js';
+import { PREFACE, RawH2, frame } from '../helpers/h2-raw.js';
 
 const SERVICE = 'meshgate.test.Echo';
 const METHOD = `/${SERVICE}/Say`;
@@ -117,9 +118,9 @@ describe('hand-served gRPC over HTTP/2', () => {
     const watch = client.makeServerStreamRequest('/grpc.health.v1.Health/Watch', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, SERVICE.length, ...Buffer.from(SERVICE)]));
     watch.on('data', (b: Buffer) => seen.push(b[1]!));
     watch.on('error', () => undefined);
-    await waitUntil(() => seen.length === 1);
+    await waitFor('the first status', () => seen.length === 1, { timeoutMs: 3_000, intervalMs: 10 });
     server.setServing(true);
-    await waitUntil(() => seen.length === 2);
+    await waitFor('the second status', () => seen.length === 2, { timeoutMs: 3_000, intervalMs: 10 });
     assert.deepEqual(seen, [2, 1], 'NOT_SERVING, then SERVING');
     watch.cancel();
     assert.equal(await status(SERVICE), 1, 'SERVING');
@@ -179,31 +180,15 @@ describe('hand-served gRPC over HTTP/2', () => {
   });
 
   it('ends a connection that breaks the protocol with GOAWAY and its reason, and serves the others', async () => {
-    const [host, port] = address.split(':') as [string, string];
-    const goawayCode = (bytes: Buffer): Promise<number | 'closed'> =>
-      new Promise((resolve) => {
-        const sock = net.connect(Number(port), host);
-        let got = Buffer.alloc(0);
-        sock.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
-        sock.on('close', () => {
-          // Frames from the server: find the GOAWAY (type 7) and read its error code.
-          for (let pos = 0; pos + 9 <= got.length; pos += 9 + got.readUIntBE(pos, 3)) {
-            if (got[pos + 3] === 7) return resolve(got.readUInt32BE(pos + 9 + 4));
-          }
-          resolve('closed');
-        });
-        sock.on('error', () => undefined);
-        sock.end(bytes);
-      });
-    const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-    const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
-      const h = Buffer.alloc(9);
-      h.writeUIntBE(payload.length, 0, 3);
-      h[3] = type;
-      h[4] = flags;
-      h.writeUInt32BE(stream, 5);
-      return Buffer.concat([h, payload]);
+    const port = Number(address.split(':')[1]);
+    const goawayCode = async (bytes: Buffer): Promise<number | 'closed'> => {
+      const c = new RawH2(port, '127.0.0.1', false);
+      await c.write(bytes);
+      await c.waitClosed();
+      c.destroy();
+      return c.goawayCode() ?? 'closed';
     };
+    const preface = PREFACE;
     const settings = frame(4, 0, 0, Buffer.alloc(0));
     assert.equal(await goawayCode(Buffer.concat([preface, settings, frame(0, 0, 1, Buffer.alloc(20_000))])), 6, 'FRAME_SIZE_ERROR');
     assert.equal(await goawayCode(Buffer.concat([preface, settings, frame(1, 0x5, 2, Buffer.from([0x82]))])), 1, 'PROTOCOL_ERROR: an even stream');
@@ -230,11 +215,3 @@ describe('hand-served gRPC over HTTP/2', () => {
     }
   });
 });
-
-async function waitUntil(ok: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

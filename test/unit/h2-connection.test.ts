@@ -157,6 +157,27 @@ describe('HTTP/2 connection rules', () => {
     assert.equal(reset(r, 5), ErrorCode.REFUSED_STREAM);
   });
 
+  it('counts a PING only when no answer went out since the last one (gRPC clients ping once per answer)', async () => {
+    const ping = frame(T.PING, 0, 0, Buffer.alloc(8));
+    const perAnswer = await run(Array.from({ length: 3_000 }, (_, i) => Buffer.concat([open(2 * i + 1, F.END_HEADERS | F.END_STREAM), ping])));
+    assert.equal(goaway(perAnswer), undefined, '3,000 calls, each followed by a PING');
+    const flood = await run(Array.from({ length: 3_000 }, () => ping));
+    assert.equal(goaway(flood), ErrorCode.ENHANCE_YOUR_CALM, '3,000 PINGs and no call');
+  });
+
+  it('tells rapid reset from a client that cancels a few calls: only the first is cut off', async () => {
+    const legit: Buffer[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const id = 2 * i + 1;
+      legit.push(open(id));
+      legit.push(i % 10 === 0 ? frame(T.RST_STREAM, 0, id, u32(ErrorCode.CANCEL)) : frame(T.DATA, F.END_STREAM, id));
+    }
+    const calm = await run(legit);
+    assert.equal(goaway(calm), undefined, '300 cancels in 3,000 calls at once: never cut off');
+    const attack = await run(Array.from({ length: 1_500 }, (_, i) => Buffer.concat([open(2 * i + 1), frame(T.RST_STREAM, 0, 2 * i + 1, u32(ErrorCode.CANCEL))])));
+    assert.equal(goaway(attack), ErrorCode.ENHANCE_YOUR_CALM, 'every stream reset at once: cut off after the burst');
+  });
+
   it('answers 431 to a header list above SETTINGS_MAX_HEADER_LIST_SIZE or the field limit, and keeps the table in step', async () => {
     // "x-small: 1" is added to the dynamic table by the refused block; the next one refers to it
     // (index 62), which decodes only if the table stayed in step.
