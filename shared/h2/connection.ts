@@ -16,6 +16,7 @@
 // from the client is read and ignored), priorities (PRIORITY frames are checked and ignored),
 // CONNECT and extended CONNECT (the application refuses the method), answers before the request
 // has ended other than errors (the rest of the request is refused with RST_STREAM NO_ERROR).
+import { ClosedStreams } from './closed-streams.js';
 import { ConnectionError, ErrorCode, StreamError } from './errors.js';
 import { ReceiveWindow, SendWindow, INITIAL_WINDOW } from './flow.js';
 import {
@@ -44,8 +45,6 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** What this side grants: large windows, so that a request body never waits for credit. */
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 16 << 20;
-/** Closed streams remembered, to tell "closed" (STREAM_CLOSED) from "never opened" (section 5.1). */
-const REMEMBERED_CLOSED = 256;
 
 const TOO_LARGE_HEADERS = encodeHeaders([[':status', '431']]);
 
@@ -94,7 +93,7 @@ export class H2ServerConnection implements StreamOwner {
   private readonly decoder = new HpackDecoder();
   private readonly streams = new Map<number, ServerStream>();
   /** Recently closed stream ids: true when this side reset them (their late frames are ignored). */
-  private readonly closed = new Map<number, boolean>();
+  private readonly closed = new ClosedStreams();
   private input: Buffer | undefined;
   private prefaceSeen = false;
   private settingsSeen = false;
@@ -694,8 +693,7 @@ export class H2ServerConnection implements StreamOwner {
   }
 
   private remember(id: number, resetByUs: boolean): void {
-    this.closed.set(id, resetByUs);
-    if (this.closed.size > REMEMBERED_CLOSED) this.closed.delete(this.closed.keys().next().value!);
+    this.closed.add(id, resetByUs);
   }
 
   private endSocket(): void {
