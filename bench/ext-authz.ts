@@ -1,6 +1,6 @@
 // ext-authz: Check throughput and latency under bench/grpc-load (a lean Go gRPC generator:
 // pre-encoded requests, open-loop rates measured from each call's scheduled start), and what it
-// adds to a request through the gateway (wrk).
+// adds to a request through the gateway: bench/gateway-authz.ts.
 //   1. fixed rates (1,000 / 2,000 / 5,000 / 10,000 per second) for an API-key policy (1,000
 //      keys in turn) and a JWT policy, beside two floors: the same load against a server that
 //      answers a constant, on grpc-js and on the transport ext-authz uses (shared/h2); all four
@@ -9,9 +9,7 @@
 //      other), and CPU per check;
 //   3. ext-authz's own decision time (decode to encode), from its histogram;
 //   4. one uncached RS256 verification versus a cached one, in process;
-//   5. GET through the gateway Envoy: a public route (ext_authz off) against a protected one,
-//      with the CPU each process spent per request, which is what bounds the throughput when
-//      Envoy, the upstream, ext-authz and wrk share two cores.
+// What ext_authz costs through the gateway is bench/gateway-authz.ts.
 // BENCH_BASELINE=<a checkout of another commit, built>: its ext-authz runs beside this one, in
 // the same turns, for ratios on this noisy machine (how the hardened transport compares).
 import { randomBytes } from 'node:crypto';
@@ -23,7 +21,6 @@ import { JwtCredential } from '../ext-authz/credentials/jwt.js';
 import { sha256 } from '../ext-authz/credentials/secrets.js';
 import { tempDir } from '../launcher/consul-agent.js';
 import { startExtAuthz } from '../launcher/ext-authz.js';
-import { startGatewayMesh } from '../launcher/mesh.js';
 import { freePorts } from '../launcher/ports.js';
 import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
@@ -70,22 +67,12 @@ const JWT_CHECKS = path.join(dir, 'jwt.bodies');
 writeBodies(API_KEY_CHECKS, apiKeys.map((k) => checkRequest('keys', { 'x-api-key': k })));
 writeBodies(JWT_CHECKS, [checkRequest('tokens', { authorization: `Bearer ${token}` })]);
 const CHECK = '/envoy.service.auth.v3.Authorization/Check';
-const RATES = [1_000, 2_000, 5_000, 10_000];
+// BENCH_RATES=5000 (or empty: the maximum only) narrows a run.
+const RATES = (process.env['BENCH_RATES'] ?? '1000,2000,5000,10000').split(',').filter(Boolean).map(Number);
 const REPS = Number(process.env['BENCH_REPS'] ?? 3);
 
 const row = (label: string, r: LoadResult): string =>
   `${label.padEnd(34)} ${String(Math.round(r.rps)).padStart(6)}/s  p50 ${fmt(r.p50ms).padStart(5)}  p90 ${fmt(r.p90ms).padStart(5)}  p99 ${fmt(r.p99ms).padStart(5)}  p99.9 ${fmt(r.p999ms).padStart(5)} ms  ok ${r.ok}/${r.count}${Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : ''}`;
-
-function wrk(url: string, headers: Record<string, string>, connections: number): { rps: number; p50: number; p99: number } {
-  const args = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
-  const text = execFileSync(toolPath('wrk'), args, { encoding: 'utf8' });
-  const ms = (label: string): number => {
-    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
-    if (!m) return NaN;
-    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as const)[m[2] as 'us' | 'ms' | 's'];
-  };
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN), p50: ms('50%'), p99: ms('99%') };
-}
 
 try {
   line('ext-authz benchmark');
@@ -198,31 +185,6 @@ try {
   line();
   line(`JWT verification in process: first sight of a token ${coldUs.toFixed(0)} µs (RS256 signature), remembered token ${warmUs.toFixed(1)} µs`);
 
-  // Through the gateway: the same upstream, public (ext_authz off) and protected (on).
-  const mesh = await startGatewayMesh({ authzPolicy: policy });
-  try {
-    await mesh.addInstance({ service: 'echo', id: 'echo-1', meta: { 'gateway-path': '/open,/closed', 'auth-policy': 'keys,/open=none' } });
-    await waitFor('both routes', async () => (await fetch(`${mesh.gatewayUrl}/open`)).ok && (await fetch(`${mesh.gatewayUrl}/closed`, { headers: { 'x-api-key': apiKeys[1]! } })).ok, { timeoutMs: 20_000, intervalMs: 200 });
-    line();
-    line(`through the gateway (wrk -t1, ${SECONDS}s; Envoy --concurrency 1, node upstream, everything on 2 cores)`);
-    const pids = { envoy: mesh.envoy.process.pid, 'ext-authz': mesh.authz!.process.pid, upstream: mesh.services[0]!.process.pid };
-    /** wrk, and the CPU µs each process spent per request meanwhile. */
-    const measured = (url: string, headers: Record<string, string>, c: number) => {
-      const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-      const r = wrk(url, headers, c);
-      const requests = r.rps * SECONDS;
-      const cpu = Object.entries(pids).map(([k, pid]) => `${k} ${(((cpuSeconds(pid) - before[k]!) / requests) * 1e6).toFixed(0)}`);
-      return { ...r, cpu: cpu.join(', ') };
-    };
-    for (const c of [1, 10]) {
-      const off = measured(`${mesh.gatewayUrl}/open`, {}, c);
-      const on = measured(`${mesh.gatewayUrl}/closed`, { 'x-api-key': apiKeys[1]! }, c);
-      line(`  ${String(c).padStart(2)} connection(s)  ext_authz off: ${Math.round(off.rps)}/s p50 ${fmt(off.p50)} ms p99 ${fmt(off.p99)} ms | on: ${Math.round(on.rps)}/s p50 ${fmt(on.p50)} ms p99 ${fmt(on.p99)} ms | added p50 ${fmt(on.p50 - off.p50)} ms p99 ${fmt(on.p99 - off.p99)} ms | kept ${((on.rps / off.rps) * 100).toFixed(0)}%`);
-      line(`      CPU µs per request, off: ${off.cpu}; on: ${on.cpu}`);
-    }
-  } finally {
-    await mesh.stop();
-  }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -53,7 +53,7 @@ export interface GatewayMesh {
   /** Present when the mesh was started with a rate-limit configuration. */
   readonly ratelimit: Component | undefined;
   readonly gatewayUrl: string;
-  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number };
+  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number };
   readonly services: ModelServiceProcess[];
   addInstance(options: Omit<ModelServiceOptions, 'consulAddress' | 'logFile'>): Promise<ModelServiceProcess>;
   /** An instance registered with meta sidecar-port, and its sidecar Envoy on the xds-server. */
@@ -139,7 +139,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       authz,
       ratelimit,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
-      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin },
+      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort },
       services,
       async addInstance(o) {
         const s = await startModelService({ ...o, consulAddress: mesh.consul.address, logFile: logFile(o.id) });

@@ -164,16 +164,22 @@ if ! command -v openssl >/dev/null && [[ ! -x "$BIN/openssl" ]]; then
   deb_wrap openssl
 fi
 
+# go_tool NAME PACKAGE VERSION : .tools/bin/NAME built by `go install PACKAGE@VERSION` (the Go
+# module proxy), unless that version is there already.
+go_tool() {
+  local name=$1 package=$2 version=$3 build
+  [[ -x "$BIN/$name" && "$(cat "$TOOLS/$name.version" 2>/dev/null)" == "$version" ]] && return
+  command -v go >/dev/null || { say "$name needs Go (go install from the Go module proxy); none is on PATH"; exit 1; }
+  say "$name: $package@$version from the Go module proxy"
+  build=$(mktemp -d)
+  GOBIN="$build" GOFLAGS=-mod=mod go install "$package@$version"
+  mv "$build/$(basename "$package")" "$BIN/$name"
+  rmdir "$build"
+  echo "$version" >"$TOOLS/$name.version"
+}
+
 # --- h2spec (test/integration/h2spec.test.ts) ---------------------------------------------
-if [[ ! -x "$BIN/h2spec" || "$(cat "$TOOLS/h2spec.version" 2>/dev/null)" != "$H2SPEC_VERSION" ]]; then
-  command -v go >/dev/null || { say "h2spec needs Go (go install from the Go module proxy); none is on PATH"; exit 1; }
-  say "h2spec $H2SPEC_VERSION from the Go module proxy"
-  h2spec_build=$(mktemp -d)
-  GOBIN="$h2spec_build" GOFLAGS=-mod=mod go install "github.com/summerwind/h2spec/cmd/h2spec@$H2SPEC_VERSION"
-  mv "$h2spec_build/h2spec" "$BIN/h2spec"
-  rmdir "$h2spec_build"
-  echo "$H2SPEC_VERSION" >"$TOOLS/h2spec.version"
-fi
+go_tool h2spec github.com/summerwind/h2spec/cmd/h2spec "$H2SPEC_VERSION"
 
 # --- benchmark tools -----------------------------------------------------------------------
 if [[ $want_bench == 1 ]]; then
@@ -183,14 +189,7 @@ if [[ $want_bench == 1 ]]; then
     deb_unpack wrk $(missing_libs libluajit-5.1-2 libluajit-5.1-common)
     deb_wrap wrk
   fi
-  if [[ ! -x "$BIN/ratelimit-reference" || "$(cat "$TOOLS/ratelimit-reference.version" 2>/dev/null)" != "$RATELIMIT_REF_VERSION" ]]; then
-    say "envoyproxy/ratelimit $RATELIMIT_REF_VERSION from the Go module proxy"
-    ref_build=$(mktemp -d)
-    GOBIN="$ref_build" GOFLAGS=-mod=mod go install "github.com/envoyproxy/ratelimit/src/service_cmd@$RATELIMIT_REF_VERSION"
-    mv "$ref_build/service_cmd" "$BIN/ratelimit-reference"
-    rmdir "$ref_build"
-    echo "$RATELIMIT_REF_VERSION" >"$TOOLS/ratelimit-reference.version"
-  fi
+  go_tool ratelimit-reference github.com/envoyproxy/ratelimit/src/service_cmd "$RATELIMIT_REF_VERSION"
   loadgen_hash=$(cat "$ROOT"/bench/grpc-load/{main.go,go.mod,go.sum} | sha256sum | cut -d' ' -f1)
   if [[ ! -x "$BIN/grpc-load" || "$(cat "$TOOLS/grpc-load.version" 2>/dev/null)" != "$loadgen_hash" ]]; then
     say "bench/grpc-load (go build)"

@@ -35,6 +35,7 @@ if (transport === 'grpc-js') {
   process.on('SIGTERM', () => server.forceShutdown());
 } else {
   const server = new UnaryGrpcServer<Buffer>({ service: 'envoy.service.auth.v3.Authorization', method: 'Check', decode: (b) => b, handle: async () => answer });
+  server.setServing(true); // so that a Consul gRPC check on it passes (bench/gateway-authz.ts)
   await server.listen('127.0.0.1', port);
   process.stdout.write('listening\n');
   process.on('SIGTERM', () => void server.close(100).then(() => process.exit(0)));

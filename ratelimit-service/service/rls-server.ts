@@ -1,7 +1,7 @@
 // ratelimit-service's gRPC side: envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit
 // (and grpc.health.v1).
 import type { Logger } from 'pino';
-import { peerErrorReporter } from '../../shared/grpc/peer-errors.js';
+import { h2Gauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
 import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
 import type { H2Limits } from '../../shared/h2/limits.js';
 import type { RatelimitMetrics } from '../metrics.js';
@@ -12,7 +12,7 @@ import { decodeRateLimitRequest, encodeRateLimitResponse } from './rls-codec.js'
 export const RATELIMIT_SERVICE = 'envoy.service.ratelimit.v3.RateLimitService';
 
 export function rateLimitServer(limiter: RateLimiter, metrics: RatelimitMetrics, log: Logger, limits: H2Limits): UnaryGrpcServer<RlsRequest> {
-  return new UnaryGrpcServer({
+  const server = new UnaryGrpcServer<RlsRequest>({
     limits,
     onPeerError: peerErrorReporter(log, metrics.registry),
     service: RATELIMIT_SERVICE,
@@ -26,4 +26,6 @@ export function rateLimitServer(limiter: RateLimiter, metrics: RatelimitMetrics,
     },
     onError: (err) => log.error({ err }, 'ShouldRateLimit failed'),
   });
+  h2Gauges(server.h2, metrics.registry);
+  return server;
 }

@@ -157,10 +157,6 @@ export class H2ServerConnection implements StreamOwner {
     this.queueWindowUpdate(0, this.receiveWindow.creditDue());
   }
 
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
   /** GOAWAY: no new streams; the socket ends once the streams in flight are answered. */
   close(): void {
     if (this.goingAway || this.dead) return;

@@ -248,6 +248,9 @@ for (const target of TARGETS) {
       await new Promise((r) => setTimeout(r, 500));
       const closed = conns.filter((c) => c.closed).length;
       assert.ok(closed >= 70 - 64 + 1 - 2, `connections past 64 were closed at once (${closed} of 70; the normal caller holds one)`);
+      const metrics = await (await fetch(`${svc!.adminUrl}/metrics`)).text();
+      const open = Number(/^meshgate_h2_connections (\d+)/m.exec(metrics)?.[1]);
+      assert.ok(open <= 64 && open >= 60, `meshgate_h2_connections shows the cap: ${open}`);
       await normal.call();
       for (const c of conns) c.destroy();
     });

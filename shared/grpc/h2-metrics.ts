@@ -1,9 +1,30 @@
-// What the HTTP/2 server reports of clients that broke the protocol or passed a bound: a
-// counter by kind and code, and a warning per connection ended (at most ten a second, so that
-// an attacker who reconnects in a loop cannot flood the log).
+// What the HTTP/2 server reports: its connections and held bytes as gauges, and clients that
+// broke the protocol or passed a bound as a counter by kind and code plus a warning per
+// connection ended (at most ten a second, so that an attacker who reconnects in a loop cannot
+// flood the log).
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConnectionError, errorName, type StreamError } from '../h2/errors.js';
+import type { H2Server } from '../h2/server.js';
+
+export function h2Gauges(server: H2Server, registry: Registry): void {
+  new Gauge({
+    name: 'meshgate_h2_connections',
+    help: `Open HTTP/2 connections (at most ${server.limits.maxConnections})`,
+    registers: [registry],
+    collect() {
+      this.set(server.connectionCount);
+    },
+  });
+  new Gauge({
+    name: 'meshgate_h2_buffered_bytes',
+    help: `Bytes of unfinished requests and waiting answers held over all connections (at most ${server.limits.maxBufferedBytes})`,
+    registers: [registry],
+    collect() {
+      this.set(server.bufferedBytes);
+    },
+  });
+}
 
 export function peerErrorReporter(log: Logger, registry: Registry): (err: ConnectionError | StreamError) => void {
   const counter = new Counter({
