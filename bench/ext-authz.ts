@@ -144,7 +144,7 @@ try {
     // Flat out, in turns with the baseline when there is one (2 runs each, medians).
     const services = [{ name: 'ext-authz', target, pid: authz.process.pid }, ...(baseline ? [{ name: 'baseline', target: baseline.target, pid: baseline.pid }] : [])];
     for (const [label, bodies] of kinds) {
-      const runs = await inTurns(services, baseline ? 2 : 1, async (svc) => {
+      const runs = await inTurns(services, Number(process.env['BENCH_MAX_REPS'] ?? (baseline ? 2 : 1)), async (svc) => {
         const before = cpuSeconds(svc.pid);
         const r = await grpcLoad({ ...base, ...flatOut, target: svc.target, bodies, seconds: SECONDS });
         return { r, cpu: cpuSeconds(svc.pid) - before };

@@ -13,7 +13,7 @@ import { startProcess } from '../launcher/process.js';
 import { distPath, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { median } from './lib/grpc-load.js';
-import { cpuSeconds } from './lib/proc.js';
+import { cpuSplit } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
 import { wrk, type WrkResult } from './lib/wrk.js';
 
@@ -36,10 +36,16 @@ try {
   type Run = WrkResult & { cpu: Record<string, number> };
   const measure = (path: string, headers: Record<string, string>, c: number): Run => {
     const pids: Record<string, number> = { envoy: mesh.envoy.process.pid, 'ext-authz': authzPid, upstream: upstream.process.pid };
-    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSplit(pid)]));
     const r = wrk(`${mesh.gatewayUrl}${path}`, headers, c, SECONDS);
-    const requests = r.rps * SECONDS;
-    return { ...r, cpu: Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, ((cpuSeconds(pid) - before[k]!) / requests) * 1e6])) };
+    const perRequest = (s: number) => (s / (r.rps * SECONDS)) * 1e6;
+    const cpu: Record<string, number> = {};
+    for (const [k, pid] of Object.entries(pids)) {
+      const now = cpuSplit(pid);
+      cpu[k] = perRequest(now.user - before[k]!.user + now.system - before[k]!.system);
+      cpu[`${k} (kernel)`] = perRequest(now.system - before[k]!.system);
+    }
+    return { ...r, cpu };
   };
   const summary = (runs: Run[]): Run => ({
     rps: median(runs.map((r) => r.rps)),
@@ -47,7 +53,11 @@ try {
     p99: median(runs.map((r) => r.p99)),
     cpu: Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]!))])),
   });
-  const cpuText = (r: Run): string => Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+  const cpuText = (r: Run): string =>
+    Object.entries(r.cpu)
+      .filter(([k]) => !k.endsWith('(kernel)'))
+      .map(([k, v]) => `${k} ${v.toFixed(0)} (kernel ${r.cpu[`${k} (kernel)`]!.toFixed(0)})`)
+      .join(', ');
   const results = new Map<string, Run>();
   const runAll = (label: string, path: string, headers: Record<string, string>) => {
     for (const c of [1, 10]) {

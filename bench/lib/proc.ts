@@ -6,8 +6,14 @@ import fs from 'node:fs';
 let ticks: number | undefined;
 
 export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
+}
+
+/** CPU seconds in user space and in the kernel (system calls, and on loopback the TCP work of both ends). */
+export function cpuSplit(pid: number): { user: number; system: number } {
   ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticks; // utime + stime
+  return { user: Number(fields[11]) / ticks, system: Number(fields[12]) / ticks }; // utime, stime
 }

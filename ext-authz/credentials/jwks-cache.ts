@@ -52,7 +52,8 @@ export class JwksCache {
 
   /** jose's key resolver. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    await this.ensureFresh();
+    const refreshing = this.ensureFresh();
+    if (refreshing) await refreshing;
     if (!this.keySet) throw new errors.JWKSNoMatchingKey(`signing keys from ${this.uri} are not available${this.lastError ? `: ${this.lastError}` : ''}`);
     try {
       return await this.keySet(header, token);
@@ -64,12 +65,16 @@ export class JwksCache {
     }
   };
 
-  /** Fetches when there are no keys yet or they are older than `refreshMs` (unless a failed fetch is too recent). */
-  async ensureFresh(): Promise<void> {
+  /**
+   * Fetches when there are no keys yet or they are older than `refreshMs` (unless a failed
+   * fetch is too recent). Undefined when nothing is to be waited for: the common case costs no
+   * promise.
+   */
+  ensureFresh(): Promise<void> | undefined {
     const now = this.now();
-    if (this.keySet && now - this.fetchedAt <= this.options.refreshMs) return;
-    if (now < this.retryAt) return;
-    await this.refresh();
+    if (this.keySet && now - this.fetchedAt <= this.options.refreshMs) return undefined;
+    if (now < this.retryAt) return undefined;
+    return this.refresh();
   }
 
   /** Fetch now (concurrent callers share one fetch). Keeps the old keys if it fails. */

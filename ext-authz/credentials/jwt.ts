@@ -95,7 +95,8 @@ export class JwtCredential implements Credential {
     const fail = (reason: string): Verification => ({ ok: false, reason, challenge: challengeFor(reason) });
     if (token.length > this.spec.max_token_bytes) return fail('the token is too large');
     // A stale key set is refreshed before anything is decided, remembered tokens included.
-    await this.jwksCache?.ensureFresh();
+    const refreshing = this.jwksCache?.ensureFresh();
+    if (refreshing) await refreshing;
     const keysVersion = this.jwksCache?.version ?? 0;
     const hit = this.remembered.get(token);
     const nowMs = this.now();
