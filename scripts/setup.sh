@@ -9,7 +9,7 @@
 #   --bench       also wrk (Debian), envoyproxy/ratelimit (Go module proxy) and
 #                 bench/grpc-load (built with the machine's Go) for bench/
 #
-# ENVOY_BIN, CONSUL_BIN and REDIS_SERVER_BIN point at installs of your own and skip that step.
+# ENVOY_BIN, CONSUL_BIN, REDIS_SERVER_BIN and H2SPEC_BIN point at installs of your own and skip that step.
 # Everything lands in .tools/ (git-ignored); a second run checks stamps and downloads nothing.
 set -euo pipefail
 
@@ -164,22 +164,35 @@ if ! command -v openssl >/dev/null && [[ ! -x "$BIN/openssl" ]]; then
   deb_wrap openssl
 fi
 
+# The machine's Go: $GO, else the one on PATH, else the usual /usr/local/go (a shell that did
+# not read the login profile may lack it on PATH).
+go_bin() {
+  local go=${GO:-$(command -v go || true)}
+  [[ -z "$go" && -x /usr/local/go/bin/go ]] && go=/usr/local/go/bin/go
+  [[ -n "$go" ]] || { say "Go is needed to build $1 (from the Go module proxy): none found; set GO"; exit 1; }
+  echo "$go"
+}
+
 # go_tool NAME PACKAGE VERSION : .tools/bin/NAME built by `go install PACKAGE@VERSION` (the Go
 # module proxy), unless that version is there already.
 go_tool() {
-  local name=$1 package=$2 version=$3 build
+  local name=$1 package=$2 version=$3 build go
   [[ -x "$BIN/$name" && "$(cat "$TOOLS/$name.version" 2>/dev/null)" == "$version" ]] && return
-  command -v go >/dev/null || { say "$name needs Go (go install from the Go module proxy); none is on PATH"; exit 1; }
+  go=$(go_bin "$name")
   say "$name: $package@$version from the Go module proxy"
   build=$(mktemp -d)
-  GOBIN="$build" GOFLAGS=-mod=mod go install "$package@$version"
+  GOBIN="$build" GOFLAGS=-mod=mod "$go" install "$package@$version"
   mv "$build/$(basename "$package")" "$BIN/$name"
   rmdir "$build"
   echo "$version" >"$TOOLS/$name.version"
 }
 
 # --- h2spec (test/integration/h2spec.test.ts) ---------------------------------------------
-go_tool h2spec github.com/summerwind/h2spec/cmd/h2spec "$H2SPEC_VERSION"
+if [[ -n "${H2SPEC_BIN:-}" ]]; then
+  [[ -x "$H2SPEC_BIN" ]] || { say "H2SPEC_BIN=$H2SPEC_BIN is not executable"; exit 1; }
+else
+  go_tool h2spec github.com/summerwind/h2spec/cmd/h2spec "$H2SPEC_VERSION"
+fi
 
 # --- benchmark tools -----------------------------------------------------------------------
 if [[ $want_bench == 1 ]]; then
@@ -193,7 +206,8 @@ if [[ $want_bench == 1 ]]; then
   loadgen_hash=$(cat "$ROOT"/bench/grpc-load/{main.go,go.mod,go.sum} | sha256sum | cut -d' ' -f1)
   if [[ ! -x "$BIN/grpc-load" || "$(cat "$TOOLS/grpc-load.version" 2>/dev/null)" != "$loadgen_hash" ]]; then
     say "bench/grpc-load (go build)"
-    (cd "$ROOT/bench/grpc-load" && GOFLAGS=-mod=mod go build -o "$BIN/grpc-load" .)
+    go=$(go_bin grpc-load)
+    (cd "$ROOT/bench/grpc-load" && GOFLAGS=-mod=mod "$go" build -o "$BIN/grpc-load" .)
     echo "$loadgen_hash" >"$TOOLS/grpc-load.version"
   fi
 fi
