@@ -59,6 +59,14 @@ export class KdfPool {
       this.queued += 1;
       if (call) {
         call.onCancel = () => {
+          // Out of the queue at once: an abandoned attempt holds no place in it.
+          const list = this.queues.get(key);
+          const i = list ? list.indexOf(job) : -1;
+          if (i >= 0) {
+            list!.splice(i, 1);
+            this.queued -= 1;
+            if (list!.length === 0) this.queues.delete(key);
+          }
           job.cancelled = true;
           settle({ ran: false, why: 'cancelled' });
         };

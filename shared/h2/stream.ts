@@ -1,6 +1,8 @@
 // One request stream on the server side, with the states of RFC 9113 section 5.1 that a server
-// without push can be in. The connection moves it between states; the application reads the
-// request head, waits for the body (onEnd) and answers through it.
+// without push can be in. Half-closed (local) is never dwelt in: an answer that ends before the
+// request does is followed by RST_STREAM NO_ERROR (section 8.1), which closes the stream. The
+// connection moves it between states; the application reads the request head, waits for the
+// body (onEnd) and answers through it.
 import { ReceiveWindow, SendWindow } from './flow.js';
 import type { HeaderList } from './hpack.js';
 import type { RequestHead } from './request-head.js';

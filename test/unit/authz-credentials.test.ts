@@ -146,6 +146,7 @@ describe('the KDF pool', () => {
     assert.deepEqual(await pool.run('d', async () => order.push('d0')), { ran: false, why: 'busy' }, 'four waiting in all is the bound');
     call.onCancel?.(); // b's caller gave up
     assert.deepEqual(await b0, { ran: false, why: 'cancelled' });
+    assert.deepEqual(pool.stats, { running: 1, queued: 3 }, 'and left its place in the queue');
     first.open();
     await Promise.all([running, a1, a2, c0]);
     assert.deepEqual(order, ['a0', 'a1', 'c0', 'a2'], '"c" did not wait behind every "a"; "b" never ran');
