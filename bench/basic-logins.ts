@@ -12,6 +12,7 @@ import { KdfPool, DEFAULT_KDF_POOL } from '../ext-authz/credentials/kdf-pool.js'
 import { hashPassword } from '../ext-authz/credentials/secrets.js';
 import { attributesOf } from '../ext-authz/request.js';
 import { AUDIENCE, ISSUER, jwks, sign, testKey } from '../test/helpers/jwt-keys.js';
+import { median } from './lib/grpc-load.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
 
 const line = (s = ''): void => void process.stdout.write(`${s}\n`);
@@ -99,11 +100,10 @@ for (let rep = 0; rep < REPS; rep++) {
     results.set(label, list);
   }
 }
-const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 line();
 line(`medians of ${REPS} runs taken in turns`);
 for (const [label, runs] of results) {
-  const m = (k: keyof Figures) => med(runs.map((r) => r[k]));
+  const m = (k: keyof Figures) => median(runs.map((r) => r[k]));
   line(
     `${label.padEnd(28)} fresh logins ${fmt(m('freshPerSecond')).padStart(6)}/s (p99 ${fmt(m('freshP99ms')).padStart(6)} ms)  remembered ${String(Math.round(m('rememberedPerSecond'))).padStart(7)}/s  fresh JWTs ${String(Math.round(m('jwtPerSecond'))).padStart(5)}/s (p99 ${fmt(m('jwtP99ms')).padStart(6)} ms)${label.includes('flood') ? `  flood attempts refused without a hash ${Math.round(m('floodRefused'))}/${FLOOD}` : ''}`,
   );

@@ -1,6 +1,7 @@
 // ext-authz settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
+import { positiveInteger } from '../shared/positive-integer.js';
 import { DEFAULT_KDF_POOL, type KdfPoolOptions } from './credentials/kdf-pool.js';
 import type { DecisionLogMode } from './decision-log.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
@@ -44,13 +45,6 @@ export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNa
   return names;
 }
 
-function positiveInteger(text: string | undefined, fallback: number, flag: string): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
-
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AuthzConfig {
   const { values } = parseArgs({
     args: argv,
@@ -80,9 +74,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     identityHeaders: parseIdentityHeaders(values['identity-headers']),
     decisionLog: mode as DecisionLogMode,
     kdf: {
-      concurrency: positiveInteger(values['kdf-concurrency'], DEFAULT_KDF_POOL.concurrency, '--kdf-concurrency'),
-      maxQueued: positiveInteger(values['kdf-queue'], DEFAULT_KDF_POOL.maxQueued, '--kdf-queue'),
-      perKey: positiveInteger(values['kdf-queue-per-client'], DEFAULT_KDF_POOL.perKey, '--kdf-queue-per-client'),
+      concurrency: positiveInteger(values['kdf-concurrency'], '--kdf-concurrency', DEFAULT_KDF_POOL.concurrency),
+      maxQueued: positiveInteger(values['kdf-queue'], '--kdf-queue', DEFAULT_KDF_POOL.maxQueued),
+      perKey: positiveInteger(values['kdf-queue-per-client'], '--kdf-queue-per-client', DEFAULT_KDF_POOL.perKey),
     },
   };
 }

@@ -27,7 +27,6 @@ interface Job {
   readonly settle: (o: KdfOutcome<unknown>) => void;
   readonly fail: (err: unknown) => void;
   readonly call: CallContext | undefined;
-  cancelled: boolean;
 }
 
 export class KdfPool {
@@ -53,7 +52,7 @@ export class KdfPool {
     if (this.running < this.options.concurrency && this.queued === 0) return this.start(work);
     if ((q?.length ?? 0) >= this.options.perKey || this.queued >= this.options.maxQueued) return Promise.resolve({ ran: false, why: 'busy' });
     return new Promise((settle, fail) => {
-      const job: Job = { run: work, settle: settle as (o: KdfOutcome<unknown>) => void, fail, call, cancelled: false };
+      const job: Job = { run: work, settle: settle as (o: KdfOutcome<unknown>) => void, fail, call };
       if (q) q.push(job);
       else this.queues.set(key, [job]);
       this.queued += 1;
@@ -67,7 +66,6 @@ export class KdfPool {
             this.queued -= 1;
             if (list!.length === 0) this.queues.delete(key);
           }
-          job.cancelled = true;
           settle({ ran: false, why: 'cancelled' });
         };
       }
@@ -92,7 +90,6 @@ export class KdfPool {
       this.queued -= 1;
       this.queues.delete(key);
       if (q.length) this.queues.set(key, q); // to the back of the line
-      if (job.cancelled) continue;
       if (job.call) job.call.onCancel = undefined;
       this.start(job.run).then(job.settle, job.fail);
     }

@@ -4,14 +4,11 @@ import { encodeHeaders } from '../h2/hpack.js';
 import type { ServerStream } from '../h2/stream.js';
 
 export const GrpcStatus = {
-  CANCELLED: 1,
   INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
-  UNAVAILABLE: 14,
 } as const;
 
 /** A failure with the gRPC status the caller should see. */

@@ -33,6 +33,7 @@ import {
   u32,
   writeFrameHeader,
   type Frame,
+  type FrameHeader,
 } from './frame.js';
 import { ByteBudget, TokenBucket } from './guards.js';
 import { HpackDecoder, HpackError, encodeHeaders } from './hpack.js';
@@ -225,7 +226,7 @@ export class H2ServerConnection implements StreamOwner {
         if (h.length > DEFAULT_MAX_FRAME_SIZE) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, '4.2', `frame of ${h.length} bytes above SETTINGS_MAX_FRAME_SIZE ${DEFAULT_MAX_FRAME_SIZE}`);
         const end = pos + FRAME_HEADER_BYTES + h.length;
         if (buf.length < end) break;
-        this.onFrame(h.type, h.flags, h.streamId, h.length, buf.subarray(pos + FRAME_HEADER_BYTES, end));
+        this.onFrame(h, buf.subarray(pos + FRAME_HEADER_BYTES, end));
         pos = end;
         if (this.dead) return;
       }
@@ -239,7 +240,8 @@ export class H2ServerConnection implements StreamOwner {
     }
   }
 
-  private onFrame(type: number, flags: number, streamId: number, length: number, payload: Buffer): void {
+  private onFrame(h: FrameHeader, payload: Buffer): void {
+    const { type, flags } = h;
     if (!this.settingsSeen) {
       // Section 3.4: the client's preface ends with a SETTINGS frame.
       if (type !== FrameType.SETTINGS || flags & Flag.ACK) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, '3.4', 'the preface is not followed by SETTINGS');
@@ -251,7 +253,7 @@ export class H2ServerConnection implements StreamOwner {
     }
     let frame: Frame;
     try {
-      frame = parseFrame({ length, type, flags, streamId }, payload);
+      frame = parseFrame(h, payload);
       this.countEmpty(frame);
       this.dispatch(frame);
     } catch (err) {
@@ -444,7 +446,7 @@ export class H2ServerConnection implements StreamOwner {
     this.options.onPeerError?.(new StreamError(id, ErrorCode.REFUSED_STREAM, '10.5.1', `a header list of ${listBytes} bytes (limit ${this.limits.maxHeaderListBytes} bytes, ${this.limits.maxHeaderFields} fields)`));
     this.queueFrame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, id, TOO_LARGE_HEADERS);
     if (!endStream) this.queueFrame(FrameType.RST_STREAM, 0, id, u32(ErrorCode.NO_ERROR));
-    this.remember(id, true);
+    this.closed.add(id, true);
   }
 
   private onRstStream(streamId: number): void {
@@ -534,7 +536,6 @@ export class H2ServerConnection implements StreamOwner {
   }
 
   private remoteEnd(s: ServerStream): void {
-    if (s.endSent) return this.closeStream(s, false);
     s.state = StreamState.HalfClosedRemote;
     this.deliver(s);
   }
@@ -569,7 +570,7 @@ export class H2ServerConnection implements StreamOwner {
     this.queueFrame(FrameType.RST_STREAM, 0, err.streamId, u32(err.code));
     const s = this.streams.get(err.streamId);
     if (s) this.closeStream(s, true);
-    else this.remember(err.streamId, true);
+    else this.closed.add(err.streamId, true);
   }
 
   // --- writing --------------------------------------------------------------------------
@@ -659,10 +660,8 @@ export class H2ServerConnection implements StreamOwner {
     for (const s of this.streams.values()) if (s.pending.length) this.sendPending(s);
   }
 
-  /** END_STREAM was queued. */
+  /** END_STREAM was queued: the stream closes (this side never waits in half-closed (local)). */
   private localEnd(s: ServerStream): void {
-    s.localEnded = true;
-    s.endSent = true;
     // Section 8.1: answered before the request ended (an error, a body too large): the rest
     // of the request is not wanted.
     if (!s.remoteEnded) {
@@ -680,16 +679,12 @@ export class H2ServerConnection implements StreamOwner {
     s.pending = [];
     this.releaseHeld(s);
     this.streams.delete(s.id);
-    this.remember(s.id, resetByUs);
+    this.closed.add(s.id, resetByUs);
     this.lastActive = this.now();
     const onClose = s.onClose;
     s.onClose = undefined;
     onClose?.();
     if (this.goingAway && this.streams.size === 0) this.endSocket();
-  }
-
-  private remember(id: number, resetByUs: boolean): void {
-    this.closed.add(id, resetByUs);
   }
 
   private endSocket(): void {

@@ -9,6 +9,7 @@
 // So a connection's memory is about maxConnectionBufferedBytes + maxOutputBufferBytes + one
 // frame, and the server's about maxBufferedBytes + maxConnections × (maxOutputBufferBytes +
 // 64 KiB); see the README of the component for the figures measured under attack.
+import { positiveInteger } from '../positive-integer.js';
 
 export interface H2Limits {
   /** SETTINGS_MAX_CONCURRENT_STREAMS; a stream past it gets RST_STREAM REFUSED_STREAM. */
@@ -91,11 +92,7 @@ export const H2_LIMIT_OPTIONS = Object.fromEntries(Object.keys(H2_LIMIT_FLAGS).m
 export function h2LimitsFrom(values: Readonly<Record<string, unknown>>): H2Limits {
   const limits: Record<string, number> = { ...DEFAULT_H2_LIMITS };
   for (const [flag, key] of Object.entries(H2_LIMIT_FLAGS)) {
-    const raw = values[flag];
-    if (raw === undefined) continue;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${flag}: expected a positive integer, got ${JSON.stringify(raw)}`);
-    limits[key] = value;
+    limits[key] = positiveInteger(values[flag], `--${flag}`, limits[key]);
   }
   return Object.freeze(limits as unknown as H2Limits);
 }

@@ -12,6 +12,9 @@ export interface RequestHead {
 }
 
 
+const REQUEST_PSEUDO: readonly string[] = [':method', ':path', ':scheme', ':authority'];
+const CONTENT_LENGTH = /^[0-9]{1,15}$/;
+
 /**
  * Section 8.2.1: a name is lower case and has no character from 0x00–0x20, 0x41–0x5A or
  * 0x7F–0xFF, nor a colon (pseudo-headers are matched by name instead); a value has no NUL, CR
@@ -34,38 +37,27 @@ export function requestHead(fields: HeaderList): RequestHead | string {
   let scheme: string | undefined;
   let authority: string | undefined;
   let contentLength: number | undefined;
+  let pseudoSeen = 0; // a bit per REQUEST_PSEUDO
   let regularSeen = false;
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
     const name = field[0];
     const value = field[1];
-    if (BAD_VALUE.test(value)) return `field ${name} has a NUL, CR or LF in its value (§8.2.1)`;
+    const problem = fieldProblem(name, value);
+    if (problem) return problem;
     if (name[0] === ':') {
       if (regularSeen) return `pseudo-header ${name} after a regular field (§8.3)`;
-      switch (name) {
-        case ':method':
-          if (method !== undefined) return `${name} appears twice (§8.3.1)`;
-          method = value;
-          break;
-        case ':path':
-          if (path !== undefined) return `${name} appears twice (§8.3.1)`;
-          path = value;
-          break;
-        case ':scheme':
-          if (scheme !== undefined) return `${name} appears twice (§8.3.1)`;
-          scheme = value;
-          break;
-        case ':authority':
-          if (authority !== undefined) return `${name} appears twice (§8.3.1)`;
-          authority = value;
-          break;
-        default:
-          return `${name} is not a request pseudo-header (§8.3.1)`;
-      }
+      const slot = REQUEST_PSEUDO.indexOf(name);
+      if (slot < 0) return `${name} is not a request pseudo-header (§8.3.1)`;
+      if (pseudoSeen & (1 << slot)) return `${name} appears twice (§8.3.1)`;
+      pseudoSeen |= 1 << slot;
+      if (slot === 0) method = value;
+      else if (slot === 1) path = value;
+      else if (slot === 2) scheme = value;
+      else authority = value;
       continue;
     }
     regularSeen = true;
-    if (name.length === 0 || BAD_NAME.test(name)) return `field name ${JSON.stringify(name)} is not a lower-case token (§8.2.1)`;
     switch (name) {
       case 'connection':
       case 'keep-alive':
@@ -77,7 +69,7 @@ export function requestHead(fields: HeaderList): RequestHead | string {
         if (value !== 'trailers') return `te: ${value} (only "trailers" is allowed, §8.2.2)`;
         break;
       case 'content-length': {
-        if (!/^[0-9]{1,15}$/.test(value)) return `content-length ${JSON.stringify(value)} is not a number (§8.1.1)`;
+        if (!CONTENT_LENGTH.test(value)) return `content-length ${JSON.stringify(value)} is not a number (§8.1.1)`;
         const n = Number(value);
         if (contentLength !== undefined && contentLength !== n) return 'two different content-length values (§8.1.1)';
         contentLength = n;

@@ -33,8 +33,6 @@ export class ServerStream {
   overflowed = false;
   /** The application has written its last frame (DATA may still wait for window). */
   localEnded = false;
-  /** END_STREAM has been queued to the peer. */
-  endSent = false;
   /** DATA bytes received (for content-length, section 8.1.1). */
   dataReceived = 0;
   /** Bytes this stream holds against the connection's and the server's budgets. */

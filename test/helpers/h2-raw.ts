@@ -36,14 +36,6 @@ export function grpcHeaders(path: string, extra: Array<[string, string]> = []): 
   ]);
 }
 
-/** One length-prefixed gRPC message. */
-export function grpcMessage(message: Buffer): Buffer {
-  const f = Buffer.alloc(5 + message.length);
-  f.writeUInt32BE(message.length, 1);
-  message.copy(f, 5);
-  return f;
-}
-
 export interface ReceivedFrame {
   readonly type: number;
   readonly flags: number;
@@ -51,12 +43,25 @@ export interface ReceivedFrame {
   readonly payload: Buffer;
 }
 
+/** The whole frames at the start of `buf`, and the bytes after them (a frame not yet complete). */
+export function parseFrames(buf: Buffer): { frames: ReceivedFrame[]; rest: Buffer } {
+  const frames: ReceivedFrame[] = [];
+  let pos = 0;
+  while (buf.length - pos >= 9) {
+    const len = buf.readUIntBE(pos, 3);
+    if (buf.length - pos < 9 + len) break;
+    frames.push({ type: buf[pos + 3]!, flags: buf[pos + 4]!, stream: buf.readUInt32BE(pos + 5) & 0x7fffffff, payload: buf.subarray(pos + 9, pos + 9 + len) });
+    pos += 9 + len;
+  }
+  return { frames, rest: buf.subarray(pos) };
+}
+
 /** A connection that records every frame the server sends. */
 export class RawH2 {
   readonly socket: net.Socket;
   readonly frames: ReceivedFrame[] = [];
   closed = false;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly ready: Promise<void>;
 
   constructor(port: number, host = '127.0.0.1', handshake = true) {
@@ -64,13 +69,9 @@ export class RawH2 {
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => (this.closed = true));
     this.socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 9) {
-        const len = this.buf.readUIntBE(0, 3);
-        if (this.buf.length < 9 + len) break;
-        this.frames.push({ type: this.buf[3]!, flags: this.buf[4]!, stream: this.buf.readUInt32BE(5) & 0x7fffffff, payload: this.buf.subarray(9, 9 + len) });
-        this.buf = this.buf.subarray(9 + len);
-      }
+      const { frames, rest } = parseFrames(Buffer.concat([this.buf, d]));
+      this.frames.push(...frames);
+      this.buf = rest;
     });
     this.ready = new Promise((resolve) => this.socket.once('connect', () => resolve()));
     if (handshake) this.write(Buffer.concat([PREFACE, frame(T.SETTINGS, 0, 0), frame(T.SETTINGS, F.ACK, 0)]));

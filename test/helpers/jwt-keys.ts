@@ -1,4 +1,7 @@
-// Signing keys and tokens for JWT tests, made with jose.
+// Signing keys and tokens for JWT tests, made with jose, and an identity provider's JWKS
+// endpoint on loopback.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 export interface TestKey {
@@ -32,4 +35,14 @@ export function sign(key: TestKey, claims: JWTPayload = {}, nowSeconds = Math.fl
     .setIssuedAt(nowSeconds)
     .setExpirationTime(typeof claims.exp === 'number' ? claims.exp : nowSeconds + 3600)
     .sign(key.privateKey);
+}
+
+/** An HTTP server answering every request with the JWKS of `keys`; its URL, and how to stop it. */
+export async function startJwksServer(...keys: TestKey[]): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(jwks(...keys)));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`, close: () => server.close() };
 }

@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hashPassword, sha256 } from '../../ext-authz/credentials/secrets.js';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { waitFor } from '../../launcher/wait.js';
 import { request } from '../helpers/http.js';
-import { jwks, sign, testKey, type TestKey } from '../helpers/jwt-keys.js';
+import { sign, startJwksServer, testKey, type TestKey } from '../helpers/jwt-keys.js';
 
 const API_KEY = 'mgk_flood-test-key-8812';
 const ALICE_PASSWORD = 'alice-correct-horse';
@@ -33,17 +32,13 @@ const basic = (user: string, password: string): string => `Basic ${Buffer.from(`
 
 describe('ext-authz under a flood of bad Basic logins', () => {
   let mesh: GatewayMesh;
-  let idp: http.Server;
+  let idp: { url: string; close(): void };
   let key: TestKey;
 
   before(async () => {
     key = await testKey('flood-1');
-    idp = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(jwks(key)));
-    });
-    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
-    const jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`;
+    idp = await startJwksServer(key);
+    const jwksUrl = idp.url;
     const policy = `
 policies:
   llm-clients:

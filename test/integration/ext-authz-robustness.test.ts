@@ -12,6 +12,7 @@ import { startExtAuthz } from '../../launcher/ext-authz.js';
 import { freePorts } from '../../launcher/ports.js';
 import { encodeMessage } from '../../shared/proto/codec.js';
 import { AuthzClient, checkRequest, type CheckInput } from '../helpers/authz-client.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const POLICY = `
 policies:
@@ -23,11 +24,7 @@ policies:
       - {type: basic, users: [{username: ops, password_hash: "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}
 `;
 
-let seed = 42;
-function rand(n: number): number {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed % n;
-}
+const rand = seededRandom(42);
 function pick<T>(xs: readonly T[]): T {
   return xs[rand(xs.length)]!;
 }

@@ -1,14 +1,12 @@
 // ext-authz in front of a real gateway Envoy, with a real Consul and a JWKS server of the test's
 // own: what callers, upstreams and security teams see.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
 import { AUTHZ_PREFIX, startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { request, steadyTraffic, type EchoBody, type GatewayError } from '../helpers/http.js';
-import { jwks, sign, testKey, type TestKey } from '../helpers/jwt-keys.js';
+import { sign, startJwksServer, testKey, type TestKey } from '../helpers/jwt-keys.js';
 
 const TEAM_A_KEY = 'mgk_team-a-integration-key';
 
@@ -35,18 +33,14 @@ ${extraRules}
 
 describe('ext-authz in front of the gateway', () => {
   let mesh: GatewayMesh;
-  let idp: http.Server;
+  let idp: { url: string; close(): void };
   let jwksUrl: string;
   let key: TestKey;
 
   before(async () => {
     key = await testKey('it-1');
-    idp = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(jwks(key)));
-    });
-    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
-    jwksUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`;
+    idp = await startJwksServer(key);
+    jwksUrl = idp.url;
     mesh = await startGatewayMesh({ authzPolicy: policyDocument(jwksUrl) });
     await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/,/test', 'auth-policy': 'llm-clients,/test=none' } });
     await waitFor(

@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
+import { grpcFrame } from '../../shared/grpc/wire.js';
 import { DEFAULT_H2_LIMITS } from '../../shared/h2/limits.js';
 import { waitFor } from '../../launcher/wait.js';
 import { PREFACE, RawH2, frame } from '../helpers/h2-raw.js';
@@ -40,13 +41,6 @@ function call(client: grpc.Client, path: string, body: Buffer, deadlineMs = 5_00
   return new Promise((resolve, reject) =>
     client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, body, { deadline: Date.now() + deadlineMs }, (err, v) => (err ? reject(err) : resolve(v!))),
   );
-}
-
-function framed(message: Buffer): Buffer {
-  const f = Buffer.alloc(5 + message.length);
-  f.writeUInt32BE(message.length, 1);
-  message.copy(f, 5);
-  return f;
 }
 
 /** One exchange on a node:http2 session: status, headers, trailers and body as received. */
@@ -131,14 +125,14 @@ describe('hand-served gRPC over HTTP/2', () => {
     const session = http2.connect(`http://${address}`, { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX, settings: { initialWindowSize: 16_384 } });
     try {
       const big = Buffer.alloc(200_000, 'y');
-      const r = await exchange(session, { ':path': METHOD, 'x-large': 'z'.repeat(40_000) }, framed(big));
+      const r = await exchange(session, { ':path': METHOD, 'x-large': 'z'.repeat(40_000) }, grpcFrame(big));
       assert.equal(r.headers[':status'], 200);
       assert.equal(r.trailers['grpc-status'], '0');
       assert.ok(r.body.subarray(5).equals(big));
       assert.equal(r.body.readUInt32BE(1), big.length);
       const notGrpc = await exchange(session, { ':path': METHOD, 'content-type': 'application/json' }, Buffer.from('{}'));
       assert.equal(notGrpc.headers[':status'], 415);
-      const twoMessages = await exchange(session, { ':path': METHOD }, Buffer.concat([framed(Buffer.from('a')), framed(Buffer.from('b'))]));
+      const twoMessages = await exchange(session, { ':path': METHOD }, Buffer.concat([grpcFrame(Buffer.from('a')), grpcFrame(Buffer.from('b'))]));
       assert.equal(twoMessages.headers['grpc-status'], '13');
     } finally {
       session.close();
@@ -160,7 +154,7 @@ describe('hand-served gRPC over HTTP/2', () => {
           req.on('data', () => undefined);
           req.on('close', () => resolve(status));
         });
-        const body = framed(message);
+        const body = grpcFrame(message);
         req.write(body.subarray(0, body.length - 1));
         return { req, done, last: body.subarray(body.length - 1) };
       });
@@ -171,7 +165,7 @@ describe('hand-served gRPC over HTTP/2', () => {
       assert.ok(statuses.filter((x) => x === '0').length >= 8, `32 MiB holds at least 8 of them: ${statuses.join(',')}`);
       // What was held is given back: ten more in a row all pass.
       for (let i = 0; i < 10; i++) {
-        const r = await exchange(session, { ':path': METHOD }, framed(message));
+        const r = await exchange(session, { ':path': METHOD }, grpcFrame(message));
         assert.equal(r.trailers['grpc-status'], '0');
       }
     } finally {

@@ -12,8 +12,10 @@ import { startExtAuthz } from '../../launcher/ext-authz.js';
 import { freePorts } from '../../launcher/ports.js';
 import { startRatelimit } from '../../launcher/ratelimit.js';
 import { AuthzClient } from '../helpers/authz-client.js';
-import { F, RawH2, T, frame, grpcHeaders, grpcMessage, rssBytes, u32 } from '../helpers/h2-raw.js';
+import { grpcFrame } from '../../shared/grpc/wire.js';
+import { F, RawH2, T, frame, grpcHeaders, rssBytes, u32 } from '../helpers/h2-raw.js';
 import { RlsClient } from '../helpers/rls-client.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const MiB = 1024 * 1024;
 const ENHANCE_YOUR_CALM = 0xb;
@@ -196,7 +198,7 @@ for (const target of TARGETS) {
             await c.connected();
             for (let s = 0; s < 12; s++) {
               const id = 2 * s + 1;
-              const start = Buffer.concat([frame(T.HEADERS, F.END_HEADERS, id, grpcHeaders(target.path)), frame(T.DATA, 0, id, grpcMessage(Buffer.alloc(0)).subarray(0, 5))]);
+              const start = Buffer.concat([frame(T.HEADERS, F.END_HEADERS, id, grpcHeaders(target.path)), frame(T.DATA, 0, id, grpcFrame(Buffer.alloc(0)).subarray(0, 5))]);
               // 1 MB of a body announced as 4 MB, never finished.
               await c.write(Buffer.concat([start, ...Array.from({ length: 64 }, () => frame(T.DATA, 0, id, chunk))]));
             }
@@ -256,15 +258,11 @@ for (const target of TARGETS) {
     });
 
     it('survives 5 s of random and mutated frame sequences, memory bounded, normal calls answered', async () => {
-      let seed = 7;
-      const rand = (n: number): number => {
-        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-        return seed % n;
-      };
+      const rand = seededRandom(7);
       const valid = [
         frame(T.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 0, 0xff, 0xff])),
         frame(T.HEADERS, F.END_HEADERS, 1, grpcHeaders(target.path)),
-        frame(T.DATA, F.END_STREAM, 1, grpcMessage(Buffer.from([0x0a, 0x01, 0x64]))),
+        frame(T.DATA, F.END_STREAM, 1, grpcFrame(Buffer.from([0x0a, 0x01, 0x64]))),
         frame(T.WINDOW_UPDATE, 0, 0, u32(1000)),
         frame(T.PING, 0, 0, Buffer.alloc(8)),
         frame(T.PRIORITY, 0, 3, Buffer.from([0, 0, 0, 1, 16])),

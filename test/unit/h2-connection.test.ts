@@ -9,7 +9,8 @@ import { ErrorCode } from '../../shared/h2/errors.js';
 import { HpackDecoder, encodeHeaders } from '../../shared/h2/hpack.js';
 import { DEFAULT_H2_LIMITS, type H2Limits } from '../../shared/h2/limits.js';
 import type { ServerStream } from '../../shared/h2/stream.js';
-import { F, PREFACE, T, frame, u32 } from '../helpers/h2-raw.js';
+import { F, PREFACE, T, frame, parseFrames, u32, type ReceivedFrame } from '../helpers/h2-raw.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 class FakeSocket extends EventEmitter implements H2Socket {
   written: Buffer[] = [];
@@ -30,13 +31,8 @@ class FakeSocket extends EventEmitter implements H2Socket {
   resume(): void {}
 
   /** Frames the server wrote, parsed. */
-  frames(): Array<{ type: number; flags: number; stream: number; payload: Buffer }> {
-    const all = Buffer.concat(this.written);
-    const out = [];
-    for (let pos = 0; pos + 9 <= all.length; pos += 9 + all.readUIntBE(pos, 3)) {
-      out.push({ type: all[pos + 3]!, flags: all[pos + 4]!, stream: all.readUInt32BE(pos + 5), payload: all.subarray(pos + 9, pos + 9 + all.readUIntBE(pos, 3)) });
-    }
-    return out;
+  frames(): ReceivedFrame[] {
+    return parseFrames(Buffer.concat(this.written)).frames;
   }
 }
 
@@ -230,11 +226,7 @@ describe('HTTP/2 connection rules', () => {
   });
 
   it('fuzz: 20,000 random frames never reach the application error path', async () => {
-    let seed = 1;
-    const rand = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const rand = seededRandom(1);
     const pieces = [open(1), open(3, F.END_HEADERS | F.END_STREAM), frame(T.DATA, F.END_STREAM, 1, Buffer.from([0, 0, 0, 0, 0])), frame(T.WINDOW_UPDATE, 0, 0, u32(10)), frame(T.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 0, 0, 0]))];
     let errors = 0;
     for (let c = 0; c < 400; c++) {
