@@ -24,6 +24,7 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
+COPY shared/proto/envoy-api.pb shared/proto/
 COPY envoy envoy
 COPY demo/policies.yaml demo/ratelimit.yaml demo/config-entries.yaml demo/
 USER node

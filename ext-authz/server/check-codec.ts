@@ -59,7 +59,7 @@ function header(key: string, value: string): Record<string, unknown> {
 }
 
 function struct(values: Record<string, string>): Record<string, unknown> {
-  return { fields: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringValue: v }])) };
+  return { fields: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { string_value: v }])) };
 }
 
 function encode(response: Record<string, unknown>): Buffer {

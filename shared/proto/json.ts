@@ -36,14 +36,14 @@ function isPlainObject(v: unknown): v is Plain {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
-// protobufjs' built-in google/protobuf/struct.proto names Value's fields in camelCase.
+// google.protobuf.Value as a plain object of its proto fields.
 function valueShape(v: unknown, at: string): Plain {
-  if (v === null) return { nullValue: 'NULL_VALUE' };
-  if (typeof v === 'number') return { numberValue: v };
-  if (typeof v === 'string') return { stringValue: v };
-  if (typeof v === 'boolean') return { boolValue: v };
-  if (Array.isArray(v)) return { listValue: { values: v.map((x, i) => valueShape(x, `${at}[${i}]`)) } };
-  if (isPlainObject(v)) return { structValue: structShape(v, at) };
+  if (v === null) return { null_value: 'NULL_VALUE' };
+  if (typeof v === 'number') return { number_value: v };
+  if (typeof v === 'string') return { string_value: v };
+  if (typeof v === 'boolean') return { bool_value: v };
+  if (Array.isArray(v)) return { list_value: { values: v.map((x, i) => valueShape(x, `${at}[${i}]`)) } };
+  if (isPlainObject(v)) return { struct_value: structShape(v, at) };
   throw new ProtoJsonError(`${at}: cannot be a google.protobuf.Value (${typeof v})`);
 }
 
@@ -163,11 +163,11 @@ function structToJson(obj: Plain): Plain {
 }
 
 function valueToJson(v: Plain): unknown {
-  if ('structValue' in v) return structToJson(v['structValue'] as Plain);
-  if ('listValue' in v) return (((v['listValue'] as Plain)['values'] as Plain[]) ?? []).map(valueToJson);
-  if ('stringValue' in v) return v['stringValue'];
-  if ('numberValue' in v) return v['numberValue'];
-  if ('boolValue' in v) return v['boolValue'];
+  if ('struct_value' in v) return structToJson(v['struct_value'] as Plain);
+  if ('list_value' in v) return (((v['list_value'] as Plain)['values'] as Plain[]) ?? []).map(valueToJson);
+  if ('string_value' in v) return v['string_value'];
+  if ('number_value' in v) return v['number_value'];
+  if ('bool_value' in v) return v['bool_value'];
   return null;
 }
 

@@ -1,77 +1,130 @@
-// One protobufjs root over the Envoy protos that @grpc/grpc-js-xds ships, loaded once per
-// process. Field names keep their proto spelling (snake_case), as in Envoy's docs, YAML and
-// config dumps, and as in the TypeScript types generated inside @grpc/grpc-js-xds.
-import { createRequire } from 'node:module';
+// One protobufjs root over the Envoy API protos of the Envoy version the project runs, loaded
+// once per process. The protos come as one FileDescriptorSet (envoy-api.pb, written by
+// scripts/envoy-protos/generate.sh from go-control-plane's module at that version); field
+// names keep their proto spelling (snake_case), as in Envoy's docs, YAML and config dumps.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-
-const require = createRequire(import.meta.url);
+import descriptor from 'protobufjs/ext/descriptor/index.js';
 
 /** The services ext-authz and ratelimit-service answer. */
 export const AUTH_SERVICE_PROTO = 'envoy/service/auth/v3/external_auth.proto';
 export const RATELIMIT_SERVICE_PROTO = 'envoy/service/ratelimit/v3/rls.proto';
 
-/** Every proto file any meshgate component encodes or decodes; imports come along. */
-const PROTO_FILES = [
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
-  'envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto',
-  'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/extensions/access_loggers/stream/v3/stream.proto',
-  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
-  AUTH_SERVICE_PROTO,
-  RATELIMIT_SERVICE_PROTO,
-];
-
-function includeDirs(): string[] {
-  const xdsPkg = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
-  const protobufjsPkg = path.dirname(require.resolve('protobufjs/package.json'));
-  return [
-    ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsPkg, 'deps', d)),
-    // google/protobuf/descriptor.proto and friends
-    protobufjsPkg,
-  ];
+interface FileProto {
+  name: string;
+  package?: string;
+  syntax?: string;
+  dependency?: string[];
+  messageType?: protobuf.Message[];
+  enumType?: protobuf.Message[];
+  extension?: protobuf.Message[];
+  service?: protobuf.Message[];
 }
 
+/** The set's location: beside this module's source, found from wherever the compiled code runs. */
+function descriptorSetPath(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'shared', 'proto', 'envoy-api.pb');
+    if (fs.existsSync(candidate)) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('shared/proto/envoy-api.pb not found: run scripts/envoy-protos/generate.sh');
+    dir = up;
+  }
+}
+
+let files: Map<string, FileProto> | undefined;
 let root: protobuf.Root | undefined;
-let allLoaded = false;
+const added = new Set<string>();
+
+function allFiles(): Map<string, FileProto> {
+  if (!files) {
+    const set = descriptor.FileDescriptorSet.decode(fs.readFileSync(descriptorSetPath())) as unknown as { file: FileProto[] };
+    files = new Map(set.file.map((f) => [f.name, f]));
+  }
+  return files;
+}
+
+/** Add one file's definitions to the root, as protobufjs's Root.fromDescriptor does for a set. */
+function addFile(file: FileProto): void {
+  const ns = file.package ? root!.define(file.package) : root!;
+  const edition = file.syntax === 'proto3' ? 'proto3' : 'proto2';
+  root!.files.push(file.name);
+  const T = protobuf.Type as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Type };
+  const E = protobuf.Enum as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Enum };
+  const F = protobuf.Field as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Field };
+  const S = protobuf.Service as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Service };
+  const entries = mapEntries(file.package ? `.${file.package}` : '', file.messageType as unknown as MessageProto[], new Set());
+  for (const m of file.messageType ?? []) {
+    const type = T.fromDescriptor(m, edition);
+    ns.add(type);
+    withMapFields(type, entries);
+  }
+  for (const e of file.enumType ?? []) ns.add(E.fromDescriptor(e, edition));
+  for (const x of file.extension ?? []) ns.add(F.fromDescriptor(x, edition));
+  for (const s of file.service ?? []) ns.add(S.fromDescriptor(s, edition));
+}
+
+interface MessageProto {
+  name: string;
+  nestedType?: MessageProto[];
+  options?: { mapEntry?: boolean };
+}
+
+/** Full names (".pkg.Msg.XEntry") of the map-entry messages a file defines. */
+function mapEntries(scope: string, messages: readonly MessageProto[] | undefined, out: Set<string>): Set<string> {
+  for (const m of messages ?? []) {
+    const name = `${scope}.${m.name}`;
+    if (m.options?.mapEntry) out.add(name);
+    mapEntries(name, m.nestedType, out);
+  }
+  return out;
+}
 
 /**
- * Load `files` (by default every file above) into the process's root; a file already loaded is
- * skipped. A request-path component loads only its service's file and what it imports: measured,
- * the whole set is 5.2 MB of live heap (walked by every full GC) and 80 ms of start-up, one
- * service 1.4–1.6 MB and 25 ms.
+ * protobufjs reads a map field of a descriptor as a repeated `XEntry` message (the wire form);
+ * make it the MapField that parsing .proto text gives, so that JSON and objects see a map.
  */
-export function loadEnvoyProtos(files: readonly string[] = PROTO_FILES): protobuf.Root {
-  if (!root) {
-    const dirs = includeDirs();
-    root = new protobuf.Root();
-    root.resolvePath = (origin, target) => {
-      if (path.isAbsolute(target)) return target;
-      for (const dir of dirs) {
-        const candidate = path.join(dir, target);
-        if (fs.existsSync(candidate)) return candidate;
-      }
-      return protobuf.util.path.resolve(origin, target);
-    };
+function withMapFields(type: protobuf.Type, entries: ReadonlySet<string>): void {
+  for (const field of [...type.fieldsArray]) {
+    const entry = field.repeated && entries.has(field.type) ? type.lookup(field.type) : null;
+    if (!(entry instanceof protobuf.Type)) continue;
+    type.remove(field);
+    type.add(new protobuf.MapField(field.name, field.id, entry.fields['key']!.type, entry.fields['value']!.type, field.options));
   }
-  root.loadSync([...files], { keepCase: true });
+  for (const nested of [...type.nestedArray]) {
+    if (!(nested instanceof protobuf.Type)) continue;
+    if (entries.has(nested.fullName)) type.remove(nested);
+    else withMapFields(nested, entries);
+  }
+}
+
+function addWithImports(name: string): void {
+  if (added.has(name)) return;
+  const file = allFiles().get(name);
+  if (!file) throw new Error(`${name} is not in shared/proto/envoy-api.pb (add it to scripts/envoy-protos/generate.sh)`);
+  added.add(name);
+  for (const dep of file.dependency ?? []) addWithImports(dep);
+  addFile(file);
+}
+
+/**
+ * Load `only` (by default every file of the set) and what they import into the process's root;
+ * a file already loaded is skipped. A request-path component loads only its service's file:
+ * the whole set is several MB of live heap that every full GC walks.
+ */
+export function loadEnvoyProtos(only?: readonly string[]): protobuf.Root {
+  root ??= new protobuf.Root();
+  for (const name of only ?? allFiles().keys()) addWithImports(name);
   root.resolveAll();
-  if (files === PROTO_FILES) allLoaded = true;
   return root;
 }
 
 /** The root with every file loaded. */
 export function envoyRoot(): protobuf.Root {
-  return allLoaded ? root! : loadEnvoyProtos();
+  return root && added.size === allFiles().size ? root : loadEnvoyProtos();
 }
 
 const typeCache = new Map<string, protobuf.Type>();
