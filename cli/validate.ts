@@ -12,5 +12,5 @@ export function validateEntries(text: string, source: string): ValidationResult 
   if (text.trim() === '') return { ok: false, lines: [`${source}: empty`] };
   const r = parseConfigEntries(text, true);
   if (!r.ok) return { ok: false, lines: [`${source}: refused: ${r.reason}`] };
-  return { ok: true, lines: r.entries.map((e) => `${source}: ok: ${entryId(e)}`) };
+  return { ok: true, lines: r.value.map((e) => `${source}: ok: ${entryId(e)}`) };
 }

@@ -1,7 +1,9 @@
 // ext-authz settings from the command line, then the environment, then defaults.
+import { checkHeaderName } from '../shared/validate/names.js';
+import { orThrow } from '../shared/validate/result.js';
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
-import { positiveInteger } from '../shared/positive-integer.js';
+import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { DEFAULT_KDF_POOL, type KdfPoolOptions } from './credentials/kdf-pool.js';
 import type { DecisionLogMode } from './decision-log.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
@@ -39,8 +41,7 @@ export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNa
   for (const pair of text.split(',')) {
     const [field, header] = pair.split('=').map((s) => s.trim());
     if (!IDENTITY_FIELDS.includes(field as IdentityField)) throw new Error(`--identity-headers: unknown field ${JSON.stringify(field)}`);
-    if (!header || !/^[a-z0-9-]+$/.test(header)) throw new Error(`--identity-headers: ${JSON.stringify(header)} is not a lower-case header name`);
-    names[field as IdentityField] = header;
+    names[field as IdentityField] = orThrow(checkHeaderName(`--identity-headers ${field}`, header ?? ''));
   }
   return names;
 }

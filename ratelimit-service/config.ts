@@ -1,4 +1,5 @@
 // ratelimit-service settings from the command line, then the environment, then defaults.
+import { durationFlag } from '../shared/validate/duration.js';
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 
@@ -53,11 +54,7 @@ export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/
   --circuit-open DURATION    how long the circuit stays open first (doubles up to 10x) [500ms]
 ${H2_LIMITS_USAGE}`;
 
-function ms(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
-  if (!m) throw new Error(`${what}: ${JSON.stringify(text)} is not a duration like 50ms, 1s or 2m`);
-  return Math.round(Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[m[2] as 'ms' | 's' | 'm']);
-}
+const ms = durationFlag;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): RatelimitConfig {
   const { values } = parseArgs({

@@ -2,7 +2,9 @@
 import { parseArgs } from 'node:util';
 import { hostPort, isPort } from '../shared/host-port.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
-import { parseDurationMs } from './model/service-settings.js';
+import { durationFlag } from '../shared/validate/duration.js';
+import { checkHeaderName } from '../shared/validate/names.js';
+import { orThrow } from '../shared/validate/result.js';
 
 export interface XdsServerConfig {
   readonly consul: { host: string; port: number; token?: string };
@@ -49,11 +51,7 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
 `;
 
 
-function duration(text: string, what: string): number {
-  const ms = parseDurationMs(text);
-  if (ms === undefined) throw new Error(`${what}: ${JSON.stringify(text)} is not a duration like 50ms, 30s or 10m`);
-  return ms;
-}
+const duration = durationFlag;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): XdsServerConfig {
   const { values } = parseArgs({
@@ -99,7 +97,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter(Boolean);
-  for (const h of identityHeaders) if (!/^[a-z0-9-]+$/.test(h)) throw new Error(`--identity-headers: ${JSON.stringify(h)} is not a header name`);
+  for (const h of identityHeaders) orThrow(checkHeaderName('--identity-headers', h));
   const authzService = values['ext-authz-service'];
   const defaultPolicy = values['auth-default-policy'] ?? 'default';
   if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(defaultPolicy)) throw new Error('--auth-default-policy: not a policy name');

@@ -1,5 +1,6 @@
 // A validated document → ready-to-use policies: credentials with their lookup tables built,
 // challenges joined, durations parsed. Done once per document change, never per request.
+import { durationMs } from '../../shared/validate/duration.js';
 import { AnonymousCredential } from '../credentials/anonymous.js';
 import { ApiKeyCredential } from '../credentials/api-key.js';
 import { BasicCredential } from '../credentials/basic.js';
@@ -29,11 +30,6 @@ export interface CompileDeps {
   readonly now?: () => number;
 }
 
-export function durationSeconds(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
-  if (!m) throw new Error(`bad duration ${text}`);
-  return Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 } as const)[m[2] as 'ms' | 's' | 'm'];
-}
 
 function credentialOf(spec: CredentialSpec, deps: CompileDeps): Credential {
   const compare = deps.compare ?? constantTimeEqual;
@@ -46,9 +42,9 @@ function credentialOf(spec: CredentialSpec, deps: CompileDeps): Credential {
       return new JwtCredential(
         {
           ...spec,
-          leewaySeconds: durationSeconds(spec.leeway),
-          jwksRefreshMs: durationSeconds(spec.jwks_refresh) * 1000,
-          jwksMinRefetchMs: durationSeconds(spec.jwks_min_refetch) * 1000,
+          leewaySeconds: durationMs(spec.leeway) / 1000,
+          jwksRefreshMs: durationMs(spec.jwks_refresh),
+          jwksMinRefetchMs: durationMs(spec.jwks_min_refetch),
         },
         deps.jwks,
         deps.now,

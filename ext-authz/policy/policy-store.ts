@@ -1,6 +1,7 @@
 // The policies in force: policy documents in a DocumentStore (last good per document, refusals
 // kept with their reasons).
 import { DocumentStore } from '../../shared/documents/document-store.js';
+import { orThrow } from '../../shared/validate/result.js';
 import { compileDocument, type CompileDeps, type CompiledPolicy } from './compile.js';
 import { parsePolicyDocument } from './schema.js';
 
@@ -10,9 +11,7 @@ export function createPolicyStore(deps: CompileDeps, now?: () => Date): PolicySt
   return new DocumentStore<CompiledPolicy>(
     {
       compile(text, source) {
-        const parsed = parsePolicyDocument(text);
-        if (!parsed.ok) throw new Error(parsed.reason);
-        return compileDocument(parsed.document, source, deps);
+        return compileDocument(orThrow(parsePolicyDocument(text)), source, deps);
       },
       conflict: (name, other) => `policies.${name}: already defined by ${other}`,
     },

@@ -22,13 +22,14 @@
 //       allow: [{scopes: [chat], methods: [POST], path_prefixes: [/v1/chat/]}]
 import YAML from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../shared/zod-errors.js';
+import { durationText } from '../../shared/validate/duration.js';
+import { headerNameSchema, policyName, POLICY_NAME_HINT } from '../../shared/validate/names.js';
+import { refused, valid, type Checked } from '../../shared/validate/result.js';
+import { describeIssues } from '../../shared/validate/zod.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
-const headerName = z
-  .string()
-  .regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a lower-case HTTP header name');
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like "30s" or "500ms"');
+const headerName = headerNameSchema();
+const duration = durationText;
 
 const identityFields = {
   subject: nonEmpty,
@@ -150,8 +151,6 @@ const rule = z
   })
   .refine((r) => Object.keys(r).length > 0, 'a rule needs at least one condition');
 
-const policyName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lower-case letters, digits, ".", "_" or "-"');
-
 const policy = z.strictObject({
   description: z.string().optional(),
   dry_run: z.boolean().default(false),
@@ -192,7 +191,7 @@ export const policyDocument = z
   .superRefine((doc, ctx) => {
     for (const name of Object.keys(doc.policies)) {
       if (name === 'none') ctx.addIssue({ code: 'custom', message: '"none" is reserved: it marks routes without auth', path: ['policies', name] });
-      else if (!policyName.safeParse(name).success) ctx.addIssue({ code: 'custom', message: 'policy names must be lower-case letters, digits, ".", "_" or "-"', path: ['policies', name] });
+      else if (!policyName.safeParse(name).success) ctx.addIssue({ code: 'custom', message: `must be ${POLICY_NAME_HINT}`, path: ['policies', name] });
     }
   });
 
@@ -202,17 +201,14 @@ export type CredentialSpec = PolicySpec['credentials'][number];
 export type RuleSpec = PolicySpec['rules']['deny'][number];
 
 
-export type ParseResult = { ok: true; document: PolicyDocument } | { ok: false; reason: string };
-
 /** Parse YAML (a superset of JSON) and validate; the reason lists every problem by field. */
-export function parsePolicyDocument(text: string): ParseResult {
+export function parsePolicyDocument(text: string): Checked<PolicyDocument> {
   let raw: unknown;
   try {
     raw = YAML.parse(text, { maxAliasCount: 100 });
   } catch (err) {
-    return { ok: false, reason: `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` };
+    return refused('', `not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   const result = policyDocument.safeParse(raw);
-  if (result.success) return { ok: true, document: result.data };
-  return { ok: false, reason: describeIssues(result.error) };
+  return result.success ? valid(result.data) : refused('', describeIssues(result.error));
 }

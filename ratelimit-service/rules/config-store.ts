@@ -2,6 +2,7 @@
 // DocumentStore (last good per document, refusals with their reasons). As in envoyproxy/
 // ratelimit, two documents may not define the same domain.
 import { DocumentStore } from '../../shared/documents/document-store.js';
+import { orThrow } from '../../shared/validate/result.js';
 import { compileDomain, type CompiledDomain } from './domain.js';
 import { parseRateLimitConfig } from './schema.js';
 
@@ -11,9 +12,8 @@ export function createConfigStore(now?: () => Date): ConfigStore {
   return new DocumentStore<CompiledDomain>(
     {
       compile(text) {
-        const parsed = parseRateLimitConfig(text);
-        if (!parsed.ok) throw new Error(parsed.reason);
-        return new Map([[parsed.config.domain, compileDomain(parsed.config)]]);
+        const config = orThrow(parseRateLimitConfig(text));
+        return new Map([[config.domain, compileDomain(config)]]);
       },
       conflict: (domain, other) => `domain: duplicate domain '${domain}' (already loaded from ${other})`,
     },

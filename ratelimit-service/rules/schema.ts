@@ -18,7 +18,8 @@
 //     descriptors: [ … nested … ]
 import YAML from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../shared/zod-errors.js';
+import { refused, valid, type Checked } from '../../shared/validate/result.js';
+import { describeIssues } from '../../shared/validate/zod.js';
 import { parseUnit } from '../limiter/units.js';
 
 export interface RateLimitSpec {
@@ -94,16 +95,13 @@ const domainSchema = z.strictObject({
 });
 
 
-export type ParseResult = { ok: true; config: DomainSpec } | { ok: false; reason: string };
-
-export function parseRateLimitConfig(text: string): ParseResult {
+export function parseRateLimitConfig(text: string): Checked<DomainSpec> {
   let raw: unknown;
   try {
     raw = YAML.parse(text, { maxAliasCount: 100 });
   } catch (err) {
-    return { ok: false, reason: `error loading config file: ${(err as Error).message.split('\n')[0]}` };
+    return refused('', `error loading config file: ${(err as Error).message.split('\n')[0]}`);
   }
   const r = domainSchema.safeParse(raw);
-  if (r.success) return { ok: true, config: r.data as DomainSpec };
-  return { ok: false, reason: describeIssues(r.error) };
+  return r.success ? valid(r.data as DomainSpec) : refused('', describeIssues(r.error));
 }

@@ -9,7 +9,7 @@
 // So a connection's memory is about maxConnectionBufferedBytes + maxOutputBufferBytes + one
 // frame, and the server's about maxBufferedBytes + maxConnections × (maxOutputBufferBytes +
 // 64 KiB); see the README of the component for the figures measured under attack.
-import { positiveInteger } from '../positive-integer.js';
+import { positiveInteger } from '../validate/positive-integer.js';
 
 export interface H2Limits {
   /** SETTINGS_MAX_CONCURRENT_STREAMS; a stream past it gets RST_STREAM REFUSED_STREAM. */

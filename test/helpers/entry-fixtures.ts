@@ -12,7 +12,7 @@ export function entries(...yamlDocs: string[]): Partial<ConfigEntries> {
   for (const doc of yamlDocs) {
     const r = parseConfigEntries(doc);
     assert.ok(r.ok, r.ok ? '' : r.reason);
-    for (const e of r.entries) items.set(entryId(e), e);
+    for (const e of r.value) items.set(entryId(e), e);
   }
   return entriesOf(items);
 }

@@ -24,9 +24,9 @@ policies:
       allow: [{scopes: [chat], methods: [POST], path_prefixes: [/v1/]}]
 `);
     assert.ok(r.ok, !r.ok ? r.reason : '');
-    const jwt = r.document.policies['llm-clients']!.credentials[1]!;
+    const jwt = r.value.policies['llm-clients']!.credentials[1]!;
     assert.equal(jwt.type === 'jwt' && jwt.leeway, '30s');
-    assert.equal(r.document.policies['llm-clients']!.dry_run, false);
+    assert.equal(r.value.policies['llm-clients']!.dry_run, false);
   });
 
   it('names the field of every problem', () => {

@@ -29,7 +29,7 @@ const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a minute boundary
 function domains(yaml: string): Map<string, CompiledDomain> {
   const r = parseRateLimitConfig(yaml);
   assert.ok(r.ok, r.ok ? '' : r.reason);
-  return new Map([[r.config.domain, compileDomain(r.config)]]);
+  return new Map([[r.value.domain, compileDomain(r.value)]]);
 }
 
 class RecordingStats implements StatsSink {

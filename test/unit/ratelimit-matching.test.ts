@@ -10,7 +10,7 @@ import { EXAMPLE_7_REPLACES } from '../helpers/ratelimit-examples.js';
 function domainOf(yaml: string): CompiledDomain {
   const r = parseRateLimitConfig(yaml);
   assert.ok(r.ok, r.ok ? '' : r.reason);
-  return compileDomain(r.config);
+  return compileDomain(r.value);
 }
 
 const e = (...pairs: Array<[string, string]>): Entry[] => pairs.map(([key, value]) => ({ key, value }));
@@ -206,6 +206,6 @@ describe('rate limit config validation', () => {
   it('accepts units in any case, and the sliding window algorithm', () => {
     const r = parseRateLimitConfig('domain: d\ndescriptors: [{key: a, rate_limit: {unit: MINUTE, requests_per_unit: 1, algorithm: sliding_window}}]');
     assert.ok(r.ok);
-    assert.equal(compileDomain(r.config).limits[0]!.algorithm, 'sliding_window');
+    assert.equal(compileDomain(r.value).limits[0]!.algorithm, 'sliding_window');
   });
 });

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDurationMs, parseGatewayPaths, serviceSettings } from '../../xds-server/model/service-settings.js';
+import { parseDuration } from '../../shared/validate/duration.js';
+import { describeRefusal } from '../../shared/validate/result.js';
+import { parseGatewayPaths, serviceSettings } from '../../xds-server/model/service-settings.js';
 
 describe('service settings from Consul meta', () => {
   it('defaults: http, /<service>/, 30 s request and 1 s connect timeouts', () => {
     assert.deepEqual(serviceSettings('llm', {}), {
       ok: true,
-      settings: { protocol: 'http', gatewayPaths: [{ prefix: '/llm/', separated: false }], requestTimeoutMs: 30_000, connectTimeoutMs: 1_000 },
+      value: { protocol: 'http', gatewayPaths: [{ prefix: '/llm/', separated: false }], requestTimeoutMs: 30_000, connectTimeoutMs: 1_000 },
     });
   });
 
@@ -14,7 +16,7 @@ describe('service settings from Consul meta', () => {
     const r = serviceSettings('llm', { protocol: 'GRPC', 'gateway-path': '/v1/, /test', timeout: '2m', 'connect-timeout': '250ms' });
     assert.deepEqual(r, {
       ok: true,
-      settings: {
+      value: {
         protocol: 'grpc',
         gatewayPaths: [
           { prefix: '/v1/', separated: false },
@@ -27,20 +29,21 @@ describe('service settings from Consul meta', () => {
   });
 
   it('refuses bad values with a reason that names the meta key', () => {
-    assert.deepEqual(serviceSettings('s', { protocol: 'tcp' }), { ok: false, reason: 'meta "protocol": "tcp" is not one of http, http2, grpc' });
-    assert.deepEqual(serviceSettings('s', { 'gateway-path': 'v1' }), { ok: false, reason: 'meta "gateway-path": path "v1" must start with "/"' });
-    assert.deepEqual(serviceSettings('s', { 'gateway-path': '/a?b' }), { ok: false, reason: 'meta "gateway-path": path "/a?b" must not contain "?", "#" or spaces' });
-    assert.deepEqual(serviceSettings('s', { timeout: 'soon' }), { ok: false, reason: 'meta "timeout": "soon" is not a duration like "500ms", "30s" or "2m"' });
-    assert.deepEqual(serviceSettings('s', { 'connect-timeout': '0s' }), { ok: false, reason: 'meta "connect-timeout": must be more than 0' });
+    assert.deepEqual(serviceSettings('s', { protocol: 'tcp' }), { ok: false, field: 'meta "protocol"', reason: '"tcp" is not one of http, http2, grpc' });
+    assert.deepEqual(serviceSettings('s', { 'gateway-path': 'v1' }), { ok: false, field: 'meta "gateway-path"', reason: 'path "v1" must start with "/"' });
+    assert.deepEqual(serviceSettings('s', { 'gateway-path': '/a?b' }), { ok: false, field: 'meta "gateway-path"', reason: 'path "/a?b" must not contain "?", "#" or spaces' });
+    assert.deepEqual(serviceSettings('s', { timeout: 'soon' }), { ok: false, field: 'meta "timeout"', reason: '"soon" is not a duration like "250ms", "30s", "2m" or "1h"' });
+    assert.deepEqual(serviceSettings('s', { 'connect-timeout': '0s' }), { ok: false, field: 'meta "connect-timeout"', reason: 'must be more than 0' });
   });
 
   it('parses durations and path lists', () => {
-    assert.equal(parseDurationMs('1.5s'), 1_500);
-    assert.equal(parseDurationMs('90ms'), 90);
-    assert.equal(parseDurationMs('3'), undefined);
-    assert.deepEqual(parseGatewayPaths('/'), [{ prefix: '/', separated: false }]);
-    assert.equal(parseGatewayPaths(' , '), 'no path given (use "none" for no route)');
-    assert.deepEqual(parseGatewayPaths('none'), []);
+    assert.equal(parseDuration('1.5s'), 1_500);
+    assert.equal(parseDuration('90ms'), 90);
+    assert.equal(parseDuration('3'), undefined);
+    assert.deepEqual(parseGatewayPaths('/'), { ok: true, value: [{ prefix: '/', separated: false }] });
+    assert.deepEqual(parseGatewayPaths(' , '), { ok: false, field: '', reason: 'no path given (use "none" for no route)' });
+    assert.deepEqual(parseGatewayPaths('none'), { ok: true, value: [] });
+    assert.equal(parseDuration('1h'), 3_600_000);
   });
 });
 
@@ -48,7 +51,7 @@ describe('auth-policy meta', () => {
   it('sets a policy for the whole service and overrides it per gateway path', () => {
     const r = serviceSettings('llm', { 'gateway-path': '/v1/,/test', 'auth-policy': 'llm-clients, /test=none' });
     assert.ok(r.ok);
-    assert.deepEqual(r.settings.gatewayPaths, [
+    assert.deepEqual(r.value.gatewayPaths, [
       { prefix: '/v1/', separated: false, authPolicy: 'llm-clients' },
       { prefix: '/test', separated: true, authPolicy: 'none' },
     ]);
@@ -57,20 +60,20 @@ describe('auth-policy meta', () => {
   it('leaves paths without a policy to the gateway default', () => {
     const r = serviceSettings('llm', { 'gateway-path': '/a,/b', 'auth-policy': '/a=gold' });
     assert.ok(r.ok);
-    assert.deepEqual(r.settings.gatewayPaths.map((p) => p.authPolicy), ['gold', undefined]);
+    assert.deepEqual(r.value.gatewayPaths.map((p) => p.authPolicy), ['gold', undefined]);
   });
 
   it('refuses an unknown path, a bad name, or two service-wide policies', () => {
-    assert.deepEqual(serviceSettings('s', { 'gateway-path': '/a', 'auth-policy': '/b=x' }), { ok: false, reason: 'meta "auth-policy": /b is not one of the service\'s gateway paths' });
-    assert.deepEqual(serviceSettings('s', { 'auth-policy': 'Bad Name' }), { ok: false, reason: 'meta "auth-policy": "Bad Name" is not a policy name' });
-    assert.deepEqual(serviceSettings('s', { 'auth-policy': 'a,b' }), { ok: false, reason: 'meta "auth-policy": more than one policy for the whole service' });
+    assert.deepEqual(serviceSettings('s', { 'gateway-path': '/a', 'auth-policy': '/b=x' }), { ok: false, field: 'meta "auth-policy"', reason: '/b is not one of the service\'s gateway paths' });
+    assert.deepEqual(serviceSettings('s', { 'auth-policy': 'Bad Name' }), { ok: false, field: 'meta "auth-policy"', reason: '"Bad Name" is not a policy name' });
+    assert.deepEqual(serviceSettings('s', { 'auth-policy': 'a,b' }), { ok: false, field: 'meta "auth-policy"', reason: 'more than one policy for the whole service' });
   });
 });
 
 describe('rate-limits meta', () => {
   const limits = (meta: Record<string, string>) => {
     const r = serviceSettings('llm', { 'gateway-path': '/v1/,/test', ...meta });
-    return r.ok ? r.settings.gatewayPaths.map((p) => [p.prefix, p.rateLimits]) : r.reason;
+    return r.ok ? r.value.gatewayPaths.map((p) => [p.prefix, p.rateLimits]) : describeRefusal(r);
   };
 
   it('gives each path its descriptors; entries without a path go to every path', () => {

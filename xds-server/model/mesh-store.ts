@@ -4,6 +4,7 @@
 // sync done); the store validates service settings, keeps the last good ones when new ones are
 // refused, and remembers a vanished service for a while with no instances, so that its route
 // answers 503 "no healthy upstream" during a full redeploy instead of 404.
+import { describeRefusal } from '../../shared/validate/result.js';
 import type { ConfigEntries, Instance, MeshState, Problem, Service, ServiceSettings } from './mesh.js';
 import { EMPTY_MESH, NO_ENTRIES } from './mesh.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings, type SettingsDefaults } from './service-settings.js';
@@ -62,14 +63,14 @@ export class MeshStore {
     if (settingsMeta || !settings) {
       const result = serviceSettings(name, settingsMeta ?? {}, this.options.settingsDefaults ?? DEFAULT_SETTINGS_DEFAULTS);
       if (result.ok) {
-        settings = result.settings;
+        settings = result.value;
         problem = undefined;
       } else {
         // Keep the last good settings; without any, the service is not routed at all.
         problem =
-          problem?.reason === result.reason
+          problem?.reason === describeRefusal(result)
             ? problem
-            : { subject: `service/${name}`, reason: result.reason, since: this.now().toISOString() };
+            : { subject: `service/${name}`, reason: describeRefusal(result), since: this.now().toISOString() };
       }
     }
     const fingerprint = JSON.stringify([settings, sorted, problem?.reason]);

@@ -5,6 +5,8 @@
 //   e.g.  "/v1/=generic:llm,auth:key_id; /test=generic:test,remote_address"
 // A caller's identity only ever comes from ext-authz (auth:FIELD, Envoy's dynamic metadata),
 // never from a request header: naming an identity header is refused.
+import { checkHeaderName } from '../../shared/validate/names.js';
+import { refused, valid, type Checked } from '../../shared/validate/result.js';
 import type { GatewayPath, RateLimitDescriptor, RateLimitEntry } from './mesh.js';
 
 export const AUTH_FIELDS = ['subject', 'tenant', 'plan', 'scopes', 'key_id', 'credential', 'policy'] as const;
@@ -21,8 +23,9 @@ function entryOf(text: string, identityHeaders: ReadonlySet<string>): RateLimitE
   if (key !== undefined && !/^[A-Za-z0-9_.-]+$/.test(key)) return `${JSON.stringify(key)} is not a descriptor key`;
   switch (kind) {
     case 'header': {
-      const header = what.toLowerCase();
-      if (!/^[a-z0-9-]+$/.test(header)) return `${JSON.stringify(what)} is not a header name`;
+      const name = checkHeaderName('', what.toLowerCase());
+      if (!name.ok) return name.reason;
+      const header = name.value;
       if (identityHeaders.has(header)) return `header ${header} carries identity, which only ext-authz may establish: use auth:<field>`;
       return { kind: 'header', header, key: key ?? header };
     }
@@ -38,7 +41,7 @@ function entryOf(text: string, identityHeaders: ReadonlySet<string>): RateLimitE
   }
 }
 
-export function applyRateLimits(paths: readonly GatewayPath[], text: string, identityHeaders: ReadonlySet<string>): GatewayPath[] | string {
+export function applyRateLimits(paths: readonly GatewayPath[], text: string, identityHeaders: ReadonlySet<string>): Checked<GatewayPath[]> {
   const forAll: RateLimitDescriptor[] = [];
   const byPath = new Map<string, RateLimitDescriptor[]>();
   for (const raw of text.split(';')) {
@@ -48,25 +51,27 @@ export function applyRateLimits(paths: readonly GatewayPath[], text: string, ide
     let body = item;
     if (item.startsWith('/')) {
       const eq = item.indexOf('=');
-      if (eq < 0) return `${JSON.stringify(item)}: expected PATH=ENTRIES`;
+      if (eq < 0) return refused('', `${JSON.stringify(item)}: expected PATH=ENTRIES`);
       path = item.slice(0, eq).trim();
       body = item.slice(eq + 1);
-      if (!paths.some((p) => p.prefix === path)) return `${path} is not one of the service's gateway paths`;
+      if (!paths.some((p) => p.prefix === path)) return refused('', `${path} is not one of the service's gateway paths`);
     }
     const entries: RateLimitEntry[] = [];
     for (const e of body.split(',')) {
       const t = e.trim();
       if (!t) continue;
       const entry = entryOf(t, identityHeaders);
-      if (typeof entry === 'string') return entry;
+      if (typeof entry === 'string') return refused('', entry);
       entries.push(entry);
     }
-    if (!entries.length) return `${JSON.stringify(item)}: a descriptor needs at least one entry`;
+    if (!entries.length) return refused('', `${JSON.stringify(item)}: a descriptor needs at least one entry`);
     if (path === undefined) forAll.push({ entries });
     else byPath.set(path, [...(byPath.get(path) ?? []), { entries }]);
   }
-  return paths.map((p) => {
-    const rateLimits = [...forAll, ...(byPath.get(p.prefix) ?? [])];
-    return rateLimits.length ? { ...p, rateLimits } : p;
-  });
+  return valid(
+    paths.map((p) => {
+      const rateLimits = [...forAll, ...(byPath.get(p.prefix) ?? [])];
+      return rateLimits.length ? { ...p, rateLimits } : p;
+    }),
+  );
 }

@@ -2,6 +2,7 @@
 // last good version of each kept when a new one is refused, and the whole set handed to the
 // mesh as ConfigEntries whenever it changes.
 import { DocumentStore, type DocumentStatus } from '../../../shared/documents/document-store.js';
+import { orThrow } from '../../../shared/validate/result.js';
 import type { ConfigEntries } from '../mesh.js';
 import { entryId, parseConfigEntries, type ConfigEntry } from './schema.js';
 
@@ -12,9 +13,7 @@ export function createConfigEntryStore(now?: () => Date): ConfigEntryStore {
     {
       compile(text) {
         // A KV key holds one entry as Consul's do; a file (or a key) may hold a set of them.
-        const parsed = parseConfigEntries(text, true);
-        if (!parsed.ok) throw new Error(parsed.reason);
-        return new Map(parsed.entries.map((e) => [entryId(e), e]));
+        return new Map(orThrow(parseConfigEntries(text, true)).map((e) => [entryId(e), e]));
       },
       conflict: (id, other) => `${id} is already defined by ${other}`,
     },

@@ -9,12 +9,13 @@
 import { RE2 } from 're2-wasm';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../../../shared/zod-errors.js';
+import { durationText as duration } from '../../../shared/validate/duration.js';
+import { headerNameSchema, serviceName as name } from '../../../shared/validate/names.js';
+import { refused, valid, type Checked } from '../../../shared/validate/result.js';
+import { describeIssues } from '../../../shared/validate/zod.js';
 import { parseSubsetFilter, type SubsetFilter } from './subset-filter.js';
 
-const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a service name (lower-case letters, digits, "-")');
 const subsetName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a subset name (lower-case letters, digits, "-")');
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like "250ms", "5s" or "1m"');
 const percent = z.number().min(0).max(100);
 const count = z.number().int().min(0).max(1_000_000);
 
@@ -68,7 +69,7 @@ const regex = z.string().superRefine((r, ctx) => {
 
 const headerMatch = z
   .strictObject({
-    Name: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name'),
+    Name: headerNameSchema({ anyCase: true }),
     Present: z.boolean().optional(),
     Exact: z.string().optional(),
     Prefix: z.string().optional(),
@@ -210,19 +211,17 @@ export type RouterRoute = ServiceRouterEntry['Routes'][number];
 export type RouterDestination = NonNullable<RouterRoute['Destination']>;
 export type HttpMatch = NonNullable<RouterRoute['Match']>['HTTP'];
 
-export type EntryParse = { ok: true; entries: ConfigEntry[] } | { ok: false; reason: string };
-
 /**
  * Config entries from one document: a single entry, or — with `many` (files, and KV keys that
  * hold a set) — a list of entries or several YAML documents separated by "---". Every problem
  * is reported, each with the place it was found.
  */
-export function parseConfigEntries(text: string, many = false): EntryParse {
+export function parseConfigEntries(text: string, many = false): Checked<ConfigEntry[]> {
   const docs = YAML.parseAllDocuments(text, { maxAliasCount: 100 } as YAML.ParseOptions);
   const syntax = (Array.isArray(docs) ? docs : [docs]).flatMap((d) => d.errors);
-  if (syntax.length) return { ok: false, reason: `not valid YAML or JSON: ${syntax[0]!.message.split('\n')[0]}` };
+  if (syntax.length) return refused('', `not valid YAML or JSON: ${syntax[0]!.message.split('\n')[0]}`);
   const raws = (Array.isArray(docs) ? docs : [docs]).map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
-  if (!many && raws.length > 1) return { ok: false, reason: 'holds several YAML documents: one entry per key' };
+  if (!many && raws.length > 1) return refused('', 'holds several YAML documents: one entry per key');
   const list = raws.flatMap((raw) => (many && Array.isArray(raw) ? raw : [raw]));
   const entries: ConfigEntry[] = [];
   const problems: string[] = [];
@@ -236,7 +235,7 @@ export function parseConfigEntries(text: string, many = false): EntryParse {
     seen.add(id);
     entries.push(r.data);
   });
-  return problems.length ? { ok: false, reason: problems.join('; ') } : { ok: true, entries };
+  return problems.length ? refused('', problems.join('; ')) : valid(entries);
 }
 
 export function entryId(e: Pick<ConfigEntry, 'Kind' | 'Name'>): string {
