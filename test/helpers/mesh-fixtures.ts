@@ -21,13 +21,7 @@ export function instance(id: string, overrides: Partial<Instance> = {}): Instanc
 export function service(name: string, instances: Instance[], settings: Partial<ServiceSettings> = {}): Service {
   return {
     name,
-    settings: {
-      protocol: 'http',
-      gatewayPaths: [{ prefix: `/${name}/`, separated: false }],
-      requestTimeoutMs: 30_000,
-      connectTimeoutMs: 1_000,
-      ...settings,
-    },
+    settings: { gatewayPaths: [{ prefix: `/${name}/`, separated: false }], ...settings },
     instances,
   };
 }

@@ -5,11 +5,8 @@ import { describeRefusal } from '../../shared/validate/result.js';
 import { parseGatewayPaths, serviceSettings } from '../../xds-server/model/service-settings.js';
 
 describe('service settings from Consul meta', () => {
-  it('defaults: http, /<service>/, 30 s request and 1 s connect timeouts', () => {
-    assert.deepEqual(serviceSettings('llm', {}), {
-      ok: true,
-      value: { protocol: 'http', gatewayPaths: [{ prefix: '/llm/', separated: false }], requestTimeoutMs: 30_000, connectTimeoutMs: 1_000 },
-    });
+  it('without meta: the gateway path /<service>/, and nothing else said (resolve/ decides the rest)', () => {
+    assert.deepEqual(serviceSettings('llm', {}), { ok: true, value: { gatewayPaths: [{ prefix: '/llm/', separated: false }] } });
   });
 
   it('reads protocol, gateway paths and timeouts', () => {

@@ -6,7 +6,7 @@ import { decodeMessage, encodeMessage } from '../../shared/proto/codec.js';
 import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
 import { createConfigEntryStore } from '../../xds-server/model/config-entries/entry-store.js';
 import { parseSubsetFilter, matchesFilter } from '../../xds-server/model/config-entries/subset-filter.js';
-import { compileChain } from '../../xds-server/translate/chain.js';
+import { compileChain } from '../../xds-server/resolve/chain.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { translateProxyless } from '../../xds-server/translate/proxyless.js';
 import type { Translation } from '../../xds-server/translate/resource-set.js';
@@ -59,8 +59,8 @@ describe('translate: config entries', () => {
   it('splits by weight, resolves subsets and fails over by priority', () => {
     const state = entryMesh(...ENTRY_FIXTURES['service-splitter']!);
     const chain = compileChain(state, 'web');
-    assert.equal(chain.defaultAction.kind, 'split');
-    assert.deepEqual(chain.defaultAction.kind === 'split' && chain.defaultAction.splits.map((s) => [s.target.id, s.weight]), [['v1.web', 90], ['v2.web', 9.5], ['web-dr', 0.5]]);
+    assert.equal(chain.fallback.action.kind, 'split');
+    assert.deepEqual(chain.fallback.action.kind === 'split' && chain.fallback.action.splits.map((s) => [s.target.id, s.weight]), [['v1.web', 90], ['v2.web', 9.5], ['web-dr', 0.5]]);
     const resolver = translateSidecar(entryMesh(...ENTRY_FIXTURES['service-resolver']!), CLIENT_SIDECAR);
     const cla = resolver.resources.endpoint.find((e) => e.name === 'v1.web')!.resource as { endpoints: Array<{ priority?: number; lb_endpoints: Array<{ endpoint: { hostname: string } }> }> };
     assert.deepEqual(

@@ -59,12 +59,10 @@ describe('translate: gateway role', () => {
     const t = translateGateway(GATEWAY_FIXTURES['path-conflict']!, GATEWAY_OPTIONS);
     const routes = (t.resources.route[0]!.resource as { virtual_hosts: Array<{ routes: Array<{ match: { prefix: string }; route: { cluster: string } }> }> })
       .virtual_hosts[0]!.routes;
+    // Each path twice: idempotent methods (retried on a reset too) first, then the rest.
     assert.deepEqual(
-      routes.map((r) => [r.match.prefix, r.route.cluster]),
-      [
-        ['/api/beta/', 'beta'],
-        ['/api/', 'alpha'],
-      ],
+      [...new Set(routes.map((r) => `${r.match.prefix} ${r.route.cluster}`))],
+      ['/api/beta/ beta', '/api/ alpha'],
     );
     assert.deepEqual(t.notes, ['path /api/ is claimed by alpha and beta; alpha gets it']);
   });

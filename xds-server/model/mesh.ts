@@ -20,7 +20,12 @@ export interface Instance {
   readonly weight: number;
   readonly tags: readonly string[];
   readonly meta: Readonly<Record<string, string>>;
+  /** The port of the instance's sidecar (meta `sidecar-port`), when it has one. */
+  readonly sidecarPort?: number;
 }
+
+/** Instance meta naming the port of the instance's sidecar, where callers reach it. */
+export const SIDECAR_PORT_META = 'sidecar-port';
 
 /** One entry of a rate-limit descriptor, and where Envoy takes its value from. */
 export type RateLimitEntry =
@@ -46,14 +51,15 @@ export interface GatewayPath {
   readonly rateLimits?: readonly RateLimitDescriptor[];
 }
 
-/** A service's traffic settings, validated from its meta. */
+/** A service's traffic settings, validated from its meta; absent: the meta says nothing
+ * (resolve/ decides what applies then). */
 export interface ServiceSettings {
-  readonly protocol: Protocol;
+  readonly protocol?: Protocol;
   readonly gatewayPaths: readonly GatewayPath[];
   /** Route timeout for a whole request, in milliseconds. */
-  readonly requestTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  /** The services this service's sidecar may call (meta `upstreams`; service-defaults wins). */
+  readonly requestTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** The services this service's sidecar may call (meta `upstreams`). */
   readonly upstreams?: readonly string[];
 }
 

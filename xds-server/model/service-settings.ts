@@ -18,15 +18,11 @@ export const META = {
 } as const;
 
 export interface SettingsDefaults {
-  readonly requestTimeoutMs: number;
-  readonly connectTimeoutMs: number;
   /** Headers that carry identity: never a rate-limit descriptor source. */
   readonly identityHeaders: ReadonlySet<string>;
 }
 
 export const DEFAULT_SETTINGS_DEFAULTS: SettingsDefaults = {
-  requestTimeoutMs: 30_000,
-  connectTimeoutMs: 1_000,
   identityHeaders: new Set(Object.values(DEFAULT_IDENTITY_HEADERS)),
 };
 
@@ -84,8 +80,8 @@ export function serviceSettings(
   meta: Readonly<Record<string, string>>,
   defaults: SettingsDefaults = DEFAULT_SETTINGS_DEFAULTS,
 ): Checked<ServiceSettings> {
-  const protocol = (meta[META.protocol] ?? 'http').trim().toLowerCase();
-  if (!PROTOCOLS.includes(protocol as Protocol)) {
+  const protocol = meta[META.protocol]?.trim().toLowerCase();
+  if (protocol !== undefined && !PROTOCOLS.includes(protocol as Protocol)) {
     return refused(metaField(META.protocol), `${JSON.stringify(protocol)} is not one of ${PROTOCOLS.join(', ')}`);
   }
   let gatewayPaths: GatewayPath[] = [{ prefix: `/${name}/`, separated: false }];
@@ -101,11 +97,11 @@ export function serviceSettings(
     if (!r.ok) return r;
     gatewayPaths = r.value;
   }
-  const timeout = durationMeta(meta, META.timeout, defaults.requestTimeoutMs);
+  const timeout = durationMeta(meta, META.timeout);
   if (!timeout.ok) return timeout;
-  const connectTimeout = durationMeta(meta, META.connectTimeout, defaults.connectTimeoutMs);
+  const connectTimeout = durationMeta(meta, META.connectTimeout);
   if (!connectTimeout.ok) return connectTimeout;
-  if (connectTimeout.value <= 0) return refused(metaField(META.connectTimeout), 'must be more than 0');
+  if (connectTimeout.value !== undefined && connectTimeout.value <= 0) return refused(metaField(META.connectTimeout), 'must be more than 0');
   let upstreams: string[] | undefined;
   const upstreamMeta = meta[META.upstreams];
   if (upstreamMeta !== undefined) {
@@ -114,15 +110,15 @@ export function serviceSettings(
     if (bad !== undefined) return refused(metaField(META.upstreams), `${JSON.stringify(bad)} is not a service name`);
   }
   return valid({
-    protocol: protocol as Protocol,
+    ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
-    requestTimeoutMs: timeout.value,
-    connectTimeoutMs: connectTimeout.value,
+    ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),
+    ...(connectTimeout.value !== undefined ? { connectTimeoutMs: connectTimeout.value } : {}),
     ...(upstreams ? { upstreams } : {}),
   });
 }
 
-function durationMeta(meta: Readonly<Record<string, string>>, key: string, fallback: number): Checked<number> {
+function durationMeta(meta: Readonly<Record<string, string>>, key: string): Checked<number | undefined> {
   const raw = meta[key];
-  return raw === undefined ? valid(fallback) : checkDuration(metaField(key), raw);
+  return raw === undefined ? valid(undefined) : checkDuration(metaField(key), raw);
 }

@@ -1,4 +1,6 @@
 // Consul's view of a service instance → meshgate's Instance.
+import { isPort } from '../../shared/host-port.js';
+import { SIDECAR_PORT_META } from '../model/mesh.js';
 import type { ConsulHealthEntry } from '../../shared/consul/client.js';
 import type { HealthStatus, Instance } from '../model/mesh.js';
 
@@ -40,5 +42,6 @@ export function instanceOf(entry: ConsulHealthEntry): Instance {
     weight: Math.max(1, Math.floor(weight)),
     tags: [...(svc.Tags ?? [])].sort(),
     meta,
+    ...(isPort(Number(meta[SIDECAR_PORT_META])) ? { sidecarPort: Number(meta[SIDECAR_PORT_META]) } : {}),
   };
 }

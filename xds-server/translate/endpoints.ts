@@ -2,21 +2,15 @@
 // health from Consul, and — at priority 1, 2, … — the instances of its failover targets, which
 // Envoy uses only when the ones before have no healthy instance.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import { isPort } from '../../shared/host-port.js';
 import { matchesFilter } from '../model/config-entries/subset-filter.js';
 import type { Instance, MeshState } from '../model/mesh.js';
-import type { Target } from './chain.js';
-
-/** An instance with a sidecar is reached through it (meta `sidecar-port`). */
-function portOf(instance: Instance): number {
-  const p = Number(instance.meta['sidecar-port']);
-  return isPort(p) ? p : instance.port;
-}
+import type { Target } from '../resolve/chain.js';
+import { dialPort } from '../resolve/dial-port.js';
 
 function lbEndpoint(instance: Instance): JsonObject {
   return {
     endpoint: {
-      address: { socket_address: { address: instance.address, port_value: portOf(instance) } },
+      address: { socket_address: { address: instance.address, port_value: dialPort(instance) } },
       hostname: instance.id,
     },
     health_status: instance.health,

@@ -6,10 +6,10 @@
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
-import { compileChain, type Chain } from './chain.js';
+import type { Chain } from '../resolve/chain.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, type AuthzOptions } from './http-filters.js';
-import { routeAction, routeMatch } from './http-route.js';
+import { envoyRoutes } from './http-route.js';
 import { routeRateLimits } from './rate-limits.js';
 
 interface RouteEntry {
@@ -32,7 +32,7 @@ function under(m: HttpMatch | undefined, path: GatewayPath): boolean {
   return p === path.prefix || p.startsWith(`${path.prefix}/`);
 }
 
-function routesFor(state: MeshState, entry: RouteEntry, chain: Chain, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject[] {
+function routesFor(entry: RouteEntry, chain: Chain, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject[] {
   const base = entry.path.separated ? { path_separated_prefix: entry.path.prefix } : { prefix: entry.path.prefix };
   const name = `${entry.service.name}${entry.path.prefix}`;
   const extras = (routeName: string, action: JsonObject): JsonObject => {
@@ -41,13 +41,9 @@ function routesFor(state: MeshState, entry: RouteEntry, chain: Chain, authz: Aut
   };
   const out: JsonObject[] = [];
   chain.routes.forEach((r, i) => {
-    if (!under(r.match, entry.path)) return;
-    const routeName = `${name}#${i}`;
-    const action = routeAction(state, r.action, r.destination);
-    out.push({ name: routeName, match: routeMatch(r.match, base), route: action, ...extras(routeName, action) });
+    if (under(r.match, entry.path)) out.push(...envoyRoutes(`${name}#${i}`, r, base, extras));
   });
-  const action = routeAction(state, chain.defaultAction, undefined);
-  out.push({ name, match: base, route: action, ...extras(name, action) });
+  out.push(...envoyRoutes(name, chain.fallback, base, extras));
   return out;
 }
 
@@ -76,7 +72,8 @@ export function gatewayRoutes(
       continue;
     }
     claimed.set(key, entry.service.name);
-    routes.push(...routesFor(state, entry, chains.get(entry.service.name) ?? compileChain(state, entry.service.name), authz, ratelimit));
+    const chain = chains.get(entry.service.name);
+    if (chain) routes.push(...routesFor(entry, chain, authz, ratelimit));
   }
   return {
     resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes }] },

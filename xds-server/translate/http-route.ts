@@ -1,11 +1,13 @@
-// Envoy routes from a discovery chain: a service-router route's match, and any action's
-// destination — one cluster or weighted clusters — with the prefix rewrite, timeout, retries
-// and hash policies the entries ask for.
+// Envoy routes from a discovery chain: a service-router route's match, and its action — one
+// cluster or weighted clusters — with the resolved prefix rewrite, timeout, retries and hash
+// policies. A route whose retries differ for idempotent methods becomes two Envoy routes: the
+// idempotent methods first, with the extra retry conditions, then every other method.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { HttpMatch, RouterDestination } from '../model/config-entries/schema.js';
-import type { MeshState } from '../model/mesh.js';
-import type { Action } from './chain.js';
-import { durationOf, ms, protoDuration } from './duration.js';
+import type { HttpMatch } from '../model/config-entries/schema.js';
+import type { Action, ChainRoute } from '../resolve/chain.js';
+import { IDEMPOTENT_METHODS } from '../resolve/defaults.js';
+import type { HashPolicy, RetryPolicy, RoutePolicy } from '../resolve/policy-types.js';
+import { durationOf } from './duration.js';
 
 const PREVIOUS_HOSTS = [
   {
@@ -14,14 +16,6 @@ const PREVIOUS_HOSTS = [
   },
 ];
 
-/** Without retry settings: retry what never reached the service (safe for every method), elsewhere. */
-export const SAFE_RETRIES: JsonObject = {
-  retry_on: 'connect-failure,refused-stream',
-  num_retries: 2,
-  retry_host_predicate: PREVIOUS_HOSTS,
-  host_selection_retry_max_attempts: 3,
-};
-
 function stringMatch(m: { Exact?: string | undefined; Prefix?: string | undefined; Suffix?: string | undefined; Regex?: string | undefined }): JsonObject {
   if (m.Exact !== undefined) return { exact: m.Exact };
   if (m.Prefix !== undefined) return { prefix: m.Prefix };
@@ -29,17 +23,19 @@ function stringMatch(m: { Exact?: string | undefined; Prefix?: string | undefine
   return { safe_regex: { regex: m.Regex! } };
 }
 
+function methodMatch(methods: readonly string[]): JsonObject {
+  return { name: ':method', string_match: methods.length === 1 ? { exact: methods[0]! } : { safe_regex: { regex: `^(${methods.join('|')})$` } } };
+}
+
 /** A router match; `basePath` stands in when the match names no path (the gateway's prefix). */
-export function routeMatch(m: HttpMatch | undefined, basePath: JsonObject = { prefix: '/' }): JsonObject {
+export function routeMatch(m: HttpMatch | undefined, basePath: JsonObject = { prefix: '/' }, methods: readonly string[] | undefined = m?.Methods): JsonObject {
   const out: JsonObject = m?.PathExact !== undefined ? { path: m.PathExact } : m?.PathPrefix !== undefined ? { prefix: m.PathPrefix } : m?.PathRegex !== undefined ? { safe_regex: { regex: m.PathRegex } } : { ...basePath };
   const headers: JsonObject[] = (m?.Header ?? []).map((h) => ({
     name: h.Name.toLowerCase(),
     ...(h.Present !== undefined ? { present_match: h.Present } : { string_match: stringMatch(h) }),
     ...(h.Invert ? { invert_match: true } : {}),
   }));
-  if (m?.Methods?.length) {
-    headers.push({ name: ':method', string_match: m.Methods.length === 1 ? { exact: m.Methods[0]! } : { safe_regex: { regex: `^(${m.Methods.join('|')})$` } } });
-  }
+  if (methods?.length) headers.push(methodMatch(methods));
   if (headers.length) out['headers'] = headers;
   const query = (m?.QueryParam ?? []).map((q) => ({
     name: q.Name,
@@ -49,62 +45,67 @@ export function routeMatch(m: HttpMatch | undefined, basePath: JsonObject = { pr
   return out;
 }
 
-function retryPolicy(d: RouterDestination | undefined): JsonObject {
-  if (!d || (d.NumRetries === undefined && !d.RetryOn?.length && !d.RetryOnConnectFailure && !d.RetryOnStatusCodes?.length)) return SAFE_RETRIES;
-  const on = new Set<string>(d.RetryOn ?? []);
-  if (d.RetryOnConnectFailure) on.add('connect-failure');
-  if (d.RetryOnStatusCodes?.length) on.add('retriable-status-codes');
+function retryPolicy(r: RetryPolicy, idempotent: boolean): JsonObject {
+  const on = idempotent ? [...r.retryOn, ...(r.idempotentRetryOn ?? [])] : r.retryOn;
   const policy: JsonObject = {
-    retry_on: [...on].join(',') || 'connect-failure',
-    num_retries: d.NumRetries ?? 1,
+    retry_on: on.join(','),
+    num_retries: r.numRetries,
     retry_host_predicate: PREVIOUS_HOSTS,
     host_selection_retry_max_attempts: 3,
   };
-  if (d.RetryOnStatusCodes?.length) policy['retriable_status_codes'] = d.RetryOnStatusCodes;
-  if (d.PerTryTimeout) policy['per_try_timeout'] = protoDuration(d.PerTryTimeout);
-  if (d.RetryBackOff) {
-    policy['retry_back_off'] = {
-      base_interval: protoDuration(d.RetryBackOff.BaseInterval),
-      ...(d.RetryBackOff.MaxInterval ? { max_interval: protoDuration(d.RetryBackOff.MaxInterval) } : {}),
-    };
-  }
+  if (r.statusCodes?.length) policy['retriable_status_codes'] = r.statusCodes;
+  if (r.perTryTimeoutMs !== undefined) policy['per_try_timeout'] = durationOf(r.perTryTimeoutMs);
+  if (r.backOff) policy['retry_back_off'] = { base_interval: durationOf(r.backOff.baseMs), ...(r.backOff.maxMs !== undefined ? { max_interval: durationOf(r.backOff.maxMs) } : {}) };
   return policy;
 }
 
-function hashPolicies(state: MeshState, service: string): JsonObject[] {
-  const policies = state.entries.resolvers.get(service)?.LoadBalancer?.HashPolicies ?? [];
-  return policies.map((h) => {
-    const terminal = h.Terminal ? { terminal: true } : {};
-    if (h.SourceIP) return { connection_properties: { source_ip: true }, ...terminal };
-    if (h.Field === 'header') return { header: { header_name: h.FieldValue!.toLowerCase() }, ...terminal };
-    if (h.Field === 'query_parameter') return { query_parameter: { name: h.FieldValue! }, ...terminal };
-    const c = h.CookieConfig;
-    return {
-      cookie: { name: h.FieldValue!, ...(c?.TTL && !c.Session ? { ttl: protoDuration(c.TTL) } : {}), ...(c?.Path ? { path: c.Path } : {}) },
-      ...terminal,
-    };
-  });
+function hashPolicy(h: HashPolicy): JsonObject {
+  const terminal = h.terminal ? { terminal: true } : {};
+  switch (h.kind) {
+    case 'source_ip':
+      return { connection_properties: { source_ip: true }, ...terminal };
+    case 'header':
+      return { header: { header_name: h.name }, ...terminal };
+    case 'query_parameter':
+      return { query_parameter: { name: h.name }, ...terminal };
+    case 'cookie':
+      return { cookie: { name: h.name, ...(h.ttlMs !== undefined ? { ttl: durationOf(h.ttlMs) } : {}), ...(h.path ? { path: h.path } : {}) }, ...terminal };
+  }
 }
 
-/** The whole-request timeout: the route's, the resolver's, service-defaults', the meta's. */
-function timeoutMs(state: MeshState, service: string, d: RouterDestination | undefined): number {
-  if (d?.RequestTimeout) return ms(d.RequestTimeout);
-  const resolverTimeout = state.entries.resolvers.get(service)?.RequestTimeout;
-  if (resolverTimeout) return ms(resolverTimeout);
-  return state.entries.defaults.get(service)?.RequestTimeoutMs ?? state.services.get(service)?.settings.requestTimeoutMs ?? 30_000;
-}
-
-export function routeAction(state: MeshState, action: Action, destination: RouterDestination | undefined): JsonObject {
-  const first = action.kind === 'target' ? action.target : action.splits[0]!.target;
+function routeAction(action: Action, policy: RoutePolicy, idempotent: boolean): JsonObject {
   const out: JsonObject =
     action.kind === 'target'
       ? { cluster: action.target.id }
       : // Consul weights have two decimals; Envoy's are whole numbers: ×100.
         { weighted_clusters: { clusters: action.splits.map((s) => ({ name: s.target.id, weight: Math.round(s.weight * 100) })) } };
-  if (destination?.PrefixRewrite) out['prefix_rewrite'] = destination.PrefixRewrite;
-  out['timeout'] = durationOf(timeoutMs(state, first.service, destination));
-  out['retry_policy'] = retryPolicy(destination);
-  const hash = hashPolicies(state, first.service);
-  if (hash.length) out['hash_policy'] = hash;
+  if (policy.prefixRewrite) out['prefix_rewrite'] = policy.prefixRewrite;
+  out['timeout'] = durationOf(policy.timeoutMs);
+  out['retry_policy'] = retryPolicy(policy.retries, idempotent);
+  if (policy.hashPolicies.length) out['hash_policy'] = policy.hashPolicies.map(hashPolicy);
+  return out;
+}
+
+/** What a caller adds to each Envoy route of a chain route (ext-authz, rate limits). */
+export type RouteExtras = (routeName: string, action: JsonObject) => JsonObject;
+
+/**
+ * The Envoy routes of one chain route, named `name`: one, or — when idempotent methods retry on
+ * more — the idempotent methods' route and then the rest's. `basePath` is the match's path when
+ * the route names none.
+ */
+export function envoyRoutes(name: string, route: ChainRoute, basePath?: JsonObject, extras: RouteExtras = () => ({})): JsonObject[] {
+  const one = (methods: readonly string[] | undefined, idempotent: boolean): JsonObject => {
+    const action = routeAction(route.action, route.policy, idempotent);
+    return { name, match: routeMatch(route.match, basePath, methods), route: action, ...extras(name, action) };
+  };
+  if (!route.policy.retries.idempotentRetryOn?.length) return [one(route.match?.Methods, false)];
+  const asked = route.match?.Methods;
+  const idempotent = (asked ?? IDEMPOTENT_METHODS).filter((m) => (IDEMPOTENT_METHODS as readonly string[]).includes(m));
+  const others = asked?.filter((m) => !idempotent.includes(m));
+  const out: JsonObject[] = [];
+  if (idempotent.length) out.push(one(idempotent, true));
+  if (others === undefined) out.push(one(undefined, false));
+  else if (others.length) out.push(one(others, false));
   return out;
 }

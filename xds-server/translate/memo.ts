@@ -7,7 +7,9 @@
 // it, the same state gives the same resources.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ConfigEntries, MeshState, Service } from '../model/mesh.js';
-import { chainTargets, compileChain, type Chain, type Target } from './chain.js';
+import { chainTargets, compileChain, type Chain, type Target } from '../resolve/chain.js';
+import type { ServicePolicy } from '../resolve/policy-types.js';
+import { resolveServicePolicy } from '../resolve/service-policy.js';
 import { targetCluster } from './cluster.js';
 import { loadAssignment } from './endpoints.js';
 import { upstreamVirtualHost } from './upstream-routes.js';
@@ -36,15 +38,20 @@ export class TranslationMemo {
     return this.cache.size;
   }
 
+  /** The resolved policy of calling `service`. */
+  policy(state: MeshState, service: string): ServicePolicy {
+    return this.get(state, `policy\u0000${service}`, () => ({ value: resolveServicePolicy(state, service), reads: [service] }));
+  }
+
   chain(state: MeshState, service: string): Chain {
     return this.get(state, `chain\u0000${service}`, () => {
-      const chain = compileChain(state, service);
+      const chain = compileChain(state, service, (s) => this.policy(state, s));
       return { value: chain, reads: chainServices(chain) };
     });
   }
 
   cluster(state: MeshState, target: Target): JsonObject {
-    return this.get(state, `cluster\u0000${target.id}`, () => ({ value: targetCluster(state, target), reads: [target.service] }));
+    return this.get(state, `cluster\u0000${target.id}`, () => ({ value: targetCluster(target, this.policy(state, target.service)), reads: [target.service] }));
   }
 
   endpoints(state: MeshState, target: Target): JsonObject {
@@ -57,7 +64,7 @@ export class TranslationMemo {
   virtualHost(state: MeshState, service: string): JsonObject {
     return this.get(state, `vhost\u0000${service}`, () => {
       const chain = this.chain(state, service);
-      return { value: upstreamVirtualHost(state, chain, [service]), reads: chainServices(chain) };
+      return { value: upstreamVirtualHost(chain, [service]), reads: chainServices(chain) };
     });
   }
 

@@ -3,7 +3,7 @@
 // service's chain, and its clusters and endpoints. A client asks for the names it dials only.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { MeshState } from '../model/mesh.js';
-import { chainTargets, type Target } from './chain.js';
+import { chainTargets, type Target } from '../resolve/chain.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import { TranslationMemo } from './memo.js';
 import { ADS_SOURCE, type Translation } from './resource-set.js';

@@ -4,8 +4,9 @@
 // get clusters and routes: scoped config, not the whole mesh.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { MeshState } from '../model/mesh.js';
-import { chainTargets, type Target } from './chain.js';
-import { protocolOf } from './cluster.js';
+import { chainTargets, type Target } from '../resolve/chain.js';
+import type { ServicePolicy } from '../resolve/policy-types.js';
+import { upstreamProtocolOptions } from './cluster.js';
 import { durationOf } from './duration.js';
 import { httpListener, ROUTER_FILTER } from './http-listener.js';
 import { chainServices, TranslationMemo } from './memo.js';
@@ -23,14 +24,9 @@ export interface SidecarRole {
 export const LOCAL_APP = 'local_app';
 export const OUTBOUND_ROUTES = 'outbound';
 
-/** Entry first, then the service's meta. */
-export function upstreamsOf(state: MeshState, service: string): string[] {
-  const declared = state.entries.defaults.get(service)?.Upstreams ?? state.services.get(service)?.settings.upstreams ?? [];
-  return [...new Set(declared)].filter((u) => u !== service).sort();
-}
-
-function localApp(state: MeshState, role: SidecarRole): JsonObject {
-  const cluster: JsonObject = {
+/** The local app, as the service's own policy says to speak to it (its protocol). */
+function localApp(own: ServicePolicy, role: SidecarRole): JsonObject {
+  return {
     name: LOCAL_APP,
     type: 'STATIC',
     connect_timeout: '1s',
@@ -38,27 +34,19 @@ function localApp(state: MeshState, role: SidecarRole): JsonObject {
       cluster_name: LOCAL_APP,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: role.appPort } } } }] }],
     },
+    ...upstreamProtocolOptions(own.protocol),
   };
-  if (protocolOf(state, role.service) !== 'http') {
-    cluster['typed_extension_protocol_options'] = {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    };
-  }
-  return cluster;
 }
 
-function inboundListener(state: MeshState, role: SidecarRole): JsonObject {
-  const own = state.services.get(role.service)?.settings;
+/** In front of the app, with the same request timeout the service's callers have. */
+function inboundListener(own: ServicePolicy, role: SidecarRole): JsonObject {
   const routes: JsonObject = {
     name: 'inbound',
     virtual_hosts: [
       {
         name: 'local_app',
         domains: ['*'],
-        routes: [{ name: 'local_app', match: { prefix: '/' }, route: { cluster: LOCAL_APP, timeout: durationOf(own?.requestTimeoutMs ?? 30_000) } }],
+        routes: [{ name: 'local_app', match: { prefix: '/' }, route: { cluster: LOCAL_APP, timeout: durationOf(own.requestTimeoutMs) } }],
       },
     ],
   };
@@ -83,7 +71,8 @@ export function translateSidecar(state: MeshState, role: SidecarRole, memo: Tran
   const targets = new Map<string, Target>();
   const vhosts: JsonObject[] = [];
   const dependsOn = new Set<string>([role.service]);
-  for (const upstream of upstreamsOf(state, role.service)) {
+  const policy = memo.policy(state, role.service);
+  for (const upstream of policy.upstreams) {
     if (!state.services.has(upstream) && !state.entries.splitters.has(upstream)) notes.push(`upstream ${upstream} of ${role.service} is not in the catalog`);
     const chain = memo.chain(state, upstream);
     notes.push(...chain.notes);
@@ -94,9 +83,9 @@ export function translateSidecar(state: MeshState, role: SidecarRole, memo: Tran
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   // Sidecars of one service (and outbound listeners of all) are alike: share their pieces.
   const own = [role.service];
-  const inbound = memo.shared(state, `inbound\u0000${role.service}\u0000${role.inboundAddress}:${role.inboundPort}`, own, () => inboundListener(state, role));
+  const inbound = memo.shared(state, `inbound\u0000${role.service}\u0000${role.inboundAddress}:${role.inboundPort}`, own, () => inboundListener(policy, role));
   const outbound = memo.shared(state, `outbound\u0000${role.outboundPort}`, [], () => outboundListener(role.outboundPort));
-  const app = memo.shared(state, `local_app\u0000${role.service}\u0000${role.appPort}`, own, () => localApp(state, role));
+  const app = memo.shared(state, `local_app\u0000${role.service}\u0000${role.appPort}`, own, () => localApp(policy, role));
   return {
     resources: {
       cluster: [{ name: LOCAL_APP, resource: app }, ...sorted.map((t) => ({ name: t.id, resource: memo.cluster(state, t) }))].sort((a, b) =>

@@ -1,11 +1,15 @@
 // The discovery chain of a service, as Consul compiles it: its service-router's routes, each to
 // a destination; a destination without a subset goes through the service-splitter (weighted
 // targets) or straight to the service-resolver's default subset; every target (service and
-// subset) carries its subset filter and its failover targets. Pure: entries and services in,
-// chain out. Targets become clusters; failover targets become lower-priority endpoints.
-import type { RouterDestination, HttpMatch } from '../model/config-entries/schema.js';
+// subset) carries its subset filter and its failover targets, and every route its resolved
+// policy (timeout, retries, hashing). Pure: entries and services in, chain out. Targets become
+// clusters; failover targets become lower-priority endpoints.
+import type { HttpMatch } from '../model/config-entries/schema.js';
 import type { SubsetFilter } from '../model/config-entries/subset-filter.js';
 import type { MeshState } from '../model/mesh.js';
+import type { RoutePolicy, ServicePolicy } from './policy-types.js';
+import { resolveRoutePolicy } from './route-policy.js';
+import { resolveServicePolicy } from './service-policy.js';
 
 export interface Target {
   /** The cluster name: "<service>", or "<subset>.<service>". */
@@ -26,15 +30,18 @@ export type Action =
 export interface ChainRoute {
   readonly match: HttpMatch | undefined;
   readonly action: Action;
-  readonly destination: RouterDestination | undefined;
+  readonly policy: RoutePolicy;
 }
 
 export interface Chain {
   readonly service: string;
   readonly routes: readonly ChainRoute[];
-  readonly defaultAction: Action;
+  /** Everything the service-router's routes do not match. */
+  readonly fallback: ChainRoute;
   readonly notes: readonly string[];
 }
+
+export type PolicyLookup = (service: string) => ServicePolicy;
 
 /** Matches no instance: a subset that does not exist has no endpoints (503), never all of them. */
 const NOTHING: SubsetFilter = [{ kind: 'tag', tag: '\u0000no such subset', negate: false }];
@@ -82,14 +89,20 @@ function actionFor(state: MeshState, service: string, subset: string | undefined
   return { kind: 'target', target: resolveTarget(state, service, subset, notes, true) };
 }
 
-export function compileChain(state: MeshState, service: string): Chain {
+/** The service whose policy a route follows: its (first) target's. */
+function firstTarget(action: Action): Target {
+  return action.kind === 'target' ? action.target : action.splits[0]!.target;
+}
+
+export function compileChain(state: MeshState, service: string, policyOf: PolicyLookup = (s) => resolveServicePolicy(state, s)): Chain {
   const notes: string[] = [];
-  const routes: ChainRoute[] = (state.entries.routers.get(service)?.Routes ?? []).map((r) => ({
-    match: r.Match?.HTTP,
-    action: actionFor(state, r.Destination?.Service ?? service, r.Destination?.ServiceSubset, notes),
-    destination: r.Destination,
-  }));
-  return { service, routes, defaultAction: actionFor(state, service, undefined, notes), notes };
+  const routes: ChainRoute[] = (state.entries.routers.get(service)?.Routes ?? []).map((r) => {
+    const action = actionFor(state, r.Destination?.Service ?? service, r.Destination?.ServiceSubset, notes);
+    return { match: r.Match?.HTTP, action, policy: resolveRoutePolicy(policyOf(firstTarget(action).service), r.Destination) };
+  });
+  const action = actionFor(state, service, undefined, notes);
+  const fallback: ChainRoute = { match: undefined, action, policy: resolveRoutePolicy(policyOf(firstTarget(action).service), undefined) };
+  return { service, routes, fallback, notes };
 }
 
 /** Every target a chain can send to (each becomes a cluster). */
@@ -100,6 +113,6 @@ export function chainTargets(chain: Chain): Target[] {
     else for (const s of a.splits) out.set(s.target.id, s.target);
   };
   for (const r of chain.routes) add(r.action);
-  add(chain.defaultAction);
+  add(chain.fallback.action);
   return [...out.values()];
 }

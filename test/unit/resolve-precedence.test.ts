@@ -1,0 +1,116 @@
+// The precedence rule, row by row: for every setting of the resolved model, each layer that may
+// set it wins over every weaker one, and a layer the table does not list for it has no say.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
+import { compileChain } from '../../xds-server/resolve/chain.js';
+import { DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
+import { dialPort } from '../../xds-server/resolve/dial-port.js';
+import { decide, LAYERS, SETTING_LAYERS, type Layer, type Setting } from '../../xds-server/resolve/precedence.js';
+import { resolveServicePolicy } from '../../xds-server/resolve/service-policy.js';
+import { entries } from '../helpers/entry-fixtures.js';
+import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+
+/** What each layer says about each setting in the mesh below, and what the default is. */
+const ROUTER = 'Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathPrefix: /r}}, Destination: {RequestTimeout: 7s, NumRetries: 4, RetryOn: [5xx]}}]';
+const RESOLVER =
+  'Kind: service-resolver\nName: web\nConnectTimeout: 2s\nRequestTimeout: 8s\nLoadBalancer: {Policy: ring_hash, HashPolicies: [{Field: header, FieldValue: X-User}]}';
+const DEFAULTS = [
+  'Kind: service-defaults',
+  'Name: web',
+  'Protocol: grpc',
+  'ConnectTimeoutMs: 3000',
+  'RequestTimeoutMs: 9000',
+  'Upstreams: [from-entry]',
+  'Limits: {MaxConnections: 11}',
+  'RetryBudget: {BudgetPercent: 33}',
+  'PassiveHealthCheck: {MaxFailures: 2}',
+  'ActiveHealthCheck: {Path: /hc, Interval: 1s, Timeout: 100ms}',
+].join('\n');
+const META = { protocol: 'http2' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'] } as const;
+
+function mesh(layers: ReadonlySet<Layer>): MeshState {
+  const docs = [...(layers.has('route') ? [ROUTER] : []), ...(layers.has('resolver') ? [RESOLVER] : []), ...(layers.has('service-defaults') ? [DEFAULTS] : [])];
+  const web = service('web', [instance('web-1', layers.has('meta') ? { sidecarPort: 21000 } : {})], layers.has('meta') ? META : {});
+  return meshOf([web, service('from-entry', []), service('from-meta', [])], entries(...docs) as Partial<ConfigEntries>);
+}
+
+/** The value each layer gives each setting (as the resolved model reads it). */
+const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
+  protocol: { 'service-defaults': 'grpc', meta: 'http2', default: 'http' },
+  connectTimeout: { resolver: 2_000, 'service-defaults': 3_000, meta: 4_000, default: 1_000 },
+  requestTimeout: { route: 7_000, resolver: 8_000, 'service-defaults': 9_000, meta: 10_000, default: 30_000 },
+  loadBalancer: { resolver: 'ring_hash', default: 'round_robin' },
+  hashPolicies: { resolver: 'header:x-user', default: '' },
+  retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
+  circuitBreakers: { 'service-defaults': 11, default: undefined },
+  retryBudget: { 'service-defaults': 33, default: DEFAULT_RETRY_BUDGET.percent },
+  outlierDetection: { 'service-defaults': 2, default: undefined },
+  healthCheck: { 'service-defaults': '/hc', default: undefined },
+  upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
+  dialPort: { meta: 21000, default: 8000 },
+};
+
+/** The setting's value for web, as the callers of its route /r get it. */
+function read(state: MeshState, setting: Setting): unknown {
+  const p = resolveServicePolicy(state, 'web');
+  const route = compileChain(state, 'web').routes[0]?.policy ?? compileChain(state, 'web').fallback.policy;
+  switch (setting) {
+    case 'protocol':
+      return p.protocol;
+    case 'connectTimeout':
+      return p.connectTimeoutMs;
+    case 'requestTimeout':
+      return route.timeoutMs;
+    case 'loadBalancer':
+      return p.loadBalancer.policy;
+    case 'hashPolicies':
+      return route.hashPolicies.map((h) => (h.kind === 'header' ? `header:${h.name}` : h.kind)).join(',');
+    case 'retries':
+      return route.retries.numRetries;
+    case 'circuitBreakers':
+      return p.circuitBreakers.maxConnections;
+    case 'retryBudget':
+      return p.circuitBreakers.retryBudget?.percent;
+    case 'outlierDetection':
+      return p.outlierDetection?.consecutive5xx;
+    case 'healthCheck':
+      return p.healthCheck?.path;
+    case 'upstreams':
+      return p.upstreams.join(',');
+    case 'dialPort':
+      return dialPort(state.services.get('web')!.instances[0]!);
+  }
+}
+
+describe('precedence of settings (resolve/precedence.ts)', () => {
+  for (const setting of Object.keys(SETTING_LAYERS) as Setting[]) {
+    const layers: readonly Layer[] = SETTING_LAYERS[setting];
+    it(`${setting}: ${layers.join(' > ')}`, () => {
+      assert.deepEqual(Object.keys(EXPECTED[setting]).sort(), [...layers].sort(), 'the expectations cover exactly the layers of the table');
+      // Each layer, with every weaker layer present too, decides; stronger layers absent.
+      layers.forEach((layer, i) => {
+        const present = new Set<Layer>(layers.slice(i).filter((l) => l !== 'default'));
+        assert.deepEqual(read(mesh(present), setting), EXPECTED[setting][layer], `${setting} from ${layer} over ${[...present].join(', ') || 'nothing'}`);
+      });
+      // A layer the table does not list says nothing, even when it is the only one present.
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default')) {
+        assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
+      }
+    });
+  }
+
+  it('records which layer decided each setting', () => {
+    const p = resolveServicePolicy(mesh(new Set(['service-defaults', 'meta'])), 'web');
+    assert.equal(p.decidedBy.requestTimeout, 'service-defaults');
+    assert.equal(p.decidedBy.connectTimeout, 'service-defaults');
+    assert.equal(p.decidedBy.loadBalancer, 'default');
+    const route = compileChain(mesh(new Set(['route', 'meta'])), 'web').routes[0]!.policy;
+    assert.equal(route.decidedBy.requestTimeout, 'route');
+    assert.equal(compileChain(mesh(new Set(['meta'])), 'web').fallback.policy.decidedBy.requestTimeout, 'meta');
+  });
+
+  it('refuses an offer from a layer the table does not list', () => {
+    assert.throws(() => decide('protocol', { route: 'grpc', default: 'http' }), /protocol is not set by route/);
+  });
+});

@@ -1,0 +1,51 @@
+// Where each setting of an upstream comes from, decided here and nowhere else. Every setting
+// names the layers that may set it, strongest first; the first layer that says something wins:
+//
+//   route             the service-router route's Destination (per route)
+//   resolver          the target service's service-resolver
+//   service-defaults  the target service's service-defaults
+//   meta              the target service's Consul service meta (or an instance's, for its port)
+//   default           meshgate's default (resolve/defaults.ts)
+//
+// docs/configuration.md prints this table; test/unit/resolve-precedence.test.ts checks every row.
+export const LAYERS = ['route', 'resolver', 'service-defaults', 'meta', 'default'] as const;
+export type Layer = (typeof LAYERS)[number];
+
+export const SETTING_LAYERS = {
+  protocol: ['service-defaults', 'meta', 'default'],
+  connectTimeout: ['resolver', 'service-defaults', 'meta', 'default'],
+  requestTimeout: ['route', 'resolver', 'service-defaults', 'meta', 'default'],
+  loadBalancer: ['resolver', 'default'],
+  hashPolicies: ['resolver', 'default'],
+  retries: ['route', 'default'],
+  circuitBreakers: ['service-defaults', 'default'],
+  retryBudget: ['service-defaults', 'default'],
+  outlierDetection: ['service-defaults', 'default'],
+  healthCheck: ['service-defaults', 'default'],
+  upstreams: ['service-defaults', 'meta', 'default'],
+  dialPort: ['meta', 'default'],
+} as const satisfies Record<string, readonly Layer[]>;
+
+export type Setting = keyof typeof SETTING_LAYERS;
+
+export interface Decided<T> {
+  readonly value: T;
+  readonly from: Layer;
+}
+
+/**
+ * The value of `setting` from the strongest layer that offers one (undefined means "says
+ * nothing"). `default` must always be offered; offering a layer the table does not list for
+ * the setting is a programming error.
+ */
+export function decide<T>(setting: Setting, offers: { readonly [L in Layer]?: T | undefined } & { readonly default: T }): Decided<T> {
+  const layers: readonly Layer[] = SETTING_LAYERS[setting];
+  for (const key of Object.keys(offers) as Layer[]) {
+    if (!layers.includes(key)) throw new Error(`${setting} is not set by ${key} (resolve/precedence.ts)`);
+  }
+  for (const layer of layers) {
+    const value = offers[layer];
+    if (value !== undefined) return { value, from: layer };
+  }
+  return { value: offers.default, from: 'default' };
+}

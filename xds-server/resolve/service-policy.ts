@@ -1,0 +1,145 @@
+// A service's policy for everyone who calls it, each setting decided once by the precedence
+// table (precedence.ts) from its service-resolver, service-defaults, meta and the defaults.
+import { durationMs } from '../../shared/validate/duration.js';
+import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config-entries/schema.js';
+import type { MeshState, Protocol } from '../model/mesh.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_LOAD_BALANCER, DEFAULT_PROTOCOL, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET } from './defaults.js';
+import type { CircuitBreakers, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
+import { decide, type Layer, type Setting } from './precedence.js';
+
+const optionalMs = (text: string | undefined): number | undefined => (text === undefined ? undefined : durationMs(text));
+
+function loadBalancerOf(r: ServiceResolverEntry | undefined): LoadBalancer | undefined {
+  const lb = r?.LoadBalancer;
+  if (!lb) return undefined;
+  return {
+    policy: lb.Policy,
+    ...(lb.Policy === 'least_request' && lb.LeastRequestConfig ? { choiceCount: lb.LeastRequestConfig.ChoiceCount } : {}),
+    ...(lb.Policy === 'ring_hash' && lb.RingHashConfig?.MinimumRingSize ? { minimumRingSize: lb.RingHashConfig.MinimumRingSize } : {}),
+    ...(lb.Policy === 'ring_hash' && lb.RingHashConfig?.MaximumRingSize ? { maximumRingSize: lb.RingHashConfig.MaximumRingSize } : {}),
+  };
+}
+
+function hashPoliciesOf(r: ServiceResolverEntry | undefined): HashPolicy[] | undefined {
+  const list = r?.LoadBalancer?.HashPolicies;
+  if (!list?.length) return undefined;
+  return list.map((h): HashPolicy => {
+    const terminal = !!h.Terminal;
+    if (h.SourceIP) return { kind: 'source_ip', terminal };
+    if (h.Field === 'header') return { kind: 'header', name: h.FieldValue!.toLowerCase(), terminal };
+    if (h.Field === 'query_parameter') return { kind: 'query_parameter', name: h.FieldValue!, terminal };
+    const c = h.CookieConfig;
+    return {
+      kind: 'cookie',
+      name: h.FieldValue!,
+      ...(c?.TTL && !c.Session ? { ttlMs: durationMs(c.TTL) } : {}),
+      ...(c?.Path ? { path: c.Path } : {}),
+      terminal,
+    };
+  });
+}
+
+function circuitBreakersOf(d: ServiceDefaultsEntry | undefined): CircuitBreakers | undefined {
+  const l = d?.Limits;
+  if (!l) return undefined;
+  return {
+    ...(l.MaxConnections !== undefined ? { maxConnections: l.MaxConnections } : {}),
+    ...(l.MaxPendingRequests !== undefined ? { maxPendingRequests: l.MaxPendingRequests } : {}),
+    ...(l.MaxConcurrentRequests !== undefined ? { maxRequests: l.MaxConcurrentRequests } : {}),
+    ...(l.MaxRetries !== undefined ? { maxRetries: l.MaxRetries } : {}),
+  };
+}
+
+function outlierDetectionOf(d: ServiceDefaultsEntry | undefined): OutlierDetection | undefined {
+  const p = d?.PassiveHealthCheck;
+  if (!p) return undefined;
+  return {
+    consecutive5xx: p.MaxFailures ?? 5,
+    ...(p.Interval ? { intervalMs: durationMs(p.Interval) } : {}),
+    ...(p.BaseEjectionTime ? { baseEjectionTimeMs: durationMs(p.BaseEjectionTime) } : {}),
+    ...(p.MaxEjectionPercent !== undefined ? { maxEjectionPercent: p.MaxEjectionPercent } : {}),
+    enforcingConsecutive5xx: p.EnforcingConsecutive5xx ?? 100,
+  };
+}
+
+function healthCheckOf(d: ServiceDefaultsEntry | undefined): HealthCheck | undefined {
+  const a = d?.ActiveHealthCheck;
+  if (!a) return undefined;
+  return { path: a.Path, intervalMs: durationMs(a.Interval), timeoutMs: durationMs(a.Timeout), unhealthyThreshold: a.UnhealthyThreshold, healthyThreshold: a.HealthyThreshold };
+}
+
+/** The upstreams a sidecar may call: deduplicated, sorted, never itself. */
+function upstreamList(service: string, declared: readonly string[]): string[] {
+  return [...new Set(declared)].filter((u) => u !== service).sort();
+}
+
+export function resolveServicePolicy(state: MeshState, service: string): ServicePolicy {
+  const resolver = state.entries.resolvers.get(service);
+  const defaults = state.entries.defaults.get(service);
+  const meta = state.services.get(service)?.settings;
+  const decidedBy: Partial<Record<Setting, Layer>> = {};
+  const take = <T>(setting: Setting, d: { value: T; from: Layer }): T => {
+    decidedBy[setting] = d.from;
+    return d.value;
+  };
+
+  const protocol = take<Protocol>('protocol', decide('protocol', { 'service-defaults': defaults?.Protocol, meta: meta?.protocol, default: DEFAULT_PROTOCOL }));
+  const connectTimeoutMs = take(
+    'connectTimeout',
+    decide('connectTimeout', {
+      resolver: resolver?.ConnectTimeout ? Math.max(1, durationMs(resolver.ConnectTimeout)) : undefined,
+      'service-defaults': defaults?.ConnectTimeoutMs,
+      meta: meta?.connectTimeoutMs,
+      default: DEFAULT_CONNECT_TIMEOUT_MS,
+    }),
+  );
+  const requestTimeoutMs = take(
+    'requestTimeout',
+    decide('requestTimeout', {
+      resolver: optionalMs(resolver?.RequestTimeout),
+      'service-defaults': defaults?.RequestTimeoutMs,
+      meta: meta?.requestTimeoutMs,
+      default: DEFAULT_REQUEST_TIMEOUT_MS,
+    }),
+  );
+  const loadBalancer = take('loadBalancer', decide('loadBalancer', { resolver: loadBalancerOf(resolver), default: DEFAULT_LOAD_BALANCER }));
+  const hashPolicies = take<readonly HashPolicy[]>('hashPolicies', decide('hashPolicies', { resolver: hashPoliciesOf(resolver), default: [] }));
+  const limits = take<CircuitBreakers>('circuitBreakers', decide('circuitBreakers', { 'service-defaults': circuitBreakersOf(defaults), default: {} }));
+  const budget = take(
+    'retryBudget',
+    decide('retryBudget', {
+      'service-defaults': defaults?.RetryBudget
+        ? { percent: defaults.RetryBudget.BudgetPercent, ...(defaults.RetryBudget.MinRetryConcurrency !== undefined ? { minConcurrency: defaults.RetryBudget.MinRetryConcurrency } : {}) }
+        : undefined,
+      // An explicit MaxRetries replaces the default budget (Envoy ignores max_retries under one).
+      default: limits.maxRetries === undefined ? DEFAULT_RETRY_BUDGET : undefined,
+    }),
+  );
+  const outlierDetection = take('outlierDetection', decide('outlierDetection', { 'service-defaults': outlierDetectionOf(defaults), default: undefined }));
+  const healthCheck = take('healthCheck', decide('healthCheck', { 'service-defaults': healthCheckOf(defaults), default: undefined }));
+  const upstreams = take<readonly string[]>(
+    'upstreams',
+    decide('upstreams', { 'service-defaults': defaults?.Upstreams, meta: meta?.upstreams, default: [] }),
+  );
+  return {
+    service,
+    protocol,
+    connectTimeoutMs,
+    requestTimeoutMs,
+    loadBalancer,
+    hashPolicies,
+    circuitBreakers: budget ? { ...limits, retryBudget: budget } : limits,
+    ...(outlierDetection ? { outlierDetection } : {}),
+    ...(healthCheck ? { healthCheck } : {}),
+    upstreams: upstreamList(service, upstreams),
+    decidedBy,
+  };
+}
+
+/**
+ * An infrastructure service the gateway's filters call (ext-authz, ratelimit): its own policy,
+ * except that it is always spoken to over gRPC and a call lasts at most the filter's timeout.
+ */
+export function infrastructurePolicy(state: MeshState, service: string, timeoutMs: number): ServicePolicy {
+  return { ...resolveServicePolicy(state, service), protocol: 'grpc', requestTimeoutMs: timeoutMs };
+}
