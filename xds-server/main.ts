@@ -1,8 +1,7 @@
-// xds-server entry point: Consul → MeshStore → Controller (translate, cache) → ADS server.
+// xds-server entry point, wiring only: sources (Consul catalog and health, config entries) →
+// MeshStore → Controller (resolve, translate, cache) → ADS server, and the admin HTTP server.
 import { ConsulClient } from '../shared/consul/client.js';
 import { listenHttp } from '../shared/admin-http.js';
-import { reportDocumentEvents } from '../shared/documents/report-events.js';
-import { startDocumentSources } from '../shared/documents/start-sources.js';
 import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { envoyRoot } from '../shared/proto/root.js';
@@ -11,12 +10,12 @@ import { XdsMetrics } from './admin/metrics.js';
 import { SnapshotCache } from './cache/snapshot-cache.js';
 import { parseConfig, USAGE } from './config.js';
 import { Controller } from './controller.js';
-import { createConfigEntryStore, entriesOf, refusalsOf } from './model/config-entries/entry-store.js';
 import { MeshStore } from './model/mesh-store.js';
 import { DEFAULT_SETTINGS_DEFAULTS } from './model/service-settings.js';
 import { AdsServer } from './server/ads-server.js';
 import { ProxyRegistry } from './server/proxy-registry.js';
 import { ConsulCatalogSource } from './sources/consul-catalog.js';
+import { startConfigEntrySource } from './sources/config-entries.js';
 
 const log = createLogger('xds-server');
 
@@ -49,21 +48,7 @@ runService('xds-server', log, async () => {
   );
 
   const consul = new ConsulClient(config.consul);
-  const entryStore = createConfigEntryStore();
-  reportDocumentEvents(entryStore, log, { what: 'config entry', namesField: 'entries', refusals: metrics.entryRefusals, inForce: metrics.entries });
-  entryStore.onEvent(() => store.setConfigEntries(entriesOf(entryStore.items), refusalsOf(entryStore.status())));
-  if (config.configEntriesPrefix) store.expectSource('config-entries');
-  const entrySources = startDocumentSources({
-    paths: config.configEntryFiles,
-    consul: config.configEntriesPrefix ? consul : undefined,
-    consulPrefix: config.configEntriesPrefix || undefined,
-    sink: entryStore,
-    log,
-    what: 'config entry',
-    onWatchError: () => metrics.consulWatchErrors.inc({ watch: 'kv' }),
-    onFirstAnswer: () => store.markSynced('config-entries'),
-  });
-
+  const entrySource = startConfigEntrySource({ files: config.configEntryFiles, consulPrefix: config.configEntriesPrefix, consul, store, log, metrics });
   const source = new ConsulCatalogSource({
     client: consul,
     store,
@@ -84,13 +69,13 @@ runService('xds-server', log, async () => {
   });
 
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort);
-  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore }), config.adminHost, config.adminPort);
+  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries }), config.adminHost, config.adminPort);
   source.start();
   log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');
 
   return async () => {
     source.stop();
-    entrySources.stop();
+    entrySource.stop();
     controller.close();
     store.close();
     await ads.close();

@@ -2,7 +2,12 @@
 //   Service.Meta.version == v2            Service.Meta.zone != "us-east-1a"
 //   Service.Tags contains canary          Service.Tags not contains legacy
 // clauses joined by "and". Parsed once, when the entry is validated.
-import type { Instance } from '../mesh.js';
+
+/** What a filter reads of an instance. */
+export interface Labelled {
+  readonly meta: Readonly<Record<string, string>>;
+  readonly tags: readonly string[];
+}
 
 export type FilterClause =
   | { readonly kind: 'meta'; readonly key: string; readonly value: string; readonly negate: boolean }
@@ -34,7 +39,7 @@ export function parseSubsetFilter(text: string): SubsetFilter | string {
   return clauses;
 }
 
-export function matchesFilter(instance: Instance, filter: SubsetFilter): boolean {
+export function matchesFilter(instance: Labelled, filter: SubsetFilter): boolean {
   for (const c of filter) {
     const hit = c.kind === 'meta' ? instance.meta[c.key] === c.value : instance.tags.includes(c.tag);
     if (hit === c.negate) return false;
