@@ -6,7 +6,8 @@
 //
 // GET /test?msg=hello                echo: msg, path, instance, service, the request headers
 //       [&delay_ms=N] [&status=N]    answer late or with another status (for timeout tests)
-//                                    (any other GET path echoes the same way)
+//                                    (any other GET path echoes the same way, and so does a POST
+//                                    outside /v1/)
 // POST /v1/chat/completions          deterministic reply with a usage block (stream: true → SSE)
 // POST /v1/embeddings                deterministic vectors
 // GET /v1/models
@@ -114,18 +115,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   if (route === 'GET /v1/models') {
     return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });
   }
-  if (req.method === 'GET') {
-    const delay = Number(url.searchParams.get('delay_ms') ?? 0);
-    if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 120_000)));
-    const status = failStatus ?? Number(url.searchParams.get('status') ?? 200);
-    return send(res, status >= 100 && status < 600 ? status : 200, {
-      msg: url.searchParams.get('msg'),
-      path: url.pathname,
-      instance,
-      service,
-      headers: req.headers,
-    });
-  }
+  if (req.method === 'GET') return echo(req, url, res);
   if (route === 'POST /v1/chat/completions') {
     let body: unknown;
     try {
@@ -156,7 +146,24 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
   }
+  if (req.method === 'POST' && !url.pathname.startsWith('/v1/')) {
+    for await (const _ of req); // the body is not echoed
+    return echo(req, url, res);
+  }
   return openAiError(res, 404, `no such endpoint: ${route}`);
+}
+
+async function echo(req: http.IncomingMessage, url: URL, res: http.ServerResponse): Promise<void> {
+  const delay = Number(url.searchParams.get('delay_ms') ?? 0);
+  if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 120_000)));
+  const status = failStatus ?? Number(url.searchParams.get('status') ?? 200);
+  return send(res, status >= 100 && status < 600 ? status : 200, {
+    msg: url.searchParams.get('msg'),
+    path: url.pathname,
+    instance,
+    service,
+    headers: req.headers,
+  });
 }
 
 const server = http.createServer((req, res) => {

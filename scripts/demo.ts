@@ -96,6 +96,15 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
+/** A demo service instance may die (kill -9 is a way to watch failover): say so, keep running. */
+function watchInstance(p: ManagedProcess): void {
+  void p.exited.then((code) => {
+    if (stopping) return;
+    say(`\n${p.name} is gone (${code}); the mesh routes around it: Envoy retries on the others, and Consul marks it critical within a few seconds`);
+  });
+}
+
+/** The mesh's own parts: without one of them the demo cannot go on. */
 function watchForCrash(p: ManagedProcess): void {
   void p.exited.then((code) => {
     if (stopping) return;
@@ -168,7 +177,7 @@ async function main(): Promise<void> {
       logFile: path.join(logs, `${id}.log`),
     });
     instances.push(instance);
-    watchForCrash(instance.process);
+    watchInstance(instance.process);
     say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
   }
 
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
     logFile: path.join(logs, 'agent-1.log'),
   });
   instances.push(agent);
-  watchForCrash(agent.process);
+  watchInstance(agent.process);
   sidecar = await startSidecarEnvoy({
     nodeId: 'demo-agent-1-sidecar',
     service: 'agent',
@@ -248,6 +257,8 @@ ready. Try:
 
   # the mesh: gateway → agent-1's sidecar → agent-1 → its sidecar → llm-chat, by name
   curl '${gw}/agent/call/llm-chat/test?msg=through-two-sidecars'
+  # kill an llm-chat instance mid-traffic: GETs in flight on it are retried on the other one
+  for i in $(seq 200); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/agent/call/llm-chat/test; done & sleep 1; kill -9 ${instances[1]!.process.pid}; wait; echo
   # an llm-chat instance that answers 503 while Consul still calls it healthy: GETs are retried
   # elsewhere (service-router), and after 3 in a row it is ejected (service-defaults)
   curl -X PUT '${instances[1]!.url}/_demo/fail?status=503'

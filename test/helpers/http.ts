@@ -44,26 +44,39 @@ export interface Traffic {
 
 /** Keep sending GETs to `url` one after another until stopped: what a steady caller sees. */
 export function steadyTraffic(url: string, pauseMs = 20): Traffic {
+  return trafficOf(() => fetch(url, { signal: AbortSignal.timeout(5_000) }), { pauseMs });
+}
+
+/**
+ * `concurrency` loops each sending one request at a time until stopped; the answers counted by
+ * status ("error" when none came). A failed answer's status line and body start are kept too.
+ */
+export function trafficOf(send: () => Promise<Response>, o: { concurrency?: number; pauseMs?: number } = {}): Traffic & { failures: string[] } {
   const counts = new Map<string, number>();
+  const failures: string[] = [];
   let running = true;
-  const loop = (async () => {
+  const loop = async (): Promise<void> => {
     while (running) {
       let key: string;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-        await res.arrayBuffer();
+        const res = await send();
+        const body = await res.text();
         key = String(res.status);
-      } catch {
+        if (res.status >= 400 && failures.length < 20) failures.push(`${res.status} ${body.slice(0, 160)}`);
+      } catch (err) {
         key = 'error';
+        if (failures.length < 20) failures.push(`error ${(err as Error).message}`);
       }
       counts.set(key, (counts.get(key) ?? 0) + 1);
-      await new Promise((r) => setTimeout(r, pauseMs));
+      await new Promise((r) => setTimeout(r, o.pauseMs ?? 20));
     }
-  })();
+  };
+  const loops = Array.from({ length: o.concurrency ?? 1 }, loop);
   return {
+    failures,
     async stop() {
       running = false;
-      await loop;
+      await Promise.all(loops);
       return counts;
     },
   };
