@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
+import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
 import { AUTHZ_PREFIX, startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { request, steadyTraffic, type EchoBody, type GatewayError } from '../helpers/http.js';
@@ -92,12 +93,23 @@ describe('ext-authz in front of the gateway', () => {
   });
 
   it('never lets a client-sent identity header reach the upstream, on protected and public routes', async () => {
-    const forged = { 'x-auth-subject': 'admin', 'x-auth-tenant': 'root', 'x-auth-scopes': 'everything', 'x-auth-plan': 'enterprise' };
+    // Every identity header, forged. On a protected route ext-authz overwrites the ones it sets,
+    // so the proof is a caller whose identity leaves some unset: a JWT with a subject and tenant
+    // only (so no key id and no plan), and an API key.
+    const forged = Object.fromEntries(Object.values(DEFAULT_IDENTITY_HEADERS).map((h) => [h, `forged-${h}`]));
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await v1({ ...forged, authorization: `Bearer ${await sign(key, { sub: 'alice', tenant: 'team-j' }, now)}` });
+    assert.equal(jwt.status, 200);
+    assert.deepEqual(
+      Object.fromEntries(Object.values(DEFAULT_IDENTITY_HEADERS).map((h) => [h, jwt.body.headers[h]])),
+      { 'x-auth-subject': 'alice', 'x-auth-tenant': 'team-j', 'x-auth-plan': undefined, 'x-auth-scopes': 'chat', 'x-auth-key-id': undefined, 'x-auth-credential': 'jwt' },
+      'only what ext-authz established',
+    );
     const withKey = await v1({ ...forged, 'x-api-key': TEAM_A_KEY });
-    assert.equal(withKey.body.headers['x-auth-subject'], 'team-a-bot');
-    assert.equal(withKey.body.headers['x-auth-tenant'], 'team-a');
-    assert.equal(withKey.body.headers['x-auth-scopes'], 'chat');
-    assert.equal(withKey.body.headers['x-auth-plan'], 'pro');
+    assert.deepEqual(
+      Object.fromEntries(Object.values(DEFAULT_IDENTITY_HEADERS).map((h) => [h, withKey.body.headers[h]])),
+      { 'x-auth-subject': 'team-a-bot', 'x-auth-tenant': 'team-a', 'x-auth-plan': 'pro', 'x-auth-scopes': 'chat', 'x-auth-key-id': 'team-a-key', 'x-auth-credential': 'api_key' },
+    );
     const publicRoute = await request<EchoBody>(`${mesh.gatewayUrl}/test?msg=hi`, { headers: forged });
     assert.equal(publicRoute.status, 200);
     for (const h of Object.keys(forged)) assert.equal(publicRoute.body.headers[h], undefined, h);
@@ -140,6 +152,18 @@ describe('ext-authz in front of the gateway', () => {
       { timeoutMs: 5_000, intervalMs: 50 },
     );
     assert.match(status.last_refusal!.reason, /policies\.llm-clients\.credentials\[0\]\.keys: must list at least one key/);
+    // A header the gateway would drop (underscores) could never carry a key: refused, with why.
+    await mesh.consul.api.kvPut(`${AUTHZ_PREFIX}main`, policyDocument(jwksUrl).replace('- type: api_key', '- type: api_key\n        header: x_api_key'));
+    const underscore = await waitFor(
+      'the underscore header to be refused',
+      async () => {
+        const s = await mesh.authz!.getJson<{ documents: Array<{ id: string; last_refusal: { reason: string } | null }> }>('/status');
+        const reason = s.documents.find((x) => x.id === `consul:${AUTHZ_PREFIX}main`)?.last_refusal?.reason;
+        return reason?.includes('x_api_key') ? reason : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    assert.match(underscore, /policies\.llm-clients\.credentials\[0\]\.header: "x_api_key" has "_": the gateway drops request headers with underscores, so it would never arrive \(use "x-api-key"\)/);
     assert.equal((await v1({ 'x-api-key': TEAM_A_KEY })).status, 403, 'the last good policy (with its deny rule) still rules');
     const metrics = await (await fetch(`${mesh.authz!.adminUrl}/metrics`)).text();
     assert.match(metrics, /^meshgate_authz_document_refusals_total\{source="consul"\} [1-9]/m);

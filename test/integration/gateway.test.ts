@@ -2,14 +2,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../../launcher/wait.js';
+import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { instancesAnswering, request, type EchoBody, type GatewayError } from '../helpers/http.js';
+
+const RETAIN_VANISHED_MS = 4_000;
 
 describe('gateway: Consul → xds-server → Envoy', () => {
   let mesh: GatewayMesh;
 
   before(async () => {
-    mesh = await startGatewayMesh();
+    // A vanished service keeps its route (503) this long, then it is gone (404).
+    mesh = await startGatewayMesh({ xdsArgs: [`--retain-vanished=${RETAIN_VANISHED_MS}ms`] });
     for (const id of ['llm-chat-1', 'llm-chat-2']) {
       await mesh.addInstance({ service: 'llm-chat', id, meta: { 'gateway-path': '/v1/,/test' } });
     }
@@ -84,13 +88,14 @@ describe('gateway: Consul → xds-server → Envoy', () => {
     });
   });
 
-  it('answers 503 in the JSON error shape when every instance is gone', async () => {
+  it('answers 503 in the JSON error shape when every instance is gone, until --retain-vanished has passed; then 404', async () => {
     const solo = await mesh.addInstance({ service: 'solo', id: 'solo-1', meta: { 'gateway-path': '/solo' } });
     await waitFor('solo-1 to answer', async () => (await request<EchoBody>(`${mesh.gatewayUrl}/solo?x=1`)).status !== 404, {
       timeoutMs: 10_000,
       intervalMs: 100,
     });
     await solo.stop(); // deregisters itself
+    const gone = Date.now();
     const a = await waitFor(
       'the gateway to answer 503 for solo',
       async () => {
@@ -102,6 +107,48 @@ describe('gateway: Consul → xds-server → Envoy', () => {
     assert.equal(a.body.error.status, 503);
     assert.equal(a.body.error.code, 'no_healthy_upstream');
     assert.match(a.body.error.request_id, /^[0-9a-f-]{36}$/);
+    // Every answer until the route goes is that 503 (a flapping registration keeps its route),
+    // and the 404 comes once the retention has passed, not before.
+    const seen = new Set<number>();
+    const notFoundAt = await waitFor(
+      'the route of the vanished service to go',
+      async () => {
+        const status = (await request(`${mesh.gatewayUrl}/solo`)).status;
+        seen.add(status);
+        return status === 404 ? Date.now() : undefined;
+      },
+      { timeoutMs: RETAIN_VANISHED_MS + 10_000, intervalMs: 100 },
+    );
+    assert.deepEqual([...seen].sort(), [404, 503]);
+    assert.ok(notFoundAt - gone >= RETAIN_VANISHED_MS - 500, `404 after ${notFoundAt - gone} ms, retention ${RETAIN_VANISHED_MS} ms`);
+  });
+
+  it('sends nothing to a service whose every instance is critical (no panic mode): 503, and no request reaches them', async () => {
+    const sick = [];
+    for (const id of ['sick-1', 'sick-2']) sick.push(await mesh.addInstance({ service: 'sick', id, meta: { 'gateway-path': '/sick' } }));
+    await waitFor('sick routable', async () => (await request(`${mesh.gatewayUrl}/sick`)).status === 200, { timeoutMs: 10_000, intervalMs: 100 });
+    for (const s of sick) await s.setHealthy(false);
+    await waitFor('the gateway to see both critical', async () => (await mesh.envoy.admin.clusters()).get('sick')?.every((h) => !h.healthy), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const sent = async (): Promise<number> => (await mesh.envoy.admin.stat('cluster.sick.upstream_rq_total')) ?? 0;
+    const before = await sent();
+    for (let i = 0; i < 20; i++) {
+      const r = await request<GatewayError>(`${mesh.gatewayUrl}/sick`);
+      assert.equal(r.status, 503);
+      assert.equal(r.body.error.code, 'no_healthy_upstream');
+    }
+    assert.equal(await sent(), before, 'no request went to a critical instance');
+    assert.equal(await mesh.envoy.admin.stat('cluster.sick.lb_healthy_panic'), 0, 'Envoy never entered panic mode');
+    for (const s of sick) await s.stop();
+  });
+
+  it('removes every identity header a client sends (no ext-authz in this mesh)', async () => {
+    const forged = Object.fromEntries(Object.values(DEFAULT_IDENTITY_HEADERS).map((h) => [h, 'forged']));
+    const r = await request<EchoBody>(`${mesh.gatewayUrl}/test?msg=who`, { headers: forged });
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.body.headers).filter((h) => h.startsWith('x-auth-')), []);
   });
 
   it('routes a service registered at run time, with nothing restarted', async () => {

@@ -233,6 +233,39 @@ describe('sidecars, config entries, delta and state of the world', () => {
     }
   });
 
+  it('gives a service-defaults request timeout to its callers and to its own sidecar alike', async () => {
+    /** Every route timeout a proxy has in force for `cluster`: RDS tables, and inline routes of
+     * active listeners (a listener still draining, and its inline table in the routes dump's
+     * static_route_configs, keep the old routes a while). */
+    const timeouts = async (e: EnvoyProcess, cluster: string): Promise<string[]> => {
+      const out: string[] = [];
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) return v.forEach(walk);
+        if (!v || typeof v !== 'object') return;
+        const o = v as { cluster?: string; weighted_clusters?: { clusters: Array<{ name: string }> }; timeout?: string };
+        const names = o.cluster ? [o.cluster] : (o.weighted_clusters?.clusters.map((c) => c.name) ?? []);
+        if (o.timeout && names.includes(cluster)) out.push(o.timeout);
+        for (const [k, child] of Object.entries(o)) if (!['draining_state', 'warming_state', 'static_route_configs'].includes(k)) walk(child);
+      };
+      walk((await e.admin.configDump(false)).configs);
+      return out;
+    };
+    const all = (list: string[], timeout: string): boolean => list.length > 0 && list.every((t) => t === timeout);
+    const everywhere = async (timeout: string): Promise<boolean> =>
+      all(await timeouts(mesh.envoy, 'v1.llm-b'), timeout) && all(await timeouts(a.envoy, 'v1.llm-b'), timeout) && all(await timeouts(b1.envoy, 'local_app'), timeout);
+    assert.ok(await everywhere('30s'), 'the default first');
+    await mesh.consul.api.kvPut(`${PREFIX}llm-b/defaults`, 'Kind: service-defaults\nName: llm-b\nRequestTimeoutMs: 120000\n');
+    try {
+      await waitFor('120 s at llm-b\'s callers (the gateway, llm-a\'s sidecar) and at its own sidecar\'s inbound route', () => everywhere('120s'), {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+      });
+    } finally {
+      await mesh.consul.api.kvDelete(`${PREFIX}llm-b/defaults`);
+    }
+    await waitFor('the default back everywhere', () => everywhere('30s'), { timeoutMs: 10_000, intervalMs: 200 });
+  });
+
   it('keeps a key on one instance with ring hash on a header, and spreads the keys', async () => {
     const owners = new Map<string, string>();
     for (const user of ['ada', 'bob', 'cyd', 'dee', 'eve', 'fay', 'gus', 'hal']) {
