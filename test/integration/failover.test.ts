@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayMesh, type GatewayMesh, type SidecarInstance } from '../../launcher/mesh.js';
 import type { ModelServiceProcess } from '../../launcher/model-service.js';
+import { freePorts } from '../../launcher/ports.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
 import { request, trafficOf, type EchoBody } from '../helpers/http.js';
 
@@ -84,5 +85,30 @@ describe('failover: an instance killed under load', () => {
     assert.ok([...counts.keys()].every((k) => k === '200' || k === '503'), `${JSON.stringify([...counts])} ${posts.failures.join(' | ')}`);
     assert.ok(posts.failures.every((f) => !f.startsWith('503') || /reset/.test(f)), posts.failures.join(' | '));
     assert.equal((await request<EchoBody>(`${mesh.gatewayUrl}/victim/after`)).body.instance, survivor.id, 'the one left answers');
+  });
+
+  it('retries a connect failure on another instance, for every method, and ejects the instance that refuses connections', async () => {
+    // An instance Consul calls healthy whose port nobody listens on (a process gone, its
+    // registration not yet): each connection to it fails and the request goes to the other
+    // instance; after three failures in a row it is left out (default outlier detection on
+    // connection failures), so callers stop paying for the failed connect.
+    const [closed] = await freePorts(1);
+    await mesh.consul.api.register({ ID: 'ghost-dead', Name: 'ghost', Address: '127.0.0.1', Port: closed!, Meta: { 'gateway-path': '/ghost/' } });
+    await mesh.addInstance({ service: 'ghost', id: 'ghost-1', meta: { 'gateway-path': '/ghost/' } });
+    await waitFor('both ghost instances healthy at the gateway', async () => (await mesh.envoy.admin.clusters()).get('ghost')?.filter((h) => h.healthy).length === 2, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const answers: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      for (const method of ['GET', 'POST']) {
+        const r = await request<EchoBody>(`${mesh.gatewayUrl}/ghost/x`, { method, ...(method === 'POST' ? { body: 'x' } : {}) });
+        answers.push(r.status === 200 ? r.body.instance : `${method} ${r.status}`);
+      }
+    }
+    assert.deepEqual([...new Set(answers)], ['ghost-1'], answers.join(' '));
+    assert.ok(((await mesh.envoy.admin.stat('cluster.ghost.upstream_cx_connect_fail')) ?? 0) > 0, 'connections to the dead port failed');
+    assert.ok(((await mesh.envoy.admin.stat('cluster.ghost.upstream_rq_retry_success')) ?? 0) > 0, 'and were retried elsewhere');
+    assert.equal(await mesh.envoy.admin.stat('cluster.ghost.outlier_detection.ejections_active'), 1, 'the refusing instance is ejected');
   });
 });

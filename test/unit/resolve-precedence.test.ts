@@ -45,7 +45,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
   circuitBreakers: { 'service-defaults': 11, default: undefined },
   retryBudget: { 'service-defaults': 33, default: DEFAULT_RETRY_BUDGET.percent },
-  outlierDetection: { 'service-defaults': 2, default: undefined },
+  outlierDetection: { 'service-defaults': '2 5xx', default: '3 connection failures' },
   healthCheck: { 'service-defaults': '/hc', default: undefined },
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
@@ -73,7 +73,7 @@ function read(state: MeshState, setting: Setting): unknown {
     case 'retryBudget':
       return p.circuitBreakers.retryBudget?.percent;
     case 'outlierDetection':
-      return p.outlierDetection?.consecutive5xx;
+      return p.outlierDetection?.localOriginFailures ? `${p.outlierDetection.localOriginFailures} connection failures` : `${p.outlierDetection?.consecutive5xx} 5xx`;
     case 'healthCheck':
       return p.healthCheck?.path;
     case 'upstreams':

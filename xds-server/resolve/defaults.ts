@@ -1,6 +1,6 @@
 // meshgate's defaults: what an upstream gets when no entry and no meta says otherwise.
 import type { Protocol } from '../model/mesh.js';
-import type { LoadBalancer, RetryBudget, RetryPolicy } from './policy-types.js';
+import type { LoadBalancer, OutlierDetection, RetryBudget, RetryPolicy } from './policy-types.js';
 
 export const DEFAULT_PROTOCOL: Protocol = 'http';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
@@ -26,6 +26,14 @@ export const DEFAULT_RETRIES: RetryPolicy = {
   idempotentRetryOn: ['reset'],
   numRetries: 2,
 };
+
+/**
+ * Without PassiveHealthCheck: an instance that fails 3 connections in a row (it refuses them,
+ * resets them or lets them time out) is ejected for a while; its 5xx answers eject nothing (a
+ * model service may answer 5xx to some inputs and be fine). Retries alone do not keep callers
+ * away from such an instance: Envoy's retry can land on it again.
+ */
+export const DEFAULT_OUTLIER_DETECTION: OutlierDetection = { consecutive5xx: 5, enforcingConsecutive5xx: 0, localOriginFailures: 3, maxEjectionPercent: 50 };
 
 /** RFC 9110 §9.2.2: a request with one of these methods may be repeated. */
 export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'] as const;

@@ -37,6 +37,9 @@ export interface OutlierDetection {
   readonly baseEjectionTimeMs?: number;
   readonly maxEjectionPercent?: number;
   readonly enforcingConsecutive5xx: number;
+  /** When set, connection failures (refused, reset, timed out) count apart from the answers'
+   * 5xx, and this many in a row eject the instance. */
+  readonly localOriginFailures?: number;
 }
 
 export interface HealthCheck {

@@ -3,7 +3,7 @@
 import { durationMs } from '../../shared/validate/duration.js';
 import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config-entries/schema.js';
 import type { MeshState, Protocol } from '../model/mesh.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_LOAD_BALANCER, DEFAULT_PROTOCOL, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET } from './defaults.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_LOAD_BALANCER, DEFAULT_OUTLIER_DETECTION, DEFAULT_PROTOCOL, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET } from './defaults.js';
 import type { CircuitBreakers, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
 import { decide, type Layer, type Setting } from './precedence.js';
 
@@ -115,7 +115,7 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
       default: limits.maxRetries === undefined ? DEFAULT_RETRY_BUDGET : undefined,
     }),
   );
-  const outlierDetection = take('outlierDetection', decide('outlierDetection', { 'service-defaults': outlierDetectionOf(defaults), default: undefined }));
+  const outlierDetection = take('outlierDetection', decide('outlierDetection', { 'service-defaults': outlierDetectionOf(defaults), default: DEFAULT_OUTLIER_DETECTION }));
   const healthCheck = take('healthCheck', decide('healthCheck', { 'service-defaults': healthCheckOf(defaults), default: undefined }));
   const upstreams = take<readonly string[]>(
     'upstreams',

@@ -59,8 +59,16 @@ function healthPolicy(p: ServicePolicy): JsonObject {
       ...(o.baseEjectionTimeMs !== undefined ? { base_ejection_time: durationOf(o.baseEjectionTimeMs) } : {}),
       ...(o.maxEjectionPercent !== undefined ? { max_ejection_percent: o.maxEjectionPercent } : {}),
       enforcing_consecutive_5xx: o.enforcingConsecutive5xx,
-      // Only consecutive 5xx ejects: gateway failures are counted by that already.
+      // Only consecutive failures eject: gateway failures are counted by that already.
       enforcing_success_rate: 0,
+      ...(o.localOriginFailures !== undefined
+        ? {
+            split_external_local_origin_errors: true,
+            consecutive_local_origin_failure: o.localOriginFailures,
+            enforcing_consecutive_local_origin_failure: 100,
+            enforcing_local_origin_success_rate: 0,
+          }
+        : {}),
     };
   }
   const h = p.healthCheck;
