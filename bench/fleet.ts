@@ -9,13 +9,19 @@
 //       responses sent, the server's CPU for it;
 //     - one endpoint change of a service three roles call: how many responses that sends;
 //     - the server's resident memory idle and with every stream open;
+//     - the xds-server restarted under the whole fleet: how long until every sidecar, reconnecting
+//       with Envoy's jittered back-off, has its config again (the reconnect storm a real fleet
+//       sees), and how many connections failed on the way;
 //   gateways (G clients holding the whole mesh: S clusters, S endpoint sets)
 //     - one endpoint change, and one new service (a cluster change): time and bytes per gateway,
 //       where delta and state of the world differ most.
 //
 //   node dist/bench/fleet.js [--services 1000] [--instances 5] [--gateways 50] [--changes 20] [--api both]
+//   BENCH_BASELINE=<a built checkout> runs that checkout's xds-server instead (the same clients).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent.js';
@@ -49,6 +55,7 @@ const CALLERS = SIDECARS - INSTANCES;
 const apis = values.api === 'both' ? (['sotw', 'delta'] as const) : [values.api as 'sotw' | 'delta'];
 type Api = (typeof apis)[number];
 
+const BASELINE = process.env['BENCH_BASELINE'];
 const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(bytes < 10_240 ? 1 : 0)} KiB`;
@@ -87,14 +94,20 @@ async function metric(xds: XdsServerProcess, name: string): Promise<number> {
 interface Fleet {
   readonly size: number;
   readonly synced: Set<number>;
+  /** Clients back in sync after a reconnect → when (wall clock ms). */
+  readonly resynced: Map<number, number>;
   /** Watched resource → client → when it arrived, and the response's size. */
   readonly seen: Map<string, Map<number, { at: number; bytes: number }>>;
-  readonly errors: string[];
+  /** Stream failures by message (each is followed by a reconnect). */
+  readonly errors: Map<string, number>;
   readonly workers: ChildProcess[];
 }
 
+const errorSummary = (errors: ReadonlyMap<string, number>): string =>
+  [...errors].map(([m, n]) => `${n}× ${m}`).join('; ') || 'none';
+
 function startFleet(xds: string, api: Api, role: WorkerConfig['role'], size: number, watch: WorkerConfig['watch']): Fleet {
-  const fleet: Fleet = { size, synced: new Set(), seen: new Map(watch.map((w) => [w.name, new Map()])), errors: [], workers: [] };
+  const fleet: Fleet = { size, synced: new Set(), resynced: new Map(), seen: new Map(watch.map((w) => [w.name, new Map()])), errors: new Map(), workers: [] };
   const workers = Math.min(WORKERS, size);
   const per = Math.ceil(size / workers);
   for (let w = 0; w < workers; w++) {
@@ -104,10 +117,12 @@ function startFleet(xds: string, api: Api, role: WorkerConfig['role'], size: num
     });
     fleet.workers.push(child);
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = JSON.parse(line) as { t: string; c: number; n?: string; at?: number; b?: number; m?: string };
-      if (m.t === 'synced') fleet.synced.add(m.c);
-      else if (m.t === 'hot') fleet.seen.get(m.n!)!.set(m.c, { at: m.at!, bytes: m.b! });
-      else if (m.t === 'error' && fleet.errors.length < 5) fleet.errors.push(`client ${m.c}: ${m.m}`);
+      const m = JSON.parse(line) as { t: string; c: number; n?: string; at?: number; b?: number; m?: string; r?: number };
+      if (m.t === 'synced') {
+        fleet.synced.add(m.c);
+        if (m.r) fleet.resynced.set(m.c, performance.timeOrigin + performance.now());
+      } else if (m.t === 'hot') fleet.seen.get(m.n!)!.set(m.c, { at: m.at!, bytes: m.b! });
+      else if (m.t === 'error') fleet.errors.set(m.m!, (fleet.errors.get(m.m!) ?? 0) + 1);
     });
   }
   return fleet;
@@ -124,17 +139,17 @@ async function connect(xds: XdsServerProcess, port: number, api: Api, role: Work
   const bytes0 = await metric(xds, 'meshgate_xds_pushed_bytes_total');
   const t0 = Date.now();
   const fleet = startFleet(`127.0.0.1:${port}`, api, role, size, watch);
-  await waitFor(`${size} ${role}s to receive their config`, () => fleet.synced.size === size || (fleet.errors.length ? Promise.reject(new Error(fleet.errors.join('; '))) : false), {
-    timeoutMs: 300_000,
-    intervalMs: 100,
-  }).catch(async (err: Error) => {
+  await waitFor(`${size} ${role}s to receive their config`, () => fleet.synced.size === size, { timeoutMs: 300_000, intervalMs: 100 }).catch(async (err: Error) => {
     await stopFleet(fleet);
-    throw err;
+    throw new Error(`${err.message} (${fleet.synced.size} did; stream failures: ${errorSummary(fleet.errors)})`);
   });
   const seconds = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
   const bytes = (await metric(xds, 'meshgate_xds_pushed_bytes_total')) - bytes0;
-  out(`connect and sync ${size} ${role}s: ${seconds.toFixed(1)} s; ${(bytes / 2 ** 20).toFixed(1)} MiB sent (${kib(bytes / size)} each); server CPU ${cpu.toFixed(1)} s`);
+  out(
+    `connect and sync ${size} ${role}s: ${seconds.toFixed(1)} s; ${(bytes / 2 ** 20).toFixed(1)} MiB sent (${kib(bytes / size)} each); server CPU ${cpu.toFixed(1)} s; stream failures (then reconnected): ${errorSummary(fleet.errors)}`,
+  );
+  fleet.errors.clear();
   return fleet;
 }
 
@@ -170,7 +185,28 @@ async function measureChange(xds: XdsServerProcess, fleet: Fleet, watched: strin
   };
 }
 
-async function sidecarPhase(consul: ConsulAgent, xds: XdsServerProcess, port: number, api: Api): Promise<void> {
+/**
+ * Restart the xds-server under the connected fleet and time the reconnect storm: from the new
+ * server listening until every client has its config again.
+ */
+async function stormPhase(fleet: Fleet, restart: () => Promise<XdsServerProcess>): Promise<XdsServerProcess> {
+  fleet.resynced.clear();
+  fleet.errors.clear();
+  const down = performance.timeOrigin + performance.now();
+  const xds = await restart();
+  const up = performance.timeOrigin + performance.now();
+  await waitFor(`${fleet.size} clients back in sync after the restart`, () => fleet.resynced.size === fleet.size, { timeoutMs: 300_000, intervalMs: 100 }).catch((err: Error) => {
+    throw new Error(`${err.message} (${fleet.resynced.size} are; stream failures: ${errorSummary(fleet.errors)})`);
+  });
+  const after = [...fleet.resynced.values()].map((at) => at - up);
+  out(`xds-server restarted under ${fleet.size} clients (down ${((up - down) / 1000).toFixed(1)} s): back in sync after it listened`);
+  out(summaryLine('  each client', summarize(after)));
+  const failures = [...fleet.errors].filter(([m]) => !/stream ended|ECONNREFUSED/.test(m));
+  out(`  stream failures: ${errorSummary(fleet.errors)}; beyond the restart's own: ${failures.length ? errorSummary(new Map(failures)) : 'none'}`);
+  return xds;
+}
+
+async function sidecarPhase(consul: ConsulAgent, xds: XdsServerProcess, port: number, api: Api, restart: () => Promise<XdsServerProcess>): Promise<XdsServerProcess> {
   const pid = xds.process.pid!;
   const idle = rssMiB(pid);
   const fleet = await connect(xds, port, api, 'sidecar', SIDECARS, [{ type: 'endpoint', name: HOT }]);
@@ -198,6 +234,7 @@ async function sidecarPhase(consul: ConsulAgent, xds: XdsServerProcess, port: nu
     const bytes = (await metric(xds, 'meshgate_xds_pushed_bytes_total')) - b0;
     out(`endpoint change of ${narrow} (${3 * INSTANCES} sidecars call it): ${responses} responses, ${kib(bytes)}; the other ${SIDECARS - 3 * INSTANCES} hear nothing`);
     out(`xds-server RSS after the changes: ${rssMiB(pid).toFixed(0)} MiB`);
+    return await stormPhase(fleet, restart);
   } finally {
     await stopFleet(fleet);
   }
@@ -232,6 +269,7 @@ try {
   out(`mesh: ${SERVICES} services × ${INSTANCES} instances in Consul; every service's sidecar calls ${HOT} and 3 others`);
   out(`clients: ${SIDECARS} sidecars (${SERVICES} distinct roles), then ${GATEWAYS} gateways; ${WORKERS} worker processes, one HTTP/2 connection per client`);
   out('Consul, the xds-server and the clients share the machine');
+  out(`xds-server: ${BASELINE ? `baseline ${execFileSync('git', ['-C', BASELINE, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim()}` : `this checkout, ${execFileSync('git', ['log', '-1', '--format=%h'], { encoding: 'utf8' }).trim()}`}`);
   const started = Date.now();
   const queue = Array.from({ length: SIDECARS }, (_, n) => n);
   await Promise.all(
@@ -246,7 +284,7 @@ try {
 
   for (const api of apis) {
     const [xdsPort, adminPort] = (await freePorts(2)) as [number, number];
-    const xds = await startXdsServer({
+    const xdsOptions = {
       consulAddress: consul.address,
       xdsPort,
       adminPort,
@@ -254,12 +292,17 @@ try {
       env: { LOG_LEVEL: process.env['XDS_LOG_LEVEL'] ?? 'warn' },
       // e.g. XDS_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the server's time goes.
       ...(process.env['XDS_NODE_ARGS'] ? { nodeArgs: process.env['XDS_NODE_ARGS'].split(' ') } : {}),
-    });
+      ...(BASELINE ? { distRoot: path.join(BASELINE, 'dist') } : {}),
+    };
+    let xds = await startXdsServer(xdsOptions);
     try {
       out(`\n-- ${api === 'sotw' ? 'state of the world' : 'delta'} --`);
       const known = SERVICES + (api === 'delta' && apis.length > 1 ? 1 : 0);
       await waitFor('the xds-server to see every service', async () => (await metric(xds, 'meshgate_mesh_services')) >= known, { timeoutMs: 120_000, intervalMs: 250 });
-      await sidecarPhase(consul, xds, xdsPort, api);
+      xds = await sidecarPhase(consul, xds, xdsPort, api, async () => {
+        await xds.stop();
+        return startXdsServer(xdsOptions);
+      });
       await gatewayPhase(consul, xds, xdsPort, api);
       out(`xds-server CPU over the whole run: ${cpuSeconds(xds.process.pid!).toFixed(1)} s`);
     } finally {

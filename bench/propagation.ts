@@ -20,7 +20,16 @@ const reps = Number(values.reps);
 const dir = tempDir('bench-propagation');
 const [xdsPort, xdsAdmin, gateway, envoyAdmin] = (await freePorts(4)) as [number, number, number, number];
 const consul = await startConsul({ logFile: `${dir}/consul.log` });
-const xds = await startXdsServer({ consulAddress: consul.address, xdsPort, adminPort: xdsAdmin, logFile: `${dir}/xds.log`, env: { LOG_LEVEL: 'warn' } });
+// BENCH_BASELINE=<a built checkout> measures that checkout's xds-server instead.
+const baseline = process.env['BENCH_BASELINE'];
+const xds = await startXdsServer({
+  consulAddress: consul.address,
+  xdsPort,
+  adminPort: xdsAdmin,
+  logFile: `${dir}/xds.log`,
+  env: { LOG_LEVEL: 'warn' },
+  ...(baseline ? { distRoot: `${baseline}/dist` } : {}),
+});
 const envoy = await startGatewayEnvoy({
   nodeId: 'bench',
   port: gateway,

@@ -10,6 +10,8 @@ export interface XdsServerOptions {
   readonly logFile?: string;
   readonly env?: Record<string, string>;
   readonly nodeArgs?: readonly string[];
+  /** Run another build's xds-server (a baseline checkout's dist/), for side-by-side benchmarks. */
+  readonly distRoot?: string;
 }
 
 export type XdsServerProcess = Component & { readonly xdsAddress: string };
@@ -28,6 +30,7 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.env ? { env: options.env } : {}),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.distRoot ? { distRoot: options.distRoot } : {}),
   });
   await c.start();
   return Object.assign(c, { xdsAddress: `127.0.0.1:${options.xdsPort}` });

@@ -3,13 +3,17 @@ import { parseArgs } from 'node:util';
 import { hostPort, isPort } from '../shared/host-port.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { durationFlag } from '../shared/validate/duration.js';
-import { checkHeaderName } from '../shared/validate/names.js';
+import { checkHeaderName, isPolicyName, POLICY_NAME_HINT } from '../shared/validate/names.js';
+import { positiveInteger } from '../shared/validate/positive-integer.js';
+import { DEFAULT_ACCEPT_BACKLOG } from './server/ads-server.js';
 import { orThrow } from '../shared/validate/result.js';
 
 export interface XdsServerConfig {
   readonly consul: { host: string; port: number; token?: string };
   readonly xdsHost: string;
   readonly xdsPort: number;
+  /** Connections the kernel holds before the server accepts them (a fleet reconnecting). */
+  readonly xdsAcceptBacklog: number;
   readonly adminHost: string;
   readonly adminPort: number;
   readonly gatewayAddress: string;
@@ -30,6 +34,7 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
 
   --consul HOST:PORT         Consul HTTP API           [$CONSUL_HTTP_ADDR, 127.0.0.1:8500]
   --xds HOST:PORT            ADS gRPC listen address   [$MESHGATE_XDS_ADDR, 127.0.0.1:18000]
+  --xds-accept-backlog N     connections waiting to be accepted (capped by net.core.somaxconn) [4096]
   --admin HOST:PORT          admin HTTP listen address [$MESHGATE_XDS_ADMIN_ADDR, 127.0.0.1:18001]
   --gateway-address ADDR     default gateway listener address [0.0.0.0]
   --gateway-port PORT        default gateway listener port    [8080]
@@ -65,6 +70,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       debounce: { type: 'string' },
       'debounce-max': { type: 'string' },
       'consul-wait': { type: 'string' },
+      'xds-accept-backlog': { type: 'string' },
       'retain-vanished': { type: 'string' },
       'identity-headers': { type: 'string' },
       'ext-authz-service': { type: 'string' },
@@ -100,7 +106,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   for (const h of identityHeaders) orThrow(checkHeaderName('--identity-headers', h));
   const authzService = values['ext-authz-service'];
   const defaultPolicy = values['auth-default-policy'] ?? 'default';
-  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(defaultPolicy)) throw new Error('--auth-default-policy: not a policy name');
+  if (!isPolicyName(defaultPolicy)) throw new Error(`--auth-default-policy: ${JSON.stringify(defaultPolicy)} is not ${POLICY_NAME_HINT}`);
   const authz = authzService
     ? { service: authzService, timeoutMs: duration(values['ext-authz-timeout'] ?? '1s', '--ext-authz-timeout'), defaultPolicy }
     : undefined;
@@ -117,6 +123,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,
     xdsPort: xds.port,
+    xdsAcceptBacklog: positiveInteger(values['xds-accept-backlog'], '--xds-accept-backlog', DEFAULT_ACCEPT_BACKLOG),
     adminHost: admin.host,
     adminPort: admin.port,
     gatewayAddress: values['gateway-address'] ?? '0.0.0.0',

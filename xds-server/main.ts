@@ -68,7 +68,7 @@ runService('xds-server', log, async () => {
     onNack: (_s, type) => metrics.nacks.inc({ type }),
   });
 
-  const xdsPort = await ads.listen(config.xdsHost, config.xdsPort);
+  const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
   const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries }), config.adminHost, config.adminPort);
   source.start();
   log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');

@@ -2,8 +2,9 @@
 // metadata as envoy/sidecar.yaml sets it) or an edge gateway, each on its own HTTP/2
 // connection like a real proxy. They subscribe as Envoy does (clusters and listeners by
 // wildcard, then the endpoints of every EDS cluster and the routes), ACK every response, and
-// report on stdout (JSON lines):
-//   {"t":"synced","c":i}                 client i has all four types
+// when a stream ends they open a new one after a fully jittered exponential back-off, as
+// Envoy's ADS client does (base 500 ms, at most 30 s). They report on stdout (JSON lines):
+//   {"t":"synced","c":i,"r":n}           client i has all four types (n: reconnects so far)
 //   {"t":"hot","c":i,"n":name,"at":ms,"b":n}  client i got a watched resource (wall clock ms; n
 //                                        bytes in that response)
 //   {"t":"error","c":i,"m":"..."}        its stream failed
@@ -75,6 +76,10 @@ const path = config.api === 'sotw'
   ? '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources'
   : '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
 
+/** Envoy's gRPC mux retry: a random wait in [0, min(30 s, 500 ms × 2^attempt)). */
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
 function startClient(i: number): void {
   const service = serviceName(i % config.services);
   const instance = Math.floor(i / config.services);
@@ -89,53 +94,78 @@ function startClient(i: number): void {
       : { id: `gateway-${i}`, cluster: 'gateway', user_agent_name: 'meshgate-fleet-bench', metadata: { role: 'gateway', gateway_port: 8080 } };
   const routeNames = [config.role === 'sidecar' ? 'outbound' : 'gateway_routes'];
   // One connection per client, like one Envoy each: no subchannel sharing between them.
-  const client = new grpc.Client(config.xds, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 << 20 });
-  const stream = client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b);
-  const seen = new Set<XdsType>();
-  let synced = false;
-  let first = true;
-  const withNode = <T extends object>(req: T): T => (first ? ((first = false), { ...req, node }) : req);
-
-  const sotw = (type: XdsType, names: string[], version = '', nonce = ''): void => {
-    stream.write(Buffer.from(encodeDiscoveryRequest(withNode({ type_url: TYPE_URLS[type], resource_names: names, version_info: version, response_nonce: nonce }))));
-  };
-  const delta = (type: XdsType, subscribe: string[], nonce = ''): void => {
-    stream.write(Buffer.from(encodeDeltaDiscoveryRequest(withNode({ type_url: TYPE_URLS[type], resource_names_subscribe: subscribe, response_nonce: nonce }))));
-  };
-
-  const endpointNames = new Set<string>();
-  stream.on('data', (bytes: Buffer) => {
-    const p = parseResponse(bytes, config.api === 'sotw' ? nameInAny : nameInResource);
-    const type = xdsTypeOf(p.typeUrl);
-    if (!type) return;
-    for (const w of config.watch) if (type === w.type && p.names.includes(w.name)) report({ t: 'hot', c: i, n: w.name, at: now(), b: bytes.length });
-    // Subscribe to what the clusters and listeners need, as Envoy does, then ACK.
-    const more = type === 'cluster' ? p.names.filter((n) => n !== 'local_app' && !endpointNames.has(n)) : [];
-    for (const n of more) endpointNames.add(n);
-    if (config.api === 'sotw') {
-      const names = type === 'endpoint' ? [...endpointNames] : type === 'route' ? routeNames : [];
-      sotw(type, names, p.version, p.nonce);
-      if (more.length) sotw('endpoint', [...endpointNames]);
-      if (type === 'listener' && !seen.has('listener')) sotw('route', routeNames);
-    } else {
-      delta(type, [], p.nonce);
-      if (more.length) delta('endpoint', more);
-      if (type === 'listener' && !seen.has('listener')) delta('route', routeNames);
-    }
-    seen.add(type);
-    if (!synced && seen.size === 4) {
-      synced = true;
-      report({ t: 'synced', c: i });
-    }
+  const client = new grpc.Client(config.xds, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.max_receive_message_length': 64 << 20,
+    // The client's own back-off is ours (below); the channel should just dial when asked.
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1_000,
   });
-  stream.on('error', (err: Error) => report({ t: 'error', c: i, m: err.message }));
-  if (config.api === 'sotw') {
-    sotw('cluster', []);
-    sotw('listener', []);
-  } else {
-    delta('cluster', []);
-    delta('listener', []);
-  }
+  let reconnects = 0;
+  let attempt = 0;
+  const open = (): void => {
+    const stream = client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b);
+    let ended = false;
+    const retry = (why: string): void => {
+      if (ended) return;
+      ended = true;
+      report({ t: 'error', c: i, m: why.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').replace(/ Resolution note: ?$/, '') });
+      const wait = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt++);
+      reconnects++;
+      setTimeout(open, wait);
+    };
+    stream.on('error', (err: Error) => retry(err.message));
+    stream.on('end', () => retry('stream ended'));
+    subscribe(stream, () => (attempt = 0));
+  };
+  const subscribe = (stream: grpc.ClientDuplexStream<Buffer, Buffer>, onData: () => void): void => {
+    const seen = new Set<XdsType>();
+    let synced = false;
+    let first = true;
+    const withNode = <T extends object>(req: T): T => (first ? ((first = false), { ...req, node }) : req);
+
+    const sotw = (type: XdsType, names: string[], version = '', nonce = ''): void => {
+      stream.write(Buffer.from(encodeDiscoveryRequest(withNode({ type_url: TYPE_URLS[type], resource_names: names, version_info: version, response_nonce: nonce }))));
+    };
+    const delta = (type: XdsType, subscribe: string[], nonce = ''): void => {
+      stream.write(Buffer.from(encodeDeltaDiscoveryRequest(withNode({ type_url: TYPE_URLS[type], resource_names_subscribe: subscribe, response_nonce: nonce }))));
+    };
+
+    const endpointNames = new Set<string>();
+    stream.on('data', (bytes: Buffer) => {
+      onData();
+      const p = parseResponse(bytes, config.api === 'sotw' ? nameInAny : nameInResource);
+      const type = xdsTypeOf(p.typeUrl);
+      if (!type) return;
+      for (const w of config.watch) if (type === w.type && p.names.includes(w.name)) report({ t: 'hot', c: i, n: w.name, at: now(), b: bytes.length });
+      // Subscribe to what the clusters and listeners need, as Envoy does, then ACK.
+      const more = type === 'cluster' ? p.names.filter((n) => n !== 'local_app' && !endpointNames.has(n)) : [];
+      for (const n of more) endpointNames.add(n);
+      if (config.api === 'sotw') {
+        const names = type === 'endpoint' ? [...endpointNames] : type === 'route' ? routeNames : [];
+        sotw(type, names, p.version, p.nonce);
+        if (more.length) sotw('endpoint', [...endpointNames]);
+        if (type === 'listener' && !seen.has('listener')) sotw('route', routeNames);
+      } else {
+        delta(type, [], p.nonce);
+        if (more.length) delta('endpoint', more);
+        if (type === 'listener' && !seen.has('listener')) delta('route', routeNames);
+      }
+      seen.add(type);
+      if (!synced && seen.size === 4) {
+        synced = true;
+        report({ t: 'synced', c: i, r: reconnects });
+      }
+    });
+    if (config.api === 'sotw') {
+      sotw('cluster', []);
+      sotw('listener', []);
+    } else {
+      delta('cluster', []);
+      delta('listener', []);
+    }
+  };
+  open();
 }
 
 // Connect in small batches: a fleet does not start in one instant either.

@@ -1,6 +1,7 @@
 // The gRPC side of ADS: accepts streams, ties each to its node's snapshots, and writes the
 // responses its SotwState decides on. Knows nothing of where snapshots come from.
 import * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot.js';
 import { TYPE_URLS, type XdsType } from '../xds-types.js';
@@ -98,6 +99,9 @@ const DELTA: Variant<DeltaDiscoveryRequest> = {
   }),
 };
 
+/** Connections the kernel may hold for us before we accept them: a fleet reconnecting at once. */
+export const DEFAULT_ACCEPT_BACKLOG = 4096;
+
 export class AdsServer {
   private readonly server: grpc.Server;
 
@@ -119,24 +123,41 @@ export class AdsServer {
     });
   }
 
-  /** Bind and start; returns the bound port (useful with port 0). */
-  listen(host: string, port: number): Promise<number> {
+  private listener: net.Server | undefined;
+  private injector: ReturnType<grpc.Server['createConnectionInjector']> | undefined;
+
+  /**
+   * Bind and start; returns the bound port (useful with port 0). The socket is ours, handed to
+   * gRPC connection by connection, so that its accept queue can hold a fleet reconnecting at
+   * once (`backlog`; Node's default is 511, and the kernel resets what does not fit —
+   * net.core.somaxconn caps it).
+   */
+  listen(host: string, port: number, backlog = DEFAULT_ACCEPT_BACKLOG): Promise<number> {
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.injector = injector;
+    const listener = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+    this.listener = listener;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      );
+      listener.once('error', reject);
+      listener.listen({ host, port, backlog }, () => {
+        listener.off('error', reject);
+        resolve((listener.address() as net.AddressInfo).port);
+      });
     });
   }
 
   /** Stop accepting streams and close the open ones (Envoy keeps its config and reconnects). */
   close(graceMs = 1_000): Promise<void> {
+    this.listener?.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
+        this.injector?.destroy();
         resolve();
       }, graceMs);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
+        this.injector?.destroy();
         resolve();
       });
       // Streams never end on their own: cancel them so tryShutdown can finish.
