@@ -2,9 +2,9 @@
 // the reason — never a key, password or token (it is given none: only the decision's fields).
 //
 // The line is pino's shape (level, time, component, log, the fields, msg) but built here: pino's
-// serializer and ISO timestamp cost ~7 µs a decision, the largest single item in a check's
-// profile; a template with JSON.stringify for every string costs a third of that. The
-// destination is pino's (sonic-boom): written in 4 KiB batches, off the request path.
+// serializer and ISO timestamp were the largest single item in a check's profile, and a
+// template with JSON.stringify for every string costs a third of that (bench/RESULTS.md). The
+// destination is pino's (sonic-boom): written in batches, off the request path.
 import { pino } from 'pino';
 import type { Decision } from './authorize.js';
 import type { CheckAttributes } from './request.js';

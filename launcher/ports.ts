@@ -53,6 +53,3 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   }
 }
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return (await freePorts(1, host))[0]!;
-}

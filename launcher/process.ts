@@ -90,6 +90,3 @@ export function startProcess(name: string, command: string, options: StartOption
 }
 
 /** Stop several processes, last started first. */
-export async function stopAll(processes: Array<ManagedProcess | undefined>): Promise<void> {
-  for (const p of [...processes].reverse()) await p?.stop();
-}

@@ -109,7 +109,7 @@ function startClient(i: number): void {
     const retry = (why: string): void => {
       if (ended) return;
       ended = true;
-      report({ t: 'error', c: i, m: why.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').replace(/ Resolution note: ?$/, '') });
+      report({ t: 'error', c: i, m: why.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').replace(/ \(\d{4}-[^)]*\)/g, '').replace(/ Resolution note: ?$/, '') });
       const wait = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt++);
       reconnects++;
       setTimeout(open, wait);

@@ -1,4 +1,4 @@
-// Password hashing (scrypt, ~100 ms each) kept from crowding out everything else.
+// Password hashing (scrypt, deliberately slow) kept from crowding out everything else.
 //
 // scrypt runs on libuv's thread pool (four threads by default), where JWT signature checks
 // (WebCrypto) run too: 400 bad Basic logins at once once held every thread for seconds, and

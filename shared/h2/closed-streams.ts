@@ -2,10 +2,10 @@
 // and to ignore the late frames of streams this side reset (RFC 9113 §5.1, §5.4.2).
 //
 // A ring of typed arrays, not a Map: a Map used as a FIFO (set one, delete the oldest, per
-// stream) re-allocates its table every few hundred streams, and at 50k streams a second that
-// churn was promoted to the old generation faster than anything else in the process (~0.6 MB
-// per scavenge, flat-out throughput down ~10 %). Lookups scan the ring, but happen only for
-// frames on streams that are gone — the rare path.
+// stream) re-allocates its table every few hundred streams, and at a high stream rate that
+// churn was promoted to the old generation faster than anything else in the process
+// (bench/RESULTS.md, issue 9). Lookups scan the ring, but happen only for frames on streams
+// that are gone — the rare path.
 export class ClosedStreams {
   private readonly ids: Uint32Array;
   private readonly resetByUs: Uint8Array;

@@ -140,8 +140,3 @@ export function messageType(fullName: string): protobuf.Type {
   return t;
 }
 
-export const TYPE_URL_PREFIX = 'type.googleapis.com/';
-
-export function typeNameOf(typeUrl: string): string {
-  return typeUrl.substring(typeUrl.lastIndexOf('/') + 1);
-}

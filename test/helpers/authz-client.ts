@@ -47,7 +47,3 @@ export class AuthzClient extends JsonGrpcClient<CheckOutput> {
   }
 }
 
-export function headerOf(out: CheckOutput, name: string): string | undefined {
-  const list = out.ok_response?.headers ?? out.denied_response?.headers ?? [];
-  return list.find((h) => h.header.key === name)?.header.value;
-}

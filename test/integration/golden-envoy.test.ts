@@ -1,4 +1,6 @@
-// The golden translation files are fed to a real Envoy over ADS: Envoy must accept every one.
+// The golden translation outputs (test/golden/cases) are fed to a real Envoy over ADS: Envoy
+// must accept every one. (The proxyless case's ApiListeners are for gRPC clients, which Envoy
+// does not take; test/integration/proxyless-grpc.test.ts runs grpc-js on the same translation.)
 // And a config Envoy rejects is reported with Envoy's reason and is not sent again.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,21 +13,18 @@ import { sleep, waitFor } from '../../launcher/wait.js';
 import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
 import type { NamedResource, ResourceSet } from '../../xds-server/translate/resource-set.js';
 import { PUSH_ORDER } from '../../xds-server/xds-types.js';
-import { goldenNames, readGolden } from '../helpers/golden.js';
+import { caseNames, loadCase, readCaseOutput } from '../helpers/golden-cases.js';
 import { STATIC_KEY, startStaticAds, type StaticAds } from '../helpers/static-ads.js';
-
-type Golden = Record<(typeof PUSH_ORDER)[number], Array<Record<string, unknown>>>;
 
 function nameOf(type: string, r: Record<string, unknown>): string {
   return String(type === 'endpoint' ? r['cluster_name'] : r['name']);
 }
 
-/** A golden file as a snapshot, its listeners moved to free loopback ports. */
+/** A golden case's outputs as a snapshot, its listeners moved to free loopback ports. */
 function goldenSnapshot(name: string, listenerPorts: readonly number[]): Snapshot {
-  const golden = readGolden<Golden>(name);
   const resources = {} as Record<string, NamedResource[]>;
   for (const type of PUSH_ORDER) {
-    resources[type] = golden[type].map((r, i) => {
+    resources[type] = readCaseOutput(name, type).map((r, i) => {
       const copy = structuredClone(r);
       if (type === 'listener') {
         const address = (copy['address'] as { socket_address: { address: string; port_value: number } }).socket_address;
@@ -85,8 +84,7 @@ describe('golden files against a real Envoy', () => {
     );
   }
 
-  // Proxyless resources (ApiListener) are for gRPC clients, not Envoy: see proxyless-grpc.test.
-  for (const name of [...goldenNames('gateway'), ...goldenNames('entries')]) {
+  for (const name of caseNames().filter((n) => loadCase(n).role !== 'proxyless')) {
     it(`accepts ${name}`, async () => {
       const snapshot = goldenSnapshot(name, listenerPorts);
       ads.cache.set(snapshot);
@@ -103,7 +101,7 @@ describe('golden files against a real Envoy', () => {
   }
 
   it('reports a rejected config with Envoy’s reason, does not send it again, and recovers', async () => {
-    const good = goldenSnapshot('gateway/two-services', listenerPorts);
+    const good = goldenSnapshot('gateway-two-services', listenerPorts);
     ads.cache.set(good);
     await waitUntilApplied(good);
     const badCluster = { name: 'bad', type: 'STATIC', connect_timeout: '-1s', load_assignment: { cluster_name: 'bad' } };
@@ -130,7 +128,7 @@ describe('golden files against a real Envoy', () => {
     assert.equal(status.types.cluster.status, 'NACKED');
     assert.equal(status.types.cluster.last_nack?.message, nack.message);
 
-    const fixed = goldenSnapshot('gateway/path-conflict', listenerPorts);
+    const fixed = goldenSnapshot('gateway-path-conflict', listenerPorts);
     ads.cache.set(fixed);
     await waitUntilApplied(fixed);
     assert.equal(ads.registry.status((k) => ads.cache.get(k))[0]!.types.cluster.status, 'SYNCED');

@@ -6,8 +6,7 @@ import { routeRows } from '../../cli/route-table.js';
 import { validateEntries } from '../../cli/validate.js';
 import type { ProxyStatus, TypeStatus } from '../../xds-server/server/proxy-registry.js';
 import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
-import { translateSidecar } from '../../xds-server/translate/sidecar.js';
-import { CLIENT_SIDECAR, ENTRY_FIXTURES, entryMesh } from '../helpers/entry-fixtures.js';
+import { loadCase } from '../helpers/golden-cases.js';
 
 const synced = (v: string): TypeStatus => ({ status: 'SYNCED', latest_version: v, sent_version: v, acked_version: v, acked_at: '2026-01-01T00:00:00.000Z', last_nack: null });
 
@@ -56,7 +55,7 @@ describe('meshgate proxy-status', () => {
 
 describe('meshgate routes', () => {
   it('lists which path goes where, splits with their weights', () => {
-    const snap = buildSnapshot('s', translateSidecar(entryMesh(...ENTRY_FIXTURES['service-splitter']!, ...ENTRY_FIXTURES['service-resolver']!), CLIENT_SIDECAR));
+    const snap = buildSnapshot('s', loadCase('sidecar-service-splitter').translate());
     const rows = routeRows([{ role: 'sidecar:client', routeConfigs: [...snap.types.route.resources.values()].map((r) => r.json) }]);
     const web = rows.filter((r) => r[2] === 'web');
     assert.ok(web.length >= 1, JSON.stringify(rows));

@@ -4,13 +4,12 @@ import { messageType } from '../../shared/proto/root.js';
 import { toJson } from '../../shared/proto/json.js';
 import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
 import { CONTROL_PLANE_ID, decodeDiscoveryRequest, encodeDiscoveryRequest, sotwResponseBytes } from '../../xds-server/server/discovery-codec.js';
-import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { TYPE_URLS } from '../../xds-server/xds-types.js';
-import { GATEWAY_FIXTURES, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
+import { loadCase } from '../helpers/golden-cases.js';
 
 describe('discovery wire codec', () => {
   it('assembles a DiscoveryResponse from pre-encoded resources that any protobuf decoder reads', () => {
-    const snap = buildSnapshot('k', translateGateway(GATEWAY_FIXTURES['two-services']!, GATEWAY_OPTIONS));
+    const snap = buildSnapshot('k', loadCase('gateway-two-services').translate());
     const clusters = [...snap.types.cluster.resources.values()];
     const bytes = sotwResponseBytes('v1', TYPE_URLS.cluster, '7', clusters);
     const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');

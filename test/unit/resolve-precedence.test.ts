@@ -8,8 +8,7 @@ import { DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/
 import { dialPort } from '../../xds-server/resolve/dial-port.js';
 import { decide, LAYERS, SETTING_LAYERS, type Layer, type Setting } from '../../xds-server/resolve/precedence.js';
 import { resolveServicePolicy } from '../../xds-server/resolve/service-policy.js';
-import { entries } from '../helpers/entry-fixtures.js';
-import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import { entries, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
 /** What each layer says about each setting in the mesh below, and what the default is. */
 const ROUTER = 'Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathPrefix: /r}}, Destination: {RequestTimeout: 7s, NumRetries: 4, RetryOn: [5xx]}}]';

@@ -1,67 +1,22 @@
-// Golden translation for each config entry kind, through a sidecar's outbound config, the
-// gateway and a proxyless gRPC client; every resource survives encoding unchanged.
+// Config entries through translation, property by property (the golden cases, test/golden/
+// cases/sidecar-*, gateway-with-entries and proxyless-with-resolver, cover every resource):
+// splits, subsets, failover, scoping; and the config entry store and validation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMessage, encodeMessage } from '../../shared/proto/codec.js';
 import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
 import { createConfigEntryStore } from '../../xds-server/model/config-entries/entry-store.js';
 import { parseSubsetFilter, matchesFilter } from '../../xds-server/model/config-entries/subset-filter.js';
 import { compileChain } from '../../xds-server/resolve/chain.js';
-import { translateGateway } from '../../xds-server/translate/gateway.js';
-import { translateProxyless } from '../../xds-server/translate/proxyless.js';
-import type { Translation } from '../../xds-server/translate/resource-set.js';
 import { translateSidecar } from '../../xds-server/translate/sidecar.js';
-import { messageNameOf, PUSH_ORDER } from '../../xds-server/xds-types.js';
-import { CLIENT_SIDECAR, ENTRY_FIXTURES, entryMesh } from '../helpers/entry-fixtures.js';
-import { assertGolden } from '../helpers/golden.js';
-import { GATEWAY_OPTIONS, instance } from '../helpers/mesh-fixtures.js';
-
-function withoutEmptyLists(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutEmptyLists);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => !(Array.isArray(v) && v.length === 0)).map(([k, v]) => [k, withoutEmptyLists(v)]));
-}
-
-function golden(t: Translation): unknown {
-  return { notes: t.notes, ...Object.fromEntries(PUSH_ORDER.map((type) => [type, t.resources[type].map((r) => r.resource)])) };
-}
-
-function assertEncodes(t: Translation): void {
-  for (const type of PUSH_ORDER) {
-    for (const r of t.resources[type]) {
-      assert.deepEqual(decodeMessage(messageNameOf(type), encodeMessage(messageNameOf(type), r.resource)), withoutEmptyLists(r.resource), `${type} ${r.name}`);
-    }
-  }
-}
+import { loadCase } from '../helpers/golden-cases.js';
+import { instance } from '../helpers/mesh-fixtures.js';
 
 describe('translate: config entries', () => {
-  for (const [name, docs] of Object.entries(ENTRY_FIXTURES)) {
-    it(`matches the golden sidecar config for "${name}" and encodes it losslessly`, () => {
-      const t = translateSidecar(entryMesh(...docs), CLIENT_SIDECAR);
-      assertGolden(`entries/sidecar-${name}`, golden(t));
-      assertEncodes(t);
-    });
-  }
-
-  it('matches the golden gateway config with a router, splitter and resolver', () => {
-    const state = entryMesh(...ENTRY_FIXTURES['service-router']!, ...ENTRY_FIXTURES['service-splitter']!.slice(0, 1));
-    const t = translateGateway(state, GATEWAY_OPTIONS);
-    assertGolden('gateway/with-entries', golden(t));
-    assertEncodes(t);
-  });
-
-  it('matches the golden proxyless gRPC config', () => {
-    const t = translateProxyless(entryMesh(...ENTRY_FIXTURES['service-resolver']!));
-    assertGolden('proxyless/with-resolver', golden(t));
-    assertEncodes(t);
-  });
-
   it('splits by weight, resolves subsets and fails over by priority', () => {
-    const state = entryMesh(...ENTRY_FIXTURES['service-splitter']!);
-    const chain = compileChain(state, 'web');
+    const chain = compileChain(loadCase('sidecar-service-splitter').state, 'web');
     assert.equal(chain.fallback.action.kind, 'split');
     assert.deepEqual(chain.fallback.action.kind === 'split' && chain.fallback.action.splits.map((s) => [s.target.id, s.weight]), [['v1.web', 90], ['v2.web', 9.5], ['web-dr', 0.5]]);
-    const resolver = translateSidecar(entryMesh(...ENTRY_FIXTURES['service-resolver']!), CLIENT_SIDECAR);
+    const resolver = loadCase('sidecar-service-resolver').translate();
     const cla = resolver.resources.endpoint.find((e) => e.name === 'v1.web')!.resource as { endpoints: Array<{ priority?: number; lb_endpoints: Array<{ endpoint: { hostname: string } }> }> };
     assert.deepEqual(
       cla.endpoints.map((e) => [e.priority ?? 0, e.lb_endpoints.map((l) => l.endpoint.hostname)]),
@@ -71,18 +26,14 @@ describe('translate: config entries', () => {
   });
 
   it('gives a subset that no resolver defines no endpoints, and says so', () => {
-    const state = entryMesh(`
-Kind: service-splitter
-Name: web
-Splits: [{Weight: 100, ServiceSubset: v9}]
-`);
-    const t = translateSidecar(state, CLIENT_SIDECAR);
+    const t = loadCase('sidecar-no-entries', { entries: 'Kind: service-splitter\nName: web\nSplits: [{Weight: 100, ServiceSubset: v9}]\n' }).translate();
     assert.deepEqual(t.resources.endpoint.find((e) => e.name === 'v9.web')!.resource, { cluster_name: 'v9.web', endpoints: [] });
     assert.ok(t.notes.some((n) => n.includes('subset "v9" of web is not defined')));
   });
 
   it('scopes a sidecar to its declared upstreams', () => {
-    const t = translateSidecar(entryMesh(), { ...CLIENT_SIDECAR, service: 'admin' });
+    const mesh = loadCase('sidecar-no-entries');
+    const t = translateSidecar(mesh.state, { ...mesh.sidecar!, service: 'admin' });
     assert.deepEqual(t.resources.cluster.map((c) => c.name), ['local_app'], 'admin declares no upstreams');
   });
 });

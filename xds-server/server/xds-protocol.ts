@@ -27,10 +27,6 @@ export interface TypeProgress {
   readonly lastNack: Nack | undefined;
 }
 
-export interface StreamProgress {
-  readonly types: { readonly [T in XdsType]: TypeProgress };
-}
-
 /**
  * What must be acknowledged before a type may be sent: listeners and routes wait for clusters,
  * so a route never points at a cluster Envoy does not have yet (Envoy holds its cluster ACK

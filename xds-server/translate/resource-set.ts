@@ -17,11 +17,5 @@ export interface Translation {
   readonly dependsOn?: ReadonlySet<string>;
 }
 
-export function byName(a: NamedResource, b: NamedResource): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
 /** Config source for resources that arrive over the same ADS stream. */
 export const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
-
-export { durationOf } from './duration.js';

@@ -206,7 +206,6 @@ export type ServiceRouterEntry = z.infer<typeof serviceRouter>;
 export type ServiceSplitterEntry = z.infer<typeof serviceSplitter>;
 export type ServiceResolverEntry = z.infer<typeof serviceResolver>;
 export type ConfigEntry = z.infer<typeof configEntry>;
-export type ConfigEntryKind = ConfigEntry['Kind'];
 export type RouterRoute = ServiceRouterEntry['Routes'][number];
 export type RouterDestination = NonNullable<RouterRoute['Destination']>;
 export type HttpMatch = NonNullable<RouterRoute['Match']>['HTTP'];

@@ -1,0 +1,198 @@
+// Golden translation cases as data, as Envoy Gateway keeps them: test/golden/cases/<case>/
+// holds input.yaml (the mesh as the sources would report it — services with their Consul meta
+// and instances, config entries as an operator writes them — and the role translated) and one
+// output file per xDS type. The local-reply config every HTTP listener carries is golden-tested
+// once (test/golden/local-reply.yaml); listener outputs name it instead of repeating it.
+//
+// `UPDATE_GOLDEN=1 npm run test:unit` rewrites the outputs (refused where CI is set: CI checks
+// goldens, it never writes them); review the diff before committing.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { repoRoot } from '../../launcher/repo.js';
+import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
+import { isPort } from '../../shared/host-port.js';
+import { describeRefusal } from '../../shared/validate/result.js';
+import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
+import { entryId, parseConfigEntries, type ConfigEntry } from '../../xds-server/model/config-entries/schema.js';
+import { NO_ENTRIES, SIDECAR_PORT_META, type HealthStatus, type Instance, type MeshState, type Service } from '../../xds-server/model/mesh.js';
+import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings } from '../../xds-server/model/service-settings.js';
+import { translateGateway, type GatewayOptions } from '../../xds-server/translate/gateway.js';
+import { jsonLocalReplies } from '../../xds-server/translate/local-reply.js';
+import { translateProxyless } from '../../xds-server/translate/proxyless.js';
+import type { Translation } from '../../xds-server/translate/resource-set.js';
+import { translateSidecar, type SidecarRole } from '../../xds-server/translate/sidecar.js';
+import { PUSH_ORDER, type XdsType } from '../../xds-server/xds-types.js';
+
+const CASES_DIR = path.join(repoRoot(), 'test', 'golden', 'cases');
+export const LOCAL_REPLY_GOLDEN = path.join(repoRoot(), 'test', 'golden', 'local-reply.yaml');
+/** Stands in a listener output for the shared local-reply config. */
+export const LOCAL_REPLY_MARK = 'see test/golden/local-reply.yaml';
+
+interface InstanceInput {
+  id: string;
+  node?: string;
+  address?: string;
+  port?: number;
+  health?: HealthStatus;
+  zone?: string;
+  weight?: number;
+  tags?: string[];
+  meta?: Record<string, string>;
+}
+
+interface CaseInput {
+  role: 'gateway' | 'sidecar' | 'proxyless';
+  /** Another file in the cases folder whose services (and sidecar) this case starts from. */
+  base?: string;
+  services?: Array<{ name: string; meta?: Record<string, string>; instances: InstanceInput[] }>;
+  /** Config entries, YAML documents separated by "---". */
+  entries?: string;
+  gateway?: Partial<GatewayOptions>;
+  sidecar?: Omit<SidecarRole, 'kind'>;
+}
+
+export interface GoldenCase {
+  readonly name: string;
+  readonly role: CaseInput['role'];
+  readonly state: MeshState;
+  readonly gateway: GatewayOptions;
+  /** The sidecar a sidecar case translates (and the entry mesh's client sidecar). */
+  readonly sidecar: SidecarRole | undefined;
+  translate(): Translation;
+}
+
+export function caseNames(): string[] {
+  return fs
+    .readdirSync(CASES_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+function instanceOf(i: InstanceInput, serviceMeta: Record<string, string>): Instance {
+  const meta = { ...serviceMeta, ...(i.meta ?? {}) };
+  const sidecarPort = Number(meta[SIDECAR_PORT_META]);
+  return {
+    id: i.id,
+    node: i.node ?? 'node-1',
+    address: i.address ?? '10.0.0.1',
+    port: i.port ?? 8000,
+    health: i.health ?? 'HEALTHY',
+    zone: i.zone ?? '',
+    weight: i.weight ?? 1,
+    tags: [...(i.tags ?? [])].sort(),
+    meta,
+    ...(isPort(sidecarPort) ? { sidecarPort } : {}),
+  };
+}
+
+/** The mesh of a case, through the model's own validation of meta and entries. */
+function stateOf(input: CaseInput): MeshState {
+  const services = new Map<string, Service>();
+  for (const s of [...(input.services ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const settings = serviceSettings(s.name, s.meta ?? {}, DEFAULT_SETTINGS_DEFAULTS);
+    assert.ok(settings.ok, `service ${s.name}: ${settings.ok ? '' : describeRefusal(settings)}`);
+    const instances = s.instances.map((i) => instanceOf(i, s.meta ?? {})).sort((a, b) => (a.id < b.id ? -1 : 1));
+    services.set(s.name, { name: s.name, settings: settings.value, instances });
+  }
+  const items = new Map<string, ConfigEntry>();
+  if (input.entries) {
+    const parsed = parseConfigEntries(input.entries, true);
+    assert.ok(parsed.ok, parsed.ok ? '' : describeRefusal(parsed));
+    for (const e of parsed.value) items.set(entryId(e), e);
+  }
+  return { revision: 1, services, entries: items.size ? entriesOf(items) : NO_ENTRIES, problems: [] };
+}
+
+/** A case; `overrides` replace parts of its input (other entries, say) for tests built on it. */
+export function loadCase(name: string, overrides: Partial<Pick<CaseInput, 'entries' | 'gateway'>> = {}): GoldenCase {
+  const own = YAML.parse(fs.readFileSync(path.join(CASES_DIR, name, 'input.yaml'), 'utf8')) as CaseInput;
+  const base = own.base ? (YAML.parse(fs.readFileSync(path.join(CASES_DIR, own.base), 'utf8')) as Partial<CaseInput>) : {};
+  const input: CaseInput = { ...base, ...own, ...overrides };
+  const state = stateOf(input);
+  const gateway: GatewayOptions = { address: '0.0.0.0', port: 8080, identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS), ...input.gateway };
+  const sidecar: SidecarRole | undefined = input.sidecar ? { kind: 'sidecar', ...input.sidecar } : undefined;
+  return {
+    name,
+    role: input.role,
+    state,
+    gateway,
+    sidecar,
+    translate() {
+      switch (input.role) {
+        case 'gateway':
+          return translateGateway(state, gateway);
+        case 'sidecar':
+          assert.ok(sidecar, `${name}: a sidecar case names its sidecar`);
+          return translateSidecar(state, sidecar);
+        case 'proxyless':
+          return translateProxyless(state);
+      }
+    },
+  };
+}
+
+/** Replace the shared local-reply config, where a listener carries it unchanged, by its mark. */
+function markLocalReplies(value: unknown, shared: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => markLocalReplies(v, shared));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === 'local_reply_config' && isDeepStrictEqual(v, shared) ? LOCAL_REPLY_MARK : markLocalReplies(v, shared)]),
+  );
+}
+
+function isDeepStrictEqual(a: unknown, b: unknown): boolean {
+  try {
+    assert.deepStrictEqual(a, b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Put the shared local-reply config back where a golden output names it. */
+export function withLocalReplies(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withLocalReplies);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'local_reply_config' && v === LOCAL_REPLY_MARK ? jsonLocalReplies() : withLocalReplies(v)]));
+}
+
+function outputPath(name: string, file: string): string {
+  return path.join(CASES_DIR, name, `${file}.yaml`);
+}
+
+/** A case's golden resources of one type, as Envoy would receive them. */
+export function readCaseOutput(name: string, type: XdsType): Array<Record<string, unknown>> {
+  const file = outputPath(name, type);
+  return fs.existsSync(file) ? (withLocalReplies(YAML.parse(fs.readFileSync(file, 'utf8')) ?? []) as Array<Record<string, unknown>>) : [];
+}
+
+function writeOrCompare(file: string, actual: unknown): void {
+  const text = YAML.stringify(actual, { lineWidth: 0, aliasDuplicateObjects: false });
+  if (process.env['UPDATE_GOLDEN']) {
+    assert.ok(!process.env['CI'], 'UPDATE_GOLDEN is refused where CI is set: goldens are checked there, not written');
+    fs.writeFileSync(file, text);
+    return;
+  }
+  assert.ok(fs.existsSync(file), `golden file ${path.relative(repoRoot(), file)} is missing: run with UPDATE_GOLDEN=1 and review it`);
+  assert.deepEqual(actual, YAML.parse(fs.readFileSync(file, 'utf8')) ?? [], `differs from ${path.relative(repoRoot(), file)}`);
+}
+
+/** Compare (or with UPDATE_GOLDEN, write) every output of a case: one file per xDS type, and its notes. */
+export function assertCaseGolden(name: string, t: Translation): void {
+  const shared = jsonLocalReplies();
+  for (const type of PUSH_ORDER) {
+    const file = outputPath(name, type);
+    const resources = t.resources[type].map((r) => markLocalReplies(r.resource, shared));
+    if (!resources.length && !fs.existsSync(file)) continue;
+    writeOrCompare(file, resources);
+  }
+  const notes = outputPath(name, 'notes');
+  if (t.notes.length || fs.existsSync(notes)) writeOrCompare(notes, [...t.notes]);
+}
+
+export function assertLocalReplyGolden(): void {
+  writeOrCompare(LOCAL_REPLY_GOLDEN, jsonLocalReplies());
+}
