@@ -6,7 +6,8 @@ import { describeRefusal } from '../../shared/validate/result.js';
 import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
 import { entryId, parseConfigEntries, type ConfigEntry } from '../../xds-server/model/config-entries/schema.js';
 import { NO_ENTRIES, type ConfigEntries, type Instance, type MeshState, type Service, type ServiceSettings } from '../../xds-server/model/mesh.js';
-import type { GatewayOptions } from '../../xds-server/translate/gateway.js';
+import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
+import { translateGateway, type GatewayOptions } from '../../xds-server/translate/gateway.js';
 
 export function instance(id: string, overrides: Partial<Instance> = {}): Instance {
   return {
@@ -51,4 +52,9 @@ export function entries(...yamlDocs: string[]): Partial<ConfigEntries> {
     for (const e of r.value) items.set(entryId(e), e);
   }
   return entriesOf(items);
+}
+
+/** A gateway snapshot of `services` (key "gw"), for the ADS state machines' tests. */
+export function gatewaySnapshot(services: Service[]): Snapshot {
+  return buildSnapshot('gw', translateGateway(meshOf(services), GATEWAY_OPTIONS));
 }

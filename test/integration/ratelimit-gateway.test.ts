@@ -100,3 +100,43 @@ describe('rate limits at the gateway', () => {
     await mesh.ratelimit!.start();
   });
 });
+
+describe('rate limits at the gateway, failing closed (--ratelimit-fail-closed)', () => {
+  let mesh: GatewayMesh;
+
+  before(async () => {
+    const generous = 'domain: meshgate\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: second, requests_per_unit: 1000}\n';
+    mesh = await startGatewayMesh({ ratelimitConfig: generous, xdsArgs: ['--ratelimit-fail-closed'] });
+    await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/test,/free', 'rate-limits': '/test=remote_address' } });
+    await waitFor(
+      'the limited route to answer, asking the rate-limit service',
+      async () => {
+        const r = await request(`${mesh.gatewayUrl}/test`);
+        return r.status === 200 && r.headers.get('x-ratelimit-limit') !== null;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+  });
+
+  after(async () => {
+    await mesh?.stop();
+  });
+
+  it('refuses limited requests with 503 JSON while the rate-limit service is down, and serves them again once it is back', async () => {
+    await mesh.ratelimit!.stop('SIGKILL');
+    const refused = await waitFor(
+      'the gateway to refuse while it cannot ask',
+      async () => {
+        const r = await request<GatewayError>(`${mesh.gatewayUrl}/test?msg=down`);
+        return r.status === 503 ? r : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    assert.equal(refused.body.error.code, 'ratelimit_unavailable');
+    for (let i = 0; i < 3; i++) assert.equal((await request(`${mesh.gatewayUrl}/test?msg=down-${i}`)).status, 503, 'never let through');
+    const free = await request<GatewayError>(`${mesh.gatewayUrl}/free?msg=unlimited`);
+    assert.equal(free.status, 200, `a route without rate limits does not ask: ${JSON.stringify(free.body)}`);
+    await mesh.ratelimit!.start();
+    await waitFor('limited requests served again', async () => (await request(`${mesh.gatewayUrl}/test?msg=back`)).status === 200, { timeoutMs: 15_000, intervalMs: 200 });
+  });
+});

@@ -2,14 +2,17 @@
 // config, nothing empty or stale is pushed, and changes flow again once things are back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sleep, waitFor } from '../../launcher/wait.js';
+import { waitFor } from '../../launcher/wait.js';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
-import { request, steadyTraffic, type EchoBody } from '../helpers/http.js';
+import { request, steadyTraffic, trafficOf, type EchoBody } from '../helpers/http.js';
 
 interface ProxyView {
   node_id: string;
   types: Record<string, { status: string; acked_version: string | null }>;
 }
+
+/** Services besides `steady`, so that a first sync has several services' health to wait for. */
+const FLEET = 6;
 
 describe('resilience: xds-server and Consul outages', () => {
   let mesh: GatewayMesh;
@@ -17,10 +20,10 @@ describe('resilience: xds-server and Consul outages', () => {
   before(async () => {
     mesh = await startGatewayMesh({ persistentConsul: true });
     await mesh.addInstance({ service: 'steady', id: 'steady-1', meta: { 'gateway-path': '/steady' } });
-    await waitFor('steady routable', async () => (await request(`${mesh.gatewayUrl}/steady`)).status === 200, {
-      timeoutMs: 15_000,
-      intervalMs: 100,
-    });
+    for (let i = 0; i < FLEET; i++) await mesh.addInstance({ service: `fleet-${i}`, id: `fleet-${i}-1`, meta: { 'gateway-path': `/fleet-${i}` } });
+    for (const path of ['/steady', ...Array.from({ length: FLEET }, (_, i) => `/fleet-${i}`)]) {
+      await waitFor(`${path} routable`, async () => (await request(`${mesh.gatewayUrl}${path}`)).status === 200, { timeoutMs: 15_000, intervalMs: 100 });
+    }
   });
 
   after(async () => {
@@ -41,17 +44,29 @@ describe('resilience: xds-server and Consul outages', () => {
     );
   }
 
-  it('keeps serving while the xds-server restarts, then takes changes again', async () => {
-    const traffic = steadyTraffic(`${mesh.gatewayUrl}/steady`);
-    await sleep(300);
+  it('keeps serving while the xds-server restarts, sends nothing before its first full sync, then takes changes again', async () => {
+    const before = (await waitReconnected()).types;
+    let n = 0;
+    const paths = ['/steady', ...Array.from({ length: FLEET }, (_, i) => `/fleet-${i}`)];
+    const traffic = trafficOf(() => fetch(`${mesh.gatewayUrl}${paths[n++ % paths.length]}`, { signal: AbortSignal.timeout(5_000) }));
+    await waitFor('traffic flowing', async () => n > 5, { timeoutMs: 5_000, intervalMs: 20 });
     await mesh.xds.stop();
-    await sleep(1_500); // Envoy has lost its ADS stream
+    await waitFor('Envoy to lose its ADS stream', async () => ((await mesh.envoy.admin.stat('control_plane.connected_state')) ?? 1) === 0, { timeoutMs: 10_000, intervalMs: 50 });
     await mesh.restartXds();
     const gw = await waitReconnected();
     const counts = await traffic.stop();
-    assert.deepEqual([...counts.keys()], ['200'], `answers during the restart: ${JSON.stringify([...counts])}`);
+    assert.deepEqual([...counts.keys()], ['200'], `answers during the restart, every service: ${JSON.stringify([...counts])} ${traffic.failures.join(' | ')}`);
     assert.ok((counts.get('200') ?? 0) > 20);
-    assert.ok(gw.types['cluster']!.acked_version);
+    // The new server's first snapshot was the whole mesh, health included: the versions Envoy
+    // holds are the ones it had before, and no type took more than one response to get there.
+    for (const type of ['cluster', 'endpoint', 'listener', 'route']) {
+      assert.equal(gw.types[type]!.acked_version, before[type]!.acked_version, `${type}: the same config as before the restart`);
+    }
+    const metrics = await (await fetch(`${mesh.xds.adminUrl}/metrics`)).text();
+    for (const type of ['cluster', 'endpoint', 'listener', 'route']) {
+      const pushes = Number(new RegExp(`^meshgate_xds_pushes_total\\{type="${type}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      assert.ok(pushes <= 1, `${type}: ${pushes} responses since the restart (a partial first snapshot would need more)`);
+    }
 
     await mesh.addInstance({ service: 'after-restart', id: 'after-restart-1', meta: { 'gateway-path': '/after-restart' } });
     const a = await waitFor(
@@ -72,12 +87,11 @@ describe('resilience: xds-server and Consul outages', () => {
     await mesh.consul.stop();
 
     // The watches fail and say so; the model and the proxies keep what they had.
-    await waitFor(
-      'consul watch errors to be counted',
-      async () => /^meshgate_consul_watch_errors_total\{watch="catalog"\} [1-9]/m.test(await (await fetch(`${mesh.xds.adminUrl}/metrics`)).text()),
-      { timeoutMs: 10_000, intervalMs: 200 },
-    );
-    await sleep(1_000);
+    const watchErrors = async (): Promise<number> =>
+      Number(/^meshgate_consul_watch_errors_total\{watch="catalog"\} (\d+)/m.exec(await (await fetch(`${mesh.xds.adminUrl}/metrics`)).text())?.[1] ?? 0);
+    const first = await waitFor('consul watch errors to be counted', async () => (await watchErrors()) || undefined, { timeoutMs: 10_000, intervalMs: 200 });
+    // The watches have retried and failed again since: the model has had its chance to change.
+    await waitFor('the watches to fail again', async () => (await watchErrors()) > first, { timeoutMs: 15_000, intervalMs: 200 });
     const during = (await mesh.xds.getJson<ProxyView[]>('/debug/proxies')).find((p) => p.node_id === gatewayNode())!;
     for (const t of ['cluster', 'endpoint', 'listener', 'route']) {
       assert.equal(during.types[t]!.acked_version, versionsBefore[t]!.acked_version, `${t} unchanged while Consul is down`);
@@ -88,9 +102,15 @@ describe('resilience: xds-server and Consul outages', () => {
     const ready = await fetch(`${mesh.xds.adminUrl}/readyz`);
     assert.equal(ready.status, 503);
     assert.match(((await ready.json()) as { reason: string }).reason, /first full Consul sync/);
-    await sleep(2_000); // Envoy reconnects meanwhile, and must not be sent anything
-    const waiting = (await mesh.xds.getJson<ProxyView[]>('/debug/proxies')).find((p) => p.node_id === gatewayNode());
-    assert.ok(waiting, 'the gateway reconnected');
+    // Envoy reconnects meanwhile, and is sent nothing: not one response of any type.
+    const waiting = await waitFor(
+      'the gateway to reconnect to the unsynced server',
+      async () => (await mesh.xds.getJson<ProxyView[]>('/debug/proxies')).find((p) => p.node_id === gatewayNode()),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    assert.ok(waiting);
+    const sent = await (await fetch(`${mesh.xds.adminUrl}/metrics`)).text();
+    assert.doesNotMatch(sent, /^meshgate_xds_pushes_total\{type="\w+"\} [1-9]/m, 'nothing is pushed before the first sync');
     assert.equal((await request(`${mesh.gatewayUrl}/steady`)).status, 200, 'the gateway still routes on its last config');
 
     await mesh.consul.start();

@@ -2,18 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
-import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
+import type { Snapshot } from '../../xds-server/cache/snapshot.js';
 import { decodeDeltaDiscoveryRequest, deltaResponseBytes, encodeDeltaDiscoveryRequest, type DeltaDiscoveryRequest } from '../../xds-server/server/delta-codec.js';
 import { DeltaState, type DeltaResponse } from '../../xds-server/server/delta-state.js';
 import type { Nack } from '../../xds-server/server/xds-protocol.js';
 import { messageType } from '../../shared/proto/root.js';
-import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { TYPE_URLS, type XdsType } from '../../xds-server/xds-types.js';
-import { instance, meshOf, service, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
+import { gatewaySnapshot, instance, service } from '../helpers/mesh-fixtures.js';
 
-function snapshotOf(services: ReturnType<typeof service>[]): Snapshot {
-  return buildSnapshot('gw', translateGateway(meshOf(services), GATEWAY_OPTIONS));
-}
+const snapshotOf = gatewaySnapshot;
 
 const A = service('a', [instance('a-1')]);
 const B = service('b', [instance('b-1')]);

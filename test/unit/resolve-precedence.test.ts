@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
 import { compileChain } from '../../xds-server/resolve/chain.js';
+import { targetCluster } from '../../xds-server/translate/cluster.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
 import { dialPort } from '../../xds-server/resolve/dial-port.js';
 import { decide, LAYERS, SETTING_LAYERS, type Layer, type Setting } from '../../xds-server/resolve/precedence.js';
@@ -107,6 +108,18 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
     const route = compileChain(mesh(new Set(['route', 'meta'])), 'web').routes[0]!.policy;
     assert.equal(route.decidedBy.requestTimeout, 'route');
     assert.equal(compileChain(mesh(new Set(['meta'])), 'web').fallback.policy.decidedBy.requestTimeout, 'meta');
+  });
+
+  it('takes Limits.MaxRetries alone as a fixed retry limit in place of the default budget', () => {
+    const state = meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}'));
+    const p = resolveServicePolicy(state, 'web');
+    assert.deepEqual(p.circuitBreakers, { maxRetries: 7 });
+    const action = compileChain(state, 'web').fallback.action;
+    assert.ok(action.kind === 'target');
+    const cluster = targetCluster(action.target, p);
+    assert.deepEqual(cluster['circuit_breakers'], { thresholds: [{ max_retries: 7 }] }, 'no retry_budget: Envoy would ignore max_retries under one');
+    const withBudget = resolveServicePolicy(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}\nRetryBudget: {BudgetPercent: 5}')), 'web');
+    assert.deepEqual(withBudget.circuitBreakers, { maxRetries: 7, retryBudget: { percent: 5 } }, 'an explicit budget is kept beside it');
   });
 
   it('refuses an offer from a layer the table does not list', () => {

@@ -1,5 +1,6 @@
 // Scale by structure: translation is shared across roles and rebuilds, encodings are shared
 // across roles, and a change reaches only the roles that read the changed service.
+import { waitFor } from '../../launcher/wait.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
@@ -69,10 +70,11 @@ describe('controller', () => {
     }
     assert.deepEqual([...heard.values()].map((l) => l.length), [1, 1]);
     store.setInstances('embed', [instance('embed-1'), instance('embed-2')]);
-    await new Promise((r) => setTimeout(r, 30));
+    // b hears the change; a, rebuilt (or not) in the same pass, must not have by then.
+    await waitFor('b to hear the change of embed', () => heard.get('b')!.length === 2, { timeoutMs: 2_000, intervalMs: 1 });
     assert.equal(heard.get('a')!.length, 1, "a calls llm only: embed's change does not reach it");
-    assert.equal(heard.get('b')!.length, 2);
-    assert.deepEqual([...heard.get('b')![1]!.types.endpoint.resources.get('embed')!.json['endpoints'] as unknown[]].length, 1);
+    const localities = heard.get('b')![1]!.types.endpoint.resources.get('embed')!.json['endpoints'] as Array<{ lb_endpoints: Array<{ endpoint: { hostname: string } }> }>;
+    assert.deepEqual(localities.flatMap((l) => l.lb_endpoints.map((e) => e.endpoint.hostname)), ['embed-1', 'embed-2']);
     controller.close();
     store.close();
   });

@@ -1,16 +1,13 @@
 // The state-of-the-world ADS state machine, driven as Envoy drives it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
+import type { Snapshot } from '../../xds-server/cache/snapshot.js';
 import type { DiscoveryRequest } from '../../xds-server/server/discovery-codec.js';
 import { SotwState, type Nack, type SotwResponse } from '../../xds-server/server/sotw-state.js';
-import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { TYPE_URLS, type XdsType } from '../../xds-server/xds-types.js';
-import { instance, meshOf, service, GATEWAY_OPTIONS } from '../helpers/mesh-fixtures.js';
+import { gatewaySnapshot, instance, service } from '../helpers/mesh-fixtures.js';
 
-function snapshotOf(services: ReturnType<typeof service>[]): Snapshot {
-  return buildSnapshot('gw', translateGateway(meshOf(services), GATEWAY_OPTIONS));
-}
+const snapshotOf = gatewaySnapshot;
 
 const ONE = snapshotOf([service('a', [instance('a-1')])]);
 const ONE_MOVED = snapshotOf([service('a', [instance('a-1', { port: 9999 })])]);

@@ -9,7 +9,7 @@ import type { HttpMatch } from '../model/config-entries/schema.js';
 import type { Chain } from '../resolve/chain.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, type AuthzOptions } from './http-filters.js';
-import { envoyRoutes } from './http-route.js';
+import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 import { routeRateLimits } from './rate-limits.js';
 
 interface RouteEntry {
@@ -76,7 +76,7 @@ export function gatewayRoutes(
     if (chain) routes.push(...routesFor(entry, chain, authz, ratelimit));
   }
   return {
-    resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes }] },
+    resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes, retry_policy: VIRTUAL_HOST_RETRIES }] },
     notes,
   };
 }

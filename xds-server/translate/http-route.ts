@@ -1,11 +1,13 @@
 // Envoy routes from a discovery chain: a service-router route's match, and its action — one
 // cluster or weighted clusters — with the resolved prefix rewrite, timeout, retries and hash
 // policies. A route whose retries differ for idempotent methods becomes two Envoy routes: the
-// idempotent methods first, with the extra retry conditions, then every other method.
+// idempotent methods first, with the extra retry conditions, then every other method. The
+// default retry policy for other methods is the virtual host's (VIRTUAL_HOST_RETRIES): a route
+// that would repeat it carries none, which keeps a gateway's route table half the size.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
 import type { Action, ChainRoute } from '../resolve/chain.js';
-import { IDEMPOTENT_METHODS } from '../resolve/defaults.js';
+import { DEFAULT_RETRIES, IDEMPOTENT_METHODS } from '../resolve/defaults.js';
 import type { HashPolicy, RetryPolicy, RoutePolicy } from '../resolve/policy-types.js';
 import { durationOf } from './duration.js';
 
@@ -73,6 +75,9 @@ function hashPolicy(h: HashPolicy): JsonObject {
   }
 }
 
+/** Every virtual host's retry policy: the default for requests that are not idempotent. */
+export const VIRTUAL_HOST_RETRIES: JsonObject = retryPolicy(DEFAULT_RETRIES, false);
+
 function routeAction(action: Action, policy: RoutePolicy, idempotent: boolean): JsonObject {
   const out: JsonObject =
     action.kind === 'target'
@@ -81,7 +86,8 @@ function routeAction(action: Action, policy: RoutePolicy, idempotent: boolean): 
         { weighted_clusters: { clusters: action.splits.map((s) => ({ name: s.target.id, weight: Math.round(s.weight * 100) })) } };
   if (policy.prefixRewrite) out['prefix_rewrite'] = policy.prefixRewrite;
   out['timeout'] = durationOf(policy.timeoutMs);
-  out['retry_policy'] = retryPolicy(policy.retries, idempotent);
+  // The virtual host's policy applies where a route names none (Envoy does not merge the two).
+  if (idempotent || policy.retries !== DEFAULT_RETRIES) out['retry_policy'] = retryPolicy(policy.retries, idempotent);
   if (policy.hashPolicies.length) out['hash_policy'] = policy.hashPolicies.map(hashPolicy);
   return out;
 }

@@ -30,6 +30,7 @@ const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
   [['UF', 'URX'], { code: 'upstream_unavailable', message: 'the service could not be reached' }],
   [['UO'], { code: 'upstream_overloaded', message: 'the service has too many requests in flight' }],
   [['RL'], { code: 'rate_limited', message: 'too many requests: try again after the time in Retry-After' }],
+  [['RLSE'], { code: 'ratelimit_unavailable', message: 'the rate-limit service could not be asked, and this gateway fails closed' }],
 ];
 
 const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [

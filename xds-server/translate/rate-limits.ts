@@ -46,6 +46,8 @@ export function ratelimitFilter(o: RatelimitOptions): JsonObject {
       domain: o.domain,
       timeout: `${o.timeoutMs / 1000}s`,
       failure_mode_deny: o.failClosed,
+      // Fail closed answers 503 ratelimit_unavailable (local reply, flag RLSE), not Envoy's 500.
+      ...(o.failClosed ? { status_on_error: { code: 'ServiceUnavailable' } } : {}),
       // X-RateLimit-Limit / -Remaining / -Reset on every limited response.
       enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
       rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: o.service } }, transport_api_version: 'V3' },

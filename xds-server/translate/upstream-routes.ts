@@ -2,10 +2,10 @@
 // client): its service-router routes, then everything else to its chain's fallback.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { Chain } from '../resolve/chain.js';
-import { envoyRoutes } from './http-route.js';
+import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 
 export function upstreamVirtualHost(chain: Chain, domains: readonly string[]): JsonObject {
   const routes: JsonObject[] = chain.routes.flatMap((r, i) => envoyRoutes(`${chain.service}#${i}`, r));
   routes.push(...envoyRoutes(chain.service, chain.fallback, { prefix: '/' }));
-  return { name: chain.service, domains: [...domains], routes };
+  return { name: chain.service, domains: [...domains], routes, retry_policy: VIRTUAL_HOST_RETRIES };
 }
