@@ -6,6 +6,7 @@
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
+import { authPolicyOf } from '../resolve/auth-policy.js';
 import type { Chain } from '../resolve/chain.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, type AuthzOptions } from './http-filters.js';
@@ -37,7 +38,7 @@ function routesFor(entry: RouteEntry, chain: Chain, authz: AuthzOptions | undefi
   const name = `${entry.service.name}${entry.path.prefix}`;
   const extras = (routeName: string, action: JsonObject): JsonObject => {
     if (ratelimit && entry.path.rateLimits?.length) action['rate_limits'] = routeRateLimits(entry.path.rateLimits);
-    return authz ? { typed_per_filter_config: routeAuthz(entry.path.authPolicy ?? authz.defaultPolicy, routeName) } : {};
+    return authz ? { typed_per_filter_config: routeAuthz(authPolicyOf(entry.path, authz.defaultPolicy), routeName) } : {};
   };
   const out: JsonObject[] = [];
   chain.routes.forEach((r, i) => {
