@@ -10,7 +10,7 @@ import type { EnvoyProcess } from '../../launcher/envoy.js';
 import { startGatewayMesh, type GatewayMesh, type SidecarInstance } from '../../launcher/mesh.js';
 import { freePorts } from '../../launcher/ports.js';
 import { distPath } from '../../launcher/repo.js';
-import { sleep, waitFor } from '../../launcher/wait.js';
+import { waitFor } from '../../launcher/wait.js';
 import { request, type EchoBody, type GatewayError } from '../helpers/http.js';
 
 const PREFIX = 'meshgate/config/';
@@ -347,8 +347,12 @@ describe('sidecars, config entries, delta and state of the world', () => {
     assert.equal(refusal.state, 'active', 'the last good splitter stays in force');
     const metrics = (await request<string>(admin('/metrics'))).text;
     assert.match(metrics, /meshgate_config_entry_refusals_total(\{[^}]*\})? [1-9]/);
-    await sleep(1_000);
+    // A later change (a new llm-e instance) reaching llm-a's sidecar shows the refusal has been
+    // through the pipeline; the routes it holds are still the ones from before.
+    const e3 = await mesh.addInstance({ service: 'llm-e', id: 'llm-e-3' });
+    await waitFor('llm-e-3 at llm-a\'s sidecar', async () => (await a.envoy.admin.clusters()).get('llm-e')?.some((h) => h.hostname === 'llm-e-3'), { timeoutMs: 10_000, intervalMs: 100 });
     assert.equal(await routeVersion(), before, 'the sidecar keeps its route version');
+    await e3.stop();
     const answers = await answering('llm-b', 200);
     const v2 = answers.get('llm-b-3') ?? 0;
     assert.ok(v2 > 0 && v2 < 50, `still split 90/10: ${JSON.stringify([...answers])}`);
@@ -389,7 +393,8 @@ describe('sidecars, config entries, delta and state of the world', () => {
       timeoutMs: 10_000,
       intervalMs: 100,
     });
-    await sleep(1_000);
+    // That later change reached the proxies over the same streams: a resend of the rejected
+    // routes, had there been one, would have come before it.
     assert.deepEqual(await rejected(), [1, 1, 1], 'no NACK loop');
     // The last good routes keep serving.
     assert.equal((await request<EchoBody>(`${mesh.gatewayUrl}/c/x`)).status, 200);
