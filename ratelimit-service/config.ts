@@ -12,6 +12,9 @@ export interface RatelimitConfig extends ComponentConfig {
   readonly nearLimitRatio: number;
   readonly expiryJitterSeconds: number;
   readonly globalShadowMode: boolean;
+  readonly globalQuotaMode: boolean;
+  /** Over-limit counters remembered locally (the reference's LOCAL_CACHE_SIZE_IN_BYTES > 0). */
+  readonly localCache: boolean;
   readonly circuit: { failureThreshold: number; openMs: number; maxOpenMs: number };
 }
 
@@ -49,12 +52,20 @@ export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/
   --key-prefix PREFIX        prefix of every counter key [$CACHE_KEY_PREFIX, none]
   --near-limit-ratio R       near_limit threshold [$NEAR_LIMIT_RATIO, 0.8]
   --expiry-jitter DURATION   up to this much is added to counter expiry [60s]
-  --shadow-mode              answer OK to everything, still counting [$SHADOW_MODE]
+  --shadow-mode              answer OK overall, each descriptor's code kept, still counting [$SHADOW_MODE]
+  --quota-mode               every limit in quota mode: over it answers OK with the limit [$QUOTA_MODE]
+  --local-cache-size BYTES   remember over-limit counters locally (0: off, as the reference) [$LOCAL_CACHE_SIZE_IN_BYTES, 0]
   --circuit-failures N       Redis failures in a row (per node) that open its circuit [3]
   --circuit-open DURATION    how long the circuit stays open first (doubles up to 10x) [500ms]
 ${H2_LIMITS_USAGE}`;
 
 const ms = durationFlag;
+
+function nonNegativeInteger(raw: string, flag: string): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${flag}: expected a whole number of bytes, got ${JSON.stringify(raw)}`);
+  return n;
+}
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): RatelimitConfig {
   const { values } = parseArgs({
@@ -75,6 +86,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'near-limit-ratio': { type: 'string' },
       'expiry-jitter': { type: 'string' },
       'shadow-mode': { type: 'boolean' },
+      'quota-mode': { type: 'boolean' },
+      'local-cache-size': { type: 'string' },
       'circuit-failures': { type: 'string' },
       'circuit-open': { type: 'string' },
     },
@@ -112,6 +125,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     nearLimitRatio: ratio,
     expiryJitterSeconds: Math.floor(ms(values['expiry-jitter'] ?? '60s', '--expiry-jitter') / 1000),
     globalShadowMode: values['shadow-mode'] ?? env['SHADOW_MODE'] === 'true',
+    globalQuotaMode: values['quota-mode'] ?? env['QUOTA_MODE'] === 'true',
+    localCache: nonNegativeInteger(values['local-cache-size'] ?? env['LOCAL_CACHE_SIZE_IN_BYTES'] ?? '0', '--local-cache-size') > 0,
     circuit: { failureThreshold: failures, openMs, maxOpenMs: openMs * 10 },
   };
 }

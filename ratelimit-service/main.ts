@@ -74,6 +74,8 @@ runService('ratelimit-service', log, async () => {
       expiryJitterSeconds: config.expiryJitterSeconds,
       failureMode: config.failureMode,
       globalShadowMode: config.globalShadowMode,
+      globalQuotaMode: config.globalQuotaMode,
+      localCache: config.localCache,
     },
     metrics,
   );

@@ -13,24 +13,30 @@ export interface ConfiguredLimit {
   readonly requestsPerUnit: number;
   readonly unlimited: boolean;
   readonly shadowMode: boolean;
+  /** Over the limit answers OK with the limit, and does not make the whole answer OVER_LIMIT. */
+  readonly quotaMode: boolean;
   readonly name: string | undefined;
   readonly replaces: readonly string[];
   readonly detailedMetric: boolean;
   readonly algorithm: Algorithm;
-  /** The limit as an answer states it (current_limit): built with the limit, not per request. */
-  readonly current: { readonly requestsPerUnit: number; readonly unit: Unit };
+  /** The limit as an answer states it (current_limit, with the rule's name): built with the
+   * limit, not per request. */
+  readonly current: { readonly requestsPerUnit: number; readonly unit: Unit; readonly name?: string };
   readonly windowSeconds: number;
 }
 
 /** A limit with what answers derive from it filled in, frozen. */
 export function configuredLimit(l: Omit<ConfiguredLimit, 'current' | 'windowSeconds'>): ConfiguredLimit {
-  return Object.freeze({ ...l, current: Object.freeze({ requestsPerUnit: l.requestsPerUnit, unit: l.unit }), windowSeconds: unitSeconds(l.unit) });
+  const current = Object.freeze({ requestsPerUnit: l.requestsPerUnit, unit: l.unit, ...(l.name ? { name: l.name } : {}) });
+  return Object.freeze({ ...l, current, windowSeconds: unitSeconds(l.unit) });
 }
 
 export interface DescriptorNode {
   readonly byKey: ReadonlyMap<string, DescriptorNode>;
   readonly wildcards: ReadonlyArray<readonly [prefix: string, node: DescriptorNode]>;
   readonly limit: ConfiguredLimit | undefined;
+  /** share_threshold on a wildcard: every value it matches counts on this one value ("files*"). */
+  readonly sharedValue?: string;
 }
 
 export interface CompiledDomain {
@@ -57,6 +63,7 @@ function compileLevel(domain: string, parentKey: string, specs: readonly Descrip
         requestsPerUnit: r.requests_per_unit,
         unlimited: r.unlimited,
         shadowMode: d.shadow_mode,
+        quotaMode: d.quota_mode,
         name: r.name || undefined,
         replaces: r.replaces.map((x) => x.name),
         detailedMetric: d.detailed_metric,
@@ -65,7 +72,12 @@ function compileLevel(domain: string, parentKey: string, specs: readonly Descrip
       all.push(limit);
     }
     const children = compileLevel(domain, `${statsKey}.`, d.descriptors, all);
-    const node: DescriptorNode = { byKey: children.byKey, wildcards: children.wildcards, limit };
+    const node: DescriptorNode = {
+      byKey: children.byKey,
+      wildcards: children.wildcards,
+      limit,
+      ...(d.share_threshold && d.value?.endsWith('*') ? { sharedValue: d.value } : {}),
+    };
     byKey.set(finalKey, node);
     if (finalKey.endsWith('*')) wildcards.push([finalKey.slice(0, -1), node]);
   }

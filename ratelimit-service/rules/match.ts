@@ -2,8 +2,8 @@
 //   at each level, "key_value" first, then a wildcard value ("prefix*", first in file order),
 //   then "key" alone; a limit applies only at the level of the descriptor's last entry (the
 //   request's depth must match the configuration's); the walk stops where the configuration
-//   has no deeper level. (The reference looks wildcards up among the domain's top-level
-//   entries at every depth; here each level has its own, which is what a nested wildcard means.)
+//   has no deeper level. A wildcard with share_threshold makes every value it matches count on
+//   the wildcard's own value, at whatever depth the limit is.
 import type { CompiledDomain, ConfiguredLimit, DescriptorNode } from './domain.js';
 
 export interface Entry {
@@ -15,11 +15,14 @@ export interface LimitMatch {
   readonly limit: ConfiguredLimit;
   /** With detailed_metric on a limit matched by key alone: the value to show in metrics. */
   readonly detailedValue?: string;
+  /** Per entry, the value its counter uses instead of the request's (share_threshold). */
+  readonly sharedValues?: ReadonlyArray<string | undefined>;
 }
 
 export function matchLimit(domain: CompiledDomain, entries: readonly Entry[]): LimitMatch | undefined {
   let level: DescriptorNode = domain.root;
   let found: LimitMatch | undefined;
+  let shared: Array<string | undefined> | undefined;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const keyValue = `${entry.key}_${entry.value}`;
@@ -29,6 +32,7 @@ export function matchLimit(domain: CompiledDomain, entries: readonly Entry[]): L
       for (const [prefix, node] of level.wildcards) {
         if (keyValue.startsWith(prefix)) {
           next = node;
+          if (node.sharedValue !== undefined) (shared ??= new Array(entries.length).fill(undefined))[i] = node.sharedValue;
           break;
         }
       }
@@ -38,7 +42,11 @@ export function matchLimit(domain: CompiledDomain, entries: readonly Entry[]): L
       byKeyOnly = next !== undefined;
     }
     if (next?.limit && i === entries.length - 1) {
-      found = byKeyOnly && next.limit.detailedMetric ? { limit: next.limit, detailedValue: entry.value } : { limit: next.limit };
+      found = {
+        limit: next.limit,
+        ...(byKeyOnly && next.limit.detailedMetric ? { detailedValue: entry.value } : {}),
+        ...(shared ? { sharedValues: shared } : {}),
+      };
     }
     if (!next || next.byKey.size === 0) break;
     level = next;

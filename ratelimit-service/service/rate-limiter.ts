@@ -1,7 +1,11 @@
-// ShouldRateLimit, decided: for each descriptor its limit (configured, or Envoy's override),
-// `replaces` applied across the request, unlimited answered locally, counters known to be over
-// answered from the local cache, everything else counted in one backend call; shadow mode
-// turns OVER_LIMIT into OK (but counts it); any OVER_LIMIT makes the whole answer OVER_LIMIT.
+// ShouldRateLimit, decided as envoyproxy/ratelimit decides it: for each descriptor its limit
+// (configured, or Envoy's override), `replaces` applied across the request, unlimited answered
+// locally, counters known to be over answered from the local cache (when it is on), everything
+// else counted in one backend call, each descriptor by its own hits_addend. A limit's shadow
+// mode turns its OVER_LIMIT into OK (but counts it); quota mode answers OK with the limit and
+// leaves the overall code alone; any other OVER_LIMIT makes the whole answer OVER_LIMIT, which
+// global shadow mode then turns to OK while each descriptor keeps its own code.
+import { GrpcError, GrpcStatus } from '../../shared/grpc/wire.js';
 import { BackendUnavailable, type CounterBackend, type CounterOp } from '../backends/backend.js';
 import { counterKey, windowStart } from '../limiter/keys.js';
 import { OverLimitCache } from '../limiter/over-limit-cache.js';
@@ -20,8 +24,14 @@ export interface LimiterOptions {
   readonly expiryJitterSeconds: number;
   /** What to answer when the backend cannot count: allow (open) or refuse (closed). */
   readonly failureMode: 'open' | 'closed';
-  /** Answer OK whatever the limits say (roll-out), still counting. */
+  /** Answer OK overall whatever the limits say (roll-out), still counting. */
   readonly globalShadowMode: boolean;
+  /** Every limit in quota mode: over-limit descriptors answer OK with their limit. */
+  readonly globalQuotaMode?: boolean;
+  /** Remember counters found over their limit and answer them without asking the backend until
+   * their window ends (the reference's LOCAL_CACHE_SIZE_IN_BYTES > 0). Off by default, as there:
+   * with it on, an override that went over makes the same counter over without the override. */
+  readonly localCache?: boolean;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -30,17 +40,25 @@ export interface LimiterOptions {
 interface Applied {
   readonly limit: ConfiguredLimit;
   readonly detailedValue: string | undefined;
+  readonly sharedValues?: ReadonlyArray<string | undefined>;
+}
+
+/** The entries a counter is keyed by: the request's, with share_threshold's shared values. */
+function counterEntries(d: RlsDescriptor, shared: ReadonlyArray<string | undefined> | undefined): RlsDescriptor['entries'] {
+  return shared ? d.entries.map((e, i) => (shared[i] === undefined ? e : { key: e.key, value: shared[i]! })) : d.entries;
 }
 
 export class RateLimiter {
-  private readonly overLimit = new OverLimitCache();
+  private readonly overLimit: OverLimitCache | undefined;
 
   constructor(
     private readonly domains: () => ReadonlyMap<string, CompiledDomain>,
     private readonly backend: CounterBackend,
     private readonly options: LimiterOptions,
     private readonly stats: StatsSink = NO_STATS,
-  ) {}
+  ) {
+    this.overLimit = options.localCache ? new OverLimitCache() : undefined;
+  }
 
   private resolve(domain: CompiledDomain, d: RlsDescriptor): Applied | undefined {
     const match = matchLimit(domain, d.entries);
@@ -54,6 +72,7 @@ export class RateLimiter {
         unit: d.limit.unit,
         unlimited: false,
         shadowMode: false,
+        quotaMode: false,
         name: undefined,
         replaces: [],
         detailedMetric: false,
@@ -61,13 +80,16 @@ export class RateLimiter {
       });
       return { limit, detailedValue: undefined };
     }
-    return match ? { limit: match.limit, detailedValue: match.detailedValue } : undefined;
+    return match ? { limit: match.limit, detailedValue: match.detailedValue, ...(match.sharedValues ? { sharedValues: match.sharedValues } : {}) } : undefined;
   }
 
   async shouldRateLimit(req: RlsRequest): Promise<RlsAnswer> {
+    // The reference's service errors, with its words (gRPC UNKNOWN).
+    if (!req.domain) throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit domain must not be empty');
+    if (!req.descriptors.length) throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit descriptor list must not be empty');
     const domain = this.domains().get(req.domain);
     if (!domain) return { overall: 'OK', statuses: req.descriptors.map(() => ({ code: 'OK', remaining: 0 })), headers: [] };
-    const hits = Math.max(1, req.hitsAddend);
+    const requestHits = Math.max(1, req.hitsAddend);
     const nowMs = this.options.now ? this.options.now() : Date.now();
 
     const applied: Array<Applied | undefined> = req.descriptors.map((d) => this.resolve(domain, d));
@@ -81,6 +103,7 @@ export class RateLimiter {
     const ops: CounterOp[] = [];
     const opIndex: number[] = [];
     const keys: string[] = new Array(applied.length);
+    const hitsOf = (i: number): number => req.descriptors[i]!.hitsAddend ?? requestHits;
     for (let i = 0; i < applied.length; i++) {
       const ap = applied[i];
       if (!ap) {
@@ -88,6 +111,7 @@ export class RateLimiter {
         continue;
       }
       const a = ap.limit;
+      const hits = hitsOf(i);
       if (a.unlimited) {
         statuses[i] = { code: 'OK', remaining: UNLIMITED_REMAINING };
         this.stats.record(a.domain, a.statsKey, hits, 0, 0, hits, 0, ap.detailedValue);
@@ -95,9 +119,10 @@ export class RateLimiter {
       }
       const window = a.windowSeconds;
       const start = windowStart(nowMs, window);
-      const key = counterKey(this.options.keyPrefix, req.domain, req.descriptors[i]!.entries, start);
+      const entries = counterEntries(req.descriptors[i]!, ap.sharedValues);
+      const key = counterKey(this.options.keyPrefix, req.domain, entries, start);
       keys[i] = key;
-      const overUntil = this.overLimit.overUntil(key, nowMs);
+      const overUntil = this.overLimit?.overUntil(key, nowMs);
       if (overUntil !== undefined) {
         this.stats.localCacheHit();
         verdicts[i] = { code: 'OVER_LIMIT', remaining: 0, resetSeconds: Math.max(1, Math.ceil((overUntil - nowMs) / 1000)), overLimit: hits, nearLimit: 0, withinLimit: 0 };
@@ -110,7 +135,7 @@ export class RateLimiter {
         key,
         hits,
         ttlSeconds: (sliding ? 2 * window : window) + jitter,
-        ...(sliding ? { previousKey: counterKey(this.options.keyPrefix, req.domain, req.descriptors[i]!.entries, start - window) } : {}),
+        ...(sliding ? { previousKey: counterKey(this.options.keyPrefix, req.domain, entries, start - window) } : {}),
       });
       opIndex.push(i);
     }
@@ -133,17 +158,18 @@ export class RateLimiter {
           continue;
         }
         const r = results[j]!;
+        const hits = hitsOf(i);
         const v =
           a.algorithm === 'sliding_window'
             ? slidingWindowVerdict(a.requestsPerUnit, r.after, r.previous, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds)
             : fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
         verdicts[i] = v;
-        if (v.code === 'OVER_LIMIT') this.overLimit.remember(keys[i]!, nowMs + v.resetSeconds * 1000);
+        if (v.code === 'OVER_LIMIT') this.overLimit?.remember(keys[i]!, nowMs + v.resetSeconds * 1000);
         statuses[i] = { code: v.code, limit: a.current, remaining: v.remaining, resetSeconds: v.resetSeconds };
       }
     }
 
-    // Stats, then shadow mode: the count says what happened, the answer what is enforced.
+    // Stats, then the modes: the count says what happened, the answer what is enforced.
     let overall: 'OK' | 'OVER_LIMIT' = 'OK';
     let retryAfter = 0;
     for (let i = 0; i < applied.length; i++) {
@@ -151,15 +177,26 @@ export class RateLimiter {
       const v = verdicts[i];
       if (!ap || !v) continue;
       const a = ap.limit;
-      const shadowed = v.code === 'OVER_LIMIT' && (a.shadowMode || this.options.globalShadowMode);
+      const hits = hitsOf(i);
+      const shadowed = v.code === 'OVER_LIMIT' && a.shadowMode;
       this.stats.record(a.domain, a.statsKey, hits, v.overLimit, v.nearLimit, v.withinLimit, shadowed ? hits : 0, ap.detailedValue);
       if (shadowed) statuses[i] = { ...statuses[i]!, code: 'OK' };
     }
-    for (const s of statuses) {
-      if (s?.code === 'OVER_LIMIT') {
-        overall = 'OVER_LIMIT';
-        retryAfter = Math.max(retryAfter, s.resetSeconds ?? 1);
+    for (let i = 0; i < statuses.length; i++) {
+      const s = statuses[i]!;
+      if (s.code !== 'OVER_LIMIT') continue;
+      if (this.options.globalQuotaMode || applied[i]?.limit.quotaMode) {
+        // Quota mode: OK, with the limit and what remains, no reset (as the reference).
+        statuses[i] = { code: 'OK', ...(s.limit ? { limit: s.limit } : {}), remaining: s.remaining };
+        continue;
       }
+      overall = 'OVER_LIMIT';
+      retryAfter = Math.max(retryAfter, s.resetSeconds ?? 1);
+    }
+    // Global shadow mode: the whole answer OK, each descriptor's own code kept.
+    if (overall === 'OVER_LIMIT' && this.options.globalShadowMode) {
+      this.stats.globalShadowMode?.();
+      overall = 'OK';
     }
     return {
       overall,

@@ -7,6 +7,8 @@ export interface RlsDescriptor {
   readonly entries: readonly Entry[];
   /** Envoy's per-descriptor override of the limit, when its route configures one. */
   readonly limit?: { readonly requestsPerUnit: number; readonly unit: Unit };
+  /** This descriptor's hits when Envoy sets them (0: check without counting); else the request's. */
+  readonly hitsAddend?: number;
 }
 
 export interface RlsRequest {

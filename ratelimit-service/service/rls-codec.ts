@@ -1,6 +1,8 @@
 // RateLimitRequest in, RateLimitResponse out, on the protobufjs root.
+import { isUtf8 } from 'node:buffer';
 import protobufjs from 'protobufjs';
 import type protobuf from 'protobufjs';
+import { GrpcError, GrpcStatus } from '../../shared/grpc/wire.js';
 import { messageType } from '../../shared/proto/root.js';
 import { UNIT_NUMBER, unitFromNumber } from '../limiter/units.js';
 import type { RlsAnswer, RlsDescriptor, RlsRequest } from './request.js';
@@ -10,19 +12,42 @@ let requestType: protobuf.Type | undefined;
 interface RawRequest {
   domain?: string;
   hits_addend?: number;
-  descriptors?: Array<{ entries?: Array<{ key?: string; value?: string }>; limit?: { requests_per_unit?: number; unit?: number } }>;
+  descriptors?: Array<{
+    entries?: Array<{ key?: string; value?: string }>;
+    limit?: { requests_per_unit?: number; unit?: number };
+    hits_addend?: { value?: number | { toNumber(): number } };
+  }>;
 }
 
-/** Throws on bytes that are not a RateLimitRequest (grpc-js then answers with an error). */
+/**
+ * Strings that are not UTF-8 are refused, as proto3 (and the reference's Go decoder) requires:
+ * decoded lossily, two different byte strings would share one counter.
+ */
+class StrictUtf8Reader extends protobufjs.Reader {
+  override string(): string {
+    const bytes = this.bytes();
+    if (!isUtf8(bytes)) throw new GrpcError(GrpcStatus.INTERNAL, 'grpc: error unmarshalling request: string field contains invalid UTF-8');
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  }
+}
+
+const count = (v: number | { toNumber(): number } | undefined): number => (v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+/** Throws on bytes that are not a RateLimitRequest (the caller gets a gRPC error). */
 export function decodeRateLimitRequest(bytes: Buffer): RlsRequest {
   requestType ??= messageType('envoy.service.ratelimit.v3.RateLimitRequest');
-  const m = requestType.decode(bytes) as unknown as RawRequest;
+  const m = requestType.decode(new StrictUtf8Reader(bytes)) as unknown as RawRequest;
   const descriptors: RlsDescriptor[] = (m.descriptors ?? []).map((d) => {
     const entries = (d.entries ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' }));
     const unit = d.limit ? unitFromNumber(d.limit.unit ?? 0) : undefined;
-    return d.limit && unit ? { entries, limit: { requestsPerUnit: d.limit.requests_per_unit ?? 0, unit } } : { entries };
+    return {
+      entries,
+      ...(d.limit && unit ? { limit: { requestsPerUnit: d.limit.requests_per_unit ?? 0, unit } } : {}),
+      // Set (even to 0: "check only"), it is this descriptor's; unset, the request's.
+      ...(d.hits_addend ? { hitsAddend: count(d.hits_addend.value) } : {}),
+    };
   });
-  return { domain: m.domain ?? '', descriptors, hitsAddend: m.hits_addend ?? 0 };
+  return { domain: m.domain ?? '', descriptors, hitsAddend: count(m.hits_addend) };
 }
 
 const CODE = { OK: 1, OVER_LIMIT: 2 } as const;

@@ -5,6 +5,8 @@ export interface StatsSink {
   record(domain: string, statsKey: string, total: number, overLimit: number, nearLimit: number, withinLimit: number, shadowMode: number, detailedValue?: string): void;
   backendFailure(mode: 'open' | 'closed'): void;
   localCacheHit(): void;
+  /** An OVER_LIMIT answer turned OK by global shadow mode. */
+  globalShadowMode?(): void;
 }
 
 export const NO_STATS: StatsSink = { record: () => undefined, backendFailure: () => undefined, localCacheHit: () => undefined };

@@ -81,6 +81,8 @@ export class UnaryGrpcServer<Req> {
     try {
       request = this.m.decode(message);
     } catch (err) {
+      // A decoder may say which status its refusal is (as the service it stands in for does).
+      if (err instanceof GrpcError) throw err;
       throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `cannot decode the request: ${(err as Error).message}`);
     }
     try {

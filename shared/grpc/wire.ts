@@ -4,6 +4,7 @@ import { encodeHeaders } from '../h2/hpack.js';
 import type { ServerStream } from '../h2/stream.js';
 
 export const GrpcStatus = {
+  UNKNOWN: 2,
   INVALID_ARGUMENT: 3,
   NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,

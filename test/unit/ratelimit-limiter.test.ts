@@ -222,15 +222,24 @@ descriptors:
     assert.deepEqual([...stats.byKey.keys()].sort(), ['d.k_v1', 'd.k_v2']);
   });
 
-  it('answers from the local cache once a counter is over, without a round trip', async () => {
+  it('answers from the local cache once a counter is over, without a round trip, when the cache is on', async () => {
     let calls = 0;
     const mem = new MemoryBackend(() => T0);
     const spy: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, increment: (ops) => (calls++, mem.increment(ops)) };
-    const { l } = limiter(PER_IP, {}, spy);
+    const { l } = limiter(PER_IP, { localCache: true }, spy);
     for (let i = 0; i < 6; i++) await l.shouldRateLimit(req('edge', [['remote_address', 'x']]));
     assert.equal(calls, 6);
     for (let i = 0; i < 10; i++) assert.equal((await l.shouldRateLimit(req('edge', [['remote_address', 'x']]))).overall, 'OVER_LIMIT');
     assert.equal(calls, 6);
+  });
+
+  it('asks the backend every time with the cache off (the default, as the reference)', async () => {
+    let calls = 0;
+    const mem = new MemoryBackend(() => T0);
+    const spy: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, increment: (ops) => (calls++, mem.increment(ops)) };
+    const { l } = limiter(PER_IP, {}, spy);
+    for (let i = 0; i < 8; i++) await l.shouldRateLimit(req('edge', [['remote_address', 'x']]));
+    assert.equal(calls, 8);
   });
 
   it('answers by the failure mode when the backend cannot count', async () => {

@@ -199,7 +199,7 @@ describe('rate limit config validation', () => {
     assert.match(reason('domain: d\ndescriptors: [{key: a, rate_limit: {unlimited: true, unit: second}}]'), /should not specify rate limit unit when unlimited/);
     assert.match(reason('domain: d\ndescriptors: [{key: a, value: b}, {key: a, value: b}]'), /descriptors\[1\]: duplicate descriptor composite key 'a_b'/);
     assert.match(reason('domain: d\ndescriptors: [{key: a, rate_limit: {unit: second, requests_per_unit: 1, name: n, replaces: [{name: n}]}}]'), /replaces should not contain name of same descriptor/);
-    assert.match(reason('domain: d\ndescriptors: [{key: a, ratelimit: {}}]'), /descriptors\[0\]: Unrecognized key/);
+    assert.match(reason('domain: d\ndescriptors: [{key: a, ratelimit: {}}]'), /config error, unknown key 'ratelimit'/);
     assert.match(reason('domain: d\ndescriptors: [{key: a, descriptors: [{key: b, rate_limit: {unit: second, requests_per_unit: -1}}]}]'), /descriptors\[0\]\.descriptors\[0\]\.rate_limit\.requests_per_unit/);
   });
 
