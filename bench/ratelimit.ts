@@ -13,6 +13,7 @@
 // for answers it did not count.
 // BENCH_BASELINE=<a checkout of another commit, built>: its ratelimit-service (Redis) runs as a
 // fourth service in the same turns, for ratios against it.
+import { startReferenceRatelimit } from '../launcher/ratelimit-reference.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { tempDir } from '../launcher/consul-agent.js';
 import { freePorts } from '../launcher/ports.js';
 import { startProcess } from '../launcher/process.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
-import { repoRoot, toolPath } from '../launcher/repo.js';
+import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { encodeMessage } from '../shared/proto/codec.js';
 import { grpcLoad, inTurns, median, runsSummary, writeBodies, type LoadResult } from './lib/grpc-load.js';
@@ -48,8 +49,6 @@ interface Target {
 }
 
 const dir = tempDir('bench-ratelimit');
-fs.mkdirSync(path.join(dir, 'runtime', 'ratelimit', 'config'), { recursive: true });
-fs.writeFileSync(path.join(dir, 'runtime', 'ratelimit', 'config', 'bench.yaml'), CONFIG);
 fs.writeFileSync(path.join(dir, 'bench.yaml'), CONFIG);
 const MANY_CLIENTS = path.join(dir, 'many.bodies');
 const HOT_CLIENT = path.join(dir, 'hot.bodies');
@@ -73,31 +72,15 @@ const countedInRedis = (): number => Number(redisCli('EVAL', "local s = 0 for _,
 const reference: Target = {
   name: 'envoyproxy/ratelimit (Go), Redis',
   async start(port) {
-    const [http, debug] = (await freePorts(2)) as [number, number];
-    const bin = path.join(repoRoot(), '.tools', 'bin', 'ratelimit-reference');
-    const p = startProcess('ratelimit-reference', 'taskset', {
-      args: ['-c', '0', bin],
-      env: {
-        USE_STATSD: 'false',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(http),
-        DEBUG_HOST: '127.0.0.1',
-        DEBUG_PORT: String(debug),
-        GRPC_HOST: '127.0.0.1',
-        GRPC_PORT: String(port),
-        RUNTIME_ROOT: path.join(dir, 'runtime'),
-        RUNTIME_SUBDIRECTORY: 'ratelimit',
-        RUNTIME_APPDIRECTORY: 'config',
-        RUNTIME_WATCH_ROOT: 'false',
-        REDIS_SOCKET_TYPE: 'tcp',
-        REDIS_URL: redisUrl,
-        BACKEND_TYPE: 'redis',
-      },
+    const r = await startReferenceRatelimit({
+      grpcPort: port,
+      redisUrl,
+      configFiles: [{ name: 'bench.yaml', text: CONFIG }],
+      workDir: dir,
+      cpus: '0',
       logFile: path.join(dir, 'reference.log'),
     });
-    await waitFor('the reference to be healthy', async () => (await fetch(`http://127.0.0.1:${http}/healthcheck`)).ok, { timeoutMs: 15_000, intervalMs: 100 });
-    return { pid: p.pid, stop: () => p.stop() };
+    return { pid: r.process.pid, stop: () => r.stop() };
   },
 };
 

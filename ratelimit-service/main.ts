@@ -84,7 +84,7 @@ runService('ratelimit-service', log, async () => {
   store.onEvent(updateHealth);
 
   const port = await server.listen(config.listen.host, config.listen.port);
-  const admin = await listenHttp(ratelimitAdminApp({ store, metrics, ready: notReady, backend: backend.name }), config.admin.host, config.admin.port);
+  const admin = await listenHttp(ratelimitAdminApp({ store, metrics, ready: notReady, backend: backend.name, limiter }), config.admin.host, config.admin.port);
   const deregister = await registerComponent(consul, config, port, log, {
     // Alive, not ready: with Redis down this service still answers (by its failure mode), so
     // Envoy should keep asking it.

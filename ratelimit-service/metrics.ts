@@ -4,6 +4,11 @@
 // and even then at most DETAILED_VALUES_MAX per limit; overrides never add series.
 // Hits are tallied in plain numbers and handed to prom-client when Prometheus scrapes, so a
 // request costs a few additions, not label lookups.
+//
+// The same tallies are also exported under the names envoyproxy/ratelimit's stats get through
+// its documented statsd_exporter mapping (examples/prom-statsd-exporter/conf.yaml):
+// ratelimit_service_rate_limit_{total_hits,over_limit,near_limit,within_limit,shadow_mode}
+// {domain, key1[, key2]}, so dashboards built on the reference keep working.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StatsSink } from './service/stats.js';
 
@@ -38,11 +43,31 @@ export class RatelimitMetrics implements StatsSink {
     });
   };
 
+  /** The reference's name for a tally: a gauge-like counter set to the total at each scrape. */
+  private readonly referenceCounter = (stat: string, field: number): Counter<'domain' | 'key1' | 'key2'> => {
+    const tallies = this.tallies;
+    const counter: Counter<'domain' | 'key1' | 'key2'> = new Counter({
+      name: `ratelimit_service_rate_limit_${stat}`,
+      help: `envoyproxy/ratelimit's ratelimit.service.rate_limit.<domain>.<key>.${stat}, as its statsd_exporter mapping names it`,
+      labelNames: ['domain', 'key1', 'key2'] as const,
+      registers: [this.registry],
+      collect() {
+        counter.reset();
+        for (const t of tallies.values()) {
+          const [key1 = '', key2] = t.descriptor.split('.');
+          counter.labels({ domain: t.domain, key1, ...(key2 !== undefined ? { key2 } : {}) }).inc(t.counts[field]!);
+        }
+      },
+    });
+    return counter;
+  };
+
   readonly totalHits = this.tallyCounter('meshgate_ratelimit_total_hits_total', 'Hits on a configured limit', 0);
   readonly overLimit = this.tallyCounter('meshgate_ratelimit_over_limit_total', 'Hits over the limit', 1);
   readonly nearLimit = this.tallyCounter('meshgate_ratelimit_near_limit_total', 'Hits above the near-limit ratio but within the limit', 2);
   readonly withinLimit = this.tallyCounter('meshgate_ratelimit_within_limit_total', 'Hits within the limit', 3);
   readonly shadowMode = this.tallyCounter('meshgate_ratelimit_shadow_mode_total', 'Over-limit hits let through by shadow mode', 4);
+  readonly referenceNames = (['total_hits', 'over_limit', 'near_limit', 'within_limit', 'shadow_mode'] as const).map((stat, field) => this.referenceCounter(stat, field));
   readonly backendFailures = new Counter({
     name: 'meshgate_ratelimit_backend_failures_total',
     help: 'Requests the backend could not count, by the answer given (open: allowed, closed: refused)',

@@ -6,10 +6,11 @@
 #   consul        Debian bullseye's consul package, unpacked into .tools/deb
 #   redis-server  Debian's redis-server (the machine's own suite), unpacked into .tools/deb
 #   h2spec        the HTTP/2 conformance suite, built from the Go module proxy with the machine's Go
-#   --bench       also wrk (Debian), envoyproxy/ratelimit (Go module proxy) and
-#                 bench/grpc-load (built with the machine's Go) for bench/
+#   ratelimit-reference  envoyproxy/ratelimit, built the same way: the differential test runs it
+#   --bench       also wrk (Debian) and bench/grpc-load (built with the machine's Go) for bench/
 #
-# ENVOY_BIN, CONSUL_BIN, REDIS_SERVER_BIN and H2SPEC_BIN point at installs of your own and skip that step.
+# ENVOY_BIN, CONSUL_BIN, REDIS_SERVER_BIN, H2SPEC_BIN and RATELIMIT_REFERENCE_BIN point at
+# installs of your own and skip that step.
 # Everything lands in .tools/ (git-ignored); a second run checks stamps and downloads nothing.
 set -euo pipefail
 
@@ -194,6 +195,27 @@ else
   go_tool h2spec github.com/summerwind/h2spec/cmd/h2spec "$H2SPEC_VERSION"
 fi
 
+# --- the reference envoyproxy/ratelimit (the differential test, bench/ratelimit.ts) --------
+if [[ -n "${RATELIMIT_REFERENCE_BIN:-}" ]]; then
+  [[ -x "$RATELIMIT_REFERENCE_BIN" ]] || { say "RATELIMIT_REFERENCE_BIN=$RATELIMIT_REFERENCE_BIN is not executable"; exit 1; }
+else
+  go_tool ratelimit-reference github.com/envoyproxy/ratelimit/src/service_cmd "$RATELIMIT_REF_VERSION"
+fi
+# Its own README examples and test configs, which the differential test loads into both.
+REF_FILES="$TOOLS/ratelimit-reference-files"
+if [[ "$(cat "$REF_FILES/version" 2>/dev/null)" != "$RATELIMIT_REF_VERSION" ]]; then
+  say "envoyproxy/ratelimit's README examples and test configs (Go module proxy)"
+  go=$(go_bin ratelimit-reference-files)
+  module_dir=$(cd "$TOOLS" && GOFLAGS=-mod=mod "$go" mod download -json "github.com/envoyproxy/ratelimit@$RATELIMIT_REF_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d "$module_dir" ]] || { say "could not download github.com/envoyproxy/ratelimit@$RATELIMIT_REF_VERSION"; exit 1; }
+  rm -rf "$REF_FILES" && mkdir -p "$REF_FILES/examples" "$REF_FILES/test-config"
+  cp "$module_dir/README.md" "$REF_FILES/"
+  cp "$module_dir"/examples/ratelimit/config/*.yaml "$REF_FILES/examples/"
+  cp "$module_dir"/test/config/*.yaml "$REF_FILES/test-config/"
+  chmod -R u+w "$REF_FILES"
+  echo "$RATELIMIT_REF_VERSION" >"$REF_FILES/version"
+fi
+
 # --- benchmark tools -----------------------------------------------------------------------
 if [[ $want_bench == 1 ]]; then
   if [[ ! -x "$BIN/wrk" ]]; then
@@ -202,7 +224,6 @@ if [[ $want_bench == 1 ]]; then
     deb_unpack wrk $(missing_libs libluajit-5.1-2 libluajit-5.1-common)
     deb_wrap wrk
   fi
-  go_tool ratelimit-reference github.com/envoyproxy/ratelimit/src/service_cmd "$RATELIMIT_REF_VERSION"
   loadgen_hash=$(cat "$ROOT"/bench/grpc-load/{main.go,go.mod,go.sum} | sha256sum | cut -d' ' -f1)
   if [[ ! -x "$BIN/grpc-load" || "$(cat "$TOOLS/grpc-load.version" 2>/dev/null)" != "$loadgen_hash" ]]; then
     say "bench/grpc-load (go build)"
