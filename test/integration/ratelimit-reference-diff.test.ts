@@ -129,9 +129,18 @@ describe('ratelimit-service and envoyproxy/ratelimit, side by side', () => {
     if (dir && !process.env['KEEP_TEST_LOGS']) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const sets: ConfigSet[] = referenceConfigSets();
-  sets.forEach((set, n) => {
-    it(`answers as the reference does: ${set.name}`, async () => {
+  /** Service-wide settings, each as the reference's environment and as meshgate's flag. */
+  const MODES = [
+    { name: 'defaults', env: {}, args: [] },
+    { name: 'global shadow mode', env: { SHADOW_MODE: 'true' }, args: ['--shadow-mode'] },
+    { name: 'global quota mode', env: { QUOTA_MODE: 'true' }, args: ['--quota-mode'] },
+    { name: 'the local over-limit cache on', env: { LOCAL_CACHE_SIZE_IN_BYTES: '1048576' }, args: ['--local-cache-size=1048576'] },
+  ] as const;
+  const all: ConfigSet[] = referenceConfigSets();
+  // Every set with the defaults; the modes with two sets that have over-limit answers to change.
+  const runs = all.flatMap((set) => MODES.filter((m) => m.name === 'defaults' || /basic_config|YAML 1.1/.test(set.name)).map((mode) => ({ set, mode })));
+  runs.forEach(({ set, mode }, n) => {
+    it(`answers as the reference does: ${set.name}${mode.name === 'defaults' ? '' : `, ${mode.name}`}`, async () => {
       await redisReference.command('FLUSHALL');
       await redisMeshgate.command('FLUSHALL');
       const configDir = path.join(dir, `set-${n}`);
@@ -143,8 +152,22 @@ describe('ratelimit-service and envoyproxy/ratelimit, side by side', () => {
         return parsed.value;
       });
       const [refPort, mgPort, mgAdmin] = (await freePorts(3)) as [number, number, number];
-      const reference = await startReferenceRatelimit({ grpcPort: refPort, redisUrl: `127.0.0.1:${redisReference.port}`, configFiles: set.files, workDir: path.join(dir, `ref-${n}`), logFile: path.join(dir, `ref-${n}.log`) });
-      const meshgate = await startRatelimit({ port: mgPort, adminPort: mgAdmin, configPaths: [configDir], redisUrl: `127.0.0.1:${redisMeshgate.port}`, logFile: path.join(dir, `meshgate-${n}.log`) }).catch(async (err) => {
+      const reference = await startReferenceRatelimit({
+        grpcPort: refPort,
+        redisUrl: `127.0.0.1:${redisReference.port}`,
+        configFiles: set.files,
+        workDir: path.join(dir, `ref-${n}`),
+        logFile: path.join(dir, `ref-${n}.log`),
+        env: mode.env,
+      });
+      const meshgate = await startRatelimit({
+        port: mgPort,
+        adminPort: mgAdmin,
+        configPaths: [configDir],
+        redisUrl: `127.0.0.1:${redisMeshgate.port}`,
+        logFile: path.join(dir, `meshgate-${n}.log`),
+        extraArgs: mode.args,
+      }).catch(async (err) => {
         await reference.stop();
         throw err;
       });
@@ -176,5 +199,61 @@ describe('ratelimit-service and envoyproxy/ratelimit, side by side', () => {
       }
       assert.deepEqual(differences.slice(0, 10), [], `${differences.length} answers differ`);
     });
+  });
+
+  it('answers POST /json and /healthcheck as the reference does, and counts under its metric names', async () => {
+    await redisReference.command('FLUSHALL');
+    await redisMeshgate.command('FLUSHALL');
+    const files = [{ name: 'json.yaml', text: 'domain: json\ndescriptors:\n  - key: user\n    rate_limit: {unit: hour, requests_per_unit: 2, name: two-an-hour}\n' }];
+    const configDir = path.join(dir, 'json');
+    fs.mkdirSync(configDir, { recursive: true });
+    fs.writeFileSync(path.join(configDir, 'json.yaml'), files[0]!.text);
+    const [refPort, mgPort, mgAdmin] = (await freePorts(3)) as [number, number, number];
+    const reference = await startReferenceRatelimit({ grpcPort: refPort, redisUrl: `127.0.0.1:${redisReference.port}`, configFiles: files, workDir: path.join(dir, 'ref-json') });
+    const meshgate = await startRatelimit({ port: mgPort, adminPort: mgAdmin, configPaths: [configDir], redisUrl: `127.0.0.1:${redisMeshgate.port}` });
+    try {
+      const post = async (url: string, body: string): Promise<{ status: number; body: unknown }> => {
+        const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        const text = await res.text();
+        let parsed: unknown = text.trim();
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* an error page */
+        }
+        return { status: res.status, body: parsed };
+      };
+      /** Reset durations to whole seconds, ±1 of each other; meshgate's added Retry-After dropped. */
+      const comparable = (b: unknown): unknown =>
+        JSON.parse(
+          JSON.stringify(b, (k, v) => {
+            if (k === 'durationUntilReset') return 'some seconds';
+            if (k !== 'responseHeadersToAdd') return v;
+            const kept = (v as Array<{ key: string }>).filter((h) => !(DOCUMENTED_DIFFERENCES.addedHeaders as readonly string[]).includes(h.key.toLowerCase()));
+            return kept.length ? kept : undefined;
+          }),
+        );
+      const bodies = [
+        '{"domain":"json","descriptors":[{"entries":[{"key":"user","value":"alice"}]}]}',
+        '{"domain":"json","descriptors":[{"entries":[{"key":"user","value":"alice"}]}],"hitsAddend":1}',
+        '{"domain":"json","descriptors":[{"entries":[{"key":"user","value":"alice"}]}]}',
+        '{"domain":"json","descriptors":[{"entries":[{"key":"user","value":"bob"}],"hits_addend":0}]}',
+        '{"domain":"","descriptors":[]}',
+        'not json',
+      ];
+      for (const body of bodies) {
+        const [a, b] = await Promise.all([post(`http://127.0.0.1:${reference.httpPort}/json`, body), post(`http://127.0.0.1:${mgAdmin}/json`, body)]);
+        assert.equal(b.status, a.status, `${body}: status`);
+        assert.deepEqual(comparable(b.body), comparable(a.body), body);
+      }
+      const [ha, hb] = await Promise.all([fetch(`http://127.0.0.1:${reference.httpPort}/healthcheck`), fetch(`http://127.0.0.1:${mgAdmin}/healthcheck`)]);
+      assert.deepEqual([hb.status, await hb.text()], [ha.status, await ha.text()]);
+      const metrics = await (await fetch(`http://127.0.0.1:${mgAdmin}/metrics`)).text();
+      assert.match(metrics, /^ratelimit_service_rate_limit_total_hits\{domain="json",key1="user"\} 3$/m, "1 + 1 + 1 + 0 (check only)");
+      assert.match(metrics, /^ratelimit_service_rate_limit_over_limit\{domain="json",key1="user"\} [1-9]/m);
+    } finally {
+      await meshgate.stop();
+      await reference.stop();
+    }
   });
 });
