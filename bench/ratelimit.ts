@@ -13,7 +13,6 @@
 // for answers it did not count.
 // BENCH_BASELINE=<a checkout of another commit, built>: its ratelimit-service (Redis) runs as a
 // fourth service in the same turns, for ratios against it.
-import { startReferenceRatelimit } from '../launcher/ratelimit-reference.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { tempDir } from '../launcher/consul-agent.js';
 import { freePorts } from '../launcher/ports.js';
 import { startProcess } from '../launcher/process.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
+import { startReferenceRatelimit } from '../launcher/ratelimit-reference.js';
 import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { encodeMessage } from '../shared/proto/codec.js';
