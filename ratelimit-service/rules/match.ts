@@ -14,9 +14,9 @@ export interface Entry {
 export interface LimitMatch {
   readonly limit: ConfiguredLimit;
   /** With detailed_metric on a limit matched by key alone: the value to show in metrics. */
-  readonly detailedValue?: string;
+  readonly detailedValue: string | undefined;
   /** Per entry, the value its counter uses instead of the request's (share_threshold). */
-  readonly sharedValues?: ReadonlyArray<string | undefined>;
+  readonly sharedValues: ReadonlyArray<string | undefined> | undefined;
 }
 
 export function matchLimit(domain: CompiledDomain, entries: readonly Entry[]): LimitMatch | undefined {
@@ -42,11 +42,8 @@ export function matchLimit(domain: CompiledDomain, entries: readonly Entry[]): L
       byKeyOnly = next !== undefined;
     }
     if (next?.limit && i === entries.length - 1) {
-      found = {
-        limit: next.limit,
-        ...(byKeyOnly && next.limit.detailedMetric ? { detailedValue: entry.value } : {}),
-        ...(shared ? { sharedValues: shared } : {}),
-      };
+      // Built without spreads: this runs for every descriptor of every request.
+      found = { limit: next.limit, detailedValue: byKeyOnly && next.limit.detailedMetric ? entry.value : undefined, sharedValues: shared };
     }
     if (!next || next.byKey.size === 0) break;
     level = next;

@@ -10,8 +10,8 @@ import { BackendUnavailable, type CounterBackend, type CounterOp } from '../back
 import { counterKey, windowStart } from '../limiter/keys.js';
 import { OverLimitCache } from '../limiter/over-limit-cache.js';
 import { fixedWindowVerdict, slidingWindowVerdict, type Verdict } from '../limiter/verdict.js';
-import { configuredLimit, type CompiledDomain, type ConfiguredLimit } from '../rules/domain.js';
-import { keysOnlyStatsKey, matchLimit } from '../rules/match.js';
+import { configuredLimit, type CompiledDomain } from '../rules/domain.js';
+import { keysOnlyStatsKey, matchLimit, type LimitMatch } from '../rules/match.js';
 import type { DescriptorStatus, RlsAnswer, RlsDescriptor, RlsRequest } from './request.js';
 import { NO_STATS, type StatsSink } from './stats.js';
 
@@ -37,11 +37,7 @@ export interface LimiterOptions {
 }
 
 /** The limit that applies to one descriptor, resolved. */
-interface Applied {
-  readonly limit: ConfiguredLimit;
-  readonly detailedValue: string | undefined;
-  readonly sharedValues?: ReadonlyArray<string | undefined>;
-}
+type Applied = LimitMatch;
 
 /** The entries a counter is keyed by: the request's, with share_threshold's shared values. */
 function counterEntries(d: RlsDescriptor, shared: ReadonlyArray<string | undefined> | undefined): RlsDescriptor['entries'] {
@@ -78,9 +74,9 @@ export class RateLimiter {
         detailedMetric: false,
         algorithm: match?.limit.algorithm ?? 'fixed_window',
       });
-      return { limit, detailedValue: undefined };
+      return { limit, detailedValue: undefined, sharedValues: undefined };
     }
-    return match ? { limit: match.limit, detailedValue: match.detailedValue, ...(match.sharedValues ? { sharedValues: match.sharedValues } : {}) } : undefined;
+    return match;
   }
 
   async shouldRateLimit(req: RlsRequest): Promise<RlsAnswer> {
@@ -103,7 +99,6 @@ export class RateLimiter {
     const ops: CounterOp[] = [];
     const opIndex: number[] = [];
     const keys: string[] = new Array(applied.length);
-    const hitsOf = (i: number): number => req.descriptors[i]!.hitsAddend ?? requestHits;
     for (let i = 0; i < applied.length; i++) {
       const ap = applied[i];
       if (!ap) {
@@ -111,7 +106,7 @@ export class RateLimiter {
         continue;
       }
       const a = ap.limit;
-      const hits = hitsOf(i);
+      const hits = (req.descriptors[i]!.hitsAddend ?? requestHits);
       if (a.unlimited) {
         statuses[i] = { code: 'OK', remaining: UNLIMITED_REMAINING };
         this.stats.record(a.domain, a.statsKey, hits, 0, 0, hits, 0, ap.detailedValue);
@@ -158,7 +153,7 @@ export class RateLimiter {
           continue;
         }
         const r = results[j]!;
-        const hits = hitsOf(i);
+        const hits = (req.descriptors[i]!.hitsAddend ?? requestHits);
         const v =
           a.algorithm === 'sliding_window'
             ? slidingWindowVerdict(a.requestsPerUnit, r.after, r.previous, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds)
@@ -177,7 +172,7 @@ export class RateLimiter {
       const v = verdicts[i];
       if (!ap || !v) continue;
       const a = ap.limit;
-      const hits = hitsOf(i);
+      const hits = (req.descriptors[i]!.hitsAddend ?? requestHits);
       const shadowed = v.code === 'OVER_LIMIT' && a.shadowMode;
       this.stats.record(a.domain, a.statsKey, hits, v.overLimit, v.nearLimit, v.withinLimit, shadowed ? hits : 0, ap.detailedValue);
       if (shadowed) statuses[i] = { ...statuses[i]!, code: 'OK' };

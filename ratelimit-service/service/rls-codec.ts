@@ -21,13 +21,24 @@ interface RawRequest {
 
 /**
  * Strings that are not UTF-8 are refused, as proto3 (and the reference's Go decoder) requires:
- * decoded lossily, two different byte strings would share one counter.
+ * decoded lossily, two different byte strings would share one counter. The usual string is
+ * ASCII and is checked byte by byte in place; only one with a high byte goes to isUtf8.
  */
-class StrictUtf8Reader extends protobufjs.Reader {
+class StrictUtf8Reader extends protobufjs.BufferReader {
   override string(): string {
-    const bytes = this.bytes();
-    if (!isUtf8(bytes)) throw new GrpcError(GrpcStatus.INTERNAL, 'grpc: error unmarshalling request: string field contains invalid UTF-8');
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+    const len = this.uint32();
+    const start = this.pos;
+    const end = start + len;
+    if (end > this.len) throw new RangeError(`index out of range: ${end} > ${this.len}`);
+    this.pos = end;
+    const buf = this.buf as Buffer;
+    for (let i = start; i < end; i++) {
+      if (buf[i]! >= 0x80) {
+        if (!isUtf8(buf.subarray(start, end))) throw new GrpcError(GrpcStatus.INTERNAL, 'grpc: error unmarshalling request: string field contains invalid UTF-8');
+        break;
+      }
+    }
+    return buf.toString('utf8', start, end);
   }
 }
 
@@ -38,14 +49,12 @@ export function decodeRateLimitRequest(bytes: Buffer): RlsRequest {
   requestType ??= messageType('envoy.service.ratelimit.v3.RateLimitRequest');
   const m = requestType.decode(new StrictUtf8Reader(bytes)) as unknown as RawRequest;
   const descriptors: RlsDescriptor[] = (m.descriptors ?? []).map((d) => {
-    const entries = (d.entries ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' }));
+    const out: { -readonly [K in keyof RlsDescriptor]: RlsDescriptor[K] } = { entries: (d.entries ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })) };
     const unit = d.limit ? unitFromNumber(d.limit.unit ?? 0) : undefined;
-    return {
-      entries,
-      ...(d.limit && unit ? { limit: { requestsPerUnit: d.limit.requests_per_unit ?? 0, unit } } : {}),
-      // Set (even to 0: "check only"), it is this descriptor's; unset, the request's.
-      ...(d.hits_addend ? { hitsAddend: count(d.hits_addend.value) } : {}),
-    };
+    if (d.limit && unit) out.limit = { requestsPerUnit: d.limit.requests_per_unit ?? 0, unit };
+    // Set (even to 0: "check only"), it is this descriptor's; unset, the request's.
+    if (d.hits_addend) out.hitsAddend = count(d.hits_addend.value);
+    return out;
   });
   return { domain: m.domain ?? '', descriptors, hitsAddend: count(m.hits_addend) };
 }

@@ -145,7 +145,7 @@ descriptors:
     value: value1
     rate_limit: {unit: minute, requests_per_unit: 20}
 `);
-    assert.deepEqual(matchLimit(d, e(['key1', 'unspecified_value'])), { limit: matchLimit(d, e(['key1', 'x']))!.limit, detailedValue: 'unspecified_value' });
+    assert.deepEqual(matchLimit(d, e(['key1', 'unspecified_value'])), { limit: matchLimit(d, e(['key1', 'x']))!.limit, detailedValue: 'unspecified_value', sharedValues: undefined });
     assert.equal(matchLimit(d, e(['key1', 'value1']))!.detailedValue, undefined);
     assert.equal(limitOf(d, e(['key1', 'value1'])), '20/minute');
   });
