@@ -39,6 +39,11 @@ export interface LimiterOptions {
 /** The limit that applies to one descriptor, resolved. */
 type Applied = LimitMatch;
 
+/** A descriptor's hits: its own hits_addend when Envoy set one (0 included), else the request's. */
+function descriptorHits(d: RlsDescriptor, requestHits: number): number {
+  return d.hitsAddend ?? requestHits;
+}
+
 /** The entries a counter is keyed by: the request's, with share_threshold's shared values. */
 function counterEntries(d: RlsDescriptor, shared: ReadonlyArray<string | undefined> | undefined): RlsDescriptor['entries'] {
   return shared ? d.entries.map((e, i) => (shared[i] === undefined ? e : { key: e.key, value: shared[i]! })) : d.entries;
@@ -106,7 +111,7 @@ export class RateLimiter {
         continue;
       }
       const a = ap.limit;
-      const hits = (req.descriptors[i]!.hitsAddend ?? requestHits);
+      const hits = descriptorHits(req.descriptors[i]!, requestHits);
       if (a.unlimited) {
         statuses[i] = { code: 'OK', remaining: UNLIMITED_REMAINING };
         this.stats.record(a.domain, a.statsKey, hits, 0, 0, hits, 0, ap.detailedValue);
@@ -153,7 +158,7 @@ export class RateLimiter {
           continue;
         }
         const r = results[j]!;
-        const hits = (req.descriptors[i]!.hitsAddend ?? requestHits);
+        const hits = descriptorHits(req.descriptors[i]!, requestHits);
         const v =
           a.algorithm === 'sliding_window'
             ? slidingWindowVerdict(a.requestsPerUnit, r.after, r.previous, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds)
@@ -172,7 +177,7 @@ export class RateLimiter {
       const v = verdicts[i];
       if (!ap || !v) continue;
       const a = ap.limit;
-      const hits = (req.descriptors[i]!.hitsAddend ?? requestHits);
+      const hits = descriptorHits(req.descriptors[i]!, requestHits);
       const shadowed = v.code === 'OVER_LIMIT' && a.shadowMode;
       this.stats.record(a.domain, a.statsKey, hits, v.overLimit, v.nearLimit, v.withinLimit, shadowed ? hits : 0, ap.detailedValue);
       if (shadowed) statuses[i] = { ...statuses[i]!, code: 'OK' };
