@@ -1,6 +1,7 @@
 // A real Consul, the xds-server and a real gateway Envoy: what a caller and an operator see.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
 import { waitFor } from '../../launcher/wait.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
@@ -149,6 +150,29 @@ describe('gateway: Consul → xds-server → Envoy', () => {
     const r = await request<EchoBody>(`${mesh.gatewayUrl}/test?msg=who`, { headers: forged });
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.body.headers).filter((h) => h.startsWith('x-auth-')), []);
+  });
+
+  it('lists the models of healthy services at GET /v1/models, to the official openai SDK, without calling a service', async () => {
+    const a = await mesh.addInstance({ service: 'models-a', id: 'models-a-1', meta: { 'gateway-path': '/models-a/', models: 'llama-3.1-8b,qwen2.5-7b' } });
+    await mesh.addInstance({ service: 'models-b', id: 'models-b-1', meta: { 'gateway-path': '/models-b/', models: 'qwen2.5-7b' } });
+    const client = new OpenAI({ apiKey: 'not-needed-here', baseURL: `${mesh.gatewayUrl}/v1`, maxRetries: 0 });
+    const list = async (): Promise<string> => {
+      const ids: string[] = [];
+      for await (const m of client.models.list()) ids.push(`${m.id}@${m.owned_by}`);
+      return ids.join(' ');
+    };
+    await waitFor('both services in the list', async () => (await list()) === 'llama-3.1-8b@models-a qwen2.5-7b@models-a,models-b', { timeoutMs: 15_000, intervalMs: 200 });
+    // The list is the gateway's own answer: no instance of either service was asked.
+    const asked = async (): Promise<number> => ((await mesh.envoy.admin.stat('cluster.models-a.upstream_rq_total')) ?? 0) + ((await mesh.envoy.admin.stat('cluster.models-b.upstream_rq_total')) ?? 0);
+    const askedBefore = await asked();
+    const res = await fetch(`${mesh.gatewayUrl}/v1/models`);
+    assert.equal(await asked(), askedBefore, 'no request reached a model service');
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.headers.get('x-envoy-upstream-service-time'), null, 'answered by Envoy itself');
+    // A service with no healthy instance is not offered.
+    await a.setHealthy(false);
+    await waitFor('models-a out of the list', async () => (await list()) === 'qwen2.5-7b@models-b', { timeoutMs: 15_000, intervalMs: 200 });
+    await a.setHealthy(true);
   });
 
   it('routes a service registered at run time, with nothing restarted', async () => {

@@ -61,6 +61,8 @@ export interface ServiceSettings {
   readonly connectTimeoutMs?: number;
   /** The services this service's sidecar may call (meta `upstreams`). */
   readonly upstreams?: readonly string[];
+  /** The models it serves (meta `models`), for the gateway's model catalog. */
+  readonly models?: readonly string[];
 }
 
 export interface Service {

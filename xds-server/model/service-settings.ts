@@ -15,7 +15,11 @@ export const META = {
   upstreams: 'upstreams',
   timeout: 'timeout',
   connectTimeout: 'connect-timeout',
+  models: 'models',
 } as const;
+
+/** A model name as OpenAI-style clients send it ("llama-3.1-8b", "org/model:tag"). */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:\/@-]{0,127}$/;
 
 export interface SettingsDefaults {
   /** Headers that carry identity: never a rate-limit descriptor source. */
@@ -109,12 +113,20 @@ export function serviceSettings(
     const bad = upstreams.find((u) => !isServiceName(u));
     if (bad !== undefined) return refused(metaField(META.upstreams), `${JSON.stringify(bad)} is not a service name`);
   }
+  let models: string[] | undefined;
+  const modelMeta = meta[META.models];
+  if (modelMeta !== undefined) {
+    models = [...new Set(modelMeta.split(',').map((m) => m.trim()).filter(Boolean))].sort();
+    const bad = models.find((m) => !MODEL_NAME.test(m));
+    if (bad !== undefined) return refused(metaField(META.models), `${JSON.stringify(bad)} is not a model name (letters, digits and . _ : / @ -, at most 128)`);
+  }
   return valid({
     ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
     ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),
     ...(connectTimeout.value !== undefined ? { connectTimeoutMs: connectTimeout.value } : {}),
     ...(upstreams ? { upstreams } : {}),
+    ...(models?.length ? { models } : {}),
   });
 }
 

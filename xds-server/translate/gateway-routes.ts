@@ -7,6 +7,8 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
 import { authPolicyOf } from '../resolve/auth-policy.js';
+import type { CatalogModel } from '../resolve/models.js';
+import { MODELS_PATH, modelsRoute } from './models-route.js';
 import type { Chain } from '../resolve/chain.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, type AuthzOptions } from './http-filters.js';
@@ -22,6 +24,12 @@ function compareEntries(a: RouteEntry, b: RouteEntry): number {
   if (a.path.prefix.length !== b.path.prefix.length) return b.path.prefix.length - a.path.prefix.length;
   if (a.path.prefix !== b.path.prefix) return a.path.prefix < b.path.prefix ? -1 : 1;
   return a.service.name < b.service.name ? -1 : a.service.name > b.service.name ? 1 : 0;
+}
+
+/** Whether a request path falls under a gateway path. */
+function covers(path: GatewayPath, requestPath: string): boolean {
+  if (!path.separated) return requestPath.startsWith(path.prefix);
+  return requestPath === path.prefix || requestPath.startsWith(`${path.prefix}/`);
 }
 
 /** Whether a router route belongs under a gateway path (a regex path cannot be told: it does not). */
@@ -55,6 +63,8 @@ export function gatewayRoutes(
   ratelimit: boolean,
   internal: ReadonlySet<string>,
   chains: ReadonlyMap<string, Chain>,
+  /** The model catalog, when any service declares models (then GET /v1/models is answered). */
+  catalog?: readonly CatalogModel[],
 ): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
@@ -75,6 +85,13 @@ export function gatewayRoutes(
     claimed.set(key, entry.service.name);
     const chain = chains.get(entry.service.name);
     if (chain) routes.push(...routesFor(entry, chain, authz, ratelimit));
+  }
+  // The model list, first, when any service says what models it serves: whoever may call the
+  // path it lies under (the same policy) may list them.
+  if (catalog) {
+    const owner = entries.find((e) => covers(e.path, MODELS_PATH));
+    const extras = authz ? { typed_per_filter_config: routeAuthz(owner ? authPolicyOf(owner.path, authz.defaultPolicy) : authz.defaultPolicy, 'models') } : {};
+    routes.unshift(modelsRoute(catalog, extras));
   }
   return {
     resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes, retry_policy: VIRTUAL_HOST_RETRIES }] },

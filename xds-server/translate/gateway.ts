@@ -3,6 +3,7 @@
 import type { MeshState } from '../model/mesh.js';
 import { chainTargets, targetId, type Chain, type Target } from '../resolve/chain.js';
 import { identityHeadersAt } from '../resolve/identity.js';
+import { modelCatalog } from '../resolve/models.js';
 import { infrastructurePolicy } from '../resolve/service-policy.js';
 import { targetCluster } from './cluster.js';
 import { loadAssignment } from './endpoints.js';
@@ -47,7 +48,9 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   for (const name of infra.keys()) targets.set(name, infraTarget(name));
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, new Set(infra.keys()), chains);
+  const internal = new Set(infra.keys());
+  const declaresModels = [...state.services.values()].some((s) => !internal.has(s.name) && s.settings.models?.length);
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, declaresModels ? modelCatalog(state, internal) : undefined);
   const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit);
   return {
     resources: {

@@ -1,7 +1,8 @@
 // Every reply Envoy makes up itself (no route, no healthy upstream, timeout, and later auth and
 // rate-limit denials) leaves the gateway as JSON of one stable shape:
 //   {"error": {"status": 503, "code": "no_healthy_upstream", "message": "…", "request_id": "…"}}
-// Mappers are tried in order: Envoy's response flags first (they say why), then the status.
+// Mappers are tried in order: a 2xx the gateway answers itself (a direct response) as it is,
+// then Envoy's response flags (they say why), then the status.
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 interface ReplyKind {
@@ -58,6 +59,19 @@ export function jsonLocalReplies(): JsonObject {
 
 function buildLocalReplies(): JsonObject {
   const mappers: JsonObject[] = [
+    // A successful answer the gateway gives itself (a route's direct response: the model list)
+    // is not an error: its body goes out as it is.
+    {
+      filter: {
+        and_filter: {
+          filters: [
+            { status_code_filter: { comparison: { op: 'GE', value: { default_value: 200, runtime_key: 'meshgate.local_reply.ok_from' } } } },
+            { status_code_filter: { comparison: { op: 'LE', value: { default_value: 299, runtime_key: 'meshgate.local_reply.ok_to' } } } },
+          ],
+        },
+      },
+      body_format_override: { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'application/json' },
+    },
     // ext_authz could not get an answer (fail closed): UAEX with the configured 503.
     {
       filter: {
