@@ -11,6 +11,7 @@ COPY shared shared
 COPY xds-server xds-server
 COPY ext-authz ext-authz
 COPY ratelimit-service ratelimit-service
+COPY ext-proc ext-proc
 COPY launcher launcher
 COPY demo demo
 COPY scripts scripts

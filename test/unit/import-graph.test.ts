@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../../launcher/repo.js';
 
-const ROOTS = ['shared', 'xds-server', 'ext-authz', 'ratelimit-service'];
+const ROOTS = ['shared', 'xds-server', 'ext-authz', 'ratelimit-service', 'ext-proc'];
 const IMPORT = /^\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]/gm;
 
 function sources(dir: string): string[] {

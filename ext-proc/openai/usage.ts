@@ -1,0 +1,137 @@
+// Token usage out of OpenAI-style answers, as the LLM processor will read them on Envoy's
+// external processing stream: a plain JSON body's `usage`, and a server-sent-events stream's,
+// whose usage arrives in one `data:` event near the end and may be split across any number of
+// body chunks. The stream reader passes bytes on as they come (the caller's stream is never
+// held back for the count) unless it must drop the usage-only event the gateway asked for
+// itself (`stream_options.include_usage` the caller did not request), in which case it passes
+// whole events only. Bounded: an event longer than `maxEventBytes` is passed on unread.
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+}
+
+const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+
+/** `usage` of a parsed answer, when it has one. */
+export function usageOf(answer: unknown): Usage | undefined {
+  const u = (answer as { usage?: unknown } | null)?.usage;
+  if (!u || typeof u !== 'object') return undefined;
+  const r = u as Record<string, unknown>;
+  const promptTokens = count(r['prompt_tokens']);
+  const completionTokens = count(r['completion_tokens']);
+  return { promptTokens, completionTokens, totalTokens: count(r['total_tokens']) || promptTokens + completionTokens };
+}
+
+/** `usage` of a whole JSON body (chat completion, completion, embeddings); undefined if none or not JSON. */
+export function usageOfJsonBody(body: Buffer): Usage | undefined {
+  try {
+    return usageOf(JSON.parse(body.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A streaming request body rewritten to ask for usage in the stream, when the caller did not:
+ * `injected` says the usage-only event must be taken out of the answer again.
+ */
+export function withStreamUsage(body: Buffer): { body: Buffer; injected: boolean } {
+  let request: Record<string, unknown>;
+  try {
+    request = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return { body, injected: false };
+  }
+  if (request['stream'] !== true) return { body, injected: false };
+  const options = request['stream_options'];
+  if (options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true) return { body, injected: false };
+  const rewritten = { ...request, stream_options: { ...(options && typeof options === 'object' ? options : {}), include_usage: true } };
+  return { body: Buffer.from(JSON.stringify(rewritten)), injected: true };
+}
+
+const BLANK_LINE = /\r?\n\r?\n/;
+
+/** An SSE event's data (its `data:` lines joined), or undefined for an event without data. */
+function eventData(event: string): string | undefined {
+  let data: string | undefined;
+  for (const line of event.split(/\r?\n/)) {
+    if (!line.startsWith('data:')) continue;
+    const value = line.slice(line[5] === ' ' ? 6 : 5);
+    data = data === undefined ? value : `${data}\n${value}`;
+  }
+  return data;
+}
+
+export class StreamUsageReader {
+  private pending = '';
+  private usage: Usage | undefined;
+  private oversized = false;
+  /** Events seen with data (not counting `[DONE]`). */
+  events = 0;
+  done = false;
+
+  constructor(
+    /** Take out the usage-only event (choices empty, usage set), which the gateway asked for. */
+    private readonly dropUsageOnly: boolean,
+    private readonly maxEventBytes = 1 << 20,
+  ) {}
+
+  /** Read one body chunk; returns the bytes to pass on to the caller. */
+  push(chunk: Buffer): Buffer {
+    if (this.oversized) return chunk;
+    this.pending += chunk.toString('utf8');
+    const out: string[] = [];
+    for (;;) {
+      const m = BLANK_LINE.exec(this.pending);
+      if (!m) break;
+      const event = this.pending.slice(0, m.index);
+      const raw = this.pending.slice(0, m.index + m[0].length);
+      this.pending = this.pending.slice(m.index + m[0].length);
+      if (!this.read(event) || !this.dropUsageOnly) out.push(raw);
+    }
+    if (this.pending.length > this.maxEventBytes) {
+      // Not an event this reader can hold: pass everything on from here, unread.
+      this.oversized = true;
+      out.push(this.pending);
+      this.pending = '';
+    }
+    // Passing through, the caller gets exactly the bytes that came, when they came.
+    return this.dropUsageOnly ? Buffer.from(out.join('')) : chunk;
+  }
+
+  /** The end of the stream: what is left (an event without its blank line) goes out as it is. */
+  end(): Buffer {
+    const rest = this.pending;
+    this.pending = '';
+    if (rest && !this.oversized) this.read(rest);
+    return this.dropUsageOnly ? Buffer.from(rest) : Buffer.alloc(0);
+  }
+
+  /** The usage the stream reported (the last one, as OpenAI sends it once, at the end). */
+  result(): Usage | undefined {
+    return this.usage;
+  }
+
+  /** Reads an event; true when it is a usage-only event (to be dropped in that mode). */
+  private read(event: string): boolean {
+    const data = eventData(event);
+    if (data === undefined) return false;
+    if (data.trim() === '[DONE]') {
+      this.done = true;
+      return false;
+    }
+    this.events += 1;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return false;
+    }
+    const usage = usageOf(parsed);
+    if (!usage) return false;
+    this.usage = usage;
+    const choices = (parsed as { choices?: unknown }).choices;
+    return Array.isArray(choices) && choices.length === 0;
+  }
+}
