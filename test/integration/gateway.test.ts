@@ -175,6 +175,25 @@ describe('gateway: Consul → xds-server → Envoy', () => {
     await a.setHealthy(true);
   });
 
+  it('refuses a body over the service-defaults MaxRequestBytes with 413 JSON, and takes one under it', async () => {
+    await mesh.addInstance({ service: 'small-bodies', id: 'small-bodies-1', meta: { 'gateway-path': '/small/' } });
+    const post = (bytes: number) => request<GatewayError>(`${mesh.gatewayUrl}/small/upload`, { method: 'POST', body: 'x'.repeat(bytes), headers: { 'content-type': 'text/plain' } });
+    await waitFor('small-bodies to take a 4 KiB body before the limit', async () => (await post(4096)).status === 200, { timeoutMs: 15_000, intervalMs: 200 });
+    await mesh.consul.api.kvPut('meshgate/config/small-bodies', 'Kind: service-defaults\nName: small-bodies\nMaxRequestBytes: 1024\n');
+    const refused = await waitFor(
+      'the limit at the gateway',
+      async () => {
+        const r = await post(4096);
+        return r.status === 413 ? r : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    assert.equal(refused.body.error.code, 'payload_too_large');
+    assert.equal((await post(512)).status, 200);
+    // Another service has no limit of the gateway's.
+    assert.equal((await request(`${mesh.gatewayUrl}/test?msg=x`, { method: 'POST', body: 'x'.repeat(4096) })).status, 200);
+  });
+
   it('routes a service registered at run time, with nothing restarted', async () => {
     const envoyPid = mesh.envoy.process.pid;
     await mesh.addInstance({ service: 'late', id: 'late-1', meta: { 'gateway-path': '/late' } });

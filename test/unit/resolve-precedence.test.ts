@@ -26,6 +26,7 @@ const DEFAULTS = [
   'RetryBudget: {BudgetPercent: 33}',
   'PassiveHealthCheck: {MaxFailures: 2}',
   'ActiveHealthCheck: {Path: /hc, Interval: 1s, Timeout: 100ms}',
+  'MaxRequestBytes: 4096',
 ].join('\n');
 const META = { protocol: 'http2' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'] } as const;
 
@@ -49,6 +50,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   healthCheck: { 'service-defaults': '/hc', default: undefined },
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
+  maxRequestBytes: { 'service-defaults': 4096, default: undefined },
 };
 
 /** The setting's value for web, as the callers of its route /r get it. */
@@ -80,6 +82,8 @@ function read(state: MeshState, setting: Setting): unknown {
       return p.upstreams.join(',');
     case 'dialPort':
       return dialPort(state.services.get('web')!.instances[0]!);
+    case 'maxRequestBytes':
+      return route.maxRequestBytes;
   }
 }
 

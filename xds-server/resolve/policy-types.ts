@@ -74,6 +74,8 @@ export interface ServicePolicy {
   readonly healthCheck?: HealthCheck;
   /** The services this service's own sidecar may call. */
   readonly upstreams: readonly string[];
+  /** The largest request body the gateway takes (undefined: no limit of the gateway's). */
+  readonly maxRequestBytes: number | undefined;
   /** Which layer decided each setting (for operators, and the precedence tests). */
   readonly decidedBy: Readonly<Partial<Record<Setting, Layer>>>;
 }
@@ -84,5 +86,6 @@ export interface RoutePolicy {
   readonly retries: RetryPolicy;
   readonly prefixRewrite?: string;
   readonly hashPolicies: readonly HashPolicy[];
+  readonly maxRequestBytes: number | undefined;
   readonly decidedBy: Readonly<Partial<Record<Setting, Layer>>>;
 }

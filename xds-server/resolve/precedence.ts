@@ -24,6 +24,7 @@ export const SETTING_LAYERS = {
   healthCheck: ['service-defaults', 'default'],
   upstreams: ['service-defaults', 'meta', 'default'],
   dialPort: ['meta', 'default'],
+  maxRequestBytes: ['service-defaults', 'default'],
 } as const satisfies Record<string, readonly Layer[]>;
 
 export type Setting = keyof typeof SETTING_LAYERS;

@@ -32,6 +32,7 @@ export function resolveRoutePolicy(target: ServicePolicy, destination: RouterDes
     retries: retries.value,
     ...(destination?.PrefixRewrite ? { prefixRewrite: destination.PrefixRewrite } : {}),
     hashPolicies: target.hashPolicies,
+    maxRequestBytes: target.maxRequestBytes,
     decidedBy: { requestTimeout: timeout.from === 'route' ? 'route' : (target.decidedBy.requestTimeout ?? 'default'), retries: retries.from, hashPolicies: target.decidedBy.hashPolicies ?? 'default' },
   };
 }

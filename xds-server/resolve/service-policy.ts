@@ -121,6 +121,7 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
     'upstreams',
     decide('upstreams', { 'service-defaults': defaults?.Upstreams, meta: meta?.upstreams, default: [] }),
   );
+  const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: undefined }));
   return {
     service,
     protocol,
@@ -132,6 +133,7 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
     ...(outlierDetection ? { outlierDetection } : {}),
     ...(healthCheck ? { healthCheck } : {}),
     upstreams: upstreamList(service, upstreams),
+    maxRequestBytes,
     decidedBy,
   };
 }

@@ -9,9 +9,9 @@ import type { HttpMatch } from '../model/config-entries/schema.js';
 import { authPolicyOf } from '../resolve/auth-policy.js';
 import type { CatalogModel } from '../resolve/models.js';
 import { MODELS_PATH, modelsRoute } from './models-route.js';
-import type { Chain } from '../resolve/chain.js';
+import type { Chain, ChainRoute } from '../resolve/chain.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
-import { routeAuthz, type AuthzOptions } from './http-filters.js';
+import { routeAuthz, routeBodyLimit, type AuthzOptions } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 import { routeRateLimits } from './rate-limits.js';
 
@@ -44,9 +44,13 @@ function under(m: HttpMatch | undefined, path: GatewayPath): boolean {
 function routesFor(entry: RouteEntry, chain: Chain, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject[] {
   const base = entry.path.separated ? { path_separated_prefix: entry.path.prefix } : { prefix: entry.path.prefix };
   const name = `${entry.service.name}${entry.path.prefix}`;
-  const extras = (routeName: string, action: JsonObject): JsonObject => {
+  const extras = (routeName: string, action: JsonObject, route: ChainRoute): JsonObject => {
     if (ratelimit && entry.path.rateLimits?.length) action['rate_limits'] = routeRateLimits(entry.path.rateLimits);
-    return authz ? { typed_per_filter_config: routeAuthz(authPolicyOf(entry.path, authz.defaultPolicy), routeName) } : {};
+    const perFilter: JsonObject = {
+      ...(authz ? routeAuthz(authPolicyOf(entry.path, authz.defaultPolicy), routeName) : {}),
+      ...(route.policy.maxRequestBytes !== undefined ? routeBodyLimit(route.policy.maxRequestBytes) : {}),
+    };
+    return Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {};
   };
   const out: JsonObject[] = [];
   chain.routes.forEach((r, i) => {

@@ -51,7 +51,9 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const internal = new Set(infra.keys());
   const declaresModels = [...state.services.values()].some((s) => !internal.has(s.name) && s.settings.models?.length);
   const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, declaresModels ? modelCatalog(state, internal) : undefined);
-  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit);
+  // The buffer filter only where some route limits its body: the other gateways' chains stay as they were.
+  const bodyLimits = [...chains.values()].some((c) => [...c.routes, c.fallback].some((r) => r.policy.maxRequestBytes !== undefined));
+  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, bodyLimits);
   return {
     resources: {
       cluster: sorted.map((t) => {

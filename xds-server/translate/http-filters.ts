@@ -3,7 +3,9 @@
 //      ones included — so only ext-authz can set them;
 //   2. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
 //   3. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   4. the router.
+//   4. buffer (when a route limits its request body): off unless a route turns it on with its
+//      limit; after ext_authz, so a caller it refuses never makes the gateway hold a body;
+//   5. the router.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import { ratelimitFilter, type RatelimitOptions } from './rate-limits.js';
@@ -43,13 +45,35 @@ function extAuthz(authz: AuthzOptions): JsonObject {
 }
 
 
-export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined): JsonObject[] {
+export const BUFFER_FILTER = 'envoy.filters.http.buffer';
+
+/** Off by default; a route with a body limit turns it on (routeBodyLimit). */
+const BUFFER: JsonObject = {
+  name: BUFFER_FILTER,
+  disabled: true,
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: 1 },
+};
+
+export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined, bodyLimits = false): JsonObject[] {
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
+    ...(bodyLimits ? [BUFFER] : []),
     ROUTER_FILTER,
   ];
+}
+
+/** A route's request body limit: past it, the gateway answers 413 (JSON, payload_too_large). */
+export function routeBodyLimit(maxRequestBytes: number): JsonObject {
+  // A filter off in the chain is turned on for a route only by a FilterConfig that says so.
+  return {
+    [BUFFER_FILTER]: {
+      '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
+      disabled: false,
+      config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute', buffer: { max_request_bytes: maxRequestBytes } },
+    },
+  };
 }
 
 /** The per-route ext_authz setting: the policy to apply, or the filter off for public routes. */

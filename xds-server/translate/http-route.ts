@@ -92,8 +92,8 @@ function routeAction(action: Action, policy: RoutePolicy, idempotent: boolean): 
   return out;
 }
 
-/** What a caller adds to each Envoy route of a chain route (ext-authz, rate limits). */
-export type RouteExtras = (routeName: string, action: JsonObject) => JsonObject;
+/** What a caller adds to each Envoy route of a chain route (ext-authz, rate limits, body limits). */
+export type RouteExtras = (routeName: string, action: JsonObject, route: ChainRoute) => JsonObject;
 
 /**
  * The Envoy routes of one chain route, named `name`: one, or — when idempotent methods retry on
@@ -103,7 +103,7 @@ export type RouteExtras = (routeName: string, action: JsonObject) => JsonObject;
 export function envoyRoutes(name: string, route: ChainRoute, basePath?: JsonObject, extras: RouteExtras = () => ({})): JsonObject[] {
   const one = (methods: readonly string[] | undefined, idempotent: boolean): JsonObject => {
     const action = routeAction(route.action, route.policy, idempotent);
-    return { name, match: routeMatch(route.match, basePath, methods), route: action, ...extras(name, action) };
+    return { name, match: routeMatch(route.match, basePath, methods), route: action, ...extras(name, action, route) };
   };
   if (!route.policy.retries.idempotentRetryOn?.length) return [one(route.match?.Methods, false)];
   const asked = route.match?.Methods;
