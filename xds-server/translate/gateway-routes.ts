@@ -2,17 +2,17 @@
 // routes that fall under it (their paths read as gateway paths; a route without a path gets the
 // gateway path), then the path itself to the service's chain (splitter, resolver). Longer
 // prefixes win; a prefix claimed by two services goes to the first by name, and the other claim
-// is reported.
+// is reported. When services declare models, GET /v1/models comes first, answered by Envoy.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
 import { authPolicyOf } from '../resolve/auth-policy.js';
-import type { CatalogModel } from '../resolve/models.js';
-import { MODELS_PATH, modelsRoute } from './models-route.js';
 import type { Chain, ChainRoute } from '../resolve/chain.js';
+import type { CatalogModel } from '../resolve/models.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, routeBodyLimit, type AuthzOptions } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
+import { MODELS_PATH, modelsRoute } from './models-route.js';
 import { routeRateLimits } from './rate-limits.js';
 
 interface RouteEntry {
