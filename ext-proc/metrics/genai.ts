@@ -1,0 +1,97 @@
+// The LLM processor's metrics, named as OpenTelemetry's GenAI semantic conventions name them,
+// in Prometheus form (dots to underscores, the unit as a suffix): token usage by type, the
+// operation's duration, time to first token and time per output token, labelled by operation,
+// model, service and tenant. Labels are bounded: past `maxValues` distinct values of a label,
+// new ones are counted as "_other", so no caller can create series without end.
+import { Histogram, Registry } from 'prom-client';
+import type { Usage } from '../openai/usage.js';
+
+export const OTHER = '_other';
+
+/** Admits up to `max` distinct values; later ones read as OTHER. */
+class BoundedValues {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+  admit(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return OTHER;
+    this.seen.add(value);
+    return value;
+  }
+}
+
+export interface CallFacts {
+  /** gen_ai.operation.name: chat, text_completion, embeddings. */
+  readonly operation: 'chat' | 'text_completion' | 'embeddings';
+  readonly model: string;
+  readonly service: string;
+  readonly tenant: string;
+  readonly usage: Usage | undefined;
+  readonly durationSeconds: number;
+  /** Streams only: from the request to the first content chunk. */
+  readonly timeToFirstTokenSeconds?: number;
+}
+
+const LABELS = ['gen_ai_operation_name', 'gen_ai_request_model', 'service', 'tenant'] as const;
+
+export class GenAiMetrics {
+  readonly registry = new Registry();
+  private readonly models: BoundedValues;
+  private readonly tenants: BoundedValues;
+  private readonly services: BoundedValues;
+
+  readonly tokenUsage = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: 'gen_ai.client.token.usage: tokens per call, by type (input, output)',
+    labelNames: [...LABELS, 'gen_ai_token_type'] as const,
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+    registers: [this.registry],
+  });
+  readonly operationDuration = new Histogram({
+    name: 'gen_ai_client_operation_duration_seconds',
+    help: 'gen_ai.client.operation.duration: the whole call, through the gateway',
+    labelNames: LABELS,
+    buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+    registers: [this.registry],
+  });
+  readonly timeToFirstToken = new Histogram({
+    name: 'gen_ai_server_time_to_first_token_seconds',
+    help: 'gen_ai.server.time_to_first_token: until the first chunk of a streamed answer',
+    labelNames: LABELS,
+    buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+    registers: [this.registry],
+  });
+  readonly timePerOutputToken = new Histogram({
+    name: 'gen_ai_server_time_per_output_token_seconds',
+    help: 'gen_ai.server.time_per_output_token: after the first token, per output token',
+    labelNames: LABELS,
+    buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(bounds: { models?: number; tenants?: number; services?: number } = {}) {
+    this.models = new BoundedValues(bounds.models ?? 200);
+    this.tenants = new BoundedValues(bounds.tenants ?? 1_000);
+    this.services = new BoundedValues(bounds.services ?? 200);
+  }
+
+  record(c: CallFacts): void {
+    const labels = {
+      gen_ai_operation_name: c.operation,
+      gen_ai_request_model: this.models.admit(c.model),
+      service: this.services.admit(c.service),
+      tenant: this.tenants.admit(c.tenant),
+    };
+    this.operationDuration.observe(labels, c.durationSeconds);
+    if (c.usage) {
+      this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, c.usage.promptTokens);
+      if (c.operation !== 'embeddings') this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output' }, c.usage.completionTokens);
+    }
+    if (c.timeToFirstTokenSeconds !== undefined) {
+      this.timeToFirstToken.observe(labels, c.timeToFirstTokenSeconds);
+      const output = c.usage?.completionTokens ?? 0;
+      // The first token's wait is its own metric: the rest of the answer over the rest of the tokens.
+      if (output > 1) this.timePerOutputToken.observe(labels, Math.max(0, c.durationSeconds - c.timeToFirstTokenSeconds) / (output - 1));
+    }
+  }
+}
