@@ -47,27 +47,20 @@ export class GenAiMetrics {
     buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
     registers: [this.registry],
   });
-  readonly operationDuration = new Histogram({
-    name: 'gen_ai_client_operation_duration_seconds',
-    help: 'gen_ai.client.operation.duration: the whole call, through the gateway',
-    labelNames: LABELS,
-    buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
-    registers: [this.registry],
-  });
-  readonly timeToFirstToken = new Histogram({
-    name: 'gen_ai_server_time_to_first_token_seconds',
-    help: 'gen_ai.server.time_to_first_token: until the first chunk of a streamed answer',
-    labelNames: LABELS,
-    buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
-    registers: [this.registry],
-  });
-  readonly timePerOutputToken = new Histogram({
-    name: 'gen_ai_server_time_per_output_token_seconds',
-    help: 'gen_ai.server.time_per_output_token: after the first token, per output token',
-    labelNames: LABELS,
-    buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5],
-    registers: [this.registry],
-  });
+  readonly operationDuration = this.timing('gen_ai_client_operation_duration_seconds', 'gen_ai.client.operation.duration: the whole call, through the gateway', [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+  ]);
+  readonly timeToFirstToken = this.timing('gen_ai_server_time_to_first_token_seconds', 'gen_ai.server.time_to_first_token: until the first chunk of a streamed answer', [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+  ]);
+  readonly timePerOutputToken = this.timing('gen_ai_server_time_per_output_token_seconds', 'gen_ai.server.time_per_output_token: after the first token, per output token', [
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5,
+  ]);
+
+  /** A duration histogram with the call's labels (the buckets are OpenTelemetry's advice). */
+  private timing(name: string, help: string, buckets: number[]): Histogram<(typeof LABELS)[number]> {
+    return new Histogram({ name, help, labelNames: LABELS, buckets, registers: [this.registry] });
+  }
 
   constructor(bounds: { models?: number; tenants?: number; services?: number } = {}) {
     this.models = new BoundedValues(bounds.models ?? 200);
