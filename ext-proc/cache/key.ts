@@ -1,0 +1,37 @@
+// The exact-match response cache's two decisions, made before a service is asked: may this
+// answer be reused (embeddings always; a chat or completion only when it is deterministic —
+// `temperature: 0` — or the caller allows it with a header; never a stream), and under which
+// key. The key is the tenant and the request as a canonical JSON (keys sorted, whitespace gone),
+// hashed: the same question in another spelling hits, another tenant's never does.
+import { createHash } from 'node:crypto';
+
+export const CACHE_ALLOW_HEADER = 'x-meshgate-cache';
+
+export type Operation = 'chat' | 'text_completion' | 'embeddings';
+
+export function cacheable(operation: Operation, request: Readonly<Record<string, unknown>>, headers: Readonly<Record<string, string>>): boolean {
+  if (request['stream'] === true) return false;
+  if (operation === 'embeddings') return true;
+  if (headers[CACHE_ALLOW_HEADER] === 'allow') return true;
+  return request['temperature'] === 0 && (request['n'] === undefined || request['n'] === 1);
+}
+
+/** JSON with every object's keys sorted, arrays in order: one spelling per value. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function cacheKey(tenant: string, operation: Operation, request: Readonly<Record<string, unknown>>): string {
+  // `user` names the end user for the provider's abuse tracking; it does not change the answer.
+  const { user: _user, ...rest } = request;
+  return createHash('sha256').update(JSON.stringify([tenant, operation])).update('\n').update(canonicalJson(rest)).digest('hex');
+}
