@@ -1,7 +1,8 @@
 // ratelimit-service settings from the command line, then the environment, then defaults.
-import { durationFlag } from '../shared/validate/duration.js';
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
+import { durationFlag } from '../shared/validate/duration.js';
+import { nonNegativeInteger } from '../shared/validate/positive-integer.js';
 
 export interface RatelimitConfig extends ComponentConfig {
   readonly configPaths: readonly string[];
@@ -60,12 +61,6 @@ export const USAGE = `ratelimit-service: Envoy global rate limiting (envoyproxy/
 ${H2_LIMITS_USAGE}`;
 
 const ms = durationFlag;
-
-function nonNegativeInteger(raw: string, flag: string): number {
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${flag}: expected a whole number of bytes, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): RatelimitConfig {
   const { values } = parseArgs({
@@ -126,7 +121,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     expiryJitterSeconds: Math.floor(ms(values['expiry-jitter'] ?? '60s', '--expiry-jitter') / 1000),
     globalShadowMode: values['shadow-mode'] ?? env['SHADOW_MODE'] === 'true',
     globalQuotaMode: values['quota-mode'] ?? env['QUOTA_MODE'] === 'true',
-    localCache: nonNegativeInteger(values['local-cache-size'] ?? env['LOCAL_CACHE_SIZE_IN_BYTES'] ?? '0', '--local-cache-size') > 0,
+    localCache: nonNegativeInteger(values['local-cache-size'] ?? env['LOCAL_CACHE_SIZE_IN_BYTES'], '--local-cache-size', 0) > 0,
     circuit: { failureThreshold: failures, openMs, maxOpenMs: openMs * 10 },
   };
 }

@@ -47,15 +47,18 @@ function allFiles(): Map<string, FileProto> {
   return files;
 }
 
+// protobufjs/ext/descriptor adds these (its typings do not say so).
+type FromDescriptor<T> = { fromDescriptor(d: unknown, edition: string): T };
+const T = protobuf.Type as unknown as FromDescriptor<protobuf.Type>;
+const E = protobuf.Enum as unknown as FromDescriptor<protobuf.Enum>;
+const F = protobuf.Field as unknown as FromDescriptor<protobuf.Field>;
+const S = protobuf.Service as unknown as FromDescriptor<protobuf.Service>;
+
 /** Add one file's definitions to the root, as protobufjs's Root.fromDescriptor does for a set. */
 function addFile(file: FileProto): void {
   const ns = file.package ? root!.define(file.package) : root!;
   const edition = file.syntax === 'proto3' ? 'proto3' : 'proto2';
   root!.files.push(file.name);
-  const T = protobuf.Type as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Type };
-  const E = protobuf.Enum as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Enum };
-  const F = protobuf.Field as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Field };
-  const S = protobuf.Service as unknown as { fromDescriptor(d: unknown, edition: string): protobuf.Service };
   const entries = mapEntries(file.package ? `.${file.package}` : '', file.messageType as unknown as MessageProto[], new Set());
   for (const m of file.messageType ?? []) {
     const type = T.fromDescriptor(m, edition);

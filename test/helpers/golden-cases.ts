@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import YAML from 'yaml';
 import { repoRoot } from '../../launcher/repo.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
@@ -141,15 +142,6 @@ function markLocalReplies(value: unknown, shared: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [k, k === 'local_reply_config' && isDeepStrictEqual(v, shared) ? LOCAL_REPLY_MARK : markLocalReplies(v, shared)]),
   );
-}
-
-function isDeepStrictEqual(a: unknown, b: unknown): boolean {
-  try {
-    assert.deepStrictEqual(a, b);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Put the shared local-reply config back where a golden output names it. */

@@ -9,10 +9,13 @@ export interface CatalogModel {
   readonly services: readonly string[];
 }
 
-export function modelCatalog(state: MeshState, internal: ReadonlySet<string> = new Set()): CatalogModel[] {
+/** Undefined when no service declares models (the gateway then has no model list at all). */
+export function modelCatalog(state: MeshState, internal: ReadonlySet<string> = new Set()): CatalogModel[] | undefined {
   const byModel = new Map<string, string[]>();
+  let declared = false;
   for (const service of state.services.values()) {
     if (internal.has(service.name) || !service.settings.models?.length) continue;
+    declared = true;
     if (!service.instances.some((i) => i.health === 'HEALTHY')) continue;
     for (const id of service.settings.models) {
       const list = byModel.get(id);
@@ -20,5 +23,5 @@ export function modelCatalog(state: MeshState, internal: ReadonlySet<string> = n
       else byModel.set(id, [service.name]);
     }
   }
-  return [...byModel.keys()].sort().map((id) => ({ id, services: byModel.get(id)!.sort() }));
+  return declared ? [...byModel.keys()].sort().map((id) => ({ id, services: byModel.get(id)!.sort() })) : undefined;
 }

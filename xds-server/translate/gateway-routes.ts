@@ -36,9 +36,7 @@ function covers(path: GatewayPath, requestPath: string): boolean {
 function under(m: HttpMatch | undefined, path: GatewayPath): boolean {
   const p = m?.PathExact ?? m?.PathPrefix;
   if (m?.PathRegex !== undefined) return false;
-  if (p === undefined) return true;
-  if (!path.separated) return p.startsWith(path.prefix);
-  return p === path.prefix || p.startsWith(`${path.prefix}/`);
+  return p === undefined || covers(path, p);
 }
 
 function routesFor(entry: RouteEntry, chain: Chain, authz: AuthzOptions | undefined, ratelimit: boolean): JsonObject[] {

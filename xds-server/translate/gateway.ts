@@ -49,8 +49,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   const internal = new Set(infra.keys());
-  const declaresModels = [...state.services.values()].some((s) => !internal.has(s.name) && s.settings.models?.length);
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, declaresModels ? modelCatalog(state, internal) : undefined);
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, modelCatalog(state, internal));
   // The buffer filter only where some route limits its body: the other gateways' chains stay as they were.
   const bodyLimits = [...chains.values()].some((c) => [...c.routes, c.fallback].some((r) => r.policy.maxRequestBytes !== undefined));
   const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, bodyLimits);
