@@ -26,6 +26,13 @@ describe('translate: gateway role', () => {
     assert.equal(t.resources.cluster[0]!.name, 'gone');
   });
 
+  it('sets and removes a body limit in the route table alone: the listener (whose change drains connections) stays the same', () => {
+    const limited = loadCase('gateway-body-limit').translate();
+    const unlimited = loadCase('gateway-body-limit', { entries: '' }).translate();
+    assert.deepEqual(limited.resources.listener, unlimited.resources.listener);
+    assert.notDeepEqual(limited.resources.route, unlimited.resources.route);
+  });
+
   it('puts ext-authz in front of every route but public ones, and never routes ext-authz itself', () => {
     const t = loadCase('gateway-with-authz').translate();
     type Route = { name: string; typed_per_filter_config: Record<string, { disabled?: boolean; check_settings?: { context_extensions: Record<string, string> } }> };
@@ -42,7 +49,7 @@ describe('translate: gateway role', () => {
   it('strips client copies of every identity header, including ones ext-authz announces', () => {
     const t = loadCase('gateway-with-authz').translate();
     const hcm = ((t.resources.listener[0]!.resource['filter_chains'] as Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config: { mutations?: { request_mutations: Array<{ remove: string }> } } }> } }> }>)[0]!.filters[0]!.typed_config);
-    assert.deepEqual(hcm.http_filters.map((f) => f.name), ['envoy.filters.http.header_mutation', 'envoy.filters.http.ext_authz', 'envoy.filters.http.router']);
+    assert.deepEqual(hcm.http_filters.map((f) => f.name), ['envoy.filters.http.header_mutation', 'envoy.filters.http.ext_authz', 'envoy.filters.http.buffer', 'envoy.filters.http.router']);
     const removed = hcm.http_filters[0]!.typed_config.mutations!.request_mutations.map((m) => m.remove);
     assert.ok(removed.includes('x-auth-org'));
     assert.ok(removed.includes('x-auth-subject'));
@@ -68,6 +75,7 @@ describe('translate: gateway role', () => {
       'envoy.filters.http.header_mutation',
       'envoy.filters.http.ext_authz',
       'envoy.filters.http.ratelimit',
+      'envoy.filters.http.buffer',
       'envoy.filters.http.router',
     ]);
     assert.ok(!routes.some((r) => r.name.startsWith('ratelimit')), 'the rate-limit service is never routed');

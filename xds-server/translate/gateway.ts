@@ -50,9 +50,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
 
   const internal = new Set(infra.keys());
   const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, modelCatalog(state, internal));
-  // The buffer filter only where some route limits its body: the other gateways' chains stay as they were.
-  const bodyLimits = [...chains.values()].some((c) => [...c.routes, c.fallback].some((r) => r.policy.maxRequestBytes !== undefined));
-  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, bodyLimits);
+  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit);
   return {
     resources: {
       cluster: sorted.map((t) => {

@@ -3,8 +3,11 @@
 //      ones included — so only ext-authz can set them;
 //   2. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
 //   3. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   4. buffer (when a route limits its request body): off unless a route turns it on with its
-//      limit; after ext_authz, so a caller it refuses never makes the gateway hold a body;
+//   4. buffer: off unless a route turns it on with its body limit; after ext_authz, so a caller
+//      it refuses never makes the gateway hold a body. Always in the chain, so a limit set or
+//      removed changes only the route table: a listener change would drain every open
+//      connection (gradually, for the whole drain time) and keep-alive callers would see the old
+//      chain meanwhile;
 //   5. the router.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
@@ -54,12 +57,12 @@ const BUFFER: JsonObject = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: 1 },
 };
 
-export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined, bodyLimits = false): JsonObject[] {
+export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined): JsonObject[] {
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
-    ...(bodyLimits ? [BUFFER] : []),
+    BUFFER,
     ROUTER_FILTER,
   ];
 }
