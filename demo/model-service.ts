@@ -8,11 +8,13 @@
 //       [&delay_ms=N] [&status=N]    answer late or with another status (for timeout tests)
 //                                    (any other GET path echoes the same way, and so does a POST
 //                                    outside /v1/)
-// POST /v1/chat/completions          deterministic reply with a usage block (stream: true → SSE)
+// POST /v1/chat/completions          deterministic reply with a usage block (stream: true → SSE,
+//                                    the usage chunk only with stream_options.include_usage, as
+//                                    OpenAI does; header x-demo-pace-ms: N waits N ms between chunks)
 // POST /v1/embeddings                deterministic vectors
 // GET /v1/models
 // GET /health                        the Consul check; PUT /_demo/health?healthy=false fails it
-// PUT /_demo/fail?status=503         every echo answers 503 while the health check stays green
+// PUT /_demo/fail?status=503         every echo and model call answers 503 while the health check stays green
 //                                    (an instance only outlier detection can catch); no status: heal
 // GET /call/<service>/<path>?…       calls <service> by name through this instance's sidecar
 //                                    (--sidecar-outbound PORT) and answers what came back
@@ -53,15 +55,26 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString() || 'null');
 }
 
-function streamChat(res: http.ServerResponse, request: ChatRequest): void {
+/** How long a stream waits between chunks (at most 2 s): the request's x-demo-pace-ms header. */
+function paceOf(req: http.IncomingMessage): number {
+  const ms = Number(req.headers['x-demo-pace-ms'] ?? 0);
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 2_000) : 0;
+}
+
+/** As OpenAI streams: content chunks, the finish chunk, a usage-only chunk when asked for, [DONE]. */
+async function streamChat(res: http.ServerResponse, request: ChatRequest, paceMs: number): Promise<void> {
   const full = chatCompletion(request, instance);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
+    `data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], system_fingerprint: instance, choices, ...extra })}\n\n`;
   const words = chatReply(request).split(' ');
   for (const [i, word] of words.entries()) {
-    const delta = { role: i === 0 ? 'assistant' : undefined, content: (i ? ' ' : '') + word };
-    res.write(`data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`);
+    if (paceMs && i) await new Promise((r) => setTimeout(r, paceMs));
+    if (res.destroyed) return;
+    res.write(chunk([{ index: 0, delta: { ...(i === 0 ? { role: 'assistant' } : {}), content: (i ? ' ' : '') + word }, finish_reason: null }]));
   }
-  res.write(`data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: full['usage'] })}\n\n`);
+  res.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
+  if (request.stream_options?.include_usage) res.write(chunk([], { usage: full['usage'] }));
   res.end('data: [DONE]\n\n');
 }
 
@@ -126,7 +139,8 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     const problem = chatRequestProblem(body);
     if (problem) return openAiError(res, 400, problem);
     const request = body as ChatRequest;
-    if (request.stream) return streamChat(res, request);
+    if (failStatus) return openAiError(res, failStatus, `${instance} is failing (${failStatus})`);
+    if (request.stream) return streamChat(res, request, paceOf(req));
     return send(res, 200, chatCompletion(request, instance));
   }
   if (route === 'POST /v1/embeddings') {
@@ -136,6 +150,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     } catch (err) {
       return openAiError(res, 400, `invalid JSON body: ${(err as Error).message}`);
     }
+    if (failStatus) return openAiError(res, failStatus, `${instance} is failing (${failStatus})`);
     const inputs = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? body.input : undefined;
     if (!inputs || !inputs.every((x) => typeof x === 'string')) return openAiError(res, 400, '"input" must be a string or an array of strings');
     const tokens = inputs.reduce((n: number, s: string) => n + s.split(/\s+/).filter(Boolean).length, 0);

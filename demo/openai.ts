@@ -11,6 +11,7 @@ export interface ChatRequest {
   model?: string;
   messages: ChatMessage[];
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
 }
 
 export function countTokens(text: string): number {

@@ -10,6 +10,7 @@ import { startModelService, type ModelServiceOptions, type ModelServiceProcess }
 import { freePorts } from './ports.js';
 import type { Component } from './component.js';
 import { startExtAuthz } from './ext-authz.js';
+import { startExtProc } from './ext-proc.js';
 import { startRatelimit } from './ratelimit.js';
 import { startXdsServer, type XdsServerProcess } from './xds-server.js';
 
@@ -23,6 +24,8 @@ export interface GatewayMeshOptions {
   readonly ratelimitConfig?: string;
   /** The gateway's xDS variant (state of the world by default). */
   readonly xdsApi?: XdsApi;
+  /** Start the LLM processor and route the model API by model through it. */
+  readonly llm?: boolean;
 }
 
 /** Where the mesh's ext-authz reads its policy documents. */
@@ -52,6 +55,8 @@ export interface GatewayMesh {
   readonly authz: Component | undefined;
   /** Present when the mesh was started with a rate-limit configuration. */
   readonly ratelimit: Component | undefined;
+  /** Present when the mesh was started with the LLM processor. */
+  readonly llm: Component | undefined;
   readonly gatewayUrl: string;
   readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number };
   readonly services: ModelServiceProcess[];
@@ -65,8 +70,8 @@ export interface GatewayMesh {
 export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promise<GatewayMesh> {
   const dir = tempDir('it');
   const logFile = (name: string): string => path.join(dir, `${name}.log`);
-  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin, rlPort, rlAdmin] = (await freePorts(8)) as [
-    number, number, number, number, number, number, number, number,
+  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin, rlPort, rlAdmin, llmPort, llmAdmin] = (await freePorts(10)) as [
+    number, number, number, number, number, number, number, number, number, number,
   ];
   const started: Array<{ stop(): Promise<void> }> = [];
   const services: ModelServiceProcess[] = [];
@@ -107,6 +112,12 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       const r = ratelimit;
       started.push({ stop: () => r.stop() });
     }
+    let llm: Component | undefined;
+    if (options.llm) {
+      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc') });
+      const l = llm;
+      started.push({ stop: () => l.stop() });
+    }
     const xdsOptions = {
       consulAddress: consul.address,
       xdsPort,
@@ -116,6 +127,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         '--consul-wait=5s',
         ...(authz ? ['--ext-authz-service=ext-authz'] : []),
         ...(ratelimit ? ['--ratelimit-service=ratelimit'] : []),
+        ...(llm ? ['--ext-proc-service=ext-proc'] : []),
         ...(options.xdsArgs ?? []),
       ],
     };
@@ -138,6 +150,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       envoy,
       authz,
       ratelimit,
+      llm,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
       ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort },
       services,

@@ -25,6 +25,7 @@ export interface XdsServerConfig {
   readonly identityHeaders: readonly string[];
   readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
   readonly ratelimit: { service: string; domain: string; timeoutMs: number; failClosed: boolean } | undefined;
+  readonly llm: { service: string; timeoutMs: number; maxRequestBytes: number } | undefined;
   /** Consul KV prefix holding config entries ('' for none). */
   readonly configEntriesPrefix: string;
   readonly configEntryFiles: readonly string[];
@@ -51,6 +52,9 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --ratelimit-domain NAME    the domain the gateway asks in [meshgate]
   --ratelimit-timeout DUR    how long the gateway waits for an answer [100ms]
   --ratelimit-fail-closed    refuse requests when it cannot ask (default: let them through)
+  --ext-proc-service NAME    route the model API by model through this LLM processor (Consul name)
+  --ext-proc-timeout DUR     how long the gateway waits for each of its answers [2s]
+  --llm-max-request-bytes N  the model API's request body limit (413 past it) [2097152]
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
   --config-entries PATH      config entries from a file or directory too (repeatable; polled)
 `;
@@ -75,6 +79,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'identity-headers': { type: 'string' },
       'ext-authz-service': { type: 'string' },
       'ext-authz-timeout': { type: 'string' },
+      'ext-proc-service': { type: 'string' },
+      'ext-proc-timeout': { type: 'string' },
+      'llm-max-request-bytes': { type: 'string' },
       'auth-default-policy': { type: 'string' },
       'ratelimit-service': { type: 'string' },
       'ratelimit-domain': { type: 'string' },
@@ -119,6 +126,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         failClosed: values['ratelimit-fail-closed'] ?? false,
       }
     : undefined;
+  const llmService = values['ext-proc-service'];
+  const llm = llmService
+    ? {
+        service: llmService,
+        timeoutMs: duration(values['ext-proc-timeout'] ?? '2s', '--ext-proc-timeout'),
+        maxRequestBytes: positiveInteger(values['llm-max-request-bytes'], '--llm-max-request-bytes', 2 * 1024 * 1024),
+      }
+    : undefined;
   return {
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,
@@ -135,6 +150,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     identityHeaders,
     authz,
     ratelimit,
+    llm,
     configEntriesPrefix: values['config-entries-prefix'] ?? 'meshgate/config/',
     configEntryFiles: values['config-entries'] ?? [],
   };

@@ -39,6 +39,7 @@ runService('xds-server', log, async () => {
         identityHeaders: config.identityHeaders,
         ...(config.authz ? { authz: config.authz } : {}),
         ...(config.ratelimit ? { ratelimit: config.ratelimit } : {}),
+        ...(config.llm ? { llm: config.llm } : {}),
       },
       debounceQuietMs: config.debounceQuietMs,
       debounceMaxMs: config.debounceMaxMs,

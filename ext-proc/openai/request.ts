@@ -1,11 +1,13 @@
 // What the LLM processor reads of an OpenAI-style request before anything reaches a service:
-// the body's `model` and whether it streams. Bad input is answered by the gateway in OpenAI's
+// the body's `model` and whether it streams, and the body a service gets. Bad input is answered by the gateway in OpenAI's
 // error shape (`error.message`, `error.type`, `error.param`, `error.code`), which OpenAI's client
 // libraries turn into their own errors: a body that is no JSON object, one without a model, a
 // model no healthy service serves (404, naming the models one may use), a body over the limit.
 export interface ModelRequest {
   readonly model: string;
   readonly stream: boolean;
+  /** The body as parsed: read once, rewritten from (forwardedBody). */
+  readonly parsed: Readonly<Record<string, unknown>>;
 }
 
 export interface OpenAiError {
@@ -39,5 +41,29 @@ export function readModelRequest(body: Buffer, o: { readonly maxBytes: number; r
     const listed = names.slice(0, NAMED_MODELS_MAX).join(', ') + (names.length > NAMED_MODELS_MAX ? `, and ${names.length - NAMED_MODELS_MAX} more (GET /v1/models)` : '');
     return failure(404, `The model \`${model}\` does not exist or you do not have access to it.${names.length ? ` Models you can use: ${listed}.` : ''}`, 'model', 'model_not_found');
   }
-  return { ok: true, request: { model, stream: (parsed as Record<string, unknown>)['stream'] === true } };
+  return { ok: true, request: { model, stream: (parsed as Record<string, unknown>)['stream'] === true, parsed: parsed as Record<string, unknown> } };
+}
+
+/** Whether a streaming request asked for usage in the stream itself. */
+function asksStreamUsage(r: ModelRequest): boolean {
+  const options = r.parsed['stream_options'];
+  return !!options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true;
+}
+
+/**
+ * The body a service gets: the model it serves (an alias resolved), and, for a stream whose
+ * caller did not ask for usage, `stream_options.include_usage` — `injected` then says the
+ * usage-only event must be taken out of the answer again. `body` is undefined when nothing
+ * changed (the caller's bytes go on as they are).
+ */
+export function forwardedBody(r: ModelRequest, model: string): { body: Buffer | undefined; injected: boolean } {
+  const injected = r.stream && !asksStreamUsage(r);
+  if (!injected && model === r.model) return { body: undefined, injected: false };
+  const options = r.parsed['stream_options'];
+  const rewritten = {
+    ...r.parsed,
+    model,
+    ...(injected ? { stream_options: { ...(options && typeof options === 'object' ? options : {}), include_usage: true } } : {}),
+  };
+  return { body: Buffer.from(JSON.stringify(rewritten)), injected };
 }

@@ -32,24 +32,6 @@ export function usageOfJsonBody(body: Buffer): Usage | undefined {
   }
 }
 
-/**
- * A streaming request body rewritten to ask for usage in the stream, when the caller did not:
- * `injected` says the usage-only event must be taken out of the answer again.
- */
-export function withStreamUsage(body: Buffer): { body: Buffer; injected: boolean } {
-  let request: Record<string, unknown>;
-  try {
-    request = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return { body, injected: false };
-  }
-  if (request['stream'] !== true) return { body, injected: false };
-  const options = request['stream_options'];
-  if (options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true) return { body, injected: false };
-  const rewritten = { ...request, stream_options: { ...(options && typeof options === 'object' ? options : {}), include_usage: true } };
-  return { body: Buffer.from(JSON.stringify(rewritten)), injected: true };
-}
-
 const BLANK_LINE = /\r?\n\r?\n/;
 
 /** An SSE event's data (its `data:` lines joined), or undefined for an event without data. */
@@ -106,6 +88,11 @@ export class StreamUsageReader {
     this.pending = '';
     if (rest && !this.oversized) this.read(rest);
     return this.dropUsageOnly ? Buffer.from(rest) : Buffer.alloc(0);
+  }
+
+  /** Whether this reader changes the stream (it takes out the usage-only event). */
+  get dropping(): boolean {
+    return this.dropUsageOnly;
   }
 
   /** The usage the stream reported (the last one, as OpenAI sends it once, at the end). */

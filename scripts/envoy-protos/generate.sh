@@ -35,6 +35,7 @@ files=(
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
   envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
+  envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto
   envoy/extensions/transport_sockets/tls/v3/secret.proto
   envoy/service/auth/v3/external_auth.proto
   envoy/service/ext_proc/v3/external_processor.proto

@@ -62,14 +62,18 @@ function messagePrefix(length: number): Buffer {
 /** Longer messages are cut: the answer must stay one HEADERS frame (16 KiB at least). */
 const MAX_STATUS_MESSAGE = 1_024;
 
-/** A trailers-only answer: the status without a message. */
-export function endWithStatus(stream: ServerStream, code: number, message: string): void {
-  // Literal fields touch no header table, so the pre-encoded block can simply go first.
-  const status = encodeHeaders([
+/** Trailers with a status and its message (cut to stay one frame). */
+export function statusTrailers(code: number, message: string): Buffer {
+  return encodeHeaders([
     ['grpc-status', String(code)],
     ['grpc-message', encodeGrpcMessage(message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE)}…` : message)],
   ]);
-  stream.respond(Buffer.concat([RESPONSE_HEADERS, status]), true);
+}
+
+/** A trailers-only answer: the status without a message. */
+export function endWithStatus(stream: ServerStream, code: number, message: string): void {
+  // Literal fields touch no header table, so the pre-encoded block can simply go first.
+  stream.respond(Buffer.concat([RESPONSE_HEADERS, statusTrailers(code, message)]), true);
 }
 
 /** grpc-message is percent-encoded UTF-8 outside printable ASCII (and '%' itself). */

@@ -188,7 +188,9 @@ export class H2ServerConnection implements StreamOwner {
       return;
     }
     for (const s of this.streams.values()) {
-      if (!s.remoteEnded && now - s.openedAt > l.requestTimeoutMs) {
+      if (s.onData) {
+        if (now - s.lastFrameAt > l.idleTimeoutMs) this.resetStream(new StreamError(s.id, ErrorCode.CANCEL, '8.1', `no frame on the stream for ${l.idleTimeoutMs} ms`));
+      } else if (!s.remoteEnded && now - s.openedAt > l.requestTimeoutMs) {
         this.resetStream(new StreamError(s.id, ErrorCode.CANCEL, '8.1', `the request did not end within ${l.requestTimeoutMs} ms`));
       }
     }
@@ -323,7 +325,11 @@ export class H2ServerConnection implements StreamOwner {
     if (declared !== undefined && (s.dataReceived > declared || (endStream && s.dataReceived !== declared))) {
       throw new StreamError(streamId, ErrorCode.PROTOCOL_ERROR, '8.1.1', `${s.dataReceived} bytes of DATA against content-length ${declared}`);
     }
-    this.hold(s, data);
+    if (s.onData) {
+      s.lastFrameAt = this.now();
+      if (data.length) s.onData(data);
+      if (s.state === StreamState.Closed) return; // the application ended it
+    } else this.hold(s, data);
     if (endStream) return this.remoteEnd(s);
     this.queueWindowUpdate(s.id, s.receiveWindow.creditDue());
     // Answered now: waiting for the end of a body this large would hold the stream open.

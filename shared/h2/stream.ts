@@ -26,7 +26,16 @@ export interface StreamOwner {
 export class ServerStream {
   state = StreamState.Open;
   /** Called once, when the request has ended (or grew past a limit: see `overflowed`). */
-  onEnd: ((body: Buffer) => void) | undefined;
+  onEnd: ((body: Buffer) => void) | undefined = undefined;
+  /**
+   * Set (in onStream) by an application that reads the body as it comes — a streaming gRPC
+   * method: each DATA payload is handed over at once and never held, and onEnd gets an empty
+   * body. The application bounds what it keeps; the stream is timed by its idleness, not by
+   * how long it has been open.
+   */
+  onData: ((chunk: Buffer) => void) | undefined = undefined;
+  /** When a frame for this stream last arrived (streaming streams time out on it). */
+  lastFrameAt: number;
   /** Called once, when the stream closes for any reason (answered, reset, connection gone). */
   onClose: (() => void) | undefined;
   /** The body passed a limit: it was dropped, and onEnd came early with an empty one. */
@@ -57,6 +66,7 @@ export class ServerStream {
     this.sendWindow = new SendWindow(sendWindow);
     this.receiveWindow = new ReceiveWindow(receiveWindow, receiveWindow);
     this.openedAt = now;
+    this.lastFrameAt = now;
   }
 
   /** A request field's first value (a scan: a gRPC request has about ten). */

@@ -45,3 +45,6 @@ export function isPolicyName(raw: string): boolean {
 }
 
 export const policyName = z.string().regex(POLICY, `must be ${POLICY_NAME_HINT}`);
+
+/** A model name as OpenAI-style clients send it ("llama-3.1-8b", "org/model:tag"). */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:\/@-]{0,127}$/;

@@ -2,15 +2,17 @@
 // gateway's answer in OpenAI's error shape.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readModelRequest } from '../../ext-proc/openai/request.js';
+import { forwardedBody, readModelRequest, type ModelRequest } from '../../ext-proc/openai/request.js';
 
 const MODELS = new Set(['llama-3.1-8b', 'qwen2.5-7b']);
 const read = (text: string, maxBytes = 1024) => readModelRequest(Buffer.from(text), { maxBytes, models: MODELS });
 
 describe('LLM request reading', () => {
   it('reads the model and whether it streams', () => {
-    assert.deepEqual(read('{"model":"qwen2.5-7b","messages":[],"stream":true}'), { ok: true, request: { model: 'qwen2.5-7b', stream: true } });
-    assert.deepEqual(read('{"model":"llama-3.1-8b","input":"x"}'), { ok: true, request: { model: 'llama-3.1-8b', stream: false } });
+    const streaming = read('{"model":"qwen2.5-7b","messages":[],"stream":true}');
+    assert.deepEqual(streaming.ok && [streaming.request.model, streaming.request.stream], ['qwen2.5-7b', true]);
+    const plain = read('{"model":"llama-3.1-8b","input":"x"}');
+    assert.deepEqual(plain.ok && [plain.request.model, plain.request.stream], ['llama-3.1-8b', false]);
   });
 
   it('answers bad input in OpenAI’s error shape, each with its status', () => {
@@ -39,5 +41,28 @@ describe('LLM request reading', () => {
     const r = readModelRequest(Buffer.from('{"model":"x"}'), { maxBytes: 1024, models: many });
     assert.ok(!r.ok);
     assert.match(r.error.body.error.message, /m19, and 10 more \(GET \/v1\/models\)\.$/);
+  });
+
+  const requestOf = (text: string): ModelRequest => {
+    const r = read(text);
+    assert.ok(r.ok);
+    return r.request;
+  };
+
+  it('forwards the caller’s bytes untouched when nothing changes', () => {
+    assert.deepEqual(forwardedBody(requestOf('{"model":"qwen2.5-7b","input":"x"}'), 'qwen2.5-7b'), { body: undefined, injected: false });
+    assert.deepEqual(forwardedBody(requestOf('{"model":"qwen2.5-7b","stream":true,"stream_options":{"include_usage":true}}'), 'qwen2.5-7b'), { body: undefined, injected: false });
+  });
+
+  it('asks for usage in a stream the caller did not ask it for, and says so', () => {
+    const asked = forwardedBody(requestOf('{"model":"qwen2.5-7b","stream":true,"stream_options":{"foo":1},"messages":[]}'), 'qwen2.5-7b');
+    assert.equal(asked.injected, true);
+    assert.deepEqual(JSON.parse(asked.body!.toString()).stream_options, { foo: 1, include_usage: true });
+  });
+
+  it('gives the service the model an alias resolved to, the rest of the body as it was', () => {
+    const r = forwardedBody(requestOf('{"model":"qwen2.5-7b","temperature":0,"messages":[{"role":"user","content":"hi"}]}'), 'llama-3.1-8b');
+    assert.equal(r.injected, false);
+    assert.deepEqual(JSON.parse(r.body!.toString()), { model: 'llama-3.1-8b', temperature: 0, messages: [{ role: 'user', content: 'hi' }] });
   });
 });

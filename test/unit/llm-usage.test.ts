@@ -2,7 +2,7 @@
 // possible byte, with and without the usage-only event the gateway asks for itself.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StreamUsageReader, usageOfJsonBody, withStreamUsage } from '../../ext-proc/openai/usage.js';
+import { StreamUsageReader, usageOfJsonBody } from '../../ext-proc/openai/usage.js';
 
 const chunk = (content: string): string => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] })}\n\n`;
 const USAGE_EVENT = `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } })}\n\n`;
@@ -57,14 +57,5 @@ describe('token usage', () => {
     assert.equal(huge.push(big), big, 'passed on as it came');
     assert.equal(huge.push(Buffer.from(USAGE_EVENT)).toString(), USAGE_EVENT);
     assert.equal(huge.result(), undefined, 'unread past the bound');
-  });
-
-  it('asks for usage in a stream the caller did not ask it for, and says so', () => {
-    const asked = withStreamUsage(Buffer.from('{"model":"m","stream":true,"messages":[]}'));
-    assert.equal(asked.injected, true);
-    assert.deepEqual(JSON.parse(asked.body.toString()).stream_options, { include_usage: true });
-    const own = withStreamUsage(Buffer.from('{"model":"m","stream":true,"stream_options":{"include_usage":true}}'));
-    assert.equal(own.injected, false, 'the caller asked: its usage event stays');
-    assert.equal(withStreamUsage(Buffer.from('{"model":"m"}')).injected, false, 'not a stream');
   });
 });

@@ -1,6 +1,6 @@
 // The mesh as plain immutable data: what the sources know, in meshgate's own terms.
 // Nothing here knows Consul's wire format or Envoy's resources.
-import type { ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry } from './config-entries/schema.js';
+import type { ModelRouteEntry, ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry } from './config-entries/schema.js';
 
 /** Envoy's meaning of an endpoint's health (Consul: passing, warning, critical/maintenance). */
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
@@ -85,9 +85,11 @@ export interface ConfigEntries {
   readonly routers: ReadonlyMap<string, ServiceRouterEntry>;
   readonly splitters: ReadonlyMap<string, ServiceSplitterEntry>;
   readonly resolvers: ReadonlyMap<string, ServiceResolverEntry>;
+  /** By the model name callers send. */
+  readonly modelRoutes: ReadonlyMap<string, ModelRouteEntry>;
 }
 
-export const NO_ENTRIES: ConfigEntries = Object.freeze({ defaults: new Map(), routers: new Map(), splitters: new Map(), resolvers: new Map() });
+export const NO_ENTRIES: ConfigEntries = Object.freeze({ defaults: new Map(), routers: new Map(), splitters: new Map(), resolvers: new Map(), modelRoutes: new Map() });
 
 export interface MeshState {
   /** Increases with every change. */

@@ -2,7 +2,7 @@
 // a reason naming the meta key; the caller keeps the last good settings.
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import { checkDuration } from '../../shared/validate/duration.js';
-import { isPolicyName, isServiceName } from '../../shared/validate/names.js';
+import { isPolicyName, isServiceName, MODEL_NAME } from '../../shared/validate/names.js';
 import { refused, valid, within, type Checked } from '../../shared/validate/result.js';
 import type { GatewayPath, Protocol, ServiceSettings } from './mesh.js';
 import { applyRateLimits } from './rate-limit-meta.js';
@@ -18,8 +18,6 @@ export const META = {
   models: 'models',
 } as const;
 
-/** A model name as OpenAI-style clients send it ("llama-3.1-8b", "org/model:tag"). */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:\/@-]{0,127}$/;
 
 export interface SettingsDefaults {
   /** Headers that carry identity: never a rate-limit descriptor source. */

@@ -2,6 +2,7 @@
 // services that serve it now — those with at least one healthy instance. A model whose every
 // service is down is not in the catalog (callers are not offered what nobody can answer).
 import type { MeshState } from '../model/mesh.js';
+import type { ServicePolicy } from './policy-types.js';
 
 export interface CatalogModel {
   readonly id: string;
@@ -24,4 +25,56 @@ export function modelCatalog(state: MeshState, internal: ReadonlySet<string> = n
     }
   }
   return declared ? [...byModel.keys()].sort().map((id) => ({ id, services: byModel.get(id)!.sort() })) : undefined;
+}
+
+/** A model the gateway routes: its services in the order they are tried. */
+export interface RoutedModel {
+  readonly id: string;
+  /** The first serves; the next take over on 429, 5xx, a failed connection or no healthy instance. */
+  readonly services: readonly string[];
+  /** The model-route entry's, else the first service's request timeout. */
+  readonly timeoutMs: number;
+}
+
+export interface ModelAlias {
+  readonly name: string;
+  /** Models of the catalog, by weight. */
+  readonly targets: ReadonlyArray<readonly [string, number]>;
+}
+
+export interface ModelRouting {
+  readonly models: readonly RoutedModel[];
+  readonly aliases: readonly ModelAlias[];
+  readonly notes: readonly string[];
+}
+
+/**
+ * The catalog with the model-route entries applied: each model's services in their failover
+ * order (the entry's Services first, the rest by name), and the aliases whose targets are in
+ * the catalog now. An alias target no healthy service serves is left out (its weight goes to
+ * the others) and said; an alias left with none is absent, so it answers 404 like any unknown
+ * model.
+ */
+export function modelRouting(state: MeshState, catalog: readonly CatalogModel[], policyOf: (service: string) => ServicePolicy): ModelRouting {
+  const notes: string[] = [];
+  const entries = state.entries.modelRoutes;
+  const served = new Set(catalog.map((m) => m.id));
+  const models = catalog.map((m): RoutedModel => {
+    const e = entries.get(m.id);
+    const first = (e?.Services ?? []).filter((s) => m.services.includes(s));
+    const services = [...first, ...m.services.filter((s) => !first.includes(s))];
+    return { id: m.id, services, timeoutMs: e?.RequestTimeoutMs ?? policyOf(services[0]!).requestTimeoutMs };
+  });
+  const aliases: ModelAlias[] = [];
+  for (const e of [...entries.values()].sort((a, b) => (a.Name < b.Name ? -1 : 1))) {
+    if (!e.Targets) continue;
+    if (served.has(e.Name)) {
+      notes.push(`model-route ${e.Name}: a service serves a model of this name; the alias is ignored`);
+      continue;
+    }
+    const live = e.Targets.filter((t) => served.has(t.Model));
+    for (const t of e.Targets) if (!served.has(t.Model)) notes.push(`model-route ${e.Name}: target ${t.Model} has no healthy service; left out`);
+    if (live.length) aliases.push({ name: e.Name, targets: live.map((t) => [t.Model, t.Weight] as const) });
+  }
+  return { models, aliases, notes };
 }

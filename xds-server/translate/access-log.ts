@@ -1,4 +1,5 @@
 // One JSON line per request on Envoy's stdout: what operators grep when a caller complains.
+import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 export function stdoutAccessLog(): JsonObject[] {
@@ -20,6 +21,8 @@ export function stdoutAccessLog(): JsonObject[] {
             upstream: '%UPSTREAM_HOST%',
             duration_ms: '%DURATION%',
             client: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%',
+            // The model API's facts (model, service, tokens) from the LLM processor; null elsewhere.
+            llm: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE})%`,
           },
         },
       },

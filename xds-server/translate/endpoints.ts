@@ -7,7 +7,7 @@ import type { Instance, MeshState } from '../model/mesh.js';
 import type { Target } from '../resolve/chain.js';
 import { dialPort } from '../resolve/dial-port.js';
 
-function lbEndpoint(instance: Instance): JsonObject {
+function lbEndpoint(service: string, instance: Instance): JsonObject {
   return {
     endpoint: {
       address: { socket_address: { address: instance.address, port_value: dialPort(instance) } },
@@ -15,7 +15,8 @@ function lbEndpoint(instance: Instance): JsonObject {
     },
     health_status: instance.health,
     load_balancing_weight: instance.weight,
-    metadata: { filter_metadata: { meshgate: { instance: instance.id, node: instance.node } } },
+    // The service too: a model's cluster holds several services' instances, and its route says which answered.
+    metadata: { filter_metadata: { meshgate: { service, instance: instance.id, node: instance.node } } },
   };
 }
 
@@ -24,7 +25,7 @@ export function selectedInstances(state: MeshState, target: Target): Instance[] 
   return all.filter((i) => (!target.filter || matchesFilter(i, target.filter)) && (!target.onlyPassing || i.health === 'HEALTHY'));
 }
 
-function localities(instances: readonly Instance[], priority: number): JsonObject[] {
+function localities(service: string, instances: readonly Instance[], priority: number): JsonObject[] {
   const zones = new Map<string, Instance[]>();
   for (const instance of instances) {
     const list = zones.get(instance.zone);
@@ -37,15 +38,15 @@ function localities(instances: readonly Instance[], priority: number): JsonObjec
   return [...zones.keys()].sort().map((zone) => ({
     locality: zone ? { zone } : {},
     load_balancing_weight: zones.get(zone)!.reduce((sum, i) => sum + i.weight, 0),
-    lb_endpoints: zones.get(zone)!.map(lbEndpoint),
+    lb_endpoints: zones.get(zone)!.map((i) => lbEndpoint(service, i)),
     ...(priority ? { priority } : {}),
   }));
 }
 
 export function loadAssignment(state: MeshState, target: Target): JsonObject {
   const endpoints = [
-    ...localities(selectedInstances(state, target), 0),
-    ...target.failover.flatMap((f, i) => localities(selectedInstances(state, f), i + 1)),
+    ...localities(target.service, selectedInstances(state, target), 0),
+    ...target.failover.flatMap((f, i) => localities(f.service, selectedInstances(state, f), i + 1)),
   ];
   return { cluster_name: target.id, endpoints };
 }

@@ -8,10 +8,11 @@ import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
 import { authPolicyOf } from '../resolve/auth-policy.js';
 import type { Chain, ChainRoute } from '../resolve/chain.js';
-import type { CatalogModel } from '../resolve/models.js';
+import type { CatalogModel, ModelRouting } from '../resolve/models.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, routeBodyLimit, type AuthzOptions } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
+import { modelRoutes, type ModelRouteExtras } from './model-routes.js';
 import { MODELS_PATH, modelsRoute } from './models-route.js';
 import { routeRateLimits } from './rate-limits.js';
 
@@ -67,6 +68,8 @@ export function gatewayRoutes(
   chains: ReadonlyMap<string, Chain>,
   /** The model catalog, when any service declares models (then GET /v1/models is answered). */
   catalog?: readonly CatalogModel[],
+  /** The model routing, when the LLM processor is set too (then the model API is routed by model). */
+  llm?: { readonly routing: ModelRouting; readonly maxRequestBytes: number },
 ): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
@@ -88,12 +91,25 @@ export function gatewayRoutes(
     const chain = chains.get(entry.service.name);
     if (chain) routes.push(...routesFor(entry, chain, authz, ratelimit));
   }
-  // The model list, first, when any service says what models it serves: whoever may call the
-  // path it lies under (the same policy) may list them.
+  // The model API, first, when any service says what models it serves: whoever may call the
+  // path a model API path lies under (the same policy, the same request-count limits) may call
+  // it through the model routes, or list the models.
+  const owner = (requestPath: string): RouteEntry | undefined => entries.find((e) => covers(e.path, requestPath));
+  const authzFor = (requestPath: string, routeName: string): JsonObject => {
+    if (!authz) return {};
+    const o = owner(requestPath);
+    return routeAuthz(o ? authPolicyOf(o.path, authz.defaultPolicy) : authz.defaultPolicy, routeName);
+  };
+  if (llm) {
+    const extras: ModelRouteExtras = (routeName, requestPath) => {
+      const limits = ratelimit ? owner(requestPath)?.path.rateLimits : undefined;
+      return { perFilter: authzFor(requestPath, routeName), ...(limits?.length ? { rateLimits: routeRateLimits(limits) } : {}) };
+    };
+    routes.unshift(...modelRoutes(llm.routing, llm.maxRequestBytes, extras));
+  }
   if (catalog) {
-    const owner = entries.find((e) => covers(e.path, MODELS_PATH));
-    const extras = authz ? { typed_per_filter_config: routeAuthz(owner ? authPolicyOf(owner.path, authz.defaultPolicy) : authz.defaultPolicy, 'models') } : {};
-    routes.unshift(modelsRoute(catalog, extras));
+    const perFilter = authzFor(MODELS_PATH, 'models');
+    routes.unshift(modelsRoute(catalog, Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}));
   }
   return {
     resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes, retry_policy: VIRTUAL_HOST_RETRIES }] },

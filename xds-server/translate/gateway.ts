@@ -3,13 +3,14 @@
 import type { MeshState } from '../model/mesh.js';
 import { chainTargets, targetId, type Chain, type Target } from '../resolve/chain.js';
 import { identityHeadersAt } from '../resolve/identity.js';
-import { modelCatalog } from '../resolve/models.js';
+import { modelCatalog, modelRouting } from '../resolve/models.js';
 import { infrastructurePolicy } from '../resolve/service-policy.js';
 import { targetCluster } from './cluster.js';
 import { loadAssignment } from './endpoints.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
-import { gatewayHttpFilters, type AuthzOptions } from './http-filters.js';
+import { gatewayHttpFilters, type AuthzOptions, type LlmOptions } from './http-filters.js';
+import { modelTarget, UNROUTED_CLUSTER, unroutedCluster } from './model-routes.js';
 import { TranslationMemo } from './memo.js';
 import type { RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
@@ -21,6 +22,8 @@ export interface GatewayOptions extends ListenerAddress {
   readonly authz?: AuthzOptions;
   /** When set, routes with rate-limit descriptors ask the rate-limit service. */
   readonly ratelimit?: RatelimitOptions;
+  /** When set (and services declare models), the model API is routed by model through the LLM processor. */
+  readonly llm?: LlmOptions;
 }
 
 /** An infrastructure service's one target: all its instances, no subsets. */
@@ -33,7 +36,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   // cluster does not exist; an empty cluster fails the way the filter is configured to), spoken
   // to over gRPC, and never routed.
   const infra = new Map<string, number>();
-  for (const o of [options.authz, options.ratelimit]) if (o) infra.set(o.service, o.timeoutMs);
+  for (const o of [options.authz, options.ratelimit, options.llm]) if (o) infra.set(o.service, o.timeoutMs);
 
   const chains = new Map<string, Chain>();
   const targets = new Map<string, Target>();
@@ -46,18 +49,26 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
     for (const t of chainTargets(chain)) targets.set(t.id, t);
   }
   for (const name of infra.keys()) targets.set(name, infraTarget(name));
-  const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   const internal = new Set(infra.keys());
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, modelCatalog(state, internal));
-  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit);
+  const catalog = modelCatalog(state, internal);
+  const routing = options.llm && catalog ? modelRouting(state, catalog, (s) => memo.policy(state, s)) : undefined;
+  const modelTargets = routing ? routing.models.map(modelTarget) : [];
+  for (const t of modelTargets) targets.set(t.id, t);
+  if (routing) notes.push(...routing.notes);
+  const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && { routing, maxRequestBytes: options.llm!.maxRequestBytes });
+  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, options.llm);
   return {
     resources: {
-      cluster: sorted.map((t) => {
-        const timeoutMs = infra.get(t.service);
-        return { name: t.id, resource: timeoutMs === undefined ? memo.cluster(state, t) : targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
-      }),
-      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.service) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
+      cluster: [
+        ...sorted.map((t) => {
+          const timeoutMs = infra.has(t.id) ? infra.get(t.service) : undefined;
+          return { name: t.id, resource: timeoutMs === undefined ? memo.cluster(state, t) : targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
+        }),
+        ...(routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
+      ],
+      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.id) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters) }],
       route: [{ name: GATEWAY_ROUTES, resource: routes.resource }],
     },

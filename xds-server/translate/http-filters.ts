@@ -8,7 +8,11 @@
 //      removed changes only the route table: a listener change would drain every open
 //      connection (gradually, for the whole drain time) and keep-alive callers would see the old
 //      chain meanwhile;
-//   5. the router.
+//   5. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
+//      the model table as its stream's metadata; it reads the body, files the model in dynamic
+//      metadata and clears the route, so Envoy routes by model; fails closed (503);
+//   6. the router.
+import { LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import { ratelimitFilter, type RatelimitOptions } from './rate-limits.js';
@@ -57,14 +61,65 @@ const BUFFER: JsonObject = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: 1 },
 };
 
-export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined): JsonObject[] {
+export interface LlmOptions {
+  /** The LLM processor's service name in Consul (its cluster). */
+  readonly service: string;
+  /** How long the gateway waits for each of the processor's answers. */
+  readonly timeoutMs: number;
+  /** The model API routes' body limit (the service is not known before the body is read). */
+  readonly maxRequestBytes: number;
+}
+
+export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
+
+function extProc(llm: LlmOptions): JsonObject {
+  return {
+    name: EXT_PROC_FILTER,
+    disabled: true,
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: { envoy_grpc: { cluster_name: llm.service }, timeout: `${llm.timeoutMs / 1000}s` },
+      failure_mode_allow: false,
+      status_on_error: { code: 'ServiceUnavailable' },
+      message_timeout: `${llm.timeoutMs / 1000}s`,
+      // The whole request body (the model is in it); the answer as it comes, chunk by chunk, so
+      // streams are never held back and a large answer never overflows a buffer.
+      processing_mode: {
+        request_header_mode: 'SEND',
+        request_body_mode: 'BUFFERED',
+        request_trailer_mode: 'SKIP',
+        response_header_mode: 'SEND',
+        response_body_mode: 'STREAMED',
+        response_trailer_mode: 'SKIP',
+      },
+      metadata_options: { receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },
+    },
+  };
+}
+
+export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined, llm?: LlmOptions): JsonObject[] {
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     BUFFER,
+    ...(llm ? [extProc(llm)] : []),
     ROUTER_FILTER,
   ];
+}
+
+/** A model API route's processor: on, with the model table as its streams' metadata. */
+export function routeExtProc(modelTable: string): JsonObject {
+  return {
+    [EXT_PROC_FILTER]: {
+      '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
+      disabled: false,
+      config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute',
+        overrides: { grpc_initial_metadata: [{ key: MODEL_TABLE_HEADER, value: modelTable }] },
+      },
+    },
+  };
 }
 
 /** A route's request body limit: past it, the gateway answers 413 (JSON, payload_too_large). */

@@ -11,7 +11,7 @@ import { DEFAULT_RETRIES, IDEMPOTENT_METHODS } from '../resolve/defaults.js';
 import type { HashPolicy, RetryPolicy, RoutePolicy } from '../resolve/policy-types.js';
 import { durationOf } from './duration.js';
 
-const PREVIOUS_HOSTS = [
+export const PREVIOUS_HOSTS = [
   {
     name: 'envoy.retry_host_predicates.previous_hosts',
     typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },

@@ -1,8 +1,10 @@
 // Every reply Envoy makes up itself (no route, no healthy upstream, timeout, and later auth and
 // rate-limit denials) leaves the gateway as JSON of one stable shape:
 //   {"error": {"status": 503, "code": "no_healthy_upstream", "message": "…", "request_id": "…"}}
-// Mappers are tried in order: a 2xx the gateway answers itself (a direct response) as it is,
-// then Envoy's response flags (they say why), then the status.
+// Mappers are tried in order: a 2xx the gateway answers itself (a direct response) and the LLM
+// processor's OpenAI-shaped errors as they are, then Envoy's response flags (they say why),
+// then the status.
+import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 interface ReplyKind {
@@ -68,6 +70,18 @@ function buildLocalReplies(): JsonObject {
             { status_code_filter: { comparison: { op: 'GE', value: { default_value: 200, runtime_key: 'meshgate.local_reply.ok_from' } } } },
             { status_code_filter: { comparison: { op: 'LE', value: { default_value: 299, runtime_key: 'meshgate.local_reply.ok_to' } } } },
           ],
+        },
+      },
+      body_format_override: { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'application/json' },
+    },
+    // The LLM processor's own answers (OpenAI's error shape, which OpenAI's clients read) go out
+    // as they are: it marks them in its dynamic metadata.
+    {
+      filter: {
+        metadata_filter: {
+          matcher: { filter: LLM_METADATA_NAMESPACE, path: [{ key: 'answer' }], value: { string_match: { exact: 'openai' } } },
+          // Without it, every reply without the mark would match.
+          match_if_key_not_found: false,
         },
       },
       body_format_override: { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'application/json' },

@@ -5,12 +5,14 @@
 //                     prefix rewrite, timeouts and retries
 //   service-splitter  weighted splits across services or subsets
 //   service-resolver  subsets, default subset, failover, load balancer and hash policies
+//   model-route       (meshgate's own) a model name callers send at the gateway: an alias to
+//                     weighted models, or the order of the services that serve a model
 // Every error names the field. One entry per Consul KV key (JSON or YAML).
 import { RE2 } from 're2-wasm';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { durationText as duration } from '../../../shared/validate/duration.js';
-import { headerNameSchema, serviceName as name } from '../../../shared/validate/names.js';
+import { headerNameSchema, MODEL_NAME, serviceName as name } from '../../../shared/validate/names.js';
 import { refused, valid, type Checked } from '../../../shared/validate/result.js';
 import { describeIssues } from '../../../shared/validate/zod.js';
 import { parseSubsetFilter, type SubsetFilter } from './subset-filter.js';
@@ -201,12 +203,36 @@ export const serviceResolver = z
     }
   });
 
-export const configEntry = z.discriminatedUnion('Kind', [serviceDefaults, serviceRouter, serviceSplitter, serviceResolver]);
+const modelName = z.string().regex(MODEL_NAME, 'must be a model name (letters, digits and . _ : / @ -, at most 128)');
+
+export const modelRoute = z
+  .strictObject({
+    Kind: z.literal('model-route'),
+    /** The model name callers send. */
+    Name: modelName,
+    /** An alias: each request goes to one of these models, by weight (the body says that model). */
+    Targets: z
+      .array(z.strictObject({ Model: modelName, Weight: z.number().int().min(1).max(10_000).default(1) }))
+      .min(1)
+      .max(16)
+      .optional(),
+    /** A model several services serve: the order they are tried in (the rest follow by name). */
+    Services: z.array(name).min(1).max(16).optional(),
+    /** How long the gateway waits for an answer (a stream: for all of it). */
+    RequestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.Targets === !r.Services) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias) or Services (the order of a model\'s services), one of the two' });
+    if (r.Targets?.some((t) => t.Model === r.Name)) ctx.addIssue({ code: 'custom', path: ['Targets'], message: `an alias cannot target itself (${r.Name})` });
+  });
+
+export const configEntry = z.discriminatedUnion('Kind', [serviceDefaults, serviceRouter, serviceSplitter, serviceResolver, modelRoute]);
 
 export type ServiceDefaultsEntry = z.infer<typeof serviceDefaults>;
 export type ServiceRouterEntry = z.infer<typeof serviceRouter>;
 export type ServiceSplitterEntry = z.infer<typeof serviceSplitter>;
 export type ServiceResolverEntry = z.infer<typeof serviceResolver>;
+export type ModelRouteEntry = z.infer<typeof modelRoute>;
 export type ConfigEntry = z.infer<typeof configEntry>;
 export type RouterRoute = ServiceRouterEntry['Routes'][number];
 export type RouterDestination = NonNullable<RouterRoute['Destination']>;

@@ -1,0 +1,73 @@
+// The LLM processor's settings from the command line, then the environment, then defaults.
+import { parseArgs } from 'node:util';
+import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
+import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
+import { checkHeaderName } from '../shared/validate/names.js';
+import { positiveInteger } from '../shared/validate/positive-integer.js';
+import { orThrow } from '../shared/validate/result.js';
+
+export interface ProcessorConfig extends ComponentConfig {
+  readonly maxRequestBytes: number;
+  readonly maxResponseBytes: number;
+  /** The header ext-authz sets with the caller's tenant (the gateway strips client copies). */
+  readonly tenantHeader: string;
+  readonly metricBounds: { readonly models: number; readonly tenants: number; readonly services: number };
+}
+
+/** The default body limit of the gateway's model routes too (xds-server), so the two agree. */
+export const DEFAULT_MAX_REQUEST_BYTES = 2 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+export const USAGE = `ext-proc: the LLM processor on Envoy's external processing filter (envoy.service.ext_proc.v3)
+
+  --listen HOST:PORT         gRPC listen address [$MESHGATE_EXT_PROC_ADDR, 127.0.0.1:9194]
+  --admin HOST:PORT          admin HTTP (/healthz /readyz /metrics /status) [127.0.0.1:9195]
+  --consul HOST:PORT         Consul HTTP API [$CONSUL_HTTP_ADDR]
+  --register                 register in Consul as --service-name (gRPC health check)
+  --service-name NAME        [ext-proc]
+  --service-id ID            [<service-name>-<port>]
+  --advertise ADDR           address to register (else the listen host)
+  --max-request-bytes N      the largest request body read for its model [${DEFAULT_MAX_REQUEST_BYTES}]
+  --max-response-bytes N     a JSON answer larger than this is passed on without its usage read [${DEFAULT_MAX_RESPONSE_BYTES}]
+  --tenant-header NAME       the header ext-authz puts the tenant in [${DEFAULT_IDENTITY_HEADERS.tenant}]
+  --metric-models N          distinct model label values before "_other" [200]
+  --metric-tenants N         distinct tenant label values before "_other" [1000]
+  --metric-services N        distinct service label values before "_other" [200]
+${H2_LIMITS_USAGE}`;
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...COMPONENT_OPTIONS,
+      'max-request-bytes': { type: 'string' },
+      'max-response-bytes': { type: 'string' },
+      'tenant-header': { type: 'string' },
+      'metric-models': { type: 'string' },
+      'metric-tenants': { type: 'string' },
+      'metric-services': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const component = componentConfig(values, env, { listenEnv: 'MESHGATE_EXT_PROC_ADDR', listen: '127.0.0.1:9194', admin: '127.0.0.1:9195', serviceName: 'ext-proc' });
+  const maxRequestBytes = positiveInteger(values['max-request-bytes'], '--max-request-bytes', DEFAULT_MAX_REQUEST_BYTES);
+  // One ext_proc message carries the whole body: the HTTP/2 server must take it.
+  if (maxRequestBytes + 1024 > component.h2Limits.maxRequestBodyBytes - 5) {
+    throw new Error(`--max-request-bytes ${maxRequestBytes} does not fit one gRPC message of --h2-max-request-body-bytes ${component.h2Limits.maxRequestBodyBytes} (leave 1 KiB for the envelope)`);
+  }
+  return {
+    ...component,
+    maxRequestBytes,
+    maxResponseBytes: positiveInteger(values['max-response-bytes'], '--max-response-bytes', DEFAULT_MAX_RESPONSE_BYTES),
+    tenantHeader: orThrow(checkHeaderName('--tenant-header', values['tenant-header'] ?? DEFAULT_IDENTITY_HEADERS.tenant)),
+    metricBounds: {
+      models: positiveInteger(values['metric-models'], '--metric-models', 200),
+      tenants: positiveInteger(values['metric-tenants'], '--metric-tenants', 1_000),
+      services: positiveInteger(values['metric-services'], '--metric-services', 200),
+    },
+  };
+}

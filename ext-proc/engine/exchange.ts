@@ -1,0 +1,171 @@
+// One HTTP call through the LLM processor, phase by phase as Envoy's ext_proc stream brings it:
+//   request headers  → go on (the operation from the path, the tenant ext-authz established);
+//   request body     → the model read (bad input answered here, in OpenAI's error shape), an
+//                      alias resolved, the body rewritten when the service must get another model
+//                      or a stream must report usage, the model filed in dynamic metadata and
+//                      the route cleared so Envoy routes by it;
+//   response headers → the status;
+//   response body    → chunks passed on as they come (a usage event the gateway asked for
+//                      itself taken out), usage read; at the end, the tokens into dynamic
+//                      metadata (for the access log and token budgets) and into the metrics.
+// Pure of I/O: a phase in, the encoded answer out.
+import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER } from '../../shared/llm-gateway.js';
+import type { CallFacts } from '../metrics/genai.js';
+import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
+import { StreamUsageReader, usageOfJsonBody, type Usage } from '../openai/usage.js';
+import { encodeContinue, encodeImmediate, plainContinue, type Phase } from '../server/codec.js';
+import type { ModelTable } from './model-table.js';
+
+
+export type Operation = CallFacts['operation'];
+
+const OPERATIONS: ReadonlyMap<string, Operation> = new Map([
+  ['/v1/chat/completions', 'chat'],
+  ['/v1/completions', 'text_completion'],
+  ['/v1/embeddings', 'embeddings'],
+]);
+
+export interface ExchangeSettings {
+  readonly maxRequestBytes: number;
+  /** A plain JSON answer is read for its usage up to this size; past it, passed on unread. */
+  readonly maxResponseBytes: number;
+  readonly tenantHeader: string;
+  readonly now: () => number;
+}
+
+/** What a finished call reports (metrics, request log). */
+export interface CallRecord extends CallFacts {
+  readonly requestId: string;
+  readonly requestedModel: string;
+  readonly status: number;
+}
+
+export class Exchange {
+  private operation: Operation | undefined;
+  private tenant = '';
+  private requestId = '';
+  private request: ModelRequest | undefined;
+  private model = '';
+  private service = '';
+  private status = 0;
+  private startedAt = 0;
+  private firstChunkAt: number | undefined;
+  private stream: StreamUsageReader | undefined;
+  private jsonChunks: Buffer[] = [];
+  private jsonBytes = 0;
+  private finished = false;
+
+  constructor(
+    private readonly table: ModelTable,
+    private readonly s: ExchangeSettings,
+    private readonly onDone: (record: CallRecord) => void,
+    /** A request answered by the gateway itself, by its OpenAI error code. */
+    private readonly onRefused: (code: string) => void = () => undefined,
+  ) {}
+
+  /** The encoded answer to one of Envoy's messages. */
+  handle(p: Phase): Buffer {
+    switch (p.kind) {
+      case 'request_headers':
+        return this.requestHeaders(p.headers);
+      case 'request_body':
+        return this.requestBody(p.body, p.endOfStream);
+      case 'response_headers':
+        this.status = Number(p.headers.get(':status') ?? 0);
+        this.service = p.headers.get(SERVICE_HEADER) ?? '';
+        if (p.endOfStream) this.finish(undefined);
+        return this.stream?.dropping ? encodeContinue('response_headers', { removeHeaders: ['content-length'] }) : plainContinue('response_headers');
+      case 'response_body':
+        return this.responseBody(p.body, p.endOfStream);
+      case 'trailers':
+        return plainContinue('response_trailers');
+      case 'unreadable':
+        throw new Error(p.reason);
+    }
+  }
+
+  private requestHeaders(headers: ReadonlyMap<string, string>): Buffer {
+    this.startedAt = this.s.now();
+    const path = headers.get(':path') ?? '';
+    const q = path.indexOf('?');
+    this.operation = OPERATIONS.get(q < 0 ? path : path.slice(0, q));
+    this.tenant = headers.get(this.s.tenantHeader) ?? '';
+    this.requestId = headers.get('x-request-id') ?? '';
+    return plainContinue('request_headers');
+  }
+
+  private requestBody(body: Buffer, endOfStream: boolean): Buffer {
+    // The filter buffers the whole body (BUFFERED): one message with end_of_stream.
+    if (!endOfStream) return this.refuse({ status: 400, body: { error: { message: 'the request body arrived in parts; the gateway reads it whole', type: 'invalid_request_error', param: null, code: null } } });
+    if (!this.operation) return this.refuse({ status: 404, body: { error: { message: 'this path is not an OpenAI-style model API (chat/completions, completions, embeddings)', type: 'invalid_request_error', param: null, code: 'unknown_url' } } });
+    const read = readModelRequest(body, { maxBytes: this.s.maxRequestBytes, models: this.table.names });
+    if (!read.ok) return this.refuse(read.error);
+    this.request = read.request;
+    this.model = this.table.resolve(read.request.model);
+    const forwarded = forwardedBody(read.request, this.model);
+    if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected);
+    return encodeContinue('request_body', {
+      // The model for the service to see (a caller's copy overwritten); Envoy clears the route
+      // only with a header mutation. And Envoy refuses a body whose length differs from the
+      // content-length it came with.
+      setHeaders: forwarded.body ? [[MODEL_HEADER, this.model], ['content-length', String(forwarded.body.length)]] : [[MODEL_HEADER, this.model]],
+      ...(forwarded.body ? { body: forwarded.body } : {}),
+      // The model routes match this; clearing the route makes Envoy match again.
+      metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: this.model, requested_model: read.request.model } },
+      clearRouteCache: true,
+    });
+  }
+
+  private refuse(error: OpenAiError): Buffer {
+    this.finished = true;
+    this.onRefused(error.body.error.code ?? 'invalid_request');
+    return encodeImmediate(error.status, Buffer.from(JSON.stringify(error.body)), [], `meshgate_llm_${error.body.error.code ?? 'invalid_request'}`);
+  }
+
+  private responseBody(chunk: Buffer, endOfStream: boolean): Buffer {
+    if (this.firstChunkAt === undefined && chunk.length) this.firstChunkAt = this.s.now();
+    if (this.stream) {
+      const out = this.stream.push(chunk);
+      const tail = endOfStream ? this.stream.end() : undefined;
+      const metadata = endOfStream ? this.finish(this.stream.result()) : undefined;
+      if (!this.stream.dropping) return metadata ? encodeContinue('response_body', { metadata }) : plainContinue('response_body');
+      const body = tail?.length ? Buffer.concat([out, tail]) : out;
+      return encodeContinue('response_body', { body, ...(metadata ? { metadata } : {}) });
+    }
+    if (this.jsonBytes + chunk.length <= this.s.maxResponseBytes) {
+      this.jsonChunks.push(chunk);
+      this.jsonBytes += chunk.length;
+    } else this.jsonChunks = [];
+    if (!endOfStream) return plainContinue('response_body');
+    const usage = this.jsonChunks.length ? usageOfJsonBody(Buffer.concat(this.jsonChunks)) : undefined;
+    this.jsonChunks = [];
+    return encodeContinue('response_body', { metadata: this.finish(usage) });
+  }
+
+  /** The call is over: report it once; the metadata Envoy keeps of it. */
+  private finish(usage: Usage | undefined): Record<string, Record<string, string | number>> {
+    const metadata: Record<string, string | number> = { model: this.model, requested_model: this.request?.model ?? '', service: this.service };
+    if (usage) {
+      metadata['prompt_tokens'] = usage.promptTokens;
+      metadata['completion_tokens'] = usage.completionTokens;
+      metadata['total_tokens'] = usage.totalTokens;
+    }
+    if (!this.finished && this.operation && this.request) {
+      this.finished = true;
+      const now = this.s.now();
+      this.onDone({
+        operation: this.operation,
+        model: this.model,
+        requestedModel: this.request.model,
+        service: this.service,
+        tenant: this.tenant,
+        usage,
+        requestId: this.requestId,
+        status: this.status,
+        durationSeconds: (now - this.startedAt) / 1000,
+        ...(this.stream && this.firstChunkAt !== undefined ? { timeToFirstTokenSeconds: (this.firstChunkAt - this.startedAt) / 1000 } : {}),
+      });
+    }
+    return { [LLM_METADATA_NAMESPACE]: metadata };
+  }
+}

@@ -1,0 +1,80 @@
+// The models the gateway routes, as the xds-server sends them on every ext_proc stream (gRPC
+// initial metadata `x-meshgate-model-table`, written once per config change): the catalog's
+// model names and the aliases, each to weighted models. Parsed once per distinct table, so a
+// stream costs one map lookup.
+import { z } from 'zod';
+
+const tableSchema = z.strictObject({
+  models: z.array(z.string()),
+  aliases: z.record(z.string(), z.array(z.tuple([z.string(), z.number().int().positive()])).min(1)).default({}),
+});
+
+export interface ModelTable {
+  /** Models and aliases: what a request's `model` may name. */
+  readonly names: ReadonlySet<string>;
+  /** The model a request for `name` goes to: itself, or one of an alias's by weight. */
+  resolve(name: string, random?: number): string;
+  readonly aliasCount: number;
+}
+
+class ParsedTable implements ModelTable {
+  readonly names: ReadonlySet<string>;
+  private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
+
+  constructor(t: z.infer<typeof tableSchema>) {
+    const aliases = new Map<string, { models: string[]; cumulative: number[]; total: number }>();
+    for (const [alias, targets] of Object.entries(t.aliases)) {
+      let total = 0;
+      const cumulative: number[] = [];
+      for (const [, w] of targets) cumulative.push((total += w));
+      aliases.set(alias, { models: targets.map(([m]) => m), cumulative, total });
+    }
+    this.aliases = aliases;
+    this.names = new Set([...t.models, ...aliases.keys()]);
+  }
+
+  get aliasCount(): number {
+    return this.aliases.size;
+  }
+
+  resolve(name: string, random = Math.random()): string {
+    const a = this.aliases.get(name);
+    if (!a) return name;
+    const point = random * a.total;
+    for (let i = 0; i < a.models.length; i++) if (point < a.cumulative[i]!) return a.models[i]!;
+    return a.models[a.models.length - 1]!;
+  }
+}
+
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {} });
+
+/** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
+export function parseModelTable(text: string): ModelTable {
+  const parsed = tableSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`the model table is not valid: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+  return new ParsedTable(parsed.data);
+}
+
+/** Tables by their text: the few distinct ones a fleet of config versions sends. */
+export class ModelTables {
+  private readonly byText = new Map<string, ModelTable>();
+  constructor(private readonly max = 16) {}
+
+  summaries(): Array<{ models: number; aliases: number }> {
+    return [...this.byText.values()].map((t) => ({ models: t.names.size - t.aliasCount, aliases: t.aliasCount }));
+  }
+
+  get(text: string | undefined): ModelTable | undefined {
+    if (text === undefined) return undefined;
+    let t = this.byText.get(text);
+    if (t) return t;
+    try {
+      t = parseModelTable(text);
+    } catch {
+      return undefined;
+    }
+    if (this.byText.size >= this.max) this.byText.delete(this.byText.keys().next().value!);
+    this.byText.set(text, t);
+    return t;
+  }
+}

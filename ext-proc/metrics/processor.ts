@@ -1,0 +1,32 @@
+// The LLM processor's own Prometheus metrics beside the GenAI ones (genai.ts), in one registry:
+// streams Envoy opened, streams ended without processing and why, calls by operation and
+// outcome. Every label's values are fixed here (reasons, operations, HTTP status classes).
+import { Counter, collectDefaultMetrics } from 'prom-client';
+import { GenAiMetrics } from './genai.js';
+
+export class ProcessorMetrics extends GenAiMetrics {
+  readonly streams = new Counter({ name: 'meshgate_llm_streams_total', help: 'ext_proc streams Envoy opened (one per HTTP call)', registers: [this.registry] });
+  readonly refusedStreams = new Counter({
+    name: 'meshgate_llm_refused_streams_total',
+    help: 'ext_proc streams ended without processing, by reason (no_model_table, bad_message)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly calls = new Counter({
+    name: 'meshgate_llm_calls_total',
+    help: 'Model API calls finished, by operation and the status class the caller got',
+    labelNames: ['gen_ai_operation_name', 'status_class'],
+    registers: [this.registry],
+  });
+  readonly refusedRequests = new Counter({
+    name: 'meshgate_llm_refused_requests_total',
+    help: 'Requests the gateway answered itself before any service, by OpenAI error code (model_not_found, request_too_large, invalid_request)',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
+  constructor(bounds: ConstructorParameters<typeof GenAiMetrics>[0] = {}) {
+    super(bounds);
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,81 @@
+// The LLM processor's gRPC side: envoy.service.ext_proc.v3.ExternalProcessor/Process, one
+// bidirectional stream per HTTP call, each of Envoy's messages answered in order as it comes
+// (the work is synchronous, so a stream holds nothing but its Exchange), and grpc.health.v1.
+import type { Logger } from 'pino';
+import { h2Gauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
+import { GrpcServer } from '../../shared/grpc/server.js';
+import { GrpcStatus } from '../../shared/grpc/wire.js';
+import type { H2Limits } from '../../shared/h2/limits.js';
+import { Exchange, type CallRecord, type ExchangeSettings } from '../engine/exchange.js';
+import { MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
+import { ModelTables } from '../engine/model-table.js';
+import type { ProcessorMetrics } from '../metrics/processor.js';
+import { decodePhase, EXTERNAL_PROCESSOR_SERVICE } from './codec.js';
+
+export interface ProcessorServerDeps {
+  readonly settings: ExchangeSettings;
+  readonly metrics: ProcessorMetrics;
+  readonly log: Logger;
+  readonly limits: H2Limits;
+  readonly onCall: (record: CallRecord) => void;
+}
+
+export class ProcessorServer {
+  readonly grpc: GrpcServer;
+  private readonly tables = new ModelTables();
+  /** ext_proc streams open now (HTTP calls in flight through the processor). */
+  openStreams = 0;
+
+  constructor(private readonly deps: ProcessorServerDeps) {
+    this.grpc = new GrpcServer({
+      services: [EXTERNAL_PROCESSOR_SERVICE],
+      onError: (err) => deps.log.error({ err }, 'Process failed'),
+      onPeerError: peerErrorReporter(deps.log, deps.metrics.registry),
+      limits: deps.limits,
+    });
+    h2Gauges(this.grpc.h2, deps.metrics.registry);
+    this.grpc.bidi(`/${EXTERNAL_PROCESSOR_SERVICE}/Process`, (call, stream) => {
+      const { metrics, settings, log } = this.deps;
+      const table = this.tables.get(stream.header(MODEL_TABLE_HEADER));
+      metrics.streams.inc();
+
+      if (!table) {
+        // Never a guess: a call without the gateway's model table is not routed at all.
+        metrics.refusedStreams.inc({ reason: 'no_model_table' });
+        call.end(GrpcStatus.INVALID_ARGUMENT, `no readable ${MODEL_TABLE_HEADER} metadata: the gateway's ext_proc filter must send the model table`);
+        return { onMessage: () => undefined, onEnd: () => undefined, onCancel: () => undefined };
+      }
+      this.openStreams += 1;
+      let open = true;
+      const closed = (): void => {
+        if (open) this.openStreams -= 1;
+        open = false;
+      };
+      const exchange = new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }));
+      return {
+        onMessage: (message) => {
+          let answer: Buffer;
+          try {
+            answer = exchange.handle(decodePhase(message));
+          } catch (err) {
+            log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
+            metrics.refusedStreams.inc({ reason: 'bad_message' });
+            closed();
+            return call.end(GrpcStatus.INVALID_ARGUMENT, (err as Error).message);
+          }
+          call.send(answer);
+        },
+        onEnd: () => {
+          closed();
+          call.end();
+        },
+        onCancel: closed,
+      };
+    });
+  }
+
+  /** The model tables seen, for /status. */
+  tableSummaries(): Array<{ models: number; aliases: number }> {
+    return this.tables.summaries();
+  }
+}

@@ -1,0 +1,25 @@
+// What the gateway's model routes (xds-server) and the LLM processor (ext-proc) agree on: the
+// dynamic metadata the processor routes by and files the tokens under, the header a model
+// route answers with, and the gRPC metadata that carries the model table.
+/** Set by the processor for the service to see which model it is asked for (informative: routes match the metadata). */
+export const MODEL_HEADER = 'x-meshgate-model';
+/** Added by a model route to its answer: the service whose instance answered. */
+export const SERVICE_HEADER = 'x-meshgate-service';
+/** gRPC initial metadata on every ext_proc stream: the model table (JSON). */
+export const MODEL_TABLE_HEADER = 'x-meshgate-model-table';
+/**
+ * Envoy dynamic metadata namespace of the processor's facts: `model` (set with the request body;
+ * the model routes match it — no client can set dynamic metadata, where a header set by a
+ * client would already have picked a route before any filter could strip it), then the tokens.
+ */
+export const LLM_METADATA_NAMESPACE = 'meshgate.llm';
+/** The key of the model a request goes to, in that namespace. */
+export const MODEL_METADATA_KEY = 'model';
+/** The OpenAI-style API paths the processor reads. */
+export const LLM_PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+
+/** The model table's wire form: the models, and each alias's weighted models. */
+export interface ModelTableWire {
+  readonly models: readonly string[];
+  readonly aliases: Readonly<Record<string, ReadonlyArray<readonly [string, number]>>>;
+}

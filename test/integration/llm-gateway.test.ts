@@ -1,0 +1,169 @@
+// The model API through the gateway with the LLM processor: real Consul, xds-server, Envoy and
+// ext-proc, model services registered with meta `models`, and the official openai SDK as the
+// caller. Each model is answered by a service that serves it; streams arrive as the service
+// paces them; the processor's absence is a 503, never a guess.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI from 'openai';
+import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { waitFor } from '../../launcher/wait.js';
+import { request, type GatewayError } from '../helpers/http.js';
+
+describe('LLM gateway: route by model, stream, count tokens', () => {
+  let mesh: GatewayMesh;
+  let client: OpenAI;
+
+  before(async () => {
+    mesh = await startGatewayMesh({ llm: true });
+    // chat-a serves llama, chat-b serves qwen, and both serve "shared" (chat-a first by name).
+    await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b,shared-7b' } });
+    await mesh.addInstance({ service: 'chat-b', id: 'chat-b-1', meta: { models: 'qwen2.5-7b,shared-7b' } });
+    await mesh.addInstance({ service: 'embed', id: 'embed-1', meta: { models: 'embed-small' } });
+    client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    await waitFor(
+      'every model to be routed',
+      async () => {
+        const list = await client.models.list().catch(() => undefined);
+        if (!list || list.data.length !== 4) return false;
+        const r = await client.chat.completions.create({ model: 'embed-small', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+        return r !== undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+  });
+
+  after(async () => {
+    await mesh?.stop();
+  });
+
+  it('sends each model to a service that serves it, the body untouched', async () => {
+    for (const [model, instance] of [
+      ['llama-3.1-8b', 'chat-a-1'],
+      ['qwen2.5-7b', 'chat-b-1'],
+    ] as const) {
+      const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+      assert.equal(r.data.choices[0]?.message.content, 'You said: hello there');
+      assert.equal(r.data.model, model);
+      assert.equal(r.data.system_fingerprint, instance, `${model} answered by ${instance}`);
+      assert.equal(r.response.headers.get('x-meshgate-service'), instance.replace(/-1$/, ''));
+      assert.deepEqual(r.data.usage, { prompt_tokens: 2, completion_tokens: 4, total_tokens: 6 });
+    }
+    const e = await client.embeddings.create({ model: 'embed-small', input: ['one two', 'three'] });
+    assert.equal(e.data.length, 2);
+    assert.equal(e.usage.prompt_tokens, 3);
+  });
+
+  it('answers an unknown model with the SDK’s NotFoundError, naming the models one may use, and never calls a service', async () => {
+    await assert.rejects(
+      () => client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.NotFoundError, String(err));
+        assert.equal(err.status, 404);
+        assert.equal(err.code, 'model_not_found');
+        assert.match(err.message, /The model `gpt-9` does not exist.*llama-3\.1-8b, qwen2\.5-7b, shared-7b/);
+        return true;
+      },
+    );
+  });
+
+  it('answers a body that is not JSON, or has no model, 400 in OpenAI’s error shape', async () => {
+    const notJson = await request<{ error: { message: string; type: string } }>(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', body: 'not json', headers: { 'content-type': 'application/json' } });
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.body.error.type, 'invalid_request_error');
+    const noModel = await request<{ error: { param: string } }>(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', body: '{"messages":[]}', headers: { 'content-type': 'application/json' } });
+    assert.equal(noModel.status, 400);
+    assert.equal(noModel.body.error.param, 'model');
+  });
+
+  it('ignores a model header a client sends: the processor alone decides', async () => {
+    const r = await request<{ system_fingerprint: string }>(`${mesh.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-meshgate-model': 'qwen2.5-7b' },
+      body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }),
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.system_fingerprint, 'chat-a-1');
+  });
+
+  it('streams chunks as the service paces them, and takes out the usage chunk the gateway asked for itself', async () => {
+    const started = Date.now();
+    const stream = await client.chat.completions.create(
+      { model: 'qwen2.5-7b', stream: true, messages: [{ role: 'user', content: 'one two three four' }] },
+      { headers: { 'x-demo-pace-ms': '150' } },
+    );
+    const arrivals: number[] = [];
+    let text = '';
+    let usageChunks = 0;
+    for await (const chunk of stream) {
+      arrivals.push(Date.now() - started);
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usageChunks += 1;
+    }
+    assert.equal(text, 'You said: one two three four');
+    assert.equal(usageChunks, 0, 'the caller did not ask for usage');
+    // Six words 150 ms apart: the first chunk long before the last (not one burst at the end).
+    assert.ok(arrivals[arrivals.length - 1]! - arrivals[0]! >= 600, `chunks arrived at ${arrivals.join(', ')} ms`);
+  });
+
+  it('keeps the usage chunk for a caller that asked for it', async () => {
+    const stream = await client.chat.completions.create({ model: 'llama-3.1-8b', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'a b' }] });
+    const usages = [];
+    for await (const chunk of stream) if (chunk.usage) usages.push(chunk.usage);
+    assert.deepEqual(usages, [{ prompt_tokens: 2, completion_tokens: 4, total_tokens: 6 }]);
+  });
+
+  it('counts tokens by model and type in GenAI metrics, streams included', async () => {
+    const metrics = await (await fetch(`${mesh.llm!.adminUrl}/metrics`)).text();
+    const sum = (model: string, type: string): number => {
+      const m = new RegExp(`^gen_ai_client_token_usage_sum\\{[^}]*gen_ai_request_model="${model.replace(/\./g, '\\.')}"[^}]*gen_ai_token_type="${type}"[^}]*\\} (\\d+)`, 'm').exec(metrics);
+      return m ? Number(m[1]) : -1;
+    };
+    assert.ok(sum('qwen2.5-7b', 'output') >= 4 + 7, 'the plain call and the stream, counted');
+    assert.ok(sum('llama-3.1-8b', 'input') >= 2, metrics.slice(0, 500));
+    assert.match(metrics, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="qwen2\.5-7b"[^}]*\} [1-9]/);
+  });
+
+  it('fails over to the next service that serves the model when the first answers 503 or 429', async () => {
+    const a = mesh.services.find((s) => s.id === 'chat-a-1')!;
+    const ask = async () => (await client.chat.completions.create({ model: 'shared-7b', messages: [{ role: 'user', content: 'x' }] })).system_fingerprint;
+    assert.equal(await ask(), 'chat-a-1', 'the first service by name serves while it is well');
+    for (const status of [503, 429]) {
+      await a.failWith(status);
+      try {
+        assert.equal(await ask(), 'chat-b-1', `failed over on ${status}`);
+      } finally {
+        await a.failWith(undefined);
+      }
+    }
+  });
+
+  it('answers 413 as JSON for a body over the model API limit', async () => {
+    const big = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x'.repeat(3 * 1024 * 1024) }] }),
+    });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error.code, 'payload_too_large');
+  });
+
+  it('answers 503 as JSON while the processor is down, and routes by model again once it is back', async () => {
+    const llm = mesh.llm!;
+    await llm.stop();
+    try {
+      const r = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      assert.equal(r.status, 503);
+      assert.equal(typeof r.body.error.message, 'string');
+    } finally {
+      await llm.start();
+    }
+    await waitFor('the processor back', async () => (await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)) !== undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
+  });
+});

@@ -1,0 +1,96 @@
+// The gateway's model API, when services declare models and the LLM processor is set:
+//   - the entry routes, POST /v1/chat/completions, /v1/completions, /v1/embeddings: the body
+//     limit and the processor on, with the model table as its streams' metadata. The processor
+//     files the model in dynamic metadata and clears the route; a request it did not route goes
+//     to a cluster without endpoints, 503 (never anywhere by guess);
+//   - one route per model, matching that metadata (which no client can set): to its cluster, whose endpoints are its
+//     services in failover order (priority 0, 1, …), retried on 429, 5xx, a reset or a failed
+//     connection at the next priority — before any answer has started, as Envoy retries only
+//     then — with the service that answered in x-meshgate-service.
+import { LLM_METADATA_NAMESPACE, LLM_PATHS, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
+import type { JsonObject } from '../../shared/proto/codec.js';
+import { targetId, type Target } from '../resolve/chain.js';
+import type { ModelRouting, RoutedModel } from '../resolve/models.js';
+import { durationOf } from './duration.js';
+import { routeBodyLimit, routeExtProc } from './http-filters.js';
+import { PREVIOUS_HOSTS } from './http-route.js';
+
+const serviceTarget = (service: string, failover: readonly Target[] = []): Target => ({
+  id: targetId(service, undefined),
+  service,
+  subset: undefined,
+  filter: undefined,
+  onlyPassing: false,
+  failover,
+});
+
+/** The cluster of a model: its first service, the others as failover (lower priorities). */
+export function modelTarget(m: RoutedModel): Target {
+  const [first, ...rest] = m.services;
+  return { ...serviceTarget(first!, rest.map((s) => serviceTarget(s))), id: `model~${m.id}` };
+}
+
+/** The model table the processor gets on every stream: written once per routing. */
+export function modelTableText(routing: ModelRouting): string {
+  const wire: ModelTableWire = {
+    models: routing.models.map((m) => m.id),
+    aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
+  };
+  return JSON.stringify(wire);
+}
+
+function retryAcrossServices(m: RoutedModel): JsonObject {
+  return {
+    retry_on: 'connect-failure,refused-stream,reset,5xx,retriable-status-codes',
+    retriable_status_codes: [429],
+    num_retries: Math.max(1, m.services.length - 1),
+    // Each retry goes to the next service (priority); a retry within one service to another instance.
+    retry_priority: {
+      name: 'envoy.retry_priorities.previous_priorities',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 1 },
+    },
+    retry_host_predicate: PREVIOUS_HOSTS,
+    host_selection_retry_max_attempts: 3,
+  };
+}
+
+/** What a model API route adds (ext-authz's policy, request-count limits), by the path it serves. */
+export type ModelRouteExtras = (routeName: string, requestPath: string) => { readonly perFilter: JsonObject; readonly rateLimits?: JsonObject[] };
+
+/** The cluster a request the processor did not route goes to: no endpoints, so 503. */
+export const UNROUTED_CLUSTER = 'meshgate~unrouted';
+
+export function unroutedCluster(): JsonObject {
+  return { name: UNROUTED_CLUSTER, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: UNROUTED_CLUSTER, endpoints: [] } };
+}
+
+export function modelRoutes(routing: ModelRouting, maxRequestBytes: number, extras: ModelRouteExtras): JsonObject[] {
+  const table = modelTableText(routing);
+  const route = (name: string, requestPath: string | undefined, match: JsonObject, action: JsonObject, own: JsonObject, more: JsonObject = {}): JsonObject => {
+    // ext-authz and request-count limits run before the body is read: on the entry routes only.
+    const e = requestPath === undefined ? { perFilter: {} } : extras(name, requestPath);
+    const perFilter = { ...e.perFilter, ...own };
+    return {
+      name,
+      match,
+      route: { ...action, ...('rateLimits' in e && e.rateLimits ? { rate_limits: e.rateLimits } : {}) },
+      ...more,
+      ...(Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}),
+    };
+  };
+  const perModel = routing.models.map((m) =>
+    route(
+      `model:${m.id}`,
+      undefined,
+      { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
+      { cluster: modelTarget(m).id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
+      {},
+      { response_headers_to_add: [{ header: { key: SERVICE_HEADER, value: '%UPSTREAM_METADATA(meshgate:service)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] },
+    ),
+  );
+  // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
+  const entries = LLM_PATHS.map((path) =>
+    route(`llm${path}`, path, { path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] }, { cluster: UNROUTED_CLUSTER, timeout: '5s' }, { ...routeBodyLimit(maxRequestBytes), ...routeExtProc(table) }),
+  );
+  return [...perModel, ...entries];
+}
