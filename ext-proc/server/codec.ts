@@ -40,14 +40,16 @@ function headerMap(raw: RawHeaders): Map<string, string> {
   const out = new Map<string, string>();
   for (const h of raw.headers?.headers ?? []) {
     // Envoy sends values as raw_value (bytes); the string field is for older peers.
-    const value = h.raw_value && h.raw_value.length ? Buffer.from(h.raw_value.buffer, h.raw_value.byteOffset, h.raw_value.length).toString('latin1') : (h.value ?? '');
+    const value = h.raw_value instanceof Uint8Array && h.raw_value.length ? Buffer.from(h.raw_value.buffer, h.raw_value.byteOffset, h.raw_value.length).toString('latin1') : (h.value ?? '');
     const had = out.get(h.key);
     out.set(h.key, had === undefined ? value : `${had},${value}`);
   }
   return out;
 }
 
-const asBuffer = (b: Uint8Array | undefined): Buffer => (b ? Buffer.from(b.buffer, b.byteOffset, b.length) : Buffer.alloc(0));
+const EMPTY = Buffer.alloc(0);
+// protobufjs leaves an unset bytes field as its default, an empty array.
+const asBuffer = (b: Uint8Array | undefined): Buffer => (b instanceof Uint8Array && b.length ? Buffer.from(b.buffer, b.byteOffset, b.length) : EMPTY);
 
 export function decodePhase(bytes: Buffer): Phase {
   requestType ??= messageType('envoy.service.ext_proc.v3.ProcessingRequest');

@@ -118,8 +118,12 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
       const m = new RegExp(`^gen_ai_client_token_usage_sum\\{[^}]*gen_ai_request_model="${model.replace(/\./g, '\\.')}"[^}]*gen_ai_token_type="${type}"[^}]*\\} (\\d+)`, 'm').exec(metrics);
       return m ? Number(m[1]) : -1;
     };
-    assert.ok(sum('qwen2.5-7b', 'output') >= 4 + 7, 'the plain call and the stream, counted');
-    assert.ok(sum('llama-3.1-8b', 'input') >= 2, metrics.slice(0, 500));
+    // qwen: "hello there" (2 in, 4 out) and the stream "one two three four" (4 in, 6 out).
+    assert.equal(sum('qwen2.5-7b', 'input'), 2 + 4);
+    assert.equal(sum('qwen2.5-7b', 'output'), 4 + 6, 'the stream counted from the usage the gateway asked for itself');
+    // llama: "hello there", "x" and the stream "a b".
+    assert.equal(sum('llama-3.1-8b', 'input'), 2 + 1 + 2);
+    assert.equal(sum('llama-3.1-8b', 'output'), 4 + 3 + 4);
     assert.match(metrics, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="qwen2\.5-7b"[^}]*\} [1-9]/);
   });
 

@@ -55,6 +55,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const routing = options.llm && catalog ? modelRouting(state, catalog, (s) => memo.policy(state, s)) : undefined;
   const modelTargets = routing ? routing.models.map(modelTarget) : [];
   for (const t of modelTargets) targets.set(t.id, t);
+  const modelIds = new Set(modelTargets.map((t) => t.id));
   if (routing) notes.push(...routing.notes);
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && { routing, maxRequestBytes: options.llm!.maxRequestBytes });
@@ -64,11 +65,13 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
       cluster: [
         ...sorted.map((t) => {
           const timeoutMs = infra.has(t.id) ? infra.get(t.service) : undefined;
-          return { name: t.id, resource: timeoutMs === undefined ? memo.cluster(state, t) : targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
+          if (timeoutMs !== undefined) return { name: t.id, resource: targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
+          // A model's cluster is not memoized: its id stays while its services change order.
+          return { name: t.id, resource: modelIds.has(t.id) ? targetCluster(t, memo.policy(state, t.service)) : memo.cluster(state, t) };
         }),
         ...(routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
       ],
-      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.id) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.id) || modelIds.has(t.id) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters) }],
       route: [{ name: GATEWAY_ROUTES, resource: routes.resource }],
     },
