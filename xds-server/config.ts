@@ -6,7 +6,9 @@ import { durationFlag } from '../shared/validate/duration.js';
 import { checkHeaderName, isPolicyName, POLICY_NAME_HINT } from '../shared/validate/names.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { DEFAULT_ACCEPT_BACKLOG } from './server/ads-server.js';
-import { orThrow } from '../shared/validate/result.js';
+import { orThrow, within } from '../shared/validate/result.js';
+import type { RateLimitDescriptor } from './model/mesh.js';
+import { parseDescriptors } from './model/rate-limit-meta.js';
 
 export interface XdsServerConfig {
   readonly consul: { host: string; port: number; token?: string };
@@ -25,7 +27,7 @@ export interface XdsServerConfig {
   readonly identityHeaders: readonly string[];
   readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
   readonly ratelimit: { service: string; domain: string; timeoutMs: number; failClosed: boolean } | undefined;
-  readonly llm: { service: string; timeoutMs: number; maxRequestBytes: number } | undefined;
+  readonly llm: { service: string; timeoutMs: number; maxRequestBytes: number; tokenBudgets: readonly RateLimitDescriptor[] } | undefined;
   /** Consul KV prefix holding config entries ('' for none). */
   readonly configEntriesPrefix: string;
   readonly configEntryFiles: readonly string[];
@@ -55,6 +57,8 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --ext-proc-service NAME    route the model API by model through this LLM processor (Consul name)
   --ext-proc-timeout DUR     how long the gateway waits for each of its answers [2s]
   --llm-max-request-bytes N  the model API's request body limit (413 past it) [2097152]
+  --llm-token-budgets LIST   token budget descriptors, ";"-separated, each ENTRY,… as in the
+                             rate-limits meta plus "model" (needs --ratelimit-service)
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
   --config-entries PATH      config entries from a file or directory too (repeatable; polled)
 `;
@@ -82,6 +86,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ext-proc-service': { type: 'string' },
       'ext-proc-timeout': { type: 'string' },
       'llm-max-request-bytes': { type: 'string' },
+      'llm-token-budgets': { type: 'string' },
       'auth-default-policy': { type: 'string' },
       'ratelimit-service': { type: 'string' },
       'ratelimit-domain': { type: 'string' },
@@ -132,8 +137,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         service: llmService,
         timeoutMs: duration(values['ext-proc-timeout'] ?? '2s', '--ext-proc-timeout'),
         maxRequestBytes: positiveInteger(values['llm-max-request-bytes'], '--llm-max-request-bytes', 2 * 1024 * 1024),
+        tokenBudgets: orThrow(within('--llm-token-budgets', parseDescriptors(values['llm-token-budgets'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;
+  if (llm?.tokenBudgets.length && !ratelimit) throw new Error('--llm-token-budgets needs --ratelimit-service (the budgets are counted there)');
   return {
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,

@@ -171,3 +171,66 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     });
   });
 });
+
+describe('LLM gateway: token budgets charged with the tokens each call used', () => {
+  let mesh: GatewayMesh;
+  let client: OpenAI;
+  // 10 tokens a minute for llama: a "hello there" call uses 6 (2 in, 4 out).
+  const RATELIMIT = `domain: meshgate
+descriptors:
+  - key: generic_key
+    value: tokens
+    descriptors:
+      - key: model
+        value: llama-3.1-8b
+        rate_limit: {unit: minute, requests_per_unit: 10}
+`;
+
+  before(async () => {
+    mesh = await startGatewayMesh({ llm: true, ratelimitConfig: RATELIMIT, xdsArgs: ['--llm-token-budgets=generic:tokens,model'] });
+    await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b,qwen2.5-7b' } });
+    client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    await waitFor('qwen routed', async () => (await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)) !== undefined, {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+  });
+
+  after(async () => {
+    await mesh?.stop();
+  });
+
+  /** What the rate-limit service has counted for llama, asked without counting (POST /json, 0 hits). */
+  const remaining = async (): Promise<number> => {
+    const r = await fetch(`${mesh.ratelimit!.adminUrl}/json`, {
+      method: 'POST',
+      body: JSON.stringify({ domain: 'meshgate', hits_addend: 0, descriptors: [{ entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'model', value: 'llama-3.1-8b' }], hits_addend: 0 }] }),
+    });
+    const body = (await r.json()) as { statuses?: Array<{ limitRemaining?: number; limit_remaining?: number }> };
+    const s = body.statuses?.[0];
+    if (!s) return -1;
+    return s.limitRemaining ?? s.limit_remaining ?? 0; // proto3 JSON leaves a 0 out
+  };
+
+  it('charges a stream its real total, then a plain call, and refuses the next call with 429 JSON and Retry-After', async () => {
+    const stream = await client.chat.completions.create({ model: 'llama-3.1-8b', stream: true, messages: [{ role: 'user', content: 'hello there' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'You said: hello there');
+    await waitFor('the stream charged', async () => (await remaining()) === 10 - 6, { timeoutMs: 5_000, intervalMs: 50 });
+    // Under the budget: it goes through, and crosses it.
+    await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hello there' }] });
+    await waitFor('the call charged', async () => (await remaining()) === 0, { timeoutMs: 5_000, intervalMs: 50 });
+    const refused = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }),
+    });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.body.error.code, 'rate_limited');
+    assert.ok(Number(refused.headers.get('retry-after')) > 0, 'Retry-After');
+    // Another model has its own budget (none here).
+    const other = await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'x' }] });
+    assert.equal(other.choices[0]?.message.content, 'You said: x');
+  });
+});

@@ -34,7 +34,9 @@ export type RateLimitEntry =
   | { readonly kind: 'header'; readonly header: string; readonly key: string }
   | { readonly kind: 'generic'; readonly value: string; readonly key: string }
   /** A fact ext-authz established (subject, tenant, plan, scopes, key_id, credential, policy). */
-  | { readonly kind: 'auth'; readonly field: string };
+  | { readonly kind: 'auth'; readonly field: string }
+  /** The model the LLM processor routed the request to (model API routes only). */
+  | { readonly kind: 'model' };
 
 export interface RateLimitDescriptor {
   readonly entries: readonly RateLimitEntry[];

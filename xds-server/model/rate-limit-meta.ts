@@ -2,6 +2,7 @@
 //   items separated by ";", each "[PATH=]ENTRY,ENTRY,…" (one descriptor; without PATH it is for
 //   every gateway path of the service). ENTRY is one of
 //     remote_address | destination_cluster | header:NAME[=KEY] | generic:VALUE[=KEY] | auth:FIELD
+//     | model (the model the LLM processor routed to; token budgets, --llm-token-budgets)
 //   e.g.  "/v1/=generic:llm,auth:key_id; /test=generic:test,remote_address"
 // A caller's identity only ever comes from ext-authz (auth:FIELD, Envoy's dynamic metadata),
 // never from a request header: naming an identity header is refused.
@@ -14,8 +15,9 @@ export const AUTH_FIELDS = ['subject', 'tenant', 'plan', 'scopes', 'key_id', 'cr
 function entryOf(text: string, identityHeaders: ReadonlySet<string>): RateLimitEntry | string {
   if (text === 'remote_address') return { kind: 'remote_address' };
   if (text === 'destination_cluster') return { kind: 'destination_cluster' };
+  if (text === 'model') return { kind: 'model' };
   const colon = text.indexOf(':');
-  if (colon < 0) return `unknown entry ${JSON.stringify(text)} (remote_address, destination_cluster, header:NAME, generic:VALUE, auth:FIELD)`;
+  if (colon < 0) return `unknown entry ${JSON.stringify(text)} (remote_address, destination_cluster, model, header:NAME, generic:VALUE, auth:FIELD)`;
   const kind = text.slice(0, colon);
   const rest = text.slice(colon + 1);
   const eq = rest.indexOf('=');
@@ -41,6 +43,32 @@ function entryOf(text: string, identityHeaders: ReadonlySet<string>): RateLimitE
   }
 }
 
+/** One descriptor: ENTRY,ENTRY,… */
+function descriptorOf(body: string, identityHeaders: ReadonlySet<string>): Checked<RateLimitDescriptor> {
+  const entries: RateLimitEntry[] = [];
+  for (const e of body.split(',')) {
+    const t = e.trim();
+    if (!t) continue;
+    const entry = entryOf(t, identityHeaders);
+    if (typeof entry === 'string') return refused('', entry);
+    entries.push(entry);
+  }
+  if (!entries.length) return refused('', `${JSON.stringify(body.trim())}: a descriptor needs at least one entry`);
+  return valid({ entries });
+}
+
+/** Descriptors separated by ";", for every route they apply to (token budgets). */
+export function parseDescriptors(text: string, identityHeaders: ReadonlySet<string>): Checked<RateLimitDescriptor[]> {
+  const out: RateLimitDescriptor[] = [];
+  for (const item of text.split(';')) {
+    if (!item.trim()) continue;
+    const d = descriptorOf(item, identityHeaders);
+    if (!d.ok) return d;
+    out.push(d.value);
+  }
+  return valid(out);
+}
+
 export function applyRateLimits(paths: readonly GatewayPath[], text: string, identityHeaders: ReadonlySet<string>): Checked<GatewayPath[]> {
   const forAll: RateLimitDescriptor[] = [];
   const byPath = new Map<string, RateLimitDescriptor[]>();
@@ -56,17 +84,10 @@ export function applyRateLimits(paths: readonly GatewayPath[], text: string, ide
       body = item.slice(eq + 1);
       if (!paths.some((p) => p.prefix === path)) return refused('', `${path} is not one of the service's gateway paths`);
     }
-    const entries: RateLimitEntry[] = [];
-    for (const e of body.split(',')) {
-      const t = e.trim();
-      if (!t) continue;
-      const entry = entryOf(t, identityHeaders);
-      if (typeof entry === 'string') return refused('', entry);
-      entries.push(entry);
-    }
-    if (!entries.length) return refused('', `${JSON.stringify(item)}: a descriptor needs at least one entry`);
-    if (path === undefined) forAll.push({ entries });
-    else byPath.set(path, [...(byPath.get(path) ?? []), { entries }]);
+    const d = descriptorOf(body, identityHeaders);
+    if (!d.ok) return d;
+    if (path === undefined) forAll.push(d.value);
+    else byPath.set(path, [...(byPath.get(path) ?? []), d.value]);
   }
   return valid(
     paths.map((p) => {

@@ -12,7 +12,7 @@ import type { CatalogModel, ModelRouting } from '../resolve/models.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, routeBodyLimit, type AuthzOptions } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
-import { modelRoutes, type ModelRouteExtras } from './model-routes.js';
+import { modelRoutes, type ModelApiOptions, type ModelRouteExtras } from './model-routes.js';
 import { MODELS_PATH, modelsRoute } from './models-route.js';
 import { routeRateLimits } from './rate-limits.js';
 
@@ -69,7 +69,7 @@ export function gatewayRoutes(
   /** The model catalog, when any service declares models (then GET /v1/models is answered). */
   catalog?: readonly CatalogModel[],
   /** The model routing, when the LLM processor is set too (then the model API is routed by model). */
-  llm?: { readonly routing: ModelRouting; readonly maxRequestBytes: number },
+  llm?: { readonly routing: ModelRouting; readonly api: ModelApiOptions },
 ): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
@@ -105,7 +105,7 @@ export function gatewayRoutes(
       const limits = ratelimit ? owner(requestPath)?.path.rateLimits : undefined;
       return { perFilter: authzFor(requestPath, routeName), ...(limits?.length ? { rateLimits: routeRateLimits(limits) } : {}) };
     };
-    routes.unshift(...modelRoutes(llm.routing, llm.maxRequestBytes, extras));
+    routes.unshift(...modelRoutes(llm.routing, llm.api, extras));
   }
   if (catalog) {
     const perFilter = authzFor(MODELS_PATH, 'models');

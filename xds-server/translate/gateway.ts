@@ -58,7 +58,10 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const modelIds = new Set(modelTargets.map((t) => t.id));
   if (routing) notes.push(...routing.notes);
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && { routing, maxRequestBytes: options.llm!.maxRequestBytes });
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && {
+    routing,
+    api: { maxRequestBytes: options.llm!.maxRequestBytes, tokenBudgets: options.ratelimit ? (options.llm!.tokenBudgets ?? []) : [] },
+  });
   const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, options.llm);
   return {
     resources: {

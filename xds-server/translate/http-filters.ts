@@ -11,11 +11,15 @@
 //   5. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model; fails closed (503);
-//   6. the router.
+//   6. the token budgets (when set, with the rate-limit service): a second ratelimit filter,
+//      after the processor so that it sees the model route (and the model) it chose; it checks
+//      the budgets before the call and charges the tokens used when the answer is done;
+//   7. the router.
 import { LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
-import { ratelimitFilter, type RatelimitOptions } from './rate-limits.js';
+import type { RateLimitDescriptor } from '../model/mesh.js';
+import { ratelimitFilter, tokenBudgetFilter, type RatelimitOptions } from './rate-limits.js';
 
 export interface AuthzOptions {
   /** The ext-authz service name in Consul (its cluster). */
@@ -68,6 +72,8 @@ export interface LlmOptions {
   readonly timeoutMs: number;
   /** The model API routes' body limit (the service is not known before the body is read). */
   readonly maxRequestBytes: number;
+  /** Token budget descriptors (needs the rate-limit service): charged the tokens each call used. */
+  readonly tokenBudgets?: readonly RateLimitDescriptor[];
 }
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
@@ -104,6 +110,7 @@ export function gatewayHttpFilters(identityHeaders: readonly string[], authz: Au
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     BUFFER,
     ...(llm ? [extProc(llm)] : []),
+    ...(llm?.tokenBudgets?.length && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
     ROUTER_FILTER,
   ];
 }

@@ -14,6 +14,8 @@ import type { ModelRouting, RoutedModel } from '../resolve/models.js';
 import { durationOf } from './duration.js';
 import { routeBodyLimit, routeExtProc } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
+import { routeTokenBudgets, TOKEN_BUDGET_FILTER } from './rate-limits.js';
+import type { RateLimitDescriptor } from '../model/mesh.js';
 
 const serviceTarget = (service: string, failover: readonly Target[] = []): Target => ({
   id: targetId(service, undefined),
@@ -54,6 +56,15 @@ function retryAcrossServices(m: RoutedModel): JsonObject {
   };
 }
 
+/** The budget filter on for the call (it is created with the entry route); the model route it gets to says what to charge. */
+const BUDGETS_ON: JsonObject = {
+  [TOKEN_BUDGET_FILTER]: {
+    '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
+    disabled: false,
+    config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute' },
+  },
+};
+
 /** What a model API route adds (ext-authz's policy, request-count limits), by the path it serves. */
 export type ModelRouteExtras = (routeName: string, requestPath: string) => { readonly perFilter: JsonObject; readonly rateLimits?: JsonObject[] };
 
@@ -64,7 +75,13 @@ export function unroutedCluster(): JsonObject {
   return { name: UNROUTED_CLUSTER, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: UNROUTED_CLUSTER, endpoints: [] } };
 }
 
-export function modelRoutes(routing: ModelRouting, maxRequestBytes: number, extras: ModelRouteExtras): JsonObject[] {
+export interface ModelApiOptions {
+  readonly maxRequestBytes: number;
+  /** With the budget filter in the chain: the descriptors each model route charges. */
+  readonly tokenBudgets: readonly RateLimitDescriptor[];
+}
+
+export function modelRoutes(routing: ModelRouting, o: ModelApiOptions, extras: ModelRouteExtras): JsonObject[] {
   const table = modelTableText(routing);
   const route = (name: string, requestPath: string | undefined, match: JsonObject, action: JsonObject, own: JsonObject, more: JsonObject = {}): JsonObject => {
     // ext-authz and request-count limits run before the body is read: on the entry routes only.
@@ -84,13 +101,13 @@ export function modelRoutes(routing: ModelRouting, maxRequestBytes: number, extr
       undefined,
       { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
       { cluster: modelTarget(m).id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
-      {},
+      o.tokenBudgets.length ? routeTokenBudgets(o.tokenBudgets) : {},
       { response_headers_to_add: [{ header: { key: SERVICE_HEADER, value: '%UPSTREAM_METADATA(meshgate:service)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] },
     ),
   );
   // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
   const entries = LLM_PATHS.map((path) =>
-    route(`llm${path}`, path, { path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] }, { cluster: UNROUTED_CLUSTER, timeout: '5s' }, { ...routeBodyLimit(maxRequestBytes), ...routeExtProc(table) }),
+    route(`llm${path}`, path, { path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] }, { cluster: UNROUTED_CLUSTER, timeout: '5s' }, { ...routeBodyLimit(o.maxRequestBytes), ...routeExtProc(table), ...(o.tokenBudgets.length ? BUDGETS_ON : {}) }),
   );
   return [...perModel, ...entries];
 }

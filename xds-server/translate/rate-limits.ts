@@ -1,5 +1,6 @@
 // Route rate_limits actions from a path's descriptors, and the ratelimit HTTP filter.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
+import { LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { RateLimitDescriptor, RateLimitEntry } from '../model/mesh.js';
 
@@ -22,6 +23,8 @@ function action(e: RateLimitEntry): JsonObject {
       return { request_headers: { header_name: e.header, descriptor_key: e.key } };
     case 'generic':
       return { generic_key: { descriptor_value: e.value, descriptor_key: e.key } };
+    case 'model':
+      return { metadata: { descriptor_key: 'model', metadata_key: { key: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }] }, source: 'DYNAMIC' } };
     case 'auth':
       // What ext-authz established; absent (a public route) → no descriptor, so no limit.
       return {
@@ -36,6 +39,33 @@ function action(e: RateLimitEntry): JsonObject {
 
 export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): JsonObject[] {
   return descriptors.map((d) => ({ actions: d.entries.map(action) }));
+}
+
+/** The token budgets' filter: a second ratelimit filter, after the LLM processor, off unless a model route turns it on. */
+export const TOKEN_BUDGET_FILTER = 'meshgate.llm.token_budget';
+
+/**
+ * A model route's token budgets: each descriptor checked before the call (0 hits: refused once
+ * the tokens already used pass the budget), then charged when the answer is done with the
+ * tokens it used, from the processor's metadata — so a stream is charged its real total, and
+ * the call that crosses the budget completes.
+ */
+export function routeTokenBudgets(budgets: readonly RateLimitDescriptor[]): JsonObject {
+  const limits = [
+    ...budgets.map((d) => ({ actions: d.entries.map(action), hits_addend: { number: 0 } })),
+    ...budgets.map((d) => ({ actions: d.entries.map(action), hits_addend: { format: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE}:total_tokens)%` }, apply_on_stream_done: true })),
+  ];
+  return {
+    [TOKEN_BUDGET_FILTER]: {
+      '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
+      disabled: false,
+      config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute', rate_limits: limits },
+    },
+  };
+}
+
+export function tokenBudgetFilter(o: RatelimitOptions): JsonObject {
+  return { ...ratelimitFilter(o), name: TOKEN_BUDGET_FILTER, disabled: true };
 }
 
 export function ratelimitFilter(o: RatelimitOptions): JsonObject {
