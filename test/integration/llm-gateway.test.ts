@@ -54,6 +54,12 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
   });
 
   it('answers an unknown model with the SDK’s NotFoundError, naming the models one may use, and never calls a service', async () => {
+    const sent = async (): Promise<number> => {
+      let n = 0;
+      for (const m of ['llama-3.1-8b', 'qwen2.5-7b', 'shared-7b', 'embed-small']) n += (await mesh.envoy.admin.stat(`cluster.model~${m}.upstream_rq_total`)) ?? 0;
+      return n;
+    };
+    const before = await sent();
     await assert.rejects(
       () => client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }),
       (err: unknown) => {
@@ -64,6 +70,48 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
         return true;
       },
     );
+    assert.equal(await sent(), before, 'no service was called');
+  });
+
+  it('splits an alias across its models by weight (model-route entry), the body saying the model each service got', async () => {
+    await mesh.consul.api.kvPut(
+      'meshgate/config/chat-default',
+      'Kind: model-route\nName: chat-default\nTargets:\n  - {Model: llama-3.1-8b, Weight: 3}\n  - {Model: qwen2.5-7b, Weight: 1}\n',
+    );
+    await waitFor('the alias listed', async () => (await client.models.list()).data.some((m) => m.id === 'chat-default'), { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor('the alias routed', async () => (await client.chat.completions.create({ model: 'chat-default', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)) !== undefined, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    const seen = new Map<string, number>();
+    const N = 200;
+    for (let i = 0; i < N; i++) {
+      const r = await client.chat.completions.create({ model: 'chat-default', messages: [{ role: 'user', content: 'x' }] });
+      // The service got the model, not the alias, and answered with it.
+      assert.ok(r.model === 'llama-3.1-8b' || r.model === 'qwen2.5-7b', r.model);
+      assert.equal(r.system_fingerprint, r.model === 'llama-3.1-8b' ? 'chat-a-1' : 'chat-b-1');
+      seen.set(r.model, (seen.get(r.model) ?? 0) + 1);
+    }
+    // 3:1 is 150:50; a binomial's 4 standard deviations (±24) is the tolerance.
+    const llama = seen.get('llama-3.1-8b') ?? 0;
+    assert.ok(Math.abs(llama - 150) <= 24, `llama answered ${llama} of ${N}`);
+  });
+
+  it('fails over when every instance of the first service of a model is gone', async () => {
+    const a = mesh.services.find((s) => s.id === 'chat-a-1')!;
+    await a.setHealthy(false);
+    try {
+      await waitFor(
+        'shared-7b served by chat-b',
+        async () => (await client.chat.completions.create({ model: 'shared-7b', messages: [{ role: 'user', content: 'x' }] })).system_fingerprint === 'chat-b-1',
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+      // llama has no other service: it is gone from the catalog, so it is unknown now.
+      await waitFor('llama gone', async () => !(await client.models.list()).data.some((m) => m.id === 'llama-3.1-8b'), { timeoutMs: 10_000, intervalMs: 100 });
+    } finally {
+      await a.setHealthy(true);
+    }
+    await waitFor('llama back', async () => (await client.models.list()).data.some((m) => m.id === 'llama-3.1-8b'), { timeoutMs: 10_000, intervalMs: 100 });
   });
 
   it('answers a body that is not JSON, or has no model, 400 in OpenAI’s error shape', async () => {
@@ -113,18 +161,21 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
   });
 
   it('counts tokens by model and type in GenAI metrics, streams included', async () => {
-    const metrics = await (await fetch(`${mesh.llm!.adminUrl}/metrics`)).text();
-    const sum = (model: string, type: string): number => {
+    const scrape = async (): Promise<string> => (await fetch(`${mesh.llm!.adminUrl}/metrics`)).text();
+    const sum = (metrics: string, model: string, type: string): number => {
       const m = new RegExp(`^gen_ai_client_token_usage_sum\\{[^}]*gen_ai_request_model="${model.replace(/\./g, '\\.')}"[^}]*gen_ai_token_type="${type}"[^}]*\\} (\\d+)`, 'm').exec(metrics);
-      return m ? Number(m[1]) : -1;
+      return m ? Number(m[1]) : 0;
     };
-    // qwen: "hello there" (2 in, 4 out) and the stream "one two three four" (4 in, 6 out).
-    assert.equal(sum('qwen2.5-7b', 'input'), 2 + 4);
-    assert.equal(sum('qwen2.5-7b', 'output'), 4 + 6, 'the stream counted from the usage the gateway asked for itself');
-    // llama: "hello there", "x" and the stream "a b".
-    assert.equal(sum('llama-3.1-8b', 'input'), 2 + 1 + 2);
-    assert.equal(sum('llama-3.1-8b', 'output'), 4 + 3 + 4);
-    assert.match(metrics, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="qwen2\.5-7b"[^}]*\} [1-9]/);
+    const before = await scrape();
+    await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'hello there' }] });
+    const stream = await client.chat.completions.create({ model: 'qwen2.5-7b', stream: true, messages: [{ role: 'user', content: 'one two three four' }] });
+    for await (const _ of stream);
+    const after = await scrape();
+    // "hello there": 2 in, 4 out; the stream "one two three four": 4 in, 6 out.
+    assert.equal(sum(after, 'qwen2.5-7b', 'input') - sum(before, 'qwen2.5-7b', 'input'), 2 + 4);
+    assert.equal(sum(after, 'qwen2.5-7b', 'output') - sum(before, 'qwen2.5-7b', 'output'), 4 + 6, 'the stream counted from the usage the gateway asked for itself');
+    assert.match(after, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="qwen2\.5-7b"[^}]*\} [1-9]/);
+    assert.match(after, /gen_ai_client_operation_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="qwen2\.5-7b",service="chat-b",tenant=""\} [1-9]/);
   });
 
   it('fails over to the next service that serves the model when the first answers 503 or 429', async () => {

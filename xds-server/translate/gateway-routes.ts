@@ -109,7 +109,7 @@ export function gatewayRoutes(
   }
   if (catalog) {
     const perFilter = authzFor(MODELS_PATH, 'models');
-    routes.unshift(modelsRoute(catalog, Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}));
+    routes.unshift(modelsRoute(catalog, Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}, llm?.routing.aliases));
   }
   return {
     resource: { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes, retry_policy: VIRTUAL_HOST_RETRIES }] },
