@@ -4,7 +4,8 @@ import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConf
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { checkHeaderName } from '../shared/validate/names.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
-import { orThrow } from '../shared/validate/result.js';
+import { orThrow, within } from '../shared/validate/result.js';
+import { redactor, type Redactor } from './log/redact.js';
 
 export interface ProcessorConfig extends ComponentConfig {
   readonly maxRequestBytes: number;
@@ -12,6 +13,7 @@ export interface ProcessorConfig extends ComponentConfig {
   /** The header ext-authz sets with the caller's tenant (the gateway strips client copies). */
   readonly tenantHeader: string;
   readonly metricBounds: { readonly models: number; readonly tenants: number; readonly services: number };
+  readonly requestLog: { readonly file: string | undefined; readonly maxFieldBytes: number; readonly redact: Redactor };
 }
 
 /** The default body limit of the gateway's model routes too (xds-server), so the two agree. */
@@ -30,6 +32,10 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --max-request-bytes N      the largest request body read for its model [${DEFAULT_MAX_REQUEST_BYTES}]
   --max-response-bytes N     a JSON answer larger than this is passed on without its usage read [${DEFAULT_MAX_RESPONSE_BYTES}]
   --tenant-header NAME       the header ext-authz puts the tenant in [${DEFAULT_IDENTITY_HEADERS.tenant}]
+  --request-log-file PATH    the request log of services with meta request-log=on [stdout]
+  --request-log-max-bytes N  of the prompt, and of the completion, in each line [16384]
+  --redact PATTERN           a secret's shape (RE2) to take out of the request log, beside the
+                             built-in ones (Bearer tokens, sk-/mgk_ keys, JWTs); repeatable
   --metric-models N          distinct model label values before "_other" [200]
   --metric-tenants N         distinct tenant label values before "_other" [1000]
   --metric-services N        distinct service label values before "_other" [200]
@@ -46,6 +52,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'metric-models': { type: 'string' },
       'metric-tenants': { type: 'string' },
       'metric-services': { type: 'string' },
+      'request-log-file': { type: 'string' },
+      'request-log-max-bytes': { type: 'string' },
+      redact: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -64,6 +73,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxRequestBytes,
     maxResponseBytes: positiveInteger(values['max-response-bytes'], '--max-response-bytes', DEFAULT_MAX_RESPONSE_BYTES),
     tenantHeader: orThrow(checkHeaderName('--tenant-header', values['tenant-header'] ?? DEFAULT_IDENTITY_HEADERS.tenant)),
+    requestLog: {
+      file: values['request-log-file'],
+      maxFieldBytes: positiveInteger(values['request-log-max-bytes'], '--request-log-max-bytes', 16 * 1024),
+      redact: orThrow(within('--redact', redactor(values.redact ?? []))),
+    },
     metricBounds: {
       models: positiveInteger(values['metric-models'], '--metric-models', 200),
       tenants: positiveInteger(values['metric-tenants'], '--metric-tenants', 1_000),

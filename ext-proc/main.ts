@@ -10,6 +10,7 @@ import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { processorAdminApp } from './admin.js';
 import { parseConfig, USAGE } from './config.js';
+import { RequestLog } from './log/request-log.js';
 import { ProcessorMetrics } from './metrics/processor.js';
 import { EXT_PROC_PROTO } from './server/codec.js';
 import { ProcessorServer } from './server/processor-server.js';
@@ -22,8 +23,16 @@ runService('ext-proc', log, async () => {
   const config = configOrUsage(() => parseConfig(process.argv.slice(2)), USAGE);
   loadEnvoyProtos([EXT_PROC_PROTO]);
   const metrics = new ProcessorMetrics(config.metricBounds);
+  const requestLog = new RequestLog({ ...config.requestLog, maxPendingBytes: 8 * 1024 * 1024, dropped: metrics.requestLogDropped });
   const server = new ProcessorServer({
-    settings: { maxRequestBytes: config.maxRequestBytes, maxResponseBytes: config.maxResponseBytes, tenantHeader: config.tenantHeader, now: Date.now },
+    settings: {
+      maxRequestBytes: config.maxRequestBytes,
+      maxResponseBytes: config.maxResponseBytes,
+      tenantHeader: config.tenantHeader,
+      now: Date.now,
+      logFieldBytes: config.requestLog.maxFieldBytes,
+    },
+    onLog: (r) => requestLog.write(r),
     metrics,
     log,
     limits: config.h2Limits,
@@ -45,5 +54,6 @@ runService('ext-proc', log, async () => {
     await server.grpc.close();
     await admin.close();
     consul?.close();
+    requestLog.close();
   };
 });

@@ -26,6 +26,8 @@ export interface GatewayMeshOptions {
   readonly xdsApi?: XdsApi;
   /** Start the LLM processor and route the model API by model through it. */
   readonly llm?: boolean;
+  /** The LLM processor's own flags. */
+  readonly llmArgs?: readonly string[];
 }
 
 /** Where the mesh's ext-authz reads its policy documents. */
@@ -114,7 +116,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
     }
     let llm: Component | undefined;
     if (options.llm) {
-      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc') });
+      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc'), ...(options.llmArgs ? { extraArgs: options.llmArgs } : {}) });
       const l = llm;
       started.push({ stop: () => l.stop() });
     }

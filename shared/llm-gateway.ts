@@ -22,4 +22,6 @@ export const LLM_PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embedd
 export interface ModelTableWire {
   readonly models: readonly string[];
   readonly aliases: Readonly<Record<string, ReadonlyArray<readonly [string, number]>>>;
+  /** Services whose calls go to the request log (prompt and completion), opt-in. */
+  readonly logged?: readonly string[];
 }

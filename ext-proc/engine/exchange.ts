@@ -12,7 +12,8 @@
 import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER } from '../../shared/llm-gateway.js';
 import type { CallFacts } from '../metrics/genai.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
-import { StreamUsageReader, usageOfJsonBody, type Usage } from '../openai/usage.js';
+import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
+import { parseAnswer, StreamUsageReader, usageOf, type Usage } from '../openai/usage.js';
 import { encodeContinue, encodeImmediate, plainContinue, type Phase } from '../server/codec.js';
 import type { ModelTable } from './model-table.js';
 
@@ -31,6 +32,8 @@ export interface ExchangeSettings {
   readonly maxResponseBytes: number;
   readonly tenantHeader: string;
   readonly now: () => number;
+  /** How much of a streamed answer's text is kept for the request log (when its service logs). */
+  readonly logFieldBytes: number;
 }
 
 /** What a finished call reports (metrics, request log). */
@@ -61,6 +64,8 @@ export class Exchange {
     private readonly onDone: (record: CallRecord) => void,
     /** A request answered by the gateway itself, by its OpenAI error code. */
     private readonly onRefused: (code: string) => void = () => undefined,
+    /** A call of a service that logs its calls (the table's `logged`). */
+    private readonly onLog: (record: RequestLogRecord) => void = () => undefined,
   ) {}
 
   /** The encoded answer to one of Envoy's messages. */
@@ -103,7 +108,7 @@ export class Exchange {
     this.request = read.request;
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
-    if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected);
+    if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size ? this.s.logFieldBytes : 0);
     return encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
       // only with a header mutation. And Envoy refuses a body whose length differs from the
@@ -137,13 +142,13 @@ export class Exchange {
       this.jsonBytes += chunk.length;
     } else this.jsonChunks = [];
     if (!endOfStream) return plainContinue('response_body');
-    const usage = this.jsonChunks.length ? usageOfJsonBody(Buffer.concat(this.jsonChunks)) : undefined;
+    const answer = this.jsonChunks.length ? parseAnswer(Buffer.concat(this.jsonChunks)) : undefined;
     this.jsonChunks = [];
-    return encodeContinue('response_body', { metadata: this.finish(usage) });
+    return encodeContinue('response_body', { metadata: this.finish(usageOf(answer), answer) });
   }
 
   /** The call is over: report it once; the metadata Envoy keeps of it. */
-  private finish(usage: Usage | undefined): Record<string, Record<string, string | number>> {
+  private finish(usage: Usage | undefined, answer?: unknown): Record<string, Record<string, string | number>> {
     const metadata: Record<string, string | number> = { model: this.model, requested_model: this.request?.model ?? '', service: this.service };
     if (usage) {
       metadata['prompt_tokens'] = usage.promptTokens;
@@ -153,6 +158,23 @@ export class Exchange {
     if (!this.finished && this.operation && this.request) {
       this.finished = true;
       const now = this.s.now();
+      if (this.table.logged.has(this.service)) {
+        this.onLog({
+          requestId: this.requestId,
+          operation: this.operation,
+          model: this.model,
+          requestedModel: this.request.model,
+          service: this.service,
+          tenant: this.tenant,
+          status: this.status,
+          durationMs: now - this.startedAt,
+          promptTokens: usage?.promptTokens,
+          completionTokens: usage?.completionTokens,
+          totalTokens: usage?.totalTokens,
+          prompt: promptOf(this.request.parsed),
+          completion: this.stream ? this.stream.text() : completionOf(answer),
+        });
+      }
       this.onDone({
         operation: this.operation,
         model: this.model,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 const tableSchema = z.strictObject({
   models: z.array(z.string()),
   aliases: z.record(z.string(), z.array(z.tuple([z.string(), z.number().int().positive()])).min(1)).default({}),
+  logged: z.array(z.string()).default([]),
 });
 
 export interface ModelTable {
@@ -15,10 +16,13 @@ export interface ModelTable {
   /** The model a request for `name` goes to: itself, or one of an alias's by weight. */
   resolve(name: string, random?: number): string;
   readonly aliasCount: number;
+  /** Services whose calls are logged; empty: none (nothing is kept for the log). */
+  readonly logged: ReadonlySet<string>;
 }
 
 class ParsedTable implements ModelTable {
   readonly names: ReadonlySet<string>;
+  readonly logged: ReadonlySet<string>;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
   constructor(t: z.infer<typeof tableSchema>) {
@@ -31,6 +35,7 @@ class ParsedTable implements ModelTable {
     }
     this.aliases = aliases;
     this.names = new Set([...t.models, ...aliases.keys()]);
+    this.logged = new Set(t.logged);
   }
 
   get aliasCount(): number {
@@ -46,7 +51,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {} });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [] });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {

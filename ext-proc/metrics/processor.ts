@@ -25,6 +25,12 @@ export class ProcessorMetrics extends GenAiMetrics {
     registers: [this.registry],
   });
 
+  readonly requestLogDropped = new Counter({
+    name: 'meshgate_llm_request_log_dropped_total',
+    help: 'Request log lines dropped because the log was too far behind',
+    registers: [this.registry],
+  });
+
   constructor(bounds: ConstructorParameters<typeof GenAiMetrics>[0] = {}) {
     super(bounds);
     collectDefaultMetrics({ register: this.registry });

@@ -23,13 +23,18 @@ export function usageOf(answer: unknown): Usage | undefined {
   return { promptTokens, completionTokens, totalTokens: count(r['total_tokens']) || promptTokens + completionTokens };
 }
 
-/** `usage` of a whole JSON body (chat completion, completion, embeddings); undefined if none or not JSON. */
-export function usageOfJsonBody(body: Buffer): Usage | undefined {
+/** A whole JSON answer (chat completion, completion, embeddings) parsed; undefined if not JSON. */
+export function parseAnswer(body: Buffer): unknown {
   try {
-    return usageOf(JSON.parse(body.toString('utf8')));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** `usage` of a whole JSON body; undefined if none or not JSON. */
+export function usageOfJsonBody(body: Buffer): Usage | undefined {
+  return usageOf(parseAnswer(body));
 }
 
 const BLANK_LINE = /\r?\n\r?\n/;
@@ -53,11 +58,22 @@ export class StreamUsageReader {
   events = 0;
   done = false;
 
+  /** The answer's text so far, when collected (for the request log): at most `collectBytes`. */
+  private collected: string[] = [];
+  private collectedBytes = 0;
+
   constructor(
     /** Take out the usage-only event (choices empty, usage set), which the gateway asked for. */
     private readonly dropUsageOnly: boolean,
     private readonly maxEventBytes = 1 << 20,
+    /** Reassemble the answer's text from its deltas, up to this many bytes (0: not at all). */
+    private readonly collectBytes = 0,
   ) {}
+
+  /** The streamed answer's text, reassembled (empty unless collected). */
+  text(): string {
+    return this.collected.join('');
+  }
 
   /** Read one body chunk; returns the bytes to pass on to the caller. */
   push(chunk: Buffer): Buffer {
@@ -100,6 +116,17 @@ export class StreamUsageReader {
     return this.usage;
   }
 
+  private collect(event: unknown): void {
+    const choices = (event as { choices?: unknown }).choices;
+    if (!Array.isArray(choices)) return;
+    for (const c of choices as Array<{ delta?: { content?: unknown }; text?: unknown }>) {
+      const t = typeof c?.delta?.content === 'string' ? c.delta.content : typeof c?.text === 'string' ? c.text : '';
+      if (!t) continue;
+      this.collected.push(t);
+      this.collectedBytes += t.length;
+    }
+  }
+
   /** Reads an event; true when it is a usage-only event (to be dropped in that mode). */
   private read(event: string): boolean {
     const data = eventData(event);
@@ -115,6 +142,7 @@ export class StreamUsageReader {
     } catch {
       return false;
     }
+    if (this.collectBytes && this.collectedBytes < this.collectBytes) this.collect(parsed);
     const usage = usageOf(parsed);
     if (!usage) return false;
     this.usage = usage;

@@ -9,6 +9,7 @@ import type { H2Limits } from '../../shared/h2/limits.js';
 import { Exchange, type CallRecord, type ExchangeSettings } from '../engine/exchange.js';
 import { MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
 import { ModelTables } from '../engine/model-table.js';
+import type { RequestLogRecord } from '../log/request-log.js';
 import type { ProcessorMetrics } from '../metrics/processor.js';
 import { decodePhase, EXTERNAL_PROCESSOR_SERVICE } from './codec.js';
 
@@ -18,6 +19,7 @@ export interface ProcessorServerDeps {
   readonly log: Logger;
   readonly limits: H2Limits;
   readonly onCall: (record: CallRecord) => void;
+  readonly onLog: (record: RequestLogRecord) => void;
 }
 
 export class ProcessorServer {
@@ -51,7 +53,7 @@ export class ProcessorServer {
         if (open) this.openStreams -= 1;
         open = false;
       };
-      const exchange = new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }));
+      const exchange = new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog);
       return {
         onMessage: (message) => {
           let answer: Buffer;

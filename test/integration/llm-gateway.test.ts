@@ -4,6 +4,9 @@
 // paces them; the processor's absence is a 503, never a guess.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import OpenAI from 'openai';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { waitFor } from '../../launcher/wait.js';
@@ -12,12 +15,15 @@ import { request, type GatewayError } from '../helpers/http.js';
 describe('LLM gateway: route by model, stream, count tokens', () => {
   let mesh: GatewayMesh;
   let client: OpenAI;
+  let logFile: string;
 
   before(async () => {
-    mesh = await startGatewayMesh({ llm: true });
-    // chat-a serves llama, chat-b serves qwen, and both serve "shared" (chat-a first by name).
+    logFile = path.join(os.tmpdir(), `meshgate-llm-requests-${process.pid}.log`);
+    mesh = await startGatewayMesh({ llm: true, llmArgs: [`--request-log-file=${logFile}`, '--redact=acct-[0-9]{4,}'] });
+    // chat-a serves llama, chat-b serves qwen, and both serve "shared" (chat-a first by name);
+    // chat-b's calls are logged.
     await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b,shared-7b' } });
-    await mesh.addInstance({ service: 'chat-b', id: 'chat-b-1', meta: { models: 'qwen2.5-7b,shared-7b' } });
+    await mesh.addInstance({ service: 'chat-b', id: 'chat-b-1', meta: { models: 'qwen2.5-7b,shared-7b', 'request-log': 'on' } });
     await mesh.addInstance({ service: 'embed', id: 'embed-1', meta: { models: 'embed-small' } });
     client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
     await waitFor(
@@ -34,6 +40,7 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
 
   after(async () => {
     await mesh?.stop();
+    fs.rmSync(logFile, { force: true });
   });
 
   it('sends each model to a service that serves it, the body untouched', async () => {
@@ -190,6 +197,35 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
         await a.failWith(undefined);
       }
     }
+  });
+
+  it('logs what a logging service was asked and answered, a stream reassembled, its secrets redacted; no other service', async () => {
+    const marker = `m${Date.now()}`;
+    const stream = await client.chat.completions.create({
+      model: 'qwen2.5-7b',
+      stream: true,
+      messages: [{ role: 'user', content: `${marker} key sk-abcdefghijklmnopqrstuv acct-123456 Bearer abc.def.ghijklmnop` }],
+    });
+    for await (const _ of stream);
+    await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: `${marker} not logged` }] });
+    const line = await waitFor(
+      'the log line',
+      () => {
+        const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(marker)) : [];
+        return lines.length ? lines : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    assert.equal(line.length, 1, 'chat-a does not log');
+    const r = JSON.parse(line[0]!) as Record<string, unknown> & { tokens: Record<string, number>; prompt: string; completion: string };
+    assert.equal(r['service'], 'chat-b');
+    assert.equal(r['model'], 'qwen2.5-7b');
+    assert.equal(r['status'], 200);
+    assert.deepEqual(r.tokens, { prompt: 6, completion: 8, total: 14 }, 'the usage the gateway asked the stream for');
+    assert.ok(!/sk-abc|123456|abc\.def/.test(r.prompt), r.prompt);
+    assert.match(r.prompt, /\[redacted\].*\[redacted\].*Bearer \[redacted\]/);
+    // The stream reassembled (the service echoes the prompt), redacted too.
+    assert.match(r.completion, new RegExp(`^You said: ${marker} key \\[redacted\\]`));
   });
 
   it('answers 413 as JSON for a body over the model API limit', async () => {

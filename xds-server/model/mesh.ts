@@ -65,6 +65,8 @@ export interface ServiceSettings {
   readonly upstreams?: readonly string[];
   /** The models it serves (meta `models`), for the gateway's model catalog. */
   readonly models?: readonly string[];
+  /** Its model API calls are written to the LLM processor's request log (meta `request-log=on`). */
+  readonly requestLog?: boolean;
 }
 
 export interface Service {

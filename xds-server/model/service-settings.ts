@@ -16,6 +16,7 @@ export const META = {
   timeout: 'timeout',
   connectTimeout: 'connect-timeout',
   models: 'models',
+  requestLog: 'request-log',
 } as const;
 
 
@@ -118,7 +119,10 @@ export function serviceSettings(
     const bad = models.find((m) => !MODEL_NAME.test(m));
     if (bad !== undefined) return refused(metaField(META.models), `${JSON.stringify(bad)} is not a model name (letters, digits and . _ : / @ -, at most 128)`);
   }
+  const requestLog = meta[META.requestLog]?.trim();
+  if (requestLog !== undefined && requestLog !== 'on' && requestLog !== 'off') return refused(metaField(META.requestLog), `${JSON.stringify(requestLog)}: on or off`);
   return valid({
+    ...(requestLog === 'on' ? { requestLog: true } : {}),
     ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
     ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),

@@ -45,6 +45,8 @@ export interface ModelAlias {
 export interface ModelRouting {
   readonly models: readonly RoutedModel[];
   readonly aliases: readonly ModelAlias[];
+  /** Model services that asked for their calls to be logged (meta request-log=on), sorted. */
+  readonly logged: readonly string[];
   readonly notes: readonly string[];
 }
 
@@ -76,5 +78,6 @@ export function modelRouting(state: MeshState, catalog: readonly CatalogModel[],
     for (const t of e.Targets) if (!served.has(t.Model)) notes.push(`model-route ${e.Name}: target ${t.Model} has no healthy service; left out`);
     if (live.length) aliases.push({ name: e.Name, targets: live.map((t) => [t.Model, t.Weight] as const) });
   }
-  return { models, aliases, notes };
+  const logged = [...new Set(catalog.flatMap((m) => m.services))].filter((s) => state.services.get(s)?.settings.requestLog).sort();
+  return { models, aliases, logged, notes };
 }

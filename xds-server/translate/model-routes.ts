@@ -37,6 +37,7 @@ export function modelTableText(routing: ModelRouting): string {
   const wire: ModelTableWire = {
     models: routing.models.map((m) => m.id),
     aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
+    ...(routing.logged.length ? { logged: routing.logged } : {}),
   };
   return JSON.stringify(wire);
 }

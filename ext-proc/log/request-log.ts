@@ -1,0 +1,87 @@
+// The request log: what was asked and answered, one JSON line per call, for the services that
+// opted in (meta request-log=on). Prompt and completion are redacted (redact.ts) and capped;
+// streams are reassembled from their deltas. To stdout by default, to a file when set; writes
+// that would pile up behind a slow disk are dropped and counted, never held without bound.
+import fs from 'node:fs';
+import type { Counter } from 'prom-client';
+import { capped, type Redactor } from './redact.js';
+
+export interface RequestLogRecord {
+  readonly requestId: string;
+  readonly operation: string;
+  readonly model: string;
+  readonly requestedModel: string;
+  readonly service: string;
+  readonly tenant: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly promptTokens: number | undefined;
+  readonly completionTokens: number | undefined;
+  readonly totalTokens: number | undefined;
+  readonly prompt: string;
+  readonly completion: string;
+}
+
+export interface RequestLogOptions {
+  /** undefined: stdout. */
+  readonly file: string | undefined;
+  /** Of the prompt and of the completion, each. */
+  readonly maxFieldBytes: number;
+  readonly redact: Redactor;
+  /** Lines dropped because the sink was this far behind. */
+  readonly maxPendingBytes: number;
+  readonly dropped: Counter;
+}
+
+export class RequestLog {
+  private readonly out: NodeJS.WritableStream & { writableLength: number };
+
+  constructor(private readonly o: RequestLogOptions) {
+    this.out = o.file ? fs.createWriteStream(o.file, { flags: 'a' }) : process.stdout;
+  }
+
+  write(r: RequestLogRecord): void {
+    if (this.out.writableLength > this.o.maxPendingBytes) {
+      this.o.dropped.inc();
+      return;
+    }
+    const prompt = capped(this.o.redact(r.prompt), this.o.maxFieldBytes);
+    const completion = capped(this.o.redact(r.completion), this.o.maxFieldBytes);
+    const line = {
+      time: new Date().toISOString(),
+      msg: 'llm call',
+      request_id: r.requestId,
+      operation: r.operation,
+      model: r.model,
+      requested_model: r.requestedModel,
+      service: r.service,
+      tenant: r.tenant,
+      status: r.status,
+      duration_ms: r.durationMs,
+      tokens: { prompt: r.promptTokens ?? null, completion: r.completionTokens ?? null, total: r.totalTokens ?? null },
+      prompt: prompt.text,
+      completion: completion.text,
+      ...(prompt.truncatedBytes || completion.truncatedBytes ? { truncated_bytes: { prompt: prompt.truncatedBytes, completion: completion.truncatedBytes } } : {}),
+    };
+    this.out.write(`${JSON.stringify(line)}\n`);
+  }
+
+  close(): void {
+    if (this.out !== process.stdout) (this.out as fs.WriteStream).end();
+  }
+}
+
+/** What a request asked, as text: the messages, the prompt or the input. */
+export function promptOf(request: Readonly<Record<string, unknown>>): string {
+  const asked = request['messages'] ?? request['prompt'] ?? request['input'];
+  return asked === undefined ? '' : typeof asked === 'string' ? asked : JSON.stringify(asked);
+}
+
+/** What a plain JSON answer said: each choice's message content or text, joined. */
+export function completionOf(answer: unknown): string {
+  const choices = (answer as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return '';
+  return choices
+    .map((c: { message?: { content?: unknown }; text?: unknown }) => (typeof c?.message?.content === 'string' ? c.message.content : typeof c?.text === 'string' ? c.text : ''))
+    .join('\n');
+}
