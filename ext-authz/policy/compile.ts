@@ -21,6 +21,8 @@ export interface CompiledPolicy {
   /** Headers and query parameters carrying credentials, removed before the upstream. */
   readonly carrierHeaders: readonly string[];
   readonly carrierQuery: readonly string[];
+  /** An API key may come in Authorization: removed with it when a key wins (a JWT stays for the upstream). */
+  readonly bearerApiKey: boolean;
   readonly source: { readonly document: string; readonly version: string };
 }
 
@@ -70,6 +72,7 @@ function compilePolicy(name: string, spec: PolicySpec, source: CompiledPolicy['s
     challenges: credentials.map((c) => c.challenge).filter((c): c is string => !!c),
     carrierHeaders: [...new Set(credentials.flatMap((c) => c.carriers.headers))],
     carrierQuery: [...new Set(credentials.flatMap((c) => c.carriers.query))],
+    bearerApiKey: credentials.some((c) => c instanceof ApiKeyCredential && c.bearer),
     source,
   };
 }

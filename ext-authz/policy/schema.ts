@@ -6,7 +6,7 @@
 //     dry_run: false
 //     credentials:            # tried in order; a credential that is present decides
 //       - type: api_key
-//         header: x-api-key   # or query: api_key
+//         header: x-api-key   # or query: api_key; bearer: true also takes Authorization: Bearer <key>
 //         keys: [{id: team-a, sha256: <hex>, subject: team-a-bot, tenant: team-a, plan: pro, scopes: [chat]}]
 //       - type: jwt
 //         issuer: https://idp.example.com/
@@ -49,6 +49,8 @@ const apiKeyCredential = z
     type: z.literal('api_key'),
     header: headerName.optional(),
     query: nonEmpty.optional(),
+    /** Also (or only, without header and query) from `Authorization: Bearer <key>`, as OpenAI clients send it. */
+    bearer: z.boolean().optional(),
     keys: z.array(apiKeyEntry).min(1, 'must list at least one key'),
   })
   .superRefine((c, ctx) => {

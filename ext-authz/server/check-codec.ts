@@ -86,19 +86,21 @@ export class CheckResponses {
   private allow(d: Extract<Decision, { allowed: true }>): Buffer {
     const policy = d.policy;
     const key = `${policy.name}\u0000${policy.source.version}`;
+    // The credential that won leaves with its carriers; an API key that came as a bearer token takes Authorization along.
+    const headers = d.identity?.credential === 'api_key' && policy.bearerApiKey ? [...policy.carrierHeaders, 'authorization'] : policy.carrierHeaders;
     if (d.identity && !d.wouldDeny) {
       let byPolicy = this.allowed.get(d.identity);
       if (!byPolicy) this.allowed.set(d.identity, (byPolicy = new Map()));
       let bytes = byPolicy.get(key);
-      if (!bytes) byPolicy.set(key, (bytes = this.encodeAllow(policy.name, d.identity, policy.carrierHeaders, policy.carrierQuery)));
+      if (!bytes) byPolicy.set(key, (bytes = this.encodeAllow(policy.name, d.identity, headers, policy.carrierQuery)));
       return bytes;
     }
     if (!d.identity) {
       let bytes = this.anonymousAllow.get(key);
-      if (!bytes) this.anonymousAllow.set(key, (bytes = this.encodeAllow(policy.name, undefined, policy.carrierHeaders, policy.carrierQuery)));
+      if (!bytes) this.anonymousAllow.set(key, (bytes = this.encodeAllow(policy.name, undefined, headers, policy.carrierQuery)));
       return bytes;
     }
-    return this.encodeAllow(policy.name, d.identity, policy.carrierHeaders, policy.carrierQuery);
+    return this.encodeAllow(policy.name, d.identity, headers, policy.carrierQuery);
   }
 
   private encodeAllow(policy: string, identity: Identity | undefined, carrierHeaders: readonly string[], carrierQuery: readonly string[]): Buffer {

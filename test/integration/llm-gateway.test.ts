@@ -10,6 +10,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { waitFor } from '../../launcher/wait.js';
+import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import { request, type GatewayError } from '../helpers/http.js';
 
 describe('LLM gateway: route by model, stream, count tokens', () => {
@@ -259,24 +260,38 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
   });
 });
 
-describe('LLM gateway: token budgets charged with the tokens each call used', () => {
+describe('LLM gateway: token budgets charged with the tokens each call used, per tenant from a Bearer API key', () => {
   let mesh: GatewayMesh;
   let client: OpenAI;
-  // 10 tokens a minute for llama: a "hello there" call uses 6 (2 in, 4 out).
+  const KEY = 'sk-acme-0123456789abcdef';
+  // Keys as OpenAI's clients send them (Authorization: Bearer), for the default policy.
+  const POLICY = `
+policies:
+  default:
+    credentials:
+      - type: api_key
+        bearer: true
+        keys:
+          - {id: acme-1, sha256: ${sha256(KEY).toString('hex')}, subject: acme-app, tenant: acme, scopes: [chat]}
+`;
+  // 10 tokens a minute for tenant acme on llama: a "hello there" call uses 6 (2 in, 4 out).
   const RATELIMIT = `domain: meshgate
 descriptors:
   - key: generic_key
     value: tokens
     descriptors:
-      - key: model
-        value: llama-3.1-8b
-        rate_limit: {unit: minute, requests_per_unit: 10}
+      - key: tenant
+        value: acme
+        descriptors:
+          - key: model
+            value: llama-3.1-8b
+            rate_limit: {unit: minute, requests_per_unit: 10}
 `;
 
   before(async () => {
-    mesh = await startGatewayMesh({ llm: true, ratelimitConfig: RATELIMIT, xdsArgs: ['--llm-token-budgets=generic:tokens,model'] });
+    mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, ratelimitConfig: RATELIMIT, xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant,model'] });
     await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b,qwen2.5-7b' } });
-    client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
     await waitFor('qwen routed', async () => (await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)) !== undefined, {
       timeoutMs: 20_000,
       intervalMs: 200,
@@ -287,11 +302,20 @@ descriptors:
     await mesh?.stop();
   });
 
-  /** What the rate-limit service has counted for llama, asked without counting (POST /json, 0 hits). */
+  it('refuses a wrong key with the SDK’s AuthenticationError', async () => {
+    const stranger = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'sk-wrong-0000000000000', maxRetries: 0 });
+    await assert.rejects(() => stranger.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }), OpenAI.AuthenticationError);
+  });
+
+  /** What the rate-limit service has counted for acme on llama, asked without counting (POST /json, 0 hits). */
   const remaining = async (): Promise<number> => {
     const r = await fetch(`${mesh.ratelimit!.adminUrl}/json`, {
       method: 'POST',
-      body: JSON.stringify({ domain: 'meshgate', hits_addend: 0, descriptors: [{ entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'model', value: 'llama-3.1-8b' }], hits_addend: 0 }] }),
+      body: JSON.stringify({
+        domain: 'meshgate',
+        hits_addend: 0,
+        descriptors: [{ entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'acme' }, { key: 'model', value: 'llama-3.1-8b' }], hits_addend: 0 }],
+      }),
     });
     const body = (await r.json()) as { statuses?: Array<{ limitRemaining?: number; limit_remaining?: number }> };
     const s = body.statuses?.[0];
@@ -310,7 +334,7 @@ descriptors:
     await waitFor('the call charged', async () => (await remaining()) === 0, { timeoutMs: 5_000, intervalMs: 50 });
     const refused = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
       body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }),
     });
     assert.equal(refused.status, 429);

@@ -15,6 +15,7 @@ const policy = {
   challenges: [],
   carrierHeaders: ['x-api-key'],
   carrierQuery: ['api_key'],
+  bearerApiKey: false,
   source: { document: 'd', version: 'v1' },
 } as CompiledPolicy;
 
@@ -47,6 +48,16 @@ describe('CheckRequest and CheckResponse on the wire', () => {
     assert.deepEqual(out.ok_response!.headers_to_remove, ['x-auth-plan', 'x-api-key']);
     assert.deepEqual(out.ok_response!.query_parameters_to_remove, ['api_key']);
     assert.deepEqual(out.dynamic_metadata, { subject: 'bot', credential: 'api_key', tenant: 'acme', scopes: 'chat embed', key_id: 'k1', policy: 'llm-clients' });
+  });
+
+  it('removes Authorization when an API key that may come as a bearer token wins, and keeps it for a JWT', () => {
+    const r = new CheckResponses(DEFAULT_IDENTITY_HEADERS);
+    const bearerPolicy = { ...policy, bearerApiKey: true } as CompiledPolicy;
+    const byKey = decode(r.encode({ allowed: true, policy: bearerPolicy, identity, reason: 'allowed' }));
+    assert.deepEqual(byKey.ok_response!.headers_to_remove, ['x-auth-plan', 'x-api-key', 'authorization']);
+    const jwtIdentity = Object.freeze({ ...identity, credential: 'jwt' as const });
+    const byJwt = decode(r.encode({ allowed: true, policy: bearerPolicy, identity: jwtIdentity, reason: 'allowed' }));
+    assert.ok(!byJwt.ok_response!.headers_to_remove!.includes('authorization'), 'the JWT goes on to the service');
   });
 
   it('encodes an identity’s answer once and reuses the bytes', () => {

@@ -35,6 +35,19 @@ describe('API keys', () => {
     assert.deepEqual(c.carriers.query, ['api_key']);
   });
 
+  it('reads a key sent the way OpenAI clients send it, Authorization: Bearer, after the named header, and leaves a JWT alone', () => {
+    const both = new ApiKeyCredential({ ...spec, header: 'x-api-key', bearer: true });
+    assert.equal(both.find(req({ authorization: 'Bearer right-key' })), 'right-key');
+    assert.equal(both.find(req({ 'x-api-key': 'named', authorization: 'Bearer right-key' })), 'named', 'the named header first');
+    assert.equal(both.find(req({ authorization: 'Basic abc' })), undefined);
+    assert.equal(both.find(req({ authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' })), undefined, 'a JWT is for a jwt credential');
+    const only = new ApiKeyCredential({ ...spec, bearer: true });
+    assert.equal(only.find(req({ 'x-api-key': 'right-key' })), undefined, 'no header unless named');
+    assert.equal(only.find(req({ authorization: 'bearer right-key' })), 'right-key');
+    assert.equal(only.challenge, 'Bearer realm="meshgate"');
+    assert.ok(only.verify(only.find(req({ authorization: 'Bearer right-key' }))!).ok);
+  });
+
   it('confirms a match with the constant-time comparison', () => {
     const calls: Array<[number, number]> = [];
     const spy = (a: Uint8Array, b: Uint8Array) => {
