@@ -1,12 +1,15 @@
-// `npm run demo`: Consul, the xds-server, ext-authz, ratelimit-service, two demo model service
-// instances, an "agent" service with its own sidecar Envoy, config entries in Consul KV and a
-// gateway Envoy on this machine, then the lines to try. Ctrl-C stops everything and removes
+// `npm run demo`: Consul, the xds-server, ext-authz, ratelimit-service, the LLM processor
+// (ext-proc), model services (llm-chat ×2 serving llama-3.1-8b and shared-7b, llm-qwen serving
+// qwen2.5-7b and shared-7b as the fallback provider, llm-embed serving an embeddings model), an
+// "agent" service with its own sidecar Envoy, config entries in Consul KV (the chat-default
+// alias among them) and a gateway Envoy on this machine, then the lines to try. Ctrl-C stops everything and removes
 // temporary data.
 //
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
 // --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port),
-// --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT), the agent's
+// --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT),
+// --ext-proc-port/EXT_PROC_PORT 9194 (admin: the next port), the agent's
 // sidecar --sidecar-port/SIDECAR_PORT 15000 (inbound; outbound and admin: the next two).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +21,7 @@ import YAML from 'yaml';
 import { startGatewayEnvoy, startSidecarEnvoy } from '../launcher/envoy-roles.js';
 import { freePorts } from '../launcher/ports.js';
 import { startExtAuthz } from '../launcher/ext-authz.js';
+import { startExtProc } from '../launcher/ext-proc.js';
 import { startRatelimit } from '../launcher/ratelimit.js';
 import { repoRoot } from '../launcher/repo.js';
 import { isPort } from '../shared/host-port.js';
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     'ratelimit-port': { type: 'string' },
     'ratelimit-admin-port': { type: 'string' },
     'sidecar-port': { type: 'string' },
+    'ext-proc-port': { type: 'string' },
   },
 });
 
@@ -57,6 +62,7 @@ const ports = {
   ratelimit: port(values['ratelimit-port'], 'RATELIMIT_PORT', 8081),
   ratelimitAdmin: port(values['ratelimit-admin-port'], 'RATELIMIT_ADMIN_PORT', 6070),
   sidecar: port(values['sidecar-port'], 'SIDECAR_PORT', 15000),
+  extProc: port(values['ext-proc-port'], 'EXT_PROC_PORT', 9194),
 };
 
 /** Where the xds-server reads config entries (its default prefix). */
@@ -74,6 +80,7 @@ let consul: ConsulAgent | undefined;
 let xds: XdsServerProcess | undefined;
 let authz: Component | undefined;
 let ratelimit: Component | undefined;
+let extProc: Component | undefined;
 let envoy: EnvoyProcess | undefined;
 let sidecar: EnvoyProcess | undefined;
 const instances: ModelServiceProcess[] = [];
@@ -89,6 +96,7 @@ async function shutdown(code: number): Promise<never> {
     await xds?.stop().catch(() => undefined);
     await authz?.stop().catch(() => undefined);
     await ratelimit?.stop().catch(() => undefined);
+    await extProc?.stop().catch(() => undefined);
     await consul?.stop().catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
     say('stopped; temporary data removed');
@@ -143,6 +151,16 @@ async function main(): Promise<void> {
   watchForCrash(ratelimit.process);
   say(`  ratelimit     gRPC 127.0.0.1:${ports.ratelimit}, admin ${ratelimit.adminUrl} (limits: demo/ratelimit.yaml, in memory)`);
 
+  extProc = await startExtProc({
+    port: ports.extProc,
+    adminPort: ports.extProc + 1,
+    consulAddress: consul.address,
+    extraArgs: [`--request-log-file=${path.join(logs, 'llm-requests.log')}`],
+    logFile: path.join(logs, 'ext-proc.log'),
+  });
+  watchForCrash(extProc.process);
+  say(`  ext-proc      gRPC 127.0.0.1:${ports.extProc}, admin ${extProc.adminUrl} (the LLM processor; request log: logs/llm-requests.log)`);
+
   // Traffic policy as config entries in Consul KV, one entry per key, as an operator keeps them.
   const entryDocs = YAML.parseAllDocuments(fs.readFileSync(path.join(repoRoot(), 'demo', 'config-entries.yaml'), 'utf8'));
   for (const doc of entryDocs) {
@@ -156,7 +174,8 @@ async function main(): Promise<void> {
     xdsPort: ports.xds,
     adminPort: ports.xdsAdmin,
     logFile: path.join(logs, 'xds-server.log'),
-    extraArgs: ['--ext-authz-service=ext-authz', '--ratelimit-service=ratelimit'],
+    // The model API routed by model through ext-proc; tokens charged per tenant (demo/ratelimit.yaml).
+    extraArgs: ['--ext-authz-service=ext-authz', '--ratelimit-service=ratelimit', '--ext-proc-service=ext-proc', '--llm-token-budgets=generic:tokens,auth:tenant'],
   });
   watchForCrash(xds.process);
   say(`  xds-server    ADS 127.0.0.1:${ports.xds}, admin ${xds.adminUrl}`);
@@ -173,12 +192,31 @@ async function main(): Promise<void> {
         protocol: 'http',
         'auth-policy': 'llm-clients,/test=none',
         'rate-limits': '/v1/=generic:llm,auth:key_id; /test=generic:test,remote_address',
+        models: 'llama-3.1-8b,shared-7b',
       },
       logFile: path.join(logs, `${id}.log`),
     });
     instances.push(instance);
     watchInstance(instance.process);
     say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
+  }
+
+  // Two more model services: another provider (shared-7b's fallback; its calls are logged) and
+  // an embeddings model. They have no gateway path of their own: the model API reaches them.
+  for (const [service, models, extra] of [
+    ['llm-qwen', 'qwen2.5-7b,shared-7b', { 'request-log': 'on' }],
+    ['llm-embed', 'text-embed-small', {}],
+  ] as const) {
+    const instance = await startModelService({
+      service,
+      id: `${service}-1`,
+      consulAddress: consul.address,
+      meta: { 'gateway-path': 'none', models, ...extra },
+      logFile: path.join(logs, `${service}-1.log`),
+    });
+    instances.push(instance);
+    watchInstance(instance.process);
+    say(`  ${`${service}-1`.padEnd(13)} ${instance.url} (serves ${models})`);
   }
 
   // The agent: an app that calls llm-chat by name through its own sidecar Envoy.
@@ -227,7 +265,7 @@ async function main(): Promise<void> {
     'a request through the gateway to succeed',
     async () =>
       (await fetch(`${gw}/test?msg=hello`)).status === 200 &&
-      (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).status === 200 &&
+      ((await (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).json()) as { data?: unknown[] }).data?.length === 5 &&
       ((await (await fetch(`${gw}/agent/call/llm-chat/test`)).json()) as { status?: number }).status === 200,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
@@ -236,17 +274,38 @@ async function main(): Promise<void> {
 ready. Try:
 
   curl '${gw}/test?msg=hello'                      # public: answered by llm-chat-1 or -2 (see "instance")
-  curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \\
-       -d '{"model":"demo","messages":[{"role":"user","content":"hello mesh"}]}'
+  # the model API (OpenAI's), routed by the body's model; API keys in x-api-key or as Bearer:
+  curl ${gw}/v1/models -H 'authorization: Bearer ${DEMO_API_KEY}'   # llama-3.1-8b, qwen2.5-7b, shared-7b, text-embed-small, chat-default
+  curl ${gw}/v1/chat/completions -H 'authorization: Bearer ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"qwen2.5-7b","messages":[{"role":"user","content":"hello mesh"}]}'      # answered by llm-qwen-1 (x-meshgate-service)
+  curl -N ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' -H 'x-demo-pace-ms: 300' \
+       -d '{"model":"llama-3.1-8b","stream":true,"messages":[{"role":"user","content":"stream this to me"}]}'   # chunk by chunk
+  curl ${gw}/v1/embeddings -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' -d '{"model":"text-embed-small","input":"hi"}'
+  curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"chat-default","messages":[{"role":"user","content":"x"}]}'              # the alias: llama 3 in 4, qwen 1 in 4
+  curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' -d '{"model":"gpt-9","messages":[]}'  # 404 naming the models
+  curl -X PUT '${instances[0]!.url}/_demo/fail?status=429'; curl -X PUT '${instances[1]!.url}/_demo/fail?status=429'   # llm-chat says 429 …
+  curl -s ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"shared-7b","messages":[{"role":"user","content":"x"}]}' | grep -o '"system_fingerprint":"[^"]*"'   # … llm-qwen-1 answers
+  curl -X PUT '${instances[0]!.url}/_demo/fail'; curl -X PUT '${instances[1]!.url}/_demo/fail'
+  cat ${path.join(logs, 'llm-requests.log')}      # what llm-qwen was asked and answered, secrets redacted
+  curl -s ${extProc.adminUrl}/metrics | grep gen_ai_client_token_usage_sum   # tokens by model, service, tenant
+
+  # the official openai SDK, unchanged (npm i openai):
+  #   const client = new OpenAI({ baseURL: '${gw}/v1', apiKey: '${DEMO_API_KEY}' });
+  #   console.log((await client.chat.completions.create({ model: 'chat-default', messages: [{ role: 'user', content: 'hi' }] })).choices[0].message);
+
   curl -i ${gw}/v1/chat/completions               # rejected: 401 as JSON, with WWW-Authenticate
   curl -i ${gw}/v1/embeddings -H 'x-api-key: wrong'   # rejected: the API key is not valid
   curl ${gw}/nowhere                               # 404 as JSON from the gateway
   curl ${authz.adminUrl}/status              # policies in force; edit demo/policies.yaml and look again
 
-  # rate limits (demo/ratelimit.yaml): /test 10 per minute per client address, /v1/ 5 per minute
-  # per API key; the next one is a 429 as JSON, with X-RateLimit-* and Retry-After headers:
+  # rate limits (demo/ratelimit.yaml): /test 10 per minute per client address, the model API 30
+  # calls a minute per API key and 300 tokens a minute per tenant (charged what each call used);
+  # the next one is a 429 as JSON, with X-RateLimit-* and Retry-After headers:
   for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/test; done; echo
-  for i in $(seq 6); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/models -H 'x-api-key: ${DEMO_API_KEY}'; done; echo
+  for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"llama-3.1-8b","messages":[{"role":"user","content":"count these twenty words please one two three four five six seven eight nine ten eleven twelve thirteen fourteen"}]}'; done; echo
   curl ${ratelimit.adminUrl}/rlconfig              # the limits in force
   curl ${xds.adminUrl}/debug/proxies              # which proxy has which config version
   curl ${xds.adminUrl}/metrics
