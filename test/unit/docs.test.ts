@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { USAGE as AUTHZ_USAGE } from '../../ext-authz/config.js';
+import { USAGE as EXT_PROC_USAGE } from '../../ext-proc/config.js';
 import { repoRoot } from '../../launcher/repo.js';
 import { USAGE as RATELIMIT_USAGE } from '../../ratelimit-service/config.js';
 import { USAGE as XDS_USAGE } from '../../xds-server/config.js';
@@ -40,10 +41,11 @@ describe('docs', () => {
   it('lists exactly the ext-authz and ratelimit-service flags their usage texts have', () => {
     assert.deepEqual(tableFlags(read('ext-authz/README.md')), usageFlags(AUTHZ_USAGE));
     assert.deepEqual(tableFlags(read('ratelimit-service/README.md')), usageFlags(RATELIMIT_USAGE));
+    assert.deepEqual(tableFlags(read('ext-proc/README.md')), usageFlags(EXT_PROC_USAGE));
   });
 
   it('links only to files that exist', () => {
-    for (const file of ['README.md', 'docs/configuration.md', 'ext-authz/README.md', 'ratelimit-service/README.md', 'shared/h2/README.md', 'bench/RESULTS.md']) {
+    for (const file of ['README.md', 'docs/configuration.md', 'ext-authz/README.md', 'ratelimit-service/README.md', 'ext-proc/README.md', 'shared/h2/README.md', 'bench/RESULTS.md']) {
       for (const m of read(file).matchAll(/\]\(([^)#:\s]+)(#[^)]*)?\)/g)) {
         const target = path.join(repoRoot(), path.dirname(file), m[1]!);
         assert.ok(fs.existsSync(target), `${file} links to ${m[1]}, which does not exist`);
