@@ -9,6 +9,7 @@ export interface ExtProcOptions {
   readonly extraArgs?: readonly string[];
   readonly logFile?: string;
   readonly cpus?: string;
+  readonly nodeArgs?: readonly string[];
   /** Another build's dist/ (a benchmark's baseline). */
   readonly distRoot?: string;
 }
@@ -26,6 +27,7 @@ export async function startExtProc(options: ExtProcOptions): Promise<Component> 
     adminPort: options.adminPort,
     waitReady: true,
     ...(options.cpus ? { cpus: options.cpus } : {}),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     ...(options.logFile ? { logFile: options.logFile } : {}),
     ...(options.distRoot ? { distRoot: options.distRoot } : {}),
   }).start();

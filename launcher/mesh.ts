@@ -26,8 +26,9 @@ export interface GatewayMeshOptions {
   readonly xdsApi?: XdsApi;
   /** Start the LLM processor and route the model API by model through it. */
   readonly llm?: boolean;
-  /** The LLM processor's own flags. */
+  /** The LLM processor's own flags, and node's (a profile, say). */
   readonly llmArgs?: readonly string[];
+  readonly llmNodeArgs?: readonly string[];
 }
 
 /** Where the mesh's ext-authz reads its policy documents. */
@@ -116,7 +117,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
     }
     let llm: Component | undefined;
     if (options.llm) {
-      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc'), ...(options.llmArgs ? { extraArgs: options.llmArgs } : {}) });
+      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc'), ...(options.llmArgs ? { extraArgs: options.llmArgs } : {}), ...(options.llmNodeArgs ? { nodeArgs: options.llmNodeArgs } : {}) });
       const l = llm;
       started.push({ stop: () => l.stop() });
     }

@@ -8,8 +8,9 @@ export interface WrkResult {
   readonly p99: number;
 }
 
-export function wrk(url: string, headers: Record<string, string>, connections: number, seconds: number): WrkResult {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+/** `script`: a wrk Lua file (a POST body, say). */
+export function wrk(url: string, headers: Record<string, string>, connections: number, seconds: number, script?: string): WrkResult {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
   const text = execFileSync(toolPath('wrk'), args, { encoding: 'utf8' });
   const ms = (label: string): number => {
     const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);

@@ -13,8 +13,8 @@ import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADE
 import type { CallFacts } from '../metrics/genai.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
-import { parseAnswer, StreamUsageReader, usageOf, type Usage } from '../openai/usage.js';
-import { encodeContinue, encodeImmediate, plainContinue, type Phase } from '../server/codec.js';
+import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
+import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type Phase } from '../server/codec.js';
 import type { ModelTable } from './model-table.js';
 
 
@@ -41,6 +41,14 @@ export interface CallRecord extends CallFacts {
   readonly requestId: string;
   readonly requestedModel: string;
   readonly status: number;
+}
+
+const STREAMED = new Map<boolean, Buffer>();
+/** The answer to a stream's response headers, encoded once: chunk by chunk, without a length when its bytes change. */
+function streamedAnswer(dropping: boolean): Buffer {
+  let b = STREAMED.get(dropping);
+  if (!b) STREAMED.set(dropping, (b = encodeContinue('response_headers', { responseBodyMode: BodySendMode.STREAMED, ...(dropping ? { removeHeaders: ['content-length'] } : {}) })));
+  return b;
 }
 
 export class Exchange {
@@ -79,7 +87,9 @@ export class Exchange {
         this.status = Number(p.headers.get(':status') ?? 0);
         this.service = p.headers.get(SERVICE_HEADER) ?? '';
         if (p.endOfStream) this.finish(undefined);
-        return this.stream?.dropping ? encodeContinue('response_headers', { removeHeaders: ['content-length'] }) : plainContinue('response_headers');
+        // A stream's answer comes chunk by chunk (the filter's default buffers an answer).
+        if (!this.stream) return plainContinue('response_headers');
+        return streamedAnswer(this.stream.dropping);
       case 'response_body':
         return this.responseBody(p.body, p.endOfStream);
       case 'trailers':
@@ -142,8 +152,12 @@ export class Exchange {
       this.jsonBytes += chunk.length;
     } else this.jsonChunks = [];
     if (!endOfStream) return plainContinue('response_body');
-    const answer = this.jsonChunks.length ? parseAnswer(Buffer.concat(this.jsonChunks)) : undefined;
+    const whole = this.jsonChunks.length === 1 ? this.jsonChunks[0]! : Buffer.concat(this.jsonChunks);
     this.jsonChunks = [];
+    if (!whole.length) return encodeContinue('response_body', { metadata: this.finish(undefined) });
+    // The usage alone unless the request log wants the answer too: a large answer is not parsed whole.
+    if (!this.table.logged.has(this.service)) return encodeContinue('response_body', { metadata: this.finish(usageOfAnswerTail(whole)) });
+    const answer = parseAnswer(whole);
     return encodeContinue('response_body', { metadata: this.finish(usageOf(answer), answer) });
   }
 

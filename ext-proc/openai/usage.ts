@@ -32,6 +32,37 @@ export function parseAnswer(body: Buffer): unknown {
   }
 }
 
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * `usage` of a whole JSON answer, read from its last `"usage"` object alone (OpenAI puts it at
+ * the end; an embeddings answer is mostly numbers not worth parsing); the whole answer parsed
+ * when that object cannot be read on its own.
+ */
+export function usageOfAnswerTail(body: Buffer): Usage | undefined {
+  const at = body.lastIndexOf(USAGE_KEY);
+  if (at < 0) return usageOf(parseAnswer(body));
+  const open = body.indexOf(0x7b, at + USAGE_KEY.length); // '{'
+  // The object: to its matching brace, strings (keys) skipped over.
+  let depth = 0;
+  for (let i = open; open >= 0 && i < body.length; i++) {
+    const c = body[i];
+    if (c === 0x22) {
+      for (i++; i < body.length && body[i] !== 0x22; i++) if (body[i] === 0x5c) i++; // '\\' escapes the next byte
+      continue;
+    }
+    if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) {
+      try {
+        return usageOf({ usage: JSON.parse(body.subarray(open, i + 1).toString('latin1')) });
+      } catch {
+        return usageOf(parseAnswer(body));
+      }
+    }
+  }
+  return usageOf(parseAnswer(body));
+}
+
 /** `usage` of a whole JSON body; undefined if none or not JSON. */
 export function usageOfJsonBody(body: Buffer): Usage | undefined {
   return usageOf(parseAnswer(body));

@@ -59,3 +59,16 @@ describe('token usage', () => {
     assert.equal(huge.result(), undefined, 'unread past the bound');
   });
 });
+
+describe('token usage from the end of a JSON answer', () => {
+  it('reads the last usage object alone, nested details included, and falls back to the whole answer', async () => {
+    const { usageOfAnswerTail } = await import('../../ext-proc/openai/usage.js');
+    const big = Buffer.from(JSON.stringify({ data: [{ embedding: Array.from({ length: 1000 }, (_, i) => i / 7) }], usage: { prompt_tokens: 7, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } } }));
+    assert.deepEqual(usageOfAnswerTail(big), { promptTokens: 7, completionTokens: 0, totalTokens: 7 });
+    // A message that mentions "usage" before the real one: the last one counts.
+    const chat = Buffer.from(JSON.stringify({ choices: [{ message: { content: 'my "usage": {"prompt_tokens": 99}' } }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }));
+    assert.deepEqual(usageOfAnswerTail(chat), { promptTokens: 1, completionTokens: 2, totalTokens: 3 });
+    assert.equal(usageOfAnswerTail(Buffer.from('{"choices":[]}')), undefined);
+    assert.equal(usageOfAnswerTail(Buffer.from('"usage": {"prompt_tokens": 1')), undefined, 'cut short: not JSON either');
+  });
+});

@@ -88,16 +88,19 @@ function extProc(llm: LlmOptions): JsonObject {
       failure_mode_allow: false,
       status_on_error: { code: 'ServiceUnavailable' },
       message_timeout: `${llm.timeoutMs / 1000}s`,
-      // The whole request body (the model is in it); the answer as it comes, chunk by chunk, so
-      // streams are never held back and a large answer never overflows a buffer.
+      // The whole request body (the model is in it). The answer buffered up to the stream's
+      // limit, then the rest as it comes (one message for most answers, and a large one never
+      // overflows); a stream's answer chunk by chunk, as the processor asks at its headers, so
+      // it is never held back.
       processing_mode: {
         request_header_mode: 'SEND',
         request_body_mode: 'BUFFERED',
         request_trailer_mode: 'SKIP',
         response_header_mode: 'SEND',
-        response_body_mode: 'STREAMED',
+        response_body_mode: 'BUFFERED_PARTIAL',
         response_trailer_mode: 'SKIP',
       },
+      allow_mode_override: true,
       metadata_options: { receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },
     },
   };
