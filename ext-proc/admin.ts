@@ -6,7 +6,13 @@ import type { ProcessorConfig } from './config.js';
 import type { ProcessorMetrics } from './metrics/processor.js';
 import type { ProcessorServer } from './server/processor-server.js';
 
-export function processorAdminApp(deps: { config: ProcessorConfig; server: ProcessorServer; metrics: ProcessorMetrics; ready: () => string | undefined }): express.Express {
+export function processorAdminApp(deps: {
+  config: ProcessorConfig;
+  server: ProcessorServer;
+  metrics: ProcessorMetrics;
+  ready: () => string | undefined;
+  cacheStats: () => { entries: number; bytes: number } | undefined;
+}): express.Express {
   const app = adminApp({ metrics: deps.metrics.registry, notReadyReason: deps.ready });
   app.get('/status', (_req, res) => {
     res.json({
@@ -16,6 +22,7 @@ export function processorAdminApp(deps: { config: ProcessorConfig; server: Proce
       tenant_header: deps.config.tenantHeader,
       streams_open: deps.server.openStreams,
       model_tables: deps.server.tableSummaries(),
+      cache: { backend: deps.config.cache.backend, ttl_ms: deps.config.cache.ttlMs, ...(deps.cacheStats() ?? {}) },
     });
   });
   return app;

@@ -5,6 +5,9 @@ import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { checkHeaderName } from '../shared/validate/names.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { orThrow, within } from '../shared/validate/result.js';
+import { hostPort } from '../shared/host-port.js';
+import { durationFlag } from '../shared/validate/duration.js';
+import type { CacheBounds } from './cache/store.js';
 import { redactor, type Redactor } from './log/redact.js';
 
 export interface ProcessorConfig extends ComponentConfig {
@@ -14,6 +17,7 @@ export interface ProcessorConfig extends ComponentConfig {
   readonly tenantHeader: string;
   readonly metricBounds: { readonly models: number; readonly tenants: number; readonly services: number };
   readonly requestLog: { readonly file: string | undefined; readonly maxFieldBytes: number; readonly redact: Redactor };
+  readonly cache: { readonly backend: 'off' | 'memory' | 'redis'; readonly redis: { host: string; port: number } | undefined; readonly timeoutMs: number } & CacheBounds;
 }
 
 /** The default body limit of the gateway's model routes too (xds-server), so the two agree. */
@@ -36,10 +40,32 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --request-log-max-bytes N  of the prompt, and of the completion, in each line [16384]
   --redact PATTERN           a secret's shape (RE2) to take out of the request log, beside the
                              built-in ones (Bearer tokens, sk-/mgk_ keys, JWTs); repeatable
+  --cache memory|redis|off   the response cache of embeddings and chats at temperature 0 (or
+                             x-meshgate-cache: allow) [memory]
+  --cache-redis HOST:PORT    the cache on this Redis (with --cache redis)
+  --cache-timeout DURATION   a Redis that answers later is a miss [50ms]
+  --cache-ttl DURATION       how long an answer is reused [5m]
+  --cache-max-bytes N        the memory cache's size [67108864]
+  --cache-max-entry-bytes N  the largest answer kept [1048576]
   --metric-models N          distinct model label values before "_other" [200]
   --metric-tenants N         distinct tenant label values before "_other" [1000]
   --metric-services N        distinct service label values before "_other" [200]
 ${H2_LIMITS_USAGE}`;
+
+function cacheConfig(values: Record<string, string | string[] | boolean | undefined>): ProcessorConfig['cache'] {
+  const backend = (values['cache'] as string | undefined) ?? 'memory';
+  if (backend !== 'off' && backend !== 'memory' && backend !== 'redis') throw new Error(`--cache: ${JSON.stringify(backend)} is not memory, redis or off`);
+  const redisAddr = values['cache-redis'] as string | undefined;
+  if (backend === 'redis' && !redisAddr) throw new Error('--cache redis needs --cache-redis HOST:PORT');
+  return {
+    backend,
+    redis: redisAddr ? hostPort(redisAddr, '--cache-redis') : undefined,
+    timeoutMs: durationFlag((values['cache-timeout'] as string | undefined) ?? '50ms', '--cache-timeout'),
+    ttlMs: durationFlag((values['cache-ttl'] as string | undefined) ?? '5m', '--cache-ttl'),
+    maxBytes: positiveInteger(values['cache-max-bytes'] as string | undefined, '--cache-max-bytes', 64 * 1024 * 1024),
+    maxEntryBytes: positiveInteger(values['cache-max-entry-bytes'] as string | undefined, '--cache-max-entry-bytes', 1024 * 1024),
+  };
+}
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
   const { values } = parseArgs({
@@ -55,6 +81,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'request-log-file': { type: 'string' },
       'request-log-max-bytes': { type: 'string' },
       redact: { type: 'string', multiple: true },
+      cache: { type: 'string' },
+      'cache-redis': { type: 'string' },
+      'cache-timeout': { type: 'string' },
+      'cache-ttl': { type: 'string' },
+      'cache-max-bytes': { type: 'string' },
+      'cache-max-entry-bytes': { type: 'string' },
     },
     strict: true,
   });
@@ -78,6 +110,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       maxFieldBytes: positiveInteger(values['request-log-max-bytes'], '--request-log-max-bytes', 16 * 1024),
       redact: orThrow(within('--redact', redactor(values.redact ?? []))),
     },
+    cache: cacheConfig(values),
     metricBounds: {
       models: positiveInteger(values['metric-models'], '--metric-models', 200),
       tenants: positiveInteger(values['metric-tenants'], '--metric-tenants', 1_000),

@@ -9,13 +9,27 @@ import { loadEnvoyProtos } from '../shared/proto/root.js';
 import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { processorAdminApp } from './admin.js';
-import { parseConfig, USAGE } from './config.js';
+import { Redis } from 'ioredis';
+import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
+import { parseConfig, USAGE, type ProcessorConfig } from './config.js';
 import { RequestLog } from './log/request-log.js';
 import { ProcessorMetrics } from './metrics/processor.js';
 import { EXT_PROC_PROTO } from './server/codec.js';
 import { ProcessorServer } from './server/processor-server.js';
 
 const log = createLogger('ext-proc');
+
+function openCache(c: ProcessorConfig['cache'], onError: () => void): CacheStore | undefined {
+  if (c.backend === 'off') return undefined;
+  if (c.backend === 'memory') return new MemoryStore(c);
+  // Commands fail at once while Redis is away (a miss), instead of queueing until it is back.
+  const client = new Redis({ ...c.redis!, enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false });
+  client.on('error', (err: Error) => log.warn({ err: err.message }, 'cache Redis error'));
+  return new RedisStore(client, c, c.timeoutMs, (err) => {
+    onError();
+    log.debug({ err: err.message }, 'cache operation failed (a miss)');
+  });
+}
 
 tuneGcForRequestPath();
 
@@ -24,6 +38,7 @@ runService('ext-proc', log, async () => {
   loadEnvoyProtos([EXT_PROC_PROTO]);
   const metrics = new ProcessorMetrics(config.metricBounds);
   const requestLog = new RequestLog({ ...config.requestLog, maxPendingBytes: 8 * 1024 * 1024, dropped: metrics.requestLogDropped });
+  const cacheStore = openCache(config.cache, () => metrics.cacheErrors.inc());
   const server = new ProcessorServer({
     settings: {
       maxRequestBytes: config.maxRequestBytes,
@@ -31,6 +46,9 @@ runService('ext-proc', log, async () => {
       tenantHeader: config.tenantHeader,
       now: Date.now,
       logFieldBytes: config.requestLog.maxFieldBytes,
+      ...(cacheStore
+        ? { cache: { store: cacheStore, maxEntryBytes: config.cache.maxEntryBytes, onLookup: (hit: boolean) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }) } }
+        : {}),
     },
     onLog: (r) => requestLog.write(r),
     metrics,
@@ -45,7 +63,7 @@ runService('ext-proc', log, async () => {
   const ready = (): string | undefined => undefined;
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
   const port = await server.grpc.listen(config.listen.host, config.listen.port);
-  const admin = await listenHttp(processorAdminApp({ config, server, metrics, ready }), config.admin.host, config.admin.port);
+  const admin = await listenHttp(processorAdminApp({ config, server, metrics, ready, cacheStats: () => cacheStore?.stats() }), config.admin.host, config.admin.port);
   const deregister = await registerComponent(consul, config, port, log, { check: (address) => ({ grpc: `${address}:${port}` }) });
   log.info({ listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}` }, 'ext-proc started');
 
@@ -55,5 +73,6 @@ runService('ext-proc', log, async () => {
     await admin.close();
     consul?.close();
     requestLog.close();
+    await cacheStore?.close();
   };
 });

@@ -9,10 +9,11 @@ export const CACHE_ALLOW_HEADER = 'x-meshgate-cache';
 
 export type Operation = 'chat' | 'text_completion' | 'embeddings';
 
-export function cacheable(operation: Operation, request: Readonly<Record<string, unknown>>, headers: Readonly<Record<string, string>>): boolean {
+/** `callerAllows`: the request's CACHE_ALLOW_HEADER says `allow`. */
+export function cacheable(operation: Operation, request: Readonly<Record<string, unknown>>, callerAllows: boolean): boolean {
   if (request['stream'] === true) return false;
   if (operation === 'embeddings') return true;
-  if (headers[CACHE_ALLOW_HEADER] === 'allow') return true;
+  if (callerAllows) return true;
   return request['temperature'] === 0 && (request['n'] === undefined || request['n'] === 1);
 }
 

@@ -10,6 +10,8 @@
 //                      metadata (for the access log and token budgets) and into the metrics.
 // Pure of I/O: a phase in, the encoded answer out.
 import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER } from '../../shared/llm-gateway.js';
+import { CACHE_ALLOW_HEADER, cacheable, cacheKey } from '../cache/key.js';
+import type { CacheStore } from '../cache/store.js';
 import type { CallFacts } from '../metrics/genai.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
@@ -34,7 +36,12 @@ export interface ExchangeSettings {
   readonly now: () => number;
   /** How much of a streamed answer's text is kept for the request log (when its service logs). */
   readonly logFieldBytes: number;
+  /** The response cache, when on. */
+  readonly cache?: { readonly store: CacheStore; readonly maxEntryBytes: number; readonly onLookup: (hit: boolean) => void };
 }
+
+/** The response header that says whether the answer came from the cache. */
+export const CACHE_RESULT_HEADER = 'x-meshgate-cache';
 
 /** What a finished call reports (metrics, request log). */
 export interface CallRecord extends CallFacts {
@@ -42,6 +49,10 @@ export interface CallRecord extends CallFacts {
   readonly requestedModel: string;
   readonly status: number;
 }
+
+let cacheMiss: Buffer | undefined;
+/** A plain answer's headers, told it was not in the cache (it will be, if it is a whole 200). */
+const CACHE_MISS_HEADERS = (): Buffer => (cacheMiss ??= encodeContinue('response_headers', { setHeaders: [[CACHE_RESULT_HEADER, 'miss']] }));
 
 const STREAMED = new Map<boolean, Buffer>();
 /** The answer to a stream's response headers, encoded once: chunk by chunk, without a length when its bytes change. */
@@ -63,6 +74,9 @@ export class Exchange {
   private firstChunkAt: number | undefined;
   private stream: StreamUsageReader | undefined;
   private jsonChunks: Buffer[] = [];
+  private cacheAllowed = false;
+  /** Set on a cache miss: the answer is stored under it when it is a whole 200. */
+  private cacheKey: string | undefined;
   private jsonBytes = 0;
   private finished = false;
 
@@ -76,8 +90,8 @@ export class Exchange {
     private readonly onLog: (record: RequestLogRecord) => void = () => undefined,
   ) {}
 
-  /** The encoded answer to one of Envoy's messages. */
-  handle(p: Phase): Buffer {
+  /** The encoded answer to one of Envoy's messages (a promise while the cache is asked, on Redis). */
+  handle(p: Phase): Buffer | Promise<Buffer> {
     switch (p.kind) {
       case 'request_headers':
         return this.requestHeaders(p.headers);
@@ -88,7 +102,7 @@ export class Exchange {
         this.service = p.headers.get(SERVICE_HEADER) ?? '';
         if (p.endOfStream) this.finish(undefined);
         // A stream's answer comes chunk by chunk (the filter's default buffers an answer).
-        if (!this.stream) return plainContinue('response_headers');
+        if (!this.stream) return this.cacheKey ? CACHE_MISS_HEADERS() : plainContinue('response_headers');
         return streamedAnswer(this.stream.dropping);
       case 'response_body':
         return this.responseBody(p.body, p.endOfStream);
@@ -106,10 +120,11 @@ export class Exchange {
     this.operation = OPERATIONS.get(q < 0 ? path : path.slice(0, q));
     this.tenant = headers.get(this.s.tenantHeader) ?? '';
     this.requestId = headers.get('x-request-id') ?? '';
+    this.cacheAllowed = headers.get(CACHE_ALLOW_HEADER) === 'allow';
     return plainContinue('request_headers');
   }
 
-  private requestBody(body: Buffer, endOfStream: boolean): Buffer {
+  private requestBody(body: Buffer, endOfStream: boolean): Buffer | Promise<Buffer> {
     // The filter buffers the whole body (BUFFERED): one message with end_of_stream.
     if (!endOfStream) return this.refuse({ status: 400, body: { error: { message: 'the request body arrived in parts; the gateway reads it whole', type: 'invalid_request_error', param: null, code: null } } });
     if (!this.operation) return this.refuse({ status: 404, body: { error: { message: 'this path is not an OpenAI-style model API (chat/completions, completions, embeddings)', type: 'invalid_request_error', param: null, code: 'unknown_url' } } });
@@ -119,7 +134,7 @@ export class Exchange {
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
     if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size ? this.s.logFieldBytes : 0);
-    return encodeContinue('request_body', {
+    const routed = (): Buffer => encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
       // only with a header mutation. And Envoy refuses a body whose length differs from the
       // content-length it came with.
@@ -129,6 +144,22 @@ export class Exchange {
       metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: this.model, requested_model: read.request.model } },
       clearRouteCache: true,
     });
+    const cache = this.s.cache;
+    if (!cache || !cacheable(this.operation, read.request.parsed, this.cacheAllowed)) return routed();
+    // The model the service would get is in the key: an alias's answers are its models' own.
+    const key = cacheKey(this.tenant, this.operation, { ...read.request.parsed, model: this.model });
+    const found = cache.store.get(key);
+    const decide = (hit: Buffer | undefined): Buffer => {
+      cache.onLookup(hit !== undefined);
+      if (!hit) {
+        this.cacheKey = key;
+        return routed();
+      }
+      this.status = 200;
+      this.finish(undefined);
+      return encodeImmediate(200, hit, [[CACHE_RESULT_HEADER, 'hit']], 'meshgate_llm_cache_hit', { model: this.model, cache: 'hit' });
+    };
+    return found instanceof Promise ? found.then(decide) : decide(found);
   }
 
   private refuse(error: OpenAiError): Buffer {
@@ -155,6 +186,7 @@ export class Exchange {
     const whole = this.jsonChunks.length === 1 ? this.jsonChunks[0]! : Buffer.concat(this.jsonChunks);
     this.jsonChunks = [];
     if (!whole.length) return encodeContinue('response_body', { metadata: this.finish(undefined) });
+    if (this.cacheKey && this.status === 200 && whole.length <= this.s.cache!.maxEntryBytes) this.s.cache!.store.set(this.cacheKey, whole);
     // The usage alone unless the request log wants the answer too: a large answer is not parsed whole.
     if (!this.table.logged.has(this.service)) return encodeContinue('response_body', { metadata: this.finish(usageOfAnswerTail(whole)) });
     const answer = parseAnswer(whole);

@@ -31,6 +31,14 @@ export class ProcessorMetrics extends GenAiMetrics {
     registers: [this.registry],
   });
 
+  readonly cacheLookups = new Counter({
+    name: 'meshgate_llm_cache_lookups_total',
+    help: 'Response cache lookups, by result (hit, miss)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly cacheErrors = new Counter({ name: 'meshgate_llm_cache_errors_total', help: 'Response cache operations on Redis that failed (each a miss)', registers: [this.registry] });
+
   constructor(bounds: ConstructorParameters<typeof GenAiMetrics>[0] = {}) {
     super(bounds);
     collectDefaultMetrics({ register: this.registry });

@@ -121,9 +121,15 @@ export function plainContinue(phase: ResponsePhase): Buffer {
 }
 
 /** Answer the HTTP request now, from the gateway, with a JSON body (marked, so that the gateway's local-reply mapping lets it through as it is). */
-export function encodeImmediate(status: number, body: Buffer, headers: ReadonlyArray<readonly [string, string]> = [], details = ''): Buffer {
+export function encodeImmediate(
+  status: number,
+  body: Buffer,
+  headers: ReadonlyArray<readonly [string, string]> = [],
+  details = '',
+  metadata: Readonly<Record<string, string | number>> = {},
+): Buffer {
   return encode({
-    dynamic_metadata: { fields: { [LLM_METADATA_NAMESPACE]: { struct_value: structOf({ answer: 'openai' }) } } },
+    dynamic_metadata: { fields: { [LLM_METADATA_NAMESPACE]: { struct_value: structOf({ ...metadata, answer: 'openai' }) } } },
     immediate_response: {
       status: { code: status },
       headers: { set_headers: [['content-type', 'application/json'], ...headers].map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') }, append_action: OVERWRITE_IF_EXISTS_OR_ADD })) },

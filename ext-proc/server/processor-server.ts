@@ -22,6 +22,9 @@ export interface ProcessorServerDeps {
   readonly onLog: (record: RequestLogRecord) => void;
 }
 
+/** Messages a stream may send while an earlier one's answer is still being worked out. */
+const MAX_WAITING = 8;
+
 export class ProcessorServer {
   readonly grpc: GrpcServer;
   private readonly tables = new ModelTables();
@@ -54,18 +57,44 @@ export class ProcessorServer {
         open = false;
       };
       const exchange = new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog);
+      // Answers go out in order: while one waits (the cache on Redis), later messages wait too.
+      let waiting: Buffer[] | undefined;
+      const fail = (err: Error): void => {
+        log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
+        metrics.refusedStreams.inc({ reason: 'bad_message' });
+        closed();
+        call.end(GrpcStatus.INVALID_ARGUMENT, err.message);
+      };
+      const run = (message: Buffer): void => {
+        let answer: Buffer | Promise<Buffer>;
+        try {
+          answer = exchange.handle(decodePhase(message));
+        } catch (err) {
+          return fail(err as Error);
+        }
+        if (!(answer instanceof Promise)) return call.send(answer);
+        waiting = [];
+        answer.then(
+          (bytes) => {
+            call.send(bytes);
+            const later = waiting!;
+            waiting = undefined;
+            for (const m of later) {
+              // run() may start another wait: the rest queue behind it.
+              const again = waiting as Buffer[] | undefined;
+              if (again) again.push(m);
+              else run(m);
+            }
+          },
+          (err: Error) => fail(err),
+        );
+      };
       return {
         onMessage: (message) => {
-          let answer: Buffer;
-          try {
-            answer = exchange.handle(decodePhase(message));
-          } catch (err) {
-            log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
-            metrics.refusedStreams.inc({ reason: 'bad_message' });
-            closed();
-            return call.end(GrpcStatus.INVALID_ARGUMENT, (err as Error).message);
-          }
-          call.send(answer);
+          if (!waiting) return run(message);
+          // Envoy waits for each answer; a peer that does not is bounded.
+          if (waiting.length >= MAX_WAITING) return fail(new Error(`more than ${MAX_WAITING} messages sent ahead of their answers`));
+          waiting.push(message);
         },
         onEnd: () => {
           closed();

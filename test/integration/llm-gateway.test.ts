@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { freePorts } from '../../launcher/ports.js';
+import { startRedis, type RedisServer } from '../../launcher/redis.js';
 import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import { request, type GatewayError } from '../helpers/http.js';
@@ -229,6 +231,21 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     assert.match(r.completion, new RegExp(`^You said: ${marker} key \\[redacted\\]`));
   });
 
+  it('answers a repeated embeddings call from the cache, without calling the service; a sampled chat never', async () => {
+    const sent = async (): Promise<number> => (await mesh.envoy.admin.stat('cluster.model~embed-small.upstream_rq_total')) ?? 0;
+    const input = `cache me ${Date.now()}`;
+    const first = await client.embeddings.create({ model: 'embed-small', input }).withResponse();
+    assert.equal(first.response.headers.get('x-meshgate-cache'), 'miss');
+    const before = await sent();
+    const second = await client.embeddings.create({ model: 'embed-small', input }).withResponse();
+    assert.equal(second.response.headers.get('x-meshgate-cache'), 'hit');
+    assert.deepEqual(second.data.data, first.data.data, 'the same answer');
+    assert.equal(await sent(), before, 'the service was not called');
+    // A chat at the default temperature is sampled: it is never reused.
+    const chat = await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: input }] }).withResponse();
+    assert.equal(chat.response.headers.get('x-meshgate-cache'), null);
+  });
+
   it('answers 413 as JSON for a body over the model API limit', async () => {
     const big = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
@@ -257,6 +274,43 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
       timeoutMs: 15_000,
       intervalMs: 200,
     });
+  });
+});
+
+describe('LLM gateway: the response cache on Redis', () => {
+  let mesh: GatewayMesh;
+  let redis: RedisServer;
+  let client: OpenAI;
+
+  before(async () => {
+    const [port] = (await freePorts(1)) as [number];
+    redis = await startRedis(port);
+    mesh = await startGatewayMesh({ llm: true, llmArgs: ['--cache=redis', `--cache-redis=127.0.0.1:${port}`, '--cache-timeout=100ms'] });
+    await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b' } });
+    client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    await waitFor('llama routed', async () => (await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)) !== undefined, {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+  });
+
+  after(async () => {
+    await mesh?.stop();
+    await redis?.stop();
+  });
+
+  it('reuses a chat at temperature 0 from Redis, and answers from the service while Redis is down', async () => {
+    const ask = () => client.chat.completions.create({ model: 'llama-3.1-8b', temperature: 0, messages: [{ role: 'user', content: 'deterministic' }] }).withResponse();
+    assert.equal((await ask()).response.headers.get('x-meshgate-cache'), 'miss');
+    const hit = await waitFor('stored in Redis', async () => {
+      const r = await ask();
+      return r.response.headers.get('x-meshgate-cache') === 'hit' ? r : undefined;
+    }, { timeoutMs: 5_000, intervalMs: 50 });
+    assert.equal(hit.data.choices[0]?.message.content, 'You said: deterministic');
+    await redis.stop();
+    const without = await ask();
+    assert.equal(without.data.choices[0]?.message.content, 'You said: deterministic', 'a cache that is away is a miss, never an error');
+    assert.equal(without.response.headers.get('x-meshgate-cache'), 'miss');
   });
 });
 

@@ -12,7 +12,10 @@ const TABLE = parseModelTable(JSON.stringify({ models: ['llama', 'qwen'], aliase
 const SETTINGS = { maxRequestBytes: 1 << 20, maxResponseBytes: 1 << 20, tenantHeader: 'x-auth-tenant', now: () => 1_000, logFieldBytes: 1024 };
 
 const headers = (h: Record<string, string>): Map<string, string> => new Map(Object.entries(h));
-const answer = (b: Buffer): JsonObject => decodeMessage('envoy.service.ext_proc.v3.ProcessingResponse', b);
+const answer = (b: Buffer | Promise<Buffer>): JsonObject => {
+  assert.ok(Buffer.isBuffer(b), 'answered at once (no cache here)');
+  return decodeMessage('envoy.service.ext_proc.v3.ProcessingResponse', b);
+};
 const body = (text: string, eos = true): Phase => ({ kind: 'request_body', body: Buffer.from(text), endOfStream: eos });
 const responseBody = (text: string, eos: boolean): Phase => ({ kind: 'response_body', body: Buffer.from(text), endOfStream: eos });
 
