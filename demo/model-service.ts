@@ -49,7 +49,7 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 1 << 20) throw new Error('body larger than 1 MiB');
+    if (size > 4 << 20) throw new Error('body larger than 4 MiB');
     chunks.push(chunk as Buffer);
   }
   return JSON.parse(Buffer.concat(chunks).toString() || 'null');

@@ -246,7 +246,7 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     assert.equal(chat.response.headers.get('x-meshgate-cache'), null);
   });
 
-  it('answers 413 as JSON for a body over the model API limit', async () => {
+  it('answers 413 as JSON for a body over the model API limit, and takes a large one under it', async () => {
     const big = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -254,6 +254,10 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     });
     assert.equal(big.status, 413);
     assert.equal(big.body.error.code, 'payload_too_large');
+    // Under the limit, a large body goes whole through the processor (one gRPC message) to the service.
+    const content = 'y'.repeat(1536 * 1024);
+    const large = await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content }] });
+    assert.equal(large.choices[0]?.message.content, `You said: ${content}`);
   });
 
   it('answers 503 as JSON while the processor is down, and routes by model again once it is back', async () => {

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeRefusal } from '../../shared/validate/result.js';
 import { serviceSettings } from '../../xds-server/model/service-settings.js';
-import { modelCatalog } from '../../xds-server/resolve/models.js';
+import { modelCatalog, modelRouting } from '../../xds-server/resolve/models.js';
+import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
+import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
+import { entryId } from '../../xds-server/model/config-entries/schema.js';
+import { resolveServicePolicy } from '../../xds-server/resolve/service-policy.js';
 import { modelsListBody } from '../../xds-server/translate/models-route.js';
 import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
@@ -35,5 +39,55 @@ describe('model catalog', () => {
       object: 'list',
       data: [{ id: 'm2', object: 'model', created: 0, owned_by: 'a,c' }],
     });
+  });
+
+  const entries = (text: string) => {
+    const parsed = parseConfigEntries(text, true);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+    return entriesOf(new Map(parsed.value.map((e) => [entryId(e), e])));
+  };
+
+  it('routes each model to its services in failover order, and resolves aliases to the models served now', () => {
+    const mesh = meshOf(
+      [
+        service('a', [instance('a-1')], { models: ['llama', 'shared'], requestTimeoutMs: 7_000 }),
+        service('b', [instance('b-1')], { models: ['qwen', 'shared'], requestLog: true }),
+        service('c', [instance('c-1', { health: 'UNHEALTHY' })], { models: ['mixtral'] }),
+      ],
+      entries(
+        [
+          'Kind: model-route\nName: shared\nServices: [b, nowhere]\nRequestTimeoutMs: 60000',
+          'Kind: model-route\nName: chat\nTargets: [{Model: llama, Weight: 3}, {Model: mixtral, Weight: 5}]',
+          'Kind: model-route\nName: qwen\nTargets: [{Model: llama}]',
+        ].join('\n---\n'),
+      ),
+    );
+    const routing = modelRouting(mesh, modelCatalog(mesh)!, (s) => resolveServicePolicy(mesh, s));
+    assert.deepEqual(
+      routing.models.map((m) => [m.id, m.services, m.timeoutMs]),
+      [
+        ['llama', ['a'], 7_000],
+        ['qwen', ['b'], 30_000],
+        ['shared', ['b', 'a'], 60_000], // the entry's order first (a service it names that serves nothing is no one), then by name
+      ],
+    );
+    assert.deepEqual(routing.aliases, [{ name: 'chat', targets: [['llama', 3]] }], 'mixtral has no healthy service: left out');
+    assert.deepEqual(routing.logged, ['b']);
+    assert.deepEqual(routing.notes, [
+      'model-route chat: target mixtral has no healthy service; left out',
+      'model-route qwen: a service serves a model of this name; the alias is ignored',
+    ]);
+  });
+
+  it('refuses a model-route that is neither an alias nor an order, or an alias of itself', () => {
+    for (const [text, reason] of [
+      ['Kind: model-route\nName: x', /give Targets \(an alias\) or Services/],
+      ['Kind: model-route\nName: x\nTargets: [{Model: x}]', /cannot target itself/],
+      ['Kind: model-route\nName: "bad name"\nServices: [a]', /must be a model name/],
+    ] as const) {
+      const r = parseConfigEntries(text);
+      assert.ok(!r.ok, text);
+      assert.match(describeRefusal(r), reason);
+    }
   });
 });
