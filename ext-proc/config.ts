@@ -36,7 +36,8 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --max-request-bytes N      the largest request body read for its model [${DEFAULT_MAX_REQUEST_BYTES}]
   --max-response-bytes N     a JSON answer larger than this is passed on without its usage read [${DEFAULT_MAX_RESPONSE_BYTES}]
   --tenant-header NAME       the header ext-authz puts the tenant in [${DEFAULT_IDENTITY_HEADERS.tenant}]
-  --request-log-file PATH    the request log of services with meta request-log=on [stdout]
+  --request-log-file PATH    the request log (services with meta request-log=on, policies with
+                             request_log: true) [stdout]
   --request-log-max-bytes N  of the prompt, and of the completion, in each line [16384]
   --redact PATTERN           a secret's shape (RE2) to take out of the request log, beside the
                              built-in ones (Bearer tokens, sk-/mgk_ keys, JWTs); repeatable

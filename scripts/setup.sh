@@ -7,7 +7,8 @@
 #   redis-server  Debian's redis-server (the machine's own suite), unpacked into .tools/deb
 #   h2spec        the HTTP/2 conformance suite, built from the Go module proxy with the machine's Go
 #   ratelimit-reference  envoyproxy/ratelimit, built the same way: the differential test runs it
-#   --bench       also wrk (Debian) and bench/grpc-load (built with the machine's Go) for bench/
+#   --bench       also wrk (Debian), vegeta (Go module proxy) and bench/grpc-load (built with the
+#                 machine's Go) for bench/
 #
 # ENVOY_BIN, CONSUL_BIN, REDIS_SERVER_BIN, H2SPEC_BIN and RATELIMIT_REFERENCE_BIN point at
 # installs of your own and skip that step.
@@ -18,6 +19,7 @@ ENVOY_VERSION=1.40.0
 CONSUL_DEB_VERSION=1.8.7+dfsg1-2+b3
 # the HTTP/2 conformance suite, run against ext-authz and ratelimit-service by the tests
 H2SPEC_VERSION=v2.2.1+incompatible
+VEGETA_VERSION=v12.13.0
 # envoyproxy/ratelimit (the reference service), for bench/ratelimit.ts only
 RATELIMIT_REF_VERSION=v1.4.1-0.20260122083618-3fb702589d36
 
@@ -183,7 +185,10 @@ go_tool() {
   say "$name: $package@$version from the Go module proxy"
   build=$(mktemp -d)
   GOBIN="$build" GOFLAGS=-mod=mod "$go" install "$package@$version"
-  mv "$build/$(basename "$package")" "$BIN/$name"
+  # A module path's major-version element (…/v12) is not the command's name: the one before is.
+  local command; command=$(basename "$package")
+  [[ $command =~ ^v[0-9]+$ ]] && command=$(basename "$(dirname "$package")")
+  mv "$build/$command" "$BIN/$name"
   rmdir "$build"
   echo "$version" >"$TOOLS/$name.version"
 }
@@ -231,6 +236,8 @@ if [[ $want_bench == 1 ]]; then
     (cd "$ROOT/bench/grpc-load" && GOFLAGS=-mod=mod "$go" build -o "$BIN/grpc-load" .)
     echo "$loadgen_hash" >"$TOOLS/grpc-load.version"
   fi
+  # Open-loop HTTP load at a fixed rate (bench/llm-gateway.ts): wrk keeps a fixed concurrency.
+  go_tool vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION"
 fi
 
 say "ready: envoy=${ENVOY_BIN:-$BIN/envoy} consul=${CONSUL_BIN:-$BIN/consul} redis-server=${REDIS_SERVER_BIN:-$BIN/redis-server}"

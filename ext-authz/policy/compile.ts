@@ -14,6 +14,8 @@ import type { CredentialSpec, PolicyDocument, PolicySpec } from './schema.js';
 export interface CompiledPolicy {
   readonly name: string;
   readonly dryRun: boolean;
+  /** Said in the answer's metadata (`request_log: on`), for the LLM processor's request log. */
+  readonly requestLog: boolean;
   readonly credentials: readonly Credential[];
   readonly rules: RuleSet;
   /** All challenges for a 401 without credentials. */
@@ -67,6 +69,7 @@ function compilePolicy(name: string, spec: PolicySpec, source: CompiledPolicy['s
   return {
     name,
     dryRun: spec.dry_run,
+    requestLog: spec.request_log,
     credentials,
     rules: spec.rules,
     challenges: credentials.map((c) => c.challenge).filter((c): c is string => !!c),

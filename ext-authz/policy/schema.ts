@@ -4,6 +4,7 @@
 // policies:
 //   llm-clients:
 //     dry_run: false
+//     request_log: false      # true: the LLM processor logs these callers' model API calls
 //     credentials:            # tried in order; a credential that is present decides
 //       - type: api_key
 //         header: x-api-key   # or query: api_key; bearer: true also takes Authorization: Bearer <key>
@@ -156,6 +157,8 @@ const rule = z
 const policy = z.strictObject({
   description: z.string().optional(),
   dry_run: z.boolean().default(false),
+  /** The LLM processor writes this policy's model API calls to its request log (prompt and completion, redacted). */
+  request_log: z.boolean().default(false),
   credentials: z
     .array(credential)
     .min(1, 'must list at least one credential')

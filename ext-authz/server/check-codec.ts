@@ -3,6 +3,7 @@
 import type protobuf from 'protobufjs';
 import { messageType } from '../../shared/proto/root.js';
 import type { Decision } from '../authorize.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import { identityFacts, type Identity, type IdentityHeaderNames, IDENTITY_FIELDS } from '../identity.js';
 import { attributesOf, type CheckAttributes } from '../request.js';
 
@@ -92,18 +93,18 @@ export class CheckResponses {
       let byPolicy = this.allowed.get(d.identity);
       if (!byPolicy) this.allowed.set(d.identity, (byPolicy = new Map()));
       let bytes = byPolicy.get(key);
-      if (!bytes) byPolicy.set(key, (bytes = this.encodeAllow(policy.name, d.identity, headers, policy.carrierQuery)));
+      if (!bytes) byPolicy.set(key, (bytes = this.encodeAllow(policy, d.identity, headers)));
       return bytes;
     }
     if (!d.identity) {
       let bytes = this.anonymousAllow.get(key);
-      if (!bytes) this.anonymousAllow.set(key, (bytes = this.encodeAllow(policy.name, undefined, headers, policy.carrierQuery)));
+      if (!bytes) this.anonymousAllow.set(key, (bytes = this.encodeAllow(policy, undefined, headers)));
       return bytes;
     }
-    return this.encodeAllow(policy.name, d.identity, headers, policy.carrierQuery);
+    return this.encodeAllow(policy, d.identity, headers);
   }
 
-  private encodeAllow(policy: string, identity: Identity | undefined, carrierHeaders: readonly string[], carrierQuery: readonly string[]): Buffer {
+  private encodeAllow(policy: CompiledPolicy, identity: Identity | undefined, carrierHeaders: readonly string[]): Buffer {
     const facts = identity ? identityFacts(identity) : {};
     const set = IDENTITY_FIELDS.filter((f) => facts[f] !== undefined);
     const unset = IDENTITY_FIELDS.filter((f) => facts[f] === undefined).map((f) => this.names[f]);
@@ -112,9 +113,9 @@ export class CheckResponses {
       ok_response: {
         headers: set.map((f) => header(this.names[f], facts[f]!)),
         headers_to_remove: [...unset, ...carrierHeaders],
-        query_parameters_to_remove: [...carrierQuery],
+        query_parameters_to_remove: [...policy.carrierQuery],
       },
-      dynamic_metadata: struct({ ...(facts as Record<string, string>), policy }),
+      dynamic_metadata: struct({ ...(facts as Record<string, string>), policy: policy.name, ...(policy.requestLog ? { request_log: 'on' } : {}) }),
     });
   }
 

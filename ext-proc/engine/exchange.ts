@@ -3,12 +3,14 @@
 //   request body     → the model read (bad input answered here, in OpenAI's error shape), an
 //                      alias resolved, the body rewritten when the service must get another model
 //                      or a stream must report usage, the model filed in dynamic metadata and
-//                      the route cleared so Envoy routes by it;
-//   response headers → the status;
+//                      the route cleared so Envoy routes by it; a reusable request answered
+//                      from the response cache when it is there;
+//   response headers → the status and the service;
 //   response body    → chunks passed on as they come (a usage event the gateway asked for
 //                      itself taken out), usage read; at the end, the tokens into dynamic
-//                      metadata (for the access log and token budgets) and into the metrics.
-// Pure of I/O: a phase in, the encoded answer out.
+//                      metadata (for the access log and token budgets), the metrics, the request
+//                      log (when the service logs), the cache (a whole 200 that may be reused).
+// No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
 import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER } from '../../shared/llm-gateway.js';
 import { CACHE_ALLOW_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
@@ -16,9 +18,8 @@ import type { CallFacts } from '../metrics/genai.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
 import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
-import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type Phase } from '../server/codec.js';
+import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase } from '../server/codec.js';
 import type { ModelTable } from './model-table.js';
-
 
 export type Operation = CallFacts['operation'];
 
@@ -75,6 +76,8 @@ export class Exchange {
   private stream: StreamUsageReader | undefined;
   private jsonChunks: Buffer[] = [];
   private cacheAllowed = false;
+  /** The caller's ext-authz policy asks for its calls to be logged. */
+  private logByPolicy = false;
   /** Set on a cache miss: the answer is stored under it when it is a whole 200. */
   private cacheKey: string | undefined;
   private jsonBytes = 0;
@@ -94,7 +97,7 @@ export class Exchange {
   handle(p: Phase): Buffer | Promise<Buffer> {
     switch (p.kind) {
       case 'request_headers':
-        return this.requestHeaders(p.headers);
+        return this.requestHeaders(p.headers, p.authz);
       case 'request_body':
         return this.requestBody(p.body, p.endOfStream);
       case 'response_headers':
@@ -113,12 +116,14 @@ export class Exchange {
     }
   }
 
-  private requestHeaders(headers: ReadonlyMap<string, string>): Buffer {
+  private requestHeaders(headers: ReadonlyMap<string, string>, authz: AuthzFacts | undefined): Buffer {
     this.startedAt = this.s.now();
     const path = headers.get(':path') ?? '';
     const q = path.indexOf('?');
     this.operation = OPERATIONS.get(q < 0 ? path : path.slice(0, q));
-    this.tenant = headers.get(this.s.tenantHeader) ?? '';
+    // What ext-authz established: its metadata, else its header (client copies are stripped).
+    this.tenant = authz?.tenant ?? headers.get(this.s.tenantHeader) ?? '';
+    this.logByPolicy = authz?.requestLog === true;
     this.requestId = headers.get('x-request-id') ?? '';
     this.cacheAllowed = headers.get(CACHE_ALLOW_HEADER) === 'allow';
     return plainContinue('request_headers');
@@ -133,7 +138,7 @@ export class Exchange {
     this.request = read.request;
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
-    if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size ? this.s.logFieldBytes : 0);
+    if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
     const routed = (): Buffer => encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
       // only with a header mutation. And Envoy refuses a body whose length differs from the
@@ -188,9 +193,14 @@ export class Exchange {
     if (!whole.length) return encodeContinue('response_body', { metadata: this.finish(undefined) });
     if (this.cacheKey && this.status === 200 && whole.length <= this.s.cache!.maxEntryBytes) this.s.cache!.store.set(this.cacheKey, whole);
     // The usage alone unless the request log wants the answer too: a large answer is not parsed whole.
-    if (!this.table.logged.has(this.service)) return encodeContinue('response_body', { metadata: this.finish(usageOfAnswerTail(whole)) });
+    if (!this.logged()) return encodeContinue('response_body', { metadata: this.finish(usageOfAnswerTail(whole)) });
     const answer = parseAnswer(whole);
     return encodeContinue('response_body', { metadata: this.finish(usageOf(answer), answer) });
+  }
+
+  /** The request log takes this call: its service or its caller's policy asked for it. */
+  private logged(): boolean {
+    return this.logByPolicy || this.table.logged.has(this.service);
   }
 
   /** The call is over: report it once; the metadata Envoy keeps of it. */
@@ -204,7 +214,7 @@ export class Exchange {
     if (!this.finished && this.operation && this.request) {
       this.finished = true;
       const now = this.s.now();
-      if (this.table.logged.has(this.service)) {
+      if (this.logged()) {
         this.onLog({
           requestId: this.requestId,
           operation: this.operation,

@@ -1,15 +1,23 @@
 // ProcessingRequest in, ProcessingResponse out (envoy.service.ext_proc.v3), on the protobufjs
 // root. The answers that carry nothing but "go on" are encoded once.
 import type protobuf from 'protobufjs';
+import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
 import { messageType } from '../../shared/proto/root.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
 export const EXTERNAL_PROCESSOR_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 
+/** What ext-authz established for the call, forwarded from its dynamic metadata. */
+export interface AuthzFacts {
+  readonly tenant: string | undefined;
+  /** The caller's policy asks for its calls to be logged (policy `request_log: true`). */
+  readonly requestLog: boolean;
+}
+
 /** One message of Envoy's, by what it carries. */
 export type Phase =
-  | { readonly kind: 'request_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean }
+  | { readonly kind: 'request_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean; readonly authz?: AuthzFacts }
   | { readonly kind: 'request_body'; readonly body: Buffer; readonly endOfStream: boolean }
   | { readonly kind: 'response_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean }
   | { readonly kind: 'response_body'; readonly body: Buffer; readonly endOfStream: boolean }
@@ -24,7 +32,11 @@ interface RawBody {
   body?: Uint8Array;
   end_of_stream?: boolean;
 }
+interface RawStruct {
+  fields?: Record<string, { string_value?: string }>;
+}
 interface RawRequest {
+  metadata_context?: { filter_metadata?: Record<string, RawStruct> };
   request_headers?: RawHeaders;
   response_headers?: RawHeaders;
   request_body?: RawBody;
@@ -59,7 +71,15 @@ export function decodePhase(bytes: Buffer): Phase {
   } catch (err) {
     return { kind: 'unreadable', reason: (err as Error).message };
   }
-  if (m.request_headers) return { kind: 'request_headers', headers: headerMap(m.request_headers), endOfStream: m.request_headers.end_of_stream === true };
+  if (m.request_headers) {
+    const authz = m.metadata_context?.filter_metadata?.[EXT_AUTHZ_METADATA_NAMESPACE]?.fields;
+    return {
+      kind: 'request_headers',
+      headers: headerMap(m.request_headers),
+      endOfStream: m.request_headers.end_of_stream === true,
+      ...(authz ? { authz: { tenant: authz['tenant']?.string_value, requestLog: authz['request_log']?.string_value === 'on' } } : {}),
+    };
+  }
   if (m.request_body) return { kind: 'request_body', body: asBuffer(m.request_body.body), endOfStream: m.request_body.end_of_stream === true };
   if (m.response_headers) return { kind: 'response_headers', headers: headerMap(m.response_headers), endOfStream: m.response_headers.end_of_stream === true };
   if (m.response_body) return { kind: 'response_body', body: asBuffer(m.response_body.body), endOfStream: m.response_body.end_of_stream === true };

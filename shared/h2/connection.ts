@@ -464,8 +464,9 @@ export class H2ServerConnection implements StreamOwner {
     // Resetting streams before they are answered costs the peer nothing and this side the
     // work already started: past a burst, and for most of the streams the peer opened, that is
     // the rapid-reset attack (CVE-2023-44487). A client that gives up on a few calls in a
-    // hundred (Envoy, when its own callers go away) is far from both.
-    if (!s.localEnded) {
+    // hundred (Envoy, when its own callers go away) is far from both. A streaming call that has
+    // been answered (Envoy resets an ext_proc stream once its HTTP call is over) is not early.
+    if (!s.localEnded && !s.answered) {
       this.earlyResets += 1;
       if (!this.resets.take() && this.earlyResets * 2 > this.streamsOpened) {
         throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, '10.5', `rapid reset: ${this.earlyResets} of ${this.streamsOpened} streams reset before their answer (allowed: ${this.limits.resetBurst}, then ${this.limits.resetsPerSecond}/s, or under half)`);
@@ -583,6 +584,7 @@ export class H2ServerConnection implements StreamOwner {
 
   sendHeaders(s: ServerStream, block: Buffer, end: boolean): void {
     this.answeredSincePing = true;
+    s.answered = true;
     this.queueFrame(FrameType.HEADERS, Flag.END_HEADERS | (end ? Flag.END_STREAM : 0), s.id, block);
     if (end) this.localEnd(s);
   }

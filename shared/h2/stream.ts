@@ -42,6 +42,8 @@ export class ServerStream {
   overflowed = false;
   /** The application has written its last frame (DATA may still wait for window). */
   localEnded = false;
+  /** The application has sent its response headers (a streaming call answers before it ends). */
+  answered = false;
   /** DATA bytes received (for content-length, section 8.1.1). */
   dataReceived = 0;
   /** Bytes this stream holds against the connection's and the server's budgets. */

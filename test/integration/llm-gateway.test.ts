@@ -246,6 +246,16 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     assert.equal(chat.response.headers.get('x-meshgate-cache'), null);
   });
 
+  it('answers headers over the gateway’s limit 431 as JSON', async () => {
+    const r = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-big': 'h'.repeat(70 * 1024) },
+      body: JSON.stringify({ model: 'llama-3.1-8b', messages: [] }),
+    });
+    assert.equal(r.status, 431);
+    assert.equal(r.body.error.code, 'headers_too_large');
+  });
+
   it('answers 413 as JSON for a body over the model API limit, and takes a large one under it', async () => {
     const big = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
@@ -326,6 +336,7 @@ describe('LLM gateway: token budgets charged with the tokens each call used, per
   const POLICY = `
 policies:
   default:
+    request_log: true
     credentials:
       - type: api_key
         bearer: true
@@ -358,6 +369,18 @@ descriptors:
 
   after(async () => {
     await mesh?.stop();
+  });
+
+  it('logs the calls of a policy that asks for it, with the tenant ext-authz established, to stdout', async () => {
+    const marker = `p${Date.now()}`;
+    await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: marker }] });
+    const line = await waitFor(
+      'the log line',
+      () => fs.readFileSync(path.join(mesh.dir, 'ext-proc.log'), 'utf8').split('\n').find((l) => l.includes(marker) && l.includes('"llm call"')),
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    const r = JSON.parse(line) as Record<string, unknown>;
+    assert.deepEqual([r['tenant'], r['service'], r['completion']], ['acme', 'chat-a', `You said: ${marker}`]);
   });
 
   it('refuses a wrong key with the SDK’s AuthenticationError', async () => {

@@ -10,6 +10,7 @@ import { checkRequest, type CheckOutput } from '../helpers/authz-client.js';
 const policy = {
   name: 'llm-clients',
   dryRun: false,
+  requestLog: false,
   credentials: [],
   rules: { deny: [], allow: [] },
   challenges: [],

@@ -174,6 +174,23 @@ describe('HTTP/2 connection rules', () => {
     assert.equal(goaway(attack), ErrorCode.ENHANCE_YOUR_CALM, 'every stream reset at once: cut off after the burst');
   });
 
+  it('does not take a streaming call the client resets after it was answered for rapid reset (Envoy ends ext_proc streams so)', async () => {
+    const socket = new FakeSocket();
+    new H2ServerConnection(socket, {
+      limits: DEFAULT_H2_LIMITS,
+      onStream: (s) => {
+        // A bidirectional call: answered at once, read as it comes.
+        s.onData = () => undefined;
+        s.respond(encodeHeaders([[':status', '200'], ['content-type', 'application/grpc']]), false);
+      },
+    });
+    const calls = Array.from({ length: 3_000 }, (_, i) => Buffer.concat([open(2 * i + 1), frame(T.RST_STREAM, 0, 2 * i + 1, u32(ErrorCode.CANCEL))]));
+    socket.emit('data', Buffer.concat([PREFACE, frame(T.SETTINGS, 0, 0), ...calls]));
+    await new Promise((r) => process.nextTick(r));
+    const g = socket.frames().find((f) => f.type === T.GOAWAY);
+    assert.equal(g, undefined, '3,000 answered streaming calls reset by the client');
+  });
+
   it('answers 431 to a header list above SETTINGS_MAX_HEADER_LIST_SIZE or the field limit, and keeps the table in step', async () => {
     // "x-small: 1" is added to the dynamic table by the refused block; the next one refers to it
     // (index 62), which decodes only if the table stayed in step.

@@ -15,6 +15,7 @@
 //      after the processor so that it sees the model route (and the model) it chose; it checks
 //      the budgets before the call and charges the tokens used when the answer is done;
 //   7. the router.
+import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
@@ -101,7 +102,8 @@ function extProc(llm: LlmOptions): JsonObject {
         response_trailer_mode: 'SKIP',
       },
       allow_mode_override: true,
-      metadata_options: { receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },
+      // ext-authz's answer (tenant, policy, request_log) goes to the processor; its own facts come back.
+      metadata_options: { forwarding_namespaces: { untyped: [EXT_AUTHZ_METADATA_NAMESPACE] }, receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },
     },
   };
 }

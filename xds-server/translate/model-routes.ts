@@ -3,10 +3,11 @@
 //     limit and the processor on, with the model table as its streams' metadata. The processor
 //     files the model in dynamic metadata and clears the route; a request it did not route goes
 //     to a cluster without endpoints, 503 (never anywhere by guess);
-//   - one route per model, matching that metadata (which no client can set): to its cluster, whose endpoints are its
-//     services in failover order (priority 0, 1, …), retried on 429, 5xx, a reset or a failed
-//     connection at the next priority — before any answer has started, as Envoy retries only
-//     then — with the service that answered in x-meshgate-service.
+//   - one route per model, matching that metadata (which no client can set): to the model's
+//     cluster, whose endpoints are its services in failover order (priority 0, 1, …), retried
+//     on 429, 5xx, a reset or a failed connection at the next priority — before any answer has
+//     started, as Envoy retries only then — with the service that answered in
+//     x-meshgate-service, and the token budgets it charges.
 import { LLM_METADATA_NAMESPACE, LLM_PATHS, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { targetId, type Target } from '../resolve/chain.js';
@@ -47,7 +48,7 @@ function retryAcrossServices(m: RoutedModel): JsonObject {
     retry_on: 'connect-failure,refused-stream,reset,5xx,retriable-status-codes',
     retriable_status_codes: [429],
     num_retries: Math.max(1, m.services.length - 1),
-    // Each retry goes to the next service (priority); a retry within one service to another instance.
+    // Each retry goes to the next service (priority), never back to a host already tried.
     retry_priority: {
       name: 'envoy.retry_priorities.previous_priorities',
       typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 1 },
