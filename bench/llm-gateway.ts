@@ -123,7 +123,15 @@ try {
   for (const [rate, bytes] of [[1000, 1024], [1000, 32 * 1024], [2000, 4 * 1024], [5000, 1024], [5000, 32 * 1024]] as const) {
     const file = path.join(dir, `body-${bytes}.json`);
     fs.writeFileSync(file, bodyOf(bytes));
+    // A rate past capacity leaves a queue behind in the upstreams: each run starts once it is gone.
+    const drained = () =>
+      waitFor('the queues drained', async () => (await post(`${mesh.gatewayUrl}/plain/v1/chat/completions`, 1024)).ok && (await post(`${mesh.gatewayUrl}/v1/chat/completions`, 1024)).ok, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+    await drained();
     const p = vegetaPost(`${mesh.gatewayUrl}/plain/v1/chat/completions`, file, rate, RATE_SECONDS, dir);
+    await drained();
     const m = vegetaPost(`${mesh.gatewayUrl}/v1/chat/completions`, file, rate, RATE_SECONDS, dir);
     const show = (r: RateResult) => `${Math.round(r.throughput)}/s ok ${(r.success * 100).toFixed(1)}%, p50 ${fmt(r.p50)} p99 ${fmt(r.p99)} ms`;
     line(`  ${rate}/s, ${bytes / 1024} KB: plain ${show(p)}; model route ${show(m)} — added p50 ${fmt(m.p50 - p.p50)} ms, p99 ${fmt(m.p99 - p.p99)} ms`);
