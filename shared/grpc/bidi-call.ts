@@ -2,7 +2,8 @@
 // out of DATA as it arrives and handed to the handler one by one; the answer's messages go out
 // as the handler sends them (the response headers before the first), and the call ends with a
 // status in the trailers. What the call keeps of the caller's bytes is at most one unfinished
-// message, of at most `maxMessageBytes`: a longer one ends the call RESOURCE_EXHAUSTED.
+// message, of at most `maxMessageBytes` (its prefix says how long it is: a longer one ends the
+// call RESOURCE_EXHAUSTED before its bytes are kept).
 import type { ServerStream } from '../h2/stream.js';
 import { GrpcStatus, OK_TRAILERS, RESPONSE_HEADERS, endWithStatus, grpcFrame, statusTrailers } from './wire.js';
 
@@ -18,8 +19,11 @@ export class BidiCall {
   private headersSent = false;
   private finished = false;
   private handler: BidiHandler | undefined;
-  /** An unfinished message's bytes so far (the prefix included). */
-  private partial: Buffer | undefined;
+  /** An unfinished message's chunks so far (the prefix included), joined once it is whole. */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** The unfinished message's whole length (prefix included), once its prefix is in. */
+  private partialNeeds = 0;
 
   private constructor(
     readonly stream: ServerStream,
@@ -32,7 +36,7 @@ export class BidiCall {
     stream.onData = (chunk) => call.onData(chunk);
     stream.onEnd = () => {
       if (call.finished) return;
-      if (call.partial) return call.end(GrpcStatus.INTERNAL, 'the stream ended inside a message');
+      if (call.partialBytes) return call.end(GrpcStatus.INTERNAL, 'the stream ended inside a message');
       call.handler!.onEnd();
     };
     stream.onClose = () => {
@@ -69,17 +73,54 @@ export class BidiCall {
   }
 
   private onData(chunk: Buffer): void {
-    let buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
-    this.partial = undefined;
+    let buf = chunk;
+    if (this.partialBytes) {
+      // Keep the pieces of a long message and copy them once, when the last arrives.
+      if (!this.partialNeeds && this.partialBytes + chunk.length >= 5) {
+        const head = Buffer.concat([...this.partial, chunk]).subarray(0, 5);
+        if (!this.checkPrefix(head)) return;
+        this.partialNeeds = 5 + head.readUInt32BE(1);
+      }
+      if (!this.partialNeeds || this.partialBytes + chunk.length < this.partialNeeds) {
+        this.partial.push(chunk);
+        this.partialBytes += chunk.length;
+        return;
+      }
+      const take = this.partialNeeds - this.partialBytes;
+      const message = Buffer.concat([...this.partial, chunk.subarray(0, take)]);
+      this.partial = [];
+      this.partialBytes = 0;
+      this.partialNeeds = 0;
+      this.handler!.onMessage(message.subarray(5));
+      buf = chunk.subarray(take);
+    }
     while (buf.length >= 5 && !this.finished) {
+      if (!this.checkPrefix(buf)) return;
       const length = buf.readUInt32BE(1);
-      if (length > this.maxMessageBytes) return this.end(GrpcStatus.RESOURCE_EXHAUSTED, `a message of ${length} bytes: at most ${this.maxMessageBytes}`);
-      if (buf[0] !== 0) return this.end(GrpcStatus.UNIMPLEMENTED, `compressed messages are not supported (grpc-encoding ${this.stream.header('grpc-encoding') ?? 'unset'})`);
       if (buf.length < 5 + length) break;
       const message = buf.subarray(5, 5 + length);
       buf = buf.subarray(5 + length);
       this.handler!.onMessage(message);
     }
-    if (buf.length && !this.finished) this.partial = Buffer.from(buf); // a copy: the chunk's memory is not kept whole
+    if (buf.length && !this.finished) {
+      // A copy: the chunk's memory is not kept whole for a piece of it.
+      this.partial = [Buffer.from(buf)];
+      this.partialBytes = buf.length;
+      this.partialNeeds = buf.length >= 5 ? 5 + buf.readUInt32BE(1) : 0;
+    }
+  }
+
+  /** The 5-byte prefix: not compressed, not too long; else the call ends with why. */
+  private checkPrefix(prefix: Buffer): boolean {
+    const length = prefix.readUInt32BE(1);
+    if (length > this.maxMessageBytes) {
+      this.end(GrpcStatus.RESOURCE_EXHAUSTED, `a message of ${length} bytes: at most ${this.maxMessageBytes}`);
+      return false;
+    }
+    if (prefix[0] !== 0) {
+      this.end(GrpcStatus.UNIMPLEMENTED, `compressed messages are not supported (grpc-encoding ${this.stream.header('grpc-encoding') ?? 'unset'})`);
+      return false;
+    }
+    return true;
   }
 }

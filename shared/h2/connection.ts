@@ -208,8 +208,18 @@ export class H2ServerConnection implements StreamOwner {
 
   private onData(chunk: Buffer): void {
     if (this.dead) return;
-    let buf = this.input ? Buffer.concat([this.input, chunk]) : chunk;
-    this.input = undefined;
+    let buf = chunk;
+    if (this.input && this.prefaceSeen) {
+      // A frame was cut at the end of the last chunk: complete it from this one, so that only
+      // that frame's bytes are copied, never the whole chunk (a large body arrives in 64 KiB
+      // reads, nearly all of them with a frame across the boundary).
+      const rest = this.completeFrame(chunk);
+      if (rest === undefined) return;
+      buf = rest;
+    } else if (this.input) {
+      buf = Buffer.concat([this.input, chunk]);
+      this.input = undefined;
+    }
     try {
       if (!this.prefaceSeen) {
         const n = Math.min(buf.length, PREFACE.length);
@@ -240,6 +250,39 @@ export class H2ServerConnection implements StreamOwner {
       this.options.onError?.(err as Error);
       this.fail(new ConnectionError(ErrorCode.INTERNAL_ERROR, '5.4.1', 'internal error'));
     }
+  }
+
+  /**
+   * Adds to the cut frame kept in `input` what it lacks from `chunk` and handles it once whole;
+   * returns the rest of the chunk, or undefined when the frame is still not whole (or the
+   * connection died on it).
+   */
+  private completeFrame(chunk: Buffer): Buffer | undefined {
+    let have = this.input!;
+    let used = 0;
+    if (have.length < FRAME_HEADER_BYTES) {
+      used = Math.min(FRAME_HEADER_BYTES - have.length, chunk.length);
+      have = Buffer.concat([have, chunk.subarray(0, used)]);
+      if (have.length < FRAME_HEADER_BYTES) {
+        this.input = have;
+        return undefined;
+      }
+    }
+    const length = readFrameHeader(have, 0).length;
+    if (length > DEFAULT_MAX_FRAME_SIZE) {
+      this.input = undefined;
+      // Handled (refused) by the usual path, with the same error.
+      return Buffer.concat([have, chunk.subarray(used)]);
+    }
+    const need = FRAME_HEADER_BYTES + length - have.length;
+    if (chunk.length - used < need) {
+      this.input = Buffer.concat([have, chunk.subarray(used)]);
+      return undefined;
+    }
+    this.input = undefined;
+    const whole = Buffer.concat([have, chunk.subarray(used, used + need)]);
+    this.onData(whole); // one frame, exactly: nothing is left over
+    return this.dead ? undefined : chunk.subarray(used + need);
   }
 
   private onFrame(h: FrameHeader, payload: Buffer): void {
