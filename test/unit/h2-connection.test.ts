@@ -242,6 +242,48 @@ describe('HTTP/2 connection rules', () => {
     assert.ok(socket.frames().some((f) => f.type === T.DATA && f.flags & F.END_STREAM));
   });
 
+  it('reads the same frames however the bytes are cut into reads, a body held or streamed alike', async () => {
+    const rand = seededRandom(7);
+    const body = Buffer.alloc(40_000);
+    for (let i = 0; i < body.length; i++) body[i] = rand(256);
+    const wire = Buffer.concat([
+      PREFACE,
+      frame(T.SETTINGS, 0, 0),
+      open(1),
+      frame(T.DATA, 0, 1, body.subarray(0, 16_384)),
+      frame(T.DATA, 0, 1, body.subarray(16_384, 32_768)),
+      frame(T.DATA, F.END_STREAM, 1, body.subarray(32_768)),
+      open(3),
+      frame(T.DATA, 0, 3, body.subarray(0, 16_384)),
+      frame(T.DATA, F.END_STREAM, 3, body.subarray(16_384, 20_000)),
+    ]);
+    for (let round = 0; round < 50; round++) {
+      const socket = new FakeSocket();
+      const held: Buffer[] = [];
+      const streamed: Buffer[] = [];
+      new H2ServerConnection(socket, {
+        limits: DEFAULT_H2_LIMITS,
+        onStream: (st) => {
+          if (st.id === 3) st.onData = (c) => void streamed.push(Buffer.from(c));
+          st.onEnd = (b) => {
+            if (st.id === 1) held.push(b);
+            st.respond(encodeHeaders([[':status', '200']]), true);
+          };
+        },
+      });
+      // Reads of 1 to 70,000 bytes, small ones often: frames and headers cut anywhere.
+      for (let pos = 0; pos < wire.length; ) {
+        const n = 1 + (rand(4) === 0 ? rand(9) : rand(70_000));
+        socket.emit('data', wire.subarray(pos, pos + n));
+        pos += n;
+      }
+      await new Promise((r) => process.nextTick(r));
+      assert.equal(socket.frames().find((f) => f.type === T.GOAWAY)?.payload.subarray(8).toString(), undefined, `round ${round}: no GOAWAY`);
+      assert.ok(held[0]?.equals(body), `round ${round}: the held body`);
+      assert.ok(Buffer.concat(streamed).equals(body.subarray(0, 20_000)), `round ${round}: the streamed body`);
+    }
+  });
+
   it('fuzz: 20,000 random frames never reach the application error path', async () => {
     const rand = seededRandom(1);
     const pieces = [open(1), open(3, F.END_HEADERS | F.END_STREAM), frame(T.DATA, F.END_STREAM, 1, Buffer.from([0, 0, 0, 0, 0])), frame(T.WINDOW_UPDATE, 0, 0, u32(10)), frame(T.SETTINGS, 0, 0, Buffer.from([0, 4, 0, 0, 0, 0]))];
