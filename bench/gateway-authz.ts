@@ -12,10 +12,8 @@ import { startGatewayMesh } from '../launcher/mesh.js';
 import { startProcess } from '../launcher/process.js';
 import { distPath, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
-import { median } from './lib/grpc-load.js';
-import { cpuSplit } from './lib/proc.js';
 import { fmt, machineDescription } from './lib/stats.js';
-import { wrk, type WrkResult } from './lib/wrk.js';
+import { medianRun, wrkWithCpu, type WrkCpuRun } from './lib/wrk.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const REPS = Number(process.env['BENCH_REPS'] ?? 3);
@@ -33,26 +31,10 @@ try {
   await waitFor('both routes', async () => (await fetch(`${mesh.gatewayUrl}/open`)).ok && (await fetch(`${mesh.gatewayUrl}/closed`, { headers: { 'x-api-key': KEY } })).ok, { timeoutMs: 20_000, intervalMs: 200 });
 
   let authzPid = mesh.authz!.process.pid;
-  type Run = WrkResult & { cpu: Record<string, number> };
-  const measure = (path: string, headers: Record<string, string>, c: number): Run => {
-    const pids: Record<string, number> = { envoy: mesh.envoy.process.pid, 'ext-authz': authzPid, upstream: upstream.process.pid };
-    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSplit(pid)]));
-    const r = wrk(`${mesh.gatewayUrl}${path}`, headers, c, SECONDS);
-    const perRequest = (s: number) => (s / (r.rps * SECONDS)) * 1e6;
-    const cpu: Record<string, number> = {};
-    for (const [k, pid] of Object.entries(pids)) {
-      const now = cpuSplit(pid);
-      cpu[k] = perRequest(now.user - before[k]!.user + now.system - before[k]!.system);
-      cpu[`${k} (kernel)`] = perRequest(now.system - before[k]!.system);
-    }
-    return { ...r, cpu };
-  };
-  const summary = (runs: Run[]): Run => ({
-    rps: median(runs.map((r) => r.rps)),
-    p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => r.p99)),
-    cpu: Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]!))])),
-  });
+  type Run = WrkCpuRun;
+  const measure = (path: string, headers: Record<string, string>, c: number): Run =>
+    wrkWithCpu(`${mesh.gatewayUrl}${path}`, headers, c, SECONDS, { envoy: mesh.envoy.process.pid, 'ext-authz': authzPid, upstream: upstream.process.pid });
+  const summary = medianRun;
   const cpuText = (r: Run): string =>
     Object.entries(r.cpu)
       .filter(([k]) => !k.endsWith('(kernel)'))

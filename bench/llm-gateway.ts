@@ -16,11 +16,9 @@ import { startGatewayMesh } from '../launcher/mesh.js';
 import { startProcess } from '../launcher/process.js';
 import { distPath, toolPath } from '../launcher/repo.js';
 import { sleep, waitFor } from '../launcher/wait.js';
-import { median } from './lib/grpc-load.js';
-import { cpuSplit } from './lib/proc.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
 import { vegetaPost, type RateResult } from './lib/vegeta.js';
-import { wrk, type WrkResult } from './lib/wrk.js';
+import { medianRun, wrkWithCpu, type WrkCpuRun } from './lib/wrk.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
 const REPS = Number(process.env['BENCH_REPS'] ?? 3);
@@ -52,24 +50,10 @@ try {
     { timeoutMs: 20_000, intervalMs: 200 },
   );
 
-  type Run = WrkResult & { cpu: Record<string, number> };
-  const measure = (url: string, upstreamPid: number, processorPid: number, c: number, script: string): Run => {
-    const pids: Record<string, number> = { envoy: mesh.envoy.process.pid, 'ext-proc': processorPid, upstream: upstreamPid };
-    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSplit(pid)]));
-    const r = wrk(url, {}, c, SECONDS, script);
-    const cpu: Record<string, number> = {};
-    for (const [k, pid] of Object.entries(pids)) {
-      const now = cpuSplit(pid);
-      cpu[k] = ((now.user - before[k]!.user + now.system - before[k]!.system) / (r.rps * SECONDS)) * 1e6;
-    }
-    return { ...r, cpu };
-  };
-  const summary = (runs: Run[]): Run => ({
-    rps: median(runs.map((r) => r.rps)),
-    p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => r.p99)),
-    cpu: Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]!))])),
-  });
+  type Run = WrkCpuRun;
+  const measure = (url: string, upstreamPid: number, processorPid: number, c: number, script: string): Run =>
+    wrkWithCpu(url, {}, c, SECONDS, { envoy: mesh.envoy.process.pid, 'ext-proc': processorPid, upstream: upstreamPid }, script);
+  const summary = medianRun;
   const cpuText = (r: Run, keys: string[]): string => keys.map((k) => `${k} ${r.cpu[k]!.toFixed(0)}`).join(', ');
 
   const llmPort = Number(new URL(mesh.llm!.adminUrl).port) - 1;
