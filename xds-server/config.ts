@@ -27,7 +27,9 @@ export interface XdsServerConfig {
   readonly identityHeaders: readonly string[];
   readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
   readonly ratelimit: { service: string; domain: string; timeoutMs: number; failClosed: boolean } | undefined;
-  readonly llm: { service: string; timeoutMs: number; maxRequestBytes: number; tokenBudgets: readonly RateLimitDescriptor[] } | undefined;
+  readonly llm:
+    | { service: string; timeoutMs: number; maxRequestBytes: number; tokenBudgets: readonly RateLimitDescriptor[]; modelRequestLimits: readonly RateLimitDescriptor[] }
+    | undefined;
   /** Consul KV prefix holding config entries ('' for none). */
   readonly configEntriesPrefix: string;
   readonly configEntryFiles: readonly string[];
@@ -59,6 +61,8 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --llm-max-request-bytes N  the model API's request body limit (413 past it) [2097152]
   --llm-token-budgets LIST   token budget descriptors, ";"-separated, each ENTRY,… as in the
                              rate-limits meta plus "model" (needs --ratelimit-service)
+  --llm-request-limits LIST  request-count descriptors counted once the model is known (the
+                             same vocabulary: per model, per tenant and model, …)
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
   --config-entries PATH      config entries from a file or directory too (repeatable; polled)
 `;
@@ -87,6 +91,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ext-proc-timeout': { type: 'string' },
       'llm-max-request-bytes': { type: 'string' },
       'llm-token-budgets': { type: 'string' },
+      'llm-request-limits': { type: 'string' },
       'auth-default-policy': { type: 'string' },
       'ratelimit-service': { type: 'string' },
       'ratelimit-domain': { type: 'string' },
@@ -138,9 +143,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         timeoutMs: duration(values['ext-proc-timeout'] ?? '2s', '--ext-proc-timeout'),
         maxRequestBytes: positiveInteger(values['llm-max-request-bytes'], '--llm-max-request-bytes', 2 * 1024 * 1024),
         tokenBudgets: orThrow(within('--llm-token-budgets', parseDescriptors(values['llm-token-budgets'] ?? '', new Set(identityHeaders)))),
+        modelRequestLimits: orThrow(within('--llm-request-limits', parseDescriptors(values['llm-request-limits'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;
-  if (llm?.tokenBudgets.length && !ratelimit) throw new Error('--llm-token-budgets needs --ratelimit-service (the budgets are counted there)');
+  if ((llm?.tokenBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {
+    throw new Error('--llm-token-budgets and --llm-request-limits need --ratelimit-service (they are counted there)');
+  }
   return {
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,

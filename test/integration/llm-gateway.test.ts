@@ -355,11 +355,23 @@ descriptors:
           - key: model
             value: llama-3.1-8b
             rate_limit: {unit: minute, requests_per_unit: 10}
+  # Two calls a minute of mini-1b, whoever calls (--llm-request-limits generic:calls,model).
+  - key: generic_key
+    value: calls
+    descriptors:
+      - key: model
+        value: mini-1b
+        rate_limit: {unit: minute, requests_per_unit: 2}
 `;
 
   before(async () => {
-    mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, ratelimitConfig: RATELIMIT, xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant,model'] });
-    await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b,qwen2.5-7b' } });
+    mesh = await startGatewayMesh({
+      llm: true,
+      authzPolicy: POLICY,
+      ratelimitConfig: RATELIMIT,
+      xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant,model', '--llm-request-limits=generic:calls,model'],
+    });
+    await mesh.addInstance({ service: 'chat-a', id: 'chat-a-1', meta: { models: 'llama-3.1-8b,qwen2.5-7b,mini-1b' } });
     client = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
     await waitFor('qwen routed', async () => (await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined)) !== undefined, {
       timeoutMs: 20_000,
@@ -381,6 +393,14 @@ descriptors:
     );
     const r = JSON.parse(line) as Record<string, unknown>;
     assert.deepEqual([r['tenant'], r['service'], r['completion']], ['acme', 'chat-a', `You said: ${marker}`]);
+  });
+
+  it('counts calls per model once the model is known: the third call of mini-1b in a minute is a 429, other models go on', async () => {
+    const ask = (model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
+    await ask('mini-1b');
+    await ask('mini-1b');
+    await assert.rejects(() => ask('mini-1b'), (err: unknown) => err instanceof OpenAI.RateLimitError);
+    assert.equal((await ask('qwen2.5-7b')).choices[0]?.message.content, 'You said: x');
   });
 
   it('refuses a wrong key with the SDK’s AuthenticationError', async () => {

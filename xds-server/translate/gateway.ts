@@ -60,7 +60,11 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && {
     routing,
-    api: { maxRequestBytes: options.llm!.maxRequestBytes, tokenBudgets: options.ratelimit ? (options.llm!.tokenBudgets ?? []) : [] },
+    api: {
+      maxRequestBytes: options.llm!.maxRequestBytes,
+      tokenBudgets: options.ratelimit ? (options.llm!.tokenBudgets ?? []) : [],
+      requestLimits: options.ratelimit ? (options.llm!.modelRequestLimits ?? []) : [],
+    },
   });
   const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, options.llm);
   return {

@@ -11,9 +11,10 @@
 //   5. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model; fails closed (503);
-//   6. the token budgets (when set, with the rate-limit service): a second ratelimit filter,
-//      after the processor so that it sees the model route (and the model) it chose; it checks
-//      the budgets before the call and charges the tokens used when the answer is done;
+//   6. the model limits (token budgets and request counts per model, when set, with the
+//      rate-limit service): a second ratelimit filter, after the processor so that it sees the
+//      model route (and the model) it chose; it counts the call, checks the budgets before it
+//      and charges the tokens used when the answer is done;
 //   7. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
@@ -75,6 +76,8 @@ export interface LlmOptions {
   readonly maxRequestBytes: number;
   /** Token budget descriptors (needs the rate-limit service): charged the tokens each call used. */
   readonly tokenBudgets?: readonly RateLimitDescriptor[];
+  /** Request-count descriptors counted once the model is known (a `model` entry among them, say). */
+  readonly modelRequestLimits?: readonly RateLimitDescriptor[];
 }
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
@@ -115,7 +118,7 @@ export function gatewayHttpFilters(identityHeaders: readonly string[], authz: Au
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     BUFFER,
     ...(llm ? [extProc(llm)] : []),
-    ...(llm?.tokenBudgets?.length && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
+    ...((llm?.tokenBudgets?.length || llm?.modelRequestLimits?.length) && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
     ROUTER_FILTER,
   ];
 }

@@ -45,13 +45,16 @@ export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): Js
 export const TOKEN_BUDGET_FILTER = 'meshgate.llm.token_budget';
 
 /**
- * A model route's token budgets: each descriptor checked before the call (0 hits: refused once
+ * A model route's limits. Its request-count descriptors count one a call. Its token budgets:
+ * each descriptor checked before the call (0 hits: refused once
  * the tokens already used pass the budget), then charged when the answer is done with the
  * tokens it used, from the processor's metadata — so a stream is charged its real total, and
  * the call that crosses the budget completes.
  */
-export function routeTokenBudgets(budgets: readonly RateLimitDescriptor[]): JsonObject {
+export function routeModelLimits(budgets: readonly RateLimitDescriptor[], requestLimits: readonly RateLimitDescriptor[] = []): JsonObject {
   const limits = [
+    // Request counts: one a call, when the model is known.
+    ...requestLimits.map((d) => ({ actions: d.entries.map(action) })),
     ...budgets.map((d) => ({ actions: d.entries.map(action), hits_addend: { number: 0 } })),
     ...budgets.map((d) => ({ actions: d.entries.map(action), hits_addend: { format: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE}:total_tokens)%` }, apply_on_stream_done: true })),
   ];
