@@ -53,18 +53,20 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --metric-services N        distinct service label values before "_other" [200]
 ${H2_LIMITS_USAGE}`;
 
-function cacheConfig(values: Record<string, string | string[] | boolean | undefined>): ProcessorConfig['cache'] {
-  const backend = (values['cache'] as string | undefined) ?? 'memory';
+type CacheFlags = Partial<Record<'cache' | 'cache-redis' | 'cache-timeout' | 'cache-ttl' | 'cache-max-bytes' | 'cache-max-entry-bytes', string>>;
+
+function cacheConfig(values: CacheFlags): ProcessorConfig['cache'] {
+  const backend = values.cache ?? 'memory';
   if (backend !== 'off' && backend !== 'memory' && backend !== 'redis') throw new Error(`--cache: ${JSON.stringify(backend)} is not memory, redis or off`);
-  const redisAddr = values['cache-redis'] as string | undefined;
+  const redisAddr = values['cache-redis'];
   if (backend === 'redis' && !redisAddr) throw new Error('--cache redis needs --cache-redis HOST:PORT');
   return {
     backend,
     redis: redisAddr ? hostPort(redisAddr, '--cache-redis') : undefined,
-    timeoutMs: durationFlag((values['cache-timeout'] as string | undefined) ?? '50ms', '--cache-timeout'),
-    ttlMs: durationFlag((values['cache-ttl'] as string | undefined) ?? '5m', '--cache-ttl'),
-    maxBytes: positiveInteger(values['cache-max-bytes'] as string | undefined, '--cache-max-bytes', 64 * 1024 * 1024),
-    maxEntryBytes: positiveInteger(values['cache-max-entry-bytes'] as string | undefined, '--cache-max-entry-bytes', 1024 * 1024),
+    timeoutMs: durationFlag(values['cache-timeout'] ?? '50ms', '--cache-timeout'),
+    ttlMs: durationFlag(values['cache-ttl'] ?? '5m', '--cache-ttl'),
+    maxBytes: positiveInteger(values['cache-max-bytes'], '--cache-max-bytes', 64 * 1024 * 1024),
+    maxEntryBytes: positiveInteger(values['cache-max-entry-bytes'], '--cache-max-entry-bytes', 1024 * 1024),
   };
 }
 

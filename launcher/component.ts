@@ -12,6 +12,7 @@ export interface ComponentOptions {
   readonly args: readonly string[];
   readonly adminPort: number;
   readonly logFile?: string;
+  /** Environment for the process, e.g. REDIS_AUTH (a secret stays off the command line). */
   readonly env?: Record<string, string>;
   /** Also wait for /readyz to answer 200. */
   readonly waitReady?: boolean;
@@ -21,6 +22,20 @@ export interface ComponentOptions {
   readonly nodeArgs?: readonly string[];
   /** Another build's dist/ (a benchmark's baseline), instead of this repository's. */
   readonly distRoot?: string;
+}
+
+/** How a launcher's caller runs the component, beside its flags (log, CPUs, node flags, another build). */
+export type RunOptions = Pick<ComponentOptions, 'logFile' | 'env' | 'cpus' | 'nodeArgs' | 'distRoot'>;
+
+/** The run options that are set, to spread into ComponentOptions. */
+export function runOptions(o: RunOptions): RunOptions {
+  return {
+    ...(o.logFile ? { logFile: o.logFile } : {}),
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.cpus ? { cpus: o.cpus } : {}),
+    ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+    ...(o.distRoot ? { distRoot: o.distRoot } : {}),
+  };
 }
 
 export class Component {

@@ -1,7 +1,7 @@
 // meshgate's ext-authz as a child process, registered in Consul when given a Consul address.
-import { Component } from './component.js';
+import { Component, runOptions, type RunOptions } from './component.js';
 
-export interface ExtAuthzOptions {
+export interface ExtAuthzOptions extends RunOptions {
   readonly port: number;
   readonly adminPort: number;
   readonly consulAddress?: string;
@@ -9,11 +9,6 @@ export interface ExtAuthzOptions {
   readonly consulPrefix?: string;
   readonly policyFiles?: readonly string[];
   readonly extraArgs?: readonly string[];
-  readonly logFile?: string;
-  readonly cpus?: string;
-  readonly nodeArgs?: readonly string[];
-  /** Another build's dist/ (a benchmark's baseline). */
-  readonly distRoot?: string;
 }
 
 export async function startExtAuthz(options: ExtAuthzOptions): Promise<Component> {
@@ -30,9 +25,6 @@ export async function startExtAuthz(options: ExtAuthzOptions): Promise<Component
     args,
     adminPort: options.adminPort,
     waitReady: true,
-    ...(options.cpus ? { cpus: options.cpus } : {}),
-    ...(options.logFile ? { logFile: options.logFile } : {}),
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-    ...(options.distRoot ? { distRoot: options.distRoot } : {}),
+    ...runOptions(options),
   }).start();
 }

@@ -1,17 +1,12 @@
 // meshgate's LLM processor (ext-proc) as a child process, registered in Consul when given a
 // Consul address.
-import { Component } from './component.js';
+import { Component, runOptions, type RunOptions } from './component.js';
 
-export interface ExtProcOptions {
+export interface ExtProcOptions extends RunOptions {
   readonly port: number;
   readonly adminPort: number;
   readonly consulAddress?: string;
   readonly extraArgs?: readonly string[];
-  readonly logFile?: string;
-  readonly cpus?: string;
-  readonly nodeArgs?: readonly string[];
-  /** Another build's dist/ (a benchmark's baseline). */
-  readonly distRoot?: string;
 }
 
 export async function startExtProc(options: ExtProcOptions): Promise<Component> {
@@ -26,9 +21,6 @@ export async function startExtProc(options: ExtProcOptions): Promise<Component> 
     args,
     adminPort: options.adminPort,
     waitReady: true,
-    ...(options.cpus ? { cpus: options.cpus } : {}),
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-    ...(options.logFile ? { logFile: options.logFile } : {}),
-    ...(options.distRoot ? { distRoot: options.distRoot } : {}),
+    ...runOptions(options),
   }).start();
 }

@@ -1,7 +1,7 @@
 // meshgate's ratelimit-service as a child process.
-import { Component } from './component.js';
+import { Component, runOptions, type RunOptions } from './component.js';
 
-export interface RatelimitOptions {
+export interface RatelimitOptions extends RunOptions {
   readonly port: number;
   readonly adminPort: number;
   readonly configPaths?: readonly string[];
@@ -10,14 +10,7 @@ export interface RatelimitOptions {
   readonly register?: boolean;
   readonly redisUrl?: string;
   readonly extraArgs?: readonly string[];
-  readonly logFile?: string;
   readonly waitReady?: boolean;
-  readonly cpus?: string;
-  readonly nodeArgs?: readonly string[];
-  /** Another build's dist/ (a benchmark's baseline). */
-  readonly distRoot?: string;
-  /** Environment for the process, e.g. REDIS_AUTH (a secret stays off the command line). */
-  readonly env?: Record<string, string>;
 }
 
 export async function startRatelimit(options: RatelimitOptions): Promise<Component> {
@@ -36,10 +29,6 @@ export async function startRatelimit(options: RatelimitOptions): Promise<Compone
     args,
     adminPort: options.adminPort,
     waitReady: options.waitReady ?? true,
-    ...(options.logFile ? { logFile: options.logFile } : {}),
-    ...(options.cpus ? { cpus: options.cpus } : {}),
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-    ...(options.distRoot ? { distRoot: options.distRoot } : {}),
-    ...(options.env ? { env: options.env } : {}),
+    ...runOptions(options),
   }).start();
 }

@@ -15,8 +15,14 @@ export const MODEL_TABLE_HEADER = 'x-meshgate-model-table';
 export const LLM_METADATA_NAMESPACE = 'meshgate.llm';
 /** The key of the model a request goes to, in that namespace. */
 export const MODEL_METADATA_KEY = 'model';
-/** The OpenAI-style API paths the processor reads. */
-export const LLM_PATHS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+/** The OpenAI-style API paths the processor reads, and the operation of each (gen_ai.operation.name). */
+export const LLM_OPERATIONS = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'text_completion',
+  '/v1/embeddings': 'embeddings',
+} as const;
+export type LlmOperation = (typeof LLM_OPERATIONS)[keyof typeof LLM_OPERATIONS];
+export const LLM_PATHS = Object.keys(LLM_OPERATIONS) as ReadonlyArray<keyof typeof LLM_OPERATIONS>;
 
 /** The model table's wire form: the models, and each alias's weighted models. */
 export interface ModelTableWire {

@@ -4,13 +4,13 @@
 // key. The key is the tenant and the request as a canonical JSON (keys sorted, whitespace gone),
 // hashed: the same question in another spelling hits, another tenant's never does.
 import { createHash } from 'node:crypto';
+import type { LlmOperation } from '../../shared/llm-gateway.js';
 
-export const CACHE_ALLOW_HEADER = 'x-meshgate-cache';
+/** The cache's header: a request's `allow` lets a sampled call be reused; an answer's says `hit` or `miss`. */
+export const CACHE_HEADER = 'x-meshgate-cache';
 
-export type Operation = 'chat' | 'text_completion' | 'embeddings';
-
-/** `callerAllows`: the request's CACHE_ALLOW_HEADER says `allow`. */
-export function cacheable(operation: Operation, request: Readonly<Record<string, unknown>>, callerAllows: boolean): boolean {
+/** `callerAllows`: the request's CACHE_HEADER says `allow`. */
+export function cacheable(operation: LlmOperation, request: Readonly<Record<string, unknown>>, callerAllows: boolean): boolean {
   if (request['stream'] === true) return false;
   if (operation === 'embeddings') return true;
   if (callerAllows) return true;
@@ -31,7 +31,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function cacheKey(tenant: string, operation: Operation, request: Readonly<Record<string, unknown>>): string {
+export function cacheKey(tenant: string, operation: LlmOperation, request: Readonly<Record<string, unknown>>): string {
   // `user` names the end user for the provider's abuse tracking; it does not change the answer.
   const { user: _user, ...rest } = request;
   return createHash('sha256').update(JSON.stringify([tenant, operation])).update('\n').update(canonicalJson(rest)).digest('hex');

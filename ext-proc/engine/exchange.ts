@@ -11,23 +11,17 @@
 //                      metadata (for the access log and token budgets), the metrics, the request
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
-import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER } from '../../shared/llm-gateway.js';
-import { CACHE_ALLOW_HEADER, cacheable, cacheKey } from '../cache/key.js';
+import { LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
+import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
-import type { CallFacts } from '../metrics/genai.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
 import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
 import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase } from '../server/codec.js';
+import type { CallRecord } from './call-record.js';
 import type { ModelTable } from './model-table.js';
 
-export type Operation = CallFacts['operation'];
-
-const OPERATIONS: ReadonlyMap<string, Operation> = new Map([
-  ['/v1/chat/completions', 'chat'],
-  ['/v1/completions', 'text_completion'],
-  ['/v1/embeddings', 'embeddings'],
-]);
+const OPERATIONS: ReadonlyMap<string, LlmOperation> = new Map(Object.entries(LLM_OPERATIONS));
 
 export interface ExchangeSettings {
   readonly maxRequestBytes: number;
@@ -41,19 +35,36 @@ export interface ExchangeSettings {
   readonly cache?: { readonly store: CacheStore; readonly maxEntryBytes: number; readonly onLookup: (hit: boolean) => void };
 }
 
-/** The response header that says whether the answer came from the cache. */
-export const CACHE_RESULT_HEADER = 'x-meshgate-cache';
 
-/** What a finished call reports (metrics, request log). */
-export interface CallRecord extends CallFacts {
-  readonly requestId: string;
-  readonly requestedModel: string;
-  readonly status: number;
-}
 
 let cacheMiss: Buffer | undefined;
 /** A plain answer's headers, told it was not in the cache (it will be, if it is a whole 200). */
-const CACHE_MISS_HEADERS = (): Buffer => (cacheMiss ??= encodeContinue('response_headers', { setHeaders: [[CACHE_RESULT_HEADER, 'miss']] }));
+const CACHE_MISS_HEADERS = (): Buffer => (cacheMiss ??= encodeContinue('response_headers', { setHeaders: [[CACHE_HEADER, 'miss']] }));
+
+/** Body answers that route a call with its body unchanged, per table: one per name and the model it goes to. */
+const ROUTED = new WeakMap<ModelTable, Map<string, Buffer>>();
+
+/** The request body's answer: the model the call goes to, and the body the service gets when it changed. */
+function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined): Buffer {
+  const encode = (): Buffer =>
+    encodeContinue('request_body', {
+      // The model for the service to see (a caller's copy overwritten); Envoy clears the route
+      // only with a header mutation. And Envoy refuses a body whose length differs from the
+      // content-length it came with.
+      setHeaders: body ? [[MODEL_HEADER, model], ['content-length', String(body.length)]] : [[MODEL_HEADER, model]],
+      ...(body ? { body } : {}),
+      // The model routes match this; clearing the route makes Envoy match again.
+      metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model, requested_model: requested } },
+      clearRouteCache: true,
+    });
+  if (body) return encode();
+  let byName = ROUTED.get(table);
+  if (!byName) ROUTED.set(table, (byName = new Map()));
+  const key = `${requested}\u0000${model}`;
+  let bytes = byName.get(key);
+  if (!bytes) byName.set(key, (bytes = encode()));
+  return bytes;
+}
 
 const STREAMED = new Map<boolean, Buffer>();
 /** The answer to a stream's response headers, encoded once: chunk by chunk, without a length when its bytes change. */
@@ -64,7 +75,7 @@ function streamedAnswer(dropping: boolean): Buffer {
 }
 
 export class Exchange {
-  private operation: Operation | undefined;
+  private operation: LlmOperation | undefined;
   private tenant = '';
   private requestId = '';
   private request: ModelRequest | undefined;
@@ -125,7 +136,7 @@ export class Exchange {
     this.tenant = authz?.tenant ?? headers.get(this.s.tenantHeader) ?? '';
     this.logByPolicy = authz?.requestLog === true;
     this.requestId = headers.get('x-request-id') ?? '';
-    this.cacheAllowed = headers.get(CACHE_ALLOW_HEADER) === 'allow';
+    this.cacheAllowed = headers.get(CACHE_HEADER) === 'allow';
     return plainContinue('request_headers');
   }
 
@@ -139,16 +150,7 @@ export class Exchange {
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
     if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
-    const routed = (): Buffer => encodeContinue('request_body', {
-      // The model for the service to see (a caller's copy overwritten); Envoy clears the route
-      // only with a header mutation. And Envoy refuses a body whose length differs from the
-      // content-length it came with.
-      setHeaders: forwarded.body ? [[MODEL_HEADER, this.model], ['content-length', String(forwarded.body.length)]] : [[MODEL_HEADER, this.model]],
-      ...(forwarded.body ? { body: forwarded.body } : {}),
-      // The model routes match this; clearing the route makes Envoy match again.
-      metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: this.model, requested_model: read.request.model } },
-      clearRouteCache: true,
-    });
+    const routed = (): Buffer => routedAnswer(this.table, read.request.model, this.model, forwarded.body);
     const cache = this.s.cache;
     if (!cache || !cacheable(this.operation, read.request.parsed, this.cacheAllowed)) return routed();
     // The model the service would get is in the key: an alias's answers are its models' own.
@@ -162,7 +164,7 @@ export class Exchange {
       }
       this.status = 200;
       this.finish(undefined);
-      return encodeImmediate(200, hit, [[CACHE_RESULT_HEADER, 'hit']], 'meshgate_llm_cache_hit', { model: this.model, cache: 'hit' });
+      return encodeImmediate(200, hit, [[CACHE_HEADER, 'hit']], 'meshgate_llm_cache_hit', { model: this.model, cache: 'hit' });
     };
     return found instanceof Promise ? found.then(decide) : decide(found);
   }
@@ -213,25 +215,7 @@ export class Exchange {
     }
     if (!this.finished && this.operation && this.request) {
       this.finished = true;
-      const now = this.s.now();
-      if (this.logged()) {
-        this.onLog({
-          requestId: this.requestId,
-          operation: this.operation,
-          model: this.model,
-          requestedModel: this.request.model,
-          service: this.service,
-          tenant: this.tenant,
-          status: this.status,
-          durationMs: now - this.startedAt,
-          promptTokens: usage?.promptTokens,
-          completionTokens: usage?.completionTokens,
-          totalTokens: usage?.totalTokens,
-          prompt: promptOf(this.request.parsed),
-          completion: this.stream ? this.stream.text() : completionOf(answer),
-        });
-      }
-      this.onDone({
+      const record: CallRecord = {
         operation: this.operation,
         model: this.model,
         requestedModel: this.request.model,
@@ -240,9 +224,11 @@ export class Exchange {
         usage,
         requestId: this.requestId,
         status: this.status,
-        durationSeconds: (now - this.startedAt) / 1000,
+        durationSeconds: (this.s.now() - this.startedAt) / 1000,
         ...(this.stream && this.firstChunkAt !== undefined ? { timeToFirstTokenSeconds: (this.firstChunkAt - this.startedAt) / 1000 } : {}),
-      });
+      };
+      if (this.logged()) this.onLog({ ...record, prompt: promptOf(this.request.parsed), completion: this.stream ? this.stream.text() : completionOf(answer) });
+      this.onDone(record);
     }
     return { [LLM_METADATA_NAMESPACE]: metadata };
   }

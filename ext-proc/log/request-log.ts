@@ -4,20 +4,11 @@
 // that would pile up behind a slow disk are dropped and counted, never held without bound.
 import fs from 'node:fs';
 import type { Counter } from 'prom-client';
+import type { CallRecord } from '../engine/call-record.js';
 import { capped, type Redactor } from './redact.js';
 
-export interface RequestLogRecord {
-  readonly requestId: string;
-  readonly operation: string;
-  readonly model: string;
-  readonly requestedModel: string;
-  readonly service: string;
-  readonly tenant: string;
-  readonly status: number;
-  readonly durationMs: number;
-  readonly promptTokens: number | undefined;
-  readonly completionTokens: number | undefined;
-  readonly totalTokens: number | undefined;
+/** A finished call, with what was asked and answered. */
+export interface RequestLogRecord extends CallRecord {
   readonly prompt: string;
   readonly completion: string;
 }
@@ -57,8 +48,8 @@ export class RequestLog {
       service: r.service,
       tenant: r.tenant,
       status: r.status,
-      duration_ms: r.durationMs,
-      tokens: { prompt: r.promptTokens ?? null, completion: r.completionTokens ?? null, total: r.totalTokens ?? null },
+      duration_ms: Math.round(r.durationSeconds * 1000),
+      tokens: { prompt: r.usage?.promptTokens ?? null, completion: r.usage?.completionTokens ?? null, total: r.usage?.totalTokens ?? null },
       prompt: prompt.text,
       completion: completion.text,
       ...(prompt.truncatedBytes || completion.truncatedBytes ? { truncated_bytes: { prompt: prompt.truncatedBytes, completion: completion.truncatedBytes } } : {}),

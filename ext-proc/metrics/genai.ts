@@ -4,6 +4,7 @@
 // model, service and tenant. Labels are bounded: past `maxValues` distinct values of a label,
 // new ones are counted as "_other", so no caller can create series without end.
 import { Histogram, Registry } from 'prom-client';
+import type { LlmOperation } from '../../shared/llm-gateway.js';
 import type { Usage } from '../openai/usage.js';
 
 export const OTHER = '_other';
@@ -22,7 +23,7 @@ class BoundedValues {
 
 export interface CallFacts {
   /** gen_ai.operation.name: chat, text_completion, embeddings. */
-  readonly operation: 'chat' | 'text_completion' | 'embeddings';
+  readonly operation: LlmOperation;
   readonly model: string;
   readonly service: string;
   readonly tenant: string;

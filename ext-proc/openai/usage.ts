@@ -115,9 +115,10 @@ export class StreamUsageReader {
       const m = BLANK_LINE.exec(this.pending);
       if (!m) break;
       const event = this.pending.slice(0, m.index);
-      const raw = this.pending.slice(0, m.index + m[0].length);
-      this.pending = this.pending.slice(m.index + m[0].length);
-      if (!this.read(event) || !this.dropUsageOnly) out.push(raw);
+      const end = m.index + m[0].length;
+      // Only a reader that changes the stream keeps what it passes on.
+      if (!this.read(event) && this.dropUsageOnly) out.push(this.pending.slice(0, end));
+      this.pending = this.pending.slice(end);
     }
     if (this.pending.length > this.maxEventBytes) {
       // Not an event this reader can hold: pass everything on from here, unread.

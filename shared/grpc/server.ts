@@ -85,14 +85,13 @@ export class GrpcServer {
   }
 
   private onStream(stream: ServerStream): void {
-    const open = this.bidis.get(stream.head.path);
-    if (open && stream.head.method === 'POST' && stream.header('content-type')?.startsWith('application/grpc')) {
-      return BidiCall.start(stream, open, this.h2.limits.maxRequestBodyBytes - 5);
-    }
+    const { method, path } = stream.head;
+    const grpc = method === 'POST' && stream.header('content-type')?.startsWith('application/grpc') === true;
+    const open = this.bidis.get(path);
+    if (open && grpc) return BidiCall.start(stream, open, this.h2.limits.maxRequestBodyBytes - 5);
     // Every unary answer waits for the end of the request (or its overflow), as HTTP/2 expects.
     stream.onEnd = (body) => {
-      const { method, path } = stream.head;
-      if (method !== 'POST' || !stream.header('content-type')?.startsWith('application/grpc')) return answerNotGrpc(stream, method);
+      if (!grpc) return answerNotGrpc(stream, method);
       const unary = this.unaries.get(path);
       if (!unary && path !== HealthService.WATCH_PATH) return endWithStatus(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
       const message = this.requestMessage(stream, body);

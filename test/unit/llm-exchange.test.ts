@@ -2,7 +2,8 @@
 // the encoded answers decoded back with Envoy's own protos.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { Exchange, type CallRecord } from '../../ext-proc/engine/exchange.js';
+import type { CallRecord } from '../../ext-proc/engine/call-record.js';
+import { Exchange } from '../../ext-proc/engine/exchange.js';
 import { parseModelTable, ModelTables } from '../../ext-proc/engine/model-table.js';
 import { decodePhase, EXT_PROC_PROTO, type Phase } from '../../ext-proc/server/codec.js';
 import { decodeMessage, encodeMessage, type JsonObject } from '../../shared/proto/codec.js';

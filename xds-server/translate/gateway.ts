@@ -12,7 +12,7 @@ import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters, type AuthzOptions, type LlmOptions } from './http-filters.js';
 import { modelTarget, UNROUTED_CLUSTER, unroutedCluster } from './model-routes.js';
 import { TranslationMemo } from './memo.js';
-import type { RatelimitOptions } from './rate-limits.js';
+import { modelLimitsOf, type RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
 
 export interface GatewayOptions extends ListenerAddress {
@@ -53,32 +53,22 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const internal = new Set(infra.keys());
   const catalog = modelCatalog(state, internal);
   const routing = options.llm && catalog ? modelRouting(state, catalog, (s) => memo.policy(state, s)) : undefined;
-  const modelTargets = routing ? routing.models.map(modelTarget) : [];
-  for (const t of modelTargets) targets.set(t.id, t);
-  const modelIds = new Set(modelTargets.map((t) => t.id));
+  for (const t of routing?.models.map(modelTarget) ?? []) targets.set(t.id, t);
   if (routing) notes.push(...routing.notes);
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && {
-    routing,
-    api: {
-      maxRequestBytes: options.llm!.maxRequestBytes,
-      tokenBudgets: options.ratelimit ? (options.llm!.tokenBudgets ?? []) : [],
-      requestLimits: options.ratelimit ? (options.llm!.modelRequestLimits ?? []) : [],
-    },
-  });
-  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, options.llm);
+  const modelLimits = modelLimitsOf(options.llm, options.ratelimit);
+  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && { routing, api: { maxRequestBytes: options.llm!.maxRequestBytes, limits: modelLimits } });
+  const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, options.llm, modelLimits);
   return {
     resources: {
       cluster: [
         ...sorted.map((t) => {
-          const timeoutMs = infra.has(t.id) ? infra.get(t.service) : undefined;
-          if (timeoutMs !== undefined) return { name: t.id, resource: targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
-          // A model's cluster is not memoized: its id stays while its services change order.
-          return { name: t.id, resource: modelIds.has(t.id) ? targetCluster(t, memo.policy(state, t.service)) : memo.cluster(state, t) };
+          const timeoutMs = infra.get(t.service);
+          return { name: t.id, resource: timeoutMs === undefined ? memo.cluster(state, t) : targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
         }),
         ...(routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
       ],
-      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.id) || modelIds.has(t.id) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.service) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters) }],
       route: [{ name: GATEWAY_ROUTES, resource: routes.resource }],
     },

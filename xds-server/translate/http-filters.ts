@@ -21,7 +21,7 @@ import { LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER } from '../../shared/llm-gat
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import type { RateLimitDescriptor } from '../model/mesh.js';
-import { ratelimitFilter, tokenBudgetFilter, type RatelimitOptions } from './rate-limits.js';
+import { ratelimitFilter, tokenBudgetFilter, type ModelLimits, type RatelimitOptions } from './rate-limits.js';
 
 export interface AuthzOptions {
   /** The ext-authz service name in Consul (its cluster). */
@@ -111,14 +111,20 @@ function extProc(llm: LlmOptions): JsonObject {
   };
 }
 
-export function gatewayHttpFilters(identityHeaders: readonly string[], authz: AuthzOptions | undefined, ratelimit: RatelimitOptions | undefined, llm?: LlmOptions): JsonObject[] {
+export function gatewayHttpFilters(
+  identityHeaders: readonly string[],
+  authz: AuthzOptions | undefined,
+  ratelimit: RatelimitOptions | undefined,
+  llm?: LlmOptions,
+  modelLimits?: ModelLimits,
+): JsonObject[] {
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     BUFFER,
     ...(llm ? [extProc(llm)] : []),
-    ...((llm?.tokenBudgets?.length || llm?.modelRequestLimits?.length) && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
+    ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
     ROUTER_FILTER,
   ];
 }

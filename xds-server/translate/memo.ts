@@ -30,6 +30,14 @@ export function chainServices(chain: Chain): Set<string> {
   return out;
 }
 
+/**
+ * What a target is, for the cache: its id (the cluster name) does not say it alone — a model's
+ * cluster keeps its id while the services behind it change order — its service and failover do.
+ */
+function targetKey(t: Target): string {
+  return [t.id, t.service, ...t.failover.map((f) => f.id)].join('\u0000');
+}
+
 export class TranslationMemo {
   private entries: ConfigEntries | undefined;
   private readonly cache = new Map<string, Entry>();
@@ -51,11 +59,11 @@ export class TranslationMemo {
   }
 
   cluster(state: MeshState, target: Target): JsonObject {
-    return this.get(state, `cluster\u0000${target.id}`, () => ({ value: targetCluster(target, this.policy(state, target.service)), reads: [target.service] }));
+    return this.get(state, `cluster\u0000${targetKey(target)}`, () => ({ value: targetCluster(target, this.policy(state, target.service)), reads: [target.service] }));
   }
 
   endpoints(state: MeshState, target: Target): JsonObject {
-    return this.get(state, `endpoints\u0000${target.id}`, () => ({
+    return this.get(state, `endpoints\u0000${targetKey(target)}`, () => ({
       value: loadAssignment(state, target),
       reads: [target.service, ...target.failover.map((f) => f.service)],
     }));

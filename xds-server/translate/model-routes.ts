@@ -15,8 +15,7 @@ import type { ModelRouting, RoutedModel } from '../resolve/models.js';
 import { durationOf } from './duration.js';
 import { routeBodyLimit, routeExtProc } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
-import { routeModelLimits, TOKEN_BUDGET_FILTER } from './rate-limits.js';
-import type { RateLimitDescriptor } from '../model/mesh.js';
+import { routeModelLimits, TOKEN_BUDGET_FILTER, type ModelLimits } from './rate-limits.js';
 
 const serviceTarget = (service: string, failover: readonly Target[] = []): Target => ({
   id: targetId(service, undefined),
@@ -79,10 +78,8 @@ export function unroutedCluster(): JsonObject {
 
 export interface ModelApiOptions {
   readonly maxRequestBytes: number;
-  /** With the model limits' filter in the chain: the descriptors each model route charges. */
-  readonly tokenBudgets: readonly RateLimitDescriptor[];
-  /** …and those it counts one a call. */
-  readonly requestLimits: readonly RateLimitDescriptor[];
+  /** With the model limits' filter in the chain: what each model route counts and charges. */
+  readonly limits: ModelLimits | undefined;
 }
 
 export function modelRoutes(routing: ModelRouting, o: ModelApiOptions, extras: ModelRouteExtras): JsonObject[] {
@@ -105,13 +102,13 @@ export function modelRoutes(routing: ModelRouting, o: ModelApiOptions, extras: M
       undefined,
       { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
       { cluster: modelTarget(m).id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
-      o.tokenBudgets.length || o.requestLimits.length ? routeModelLimits(o.tokenBudgets, o.requestLimits) : {},
+      o.limits ? routeModelLimits(o.limits) : {},
       { response_headers_to_add: [{ header: { key: SERVICE_HEADER, value: '%UPSTREAM_METADATA(meshgate:service)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] },
     ),
   );
   // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
   const entries = LLM_PATHS.map((path) =>
-    route(`llm${path}`, path, { path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] }, { cluster: UNROUTED_CLUSTER, timeout: '5s' }, { ...routeBodyLimit(o.maxRequestBytes), ...routeExtProc(table), ...(o.tokenBudgets.length || o.requestLimits.length ? BUDGETS_ON : {}) }),
+    route(`llm${path}`, path, { path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] }, { cluster: UNROUTED_CLUSTER, timeout: '5s' }, { ...routeBodyLimit(o.maxRequestBytes), ...routeExtProc(table), ...(o.limits ? BUDGETS_ON : {}) }),
   );
   return [...perModel, ...entries];
 }

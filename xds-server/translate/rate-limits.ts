@@ -51,7 +51,20 @@ export const TOKEN_BUDGET_FILTER = 'meshgate.llm.token_budget';
  * tokens it used, from the processor's metadata — so a stream is charged its real total, and
  * the call that crosses the budget completes.
  */
-export function routeModelLimits(budgets: readonly RateLimitDescriptor[], requestLimits: readonly RateLimitDescriptor[] = []): JsonObject {
+/** What the model routes count, once the model is known; at least one descriptor. */
+export interface ModelLimits {
+  readonly tokenBudgets: readonly RateLimitDescriptor[];
+  readonly requestLimits: readonly RateLimitDescriptor[];
+}
+
+/** The model limits in force: none without the rate-limit service that counts them, or without descriptors. */
+export function modelLimitsOf(o: { readonly tokenBudgets?: readonly RateLimitDescriptor[]; readonly modelRequestLimits?: readonly RateLimitDescriptor[] } | undefined, ratelimit: RatelimitOptions | undefined): ModelLimits | undefined {
+  const tokenBudgets = o?.tokenBudgets ?? [];
+  const requestLimits = o?.modelRequestLimits ?? [];
+  return ratelimit && (tokenBudgets.length || requestLimits.length) ? { tokenBudgets, requestLimits } : undefined;
+}
+
+export function routeModelLimits({ tokenBudgets: budgets, requestLimits }: ModelLimits): JsonObject {
   const limits = [
     // Request counts: one a call, when the model is known.
     ...requestLimits.map((d) => ({ actions: d.entries.map(action) })),
