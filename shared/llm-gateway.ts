@@ -31,3 +31,16 @@ export interface ModelTableWire {
   /** Services whose calls go to the request log (prompt and completion), opt-in. */
   readonly logged?: readonly string[];
 }
+
+/**
+ * A provider that knows a model by another name (a model-route's `Services: [{Service, Model}]`)
+ * gets the body with that name, rewritten per attempt where Envoy has picked the instance: by an
+ * ext_proc filter among the model cluster's upstream filters, on streams marked by this gRPC
+ * metadata. The attempt's own body is sent (Envoy keeps it for retries), so the stage holds no
+ * state of the call and any instance of the processor can serve it.
+ */
+export const UPSTREAM_STREAM_HEADER = 'x-meshgate-ext-proc-stage';
+export const UPSTREAM_STREAM_VALUE = 'upstream';
+/** The name the chosen instance's service knows the model by: its endpoint metadata, sent as an ext_proc attribute. */
+export const HOST_MODEL_METADATA_KEY = 'model';
+export const HOST_MODEL_ATTRIBUTE = `xds.upstream_host_metadata.filter_metadata['meshgate']['${HOST_MODEL_METADATA_KEY}']`;

@@ -2,11 +2,13 @@
 // root. The answers that carry nothing but "go on" are encoded once.
 import type protobuf from 'protobufjs';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
+import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
 import { messageType } from '../../shared/proto/root.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
 export const EXTERNAL_PROCESSOR_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+/** The key Envoy files a filter's request attributes under. */
+const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
 
 /** What ext-authz established for the call, forwarded from its dynamic metadata. */
 export interface AuthzFacts {
@@ -17,7 +19,14 @@ export interface AuthzFacts {
 
 /** One message of Envoy's, by what it carries. */
 export type Phase =
-  | { readonly kind: 'request_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean; readonly authz?: AuthzFacts }
+  | {
+      readonly kind: 'request_headers';
+      readonly headers: ReadonlyMap<string, string>;
+      readonly endOfStream: boolean;
+      readonly authz?: AuthzFacts;
+      /** On the upstream stage: the picked instance's own name for the model, when it has one. */
+      readonly hostModel?: string;
+    }
   | { readonly kind: 'request_body'; readonly body: Buffer; readonly endOfStream: boolean }
   | { readonly kind: 'response_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean }
   | { readonly kind: 'response_body'; readonly body: Buffer; readonly endOfStream: boolean }
@@ -37,6 +46,8 @@ interface RawStruct {
 }
 interface RawRequest {
   metadata_context?: { filter_metadata?: Record<string, RawStruct> };
+  /** By filter name: the attributes the filter was asked to send (request_attributes). */
+  attributes?: Record<string, RawStruct>;
   request_headers?: RawHeaders;
   response_headers?: RawHeaders;
   request_body?: RawBody;
@@ -73,11 +84,13 @@ export function decodePhase(bytes: Buffer): Phase {
   }
   if (m.request_headers) {
     const authz = m.metadata_context?.filter_metadata?.[EXT_AUTHZ_METADATA_NAMESPACE]?.fields;
+    const hostModel = m.attributes?.[EXT_PROC_FILTER_NAME]?.fields?.[HOST_MODEL_ATTRIBUTE]?.string_value;
     return {
       kind: 'request_headers',
       headers: headerMap(m.request_headers),
       endOfStream: m.request_headers.end_of_stream === true,
       ...(authz ? { authz: { tenant: authz['tenant']?.string_value, requestLog: authz['request_log']?.string_value === 'on' } } : {}),
+      ...(hostModel ? { hostModel } : {}),
     };
   }
   if (m.request_body) return { kind: 'request_body', body: asBuffer(m.request_body.body), endOfStream: m.request_body.end_of_stream === true };

@@ -3,12 +3,14 @@
 // (the work is synchronous, so a stream holds nothing but its Exchange), and grpc.health.v1.
 import type { Logger } from 'pino';
 import { h2Gauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
+import type { BidiCall, BidiHandler } from '../../shared/grpc/bidi-call.js';
 import { GrpcServer } from '../../shared/grpc/server.js';
 import { GrpcStatus } from '../../shared/grpc/wire.js';
 import type { H2Limits } from '../../shared/h2/limits.js';
 import type { CallRecord } from '../engine/call-record.js';
 import { Exchange, type ExchangeSettings } from '../engine/exchange.js';
-import { MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
+import { MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
+import { UpstreamAttempt } from '../engine/upstream-attempt.js';
 import { ModelTables } from '../engine/model-table.js';
 import type { RequestLogRecord } from '../log/request-log.js';
 import type { ProcessorMetrics } from '../metrics/processor.js';
@@ -42,8 +44,9 @@ export class ProcessorServer {
     h2Gauges(this.grpc.h2, deps.metrics.registry);
     this.grpc.bidi(`/${EXTERNAL_PROCESSOR_SERVICE}/Process`, (call, stream) => {
       const { metrics, settings, log } = this.deps;
-      const table = this.tables.get(stream.header(MODEL_TABLE_HEADER));
       metrics.streams.inc();
+      if (stream.header(UPSTREAM_STREAM_HEADER) === UPSTREAM_STREAM_VALUE) return this.upstreamStage(call);
+      const table = this.tables.get(stream.header(MODEL_TABLE_HEADER));
 
       if (!table) {
         // Never a guess: a call without the gateway's model table is not routed at all.
@@ -104,6 +107,26 @@ export class ProcessorServer {
         onCancel: closed,
       };
     });
+  }
+
+  /** An attempt on a model's cluster: answered as it comes, nothing kept between streams. */
+  private upstreamStage(call: BidiCall): BidiHandler {
+    const attempt = new UpstreamAttempt();
+    return {
+      onMessage: (message) => {
+        let answer: Buffer;
+        try {
+          answer = attempt.handle(decodePhase(message));
+        } catch (err) {
+          this.deps.log.warn({ err }, 'an upstream-stage message could not be handled; ending the stream');
+          this.deps.metrics.refusedStreams.inc({ reason: 'bad_message' });
+          return call.end(GrpcStatus.INVALID_ARGUMENT, (err as Error).message);
+        }
+        call.send(answer);
+      },
+      onEnd: () => call.end(),
+      onCancel: () => undefined,
+    };
   }
 
   /** The model tables seen, for /status. */

@@ -33,6 +33,7 @@ files=(
   envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto
   envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
+  envoy/extensions/filters/http/upstream_codec/v3/upstream_codec.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
   envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
   envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto

@@ -202,6 +202,46 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     }
   });
 
+  it('fails over to a provider that knows the model by another name: each attempt gets the name of the service it goes to', async () => {
+    const a = mesh.services.find((s) => s.id === 'chat-a-1')!;
+    const provider = await mesh.addInstance({ service: 'provider', id: 'provider-1', meta: { 'gateway-path': 'none' } });
+    const providerName = 'meta-llama/Llama-3.1-8B-Instruct';
+    await mesh.consul.api.kvPut('meshgate/config/llama-failover', `Kind: model-route\nName: llama-3.1-8b\nServices: [chat-a, {Service: provider, Model: ${providerName}}]\n`);
+    try {
+      await a.failWith(503);
+      const ask = () => client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+      const failedOver = await waitFor('the provider to take over', async () => {
+        const r = await ask().catch(() => undefined);
+        return r?.data.system_fingerprint === 'provider-1' ? r : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 200 });
+      assert.equal(failedOver.data.model, providerName, 'the provider got the body with its own name for the model');
+      assert.equal(failedOver.data.choices[0]?.message.content, 'You said: hello');
+      assert.equal(failedOver.response.headers.get('x-meshgate-service'), 'provider');
+      // A stream too: renamed, the usage the gateway asked for taken out again.
+      const stream = await client.chat.completions.create({ model: 'llama-3.1-8b', stream: true, messages: [{ role: 'user', content: 'one two' }] });
+      let text = '';
+      const models = new Set<string>();
+      let usageChunks = 0;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        models.add(chunk.model);
+        if (chunk.usage) usageChunks += 1;
+      }
+      assert.equal(text, 'You said: one two');
+      assert.deepEqual([...models], [providerName]);
+      assert.equal(usageChunks, 0);
+      await a.failWith(undefined);
+      // The first service again, with the gateway's name (the provider's attempt changed nothing for it).
+      const back = await ask();
+      assert.equal(back.data.system_fingerprint, 'chat-a-1');
+      assert.equal(back.data.model, 'llama-3.1-8b');
+    } finally {
+      await a.failWith(undefined);
+      await mesh.consul.api.kvDelete('meshgate/config/llama-failover');
+      await provider.stop();
+    }
+  });
+
   it('logs what a logging service was asked and answered, a stream reassembled, its secrets redacted; no other service', async () => {
     const marker = `m${Date.now()}`;
     const stream = await client.chat.completions.create({

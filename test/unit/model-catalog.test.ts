@@ -79,8 +79,22 @@ describe('model catalog', () => {
     ]);
   });
 
+  it('fails a model over to a provider that knows it by another name: in the catalog while the provider is healthy, its name per service', () => {
+    const state = (providerHealth: 'HEALTHY' | 'UNHEALTHY', aHealth: 'HEALTHY' | 'UNHEALTHY' = 'HEALTHY') =>
+      meshOf(
+        [service('a', [instance('a-1', { health: aHealth })], { models: ['llama'] }), service('provider', [instance('p-1', { health: providerHealth })], {})],
+        entries('Kind: model-route\nName: llama\nServices: [a, {Service: provider, Model: meta-llama/Llama-3.1-8B}]'),
+      );
+    const routed = (mesh: ReturnType<typeof state>) => modelRouting(mesh, modelCatalog(mesh)!, (s) => resolveServicePolicy(mesh, s)).models.map((m) => [m.id, m.services, m.renamed]);
+    assert.deepEqual(routed(state('HEALTHY')), [['llama', ['a', 'provider'], { provider: 'meta-llama/Llama-3.1-8B' }]]);
+    assert.deepEqual(routed(state('UNHEALTHY')), [['llama', ['a'], {}]], 'a provider with no healthy instance serves nothing');
+    assert.deepEqual(routed(state('HEALTHY', 'UNHEALTHY')), [['llama', ['provider'], { provider: 'meta-llama/Llama-3.1-8B' }]], 'the model stays while the provider serves it');
+  });
+
   it('refuses a model-route that is neither an alias nor an order, or an alias of itself', () => {
     for (const [text, reason] of [
+      ['Kind: model-route\nName: x\nServices: [a, {Service: a, Model: y}]', /Services: service a is listed twice/],
+      ['Kind: model-route\nName: x\nServices: [{Service: a}]', /Services/],
       ['Kind: model-route\nName: x', /give Targets \(an alias\) or Services/],
       ['Kind: model-route\nName: x\nTargets: [{Model: x}]', /cannot target itself/],
       ['Kind: model-route\nName: "bad name"\nServices: [a]', /must be a model name/],

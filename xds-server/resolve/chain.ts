@@ -21,6 +21,8 @@ export interface Target {
   readonly onlyPassing: boolean;
   /** Tried in order when this target has no healthy instance (no further failover of their own). */
   readonly failover: readonly Target[];
+  /** More of meshgate's endpoint metadata for this target's instances (a model cluster's: the name its service knows the model by). */
+  readonly hostMetadata?: Readonly<Record<string, string>>;
 }
 
 export type Action =

@@ -1,7 +1,10 @@
-// The gateway's model catalog: every model a service says it serves (meta `models`), with the
-// services that serve it now — those with at least one healthy instance. A model whose every
-// service is down is not in the catalog (callers are not offered what nobody can answer).
-import type { MeshState } from '../model/mesh.js';
+// The gateway's model catalog: every model a service says it serves (meta `models`), or a
+// model-route entry says it serves under its own name (`Services: [{Service, Model}]`, another
+// provider's), with the services that serve it now — those with at least one healthy instance.
+// A model whose every service is down is not in the catalog (callers are not offered what
+// nobody can answer).
+import { serviceOfModel } from '../model/config-entries/schema.js';
+import type { MeshState, Service } from '../model/mesh.js';
 import type { ServicePolicy } from './policy-types.js';
 
 export interface CatalogModel {
@@ -12,19 +15,24 @@ export interface CatalogModel {
 
 /** Undefined when no service declares models (the gateway then has no model list at all). */
 export function modelCatalog(state: MeshState, internal: ReadonlySet<string> = new Set()): CatalogModel[] | undefined {
-  const byModel = new Map<string, string[]>();
+  const byModel = new Map<string, Set<string>>();
+  const add = (id: string, service: string): void => {
+    const set = byModel.get(id);
+    if (set) set.add(service);
+    else byModel.set(id, new Set([service]));
+  };
+  const healthy = (s: Service | undefined): s is Service => !!s && !internal.has(s.name) && s.instances.some((i) => i.health === 'HEALTHY');
   let declared = false;
   for (const service of state.services.values()) {
     if (internal.has(service.name) || !service.settings.models?.length) continue;
     declared = true;
-    if (!service.instances.some((i) => i.health === 'HEALTHY')) continue;
-    for (const id of service.settings.models) {
-      const list = byModel.get(id);
-      if (list) list.push(service.name);
-      else byModel.set(id, [service.name]);
-    }
+    if (healthy(service)) for (const id of service.settings.models) add(id, service.name);
   }
-  return declared ? [...byModel.keys()].sort().map((id) => ({ id, services: byModel.get(id)!.sort() })) : undefined;
+  if (!declared) return undefined;
+  for (const e of state.entries.modelRoutes.values()) {
+    for (const s of e.Services ?? []) if (typeof s !== 'string' && healthy(state.services.get(s.Service))) add(e.Name, s.Service);
+  }
+  return [...byModel.keys()].sort().map((id) => ({ id, services: [...byModel.get(id)!].sort() }));
 }
 
 /** A model the gateway routes: its services in the order they are tried. */
@@ -34,6 +42,8 @@ export interface RoutedModel {
   readonly services: readonly string[];
   /** The model-route entry's, else the first service's request timeout. */
   readonly timeoutMs: number;
+  /** Services that know this model by another name: service → that name. Empty for most models. */
+  readonly renamed: Readonly<Record<string, string>>;
 }
 
 export interface ModelAlias {
@@ -63,9 +73,11 @@ export function modelRouting(state: MeshState, catalog: readonly CatalogModel[],
   const served = new Set(catalog.map((m) => m.id));
   const models = catalog.map((m): RoutedModel => {
     const e = entries.get(m.id);
-    const first = (e?.Services ?? []).filter((s) => m.services.includes(s));
+    const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => m.services.includes(s));
     const services = [...first, ...m.services.filter((s) => !first.includes(s))];
-    return { id: m.id, services, timeoutMs: e?.RequestTimeoutMs ?? policyOf(services[0]!).requestTimeoutMs };
+    const renamed: Record<string, string> = {};
+    for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== m.id && m.services.includes(s.Service)) renamed[s.Service] = s.Model;
+    return { id: m.id, services, timeoutMs: e?.RequestTimeoutMs ?? policyOf(services[0]!).requestTimeoutMs, renamed };
   });
   const aliases: ModelAlias[] = [];
   for (const e of [...entries.values()].sort((a, b) => (a.Name < b.Name ? -1 : 1))) {

@@ -7,7 +7,8 @@ import type { Instance, MeshState } from '../model/mesh.js';
 import type { Target } from '../resolve/chain.js';
 import { dialPort } from '../resolve/dial-port.js';
 
-function lbEndpoint(service: string, instance: Instance): JsonObject {
+function lbEndpoint(target: Target, instance: Instance): JsonObject {
+  const service = target.service;
   return {
     endpoint: {
       address: { socket_address: { address: instance.address, port_value: dialPort(instance) } },
@@ -16,7 +17,7 @@ function lbEndpoint(service: string, instance: Instance): JsonObject {
     health_status: instance.health,
     load_balancing_weight: instance.weight,
     // The service too: a model's cluster holds several services' instances, and its route says which answered.
-    metadata: { filter_metadata: { meshgate: { service, instance: instance.id, node: instance.node } } },
+    metadata: { filter_metadata: { meshgate: { service, instance: instance.id, node: instance.node, ...target.hostMetadata } } },
   };
 }
 
@@ -25,7 +26,7 @@ export function selectedInstances(state: MeshState, target: Target): Instance[] 
   return all.filter((i) => (!target.filter || matchesFilter(i, target.filter)) && (!target.onlyPassing || i.health === 'HEALTHY'));
 }
 
-function localities(service: string, instances: readonly Instance[], priority: number): JsonObject[] {
+function localities(target: Target, instances: readonly Instance[], priority: number): JsonObject[] {
   const zones = new Map<string, Instance[]>();
   for (const instance of instances) {
     const list = zones.get(instance.zone);
@@ -38,15 +39,15 @@ function localities(service: string, instances: readonly Instance[], priority: n
   return [...zones.keys()].sort().map((zone) => ({
     locality: zone ? { zone } : {},
     load_balancing_weight: zones.get(zone)!.reduce((sum, i) => sum + i.weight, 0),
-    lb_endpoints: zones.get(zone)!.map((i) => lbEndpoint(service, i)),
+    lb_endpoints: zones.get(zone)!.map((i) => lbEndpoint(target, i)),
     ...(priority ? { priority } : {}),
   }));
 }
 
 export function loadAssignment(state: MeshState, target: Target): JsonObject {
   const endpoints = [
-    ...localities(target.service, selectedInstances(state, target), 0),
-    ...target.failover.flatMap((f, i) => localities(f.service, selectedInstances(state, f), i + 1)),
+    ...localities(target, selectedInstances(state, target), 0),
+    ...target.failover.flatMap((f, i) => localities(f, selectedInstances(state, f), i + 1)),
   ];
   return { cluster_name: target.id, endpoints };
 }

@@ -3,14 +3,14 @@
 import type { MeshState } from '../model/mesh.js';
 import { chainTargets, targetId, type Chain, type Target } from '../resolve/chain.js';
 import { identityHeadersAt } from '../resolve/identity.js';
-import { modelCatalog, modelRouting } from '../resolve/models.js';
+import { modelCatalog, modelRouting, type RoutedModel } from '../resolve/models.js';
 import { infrastructurePolicy } from '../resolve/service-policy.js';
 import { targetCluster } from './cluster.js';
 import { loadAssignment } from './endpoints.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters, type AuthzOptions, type LlmOptions } from './http-filters.js';
-import { modelTarget, UNROUTED_CLUSTER, unroutedCluster } from './model-routes.js';
+import { modelTarget, UNROUTED_CLUSTER, unroutedCluster, withRenamingStage } from './model-routes.js';
 import { TranslationMemo } from './memo.js';
 import { modelLimitsOf, type RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
@@ -53,7 +53,12 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   const internal = new Set(infra.keys());
   const catalog = modelCatalog(state, internal);
   const routing = options.llm && catalog ? modelRouting(state, catalog, (s) => memo.policy(state, s)) : undefined;
-  for (const t of routing?.models.map(modelTarget) ?? []) targets.set(t.id, t);
+  const modelsByTarget = new Map<string, RoutedModel>();
+  for (const m of routing?.models ?? []) {
+    const t = modelTarget(m);
+    targets.set(t.id, t);
+    modelsByTarget.set(t.id, m);
+  }
   if (routing) notes.push(...routing.notes);
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const modelLimits = modelLimitsOf(options.llm, options.ratelimit);
@@ -64,7 +69,9 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
       cluster: [
         ...sorted.map((t) => {
           const timeoutMs = infra.get(t.service);
-          return { name: t.id, resource: timeoutMs === undefined ? memo.cluster(state, t) : targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
+          if (timeoutMs !== undefined) return { name: t.id, resource: targetCluster(t, infrastructurePolicy(state, t.service, timeoutMs)) };
+          const m = modelsByTarget.get(t.id);
+          return { name: t.id, resource: m ? withRenamingStage(m, memo.cluster(state, t), options.llm!) : memo.cluster(state, t) };
         }),
         ...(routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
       ],

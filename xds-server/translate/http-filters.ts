@@ -17,7 +17,7 @@
 //      and charges the tokens used when the answer is done;
 //   7. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER } from '../../shared/llm-gateway.js';
+import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import type { RateLimitDescriptor } from '../model/mesh.js';
@@ -110,6 +110,48 @@ function extProc(llm: LlmOptions): JsonObject {
     },
   };
 }
+
+export interface UpstreamStageOptions {
+  readonly service: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The processor's upstream stage on a model cluster: the request headers (with the name the
+ * picked instance's service knows the model by, from its endpoint metadata) and the attempt's
+ * body; nothing of the answer (the stage in the gateway's chain reads that, once per call).
+ */
+export function upstreamExtProc(o: UpstreamStageOptions): JsonObject {
+  return {
+    name: EXT_PROC_FILTER,
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: {
+        envoy_grpc: { cluster_name: o.service },
+        timeout: `${o.timeoutMs / 1000}s`,
+        initial_metadata: [{ key: UPSTREAM_STREAM_HEADER, value: UPSTREAM_STREAM_VALUE }],
+      },
+      failure_mode_allow: false,
+      status_on_error: { code: 'ServiceUnavailable' },
+      message_timeout: `${o.timeoutMs / 1000}s`,
+      processing_mode: {
+        request_header_mode: 'SEND',
+        request_body_mode: 'BUFFERED',
+        request_trailer_mode: 'SKIP',
+        response_header_mode: 'SKIP',
+        response_body_mode: 'NONE',
+        response_trailer_mode: 'SKIP',
+      },
+      request_attributes: [HOST_MODEL_ATTRIBUTE],
+    },
+  };
+}
+
+/** The last of every upstream filter chain. */
+export const UPSTREAM_CODEC: JsonObject = {
+  name: 'envoy.filters.http.upstream_codec',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
+};
 
 export function gatewayHttpFilters(
   identityHeaders: readonly string[],

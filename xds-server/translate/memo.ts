@@ -35,7 +35,8 @@ export function chainServices(chain: Chain): Set<string> {
  * cluster keeps its id while the services behind it change order — its service and failover do.
  */
 function targetKey(t: Target): string {
-  return [t.id, t.service, ...t.failover.map((f) => f.id)].join('\u0000');
+  const meta = (x: Target): string => (x.hostMetadata ? JSON.stringify(x.hostMetadata) : '');
+  return [t.id, t.service, meta(t), ...t.failover.map((f) => `${f.id}\u0001${meta(f)}`)].join('\u0000');
 }
 
 export class TranslationMemo {

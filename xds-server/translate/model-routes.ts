@@ -7,29 +7,53 @@
 //     cluster, whose endpoints are its services in failover order (priority 0, 1, …), retried
 //     on 429, 5xx, a reset or a failed connection at the next priority — before any answer has
 //     started, as Envoy retries only then — with the service that answered in
-//     x-meshgate-service, and the token budgets it charges.
-import { LLM_METADATA_NAMESPACE, LLM_PATHS, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
+//     x-meshgate-service, and the token budgets it charges;
+//   - a model some service knows by another name: that name on the service's endpoints, and the
+//     processor's upstream stage on the model's cluster, which gives each attempt its body.
+import { HOST_MODEL_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_PATHS, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { targetId, type Target } from '../resolve/chain.js';
 import type { ModelRouting, RoutedModel } from '../resolve/models.js';
 import { durationOf } from './duration.js';
-import { routeBodyLimit, routeExtProc } from './http-filters.js';
+import { routeBodyLimit, routeExtProc, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
 import { routeModelLimits, TOKEN_BUDGET_FILTER, type ModelLimits } from './rate-limits.js';
 
-const serviceTarget = (service: string, failover: readonly Target[] = []): Target => ({
+const serviceTarget = (m: RoutedModel, service: string, failover: readonly Target[] = []): Target => ({
   id: targetId(service, undefined),
   service,
   subset: undefined,
   filter: undefined,
   onlyPassing: false,
   failover,
+  ...(m.renamed[service] !== undefined ? { hostMetadata: { [HOST_MODEL_METADATA_KEY]: m.renamed[service] } } : {}),
 });
 
-/** The cluster of a model: its first service, the others as failover (lower priorities). */
+/** The cluster of a model: its first service, the others as failover (lower priorities); a service's own name for the model on its endpoints. */
 export function modelTarget(m: RoutedModel): Target {
   const [first, ...rest] = m.services;
-  return { ...serviceTarget(first!, rest.map((s) => serviceTarget(s))), id: `model~${m.id}` };
+  return { ...serviceTarget(m, first!, rest.map((s) => serviceTarget(m, s))), id: `model~${m.id}` };
+}
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/**
+ * A model cluster where some service knows the model by another name: the processor's upstream
+ * stage among its upstream filters (then the codec, which ends every upstream chain), so each
+ * attempt — the first and every retry on the next service — gets the body with the name of the
+ * service Envoy picked. Other model clusters are left as they are (no extra round trip).
+ */
+export function withRenamingStage(m: RoutedModel, cluster: JsonObject, processor: UpstreamStageOptions): JsonObject {
+  if (!Object.keys(m.renamed).length) return cluster;
+  const options = (cluster['typed_extension_protocol_options'] as JsonObject | undefined) ?? {};
+  const http = (options[HTTP_PROTOCOL_OPTIONS] as JsonObject | undefined) ?? {
+    '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+    explicit_http_config: { http_protocol_options: {} },
+  };
+  return {
+    ...cluster,
+    typed_extension_protocol_options: { ...options, [HTTP_PROTOCOL_OPTIONS]: { ...http, http_filters: [upstreamExtProc(processor), UPSTREAM_CODEC] } },
+  };
 }
 
 /** The model table the processor gets on every stream: written once per routing. */

@@ -205,6 +205,9 @@ export const serviceResolver = z
 
 const modelName = z.string().regex(MODEL_NAME, 'must be a model name (letters, digits and . _ : / @ -, at most 128)');
 
+/** The service of a model-route `Services` item (a name, or a service with its own name for the model). */
+export const serviceOfModel = (s: string | { readonly Service: string }): string => (typeof s === 'string' ? s : s.Service);
+
 export const modelRoute = z
   .strictObject({
     Kind: z.literal('model-route'),
@@ -216,14 +219,25 @@ export const modelRoute = z
       .min(1)
       .max(16)
       .optional(),
-    /** A model several services serve: the order they are tried in (the rest follow by name). */
-    Services: z.array(name).min(1).max(16).optional(),
+    /**
+     * A model several services serve: the order they are tried in (the rest follow by name). A
+     * service given with a `Model` knows this model by that name (another provider's): it serves
+     * the model without saying so in its registration, and its attempts get the body with its name.
+     */
+    Services: z
+      .array(z.union([name, z.strictObject({ Service: name, Model: modelName })]))
+      .min(1)
+      .max(16)
+      .optional(),
     /** How long the gateway waits for an answer (a stream: for all of it). */
     RequestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   })
   .superRefine((r, ctx) => {
     if (!r.Targets === !r.Services) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias) or Services (the order of a model\'s services), one of the two' });
     if (r.Targets?.some((t) => t.Model === r.Name)) ctx.addIssue({ code: 'custom', path: ['Targets'], message: `an alias cannot target itself (${r.Name})` });
+    const services = (r.Services ?? []).map(serviceOfModel);
+    const twice = services.find((s, i) => services.indexOf(s) !== i);
+    if (twice) ctx.addIssue({ code: 'custom', path: ['Services'], message: `service ${twice} is listed twice` });
   });
 
 export const configEntry = z.discriminatedUnion('Kind', [serviceDefaults, serviceRouter, serviceSplitter, serviceResolver, modelRoute]);

@@ -1,0 +1,45 @@
+// The processor's upstream stage: each attempt on a model's cluster gets the body with the name
+// the picked instance's service knows the model by (sent by Envoy as a request attribute).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HOST_MODEL_ATTRIBUTE } from '../../shared/llm-gateway.js';
+import { loadEnvoyProtos, messageType } from '../../shared/proto/root.js';
+import { UpstreamAttempt } from '../../ext-proc/engine/upstream-attempt.js';
+import { decodePhase, EXT_PROC_PROTO } from '../../ext-proc/server/codec.js';
+
+loadEnvoyProtos([EXT_PROC_PROTO]);
+const request = (m: Record<string, unknown>) => Buffer.from(messageType('envoy.service.ext_proc.v3.ProcessingRequest').encode(m as never).finish());
+const answer = (b: Buffer) => messageType('envoy.service.ext_proc.v3.ProcessingResponse').toObject(messageType('envoy.service.ext_proc.v3.ProcessingResponse').decode(b), { bytes: Buffer }) as Record<string, any>;
+const headers = (hostModel?: string) =>
+  request({
+    request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/v1/chat/completions') }] } },
+    ...(hostModel ? { attributes: { 'envoy.filters.http.ext_proc': { fields: { [HOST_MODEL_ATTRIBUTE]: { string_value: hostModel } } } } } : {}),
+  });
+const body = (json: unknown) => request({ request_body: { body: Buffer.from(JSON.stringify(json)), end_of_stream: true } });
+
+describe('the upstream stage', () => {
+  it('gives an instance that knows the model by another name the body with that name, and its length', () => {
+    const a = new UpstreamAttempt();
+    assert.ok(answer(a.handle(decodePhase(headers('org/Llama-8B')))).request_headers);
+    const out = answer(a.handle(decodePhase(body({ model: 'llama', stream: true, stream_options: { include_usage: true }, messages: [] }))));
+    const common = out.request_body.response;
+    const sent = JSON.parse(common.body_mutation.body.toString());
+    assert.deepEqual(sent, { model: 'org/Llama-8B', stream: true, stream_options: { include_usage: true }, messages: [] });
+    const length = common.header_mutation.set_headers.find((h: any) => h.header.key === 'content-length');
+    assert.equal(length.header.raw_value.toString(), String(common.body_mutation.body.length));
+  });
+
+  it('leaves the body alone for an instance without its own name, or when the name is already right', () => {
+    for (const [host, model] of [[undefined, 'llama'], ['llama', 'llama']] as const) {
+      const a = new UpstreamAttempt();
+      a.handle(decodePhase(headers(host)));
+      const out = answer(a.handle(decodePhase(body({ model }))));
+      assert.equal(out.request_body.response?.body_mutation, undefined, `${host}`);
+    }
+  });
+
+  it('refuses what the stage is not configured for (an answer’s phases)', () => {
+    const a = new UpstreamAttempt();
+    assert.throws(() => a.handle(decodePhase(request({ response_headers: { headers: { headers: [] } } }))), /reads the request only/);
+  });
+});
