@@ -1,6 +1,6 @@
 // `npm run demo`: Consul, the xds-server, ext-authz, ratelimit-service, the LLM processor
 // (ext-proc), model services (llm-chat ×2 serving llama-3.1-8b and shared-7b, llm-qwen serving
-// qwen2.5-7b and shared-7b as the fallback provider, llm-embed serving an embeddings model), an
+// qwen2.5-7b and — under its own name — shared-7b as the fallback provider, llm-embed serving an embeddings model), an
 // "agent" service with its own sidecar Envoy, config entries in Consul KV (the chat-default
 // alias among them) and a gateway Envoy on this machine, then the lines to try. Ctrl-C stops everything and removes
 // temporary data.
@@ -201,10 +201,11 @@ async function main(): Promise<void> {
     say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
   }
 
-  // Two more model services: another provider (shared-7b's fallback; its calls are logged) and
+  // Two more model services: another provider (shared-7b's fallback, under its own name for it:
+  // demo/config-entries.yaml; its calls are logged) and
   // an embeddings model. They have no gateway path of their own: the model API reaches them.
   for (const [service, models, extra] of [
-    ['llm-qwen', 'qwen2.5-7b,shared-7b', { 'request-log': 'on' }],
+    ['llm-qwen', 'qwen2.5-7b', { 'request-log': 'on' }],
     ['llm-embed', 'text-embed-small', {}],
   ] as const) {
     const instance = await startModelService({
@@ -286,7 +287,7 @@ ready. Try:
   curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' -d '{"model":"gpt-9","messages":[]}'  # 404 naming the models
   curl -X PUT '${instances[0]!.url}/_demo/fail?status=429'; curl -X PUT '${instances[1]!.url}/_demo/fail?status=429'   # llm-chat says 429 …
   curl -s ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
-       -d '{"model":"shared-7b","messages":[{"role":"user","content":"x"}]}' | grep -o '"system_fingerprint":"[^"]*"'   # … llm-qwen-1 answers
+       -d '{"model":"shared-7b","messages":[{"role":"user","content":"x"}]}' | grep -o '"model":"[^"]*"\|"system_fingerprint":"[^"]*"'   # … llm-qwen-1 answers, asked for qwen/shared-7b-instruct
   curl -X PUT '${instances[0]!.url}/_demo/fail'; curl -X PUT '${instances[1]!.url}/_demo/fail'
   cat ${path.join(logs, 'llm-requests.log')}      # what llm-qwen was asked and answered, secrets redacted
   curl -s ${extProc.adminUrl}/metrics | grep gen_ai_client_token_usage_sum   # tokens by model, service, tenant
