@@ -16,6 +16,10 @@ export interface XdsTarget {
 interface Common {
   readonly nodeId: string;
   readonly adminPort: number;
+  /** The Prometheus stats listener's port (the xds-server adds it); none when absent. */
+  readonly statsPort?: number;
+  /** Where it listens: loopback unless a scraper elsewhere must reach it. */
+  readonly statsAddress?: string;
   readonly xds: XdsTarget;
   readonly workDir: string;
   readonly logFile?: string;
@@ -41,6 +45,8 @@ function commonVars(o: Omit<Common, 'workDir'>): Record<string, string | number>
     NODE_ID: o.nodeId,
     ADMIN_ADDRESS: '127.0.0.1',
     ADMIN_PORT: o.adminPort,
+    STATS_ADDRESS: o.statsAddress ?? '127.0.0.1',
+    STATS_PORT: o.statsPort ?? '',
     XDS_HOST: o.xds.host,
     XDS_PORT: o.xds.port,
     XDS_API_TYPE: API_TYPE[o.xds.api ?? 'sotw'],

@@ -40,6 +40,8 @@ export interface SidecarInstance {
   readonly envoy: EnvoyProcess;
   readonly inboundPort: number;
   readonly outboundPort: number;
+  /** Its Prometheus stats listener (over xDS). */
+  readonly statsPort: number;
   /** GET the app's /call/<service>/<path>: a call by name through its sidecar. */
   call(service: string, pathAndQuery: string, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<void>;
@@ -61,7 +63,7 @@ export interface GatewayMesh {
   /** Present when the mesh was started with the LLM processor. */
   readonly llm: Component | undefined;
   readonly gatewayUrl: string;
-  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number };
+  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number; envoyStats: number };
   readonly services: ModelServiceProcess[];
   addInstance(options: Omit<ModelServiceOptions, 'consulAddress' | 'logFile'>): Promise<ModelServiceProcess>;
   /** An instance registered with meta sidecar-port, and its sidecar Envoy on the xds-server. */
@@ -73,8 +75,8 @@ export interface GatewayMesh {
 export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promise<GatewayMesh> {
   const dir = tempDir('it');
   const logFile = (name: string): string => path.join(dir, `${name}.log`);
-  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin, rlPort, rlAdmin, llmPort, llmAdmin] = (await freePorts(10)) as [
-    number, number, number, number, number, number, number, number, number, number,
+  const [xdsPort, xdsAdmin, gateway, envoyAdmin, authzPort, authzAdmin, rlPort, rlAdmin, llmPort, llmAdmin, envoyStats] = (await freePorts(11)) as [
+    number, number, number, number, number, number, number, number, number, number, number,
   ];
   const started: Array<{ stop(): Promise<void> }> = [];
   const services: ModelServiceProcess[] = [];
@@ -141,6 +143,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       nodeId: `it-gateway-${gateway}`,
       port: gateway,
       adminPort: envoyAdmin,
+      statsPort: envoyStats,
       xds: { host: '127.0.0.1', port: xdsPort, ...(options.xdsApi ? { api: options.xdsApi } : {}) },
       workDir: dir,
       logFile: logFile('envoy'),
@@ -155,7 +158,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       ratelimit,
       llm,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
-      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort },
+      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort, envoyStats },
       services,
       async addInstance(o) {
         const s = await startModelService({ ...o, consulAddress: mesh.consul.address, logFile: logFile(o.id) });
@@ -163,7 +166,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         return s;
       },
       async addSidecarInstance(o) {
-        const [appPort, inboundPort, outboundPort, adminPort] = (await freePorts(4)) as [number, number, number, number];
+        const [appPort, inboundPort, outboundPort, adminPort, statsPort] = (await freePorts(5)) as [number, number, number, number, number];
         const { xdsApi, ...appOptions } = o;
         const app = await mesh.addInstance({ ...appOptions, port: appPort, sidecarOutbound: outboundPort, meta: { ...o.meta, 'sidecar-port': String(inboundPort) } });
         const envoy = await startSidecarEnvoy({
@@ -173,6 +176,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
           inboundPort,
           outboundPort,
           adminPort,
+          statsPort,
           xds: { host: '127.0.0.1', port: xdsPort, ...(xdsApi ? { api: xdsApi } : {}) },
           workDir: dir,
           logFile: logFile(`${o.id}-sidecar`),
@@ -183,6 +187,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
           envoy,
           inboundPort,
           outboundPort,
+          statsPort,
           call: (service, pathAndQuery, headers = {}) => fetch(`${app.url}/call/${service}${pathAndQuery}`, { headers }),
           async stop() {
             await app.stop();

@@ -8,6 +8,7 @@ import type { SnapshotCache } from './cache/snapshot-cache.js';
 import type { MeshStore } from './model/mesh-store.js';
 import type { Snapshot } from './cache/snapshot.js';
 import { roleKey, roleOf, type Role, type RoleDefaults } from './roles.js';
+import { withStatsEndpoint } from './translate/stats-endpoint.js';
 import type { SnapshotSource } from './server/ads-server.js';
 import type { NodeInfo } from './server/node.js';
 import { translateGateway, type GatewayOptions } from './translate/gateway.js';
@@ -109,9 +110,9 @@ export class Controller implements SnapshotSource {
   private translate(role: Role, state: MeshState): Translation {
     switch (role.kind) {
       case 'gateway':
-        return translateGateway(state, { ...this.options.gateway, address: role.address, port: role.port }, this.memo);
+        return withStatsEndpoint(translateGateway(state, { ...this.options.gateway, address: role.address, port: role.port }, this.memo), role.stats);
       case 'sidecar':
-        return translateSidecar(state, role, this.memo);
+        return withStatsEndpoint(translateSidecar(state, role, this.memo), role.stats);
       case 'proxyless':
         return translateProxyless(state, this.infrastructure, this.memo);
     }

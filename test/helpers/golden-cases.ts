@@ -24,6 +24,7 @@ import { jsonLocalReplies } from '../../xds-server/translate/local-reply.js';
 import { translateProxyless } from '../../xds-server/translate/proxyless.js';
 import type { Translation } from '../../xds-server/translate/resource-set.js';
 import { translateSidecar, type SidecarRole } from '../../xds-server/translate/sidecar.js';
+import { withStatsEndpoint, type StatsEndpoint } from '../../xds-server/translate/stats-endpoint.js';
 import { PUSH_ORDER, type XdsType } from '../../xds-server/xds-types.js';
 
 const CASES_DIR = path.join(repoRoot(), 'test', 'golden', 'cases');
@@ -52,6 +53,8 @@ interface CaseInput {
   entries?: string;
   gateway?: Partial<GatewayOptions>;
   sidecar?: Omit<SidecarRole, 'kind'>;
+  /** The proxy's Prometheus endpoint (node metadata stats_port …), added as the controller adds it. */
+  stats?: StatsEndpoint;
 }
 
 export interface GoldenCase {
@@ -124,10 +127,10 @@ export function loadCase(name: string, overrides: Partial<Pick<CaseInput, 'entri
     translate() {
       switch (input.role) {
         case 'gateway':
-          return translateGateway(state, gateway);
+          return withStatsEndpoint(translateGateway(state, gateway), input.stats);
         case 'sidecar':
           assert.ok(sidecar, `${name}: a sidecar case names its sidecar`);
-          return translateSidecar(state, sidecar);
+          return withStatsEndpoint(translateSidecar(state, sidecar), input.stats);
         case 'proxyless':
           return translateProxyless(state);
       }

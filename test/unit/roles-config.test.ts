@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { renderTemplate } from '../../launcher/bootstrap.js';
-import { sidecarVars } from '../../launcher/envoy-roles.js';
+import { gatewayVars, sidecarVars } from '../../launcher/envoy-roles.js';
 import { repoRoot } from '../../launcher/repo.js';
 import { parseConfig } from '../../xds-server/config.js';
 import { roleKey, roleOf } from '../../xds-server/roles.js';
@@ -25,6 +25,14 @@ describe('roles from node metadata', () => {
   it('refuses an unknown role or a bad port with a reason', () => {
     assert.throws(() => roleOf(node({ role: 'toaster' }), defaults), /unknown role "toaster"/);
     assert.throws(() => roleOf(node({ gateway_port: 70000 }), defaults), /gateway_port: 70000 is not a port/);
+    assert.throws(() => roleOf(node({ stats_port: 15090 }), defaults), /stats_port needs node metadata "admin_port"/);
+  });
+
+  it('gives a proxy with stats_port its stats endpoint, and keys its role by it (an empty stats_port: none)', () => {
+    const r = roleOf(node({ stats_port: '15090', admin_port: '9901' }), defaults);
+    assert.deepEqual(r, { kind: 'gateway', address: '0.0.0.0', port: 8080, stats: { address: '127.0.0.1', port: 15090, adminAddress: '127.0.0.1', adminPort: 9901 } });
+    assert.equal(roleKey(r), 'gateway:0.0.0.0:8080:stats=127.0.0.1:15090>127.0.0.1:9901');
+    assert.deepEqual(roleOf(node({ stats_port: null, admin_port: 9901 }), defaults), { kind: 'gateway', address: '0.0.0.0', port: 8080 });
   });
 });
 
@@ -45,7 +53,7 @@ describe('xds-server configuration', () => {
 
 describe('envoy/gateway.yaml', () => {
   const template = fs.readFileSync(path.join(repoRoot(), 'envoy', 'gateway.yaml'), 'utf8');
-  const vars = { NODE_ID: 'gw', GATEWAY_ADDRESS: '0.0.0.0', GATEWAY_PORT: 8080, ADMIN_ADDRESS: '127.0.0.1', ADMIN_PORT: 9901, XDS_HOST: 'xds-server', XDS_PORT: 18000, XDS_API_TYPE: 'GRPC' };
+  const vars = gatewayVars({ nodeId: 'gw', address: '0.0.0.0', port: 8080, adminPort: 9901, statsPort: 15090, xds: { host: 'xds-server', port: 18000 } });
 
   it('renders to a bootstrap that names only the xds-server and gets everything else over ADS', () => {
     const b = YAML.parse(renderTemplate(template, vars));
@@ -57,6 +65,8 @@ describe('envoy/gateway.yaml', () => {
     assert.deepEqual(b.dynamic_resources.cds_config, { ads: {}, resource_api_version: 'V3' });
     assert.deepEqual(b.dynamic_resources.lds_config, { ads: {}, resource_api_version: 'V3' });
     assert.equal(b.admin.address.socket_address.address, '127.0.0.1');
+    const role = roleOf({ id: 'gw', cluster: 'gateway', userAgent: 'envoy', metadata: b.node.metadata }, defaults);
+    assert.deepEqual(role.kind === 'gateway' && role.stats, { address: '127.0.0.1', port: 15090, adminAddress: '127.0.0.1', adminPort: 9901 });
   });
 
   it('refuses to render with a value missing', () => {
@@ -70,7 +80,18 @@ describe('envoy/sidecar.yaml', () => {
   it('renders the node metadata the xds-server reads a sidecar role from, on delta xDS when asked', () => {
     const vars = sidecarVars({ nodeId: 'llm-b-1', service: 'llm-b', appPort: 8081, inboundPort: 21000, outboundPort: 21001, adminPort: 19001, xds: { host: '127.0.0.1', port: 18000, api: 'delta' } });
     const b = YAML.parse(renderTemplate(template, vars));
-    assert.deepEqual(b.node.metadata, { role: 'sidecar', service: 'llm-b', app_port: 8081, inbound_address: '127.0.0.1', inbound_port: 21000, outbound_port: 21001 });
+    assert.deepEqual(b.node.metadata, {
+      role: 'sidecar',
+      service: 'llm-b',
+      app_port: 8081,
+      inbound_address: '127.0.0.1',
+      inbound_port: 21000,
+      outbound_port: 21001,
+      stats_address: '127.0.0.1',
+      stats_port: null, // none asked for
+      admin_address: '127.0.0.1',
+      admin_port: 19001,
+    });
     assert.equal(b.node.cluster, 'llm-b');
     assert.equal(b.dynamic_resources.ads_config.api_type, 'DELTA_GRPC');
     const role = roleOf({ id: 'llm-b-1', cluster: 'llm-b', userAgent: 'envoy', metadata: b.node.metadata }, { gatewayAddress: '0.0.0.0', gatewayPort: 8080 });

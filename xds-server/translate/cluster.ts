@@ -96,6 +96,8 @@ export function targetCluster(target: Target, policy: ServicePolicy): JsonObject
     // Consul's health is authoritative: never spread load onto instances it marked critical,
     // which Envoy's default panic mode (below 50% healthy) would do.
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    // Bytes per request and answer, as histograms: what each service takes and gives.
+    track_cluster_stats: { request_response_sizes: true },
     ...circuitBreakers(policy.circuitBreakers),
     ...healthPolicy(policy),
     ...upstreamProtocolOptions(policy.protocol),

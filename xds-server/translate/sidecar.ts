@@ -12,6 +12,8 @@ import { httpListener, ROUTER_FILTER } from './http-listener.js';
 import { chainServices, TranslationMemo } from './memo.js';
 import type { Translation } from './resource-set.js';
 
+import type { StatsEndpoint } from './stats-endpoint.js';
+
 export interface SidecarRole {
   readonly kind: 'sidecar';
   readonly service: string;
@@ -19,6 +21,8 @@ export interface SidecarRole {
   readonly inboundPort: number;
   readonly appPort: number;
   readonly outboundPort: number;
+  /** Its Prometheus endpoint (added to the translation by the controller, as for a gateway). */
+  readonly stats?: StatsEndpoint;
 }
 
 export const LOCAL_APP = 'local_app';
