@@ -70,7 +70,7 @@ export class ConsulApi {
     await this.call('DELETE', `/v1/kv/${key}`);
   }
 
-  async healthService(name: string): Promise<Array<{ Service: { ID: string }; Checks: Array<{ CheckID: string; Status: string }> }>> {
+  async healthService(name: string): Promise<Array<{ Service: { ID: string; Address: string; Port: number; Meta: Record<string, string> | null }; Checks: Array<{ CheckID: string; Status: string }> }>> {
     return (await this.call('GET', `/v1/health/service/${encodeURIComponent(name)}`)).json() as never;
   }
 

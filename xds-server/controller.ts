@@ -80,6 +80,11 @@ export class Controller implements SnapshotSource {
     return this.cache.watch(key, listener);
   }
 
+  /** The role behind a key (every connected stream's key has one). */
+  role(key: string): Role | undefined {
+    return this.roles.get(key);
+  }
+
   /** Role keys with a snapshot, for debug views. */
   roleKeys(): string[] {
     return [...this.roles.keys()];

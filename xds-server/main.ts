@@ -1,6 +1,8 @@
 // xds-server entry point, wiring only: sources (Consul catalog and health, config entries) →
 // MeshStore → Controller (resolve, translate, cache) → ADS server, and the admin HTTP server.
 import { ConsulClient } from '../shared/consul/client.js';
+import { metricsMetaOf } from '../shared/consul/metrics-meta.js';
+import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
 import { listenHttp } from '../shared/admin-http.js';
 import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
@@ -13,6 +15,7 @@ import { Controller } from './controller.js';
 import { MeshStore } from './model/mesh-store.js';
 import { DEFAULT_SETTINGS_DEFAULTS } from './model/service-settings.js';
 import { AdsServer } from './server/ads-server.js';
+import { ProxyMetricsRegistrar } from './server/proxy-metrics-registrar.js';
 import { ProxyRegistry } from './server/proxy-registry.js';
 import { ConsulCatalogSource } from './sources/consul-catalog.js';
 import { startConfigEntrySource } from './sources/config-entries.js';
@@ -58,9 +61,18 @@ runService('xds-server', log, async () => {
     onWatchError: (watch) => metrics.consulWatchErrors.inc({ watch: watch.split('/')[0] }),
   });
 
+  const registrar = config.proxyMetricsService
+    ? new ProxyMetricsRegistrar(consul, registry, (key) => controller.role(key), log, { serviceName: config.proxyMetricsService, intervalMs: 10_000 })
+    : undefined;
   const ads = new AdsServer(controller, registry, log, {
-    onStreamOpen: () => metrics.connectedProxies.set(registry.size),
-    onStreamClose: () => metrics.connectedProxies.set(registry.size),
+    onStreamOpen: () => {
+      metrics.connectedProxies.set(registry.size);
+      registrar?.changed();
+    },
+    onStreamClose: () => {
+      metrics.connectedProxies.set(registry.size);
+      registrar?.changed();
+    },
     onPush: (_s, type, _n, bytes) => {
       metrics.pushes.inc({ type });
       metrics.pushedBytes.inc({ type }, bytes);
@@ -72,9 +84,22 @@ runService('xds-server', log, async () => {
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
   const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries }), config.adminHost, config.adminPort);
   source.start();
+  registrar?.start();
+  const deregister = config.register
+    ? await registerSelf(consul, {
+        id: `xds-server-${xdsPort}`,
+        name: 'xds-server',
+        address: advertisedAddress(config.xdsHost),
+        port: xdsPort,
+        meta: { protocol: 'grpc', 'gateway-path': 'none', ...metricsMetaOf(advertisedAddress(config.adminHost), admin.port, '/metrics') },
+        check: { http: `http://${advertisedAddress(config.adminHost)}:${admin.port}/readyz` },
+      })
+    : async () => undefined;
   log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');
 
   return async () => {
+    await deregister().catch((err: Error) => log.warn({ err: err.message }, 'deregistration failed'));
+    await registrar?.close();
     source.stop();
     entrySource.stop();
     controller.close();

@@ -50,6 +50,20 @@ describe('Envoy stats over the stats listener', () => {
     assert.match(text, /envoy_cluster_upstream_rq_total\{envoy_cluster_name="local_app"\}/);
   });
 
+  it('is registered in Consul by the xds-server, with the metrics meta Prometheus reads, while its stream is open', async () => {
+    const entries = await waitFor('both proxies registered and passing', async () => {
+      const e = await mesh.consul.api.healthService('meshgate-envoy');
+      return e.length === 2 && e.every((x) => x.Checks.every((c) => c.Status === 'passing')) ? e : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+    const byNode = new Map(entries.map((e) => [e.Service.Meta?.['node'], e.Service]));
+    const gw = byNode.get(`it-gateway-${mesh.ports.gateway}`)!;
+    assert.deepEqual([gw.Address, gw.Port, gw.Meta?.['metrics-port'], gw.Meta?.['metrics-path'], gw.Meta?.['role']], ['127.0.0.1', mesh.ports.envoyStats, String(mesh.ports.envoyStats), '/stats/prometheus', 'gateway']);
+    const sc = byNode.get('agent-1-sidecar')!;
+    assert.deepEqual([sc.Port, sc.Meta?.['service'], sc.Meta?.['role']], [sidecar.statsPort, 'agent', 'sidecar']);
+    // What Prometheus would do with it: the stats page at that address.
+    assert.equal((await fetch(`http://${gw.Meta?.['metrics-address']}:${gw.Meta?.['metrics-port']}${gw.Meta?.['metrics-path']}`)).status, 200);
+  });
+
   it('reaches nothing else of the admin: other paths and methods are 404, the admin untouched', async () => {
     for (const [p, method] of [['/quitquitquit', 'POST'], ['/config_dump', 'GET'], ['/logging?level=trace', 'POST'], ['/stats/prometheus', 'POST'], ['/stats', 'GET']] as const) {
       const r = await stats(mesh.ports.envoyStats, p, method);
@@ -58,5 +72,13 @@ describe('Envoy stats over the stats listener', () => {
     // Still up, logging as it was.
     assert.equal((await fetch(`http://127.0.0.1:${mesh.ports.envoyAdmin}/ready`)).status, 200);
     assert.doesNotMatch(await (await fetch(`http://127.0.0.1:${mesh.ports.envoyAdmin}/logging`, { method: 'POST' })).text(), /: trace/);
+  });
+
+  it('deregisters a proxy once its stream is gone', async () => {
+    await sidecar.stop();
+    await waitFor('the sidecar deregistered', async () => {
+      const e = await mesh.consul.api.healthService('meshgate-envoy');
+      return e.length === 1 && e[0]!.Service.Meta?.['role'] === 'gateway';
+    }, { timeoutMs: 15_000, intervalMs: 250 });
   });
 });
