@@ -7,13 +7,17 @@
 //   meshgate routes [--role ROLE]            which path goes where, per role
 //   meshgate validate FILE…                  config entries, checked offline
 //   meshgate sidecar --service S --app-port P [--inbound-port N] [--outbound-port N]
-//                    [--inbound-address A] [--admin-port N] [--xds HOST:PORT] [--delta]
+//                    [--inbound-address A] [--admin-port N] [--stats-port N] [--xds HOST:PORT] [--delta]
+//   meshgate prometheus-config --out DIR [--consul HOST:PORT] [--scrape-interval D]
+//                    [--alertmanager HOST:PORT]   prometheus.yml and meshgate-rules.yml: targets
+//                    from Consul (--consul), else from the xds-server (--xds-admin)
 //
 // The xds-server's admin address comes from --xds-admin or $MESHGATE_XDS_ADMIN
 // (default http://127.0.0.1:18001).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isPort } from '../shared/host-port.js';
+import { hostPort, isPort } from '../shared/host-port.js';
+import { writePrometheusConfig } from '../observability/write.js';
 import type { ProxyStatus } from '../xds-server/server/proxy-registry.js';
 import { allSynced, formatProxyStatus } from './proxy-status.js';
 import { formatRoutes, type RoleRoutes } from './route-table.js';
@@ -26,7 +30,8 @@ const USAGE = `usage:
   meshgate routes [--role ROLE]
   meshgate validate FILE...
   meshgate sidecar --service NAME --app-port PORT [--inbound-port 15000] [--outbound-port 15001]
-                   [--inbound-address 127.0.0.1] [--admin-port 19000] [--xds 127.0.0.1:18000] [--delta]
+                   [--inbound-address 127.0.0.1] [--admin-port 19000] [--stats-port N] [--xds 127.0.0.1:18000] [--delta]
+  meshgate prometheus-config --out DIR [--consul HOST:PORT | --xds-admin URL] [--scrape-interval 15s] [--alertmanager HOST:PORT]
 options: --xds-admin URL (or $MESHGATE_XDS_ADMIN; default http://127.0.0.1:18001)`;
 
 class UsageError extends Error {}
@@ -68,6 +73,11 @@ async function main(argv: string[]): Promise<number> {
       'outbound-port': { type: 'string' },
       'inbound-address': { type: 'string' },
       'admin-port': { type: 'string' },
+      'stats-port': { type: 'string' },
+      out: { type: 'string' },
+      consul: { type: 'string' },
+      'scrape-interval': { type: 'string' },
+      alertmanager: { type: 'string', multiple: true },
       'node-id': { type: 'string' },
       xds: { type: 'string', default: '127.0.0.1:18000' },
       delta: { type: 'boolean', default: false },
@@ -134,9 +144,22 @@ async function main(argv: string[]): Promise<number> {
         ...(values['inbound-address'] ? { inboundAddress: values['inbound-address'] } : {}),
         ...(values['node-id'] ? { nodeId: values['node-id'] } : {}),
         adminPort: port(values['admin-port'], '--admin-port', 19_000),
+        ...(values['stats-port'] ? { statsPort: port(values['stats-port'], '--stats-port') } : {}),
         xds: values.xds!,
         delta: values.delta!,
       });
+    }
+    case 'prometheus-config': {
+      if (!values.out) throw new UsageError('prometheus-config needs --out DIR');
+      // Prometheus' own Consul discovery with --consul; else the xds-server's (Debian's Prometheus has no Consul discovery).
+      const consul = values.consul ? hostPort(values.consul, '--consul') : undefined;
+      const written = writePrometheusConfig(values.out, {
+        discovery: consul ? { kind: 'consul', ...consul } : { kind: 'xds-server', url: admin },
+        ...(values['scrape-interval'] ? { scrapeInterval: values['scrape-interval'] } : {}),
+        ...(values.alertmanager ? { alertmanagers: values.alertmanager } : {}),
+      });
+      process.stdout.write(`${written.join('\n')}\n`);
+      return 0;
     }
     default:
       throw new UsageError(`unknown command ${command}`);

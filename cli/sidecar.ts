@@ -19,6 +19,8 @@ export interface SidecarArgs {
   readonly outboundPort?: number;
   readonly inboundAddress?: string;
   readonly adminPort: number;
+  /** Its Prometheus stats listener (the xds-server adds it and registers the proxy). */
+  readonly statsPort?: number;
   readonly xds: string;
   readonly delta: boolean;
   readonly nodeId?: string;
@@ -37,6 +39,7 @@ export function runSidecar(a: SidecarArgs): Promise<number> {
       outboundPort: a.outboundPort ?? SIDECAR_DEFAULTS.outboundPort,
       ...(a.inboundAddress ? { inboundAddress: a.inboundAddress } : {}),
       adminPort: a.adminPort,
+      ...(a.statsPort ? { statsPort: a.statsPort } : {}),
       xds: { host: xds.host, port: xds.port, api: a.delta ? 'delta' : 'sotw' },
     }),
     path.join(dir, 'sidecar.yaml'),

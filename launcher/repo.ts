@@ -21,12 +21,14 @@ const TOOL_ENV: Record<string, string> = {
   consul: 'CONSUL_BIN',
   'redis-server': 'REDIS_SERVER_BIN',
   h2spec: 'H2SPEC_BIN',
+  prometheus: 'PROMETHEUS_BIN',
 };
 
 /** A tool's binary: $ENVOY_BIN / $CONSUL_BIN / $REDIS_SERVER_BIN, else .tools/bin from setup. */
 export function toolPath(name: string): string {
   const envName = TOOL_ENV[name];
-  const fromEnv = envName ? process.env[envName] : undefined;
+  // promtool comes with Prometheus: beside $PROMETHEUS_BIN when that is set.
+  const fromEnv = envName ? process.env[envName] : name === 'promtool' && process.env['PROMETHEUS_BIN'] ? path.join(path.dirname(process.env['PROMETHEUS_BIN']), 'promtool') : undefined;
   const bin = fromEnv || path.join(repoRoot(), '.tools', 'bin', name);
   if (!fs.existsSync(bin)) {
     throw new Error(`${name} not found at ${bin}: run \`npm run setup\`${envName ? ` or set ${envName}` : ''}`);

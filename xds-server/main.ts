@@ -81,6 +81,7 @@ runService('xds-server', log, async () => {
     onNack: (_s, type) => metrics.nacks.inc({ type }),
   });
 
+  metrics.watchProxies(() => registry.status((key) => cache.get(key)));
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
   const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries }), config.adminHost, config.adminPort);
   source.start();

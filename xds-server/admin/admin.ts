@@ -8,6 +8,7 @@ import type { MeshStore } from '../model/mesh-store.js';
 import type { ProxyRegistry } from '../server/proxy-registry.js';
 import { PUSH_ORDER } from '../xds-types.js';
 import type { XdsMetrics } from './metrics.js';
+import { prometheusTargets } from './prometheus-targets.js';
 
 export interface AdminDeps {
   readonly store: MeshStore;
@@ -21,6 +22,11 @@ export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: Adm
   const app = adminApp({
     metrics: metrics.registry,
     notReadyReason: () => (store.synced ? undefined : 'waiting for the first full Consul sync'),
+  });
+
+  // Prometheus HTTP service discovery (http_sd_configs): what Consul says is scrapable.
+  app.get('/prometheus/targets', (_req, res) => {
+    res.json(prometheusTargets(store.state));
   });
 
   app.get('/debug/proxies', (_req, res) => {

@@ -32,6 +32,32 @@ export class XdsMetrics {
   readonly entries = new Gauge({ name: 'meshgate_config_entries', help: 'Config entries in force', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'meshgate_xds_ready', help: '1 once the first full Consul sync is done', registers: [this.registry] });
 
+  /**
+   * One series per connected proxy (node), 1 under its worst status of all types (NACKED, then
+   * STALE, then SYNCED): what the "NACKED or STALE for longer than …" alerts read. Proxies are
+   * bounded by the streams the server accepts; no value a client sends becomes a label.
+   */
+  watchProxies(statuses: () => ReadonlyArray<{ readonly node_id: string; readonly types: Readonly<Record<string, { readonly status: string }>> }>): void {
+    new Gauge({
+      name: 'meshgate_xds_proxy_status',
+      help: 'Connected proxies by node and sync status (the worst of their xDS types): 1',
+      labelNames: ['node_id', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const worst = new Map<string, string>();
+        const rank = (s: string) => (s === 'NACKED' ? 2 : s === 'STALE' ? 1 : 0);
+        for (const p of statuses()) {
+          const subscribed = Object.values(p.types).map((t) => t.status).filter((s) => s !== 'NOT_SUBSCRIBED');
+          const status = subscribed.reduce((a, b) => (rank(b) > rank(a) ? b : a), 'SYNCED');
+          const had = worst.get(p.node_id);
+          if (had === undefined || rank(status) > rank(had)) worst.set(p.node_id, status);
+        }
+        for (const [node, status] of worst) this.labels({ node_id: node, status }).set(1);
+      },
+    });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

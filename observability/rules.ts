@@ -1,0 +1,224 @@
+// meshgate's Prometheus rules, written once here and rendered to
+// observability/prometheus/meshgate-rules.yml (`meshgate prometheus-config` writes them beside
+// the configuration; a unit test keeps the committed file equal to this).
+//
+// Recording rules: per service (the gateway's and sidecars' Envoy clusters, from the
+// meshgate-envoy job) requests/s, 5xx/s, success ratio, p50/p95/p99 latency, bytes in and out;
+// per model and tenant, tokens/s and time to first token (the LLM processor's GenAI metrics).
+// 1m windows for charts, 5m for alerts.
+//
+// Alerts, each with a runbook: what it means, what to look at, what to do. Only how long a
+// condition must hold (`for`) can be changed (the integration tests shorten it); the
+// expressions and thresholds are the ones promtool tests.
+import YAML from 'yaml';
+
+export interface RuleOptions {
+  /** How long each alert's condition must hold before it fires, by alert name. */
+  readonly for?: Partial<Record<AlertName, string>>;
+  /** The 5xx ratio (of all requests, 5-minute window) past which a service alerts. */
+  readonly errorRatio?: number;
+  /** The p99 latency objective, in milliseconds (model services are slow: 10 s by default). */
+  readonly latencyObjectiveMs?: number;
+}
+
+const ENVOY = 'job="meshgate-envoy"';
+// The traffic each service takes is what its callers' proxies send it (the gateway's and the
+// sidecars' clusters named after it). Not services: the proxies' own clusters (the stats
+// listener's admin, the xDS server), and a sidecar's local_app (the same calls again, arriving).
+const SERVICES = `${ENVOY},service!~"meshgate~admin|xds_server|local_app"`;
+
+const rate = (metric: string, window: string, extra = '') => `sum by (service) (rate(${metric}{${SERVICES}${extra}}[${window}]))`;
+const quantile = (q: number, window: string) => `histogram_quantile(${q}, sum by (service, le) (rate(envoy_cluster_upstream_rq_time_bucket{${SERVICES}}[${window}])))`;
+
+function recording(): Array<{ record: string; expr: string }> {
+  const out: Array<{ record: string; expr: string }> = [];
+  for (const w of ['1m', '5m']) {
+    out.push(
+      { record: `service:meshgate_requests:rate${w}`, expr: rate('envoy_cluster_upstream_rq_total', w) },
+      { record: `service:meshgate_requests_5xx:rate${w}`, expr: rate('envoy_cluster_upstream_rq_xx', w, ',envoy_response_code_class="5"') },
+      { record: `service:meshgate_success_ratio:rate${w}`, expr: `1 - (service:meshgate_requests_5xx:rate${w} / service:meshgate_requests:rate${w})` },
+    );
+    for (const q of [50, 95, 99]) out.push({ record: `service:meshgate_latency_ms:p${q}_${w}`, expr: quantile(q / 100, w) });
+  }
+  out.push(
+    { record: 'service:meshgate_request_bytes:rate1m', expr: rate('envoy_cluster_upstream_rq_body_size_sum', '1m') },
+    { record: 'service:meshgate_response_bytes:rate1m', expr: rate('envoy_cluster_upstream_rs_body_size_sum', '1m') },
+    {
+      record: 'model_tenant:gen_ai_tokens:rate1m',
+      expr: 'sum by (gen_ai_request_model, tenant, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum[1m]))',
+    },
+    {
+      record: 'model:gen_ai_time_to_first_token_seconds:p50_5m',
+      expr: 'histogram_quantile(0.5, sum by (gen_ai_request_model, le) (rate(gen_ai_server_time_to_first_token_seconds_bucket[5m])))',
+    },
+    {
+      record: 'model:gen_ai_time_to_first_token_seconds:p99_5m',
+      expr: 'histogram_quantile(0.99, sum by (gen_ai_request_model, le) (rate(gen_ai_server_time_to_first_token_seconds_bucket[5m])))',
+    },
+  );
+  return out;
+}
+
+export const ALERT_NAMES = [
+  'MeshgateServiceErrorRatio',
+  'MeshgateServiceLatencyObjective',
+  'MeshgateNoHealthyInstance',
+  'MeshgateProxyNacked',
+  'MeshgateProxyStale',
+  'MeshgateProxyDisconnected',
+  'MeshgateConsulWatchErrors',
+  'MeshgateRatelimitBackendCircuitOpen',
+  'MeshgateExtAuthzErrors',
+  'MeshgateTokenBudgetExhausted',
+  'MeshgateConfigRefused',
+  'MeshgateTargetDown',
+] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+interface Alert {
+  readonly alert: AlertName;
+  readonly expr: string;
+  readonly for: string;
+  readonly severity: 'page' | 'ticket';
+  readonly summary: string;
+  readonly runbook: string;
+}
+
+function alerts(o: RuleOptions): Alert[] {
+  const ratio = o.errorRatio ?? 0.05;
+  const objective = o.latencyObjectiveMs ?? 10_000;
+  const list: Array<Omit<Alert, 'for'> & { readonly defaultFor: string }> = [
+    {
+      alert: 'MeshgateServiceErrorRatio',
+      expr: `service:meshgate_requests_5xx:rate5m / service:meshgate_requests:rate5m > ${ratio} and service:meshgate_requests:rate5m > 0.1`,
+      defaultFor: '2m',
+      severity: 'page',
+      summary: `{{ $labels.service }}: {{ $value | humanizePercentage }} of requests answered 5xx (over ${ratio * 100}%)`,
+      runbook:
+        'The service answers 5xx, or Envoy does for it (no healthy instance, timeouts, resets). Look at the console (recent requests of the service, their response flags) or at envoy_cluster_upstream_rq_xx by instance; a single bad instance shows in outlier ejections. Roll back what changed, take the failing instances out (Consul maintenance), or add capacity.',
+    },
+    {
+      alert: 'MeshgateServiceLatencyObjective',
+      expr: `service:meshgate_latency_ms:p99_5m > ${objective}`,
+      defaultFor: '5m',
+      severity: 'ticket',
+      summary: `{{ $labels.service }}: p99 latency {{ $value | humanize }} ms, over the ${objective} ms objective`,
+      runbook:
+        'Calls to the service are slower than its objective at the 99th percentile. Compare p50 (everything slow: capacity) with p99 (a tail: one instance, long prompts, retries); for model services compare time to first token. Scale out, or lower the load (rate limits, token budgets).',
+    },
+    {
+      alert: 'MeshgateNoHealthyInstance',
+      expr: `sum by (service) (envoy_cluster_membership_healthy{${SERVICES},service!~"meshgate~.*"}) == 0`,
+      defaultFor: '1m',
+      severity: 'page',
+      summary: '{{ $labels.service }}: no healthy instance; its callers get 503',
+      runbook:
+        'Every instance of the service is critical in Consul, or gone (a vanished service keeps its route for --retain-vanished and answers 503). Check the instances\' Consul checks (consul catalog, the console\'s services view) and the processes behind them.',
+    },
+    {
+      alert: 'MeshgateProxyNacked',
+      expr: 'meshgate_xds_proxy_status{status="NACKED"} == 1',
+      defaultFor: '1m',
+      severity: 'page',
+      summary: 'proxy {{ $labels.node_id }} rejects the configuration it was sent (NACK); it keeps serving its last good one',
+      runbook:
+        'Envoy refused what the xds-server sent. Its reason is in /debug/proxies of the xds-server (last_nack.message) and in the console\'s proxies view; `meshgate proxy-status` shows it too. The proxy serves its last accepted config meanwhile. Fix the config entry or the service meta that produced it; the refusal is never retried in a loop.',
+    },
+    {
+      alert: 'MeshgateProxyStale',
+      expr: 'meshgate_xds_proxy_status{status="STALE"} == 1',
+      defaultFor: '5m',
+      severity: 'ticket',
+      summary: 'proxy {{ $labels.node_id }} has not acknowledged the latest configuration for a while',
+      runbook:
+        'The proxy is connected but has not acknowledged the newest version: it may be overloaded, or warming clusters that cannot come up (EDS for a cluster nobody answers). Look at its /debug/proxies entry (sent and acked versions) and at its own log.',
+    },
+    {
+      alert: 'MeshgateProxyDisconnected',
+      expr: 'envoy_control_plane_connected_state{job="meshgate-envoy"} == 0',
+      defaultFor: '1m',
+      severity: 'page',
+      summary: 'proxy {{ $labels.node }} lost its xDS stream; it serves its last configuration and gets no changes',
+      runbook:
+        'The Envoy cannot reach the xds-server (down, restarting, network). It keeps serving what it has, so traffic flows, but no change reaches it. Check the xds-server (its /readyz, meshgate_xds_connected_proxies) and the path between them.',
+    },
+    {
+      alert: 'MeshgateConsulWatchErrors',
+      expr: 'sum by (job, instance) (increase(meshgate_consul_watch_errors_total[5m])) > 3',
+      defaultFor: '0m',
+      severity: 'ticket',
+      summary: '{{ $labels.instance }} fails to watch Consul; it serves its last view meanwhile',
+      runbook:
+        'Blocking queries to Consul fail (Consul down, ACL token, network). The component keeps its last good view, so changes stop arriving. Check Consul\'s health and the component\'s log (the watch that fails is a label of the metric).',
+    },
+    {
+      alert: 'MeshgateRatelimitBackendCircuitOpen',
+      expr: 'meshgate_ratelimit_backend_circuit_open == 1',
+      defaultFor: '1m',
+      severity: 'page',
+      summary: '{{ $labels.instance }}: the rate-limit backend (Redis) circuit is open; limits follow the failure mode',
+      runbook:
+        'ratelimit-service stopped asking its Redis after repeated failures. Requests are let through (or refused, with --ratelimit-fail-closed at the gateway) until it recovers. Check Redis (up, memory, latency) and meshgate_ratelimit_backend_failures_total.',
+    },
+    {
+      alert: 'MeshgateExtAuthzErrors',
+      expr: 'sum by (job, instance) (rate(envoy_http_ext_authz_error{job="meshgate-envoy"}[5m])) > 0',
+      defaultFor: '1m',
+      severity: 'page',
+      summary: '{{ $labels.instance }}: calls to ext-authz fail; those requests are refused (fail closed)',
+      runbook:
+        'Envoy could not get an answer from ext-authz (down, over its timeout, overloaded): the requests get 503 auth_unavailable. Check ext-authz\'s instances in Consul, its /metrics (check duration) and its log.',
+    },
+    {
+      alert: 'MeshgateTokenBudgetExhausted',
+      expr: 'sum by (domain, descriptor) (increase(meshgate_ratelimit_over_limit_total{descriptor=~".*tokens.*"}[5m])) > 0',
+      defaultFor: '0m',
+      severity: 'ticket',
+      summary: 'token budget {{ $labels.descriptor }} is used up: its callers get 429',
+      runbook:
+        'A tenant, key or model spent its token budget (the call that crossed it completed; the next ones are refused with Retry-After). Expected when budgets do their job; raise the budget in the rate-limit config if the spending is legitimate.',
+    },
+    {
+      alert: 'MeshgateConfigRefused',
+      expr: 'sum by (job, instance) (increase(meshgate_config_entry_refusals_total[10m])) > 0 or max by (job, instance) (meshgate_mesh_problems) > 0',
+      defaultFor: '0m',
+      severity: 'ticket',
+      summary: '{{ $labels.instance }}: a config entry or service setting is refused; the last good one stays in force',
+      runbook:
+        'Someone wrote a config entry or service meta that does not validate. Its reason is in the xds-server\'s /debug/config-entries and /debug/mesh (and the console). Fix it or run `meshgate validate` before writing to Consul.',
+    },
+    {
+      alert: 'MeshgateTargetDown',
+      expr: 'up{job=~"meshgate|meshgate-envoy"} == 0',
+      defaultFor: '1m',
+      severity: 'ticket',
+      summary: 'Prometheus cannot scrape {{ $labels.job }} target {{ $labels.instance }}',
+      runbook:
+        'A registered component or proxy does not answer its metrics endpoint. Prometheus\' targets page says why (connection refused, timeout). The process may be down, or its metrics address in the registration wrong.',
+    },
+  ];
+  return list.map(({ defaultFor, ...a }) => ({ ...a, for: o.for?.[a.alert] ?? defaultFor }));
+}
+
+/** The rule groups, as Prometheus reads them. */
+export function ruleGroups(o: RuleOptions = {}): unknown {
+  return {
+    groups: [
+      { name: 'meshgate-recording', rules: recording() },
+      {
+        name: 'meshgate-alerts',
+        rules: alerts(o).map((a) => ({
+          alert: a.alert,
+          expr: a.expr,
+          for: a.for,
+          labels: { severity: a.severity },
+          annotations: { summary: a.summary, runbook: a.runbook },
+        })),
+      },
+    ],
+  };
+}
+
+export function rulesYaml(o: RuleOptions = {}): string {
+  return `# Generated from observability/rules.ts (meshgate prometheus-config writes it); do not edit.\n${YAML.stringify(ruleGroups(o), { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}
