@@ -55,7 +55,8 @@ export function prometheusConfig(o: PrometheusConfigOptions): unknown {
   const proxyService = o.proxyService ?? 'meshgate-envoy';
   const found = discovery(o.discovery);
   return {
-    global: { scrape_interval: o.scrapeInterval ?? '15s', evaluation_interval: o.evaluationInterval ?? '15s', scrape_timeout: '10s' },
+    // A scrape may take as long as its interval (Prometheus refuses a longer timeout).
+    global: { scrape_interval: o.scrapeInterval ?? '15s', evaluation_interval: o.evaluationInterval ?? '15s', scrape_timeout: o.scrapeInterval ?? '10s' },
     ...(o.ruleFiles?.length ? { rule_files: [...o.ruleFiles] } : {}),
     ...(o.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [...o.alertmanagers] }] }] } } : {}),
     scrape_configs: [
