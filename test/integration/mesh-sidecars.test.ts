@@ -135,11 +135,12 @@ describe('sidecars, config entries, delta and state of the world', () => {
     for (const id of ['llm-e-1', 'llm-e-2']) await mesh.addInstance({ service: 'llm-e', id });
     for (const id of ['llm-f-1', 'llm-f-2']) await mesh.addInstance({ service: 'llm-f', id });
     for (const id of ['llm-g-1', 'llm-g-2', 'llm-g-3']) await mesh.addInstance({ service: 'llm-g', id });
-    const [port, adminPort] = (await freePorts(2)) as [number, number];
+    const [port, adminPort, statsPort] = (await freePorts(3)) as [number, number, number];
     deltaGateway = await startGatewayEnvoy({
       nodeId: 'it-gateway-delta',
       port,
       adminPort,
+      statsPort,
       xds: { host: '127.0.0.1', port: mesh.ports.xds, api: 'delta' },
       workDir: mesh.dir,
       logFile: `${mesh.dir}/envoy-delta.log`,
@@ -176,7 +177,8 @@ describe('sidecars, config entries, delta and state of the world', () => {
     assert.ok(inboundAfter >= inboundBefore + answers.get('llm-b-1')!, `inbound requests ${inboundBefore} → ${inboundAfter}`);
     // A sidecar holds its upstreams only: scoped config, not the whole mesh.
     const clusters = [...(await a.envoy.admin.clusters()).keys()].filter((c) => c !== 'xds_server').sort();
-    assert.deepEqual(clusters, ['v1.llm-b', 'v2.llm-b', 'llm-c', 'llm-e', 'llm-f', 'llm-g', 'local_app'].sort());
+    // Its upstreams, its own app, and the admin its stats listener reaches.
+    assert.deepEqual(clusters, ['v1.llm-b', 'v2.llm-b', 'llm-c', 'llm-e', 'llm-f', 'llm-g', 'local_app', 'meshgate~admin'].sort());
   });
 
   it('splits 90/10 across subsets: v2 gets 10% ± 3 points of 1,000 requests', async () => {
