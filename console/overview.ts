@@ -1,0 +1,145 @@
+// The console's overview, built from what its sources answered (pure: the sources' answers in,
+// the page's model out). A source that could not be read leaves its part empty and says why.
+import type { Sourced } from './sources/fetch-json.js';
+import type { InstantSample, PromAlert } from './sources/prometheus.js';
+
+export interface MeshView {
+  readonly synced: boolean;
+  readonly services: ReadonlyArray<{
+    readonly name: string;
+    readonly settings: { readonly models?: readonly string[]; readonly gatewayPaths?: ReadonlyArray<{ readonly path: string }> };
+    readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number; readonly health: string; readonly meta?: Record<string, string> }>;
+  }>;
+  readonly problems: ReadonlyArray<{ readonly subject: string; readonly reason: string; readonly since: string }>;
+}
+
+export interface ProxyView {
+  readonly node_id: string;
+  readonly role: string;
+  readonly api: string;
+  readonly peer: string;
+  readonly types: Record<string, { readonly status: string; readonly acked_version: string | null; readonly last_nack: { readonly version: string; readonly message: string; readonly at: string } | null }>;
+}
+
+export interface EntriesView {
+  readonly documents: ReadonlyArray<{ readonly id: string; readonly state: string; readonly last_refusal: { readonly reason?: string; readonly at?: string } | string | null }>;
+}
+
+export interface Traffic {
+  readonly rps?: number;
+  readonly successRatio?: number;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  readonly requestBytesPerSecond?: number;
+  readonly responseBytesPerSecond?: number;
+}
+
+export interface Overview {
+  readonly generatedAt: string;
+  /** Sources that could not be read, and why. */
+  readonly unreachable: ReadonlyArray<{ readonly source: string; readonly reason: string }>;
+  readonly services: ReadonlyArray<{
+    readonly name: string;
+    readonly models: readonly string[];
+    readonly healthy: number;
+    readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number; readonly health: string }>;
+    readonly traffic: Traffic;
+  }>;
+  readonly proxies: ReadonlyArray<{ readonly node: string; readonly role: string; readonly api: string; readonly status: string; readonly nack?: { readonly type: string; readonly message: string; readonly at: string } }>;
+  readonly configRefusals: ReadonlyArray<{ readonly subject: string; readonly reason: string; readonly since: string }>;
+  readonly alerts: ReadonlyArray<{ readonly name: string; readonly state: string; readonly severity: string; readonly summary: string; readonly since: string }>;
+  readonly authz: ReadonlyArray<{ readonly policy: string; readonly result: string; readonly lastHour: number }>;
+  readonly ratelimit: ReadonlyArray<{ readonly descriptor: string; readonly near: number; readonly over: number }>;
+  /** Scrape targets Prometheus cannot reach, and why. */
+  readonly downTargets: ReadonlyArray<{ readonly job: string; readonly instance: string; readonly error: string }>;
+}
+
+export interface OverviewInputs {
+  readonly mesh: Sourced<MeshView>;
+  readonly proxies: Sourced<ProxyView[]>;
+  readonly entries: Sourced<EntriesView>;
+  /** Absent: no Prometheus configured. */
+  readonly prometheus?: {
+    readonly traffic: Readonly<Record<keyof Traffic, Sourced<InstantSample[]>>>;
+    readonly alerts: Sourced<PromAlert[]>;
+    readonly authz: Sourced<InstantSample[]>;
+    readonly near: Sourced<InstantSample[]>;
+    readonly over: Sourced<InstantSample[]>;
+    readonly targets: Sourced<Array<{ labels: Record<string, string>; health: string; lastError: string }>>;
+  };
+}
+
+const RANK: Record<string, number> = { NACKED: 3, STALE: 2, SYNCED: 1, NOT_SUBSCRIBED: 0 };
+
+export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
+  const unreachable: Array<{ source: string; reason: string }> = [];
+  const got = <T>(s: Sourced<T> | undefined, fallback: T): T => {
+    if (!s) return fallback;
+    if (s.ok) return s.data;
+    // One line per source: the first reason (the others are the same outage seen by other queries).
+    if (!unreachable.some((u) => u.source === s.source)) unreachable.push({ source: s.source, reason: s.reason });
+    return fallback;
+  };
+  const mesh = got(i.mesh, { synced: false, services: [], problems: [] });
+  const p = i.prometheus;
+  if (!p) unreachable.push({ source: 'prometheus', reason: 'not configured (--prometheus): no traffic series or alerts' });
+
+  const byService = (key: keyof Traffic): Map<string, number> => new Map(got(p?.traffic[key], []).map((s) => [s.labels['service'] ?? '', s.value]));
+  const traffic = Object.fromEntries((['rps', 'successRatio', 'p50Ms', 'p99Ms', 'requestBytesPerSecond', 'responseBytesPerSecond'] as const).map((k) => [k, byService(k)])) as Record<keyof Traffic, Map<string, number>>;
+  const trafficOf = (service: string): Traffic => {
+    const out: Record<string, number> = {};
+    for (const [k, m] of Object.entries(traffic)) {
+      const v = m.get(service);
+      if (v !== undefined && Number.isFinite(v)) out[k] = v;
+    }
+    return out;
+  };
+
+  const services = mesh.services
+    .filter((s) => s.instances.length > 0 || (s.settings.gatewayPaths?.length ?? 0) > 0)
+    .map((s) => ({
+      name: s.name,
+      models: [...(s.settings.models ?? [])],
+      healthy: s.instances.filter((x) => x.health === 'HEALTHY').length,
+      instances: s.instances.map((x) => ({ id: x.id, address: x.address, port: x.port, health: x.health })),
+      traffic: trafficOf(s.name),
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+
+  const proxies = got(i.proxies, []).map((px) => {
+    let status = 'NOT_SUBSCRIBED';
+    let nack: { type: string; message: string; at: string } | undefined;
+    for (const [type, t] of Object.entries(px.types)) {
+      if ((RANK[t.status] ?? 0) > (RANK[status] ?? 0)) status = t.status;
+      if (t.status === 'NACKED' && t.last_nack) nack = { type, message: t.last_nack.message, at: t.last_nack.at };
+    }
+    return { node: px.node_id, role: px.role.split(':')[0] ?? px.role, api: px.api, status, ...(nack ? { nack } : {}) };
+  });
+
+  const refusals = [
+    ...mesh.problems.map((x) => ({ subject: x.subject, reason: x.reason, since: x.since })),
+    ...got(i.entries, { documents: [] }).documents
+      .filter((d) => d.last_refusal)
+      .map((d) => {
+        const r = d.last_refusal!;
+        return typeof r === 'string' ? { subject: `config entry ${d.id}`, reason: r, since: '' } : { subject: `config entry ${d.id}`, reason: r.reason ?? '', since: r.at ?? '' };
+      }),
+  ];
+
+  const alerts = got(p?.alerts, []).map((a) => ({
+    name: a.labels['alertname'] ?? '',
+    state: a.state,
+    severity: a.labels['severity'] ?? '',
+    summary: a.annotations['summary'] ?? '',
+    since: a.activeAt,
+  }));
+  const authz = got(p?.authz, []).map((s) => ({ policy: s.labels['policy'] ?? '', result: s.labels['result'] ?? '', lastHour: Math.round(s.value) }));
+  const near = new Map(got(p?.near, []).map((s) => [s.labels['descriptor'] ?? '', s.value]));
+  const over = new Map(got(p?.over, []).map((s) => [s.labels['descriptor'] ?? '', s.value]));
+  const ratelimit = [...new Set([...near.keys(), ...over.keys()])].sort().map((d) => ({ descriptor: d, near: Math.round(near.get(d) ?? 0), over: Math.round(over.get(d) ?? 0) }));
+  const downTargets = got(p?.targets, [])
+    .filter((t) => t.health !== 'up')
+    .map((t) => ({ job: t.labels['job'] ?? '', instance: t.labels['instance'] ?? '', error: t.lastError || t.health }));
+
+  return { generatedAt: now.toISOString(), unreachable, services, proxies, configRefusals: refusals, alerts, authz, ratelimit, downTargets };
+}

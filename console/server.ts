@@ -1,0 +1,107 @@
+// The console's HTTP side: the page (and the libraries it is built with, from node_modules —
+// nothing from a CDN), the overview, and a service's series for its charts. One overview is
+// built at a time and shared by every caller within a second, so a room full of open pages
+// costs the sources what one does.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import express from 'express';
+import { Registry } from 'prom-client';
+import { adminApp } from '../shared/admin-http.js';
+import { isServiceName } from '../shared/validate/names.js';
+import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView } from './overview.js';
+import { fetchJson } from './sources/fetch-json.js';
+import { PrometheusSource } from './sources/prometheus.js';
+import type { ConsoleConfig } from './config.js';
+
+const require = createRequire(import.meta.url);
+const WEB = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'console', 'web');
+
+/** The libraries the page imports, served from this project's node_modules. */
+const VENDOR: Record<string, { file: string; type: string }> = {
+  // Preact and htm in one ES module (htm's own build of them); its package exports only the condition-named file.
+  'preact-htm.js': { file: new URL(import.meta.resolve('htm/preact/standalone')).pathname, type: 'text/javascript' },
+  'uplot.js': { file: require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript' },
+  'uplot.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
+};
+
+const SEL = 'service!~"meshgate~admin|xds_server|local_app"';
+
+export interface SeriesAnswer {
+  readonly service: string;
+  readonly step: number;
+  readonly series: Record<string, ReadonlyArray<readonly [number, number]>>;
+  readonly unreachable?: string;
+}
+
+export function consoleApp(config: ConsoleConfig, now: () => number = Date.now): express.Express {
+  const app = adminApp({ metrics: new Registry(), notReadyReason: () => undefined });
+  const prom = config.prometheus ? new PrometheusSource(config.prometheus, config.sourceTimeoutMs) : undefined;
+  const xds = <T>(p: string) => fetchJson<T>('xds-server', `${config.xdsAdmin}${p}`, config.sourceTimeoutMs);
+
+  const build = async (): Promise<Overview> => {
+    const [mesh, proxies, entries] = await Promise.all([xds<MeshView>('/debug/mesh'), xds<ProxyView[]>('/debug/proxies'), xds<EntriesView>('/debug/config-entries')]);
+    const prometheus = prom
+      ? await (async () => {
+          const [rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, alerts, authz, near, over, targets] = await Promise.all([
+            prom.instant(`service:meshgate_requests:rate1m{${SEL}}`),
+            prom.instant(`service:meshgate_success_ratio:rate1m{${SEL}}`),
+            prom.instant(`service:meshgate_latency_ms:p50_1m{${SEL}}`),
+            prom.instant(`service:meshgate_latency_ms:p99_1m{${SEL}}`),
+            prom.instant(`service:meshgate_request_bytes:rate1m{${SEL}}`),
+            prom.instant(`service:meshgate_response_bytes:rate1m{${SEL}}`),
+            prom.alerts(),
+            prom.instant('sum by (policy, result) (increase(meshgate_authz_decisions_total[1h]))'),
+            prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_near_limit_total[1h]))'),
+            prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_over_limit_total[1h]))'),
+            prom.targets(),
+          ]);
+          return { traffic: { rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond }, alerts, authz, near, over, targets };
+        })()
+      : undefined;
+    return buildOverview({ mesh, proxies, entries, ...(prometheus ? { prometheus } : {}) }, new Date(now()));
+  };
+
+  let current: { at: number; value: Promise<Overview> } | undefined;
+  app.get('/api/overview', async (_req, res) => {
+    if (!current || now() - current.at > 1_000) current = { at: now(), value: build() };
+    res.json(await current.value);
+  });
+
+  // A service's last hour, for its charts: requests/s, 5xx/s, p50 and p99 latency.
+  app.get('/api/series', async (req, res) => {
+    const service = String(req.query['service'] ?? '');
+    if (!isServiceName(service) && !/^model~[\w.:/@-]{1,128}$/.test(service)) {
+      res.status(400).json({ error: 'service must be a service name' });
+      return;
+    }
+    const step = 15;
+    if (!prom) {
+      res.json({ service, step, series: {}, unreachable: 'prometheus: not configured (--prometheus)' } satisfies SeriesAnswer);
+      return;
+    }
+    const sel = `{service="${service}"}`;
+    const names = { rps: `service:meshgate_requests:rate1m${sel}`, errors: `service:meshgate_requests_5xx:rate1m${sel}`, p50: `service:meshgate_latency_ms:p50_1m${sel}`, p99: `service:meshgate_latency_ms:p99_1m${sel}` };
+    const answers = await Promise.all(Object.values(names).map((q) => prom.range(q, 3600, step, now() / 1000)));
+    const series: Record<string, ReadonlyArray<readonly [number, number]>> = {};
+    let unreachable: string | undefined;
+    Object.keys(names).forEach((k, n) => {
+      const a = answers[n]!;
+      if (a.ok) series[k] = a.data[0]?.points ?? [];
+      else unreachable = `${a.source}: ${a.reason}`;
+    });
+    res.json({ service, step, series, ...(unreachable ? { unreachable } : {}) } satisfies SeriesAnswer);
+  });
+
+  app.get('/vendor/:file', (req, res) => {
+    const v = VENDOR[req.params.file];
+    if (!v) {
+      res.status(404).end();
+      return;
+    }
+    res.type(v.type).set('cache-control', 'max-age=3600').send(fs.readFileSync(v.file));
+  });
+  app.get('/favicon.ico', (_req, res) => void res.status(204).end());
+  app.use(express.static(WEB, { index: 'index.html', maxAge: 0 }));
+  return app;
+}

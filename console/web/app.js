@@ -1,0 +1,155 @@
+// The console's page: Preact with htm (no build step) and uPlot for the charts, both served by
+// the console from its own node_modules. It polls /api/overview and the selected service's
+// /api/series, and redraws; nothing here computes a metric — Prometheus' recorded series do.
+import { html, render, useEffect, useRef, useState } from '/vendor/preact-htm.js';
+import uPlot from '/vendor/uplot.js';
+
+const params = new URLSearchParams(location.search);
+const REFRESH_MS = Math.max(1, Number(params.get('refresh') ?? 5)) * 1000;
+
+const fmt = (v, digits = 1) => (v === undefined || v === null || Number.isNaN(v) ? '–' : Number(v).toFixed(digits));
+const pct = (v) => (v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
+const bytes = (v) => (v === undefined ? '–' : v >= 1e6 ? `${(v / 1e6).toFixed(1)} MB/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} kB/s` : `${v.toFixed(0)} B/s`);
+
+function usePoll(url, ms) {
+  const [state, setState] = useState({ data: undefined, error: undefined });
+  useEffect(() => {
+    if (!url) return undefined;
+    let stopped = false;
+    const tick = async () => {
+      try {
+        const r = await fetch(url);
+        const data = await r.json();
+        if (!stopped) setState({ data, error: r.ok ? undefined : data.error ?? `HTTP ${r.status}` });
+      } catch (err) {
+        if (!stopped) setState((s) => ({ data: s.data, error: `the console does not answer: ${err.message}` }));
+      }
+    };
+    tick();
+    const timer = setInterval(tick, ms);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [url, ms]);
+  return state;
+}
+
+function Chart({ title, points, unit, testid }) {
+  const el = useRef(null);
+  const plot = useRef(null);
+  const data = [points.map((p) => p[0]), points.map((p) => p[1])];
+  useEffect(() => {
+    if (!plot.current) {
+      // Always the last hour, whatever the points cover.
+      const hour = () => {
+        const now = Date.now() / 1000;
+        return [now - 3600, now];
+      };
+      plot.current = new uPlot(
+        { width: 420, height: 160, scales: { x: { time: true, range: hour } }, series: [{}, { label: title, stroke: '#0969da', width: 1.5 }], axes: [{}, { label: unit }], legend: { show: false } },
+        data,
+        el.current,
+      );
+    } else plot.current.setData(data);
+  });
+  useEffect(() => () => plot.current?.destroy(), []);
+  const last = points.length ? points[points.length - 1][1] : undefined;
+  return html`<div class="chart" data-chart=${testid}>
+    <h3>${title} <span class="muted">now <span data-latest=${testid}>${fmt(last, 2)}</span> ${unit}</span></h3>
+    <div ref=${el}></div>
+  </div>`;
+}
+
+function ServiceCharts({ service }) {
+  const { data, error } = usePoll(`/api/series?service=${encodeURIComponent(service)}`, REFRESH_MS);
+  if (error) return html`<p class="banner">${error}</p>`;
+  if (!data) return html`<p class="muted">loading the last hour of ${service}…</p>`;
+  const s = data.series;
+  return html`<section data-charts-of=${service}>
+    <h2>${service}: the last hour</h2>
+    ${data.unreachable ? html`<p class="banner" data-unreachable="series">${data.unreachable}</p>` : null}
+    <div class="charts">
+      <${Chart} title="requests/s" unit="req/s" points=${s.rps ?? []} testid="rps" />
+      <${Chart} title="5xx/s" unit="req/s" points=${s.errors ?? []} testid="errors" />
+      <${Chart} title="p50 latency" unit="ms" points=${s.p50 ?? []} testid="p50" />
+      <${Chart} title="p99 latency" unit="ms" points=${s.p99 ?? []} testid="p99" />
+    </div>
+  </section>`;
+}
+
+function Services({ services, selected, onSelect, filter }) {
+  const shown = services.filter((s) => !filter || s.name.includes(filter));
+  return html`<table data-table="services">
+    <thead><tr><th>service</th><th>instances</th><th>req/s</th><th>success</th><th>p50 ms</th><th>p99 ms</th><th>in</th><th>out</th></tr></thead>
+    <tbody>
+      ${shown.map(
+        (s) => html`<tr class=${`selectable ${s.name === selected ? 'selected' : ''}`} data-service=${s.name} onClick=${() => onSelect(s.name)}>
+          <td><strong>${s.name}</strong>${s.models.length ? html`<div class="muted">models: ${s.models.join(', ')}</div>` : null}</td>
+          <td>${s.healthy}/${s.instances.length} healthy<div>${s.instances.map((i) => html`<span class=${`chip ${i.health}`} data-instance=${i.id} title=${`${i.address}:${i.port}`}>${i.id} ${i.health}</span>`)}</div></td>
+          <td data-cell="rps">${fmt(s.traffic.rps, 2)}</td>
+          <td data-cell="success">${pct(s.traffic.successRatio)}</td>
+          <td>${fmt(s.traffic.p50Ms)}</td>
+          <td>${fmt(s.traffic.p99Ms)}</td>
+          <td>${bytes(s.traffic.requestBytesPerSecond)}</td>
+          <td>${bytes(s.traffic.responseBytesPerSecond)}</td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+function Proxies({ proxies }) {
+  if (!proxies.length) return html`<p class="muted">no proxy is connected</p>`;
+  return html`<table data-table="proxies">
+    <thead><tr><th>proxy</th><th>role</th><th>xDS</th><th>status</th><th>Envoy's reason</th></tr></thead>
+    <tbody>
+      ${proxies.map(
+        (p) => html`<tr data-proxy=${p.node}>
+          <td>${p.node}</td><td>${p.role}</td><td>${p.api}</td>
+          <td class=${p.status} data-cell="status">${p.status}</td>
+          <td data-cell="reason">${p.nack ? html`<code>${p.nack.type}: ${p.nack.message}</code> <span class="muted">${p.nack.at}</span>` : ''}</td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+function App() {
+  const { data, error } = usePoll('/api/overview', REFRESH_MS);
+  const [selected, setSelected] = useState(params.get('service') ?? undefined);
+  const [filter, setFilter] = useState('');
+  if (!data) return html`<p class=${error ? 'banner' : 'muted'}>${error ?? 'loading…'}</p>`;
+  const service = selected ?? data.services[0]?.name;
+  return html`
+    <header><h1>meshgate console</h1><span class="muted">updated <span data-updated>${data.generatedAt}</span></span></header>
+    ${error ? html`<p class="banner">${error}</p>` : null}
+    ${data.unreachable.map((u) => html`<p class="banner" data-unreachable=${u.source}><strong>${u.source}</strong> cannot be read: ${u.reason}</p>`)}
+    <h2>Alerts</h2>
+    ${data.alerts.length
+      ? html`<table data-table="alerts"><tbody>${data.alerts.map((a) => html`<tr data-alert=${a.name}><td class=${a.state}>${a.state}</td><td class=${a.severity}>${a.severity}</td><td><strong>${a.name}</strong> ${a.summary}</td><td class="muted">${a.since}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted" data-alerts="none">none firing</p>`}
+    <h2>Services <input type="search" placeholder="filter" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></h2>
+    <${Services} services=${data.services} selected=${service} onSelect=${setSelected} filter=${filter} />
+    ${service ? html`<${ServiceCharts} service=${service} key=${service} />` : null}
+    <h2>Proxies</h2>
+    <${Proxies} proxies=${data.proxies} />
+    <h2>Refused configuration</h2>
+    ${data.configRefusals.length
+      ? html`<ul data-list="refusals">${data.configRefusals.map((r) => html`<li><strong>${r.subject}</strong>: ${r.reason} <span class="muted">${r.since}</span></li>`)}</ul>`
+      : html`<p class="muted">nothing refused</p>`}
+    <h2>ext-authz, the last hour</h2>
+    ${data.authz.length
+      ? html`<table data-table="authz"><thead><tr><th>policy</th><th>result</th><th>requests</th></tr></thead><tbody>${data.authz.map((a) => html`<tr><td>${a.policy}</td><td>${a.result}</td><td>${a.lastHour}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted">no decisions</p>`}
+    <h2>Rate limits, the last hour</h2>
+    ${data.ratelimit.length
+      ? html`<table data-table="ratelimit"><thead><tr><th>limit</th><th>near</th><th>over</th></tr></thead><tbody>${data.ratelimit.map((r) => html`<tr><td>${r.descriptor}</td><td>${r.near}</td><td>${r.over}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted">no limit near or over</p>`}
+    ${data.downTargets.length
+      ? html`<h2>Targets Prometheus cannot scrape</h2><ul data-list="down-targets">${data.downTargets.map((t) => html`<li class="down"><strong>${t.job}/${t.instance}</strong>: ${t.error}</li>`)}</ul>`
+      : null}
+  `;
+}
+
+render(html`<${App} />`, document.getElementById('app'));

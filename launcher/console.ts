@@ -1,0 +1,29 @@
+// The console as a process (the demo and the browser test), on a free loopback port.
+import { freePorts } from './ports.js';
+import { startProcess, type ManagedProcess } from './process.js';
+import { distPath } from './repo.js';
+import { waitFor } from './wait.js';
+
+export interface ConsoleProcess {
+  readonly url: string;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startConsole(o: { readonly xdsAdmin: string; readonly prometheus?: string; readonly port?: number; readonly logFile?: string }): Promise<ConsoleProcess> {
+  const port = o.port ?? (await freePorts(1))[0]!;
+  const proc = startProcess('console', process.execPath, {
+    args: [distPath('console', 'main.js'), `--listen=127.0.0.1:${port}`, `--xds-admin=${o.xdsAdmin}`, ...(o.prometheus ? [`--prometheus=${o.prometheus}`] : [])],
+    ...(o.logFile ? { logFile: o.logFile } : {}),
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  await waitFor(
+    'the console',
+    async () => {
+      if (!proc.running()) throw new Error(`console exited: ${proc.tail()}`);
+      return (await fetch(`${url}healthz`).catch(() => undefined))?.ok;
+    },
+    { timeoutMs: 15_000, intervalMs: 100 },
+  );
+  return { url, process: proc, stop: () => proc.stop('SIGTERM', 5_000) };
+}

@@ -1,0 +1,100 @@
+// The console in a real browser (Debian's Chromium, driven by playwright-core) against a real
+// mesh, Prometheus included: it finds the services and their instances, a chart's value changes
+// after traffic, a NACKed proxy shows with Envoy's reason, an unreachable source says which and
+// why. Screenshots are kept beside the test's logs (the mesh's directory).
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startConsole, type ConsoleProcess } from '../../launcher/console.js';
+import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { startPrometheus, type PrometheusServer } from '../../launcher/prometheus.js';
+import { repoRoot, toolPath } from '../../launcher/repo.js';
+import { waitFor } from '../../launcher/wait.js';
+
+describe('the console in a browser', () => {
+  let mesh: GatewayMesh;
+  let prom: PrometheusServer;
+  let consoleProc: ConsoleProcess;
+  let browser: Browser;
+  let page: Page;
+  const call = () => fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"x","messages":[{"role":"user","content":"hello"}]}' });
+  // Kept after the run (test-results/ is ignored by git), whatever happens to the mesh's logs.
+  const shots = path.join(repoRoot(), 'test-results', 'console');
+  const shot = async (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+  before(async () => {
+    mesh = await startGatewayMesh({ xdsArgs: ['--register'] });
+    await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/' } });
+    await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-2', meta: { 'gateway-path': '/v1/' } });
+    await waitFor('the route', async () => (await call()).ok, { timeoutMs: 20_000, intervalMs: 200 });
+    prom = await startPrometheus({ dir: mesh.dir, config: { discovery: { kind: 'xds-server', url: `http://127.0.0.1:${mesh.ports.xdsAdmin}` }, scrapeInterval: '1s', evaluationInterval: '1s' } });
+    consoleProc = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, prometheus: prom.url, logFile: path.join(mesh.dir, 'console.log') });
+    browser = await chromium.launch({
+      executablePath: toolPath('chromium'),
+      // Root in a VM without a sandbox; no network beyond loopback to reach for.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      timeout: 30_000,
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${consoleProc.url}?refresh=1&service=llm-chat`, { timeout: 15_000 });
+  });
+
+  after(async () => {
+    if (page) await shot('last').catch(() => undefined);
+    await browser?.close();
+    await consoleProc?.stop();
+    await prom?.stop();
+    await mesh?.stop();
+  });
+
+  it('finds the services and their instances, with their health', async () => {
+    const row = page.locator('[data-service="llm-chat"]');
+    await row.waitFor({ timeout: 15_000 });
+    assert.match((await row.textContent()) ?? '', /2\/2 healthy/);
+    assert.deepEqual(await row.locator('[data-instance]').evaluateAll((els) => els.map((e) => e.getAttribute('data-instance'))), ['llm-chat-1', 'llm-chat-2']);
+    assert.match((await page.locator('[data-proxy]').first().textContent()) ?? '', /SYNCED/);
+    await shot('services');
+  });
+
+  it('shows a chart’s value change after traffic', async () => {
+    const latest = page.locator('[data-charts-of="llm-chat"] [data-latest="rps"]');
+    await latest.waitFor({ timeout: 15_000 });
+    const before = Number(await latest.textContent()) || 0;
+    // Traffic for a few seconds, while Prometheus scrapes every second.
+    const until = Date.now() + 4_000;
+    while (Date.now() < until) await Promise.all(Array.from({ length: 5 }, () => call()));
+    await waitFor('the chart to show the traffic', async () => Number(await latest.textContent()) > before + 1, { timeoutMs: 30_000, intervalMs: 500 });
+    // The service's row too, and the chart drew (uPlot's canvas).
+    const cell = page.locator('[data-service="llm-chat"] [data-cell="rps"]');
+    await waitFor('the service row to show the traffic', async () => Number(await cell.textContent()) > 0, { timeoutMs: 10_000, intervalMs: 250 });
+    assert.equal(await page.locator('[data-chart="rps"] canvas').count(), 1);
+    await shot('traffic');
+  });
+
+  it('shows a NACKed proxy with Envoy’s reason', async () => {
+    await mesh.consul.api.kvPut(
+      'meshgate/config/llm-chat-router',
+      'Kind: service-router\nName: llm-chat\nRoutes:\n  - Match: {HTTP: {PathPrefix: /v1/x/, Header: [{Name: x-key, Regex: "^v[0-9]{3}-[a-z]{40}-[a-f0-9]{64}$"}]}}\n    Destination: {Service: llm-chat}\n',
+    );
+    try {
+      const proxy = page.locator(`[data-proxy="it-gateway-${mesh.ports.gateway}"]`);
+      await waitFor('the NACK on the page', async () => (await proxy.locator('[data-cell="status"]').textContent()) === 'NACKED', { timeoutMs: 20_000, intervalMs: 250 });
+      assert.match((await proxy.locator('[data-cell="reason"]').textContent()) ?? '', /route: .*RE2 program size of \d+ > max program size of 100/);
+      await shot('nacked');
+    } finally {
+      await mesh.consul.api.kvDelete('meshgate/config/llm-chat-router');
+    }
+    await waitFor('SYNCED again', async () => (await page.locator(`[data-proxy="it-gateway-${mesh.ports.gateway}"] [data-cell="status"]`).textContent()) === 'SYNCED', { timeoutMs: 20_000, intervalMs: 250 });
+  });
+
+  it('says which source it cannot read, and why', async () => {
+    await prom.stop();
+    const banner = page.locator('[data-unreachable="prometheus"]');
+    await banner.waitFor({ timeout: 15_000 });
+    assert.match((await banner.textContent()) ?? '', /prometheus cannot be read: ECONNREFUSED/);
+    // What the xds-server says still shows.
+    assert.match((await page.locator('[data-service="llm-chat"]').textContent()) ?? '', /2\/2 healthy/);
+    await shot('no-prometheus');
+  });
+});
