@@ -10,7 +10,9 @@
 // --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port),
 // --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT),
 // --ext-proc-port/EXT_PROC_PORT 9194 (admin: the next port), the agent's
-// sidecar --sidecar-port/SIDECAR_PORT 15000 (inbound; outbound and admin: the next two).
+// sidecar --sidecar-port/SIDECAR_PORT 15000 (inbound; outbound, admin and stats: the next three),
+// --gateway-stats-port/GATEWAY_STATS_PORT 15090 (the gateway's Prometheus stats),
+// --prometheus-port/PROMETHEUS_PORT 9090, --console-port/CONSOLE_PORT 9300.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +30,8 @@ import { isPort } from '../shared/host-port.js';
 import { startModelService, type ModelServiceProcess } from '../launcher/model-service.js';
 import type { ManagedProcess } from '../launcher/process.js';
 import { waitFor } from '../launcher/wait.js';
+import { startConsole, type ConsoleProcess } from '../launcher/console.js';
+import { startPrometheus, type PrometheusServer } from '../launcher/prometheus.js';
 import { startXdsServer, type XdsServerProcess } from '../launcher/xds-server.js';
 
 const { values } = parseArgs({
@@ -42,6 +46,9 @@ const { values } = parseArgs({
     'ratelimit-admin-port': { type: 'string' },
     'sidecar-port': { type: 'string' },
     'ext-proc-port': { type: 'string' },
+    'prometheus-port': { type: 'string' },
+    'console-port': { type: 'string' },
+    'gateway-stats-port': { type: 'string' },
   },
 });
 
@@ -63,6 +70,9 @@ const ports = {
   ratelimitAdmin: port(values['ratelimit-admin-port'], 'RATELIMIT_ADMIN_PORT', 6070),
   sidecar: port(values['sidecar-port'], 'SIDECAR_PORT', 15000),
   extProc: port(values['ext-proc-port'], 'EXT_PROC_PORT', 9194),
+  prometheus: port(values['prometheus-port'], 'PROMETHEUS_PORT', 9090),
+  console: port(values['console-port'], 'CONSOLE_PORT', 9300),
+  gatewayStats: port(values['gateway-stats-port'], 'GATEWAY_STATS_PORT', 15090),
 };
 
 /** Where the xds-server reads config entries (its default prefix). */
@@ -83,6 +93,8 @@ let ratelimit: Component | undefined;
 let extProc: Component | undefined;
 let envoy: EnvoyProcess | undefined;
 let sidecar: EnvoyProcess | undefined;
+let prometheus: PrometheusServer | undefined;
+let consoleProc: ConsoleProcess | undefined;
 const instances: ModelServiceProcess[] = [];
 let stopping = false;
 
@@ -90,6 +102,8 @@ async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say('\nstopping the demo …');
+    await consoleProc?.stop().catch(() => undefined);
+    await prometheus?.stop().catch(() => undefined);
     await envoy?.stop().catch(() => undefined);
     await sidecar?.stop().catch(() => undefined);
     for (const i of instances) await i.stop().catch(() => undefined);
@@ -175,7 +189,7 @@ async function main(): Promise<void> {
     adminPort: ports.xdsAdmin,
     logFile: path.join(logs, 'xds-server.log'),
     // The model API routed by model through ext-proc; tokens charged per tenant (demo/ratelimit.yaml).
-    extraArgs: ['--ext-authz-service=ext-authz', '--ratelimit-service=ratelimit', '--ext-proc-service=ext-proc', '--llm-token-budgets=generic:tokens,auth:tenant'],
+    extraArgs: ['--ext-authz-service=ext-authz', '--ratelimit-service=ratelimit', '--ext-proc-service=ext-proc', '--llm-token-budgets=generic:tokens,auth:tenant', '--register'],
   });
   watchForCrash(xds.process);
   say(`  xds-server    ADS 127.0.0.1:${ports.xds}, admin ${xds.adminUrl}`);
@@ -241,6 +255,7 @@ async function main(): Promise<void> {
     inboundPort: ports.sidecar,
     outboundPort: ports.sidecar + 1,
     adminPort: ports.sidecar + 2,
+    statsPort: ports.sidecar + 3,
     xds: { host: '127.0.0.1', port: ports.xds, api: 'delta' },
     workDir: work,
     logFile: path.join(logs, 'agent-1-sidecar.log'),
@@ -252,6 +267,7 @@ async function main(): Promise<void> {
     nodeId: 'demo-gateway',
     port: ports.gateway,
     adminPort: ports.envoyAdmin,
+    statsPort: ports.gatewayStats,
     xds: { host: '127.0.0.1', port: ports.xds, api: 'delta' },
     workDir: work,
     logFile: path.join(logs, 'envoy.log'),
@@ -260,6 +276,19 @@ async function main(): Promise<void> {
   });
   watchForCrash(envoy.process);
   say(`  gateway envoy http://127.0.0.1:${ports.gateway}, admin http://127.0.0.1:${ports.envoyAdmin}`);
+
+  // Prometheus (every target found through the xds-server's view of Consul) and the console on it.
+  prometheus = await startPrometheus({
+    dir: work,
+    port: ports.prometheus,
+    config: { discovery: { kind: 'xds-server', url: xds.adminUrl }, scrapeInterval: '5s', evaluationInterval: '5s' },
+    logFile: path.join(logs, 'prometheus.log'),
+  });
+  watchForCrash(prometheus.process);
+  say(`  prometheus    ${prometheus.url} (meshgate's rules and alerts: ${path.join(work, 'prometheus')})`);
+  consoleProc = await startConsole({ xdsAdmin: xds.adminUrl, prometheus: prometheus.url, port: ports.console, logFile: path.join(logs, 'console.log') });
+  watchForCrash(consoleProc.process);
+  say(`  console       ${consoleProc.url}`);
 
   const gw = `http://127.0.0.1:${ports.gateway}`;
   await waitFor(
@@ -273,6 +302,8 @@ async function main(): Promise<void> {
 
   say(`
 ready. Try:
+
+  console ${consoleProc.url}              # services, traffic, proxies, refused config, alerts (open it in a browser)
 
   curl '${gw}/test?msg=hello'                      # public: answered by llm-chat-1 or -2 (see "instance")
   # the model API (OpenAI's), routed by the body's model; API keys in x-api-key or as Bearer:
@@ -311,6 +342,9 @@ ready. Try:
   curl ${xds.adminUrl}/debug/proxies              # which proxy has which config version
   curl ${xds.adminUrl}/metrics
   curl http://127.0.0.1:${ports.envoyAdmin}/config_dump   # everything Envoy got over ADS
+  curl -s http://127.0.0.1:${ports.gatewayStats}/stats/prometheus | grep upstream_rq_total   # the gateway's stats, without its admin
+  curl -s '${prometheus.url}/api/v1/query?query=service:meshgate_requests:rate1m'   # requests/s per service, recorded
+  curl -s ${prometheus.url}/api/v1/alerts          # meshgate's alerts (rules: ${path.join(work, 'prometheus', 'meshgate-rules.yml')})
 
   # take one instance out in Consul, then watch requests go to the other one only:
   curl -X PUT '${instances[0]!.url}/_demo/health?healthy=false'
