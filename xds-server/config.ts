@@ -37,6 +37,8 @@ export interface XdsServerConfig {
   readonly proxyMetricsService: string | undefined;
   /** Register the xds-server itself in Consul (its metrics meta, a check on its /readyz). */
   readonly register: boolean;
+  /** The gRPC access-log service (Consul name) the gateway also sends its access log to. */
+  readonly accessLogService: string | undefined;
 }
 
 export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
@@ -73,6 +75,8 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
                              stats_port) in Consul as this service, for Prometheus ("none": not)
                              [meshgate-envoy]
   --register                 register the xds-server itself in Consul as xds-server (metrics meta)
+  --access-log-service NAME  also send the gateway's access log to this gRPC access-log service
+                             (Consul name; the console's, meshgate-console)
 `;
 
 
@@ -109,6 +113,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'config-entries': { type: 'string', multiple: true },
       'proxy-metrics-service': { type: 'string' },
       register: { type: 'boolean' },
+      'access-log-service': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -157,6 +162,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       }
     : undefined;
   const proxyMetricsService = values['proxy-metrics-service'] ?? 'meshgate-envoy';
+  if (values['access-log-service'] !== undefined && !isServiceName(values['access-log-service'])) throw new Error(`--access-log-service: ${JSON.stringify(values['access-log-service'])} is not a service name`);
   if (proxyMetricsService !== 'none' && !isServiceName(proxyMetricsService)) throw new Error(`--proxy-metrics-service: ${JSON.stringify(proxyMetricsService)} is not a service name`);
   if ((llm?.tokenBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {
     throw new Error('--llm-token-budgets and --llm-request-limits need --ratelimit-service (they are counted there)');
@@ -182,5 +188,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     configEntryFiles: values['config-entries'] ?? [],
     proxyMetricsService: proxyMetricsService === 'none' ? undefined : proxyMetricsService,
     register: values.register ?? false,
+    accessLogService: values['access-log-service'],
   };
 }

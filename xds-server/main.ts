@@ -43,6 +43,7 @@ runService('xds-server', log, async () => {
         ...(config.authz ? { authz: config.authz } : {}),
         ...(config.ratelimit ? { ratelimit: config.ratelimit } : {}),
         ...(config.llm ? { llm: config.llm } : {}),
+        ...(config.accessLogService ? { accessLog: { service: config.accessLogService, timeoutMs: 1_000 } } : {}),
       },
       debounceQuietMs: config.debounceQuietMs,
       debounceMaxMs: config.debounceMaxMs,

@@ -35,6 +35,8 @@ files=(
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
   envoy/extensions/filters/http/upstream_codec/v3/upstream_codec.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
+  envoy/extensions/access_loggers/grpc/v3/als.proto
+  envoy/service/accesslog/v3/als.proto
   envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
   envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto
   envoy/extensions/transport_sockets/tls/v3/secret.proto

@@ -10,6 +10,6 @@ export interface ListenerAddress {
   readonly port: number;
 }
 
-export function gatewayListener(at: ListenerAddress, httpFilters: JsonObject[]): JsonObject {
-  return httpListener({ name: GATEWAY_LISTENER, ...at, statPrefix: 'gateway', routes: { rds: GATEWAY_ROUTES }, httpFilters, edge: true });
+export function gatewayListener(at: ListenerAddress, httpFilters: JsonObject[], accessLogService?: string): JsonObject {
+  return httpListener({ name: GATEWAY_LISTENER, ...at, statPrefix: 'gateway', routes: { rds: GATEWAY_ROUTES }, httpFilters, edge: true, ...(accessLogService ? { accessLogService } : {}) });
 }

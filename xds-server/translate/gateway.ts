@@ -24,6 +24,8 @@ export interface GatewayOptions extends ListenerAddress {
   readonly ratelimit?: RatelimitOptions;
   /** When set (and services declare models), the model API is routed by model through the LLM processor. */
   readonly llm?: LlmOptions;
+  /** When set, the gateway's access log also goes to this gRPC access-log service (the console). */
+  readonly accessLog?: { readonly service: string; readonly timeoutMs: number };
 }
 
 /** An infrastructure service's one target: all its instances, no subsets. */
@@ -36,7 +38,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   // cluster does not exist; an empty cluster fails the way the filter is configured to), spoken
   // to over gRPC, and never routed.
   const infra = new Map<string, number>();
-  for (const o of [options.authz, options.ratelimit, options.llm]) if (o) infra.set(o.service, o.timeoutMs);
+  for (const o of [options.authz, options.ratelimit, options.llm, options.accessLog]) if (o) infra.set(o.service, o.timeoutMs);
 
   const chains = new Map<string, Chain>();
   const targets = new Map<string, Target>();
@@ -76,7 +78,7 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
         ...(routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
       ],
       endpoint: sorted.map((t) => ({ name: t.id, resource: infra.has(t.service) ? loadAssignment(state, t) : memo.endpoints(state, t) })),
-      listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters) }],
+      listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(options, filters, options.accessLog?.service) }],
       route: [{ name: GATEWAY_ROUTES, resource: routes.resource }],
     },
     notes: [...new Set([...notes, ...routes.notes])],

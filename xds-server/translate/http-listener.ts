@@ -1,7 +1,7 @@
 // An HTTP listener (an HTTP connection manager with JSON local replies and an access log), for
 // every role: the gateway's edge listener, a sidecar's inbound and outbound listeners.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import { stdoutAccessLog } from './access-log.js';
+import { grpcAccessLog, stdoutAccessLog } from './access-log.js';
 import { jsonLocalReplies } from './local-reply.js';
 import { ADS_SOURCE } from './resource-set.js';
 
@@ -22,6 +22,8 @@ export interface HttpListenerOptions {
   readonly edge: boolean;
   /** Ignore the port in Host when choosing a virtual host ("llm-b:80" is "llm-b"). */
   readonly stripHostPort?: boolean;
+  /** Also send the access log to this gRPC access-log service (its cluster). */
+  readonly accessLogService?: string;
 }
 
 export function httpListener(o: HttpListenerOptions): JsonObject {
@@ -50,7 +52,7 @@ export function httpListener(o: HttpListenerOptions): JsonObject {
   else hcm['route_config'] = o.routes.inline;
   hcm['http_filters'] = o.httpFilters;
   hcm['local_reply_config'] = jsonLocalReplies();
-  hcm['access_log'] = stdoutAccessLog();
+  hcm['access_log'] = [...stdoutAccessLog(), ...(o.accessLogService ? [grpcAccessLog(o.accessLogService)] : [])];
   return {
     name: o.name,
     address: { socket_address: { address: o.address, port_value: o.port } },
