@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { hostPort } from '../shared/host-port.js';
 import { durationFlag } from '../shared/validate/duration.js';
+import { positiveInteger } from '../shared/validate/positive-integer.js';
 
 export interface ConsoleConfig {
   readonly listen: { readonly host: string; readonly port: number };
@@ -11,6 +12,12 @@ export interface ConsoleConfig {
   readonly prometheus: string | undefined;
   /** How long the console waits for one source before it shows that source as unreachable. */
   readonly sourceTimeoutMs: number;
+  /** Envoy's gRPC access-log service: the gateway's requests, kept in a window. */
+  readonly grpc: { readonly host: string; readonly port: number };
+  readonly requestsKept: number;
+  /** Register in Consul (as `meshgate-console`) so that the xds-server's --access-log-service finds it. */
+  readonly consul: { readonly host: string; readonly port: number; readonly token?: string } | undefined;
+  readonly register: boolean;
 }
 
 export const USAGE = `console: the operators' page — services, traffic, proxies, config, alerts
@@ -19,6 +26,10 @@ usage: node dist/console/main.js [flags]
   --xds-admin URL            the xds-server's admin               [$MESHGATE_XDS_ADMIN, http://127.0.0.1:18001]
   --prometheus URL           Prometheus (series, alerts)          [$MESHGATE_PROMETHEUS, none]
   --source-timeout DURATION  how long one source may take          [3s]
+  --grpc HOST:PORT           Envoy's gRPC access-log service (the gateway's requests) [127.0.0.1:9301]
+  --requests-kept N          recent requests kept, newest first    [10000]
+  --consul HOST:PORT         Consul, to register in                [$CONSUL_HTTP_ADDR]
+  --register                 register as meshgate-console (the xds-server's --access-log-service)
 `;
 
 export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ConsoleConfig {
@@ -29,6 +40,10 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'xds-admin': { type: 'string' },
       prometheus: { type: 'string' },
       'source-timeout': { type: 'string' },
+      grpc: { type: 'string' },
+      'requests-kept': { type: 'string' },
+      consul: { type: 'string' },
+      register: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -45,10 +60,16 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     }
   };
   const prometheus = values.prometheus ?? env['MESHGATE_PROMETHEUS'];
+  const consul = values.consul ?? env['CONSUL_HTTP_ADDR'];
+  if (values.register && !consul) throw new Error('--register needs --consul (or $CONSUL_HTTP_ADDR)');
   return {
     listen: hostPort(values.listen ?? '127.0.0.1:9300', '--listen'),
     xdsAdmin: url(values['xds-admin'] ?? env['MESHGATE_XDS_ADMIN'] ?? 'http://127.0.0.1:18001', '--xds-admin'),
     prometheus: prometheus ? url(prometheus, '--prometheus') : undefined,
     sourceTimeoutMs: durationFlag(values['source-timeout'] ?? '3s', '--source-timeout'),
+    grpc: hostPort(values.grpc ?? '127.0.0.1:9301', '--grpc'),
+    requestsKept: positiveInteger(values['requests-kept'], '--requests-kept', 10_000),
+    consul: consul ? { ...hostPort(consul, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined,
+    register: values.register ?? false,
   };
 }

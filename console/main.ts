@@ -6,13 +6,39 @@ import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
 import { parseConsoleConfig, USAGE } from './config.js';
 import { consoleApp } from './server.js';
+import { accessLogServer } from './access-log/receiver.js';
+import { RecentRequests } from './access-log/recent-requests.js';
+import { ConsulClient } from '../shared/consul/client.js';
+import { metricsMetaOf } from '../shared/consul/metrics-meta.js';
+import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
 
 const log = createLogger('console');
 
 runService('console', log, async () => {
   const config = configOrUsage(() => parseConsoleConfig(process.argv.slice(2)), USAGE);
-  const http = await listenHttp(consoleApp(config), config.listen.host, config.listen.port);
-  log.info({ url: `http://${config.listen.host}:${http.port}/`, xdsAdmin: config.xdsAdmin, prometheus: config.prometheus ?? null }, 'console started');
+  const recent = new RecentRequests(config.requestsKept);
+  const grpc = accessLogServer(recent, log);
+  const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);
+  const http = await listenHttp(consoleApp(config, recent), config.listen.host, config.listen.port);
+  const consul = config.consul ? new ConsulClient(config.consul) : undefined;
+  const address = advertisedAddress(config.grpc.host);
+  const deregister =
+    consul && config.register
+      ? await registerSelf(consul, {
+          id: `meshgate-console-${grpcPort}`,
+          name: 'meshgate-console',
+          address,
+          port: grpcPort,
+          meta: { protocol: 'grpc', 'gateway-path': 'none', ...metricsMetaOf(advertisedAddress(config.listen.host), http.port, '/metrics') },
+          check: { grpc: `${address}:${grpcPort}` },
+        })
+      : async () => undefined;
+  log.info({ url: `http://${config.listen.host}:${http.port}/`, accessLog: `${config.grpc.host}:${grpcPort}`, xdsAdmin: config.xdsAdmin, prometheus: config.prometheus ?? null }, 'console started');
   process.stdout.write(`console http://${config.listen.host}:${http.port}/\n`);
-  return () => http.close();
+  return async () => {
+    await deregister().catch(() => undefined);
+    consul?.close();
+    await grpc.close();
+    await http.close();
+  };
 });

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express from 'express';
-import { Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { RecentRequests } from './access-log/recent-requests.js';
 import { adminApp } from '../shared/admin-http.js';
 import { isServiceName } from '../shared/validate/names.js';
 import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView } from './overview.js';
@@ -34,8 +35,11 @@ export interface SeriesAnswer {
   readonly unreachable?: string;
 }
 
-export function consoleApp(config: ConsoleConfig, now: () => number = Date.now): express.Express {
-  const app = adminApp({ metrics: new Registry(), notReadyReason: () => undefined });
+export function consoleApp(config: ConsoleConfig, recent: RecentRequests, now: () => number = Date.now): express.Express {
+  const metrics = new Registry();
+  new Gauge({ name: 'meshgate_console_requests_kept', help: 'Recent requests in the window', registers: [metrics], collect() { this.set(recent.kept); } });
+  new Counter({ name: 'meshgate_console_requests_received_total', help: 'Access-log entries received', registers: [metrics], collect() { this.reset(); this.inc(recent.received); } });
+  const app = adminApp({ metrics, notReadyReason: () => undefined });
   const prom = config.prometheus ? new PrometheusSource(config.prometheus, config.sourceTimeoutMs) : undefined;
   const xds = <T>(p: string) => fetchJson<T>('xds-server', `${config.xdsAdmin}${p}`, config.sourceTimeoutMs);
 
@@ -91,6 +95,14 @@ export function consoleApp(config: ConsoleConfig, now: () => number = Date.now):
       else unreachable = `${a.source}: ${a.reason}`;
     });
     res.json({ service, step, series, ...(unreachable ? { unreachable } : {}) } satisfies SeriesAnswer);
+  });
+
+  // The gateway's recent requests, newest first: by request id, status ("5xx" too), service.
+  app.get('/api/requests', (req, res) => {
+    const text = (k: string): string | undefined => (typeof req.query[k] === 'string' && req.query[k] !== '' ? String(req.query[k]).slice(0, 128) : undefined);
+    const limit = Number(text('limit') ?? 100);
+    const found = recent.search({ ...(text('id') ? { requestId: text('id')! } : {}), ...(text('status') ? { status: text('status')! } : {}), ...(text('service') ? { service: text('service')! } : {}), limit: Number.isFinite(limit) ? limit : 100 });
+    res.json({ kept: recent.kept, capacity: recent.capacity, requests: found });
   });
 
   app.get('/vendor/:file', (req, res) => {

@@ -10,10 +10,29 @@ export interface ConsoleProcess {
   stop(): Promise<void>;
 }
 
-export async function startConsole(o: { readonly xdsAdmin: string; readonly prometheus?: string; readonly port?: number; readonly logFile?: string }): Promise<ConsoleProcess> {
-  const port = o.port ?? (await freePorts(1))[0]!;
+export interface ConsoleOptions {
+  readonly xdsAdmin: string;
+  readonly prometheus?: string;
+  readonly port?: number;
+  /** Its gRPC access-log service's port (free one by default). */
+  readonly grpcPort?: number;
+  /** Registered in Consul as meshgate-console (the xds-server's --access-log-service finds it). */
+  readonly consulAddress?: string;
+  readonly logFile?: string;
+}
+
+export async function startConsole(o: ConsoleOptions): Promise<ConsoleProcess> {
+  const [free, freeGrpc] = (await freePorts(2)) as [number, number];
+  const port = o.port ?? free;
   const proc = startProcess('console', process.execPath, {
-    args: [distPath('console', 'main.js'), `--listen=127.0.0.1:${port}`, `--xds-admin=${o.xdsAdmin}`, ...(o.prometheus ? [`--prometheus=${o.prometheus}`] : [])],
+    args: [
+      distPath('console', 'main.js'),
+      `--listen=127.0.0.1:${port}`,
+      `--grpc=127.0.0.1:${o.grpcPort ?? freeGrpc}`,
+      `--xds-admin=${o.xdsAdmin}`,
+      ...(o.prometheus ? [`--prometheus=${o.prometheus}`] : []),
+      ...(o.consulAddress ? [`--consul=${o.consulAddress}`, '--register'] : []),
+    ],
     ...(o.logFile ? { logFile: o.logFile } : {}),
   });
   const url = `http://127.0.0.1:${port}/`;

@@ -115,6 +115,34 @@ function Proxies({ proxies }) {
   </table>`;
 }
 
+function RecentRequests() {
+  const [id, setId] = useState(params.get('request') ?? '');
+  const [status, setStatus] = useState('');
+  const q = new URLSearchParams({ limit: '50', ...(id ? { id } : {}), ...(status ? { status } : {}) });
+  const { data, error } = usePoll(`/api/requests?${q}`, REFRESH_MS);
+  return html`<section data-section="requests">
+    <h2>Recent requests <span class="muted">${data ? `${data.kept} kept of ${data.capacity}` : ''}</span></h2>
+    <p>
+      <input type="search" placeholder="request id" data-search="id" value=${id} onInput=${(e) => setId(e.target.value.trim())} />
+      <input type="search" placeholder="status (404, 5xx)" data-search="status" value=${status} onInput=${(e) => setStatus(e.target.value.trim())} />
+    </p>
+    ${error ? html`<p class="banner">${error}</p>` : null}
+    ${data && data.requests.length
+      ? html`<table data-table="requests"><thead><tr><th>time</th><th>request id</th><th>request</th><th>status</th><th>flags</th><th>service</th><th>ms</th><th>tenant</th><th>model / tokens</th></tr></thead><tbody>
+          ${data.requests.map(
+            (r) => html`<tr data-request=${r.requestId}>
+              <td class="muted">${r.at.slice(11, 23)}</td><td><code>${r.requestId}</code></td><td>${r.method} ${r.path}</td>
+              <td data-cell="status" class=${r.status >= 500 ? 'firing' : r.status >= 400 ? 'pending' : 'up'}>${r.status}</td>
+              <td>${r.flags.join(', ')}${r.details ? html`<div class="muted">${r.details}</div>` : null}</td>
+              <td>${r.service}<div class="muted">${r.upstream}</div></td><td>${fmt(r.durationMs)}</td><td>${r.tenant ?? ''}</td>
+              <td>${r.model ? `${r.model}${r.totalTokens !== undefined ? ` / ${r.totalTokens}` : ''}` : ''}</td>
+            </tr>`,
+          )}
+        </tbody></table>`
+      : html`<p class="muted">no request ${id || status ? 'matches' : 'yet (the gateway sends its access log to the console with the xds-server\'s --access-log-service)'}</p>`}
+  </section>`;
+}
+
 function App() {
   const { data, error } = usePoll('/api/overview', REFRESH_MS);
   const [selected, setSelected] = useState(params.get('service') ?? undefined);
@@ -132,6 +160,7 @@ function App() {
     <h2>Services <input type="search" placeholder="filter" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></h2>
     <${Services} services=${data.services} selected=${service} onSelect=${setSelected} filter=${filter} />
     ${service ? html`<${ServiceCharts} service=${service} key=${service} />` : null}
+    <${RecentRequests} />
     <h2>Proxies</h2>
     <${Proxies} proxies=${data.proxies} />
     <h2>Refused configuration</h2>

@@ -11,6 +11,7 @@ import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { startPrometheus, type PrometheusServer } from '../../launcher/prometheus.js';
 import { repoRoot, toolPath } from '../../launcher/repo.js';
 import { waitFor } from '../../launcher/wait.js';
+import { sha256 } from '../../ext-authz/credentials/secrets.js';
 
 describe('the console in a browser', () => {
   let mesh: GatewayMesh;
@@ -18,18 +19,24 @@ describe('the console in a browser', () => {
   let consoleProc: ConsoleProcess;
   let browser: Browser;
   let page: Page;
-  const call = () => fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"x","messages":[{"role":"user","content":"hello"}]}' });
+  const KEY = 'mgk_console_test_key_1';
+  const call = (key = KEY) =>
+    fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: '{"model":"x","messages":[{"role":"user","content":"hello"}]}' });
   // Kept after the run (test-results/ is ignored by git), whatever happens to the mesh's logs.
   const shots = path.join(repoRoot(), 'test-results', 'console');
   const shot = async (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
   before(async () => {
-    mesh = await startGatewayMesh({ xdsArgs: ['--register'] });
+    // Callers of /v1/ need an API key (ext-authz); the gateway's access log goes to the console.
+    mesh = await startGatewayMesh({
+      xdsArgs: ['--register', '--access-log-service=meshgate-console'],
+      authzPolicy: `policies:\n  default:\n    credentials:\n      - type: api_key\n        keys:\n          - {id: k1, sha256: ${sha256(KEY).toString('hex')}, subject: app, tenant: team-a}\n`,
+    });
     await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/' } });
     await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-2', meta: { 'gateway-path': '/v1/' } });
     await waitFor('the route', async () => (await call()).ok, { timeoutMs: 20_000, intervalMs: 200 });
     prom = await startPrometheus({ dir: mesh.dir, config: { discovery: { kind: 'xds-server', url: `http://127.0.0.1:${mesh.ports.xdsAdmin}` }, scrapeInterval: '1s', evaluationInterval: '1s' } });
-    consoleProc = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, prometheus: prom.url, logFile: path.join(mesh.dir, 'console.log') });
+    consoleProc = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, prometheus: prom.url, consulAddress: mesh.consul.address, logFile: path.join(mesh.dir, 'console.log') });
     browser = await chromium.launch({
       executablePath: toolPath('chromium'),
       // Root in a VM without a sandbox; no network beyond loopback to reach for.
@@ -86,6 +93,28 @@ describe('the console in a browser', () => {
       await mesh.consul.api.kvDelete('meshgate/config/llm-chat-router');
     }
     await waitFor('SYNCED again', async () => (await page.locator(`[data-proxy="it-gateway-${mesh.ports.gateway}"] [data-cell="status"]`).textContent()) === 'SYNCED', { timeoutMs: 20_000, intervalMs: 250 });
+  });
+
+  it('finds a denied request by its request id, with its status and who was asked', async () => {
+    const denied = await call('wrong-key');
+    assert.equal(denied.status, 401);
+    const id = ((await denied.json()) as { error: { request_id: string } }).error.request_id;
+    assert.ok(id, 'the gateway says the request id');
+    await page.locator('[data-search="id"]').fill(id);
+    const row = page.locator(`[data-request="${id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.equal(await row.locator('[data-cell="status"]').textContent(), '401');
+    assert.match((await row.textContent()) ?? '', /POST \/v1\/chat\/completions/);
+    assert.match((await row.textContent()) ?? '', /ext_authz/);
+    // Only that one request matches.
+    assert.equal(await page.locator('[data-request]').count(), 1);
+    await shot('denied-request');
+    // And the allowed ones carry their service, instance and tenant.
+    await page.locator('[data-search="id"]').fill('');
+    await page.locator('[data-search="status"]').fill('200');
+    const ok = page.locator('[data-request]').first();
+    await ok.waitFor({ timeout: 10_000 });
+    assert.match((await ok.textContent()) ?? '', /llm-chat.*127\.0\.0\.1:\d+.*team-a/s);
   });
 
   it('says which source it cannot read, and why', async () => {
