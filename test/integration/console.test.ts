@@ -113,7 +113,8 @@ describe('the console in a browser', () => {
     await page.locator('[data-search="id"]').fill('');
     await page.locator('[data-search="status"]').fill('200');
     const ok = page.locator('[data-request]').first();
-    await ok.waitFor({ timeout: 10_000 });
+    // The page shows the new search at its next poll.
+    await waitFor('an allowed request listed', async () => (await ok.locator('[data-cell="status"]').textContent().catch(() => '')) === '200', { timeoutMs: 10_000, intervalMs: 200 });
     assert.match((await ok.textContent()) ?? '', /llm-chat.*127\.0\.0\.1:\d+.*team-a/s);
   });
 
