@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayMesh, type GatewayMesh, type SidecarInstance } from '../../launcher/mesh.js';
 import { waitFor } from '../../launcher/wait.js';
+import { ENVOY_METRICS } from '../../observability/envoy-metrics.js';
 
 describe('Envoy stats over the stats listener', () => {
   let mesh: GatewayMesh;
@@ -12,9 +13,10 @@ describe('Envoy stats over the stats listener', () => {
   const stats = (port: number, p = '/stats/prometheus', method = 'GET') => fetch(`http://127.0.0.1:${port}${p}`, { method });
 
   before(async () => {
-    mesh = await startGatewayMesh();
-    await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/' } });
-    sidecar = await mesh.addSidecarInstance({ service: 'agent', id: 'agent-1', meta: { 'gateway-path': '/agent/', upstreams: 'llm-chat' } });
+    // ext-authz in the chain (its routes public here), so that its stats exist too.
+    mesh = await startGatewayMesh({ authzPolicy: 'policies:\n  default:\n    credentials:\n      - type: api_key\n        keys: [{id: k, sha256: "00000000000000000000000000000000000000000000000000000000000000aa", subject: s}]\n' });
+    await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/', 'auth-policy': 'none' } });
+    sidecar = await mesh.addSidecarInstance({ service: 'agent', id: 'agent-1', meta: { 'gateway-path': '/agent/', upstreams: 'llm-chat', 'auth-policy': 'none' } });
     await waitFor('the gateway route', async () => (await fetch(`${mesh.gatewayUrl}/v1/models`)).ok, { timeoutMs: 20_000, intervalMs: 200 });
   });
 
@@ -40,6 +42,11 @@ describe('Envoy stats over the stats listener', () => {
     assert.match(text, /envoy_cluster_upstream_rq_time_bucket\{envoy_cluster_name="llm-chat",le="300000"\}/);
     // Request and answer sizes per service (the cluster tracks them), in byte buckets.
     assert.match(text, /envoy_cluster_upstream_rq_body_size_bucket\{envoy_cluster_name="llm-chat",le="1000"\} [1-9]/);
+  });
+
+  it('serves every Envoy metric meshgate’s rules and dashboards read', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${mesh.ports.envoyStats}/stats/prometheus`)).text();
+    for (const name of ENVOY_METRICS) assert.match(text, new RegExp(`^${name}\\{`, 'm'), name);
   });
 
   it('serves a sidecar’s stats the same way', async () => {
