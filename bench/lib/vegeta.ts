@@ -19,6 +19,17 @@ export interface RateResult {
 export function vegetaPost(url: string, bodyFile: string, rate: number, seconds: number, dir: string): RateResult {
   const targets = path.join(dir, `targets-${path.basename(bodyFile)}.txt`);
   fs.writeFileSync(targets, `POST ${url}\nContent-Type: application/json\n@${bodyFile}\n`);
+  return attack(targets, rate, seconds);
+}
+
+/** GETs `url` at `rate`/s for `seconds`; latencies in ms. */
+export function vegetaGet(url: string, rate: number, seconds: number, dir: string): RateResult {
+  const targets = path.join(dir, `targets-get-${Buffer.from(url).toString('hex').slice(-16)}.txt`);
+  fs.writeFileSync(targets, `GET ${url}\n`);
+  return attack(targets, rate, seconds);
+}
+
+function attack(targets: string, rate: number, seconds: number): RateResult {
   const v = toolPath('vegeta');
   const out = execFileSync('sh', ['-c', `"${v}" attack -targets="${targets}" -rate=${rate}/s -duration=${seconds}s -timeout=10s | "${v}" report -type=json`], {
     encoding: 'utf8',
