@@ -32,6 +32,9 @@ export interface Traffic {
   readonly p99Ms?: number;
   readonly requestBytesPerSecond?: number;
   readonly responseBytesPerSecond?: number;
+  /** Model services: tokens/s (input and output) and the median time to first token. */
+  readonly tokensPerSecond?: number;
+  readonly ttftP50Seconds?: number;
 }
 
 export interface Overview {
@@ -69,6 +72,8 @@ export interface OverviewInputs {
   };
 }
 
+export const TRAFFIC_KEYS = ['rps', 'successRatio', 'p50Ms', 'p99Ms', 'requestBytesPerSecond', 'responseBytesPerSecond', 'tokensPerSecond', 'ttftP50Seconds'] as const;
+
 const RANK: Record<string, number> = { NACKED: 3, STALE: 2, SYNCED: 1, NOT_SUBSCRIBED: 0 };
 
 export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
@@ -85,7 +90,7 @@ export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
   if (!p) unreachable.push({ source: 'prometheus', reason: 'not configured (--prometheus): no traffic series or alerts' });
 
   const byService = (key: keyof Traffic): Map<string, number> => new Map(got(p?.traffic[key], []).map((s) => [s.labels['service'] ?? '', s.value]));
-  const traffic = Object.fromEntries((['rps', 'successRatio', 'p50Ms', 'p99Ms', 'requestBytesPerSecond', 'responseBytesPerSecond'] as const).map((k) => [k, byService(k)])) as Record<keyof Traffic, Map<string, number>>;
+  const traffic = Object.fromEntries(TRAFFIC_KEYS.map((k) => [k, byService(k)])) as Record<keyof Traffic, Map<string, number>>;
   const trafficOf = (service: string): Traffic => {
     const out: Record<string, number> = {};
     for (const [k, m] of Object.entries(traffic)) {

@@ -47,20 +47,22 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, now: (
     const [mesh, proxies, entries] = await Promise.all([xds<MeshView>('/debug/mesh'), xds<ProxyView[]>('/debug/proxies'), xds<EntriesView>('/debug/config-entries')]);
     const prometheus = prom
       ? await (async () => {
-          const [rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, alerts, authz, near, over, targets] = await Promise.all([
+          const [rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, tokensPerSecond, ttftP50Seconds, alerts, authz, near, over, targets] = await Promise.all([
             prom.instant(`service:meshgate_requests:rate1m{${SEL}}`),
             prom.instant(`service:meshgate_success_ratio:rate1m{${SEL}}`),
             prom.instant(`service:meshgate_latency_ms:p50_1m{${SEL}}`),
             prom.instant(`service:meshgate_latency_ms:p99_1m{${SEL}}`),
             prom.instant(`service:meshgate_request_bytes:rate1m{${SEL}}`),
             prom.instant(`service:meshgate_response_bytes:rate1m{${SEL}}`),
+            prom.instant('service:gen_ai_tokens:rate1m'),
+            prom.instant('service:gen_ai_time_to_first_token_seconds:p50_5m'),
             prom.alerts(),
             prom.instant('sum by (policy, result) (increase(meshgate_authz_decisions_total[1h]))'),
             prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_near_limit_total[1h]))'),
             prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_over_limit_total[1h]))'),
             prom.targets(),
           ]);
-          return { traffic: { rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond }, alerts, authz, near, over, targets };
+          return { traffic: { rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, tokensPerSecond, ttftP50Seconds }, alerts, authz, near, over, targets };
         })()
       : undefined;
     return buildOverview({ mesh, proxies, entries, ...(prometheus ? { prometheus } : {}) }, new Date(now()));

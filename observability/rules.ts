@@ -43,6 +43,12 @@ function recording(): Array<{ record: string; expr: string }> {
   out.push(
     { record: 'service:meshgate_request_bytes:rate1m', expr: rate('envoy_cluster_upstream_rq_body_size_sum', '1m') },
     { record: 'service:meshgate_response_bytes:rate1m', expr: rate('envoy_cluster_upstream_rs_body_size_sum', '1m') },
+    // Model services' tokens and time to first token by service (the processor's `service` label).
+    { record: 'service:gen_ai_tokens:rate1m', expr: 'sum by (service) (rate(gen_ai_client_token_usage_sum[1m]))' },
+    {
+      record: 'service:gen_ai_time_to_first_token_seconds:p50_5m',
+      expr: 'histogram_quantile(0.5, sum by (service, le) (rate(gen_ai_server_time_to_first_token_seconds_bucket[5m])))',
+    },
     {
       record: 'model_tenant:gen_ai_tokens:rate1m',
       expr: 'sum by (gen_ai_request_model, tenant, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum[1m]))',

@@ -81,7 +81,7 @@ function ServiceCharts({ service }) {
 function Services({ services, selected, onSelect, filter }) {
   const shown = services.filter((s) => !filter || s.name.includes(filter));
   return html`<table data-table="services">
-    <thead><tr><th>service</th><th>instances</th><th>req/s</th><th>success</th><th>p50 ms</th><th>p99 ms</th><th>in</th><th>out</th></tr></thead>
+    <thead><tr><th>service</th><th>instances</th><th>req/s</th><th>success</th><th>p50 ms</th><th>p99 ms</th><th>in</th><th>out</th><th>tokens/s</th><th>first token</th></tr></thead>
     <tbody>
       ${shown.map(
         (s) => html`<tr class=${`selectable ${s.name === selected ? 'selected' : ''}`} data-service=${s.name} onClick=${() => onSelect(s.name)}>
@@ -93,6 +93,8 @@ function Services({ services, selected, onSelect, filter }) {
           <td>${fmt(s.traffic.p99Ms)}</td>
           <td>${bytes(s.traffic.requestBytesPerSecond)}</td>
           <td>${bytes(s.traffic.responseBytesPerSecond)}</td>
+          <td data-cell="tokens">${s.models.length ? fmt(s.traffic.tokensPerSecond) : ''}</td>
+          <td data-cell="ttft">${s.models.length && s.traffic.ttftP50Seconds !== undefined ? `${fmt(s.traffic.ttftP50Seconds * 1000)} ms` : ''}</td>
         </tr>`,
       )}
     </tbody>
