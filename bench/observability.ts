@@ -41,6 +41,37 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-obs-bench-'));
 try {
   const up = await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/' } });
   void up;
+  // 4 first, while the machine is quiet (before the 1,000 services): latency at a fixed rate,
+  // gateway A (another xds-server: no access-log service; no stats listener, so nothing scrapes
+  // it) against gateway B (both), same upstream, in turns, after a warm-up of each.
+  const prom4 = await startPrometheus({ dir: path.join(dir, 'p4'), config: { discovery: { kind: 'xds-server', url: `http://127.0.0.1:${mesh.ports.xdsAdmin}` }, scrapeInterval: '1s', evaluationInterval: '1s' } });
+  const con4 = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, prometheus: prom4.url, consulAddress: mesh.consul.address });
+  const [xdsPort, xdsAdmin, aPort, aAdmin] = (await freePorts(4)) as [number, number, number, number];
+  const xdsA = await startXdsServer({ consulAddress: mesh.consul.address, xdsPort, adminPort: xdsAdmin, extraArgs: ['--proxy-metrics-service=none'], logFile: path.join(dir, 'xds-a.log') });
+  const gwA = await startGatewayEnvoy({ nodeId: 'bench-gateway-a', port: aPort, adminPort: aAdmin, xds: { host: '127.0.0.1', port: xdsPort }, workDir: dir, logFile: path.join(dir, 'envoy-a.log') });
+  try {
+    await waitFor('gateway A routes', async () => (await fetch(`http://127.0.0.1:${aPort}/v1/models`).catch(() => undefined))?.ok, { timeoutMs: 120_000, intervalMs: 500 });
+    vegetaGet(`http://127.0.0.1:${aPort}/v1/models`, RATE, 2, dir);
+    vegetaGet(`${mesh.gatewayUrl}/v1/models`, RATE, 2, dir);
+    const a: Array<{ p50: number; p99: number; ok: number }> = [];
+    const b: Array<{ p50: number; p99: number; ok: number }> = [];
+    for (let i = 0; i < REPS; i++) {
+      a.push(ok(vegetaGet(`http://127.0.0.1:${aPort}/v1/models`, RATE, RATE_SECONDS, dir)));
+      b.push(ok(vegetaGet(`${mesh.gatewayUrl}/v1/models`, RATE, RATE_SECONDS, dir)));
+    }
+    const kept = (await (await fetch(`${con4.url}api/requests?limit=1`)).json()) as { kept: number };
+    const med = (xs: Array<{ p50: number; p99: number }>, k: 'p50' | 'p99') => p(xs.map((x) => x[k]), 50);
+    line();
+    line(`4. ${RATE}/s GET /v1/models for ${RATE_SECONDS}s, ${REPS} runs in turns (medians):`);
+    line(`   neither: p50 ${fmt(med(a, 'p50'))} ms, p99 ${fmt(med(a, 'p99'))} ms; stats scraped every second + access log to the console: p50 ${fmt(med(b, 'p50'))} ms, p99 ${fmt(med(b, 'p99'))} ms`);
+    line(`   added p50 ${fmt(med(b, 'p50') - med(a, 'p50'))} ms, p99 ${fmt(med(b, 'p99') - med(a, 'p99'))} ms; success ${b.map((x) => (x.ok * 100).toFixed(1)).join('/')}% vs ${a.map((x) => (x.ok * 100).toFixed(1)).join('/')}%; the console kept ${kept.kept} requests`);
+  } finally {
+    await gwA.stop();
+    await xdsA.stop();
+    await con4.stop();
+    await prom4.stop();
+  }
+
   for (let i = 0; i < SERVICES; i++) {
     await mesh.consul.api.register({ ID: `svc-${i}-1`, Name: `svc-${i}`, Address: '127.0.0.1', Port: 9, Meta: { 'gateway-path': `/svc-${i}/` } });
   }
@@ -106,31 +137,8 @@ try {
   line(`3. the console with ${SERVICES + 4} services: /api/overview ${(overview.bytes / 1024).toFixed(0)} KiB, p50 ${fmt(p(overview.ms, 50))} ms (the first, cold: ${fmt(overview.ms[0]!)} ms);`);
   line(`   its RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB; page load in Chromium until the last service's row: p50 ${fmt(p(loads, 50))} ms, max ${fmt(Math.max(...loads))} ms`);
 
-  // 4. Latency at a fixed rate: gateway A (another xds-server: no access log service, and no
-  // stats listener, so nothing scrapes it) against gateway B (both), same upstream, in turns.
-  const [xdsPort, xdsAdmin, aPort, aAdmin] = (await freePorts(4)) as [number, number, number, number];
-  const xdsA = await startXdsServer({ consulAddress: mesh.consul.address, xdsPort, adminPort: xdsAdmin, extraArgs: ['--proxy-metrics-service=none'], logFile: path.join(dir, 'xds-a.log') });
-  const gwA = await startGatewayEnvoy({ nodeId: 'bench-gateway-a', port: aPort, adminPort: aAdmin, xds: { host: '127.0.0.1', port: xdsPort }, workDir: dir, logFile: path.join(dir, 'envoy-a.log') });
-  try {
-    await waitFor('gateway A routes', async () => (await fetch(`http://127.0.0.1:${aPort}/v1/models`).catch(() => undefined))?.ok, { timeoutMs: 120_000, intervalMs: 500 });
-    const a: Array<{ p50: number; p99: number; ok: number }> = [];
-    const b: Array<{ p50: number; p99: number; ok: number }> = [];
-    for (let i = 0; i < REPS; i++) {
-      a.push(ok(vegetaGet(`http://127.0.0.1:${aPort}/v1/models`, RATE, RATE_SECONDS, dir)));
-      b.push(ok(vegetaGet(`${mesh.gatewayUrl}/v1/models`, RATE, RATE_SECONDS, dir)));
-    }
-    const kept = await (await fetch(`${con.url}api/requests?limit=1`)).json() as { kept: number };
-    const med = (xs: Array<{ p50: number; p99: number }>, k: 'p50' | 'p99') => p(xs.map((x) => x[k]), 50);
-    line();
-    line(`4. ${RATE}/s GET /v1/models for ${RATE_SECONDS}s, ${REPS} runs in turns (medians):`);
-    line(`   neither: p50 ${fmt(med(a, 'p50'))} ms, p99 ${fmt(med(a, 'p99'))} ms; stats scraped every second + access log to the console: p50 ${fmt(med(b, 'p50'))} ms, p99 ${fmt(med(b, 'p99'))} ms`);
-    line(`   added p50 ${fmt(med(b, 'p50') - med(a, 'p50'))} ms, p99 ${fmt(med(b, 'p99') - med(a, 'p99'))} ms; success ${b.map((x) => (x.ok * 100).toFixed(1)).join('/')}% vs ${a.map((x) => (x.ok * 100).toFixed(1)).join('/')}%; the console kept ${kept.kept} requests`);
-  } finally {
-    await gwA.stop();
-    await xdsA.stop();
-    await con.stop();
-    await prom.stop();
-  }
+  await con.stop();
+  await prom.stop();
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
   await mesh.stop();
