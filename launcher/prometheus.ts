@@ -1,8 +1,10 @@
 // A real Prometheus on loopback (Debian's package, from the set-up step) with meshgate's
-// generated configuration and rules, its data in a temporary directory, and the two HTTP API
-// calls the tests and the console make: an instant query, and the alerts.
+// generated configuration and rules, its data in a temporary directory, asked through the
+// console's own client of its HTTP API.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Sourced } from '../console/sources/fetch-json.js';
+import { PrometheusSource, type InstantSample, type PromAlert, type PromTarget } from '../console/sources/prometheus.js';
 import { writePrometheusConfig } from '../observability/write.js';
 import type { PrometheusConfigOptions } from '../observability/prometheus-config.js';
 import type { RuleOptions } from '../observability/rules.js';
@@ -19,26 +21,22 @@ export interface PrometheusOptions {
   readonly logFile?: string;
 }
 
-export interface PromSample {
-  readonly metric: Record<string, string>;
-  readonly value: number;
-}
-
-export interface PromAlert {
-  readonly labels: Record<string, string>;
-  readonly annotations: Record<string, string>;
-  readonly state: 'pending' | 'firing';
-}
-
 export interface PrometheusServer {
   readonly url: string;
   readonly process: ManagedProcess;
-  query(expr: string): Promise<PromSample[]>;
+  /** Prometheus' HTTP API, as the console asks it; the calls below throw where it says why. */
+  readonly api: PrometheusSource;
+  query(expr: string): Promise<InstantSample[]>;
   alerts(): Promise<PromAlert[]>;
   /** Targets Prometheus scrapes, with their health and last error. */
-  targets(): Promise<Array<{ labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }>>;
+  targets(): Promise<PromTarget[]>;
   stop(): Promise<void>;
 }
+
+const orThrow = <T>(r: Sourced<T>): T => {
+  if (!r.ok) throw new Error(`${r.source}: ${r.reason}`);
+  return r.data;
+};
 
 export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusServer> {
   const port = o.port ?? (await freePorts(1))[0]!;
@@ -62,25 +60,14 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
     },
     { timeoutMs: 30_000, intervalMs: 200 },
   );
-  const api = async <T>(p: string): Promise<T> => {
-    const r = await fetch(`${url}${p}`, { signal: AbortSignal.timeout(10_000) });
-    const body = (await r.json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') throw new Error(`prometheus ${p}: ${body.error}`);
-    return body.data;
-  };
+  const api = new PrometheusSource(url, 10_000);
   return {
     url,
     process: proc,
-    async query(expr) {
-      const data = await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
-      return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-    },
-    async alerts() {
-      return (await api<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;
-    },
-    async targets() {
-      return (await api<{ activeTargets: Array<{ labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }> }>('/api/v1/targets')).activeTargets;
-    },
+    api,
+    query: async (expr) => orThrow(await api.instant(expr)),
+    alerts: async () => orThrow(await api.alerts()),
+    targets: async () => orThrow(await api.targets()),
     async stop() {
       await proc.stop('SIGTERM', 5_000);
       fs.rmSync(path.join(confDir, 'data'), { recursive: true, force: true });

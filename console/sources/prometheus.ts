@@ -27,6 +27,13 @@ export interface PromAlert {
   readonly activeAt: string;
 }
 
+export interface PromTarget {
+  readonly labels: Record<string, string>;
+  readonly health: string;
+  readonly lastError: string;
+  readonly scrapeUrl: string;
+}
+
 export class PrometheusSource {
   constructor(
     private readonly url: string,
@@ -56,8 +63,8 @@ export class PrometheusSource {
     return r.ok ? { ok: true, data: r.data.alerts } : r;
   }
 
-  async targets(): Promise<Sourced<Array<{ labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }>>> {
-    const r = await this.api<{ activeTargets: Array<{ labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }> }>('/api/v1/targets');
+  async targets(): Promise<Sourced<PromTarget[]>> {
+    const r = await this.api<{ activeTargets: PromTarget[] }>('/api/v1/targets');
     return r.ok ? { ok: true, data: r.data.activeTargets } : r;
   }
 }

@@ -82,16 +82,23 @@ export interface LlmOptions {
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
 
+/** How either stage reaches the processor: its cluster, its time limits, and failing closed (503) when it cannot. */
+function processorConnection(o: { readonly service: string; readonly timeoutMs: number }, metadata: ReadonlyArray<{ key: string; value: string }> = []): JsonObject {
+  return {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+    grpc_service: { envoy_grpc: { cluster_name: o.service }, timeout: `${o.timeoutMs / 1000}s`, ...(metadata.length ? { initial_metadata: [...metadata] } : {}) },
+    failure_mode_allow: false,
+    status_on_error: { code: 'ServiceUnavailable' },
+    message_timeout: `${o.timeoutMs / 1000}s`,
+  };
+}
+
 function extProc(llm: LlmOptions): JsonObject {
   return {
     name: EXT_PROC_FILTER,
     disabled: true,
     typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      grpc_service: { envoy_grpc: { cluster_name: llm.service }, timeout: `${llm.timeoutMs / 1000}s` },
-      failure_mode_allow: false,
-      status_on_error: { code: 'ServiceUnavailable' },
-      message_timeout: `${llm.timeoutMs / 1000}s`,
+      ...processorConnection(llm),
       // The whole request body (the model is in it). The answer buffered up to the stream's
       // limit, then the rest as it comes (one message for most answers, and a large one never
       // overflows); a stream's answer chunk by chunk, as the processor asks at its headers, so
@@ -125,15 +132,7 @@ export function upstreamExtProc(o: UpstreamStageOptions): JsonObject {
   return {
     name: EXT_PROC_FILTER,
     typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      grpc_service: {
-        envoy_grpc: { cluster_name: o.service },
-        timeout: `${o.timeoutMs / 1000}s`,
-        initial_metadata: [{ key: UPSTREAM_STREAM_HEADER, value: UPSTREAM_STREAM_VALUE }],
-      },
-      failure_mode_allow: false,
-      status_on_error: { code: 'ServiceUnavailable' },
-      message_timeout: `${o.timeoutMs / 1000}s`,
+      ...processorConnection(o, [{ key: UPSTREAM_STREAM_HEADER, value: UPSTREAM_STREAM_VALUE }]),
       processing_mode: {
         request_header_mode: 'SEND',
         request_body_mode: 'BUFFERED',
