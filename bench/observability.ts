@@ -59,7 +59,9 @@ try {
       a.push(ok(vegetaGet(`http://127.0.0.1:${aPort}/v1/models`, RATE, RATE_SECONDS, dir)));
       b.push(ok(vegetaGet(`${mesh.gatewayUrl}/v1/models`, RATE, RATE_SECONDS, dir)));
     }
-    const kept = (await (await fetch(`${con4.url}api/requests?limit=1`)).json()) as { kept: number };
+    // (A keep-alive socket the console closed while vegeta ran may fail the first try.)
+    const requests = () => fetch(`${con4.url}api/requests?limit=1`).then((r) => r.json() as Promise<{ kept: number }>);
+    const kept = await requests().catch(requests);
     const med = (xs: Array<{ p50: number; p99: number }>, k: 'p50' | 'p99') => p(xs.map((x) => x[k]), 50);
     line();
     line(`4. ${RATE}/s GET /v1/models for ${RATE_SECONDS}s, ${REPS} runs in turns (medians):`);
