@@ -18,13 +18,17 @@ export interface ConsoleConfig {
   /** Register in Consul (as `meshgate-console`) so that the xds-server's --access-log-service finds it. */
   readonly consul: { readonly host: string; readonly port: number; readonly token?: string } | undefined;
   readonly register: boolean;
+  /** Without Prometheus: how often the console scrapes the targets itself. */
+  readonly scrapeIntervalMs: number;
 }
 
 export const USAGE = `console: the operators' page — services, traffic, proxies, config, alerts
 usage: node dist/console/main.js [flags]
   --listen HOST:PORT         where the page is served            [127.0.0.1:9300]
   --xds-admin URL            the xds-server's admin               [$MESHGATE_XDS_ADMIN, http://127.0.0.1:18001]
-  --prometheus URL           Prometheus (series, alerts)          [$MESHGATE_PROMETHEUS, none]
+  --prometheus URL           Prometheus (series, alerts)          [$MESHGATE_PROMETHEUS, none:
+                             the console scrapes the same targets itself, bounded; no alerts]
+  --scrape-interval DURATION without Prometheus, how often it scrapes [15s]
   --source-timeout DURATION  how long one source may take          [3s]
   --grpc HOST:PORT           Envoy's gRPC access-log service (the gateway's requests) [127.0.0.1:9301]
   --requests-kept N          recent requests kept, newest first    [10000]
@@ -40,6 +44,7 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'xds-admin': { type: 'string' },
       prometheus: { type: 'string' },
       'source-timeout': { type: 'string' },
+      'scrape-interval': { type: 'string' },
       grpc: { type: 'string' },
       'requests-kept': { type: 'string' },
       consul: { type: 'string' },
@@ -71,5 +76,6 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     requestsKept: positiveInteger(values['requests-kept'], '--requests-kept', 10_000),
     consul: consul ? { ...hostPort(consul, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined,
     register: values.register ?? false,
+    scrapeIntervalMs: durationFlag(values['scrape-interval'] ?? '15s', '--scrape-interval'),
   };
 }

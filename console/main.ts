@@ -8,6 +8,7 @@ import { parseConsoleConfig, USAGE } from './config.js';
 import { consoleApp } from './server.js';
 import { accessLogServer } from './access-log/receiver.js';
 import { RecentRequests } from './access-log/recent-requests.js';
+import { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import { ConsulClient } from '../shared/consul/client.js';
 import { metricsMetaOf } from '../shared/consul/metrics-meta.js';
 import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
@@ -19,7 +20,10 @@ runService('console', log, async () => {
   const recent = new RecentRequests(config.requestsKept);
   const grpc = accessLogServer(recent, log);
   const grpcPort = await grpc.listen(config.grpc.host, config.grpc.port);
-  const http = await listenHttp(consoleApp(config, recent), config.listen.host, config.listen.port);
+  // Without Prometheus, the console scrapes the same targets itself (bounded), for the same views but alerts.
+  const embedded = config.prometheus ? undefined : new EmbeddedMetrics({ xdsAdmin: config.xdsAdmin, intervalMs: config.scrapeIntervalMs, timeoutMs: config.sourceTimeoutMs });
+  embedded?.start();
+  const http = await listenHttp(consoleApp(config, recent, embedded), config.listen.host, config.listen.port);
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
   const address = advertisedAddress(config.grpc.host);
   const deregister =
@@ -36,6 +40,7 @@ runService('console', log, async () => {
   log.info({ url: `http://${config.listen.host}:${http.port}/`, accessLog: `${config.grpc.host}:${grpcPort}`, xdsAdmin: config.xdsAdmin, prometheus: config.prometheus ?? null }, 'console started');
   process.stdout.write(`console http://${config.listen.host}:${http.port}/\n`);
   return async () => {
+    await embedded?.stop();
     await deregister().catch(() => undefined);
     consul?.close();
     await grpc.close();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import express from 'express';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RecentRequests } from './access-log/recent-requests.js';
+import type { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import { adminApp } from '../shared/admin-http.js';
 import { isServiceName } from '../shared/validate/names.js';
 import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView } from './overview.js';
@@ -35,7 +36,7 @@ export interface SeriesAnswer {
   readonly unreachable?: string;
 }
 
-export function consoleApp(config: ConsoleConfig, recent: RecentRequests, now: () => number = Date.now): express.Express {
+export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedded?: EmbeddedMetrics, now: () => number = Date.now): express.Express {
   const metrics = new Registry();
   new Gauge({ name: 'meshgate_console_requests_kept', help: 'Recent requests in the window', registers: [metrics], collect() { this.set(recent.kept); } });
   new Counter({ name: 'meshgate_console_requests_received_total', help: 'Access-log entries received', registers: [metrics], collect() { this.reset(); this.inc(recent.received); } });
@@ -64,7 +65,16 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, now: (
           ]);
           return { traffic: { rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, tokensPerSecond, ttftP50Seconds }, alerts, authz, near, over, targets };
         })()
-      : undefined;
+      : embedded
+        ? {
+            traffic: embedded.traffic(),
+            alerts: { ok: false as const, source: 'alerts', reason: 'evaluated by Prometheus only (--prometheus); the console scrapes the same targets itself for the rest' },
+            authz: embedded.authz(),
+            near: embedded.limits('near'),
+            over: embedded.limits('over'),
+            targets: embedded.targets(),
+          }
+        : undefined;
     return buildOverview({ mesh, proxies, entries, ...(prometheus ? { prometheus } : {}) }, new Date(now()));
   };
 
@@ -83,7 +93,7 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, now: (
     }
     const step = 15;
     if (!prom) {
-      res.json({ service, step, series: {}, unreachable: 'prometheus: not configured (--prometheus)' } satisfies SeriesAnswer);
+      res.json(embedded ? ({ service, step, series: embedded.series(service) } satisfies SeriesAnswer) : ({ service, step, series: {}, unreachable: 'prometheus: not configured (--prometheus)' } satisfies SeriesAnswer));
       return;
     }
     const sel = `{service="${service}"}`;

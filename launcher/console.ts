@@ -18,6 +18,8 @@ export interface ConsoleOptions {
   readonly grpcPort?: number;
   /** Registered in Consul as meshgate-console (the xds-server's --access-log-service finds it). */
   readonly consulAddress?: string;
+  /** Without Prometheus: the console's own scrape interval. */
+  readonly scrapeInterval?: string;
   readonly logFile?: string;
 }
 
@@ -32,6 +34,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleProcess> {
       `--xds-admin=${o.xdsAdmin}`,
       ...(o.prometheus ? [`--prometheus=${o.prometheus}`] : []),
       ...(o.consulAddress ? [`--consul=${o.consulAddress}`, '--register'] : []),
+      ...(o.scrapeInterval ? [`--scrape-interval=${o.scrapeInterval}`] : []),
     ],
     ...(o.logFile ? { logFile: o.logFile } : {}),
   });

@@ -32,9 +32,12 @@ export interface PrometheusConfigOptions {
 
 const meta = consulMetaLabel;
 
-/** Envoy's per-cluster histograms whose buckets meshgate reads nowhere (upstream_rq_time's it does). */
+/**
+ * Envoy's per-cluster histograms meshgate reads nowhere (dropped whole), and the buckets of the
+ * body-size ones (their sums are read).
+ */
 const UNREAD_BUCKETS =
-  'envoy_cluster_(external_upstream_rq_time|upstream_cx_connect_ms|upstream_cx_length_ms|upstream_rq_headers_size|upstream_rq_body_size|upstream_rs_headers_size|upstream_rs_body_size)_bucket';
+  'envoy_cluster_(external_upstream_rq_time|upstream_cx_connect_ms|upstream_cx_length_ms|upstream_rq_headers_size|upstream_rs_headers_size)_(bucket|sum|count)|envoy_cluster_upstream_(rq|rs)_body_size_bucket';
 
 function discovery(d: Discovery): Record<string, unknown> {
   if (d.kind === 'consul') return { consul_sd_configs: [{ server: `${d.host}:${d.port}`, ...(d.token ? { token: d.token } : {}), refresh_interval: '5s' }] };
@@ -72,8 +75,8 @@ export function prometheusConfig(o: PrometheusConfigOptions): unknown {
         metric_relabel_configs: [
           // Envoy's cluster is the service it calls.
           { source_labels: ['envoy_cluster_name'], regex: '(.+)', target_label: 'service' },
-          // The series budget (150 per service per proxy, bench/observability.ts): buckets of
-          // the histograms no rule or dashboard reads are dropped (their _sum and _count stay).
+          // The series budget (150 per service per proxy, bench/observability.ts): histograms no
+          // rule or dashboard reads are dropped.
           { source_labels: ['__name__'], regex: UNREAD_BUCKETS, action: 'drop' },
         ],
       },

@@ -118,6 +118,27 @@ describe('the console in a browser', () => {
     assert.match((await ok.textContent()) ?? '', /llm-chat.*127\.0\.0\.1:\d+.*team-a/s);
   });
 
+  it('without Prometheus, scrapes the same targets itself: the traffic shows, alerts are said to need Prometheus', async () => {
+    const own = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, scrapeInterval: '1s', logFile: path.join(mesh.dir, 'console-embedded.log') });
+    try {
+      const overview = async () => (await (await fetch(`${own.url}api/overview`)).json()) as { services: Array<{ name: string; traffic: { rps?: number; successRatio?: number } }>; unreachable: Array<{ source: string; reason: string }>; downTargets: unknown[] };
+      await waitFor('a first scrape', async () => (await overview()).services.some((s) => s.name === 'llm-chat' && s.traffic.rps !== undefined), { timeoutMs: 15_000, intervalMs: 250 });
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) await Promise.all(Array.from({ length: 5 }, () => call()));
+      const o = await waitFor('the traffic in its own scrape', async () => {
+        const v = await overview();
+        return (v.services.find((s) => s.name === 'llm-chat')?.traffic.rps ?? 0) > 1 ? v : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 250 });
+      assert.equal(o.services.find((s) => s.name === 'llm-chat')!.traffic.successRatio, 1);
+      assert.deepEqual(o.unreachable.map((u) => u.source), ['alerts']);
+      assert.match(o.unreachable[0]!.reason, /Prometheus only/);
+      const series = (await (await fetch(`${own.url}api/series?service=llm-chat`)).json()) as { series: { rps: Array<[number, number]> } };
+      assert.ok(series.series.rps.some(([, v]) => v > 1), 'the chart has the traffic');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('says which source it cannot read, and why', async () => {
     await prom.stop();
     const banner = page.locator('[data-unreachable="prometheus"]');
