@@ -2,8 +2,8 @@
 // (ext-proc), model services (llm-chat ×2 serving llama-3.1-8b and shared-7b, llm-qwen serving
 // qwen2.5-7b and — under its own name — shared-7b as the fallback provider, llm-embed serving an embeddings model), an
 // "agent" service with its own sidecar Envoy, config entries in Consul KV (the chat-default
-// alias among them) and a gateway Envoy on this machine, then the lines to try. Ctrl-C stops everything and removes
-// temporary data.
+// alias among them), a gateway Envoy, Prometheus (meshgate's rules and alerts) and the console on
+// this machine, then the lines to try. Ctrl-C stops everything and removes temporary data.
 //
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
