@@ -9,6 +9,7 @@ import express from 'express';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RecentRequests } from './access-log/recent-requests.js';
 import type { EmbeddedMetrics } from './scrape/embedded-metrics.js';
+import type { SeriesName } from './series-name.js';
 import { adminApp } from '../shared/admin-http.js';
 import { isServiceName } from '../shared/validate/names.js';
 import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView } from './overview.js';
@@ -84,7 +85,8 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
     res.json(await current.value);
   });
 
-  // A service's last hour, for its charts: requests/s, 5xx/s, p50 and p99 latency.
+  // A service's last hour, for its charts: requests/s, 5xx/s, success, p50 and p99 latency,
+  // bytes in and out, and for a model service tokens/s and time to first token.
   app.get('/api/series', async (req, res) => {
     const service = String(req.query['service'] ?? '');
     if (!isServiceName(service) && !/^model~[\w.:/@-]{1,128}$/.test(service)) {
@@ -97,7 +99,17 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
       return;
     }
     const sel = `{service="${service}"}`;
-    const names = { rps: `service:meshgate_requests:rate1m${sel}`, errors: `service:meshgate_requests_5xx:rate1m${sel}`, p50: `service:meshgate_latency_ms:p50_1m${sel}`, p99: `service:meshgate_latency_ms:p99_1m${sel}` };
+    const names: Record<SeriesName, string> = {
+      rps: `service:meshgate_requests:rate1m${sel}`,
+      errors: `service:meshgate_requests_5xx:rate1m${sel}`,
+      success: `service:meshgate_success_ratio:rate1m${sel}`,
+      p50: `service:meshgate_latency_ms:p50_1m${sel}`,
+      p99: `service:meshgate_latency_ms:p99_1m${sel}`,
+      bytesIn: `service:meshgate_request_bytes:rate1m${sel}`,
+      bytesOut: `service:meshgate_response_bytes:rate1m${sel}`,
+      tokens: `service:gen_ai_tokens:rate1m${sel}`,
+      ttft: `service:gen_ai_time_to_first_token_seconds:p50_5m${sel}`,
+    };
     const answers = await Promise.all(Object.values(names).map((q) => prom.range(q, 3600, step, now() / 1000)));
     const series: Record<string, ReadonlyArray<readonly [number, number]>> = {};
     let unreachable: string | undefined;

@@ -7,8 +7,9 @@
 import { METRICS_META } from '../../shared/consul/metrics-meta.js';
 import { consulMetaLabel } from '../../xds-server/admin/prometheus-targets.js';
 import type { Sourced } from '../sources/fetch-json.js';
-import { fetchJson } from '../sources/fetch-json.js';
+import { failureReason, fetchJson } from '../sources/fetch-json.js';
 import type { InstantSample, PromTarget } from '../sources/prometheus.js';
+import type { SeriesName } from '../series-name.js';
 import { histogramQuantile, parseExposition, type Sample } from './exposition.js';
 
 const WANTED = new Set([
@@ -18,6 +19,7 @@ const WANTED = new Set([
   'envoy_cluster_upstream_rq_body_size_sum',
   'envoy_cluster_upstream_rs_body_size_sum',
   'gen_ai_client_token_usage_sum',
+  'gen_ai_server_time_to_first_token_seconds_bucket',
   'meshgate_authz_decisions_total',
   'meshgate_ratelimit_near_limit_total',
   'meshgate_ratelimit_over_limit_total',
@@ -27,7 +29,7 @@ const NOT_SERVICES = new Set(['meshgate~admin', 'xds_server', 'local_app']);
 /** Cumulative counts at one scrape. */
 interface Counts {
   readonly at: number;
-  readonly services: Map<string, { rq: number; xx5: number; reqBytes: number; respBytes: number; tokens: number; buckets: Map<number, number> }>;
+  readonly services: Map<string, { rq: number; xx5: number; reqBytes: number; respBytes: number; tokens: number; buckets: Map<number, number>; ttft: Map<number, number> }>;
   readonly authz: Map<string, number>;
   readonly near: Map<string, number>;
   readonly over: Map<string, number>;
@@ -43,6 +45,7 @@ interface Point {
   readonly requestBytesPerSecond: number;
   readonly responseBytesPerSecond: number;
   readonly tokensPerSecond: number;
+  readonly ttft?: number;
 }
 
 export interface EmbeddedOptions {
@@ -123,8 +126,7 @@ export class EmbeddedMetrics {
       const text = await res.text();
       return text.length > max ? { ok: false, reason: `answer over ${max} bytes` } : { ok: true, text };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      return { ok: false, reason: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message) };
+      return { ok: false, reason: failureReason(err, timeoutMs) };
     }
   }
 
@@ -132,7 +134,7 @@ export class EmbeddedMetrics {
     const services: Counts['services'] = new Map();
     const of = (name: string) => {
       let s = services.get(name);
-      if (!s) services.set(name, (s = { rq: 0, xx5: 0, reqBytes: 0, respBytes: 0, tokens: 0, buckets: new Map() }));
+      if (!s) services.set(name, (s = { rq: 0, xx5: 0, reqBytes: 0, respBytes: 0, tokens: 0, buckets: new Map(), ttft: new Map() }));
       return s;
     };
     const authz = new Map<string, number>();
@@ -153,6 +155,11 @@ export class EmbeddedMetrics {
           s.buckets.set(le, (s.buckets.get(le) ?? 0) + x.value);
         }
       } else if (x.name === 'gen_ai_client_token_usage_sum' && x.labels['service']) of(x.labels['service']).tokens += x.value;
+      else if (x.name === 'gen_ai_server_time_to_first_token_seconds_bucket' && x.labels['service']) {
+        const le = x.labels['le'] === '+Inf' ? Infinity : Number(x.labels['le']);
+        const t = of(x.labels['service']).ttft;
+        t.set(le, (t.get(le) ?? 0) + x.value);
+      }
       else if (x.name === 'meshgate_authz_decisions_total') add(authz, `${x.labels['policy'] ?? ''}\u0000${x.labels['result'] ?? ''}`, x.value);
       else if (x.name === 'meshgate_ratelimit_near_limit_total') add(near, x.labels['descriptor'] ?? '', x.value);
       else if (x.name === 'meshgate_ratelimit_over_limit_total') add(over, x.labels['descriptor'] ?? '', x.value);
@@ -173,9 +180,11 @@ export class EmbeddedMetrics {
     for (const [name, s] of c.services) {
       const b = base.services.get(name);
       const rq = delta(s.rq, b?.rq);
-      const buckets = [...s.buckets.entries()].sort((x, y) => x[0] - y[0]).map(([le, n]) => [le, delta(n, b?.buckets.get(le))] as const);
+      const deltas = (now: Map<number, number>, then: Map<number, number> | undefined) => [...now.entries()].sort((x, y) => x[0] - y[0]).map(([le, n]) => [le, delta(n, then?.get(le))] as const);
+      const buckets = deltas(s.buckets, b?.buckets);
       const p50 = histogramQuantile(0.5, buckets);
       const p99 = histogramQuantile(0.99, buckets);
+      const ttft = histogramQuantile(0.5, deltas(s.ttft, b?.ttft));
       const point: Point = {
         t: c.at / 1000,
         rps: rq / dt,
@@ -186,6 +195,7 @@ export class EmbeddedMetrics {
         requestBytesPerSecond: delta(s.reqBytes, b?.reqBytes) / dt,
         responseBytesPerSecond: delta(s.respBytes, b?.respBytes) / dt,
         tokensPerSecond: delta(s.tokens, b?.tokens) / dt,
+        ...(ttft !== undefined ? { ttft } : {}),
       };
       let h = this.history.get(name);
       if (!h) this.history.set(name, (h = []));
@@ -214,7 +224,7 @@ export class EmbeddedMetrics {
       requestBytesPerSecond: this.latest((p) => p.requestBytesPerSecond),
       responseBytesPerSecond: this.latest((p) => p.responseBytesPerSecond),
       tokensPerSecond: this.latest((p) => p.tokensPerSecond),
-      ttftP50Seconds: { ok: true, data: [] } as Sourced<InstantSample[]>,
+      ttftP50Seconds: this.latest((p) => p.ttft),
     };
   }
 
@@ -239,9 +249,19 @@ export class EmbeddedMetrics {
     return { ok: true, data: this.targetHealth };
   }
 
-  series(service: string): Record<string, ReadonlyArray<readonly [number, number]>> {
+  series(service: string): Record<SeriesName, ReadonlyArray<readonly [number, number]>> {
     const h = this.history.get(service) ?? [];
     const pts = (pick: (p: Point) => number | undefined) => h.flatMap((p) => (pick(p) === undefined ? [] : [[p.t, pick(p)!] as const]));
-    return { rps: pts((p) => p.rps), errors: pts((p) => p.errors), p50: pts((p) => p.p50), p99: pts((p) => p.p99) };
+    return {
+      rps: pts((p) => p.rps),
+      errors: pts((p) => p.errors),
+      success: pts((p) => p.successRatio),
+      p50: pts((p) => p.p50),
+      p99: pts((p) => p.p99),
+      bytesIn: pts((p) => p.requestBytesPerSecond),
+      bytesOut: pts((p) => p.responseBytesPerSecond),
+      tokens: pts((p) => p.tokensPerSecond),
+      ttft: pts((p) => p.ttft),
+    };
   }
 }

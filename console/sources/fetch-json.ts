@@ -2,6 +2,13 @@
 // the page shows beside the part it would have filled).
 export type Sourced<T> = { readonly ok: true; readonly data: T } | { readonly ok: false; readonly source: string; readonly reason: string };
 
+/** Why a fetch failed, in the words an operator searches for (ECONNREFUSED, a timeout). */
+export function failureReason(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
+
 /** Past this a source's answer is refused: a console must not be blown up by what it reads. */
 const MAX_BYTES = 16 * 1024 * 1024;
 
@@ -10,8 +17,7 @@ export async function fetchJson<T>(source: string, url: string, timeoutMs: numbe
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return { ok: false, source, reason: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.cause?.code ?? e.message} (${url})` };
+    return { ok: false, source, reason: `${failureReason(err, timeoutMs)} (${url})` };
   }
   const text = await res.text();
   if (text.length > MAX_BYTES) return { ok: false, source, reason: `answer over ${MAX_BYTES} bytes` };

@@ -61,7 +61,7 @@ function Chart({ title, points, unit, testid }) {
   </div>`;
 }
 
-function ServiceCharts({ service }) {
+function ServiceCharts({ service, model }) {
   const { data, error } = usePoll(`/api/series?service=${encodeURIComponent(service)}`, REFRESH_MS);
   if (error) return html`<p class="banner">${error}</p>`;
   if (!data) return html`<p class="muted">loading the last hour of ${service}…</p>`;
@@ -72,8 +72,15 @@ function ServiceCharts({ service }) {
     <div class="charts">
       <${Chart} title="requests/s" unit="req/s" points=${s.rps ?? []} testid="rps" />
       <${Chart} title="5xx/s" unit="req/s" points=${s.errors ?? []} testid="errors" />
+      <${Chart} title="success" unit="ratio" points=${s.success ?? []} testid="success" />
       <${Chart} title="p50 latency" unit="ms" points=${s.p50 ?? []} testid="p50" />
       <${Chart} title="p99 latency" unit="ms" points=${s.p99 ?? []} testid="p99" />
+      <${Chart} title="bytes in" unit="B/s" points=${s.bytesIn ?? []} testid="bytes-in" />
+      <${Chart} title="bytes out" unit="B/s" points=${s.bytesOut ?? []} testid="bytes-out" />
+      ${model
+        ? html`<${Chart} title="tokens/s" unit="tokens/s" points=${s.tokens ?? []} testid="tokens" />
+            <${Chart} title="time to first token, p50" unit="s" points=${s.ttft ?? []} testid="ttft" />`
+        : null}
     </div>
   </section>`;
 }
@@ -120,13 +127,15 @@ function Proxies({ proxies }) {
 function RecentRequests() {
   const [id, setId] = useState(params.get('request') ?? '');
   const [status, setStatus] = useState('');
-  const q = new URLSearchParams({ limit: '50', ...(id ? { id } : {}), ...(status ? { status } : {}) });
+  const [service, setService] = useState('');
+  const q = new URLSearchParams({ limit: '50', ...(id ? { id } : {}), ...(status ? { status } : {}), ...(service ? { service } : {}) });
   const { data, error } = usePoll(`/api/requests?${q}`, REFRESH_MS);
   return html`<section data-section="requests">
     <h2>Recent requests <span class="muted">${data ? `${data.kept} kept of ${data.capacity}` : ''}</span></h2>
     <p>
       <input type="search" placeholder="request id" data-search="id" value=${id} onInput=${(e) => setId(e.target.value.trim())} />
       <input type="search" placeholder="status (404, 5xx)" data-search="status" value=${status} onInput=${(e) => setStatus(e.target.value.trim())} />
+      <input type="search" placeholder="service" data-search="service" value=${service} onInput=${(e) => setService(e.target.value.trim())} />
     </p>
     ${error ? html`<p class="banner">${error}</p>` : null}
     ${data && data.requests.length
@@ -141,7 +150,7 @@ function RecentRequests() {
             </tr>`,
           )}
         </tbody></table>`
-      : html`<p class="muted">no request ${id || status ? 'matches' : 'yet (the gateway sends its access log to the console with the xds-server\'s --access-log-service)'}</p>`}
+      : html`<p class="muted">no request ${id || status || service ? 'matches' : 'yet (the gateway sends its access log to the console with the xds-server\'s --access-log-service)'}</p>`}
   </section>`;
 }
 
@@ -161,7 +170,7 @@ function App() {
       : html`<p class="muted" data-alerts="none">none firing</p>`}
     <h2>Services <input type="search" placeholder="filter" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></h2>
     <${Services} services=${data.services} selected=${service} onSelect=${setSelected} filter=${filter} />
-    ${service ? html`<${ServiceCharts} service=${service} key=${service} />` : null}
+    ${service ? html`<${ServiceCharts} service=${service} model=${(data.services.find((s) => s.name === service)?.models.length ?? 0) > 0} key=${service} />` : null}
     <${RecentRequests} />
     <h2>Proxies</h2>
     <${Proxies} proxies=${data.proxies} />
