@@ -6,6 +6,7 @@ export type Sourced<T> = { readonly ok: true; readonly data: T } | { readonly ok
 export function failureReason(err: unknown, timeoutMs: number): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (e.cause?.code === 'UND_ERR_SOCKET') return 'the connection closed before an answer (UND_ERR_SOCKET)';
   return e.cause?.code ?? e.cause?.message ?? e.message;
 }
 
