@@ -2,7 +2,7 @@
 // read: the unit test of the dashboards accepts these, and the stats-listener integration test
 // checks that a real Envoy of the pinned version serves every one of them.
 export const ENVOY_METRICS = [
-  'envoy_cluster_upstream_rq_total',
+  'envoy_cluster_upstream_rq_completed',
   'envoy_cluster_upstream_rq_xx',
   'envoy_cluster_upstream_rq_time_bucket',
   'envoy_cluster_upstream_rq_body_size_sum',

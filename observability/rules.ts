@@ -27,6 +27,8 @@ const ENVOY = 'job="meshgate-envoy"';
 // listener's admin, the xDS server), and a sidecar's local_app (the same calls again, arriving).
 const SERVICES = `${ENVOY},service!~"meshgate~admin|xds_server|local_app"`;
 
+// Requests are counted as Envoy completes them (every answer, the ones Envoy made itself too, as
+// its 5xx counter counts them); upstream_rq_total counts only those sent to an instance.
 const rate = (metric: string, window: string, extra = '') => `sum by (service) (rate(${metric}{${SERVICES}${extra}}[${window}]))`;
 const quantile = (q: number, window: string) => `histogram_quantile(${q}, sum by (service, le) (rate(envoy_cluster_upstream_rq_time_bucket{${SERVICES}}[${window}])))`;
 
@@ -34,9 +36,13 @@ function recording(): Array<{ record: string; expr: string }> {
   const out: Array<{ record: string; expr: string }> = [];
   for (const w of ['1m', '5m']) {
     out.push(
-      { record: `service:meshgate_requests:rate${w}`, expr: rate('envoy_cluster_upstream_rq_total', w) },
+      { record: `service:meshgate_requests:rate${w}`, expr: rate('envoy_cluster_upstream_rq_completed', w) },
       { record: `service:meshgate_requests_5xx:rate${w}`, expr: rate('envoy_cluster_upstream_rq_xx', w, ',envoy_response_code_class="5"') },
-      { record: `service:meshgate_success_ratio:rate${w}`, expr: `1 - (service:meshgate_requests_5xx:rate${w} / service:meshgate_requests:rate${w})` },
+      // Envoy makes a service's 5xx counter at its first 5xx: until then, none is 0.
+      {
+        record: `service:meshgate_success_ratio:rate${w}`,
+        expr: `1 - ((service:meshgate_requests_5xx:rate${w} or service:meshgate_requests:rate${w} * 0) / service:meshgate_requests:rate${w})`,
+      },
     );
     for (const q of [50, 95, 99]) out.push({ record: `service:meshgate_latency_ms:p${q}_${w}`, expr: quantile(q / 100, w) });
   }

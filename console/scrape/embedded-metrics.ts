@@ -13,7 +13,7 @@ import type { SeriesName } from '../series-name.js';
 import { histogramQuantile, parseExposition, type Sample } from './exposition.js';
 
 const WANTED = new Set([
-  'envoy_cluster_upstream_rq_total',
+  'envoy_cluster_upstream_rq_completed',
   'envoy_cluster_upstream_rq_xx',
   'envoy_cluster_upstream_rq_time_bucket',
   'envoy_cluster_upstream_rq_body_size_sum',
@@ -146,7 +146,7 @@ export class EmbeddedMetrics {
       if (cluster !== undefined) {
         if (NOT_SERVICES.has(cluster)) continue;
         const s = of(cluster);
-        if (x.name === 'envoy_cluster_upstream_rq_total') s.rq += x.value;
+        if (x.name === 'envoy_cluster_upstream_rq_completed') s.rq += x.value;
         else if (x.name === 'envoy_cluster_upstream_rq_xx' && x.labels['envoy_response_code_class'] === '5') s.xx5 += x.value;
         else if (x.name === 'envoy_cluster_upstream_rq_body_size_sum') s.reqBytes += x.value;
         else if (x.name === 'envoy_cluster_upstream_rs_body_size_sum') s.respBytes += x.value;

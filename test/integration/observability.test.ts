@@ -48,9 +48,9 @@ describe('Prometheus on the mesh', () => {
   });
 
   it('counts the traffic per service: the raw counter exact, the recorded rate live', async () => {
-    const before = (await value('envoy_cluster_upstream_rq_total{job="meshgate-envoy",service="llm-chat"}')) ?? 0;
+    const before = (await value('envoy_cluster_upstream_rq_completed{job="meshgate-envoy",service="llm-chat"}')) ?? 0;
     for (let i = 0; i < 30; i++) assert.equal((await call()).status, 200);
-    await waitFor('30 more requests in Prometheus', async () => (await value('envoy_cluster_upstream_rq_total{job="meshgate-envoy",service="llm-chat"}')) === before + 30, { timeoutMs: 20_000, intervalMs: 500 });
+    await waitFor('30 more requests in Prometheus', async () => (await value('envoy_cluster_upstream_rq_completed{job="meshgate-envoy",service="llm-chat"}')) === before + 30, { timeoutMs: 20_000, intervalMs: 500 });
     const rate = await waitFor('the recorded rate', async () => {
       const v = await value('service:meshgate_requests:rate1m{service="llm-chat"}');
       return v !== undefined && v > 0 ? v : undefined;
@@ -62,6 +62,12 @@ describe('Prometheus on the mesh', () => {
   it('fires the 5xx alert on a burst of 503s, naming the service', async () => {
     await chat.failWith(503);
     try {
+      // Envoy makes a service's 5xx counter at its first 5xx: a burst inside one scrape
+      // interval would be that counter's first sample, an increase no rate can see. One 503 first.
+      const xx5 = 'envoy_cluster_upstream_rq_xx{job="meshgate-envoy",service="llm-chat",envoy_response_code_class="5"}';
+      const before = (await value(xx5)) ?? 0;
+      assert.equal((await call()).status, 503);
+      await waitFor('the 5xx counter scraped', async () => ((await value(xx5)) ?? 0) > before, { timeoutMs: 20_000, intervalMs: 250 });
       for (let i = 0; i < 40; i++) assert.equal((await call()).status, 503);
       const alert = await waitFor('the 5xx alert firing', async () => (await prom.alerts()).find((a) => a.labels['alertname'] === 'MeshgateServiceErrorRatio' && a.state === 'firing'), {
         timeoutMs: 30_000,

@@ -40,12 +40,12 @@ const CASES: AlertCase[] = [
   {
     alert: 'MeshgateServiceErrorRatio',
     series: [
-      [`envoy_cluster_upstream_rq_total{${E},service="llm-chat"}`, '0+600x30'],
+      [`envoy_cluster_upstream_rq_completed{${E},service="llm-chat"}`, '0+600x30'],
       [`envoy_cluster_upstream_rq_xx{${E},service="llm-chat",envoy_response_code_class="5"}`, '0+60x15 900+0x15'],
       // Another service, healthy, and the proxies' own clusters: never alert.
-      [`envoy_cluster_upstream_rq_total{${E},service="embed"}`, '0+600x30'],
+      [`envoy_cluster_upstream_rq_completed{${E},service="embed"}`, '0+600x30'],
       [`envoy_cluster_upstream_rq_xx{${E},service="embed",envoy_response_code_class="5"}`, '0+0x30'],
-      [`envoy_cluster_upstream_rq_total{${E},service="xds_server"}`, '0+600x30'],
+      [`envoy_cluster_upstream_rq_completed{${E},service="xds_server"}`, '0+600x30'],
       [`envoy_cluster_upstream_rq_xx{${E},service="xds_server",envoy_response_code_class="5"}`, '0+600x30'],
     ],
     pendingAt: '2m',
@@ -145,7 +145,22 @@ function testFile(): unknown {
   return {
     rule_files: [RULES_FILE],
     evaluation_interval: '1m',
-    tests: CASES.map((c) => ({
+    tests: [
+      {
+        name: 'recorded series',
+        interval: '1m',
+        input_series: [
+          // A service that never answered 5xx has no 5xx counter at all (Envoy makes it at the first).
+          { series: `envoy_cluster_upstream_rq_completed{${E},service="clean"}`, values: '0+60x10' },
+          { series: `envoy_cluster_upstream_rq_completed{${E},service="flaky"}`, values: '0+60x10' },
+          { series: `envoy_cluster_upstream_rq_xx{${E},service="flaky",envoy_response_code_class="5"}`, values: '0+15x10' },
+        ],
+        promql_expr_test: [
+          { expr: 'service:meshgate_requests:rate5m', eval_time: '10m', exp_samples: [{ labels: 'service:meshgate_requests:rate5m{service="clean"}', value: 1 }, { labels: 'service:meshgate_requests:rate5m{service="flaky"}', value: 1 }] },
+          { expr: 'service:meshgate_success_ratio:rate5m', eval_time: '10m', exp_samples: [{ labels: 'service:meshgate_success_ratio:rate5m{service="clean"}', value: 1 }, { labels: 'service:meshgate_success_ratio:rate5m{service="flaky"}', value: 0.75 }] },
+        ],
+      },
+      ...CASES.map((c) => ({
       name: c.alert,
       interval: '1m',
       input_series: c.series.map(([series, values]) => ({ series, values })),
@@ -159,6 +174,7 @@ function testFile(): unknown {
         { eval_time: c.resolvedAt, alertname: c.alert, exp_alerts: [] },
       ],
     })),
+    ],
   };
 }
 

@@ -26,13 +26,13 @@ describe('console: its own scrape of the targets', () => {
       if (req.url?.startsWith('/envoy?usedonly')) {
         res.end(
           [
-            `envoy_cluster_upstream_rq_total{envoy_cluster_name="llm"} ${150 * n}`,
+            `envoy_cluster_upstream_rq_completed{envoy_cluster_name="llm"} ${150 * n}`,
             `envoy_cluster_upstream_rq_xx{envoy_cluster_name="llm",envoy_response_code_class="2"} ${135 * n}`,
             `envoy_cluster_upstream_rq_xx{envoy_cluster_name="llm",envoy_response_code_class="5"} ${15 * n}`,
             `envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name="llm",le="10"} ${75 * n}`,
             `envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name="llm",le="100"} ${150 * n}`,
             `envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name="llm",le="+Inf"} ${150 * n}`,
-            `envoy_cluster_upstream_rq_total{envoy_cluster_name="meshgate~admin"} ${1000 * n}`,
+            `envoy_cluster_upstream_rq_completed{envoy_cluster_name="meshgate~admin"} ${1000 * n}`,
           ].join('\n'),
         );
         return;
