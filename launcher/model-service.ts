@@ -4,8 +4,10 @@ import { distPath } from './repo.js';
 import { waitFor } from './wait.js';
 
 export interface ModelServiceOptions {
-  /** The demo program: the HTTP model service (default) or the gRPC echo service. */
-  readonly program?: 'model-service' | 'grpc-echo';
+  /** The demo program: the HTTP model service (default), the gRPC echo service, or the gRPC inference service (reflection on). */
+  readonly program?: 'model-service' | 'grpc-echo' | 'grpc-inference';
+  /** The program's own flags (grpc-inference: --no-reflection). */
+  readonly extraArgs?: readonly string[];
   readonly service: string;
   readonly id: string;
   readonly consulAddress: string;
@@ -40,6 +42,7 @@ export async function startModelService(options: ModelServiceOptions): Promise<M
     ...Object.entries(options.meta ?? {}).map(([k, v]) => `--meta=${k}=${v}`),
     ...(options.tags ?? []).map((t) => `--tag=${t}`),
     ...(options.sidecarOutbound ? [`--sidecar-outbound=${options.sidecarOutbound}`] : []),
+    ...(options.extraArgs ?? []),
   ];
   const proc = startProcess(options.id, process.execPath, { args, ...(options.logFile ? { logFile: options.logFile } : {}) });
   let port = 0;

@@ -1,0 +1,94 @@
+// The demo's gRPC model-style service: meshgate.demo.v1.Inference (demo/protos), a unary
+// method (Embed), a server-streaming one (Generate) and Info, with gRPC server reflection on —
+// what the gateway's transcoding reads its descriptors from — and grpc.health.v1 for Consul.
+//
+//   node dist/demo/grpc-inference.js --service inference --id inference-1 --consul 127.0.0.1:8500 [--no-reflection]
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { repoRoot } from '../launcher/repo.js';
+import { instanceFlags } from './instance-flags.js';
+
+const require = createRequire(import.meta.url);
+const flags = instanceFlags('inference', { 'no-reflection': { type: 'boolean', default: false }, 'pace-ms': { type: 'string', default: '20' } });
+const { service, instance } = flags;
+
+const protos = path.join(repoRoot(), 'demo', 'protos');
+// google/protobuf/*.proto as protobufjs ships them.
+const wellKnown = path.dirname(require.resolve('protobufjs/package.json'));
+const definition = protoLoader.loadSync(path.join(protos, 'meshgate', 'demo', 'v1', 'inference.proto'), { includeDirs: [protos, wellKnown], keepCase: true, defaults: true });
+const pkg = grpc.loadPackageDefinition(definition) as unknown as { meshgate: { demo: { v1: { Inference: grpc.ServiceClientConstructor } } } };
+
+interface EmbedRequest {
+  model: string;
+  input: string[];
+}
+interface GenerateRequest {
+  model: string;
+  prompt: string;
+  fail_with: number;
+}
+
+const server = new grpc.Server();
+server.addService(pkg.meshgate.demo.v1.Inference.service, {
+  Embed: (call: grpc.ServerUnaryCall<EmbedRequest, unknown>, done: grpc.sendUnaryData<unknown>) => {
+    const r = call.request;
+    if (!r.input.length) return done({ code: grpc.status.INVALID_ARGUMENT, details: 'input must have at least one text' });
+    done(null, { model: r.model, instance, data: r.input.map((t) => ({ values: [t.length, t.split(/\s+/).length, 0.5] })) });
+  },
+  Generate: (call: grpc.ServerWritableStream<GenerateRequest, unknown>) => {
+    const r = call.request;
+    if (r.fail_with) {
+      call.emit('error', { code: r.fail_with, details: `asked to fail with code ${r.fail_with}` });
+      return;
+    }
+    const words = `You said: ${r.prompt}`.split(' ');
+    let i = 0;
+    const timer = setInterval(() => {
+      if (call.cancelled || i >= words.length) {
+        clearInterval(timer);
+        if (!call.cancelled) call.end();
+        return;
+      }
+      call.write({ text: `${i ? ' ' : ''}${words[i]}`, index: i });
+      i += 1;
+    }, Number(flags.values['pace-ms']));
+  },
+  Info: (_call: grpc.ServerUnaryCall<unknown, unknown>, done: grpc.sendUnaryData<unknown>) => done(null, { instance, service }),
+});
+// grpc.health.v1.Health/Check, by hand: HealthCheckResponse { status: SERVING } is two bytes.
+server.addService(
+  {
+    Check: {
+      path: '/grpc.health.v1.Health/Check',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  } as grpc.ServiceDefinition,
+  { Check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.from([0x08, 0x01])) },
+);
+if (!flags.values['no-reflection']) new ReflectionService(definition).addToServer(server);
+
+const port = await new Promise<number>((resolve, reject) =>
+  server.bindAsync(`${flags.host}:${flags.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+);
+const deregister = await flags.register(port, (address) => ({ grpc: `${address}:${port}` }));
+process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port, reflection: !flags.values['no-reflection'] })}\n`);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await deregister().catch((err: Error) => process.stderr.write(`deregister ${instance} failed: ${err.message}\n`));
+  flags.close();
+  server.forceShutdown();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
