@@ -24,14 +24,4 @@ server.setServing(true);
 const deregister = await flags.register(port, (address) => ({ grpc: `${address}:${port}` }));
 process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port })}\n`);
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await deregister().catch((err: Error) => process.stderr.write(`deregister ${instance} failed: ${err.message}\n`));
-  flags.close();
-  await server.close();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
+flags.stopOnSignals(deregister, () => server.close());

@@ -81,14 +81,4 @@ const port = await new Promise<number>((resolve, reject) =>
 const deregister = await flags.register(port, (address) => ({ grpc: `${address}:${port}` }));
 process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port, reflection: !flags.values['no-reflection'] })}\n`);
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await deregister().catch((err: Error) => process.stderr.write(`deregister ${instance} failed: ${err.message}\n`));
-  flags.close();
-  server.forceShutdown();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
+flags.stopOnSignals(deregister, () => server.forceShutdown());

@@ -15,6 +15,8 @@ export interface InstanceFlags {
   /** Register in Consul at `port` with this check; returns the deregistration. */
   register(port: number, check: (address: string) => SelfRegistration['check']): Promise<() => Promise<void>>;
   close(): void;
+  /** On SIGTERM or SIGINT, once: deregister, close the server, exit. */
+  stopOnSignals(deregister: () => Promise<void>, closeServer: () => Promise<void> | void): void;
 }
 
 export function instanceFlags(defaultService: string, extra: NonNullable<ParseArgsConfig['options']> = {}): InstanceFlags {
@@ -72,5 +74,18 @@ export function instanceFlags(defaultService: string, extra: NonNullable<ParseAr
       }
     },
     close: () => consul.close(),
+    stopOnSignals(deregister, closeServer) {
+      let stopping = false;
+      const stop = async (): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        await deregister().catch((err: Error) => process.stderr.write(`deregister ${instance} failed: ${err.message}\n`));
+        consul.close();
+        await closeServer();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop());
+      process.on('SIGINT', () => void stop());
+    },
   };
 }
