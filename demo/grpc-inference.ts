@@ -2,7 +2,12 @@
 // method (Embed), a server-streaming one (Generate) and Info, with gRPC server reflection on —
 // what the gateway's transcoding reads its descriptors from — and grpc.health.v1 for Consul.
 //
-//   node dist/demo/grpc-inference.js --service inference --id inference-1 --consul 127.0.0.1:8500 [--no-reflection]
+//   node dist/demo/grpc-inference.js --service inference --id inference-1 --consul 127.0.0.1:8500 [--reflection full|grpc-node|off]
+//
+// Reflection `full` (the default) serves the compiled files (demo/protos/inference.pb, with
+// their imports and google.api.http options, as Go's and Java's servers do); `grpc-node` is
+// @grpc/reflection as it is (one synthetic file per package, no imports: grpc-node#2595).
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
@@ -10,9 +15,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { repoRoot } from '../launcher/repo.js';
 import { instanceFlags } from './instance-flags.js';
+import { addReflection } from './reflection-server.js';
 
 const require = createRequire(import.meta.url);
-const flags = instanceFlags('inference', { 'no-reflection': { type: 'boolean', default: false }, 'pace-ms': { type: 'string', default: '20' } });
+const flags = instanceFlags('inference', { reflection: { type: 'string', default: 'full' }, 'pace-ms': { type: 'string', default: '20' } });
+const reflection = flags.values['reflection'] as string;
+if (!['full', 'grpc-node', 'off'].includes(reflection)) throw new Error(`--reflection: ${reflection} is not full, grpc-node or off`);
 const { service, instance } = flags;
 
 const protos = path.join(repoRoot(), 'demo', 'protos');
@@ -73,12 +81,13 @@ server.addService(
   } as grpc.ServiceDefinition,
   { Check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.from([0x08, 0x01])) },
 );
-if (!flags.values['no-reflection']) new ReflectionService(definition).addToServer(server);
+if (reflection === 'full') addReflection(server, fs.readFileSync(path.join(protos, 'inference.pb')));
+if (reflection === 'grpc-node') new ReflectionService(definition).addToServer(server);
 
 const port = await new Promise<number>((resolve, reject) =>
   server.bindAsync(`${flags.host}:${flags.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
 );
 const deregister = await flags.register(port, (address) => ({ grpc: `${address}:${port}` }));
-process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port, reflection: !flags.values['no-reflection'] })}\n`);
+process.stdout.write(`${JSON.stringify({ msg: 'registered', service, instance, port, reflection })}\n`);
 
 flags.stopOnSignals(deregister, () => server.forceShutdown());

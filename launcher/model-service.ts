@@ -6,7 +6,7 @@ import { waitFor } from './wait.js';
 export interface ModelServiceOptions {
   /** The demo program: the HTTP model service (default), the gRPC echo service, or the gRPC inference service (reflection on). */
   readonly program?: 'model-service' | 'grpc-echo' | 'grpc-inference';
-  /** The program's own flags (grpc-inference: --no-reflection). */
+  /** The program's own flags (grpc-inference: --reflection full|grpc-node|off). */
   readonly extraArgs?: readonly string[];
   readonly service: string;
   readonly id: string;

@@ -2,13 +2,9 @@
 // v1alpha when the server knows only that one): its services, then the file of each, then every
 // file those import that it has not yet given — and assembles the descriptor set. Bounded: one
 // stream, at most `maxFiles` files and `maxBytes` of them, `timeoutMs` in all.
-import path from 'node:path';
-import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
+import { REFLECTION_PATHS, reflectionTypes } from '../../shared/grpc/reflection-proto.js';
 import { assembleDescriptorSet, fileInfo, type DescriptorSet } from './descriptor-set.js';
-
-const require = createRequire(import.meta.url);
 
 export interface ReflectionOptions {
   readonly timeoutMs?: number;
@@ -18,16 +14,6 @@ export interface ReflectionOptions {
 
 /** Services a server lists that are not its API: reflection and health themselves. */
 const INFRASTRUCTURE = /^grpc\.(reflection\.|health\.)/;
-
-let types: { request: protobuf.Type; response: protobuf.Type } | undefined;
-function reflectionTypes(): { request: protobuf.Type; response: protobuf.Type } {
-  if (types) return types;
-  // The reflection protocol's own definition, as @grpc/reflection ships it (v1 and v1alpha are the same messages).
-  const file = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
-  const root = new protobuf.Root().loadSync(file, { keepCase: true });
-  types = { request: root.lookupType('grpc.reflection.v1.ServerReflectionRequest'), response: root.lookupType('grpc.reflection.v1.ServerReflectionResponse') };
-  return types;
-}
 
 interface RawResponse {
   file_descriptor_response?: { file_descriptor_proto?: Uint8Array[] };
@@ -46,7 +32,7 @@ class ReflectionStream {
   constructor(client: grpc.Client, version: 'v1' | 'v1alpha', deadline: number) {
     const t = reflectionTypes();
     this.call = client.makeBidiStreamRequest(
-      `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
+      REFLECTION_PATHS[version],
       (m: Record<string, unknown>) => Buffer.from(t.request.encode(t.request.fromObject(m)).finish()),
       (b: Buffer) => t.response.decode(b) as unknown as RawResponse,
       new grpc.Metadata(),
