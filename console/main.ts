@@ -10,8 +10,7 @@ import { accessLogServer } from './access-log/receiver.js';
 import { RecentRequests } from './access-log/recent-requests.js';
 import { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import { ConsulClient } from '../shared/consul/client.js';
-import { metricsMetaOf } from '../shared/consul/metrics-meta.js';
-import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
+import { registerInfrastructure } from '../shared/consul/registration.js';
 
 const log = createLogger('console');
 
@@ -25,16 +24,16 @@ runService('console', log, async () => {
   embedded?.start();
   const http = await listenHttp(consoleApp(config, recent, embedded), config.listen.host, config.listen.port);
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
-  const address = advertisedAddress(config.grpc.host);
   const deregister =
     consul && config.register
-      ? await registerSelf(consul, {
+      ? await registerInfrastructure(consul, {
           id: `meshgate-console-${grpcPort}`,
           name: 'meshgate-console',
-          address,
+          listenHost: config.grpc.host,
           port: grpcPort,
-          meta: { protocol: 'grpc', 'gateway-path': 'none', ...metricsMetaOf(advertisedAddress(config.listen.host), http.port, '/metrics') },
-          check: { grpc: `${address}:${grpcPort}` },
+          // Its page's /metrics.
+          admin: { host: config.listen.host, port: http.port },
+          check: (address) => ({ grpc: `${address}:${grpcPort}` }),
         })
       : async () => undefined;
   log.info({ url: `http://${config.listen.host}:${http.port}/`, accessLog: `${config.grpc.host}:${grpcPort}`, xdsAdmin: config.xdsAdmin, prometheus: config.prometheus ?? null }, 'console started');

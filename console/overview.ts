@@ -72,8 +72,6 @@ export interface OverviewInputs {
   };
 }
 
-export const TRAFFIC_KEYS = ['rps', 'successRatio', 'p50Ms', 'p99Ms', 'requestBytesPerSecond', 'responseBytesPerSecond', 'tokensPerSecond', 'ttftP50Seconds'] as const;
-
 const RANK: Record<string, number> = { NACKED: 3, STALE: 2, SYNCED: 1, NOT_SUBSCRIBED: 0 };
 
 export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
@@ -89,11 +87,11 @@ export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
   const p = i.prometheus;
   if (!p) unreachable.push({ source: 'prometheus', reason: 'not configured (--prometheus): no traffic series or alerts' });
 
-  const byService = (key: keyof Traffic): Map<string, number> => new Map(got(p?.traffic[key], []).map((s) => [s.labels['service'] ?? '', s.value]));
-  const traffic = Object.fromEntries(TRAFFIC_KEYS.map((k) => [k, byService(k)])) as Record<keyof Traffic, Map<string, number>>;
+  // Each figure by service: the traffic's keys are the figures'.
+  const traffic = Object.entries(p?.traffic ?? {}).map(([k, figure]) => [k, new Map(got(figure, []).map((s) => [s.labels['service'] ?? '', s.value]))] as const);
   const trafficOf = (service: string): Traffic => {
     const out: Record<string, number> = {};
-    for (const [k, m] of Object.entries(traffic)) {
+    for (const [k, m] of traffic) {
       const v = m.get(service);
       if (v !== undefined && Number.isFinite(v)) out[k] = v;
     }

@@ -12,23 +12,47 @@ import type { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import type { SeriesName } from './series-name.js';
 import { adminApp } from '../shared/admin-http.js';
 import { isServiceName } from '../shared/validate/names.js';
-import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView } from './overview.js';
-import { fetchJson } from './sources/fetch-json.js';
-import { PrometheusSource } from './sources/prometheus.js';
+import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView, type Traffic } from './overview.js';
+import { fetchJson, type Sourced } from './sources/fetch-json.js';
+import { PrometheusSource, type InstantSample } from './sources/prometheus.js';
 import type { ConsoleConfig } from './config.js';
 
 const require = createRequire(import.meta.url);
 const WEB = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'console', 'web');
 
-/** The libraries the page imports, served from this project's node_modules. */
+/** The libraries the page imports, from this project's node_modules: read once, as they never change. */
 const VENDOR: Record<string, { file: string; type: string }> = {
   // Preact and htm in one ES module (htm's own build of them); its package exports only the condition-named file.
   'preact-htm.js': { file: new URL(import.meta.resolve('htm/preact/standalone')).pathname, type: 'text/javascript' },
   'uplot.js': { file: require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript' },
   'uplot.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
 };
+const vendorBytes = new Map<string, Buffer>();
 
-const SEL = 'service!~"meshgate~admin|xds_server|local_app"';
+/** Each chart's recorded series (observability/rules.ts; they leave out what is no service). */
+const RECORDED: Record<SeriesName, string> = {
+  rps: 'service:meshgate_requests:rate1m',
+  errors: 'service:meshgate_requests_5xx:rate1m',
+  success: 'service:meshgate_success_ratio:rate1m',
+  p50: 'service:meshgate_latency_ms:p50_1m',
+  p99: 'service:meshgate_latency_ms:p99_1m',
+  bytesIn: 'service:meshgate_request_bytes:rate1m',
+  bytesOut: 'service:meshgate_response_bytes:rate1m',
+  tokens: 'service:gen_ai_tokens:rate1m',
+  ttft: 'service:gen_ai_time_to_first_token_seconds:p50_5m',
+};
+
+/** The overview's figure of a service, by the chart whose latest value it is. */
+const TRAFFIC_SERIES: Record<keyof Traffic, SeriesName> = {
+  rps: 'rps',
+  successRatio: 'success',
+  p50Ms: 'p50',
+  p99Ms: 'p99',
+  requestBytesPerSecond: 'bytesIn',
+  responseBytesPerSecond: 'bytesOut',
+  tokensPerSecond: 'tokens',
+  ttftP50Seconds: 'ttft',
+};
 
 export interface SeriesAnswer {
   readonly service: string;
@@ -49,22 +73,17 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
     const [mesh, proxies, entries] = await Promise.all([xds<MeshView>('/debug/mesh'), xds<ProxyView[]>('/debug/proxies'), xds<EntriesView>('/debug/config-entries')]);
     const prometheus = prom
       ? await (async () => {
-          const [rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, tokensPerSecond, ttftP50Seconds, alerts, authz, near, over, targets] = await Promise.all([
-            prom.instant(`service:meshgate_requests:rate1m{${SEL}}`),
-            prom.instant(`service:meshgate_success_ratio:rate1m{${SEL}}`),
-            prom.instant(`service:meshgate_latency_ms:p50_1m{${SEL}}`),
-            prom.instant(`service:meshgate_latency_ms:p99_1m{${SEL}}`),
-            prom.instant(`service:meshgate_request_bytes:rate1m{${SEL}}`),
-            prom.instant(`service:meshgate_response_bytes:rate1m{${SEL}}`),
-            prom.instant('service:gen_ai_tokens:rate1m'),
-            prom.instant('service:gen_ai_time_to_first_token_seconds:p50_5m'),
+          const keys = Object.keys(TRAFFIC_SERIES) as Array<keyof Traffic>;
+          const [figures, alerts, authz, near, over, targets] = await Promise.all([
+            Promise.all(keys.map((k) => prom.instant(RECORDED[TRAFFIC_SERIES[k]]))),
             prom.alerts(),
             prom.instant('sum by (policy, result) (increase(meshgate_authz_decisions_total[1h]))'),
             prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_near_limit_total[1h]))'),
             prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_over_limit_total[1h]))'),
             prom.targets(),
           ]);
-          return { traffic: { rps, successRatio, p50Ms, p99Ms, requestBytesPerSecond, responseBytesPerSecond, tokensPerSecond, ttftP50Seconds }, alerts, authz, near, over, targets };
+          const traffic = Object.fromEntries(keys.map((k, n) => [k, figures[n]!])) as Record<keyof Traffic, Sourced<InstantSample[]>>;
+          return { traffic, alerts, authz, near, over, targets };
         })()
       : embedded
         ? {
@@ -98,22 +117,11 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
       res.json(embedded ? ({ service, step, series: embedded.series(service) } satisfies SeriesAnswer) : ({ service, step, series: {}, unreachable: 'prometheus: not configured (--prometheus)' } satisfies SeriesAnswer));
       return;
     }
-    const sel = `{service="${service}"}`;
-    const names: Record<SeriesName, string> = {
-      rps: `service:meshgate_requests:rate1m${sel}`,
-      errors: `service:meshgate_requests_5xx:rate1m${sel}`,
-      success: `service:meshgate_success_ratio:rate1m${sel}`,
-      p50: `service:meshgate_latency_ms:p50_1m${sel}`,
-      p99: `service:meshgate_latency_ms:p99_1m${sel}`,
-      bytesIn: `service:meshgate_request_bytes:rate1m${sel}`,
-      bytesOut: `service:meshgate_response_bytes:rate1m${sel}`,
-      tokens: `service:gen_ai_tokens:rate1m${sel}`,
-      ttft: `service:gen_ai_time_to_first_token_seconds:p50_5m${sel}`,
-    };
-    const answers = await Promise.all(Object.values(names).map((q) => prom.range(q, 3600, step, now() / 1000)));
+    const names = Object.keys(RECORDED) as SeriesName[];
+    const answers = await Promise.all(names.map((k) => prom.range(`${RECORDED[k]}{service="${service}"}`, 3600, step, now() / 1000)));
     const series: Record<string, ReadonlyArray<readonly [number, number]>> = {};
     let unreachable: string | undefined;
-    Object.keys(names).forEach((k, n) => {
+    names.forEach((k, n) => {
       const a = answers[n]!;
       if (a.ok) series[k] = a.data[0]?.points ?? [];
       else unreachable = `${a.source}: ${a.reason}`;
@@ -135,7 +143,9 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
       res.status(404).end();
       return;
     }
-    res.type(v.type).set('cache-control', 'max-age=3600').send(fs.readFileSync(v.file));
+    let bytes = vendorBytes.get(req.params.file);
+    if (!bytes) vendorBytes.set(req.params.file, (bytes = fs.readFileSync(v.file)));
+    res.type(v.type).set('cache-control', 'max-age=3600').send(bytes);
   });
   app.get('/favicon.ico', (_req, res) => void res.status(204).end());
   app.use(express.static(WEB, { index: 'index.html', maxAge: 0 }));

@@ -2,58 +2,27 @@
 // FileDescriptorSet (demo/protos/inference.pb, scripts/demo-protos): the files as written, with
 // their imports and options — as Go's and Java's reflection serve them, unlike grpc-node's.
 import * as grpc from '@grpc/grpc-js';
-import type protobuf from 'protobufjs';
-import descriptor from 'protobufjs/ext/descriptor/index.js';
+import { describeFile, filesOfSet } from '../shared/proto/file-descriptors.js';
 import { REFLECTION_PATHS, reflectionTypes } from '../shared/grpc/reflection-proto.js';
-
-const FileDescriptorSet = (descriptor as unknown as { FileDescriptorSet: protobuf.Type }).FileDescriptorSet;
 
 interface FileIndex {
   readonly bytes: Map<string, Uint8Array>;
-  readonly imports: Map<string, string[]>;
+  readonly imports: Map<string, readonly string[]>;
   /** Fully qualified symbol (no leading dot) → the file defining it. */
   readonly symbols: Map<string, string>;
   readonly services: string[];
 }
 
-interface RawFile {
-  name: string;
-  package?: string;
-  dependency?: string[];
-  messageType?: Array<{ name: string }>;
-  service?: Array<{ name: string; method?: Array<{ name: string }> }>;
-}
-
 /** The set's files by name, and which defines what; the raw bytes of each file kept as they are. */
 function indexOf(set: Uint8Array): FileIndex {
-  const reader = FileDescriptorSet.decode(set) as unknown as { file: RawFile[] };
-  // Each file's own bytes: field 1 of the set, length-delimited, in order.
-  const raw: Uint8Array[] = [];
-  for (let i = 0; i < set.length; ) {
-    i += 1; // tag 0x0a
-    let len = 0;
-    let shift = 0;
-    for (;;) {
-      const b = set[i++]!;
-      len |= (b & 0x7f) << shift;
-      if (b < 0x80) break;
-      shift += 7;
-    }
-    raw.push(set.subarray(i, i + len));
-    i += len;
-  }
   const index: FileIndex = { bytes: new Map(), imports: new Map(), symbols: new Map(), services: [] };
-  reader.file.forEach((f, n) => {
-    index.bytes.set(f.name, raw[n]!);
-    index.imports.set(f.name, f.dependency ?? []);
-    const pkg = f.package ? `${f.package}.` : '';
-    for (const m of f.messageType ?? []) index.symbols.set(`${pkg}${m.name}`, f.name);
-    for (const s of f.service ?? []) {
-      index.symbols.set(`${pkg}${s.name}`, f.name);
-      index.services.push(`${pkg}${s.name}`);
-      for (const m of s.method ?? []) index.symbols.set(`${pkg}${s.name}.${m.name}`, f.name);
-    }
-  });
+  for (const bytes of filesOfSet(set)) {
+    const f = describeFile(bytes);
+    index.bytes.set(f.name, bytes);
+    index.imports.set(f.name, f.dependencies);
+    for (const s of f.symbols) index.symbols.set(s, f.name);
+    index.services.push(...f.services);
+  }
   return index;
 }
 

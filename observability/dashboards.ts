@@ -2,6 +2,8 @@
 // observability/grafana/dashboards/*.json (docker-compose provisions them; a unit test keeps the
 // files equal to this, and checks that every query names a series the rules or the exporters
 // produce). Per service, per model, the control plane, the plug-ins.
+import { ENVOY } from './rules.js';
+
 export interface Panel {
   readonly title: string;
   readonly unit: string;
@@ -44,7 +46,7 @@ export const DASHBOARDS: readonly Dashboard[] = [
           { expr: `service:meshgate_response_bytes:rate1m{${S}}`, legend: '{{service}} out' },
         ],
       },
-      { title: 'healthy instances', unit: 'short', queries: [{ expr: `sum by (service) (envoy_cluster_membership_healthy{job="meshgate-envoy",${S}})`, legend: '{{service}}' }] },
+      { title: 'healthy instances', unit: 'short', queries: [{ expr: `sum by (service) (envoy_cluster_membership_healthy{${ENVOY},${S}})`, legend: '{{service}}' }] },
     ],
   },
   {
@@ -88,7 +90,7 @@ export const DASHBOARDS: readonly Dashboard[] = [
           { expr: 'sum by (job) (increase(meshgate_consul_watch_errors_total[5m]))', legend: '{{job}} Consul watch errors' },
         ],
       },
-      { title: 'proxies connected to the control plane (Envoy)', unit: 'short', queries: [{ expr: 'sum by (role) (envoy_control_plane_connected_state{job="meshgate-envoy"})', legend: '{{role}}' }] },
+      { title: 'proxies connected to the control plane (Envoy)', unit: 'short', queries: [{ expr: `sum by (role) (envoy_control_plane_connected_state{${ENVOY}})`, legend: '{{role}}' }] },
     ],
   },
   {
@@ -97,7 +99,7 @@ export const DASHBOARDS: readonly Dashboard[] = [
     panels: [
       { title: 'ext-authz decisions/s', unit: 'reqps', queries: [{ expr: 'sum by (policy, result) (rate(meshgate_authz_decisions_total[1m]))', legend: '{{policy}} {{result}}' }] },
       { title: 'ext-authz check p99', unit: 's', queries: [{ expr: 'histogram_quantile(0.99, sum by (le) (rate(meshgate_authz_check_duration_seconds_bucket[5m])))', legend: 'p99' }] },
-      { title: 'ext-authz unreachable (Envoy)', unit: 'reqps', queries: [{ expr: 'sum(rate(envoy_http_ext_authz_error{job="meshgate-envoy"}[1m]))', legend: 'errors' }] },
+      { title: 'ext-authz unreachable (Envoy)', unit: 'reqps', queries: [{ expr: `sum(rate(envoy_http_ext_authz_error{${ENVOY}}[1m]))`, legend: 'errors' }] },
       {
         title: 'rate limits: near and over',
         unit: 'reqps',

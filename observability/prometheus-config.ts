@@ -10,8 +10,7 @@
 // Labels come from the registration (service, instance = its ID, role, node), never from a
 // request: no client-sent value becomes a label.
 import YAML from 'yaml';
-import { METRICS_META } from '../shared/consul/metrics-meta.js';
-import { consulMetaLabel } from '../xds-server/admin/prometheus-targets.js';
+import { consulMetaLabel, JOBS, METRICS_META, PROXY_METRICS_SERVICE } from '../shared/consul/metrics-meta.js';
 
 export type Discovery =
   | { readonly kind: 'consul'; readonly host: string; readonly port: number; readonly token?: string }
@@ -59,7 +58,7 @@ function relabelling(): unknown[] {
 }
 
 export function prometheusConfig(o: PrometheusConfigOptions): unknown {
-  const proxyService = o.proxyService ?? 'meshgate-envoy';
+  const proxyService = o.proxyService ?? PROXY_METRICS_SERVICE;
   const found = discovery(o.discovery);
   return {
     // A scrape may take as long as its interval (Prometheus refuses a longer timeout).
@@ -68,7 +67,7 @@ export function prometheusConfig(o: PrometheusConfigOptions): unknown {
     ...(o.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [...o.alertmanagers] }] }] } } : {}),
     scrape_configs: [
       {
-        job_name: 'meshgate-envoy',
+        job_name: JOBS.envoy,
         ...found,
         params: { usedonly: [''] },
         relabel_configs: [{ source_labels: ['__meta_consul_service'], regex: proxyService, action: 'keep' }, ...relabelling()],
@@ -81,7 +80,7 @@ export function prometheusConfig(o: PrometheusConfigOptions): unknown {
         ],
       },
       {
-        job_name: 'meshgate',
+        job_name: JOBS.components,
         ...found,
         relabel_configs: [{ source_labels: ['__meta_consul_service'], regex: proxyService, action: 'drop' }, ...relabelling()],
       },

@@ -11,6 +11,7 @@
 // condition must hold (`for`) can be changed (the integration tests shorten it); the
 // expressions and thresholds are the ones promtool tests.
 import YAML from 'yaml';
+import { JOBS } from '../shared/consul/metrics-meta.js';
 
 export interface RuleOptions {
   /** How long each alert's condition must hold before it fires, by alert name. */
@@ -21,11 +22,15 @@ export interface RuleOptions {
   readonly latencyObjectiveMs?: number;
 }
 
-const ENVOY = 'job="meshgate-envoy"';
-// The traffic each service takes is what its callers' proxies send it (the gateway's and the
-// sidecars' clusters named after it). Not services: the proxies' own clusters (the stats
-// listener's admin, the xDS server), and a sidecar's local_app (the same calls again, arriving).
-const SERVICES = `${ENVOY},service!~"meshgate~admin|xds_server|local_app"`;
+/** Series from the proxies. */
+export const ENVOY = `job="${JOBS.envoy}"`;
+/**
+ * The traffic each service takes is what its callers' proxies send it (the gateway's and the
+ * sidecars' clusters named after it). Not services: the proxies' own clusters (the stats
+ * listener's admin, the xDS server), and a sidecar's local_app (the same calls again, arriving).
+ */
+export const NOT_SERVICES = ['meshgate~admin', 'xds_server', 'local_app'] as const;
+const SERVICES = `${ENVOY},service!~"${NOT_SERVICES.join('|')}"`;
 
 // Requests are counted as Envoy completes them (every answer, the ones Envoy made itself too, as
 // its 5xx counter counts them); upstream_rq_total counts only those sent to an instance.
@@ -147,7 +152,7 @@ function alerts(o: RuleOptions): Alert[] {
     },
     {
       alert: 'MeshgateProxyDisconnected',
-      expr: 'envoy_control_plane_connected_state{job="meshgate-envoy"} == 0',
+      expr: `envoy_control_plane_connected_state{${ENVOY}} == 0`,
       defaultFor: '1m',
       severity: 'page',
       summary: 'proxy {{ $labels.node }} lost its xDS stream; it serves its last configuration and gets no changes',
@@ -174,7 +179,7 @@ function alerts(o: RuleOptions): Alert[] {
     },
     {
       alert: 'MeshgateExtAuthzErrors',
-      expr: 'sum by (job, instance) (rate(envoy_http_ext_authz_error{job="meshgate-envoy"}[5m])) > 0',
+      expr: `sum by (job, instance) (rate(envoy_http_ext_authz_error{${ENVOY}}[5m])) > 0`,
       defaultFor: '1m',
       severity: 'page',
       summary: '{{ $labels.instance }}: calls to ext-authz fail; those requests are refused (fail closed)',
@@ -201,7 +206,7 @@ function alerts(o: RuleOptions): Alert[] {
     },
     {
       alert: 'MeshgateTargetDown',
-      expr: 'up{job=~"meshgate|meshgate-envoy"} == 0',
+      expr: `up{job=~"${JOBS.components}|${JOBS.envoy}"} == 0`,
       defaultFor: '1m',
       severity: 'ticket',
       summary: 'Prometheus cannot scrape {{ $labels.job }} target {{ $labels.instance }}',

@@ -4,8 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import type { ConsulClient } from './consul/client.js';
-import { metricsMetaOf } from './consul/metrics-meta.js';
-import { advertisedAddress, registerSelf, type SelfRegistration } from './consul/registration.js';
+import { registerInfrastructure, type SelfRegistration } from './consul/registration.js';
 import { H2_LIMIT_OPTIONS, h2LimitsFrom, type H2Limits } from './h2/limits.js';
 import { hostPort } from './host-port.js';
 
@@ -70,15 +69,6 @@ export function componentConfig(values: Values, env: NodeJS.ProcessEnv, d: Compo
 }
 
 /**
- * Where Prometheus finds a component's metrics (its admin's /metrics), in its registration's
- * meta: Prometheus' Consul discovery keeps the services that carry it (METRICS_META below).
- */
-function metricsMeta(config: ComponentConfig, registered: string): Record<string, string> {
-  const wildcard = config.admin.host === '0.0.0.0' || config.admin.host === '::';
-  return metricsMetaOf(wildcard ? registered : config.admin.host, config.admin.port, '/metrics');
-}
-
-/**
  * Register a component in Consul when it was asked to (--register), as infrastructure: gRPC,
  * never routed by the gateway. Returns how to deregister on the way out (never throws).
  */
@@ -90,14 +80,15 @@ export async function registerComponent(
   extra: { readonly meta?: Record<string, string>; readonly check: (address: string) => SelfRegistration['check'] },
 ): Promise<() => Promise<void>> {
   if (!consul || !config.register) return async () => undefined;
-  const address = advertisedAddress(config.listen.host, config.advertise);
-  const deregister = await registerSelf(consul, {
+  const deregister = await registerInfrastructure(consul, {
     id: config.serviceId,
     name: config.serviceName,
-    address,
+    listenHost: config.listen.host,
+    ...(config.advertise ? { advertise: config.advertise } : {}),
     port,
-    meta: { protocol: 'grpc', 'gateway-path': 'none', ...metricsMeta(config, address), ...extra.meta },
-    check: extra.check(address),
+    admin: config.admin,
+    check: extra.check,
+    ...(extra.meta ? { meta: extra.meta } : {}),
   });
   return () => deregister().catch((err: Error) => log.warn({ err: err.message }, 'deregistration failed'));
 }

@@ -1,5 +1,6 @@
 // xds-server settings from the command line, then the environment, then defaults.
 import { parseArgs } from 'node:util';
+import { PROXY_METRICS_SERVICE } from '../shared/consul/metrics-meta.js';
 import { hostPort, isPort } from '../shared/host-port.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { durationFlag } from '../shared/validate/duration.js';
@@ -161,7 +162,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         modelRequestLimits: orThrow(within('--llm-request-limits', parseDescriptors(values['llm-request-limits'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;
-  const proxyMetricsService = values['proxy-metrics-service'] ?? 'meshgate-envoy';
+  const proxyMetricsService = values['proxy-metrics-service'] ?? PROXY_METRICS_SERVICE;
   if (values['access-log-service'] !== undefined && !isServiceName(values['access-log-service'])) throw new Error(`--access-log-service: ${JSON.stringify(values['access-log-service'])} is not a service name`);
   if (proxyMetricsService !== 'none' && !isServiceName(proxyMetricsService)) throw new Error(`--proxy-metrics-service: ${JSON.stringify(proxyMetricsService)} is not a service name`);
   if ((llm?.tokenBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {

@@ -1,8 +1,7 @@
 // xds-server entry point, wiring only: sources (Consul catalog and health, config entries) →
 // MeshStore → Controller (resolve, translate, cache) → ADS server, and the admin HTTP server.
 import { ConsulClient } from '../shared/consul/client.js';
-import { metricsMetaOf } from '../shared/consul/metrics-meta.js';
-import { advertisedAddress, registerSelf } from '../shared/consul/registration.js';
+import { advertisedAddress, registerInfrastructure } from '../shared/consul/registration.js';
 import { listenHttp } from '../shared/admin-http.js';
 import { createLogger } from '../shared/log.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
@@ -88,13 +87,13 @@ runService('xds-server', log, async () => {
   source.start();
   registrar?.start();
   const deregister = config.register
-    ? await registerSelf(consul, {
+    ? await registerInfrastructure(consul, {
         id: `xds-server-${xdsPort}`,
         name: 'xds-server',
-        address: advertisedAddress(config.xdsHost),
+        listenHost: config.xdsHost,
         port: xdsPort,
-        meta: { protocol: 'grpc', 'gateway-path': 'none', ...metricsMetaOf(advertisedAddress(config.adminHost), admin.port, '/metrics') },
-        check: { http: `http://${advertisedAddress(config.adminHost)}:${admin.port}/readyz` },
+        admin: { host: config.adminHost, port: admin.port },
+        check: () => ({ http: `http://${advertisedAddress(config.adminHost)}:${admin.port}/readyz` }),
       })
     : async () => undefined;
   log.info({ xds: `${config.xdsHost}:${xdsPort}`, admin: `${config.adminHost}:${admin.port}`, consul: `${config.consul.host}:${config.consul.port}` }, 'xds-server started');

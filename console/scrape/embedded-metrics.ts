@@ -4,10 +4,9 @@
 // time — reading only the series the console shows, summed per service. Each scrape keeps the
 // cumulative counts long enough for one-minute rates, and one point per service for the last
 // hour's charts (rates and quantiles worked out as Prometheus' rate and histogram_quantile do).
-import { METRICS_META } from '../../shared/consul/metrics-meta.js';
-import { consulMetaLabel } from '../../xds-server/admin/prometheus-targets.js';
-import type { Sourced } from '../sources/fetch-json.js';
-import { failureReason, fetchJson } from '../sources/fetch-json.js';
+import { consulMetaLabel, JOBS, METRICS_META, PROXY_METRICS_SERVICE } from '../../shared/consul/metrics-meta.js';
+import { NOT_SERVICES as NOT_SERVICE_NAMES } from '../../observability/rules.js';
+import { fetchJson, fetchText, type Sourced } from '../sources/fetch-json.js';
 import type { InstantSample, PromTarget } from '../sources/prometheus.js';
 import type { SeriesName } from '../series-name.js';
 import { histogramQuantile, parseExposition, type Sample } from './exposition.js';
@@ -24,7 +23,7 @@ const WANTED = new Set([
   'meshgate_ratelimit_near_limit_total',
   'meshgate_ratelimit_over_limit_total',
 ]);
-const NOT_SERVICES = new Set(['meshgate~admin', 'xds_server', 'local_app']);
+const NOT_SERVICES: ReadonlySet<string> = new Set(NOT_SERVICE_NAMES);
 
 /** Cumulative counts at one scrape. */
 interface Counts {
@@ -103,31 +102,18 @@ export class EmbeddedMetrics {
         const g = groups[next++]!;
         const l = g.labels;
         const address = `${l[consulMetaLabel(METRICS_META.address)]}:${l[consulMetaLabel(METRICS_META.port)]}`;
-        const job = l['__meta_consul_service'] === 'meshgate-envoy' ? 'meshgate-envoy' : 'meshgate';
-        const url = `http://${address}${l[consulMetaLabel(METRICS_META.path)] ?? '/metrics'}${job === 'meshgate-envoy' ? '?usedonly' : ''}`;
+        const job = l['__meta_consul_service'] === PROXY_METRICS_SERVICE ? JOBS.envoy : JOBS.components;
+        const url = `http://${address}${l[consulMetaLabel(METRICS_META.path)] ?? '/metrics'}${job === JOBS.envoy ? '?usedonly' : ''}`;
         const labels = { job, instance: l['__meta_consul_service_id'] ?? address };
-        const r = await this.fetchText(url, timeoutMs);
-        health.push({ labels, health: r.ok ? 'up' : 'down', lastError: r.ok ? '' : r.reason, scrapeUrl: url });
+        const r = await fetchText(url, timeoutMs, this.o.maxBytes ?? 32 * 1024 * 1024);
+        // As Prometheus says it: the status alone, not the body of a failing target.
+        health.push({ labels, health: r.ok ? 'up' : 'down', lastError: r.ok ? '' : r.reason.replace(/^(HTTP \d+):.*$/s, '$1'), scrapeUrl: url });
         if (r.ok) for (const s of parseExposition(r.text, WANTED)) samples.push(s);
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
     this.targetHealth = health;
     this.take(this.countsOf(samples, now));
-  }
-
-  private async fetchText(url: string, timeoutMs: number): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
-    const max = this.o.maxBytes ?? 32 * 1024 * 1024;
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) return { ok: false, reason: `HTTP ${res.status}` };
-      const length = Number(res.headers.get('content-length') ?? 0);
-      if (length > max) return { ok: false, reason: `answer of ${length} bytes, over ${max}` };
-      const text = await res.text();
-      return text.length > max ? { ok: false, reason: `answer over ${max} bytes` } : { ok: true, text };
-    } catch (err) {
-      return { ok: false, reason: failureReason(err, timeoutMs) };
-    }
   }
 
   private countsOf(samples: readonly Sample[], at: number): Counts {

@@ -14,7 +14,7 @@ import { UpstreamAttempt } from '../engine/upstream-attempt.js';
 import { ModelTables } from '../engine/model-table.js';
 import type { RequestLogRecord } from '../log/request-log.js';
 import type { ProcessorMetrics } from '../metrics/processor.js';
-import { decodePhase, EXTERNAL_PROCESSOR_SERVICE } from './codec.js';
+import { decodePhase, EXTERNAL_PROCESSOR_SERVICE, type Phase } from './codec.js';
 
 export interface ProcessorServerDeps {
   readonly settings: ExchangeSettings;
@@ -43,9 +43,10 @@ export class ProcessorServer {
     });
     h2Gauges(this.grpc.h2, deps.metrics.registry);
     this.grpc.bidi(`/${EXTERNAL_PROCESSOR_SERVICE}/Process`, (call, stream) => {
-      const { metrics, settings, log } = this.deps;
+      const { metrics, settings } = this.deps;
       metrics.streams.inc();
-      if (stream.header(UPSTREAM_STREAM_HEADER) === UPSTREAM_STREAM_VALUE) return this.upstreamStage(call);
+      // An attempt on a model's cluster: nothing kept between streams, no table needed.
+      if (stream.header(UPSTREAM_STREAM_HEADER) === UPSTREAM_STREAM_VALUE) return this.serve(call, new UpstreamAttempt(), () => undefined);
       const table = this.tables.get(stream.header(MODEL_TABLE_HEADER));
 
       if (!table) {
@@ -60,72 +61,60 @@ export class ProcessorServer {
         if (open) this.openStreams -= 1;
         open = false;
       };
-      const exchange = new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog);
-      // Answers go out in order: while one waits (the cache on Redis), later messages wait too.
-      let waiting: Buffer[] | undefined;
-      const fail = (err: Error): void => {
-        log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
-        metrics.refusedStreams.inc({ reason: 'bad_message' });
-        closed();
-        call.end(GrpcStatus.INVALID_ARGUMENT, err.message);
-      };
-      const run = (message: Buffer): void => {
-        let answer: Buffer | Promise<Buffer>;
-        try {
-          answer = exchange.handle(decodePhase(message));
-        } catch (err) {
-          return fail(err as Error);
-        }
-        if (!(answer instanceof Promise)) return call.send(answer);
-        waiting = [];
-        answer.then(
-          (bytes) => {
-            call.send(bytes);
-            const later = waiting!;
-            waiting = undefined;
-            for (const m of later) {
-              // run() may start another wait: the rest queue behind it.
-              const again = waiting as Buffer[] | undefined;
-              if (again) again.push(m);
-              else run(m);
-            }
-          },
-          (err: Error) => fail(err),
-        );
-      };
-      return {
-        onMessage: (message) => {
-          if (!waiting) return run(message);
-          // Envoy waits for each answer; a peer that does not is bounded.
-          if (waiting.length >= MAX_WAITING) return fail(new Error(`more than ${MAX_WAITING} messages sent ahead of their answers`));
-          waiting.push(message);
-        },
-        onEnd: () => {
-          closed();
-          call.end();
-        },
-        onCancel: closed,
-      };
+      return this.serve(call, new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog), closed);
     });
   }
 
-  /** An attempt on a model's cluster: answered as it comes, nothing kept between streams. */
-  private upstreamStage(call: BidiCall): BidiHandler {
-    const attempt = new UpstreamAttempt();
+  /**
+   * One stream's messages, each answered in order as it comes; while an answer waits (the cache
+   * on Redis), later messages wait behind it, at most MAX_WAITING. A message that cannot be
+   * handled ends the stream.
+   */
+  private serve(call: BidiCall, handler: { handle(p: Phase): Buffer | Promise<Buffer> }, closed: () => void): BidiHandler {
+    const { metrics, log } = this.deps;
+    let waiting: Buffer[] | undefined;
+    const fail = (err: Error): void => {
+      log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
+      metrics.refusedStreams.inc({ reason: 'bad_message' });
+      closed();
+      call.end(GrpcStatus.INVALID_ARGUMENT, err.message);
+    };
+    const run = (message: Buffer): void => {
+      let answer: Buffer | Promise<Buffer>;
+      try {
+        answer = handler.handle(decodePhase(message));
+      } catch (err) {
+        return fail(err as Error);
+      }
+      if (!(answer instanceof Promise)) return call.send(answer);
+      waiting = [];
+      answer.then(
+        (bytes) => {
+          call.send(bytes);
+          const later = waiting!;
+          waiting = undefined;
+          for (const m of later) {
+            // run() may start another wait: the rest queue behind it.
+            const again = waiting as Buffer[] | undefined;
+            if (again) again.push(m);
+            else run(m);
+          }
+        },
+        (err: Error) => fail(err),
+      );
+    };
     return {
       onMessage: (message) => {
-        let answer: Buffer;
-        try {
-          answer = attempt.handle(decodePhase(message));
-        } catch (err) {
-          this.deps.log.warn({ err }, 'an upstream-stage message could not be handled; ending the stream');
-          this.deps.metrics.refusedStreams.inc({ reason: 'bad_message' });
-          return call.end(GrpcStatus.INVALID_ARGUMENT, (err as Error).message);
-        }
-        call.send(answer);
+        if (!waiting) return run(message);
+        // Envoy waits for each answer; a peer that does not is bounded.
+        if (waiting.length >= MAX_WAITING) return fail(new Error(`more than ${MAX_WAITING} messages sent ahead of their answers`));
+        waiting.push(message);
       },
-      onEnd: () => call.end(),
-      onCancel: () => undefined,
+      onEnd: () => {
+        closed();
+        call.end();
+      },
+      onCancel: closed,
     };
   }
 

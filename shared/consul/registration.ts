@@ -2,6 +2,7 @@
 // when it stops. Health is checked by Consul: over HTTP, or over gRPC's health service.
 import os from 'node:os';
 import type { ConsulClient } from './client.js';
+import { metricsMetaOf } from './metrics-meta.js';
 
 export interface SelfRegistration {
   readonly id: string;
@@ -49,4 +50,35 @@ export function advertisedAddress(listenHost: string, advertise?: string): strin
     if (v4) return v4.address;
   }
   return '127.0.0.1';
+}
+
+export interface InfrastructureRegistration {
+  readonly id: string;
+  readonly name: string;
+  /** Where it listens (its registered address, unless `advertise` says otherwise). */
+  readonly listenHost: string;
+  readonly advertise?: string;
+  readonly port: number;
+  /** Its admin HTTP, where /metrics is. */
+  readonly admin: { readonly host: string; readonly port: number };
+  readonly check: (address: string) => SelfRegistration['check'];
+  readonly meta?: Record<string, string>;
+}
+
+/**
+ * A meshgate process registering itself as infrastructure (the components, the xds-server, the
+ * console): gRPC, never routed by the gateway, with where Prometheus finds its metrics — its
+ * admin's /metrics, at the registered address when the admin listens on every interface.
+ */
+export function registerInfrastructure(client: ConsulClient, r: InfrastructureRegistration): Promise<() => Promise<void>> {
+  const address = advertisedAddress(r.listenHost, r.advertise);
+  const wildcard = r.admin.host === '0.0.0.0' || r.admin.host === '::';
+  return registerSelf(client, {
+    id: r.id,
+    name: r.name,
+    address,
+    port: r.port,
+    meta: { protocol: 'grpc', 'gateway-path': 'none', ...metricsMetaOf(wildcard ? address : r.admin.host, r.admin.port, '/metrics'), ...r.meta },
+    check: r.check(address),
+  });
 }

@@ -2,7 +2,7 @@
 // without Consul discovery (Debian's package has none): every instance whose registration says
 // where its metrics are (metrics-port meta), with the labels Prometheus' own consul_sd_configs
 // would give it, so one relabelling serves both (observability/prometheus-config.ts).
-import { METRICS_META } from '../../shared/consul/metrics-meta.js';
+import { consulMetaLabel, METRICS_META } from '../../shared/consul/metrics-meta.js';
 import type { MeshState } from '../model/mesh.js';
 
 export interface TargetGroup {
@@ -10,8 +10,6 @@ export interface TargetGroup {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Consul's meta key as Prometheus' discovery labels it. */
-export const consulMetaLabel = (key: string): string => `__meta_consul_service_metadata_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 
 export function prometheusTargets(state: MeshState): TargetGroup[] {
   const out: TargetGroup[] = [];

@@ -63,6 +63,8 @@ export class ProxyMetricsRegistrar {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** The next pass confirms every registration (the interval's), not only the new ones. */
+  private confirmAll = false;
 
   constructor(
     private readonly consul: ConsulClient,
@@ -73,11 +75,18 @@ export class ProxyMetricsRegistrar {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.changed(), this.o.intervalMs);
+    this.timer = setInterval(() => {
+      this.confirmAll = true;
+      this.changed();
+    }, this.o.intervalMs);
     this.timer.unref();
   }
 
-  /** A stream opened or closed (or the interval passed): bring Consul in line, one pass at a time. */
+  /**
+   * A stream opened or closed: bring Consul in line, one pass at a time — registering the new
+   * and deregistering the gone, so that a fleet reconnecting costs one call per proxy, not one
+   * per proxy per stream event. Every TTL is confirmed on the interval alone.
+   */
   changed(): void {
     if (this.running) {
       this.again = true;
@@ -95,6 +104,8 @@ export class ProxyMetricsRegistrar {
   }
 
   private async reconcile(): Promise<void> {
+    const confirmAll = this.confirmAll;
+    this.confirmAll = false;
     const wanted = new Map<string, Registration>();
     for (const stream of this.registry.list()) {
       const role = this.roleOf(stream.roleKey);
@@ -103,11 +114,13 @@ export class ProxyMetricsRegistrar {
     }
     const agent = this.consul.consul.agent;
     for (const [id, r] of wanted) {
-      if (this.registered.get(id) !== r.text) {
+      const fresh = this.registered.get(id) !== r.text;
+      if (fresh) {
         await agent.service.register(r.body as never);
         this.registered.set(id, r.text);
       }
-      await agent.check.pass({ id: `service:${id}` } as never);
+      // A TTL check starts critical: a new registration is confirmed at once.
+      if (fresh || confirmAll) await agent.check.pass({ id: `service:${id}` } as never);
     }
     for (const id of [...this.registered.keys()]) {
       if (wanted.has(id)) continue;

@@ -2,55 +2,11 @@
 // (google.protobuf.FileDescriptorSet): the files its reflection answers gave, every dependency
 // among them, in an order where each file comes after the files it imports (Envoy builds its
 // descriptor pool file by file). Pure: the files in, the set (or why there is none) out.
-import protobuf from 'protobufjs';
-import descriptor from 'protobufjs/ext/descriptor/index.js';
+import { describeFile, setOfFiles, type FileDescription } from '../../shared/proto/file-descriptors.js';
 
 export type DescriptorSet =
   | { readonly ok: true; readonly bytes: Buffer; readonly files: readonly string[]; readonly services: readonly string[] }
   | { readonly ok: false; readonly reason: string };
-
-interface MessageProto {
-  name?: string;
-  field?: Array<{ typeName?: string }>;
-  nestedType?: MessageProto[];
-  enumType?: Array<{ name?: string }>;
-}
-interface FileProto {
-  name?: string;
-  package?: string;
-  dependency?: string[];
-  messageType?: MessageProto[];
-  enumType?: Array<{ name?: string }>;
-  service?: Array<{ name?: string; method?: Array<{ inputType?: string; outputType?: string }> }>;
-}
-
-/** The fully qualified names a file defines, and the names it refers to (fields, methods). */
-function namesOf(f: FileProto): { defined: string[]; referenced: string[] } {
-  const defined: string[] = [];
-  const referenced: string[] = [];
-  const scope = f.package ? `.${f.package}` : '';
-  const walk = (m: MessageProto, prefix: string): void => {
-    const fqn = `${prefix}.${m.name ?? ''}`;
-    defined.push(fqn);
-    for (const e of m.enumType ?? []) defined.push(`${fqn}.${e.name ?? ''}`);
-    for (const field of m.field ?? []) if (field.typeName) referenced.push(field.typeName);
-    for (const n of m.nestedType ?? []) walk(n, fqn);
-  };
-  for (const m of f.messageType ?? []) walk(m, scope);
-  for (const e of f.enumType ?? []) defined.push(`${scope}.${e.name ?? ''}`);
-  for (const svc of f.service ?? []) for (const m of svc.method ?? []) referenced.push(...[m.inputType, m.outputType].filter((t): t is string => !!t));
-  return { defined, referenced };
-}
-
-const FileDescriptorProto = (descriptor as unknown as { FileDescriptorProto: protobuf.Type }).FileDescriptorProto;
-
-/** The name and imports of one serialized FileDescriptorProto. */
-export function fileInfo(bytes: Uint8Array): { name: string; dependencies: string[]; services: string[] } {
-  const f = FileDescriptorProto.decode(bytes) as unknown as FileProto;
-  if (!f.name) throw new Error('a file descriptor without a name');
-  const pkg = f.package ? `${f.package}.` : '';
-  return { name: f.name, dependencies: f.dependency ?? [], services: (f.service ?? []).map((s) => `${pkg}${s.name ?? ''}`) };
-}
 
 /**
  * The set for `services`, from the files reflection returned (in any order, duplicates allowed).
@@ -58,15 +14,15 @@ export function fileInfo(bytes: Uint8Array): { name: string; dependencies: strin
  * go round in a circle.
  */
 export function assembleDescriptorSet(files: readonly Uint8Array[], services: readonly string[]): DescriptorSet {
-  const byName = new Map<string, { bytes: Uint8Array; dependencies: string[]; services: string[] }>();
+  const byName = new Map<string, FileDescription & { readonly bytes: Uint8Array }>();
   for (const bytes of files) {
-    let info: ReturnType<typeof fileInfo>;
+    let info: FileDescription;
     try {
-      info = fileInfo(bytes);
+      info = describeFile(bytes);
     } catch (err) {
       return { ok: false, reason: `a file descriptor could not be read: ${(err as Error).message}` };
     }
-    byName.set(info.name, { bytes, dependencies: info.dependencies, services: info.services });
+    byName.set(info.name, { ...info, bytes });
   }
   const declared = new Set([...byName.values()].flatMap((f) => f.services));
   const missingServices = services.filter((s) => !declared.has(s));
@@ -97,27 +53,10 @@ export function assembleDescriptorSet(files: readonly Uint8Array[], services: re
   }
   // Every type a file refers to must be defined in the set: Envoy would refuse it otherwise, and
   // some reflection servers (grpc-node's, grpc-node#2595) send files without their imports.
-  const defined = new Set<string>();
-  const protos = ordered.map((n) => [n, FileDescriptorProto.decode(byName.get(n)!.bytes) as unknown as FileProto] as const);
-  for (const [, f] of protos) for (const d of namesOf(f).defined) defined.add(d);
-  for (const [n, f] of protos) {
-    const missing = namesOf(f).referenced.filter((r) => r.startsWith('.') && !defined.has(r));
+  const defined = new Set(ordered.flatMap((n) => byName.get(n)!.defined));
+  for (const n of ordered) {
+    const missing = byName.get(n)!.referenced.filter((r) => r.startsWith('.') && !defined.has(r));
     if (missing.length) return { ok: false, reason: `${n} refers to ${[...new Set(missing)].slice(0, 3).join(', ')}, which no file the server gave defines` };
   }
-  return { ok: true, bytes: fileDescriptorSet(ordered.map((n) => byName.get(n)!.bytes)), files: ordered, services: [...services].sort() };
-}
-
-/**
- * FileDescriptorSet { repeated FileDescriptorProto file = 1 } written around the files' own
- * bytes: decoding and encoding them again would drop what the decoder does not know — the
- * google.api.http options, which are extensions.
- */
-function fileDescriptorSet(files: readonly Uint8Array[]): Buffer {
-  const parts: Uint8Array[] = [];
-  for (const f of files) {
-    const w = protobuf.Writer.create();
-    w.uint32((1 << 3) | 2).uint32(f.length);
-    parts.push(w.finish(), f);
-  }
-  return Buffer.concat(parts);
+  return { ok: true, bytes: setOfFiles(ordered.map((n) => byName.get(n)!.bytes)), files: ordered, services: [...services].sort() };
 }

@@ -4,7 +4,8 @@
 // stream, at most `maxFiles` files and `maxBytes` of them, `timeoutMs` in all.
 import * as grpc from '@grpc/grpc-js';
 import { REFLECTION_PATHS, reflectionTypes } from '../../shared/grpc/reflection-proto.js';
-import { assembleDescriptorSet, fileInfo, type DescriptorSet } from './descriptor-set.js';
+import { describeFile } from '../../shared/proto/file-descriptors.js';
+import { assembleDescriptorSet, type DescriptorSet } from './descriptor-set.js';
 
 export interface ReflectionOptions {
   readonly timeoutMs?: number;
@@ -15,13 +16,11 @@ export interface ReflectionOptions {
 /** Services a server lists that are not its API: reflection and health themselves. */
 const INFRASTRUCTURE = /^grpc\.(reflection\.|health\.)/;
 
+/** A response as decoded, field names as the protocol writes them (reflectionTypes keeps them). */
 interface RawResponse {
   file_descriptor_response?: { file_descriptor_proto?: Uint8Array[] };
-  fileDescriptorResponse?: { fileDescriptorProto?: Uint8Array[] };
   list_services_response?: { service?: Array<{ name?: string }> };
-  listServicesResponse?: { service?: Array<{ name?: string }> };
   error_response?: { error_code?: number; error_message?: string };
-  errorResponse?: { errorCode?: number; errorMessage?: string };
 }
 
 class ReflectionStream {
@@ -58,9 +57,9 @@ class ReflectionStream {
   }
 }
 
-const filesOf = (r: RawResponse): Uint8Array[] => r.file_descriptor_response?.file_descriptor_proto ?? r.fileDescriptorResponse?.fileDescriptorProto ?? [];
+const filesOf = (r: RawResponse): Uint8Array[] => r.file_descriptor_response?.file_descriptor_proto ?? [];
 const errorOf = (r: RawResponse): string | undefined => {
-  const e = r.error_response ?? (r.errorResponse ? { error_code: r.errorResponse.errorCode, error_message: r.errorResponse.errorMessage } : undefined);
+  const e = r.error_response;
   return e ? `${e.error_message ?? 'error'} (code ${e.error_code ?? '?'})` : undefined;
 };
 
@@ -68,22 +67,22 @@ async function fetchWith(client: grpc.Client, version: 'v1' | 'v1alpha', o: Requ
   const stream = new ReflectionStream(client, version, Date.now() + o.timeoutMs);
   try {
     const listed = await stream.ask({ list_services: '' });
-    const list = listed.list_services_response?.service ?? listed.listServicesResponse?.service;
+    const list = listed.list_services_response?.service;
     if (!list) return { ok: false, reason: `the server's reflection (${version}) does not list its services: ${errorOf(listed) ?? 'no answer'}` };
     const services = list.map((s) => s.name ?? '').filter((n) => n && !INFRASTRUCTURE.test(n));
     if (!services.length) return { ok: false, reason: 'the server lists no service of its own over reflection' };
-    const files = new Map<string, Uint8Array>();
+    const files = new Map<string, { readonly bytes: Uint8Array; readonly dependencies: readonly string[] }>();
     let bytes = 0;
     const take = (r: RawResponse, asked: string): string | undefined => {
       const got = filesOf(r);
       if (!got.length) return `reflection has no file for ${asked}: ${errorOf(r) ?? 'empty answer'}`;
       for (const f of got) {
-        const name = fileInfo(f).name;
+        const { name, dependencies } = describeFile(f);
         if (files.has(name)) continue;
         bytes += f.length;
         if (files.size >= o.maxFiles) return `more than ${o.maxFiles} files`;
         if (bytes > o.maxBytes) return `more than ${o.maxBytes} bytes of descriptors`;
-        files.set(name, f);
+        files.set(name, { bytes: f, dependencies });
       }
       return undefined;
     };
@@ -93,12 +92,12 @@ async function fetchWith(client: grpc.Client, version: 'v1' | 'v1alpha', o: Requ
     }
     // Imports not given yet (servers differ: some send a file's imports with it, some not).
     for (;;) {
-      const missing = [...files.values()].flatMap((f) => fileInfo(f).dependencies).filter((d) => !files.has(d));
+      const missing = [...files.values()].flatMap((f) => f.dependencies).filter((d) => !files.has(d));
       if (!missing.length) break;
       const problem = take(await stream.ask({ file_by_filename: missing[0]! }), missing[0]!);
       if (problem) return { ok: false, reason: problem };
     }
-    return assembleDescriptorSet([...files.values()], services);
+    return assembleDescriptorSet([...files.values()].map((f) => f.bytes), services);
   } finally {
     stream.end();
   }
