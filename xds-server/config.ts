@@ -34,6 +34,10 @@ export interface XdsServerConfig {
   /** Consul KV prefix holding config entries ('' for none). */
   readonly configEntriesPrefix: string;
   readonly configEntryFiles: readonly string[];
+  /** Consul KV prefix of descriptor sets for transcoded services without reflection ('' for none). */
+  readonly descriptorsPrefix: string;
+  /** How often a transcoded service is asked for its descriptors again though nothing changed. */
+  readonly descriptorRefreshMs: number;
   /** The Consul service every proxy with a stats endpoint is registered as; undefined: none are. */
   readonly proxyMetricsService: string | undefined;
   /** Register the xds-server itself in Consul (its metrics meta, a check on its /readyz). */
@@ -72,6 +76,11 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
                              same vocabulary: per model, per tenant and model, …)
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
   --config-entries PATH      config entries from a file or directory too (repeatable; polled)
+  --descriptors-prefix P     Consul KV prefix of descriptor sets (base64 FileDescriptorSet, one
+                             key per service) for transcoded services without reflection ("" for
+                             none) [meshgate/descriptors/]
+  --descriptor-refresh D     ask transcoded services for their descriptors again this often, even
+                             when their registration did not change [5m]
   --proxy-metrics-service N  register every connected proxy with a stats endpoint (node metadata
                              stats_port) in Consul as this service, for Prometheus ("none": not)
                              [meshgate-envoy]
@@ -112,6 +121,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ratelimit-fail-closed': { type: 'boolean' },
       'config-entries-prefix': { type: 'string' },
       'config-entries': { type: 'string', multiple: true },
+      'descriptors-prefix': { type: 'string' },
+      'descriptor-refresh': { type: 'string' },
       'proxy-metrics-service': { type: 'string' },
       register: { type: 'boolean' },
       'access-log-service': { type: 'string' },
@@ -187,6 +198,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     llm,
     configEntriesPrefix: values['config-entries-prefix'] ?? 'meshgate/config/',
     configEntryFiles: values['config-entries'] ?? [],
+    descriptorsPrefix: values['descriptors-prefix'] ?? 'meshgate/descriptors/',
+    descriptorRefreshMs: values['descriptor-refresh'] ? duration(values['descriptor-refresh'], '--descriptor-refresh') : 300_000,
     proxyMetricsService: proxyMetricsService === 'none' ? undefined : proxyMetricsService,
     register: values.register ?? false,
     accessLogService: values['access-log-service'],

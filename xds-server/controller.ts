@@ -37,6 +37,10 @@ function changedServices(before: MeshState, after: MeshState): Set<string> {
   const out = new Set<string>();
   for (const [name, s] of after.services) if (before.services.get(name) !== s) out.add(name);
   for (const name of before.services.keys()) if (!after.services.has(name)) out.add(name);
+  if (before.descriptors !== after.descriptors) {
+    for (const [name, d] of after.descriptors) if (before.descriptors.get(name) !== d) out.add(name);
+    for (const name of before.descriptors.keys()) if (!after.descriptors.has(name)) out.add(name);
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@ import { ProxyMetricsRegistrar } from './server/proxy-metrics-registrar.js';
 import { ProxyRegistry } from './server/proxy-registry.js';
 import { ConsulCatalogSource } from './sources/consul-catalog.js';
 import { startConfigEntrySource } from './sources/config-entries.js';
+import { startDescriptorSource } from './sources/descriptor-source.js';
 
 const log = createLogger('xds-server');
 
@@ -53,6 +54,7 @@ runService('xds-server', log, async () => {
 
   const consul = new ConsulClient(config.consul);
   const entrySource = startConfigEntrySource({ files: config.configEntryFiles, consulPrefix: config.configEntriesPrefix, consul, store, log, metrics });
+  const descriptorSource = startDescriptorSource({ store, consul, kvPrefix: config.descriptorsPrefix, log, metrics, refreshMs: config.descriptorRefreshMs });
   const source = new ConsulCatalogSource({
     client: consul,
     store,
@@ -103,6 +105,7 @@ runService('xds-server', log, async () => {
     await registrar?.close();
     source.stop();
     entrySource.stop();
+    descriptorSource.stop();
     controller.close();
     store.close();
     await ads.close();

@@ -30,6 +30,12 @@ files=(
   envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto
   envoy/extensions/filters/http/buffer/v3/buffer.proto
   envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto
+  envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto
+  envoy/extensions/filters/http/cors/v3/cors.proto
+  envoy/extensions/filters/http/custom_response/v3/custom_response.proto
+  envoy/extensions/http/custom_response/local_response_policy/v3/local_response_policy.proto
+  envoy/extensions/filters/http/lua/v3/lua.proto
+  envoy/type/matcher/v3/http_inputs.proto
   envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto
   envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto

@@ -17,7 +17,9 @@ import { isPort } from '../../shared/host-port.js';
 import { describeRefusal } from '../../shared/validate/result.js';
 import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
 import { entryId, parseConfigEntries, type ConfigEntry } from '../../xds-server/model/config-entries/schema.js';
-import { NO_ENTRIES, SIDECAR_PORT_META, type HealthStatus, type Instance, type MeshState, type Service } from '../../xds-server/model/mesh.js';
+import { NO_ENTRIES, SIDECAR_PORT_META, type HealthStatus, type Instance, type MeshState, type Service, type ServiceDescriptor } from '../../xds-server/model/mesh.js';
+import { filesOfSet } from '../../shared/proto/file-descriptors.js';
+import { serviceDescriptor } from '../../xds-server/transcoding/service-descriptor.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings } from '../../xds-server/model/service-settings.js';
 import { translateGateway, type GatewayOptions } from '../../xds-server/translate/gateway.js';
 import { jsonLocalReplies } from '../../xds-server/translate/local-reply.js';
@@ -55,6 +57,8 @@ interface CaseInput {
   sidecar?: Omit<SidecarRole, 'kind'>;
   /** The proxy's Prometheus endpoint (node metadata stats_port …), added as the controller adds it. */
   stats?: StatsEndpoint;
+  /** Transcoded services' descriptor sets: a FileDescriptorSet file (from the repository's root) per service. */
+  descriptors?: Record<string, string>;
 }
 
 export interface GoldenCase {
@@ -107,7 +111,14 @@ function stateOf(input: CaseInput): MeshState {
     assert.ok(parsed.ok, parsed.ok ? '' : describeRefusal(parsed));
     for (const e of parsed.value) items.set(entryId(e), e);
   }
-  return { revision: 1, services, entries: items.size ? entriesOf(items) : NO_ENTRIES, problems: [] };
+  const descriptors = new Map<string, ServiceDescriptor>();
+  for (const [service, file] of Object.entries(input.descriptors ?? {})) {
+    const files = filesOfSet(fs.readFileSync(path.join(repoRoot(), file)));
+    const d = serviceDescriptor(files, undefined, { service, source: `file ${file}`, loadedAt: '2026-01-01T00:00:00.000Z' });
+    assert.ok(d.ok, `descriptor of ${service}: ${d.ok ? '' : describeRefusal(d)}`);
+    descriptors.set(service, d.value);
+  }
+  return { revision: 1, services, entries: items.size ? entriesOf(items) : NO_ENTRIES, descriptors, problems: [] };
 }
 
 /** A case; `overrides` replace parts of its input (other entries, say) for tests built on it. */

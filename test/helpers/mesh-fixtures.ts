@@ -33,7 +33,7 @@ export function service(name: string, instances: Instance[], settings: Partial<S
 }
 
 export function meshOf(services: Service[], entries: Partial<ConfigEntries> = {}): MeshState {
-  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), entries: { ...NO_ENTRIES, ...entries }, problems: [] };
+  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), entries: { ...NO_ENTRIES, ...entries }, descriptors: new Map(), problems: [] };
 }
 
 /** Gateway options the translation tests use: the default listener and identity headers. */

@@ -27,8 +27,9 @@ const DEFAULTS = [
   'PassiveHealthCheck: {MaxFailures: 2}',
   'ActiveHealthCheck: {Path: /hc, Interval: 1s, Timeout: 100ms}',
   'MaxRequestBytes: 4096',
+  'Transcoding: {Enabled: false, Streams: sse, GrpcWeb: {AllowOrigins: ["https://app.example"]}}',
 ].join('\n');
-const META = { protocol: 'http2' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'] } as const;
+const META = { protocol: 'http2' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true } as const;
 
 function mesh(layers: ReadonlySet<Layer>): MeshState {
   const docs = [...(layers.has('route') ? [ROUTER] : []), ...(layers.has('resolver') ? [RESOLVER] : []), ...(layers.has('service-defaults') ? [DEFAULTS] : [])];
@@ -51,6 +52,9 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
   maxRequestBytes: { 'service-defaults': 4096, default: undefined },
+  transcoding: { 'service-defaults': false, meta: true, default: false },
+  transcodedStreams: { 'service-defaults': 'sse', default: 'ndjson' },
+  grpcWeb: { 'service-defaults': 'https://app.example', default: undefined },
 };
 
 /** The setting's value for web, as the callers of its route /r get it. */
@@ -84,6 +88,12 @@ function read(state: MeshState, setting: Setting): unknown {
       return dialPort(state.services.get('web')!.instances[0]!);
     case 'maxRequestBytes':
       return route.maxRequestBytes;
+    case 'transcoding':
+      return p.transcoding.enabled;
+    case 'transcodedStreams':
+      return p.transcoding.streams;
+    case 'grpcWeb':
+      return p.transcoding.grpcWeb?.allowOrigins.join(',');
   }
 }
 

@@ -7,6 +7,9 @@ import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { loadCase } from '../helpers/golden-cases.js';
 import { GATEWAY_OPTIONS, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
+
+/** The gRPC transcoding filters, always in the chain (off unless a transcoded route turns them on). */
+const TRANSCODING = ['envoy.filters.http.custom_response', 'envoy.filters.http.lua', 'envoy.filters.http.grpc_web', 'envoy.filters.http.grpc_json_transcoder'];
 describe('translate: gateway role', () => {
   it('orders routes longest prefix first and reports a path claimed twice', () => {
     const t = loadCase('gateway-path-conflict').translate();
@@ -49,7 +52,14 @@ describe('translate: gateway role', () => {
   it('strips client copies of every identity header, including ones ext-authz announces', () => {
     const t = loadCase('gateway-with-authz').translate();
     const hcm = ((t.resources.listener[0]!.resource['filter_chains'] as Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config: { mutations?: { request_mutations: Array<{ remove: string }> } } }> } }> }>)[0]!.filters[0]!.typed_config);
-    assert.deepEqual(hcm.http_filters.map((f) => f.name), ['envoy.filters.http.header_mutation', 'envoy.filters.http.ext_authz', 'envoy.filters.http.buffer', 'envoy.filters.http.router']);
+    assert.deepEqual(hcm.http_filters.map((f) => f.name), [
+      'envoy.filters.http.header_mutation',
+      'envoy.filters.http.cors',
+      'envoy.filters.http.ext_authz',
+      'envoy.filters.http.buffer',
+      ...TRANSCODING,
+      'envoy.filters.http.router',
+    ]);
     const removed = hcm.http_filters[0]!.typed_config.mutations!.request_mutations.map((m) => m.remove);
     assert.ok(removed.includes('x-auth-org'));
     assert.ok(removed.includes('x-auth-subject'));
@@ -73,9 +83,11 @@ describe('translate: gateway role', () => {
     const hcm = (t.resources.listener[0]!.resource['filter_chains'] as Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string }> } }> }>)[0]!.filters[0]!.typed_config;
     assert.deepEqual(hcm.http_filters.map((f) => f.name), [
       'envoy.filters.http.header_mutation',
+      'envoy.filters.http.cors',
       'envoy.filters.http.ext_authz',
       'envoy.filters.http.ratelimit',
       'envoy.filters.http.buffer',
+      ...TRANSCODING,
       'envoy.filters.http.router',
     ]);
     assert.ok(!routes.some((r) => r.name.startsWith('ratelimit')), 'the rate-limit service is never routed');

@@ -86,8 +86,21 @@ export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: Adm
       synced: store.synced,
       revision: state.revision,
       services: [...state.services.values()],
+      // The descriptor sets in force, without their bytes (/debug/descriptors/:service has them).
+      descriptors: [...state.descriptors.values()].map(({ base64, pathRegex: _r, ...d }) => ({ ...d, bytes: Buffer.byteLength(base64, 'base64') })),
       problems: state.problems,
     });
+  });
+
+  // A transcoded service's descriptor set as Envoy gets it (a FileDescriptorSet), to inspect
+  // with `protoc --decode_raw` or `buf`.
+  app.get('/debug/descriptors/:service', (req, res) => {
+    const d = store.state.descriptors.get(req.params.service);
+    if (!d) {
+      res.status(404).json({ error: `no descriptor in force for ${req.params.service}` });
+      return;
+    }
+    res.type('application/octet-stream').send(Buffer.from(d.base64, 'base64'));
   });
 
   return app;

@@ -30,6 +30,13 @@ export class XdsMetrics {
     registers: [this.registry],
   });
   readonly entries = new Gauge({ name: 'meshgate_config_entries', help: 'Config entries in force', registers: [this.registry] });
+  readonly descriptorFetches = new Counter({
+    name: 'meshgate_xds_descriptor_fetches_total',
+    help: 'Descriptor sets of transcoded services fetched (reflection) or read (consul), by result: ok, refused (the last good one stays), failed (could not be had)',
+    labelNames: ['service', 'source', 'result'],
+    registers: [this.registry],
+  });
+  readonly descriptors = new Gauge({ name: 'meshgate_xds_descriptors', help: 'Transcoded services with a descriptor set in force', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'meshgate_xds_ready', help: '1 once the first full Consul sync is done', registers: [this.registry] });
 
   /**

@@ -5,7 +5,7 @@
 // refused, and remembers a vanished service for a while with no instances, so that its route
 // answers 503 "no healthy upstream" during a full redeploy instead of 404.
 import { describeRefusal } from '../../shared/validate/result.js';
-import type { ConfigEntries, Instance, MeshState, Problem, Service, ServiceSettings } from './mesh.js';
+import type { ConfigEntries, Instance, MeshState, Problem, Service, ServiceDescriptor, ServiceSettings } from './mesh.js';
 import { EMPTY_MESH, NO_ENTRIES } from './mesh.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings, type SettingsDefaults } from './service-settings.js';
 
@@ -32,6 +32,9 @@ export class MeshStore {
   private current: MeshState = EMPTY_MESH;
   private entries: ConfigEntries = NO_ENTRIES;
   private entryProblems: readonly Problem[] = [];
+  private descriptors: ReadonlyMap<string, ServiceDescriptor> = new Map();
+  /** Why a service's newest descriptor was refused (its last good one, if any, stays in force). */
+  private readonly descriptorProblems = new Map<string, Problem>();
   /** Sources that have not delivered a complete first view yet. */
   private readonly pendingSources = new Set<string>(['catalog']);
   private syncedOnce = false;
@@ -105,6 +108,32 @@ export class MeshStore {
     this.publish();
   }
 
+  /** A transcoded service's descriptor, now in force. */
+  setDescriptor(descriptor: ServiceDescriptor): void {
+    const had = this.descriptorProblems.delete(descriptor.service);
+    if (this.descriptors.get(descriptor.service)?.digest === descriptor.digest && !had) return;
+    const next = new Map(this.descriptors).set(descriptor.service, descriptor);
+    this.descriptors = new Map([...next].sort(([a], [b]) => (a < b ? -1 : 1)));
+    this.publish();
+  }
+
+  /** A service's newest descriptor was refused, or could not be had: the last good one stays. */
+  refuseDescriptor(service: string, reason: string): void {
+    if (this.descriptorProblems.get(service)?.reason === reason) return;
+    this.descriptorProblems.set(service, { subject: `descriptor/${service}`, reason, since: this.now().toISOString() });
+    this.publish();
+  }
+
+  /** The service is no longer transcoded (or gone): its descriptor and problem go. */
+  dropDescriptor(service: string): void {
+    const had = this.descriptorProblems.delete(service);
+    if (!this.descriptors.has(service) && !had) return;
+    const next = new Map(this.descriptors);
+    next.delete(service);
+    this.descriptors = next;
+    this.publish();
+  }
+
   /** A source that must answer once before the mesh counts as synced (e.g. config entries). */
   expectSource(name: string): void {
     if (!this.syncedOnce) this.pendingSources.add(name);
@@ -146,8 +175,8 @@ export class MeshStore {
       if (rec.service) services.set(name, rec.service);
       if (rec.problem) problems.push(rec.problem);
     }
-    problems.push(...this.entryProblems);
-    this.current = Object.freeze({ revision: this.current.revision + 1, services, entries: this.entries, problems: Object.freeze(problems) });
+    problems.push(...this.entryProblems, ...this.descriptorProblems.values());
+    this.current = Object.freeze({ revision: this.current.revision + 1, services, entries: this.entries, descriptors: this.descriptors, problems: Object.freeze(problems) });
     if (!this.syncedOnce) return;
     for (const l of this.listeners) l(this.current);
   }

@@ -67,6 +67,8 @@ export interface ServiceSettings {
   readonly models?: readonly string[];
   /** Its model API calls are written to the LLM processor's request log (meta `request-log=on`). */
   readonly requestLog?: boolean;
+  /** Its gRPC methods are served as JSON over HTTP at the gateway (meta `transcode`: on or off). */
+  readonly transcode?: boolean;
 }
 
 export interface Service {
@@ -95,12 +97,43 @@ export interface ConfigEntries {
 
 export const NO_ENTRIES: ConfigEntries = Object.freeze({ defaults: new Map(), routers: new Map(), splitters: new Map(), resolvers: new Map(), modelRoutes: new Map() });
 
+/** A gRPC method the gateway transcodes, and the HTTP bindings of its google.api.http annotation. */
+export interface TranscodedMethod {
+  /** "pkg.Service" */
+  readonly service: string;
+  readonly method: string;
+  readonly clientStreaming: boolean;
+  readonly serverStreaming: boolean;
+  readonly bindings: ReadonlyArray<{ readonly verb: string; readonly template: string }>;
+}
+
+/** A transcoded service's protobuf descriptors (transcoding/service-descriptor.ts builds them). */
+export interface ServiceDescriptor {
+  /** The Consul service. */
+  readonly service: string;
+  /** Where it came from: "reflection …" or "consul kv …". */
+  readonly source: string;
+  readonly loadedAt: string;
+  /** The gRPC services transcoded ("pkg.Service"). */
+  readonly grpcServices: readonly string[];
+  /** The files of the set, each after those it imports. */
+  readonly files: readonly string[];
+  readonly methods: readonly TranscodedMethod[];
+  /** The FileDescriptorSet, base64 (the transcoder's proto_descriptor_bin), encoded once. */
+  readonly base64: string;
+  readonly digest: string;
+  /** Every path the service answers (gRPC paths and REST bindings), as one anchored RE2 regex. */
+  readonly pathRegex: string;
+}
+
 export interface MeshState {
   /** Increases with every change. */
   readonly revision: number;
   /** Sorted by name. */
   readonly services: ReadonlyMap<string, Service>;
   readonly entries: ConfigEntries;
+  /** The descriptors in force for transcoded services, by service name. */
+  readonly descriptors: ReadonlyMap<string, ServiceDescriptor>;
   readonly problems: readonly Problem[];
 }
 
@@ -108,5 +141,6 @@ export const EMPTY_MESH: MeshState = Object.freeze({
   revision: 0,
   services: new Map<string, Service>(),
   entries: NO_ENTRIES,
+  descriptors: new Map<string, ServiceDescriptor>(),
   problems: Object.freeze([]) as readonly Problem[],
 });

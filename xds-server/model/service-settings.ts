@@ -17,6 +17,7 @@ export const META = {
   connectTimeout: 'connect-timeout',
   models: 'models',
   requestLog: 'request-log',
+  transcode: 'transcode',
 } as const;
 
 
@@ -119,10 +120,13 @@ export function serviceSettings(
     const bad = models.find((m) => !MODEL_NAME.test(m));
     if (bad !== undefined) return refused(metaField(META.models), `${JSON.stringify(bad)} is not a model name (letters, digits and . _ : / @ -, at most 128)`);
   }
-  const requestLog = meta[META.requestLog]?.trim();
-  if (requestLog !== undefined && requestLog !== 'on' && requestLog !== 'off') return refused(metaField(META.requestLog), `${JSON.stringify(requestLog)}: on or off`);
+  const requestLog = onOff(meta, META.requestLog);
+  if (!requestLog.ok) return requestLog;
+  const transcode = onOff(meta, META.transcode);
+  if (!transcode.ok) return transcode;
   return valid({
-    ...(requestLog === 'on' ? { requestLog: true } : {}),
+    ...(transcode.value !== undefined ? { transcode: transcode.value } : {}),
+    ...(requestLog.value ? { requestLog: true } : {}),
     ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
     ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),
@@ -130,6 +134,13 @@ export function serviceSettings(
     ...(upstreams ? { upstreams } : {}),
     ...(models?.length ? { models } : {}),
   });
+}
+
+function onOff(meta: Readonly<Record<string, string>>, key: string): Checked<boolean | undefined> {
+  const raw = meta[key]?.trim();
+  if (raw === undefined) return valid(undefined);
+  if (raw !== 'on' && raw !== 'off') return refused(metaField(key), `${JSON.stringify(raw)}: on or off`);
+  return valid(raw === 'on');
 }
 
 function durationMeta(meta: Readonly<Record<string, string>>, key: string): Checked<number | undefined> {

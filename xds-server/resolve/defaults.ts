@@ -37,3 +37,8 @@ export const DEFAULT_OUTLIER_DETECTION: OutlierDetection = { consecutive5xx: 5, 
 
 /** RFC 9110 §9.2.2: a request with one of these methods may be repeated. */
 export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'] as const;
+
+/** Server-streaming answers of transcoded methods: one JSON object per line. */
+export const DEFAULT_TRANSCODED_STREAMS = 'ndjson' as const;
+/** How long a browser may keep a gRPC-Web preflight's answer. */
+export const DEFAULT_GRPC_WEB_MAX_AGE_SECONDS = 600;

@@ -60,6 +60,23 @@ export interface RetryPolicy {
   readonly backOff?: { readonly baseMs: number; readonly maxMs?: number };
 }
 
+/** The CORS policy gRPC-Web callers in browsers need. */
+export interface GrpcWebPolicy {
+  readonly allowOrigins: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+  readonly allowCredentials: boolean;
+}
+
+/** A gRPC service's methods as JSON over HTTP at the gateway. */
+export interface TranscodingPolicy {
+  readonly enabled: boolean;
+  /** How server-streaming answers are framed. */
+  readonly streams: 'ndjson' | 'sse';
+  /** gRPC-Web with this CORS policy; absent: off. */
+  readonly grpcWeb?: GrpcWebPolicy;
+}
+
 /** Everything about calling one service, whoever calls it (gateway, sidecar, proxyless). */
 export interface ServicePolicy {
   readonly service: string;
@@ -76,6 +93,7 @@ export interface ServicePolicy {
   readonly upstreams: readonly string[];
   /** The largest request body the gateway takes (undefined: no limit of the gateway's). */
   readonly maxRequestBytes: number | undefined;
+  readonly transcoding: TranscodingPolicy;
   /** Which layer decided each setting (for operators, and the precedence tests). */
   readonly decidedBy: Readonly<Partial<Record<Setting, Layer>>>;
 }

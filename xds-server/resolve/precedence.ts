@@ -25,6 +25,9 @@ export const SETTING_LAYERS = {
   upstreams: ['service-defaults', 'meta', 'default'],
   dialPort: ['meta', 'default'],
   maxRequestBytes: ['service-defaults', 'default'],
+  transcoding: ['service-defaults', 'meta', 'default'],
+  transcodedStreams: ['service-defaults', 'default'],
+  grpcWeb: ['service-defaults', 'default'],
 } as const satisfies Record<string, readonly Layer[]>;
 
 export type Setting = keyof typeof SETTING_LAYERS;

@@ -3,8 +3,17 @@
 import { durationMs } from '../../shared/validate/duration.js';
 import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config-entries/schema.js';
 import type { MeshState, Protocol } from '../model/mesh.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_LOAD_BALANCER, DEFAULT_OUTLIER_DETECTION, DEFAULT_PROTOCOL, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY_BUDGET } from './defaults.js';
-import type { CircuitBreakers, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
+  DEFAULT_LOAD_BALANCER,
+  DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_PROTOCOL,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRY_BUDGET,
+  DEFAULT_TRANSCODED_STREAMS,
+} from './defaults.js';
+import type { CircuitBreakers, GrpcWebPolicy, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
 import { decide, type Layer, type Setting } from './precedence.js';
 
 const optionalMs = (text: string | undefined): number | undefined => (text === undefined ? undefined : durationMs(text));
@@ -68,6 +77,17 @@ function healthCheckOf(d: ServiceDefaultsEntry | undefined): HealthCheck | undef
   return { path: a.Path, intervalMs: durationMs(a.Interval), timeoutMs: durationMs(a.Timeout), unhealthyThreshold: a.UnhealthyThreshold, healthyThreshold: a.HealthyThreshold };
 }
 
+function grpcWebOf(d: ServiceDefaultsEntry | undefined): GrpcWebPolicy | undefined {
+  const g = d?.Transcoding?.GrpcWeb;
+  if (!g) return undefined;
+  return {
+    allowOrigins: g.AllowOrigins,
+    allowHeaders: g.AllowHeaders ?? [],
+    maxAgeSeconds: g.MaxAgeSeconds ?? DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
+    allowCredentials: g.AllowCredentials ?? false,
+  };
+}
+
 /** The upstreams a sidecar may call: deduplicated, sorted, never itself. */
 function upstreamList(service: string, declared: readonly string[]): string[] {
   return [...new Set(declared)].filter((u) => u !== service).sort();
@@ -122,6 +142,9 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
     decide('upstreams', { 'service-defaults': defaults?.Upstreams, meta: meta?.upstreams, default: [] }),
   );
   const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: undefined }));
+  const transcoding = take<boolean>('transcoding', decide('transcoding', { 'service-defaults': defaults?.Transcoding?.Enabled, meta: meta?.transcode, default: false }));
+  const streams = take<'ndjson' | 'sse'>('transcodedStreams', decide('transcodedStreams', { 'service-defaults': defaults?.Transcoding?.Streams, default: DEFAULT_TRANSCODED_STREAMS }));
+  const grpcWeb = take<GrpcWebPolicy | undefined>('grpcWeb', decide('grpcWeb', { 'service-defaults': grpcWebOf(defaults), default: undefined }));
   return {
     service,
     protocol,
@@ -134,6 +157,7 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
     ...(healthCheck ? { healthCheck } : {}),
     upstreams: upstreamList(service, upstreams),
     maxRequestBytes,
+    transcoding: { enabled: transcoding, streams, ...(grpcWeb ? { grpcWeb } : {}) },
     decidedBy,
   };
 }

@@ -2,7 +2,8 @@
 // routes that fall under it (their paths read as gateway paths; a route without a path gets the
 // gateway path), then the path itself to the service's chain (splitter, resolver). Longer
 // prefixes win; a prefix claimed by two services goes to the first by name, and the other claim
-// is reported. When services declare models, GET /v1/models comes first, answered by Envoy.
+// is reported. When services declare models, GET /v1/models comes first, answered by Envoy; the
+// model API next, then the transcoded gRPC services' paths.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPath, MeshState, Service } from '../model/mesh.js';
 import type { HttpMatch } from '../model/config-entries/schema.js';
@@ -70,6 +71,8 @@ export function gatewayRoutes(
   catalog?: readonly CatalogModel[],
   /** The model routing, when the LLM processor is set too (then the model API is routed by model). */
   llm?: { readonly routing: ModelRouting; readonly api: ModelApiOptions },
+  /** The transcoded services' routes (transcoding-routes.ts): exact paths, before every gateway path. */
+  transcoded: readonly JsonObject[] = [],
 ): { resource: JsonObject; notes: string[] } {
   const entries: RouteEntry[] = [];
   for (const service of state.services.values()) {
@@ -91,6 +94,7 @@ export function gatewayRoutes(
     const chain = chains.get(entry.service.name);
     if (chain) routes.push(...routesFor(entry, chain, authz, ratelimit));
   }
+  routes.unshift(...transcoded);
   // The model API, first, when any service says what models it serves: whoever may call the
   // path a model API path lies under (the same policy, the same request-count limits) may call
   // it through the model routes, or list the models.

@@ -14,6 +14,7 @@ import { modelTarget, UNROUTED_CLUSTER, unroutedCluster, withRenamingStage } fro
 import { TranslationMemo } from './memo.js';
 import { modelLimitsOf, type RatelimitOptions } from './rate-limits.js';
 import type { Translation } from './resource-set.js';
+import { transcodingRoutes } from './transcoding-routes.js';
 
 export interface GatewayOptions extends ListenerAddress {
   /** Request headers only ext-authz may set; client-sent copies are always removed. */
@@ -64,7 +65,18 @@ export function translateGateway(state: MeshState, options: GatewayOptions, memo
   if (routing) notes.push(...routing.notes);
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const modelLimits = modelLimitsOf(options.llm, options.ratelimit);
-  const routes = gatewayRoutes(state, options.authz, options.ratelimit !== undefined, internal, chains, catalog, routing && { routing, api: { maxRequestBytes: options.llm!.maxRequestBytes, limits: modelLimits } });
+  const transcoded = transcodingRoutes(state, chains, (s) => memo.policy(state, s), options.authz, options.ratelimit !== undefined);
+  notes.push(...transcoded.notes);
+  const routes = gatewayRoutes(
+    state,
+    options.authz,
+    options.ratelimit !== undefined,
+    internal,
+    chains,
+    catalog,
+    routing && { routing, api: { maxRequestBytes: options.llm!.maxRequestBytes, limits: modelLimits } },
+    transcoded.routes,
+  );
   const filters = gatewayHttpFilters(identityHeadersAt(state, options.identityHeaders, options.authz?.service), options.authz, options.ratelimit, options.llm, modelLimits);
   return {
     resources: {

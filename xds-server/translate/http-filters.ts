@@ -15,13 +15,18 @@
 //      rate-limit service): a second ratelimit filter, after the processor so that it sees the
 //      model route (and the model) it chose; it counts the call, checks the budgets before it
 //      and charges the tokens used when the answer is done;
-//   7. the router.
+//   7. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
+//      the gRPC-JSON transcoder, all off unless a transcoded service's route turns them on — CORS
+//      comes second, after header_mutation, so that a browser's preflight is answered before
+//      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
+//   8. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import type { RateLimitDescriptor } from '../model/mesh.js';
 import { ratelimitFilter, tokenBudgetFilter, type ModelLimits, type RatelimitOptions } from './rate-limits.js';
+import { CORS_CHAIN_FILTER, TRANSCODING_CHAIN_FILTERS } from './transcoding-filters.js';
 
 export interface AuthzOptions {
   /** The ext-authz service name in Consul (its cluster). */
@@ -161,11 +166,13 @@ export function gatewayHttpFilters(
 ): JsonObject[] {
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
+    CORS_CHAIN_FILTER,
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     BUFFER,
     ...(llm ? [extProc(llm)] : []),
     ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
+    ...TRANSCODING_CHAIN_FILTERS,
     ROUTER_FILTER,
   ];
 }

@@ -95,16 +95,26 @@ function routeAction(action: Action, policy: RoutePolicy, idempotent: boolean): 
 /** What a caller adds to each Envoy route of a chain route (ext-authz, rate limits, body limits). */
 export type RouteExtras = (routeName: string, action: JsonObject, route: ChainRoute) => JsonObject;
 
+/** One Envoy route of a chain route (envoyRoutes may make two). */
+export function envoyRoute(
+  name: string,
+  route: ChainRoute,
+  basePath: JsonObject | undefined,
+  extras: RouteExtras,
+  methods: readonly string[] | undefined = route.match?.Methods,
+  idempotent = false,
+): JsonObject {
+  const action = routeAction(route.action, route.policy, idempotent);
+  return { name, match: routeMatch(route.match, basePath, methods), route: action, ...extras(name, action, route) };
+}
+
 /**
  * The Envoy routes of one chain route, named `name`: one, or — when idempotent methods retry on
  * more — the idempotent methods' route and then the rest's. `basePath` is the match's path when
  * the route names none.
  */
 export function envoyRoutes(name: string, route: ChainRoute, basePath?: JsonObject, extras: RouteExtras = () => ({})): JsonObject[] {
-  const one = (methods: readonly string[] | undefined, idempotent: boolean): JsonObject => {
-    const action = routeAction(route.action, route.policy, idempotent);
-    return { name, match: routeMatch(route.match, basePath, methods), route: action, ...extras(name, action, route) };
-  };
+  const one = (methods: readonly string[] | undefined, idempotent: boolean): JsonObject => envoyRoute(name, route, basePath, extras, methods, idempotent);
   if (!route.policy.retries.idempotentRetryOn?.length) return [one(route.match?.Methods, false)];
   const asked = route.match?.Methods;
   const idempotent = (asked ?? IDEMPOTENT_METHODS).filter((m) => (IDEMPOTENT_METHODS as readonly string[]).includes(m));

@@ -1,6 +1,6 @@
 // Config entries, in Consul's vocabulary (its JSON field names), validated once here:
 //   service-defaults  protocol, timeouts, circuit breakers, outlier detection, active health
-//                     checks, the upstreams its sidecar may call
+//                     checks, the upstreams its sidecar may call, JSON transcoding and gRPC-Web
 //   service-router    routes by path, header, query parameter and method → a destination with
 //                     prefix rewrite, timeouts and retries
 //   service-splitter  weighted splits across services or subsets
@@ -21,6 +21,26 @@ const subsetName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'mus
 const percent = z.number().min(0).max(100);
 const count = z.number().int().min(0).max(1_000_000);
 
+/** A browser origin: scheme, host and optional port, or "*" for any. */
+const origin = z.string().regex(/^(\*|https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?)$/, 'must be an origin ("https://app.example.com", "http://localhost:8080") or "*"');
+
+/** A gRPC service's methods as JSON over HTTP at the gateway (and gRPC-Web for browsers). */
+const transcoding = z.strictObject({
+  Enabled: z.boolean().optional(),
+  /** How a server-streaming method's answer is framed: newline-delimited JSON or server-sent events. */
+  Streams: z.enum(['ndjson', 'sse']).optional(),
+  /** gRPC-Web for browser clients, with the CORS policy they need (off when absent). */
+  GrpcWeb: z
+    .strictObject({
+      AllowOrigins: z.array(origin).min(1).max(100),
+      /** Request headers a page may send besides gRPC-Web's own. */
+      AllowHeaders: z.array(headerNameSchema()).max(50).optional(),
+      MaxAgeSeconds: z.number().int().min(0).max(86_400).optional(),
+      AllowCredentials: z.boolean().optional(),
+    })
+    .optional(),
+});
+
 export const serviceDefaults = z.strictObject({
   Kind: z.literal('service-defaults'),
   Name: name,
@@ -31,6 +51,7 @@ export const serviceDefaults = z.strictObject({
   MaxRequestBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
   /** The services this service's sidecar may call: its sidecar gets config for these only. */
   Upstreams: z.array(name).optional(),
+  Transcoding: transcoding.optional(),
   Limits: z
     .strictObject({
       MaxConnections: count.optional(),
