@@ -234,6 +234,24 @@ async function main(): Promise<void> {
     say(`  ${`${service}-1`.padEnd(13)} ${instance.url} (serves ${models})`);
   }
 
+  // A gRPC model service served as JSON at the gateway: its descriptors asked of it over gRPC
+  // server reflection (meshgate.demo.v1.Inference: Embed, a Generate stream, Info), its methods
+  // at /meshgate.demo.v1.Inference/<Method> and the REST paths of their annotations.
+  {
+    const instance = await startModelService({
+      program: 'grpc-inference',
+      service: 'inference',
+      id: 'inference-1',
+      consulAddress: consul.address,
+      meta: { protocol: 'grpc', transcode: 'on', 'auth-policy': 'llm-clients' },
+      extraArgs: ['--pace-ms=200'],
+      logFile: path.join(logs, 'inference-1.log'),
+    });
+    instances.push(instance);
+    watchInstance(instance.process);
+    say(`  inference-1   127.0.0.1:${instance.port} (gRPC, reflection on; JSON at the gateway)`);
+  }
+
   // The agent: an app that calls llm-chat by name through its own sidecar Envoy.
   const [agentPort] = (await freePorts(1)) as [number];
   const agent = await startModelService({
@@ -322,6 +340,14 @@ ready. Try:
   curl -X PUT '${instances[0]!.url}/_demo/fail'; curl -X PUT '${instances[1]!.url}/_demo/fail'
   cat ${path.join(logs, 'llm-requests.log')}      # what llm-qwen was asked and answered, secrets redacted
   curl -s ${extProc.adminUrl}/metrics | grep gen_ai_client_token_usage_sum   # tokens by model, service, tenant
+
+ gRPC as JSON (inference is a gRPC service; the gateway found its methods over reflection):
+  curl ${gw}/v1/inference/embed -H 'x-api-key: ${DEMO_API_KEY}' -d '{"model":"m","input":["hello world"]}'
+  curl ${gw}/meshgate.demo.v1.Inference/Embed -H 'x-api-key: ${DEMO_API_KEY}' -d '{"model":"m","input":["hi"]}'   # the gRPC path, as JSON
+  curl -N ${gw}/v1/inference/generate -H 'x-api-key: ${DEMO_API_KEY}' -d '{"prompt":"one two three"}'   # a server stream: one JSON per line
+  curl -i ${gw}/v1/inference/generate -H 'x-api-key: ${DEMO_API_KEY}' -d '{"prompt":"x","fail_with":8}'   # RESOURCE_EXHAUSTED → 429 JSON
+  curl -i ${gw}/meshgate.demo.v1.Inference/Nope -H 'x-api-key: ${DEMO_API_KEY}' -d '{}'   # unknown method → 404 JSON
+  curl -s ${xds.adminUrl}/debug/mesh | node -pe 'JSON.stringify(JSON.parse(require("fs").readFileSync(0)).descriptors, null, 1)'   # where its descriptors came from
 
   # the official openai SDK, unchanged (npm i openai):
   #   const client = new OpenAI({ baseURL: '${gw}/v1', apiKey: '${DEMO_API_KEY}' });
