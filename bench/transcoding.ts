@@ -31,6 +31,8 @@ interface Run {
   readonly p99: number;
   /** Envoy's CPU per answered request, µs. */
   readonly envoyCpu: number;
+  /** What the requests that failed got ("0": no answer in time). */
+  readonly failures: Readonly<Record<string, number>>;
 }
 
 let envoyPid = 0;
@@ -42,12 +44,19 @@ function attack(targets: string, rate: number, seconds: number, h2c: boolean): R
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
-  const r = JSON.parse(out) as { throughput: number; success: number; latencies: Record<string, number>; requests: number };
+  const r = JSON.parse(out) as { throughput: number; success: number; latencies: Record<string, number>; requests: number; status_codes: Record<string, number> };
   const cpu = envoyPid ? cpuSeconds(envoyPid) - cpuBefore : 0;
-  return { throughput: r.throughput, success: r.success, p50: r.latencies['50th']! / 1e6, p99: r.latencies['99th']! / 1e6, envoyCpu: (cpu / Math.max(1, r.requests * r.success)) * 1e6 };
+  return { throughput: r.throughput, success: r.success, p50: r.latencies['50th']! / 1e6, p99: r.latencies['99th']! / 1e6, envoyCpu: (cpu / Math.max(1, r.requests * r.success)) * 1e6, failures: Object.fromEntries(Object.entries(r.status_codes).filter(([c]) => !c.startsWith('2'))) };
 }
 
-const median = (runs: readonly Run[], k: keyof Run): number => [...runs.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+/** The failed requests' statuses of the median run by success ("503×120"), when any failed. */
+function failuresOf(runs: readonly Run[]): string {
+  const run = [...runs].sort((a, b) => a.success - b.success)[Math.floor(runs.length / 2)]!;
+  const f = Object.entries(run.failures).map(([code, n]) => `${code === '0' ? 'no answer' : code}×${n}`);
+  return f.length ? `; failed: ${f.join(', ')}` : '';
+}
+
+const median = (runs: readonly Run[], k: Exclude<keyof Run, 'failures'>): number => [...runs.map((r) => r[k])].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
 
 line('JSON ↔ gRPC transcoding at the gateway: a transcoded JSON call against the same call as native gRPC');
 line(machineDescription({ envoy: toolPath('envoy'), vegeta: toolPath('vegeta') }));
@@ -94,7 +103,7 @@ try {
       runs.json11.push(attack(jsonTargets, rate, SECONDS, false));
     }
     const row = (label: string, r: Run[]) =>
-      `    ${label}: ${Math.round(median(r, 'throughput'))}/s answered (${(median(r, 'success') * 100).toFixed(1)}% 2xx), p50 ${fmt(median(r, 'p50'))} ms, p99 ${fmt(median(r, 'p99'))} ms${r === runs.direct ? '' : `, Envoy ${Math.round(median(r, 'envoyCpu'))} µs CPU/request`}`;
+      `    ${label}: ${Math.round(median(r, 'throughput'))}/s answered (${(median(r, 'success') * 100).toFixed(1)}% 2xx), p50 ${fmt(median(r, 'p50'))} ms, p99 ${fmt(median(r, 'p99'))} ms${r === runs.direct ? '' : `, Envoy ${Math.round(median(r, 'envoyCpu'))} µs CPU/request`}${failuresOf(r)}`;
     line(`  ${rate}/s:`);
     line(row('native gRPC, to the instance', runs.direct));
     line(row('native gRPC (h2c)           ', runs.grpc));

@@ -15,11 +15,16 @@ import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import type { ModelServiceProcess } from '../../launcher/model-service.js';
 import { repoRoot } from '../../launcher/repo.js';
 import { waitFor } from '../../launcher/wait.js';
+import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import { request, type GatewayError } from '../helpers/http.js';
 
 const require = createRequire(import.meta.url);
 const PROTOS = path.join(repoRoot(), 'demo', 'protos');
 const SERVICE = 'meshgate.demo.v1.Inference';
+/** Every route asks ext-authz: transcoded ones as any other. */
+const KEY = 'mgk_transcoding_test_key';
+const AUTH = { 'x-api-key': KEY };
+const POLICY = `policies:\n  default:\n    credentials:\n      - type: api_key\n        keys:\n          - {id: k1, sha256: ${sha256(KEY).toString('hex')}, subject: app, tenant: team-a}\n`;
 
 interface MeshView {
   descriptors: Array<{ service: string; source: string; grpcServices: string[]; methods: Array<{ method: string }> }>;
@@ -39,15 +44,15 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
   let mesh: GatewayMesh;
   let inference: ModelServiceProcess;
   const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-    request<Record<string, unknown>>(`${mesh.gatewayUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    request<Record<string, unknown>>(`${mesh.gatewayUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH, ...headers }, body: JSON.stringify(body) });
   /** A stream's answer as text (newline-delimited JSON is not one JSON document). */
   const streamText = async (body: unknown): Promise<string> =>
-    (await fetch(`${mesh.gatewayUrl}/v1/inference/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })).text();
+    (await fetch(`${mesh.gatewayUrl}/v1/inference/generate`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })).text();
   const meshView = async (): Promise<MeshView> => (await request<MeshView>(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/mesh`)).body;
   const defaults = async (name: string, yaml: string): Promise<void> => mesh.consul.api.kvPut(`meshgate/config/${name}-defaults`, `Kind: service-defaults\nName: ${name}\n${yaml}`);
 
   before(async () => {
-    mesh = await startGatewayMesh({ xdsArgs: ['--descriptor-refresh=1h'] });
+    mesh = await startGatewayMesh({ xdsArgs: ['--descriptor-refresh=1h'], authzPolicy: POLICY });
     inference = await mesh.addInstance({ program: 'grpc-inference', service: 'inference', id: 'inference-1', meta: { protocol: 'grpc', transcode: 'on' }, extraArgs: ['--pace-ms=40'] });
     await waitFor('the REST path routed', async () => (await post('/v1/inference/embed', { model: 'm', input: ['x'] })).status === 200, { timeoutMs: 20_000, intervalMs: 100 });
   });
@@ -63,7 +68,7 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
       assert.match(a.headers.get('content-type') ?? '', /^application\/json/);
       assert.deepEqual(a.body, { model: 'embed-small', instance: 'inference-1', data: [{ values: [11, 2, 0.5] }, { values: [3, 1, 0.5] }] });
     }
-    const info = await request<Record<string, unknown>>(`${mesh.gatewayUrl}/v1/inference/info`);
+    const info = await request<Record<string, unknown>>(`${mesh.gatewayUrl}/v1/inference/info`, { headers: AUTH });
     assert.equal(info.status, 200, info.text);
     assert.deepEqual(info.body, { instance: 'inference-1', service: 'inference' });
     // The service's descriptor, as the xds-server holds it.
@@ -75,8 +80,19 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
     assert.deepEqual(d.methods.map((m) => m.method).sort(), ['Embed', 'Generate', 'Info']);
   });
 
+  it('asks ext-authz on the transcoded paths as on any route: no key, a 401 in JSON that reaches no instance', async () => {
+    const calls = async () => (await mesh.envoy.admin.stat('cluster.inference.upstream_rq_total')) ?? 0;
+    const before = await calls();
+    for (const p of [`/${SERVICE}/Embed`, '/v1/inference/embed']) {
+      const a = await request<GatewayError>(`${mesh.gatewayUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":["x"]}' });
+      assert.equal(a.status, 401, `${p}: ${a.text}`);
+      assert.equal(a.body.error.code, 'unauthenticated');
+    }
+    assert.equal(await calls(), before);
+  });
+
   it('streams a server-streaming method as newline-delimited JSON, each message as the instance sends it', async () => {
-    const res = await fetch(`${mesh.gatewayUrl}/v1/inference/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'one two three' }), signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${mesh.gatewayUrl}/v1/inference/generate`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ prompt: 'one two three' }), signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);
     const arrivals: Array<{ at: number; text: string }> = [];
     const decoder = new TextDecoder();
@@ -122,7 +138,7 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
       ['POST', `/${SERVICE}/Nope`],
       ['GET', '/v1/inference/embed'],
     ] as const) {
-      const a = await request<GatewayError>(`${mesh.gatewayUrl}${p}`, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}) });
+      const a = await request<GatewayError>(`${mesh.gatewayUrl}${p}`, { method, headers: { ...AUTH, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: '{}' } : {}) });
       assert.equal(a.status, 404, `${method} ${p}: ${a.text}`);
       assert.equal(a.body.error.code, 'not_found');
       assert.match(a.body.error.message, /Could not resolve .* to a method/);
@@ -134,7 +150,11 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
     const client = inferenceClient(`127.0.0.1:${mesh.ports.gateway}`);
     try {
       const call = (req: unknown) =>
-        new Promise<{ err: grpc.ServiceError | null; res: unknown }>((resolve) => (client['Embed'] as (r: unknown, cb: (e: grpc.ServiceError | null, r: unknown) => void) => void).call(client, req, (err, res) => resolve({ err, res })));
+        new Promise<{ err: grpc.ServiceError | null; res: unknown }>((resolve) => {
+          const metadata = new grpc.Metadata();
+          metadata.set('x-api-key', KEY);
+          (client['Embed'] as (r: unknown, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: unknown) => void) => void).call(client, req, metadata, (err, res) => resolve({ err, res }));
+        });
       const ok = await call({ model: 'm', input: ['a b'] });
       assert.equal(ok.err, null);
       assert.equal((ok.res as { instance: string }).instance, 'inference-1');
@@ -171,7 +191,7 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
     const web = () =>
       fetch(`${mesh.gatewayUrl}/${SERVICE}/Info`, {
         method: 'POST',
-        headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', origin: 'https://app.example' },
+        headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', origin: 'https://app.example', ...AUTH },
         body: frame(0, new Uint8Array()),
         signal: AbortSignal.timeout(5_000),
       });
@@ -190,9 +210,11 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
     assert.equal(trailers[0], 0x80);
     assert.match(trailers.subarray(5).toString(), /grpc-status:\s*0/);
 
+    // A browser's preflight carries no credentials: CORS answers it before ext-authz.
     const preflight = (origin: string) =>
       fetch(`${mesh.gatewayUrl}/${SERVICE}/Info`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-grpc-web' }, signal: AbortSignal.timeout(5_000) });
     const allowed = await preflight('https://app.example');
+    assert.equal(allowed.status, 200);
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
     assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /x-grpc-web/);
     const other = await preflight('https://evil.example');

@@ -24,20 +24,22 @@ const FileDescriptorProto = (descriptor as unknown as { FileDescriptorProto: pro
 const DEMO = filesOfSet(fs.readFileSync(path.join(repoRoot(), 'demo', 'protos', 'inference.pb')));
 const ORIGIN = { service: 'inference', source: 'test', loadedAt: '2026-01-01T00:00:00.000Z' };
 
-/** A file with one service whose one method carries `rule` (HttpRule bytes) as its google.api.http option. */
-function annotatedFile(rule: Uint8Array | undefined): Uint8Array {
-  const base = FileDescriptorProto.encode(
-    FileDescriptorProto.create({ name: 'x/v1/api.proto', package: 'x.v1', messageType: [{ name: 'A' }], service: [{ name: 'Api', method: [{ name: 'Get', inputType: '.x.v1.A', outputType: '.x.v1.A' }] }] }),
-  ).finish();
-  if (!rule) return base;
-  // Rebuild the method with options { 72295728: rule }: simplest by re-encoding the service by hand.
-  const w = protobuf.Writer.create();
-  const options = protobuf.Writer.create().uint32((72295728 << 3) | 2).bytes(rule).finish();
-  const method = protobuf.Writer.create().uint32((1 << 3) | 2).string('Get').uint32((2 << 3) | 2).string('.x.v1.A').uint32((3 << 3) | 2).string('.x.v1.A').uint32((4 << 3) | 2).bytes(options).finish();
-  const service = protobuf.Writer.create().uint32((1 << 3) | 2).string('Api').uint32((2 << 3) | 2).bytes(method).finish();
+/** A file with one service whose methods (Get, Put, …) carry these rules (HttpRule bytes) as their google.api.http option. */
+function annotatedFile(...rules: Array<Uint8Array | undefined>): Uint8Array {
+  const methods = (rules.length ? rules : [undefined]).map((rule, i) => {
+    const w = protobuf.Writer.create().uint32((1 << 3) | 2).string(['Get', 'Put', 'Run'][i]!).uint32((2 << 3) | 2).string('.x.v1.A').uint32((3 << 3) | 2).string('.x.v1.A');
+    if (rule) w.uint32((4 << 3) | 2).bytes(protobuf.Writer.create().uint32((72295728 << 3) | 2).bytes(rule).finish());
+    return w.finish();
+  });
+  const service = protobuf.Writer.create().uint32((1 << 3) | 2).string('Api');
+  for (const m of methods) service.uint32((2 << 3) | 2).bytes(m);
   const message = protobuf.Writer.create().uint32((1 << 3) | 2).string('A').finish();
-  w.uint32((1 << 3) | 2).string('x/v1/api.proto').uint32((2 << 3) | 2).string('x.v1').uint32((4 << 3) | 2).bytes(message).uint32((6 << 3) | 2).bytes(service);
-  return w.finish();
+  return protobuf.Writer.create()
+    .uint32((1 << 3) | 2).string('x/v1/api.proto')
+    .uint32((2 << 3) | 2).string('x.v1')
+    .uint32((4 << 3) | 2).bytes(message)
+    .uint32((6 << 3) | 2).bytes(service.finish())
+    .finish();
 }
 const rule = (verbField: number, template: string): Uint8Array => protobuf.Writer.create().uint32((verbField << 3) | 2).string(template).finish();
 
@@ -68,7 +70,7 @@ describe('transcoding: methods and their HTTP bindings', () => {
     assert.deepEqual(after.service[0]!.method.map((m) => [m.name, m.inputType]), before.service[0]!.method.map((m) => [m.name, m.inputType]));
     // Idempotent, and a file without annotations is left as it is.
     assert.deepEqual(Buffer.from(withGrpcPathBindings(added)), Buffer.from(added));
-    const plain = annotatedFile(undefined);
+    const plain = annotatedFile();
     assert.equal(withGrpcPathBindings(plain), plain);
   });
 
@@ -122,6 +124,10 @@ describe('transcoding: a service’s descriptor', () => {
     const none = serviceDescriptor([FileDescriptorProto.encode(FileDescriptorProto.create({ name: 'e.proto' })).finish()], undefined, ORIGIN);
     assert.ok(!none.ok);
     assert.equal(none.reason, 'the descriptors declare no gRPC service');
+    // Two methods on one path: Envoy takes it (the first wins), and so does the route.
+    const twice = serviceDescriptor([annotatedFile(rule(2, '/v1/a'), rule(2, '/v1/a'))], undefined, ORIGIN);
+    assert.ok(twice.ok);
+    assert.equal(twice.value.pathRegex, '^(?:/v1/a|/x\\.v1\\.Api/[^/]+)$');
     const ok = serviceDescriptor([annotatedFile(rule(4, '/v1/{name=things/*}:run'))], undefined, ORIGIN);
     assert.ok(ok.ok, ok.ok ? '' : ok.reason);
     assert.equal(ok.value.pathRegex, '^(?:/v1/things/[^/]+:run|/x\\.v1\\.Api/[^/]+)$');

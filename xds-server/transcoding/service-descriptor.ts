@@ -43,6 +43,8 @@ export function serviceDescriptor(files: readonly Uint8Array[], grpcServices: re
   for (const m of methods) {
     for (const b of m.bindings) {
       if (b.template === `/${m.service}/${m.method}`) continue; // the gRPC paths are matched below
+      // Envoy refuses the whole route table for one template that is none ("transcoding_filter:
+      // Cannot register 'pkg.Service.Method' to path matcher"): refused here, with the template.
       const r = templateRegex(b.template);
       if (!r.ok) return refused('', `${m.service}.${m.method}: ${describeRefusal(r)}`);
       alternatives.add(r.value);
