@@ -90,6 +90,7 @@ export class MeshStore {
     const timer = setTimeout(() => {
       this.expiry.delete(name);
       this.records.delete(name);
+      this.forgetDescriptor(name); // a service that comes back is asked again
       this.publish();
     }, this.options.retainVanishedMs);
     timer.unref();
@@ -126,12 +127,17 @@ export class MeshStore {
 
   /** The service is no longer transcoded (or gone): its descriptor and problem go. */
   dropDescriptor(service: string): void {
+    if (this.forgetDescriptor(service)) this.publish();
+  }
+
+  /** Whether the service had a descriptor or a refusal, now both gone. */
+  private forgetDescriptor(service: string): boolean {
     const had = this.descriptorProblems.delete(service);
-    if (!this.descriptors.has(service) && !had) return;
+    if (!this.descriptors.has(service)) return had;
     const next = new Map(this.descriptors);
     next.delete(service);
     this.descriptors = next;
-    this.publish();
+    return true;
   }
 
   /** A source that must answer once before the mesh counts as synced (e.g. config entries). */

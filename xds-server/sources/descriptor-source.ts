@@ -183,7 +183,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     for (const [name, service] of state.services) {
       const policy = resolveServicePolicy(state, name);
       if (!policy.transcoding.enabled) {
-        if (tracked.has(name)) forget(name);
+        forget(name); // also clears a refusal of a service that was never tracked (not grpc)
         continue;
       }
       if (policy.protocol !== 'grpc') {
