@@ -12,6 +12,7 @@ import { startPrometheus, type PrometheusServer } from '../../launcher/prometheu
 import { repoRoot, toolPath } from '../../launcher/repo.js';
 import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
+import { OVERSIZED_REGEX } from '../helpers/oversized-regex.js';
 
 describe('the console in a browser', () => {
   let mesh: GatewayMesh;
@@ -82,12 +83,12 @@ describe('the console in a browser', () => {
   it('shows a NACKed proxy with Envoy’s reason', async () => {
     await mesh.consul.api.kvPut(
       'meshgate/config/llm-chat-router',
-      'Kind: service-router\nName: llm-chat\nRoutes:\n  - Match: {HTTP: {PathPrefix: /v1/x/, Header: [{Name: x-key, Regex: "^v[0-9]{3}-[a-z]{40}-[a-f0-9]{64}$"}]}}\n    Destination: {Service: llm-chat}\n',
+      `Kind: service-router\nName: llm-chat\nRoutes:\n  - Match: {HTTP: {PathPrefix: /v1/x/, Header: [{Name: x-key, Regex: "${OVERSIZED_REGEX}"}]}}\n    Destination: {Service: llm-chat}\n`,
     );
     try {
       const proxy = page.locator(`[data-proxy="it-gateway-${mesh.ports.gateway}"]`);
       await waitFor('the NACK on the page', async () => (await proxy.locator('[data-cell="status"]').textContent()) === 'NACKED', { timeoutMs: 20_000, intervalMs: 250 });
-      assert.match((await proxy.locator('[data-cell="reason"]').textContent()) ?? '', /route: .*RE2 program size of \d+ > max program size of 100/);
+      assert.match((await proxy.locator('[data-cell="reason"]').textContent()) ?? '', /route: .*RE2 program size of \d+ > max program size of 20000/);
       await shot('nacked');
     } finally {
       await mesh.consul.api.kvDelete('meshgate/config/llm-chat-router');

@@ -12,6 +12,7 @@ import { freePorts } from '../../launcher/ports.js';
 import { distPath } from '../../launcher/repo.js';
 import { waitFor } from '../../launcher/wait.js';
 import { request, type EchoBody, type GatewayError } from '../helpers/http.js';
+import { OVERSIZED_REGEX } from '../helpers/oversized-regex.js';
 
 const PREFIX = 'meshgate/config/';
 
@@ -362,11 +363,11 @@ describe('sidecars, config entries, delta and state of the world', () => {
   });
 
   it('shows a NACK with Envoy\'s reason, and does not send the rejected version again', async () => {
-    // RE2 accepts this regex, but its program size is over Envoy's default limit (100): every
-    // Envoy that routes to llm-c (both gateways, llm-a's sidecar) rejects the routes.
+    // RE2 accepts this regex, but its program size is over what Envoy allows: every Envoy that
+    // routes to llm-c (both gateways, llm-a's sidecar) rejects the routes.
     await mesh.consul.api.kvPut(
       `${PREFIX}llm-c/router`,
-      'Kind: service-router\nName: llm-c\nRoutes:\n  - Match: {HTTP: {PathPrefix: /c/, Header: [{Name: x-key, Regex: "^v[0-9]{3}-[a-z]{40}-[a-f0-9]{64}$"}]}}\n    Destination: {Service: llm-d}\n',
+      `Kind: service-router\nName: llm-c\nRoutes:\n  - Match: {HTTP: {PathPrefix: /c/, Header: [{Name: x-key, Regex: "${OVERSIZED_REGEX}"}]}}\n    Destination: {Service: llm-d}\n`,
     );
     const nacked = await waitFor(
       'both Envoys to NACK the routes',
@@ -376,7 +377,7 @@ describe('sidecars, config entries, delta and state of the world', () => {
       },
       { timeoutMs: 10_000, intervalMs: 100 },
     );
-    for (const p of nacked) assert.match(p.types['route']!.last_nack!.message, /RE2 program size of \d+ > max program size of 100/);
+    for (const p of nacked) assert.match(p.types['route']!.last_nack!.message, /RE2 program size of \d+ > max program size of \d+/);
     const metrics = (await request<string>(admin('/metrics'))).text;
     assert.match(metrics, /meshgate_xds_nacks_total\{type="route"\} [3-9]/);
     const status = await meshgate('proxy-status');

@@ -9,6 +9,7 @@ import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import type { ModelServiceProcess } from '../../launcher/model-service.js';
 import { startPrometheus, type PrometheusServer } from '../../launcher/prometheus.js';
 import { waitFor } from '../../launcher/wait.js';
+import { OVERSIZED_REGEX } from '../helpers/oversized-regex.js';
 
 describe('Prometheus on the mesh', () => {
   let mesh: GatewayMesh;
@@ -82,10 +83,10 @@ describe('Prometheus on the mesh', () => {
   });
 
   it('fires the NACK alert for a proxy that rejects its routes', async () => {
-    // RE2 accepts this regex; Envoy refuses it (program size over its limit of 100).
+    // RE2 accepts this regex; Envoy refuses it (program size over its limit).
     await mesh.consul.api.kvPut(
       'meshgate/config/llm-chat-router',
-      'Kind: service-router\nName: llm-chat\nRoutes:\n  - Match: {HTTP: {PathPrefix: /v1/x/, Header: [{Name: x-key, Regex: "^v[0-9]{3}-[a-z]{40}-[a-f0-9]{64}$"}]}}\n    Destination: {Service: llm-chat}\n',
+      `Kind: service-router\nName: llm-chat\nRoutes:\n  - Match: {HTTP: {PathPrefix: /v1/x/, Header: [{Name: x-key, Regex: "${OVERSIZED_REGEX}"}]}}\n    Destination: {Service: llm-chat}\n`,
     );
     try {
       const alert = await waitFor('the NACK alert firing', async () => (await prom.alerts()).find((a) => a.labels['alertname'] === 'MeshgateProxyNacked' && a.state === 'firing'), {
