@@ -15,6 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { repoRoot } from '../launcher/repo.js';
+import { sharedProtoPath } from '../shared/proto/root.js';
 import { instanceFlags } from './instance-flags.js';
 import { addReflection } from './reflection-server.js';
 
@@ -31,7 +32,7 @@ const { service, instance } = flags;
 const protos = path.join(repoRoot(), 'demo', 'protos');
 // google/protobuf/*.proto as protobufjs ships them.
 const wellKnown = path.dirname(require.resolve('protobufjs/package.json'));
-const definition = protoLoader.loadSync(path.join(protos, 'meshgate', 'demo', 'v1', protoFile), { includeDirs: [protos, wellKnown], keepCase: true, defaults: true });
+const definition = protoLoader.loadSync(path.join(protos, 'meshgate', 'demo', 'v1', protoFile), { includeDirs: [protos, sharedProtoPath('googleapis'), wellKnown], keepCase: true, defaults: true });
 const pkg = grpc.loadPackageDefinition(definition) as unknown as { meshgate: { demo: { v1: { Inference: grpc.ServiceClientConstructor } } } };
 
 interface EmbedRequest {

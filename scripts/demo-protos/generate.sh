@@ -5,5 +5,5 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export PATH="$PATH:/usr/local/go/bin"
-(cd "$here" && go run . "$root/demo/protos/inference.pb" "$root/demo/protos" meshgate/demo/v1/inference.proto)
-(cd "$here" && go run . "$root/demo/protos/inference-v2.pb" "$root/demo/protos" meshgate/demo/v1/inference_v2.proto)
+(cd "$here" && go run . "$root/demo/protos/inference.pb" "$root/demo/protos:$root/shared/proto/googleapis" meshgate/demo/v1/inference.proto)
+(cd "$here" && go run . "$root/demo/protos/inference-v2.pb" "$root/demo/protos:$root/shared/proto/googleapis" meshgate/demo/v1/inference_v2.proto)

@@ -1,13 +1,14 @@
 // Compiles the demo's .proto files (demo/protos) into one google.protobuf.FileDescriptorSet,
 // every import included, each file after the files it imports — what a gRPC server's reflection
 // serves (demo/grpc-inference.ts serves these bytes) and what Envoy's gRPC-JSON transcoder reads.
-//   go run . <out.pb> <import dir> <file.proto>...
+//   go run . <out.pb> <import dir[:import dir…]> <file.proto>...
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/protobuf/proto"
@@ -23,7 +24,7 @@ func main() {
 	}
 	out, dir, files := os.Args[1], os.Args[2], os.Args[3:]
 	compiler := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: []string{dir}}),
+		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: strings.Split(dir, ":")}),
 		SourceInfoMode: protocompile.SourceInfoNone,
 	}
 	compiled, err := compiler.Compile(context.Background(), files...)

@@ -23,17 +23,22 @@ interface FileProto {
   service?: protobuf.Message[];
 }
 
-/** The set's location: beside this module's source, found from wherever the compiled code runs. */
-function descriptorSetPath(): string {
+/**
+ * A file of shared/proto (the Envoy API set, the vendored googleapis protos): beside this
+ * module's source, found from wherever the compiled code runs.
+ */
+export function sharedProtoPath(name: string): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = path.join(dir, 'shared', 'proto', 'envoy-api.pb');
+    const candidate = path.join(dir, 'shared', 'proto', name);
     if (fs.existsSync(candidate)) return candidate;
     const up = path.dirname(dir);
-    if (up === dir) throw new Error('shared/proto/envoy-api.pb not found: run scripts/envoy-protos/generate.sh');
+    if (up === dir) throw new Error(`shared/proto/${name} not found${name === 'envoy-api.pb' ? ': run scripts/envoy-protos/generate.sh' : ''}`);
     dir = up;
   }
 }
+
+const descriptorSetPath = (): string => sharedProtoPath('envoy-api.pb');
 
 let files: Map<string, FileProto> | undefined;
 let root: protobuf.Root | undefined;

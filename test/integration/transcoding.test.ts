@@ -14,6 +14,7 @@ import protobuf from 'protobufjs';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import type { ModelServiceProcess } from '../../launcher/model-service.js';
 import { repoRoot } from '../../launcher/repo.js';
+import { sharedProtoPath } from '../../shared/proto/root.js';
 import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import { request, type GatewayError } from '../helpers/http.js';
@@ -33,7 +34,7 @@ interface MeshView {
 
 function inferenceClient(address: string): grpc.Client & Record<string, (...a: unknown[]) => unknown> {
   const definition = protoLoader.loadSync(path.join(PROTOS, 'meshgate', 'demo', 'v1', 'inference.proto'), {
-    includeDirs: [PROTOS, path.dirname(require.resolve('protobufjs/package.json'))],
+    includeDirs: [PROTOS, sharedProtoPath('googleapis'), path.dirname(require.resolve('protobufjs/package.json'))],
     keepCase: true,
   });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { meshgate: { demo: { v1: { Inference: grpc.ServiceClientConstructor } } } };
@@ -263,5 +264,29 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
     const a = await post('/v1/inference/embed', { model: 'm', input: ['x'] });
     assert.equal(a.status, 200, 'the last good descriptor serves');
     assert.equal(a.body['instance'], 'inference-plain-1');
+  });
+
+  it('compiles .proto text from Consul KV (buf), and refuses text that does not compile with buf’s reason while the last good serves', async () => {
+    // The next version's text: Tokenize becomes reachable (the instance serves v1 only, so it
+    // answers UNIMPLEMENTED — as JSON, 501 — which shows the descriptor changed).
+    const v2 = fs.readFileSync(path.join(PROTOS, 'meshgate', 'demo', 'v1', 'inference_v2.proto'), 'utf8');
+    await mesh.consul.api.kvPut('meshgate/descriptors/inference-plain', v2);
+    await waitFor('Tokenize routed from the .proto text', async () => (await post('/v1/inference/tokenize', { text: 'a b' })).status === 501, { timeoutMs: 15_000, intervalMs: 100 });
+    const view = await meshView();
+    const d = view.descriptors.find((x) => x.service === 'inference-plain')!;
+    assert.match(d.source, /^consul kv meshgate\/descriptors\/inference-plain \(index \d+\), compiled by buf$/);
+    assert.deepEqual(d.methods.map((m) => m.method).sort(), ['Embed', 'Generate', 'Info', 'Tokenize']);
+    assert.ok(!view.problems.some((p) => p.subject === 'descriptor/inference-plain'));
+    const unimplemented = await post('/v1/inference/tokenize', { text: 'a b' });
+    assert.equal((unimplemented.body as unknown as GatewayError).error.code, 'not_implemented');
+
+    await mesh.consul.api.kvPut('meshgate/descriptors/inference-plain', v2.replace('string text = 1;', 'strin text = 1;'));
+    await waitFor(
+      'the text that does not compile refused',
+      async () => (await meshView()).problems.some((p) => p.subject === 'descriptor/inference-plain' && /does not compile: .*cannot find `strin`/.test(p.reason)),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    assert.equal((await post('/v1/inference/tokenize', { text: 'a b' })).status, 501, 'the last good (compiled) descriptor serves');
+    assert.equal((await post('/v1/inference/embed', { model: 'm', input: ['x'] })).status, 200);
   });
 });

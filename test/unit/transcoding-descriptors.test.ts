@@ -18,6 +18,7 @@ import { MeshStore } from '../../xds-server/model/mesh-store.js';
 import { serviceSettings } from '../../xds-server/model/service-settings.js';
 import { filesOfDocument } from '../../xds-server/transcoding/descriptor-document.js';
 import { methodsOfFiles, templateRegex, withGrpcPathBindings } from '../../xds-server/transcoding/http-rules.js';
+import { looksLikeProto } from '../../xds-server/transcoding/proto-compiler.js';
 import { serviceDescriptor } from '../../xds-server/transcoding/service-descriptor.js';
 
 const FileDescriptorProto = (descriptor as unknown as { FileDescriptorProto: protobuf.Type }).FileDescriptorProto;
@@ -131,6 +132,13 @@ describe('transcoding: a service’s descriptor', () => {
     const ok = serviceDescriptor([annotatedFile(rule(4, '/v1/{name=things/*}:run'))], undefined, ORIGIN);
     assert.ok(ok.ok, ok.ok ? '' : ok.reason);
     assert.equal(ok.value.pathRegex, '^(?:/v1/things/[^/]+:run|/x\\.v1\\.Api/[^/]+)$');
+  });
+
+  it('tells .proto text from base64 (the text goes to buf)', () => {
+    assert.ok(looksLikeProto('syntax = "proto3";\npackage a.b;\nservice S { rpc M(A) returns (A); }'));
+    assert.ok(looksLikeProto('message A {}'));
+    assert.ok(!looksLikeProto(setOfFiles(DEMO).toString('base64')));
+    assert.ok(!looksLikeProto('not a descriptor set!'));
   });
 
   it('reads a KV document: the base64 of a FileDescriptorSet; anything else refused with what to put there', () => {

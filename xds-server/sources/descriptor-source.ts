@@ -1,6 +1,6 @@
 // The descriptor source: for every service the gateway transcodes (protocol grpc, transcoding
 // on), its protobuf descriptors, into the mesh store — from Consul KV when an operator put a set
-// under `<prefix><service>` (that wins), else asked of a healthy instance over gRPC server
+// (or .proto text, compiled by buf) under `<prefix><service>` (that wins), else asked of a healthy instance over gRPC server
 // reflection: again whenever the service's instances or their registration change, and every
 // `refreshMs` besides. A descriptor that cannot be had or is refused leaves the last good one in
 // force, and the reason in the store's problems (/debug/mesh), a metric and the log; a later
@@ -16,10 +16,13 @@ import type { MeshStore } from '../model/mesh-store.js';
 import type { MeshState, Service, ServiceDescriptor } from '../model/mesh.js';
 import { resolveServicePolicy } from '../resolve/service-policy.js';
 import { filesOfDocument } from '../transcoding/descriptor-document.js';
+import { compileProto, looksLikeProto } from '../transcoding/proto-compiler.js';
 import { fetchDescriptorSet, type ReflectionOptions } from '../transcoding/reflection-client.js';
 import { serviceDescriptor } from '../transcoding/service-descriptor.js';
 
 export const DEFAULT_DESCRIPTOR_PREFIX = 'meshgate/descriptors/';
+/** Consul KV values are at most 512 KiB. */
+const MAX_PROTO_TEXT = 512 * 1024;
 
 export interface DescriptorSourceOptions {
   readonly store: MeshStore;
@@ -37,9 +40,12 @@ export interface DescriptorSourceOptions {
   readonly fetch?: typeof fetchDescriptorSet;
 }
 
+/** A KV document: a descriptor set ready to use, or .proto text still to compile. */
+type KvDescriptor = { readonly kind: 'set'; readonly descriptor: ServiceDescriptor } | { readonly kind: 'proto'; readonly text: string; readonly source: string };
+
 export interface DescriptorSource {
   /** The KV documents, in force or refused, for the admin views. */
-  readonly documents: DocumentStore<ServiceDescriptor>;
+  readonly documents: DocumentStore<KvDescriptor>;
   stop(): void;
 }
 
@@ -69,12 +75,17 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
   let stopped = false;
   const serviceOfDocument = (id: string): string => id.slice(id.lastIndexOf('/') + 1);
 
-  const documents = new DocumentStore<ServiceDescriptor>({
+  const documents = new DocumentStore<KvDescriptor>({
     compile(text, source) {
       const service = serviceOfDocument(source.document);
+      const from = `consul kv ${source.document.replace(/^consul:/, '')} (index ${source.version})`;
+      if (looksLikeProto(text)) {
+        if (text.length > MAX_PROTO_TEXT) throw new Error(`.proto text of ${text.length} characters, more than ${MAX_PROTO_TEXT}`);
+        return new Map([[service, { kind: 'proto', text, source: from } as const]]);
+      }
       const files = orThrow(filesOfDocument(text));
-      const d = orThrow(serviceDescriptor(files, undefined, { service, source: `consul kv ${source.document.replace(/^consul:/, '')} (index ${source.version})`, loadedAt: new Date().toISOString() }));
-      return new Map([[service, d]]);
+      const d = orThrow(serviceDescriptor(files, undefined, { service, source: from, loadedAt: new Date().toISOString() }));
+      return new Map([[service, { kind: 'set', descriptor: d } as const]]);
     },
     conflict: (name, other) => `${name} already has a descriptor from ${other}`,
   });
@@ -90,19 +101,55 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
       return;
     }
     const service = serviceOfDocument(e.document);
-    if (e.kind === 'refused') {
-      o.metrics.descriptorFetches.inc({ service, source: 'consul', result: 'refused' });
-      o.log.error({ service, document: e.document, version: e.version, reason: e.reason }, 'descriptor refused; the last good one stays in force');
-      if (tracked.has(service)) o.store.refuseDescriptor(service, `${e.document.replace(/^consul:/, 'consul kv ')}: ${e.reason}`);
-      return;
-    }
-    o.metrics.descriptorFetches.inc({ service, source: 'consul', result: 'ok' });
-    const d = documents.items.get(service);
-    if (d && tracked.has(service)) {
-      o.log.info({ service, source: d.source, digest: d.digest, grpcServices: d.grpcServices }, 'descriptor in force');
-      o.store.setDescriptor(d);
-    }
+    if (e.kind === 'refused') return refuseKv(service, e.reason);
+    useKv(service);
   });
+
+  /** .proto text waiting for buf, by service (the newest only); one compiles at a time. */
+  const toCompile = new Map<string, Extract<KvDescriptor, { kind: 'proto' }>>();
+  let compiling = false;
+
+  function refuseKv(service: string, reason: string): void {
+    o.metrics.descriptorFetches.inc({ service, source: 'consul', result: 'refused' });
+    o.log.error({ service, document: `${o.kvPrefix}${service}`, reason }, 'descriptor refused; the last good one stays in force');
+    if (tracked.has(service)) o.store.refuseDescriptor(service, `consul kv ${o.kvPrefix}${service}: ${reason}`);
+  }
+
+  function takeDescriptor(d: ServiceDescriptor): void {
+    o.metrics.descriptorFetches.inc({ service: d.service, source: 'consul', result: 'ok' });
+    o.log.info({ service: d.service, source: d.source, digest: d.digest, grpcServices: d.grpcServices }, 'descriptor in force');
+    o.store.setDescriptor(d);
+    o.metrics.descriptors.set(o.store.state.descriptors.size);
+  }
+
+  /** The KV document in force for a tracked service: its set now, or its .proto text once compiled. */
+  function useKv(service: string): void {
+    const item = documents.items.get(service);
+    if (!item || !tracked.has(service)) return;
+    if (item.kind === 'set') return takeDescriptor(item.descriptor);
+    toCompile.set(service, item);
+    void compileNext();
+  }
+
+  async function compileNext(): Promise<void> {
+    if (compiling || stopped) return;
+    const next = toCompile.entries().next();
+    if (next.done) return;
+    const [service, item] = next.value;
+    toCompile.delete(service);
+    compiling = true;
+    try {
+      const files = await compileProto(item.text, `${service}.proto`);
+      // A newer document (or none) since: its own turn decides.
+      if (stopped || documents.items.get(service) !== item || !tracked.has(service)) return;
+      const d = files.ok ? serviceDescriptor(files.value, undefined, { service, source: `${item.source}, compiled by buf`, loadedAt: new Date().toISOString() }) : files;
+      if (d.ok) takeDescriptor(d.value);
+      else refuseKv(service, describeRefusal(d));
+    } finally {
+      compiling = false;
+      void compileNext();
+    }
+  }
 
   const fromKv = (service: string): boolean => documents.status().some((s) => serviceOfDocument(s.id) === service);
 
@@ -196,10 +243,9 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
       if (!t) {
         t = { wantedFor: key, running: false, failures: 0, service };
         tracked.set(name, t);
-        const d = documents.items.get(name);
         const refusal = documents.status().find((st) => serviceOfDocument(st.id) === name)?.last_refusal;
-        if (d) o.store.setDescriptor(d);
-        if (refusal && !d) o.store.refuseDescriptor(name, `consul kv ${o.kvPrefix}${name}: ${refusal.reason}`);
+        if (documents.items.has(name)) useKv(name);
+        else if (refusal) o.store.refuseDescriptor(name, `consul kv ${o.kvPrefix}${name}: ${refusal.reason}`);
         if (!fromKv(name)) schedule(name, 0);
         continue;
       }
