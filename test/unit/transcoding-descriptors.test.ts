@@ -20,6 +20,7 @@ import { filesOfDocument } from '../../xds-server/transcoding/descriptor-documen
 import { methodsOfFiles, templateRegex, withGrpcPathBindings } from '../../xds-server/transcoding/http-rules.js';
 import { looksLikeProto } from '../../xds-server/transcoding/proto-compiler.js';
 import { serviceDescriptor } from '../../xds-server/transcoding/service-descriptor.js';
+import { CORS_FILTER, GRPC_WEB_FILTER, TRANSCODER_FILTER, transcodedRouteFilters } from '../../xds-server/translate/transcoding-filters.js';
 
 const FileDescriptorProto = (descriptor as unknown as { FileDescriptorProto: protobuf.Type }).FileDescriptorProto;
 const DEMO = filesOfSet(fs.readFileSync(path.join(repoRoot(), 'demo', 'protos', 'inference.pb')));
@@ -191,5 +192,24 @@ describe('transcoding: settings and the store', () => {
     store.dropDescriptor('inference');
     assert.equal(store.state.descriptors.size, 0);
     store.close();
+  });
+});
+
+describe('transcoding: the route settings', () => {
+  it('bounds the transcoder’s request body by the service’s limit, else by gRPC’s 4 MiB, and turns gRPC-Web on only with a CORS policy', () => {
+    const d = serviceDescriptor(DEMO, undefined, ORIGIN);
+    assert.ok(d.ok);
+    const transcoder = (f: Record<string, unknown>) => ((f[TRANSCODER_FILTER] as { config: Record<string, unknown> }).config);
+    const plain = transcodedRouteFilters(d.value, { enabled: true, streams: 'ndjson' }, undefined);
+    assert.equal(transcoder(plain)['max_request_body_size'], 4 * 1024 * 1024);
+    assert.deepEqual(transcoder(plain)['print_options'], { stream_newline_delimited: true });
+    assert.equal(plain[GRPC_WEB_FILTER], undefined);
+    assert.equal(plain[CORS_FILTER], undefined);
+    const web = transcodedRouteFilters(d.value, { enabled: true, streams: 'sse', grpcWeb: { allowOrigins: ['https://app.example'], allowHeaders: ['x-api-key'], maxAgeSeconds: 60, allowCredentials: false } }, 1024);
+    assert.equal(transcoder(web)['max_request_body_size'], 1024);
+    assert.deepEqual(transcoder(web)['print_options'], { stream_sse_style_delimited: true });
+    assert.ok(web[GRPC_WEB_FILTER]);
+    assert.deepEqual((web[CORS_FILTER] as { allow_origin_string_match: unknown }).allow_origin_string_match, [{ exact: 'https://app.example' }]);
+    assert.match((web[CORS_FILTER] as { allow_headers: string }).allow_headers, /x-grpc-web.*x-api-key/);
   });
 });

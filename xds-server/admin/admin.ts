@@ -87,7 +87,7 @@ export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: Adm
       revision: state.revision,
       services: [...state.services.values()],
       // The descriptor sets in force, without their bytes (/debug/descriptors/:service has them).
-      descriptors: [...state.descriptors.values()].map(({ base64, pathRegex: _r, ...d }) => ({ ...d, bytes: Buffer.byteLength(base64, 'base64') })),
+      descriptors: [...state.descriptors.values()].map(({ base64, ...d }) => ({ ...d, bytes: Buffer.byteLength(base64, 'base64') })),
       problems: state.problems,
     });
   });

@@ -42,3 +42,5 @@ export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DE
 export const DEFAULT_TRANSCODED_STREAMS = 'ndjson' as const;
 /** How long a browser may keep a gRPC-Web preflight's answer. */
 export const DEFAULT_GRPC_WEB_MAX_AGE_SECONDS = 600;
+/** The largest JSON body the transcoder takes when the service sets none (gRPC's own default message limit). */
+export const DEFAULT_TRANSCODED_MAX_REQUEST_BYTES = 4 * 1024 * 1024;

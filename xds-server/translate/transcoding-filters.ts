@@ -14,6 +14,7 @@
 //                    passed on.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ServiceDescriptor } from '../model/mesh.js';
+import { DEFAULT_TRANSCODED_MAX_REQUEST_BYTES } from '../resolve/defaults.js';
 import type { GrpcWebPolicy, TranscodingPolicy } from '../resolve/policy-types.js';
 
 export const TRANSCODER_FILTER = 'envoy.filters.http.grpc_json_transcoder';
@@ -133,7 +134,7 @@ function corsPolicy(web: GrpcWebPolicy): JsonObject {
 
 /**
  * A transcoded service's route settings: the transcoder with its descriptors (and the body
- * limit as its own, so that a JSON body past it is a 413 even where the buffer filter is not on),
+ * limit as its own — the service's, else gRPC's 4 MiB — so that a JSON body past it is a 413),
  * the JSON errors, gRPC-Web and CORS when its policy says so.
  */
 export function transcodedRouteFilters(descriptor: ServiceDescriptor, policy: TranscodingPolicy, maxRequestBytes: number | undefined): JsonObject {
@@ -147,7 +148,8 @@ export function transcodedRouteFilters(descriptor: ServiceDescriptor, policy: Tr
       match_incoming_request_route: true,
       request_validation_options: { reject_unknown_method: true },
       print_options: policy.streams === 'sse' ? { stream_sse_style_delimited: true } : { stream_newline_delimited: true },
-      ...(maxRequestBytes !== undefined ? { max_request_body_size: maxRequestBytes } : {}),
+      // The transcoder holds a whole request message before it sends it: bounded even where the service sets no limit.
+      max_request_body_size: maxRequestBytes ?? DEFAULT_TRANSCODED_MAX_REQUEST_BYTES,
     }),
     // On with the chain's own settings (the error matcher, the decoding script).
     [CUSTOM_RESPONSE_FILTER]: ENABLED,
