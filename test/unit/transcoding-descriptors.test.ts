@@ -123,6 +123,9 @@ describe('transcoding: a service’s descriptor', () => {
     const missing = serviceDescriptor(DEMO, ['meshgate.demo.v1.Nope'], ORIGIN);
     assert.ok(!missing.ok);
     assert.match(missing.reason, /no file declares meshgate\.demo\.v1\.Nope/);
+    const garbage = serviceDescriptor([Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01])], undefined, ORIGIN);
+    assert.ok(!garbage.ok);
+    assert.match(garbage.reason, /^the descriptors could not be read: /);
     const none = serviceDescriptor([FileDescriptorProto.encode(FileDescriptorProto.create({ name: 'e.proto' })).finish()], undefined, ORIGIN);
     assert.ok(!none.ok);
     assert.equal(none.reason, 'the descriptors declare no gRPC service');

@@ -10,7 +10,7 @@ import type { ConsulClient } from '../../shared/consul/client.js';
 import { DocumentStore } from '../../shared/documents/document-store.js';
 import { startDocumentSources, type RunningSources } from '../../shared/documents/start-sources.js';
 import { filesOfSet } from '../../shared/proto/file-descriptors.js';
-import { describeRefusal, orThrow } from '../../shared/validate/result.js';
+import { describeRefusal, orThrow, refused } from '../../shared/validate/result.js';
 import type { XdsMetrics } from '../admin/metrics.js';
 import type { MeshStore } from '../model/mesh-store.js';
 import type { MeshState, Service, ServiceDescriptor } from '../model/mesh.js';
@@ -139,7 +139,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     toCompile.delete(service);
     compiling = true;
     try {
-      const files = await compileProto(item.text, `${service}.proto`);
+      const files = await compileProto(item.text, `${service}.proto`).catch((err: Error) => refused<Uint8Array[]>('', `buf could not be run: ${err.message}`));
       // A newer document (or none) since: its own turn decides.
       if (stopped || documents.items.get(service) !== item || !tracked.has(service)) return;
       const d = files.ok ? serviceDescriptor(files.value, undefined, { service, source: `${item.source}, compiled by buf`, loadedAt: new Date().toISOString() }) : files;
@@ -172,12 +172,14 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
       if (!t || t.running || fromKv(service)) continue;
       active += 1;
       t.running = true;
-      void fetchOne(service, t).finally(() => {
-        active -= 1;
-        t.running = false;
-        if (tracked.get(service) === t && t.fetchedFor !== t.wantedFor) schedule(service, 0);
-        pump();
-      });
+      void fetchOne(service, t)
+        .catch((err: Error) => o.log.error({ service, err }, 'descriptor fetch failed unexpectedly; the last good one stays in force'))
+        .finally(() => {
+          active -= 1;
+          t.running = false;
+          if (tracked.get(service) === t && t.fetchedFor !== t.wantedFor) schedule(service, 0);
+          pump();
+        });
     }
   }
 

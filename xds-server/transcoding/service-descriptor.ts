@@ -29,6 +29,15 @@ export interface DescriptorOrigin {
  * reflection server or an operator gave, in any order.
  */
 export function serviceDescriptor(files: readonly Uint8Array[], grpcServices: readonly string[] | undefined, origin: DescriptorOrigin): Checked<ServiceDescriptor> {
+  try {
+    return build(files, grpcServices, origin);
+  } catch (err) {
+    // Bytes a server or an operator sent that are no protobuf at all.
+    return refused('', `the descriptors could not be read: ${(err as Error).message}`);
+  }
+}
+
+function build(files: readonly Uint8Array[], grpcServices: readonly string[] | undefined, origin: DescriptorOrigin): Checked<ServiceDescriptor> {
   const declared = [...new Set(methodsOfFiles(files).map((m) => m.service))].sort();
   const services = grpcServices ? [...grpcServices].sort() : declared;
   if (services.length === 0) return refused('', 'the descriptors declare no gRPC service');
