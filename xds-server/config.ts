@@ -7,6 +7,7 @@ import { durationFlag } from '../shared/validate/duration.js';
 import { checkHeaderName, isPolicyName, isServiceName, POLICY_NAME_HINT } from '../shared/validate/names.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { DEFAULT_ACCEPT_BACKLOG } from './server/ads-server.js';
+import { DEFAULT_DESCRIPTOR_PREFIX } from './sources/descriptor-source.js';
 import { orThrow, within } from '../shared/validate/result.js';
 import type { RateLimitDescriptor } from './model/mesh.js';
 import { parseDescriptors } from './model/rate-limit-meta.js';
@@ -198,7 +199,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     llm,
     configEntriesPrefix: values['config-entries-prefix'] ?? 'meshgate/config/',
     configEntryFiles: values['config-entries'] ?? [],
-    descriptorsPrefix: values['descriptors-prefix'] ?? 'meshgate/descriptors/',
+    descriptorsPrefix: values['descriptors-prefix'] ?? DEFAULT_DESCRIPTOR_PREFIX,
     descriptorRefreshMs: values['descriptor-refresh'] ? duration(values['descriptor-refresh'], '--descriptor-refresh') : 300_000,
     proxyMetricsService: proxyMetricsService === 'none' ? undefined : proxyMetricsService,
     register: values.register ?? false,
