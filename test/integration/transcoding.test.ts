@@ -132,7 +132,7 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
     assert.equal((a.body as unknown as GatewayError).error.message, 'input must have at least one text');
   });
 
-  it('answers an unknown method, or a known path with another verb, 404 in JSON and calls nobody', async () => {
+  it('answers an unknown method, or a known path with another verb, 404 in JSON and calls nobody; a body that is not JSON, 400', async () => {
     const calls = async () => (await mesh.envoy.admin.stat('cluster.inference.upstream_rq_total')) ?? 0;
     const before = await calls();
     for (const [method, p] of [
@@ -145,6 +145,11 @@ describe('JSON ↔ gRPC transcoding at the gateway, descriptors by reflection', 
       assert.match(a.body.error.message, /Could not resolve .* to a method/);
     }
     assert.equal(await calls(), before);
+    // A body that is not JSON at all: 400, in JSON. (The call's headers may have gone upstream
+    // already — the transcoder converts as the body comes — and the stream is then reset.)
+    const bad = await request<GatewayError>(`${mesh.gatewayUrl}/v1/inference/embed`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: '{"model": ' });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.body.error.code, 'bad_request');
   });
 
   it('still serves native gRPC callers through the same route, their errors as gRPC statuses', async () => {
