@@ -67,6 +67,7 @@ export class Controller implements SnapshotSource {
     this.unsubscribe = store.onChange((state) => {
       this.metrics?.services.set(state.services.size);
       this.metrics?.problems.set(state.problems.length);
+      this.metrics?.descriptors.set(state.descriptors.size);
       this.metrics?.ready.set(1);
       this.debouncer.trigger();
     });

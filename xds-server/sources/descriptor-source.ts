@@ -89,8 +89,11 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     },
     conflict: (name, other) => `${name} already has a descriptor from ${other}`,
   });
+  /** The services with a KV document, in force or refused: KV, not reflection, is their source. */
+  const inKv = new Set<string>();
   documents.onEvent((e) => {
-    o.metrics.descriptors.set(o.store.state.descriptors.size);
+    if (e.kind === 'removed') inKv.delete(serviceOfDocument(e.document));
+    else inKv.add(serviceOfDocument(e.document));
     if (e.kind === 'removed') {
       o.log.warn({ document: e.document }, 'descriptor removed from Consul KV; asking the service over reflection again');
       const t = tracked.get(serviceOfDocument(e.document));
@@ -109,17 +112,18 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
   const toCompile = new Map<string, Extract<KvDescriptor, { kind: 'proto' }>>();
   let compiling = false;
 
+  const refuseFromKv = (service: string, reason: string): void => o.store.refuseDescriptor(service, `consul kv ${o.kvPrefix}${service}: ${reason}`);
+
   function refuseKv(service: string, reason: string): void {
     o.metrics.descriptorFetches.inc({ service, source: 'consul', result: 'refused' });
     o.log.error({ service, document: `${o.kvPrefix}${service}`, reason }, 'descriptor refused; the last good one stays in force');
-    if (tracked.has(service)) o.store.refuseDescriptor(service, `consul kv ${o.kvPrefix}${service}: ${reason}`);
+    if (tracked.has(service)) refuseFromKv(service, reason);
   }
 
   function takeDescriptor(d: ServiceDescriptor): void {
     o.metrics.descriptorFetches.inc({ service: d.service, source: 'consul', result: 'ok' });
     o.log.info({ service: d.service, source: d.source, digest: d.digest, grpcServices: d.grpcServices }, 'descriptor in force');
     o.store.setDescriptor(d);
-    o.metrics.descriptors.set(o.store.state.descriptors.size);
   }
 
   /** The KV document in force for a tracked service: its set now, or its .proto text once compiled. */
@@ -151,7 +155,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     }
   }
 
-  const fromKv = (service: string): boolean => documents.status().some((s) => serviceOfDocument(s.id) === service);
+  const fromKv = (service: string): boolean => inKv.has(service);
 
   function schedule(service: string, delayMs: number): void {
     const t = tracked.get(service);
@@ -215,7 +219,6 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
         o.log.info({ service, source: d.value.source, digest: d.value.digest, grpcServices: d.value.grpcServices, methods: d.value.methods.length }, 'descriptor in force');
       }
       o.store.setDescriptor(d.value);
-      o.metrics.descriptors.set(o.store.state.descriptors.size);
       schedule(service, refreshMs);
       return;
     }
@@ -228,8 +231,16 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     schedule(service, Math.min(60_000, retryMs * 2 ** Math.min(t.failures - 1, 4)));
   }
 
+  /** The state onState last looked at: only services whose record changed are looked at again. */
+  let seen: MeshState | undefined;
+
   function onState(state: MeshState): void {
+    const before = seen;
+    seen = state;
+    // Config entries (service-defaults) can change any service's settings: then all of them.
+    const all = !before || before.entries !== state.entries;
     for (const [name, service] of state.services) {
+      if (!all && before.services.get(name) === service) continue;
       const policy = resolveServicePolicy(state, name);
       if (!policy.transcoding.enabled) {
         forget(name); // also clears a refusal of a service that was never tracked (not grpc)
@@ -247,7 +258,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
         tracked.set(name, t);
         const refusal = documents.status().find((st) => serviceOfDocument(st.id) === name)?.last_refusal;
         if (documents.items.has(name)) useKv(name);
-        else if (refusal) o.store.refuseDescriptor(name, `consul kv ${o.kvPrefix}${name}: ${refusal.reason}`);
+        else if (refusal) refuseFromKv(name, refusal.reason);
         if (!fromKv(name)) schedule(name, 0);
         continue;
       }
@@ -264,7 +275,6 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     if (t) clearTimeout(t.timer);
     tracked.delete(name);
     o.store.dropDescriptor(name);
-    o.metrics.descriptors.set(o.store.state.descriptors.size);
   }
 
   let sources: RunningSources | undefined;

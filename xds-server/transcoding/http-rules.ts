@@ -178,6 +178,11 @@ function segmentsRegex(segments: readonly string[], inVariable: boolean): string
   return parts.join('/');
 }
 
+/** Every method's gRPC path of a service ("pkg.Service"), as an RE2 regex without anchors. */
+export function grpcPathRegex(service: string): string {
+  return `/${escapeRegex(service)}/[^/]+`;
+}
+
 /**
  * An HttpRule path template (`/v1/{name=projects/*}/items:search`) as an RE2 regex of the
  * request paths it matches, without anchors; refused when it is not a template.

@@ -15,8 +15,15 @@ import { refused, valid, type Checked } from '../../shared/validate/result.js';
 
 const require = createRequire(import.meta.url);
 
-/** buf's binary for this platform (the package's optional dependency), not its node launcher. */
+let binary: string | undefined;
+
+/** buf's binary for this platform (the package's optional dependency), not its node launcher; found once. */
 function bufBinary(): string {
+  binary ??= findBufBinary();
+  return binary;
+}
+
+function findBufBinary(): string {
   const arch = process.arch === 'arm64' ? (process.platform === 'linux' ? 'aarch64' : 'arm64') : process.arch;
   const exe = process.platform === 'win32' ? 'buf.exe' : 'buf';
   try {

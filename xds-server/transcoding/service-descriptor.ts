@@ -7,14 +7,12 @@ import { filesOfSet, setOfFiles } from '../../shared/proto/file-descriptors.js';
 import { describeRefusal, refused, valid, type Checked } from '../../shared/validate/result.js';
 import type { ServiceDescriptor } from '../model/mesh.js';
 import { assembleDescriptorSet } from './descriptor-set.js';
-import { methodsOfFiles, templateRegex, withGrpcPathBindings } from './http-rules.js';
+import { grpcPathRegex, methodsOfFiles, templateRegex, withGrpcPathBindings } from './http-rules.js';
 
 /** Envoy matches the route's regex with RE2; the gateway bootstraps raise its program size limit to this. */
 export const MAX_PATH_REGEX_CHARS = 16_384;
 /** Envoy's transcoder keeps a descriptor pool per route: a bound on what each costs. */
 export const MAX_DESCRIPTOR_BYTES = 4 * 1024 * 1024;
-
-const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export interface DescriptorOrigin {
   /** Consul service name. */
@@ -38,8 +36,8 @@ export function serviceDescriptor(files: readonly Uint8Array[], grpcServices: re
 }
 
 function build(files: readonly Uint8Array[], grpcServices: readonly string[] | undefined, origin: DescriptorOrigin): Checked<ServiceDescriptor> {
-  const declared = [...new Set(methodsOfFiles(files).map((m) => m.service))].sort();
-  const services = grpcServices ? [...grpcServices].sort() : declared;
+  // Reflection names its services; an operator's set serves all it declares.
+  const services = [...new Set(grpcServices ?? methodsOfFiles(files).map((m) => m.service))].sort();
   if (services.length === 0) return refused('', 'the descriptors declare no gRPC service');
   const set = assembleDescriptorSet(files, services);
   if (!set.ok) return refused('', set.reason);
@@ -48,7 +46,7 @@ function build(files: readonly Uint8Array[], grpcServices: readonly string[] | u
   if (bytes.length > MAX_DESCRIPTOR_BYTES) return refused('', `the descriptor set is ${bytes.length} bytes, more than the ${MAX_DESCRIPTOR_BYTES} a service may have`);
   const methods = methodsOfFiles(ordered).filter((m) => services.includes(m.service));
   // Every method's gRPC path (the transcoder answers an unknown method 404), then the REST paths.
-  const alternatives = new Set(services.map((s) => `/${escapeRegex(s)}/[^/]+`));
+  const alternatives = new Set(services.map(grpcPathRegex));
   for (const m of methods) {
     for (const b of m.bindings) {
       if (b.template === `/${m.service}/${m.method}`) continue; // the gRPC paths are matched below
