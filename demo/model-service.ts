@@ -10,7 +10,9 @@
 //                                    outside /v1/)
 // POST /v1/chat/completions          deterministic reply with a usage block (stream: true → SSE,
 //                                    the usage chunk only with stream_options.include_usage, as
-//                                    OpenAI does; header x-demo-pace-ms: N waits N ms between chunks)
+//                                    OpenAI does; header x-demo-pace-ms: N waits N ms between chunks);
+//                                    OpenAI's whole message schema (content parts, tool calls and
+//                                    results); a forced tool_choice is answered with a tool call
 // POST /v1/embeddings                deterministic vectors
 // GET /v1/models
 // GET /health                        the Consul check; PUT /_demo/health?healthy=false fails it
@@ -21,7 +23,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
-import { chatCompletion, chatReply, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
+import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
 const flags = instanceFlags('llm-chat', {
   // The outbound port of this instance's sidecar Envoy: GET /call/<service>/<path> goes there.
@@ -67,13 +69,21 @@ async function streamChat(res: http.ServerResponse, request: ChatRequest, paceMs
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
     `data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], system_fingerprint: instance, choices, ...extra })}\n\n`;
-  const words = chatReply(request).split(' ');
+  const answer = chatAnswer(request);
+  if (answer.toolCalls) {
+    // As OpenAI streams a tool call: its id and name first, then its arguments.
+    const first = answer.toolCalls.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: '' } }));
+    res.write(chunk([{ index: 0, delta: { role: 'assistant', content: null, tool_calls: first }, finish_reason: null }]));
+    const args = answer.toolCalls.map((c, index) => ({ index, function: { arguments: c.function.arguments } }));
+    res.write(chunk([{ index: 0, delta: { tool_calls: args }, finish_reason: null }]));
+  }
+  const words = answer.content === null ? [] : answer.content.split(' ');
   for (const [i, word] of words.entries()) {
     if (paceMs && i) await new Promise((r) => setTimeout(r, paceMs));
     if (res.destroyed) return;
     res.write(chunk([{ index: 0, delta: { ...(i === 0 ? { role: 'assistant' } : {}), content: (i ? ' ' : '') + word }, finish_reason: null }]));
   }
-  res.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
+  res.write(chunk([{ index: 0, delta: {}, finish_reason: answer.toolCalls ? 'tool_calls' : 'stop' }]));
   if (request.stream_options?.include_usage) res.write(chunk([], { usage: full['usage'] }));
   res.end('data: [DONE]\n\n');
 }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Counter } from 'prom-client';
 import type { CallRecord } from '../engine/call-record.js';
+import { messagesText, turnText } from '../../shared/openai-messages.js';
 import { capped, type Redactor } from './redact.js';
 
 /** A finished call, with what was asked and answered. */
@@ -62,9 +63,10 @@ export class RequestLog {
   }
 }
 
-/** What a request asked, as text: the messages, the prompt or the input. */
+/** What a request asked, as text: the messages (one a line, content parts reassembled as text, tool calls and results named), the prompt or the input. */
 export function promptOf(request: Readonly<Record<string, unknown>>): string {
-  const asked = request['messages'] ?? request['prompt'] ?? request['input'];
+  if (Array.isArray(request['messages'])) return messagesText(request['messages']);
+  const asked = request['prompt'] ?? request['input'];
   return asked === undefined ? '' : typeof asked === 'string' ? asked : JSON.stringify(asked);
 }
 
@@ -73,6 +75,6 @@ export function completionOf(answer: unknown): string {
   const choices = (answer as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) return '';
   return choices
-    .map((c: { message?: { content?: unknown }; text?: unknown }) => (typeof c?.message?.content === 'string' ? c.message.content : typeof c?.text === 'string' ? c.text : ''))
+    .map((c: { message?: unknown; text?: unknown }) => (c?.message ? turnText(c.message) : typeof c?.text === 'string' ? c.text : ''))
     .join('\n');
 }

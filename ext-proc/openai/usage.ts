@@ -5,6 +5,11 @@
 // held back for the count) unless it must drop the usage-only event the gateway asked for
 // itself (`stream_options.include_usage` the caller did not request), in which case it passes
 // whole events only. Bounded: an event longer than `maxEventBytes` is passed on unread.
+import { turnText } from '../../shared/openai-messages.js';
+
+/** At most this many tool calls of one streamed answer are reassembled for the request log. */
+const MAX_COLLECTED_TOOL_CALLS = 64;
+
 export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
@@ -91,6 +96,8 @@ export class StreamUsageReader {
 
   /** The answer's text so far, when collected (for the request log): at most `collectBytes`. */
   private collected: string[] = [];
+  /** Streamed tool calls by their index: the name, and the arguments as their pieces arrive. */
+  private readonly toolCalls = new Map<number, { name: string; arguments: string }>();
   private collectedBytes = 0;
 
   constructor(
@@ -103,7 +110,7 @@ export class StreamUsageReader {
 
   /** The streamed answer's text, reassembled (empty unless collected). */
   text(): string {
-    return this.collected.join('');
+    return turnText({ content: this.collected.join(''), tool_calls: [...this.toolCalls.values()].map((f) => ({ function: f })) });
   }
 
   /** Read one body chunk; returns the bytes to pass on to the caller. */
@@ -151,11 +158,27 @@ export class StreamUsageReader {
   private collect(event: unknown): void {
     const choices = (event as { choices?: unknown }).choices;
     if (!Array.isArray(choices)) return;
-    for (const c of choices as Array<{ delta?: { content?: unknown }; text?: unknown }>) {
+    for (const c of choices as Array<{ delta?: { content?: unknown; tool_calls?: unknown }; text?: unknown }>) {
       const t = typeof c?.delta?.content === 'string' ? c.delta.content : typeof c?.text === 'string' ? c.text : '';
-      if (!t) continue;
-      this.collected.push(t);
-      this.collectedBytes += t.length;
+      if (t) {
+        this.collected.push(t);
+        this.collectedBytes += t.length;
+      }
+      if (Array.isArray(c?.delta?.tool_calls)) this.collectToolCalls(c.delta.tool_calls);
+    }
+  }
+
+  private collectToolCalls(deltas: readonly unknown[]): void {
+    for (const d of deltas as Array<{ index?: unknown; function?: { name?: unknown; arguments?: unknown } }>) {
+      if (typeof d?.index !== 'number') continue;
+      const call = this.toolCalls.get(d.index) ?? (this.toolCalls.size < MAX_COLLECTED_TOOL_CALLS ? { name: '', arguments: '' } : undefined);
+      if (!call) continue;
+      this.toolCalls.set(d.index, call);
+      if (typeof d.function?.name === 'string') call.name += d.function.name;
+      if (typeof d.function?.arguments === 'string') {
+        call.arguments += d.function.arguments;
+        this.collectedBytes += d.function.arguments.length;
+      }
     }
   }
 

@@ -14,7 +14,7 @@ describe('demo model service answers', () => {
 
   it('says what is wrong with a bad request', () => {
     assert.equal(chatRequestProblem({}), '"messages" must be a non-empty array');
-    assert.equal(chatRequestProblem({ messages: [{ role: 'user' }] }), 'messages[0] must have string "role" and "content"');
+    assert.equal(chatRequestProblem({ messages: [{ role: 'user' }] }), 'messages[0]: "content" must be a string or a list of content parts');
     assert.equal(chatRequestProblem({ messages: [{ role: 'user', content: 'x' }] }), undefined);
   });
 
