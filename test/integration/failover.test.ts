@@ -2,7 +2,9 @@
 // gateway, and through a caller's sidecar, while one instance of the service they call is killed
 // with SIGKILL. In-flight requests it had are reset; the resolved retry policy repeats them
 // (idempotent methods) on another instance, and new ones never pick it (connect failures are
-// retried too) until Consul marks it critical. Nobody sees an error.
+// retried too) until Consul marks it critical. Nobody sees an error — also where a
+// service-router gives GETs retry conditions of their own (as the demo's llm-chat does): those
+// are added to the defaults, never put in their place.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayMesh, type GatewayMesh, type SidecarInstance } from '../../launcher/mesh.js';
@@ -21,6 +23,13 @@ describe('failover: an instance killed under load', () => {
     victims = [];
     for (const id of ['victim-1', 'victim-2', 'victim-3']) victims.push(await mesh.addInstance({ service: 'victim', id, meta: { 'gateway-path': '/victim/' } }));
     agent = await mesh.addSidecarInstance({ service: 'agent', id: 'agent-1', meta: { upstreams: 'victim', 'gateway-path': 'none' } });
+    // GETs retry a 503 too: the route's conditions, merged with the defaults (connect-failure,
+    // refused-stream, and reset for idempotent methods).
+    await mesh.consul.api.kvPut(
+      'meshgate/config/victim-router',
+      'Kind: service-router\nName: victim\nRoutes:\n  - Match: {HTTP: {Methods: [GET, HEAD]}}\n    Destination: {NumRetries: 2, RetryOnStatusCodes: [503], PerTryTimeout: 5s}\n',
+    );
+    await waitFor('the router in the agent sidecar', async () => JSON.stringify(await agent.envoy.admin.configDump(false)).includes('retriable-status-codes'), { timeoutMs: 20_000, intervalMs: 200 });
     // Every instance answers, through the gateway and through the agent's sidecar.
     await waitFor(
       'all three victims to answer through the gateway',
@@ -44,9 +53,19 @@ describe('failover: an instance killed under load', () => {
     await mesh?.stop();
   });
 
+  it('retries a GET on every default condition and the route’s own, in the sidecar as at the gateway', async () => {
+    for (const envoy of [agent.envoy, mesh.envoy]) {
+      const dump = (await envoy.admin.configDump(false)) as { configs: Array<{ dynamic_route_configs?: Array<{ route_config: { virtual_hosts: Array<{ routes: Array<{ match: { headers?: Array<{ string_match?: { safe_regex?: { regex: string } } }> }; route?: { retry_policy?: { retry_on: string } } }> }> } }> }> };
+      const routes = dump.configs.flatMap((c) => c.dynamic_route_configs ?? []).flatMap((r) => r.route_config.virtual_hosts.flatMap((v) => v.routes));
+      const get = routes.find((r) => r.match.headers?.some((h) => h.string_match?.safe_regex?.regex === '^(GET|HEAD)$'));
+      assert.ok(get, 'a route for GET|HEAD');
+      assert.deepEqual(get.route?.retry_policy?.retry_on.split(',').sort(), ['connect-failure', 'refused-stream', 'reset', 'retriable-status-codes']);
+    }
+  });
+
   it('answers every GET while one instance dies with SIGKILL, through the gateway and through a sidecar', async () => {
     // Each request is held 30 ms by the instance, so the dying one has requests in flight.
-    const viaGateway = trafficOf(() => fetch(`${mesh.gatewayUrl}/victim/slow?delay_ms=30`, { signal: AbortSignal.timeout(10_000) }), { concurrency: 8, pauseMs: 0 });
+    const viaGateway = trafficOf(() => fetch(`${mesh.gatewayUrl}/victim/slow?delay_ms=30`, { signal: AbortSignal.timeout(10_000) }), { concurrency: 16, pauseMs: 0 });
     const viaSidecar = trafficOf(
       async () => {
         const res = await agent.call('victim', '/slow?delay_ms=30');
@@ -54,7 +73,7 @@ describe('failover: an instance killed under load', () => {
         // The app relays what its sidecar answered.
         return new Response(JSON.stringify(answer.body), { status: answer.status });
       },
-      { concurrency: 8, pauseMs: 0 },
+      { concurrency: 16, pauseMs: 0 },
     );
     await sleep(1_000);
     const killed = victims[1]!;

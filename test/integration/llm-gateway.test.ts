@@ -251,15 +251,13 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     });
     for await (const _ of stream);
     await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: `${marker} not logged` }] });
-    const line = await waitFor(
-      'the log line',
-      () => {
-        const lines = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(marker)) : [];
-        return lines.length ? lines : undefined;
-      },
-      { timeoutMs: 5_000, intervalMs: 50 },
-    );
-    assert.equal(line.length, 1, 'chat-a does not log');
+    // A barrier: a later call of the logging service. Once its line is written, chat-a's call
+    // (made before it) would have been too, had it been logged.
+    await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: `${marker} barrier` }] });
+    const logged = (text: string): string[] => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(text)) : []);
+    await waitFor('the barrier’s log line', () => logged(`${marker} barrier`).length > 0, { timeoutMs: 5_000, intervalMs: 50 });
+    const line = logged(marker).filter((l) => !l.includes(`${marker} barrier`));
+    assert.equal(line.length, 1, `chat-a does not log: ${line.join('\n')}`);
     const r = JSON.parse(line[0]!) as Record<string, unknown> & { tokens: Record<string, number>; prompt: string; completion: string };
     assert.equal(r['service'], 'chat-b');
     assert.equal(r['model'], 'qwen2.5-7b');
@@ -269,6 +267,42 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     assert.match(r.prompt, /\[redacted\].*\[redacted\].*Bearer \[redacted\]/);
     // The stream reassembled (the service echoes the prompt), redacted too.
     assert.match(r.completion, new RegExp(`^You said: ${marker} key \\[redacted\\]`));
+  });
+
+  it('takes every message shape the SDK sends — content parts, a tool call, its result — and logs them as text', async () => {
+    const marker = `t${Date.now()}`;
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: { input: { type: 'string' } } } } }];
+    const user = { role: 'user' as const, content: [{ type: 'text' as const, text: `${marker} find` }, { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] };
+    // The model calls the tool (forced), as a plain answer and as a stream.
+    const call = await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [user], tools, tool_choice: 'required' });
+    const toolCall = call.choices[0]!.message.tool_calls![0]!;
+    assert.equal(call.choices[0]!.finish_reason, 'tool_calls');
+    assert.equal(toolCall.type === 'function' && toolCall.function.name, 'lookup');
+    const streamed = await client.chat.completions.create({ model: 'qwen2.5-7b', stream: true, messages: [user], tools, tool_choice: 'required' });
+    let args = '';
+    for await (const chunk of streamed) args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+    assert.equal(args, toolCall.type === 'function' ? toolCall.function.arguments : '');
+    // The tool's result goes back, as the SDK's tool loop sends it.
+    const answer = await client.chat.completions.create({
+      model: 'qwen2.5-7b',
+      tools,
+      messages: [user, call.choices[0]!.message, { role: 'tool', tool_call_id: toolCall.id, content: [{ type: 'text', text: 'found it' }] }],
+    });
+    assert.equal(answer.choices[0]?.message.content, 'Tool said: found it');
+    assert.ok(answer.usage!.prompt_tokens > 0);
+    const lines = await waitFor(
+      'three log lines',
+      () => {
+        const found = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(marker)) : [];
+        return found.length === 3 ? found.map((l) => JSON.parse(l) as { prompt: string; completion: string }) : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    assert.equal(lines[0]!.prompt, `user: ${marker} find\n[image_url]`);
+    assert.match(lines[0]!.completion, /^\[tool_call lookup\(\{"input":.*\}\)\]$/);
+    assert.equal(lines[1]!.completion, lines[0]!.completion, 'the stream’s tool call reassembled');
+    assert.match(lines[2]!.prompt, new RegExp(`^user: ${marker} find\n\\[image_url\\]\nassistant: \\[tool_call lookup.*\ntool \\(${toolCall.id}\\): found it$`));
+    assert.equal(lines[2]!.completion, 'Tool said: found it');
   });
 
   it('answers a repeated embeddings call from the cache, without calling the service; a sampled chat never', async () => {

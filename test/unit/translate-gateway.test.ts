@@ -55,8 +55,8 @@ describe('translate: gateway role', () => {
     assert.deepEqual(hcm.http_filters.map((f) => f.name), [
       'envoy.filters.http.header_mutation',
       'envoy.filters.http.cors',
-      'envoy.filters.http.ext_authz',
       'envoy.filters.http.buffer',
+      'envoy.filters.http.ext_authz',
       ...TRANSCODING,
       'envoy.filters.http.router',
     ]);
@@ -84,9 +84,9 @@ describe('translate: gateway role', () => {
     assert.deepEqual(hcm.http_filters.map((f) => f.name), [
       'envoy.filters.http.header_mutation',
       'envoy.filters.http.cors',
+      'envoy.filters.http.buffer',
       'envoy.filters.http.ext_authz',
       'envoy.filters.http.ratelimit',
-      'envoy.filters.http.buffer',
       ...TRANSCODING,
       'envoy.filters.http.router',
     ]);

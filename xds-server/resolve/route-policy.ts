@@ -6,15 +6,21 @@ import { DEFAULT_RETRIES } from './defaults.js';
 import type { RetryPolicy, RoutePolicy, ServicePolicy } from './policy-types.js';
 import { decide } from './precedence.js';
 
-/** A destination's retry settings; undefined when it sets none (the default applies). */
+/**
+ * A destination's retry settings, merged into the defaults: its conditions are added to the
+ * default ones (a route that retries 503 still retries a failed connection, and an idempotent
+ * method still a reset), and what it does not say (the count) stays the default's. Undefined
+ * when it sets none (the default applies as it is).
+ */
 function destinationRetries(d: RouterDestination | undefined): RetryPolicy | undefined {
   if (!d || (d.NumRetries === undefined && !d.RetryOn?.length && !d.RetryOnConnectFailure && !d.RetryOnStatusCodes?.length)) return undefined;
-  const on = new Set<string>(d.RetryOn ?? []);
-  if (d.RetryOnConnectFailure) on.add('connect-failure');
+  const on = new Set<string>([...DEFAULT_RETRIES.retryOn, ...(d.RetryOn ?? [])]);
   if (d.RetryOnStatusCodes?.length) on.add('retriable-status-codes');
+  const idempotentOn = (DEFAULT_RETRIES.idempotentRetryOn ?? []).filter((c) => !on.has(c));
   return {
-    retryOn: on.size ? [...on] : ['connect-failure'],
-    numRetries: d.NumRetries ?? 1,
+    retryOn: [...on],
+    ...(idempotentOn.length ? { idempotentRetryOn: idempotentOn } : {}),
+    numRetries: d.NumRetries ?? DEFAULT_RETRIES.numRetries,
     ...(d.RetryOnStatusCodes?.length ? { statusCodes: d.RetryOnStatusCodes } : {}),
     ...(d.PerTryTimeout ? { perTryTimeoutMs: durationMs(d.PerTryTimeout) } : {}),
     ...(d.RetryBackOff

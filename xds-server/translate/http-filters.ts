@@ -1,13 +1,18 @@
 // The gateway's HTTP filter chain, in order:
 //   1. header_mutation strips every identity header a client sent — on every route, public
 //      ones included — so only ext-authz can set them;
-//   2. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
-//   3. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   4. buffer: off unless a route turns it on with its body limit; after ext_authz, so a caller
-//      it refuses never makes the gateway hold a body. Always in the chain, so a limit set or
-//      removed changes only the route table: a listener change would drain every open
-//      connection (gradually, for the whole drain time) and keep-alive callers would see the old
-//      chain meanwhile;
+//   2. buffer: off unless a route turns it on with its body limit. Before ext_authz: Envoy's
+//      buffer filter counts a body only while it holds it, and a filter after one that paused
+//      the request (ext_authz waiting for its answer) gets the body already read — whole, so
+//      it passes it on unchecked (a body over the limit reached the service), or past the
+//      connection's read limit, so nothing reads on and the call hangs. First, it sees every
+//      byte as it arrives and answers 413 at the limit. A caller ext_authz would refuse may
+//      make the gateway hold one body up to its route's limit (the overload manager bounds
+//      them all). Always in the chain, so a limit set or removed changes only the route
+//      table: a listener change would drain every open connection (gradually, for the whole
+//      drain time) and keep-alive callers would see the old chain meanwhile;
+//   3. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
+//   4. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
 //   5. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model; fails closed (503);
@@ -167,9 +172,9 @@ export function gatewayHttpFilters(
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     CORS_CHAIN_FILTER,
+    BUFFER,
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
-    BUFFER,
     ...(llm ? [extProc(llm)] : []),
     ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
     ...TRANSCODING_CHAIN_FILTERS,
