@@ -1,57 +1,56 @@
-// Wires the one-way pipeline: mesh state → translate (per role) → encoded snapshot → cache.
-// It is the SnapshotSource the ADS server reads from. Nothing is built, and so nothing is
-// served, before the store's first full sync.
+// Wires the one-way pipeline: mesh state → resolve (incremental) → translate (per role) →
+// encoded snapshot → cache. It is the SnapshotSource the ADS server reads from. Nothing is
+// built, and so nothing is served, before the store's first full sync. A role is translated
+// again only when the resolved view it reads is a new object (the resolver keeps what did not
+// change as the same object): a sidecar whose upstreams did not change is not touched, and its
+// proxies hear nothing.
 import type { Logger } from 'pino';
+import type { XdsMetrics } from './admin/metrics.js';
 import { Debouncer } from './cache/debouncer.js';
-import { buildSnapshot } from './cache/snapshot.js';
+import { buildSnapshot, type Snapshot } from './cache/snapshot.js';
 import type { SnapshotCache } from './cache/snapshot-cache.js';
 import type { MeshStore } from './model/mesh-store.js';
-import type { Snapshot } from './cache/snapshot.js';
+import type { GatewaySettings } from './resolve/gateway-settings.js';
+import { MeshResolver } from './resolve/mesh-resolver.js';
+import type { ResolvedMesh } from './resolve/resolved-mesh.js';
 import { roleKey, roleOf, type Role, type RoleDefaults } from './roles.js';
-import { withStatsEndpoint } from './translate/stats-endpoint.js';
 import type { SnapshotSource } from './server/ads-server.js';
 import type { NodeInfo } from './server/node.js';
-import { translateGateway, type GatewayOptions } from './translate/gateway.js';
+import { TranslationCache } from './translate/cache.js';
+import { translateGateway } from './translate/gateway.js';
 import { translateProxyless } from './translate/proxyless.js';
-import { translateSidecar } from './translate/sidecar.js';
-import type { MeshState } from './model/mesh.js';
-import type { XdsMetrics } from './admin/metrics.js';
 import type { Translation } from './translate/resource-set.js';
-import { TranslationMemo } from './translate/memo.js';
+import { translateSidecar } from './translate/sidecar.js';
+import { withStatsEndpoint } from './translate/stats-endpoint.js';
 
 export interface ControllerOptions {
   readonly roleDefaults: RoleDefaults;
-  /** Gateway settings every gateway role shares (identity headers, ext-authz). */
-  readonly gateway: Omit<GatewayOptions, 'address' | 'port'>;
+  /** What every gateway role shares (identity headers, the filters' services). */
+  readonly gateway: GatewaySettings;
   readonly debounceQuietMs: number;
   readonly debounceMaxMs: number;
 }
 
-/** The services the gateway's filters call (ext-authz, ratelimit): never a routing target. */
-function infrastructure(gateway: ControllerOptions['gateway']): ReadonlySet<string> {
-  return new Set([gateway.authz?.service, gateway.ratelimit?.service].filter((x): x is string => !!x));
-}
-
-/** Services whose record differs between two states (added, changed or gone). */
-function changedServices(before: MeshState, after: MeshState): Set<string> {
-  const out = new Set<string>();
-  for (const [name, s] of after.services) if (before.services.get(name) !== s) out.add(name);
-  for (const name of before.services.keys()) if (!after.services.has(name)) out.add(name);
-  if (before.descriptors !== after.descriptors) {
-    for (const [name, d] of after.descriptors) if (before.descriptors.get(name) !== d) out.add(name);
-    for (const name of before.descriptors.keys()) if (!after.descriptors.has(name)) out.add(name);
+/** The part of the resolved mesh a role's translation reads. */
+function viewOf(role: Role, resolved: ResolvedMesh): object | undefined {
+  switch (role.kind) {
+    case 'gateway':
+      return resolved.gateway;
+    case 'sidecar':
+      return resolved.sidecars.get(role.service);
+    case 'proxyless':
+      return resolved.proxyless;
   }
-  return out;
 }
 
 export class Controller implements SnapshotSource {
   private readonly roles = new Map<string, Role>();
-  /** The services each role's last translation read (absent: the whole mesh). */
-  private readonly dependsOn = new Map<string, ReadonlySet<string> | undefined>();
-  private readonly memo = new TranslationMemo();
-  private readonly infrastructure: ReadonlySet<string>;
-  /** The state the last full rebuild saw: what changed since decides which roles to rebuild. */
-  private builtState: MeshState | undefined;
+  /** The resolved view each role's snapshot was translated from. */
+  private readonly builtFrom = new Map<string, object>();
+  private readonly resolver: MeshResolver;
+  private readonly translations = new TranslationCache();
+  private current: ResolvedMesh | undefined;
+  private readonly resolvedListeners = new Set<(resolved: ResolvedMesh) => void>();
   private readonly debouncer: Debouncer;
   private readonly unsubscribe: () => void;
 
@@ -62,7 +61,7 @@ export class Controller implements SnapshotSource {
     private readonly log: Logger,
     private readonly metrics?: XdsMetrics,
   ) {
-    this.infrastructure = infrastructure(options.gateway);
+    this.resolver = new MeshResolver(options.gateway);
     this.debouncer = new Debouncer(() => this.rebuildAll(), options.debounceQuietMs, options.debounceMaxMs);
     this.unsubscribe = store.onChange((state) => {
       this.metrics?.services.set(state.services.size);
@@ -71,6 +70,18 @@ export class Controller implements SnapshotSource {
       this.metrics?.ready.set(1);
       this.debouncer.trigger();
     });
+  }
+
+  /** The mesh as last resolved (undefined before the first full sync). */
+  get resolved(): ResolvedMesh | undefined {
+    return this.current;
+  }
+
+  /** Called with every new resolved mesh (the descriptor fetcher takes its wanted list from it). */
+  onResolved(listener: (resolved: ResolvedMesh) => void): () => void {
+    this.resolvedListeners.add(listener);
+    if (this.current) listener(this.current);
+    return () => this.resolvedListeners.delete(listener);
   }
 
   keyFor(node: NodeInfo): string {
@@ -100,41 +111,49 @@ export class Controller implements SnapshotSource {
     this.unsubscribe();
   }
 
-  /**
-   * Rebuild the roles a change can affect: a sidecar whose upstreams did not change is not even
-   * translated again, and so its proxies hear nothing (no push for unrelated endpoints).
-   */
-  private rebuildAll(): void {
-    const state = this.store.state;
-    const before = this.builtState;
-    const everything = !before || before.entries !== state.entries;
-    const changed = everything ? undefined : changedServices(before, state);
-    this.builtState = state;
-    for (const key of this.roles.keys()) {
-      const deps = this.dependsOn.get(key);
-      if (everything || deps === undefined || !this.cache.get(key) || [...changed!].some((s) => deps.has(s))) this.rebuild(key);
-    }
-    if (changed && [...changed].some((s) => !state.services.has(s))) this.memo.prune(state);
+  private resolve(): ResolvedMesh {
+    const started = process.hrtime.bigint();
+    const sidecars = [...this.roles.values()].flatMap((r) => (r.kind === 'sidecar' ? [r.service] : []));
+    const resolved = this.resolver.resolve(this.store.state, sidecars);
+    this.metrics?.resolveSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.current = resolved;
+    for (const l of this.resolvedListeners) l(resolved);
+    return resolved;
   }
 
-  private translate(role: Role, state: MeshState): Translation {
-    switch (role.kind) {
-      case 'gateway':
-        return withStatsEndpoint(translateGateway(state, { ...this.options.gateway, address: role.address, port: role.port }, this.memo), role.stats);
-      case 'sidecar':
-        return withStatsEndpoint(translateSidecar(state, role, this.memo), role.stats);
-      case 'proxyless':
-        return translateProxyless(state, this.infrastructure, this.memo);
+  /** Resolve the newest state, then translate every role whose view changed. */
+  private rebuildAll(): void {
+    const resolved = this.resolve();
+    for (const [key, role] of this.roles) {
+      if (!this.cache.get(key) || viewOf(role, resolved) !== this.builtFrom.get(key)) this.translateRole(key, role, resolved);
     }
   }
 
   private rebuild(key: string): void {
     const role = this.roles.get(key);
     if (!role) return;
+    let resolved = this.current;
+    // A role the last resolve did not know (a sidecar of a service not in the catalog): resolve again.
+    if (!resolved || !viewOf(role, resolved)) resolved = this.resolve();
+    this.translateRole(key, role, resolved);
+  }
+
+  private translate(role: Role, resolved: ResolvedMesh): Translation {
+    switch (role.kind) {
+      case 'gateway':
+        return withStatsEndpoint(translateGateway(resolved.gateway, role, this.translations), role.stats);
+      case 'sidecar':
+        return withStatsEndpoint(translateSidecar(resolved.sidecars.get(role.service)!, role, this.translations), role.stats);
+      case 'proxyless':
+        return translateProxyless(resolved.proxyless, this.translations);
+    }
+  }
+
+  private translateRole(key: string, role: Role, resolved: ResolvedMesh): void {
     const started = process.hrtime.bigint();
     try {
-      const translation = this.translate(role, this.store.state);
-      this.dependsOn.set(key, translation.dependsOn);
+      const translation = this.translate(role, resolved);
+      this.builtFrom.set(key, viewOf(role, resolved)!);
       const snapshot = buildSnapshot(key, translation, this.cache.get(key));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics?.snapshotBuildSeconds.observe(seconds);
@@ -143,7 +162,7 @@ export class Controller implements SnapshotSource {
         this.log.info(
           {
             role: key,
-            revision: this.store.state.revision,
+            revision: resolved.revision,
             ms: Math.round(seconds * 10_000) / 10,
             versions: Object.fromEntries(Object.entries(snapshot.types).map(([t, s]) => [t, s.version])),
           },

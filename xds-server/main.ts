@@ -54,7 +54,9 @@ runService('xds-server', log, async () => {
 
   const consul = new ConsulClient(config.consul);
   const entrySource = startConfigEntrySource({ files: config.configEntryFiles, consulPrefix: config.configEntriesPrefix, consul, store, log, metrics });
-  const descriptorSource = startDescriptorSource({ store, consul, kvPrefix: config.descriptorsPrefix, log, metrics, refreshMs: config.descriptorRefreshMs });
+  // Descriptors are fetched for the services the resolved mesh wants, and handed back to the store as a source.
+  const descriptorSource = startDescriptorSource({ sink: store, consul, kvPrefix: config.descriptorsPrefix, log, metrics, refreshMs: config.descriptorRefreshMs });
+  const stopWanting = controller.onResolved((resolved) => descriptorSource.want(resolved.descriptors));
   const source = new ConsulCatalogSource({
     client: consul,
     store,
@@ -85,7 +87,7 @@ runService('xds-server', log, async () => {
 
   metrics.watchProxies(() => registry.status((key) => cache.get(key)));
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
-  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries }), config.adminHost, config.adminPort);
+  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries, resolved: () => controller.resolved }), config.adminHost, config.adminPort);
   source.start();
   registrar?.start();
   const deregister = config.register
@@ -105,6 +107,7 @@ runService('xds-server', log, async () => {
     await registrar?.close();
     source.stop();
     entrySource.stop();
+    stopWanting();
     descriptorSource.stop();
     controller.close();
     store.close();

@@ -1,7 +1,8 @@
 // Golden translation cases as data, as Envoy Gateway keeps them: test/golden/cases/<case>/
 // holds input.yaml (the mesh as the sources would report it — services with their Consul meta
-// and instances, config entries as an operator writes them — and the role translated) and one
-// output file per xDS type. The local-reply config every HTTP listener carries is golden-tested
+// and instances, config entries as an operator writes them — and the role translated), and the
+// outputs in two steps: resolved.yaml (mesh → resolved, as /debug/resolved shows it) and one
+// file per xDS type (resolved → xDS). The local-reply config every HTTP listener carries is golden-tested
 // once (test/golden/local-reply.yaml); listener outputs name it instead of repeating it.
 //
 // `UPDATE_GOLDEN=1 npm run test:unit` rewrites the outputs (refused where CI is set: CI checks
@@ -21,7 +22,12 @@ import { NO_ENTRIES, SIDECAR_PORT_META, type HealthStatus, type Instance, type M
 import { filesOfSet } from '../../shared/proto/file-descriptors.js';
 import { serviceDescriptor } from '../../xds-server/transcoding/service-descriptor.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings } from '../../xds-server/model/service-settings.js';
-import { translateGateway, type GatewayOptions } from '../../xds-server/translate/gateway.js';
+import { resolvedView } from '../../xds-server/admin/resolved-view.js';
+import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
+import { MeshResolver } from '../../xds-server/resolve/mesh-resolver.js';
+import type { ResolvedMesh } from '../../xds-server/resolve/resolved-mesh.js';
+import type { TranslationCache } from '../../xds-server/translate/cache.js';
+import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { jsonLocalReplies } from '../../xds-server/translate/local-reply.js';
 import { translateProxyless } from '../../xds-server/translate/proxyless.js';
 import type { Translation } from '../../xds-server/translate/resource-set.js';
@@ -53,7 +59,7 @@ interface CaseInput {
   services?: Array<{ name: string; meta?: Record<string, string>; instances: InstanceInput[] }>;
   /** Config entries, YAML documents separated by "---". */
   entries?: string;
-  gateway?: Partial<GatewayOptions>;
+  gateway?: Partial<GatewaySettings>;
   sidecar?: Omit<SidecarRole, 'kind'>;
   /** The proxy's Prometheus endpoint (node metadata stats_port …), added as the controller adds it. */
   stats?: StatsEndpoint;
@@ -65,10 +71,31 @@ export interface GoldenCase {
   readonly name: string;
   readonly role: CaseInput['role'];
   readonly state: MeshState;
-  readonly gateway: GatewayOptions;
+  readonly gateway: GatewaySettings;
   /** The sidecar a sidecar case translates (and the entry mesh's client sidecar). */
   readonly sidecar: SidecarRole | undefined;
-  translate(): Translation;
+  /** Step one: the mesh resolved (by `resolver`, or a fresh one). */
+  resolve(resolver?: MeshResolver): ResolvedMesh;
+  /** Step two: the resolved mesh translated for the case's role (with `cache`, or a fresh one). */
+  translate(resolved?: ResolvedMesh, cache?: TranslationCache): Translation;
+}
+
+/** The gateway listener every gateway case has. */
+const GATEWAY_ADDRESS = { address: '0.0.0.0', port: 8080 } as const;
+
+/**
+ * Objects of equal content made one object: states built through it share their unchanged
+ * services and entries, as the mesh store and entry store share them from one state to the next.
+ */
+export class Interner {
+  private readonly seen = new Map<string, unknown>();
+  of<T>(value: T): T {
+    const key = JSON.stringify(value);
+    const hit = this.seen.get(key);
+    if (hit !== undefined) return hit as T;
+    this.seen.set(key, value);
+    return value;
+  }
 }
 
 export function caseNames(): string[] {
@@ -97,53 +124,59 @@ function instanceOf(i: InstanceInput, serviceMeta: Record<string, string>): Inst
 }
 
 /** The mesh of a case, through the model's own validation of meta and entries. */
-function stateOf(input: CaseInput): MeshState {
+function stateOf(input: CaseInput, intern: Interner | undefined): MeshState {
+  const one = <T>(v: T): T => (intern ? intern.of(v) : v);
   const services = new Map<string, Service>();
   for (const s of [...(input.services ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const settings = serviceSettings(s.name, s.meta ?? {}, DEFAULT_SETTINGS_DEFAULTS);
     assert.ok(settings.ok, `service ${s.name}: ${settings.ok ? '' : describeRefusal(settings)}`);
     const instances = s.instances.map((i) => instanceOf(i, s.meta ?? {})).sort((a, b) => (a.id < b.id ? -1 : 1));
-    services.set(s.name, { name: s.name, settings: settings.value, instances });
+    services.set(s.name, one({ name: s.name, settings: settings.value, instances }));
   }
   const items = new Map<string, ConfigEntry>();
   if (input.entries) {
     const parsed = parseConfigEntries(input.entries, true);
     assert.ok(parsed.ok, parsed.ok ? '' : describeRefusal(parsed));
-    for (const e of parsed.value) items.set(entryId(e), e);
+    for (const e of parsed.value) items.set(entryId(e), one(e));
   }
   const descriptors = new Map<string, ServiceDescriptor>();
   for (const [service, file] of Object.entries(input.descriptors ?? {})) {
     const files = filesOfSet(fs.readFileSync(path.join(repoRoot(), file)));
     const d = serviceDescriptor(files, undefined, { service, source: `file ${file}`, loadedAt: '2026-01-01T00:00:00.000Z' });
     assert.ok(d.ok, `descriptor of ${service}: ${d.ok ? '' : describeRefusal(d)}`);
-    descriptors.set(service, d.value);
+    descriptors.set(service, one(d.value));
   }
   return { revision: 1, services, entries: items.size ? entriesOf(items) : NO_ENTRIES, descriptors, problems: [] };
 }
 
-/** A case; `overrides` replace parts of its input (other entries, say) for tests built on it. */
-export function loadCase(name: string, overrides: Partial<Pick<CaseInput, 'entries' | 'gateway'>> = {}): GoldenCase {
+/**
+ * A case; `overrides` replace parts of its input (other entries, say) for tests built on it.
+ * `intern`: build its state through this interner (cases that share objects, as successive states do).
+ */
+export function loadCase(name: string, overrides: Partial<Pick<CaseInput, 'entries' | 'gateway'>> = {}, intern?: Interner): GoldenCase {
   const own = YAML.parse(fs.readFileSync(path.join(CASES_DIR, name, 'input.yaml'), 'utf8')) as CaseInput;
   const base = own.base ? (YAML.parse(fs.readFileSync(path.join(CASES_DIR, own.base), 'utf8')) as Partial<CaseInput>) : {};
   const input: CaseInput = { ...base, ...own, ...overrides };
-  const state = stateOf(input);
-  const gateway: GatewayOptions = { address: '0.0.0.0', port: 8080, identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS), ...input.gateway };
+  const state = stateOf(input, intern);
+  const gateway: GatewaySettings = { identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS), ...input.gateway };
   const sidecar: SidecarRole | undefined = input.sidecar ? { kind: 'sidecar', ...input.sidecar } : undefined;
+  const resolve = (resolver: MeshResolver = new MeshResolver(gateway)): ResolvedMesh => resolver.resolve(state, sidecar ? [sidecar.service] : []);
   return {
     name,
     role: input.role,
     state,
     gateway,
     sidecar,
-    translate() {
+    resolve,
+    translate(resolved = resolve(), cache) {
       switch (input.role) {
         case 'gateway':
-          return withStatsEndpoint(translateGateway(state, gateway), input.stats);
+          return withStatsEndpoint(translateGateway(resolved.gateway, GATEWAY_ADDRESS, cache), input.stats);
         case 'sidecar':
           assert.ok(sidecar, `${name}: a sidecar case names its sidecar`);
-          return withStatsEndpoint(translateSidecar(state, sidecar), input.stats);
+          return withStatsEndpoint(translateSidecar(resolved.sidecars.get(sidecar.service)!, sidecar, cache), input.stats);
         case 'proxyless':
-          return translateProxyless(state);
+          return translateProxyless(resolved.proxyless, cache);
       }
     },
   };
@@ -186,7 +219,12 @@ function writeOrCompare(file: string, actual: unknown): void {
   assert.deepEqual(actual, YAML.parse(fs.readFileSync(file, 'utf8')) ?? [], `differs from ${path.relative(repoRoot(), file)}`);
 }
 
-/** Compare (or with UPDATE_GOLDEN, write) every output of a case: one file per xDS type, and its notes. */
+/** Step one: compare (or with UPDATE_GOLDEN, write) the case's resolved mesh, as /debug/resolved shows it. */
+export function assertResolvedGolden(name: string, resolved: ResolvedMesh): void {
+  writeOrCompare(outputPath(name, 'resolved'), JSON.parse(JSON.stringify(resolvedView(resolved))));
+}
+
+/** Step two: compare (or with UPDATE_GOLDEN, write) every output of a case: one file per xDS type, and its notes. */
 export function assertCaseGolden(name: string, t: Translation): void {
   const shared = jsonLocalReplies();
   for (const type of PUSH_ORDER) {

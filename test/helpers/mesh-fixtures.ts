@@ -7,7 +7,11 @@ import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js'
 import { entryId, parseConfigEntries, type ConfigEntry } from '../../xds-server/model/config-entries/schema.js';
 import { NO_ENTRIES, type ConfigEntries, type Instance, type MeshState, type Service, type ServiceSettings } from '../../xds-server/model/mesh.js';
 import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
-import { translateGateway, type GatewayOptions } from '../../xds-server/translate/gateway.js';
+import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
+import { resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
+import { translateGateway } from '../../xds-server/translate/gateway.js';
+import type { Translation } from '../../xds-server/translate/resource-set.js';
+import { translateSidecar, type SidecarRole } from '../../xds-server/translate/sidecar.js';
 
 export function instance(id: string, overrides: Partial<Instance> = {}): Instance {
   return {
@@ -36,12 +40,20 @@ export function meshOf(services: Service[], entries: Partial<ConfigEntries> = {}
   return { revision: 1, services: new Map(services.map((s) => [s.name, s])), entries: { ...NO_ENTRIES, ...entries }, descriptors: new Map(), problems: [] };
 }
 
-/** Gateway options the translation tests use: the default listener and identity headers. */
-export const GATEWAY_OPTIONS: GatewayOptions = {
-  address: '0.0.0.0',
-  port: 8080,
-  identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS),
-};
+/** Gateway settings the translation tests use: the default identity headers, no filters. */
+export const GATEWAY_SETTINGS: GatewaySettings = { identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS) };
+/** The gateway listener's address the translation tests use. */
+export const GATEWAY_ADDRESS = { address: '0.0.0.0', port: 8080 } as const;
+
+/** The gateway's translation of a state, as the controller makes it: resolved, then translated. */
+export function gatewayOf(state: MeshState, settings: GatewaySettings = GATEWAY_SETTINGS): Translation {
+  return translateGateway(resolveMesh(state, settings).gateway, GATEWAY_ADDRESS);
+}
+
+/** A sidecar's translation of a state, resolved then translated. */
+export function sidecarOf(state: MeshState, role: SidecarRole): Translation {
+  return translateSidecar(resolveMesh(state, GATEWAY_SETTINGS, [role.service]).sidecars.get(role.service)!, role);
+}
 
 /** Config entries from YAML documents, validated as the model does. */
 export function entries(...yamlDocs: string[]): Partial<ConfigEntries> {
@@ -56,5 +68,5 @@ export function entries(...yamlDocs: string[]): Partial<ConfigEntries> {
 
 /** A gateway snapshot of `services` (key "gw"), for the ADS state machines' tests. */
 export function gatewaySnapshot(services: Service[]): Snapshot {
-  return buildSnapshot('gw', translateGateway(meshOf(services), GATEWAY_OPTIONS));
+  return buildSnapshot('gw', gatewayOf(meshOf(services)));
 }

@@ -1,5 +1,7 @@
-// The compiled modules import each other without a cycle: each stage of the pipeline depends
-// only on the stages before it.
+// The compiled modules import each other without a cycle, and the xds-server's pipeline runs one
+// way — sources → model → resolve → translate → cache → server — each stage knowing only its
+// neighbours: translate/ reads the resolved mesh only (never the model or a source), resolve/
+// reads the model only, sources hand what they see to the model and never read resolve/.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,10 +60,29 @@ describe('import graph', () => {
     assert.equal(cycle, undefined, `import cycle: ${cycle?.map((f) => path.relative(repoRoot(), f)).join(' → ')}`);
   });
 
-  it('keeps translate/ pure: no sources, server or cache', () => {
-    for (const [file, deps] of graph()) {
-      if (!file.includes(`${path.sep}xds-server${path.sep}translate${path.sep}`) && !file.includes(`${path.sep}xds-server${path.sep}resolve${path.sep}`)) continue;
-      for (const d of deps) assert.doesNotMatch(path.relative(repoRoot(), d), /^xds-server\/(sources|server|cache|admin)\//, `${path.relative(repoRoot(), file)} imports ${path.relative(repoRoot(), d)}`);
-    }
-  });
+  /** Stage → the stages it must not import (xds-server/<stage>/). */
+  const FORBIDDEN: Record<string, readonly string[]> = {
+    model: ['sources', 'resolve', 'translate', 'cache', 'server', 'admin', 'transcoding'],
+    sources: ['resolve', 'translate', 'cache', 'server'],
+    resolve: ['sources', 'translate', 'cache', 'server', 'admin', 'transcoding'],
+    translate: ['model', 'sources', 'cache', 'server', 'admin', 'transcoding'],
+    cache: ['model', 'sources', 'resolve', 'server'],
+  };
+
+  for (const [stage, forbidden] of Object.entries(FORBIDDEN)) {
+    it(`keeps ${stage}/ to its neighbours: none of ${forbidden.join(', ')}`, () => {
+      const prefix = `xds-server${path.sep}${stage}${path.sep}`;
+      let files = 0;
+      for (const [file, deps] of graph()) {
+        if (!path.relative(repoRoot(), file).startsWith(prefix)) continue;
+        files += 1;
+        for (const d of deps) {
+          const rel = path.relative(repoRoot(), d);
+          const to = /^xds-server\/([a-z-]+)\//.exec(rel)?.[1];
+          assert.ok(!to || !forbidden.includes(to), `${path.relative(repoRoot(), file)} imports ${rel}`);
+        }
+      }
+      assert.ok(files > 0, `read xds-server/${stage}/`);
+    });
+  }
 });

@@ -8,7 +8,7 @@ import { modelCatalog, modelRouting } from '../../xds-server/resolve/models.js';
 import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
 import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
 import { entryId } from '../../xds-server/model/config-entries/schema.js';
-import { resolveServicePolicy } from '../../xds-server/resolve/service-policy.js';
+import { readerOf } from '../../xds-server/resolve/mesh-reader.js';
 import { modelsListBody } from '../../xds-server/translate/models-route.js';
 import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
@@ -28,7 +28,7 @@ describe('model catalog', () => {
       service('c', [instance('c-1')], { models: ['m2'] }),
       service('authz', [instance('z-1')], { models: ['m9'] }),
     ]);
-    assert.deepEqual(modelCatalog(state, new Set(['authz'])), [
+    assert.deepEqual(modelCatalog(readerOf(state), new Set(['authz'])), [
       { id: 'm1', services: ['a'] },
       { id: 'm2', services: ['a', 'c'] },
     ]);
@@ -62,14 +62,24 @@ describe('model catalog', () => {
         ].join('\n---\n'),
       ),
     );
-    const routing = modelRouting(mesh, modelCatalog(mesh)!, (s) => resolveServicePolicy(mesh, s));
+    const m = readerOf(mesh);
+    const routing = modelRouting(m, modelCatalog(m, new Set())!);
     assert.deepEqual(
-      routing.models.map((m) => [m.id, m.services, m.timeoutMs]),
+      routing.models.map((r) => [r.id, r.services, r.timeoutMs, r.decidedBy.modelTimeout]),
       [
-        ['llama', ['a'], 7_000],
-        ['qwen', ['b'], 30_000],
-        ['shared', ['b', 'a'], 60_000], // the entry's order first (a service it names that serves nothing is no one), then by name
+        ['llama', ['a'], 7_000, 'default'], // the first service's request timeout
+        ['qwen', ['b'], 30_000, 'default'],
+        ['shared', ['b', 'a'], 60_000, 'model-route'], // the entry's order first (a service it names that serves nothing is no one), then by name
       ],
+    );
+    assert.deepEqual(
+      routing.models.map((r) => [r.target.id, r.target.endpoints.map((e) => e.id), r.target.failover.map((f) => f.id)]),
+      [
+        ['model~llama', ['a-1'], []],
+        ['model~qwen', ['b-1'], []],
+        ['model~shared', ['b-1'], ['a']],
+      ],
+      'each model one cluster: its first service, the others as failover',
     );
     assert.deepEqual(routing.aliases, [{ name: 'chat', targets: [['llama', 3]] }], 'mixtral has no healthy service: left out');
     assert.deepEqual(routing.logged, ['b']);
@@ -85,7 +95,10 @@ describe('model catalog', () => {
         [service('a', [instance('a-1', { health: aHealth })], { models: ['llama'] }), service('provider', [instance('p-1', { health: providerHealth })], {})],
         entries('Kind: model-route\nName: llama\nServices: [a, {Service: provider, Model: meta-llama/Llama-3.1-8B}]'),
       );
-    const routed = (mesh: ReturnType<typeof state>) => modelRouting(mesh, modelCatalog(mesh)!, (s) => resolveServicePolicy(mesh, s)).models.map((m) => [m.id, m.services, m.renamed]);
+    const routed = (mesh: ReturnType<typeof state>) => {
+      const m = readerOf(mesh);
+      return modelRouting(m, modelCatalog(m, new Set())!).models.map((r) => [r.id, r.services, r.renamed]);
+    };
     assert.deepEqual(routed(state('HEALTHY')), [['llama', ['a', 'provider'], { provider: 'meta-llama/Llama-3.1-8B' }]]);
     assert.deepEqual(routed(state('UNHEALTHY')), [['llama', ['a'], {}]], 'a provider with no healthy instance serves nothing');
     assert.deepEqual(routed(state('HEALTHY', 'UNHEALTHY')), [['llama', ['provider'], { provider: 'meta-llama/Llama-3.1-8B' }]], 'the model stays while the provider serves it');

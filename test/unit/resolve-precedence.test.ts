@@ -3,22 +3,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
-import { compileChain } from '../../xds-server/resolve/chain.js';
 import { targetCluster } from '../../xds-server/translate/cluster.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
-import { dialPort } from '../../xds-server/resolve/dial-port.js';
+import { dialPort } from '../../xds-server/resolve/endpoints.js';
+import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
+import { resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
 import { decide, LAYERS, SETTING_LAYERS, type Layer, type Setting } from '../../xds-server/resolve/precedence.js';
-import { resolveServicePolicy } from '../../xds-server/resolve/service-policy.js';
-import { entries, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import type { ResolvedMesh } from '../../xds-server/resolve/resolved-mesh.js';
+import { entries, GATEWAY_SETTINGS, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
 /** What each layer says about each setting in the mesh below, and what the default is. */
 const ROUTER = 'Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathPrefix: /r}}, Destination: {RequestTimeout: 7s, NumRetries: 4, RetryOn: [5xx]}}]';
 const RESOLVER =
   'Kind: service-resolver\nName: web\nConnectTimeout: 2s\nRequestTimeout: 8s\nLoadBalancer: {Policy: ring_hash, HashPolicies: [{Field: header, FieldValue: X-User}]}';
+/** A model-route entry for the model web serves. */
+const MODEL_ROUTE = 'Kind: model-route\nName: m\nServices: [web]\nRequestTimeoutMs: 11000';
 const DEFAULTS = [
   'Kind: service-defaults',
   'Name: web',
-  'Protocol: grpc',
+  'Protocol: http2',
   'ConnectTimeoutMs: 3000',
   'RequestTimeoutMs: 9000',
   'Upstreams: [from-entry]',
@@ -29,19 +32,28 @@ const DEFAULTS = [
   'MaxRequestBytes: 4096',
   'Transcoding: {Enabled: false, Streams: sse, GrpcWeb: {AllowOrigins: ["https://app.example"]}}',
 ].join('\n');
-const META = { protocol: 'http2' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true } as const;
+const META = { protocol: 'grpc' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true } as const;
+/** With the infrastructure layer, web is the service ext-authz runs on (the filter's timeout 1.5 s). */
+const AS_INFRASTRUCTURE: GatewaySettings = { ...GATEWAY_SETTINGS, authz: { service: 'web', timeoutMs: 1_500, defaultPolicy: 'default' } };
 
-function mesh(layers: ReadonlySet<Layer>): MeshState {
-  const docs = [...(layers.has('route') ? [ROUTER] : []), ...(layers.has('resolver') ? [RESOLVER] : []), ...(layers.has('service-defaults') ? [DEFAULTS] : [])];
-  const web = service('web', [instance('web-1', layers.has('meta') ? { sidecarPort: 21000 } : {})], layers.has('meta') ? META : {});
-  return meshOf([web, service('from-entry', []), service('from-meta', [])], entries(...docs) as Partial<ConfigEntries>);
+function mesh(layers: ReadonlySet<Layer>): ResolvedMesh {
+  const docs = [
+    ...(layers.has('route') ? [ROUTER] : []),
+    ...(layers.has('resolver') ? [RESOLVER] : []),
+    ...(layers.has('service-defaults') ? [DEFAULTS] : []),
+    ...(layers.has('model-route') ? [MODEL_ROUTE] : []),
+  ];
+  const web = service('web', [instance('web-1', layers.has('meta') ? { sidecarPort: 21000 } : {})], { ...(layers.has('meta') ? META : {}), models: ['m'] });
+  const state: MeshState = meshOf([web, service('from-entry', []), service('from-meta', [])], entries(...docs) as Partial<ConfigEntries>);
+  return resolveMesh(state, layers.has('infrastructure') ? AS_INFRASTRUCTURE : { ...GATEWAY_SETTINGS, llm: { service: 'ext-proc', timeoutMs: 1_000, maxRequestBytes: 1024 } });
 }
 
 /** The value each layer gives each setting (as the resolved model reads it). */
 const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
-  protocol: { 'service-defaults': 'grpc', meta: 'http2', default: 'http' },
+  protocol: { infrastructure: 'grpc', 'service-defaults': 'http2', meta: 'grpc', default: 'http' },
   connectTimeout: { resolver: 2_000, 'service-defaults': 3_000, meta: 4_000, default: 1_000 },
-  requestTimeout: { route: 7_000, resolver: 8_000, 'service-defaults': 9_000, meta: 10_000, default: 30_000 },
+  requestTimeout: { infrastructure: 1_500, route: 7_000, resolver: 8_000, 'service-defaults': 9_000, meta: 10_000, default: 30_000 },
+  modelTimeout: { 'model-route': 11_000, default: 'the first service’s request timeout' },
   loadBalancer: { resolver: 'ring_hash', default: 'round_robin' },
   hashPolicies: { resolver: 'header:x-user', default: '' },
   retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
@@ -58,9 +70,10 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
 };
 
 /** The setting's value for web, as the callers of its route /r get it. */
-function read(state: MeshState, setting: Setting): unknown {
-  const p = resolveServicePolicy(state, 'web');
-  const route = compileChain(state, 'web').routes[0]?.policy ?? compileChain(state, 'web').fallback.policy;
+function read(r: ResolvedMesh, setting: Setting): unknown {
+  const web = r.services.get('web')!;
+  const p = web.policy;
+  const route = web.chain.routes[0]?.policy ?? web.chain.fallback.policy;
   switch (setting) {
     case 'protocol':
       return p.protocol;
@@ -68,6 +81,10 @@ function read(state: MeshState, setting: Setting): unknown {
       return p.connectTimeoutMs;
     case 'requestTimeout':
       return route.timeoutMs;
+    case 'modelTimeout': {
+      const m = r.gateway.models?.routing?.models.find((x) => x.id === 'm');
+      return m?.decidedBy.modelTimeout === 'model-route' ? m.timeoutMs : m?.timeoutMs === p.requestTimeoutMs ? 'the first service’s request timeout' : m?.timeoutMs;
+    }
     case 'loadBalancer':
       return p.loadBalancer.policy;
     case 'hashPolicies':
@@ -85,7 +102,7 @@ function read(state: MeshState, setting: Setting): unknown {
     case 'upstreams':
       return p.upstreams.join(',');
     case 'dialPort':
-      return dialPort(state.services.get('web')!.instances[0]!);
+      return web.chain.fallback.action.kind === 'target' ? web.chain.fallback.action.target.endpoints[0]!.port : undefined;
     case 'maxRequestBytes':
       return route.maxRequestBytes;
     case 'transcoding':
@@ -107,32 +124,38 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
         const present = new Set<Layer>(layers.slice(i).filter((l) => l !== 'default'));
         assert.deepEqual(read(mesh(present), setting), EXPECTED[setting][layer], `${setting} from ${layer} over ${[...present].join(', ') || 'nothing'}`);
       });
-      // A layer the table does not list says nothing, even when it is the only one present.
-      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default')) {
+      // A layer the table does not list says nothing, even when it is the only one present
+      // (an infrastructure service serves no model: there is nothing to ask it about models).
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !(setting === 'modelTimeout' && l === 'infrastructure'))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
       }
     });
   }
 
   it('records which layer decided each setting', () => {
-    const p = resolveServicePolicy(mesh(new Set(['service-defaults', 'meta'])), 'web');
+    const p = mesh(new Set(['service-defaults', 'meta'])).services.get('web')!.policy;
     assert.equal(p.decidedBy.requestTimeout, 'service-defaults');
     assert.equal(p.decidedBy.connectTimeout, 'service-defaults');
     assert.equal(p.decidedBy.loadBalancer, 'default');
-    const route = compileChain(mesh(new Set(['route', 'meta'])), 'web').routes[0]!.policy;
+    const route = mesh(new Set(['route', 'meta'])).services.get('web')!.chain.routes[0]!.policy;
     assert.equal(route.decidedBy.requestTimeout, 'route');
-    assert.equal(compileChain(mesh(new Set(['meta'])), 'web').fallback.policy.decidedBy.requestTimeout, 'meta');
+    assert.equal(mesh(new Set(['meta'])).services.get('web')!.chain.fallback.policy.decidedBy.requestTimeout, 'meta');
+    assert.equal(mesh(new Set(['infrastructure', 'route'])).services.get('web')!.chain.routes[0]!.policy.decidedBy.requestTimeout, 'infrastructure');
+  });
+
+  it('decides the port dialled per instance: its sidecar’s, else its own', () => {
+    assert.equal(dialPort(instance('w', { port: 8000, sidecarPort: 21000 })), 21000);
+    assert.equal(dialPort(instance('w', { port: 8000 })), 8000);
   });
 
   it('takes Limits.MaxRetries alone as a fixed retry limit in place of the default budget', () => {
-    const state = meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}'));
-    const p = resolveServicePolicy(state, 'web');
-    assert.deepEqual(p.circuitBreakers, { maxRetries: 7 });
-    const action = compileChain(state, 'web').fallback.action;
+    const web = resolveMesh(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}')), GATEWAY_SETTINGS).services.get('web')!;
+    assert.deepEqual(web.policy.circuitBreakers, { maxRetries: 7 });
+    const action = web.chain.fallback.action;
     assert.ok(action.kind === 'target');
-    const cluster = targetCluster(action.target, p);
+    const cluster = targetCluster(action.target);
     assert.deepEqual(cluster['circuit_breakers'], { thresholds: [{ max_retries: 7 }] }, 'no retry_budget: Envoy would ignore max_retries under one');
-    const withBudget = resolveServicePolicy(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}\nRetryBudget: {BudgetPercent: 5}')), 'web');
+    const withBudget = resolveMesh(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}\nRetryBudget: {BudgetPercent: 5}')), GATEWAY_SETTINGS).services.get('web')!.policy;
     assert.deepEqual(withBudget.circuitBreakers, { maxRetries: 7, retryBudget: { percent: 5 } }, 'an explicit budget is kept beside it');
   });
 

@@ -9,42 +9,66 @@ import { SnapshotCache } from '../../xds-server/cache/snapshot-cache.js';
 import { Controller } from '../../xds-server/controller.js';
 import { MeshStore } from '../../xds-server/model/mesh-store.js';
 import type { Snapshot } from '../../xds-server/cache/snapshot.js';
-import { TranslationMemo } from '../../xds-server/translate/memo.js';
+import { MeshResolver } from '../../xds-server/resolve/mesh-resolver.js';
+import { TranslationCache } from '../../xds-server/translate/cache.js';
 import { translateSidecar, type SidecarRole } from '../../xds-server/translate/sidecar.js';
-import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import { GATEWAY_SETTINGS, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
 const sidecar = (svc: string, appPort = 8080): SidecarRole => ({ kind: 'sidecar', service: svc, appPort, inboundAddress: '127.0.0.1', inboundPort: 15000, outboundPort: 15001 });
 
-describe('translation shared across roles', () => {
+describe('resolution and translation shared across roles', () => {
   const llm = service('llm', [instance('llm-1'), instance('llm-2')]);
   const embed = service('embed', [instance('embed-1')]);
-  const state = meshOf([llm, embed, service('a', [instance('a-1')], { upstreams: ['llm', 'embed'] }), service('b', [instance('b-1')], { upstreams: ['llm'] })]);
+  const state = meshOf([
+    llm,
+    embed,
+    service('a', [instance('a-1')], { upstreams: ['llm', 'embed'] }),
+    service('b', [instance('b-1')], { upstreams: ['llm'] }),
+    service('c', [instance('c-1')], { upstreams: ['embed'] }),
+  ]);
 
   it('gives every role the same cluster and endpoint objects, and so the same encoded bytes', () => {
-    const memo = new TranslationMemo();
-    const a = translateSidecar(state, sidecar('a'), memo);
-    const b = translateSidecar(state, sidecar('b'), memo);
+    const resolved = new MeshResolver(GATEWAY_SETTINGS).resolve(state);
+    const cache = new TranslationCache();
+    const a = translateSidecar(resolved.sidecars.get('a')!, sidecar('a'), cache);
+    const b = translateSidecar(resolved.sidecars.get('b')!, sidecar('b'), cache);
     const find = (t: typeof a, type: 'cluster' | 'endpoint') => t.resources[type].find((r) => r.name === 'llm')!.resource;
     assert.equal(find(a, 'cluster'), find(b, 'cluster'));
     assert.equal(find(a, 'endpoint'), find(b, 'endpoint'));
     const sa = buildSnapshot('a', a);
     const sb = buildSnapshot('b', b);
     assert.equal(sa.types.endpoint.resources.get('llm'), sb.types.endpoint.resources.get('llm'), 'one encoding for both roles');
-    assert.deepEqual(a, translateSidecar(state, sidecar('a')), 'the memo changes nothing in the result');
+    assert.deepEqual(a, translateSidecar(resolved.sidecars.get('a')!, sidecar('a')), 'the cache changes nothing in the result');
   });
 
-  it('recomputes only what read a changed service', () => {
-    const memo = new TranslationMemo();
-    const before = translateSidecar(state, sidecar('a'), memo);
+  it('resolves and translates again only what read a changed service', () => {
+    const resolver = new MeshResolver(GATEWAY_SETTINGS);
+    const cache = new TranslationCache();
+    const first = resolver.resolve(state);
+    const before = translateSidecar(first.sidecars.get('a')!, sidecar('a'), cache);
     // What the mesh store publishes when one service changes: a new object for it, the rest kept.
     const services = new Map(state.services);
     services.set('llm', service('llm', [instance('llm-1'), instance('llm-2', { port: 9999 })]));
-    const moved = { ...state, revision: state.revision + 1, services };
-    const after = translateSidecar(moved, sidecar('a'), memo);
+    const second = resolver.resolve({ ...state, revision: state.revision + 1, services });
+    assert.notEqual(second.sidecars.get('a'), first.sidecars.get('a'), 'a calls llm: a new view');
+    assert.equal(second.sidecars.get('c'), first.sidecars.get('c'), 'c calls embed only: the same view, so its role is not translated again');
+    assert.equal(second.services.get('embed'), first.services.get('embed'));
+    const after = translateSidecar(second.sidecars.get('a')!, sidecar('a'), cache);
     const ep = (t: typeof before, n: string) => t.resources.endpoint.find((r) => r.name === n)!.resource;
     assert.equal(ep(after, 'embed'), ep(before, 'embed'), 'untouched upstream: same object');
     assert.notEqual(ep(after, 'llm'), ep(before, 'llm'));
-    assert.deepEqual([...after.dependsOn!].sort(), ['a', 'embed', 'llm']);
+    assert.equal((ep(after, 'llm')['endpoints'] as Array<{ lb_endpoints: Array<{ endpoint: { address: { socket_address: { port_value: number } } } }> }>)[0]!.lb_endpoints[1]!.endpoint.address.socket_address.port_value, 9999);
+  });
+
+  it('resolves again what read a changed config entry only', () => {
+    const resolver = new MeshResolver(GATEWAY_SETTINGS);
+    const first = resolver.resolve(state);
+    const withDefaults = { ...state, revision: 2, entries: { ...state.entries, defaults: new Map([['embed', { Kind: 'service-defaults' as const, Name: 'embed', RequestTimeoutMs: 5_000 }]]) } };
+    const second = resolver.resolve(withDefaults);
+    assert.equal(second.services.get('embed')!.policy.requestTimeoutMs, 5_000);
+    assert.equal(second.services.get('embed')!.policy.decidedBy.requestTimeout, 'service-defaults');
+    assert.equal(second.sidecars.get('b'), first.sidecars.get('b'), 'b calls llm only: untouched');
+    assert.notEqual(second.sidecars.get('c'), first.sidecars.get('c'));
   });
 });
 

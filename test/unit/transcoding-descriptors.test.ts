@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { DEFAULT_TRANSCODED_MAX_REQUEST_BYTES } from '../../xds-server/resolve/defaults.js';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { RE2 } from 're2-wasm';
@@ -203,7 +204,7 @@ describe('transcoding: the route settings', () => {
     const d = serviceDescriptor(DEMO, undefined, ORIGIN);
     assert.ok(d.ok);
     const transcoder = (f: Record<string, unknown>) => ((f[TRANSCODER_FILTER] as { config: Record<string, unknown> }).config);
-    const plain = transcodedRouteFilters(d.value, { enabled: true, streams: 'ndjson' }, undefined);
+    const plain = transcodedRouteFilters(d.value, { enabled: true, streams: 'ndjson' }, DEFAULT_TRANSCODED_MAX_REQUEST_BYTES);
     assert.equal(transcoder(plain)['max_request_body_size'], 4 * 1024 * 1024);
     assert.deepEqual(transcoder(plain)['print_options'], { stream_newline_delimited: true });
     assert.equal(plain[GRPC_WEB_FILTER], undefined);

@@ -6,14 +6,12 @@ import { describe, it } from 'node:test';
 import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
 import { createConfigEntryStore } from '../../xds-server/model/config-entries/entry-store.js';
 import { parseSubsetFilter, matchesFilter } from '../../xds-server/model/config-entries/subset-filter.js';
-import { compileChain } from '../../xds-server/resolve/chain.js';
-import { translateSidecar } from '../../xds-server/translate/sidecar.js';
 import { loadCase } from '../helpers/golden-cases.js';
-import { instance } from '../helpers/mesh-fixtures.js';
+import { instance, sidecarOf } from '../helpers/mesh-fixtures.js';
 
 describe('translate: config entries', () => {
   it('splits by weight, resolves subsets and fails over by priority', () => {
-    const chain = compileChain(loadCase('sidecar-service-splitter').state, 'web');
+    const chain = loadCase('sidecar-service-splitter').resolve().services.get('web')!.chain;
     assert.equal(chain.fallback.action.kind, 'split');
     assert.deepEqual(chain.fallback.action.kind === 'split' && chain.fallback.action.splits.map((s) => [s.target.id, s.weight]), [['v1.web', 90], ['v2.web', 9.5], ['web-dr', 0.5]]);
     const resolver = loadCase('sidecar-service-resolver').translate();
@@ -33,7 +31,7 @@ describe('translate: config entries', () => {
 
   it('scopes a sidecar to its declared upstreams', () => {
     const mesh = loadCase('sidecar-no-entries');
-    const t = translateSidecar(mesh.state, { ...mesh.sidecar!, service: 'admin' });
+    const t = sidecarOf(mesh.state, { ...mesh.sidecar!, service: 'admin' });
     assert.deepEqual(t.resources.cluster.map((c) => c.name), ['local_app'], 'admin declares no upstreams');
   });
 });

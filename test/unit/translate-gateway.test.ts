@@ -3,9 +3,8 @@
 // ext-authz in front of routes, identity headers, rate-limit descriptors.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { translateGateway } from '../../xds-server/translate/gateway.js';
 import { loadCase } from '../helpers/golden-cases.js';
-import { GATEWAY_OPTIONS, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import { gatewayOf, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
 
 
 /** The gRPC transcoding filters, always in the chain (off unless a transcoded route turns them on). */
@@ -24,7 +23,7 @@ describe('translate: gateway role', () => {
   });
 
   it('routes a service with no instances (503, not 404) and gives it an empty load assignment', () => {
-    const t = translateGateway(meshOf([service('gone', [])]), GATEWAY_OPTIONS);
+    const t = gatewayOf(meshOf([service('gone', [])]));
     assert.deepEqual(t.resources.endpoint[0]!.resource, { cluster_name: 'gone', endpoints: [] });
     assert.equal(t.resources.cluster[0]!.name, 'gone');
   });
@@ -67,7 +66,7 @@ describe('translate: gateway role', () => {
 
   it('gives ext-authz an empty cluster when it is not registered, so the gateway fails closed', () => {
     const withAuthz = loadCase('gateway-with-authz').gateway;
-    const t = translateGateway(meshOf([service('llm', [instance('llm-1')])]), withAuthz);
+    const t = gatewayOf(meshOf([service('llm', [instance('llm-1')])]), withAuthz);
     assert.deepEqual(t.resources.endpoint.find((e) => e.name === 'ext-authz')!.resource, { cluster_name: 'ext-authz', endpoints: [] });
   });
 

@@ -5,10 +5,12 @@ import { adminApp } from '../../shared/admin-http.js';
 import type { SnapshotCache } from '../cache/snapshot-cache.js';
 import type { ConfigEntryStore } from '../model/config-entries/entry-store.js';
 import type { MeshStore } from '../model/mesh-store.js';
+import type { ResolvedMesh } from '../resolve/resolved-mesh.js';
 import type { ProxyRegistry } from '../server/proxy-registry.js';
 import { PUSH_ORDER } from '../xds-types.js';
 import type { XdsMetrics } from './metrics.js';
 import { prometheusTargets } from './prometheus-targets.js';
+import { resolvedView } from './resolved-view.js';
 
 export interface AdminDeps {
   readonly store: MeshStore;
@@ -16,9 +18,11 @@ export interface AdminDeps {
   readonly cache: SnapshotCache;
   readonly registry: ProxyRegistry;
   readonly metrics: XdsMetrics;
+  /** The mesh as last resolved (undefined before the first full sync). */
+  readonly resolved: () => ResolvedMesh | undefined;
 }
 
-export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: AdminDeps): express.Express {
+export function xdsAdminApp({ store, cache, registry, metrics, entryStore, resolved }: AdminDeps): express.Express {
   const app = adminApp({
     metrics: metrics.registry,
     notReadyReason: () => (store.synced ? undefined : 'waiting for the first full Consul sync'),
@@ -90,6 +94,22 @@ export function xdsAdminApp({ store, cache, registry, metrics, entryStore }: Adm
       descriptors: [...state.descriptors.values()].map(({ base64, ...d }) => ({ ...d, bytes: Buffer.byteLength(base64, 'base64') })),
       problems: state.problems,
     });
+  });
+
+  // Every setting as resolved, with the layer that decided it; ?service= for one service.
+  app.get('/debug/resolved', (req, res) => {
+    const r = resolved();
+    if (!r) {
+      res.status(503).json({ error: 'nothing resolved yet: waiting for the first full Consul sync' });
+      return;
+    }
+    const service = typeof req.query['service'] === 'string' ? req.query['service'] : undefined;
+    const view = resolvedView(r, service);
+    if (!view) {
+      res.status(404).json({ error: `no service ${service} in the resolved mesh` });
+      return;
+    }
+    res.json(view);
   });
 
   // A transcoded service's descriptor set as Envoy gets it (a FileDescriptorSet), to inspect

@@ -14,6 +14,12 @@ export class XdsMetrics {
     labelNames: ['watch'],
     registers: [this.registry],
   });
+  readonly resolveSeconds = new Histogram({
+    name: 'meshgate_xds_resolve_seconds',
+    help: 'Time to resolve the mesh after a change (incremental: only what read a changed input)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   readonly snapshotBuildSeconds = new Histogram({
     name: 'meshgate_xds_snapshot_build_seconds',
     help: 'Time to translate and encode one role snapshot',

@@ -5,7 +5,7 @@
 // refused, and remembers a vanished service for a while with no instances, so that its route
 // answers 503 "no healthy upstream" during a full redeploy instead of 404.
 import { describeRefusal } from '../../shared/validate/result.js';
-import type { ConfigEntries, Instance, MeshState, Problem, Service, ServiceDescriptor, ServiceSettings } from './mesh.js';
+import type { ConfigEntries, DescriptorSink, Instance, MeshState, Problem, Service, ServiceDescriptor, ServiceSettings } from './mesh.js';
 import { EMPTY_MESH, NO_ENTRIES } from './mesh.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings, type SettingsDefaults } from './service-settings.js';
 
@@ -25,7 +25,7 @@ interface ServiceRecord {
 
 export type MeshListener = (state: MeshState) => void;
 
-export class MeshStore {
+export class MeshStore implements DescriptorSink {
   private readonly records = new Map<string, ServiceRecord>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<MeshListener>();

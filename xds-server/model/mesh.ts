@@ -5,6 +5,11 @@ import type { ModelRouteEntry, ServiceDefaultsEntry, ServiceResolverEntry, Servi
 /** Envoy's meaning of an endpoint's health (Consul: passing, warning, critical/maintenance). */
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
 
+/** Whether an instance takes traffic: Consul says passing. The one definition, for resolve and every source. */
+export function isHealthy(instance: { readonly health: HealthStatus }): boolean {
+  return instance.health === 'HEALTHY';
+}
+
 /** How the gateway talks to a service's instances. */
 export type Protocol = 'http' | 'http2' | 'grpc';
 
@@ -144,3 +149,31 @@ export const EMPTY_MESH: MeshState = Object.freeze({
   descriptors: new Map<string, ServiceDescriptor>(),
   problems: Object.freeze([]) as readonly Problem[],
 });
+
+/** A service whose descriptors the resolved mesh wants, and whom reflection may ask. */
+export interface WantedDescriptor {
+  readonly service: string;
+  /** Its healthy instances, each at its own port (reflection asks the app, not its sidecar). */
+  readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number }>;
+  /** Changes whenever its healthy instances or their registration do: then it is asked again. */
+  readonly key: string;
+}
+
+/** What resolve asks of the descriptor source: the services to fetch, and those refused (transcoding on, not gRPC) with why. */
+export interface WantedDescriptors {
+  readonly wanted: readonly WantedDescriptor[];
+  readonly refused: ReadonlyArray<{ readonly service: string; readonly reason: string }>;
+}
+
+/** How the descriptor source hands what it has to the mesh (the mesh store is one). */
+export interface DescriptorSink {
+  /** A transcoded service's descriptor, now in force. */
+  setDescriptor(descriptor: ServiceDescriptor): void;
+  /** A service's newest descriptor was refused, or could not be had: the last good one stays. */
+  refuseDescriptor(service: string, reason: string): void;
+  /** The service is no longer transcoded (or gone): its descriptor and problem go. */
+  dropDescriptor(service: string): void;
+  /** A source that must answer once before the mesh counts as synced. */
+  expectSource(name: string): void;
+  markSynced(source: string): void;
+}

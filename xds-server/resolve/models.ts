@@ -2,10 +2,16 @@
 // model-route entry says it serves under its own name (`Services: [{Service, Model}]`, another
 // provider's), with the services that serve it now — those with at least one healthy instance.
 // A model whose every service is down is not in the catalog (callers are not offered what
-// nobody can answer).
+// nobody can answer). Then the routing: each model's services in failover order, as one target
+// (its cluster), and the aliases.
+import { HOST_MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
 import { serviceOfModel } from '../model/config-entries/schema.js';
-import type { MeshState, Service } from '../model/mesh.js';
-import type { ServicePolicy } from './policy-types.js';
+import { isHealthy, type Service } from '../model/mesh.js';
+import { targetId, type FailoverTarget, type Target } from './chain.js';
+import { serviceEndpoints } from './endpoints.js';
+import type { MeshReader } from './mesh-reader.js';
+import { decide, type Layer } from './precedence.js';
+import { servicePolicy } from './service-policy.js';
 
 export interface CatalogModel {
   readonly id: string;
@@ -14,23 +20,23 @@ export interface CatalogModel {
 }
 
 /** Undefined when no service declares models (the gateway then has no model list at all). */
-export function modelCatalog(state: MeshState, internal: ReadonlySet<string> = new Set()): CatalogModel[] | undefined {
+export function modelCatalog(m: MeshReader, infrastructure: ReadonlySet<string>): CatalogModel[] | undefined {
   const byModel = new Map<string, Set<string>>();
   const add = (id: string, service: string): void => {
     const set = byModel.get(id);
     if (set) set.add(service);
     else byModel.set(id, new Set([service]));
   };
-  const healthy = (s: Service | undefined): s is Service => !!s && !internal.has(s.name) && s.instances.some((i) => i.health === 'HEALTHY');
+  const serving = (s: Service | undefined): s is Service => !!s && !infrastructure.has(s.name) && s.instances.some(isHealthy);
   let declared = false;
-  for (const service of state.services.values()) {
-    if (internal.has(service.name) || !service.settings.models?.length) continue;
+  for (const service of m.services().values()) {
+    if (infrastructure.has(service.name) || !service.settings.models?.length) continue;
     declared = true;
-    if (healthy(service)) for (const id of service.settings.models) add(id, service.name);
+    if (serving(service)) for (const id of service.settings.models) add(id, service.name);
   }
   if (!declared) return undefined;
-  for (const e of state.entries.modelRoutes.values()) {
-    for (const s of e.Services ?? []) if (typeof s !== 'string' && healthy(state.services.get(s.Service))) add(e.Name, s.Service);
+  for (const e of m.modelRoutes().values()) {
+    for (const s of e.Services ?? []) if (typeof s !== 'string' && serving(m.service(s.Service))) add(e.Name, s.Service);
   }
   return [...byModel.keys()].sort().map((id) => ({ id, services: [...byModel.get(id)!].sort() }));
 }
@@ -40,10 +46,13 @@ export interface RoutedModel {
   readonly id: string;
   /** The first serves; the next take over on 429, 5xx, a failed connection or no healthy instance. */
   readonly services: readonly string[];
-  /** The model-route entry's, else the first service's request timeout. */
+  /** How long the gateway waits for an answer (a stream: for all of it). */
   readonly timeoutMs: number;
   /** Services that know this model by another name: service → that name. Empty for most models. */
   readonly renamed: Readonly<Record<string, string>>;
+  /** Its cluster ("model~<id>"): the first service's instances, the others' as failover (lower priorities). */
+  readonly target: Target;
+  readonly decidedBy: { readonly modelTimeout: Layer };
 }
 
 export interface ModelAlias {
@@ -60,6 +69,20 @@ export interface ModelRouting {
   readonly notes: readonly string[];
 }
 
+/** The cluster of a model: its first service, the others as failover; a service's own name for the model on its endpoints. */
+function modelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>): Target {
+  const part = (service: string): FailoverTarget => ({
+    id: targetId(service, undefined),
+    service,
+    subset: undefined,
+    endpoints: serviceEndpoints(m, service),
+    ...(renamed[service] !== undefined ? { hostMetadata: { [HOST_MODEL_METADATA_KEY]: renamed[service] } } : {}),
+  });
+  const [first, ...rest] = services;
+  // Called as the first service is (its policy: protocol, timeouts, limits).
+  return { ...part(first!), id: `model~${id}`, policy: servicePolicy(m, first!), failover: rest.map(part) };
+}
+
 /**
  * The catalog with the model-route entries applied: each model's services in their failover
  * order (the entry's Services first, the rest by name), and the aliases whose targets are in
@@ -67,17 +90,18 @@ export interface ModelRouting {
  * the others) and said; an alias left with none is absent, so it answers 404 like any unknown
  * model.
  */
-export function modelRouting(state: MeshState, catalog: readonly CatalogModel[], policyOf: (service: string) => ServicePolicy): ModelRouting {
+export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): ModelRouting {
   const notes: string[] = [];
-  const entries = state.entries.modelRoutes;
-  const served = new Set(catalog.map((m) => m.id));
-  const models = catalog.map((m): RoutedModel => {
-    const e = entries.get(m.id);
-    const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => m.services.includes(s));
-    const services = [...first, ...m.services.filter((s) => !first.includes(s))];
+  const entries = m.modelRoutes();
+  const served = new Set(catalog.map((c) => c.id));
+  const models = catalog.map((c): RoutedModel => {
+    const e = entries.get(c.id);
+    const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => c.services.includes(s));
+    const services = [...first, ...c.services.filter((s) => !first.includes(s))];
     const renamed: Record<string, string> = {};
-    for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== m.id && m.services.includes(s.Service)) renamed[s.Service] = s.Model;
-    return { id: m.id, services, timeoutMs: e?.RequestTimeoutMs ?? policyOf(services[0]!).requestTimeoutMs, renamed };
+    for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== c.id && c.services.includes(s.Service)) renamed[s.Service] = s.Model;
+    const timeout = decide('modelTimeout', { 'model-route': e?.RequestTimeoutMs, default: servicePolicy(m, services[0]!).requestTimeoutMs });
+    return { id: c.id, services, timeoutMs: timeout.value, renamed, target: modelTarget(m, c.id, services, renamed), decidedBy: { modelTimeout: timeout.from } };
   });
   const aliases: ModelAlias[] = [];
   for (const e of [...entries.values()].sort((a, b) => (a.Name < b.Name ? -1 : 1))) {
@@ -90,6 +114,6 @@ export function modelRouting(state: MeshState, catalog: readonly CatalogModel[],
     for (const t of e.Targets) if (!served.has(t.Model)) notes.push(`model-route ${e.Name}: target ${t.Model} has no healthy service; left out`);
     if (live.length) aliases.push({ name: e.Name, targets: live.map((t) => [t.Model, t.Weight] as const) });
   }
-  const logged = [...new Set(catalog.flatMap((m) => m.services))].filter((s) => state.services.get(s)?.settings.requestLog).sort();
+  const logged = [...new Set(catalog.flatMap((c) => c.services))].filter((s) => m.service(s)?.settings.requestLog).sort();
   return { models, aliases, logged, notes };
 }

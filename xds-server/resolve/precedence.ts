@@ -1,20 +1,25 @@
 // Where each setting of an upstream comes from, decided here and nowhere else. Every setting
 // names the layers that may set it, strongest first; the first layer that says something wins:
 //
+//   infrastructure    what the gateway's filters need of a service they call (ext-authz,
+//                     rate limits, the LLM processor, the access log): gRPC, the filter's timeout
 //   route             the service-router route's Destination (per route)
+//   model-route       a model-route entry (for the model it names)
 //   resolver          the target service's service-resolver
 //   service-defaults  the target service's service-defaults
 //   meta              the target service's Consul service meta (or an instance's, for its port)
 //   default           meshgate's default (resolve/defaults.ts)
 //
 // docs/configuration.md prints this table; test/unit/resolve-precedence.test.ts checks every row.
-export const LAYERS = ['route', 'resolver', 'service-defaults', 'meta', 'default'] as const;
+export const LAYERS = ['infrastructure', 'route', 'model-route', 'resolver', 'service-defaults', 'meta', 'default'] as const;
 export type Layer = (typeof LAYERS)[number];
 
 export const SETTING_LAYERS = {
-  protocol: ['service-defaults', 'meta', 'default'],
+  protocol: ['infrastructure', 'service-defaults', 'meta', 'default'],
   connectTimeout: ['resolver', 'service-defaults', 'meta', 'default'],
-  requestTimeout: ['route', 'resolver', 'service-defaults', 'meta', 'default'],
+  requestTimeout: ['infrastructure', 'route', 'resolver', 'service-defaults', 'meta', 'default'],
+  /** How long the gateway waits for a model's answer; the default is its first service's request timeout. */
+  modelTimeout: ['model-route', 'default'],
   loadBalancer: ['resolver', 'default'],
   hashPolicies: ['resolver', 'default'],
   retries: ['route', 'default'],

@@ -31,7 +31,12 @@ function destinationRetries(d: RouterDestination | undefined): RetryPolicy | und
 
 export function resolveRoutePolicy(target: ServicePolicy, destination: RouterDestination | undefined): RoutePolicy {
   // Below the route, the service's own decision (resolver > service-defaults > meta > default).
-  const timeout = decide('requestTimeout', { route: destination?.RequestTimeout ? durationMs(destination.RequestTimeout) : undefined, default: target.requestTimeoutMs });
+  // An infrastructure service's timeout is its filter's, whatever a route says.
+  const timeout = decide('requestTimeout', {
+    infrastructure: target.decidedBy.requestTimeout === 'infrastructure' ? target.requestTimeoutMs : undefined,
+    route: destination?.RequestTimeout ? durationMs(destination.RequestTimeout) : undefined,
+    default: target.requestTimeoutMs,
+  });
   const retries = decide('retries', { route: destinationRetries(destination), default: DEFAULT_RETRIES });
   return {
     timeoutMs: timeout.value,
@@ -39,6 +44,6 @@ export function resolveRoutePolicy(target: ServicePolicy, destination: RouterDes
     ...(destination?.PrefixRewrite ? { prefixRewrite: destination.PrefixRewrite } : {}),
     hashPolicies: target.hashPolicies,
     maxRequestBytes: target.maxRequestBytes,
-    decidedBy: { requestTimeout: timeout.from === 'route' ? 'route' : (target.decidedBy.requestTimeout ?? 'default'), retries: retries.from, hashPolicies: target.decidedBy.hashPolicies ?? 'default' },
+    decidedBy: { requestTimeout: timeout.from === 'default' ? (target.decidedBy.requestTimeout ?? 'default') : timeout.from, retries: retries.from, hashPolicies: target.decidedBy.hashPolicies ?? 'default' },
   };
 }

@@ -1,8 +1,9 @@
 // A service's policy for everyone who calls it, each setting decided once by the precedence
-// table (precedence.ts) from its service-resolver, service-defaults, meta and the defaults.
+// table (precedence.ts) from its service-resolver, service-defaults, meta and the defaults — and,
+// for a service the gateway's filters call, what those filters need (gRPC, their timeout).
 import { durationMs } from '../../shared/validate/duration.js';
 import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config-entries/schema.js';
-import type { MeshState, Protocol } from '../model/mesh.js';
+import type { Protocol } from '../model/mesh.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
@@ -14,6 +15,8 @@ import {
   DEFAULT_TRANSCODED_STREAMS,
 } from './defaults.js';
 import type { CircuitBreakers, GrpcWebPolicy, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
+import type { Infrastructure } from './infrastructure.js';
+import type { MeshReader } from './mesh-reader.js';
 import { decide, type Layer, type Setting } from './precedence.js';
 
 const optionalMs = (text: string | undefined): number | undefined => (text === undefined ? undefined : durationMs(text));
@@ -93,17 +96,21 @@ function upstreamList(service: string, declared: readonly string[]): string[] {
   return [...new Set(declared)].filter((u) => u !== service).sort();
 }
 
-export function resolveServicePolicy(state: MeshState, service: string): ServicePolicy {
-  const resolver = state.entries.resolvers.get(service);
-  const defaults = state.entries.defaults.get(service);
-  const meta = state.services.get(service)?.settings;
+/** `infrastructure`: set when the gateway's filters call this service. */
+function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastructure | undefined): ServicePolicy {
+  const resolver = m.resolver(service);
+  const defaults = m.defaults(service);
+  const meta = m.service(service)?.settings;
   const decidedBy: Partial<Record<Setting, Layer>> = {};
   const take = <T>(setting: Setting, d: { value: T; from: Layer }): T => {
     decidedBy[setting] = d.from;
     return d.value;
   };
 
-  const protocol = take<Protocol>('protocol', decide('protocol', { 'service-defaults': defaults?.Protocol, meta: meta?.protocol, default: DEFAULT_PROTOCOL }));
+  const protocol = take<Protocol>(
+    'protocol',
+    decide('protocol', { infrastructure: infrastructure ? 'grpc' : undefined, 'service-defaults': defaults?.Protocol, meta: meta?.protocol, default: DEFAULT_PROTOCOL }),
+  );
   const connectTimeoutMs = take(
     'connectTimeout',
     decide('connectTimeout', {
@@ -116,6 +123,7 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
   const requestTimeoutMs = take(
     'requestTimeout',
     decide('requestTimeout', {
+      infrastructure: infrastructure?.timeoutMs,
       resolver: optionalMs(resolver?.RequestTimeout),
       'service-defaults': defaults?.RequestTimeoutMs,
       meta: meta?.requestTimeoutMs,
@@ -162,10 +170,7 @@ export function resolveServicePolicy(state: MeshState, service: string): Service
   };
 }
 
-/**
- * An infrastructure service the gateway's filters call (ext-authz, ratelimit): its own policy,
- * except that it is always spoken to over gRPC and a call lasts at most the filter's timeout.
- */
-export function infrastructurePolicy(state: MeshState, service: string, timeoutMs: number): ServicePolicy {
-  return { ...resolveServicePolicy(state, service), protocol: 'grpc', requestTimeoutMs: timeoutMs };
+/** The resolved policy of calling `service`, reused while its inputs are unchanged. */
+export function servicePolicy(m: MeshReader, service: string, infrastructure?: Infrastructure): ServicePolicy {
+  return m.memo(`policy\u0000${service}\u0000${infrastructure ? `${infrastructure.kind}:${infrastructure.timeoutMs}` : ''}`, () => resolvePolicy(m, service, infrastructure));
 }

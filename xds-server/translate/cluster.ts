@@ -2,13 +2,13 @@
 // on the ADS stream, spelling the target service's resolved policy: protocol, connect timeout,
 // load balancer, circuit breakers and retry budget, outlier detection, active health checks.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { Protocol } from '../model/mesh.js';
-import type { Target } from '../resolve/chain.js';
 import type { CircuitBreakers, LoadBalancer, ServicePolicy } from '../resolve/policy-types.js';
+import type { Protocol, Target } from '../resolve/resolved-mesh.js';
 import { durationOf } from './duration.js';
 import { ADS_SOURCE } from './resource-set.js';
 
-const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+/** The extension-protocol-options key of an upstream's HTTP settings (its protocol, its upstream filters). */
+export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /** HTTP/2 to the upstream for http2 and gRPC services; nothing for HTTP/1.1 (Envoy's default). */
 export function upstreamProtocolOptions(protocol: Protocol): JsonObject {
@@ -86,7 +86,8 @@ function healthPolicy(p: ServicePolicy): JsonObject {
   return out;
 }
 
-export function targetCluster(target: Target, policy: ServicePolicy): JsonObject {
+export function targetCluster(target: Target): JsonObject {
+  const policy = target.policy;
   return {
     name: target.id,
     type: 'EDS',

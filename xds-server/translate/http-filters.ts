@@ -28,18 +28,10 @@
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
+import type { AuthzSettings, LlmSettings, ModelLimits, RatelimitSettings } from '../resolve/resolved-mesh.js';
 import { ROUTER_FILTER } from './http-listener.js';
-import type { RateLimitDescriptor } from '../model/mesh.js';
-import { ratelimitFilter, tokenBudgetFilter, type ModelLimits, type RatelimitOptions } from './rate-limits.js';
+import { ratelimitFilter, tokenBudgetFilter } from './rate-limits.js';
 import { CORS_CHAIN_FILTER, TRANSCODING_CHAIN_FILTERS } from './transcoding-filters.js';
-
-export interface AuthzOptions {
-  /** The ext-authz service name in Consul (its cluster). */
-  readonly service: string;
-  readonly timeoutMs: number;
-  /** The policy for routes whose service names none. */
-  readonly defaultPolicy: string;
-}
 
 export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
 
@@ -53,7 +45,7 @@ function stripHeaders(names: readonly string[]): JsonObject {
   };
 }
 
-function extAuthz(authz: AuthzOptions): JsonObject {
+function extAuthz(authz: AuthzSettings): JsonObject {
   return {
     name: EXT_AUTHZ_FILTER,
     typed_config: {
@@ -77,19 +69,6 @@ const BUFFER: JsonObject = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: 1 },
 };
 
-export interface LlmOptions {
-  /** The LLM processor's service name in Consul (its cluster). */
-  readonly service: string;
-  /** How long the gateway waits for each of the processor's answers. */
-  readonly timeoutMs: number;
-  /** The model API routes' body limit (the service is not known before the body is read). */
-  readonly maxRequestBytes: number;
-  /** Token budget descriptors (needs the rate-limit service): charged the tokens each call used. */
-  readonly tokenBudgets?: readonly RateLimitDescriptor[];
-  /** Request-count descriptors counted once the model is known (a `model` entry among them, say). */
-  readonly modelRequestLimits?: readonly RateLimitDescriptor[];
-}
-
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
 
 /** How either stage reaches the processor: its cluster, its time limits, and failing closed (503) when it cannot. */
@@ -103,7 +82,7 @@ function processorConnection(o: { readonly service: string; readonly timeoutMs: 
   };
 }
 
-function extProc(llm: LlmOptions): JsonObject {
+function extProc(llm: LlmSettings): JsonObject {
   return {
     name: EXT_PROC_FILTER,
     disabled: true,
@@ -164,9 +143,9 @@ export const UPSTREAM_CODEC: JsonObject = {
 
 export function gatewayHttpFilters(
   identityHeaders: readonly string[],
-  authz: AuthzOptions | undefined,
-  ratelimit: RatelimitOptions | undefined,
-  llm?: LlmOptions,
+  authz: AuthzSettings | undefined,
+  ratelimit: RatelimitSettings | undefined,
+  llm?: LlmSettings,
   modelLimits?: ModelLimits,
 ): JsonObject[] {
   return [

@@ -5,10 +5,9 @@
 // default retry policy for other methods is the virtual host's (VIRTUAL_HOST_RETRIES): a route
 // that would repeat it carries none, which keeps a gateway's route table half the size.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { HttpMatch } from '../model/config-entries/schema.js';
-import type { Action, ChainRoute } from '../resolve/chain.js';
 import { DEFAULT_RETRIES, IDEMPOTENT_METHODS } from '../resolve/defaults.js';
 import type { HashPolicy, RetryPolicy, RoutePolicy } from '../resolve/policy-types.js';
+import type { Action, ChainRoute, RouteMatch, StringMatch } from '../resolve/resolved-mesh.js';
 import { durationOf } from './duration.js';
 
 export const PREVIOUS_HOSTS = [
@@ -18,30 +17,28 @@ export const PREVIOUS_HOSTS = [
   },
 ];
 
-function stringMatch(m: { Exact?: string | undefined; Prefix?: string | undefined; Suffix?: string | undefined; Regex?: string | undefined }): JsonObject {
-  if (m.Exact !== undefined) return { exact: m.Exact };
-  if (m.Prefix !== undefined) return { prefix: m.Prefix };
-  if (m.Suffix !== undefined) return { suffix: m.Suffix };
-  return { safe_regex: { regex: m.Regex! } };
+function stringMatch(m: StringMatch): JsonObject {
+  return m.kind === 'regex' ? { safe_regex: { regex: m.value } } : { [m.kind]: m.value };
 }
 
 function methodMatch(methods: readonly string[]): JsonObject {
   return { name: ':method', string_match: methods.length === 1 ? { exact: methods[0]! } : { safe_regex: { regex: `^(${methods.join('|')})$` } } };
 }
 
-/** A router match; `basePath` stands in when the match names no path (the gateway's prefix). */
-export function routeMatch(m: HttpMatch | undefined, basePath: JsonObject = { prefix: '/' }, methods: readonly string[] | undefined = m?.Methods): JsonObject {
-  const out: JsonObject = m?.PathExact !== undefined ? { path: m.PathExact } : m?.PathPrefix !== undefined ? { prefix: m.PathPrefix } : m?.PathRegex !== undefined ? { safe_regex: { regex: m.PathRegex } } : { ...basePath };
-  const headers: JsonObject[] = (m?.Header ?? []).map((h) => ({
-    name: h.Name.toLowerCase(),
-    ...(h.Present !== undefined ? { present_match: h.Present } : { string_match: stringMatch(h) }),
-    ...(h.Invert ? { invert_match: true } : {}),
+/** A route's match; `basePath` stands in when the match names no path (the gateway's prefix). */
+export function routeMatch(m: RouteMatch | undefined, basePath: JsonObject = { prefix: '/' }, methods: readonly string[] | undefined = m?.methods): JsonObject {
+  const p = m?.path;
+  const out: JsonObject = p ? (p.kind === 'regex' ? { safe_regex: { regex: p.value } } : p.kind === 'exact' ? { path: p.value } : { prefix: p.value }) : { ...basePath };
+  const headers: JsonObject[] = (m?.headers ?? []).map((h) => ({
+    name: h.name,
+    ...(h.match.kind === 'present' ? { present_match: h.match.value } : { string_match: stringMatch(h.match) }),
+    ...(h.invert ? { invert_match: true } : {}),
   }));
   if (methods?.length) headers.push(methodMatch(methods));
   if (headers.length) out['headers'] = headers;
-  const query = (m?.QueryParam ?? []).map((q) => ({
-    name: q.Name,
-    ...(q.Present !== undefined ? { present_match: q.Present } : { string_match: q.Exact !== undefined ? { exact: q.Exact } : { safe_regex: { regex: q.Regex! } } }),
+  const query = (m?.query ?? []).map((q) => ({
+    name: q.name,
+    ...(q.match.kind === 'present' ? { present_match: q.match.value } : { string_match: q.match.kind === 'exact' ? { exact: q.match.value } : { safe_regex: { regex: q.match.value } } }),
   }));
   if (query.length) out['query_parameters'] = query;
   return out;
@@ -101,7 +98,7 @@ export function envoyRoute(
   route: ChainRoute,
   basePath: JsonObject | undefined,
   extras: RouteExtras,
-  methods: readonly string[] | undefined = route.match?.Methods,
+  methods: readonly string[] | undefined = route.match?.methods,
   idempotent = false,
 ): JsonObject {
   const action = routeAction(route.action, route.policy, idempotent);
@@ -115,8 +112,8 @@ export function envoyRoute(
  */
 export function envoyRoutes(name: string, route: ChainRoute, basePath?: JsonObject, extras: RouteExtras = () => ({})): JsonObject[] {
   const one = (methods: readonly string[] | undefined, idempotent: boolean): JsonObject => envoyRoute(name, route, basePath, extras, methods, idempotent);
-  if (!route.policy.retries.idempotentRetryOn?.length) return [one(route.match?.Methods, false)];
-  const asked = route.match?.Methods;
+  if (!route.policy.retries.idempotentRetryOn?.length) return [one(route.match?.methods, false)];
+  const asked = route.match?.methods;
   const idempotent = (asked ?? IDEMPOTENT_METHODS).filter((m) => (IDEMPOTENT_METHODS as readonly string[]).includes(m));
   const others = asked?.filter((m) => !idempotent.includes(m));
   const out: JsonObject[] = [];

@@ -10,32 +10,14 @@
 //     x-meshgate-service, and the token budgets it charges;
 //   - a model some service knows by another name: that name on the service's endpoints, and the
 //     processor's upstream stage on the model's cluster, which gives each attempt its body.
-import { HOST_MODEL_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_PATHS, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
+import { LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
-import { targetId, type Target } from '../resolve/chain.js';
-import type { ModelRouting, RoutedModel } from '../resolve/models.js';
+import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
+import { HTTP_PROTOCOL_OPTIONS } from './cluster.js';
 import { durationOf } from './duration.js';
-import { routeBodyLimit, routeExtProc, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
+import { routeAuthz, routeBodyLimit, routeExtProc, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
-import { routeModelLimits, TOKEN_BUDGET_FILTER, type ModelLimits } from './rate-limits.js';
-
-const serviceTarget = (m: RoutedModel, service: string, failover: readonly Target[] = []): Target => ({
-  id: targetId(service, undefined),
-  service,
-  subset: undefined,
-  filter: undefined,
-  onlyPassing: false,
-  failover,
-  ...(m.renamed[service] !== undefined ? { hostMetadata: { [HOST_MODEL_METADATA_KEY]: m.renamed[service] } } : {}),
-});
-
-/** The cluster of a model: its first service, the others as failover (lower priorities); a service's own name for the model on its endpoints. */
-export function modelTarget(m: RoutedModel): Target {
-  const [first, ...rest] = m.services;
-  return { ...serviceTarget(m, first!, rest.map((s) => serviceTarget(m, s))), id: `model~${m.id}` };
-}
-
-const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+import { routeModelLimits, routeRateLimits, TOKEN_BUDGET_FILTER } from './rate-limits.js';
 
 /**
  * A model cluster where some service knows the model by another name: the processor's upstream
@@ -90,9 +72,6 @@ const BUDGETS_ON: JsonObject = {
   },
 };
 
-/** What a model API route adds (ext-authz's policy, request-count limits), by the path it serves. */
-export type ModelRouteExtras = (routeName: string, requestPath: string) => { readonly perFilter: JsonObject; readonly rateLimits?: JsonObject[] };
-
 /** The cluster a request the processor did not route goes to: no endpoints, so 503. */
 export const UNROUTED_CLUSTER = 'meshgate~unrouted';
 
@@ -100,39 +79,33 @@ export function unroutedCluster(): JsonObject {
   return { name: UNROUTED_CLUSTER, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: UNROUTED_CLUSTER, endpoints: [] } };
 }
 
-export interface ModelApiOptions {
-  readonly maxRequestBytes: number;
-  /** With the model limits' filter in the chain: what each model route counts and charges. */
-  readonly limits: ModelLimits | undefined;
+/** The per-filter settings of a model API path: ext-authz's policy (request-count limits go on the action). */
+export function modelApiFilters(p: ModelApiPath, routeName: string): JsonObject {
+  return p.authPolicy !== undefined ? routeAuthz(p.authPolicy, routeName) : {};
 }
 
-export function modelRoutes(routing: ModelRouting, o: ModelApiOptions, extras: ModelRouteExtras): JsonObject[] {
-  const table = modelTableText(routing);
-  const route = (name: string, requestPath: string | undefined, match: JsonObject, action: JsonObject, own: JsonObject, more: JsonObject = {}): JsonObject => {
-    // ext-authz and request-count limits run before the body is read: on the entry routes only.
-    const e = requestPath === undefined ? { perFilter: {} } : extras(name, requestPath);
-    const perFilter = { ...e.perFilter, ...own };
+export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRouting }): JsonObject[] {
+  const table = modelTableText(api.routing);
+  const limits: ModelLimits | undefined = api.limits;
+  const perModel = api.routing.models.map((m) => {
+    const own = limits ? routeModelLimits(limits) : {};
+    return {
+      name: `model:${m.id}`,
+      match: { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
+      route: { cluster: m.target.id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
+      response_headers_to_add: [{ header: { key: SERVICE_HEADER, value: '%UPSTREAM_METADATA(meshgate:service)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      ...(Object.keys(own).length ? { typed_per_filter_config: own } : {}),
+    };
+  });
+  // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
+  const entries = api.entries.map((p) => {
+    const name = `llm${p.path}`;
     return {
       name,
-      match,
-      route: { ...action, ...('rateLimits' in e && e.rateLimits ? { rate_limits: e.rateLimits } : {}) },
-      ...more,
-      ...(Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}),
+      match: { path: p.path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] },
+      route: { cluster: UNROUTED_CLUSTER, timeout: '5s', ...(p.rateLimits.length ? { rate_limits: routeRateLimits(p.rateLimits) } : {}) },
+      typed_per_filter_config: { ...modelApiFilters(p, name), ...routeBodyLimit(api.maxRequestBytes), ...routeExtProc(table), ...(limits ? BUDGETS_ON : {}) },
     };
-  };
-  const perModel = routing.models.map((m) =>
-    route(
-      `model:${m.id}`,
-      undefined,
-      { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
-      { cluster: modelTarget(m).id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
-      o.limits ? routeModelLimits(o.limits) : {},
-      { response_headers_to_add: [{ header: { key: SERVICE_HEADER, value: '%UPSTREAM_METADATA(meshgate:service)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] },
-    ),
-  );
-  // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
-  const entries = LLM_PATHS.map((path) =>
-    route(`llm${path}`, path, { path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] }, { cluster: UNROUTED_CLUSTER, timeout: '5s' }, { ...routeBodyLimit(o.maxRequestBytes), ...routeExtProc(table), ...(o.limits ? BUDGETS_ON : {}) }),
-  );
+  });
   return [...perModel, ...entries];
 }

@@ -2,9 +2,8 @@
 // the catalog changes) in OpenAI's list shape: the models that have a healthy service, no
 // service called. OpenAI clients list models this way before they pick one.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { CatalogModel, ModelAlias } from '../resolve/models.js';
-
-export const MODELS_PATH = '/v1/models';
+import { MODELS_PATH } from '../resolve/gateway.js';
+import type { CatalogModel, ModelAlias } from '../resolve/resolved-mesh.js';
 
 /** `aliases`: model-route aliases a caller may name too (when the model API is routed by model). */
 export function modelsListBody(catalog: readonly CatalogModel[], aliases: readonly ModelAlias[] = []): string {

@@ -2,16 +2,7 @@
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { RateLimitDescriptor, RateLimitEntry } from '../model/mesh.js';
-
-export interface RatelimitOptions {
-  /** The ratelimit-service name in Consul (its cluster). */
-  readonly service: string;
-  readonly domain: string;
-  readonly timeoutMs: number;
-  /** Refuse requests when the rate-limit service cannot be asked (default: let them through). */
-  readonly failClosed: boolean;
-}
+import type { ModelLimits, RateLimitDescriptor, RateLimitEntry, RatelimitSettings } from '../resolve/resolved-mesh.js';
 
 function action(e: RateLimitEntry): JsonObject {
   switch (e.kind) {
@@ -46,24 +37,11 @@ export const TOKEN_BUDGET_FILTER = 'meshgate.llm.token_budget';
 
 /**
  * A model route's limits. Its request-count descriptors count one a call. Its token budgets:
- * each descriptor checked before the call (0 hits: refused once
- * the tokens already used pass the budget), then charged when the answer is done with the
- * tokens it used, from the processor's metadata — so a stream is charged its real total, and
- * the call that crosses the budget completes.
+ * each descriptor checked before the call (0 hits: refused once the tokens already used pass
+ * the budget), then charged when the answer is done with the tokens it used, from the
+ * processor's metadata — so a stream is charged its real total, and the call that crosses the
+ * budget completes.
  */
-/** What the model routes count, once the model is known; at least one descriptor. */
-export interface ModelLimits {
-  readonly tokenBudgets: readonly RateLimitDescriptor[];
-  readonly requestLimits: readonly RateLimitDescriptor[];
-}
-
-/** The model limits in force: none without the rate-limit service that counts them, or without descriptors. */
-export function modelLimitsOf(o: { readonly tokenBudgets?: readonly RateLimitDescriptor[]; readonly modelRequestLimits?: readonly RateLimitDescriptor[] } | undefined, ratelimit: RatelimitOptions | undefined): ModelLimits | undefined {
-  const tokenBudgets = o?.tokenBudgets ?? [];
-  const requestLimits = o?.modelRequestLimits ?? [];
-  return ratelimit && (tokenBudgets.length || requestLimits.length) ? { tokenBudgets, requestLimits } : undefined;
-}
-
 export function routeModelLimits({ tokenBudgets: budgets, requestLimits }: ModelLimits): JsonObject {
   const limits = [
     // Request counts: one a call, when the model is known.
@@ -80,11 +58,11 @@ export function routeModelLimits({ tokenBudgets: budgets, requestLimits }: Model
   };
 }
 
-export function tokenBudgetFilter(o: RatelimitOptions): JsonObject {
+export function tokenBudgetFilter(o: RatelimitSettings): JsonObject {
   return { ...ratelimitFilter(o), name: TOKEN_BUDGET_FILTER, disabled: true };
 }
 
-export function ratelimitFilter(o: RatelimitOptions): JsonObject {
+export function ratelimitFilter(o: RatelimitSettings): JsonObject {
   return {
     name: 'envoy.filters.http.ratelimit',
     typed_config: {

@@ -13,8 +13,6 @@ export interface Translation {
   readonly resources: ResourceSet;
   /** Things an operator should know about the translation (for example a path claimed twice). */
   readonly notes: readonly string[];
-  /** The services the translation read; undefined: the whole mesh. A change elsewhere cannot alter it. */
-  readonly dependsOn?: ReadonlySet<string>;
 }
 
 /** Config source for resources that arrive over the same ADS stream. */

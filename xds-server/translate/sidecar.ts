@@ -3,14 +3,15 @@
 // http://llm-b/… with the sidecar as its HTTP proxy). Only the services X declares as upstreams
 // get clusters and routes: scoped config, not the whole mesh.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { MeshState } from '../model/mesh.js';
-import { chainTargets, type Target } from '../resolve/chain.js';
 import type { ServicePolicy } from '../resolve/policy-types.js';
-import { upstreamProtocolOptions } from './cluster.js';
+import type { ResolvedSidecar, Target } from '../resolve/resolved-mesh.js';
+import { TranslationCache } from './cache.js';
+import { targetCluster, upstreamProtocolOptions } from './cluster.js';
 import { durationOf } from './duration.js';
+import { loadAssignment } from './endpoints.js';
 import { httpListener, ROUTER_FILTER } from './http-listener.js';
-import { chainServices, TranslationMemo } from './memo.js';
 import type { Translation } from './resource-set.js';
+import { upstreamVirtualHost } from './upstream-routes.js';
 
 import type { StatsEndpoint } from './stats-endpoint.js';
 
@@ -27,6 +28,8 @@ export interface SidecarRole {
 
 export const LOCAL_APP = 'local_app';
 export const OUTBOUND_ROUTES = 'outbound';
+/** The key the outbound listeners (alike for every sidecar, by port) are cached under. */
+const OUTBOUND_LISTENERS = {};
 
 /** The local app, as the service's own policy says to speak to it (its protocol). */
 function localApp(own: ServicePolicy, role: SidecarRole): JsonObject {
@@ -70,39 +73,26 @@ function outboundListener(port: number): JsonObject {
   });
 }
 
-export function translateSidecar(state: MeshState, role: SidecarRole, memo: TranslationMemo = new TranslationMemo()): Translation {
-  const notes: string[] = [];
+export function translateSidecar(view: ResolvedSidecar, role: SidecarRole, cache: TranslationCache = new TranslationCache()): Translation {
   const targets = new Map<string, Target>();
-  const vhosts: JsonObject[] = [];
-  const dependsOn = new Set<string>([role.service]);
-  const policy = memo.policy(state, role.service);
-  for (const upstream of policy.upstreams) {
-    if (!state.services.has(upstream) && !state.entries.splitters.has(upstream)) notes.push(`upstream ${upstream} of ${role.service} is not in the catalog`);
-    const chain = memo.chain(state, upstream);
-    notes.push(...chain.notes);
-    for (const t of chainTargets(chain)) targets.set(t.id, t);
-    for (const s of chainServices(chain)) dependsOn.add(s);
-    vhosts.push(memo.virtualHost(state, upstream));
-  }
+  for (const chain of view.upstreams) for (const t of chain.targets) targets.set(t.id, t);
   const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   // Sidecars of one service (and outbound listeners of all) are alike: share their pieces.
-  const own = [role.service];
-  const inbound = memo.shared(state, `inbound\u0000${role.service}\u0000${role.inboundAddress}:${role.inboundPort}`, own, () => inboundListener(policy, role));
-  const outbound = memo.shared(state, `outbound\u0000${role.outboundPort}`, [], () => outboundListener(role.outboundPort));
-  const app = memo.shared(state, `local_app\u0000${role.service}\u0000${role.appPort}`, own, () => localApp(policy, role));
+  const inbound = cache.of(view.policy, `inbound\u0000${role.inboundAddress}:${role.inboundPort}`, () => inboundListener(view.policy, role));
+  const outbound = cache.of(OUTBOUND_LISTENERS, String(role.outboundPort), () => outboundListener(role.outboundPort));
+  const app = cache.of(view.policy, `local_app\u0000${role.appPort}`, () => localApp(view.policy, role));
   return {
     resources: {
-      cluster: [{ name: LOCAL_APP, resource: app }, ...sorted.map((t) => ({ name: t.id, resource: memo.cluster(state, t) }))].sort((a, b) =>
+      cluster: [{ name: LOCAL_APP, resource: app }, ...sorted.map((t) => ({ name: t.id, resource: cache.of(t, 'cluster', () => targetCluster(t)) }))].sort((a, b) =>
         a.name < b.name ? -1 : 1,
       ),
-      endpoint: sorted.map((t) => ({ name: t.id, resource: memo.endpoints(state, t) })),
+      endpoint: sorted.map((t) => ({ name: t.id, resource: cache.of(t, 'endpoints', () => loadAssignment(t)) })),
       listener: [
         { name: 'inbound', resource: inbound },
         { name: 'outbound', resource: outbound },
       ],
-      route: [{ name: OUTBOUND_ROUTES, resource: { name: OUTBOUND_ROUTES, virtual_hosts: vhosts } }],
+      route: [{ name: OUTBOUND_ROUTES, resource: { name: OUTBOUND_ROUTES, virtual_hosts: view.upstreams.map((c) => cache.of(c, 'vhost', () => upstreamVirtualHost(c))) } }],
     },
-    notes: [...new Set(notes)],
-    dependsOn,
+    notes: view.notes,
   };
 }

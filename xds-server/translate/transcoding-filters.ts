@@ -13,8 +13,7 @@
 //                    and the annotations' REST paths; an unknown method is a 404 (JSON), never
 //                    passed on.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { ServiceDescriptor } from '../model/mesh.js';
-import { DEFAULT_TRANSCODED_MAX_REQUEST_BYTES } from '../resolve/defaults.js';
+import type { ServiceDescriptor } from '../resolve/resolved-mesh.js';
 import type { GrpcWebPolicy, TranscodingPolicy } from '../resolve/policy-types.js';
 
 export const TRANSCODER_FILTER = 'envoy.filters.http.grpc_json_transcoder';
@@ -137,7 +136,7 @@ function corsPolicy(web: GrpcWebPolicy): JsonObject {
  * limit as its own — the service's, else gRPC's 4 MiB — so that a JSON body past it is a 413),
  * the JSON errors, gRPC-Web and CORS when its policy says so.
  */
-export function transcodedRouteFilters(descriptor: ServiceDescriptor, policy: TranscodingPolicy, maxRequestBytes: number | undefined): JsonObject {
+export function transcodedRouteFilters(descriptor: ServiceDescriptor, policy: TranscodingPolicy, maxRequestBytes: number): JsonObject {
   return {
     [TRANSCODER_FILTER]: filterConfig({
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder',
@@ -149,7 +148,7 @@ export function transcodedRouteFilters(descriptor: ServiceDescriptor, policy: Tr
       request_validation_options: { reject_unknown_method: true },
       print_options: policy.streams === 'sse' ? { stream_sse_style_delimited: true } : { stream_newline_delimited: true },
       // The transcoder holds a whole request message before it sends it: bounded even where the service sets no limit.
-      max_request_body_size: maxRequestBytes ?? DEFAULT_TRANSCODED_MAX_REQUEST_BYTES,
+      max_request_body_size: maxRequestBytes,
     }),
     // On with the chain's own settings (the error matcher, the decoding script).
     [CUSTOM_RESPONSE_FILTER]: ENABLED,

@@ -1,0 +1,41 @@
+// The endpoint view: a service's instances as callers reach them — the port dialled decided
+// (its sidecar's when it has one, else its own), health as Consul reports it — and the ones a
+// target sends to (its subset's; only passing ones when the subset asks).
+import { matchesFilter, type SubsetFilter } from '../model/config-entries/subset-filter.js';
+import { isHealthy, type HealthStatus, type Instance } from '../model/mesh.js';
+import type { MeshReader } from './mesh-reader.js';
+import { decide } from './precedence.js';
+
+export interface Endpoint {
+  readonly id: string;
+  readonly node: string;
+  readonly address: string;
+  /** The port callers dial. */
+  readonly port: number;
+  readonly health: HealthStatus;
+  /** '' when unknown. */
+  readonly zone: string;
+  readonly weight: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+/** The port callers dial for an instance: its sidecar's when it has one (traffic enters the service through its sidecar), else the app's own. */
+export function dialPort(instance: Instance): number {
+  return decide('dialPort', { meta: instance.sidecarPort, default: instance.port }).value;
+}
+
+function endpointOf(i: Instance): Endpoint {
+  return { id: i.id, node: i.node, address: i.address, port: dialPort(i), health: i.health, zone: i.zone, weight: i.weight, tags: i.tags, meta: i.meta };
+}
+
+/** Every instance of a service as an endpoint, in instance-id order (none for a service not in the catalog). */
+export function serviceEndpoints(m: MeshReader, service: string): readonly Endpoint[] {
+  return m.memo(`endpoints\u0000${service}`, () => Object.freeze((m.service(service)?.instances ?? []).map(endpointOf)));
+}
+
+/** The endpoints a target sends to: those its subset filter selects, only passing ones when it says so. */
+export function selectEndpoints(all: readonly Endpoint[], filter: SubsetFilter | undefined, onlyPassing: boolean): readonly Endpoint[] {
+  if (!filter && !onlyPassing) return all;
+  return Object.freeze(all.filter((e) => (!filter || matchesFilter(e, filter)) && (!onlyPassing || isHealthy(e))));
+}

@@ -1,0 +1,167 @@
+// How resolution reads the mesh: every read goes through a MeshReader, which remembers what each
+// resolved piece read (a service, one config entry, a descriptor, or a whole collection when a
+// piece looks at all of them). A piece resolved before is reused — the same object — while
+// every input it read is still the same object; the mesh store and the config-entry store keep
+// what did not change as the same objects, so only what read a changed input is resolved again.
+// This is meshgate's one change detection: the controller compares the resolved views a role
+// reads by identity, and translation caches by identity of resolved objects.
+import type { ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry, ModelRouteEntry } from '../model/config-entries/schema.js';
+import type { MeshState, Service, ServiceDescriptor } from '../model/mesh.js';
+
+type Source = 'service' | 'defaults' | 'router' | 'splitter' | 'resolver' | 'descriptor' | 'services' | 'model-routes' | 'descriptors';
+
+/** One read: where, which name, and the object it gave. */
+type Read = readonly [source: Source, name: string, value: unknown];
+
+interface Cached {
+  readonly reads: readonly Read[];
+  readonly value: unknown;
+  /** The resolve it was last used in: what no resolve uses is let go. */
+  used: number;
+}
+
+export interface MeshReader {
+  service(name: string): Service | undefined;
+  /** Every service, sorted by name (a read of the whole collection). */
+  services(): ReadonlyMap<string, Service>;
+  defaults(name: string): ServiceDefaultsEntry | undefined;
+  router(name: string): ServiceRouterEntry | undefined;
+  splitter(name: string): ServiceSplitterEntry | undefined;
+  resolver(name: string): ServiceResolverEntry | undefined;
+  /** Every model-route entry, by model name (a read of the whole collection). */
+  modelRoutes(): ReadonlyMap<string, ModelRouteEntry>;
+  descriptor(name: string): ServiceDescriptor | undefined;
+  /** Every descriptor in force (a read of the whole collection). */
+  descriptors(): ReadonlyMap<string, ServiceDescriptor>;
+  /** `compute`'s value, reused while everything it read is unchanged. `key` names the piece. */
+  memo<T>(key: string, compute: () => T): T;
+}
+
+function lookup(state: MeshState, source: Source, name: string): unknown {
+  switch (source) {
+    case 'service':
+      return state.services.get(name);
+    case 'defaults':
+      return state.entries.defaults.get(name);
+    case 'router':
+      return state.entries.routers.get(name);
+    case 'splitter':
+      return state.entries.splitters.get(name);
+    case 'resolver':
+      return state.entries.resolvers.get(name);
+    case 'descriptor':
+      return state.descriptors.get(name);
+    case 'services':
+      return state.services;
+    case 'model-routes':
+      return state.entries.modelRoutes;
+    case 'descriptors':
+      return state.descriptors;
+  }
+}
+
+/** A MeshReader over one state after another, keeping what it resolved between them. */
+export class ResolveMemo implements MeshReader {
+  private state: MeshState | undefined;
+  private readonly cache = new Map<string, Cached>();
+  /** The reads of the pieces being computed, innermost last. */
+  private readonly recording: Read[][] = [];
+  private generation = 0;
+
+  /** `keepFor`: how many resolves a piece no resolve used is kept for (1: only the last's). */
+  constructor(private readonly keepFor = 1) {}
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** Read `state` from now on. */
+  begin(state: MeshState): void {
+    this.state = state;
+    this.generation += 1;
+  }
+
+  /** Let go of every piece the last `keepFor` resolves did not use (services gone, entries removed). */
+  sweep(): void {
+    for (const [key, c] of this.cache) if (this.generation - c.used >= this.keepFor) this.cache.delete(key);
+  }
+
+  service(name: string): Service | undefined {
+    return this.read('service', name) as Service | undefined;
+  }
+
+  services(): ReadonlyMap<string, Service> {
+    return this.read('services', '') as ReadonlyMap<string, Service>;
+  }
+
+  defaults(name: string): ServiceDefaultsEntry | undefined {
+    return this.read('defaults', name) as ServiceDefaultsEntry | undefined;
+  }
+
+  router(name: string): ServiceRouterEntry | undefined {
+    return this.read('router', name) as ServiceRouterEntry | undefined;
+  }
+
+  splitter(name: string): ServiceSplitterEntry | undefined {
+    return this.read('splitter', name) as ServiceSplitterEntry | undefined;
+  }
+
+  resolver(name: string): ServiceResolverEntry | undefined {
+    return this.read('resolver', name) as ServiceResolverEntry | undefined;
+  }
+
+  modelRoutes(): ReadonlyMap<string, ModelRouteEntry> {
+    return this.read('model-routes', '') as ReadonlyMap<string, ModelRouteEntry>;
+  }
+
+  descriptor(name: string): ServiceDescriptor | undefined {
+    return this.read('descriptor', name) as ServiceDescriptor | undefined;
+  }
+
+  descriptors(): ReadonlyMap<string, ServiceDescriptor> {
+    return this.read('descriptors', '') as ReadonlyMap<string, ServiceDescriptor>;
+  }
+
+  memo<T>(key: string, compute: () => T): T {
+    const state = this.current();
+    const hit = this.cache.get(key);
+    if (hit && hit.reads.every(([source, name, value]) => lookup(state, source, name) === value)) {
+      hit.used = this.generation;
+      this.recording[this.recording.length - 1]?.push(...hit.reads);
+      return hit.value as T;
+    }
+    this.recording.push([]);
+    let reads: Read[];
+    let value: T;
+    try {
+      value = compute();
+    } finally {
+      reads = this.recording.pop()!;
+    }
+    // The same input read twice is one read.
+    const unique = new Map<string, Read>();
+    for (const r of reads) unique.set(`${r[0]}\u0000${r[1]}`, r);
+    const kept = [...unique.values()];
+    this.cache.set(key, { reads: kept, value, used: this.generation });
+    this.recording[this.recording.length - 1]?.push(...kept);
+    return value;
+  }
+
+  private current(): MeshState {
+    if (!this.state) throw new Error('ResolveMemo: begin(state) first');
+    return this.state;
+  }
+
+  private read(source: Source, name: string): unknown {
+    const value = lookup(this.current(), source, name);
+    this.recording[this.recording.length - 1]?.push([source, name, value]);
+    return value;
+  }
+}
+
+/** A reader over one state, nothing kept: for a one-off resolve (tests, the CLI). */
+export function readerOf(state: MeshState): ResolveMemo {
+  const memo = new ResolveMemo();
+  memo.begin(state);
+  return memo;
+}

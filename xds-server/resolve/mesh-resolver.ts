@@ -1,0 +1,67 @@
+// Resolves mesh state after mesh state into a ResolvedMesh, keeping what it resolved between
+// them (mesh-reader.ts): a change resolves again only what read a changed input, and every
+// other piece — a policy, a chain, a sidecar's view, a target with its endpoints — is the same
+// object as before, which the controller and the translation caches rely on.
+import type { MeshState } from '../model/mesh.js';
+import { chainOf } from './chain.js';
+import { resolveGateway } from './gateway.js';
+import type { GatewaySettings } from './gateway-settings.js';
+import { infrastructureOf, type Infrastructure } from './infrastructure.js';
+import { ResolveMemo } from './mesh-reader.js';
+import type { ResolvedMesh, ResolvedService } from './resolved-mesh.js';
+import { servicePolicy } from './service-policy.js';
+import { resolveProxyless, resolveSidecar, type ResolvedSidecar } from './sidecar.js';
+import { descriptorsWanted } from './transcoded.js';
+
+export class MeshResolver {
+  private readonly infrastructure: ReadonlyMap<string, Infrastructure>;
+  private readonly internal: ReadonlySet<string>;
+  private readonly settingsKey: string;
+
+  /** `memo`: what resolves share (several resolvers may share one: tests warm one on many meshes). */
+  constructor(
+    private readonly settings: GatewaySettings,
+    private readonly memo = new ResolveMemo(),
+  ) {
+    this.infrastructure = infrastructureOf(settings);
+    this.internal = new Set(this.infrastructure.keys());
+    this.settingsKey = JSON.stringify(settings);
+  }
+
+  /** Pieces kept for the next resolve (for tests and metrics). */
+  get cached(): number {
+    return this.memo.size;
+  }
+
+  /** `sidecarServices`: services with a sidecar role, besides those in the catalog. */
+  resolve(state: MeshState, sidecarServices: Iterable<string> = []): ResolvedMesh {
+    const m = this.memo;
+    m.begin(state);
+    const services = new Map<string, ResolvedService>();
+    for (const name of state.services.keys()) {
+      const infra = this.infrastructure.get(name);
+      services.set(
+        name,
+        m.memo(`service\u0000${name}\u0000${infra ? `${infra.kind}:${infra.timeoutMs}` : ''}`, () => ({ name, policy: servicePolicy(m, name, infra), chain: chainOf(m, name, infra) })),
+      );
+    }
+    const sidecars = new Map<string, ResolvedSidecar>();
+    for (const name of [...new Set([...state.services.keys(), ...sidecarServices])].sort()) sidecars.set(name, resolveSidecar(m, name));
+    const resolved: ResolvedMesh = {
+      revision: state.revision,
+      infrastructure: [...this.infrastructure.values()],
+      services,
+      gateway: resolveGateway(m, this.settings, this.infrastructure, this.settingsKey),
+      sidecars,
+      proxyless: resolveProxyless(m, this.internal),
+      descriptors: descriptorsWanted(m, this.internal),
+    };
+    m.sweep();
+    return resolved;
+  }
+}
+
+/** One state, resolved with nothing kept (tests, the CLI). */
+export function resolveMesh(state: MeshState, settings: GatewaySettings, sidecarServices: Iterable<string> = []): ResolvedMesh {
+  return new MeshResolver(settings).resolve(state, sidecarServices);
+}
