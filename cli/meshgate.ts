@@ -5,6 +5,7 @@
 //   meshgate proxy-status [--json]           every connected proxy: SYNCED, STALE or NACKED
 //   meshgate config-dump NODE [--type T]     what a proxy should hold now, per type
 //   meshgate routes [--role ROLE]            which path goes where, per role
+//   meshgate resolved [SERVICE] [--json]     every setting as resolved, with the layer that decided it
 //   meshgate validate FILE…                  config entries, checked offline
 //   meshgate sidecar --service S --app-port P [--inbound-port N] [--outbound-port N]
 //                    [--inbound-address A] [--admin-port N] [--stats-port N] [--xds HOST:PORT] [--delta]
@@ -16,6 +17,7 @@
 // (default http://127.0.0.1:18001).
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import YAML from 'yaml';
 import { hostPort, isPort } from '../shared/host-port.js';
 import { writePrometheusConfig } from '../observability/write.js';
 import type { ProxyStatus } from '../xds-server/server/proxy-registry.js';
@@ -28,6 +30,7 @@ const USAGE = `usage:
   meshgate proxy-status [--json]
   meshgate config-dump NODE [--type cluster|endpoint|listener|route]
   meshgate routes [--role ROLE]
+  meshgate resolved [SERVICE] [--json]
   meshgate validate FILE...
   meshgate sidecar --service NAME --app-port PORT [--inbound-port 15000] [--outbound-port 15001]
                    [--inbound-address 127.0.0.1] [--admin-port 19000] [--stats-port N] [--xds 127.0.0.1:18000] [--delta]
@@ -114,6 +117,12 @@ async function main(argv: string[]): Promise<number> {
         roles.push({ role, routeConfigs: snap.route.resources });
       }
       process.stdout.write(`${formatRoutes(roles)}\n`);
+      return 0;
+    }
+    case 'resolved': {
+      const [service] = args;
+      const view = await getJson<unknown>(admin, `/debug/resolved${service ? `?service=${encodeURIComponent(service)}` : ''}`);
+      process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : YAML.stringify(view, { lineWidth: 0, aliasDuplicateObjects: false }));
       return 0;
     }
     case 'validate': {

@@ -13,6 +13,13 @@ export const MODEL_TABLE_HEADER = 'x-meshgate-model-table';
  * client would already have picked a route before any filter could strip it), then the tokens.
  */
 export const LLM_METADATA_NAMESPACE = 'meshgate.llm';
+/**
+ * The processor's own answers (errors in the dialect's shape, which its clients read) are marked
+ * in that namespace — key ANSWER_METADATA_KEY, value OPENAI_ANSWER — so that the gateway's local
+ * reply mapping passes them on as they are instead of rewriting them into its own JSON error.
+ */
+export const ANSWER_METADATA_KEY = 'answer';
+export const OPENAI_ANSWER = 'openai';
 /** The key of the model a request goes to, in that namespace. */
 export const MODEL_METADATA_KEY = 'model';
 /** The OpenAI-style API paths the processor reads, and the operation of each (gen_ai.operation.name). */

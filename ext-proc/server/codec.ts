@@ -2,7 +2,7 @@
 // root. The answers that carry nothing but "go on" are encoded once.
 import type protobuf from 'protobufjs';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
+import { ANSWER_METADATA_KEY, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
 import { messageType } from '../../shared/proto/root.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
@@ -162,7 +162,7 @@ export function encodeImmediate(
   metadata: Readonly<Record<string, string | number>> = {},
 ): Buffer {
   return encode({
-    dynamic_metadata: { fields: { [LLM_METADATA_NAMESPACE]: { struct_value: structOf({ ...metadata, answer: 'openai' }) } } },
+    dynamic_metadata: { fields: { [LLM_METADATA_NAMESPACE]: { struct_value: structOf({ ...metadata, [ANSWER_METADATA_KEY]: OPENAI_ANSWER }) } } },
     immediate_response: {
       status: { code: status },
       headers: { set_headers: [['content-type', 'application/json'], ...headers].map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') }, append_action: OVERWRITE_IF_EXISTS_OR_ADD })) },

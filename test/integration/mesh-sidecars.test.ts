@@ -332,6 +332,23 @@ describe('sidecars, config entries, delta and state of the world', () => {
     const missing = await meshgate('config-dump', 'no-such-node');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no proxy with node id no-such-node/);
+
+    // Every setting as resolved, with the layer that decided it.
+    const e = await meshgate('resolved', 'llm-e', '--json');
+    assert.equal(e.code, 0, e.stderr);
+    const llmE = JSON.parse(e.stdout) as { service: string; policy: { outlierDetection: { consecutive5xx: number }; requestTimeoutMs: number; decidedBy: Record<string, string> } };
+    assert.equal(llmE.service, 'llm-e');
+    assert.equal(llmE.policy.outlierDetection.consecutive5xx, 3);
+    assert.equal(llmE.policy.decidedBy['outlierDetection'], 'service-defaults');
+    assert.equal(llmE.policy.decidedBy['requestTimeout'], 'default');
+    const b = await meshgate('resolved', 'llm-b');
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /split:\n\s+- weight: 90\n\s+cluster: v1\.llm-b\n\s+- weight: 10\n\s+cluster: v2\.llm-b/, b.stdout);
+    const whole = (await (await fetch(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/resolved`)).json()) as { sidecars: Record<string, { upstreams: string[] }> };
+    assert.deepEqual(whole.sidecars['llm-a']?.upstreams, ['llm-b', 'llm-c', 'llm-e', 'llm-f', 'llm-g']);
+    const unknown = await meshgate('resolved', 'no-such-service');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no service no-such-service in the resolved mesh/);
   });
 
   it('refuses an invalid config entry with its reason, and the Envoys keep their routes', async () => {

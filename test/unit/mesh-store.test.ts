@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import type { MeshState } from '../../xds-server/model/mesh.js';
 import { MeshStore } from '../../xds-server/model/mesh-store.js';
 import { instance } from '../helpers/mesh-fixtures.js';
@@ -55,25 +55,37 @@ describe('mesh store', () => {
     s.close();
   });
 
-  it('remembers a vanished service without instances, then forgets it', async () => {
-    const { s } = store(30);
-    s.markSynced();
-    s.setInstances('a', [instance('a-1')]);
-    s.removeService('a');
-    assert.deepEqual(s.state.services.get('a')!.instances, []);
-    await new Promise((r) => setTimeout(r, 60));
-    assert.equal(s.state.services.has('a'), false);
-    s.close();
+  it('remembers a vanished service without instances for the retention time, then forgets it', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { s } = store(30);
+      s.markSynced();
+      s.setInstances('a', [instance('a-1')]);
+      s.removeService('a');
+      assert.deepEqual(s.state.services.get('a')!.instances, []);
+      mock.timers.tick(29);
+      assert.equal(s.state.services.has('a'), true, 'kept until the retention ends');
+      mock.timers.tick(1);
+      assert.equal(s.state.services.has('a'), false);
+      s.close();
+    } finally {
+      mock.timers.reset();
+    }
   });
 
-  it('keeps a vanished service that comes back', async () => {
-    const { s } = store(30);
-    s.markSynced();
-    s.setInstances('a', [instance('a-1')]);
-    s.removeService('a');
-    s.setInstances('a', [instance('a-2')]);
-    await new Promise((r) => setTimeout(r, 60));
-    assert.deepEqual(s.state.services.get('a')!.instances.map((i) => i.id), ['a-2']);
-    s.close();
+  it('keeps a vanished service that comes back', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { s } = store(30);
+      s.markSynced();
+      s.setInstances('a', [instance('a-1')]);
+      s.removeService('a');
+      s.setInstances('a', [instance('a-2')]);
+      mock.timers.tick(60);
+      assert.deepEqual(s.state.services.get('a')!.instances.map((i) => i.id), ['a-2']);
+      s.close();
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

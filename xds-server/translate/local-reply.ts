@@ -4,7 +4,7 @@
 // Mappers are tried in order: a 2xx the gateway answers itself (a direct response) and the LLM
 // processor's OpenAI-shaped errors as they are, then Envoy's response flags (they say why),
 // then the status.
-import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
+import { ANSWER_METADATA_KEY, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 interface ReplyKind {
@@ -82,7 +82,7 @@ function buildLocalReplies(): JsonObject {
     {
       filter: {
         metadata_filter: {
-          matcher: { filter: LLM_METADATA_NAMESPACE, path: [{ key: 'answer' }], value: { string_match: { exact: 'openai' } } },
+          matcher: { filter: LLM_METADATA_NAMESPACE, path: [{ key: ANSWER_METADATA_KEY }], value: { string_match: { exact: OPENAI_ANSWER } } },
           // Without it, every reply without the mark would match.
           match_if_key_not_found: false,
         },
