@@ -159,6 +159,16 @@ interface ChangeResult {
   readonly bytes: number;
   readonly responses: number;
   readonly cpu: number;
+  /** Server time resolving, translating and encoding snapshots for the change (ms). */
+  readonly buildMs: number;
+  /** Role snapshots that were translated for it. */
+  readonly builds: number;
+}
+
+/** Time spent resolving the mesh and building role snapshots (a baseline without a resolve stage counts it inside the builds). */
+async function buildSeconds(xds: XdsServerProcess): Promise<{ seconds: number; count: number }> {
+  const seconds = (await metric(xds, 'meshgate_xds_snapshot_build_seconds_sum')) + (await metric(xds, 'meshgate_xds_resolve_seconds_sum'));
+  return { seconds, count: await metric(xds, 'meshgate_xds_snapshot_build_seconds_count') };
 }
 
 /** Make a change, wait until `expected` clients have `watched`, and measure what it cost. */
@@ -168,6 +178,7 @@ async function measureChange(xds: XdsServerProcess, fleet: Fleet, watched: strin
   seen.clear();
   const b0 = await metric(xds, 'meshgate_xds_pushed_bytes_total');
   const p0 = await metric(xds, 'meshgate_xds_pushes_total');
+  const t0 = await buildSeconds(xds);
   const c0 = cpuSeconds(pid);
   const at = performance.timeOrigin + performance.now();
   await change();
@@ -176,12 +187,15 @@ async function measureChange(xds: XdsServerProcess, fleet: Fleet, watched: strin
   await sleep(300); // let the ACKs land
   // CPU before scraping /metrics: a scrape walks every open handle (thousands of streams).
   const cpu = cpuSeconds(pid) - c0;
+  const t1 = await buildSeconds(xds);
   return {
     latencies,
     last: Math.max(...latencies),
     bytes: (await metric(xds, 'meshgate_xds_pushed_bytes_total')) - b0,
     responses: (await metric(xds, 'meshgate_xds_pushes_total')) - p0,
     cpu,
+    buildMs: (t1.seconds - t0.seconds) * 1000,
+    builds: t1.count - t0.count,
   };
 }
 
@@ -224,6 +238,7 @@ async function sidecarPhase(consul: ConsulAgent, xds: XdsServerProcess, port: nu
     out(
       `per change: ${mean(results.map((r) => r.responses)).toFixed(0)} responses, ${kib(mean(results.map((r) => r.bytes)))} (${(mean(results.map((r) => r.bytes)) / CALLERS).toFixed(0)} bytes per sidecar), server CPU ${(mean(results.map((r) => r.cpu)) * 1000).toFixed(0)} ms for the change, its pushes and the ACKs`,
     );
+    out(`  of which resolving and translating (with encoding): ${mean(results.map((r) => r.buildMs)).toFixed(1)} ms per change, ${mean(results.map((r) => r.builds)).toFixed(0)} role snapshots built`);
     // A service only the three roles before it call.
     const narrow = serviceName(Math.floor(SERVICES / 2));
     const p0 = await metric(xds, 'meshgate_xds_pushes_total');
@@ -251,7 +266,7 @@ async function gatewayPhase(consul: ConsulAgent, xds: XdsServerProcess, port: nu
     const endpoint: ChangeResult[] = [];
     for (let rep = 0; rep < Math.min(CHANGES, 10); rep++) endpoint.push(await measureChange(xds, fleet, HOT, GATEWAYS, () => register(consul, HOT, 0, 0, 23_000 + rep)));
     out(
-      `endpoint change → ${GATEWAYS} gateways: last has it p50 ${summarize(endpoint.map((r) => r.last)).p50.toFixed(0)} ms; ${kib(mean(endpoint.map((r) => r.bytes)) / GATEWAYS)} per gateway`,
+      `endpoint change → ${GATEWAYS} gateways: last has it p50 ${summarize(endpoint.map((r) => r.last)).p50.toFixed(0)} ms; ${kib(mean(endpoint.map((r) => r.bytes)) / GATEWAYS)} per gateway; resolving and translating ${mean(endpoint.map((r) => r.buildMs)).toFixed(1)} ms per change`,
     );
     const cluster = await measureChange(xds, fleet, added, GATEWAYS, () => register(consul, added, SERVICES + 1, 0, 24_000));
     out(

@@ -2,23 +2,12 @@
 // (its sidecar's when it has one, else its own), health as Consul reports it — and the ones a
 // target sends to (its subset's; only passing ones when the subset asks).
 import { matchesFilter, type SubsetFilter } from '../model/config-entries/subset-filter.js';
-import { isHealthy, type HealthStatus, type Instance } from '../model/mesh.js';
+import { isHealthy, type Instance } from '../model/mesh.js';
 import type { MeshReader } from './mesh-reader.js';
 import { decide } from './precedence.js';
 
-export interface Endpoint {
-  readonly id: string;
-  readonly node: string;
-  readonly address: string;
-  /** The port callers dial. */
-  readonly port: number;
-  readonly health: HealthStatus;
-  /** '' when unknown. */
-  readonly zone: string;
-  readonly weight: number;
-  readonly tags: readonly string[];
-  readonly meta: Readonly<Record<string, string>>;
-}
+/** An instance as callers reach it: `port` is the port they dial (decided below). */
+export type Endpoint = Omit<Instance, 'sidecarPort'>;
 
 /** The port callers dial for an instance: its sidecar's when it has one (traffic enters the service through its sidecar), else the app's own. */
 export function dialPort(instance: Instance): number {

@@ -84,14 +84,14 @@ export interface ResolvedGateway {
   readonly notes: readonly string[];
 }
 
-function comparePaths(a: Claim<GatewayPath>, b: Claim<GatewayPath>): number {
+function comparePaths(a: Claim<GatewayPathRoute>, b: Claim<GatewayPathRoute>): number {
   if (a.item.prefix.length !== b.item.prefix.length) return b.item.prefix.length - a.item.prefix.length;
   if (a.item.prefix !== b.item.prefix) return a.item.prefix < b.item.prefix ? -1 : 1;
   return a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0;
 }
 
 /** Whether a request path falls under a gateway path. */
-function covers(path: GatewayPath, requestPath: string): boolean {
+function covers(path: { readonly prefix: string; readonly separated: boolean }, requestPath: string): boolean {
   if (!path.separated) return requestPath.startsWith(path.prefix);
   return requestPath === path.prefix || requestPath.startsWith(`${path.prefix}/`);
 }
@@ -126,8 +126,8 @@ function transcodedServices(m: MeshReader, s: GatewaySettings, chains: ReadonlyM
         descriptor,
         transcoding: policy.transcoding,
         route: chain.fallback,
-        authPolicy: s.authz ? (path.authPolicy ?? s.authz.defaultPolicy) : undefined,
-        rateLimits: s.ratelimit ? (path.rateLimits ?? []) : [],
+        authPolicy: authPolicyOf(s, path),
+        rateLimits: rateLimitsOf(s, path),
         maxRequestBytes: chain.fallback.policy.maxRequestBytes ?? DEFAULT_TRANSCODED_MAX_REQUEST_BYTES,
       },
     });
@@ -140,38 +140,50 @@ function transcodedServices(m: MeshReader, s: GatewaySettings, chains: ReadonlyM
   return granted.map((c) => c.item);
 }
 
-function resolve(m: MeshReader, s: GatewaySettings, infrastructure: ReadonlyMap<string, Infrastructure>): ResolvedGateway {
+/**
+ * A service's gateway paths, each with its policy, limits and the chain routes under it: the
+ * same objects while the service and its chain are unchanged (translation caches by them).
+ */
+function servicePaths(m: MeshReader, s: GatewaySettings, service: string, settingsKey: string): readonly GatewayPathRoute[] {
+  return m.memo(`gateway-paths\u0000${service}\u0000${settingsKey}`, () => {
+    const chain = chainOf(m, service);
+    return (m.service(service)?.settings.gatewayPaths ?? []).map((path): GatewayPathRoute => {
+      const routes: PathRoute[] = [];
+      chain.routes.forEach((route, index) => {
+        if (under(route.match, path)) routes.push({ index, route });
+      });
+      routes.push({ route: chain.fallback });
+      return { prefix: path.prefix, separated: path.separated, service, authPolicy: authPolicyOf(s, path), rateLimits: rateLimitsOf(s, path), routes };
+    });
+  });
+}
+
+const authPolicyOf = (s: GatewaySettings, p: GatewayPath | undefined): string | undefined => (s.authz ? (p?.authPolicy ?? s.authz.defaultPolicy) : undefined);
+const rateLimitsOf = (s: GatewaySettings, p: GatewayPath | undefined): readonly RateLimitDescriptor[] => (s.ratelimit ? (p?.rateLimits ?? []) : []);
+
+/** Whole-mesh: resolved anew on every change (its pieces — chains, paths, targets — are reused). */
+export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure: ReadonlyMap<string, Infrastructure>, settingsKey: string): ResolvedGateway {
   const notes: string[] = [];
   const chains = new Map<string, Chain>();
   const targets = new Map<string, Target>();
-  const claims: Array<Claim<GatewayPath>> = [];
+  const claims: Array<Claim<GatewayPathRoute>> = [];
   for (const service of m.services().values()) {
     if (infrastructure.has(service.name) || service.settings.gatewayPaths.length === 0) continue;
     const chain = chainOf(m, service.name);
     chains.set(service.name, chain);
     notes.push(...chain.notes);
     for (const t of chain.targets) targets.set(t.id, t);
-    for (const path of service.settings.gatewayPaths) claims.push({ owner: service.name, keys: [`${path.separated ? 'sep' : 'prefix'}:${path.prefix}`], item: path });
+    for (const p of servicePaths(m, s, service.name, settingsKey)) claims.push({ owner: service.name, keys: [`${p.separated ? 'sep' : 'prefix'}:${p.prefix}`], item: p });
   }
   claims.sort(comparePaths);
   const { granted, conflicts } = decideClaims(claims);
-  const authPolicyOf = (p: GatewayPath | undefined): string | undefined => (s.authz ? (p?.authPolicy ?? s.authz.defaultPolicy) : undefined);
-  const rateLimitsOf = (p: GatewayPath | undefined): readonly RateLimitDescriptor[] => (s.ratelimit ? (p?.rateLimits ?? []) : []);
-  const paths = granted.map(({ owner, item: path }): GatewayPathRoute => {
-    const chain = chains.get(owner)!;
-    const routes: PathRoute[] = [];
-    chain.routes.forEach((route, index) => {
-      if (under(route.match, path)) routes.push({ index, route });
-    });
-    routes.push({ route: chain.fallback });
-    return { prefix: path.prefix, separated: path.separated, service: owner, authPolicy: authPolicyOf(path), rateLimits: rateLimitsOf(path), routes };
-  });
+  const paths = granted.map((g) => g.item);
 
   // The model API: whoever may call the gateway path a model API path lies under (the same
   // policy, the same request-count limits) may call it through the model routes, or list the models.
   const apiPath = (requestPath: string): ModelApiPath => {
-    const owner = granted.find((g) => covers(g.item, requestPath))?.item;
-    return { path: requestPath, authPolicy: authPolicyOf(owner), rateLimits: rateLimitsOf(owner) };
+    const owner = paths.find((p) => covers(p, requestPath));
+    return { path: requestPath, authPolicy: owner ? owner.authPolicy : authPolicyOf(s, undefined), rateLimits: owner ? owner.rateLimits : [] };
   };
   const internal = new Set(infrastructure.keys());
   const catalog = modelCatalog(m, internal);
@@ -208,7 +220,3 @@ function resolve(m: MeshReader, s: GatewaySettings, infrastructure: ReadonlyMap<
   };
 }
 
-/** `settingsKey` names the settings (a resolver may be asked with others: tests). */
-export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure: ReadonlyMap<string, Infrastructure>, settingsKey: string): ResolvedGateway {
-  return m.memo(`gateway\u0000${settingsKey}`, () => resolve(m, s, infrastructure));
-}

@@ -14,10 +14,21 @@ type Source = 'service' | 'defaults' | 'router' | 'splitter' | 'resolver' | 'des
 type Read = readonly [source: Source, name: string, value: unknown];
 
 interface Cached {
+  /** What it read itself. */
   readonly reads: readonly Read[];
+  /** The pieces it used: it is valid while they are. */
+  readonly children: readonly Cached[];
   readonly value: unknown;
   /** The resolve it was last used in: what no resolve uses is let go. */
   used: number;
+  /** The resolve its validity was last checked in, and the answer (each piece is checked once per resolve, however many use it). */
+  checked: number;
+  valid: boolean;
+}
+
+interface Frame {
+  readonly reads: Read[];
+  readonly children: Set<Cached>;
 }
 
 export interface MeshReader {
@@ -64,8 +75,8 @@ function lookup(state: MeshState, source: Source, name: string): unknown {
 export class ResolveMemo implements MeshReader {
   private state: MeshState | undefined;
   private readonly cache = new Map<string, Cached>();
-  /** The reads of the pieces being computed, innermost last. */
-  private readonly recording: Read[][] = [];
+  /** What the pieces being computed read and use, innermost last. */
+  private readonly recording: Frame[] = [];
   private generation = 0;
 
   /** `keepFor`: how many resolves a piece no resolve used is kept for (1: only the last's). */
@@ -123,28 +134,34 @@ export class ResolveMemo implements MeshReader {
   }
 
   memo<T>(key: string, compute: () => T): T {
-    const state = this.current();
     const hit = this.cache.get(key);
-    if (hit && hit.reads.every(([source, name, value]) => lookup(state, source, name) === value)) {
+    if (hit && this.isValid(hit)) {
       hit.used = this.generation;
-      this.recording[this.recording.length - 1]?.push(...hit.reads);
+      this.recording[this.recording.length - 1]?.children.add(hit);
       return hit.value as T;
     }
-    this.recording.push([]);
-    let reads: Read[];
+    const frame: Frame = { reads: [], children: new Set() };
+    this.recording.push(frame);
     let value: T;
     try {
       value = compute();
     } finally {
-      reads = this.recording.pop()!;
+      this.recording.pop();
     }
-    // The same input read twice is one read.
-    const unique = new Map<string, Read>();
-    for (const r of reads) unique.set(`${r[0]}\u0000${r[1]}`, r);
-    const kept = [...unique.values()];
-    this.cache.set(key, { reads: kept, value, used: this.generation });
-    this.recording[this.recording.length - 1]?.push(...kept);
+    const entry: Cached = { reads: frame.reads, children: [...frame.children], value, used: this.generation, checked: this.generation, valid: true };
+    this.cache.set(key, entry);
+    this.recording[this.recording.length - 1]?.children.add(entry);
     return value;
+  }
+
+  private isValid(c: Cached): boolean {
+    if (c.checked === this.generation) return c.valid;
+    const state = this.current();
+    c.checked = this.generation;
+    c.valid = c.reads.every(([source, name, value]) => lookup(state, source, name) === value) && c.children.every((child) => this.isValid(child));
+    // A piece still valid is still in use by whoever uses it.
+    if (c.valid) c.used = this.generation;
+    return c.valid;
   }
 
   private current(): MeshState {
@@ -154,7 +171,7 @@ export class ResolveMemo implements MeshReader {
 
   private read(source: Source, name: string): unknown {
     const value = lookup(this.current(), source, name);
-    this.recording[this.recording.length - 1]?.push([source, name, value]);
+    this.recording[this.recording.length - 1]?.reads.push([source, name, value]);
     return value;
   }
 }

@@ -2,6 +2,7 @@
 // them (mesh-reader.ts): a change resolves again only what read a changed input, and every
 // other piece — a policy, a chain, a sidecar's view, a target with its endpoints — is the same
 // object as before, which the controller and the translation caches rely on.
+import { createHash } from 'node:crypto';
 import type { MeshState } from '../model/mesh.js';
 import { chainOf } from './chain.js';
 import { resolveGateway } from './gateway.js';
@@ -25,7 +26,7 @@ export class MeshResolver {
   ) {
     this.infrastructure = infrastructureOf(settings);
     this.internal = new Set(this.infrastructure.keys());
-    this.settingsKey = JSON.stringify(settings);
+    this.settingsKey = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
   }
 
   /** Pieces kept for the next resolve (for tests and metrics). */

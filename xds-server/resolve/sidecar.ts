@@ -35,9 +35,8 @@ export interface ResolvedProxyless {
   readonly notes: readonly string[];
 }
 
+/** Whole-mesh: resolved anew on every change (its chains are reused). */
 export function resolveProxyless(m: MeshReader, infrastructure: ReadonlySet<string>): ResolvedProxyless {
-  return m.memo(`proxyless\u0000${[...infrastructure].join(',')}`, () => {
-    const chains = [...m.services().keys()].filter((s) => !infrastructure.has(s)).map((s) => chainOf(m, s));
-    return { chains, notes: [...new Set(chains.flatMap((c) => c.notes))] };
-  });
+  const chains = [...m.services().keys()].filter((s) => !infrastructure.has(s)).map((s) => chainOf(m, s));
+  return { chains, notes: [...new Set(chains.flatMap((c) => c.notes))] };
 }

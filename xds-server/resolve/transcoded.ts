@@ -10,26 +10,24 @@ import { servicePolicy } from './service-policy.js';
 
 /** The descriptor source's list: every service with transcoding on and protocol grpc; the others with transcoding on, refused with the reason. */
 export function descriptorsWanted(m: MeshReader, infrastructure: ReadonlySet<string>): WantedDescriptors {
-  return m.memo(`descriptors-wanted\u0000${[...infrastructure].join(',')}`, () => {
-    const wanted: WantedDescriptor[] = [];
-    const refused: Array<{ service: string; reason: string }> = [];
-    for (const service of m.services().values()) {
-      if (infrastructure.has(service.name)) continue;
-      const policy = servicePolicy(m, service.name);
-      if (!policy.transcoding.enabled) continue;
-      if (policy.protocol !== 'grpc') {
-        refused.push({ service: service.name, reason: `transcoding is on, but the service's protocol is ${policy.protocol} (from ${policy.decidedBy.protocol}): set protocol grpc` });
-        continue;
-      }
-      const healthy = service.instances.filter(isHealthy);
-      wanted.push({
-        service: service.name,
-        instances: healthy.map((i) => ({ id: i.id, address: i.address, port: i.port })),
-        key: JSON.stringify(healthy.map((i) => [i.id, i.address, i.port, i.tags, i.meta])),
-      });
+  const wanted: WantedDescriptor[] = [];
+  const refused: Array<{ service: string; reason: string }> = [];
+  for (const service of m.services().values()) {
+    if (infrastructure.has(service.name)) continue;
+    const policy = servicePolicy(m, service.name);
+    if (!policy.transcoding.enabled) continue;
+    if (policy.protocol !== 'grpc') {
+      refused.push({ service: service.name, reason: `transcoding is on, but the service's protocol is ${policy.protocol} (from ${policy.decidedBy.protocol}): set protocol grpc` });
+      continue;
     }
-    return { wanted, refused };
-  });
+    const healthy = service.instances.filter(isHealthy);
+    wanted.push({
+      service: service.name,
+      instances: healthy.map((i) => ({ id: i.id, address: i.address, port: i.port })),
+      key: JSON.stringify(healthy.map((i) => [i.id, i.address, i.port, i.tags, i.meta])),
+    });
+  }
+  return { wanted, refused };
 }
 
 /** A transcoded service as the gateway serves it. */

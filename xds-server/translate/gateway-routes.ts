@@ -5,6 +5,7 @@
 // its limits were decided in resolve/.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ChainRoute, GatewayPathRoute, ResolvedGateway } from '../resolve/resolved-mesh.js';
+import type { TranslationCache } from './cache.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { routeAuthz, routeBodyLimit } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
@@ -27,7 +28,7 @@ function pathRoutes(p: GatewayPathRoute): JsonObject[] {
   return p.routes.flatMap((r) => envoyRoutes(r.index === undefined ? name : `${name}#${r.index}`, r.route, base, extras));
 }
 
-export function gatewayRoutes(g: ResolvedGateway): JsonObject {
+export function gatewayRoutes(g: ResolvedGateway, cache: TranslationCache): JsonObject {
   const routes: JsonObject[] = [];
   const models = g.models;
   if (models) {
@@ -36,6 +37,7 @@ export function gatewayRoutes(g: ResolvedGateway): JsonObject {
     if (models.routing) routes.push(...modelRoutes({ ...models, routing: models.routing }));
   }
   routes.push(...transcodingRoutes(g.transcoded));
-  for (const p of g.paths) routes.push(...pathRoutes(p));
+  // A path's routes are the same objects while its service and chain are: translated once.
+  for (const p of g.paths) routes.push(...(cache.of(p, 'routes', () => ({ routes: pathRoutes(p) }))['routes'] as JsonObject[]));
   return { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes, retry_policy: VIRTUAL_HOST_RETRIES }] };
 }

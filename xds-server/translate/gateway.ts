@@ -30,7 +30,7 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
       ],
       endpoint: g.clusters.map((t) => ({ name: t.id, resource: cache.of(t, 'endpoints', () => loadAssignment(t)) })),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(at, filters, s.accessLog?.service) }],
-      route: [{ name: GATEWAY_ROUTES, resource: gatewayRoutes(g) }],
+      route: [{ name: GATEWAY_ROUTES, resource: gatewayRoutes(g, cache) }],
     },
     notes: g.notes,
   };
