@@ -248,7 +248,7 @@ async function sidecarPhase(consul: ConsulAgent, xds: XdsServerProcess, port: nu
     const responses = (await metric(xds, 'meshgate_xds_pushes_total')) - p0;
     const bytes = (await metric(xds, 'meshgate_xds_pushed_bytes_total')) - b0;
     out(`endpoint change of ${narrow} (${3 * INSTANCES} sidecars call it): ${responses} responses, ${kib(bytes)}; the other ${SIDECARS - 3 * INSTANCES} hear nothing`);
-    out(`xds-server RSS after the changes: ${rssMiB(pid).toFixed(0)} MiB`);
+    out(`xds-server RSS after the changes: ${rssMiB(pid).toFixed(0)} MiB (V8 heap used ${(((await metric(xds, 'nodejs_heap_size_used_bytes')) / 2 ** 20)).toFixed(0)} MiB, external ${(((await metric(xds, 'nodejs_external_memory_bytes')) / 2 ** 20)).toFixed(0)} MiB)`);
     return await stormPhase(fleet, restart);
   } finally {
     await stopFleet(fleet);

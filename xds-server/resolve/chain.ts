@@ -127,7 +127,7 @@ const NONE: InfrastructureOf = () => undefined;
  */
 export function chainOf(m: MeshReader, service: string, infrastructure?: Infrastructure): Chain {
   const infra: InfrastructureOf = infrastructure ? (s) => (s === service ? infrastructure : undefined) : NONE;
-  return m.memo(`chain\u0000${service}\u0000${infrastructure ? `${infrastructure.kind}:${infrastructure.timeoutMs}` : ''}`, () => compileChain(m, service, infra));
+  return m.memo('chain', infrastructure ? `${service}\u0000${infrastructure.kind}:${infrastructure.timeoutMs}` : service, () => compileChain(m, service, infra));
 }
 
 /** Every target of these routes, once each (the last with an id wins, as they are the same). */

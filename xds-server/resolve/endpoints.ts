@@ -15,12 +15,15 @@ export function dialPort(instance: Instance): number {
 }
 
 function endpointOf(i: Instance): Endpoint {
-  return { id: i.id, node: i.node, address: i.address, port: dialPort(i), health: i.health, zone: i.zone, weight: i.weight, tags: i.tags, meta: i.meta };
+  const port = dialPort(i);
+  // An instance without a sidecar is its own endpoint (no copy per instance).
+  if (i.sidecarPort === undefined && port === i.port) return i;
+  return { id: i.id, node: i.node, address: i.address, port, health: i.health, zone: i.zone, weight: i.weight, tags: i.tags, meta: i.meta };
 }
 
 /** Every instance of a service as an endpoint, in instance-id order (none for a service not in the catalog). */
 export function serviceEndpoints(m: MeshReader, service: string): readonly Endpoint[] {
-  return m.memo(`endpoints\u0000${service}`, () => Object.freeze((m.service(service)?.instances ?? []).map(endpointOf)));
+  return m.memo('endpoints', service, () => Object.freeze((m.service(service)?.instances ?? []).map(endpointOf)));
 }
 
 /** The endpoints a target sends to: those its subset filter selects, only passing ones when it says so. */

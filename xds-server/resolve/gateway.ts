@@ -144,8 +144,8 @@ function transcodedServices(m: MeshReader, s: GatewaySettings, chains: ReadonlyM
  * A service's gateway paths, each with its policy, limits and the chain routes under it: the
  * same objects while the service and its chain are unchanged (translation caches by them).
  */
-function servicePaths(m: MeshReader, s: GatewaySettings, service: string, settingsKey: string): readonly GatewayPathRoute[] {
-  return m.memo(`gateway-paths\u0000${service}\u0000${settingsKey}`, () => {
+function servicePaths(m: MeshReader, s: GatewaySettings, service: string, kind: string): readonly GatewayPathRoute[] {
+  return m.memo(kind, service, () => {
     const chain = chainOf(m, service);
     return (m.service(service)?.settings.gatewayPaths ?? []).map((path): GatewayPathRoute => {
       const routes: PathRoute[] = [];
@@ -158,6 +158,18 @@ function servicePaths(m: MeshReader, s: GatewaySettings, service: string, settin
   });
 }
 
+/** An infrastructure service's one target: all its instances, no subsets, its filter's policy. */
+function infrastructureTarget(m: MeshReader, infra: Infrastructure): Target {
+  return m.memo('infrastructure-target', `${infra.service}\u0000${infra.kind}:${infra.timeoutMs}`, () => ({
+    id: infra.service,
+    service: infra.service,
+    subset: undefined,
+    endpoints: serviceEndpoints(m, infra.service),
+    failover: [],
+    policy: servicePolicy(m, infra.service, infra),
+  }));
+}
+
 const authPolicyOf = (s: GatewaySettings, p: GatewayPath | undefined): string | undefined => (s.authz ? (p?.authPolicy ?? s.authz.defaultPolicy) : undefined);
 const rateLimitsOf = (s: GatewaySettings, p: GatewayPath | undefined): readonly RateLimitDescriptor[] => (s.ratelimit ? (p?.rateLimits ?? []) : []);
 
@@ -167,13 +179,14 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
   const chains = new Map<string, Chain>();
   const targets = new Map<string, Target>();
   const claims: Array<Claim<GatewayPathRoute>> = [];
+  const pathsKind = `gateway-paths\u0000${settingsKey}`;
   for (const service of m.services().values()) {
     if (infrastructure.has(service.name) || service.settings.gatewayPaths.length === 0) continue;
     const chain = chainOf(m, service.name);
     chains.set(service.name, chain);
     notes.push(...chain.notes);
     for (const t of chain.targets) targets.set(t.id, t);
-    for (const p of servicePaths(m, s, service.name, settingsKey)) claims.push({ owner: service.name, keys: [`${p.separated ? 'sep' : 'prefix'}:${p.prefix}`], item: p });
+    for (const p of servicePaths(m, s, service.name, pathsKind)) claims.push({ owner: service.name, keys: [`${p.separated ? 'sep' : 'prefix'}:${p.prefix}`], item: p });
   }
   claims.sort(comparePaths);
   const { granted, conflicts } = decideClaims(claims);
@@ -199,9 +212,7 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
     limits: modelLimitsOf(s),
   };
 
-  for (const infra of infrastructure.values()) {
-    targets.set(infra.service, { id: infra.service, service: infra.service, subset: undefined, endpoints: serviceEndpoints(m, infra.service), failover: [], policy: servicePolicy(m, infra.service, infra) });
-  }
+  for (const infra of infrastructure.values()) targets.set(infra.service, infrastructureTarget(m, infra));
   const refused: RefusedClaim[] = [];
   const transcoded = transcodedServices(m, s, chains, notes, refused);
   for (const c of conflicts) {

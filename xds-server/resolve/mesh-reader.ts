@@ -44,8 +44,11 @@ export interface MeshReader {
   descriptor(name: string): ServiceDescriptor | undefined;
   /** Every descriptor in force (a read of the whole collection). */
   descriptors(): ReadonlyMap<string, ServiceDescriptor>;
-  /** `compute`'s value, reused while everything it read is unchanged. `key` names the piece. */
-  memo<T>(key: string, compute: () => T): T;
+  /**
+   * `compute`'s value, reused while everything it read is unchanged. `kind` and `name` name the
+   * piece (two parts, so that the hot pieces — one per service — need no key built per resolve).
+   */
+  memo<T>(kind: string, name: string, compute: () => T): T;
 }
 
 function lookup(state: MeshState, source: Source, name: string): unknown {
@@ -74,7 +77,7 @@ function lookup(state: MeshState, source: Source, name: string): unknown {
 /** A MeshReader over one state after another, keeping what it resolved between them. */
 export class ResolveMemo implements MeshReader {
   private state: MeshState | undefined;
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache = new Map<string, Map<string, Cached>>();
   /** What the pieces being computed read and use, innermost last. */
   private readonly recording: Frame[] = [];
   private generation = 0;
@@ -83,7 +86,9 @@ export class ResolveMemo implements MeshReader {
   constructor(private readonly keepFor = 1) {}
 
   get size(): number {
-    return this.cache.size;
+    let n = 0;
+    for (const byName of this.cache.values()) n += byName.size;
+    return n;
   }
 
   /** Read `state` from now on. */
@@ -94,7 +99,7 @@ export class ResolveMemo implements MeshReader {
 
   /** Let go of every piece the last `keepFor` resolves did not use (services gone, entries removed). */
   sweep(): void {
-    for (const [key, c] of this.cache) if (this.generation - c.used >= this.keepFor) this.cache.delete(key);
+    for (const byName of this.cache.values()) for (const [name, c] of byName) if (this.generation - c.used >= this.keepFor) byName.delete(name);
   }
 
   service(name: string): Service | undefined {
@@ -133,8 +138,13 @@ export class ResolveMemo implements MeshReader {
     return this.read('descriptors', '') as ReadonlyMap<string, ServiceDescriptor>;
   }
 
-  memo<T>(key: string, compute: () => T): T {
-    const hit = this.cache.get(key);
+  memo<T>(kind: string, name: string, compute: () => T): T {
+    let byName = this.cache.get(kind);
+    if (!byName) {
+      byName = new Map();
+      this.cache.set(kind, byName);
+    }
+    const hit = byName.get(name);
     if (hit && this.isValid(hit)) {
       hit.used = this.generation;
       this.recording[this.recording.length - 1]?.children.add(hit);
@@ -149,7 +159,7 @@ export class ResolveMemo implements MeshReader {
       this.recording.pop();
     }
     const entry: Cached = { reads: frame.reads, children: [...frame.children], value, used: this.generation, checked: this.generation, valid: true };
-    this.cache.set(key, entry);
+    byName.set(name, entry);
     this.recording[this.recording.length - 1]?.children.add(entry);
     return value;
   }

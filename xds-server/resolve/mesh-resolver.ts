@@ -43,7 +43,7 @@ export class MeshResolver {
       const infra = this.infrastructure.get(name);
       services.set(
         name,
-        m.memo(`service\u0000${name}\u0000${infra ? `${infra.kind}:${infra.timeoutMs}` : ''}`, () => ({ name, policy: servicePolicy(m, name, infra), chain: chainOf(m, name, infra) })),
+        m.memo('service', infra ? `${name}\u0000${infra.kind}:${infra.timeoutMs}` : name, () => ({ name, policy: servicePolicy(m, name, infra), chain: chainOf(m, name, infra) })),
       );
     }
     const sidecars = new Map<string, ResolvedSidecar>();

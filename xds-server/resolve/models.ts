@@ -69,8 +69,15 @@ export interface ModelRouting {
   readonly notes: readonly string[];
 }
 
-/** The cluster of a model: its first service, the others as failover; a service's own name for the model on its endpoints. */
+/**
+ * The cluster of a model: its first service, the others as failover; a service's own name for
+ * the model on its endpoints. The same object while its services and their instances are.
+ */
 function modelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>): Target {
+  return m.memo('model-target', `${id}\u0000${services.map((s) => `${s}=${renamed[s] ?? ''}`).join(',')}`, () => newModelTarget(m, id, services, renamed));
+}
+
+function newModelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>): Target {
   const part = (service: string): FailoverTarget => ({
     id: targetId(service, undefined),
     service,

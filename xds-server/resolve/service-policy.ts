@@ -172,5 +172,5 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
 
 /** The resolved policy of calling `service`, reused while its inputs are unchanged. */
 export function servicePolicy(m: MeshReader, service: string, infrastructure?: Infrastructure): ServicePolicy {
-  return m.memo(`policy\u0000${service}\u0000${infrastructure ? `${infrastructure.kind}:${infrastructure.timeoutMs}` : ''}`, () => resolvePolicy(m, service, infrastructure));
+  return m.memo('policy', infrastructure ? `${service}\u0000${infrastructure.kind}:${infrastructure.timeoutMs}` : service, () => resolvePolicy(m, service, infrastructure));
 }

@@ -16,7 +16,7 @@ export interface ResolvedSidecar {
 }
 
 export function resolveSidecar(m: MeshReader, service: string): ResolvedSidecar {
-  return m.memo(`sidecar\u0000${service}`, () => {
+  return m.memo('sidecar', service, () => {
     const policy = servicePolicy(m, service);
     const notes: string[] = [];
     const upstreams = policy.upstreams.map((upstream) => {
