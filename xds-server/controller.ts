@@ -123,7 +123,14 @@ export class Controller implements SnapshotSource {
 
   /** Resolve the newest state, then translate every role whose view changed. */
   private rebuildAll(): void {
-    const resolved = this.resolve();
+    let resolved: ResolvedMesh;
+    try {
+      resolved = this.resolve();
+    } catch (err) {
+      // A resolution bug must not take the last good snapshots away.
+      this.log.error({ err }, 'resolving the mesh failed; proxies keep their snapshots');
+      return;
+    }
     for (const [key, role] of this.roles) {
       if (!this.cache.get(key) || viewOf(role, resolved) !== this.builtFrom.get(key)) this.translateRole(key, role, resolved);
     }
@@ -133,8 +140,13 @@ export class Controller implements SnapshotSource {
     const role = this.roles.get(key);
     if (!role) return;
     let resolved = this.current;
-    // A role the last resolve did not know (a sidecar of a service not in the catalog): resolve again.
-    if (!resolved || !viewOf(role, resolved)) resolved = this.resolve();
+    try {
+      // A role the last resolve did not know (a sidecar of a service not in the catalog): resolve again.
+      if (!resolved || !viewOf(role, resolved)) resolved = this.resolve();
+    } catch (err) {
+      this.log.error({ role: key, err }, 'resolving the mesh failed; nothing built for this role yet');
+      return;
+    }
     this.translateRole(key, role, resolved);
   }
 
