@@ -72,9 +72,14 @@ export class Controller implements SnapshotSource {
     });
   }
 
-  /** The mesh as last resolved (undefined before the first full sync). */
+  /** The mesh as last resolved (undefined before the first full sync): the views proxies read. */
   get resolved(): ResolvedMesh | undefined {
     return this.current;
+  }
+
+  /** Every view of the newest state, for operators (undefined before the first full sync). */
+  resolveInFull(): ResolvedMesh | undefined {
+    return this.store.synced ? this.resolver.resolve(this.store.state) : undefined;
   }
 
   /** Called with every new resolved mesh (the descriptor fetcher takes its wanted list from it). */
@@ -113,8 +118,13 @@ export class Controller implements SnapshotSource {
 
   private resolve(): ResolvedMesh {
     const started = process.hrtime.bigint();
-    const sidecars = [...this.roles.values()].flatMap((r) => (r.kind === 'sidecar' ? [r.service] : []));
-    const resolved = this.resolver.resolve(this.store.state, sidecars);
+    const roles = [...this.roles.values()];
+    // Only the views a connected (or once connected) proxy reads: nobody waits for the rest.
+    const resolved = this.resolver.resolve(this.store.state, {
+      gateway: roles.some((r) => r.kind === 'gateway'),
+      proxyless: roles.some((r) => r.kind === 'proxyless'),
+      sidecars: roles.flatMap((r) => (r.kind === 'sidecar' ? [r.service] : [])),
+    });
     this.metrics?.resolveSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.current = resolved;
     for (const l of this.resolvedListeners) l(resolved);
@@ -153,11 +163,11 @@ export class Controller implements SnapshotSource {
   private translate(role: Role, resolved: ResolvedMesh): Translation {
     switch (role.kind) {
       case 'gateway':
-        return withStatsEndpoint(translateGateway(resolved.gateway, role, this.translations), role.stats);
+        return withStatsEndpoint(translateGateway(resolved.gateway!, role, this.translations), role.stats);
       case 'sidecar':
         return withStatsEndpoint(translateSidecar(resolved.sidecars.get(role.service)!, role, this.translations), role.stats);
       case 'proxyless':
-        return translateProxyless(resolved.proxyless, this.translations);
+        return translateProxyless(resolved.proxyless!, this.translations);
     }
   }
 

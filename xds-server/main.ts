@@ -87,7 +87,7 @@ runService('xds-server', log, async () => {
 
   metrics.watchProxies(() => registry.status((key) => cache.get(key)));
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
-  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries, resolved: () => controller.resolved }), config.adminHost, config.adminPort);
+  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries, resolved: () => controller.resolveInFull() }), config.adminHost, config.adminPort);
   source.start();
   registrar?.start();
   const deregister = config.register

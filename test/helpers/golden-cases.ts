@@ -160,7 +160,9 @@ export function loadCase(name: string, overrides: Partial<Pick<CaseInput, 'entri
   const state = stateOf(input, intern);
   const gateway: GatewaySettings = { identityHeaders: Object.values(DEFAULT_IDENTITY_HEADERS), ...input.gateway };
   const sidecar: SidecarRole | undefined = input.sidecar ? { kind: 'sidecar', ...input.sidecar } : undefined;
-  const resolve = (resolver: MeshResolver = new MeshResolver(gateway)): ResolvedMesh => resolver.resolve(state, sidecar ? [sidecar.service] : []);
+  // Every view, and the case's sidecar's even when its service is not in the catalog.
+  const resolve = (resolver: MeshResolver = new MeshResolver(gateway)): ResolvedMesh =>
+    resolver.resolve(state, { gateway: true, proxyless: true, sidecars: [...state.services.keys(), ...(sidecar ? [sidecar.service] : [])] });
   return {
     name,
     role: input.role,
@@ -171,12 +173,12 @@ export function loadCase(name: string, overrides: Partial<Pick<CaseInput, 'entri
     translate(resolved = resolve(), cache) {
       switch (input.role) {
         case 'gateway':
-          return withStatsEndpoint(translateGateway(resolved.gateway, GATEWAY_ADDRESS, cache), input.stats);
+          return withStatsEndpoint(translateGateway(resolved.gateway!, GATEWAY_ADDRESS, cache), input.stats);
         case 'sidecar':
           assert.ok(sidecar, `${name}: a sidecar case names its sidecar`);
           return withStatsEndpoint(translateSidecar(resolved.sidecars.get(sidecar.service)!, sidecar, cache), input.stats);
         case 'proxyless':
-          return translateProxyless(resolved.proxyless, cache);
+          return translateProxyless(resolved.proxyless!, cache);
       }
     },
   };

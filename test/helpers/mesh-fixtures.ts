@@ -8,7 +8,7 @@ import { entryId, parseConfigEntries, type ConfigEntry } from '../../xds-server/
 import { NO_ENTRIES, type ConfigEntries, type Instance, type MeshState, type Service, type ServiceSettings } from '../../xds-server/model/mesh.js';
 import { buildSnapshot, type Snapshot } from '../../xds-server/cache/snapshot.js';
 import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
-import { resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
+import { MeshResolver, resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
 import { translateGateway } from '../../xds-server/translate/gateway.js';
 import type { Translation } from '../../xds-server/translate/resource-set.js';
 import { translateSidecar, type SidecarRole } from '../../xds-server/translate/sidecar.js';
@@ -47,12 +47,12 @@ export const GATEWAY_ADDRESS = { address: '0.0.0.0', port: 8080 } as const;
 
 /** The gateway's translation of a state, as the controller makes it: resolved, then translated. */
 export function gatewayOf(state: MeshState, settings: GatewaySettings = GATEWAY_SETTINGS): Translation {
-  return translateGateway(resolveMesh(state, settings).gateway, GATEWAY_ADDRESS);
+  return translateGateway(resolveMesh(state, settings).gateway!, GATEWAY_ADDRESS);
 }
 
 /** A sidecar's translation of a state, resolved then translated. */
 export function sidecarOf(state: MeshState, role: SidecarRole): Translation {
-  return translateSidecar(resolveMesh(state, GATEWAY_SETTINGS, [role.service]).sidecars.get(role.service)!, role);
+  return translateSidecar(new MeshResolver(GATEWAY_SETTINGS).resolve(state, { gateway: false, proxyless: false, sidecars: [role.service] }).sidecars.get(role.service)!, role);
 }
 
 /** Config entries from YAML documents, validated as the model does. */

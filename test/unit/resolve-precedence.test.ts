@@ -82,7 +82,7 @@ function read(r: ResolvedMesh, setting: Setting): unknown {
     case 'requestTimeout':
       return route.timeoutMs;
     case 'modelTimeout': {
-      const m = r.gateway.models?.routing?.models.find((x) => x.id === 'm');
+      const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
       return m?.decidedBy.modelTimeout === 'model-route' ? m.timeoutMs : m?.timeoutMs === p.requestTimeoutMs ? 'the first service’s request timeout' : m?.timeoutMs;
     }
     case 'loadBalancer':

@@ -33,7 +33,8 @@ function chainView(c: Chain): View {
   return { routes: c.routes.map(routeView), fallback: routeView(c.fallback), targets: c.targets.map(targetView), ...(c.notes.length ? { notes: c.notes } : {}) };
 }
 
-function gatewayView(g: ResolvedGateway, only?: string): View {
+function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
+  if (!g) return {};
   const mine = <T extends { service: string }>(list: readonly T[]): readonly T[] => (only ? list.filter((x) => x.service === only) : list);
   const models = g.models;
   const routed = models?.routing?.models.filter((m) => !only || m.services.includes(only));
@@ -97,7 +98,7 @@ export function resolvedView(r: ResolvedMesh, service?: string): View | undefine
     services: Object.fromEntries([...r.services].map(([name, s]) => [name, { policy: s.policy, chain: chainView(s.chain) }])),
     gateway: gatewayView(r.gateway),
     sidecars: Object.fromEntries([...r.sidecars].map(([name, s]) => [name, { upstreams: s.upstreams.map((c) => c.service), ...(s.notes.length ? { notes: s.notes } : {}) }])),
-    proxyless: { services: r.proxyless.chains.map((c) => c.service) },
+    proxyless: { services: r.proxyless?.chains.map((c) => c.service) ?? [] },
     descriptors: { wanted: r.descriptors.wanted.map(({ key: _, ...w }) => w), refused: r.descriptors.refused },
   };
 }

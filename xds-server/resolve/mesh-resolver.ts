@@ -14,6 +14,17 @@ import { servicePolicy } from './service-policy.js';
 import { resolveProxyless, resolveSidecar, type ResolvedSidecar } from './sidecar.js';
 import { descriptorsWanted } from './transcoded.js';
 
+/** Which role views a resolve builds. */
+export interface RolesWanted {
+  readonly gateway: boolean;
+  readonly proxyless: boolean;
+  /** Services whose sidecar view to build; absent: every service in the catalog. */
+  readonly sidecars?: Iterable<string>;
+}
+
+/** Every view: for operators' dumps, tests and the CLI. */
+export const EVERY_ROLE: RolesWanted = { gateway: true, proxyless: true };
+
 export class MeshResolver {
   private readonly infrastructure: ReadonlyMap<string, Infrastructure>;
   private readonly internal: ReadonlySet<string>;
@@ -34,8 +45,8 @@ export class MeshResolver {
     return this.memo.size;
   }
 
-  /** `sidecarServices`: services with a sidecar role, besides those in the catalog. */
-  resolve(state: MeshState, sidecarServices: Iterable<string> = []): ResolvedMesh {
+  /** `roles`: the views to resolve (those the connected proxies read); everything when absent. */
+  resolve(state: MeshState, roles: RolesWanted = EVERY_ROLE): ResolvedMesh {
     const m = this.memo;
     m.begin(state);
     const services = new Map<string, ResolvedService>();
@@ -47,14 +58,15 @@ export class MeshResolver {
       );
     }
     const sidecars = new Map<string, ResolvedSidecar>();
-    for (const name of [...new Set([...state.services.keys(), ...sidecarServices])].sort()) sidecars.set(name, resolveSidecar(m, name));
+    const sidecarServices = roles.sidecars ?? state.services.keys();
+    for (const name of [...new Set(sidecarServices)].sort()) sidecars.set(name, resolveSidecar(m, name));
     const resolved: ResolvedMesh = {
       revision: state.revision,
       infrastructure: [...this.infrastructure.values()],
       services,
-      gateway: resolveGateway(m, this.settings, this.infrastructure, this.settingsKey),
+      ...(roles.gateway ? { gateway: resolveGateway(m, this.settings, this.infrastructure, this.settingsKey) } : {}),
       sidecars,
-      proxyless: resolveProxyless(m, this.internal),
+      ...(roles.proxyless ? { proxyless: resolveProxyless(m, this.internal) } : {}),
       descriptors: descriptorsWanted(m, this.internal),
     };
     m.sweep();
@@ -62,7 +74,7 @@ export class MeshResolver {
   }
 }
 
-/** One state, resolved with nothing kept (tests, the CLI). */
-export function resolveMesh(state: MeshState, settings: GatewaySettings, sidecarServices: Iterable<string> = []): ResolvedMesh {
-  return new MeshResolver(settings).resolve(state, sidecarServices);
+/** One state, every view resolved, nothing kept (tests, the CLI). */
+export function resolveMesh(state: MeshState, settings: GatewaySettings): ResolvedMesh {
+  return new MeshResolver(settings).resolve(state);
 }

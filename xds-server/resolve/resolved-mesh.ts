@@ -25,10 +25,12 @@ export interface ResolvedMesh {
   readonly infrastructure: readonly Infrastructure[];
   /** Every service in the catalog, by name, sorted. */
   readonly services: ReadonlyMap<string, ResolvedService>;
-  readonly gateway: ResolvedGateway;
-  /** Every catalog service's sidecar view, and those of sidecars whose service is not (yet) in it. */
+  /** Resolved when a gateway reads it (always for operators' dumps). */
+  readonly gateway?: ResolvedGateway;
+  /** The sidecar views asked for (every catalog service's for operators' dumps), by service. */
   readonly sidecars: ReadonlyMap<string, ResolvedSidecar>;
-  readonly proxyless: ResolvedProxyless;
+  /** Resolved when a proxyless client reads it. */
+  readonly proxyless?: ResolvedProxyless;
   /** What the descriptor fetcher should fetch (it hands descriptors back as a source). */
   readonly descriptors: WantedDescriptors;
 }
