@@ -12,7 +12,7 @@ import type { SnapshotCache } from './cache/snapshot-cache.js';
 import type { MeshStore } from './model/mesh-store.js';
 import type { GatewaySettings } from './resolve/gateway-settings.js';
 import { MeshResolver } from './resolve/mesh-resolver.js';
-import type { ResolvedMesh } from './resolve/resolved-mesh.js';
+import type { ResolvedGateway, ResolvedMesh, ResolvedProxyless, ResolvedSidecar } from './resolve/resolved-mesh.js';
 import { roleKey, roleOf, type Role, type RoleDefaults } from './roles.js';
 import type { SnapshotSource } from './server/ads-server.js';
 import type { NodeInfo } from './server/node.js';
@@ -31,7 +31,7 @@ export interface ControllerOptions {
   readonly debounceMaxMs: number;
 }
 
-/** The part of the resolved mesh a role's translation reads. */
+/** The part of the resolved mesh a role's translation reads (undefined: not resolved for it yet). */
 function viewOf(role: Role, resolved: ResolvedMesh): object | undefined {
   switch (role.kind) {
     case 'gateway':
@@ -142,40 +142,43 @@ export class Controller implements SnapshotSource {
       return;
     }
     for (const [key, role] of this.roles) {
-      if (!this.cache.get(key) || viewOf(role, resolved) !== this.builtFrom.get(key)) this.translateRole(key, role, resolved);
+      const view = viewOf(role, resolved);
+      if (view && (!this.cache.get(key) || view !== this.builtFrom.get(key))) this.translateRole(key, role, view);
     }
   }
 
   private rebuild(key: string): void {
     const role = this.roles.get(key);
     if (!role) return;
-    let resolved = this.current;
+    let view: object | undefined;
     try {
-      // A role the last resolve did not know (a sidecar of a service not in the catalog): resolve again.
-      if (!resolved || !viewOf(role, resolved)) resolved = this.resolve();
+      // The first proxy of a role the last resolve did not build a view for: its view alone (a
+      // fleet connecting one sidecar after another must not resolve the whole mesh each time).
+      view = this.current && viewOf(role, this.current);
+      view ??= this.resolver.view(this.store.state, role);
     } catch (err) {
       this.log.error({ role: key, err }, 'resolving the mesh failed; nothing built for this role yet');
       return;
     }
-    this.translateRole(key, role, resolved);
+    this.translateRole(key, role, view);
   }
 
-  private translate(role: Role, resolved: ResolvedMesh): Translation {
+  private translate(role: Role, view: object): Translation {
     switch (role.kind) {
       case 'gateway':
-        return withStatsEndpoint(translateGateway(resolved.gateway!, role, this.translations), role.stats);
+        return withStatsEndpoint(translateGateway(view as ResolvedGateway, role, this.translations), role.stats);
       case 'sidecar':
-        return withStatsEndpoint(translateSidecar(resolved.sidecars.get(role.service)!, role, this.translations), role.stats);
+        return withStatsEndpoint(translateSidecar(view as ResolvedSidecar, role, this.translations), role.stats);
       case 'proxyless':
-        return translateProxyless(resolved.proxyless!, this.translations);
+        return translateProxyless(view as ResolvedProxyless, this.translations);
     }
   }
 
-  private translateRole(key: string, role: Role, resolved: ResolvedMesh): void {
+  private translateRole(key: string, role: Role, view: object): void {
     const started = process.hrtime.bigint();
     try {
-      const translation = this.translate(role, resolved);
-      this.builtFrom.set(key, viewOf(role, resolved)!);
+      const translation = this.translate(role, view);
+      this.builtFrom.set(key, view);
       const snapshot = buildSnapshot(key, translation, this.cache.get(key));
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics?.snapshotBuildSeconds.observe(seconds);
@@ -184,7 +187,7 @@ export class Controller implements SnapshotSource {
         this.log.info(
           {
             role: key,
-            revision: resolved.revision,
+            revision: this.store.state.revision,
             ms: Math.round(seconds * 10_000) / 10,
             versions: Object.fromEntries(Object.entries(snapshot.types).map(([t, s]) => [t, s.version])),
           },

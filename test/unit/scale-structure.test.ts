@@ -97,6 +97,10 @@ describe('controller', () => {
     // b hears the change; a, rebuilt (or not) in the same pass, must not have by then.
     await waitFor('b to hear the change of embed', () => heard.get('b')!.length === 2, { timeoutMs: 2_000, intervalMs: 1 });
     assert.equal(heard.get('a')!.length, 1, "a calls llm only: embed's change does not reach it");
+    // Only what the connected proxies read is resolved; operators get every view on demand.
+    assert.equal(controller.resolved?.gateway, undefined, 'no gateway connected: its view is not resolved');
+    assert.deepEqual([...controller.resolved!.sidecars.keys()], ['a', 'b']);
+    assert.ok(controller.resolveInFull()?.gateway);
     const localities = heard.get('b')![1]!.types.endpoint.resources.get('embed')!.json['endpoints'] as Array<{ lb_endpoints: Array<{ endpoint: { hostname: string } }> }>;
     assert.deepEqual(localities.flatMap((l) => l.lb_endpoints.map((e) => e.endpoint.hostname)), ['embed-1', 'embed-2']);
     controller.close();

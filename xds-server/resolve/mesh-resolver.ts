@@ -5,13 +5,13 @@
 import { createHash } from 'node:crypto';
 import type { MeshState } from '../model/mesh.js';
 import { chainOf } from './chain.js';
-import { resolveGateway } from './gateway.js';
+import { resolveGateway, type ResolvedGateway } from './gateway.js';
 import type { GatewaySettings } from './gateway-settings.js';
 import { infrastructureOf, type Infrastructure } from './infrastructure.js';
 import { ResolveMemo } from './mesh-reader.js';
 import type { ResolvedMesh, ResolvedService } from './resolved-mesh.js';
 import { servicePolicy } from './service-policy.js';
-import { resolveProxyless, resolveSidecar, type ResolvedSidecar } from './sidecar.js';
+import { resolveProxyless, resolveSidecar, type ResolvedProxyless, type ResolvedSidecar } from './sidecar.js';
 import { descriptorsWanted } from './transcoded.js';
 
 /** Which role views a resolve builds. */
@@ -72,7 +72,26 @@ export class MeshResolver {
     m.sweep();
     return resolved;
   }
+
+  /**
+   * One role's view of `state`, between full resolves: for a proxy whose view the last resolve
+   * did not build (the first of its role). Its pieces are the same as a full resolve's.
+   */
+  view(state: MeshState, role: RoleView): ResolvedGateway | ResolvedProxyless | ResolvedSidecar {
+    this.memo.begin(state);
+    switch (role.kind) {
+      case 'gateway':
+        return resolveGateway(this.memo, this.settings, this.infrastructure, this.settingsKey);
+      case 'proxyless':
+        return resolveProxyless(this.memo, this.internal);
+      case 'sidecar':
+        return resolveSidecar(this.memo, role.service);
+    }
+  }
 }
+
+/** One role's view. */
+export type RoleView = { readonly kind: 'gateway' } | { readonly kind: 'proxyless' } | { readonly kind: 'sidecar'; readonly service: string };
 
 /** One state, every view resolved, nothing kept (tests, the CLI). */
 export function resolveMesh(state: MeshState, settings: GatewaySettings): ResolvedMesh {
