@@ -1,8 +1,10 @@
 // How resolution reads the mesh: every read goes through a MeshReader, which remembers what each
 // resolved piece read (a service, one config entry, a descriptor, or a whole collection when a
-// piece looks at all of them). A piece resolved before is reused — the same object — while
-// every input it read is still the same object; the mesh store and the config-entry store keep
-// what did not change as the same objects, so only what read a changed input is resolved again.
+// piece looks at all of them) and which other pieces it used. A piece resolved before is reused —
+// the same object — while every input it read is still the same object and every piece it used
+// is still valid (each checked once per resolve, however many pieces use it); the mesh store and
+// the config-entry store keep what did not change as the same objects, so only what read a
+// changed input is resolved again.
 // This is meshgate's one change detection: the controller compares the resolved views a role
 // reads by identity, and translation caches by identity of resolved objects.
 import type { ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry, ModelRouteEntry } from '../model/config-entries/schema.js';
