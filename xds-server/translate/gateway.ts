@@ -19,7 +19,8 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
   const cluster = (t: Target): JsonObject => {
     const m = modelsByTarget.get(t);
     const plain = cache.of(t, 'cluster', () => targetCluster(t));
-    return m && s.llm ? cache.of(t, 'cluster+renaming', () => withRenamingStage(m, plain, s.llm!)) : plain;
+    // The processor's upstream stage is the settings' too: part of what the result is cached by.
+    return m && s.llm ? cache.of(t, `cluster+renaming\u0000${s.llm.service}\u0000${s.llm.timeoutMs}`, () => withRenamingStage(m, plain, s.llm!)) : plain;
   };
   const filters = gatewayHttpFilters(g.identityHeaders, s.authz, s.ratelimit, s.llm, g.models?.limits);
   return {
