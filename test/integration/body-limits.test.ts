@@ -122,12 +122,15 @@ describe('body limits: 413 JSON at once, whatever filters run before the limit',
     plainBody = path.join(mesh.dir, 'plain-3mib.json');
     fs.writeFileSync(plainBody, JSON.stringify({ data: 'y'.repeat(3 * 1024 * 1024) }));
     const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+    // Ready: the model route answers, the upload limit is in force (Envoy answers that itself),
+    // and the upload service is healthy in Consul (a body under the limit reaches it).
     await waitFor(
-      'the model route and the upload limit',
+      'the model route, the upload limit and a healthy upload service',
       async () => {
         const chat = await request(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }) });
-        const upload = await request(`${mesh.gatewayUrl}/uploads/x`, { method: 'POST', headers: auth, body: 'z'.repeat(70_000) });
-        return chat.status === 200 && upload.status === 413;
+        const over = await request(`${mesh.gatewayUrl}/uploads/x`, { method: 'POST', headers: auth, body: 'z'.repeat(70_000) });
+        const under = await request(`${mesh.gatewayUrl}/uploads/x`, { method: 'POST', headers: auth, body: 'z'.repeat(1_000) });
+        return chat.status === 200 && over.status === 413 && under.status === 200;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
@@ -168,6 +171,6 @@ describe('body limits: 413 JSON at once, whatever filters run before the limit',
 
   it('still takes a body under the limit with the same credentials', async () => {
     const r = await request(`${mesh.gatewayUrl}/uploads/ok`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: 'z'.repeat(60_000) });
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 200, r.text.slice(0, 300));
   });
 });
