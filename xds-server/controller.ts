@@ -121,6 +121,7 @@ export class Controller implements SnapshotSource {
     const roles = [...this.roles.values()];
     // Only the views a connected (or once connected) proxy reads: nobody waits for the rest.
     const resolved = this.resolver.resolve(this.store.state, {
+      services: false,
       gateway: roles.some((r) => r.kind === 'gateway'),
       proxyless: roles.some((r) => r.kind === 'proxyless'),
       sidecars: roles.flatMap((r) => (r.kind === 'sidecar' ? [r.service] : [])),

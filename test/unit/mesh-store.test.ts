@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it, mock } from 'node:test';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { MeshState } from '../../xds-server/model/mesh.js';
 import { MeshStore } from '../../xds-server/model/mesh-store.js';
 import { instance } from '../helpers/mesh-fixtures.js';
@@ -55,9 +55,11 @@ describe('mesh store', () => {
     s.close();
   });
 
-  it('remembers a vanished service without instances for the retention time, then forgets it', () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
+  describe('on a mocked clock', () => {
+    beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+    afterEach(() => mock.timers.reset());
+
+    it('remembers a vanished service without instances for the retention time, then forgets it', () => {
       const { s } = store(30);
       s.markSynced();
       s.setInstances('a', [instance('a-1')]);
@@ -68,14 +70,9 @@ describe('mesh store', () => {
       mock.timers.tick(1);
       assert.equal(s.state.services.has('a'), false);
       s.close();
-    } finally {
-      mock.timers.reset();
-    }
-  });
+    });
 
-  it('keeps a vanished service that comes back', () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
+    it('keeps a vanished service that comes back', () => {
       const { s } = store(30);
       s.markSynced();
       s.setInstances('a', [instance('a-1')]);
@@ -84,8 +81,6 @@ describe('mesh store', () => {
       mock.timers.tick(60);
       assert.deepEqual(s.state.services.get('a')!.instances.map((i) => i.id), ['a-2']);
       s.close();
-    } finally {
-      mock.timers.reset();
-    }
+    });
   });
 });

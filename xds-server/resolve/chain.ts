@@ -12,7 +12,7 @@ import type { RoutePolicy, ServicePolicy } from './policy-types.js';
 import { resolveRoutePolicy } from './route-policy.js';
 import { routeMatchOf, type RouteMatch } from './route-match.js';
 import { servicePolicy } from './service-policy.js';
-import type { Infrastructure } from './infrastructure.js';
+import { pieceName, type Infrastructure } from './infrastructure.js';
 
 /** Where a failover target's instances come in: after the target's own (priority 1, 2, …). */
 export interface FailoverTarget {
@@ -127,7 +127,7 @@ const NONE: InfrastructureOf = () => undefined;
  */
 export function chainOf(m: MeshReader, service: string, infrastructure?: Infrastructure): Chain {
   const infra: InfrastructureOf = infrastructure ? (s) => (s === service ? infrastructure : undefined) : NONE;
-  return m.memo('chain', infrastructure ? `${service}\u0000${infrastructure.kind}:${infrastructure.timeoutMs}` : service, () => compileChain(m, service, infra));
+  return m.memo('chain', pieceName(service, infrastructure), () => compileChain(m, service, infra));
 }
 
 /** Every target of these routes, once each (the last with an id wins, as they are the same). */

@@ -11,7 +11,7 @@ import { decideClaims, type Claim } from './claims.js';
 import { DEFAULT_TRANSCODED_MAX_REQUEST_BYTES } from './defaults.js';
 import { serviceEndpoints } from './endpoints.js';
 import { modelLimitsOf, type GatewaySettings, type ModelLimits } from './gateway-settings.js';
-import type { Infrastructure } from './infrastructure.js';
+import { pieceName, type Infrastructure } from './infrastructure.js';
 import type { MeshReader } from './mesh-reader.js';
 import { modelCatalog, modelRouting, type CatalogModel, type ModelRouting } from './models.js';
 import type { RouteMatch } from './route-match.js';
@@ -110,14 +110,14 @@ function identityHeaders(m: MeshReader, s: GatewaySettings): string[] {
   return [...names].sort();
 }
 
-function transcodedServices(m: MeshReader, s: GatewaySettings, chains: ReadonlyMap<string, Chain>, notes: string[], refused: RefusedClaim[]): TranscodedService[] {
+/** `firstPaths`: each routed service's first gateway path, whose policy and limits all of its methods get. */
+function transcodedServices(m: MeshReader, chains: ReadonlyMap<string, Chain>, firstPaths: ReadonlyMap<string, GatewayPathRoute>, notes: string[], refused: RefusedClaim[]): TranscodedService[] {
   const claims: Array<Claim<TranscodedService>> = [];
   for (const descriptor of m.descriptors().values()) {
-    const service = m.service(descriptor.service);
     const chain = chains.get(descriptor.service);
+    const path = firstPaths.get(descriptor.service);
     const policy = servicePolicy(m, descriptor.service);
-    if (!service || !chain || !policy.transcoding.enabled || policy.protocol !== 'grpc') continue;
-    const path = service.settings.gatewayPaths[0]!;
+    if (!chain || !path || !policy.transcoding.enabled || policy.protocol !== 'grpc') continue;
     claims.push({
       owner: descriptor.service,
       keys: descriptor.grpcServices,
@@ -126,8 +126,8 @@ function transcodedServices(m: MeshReader, s: GatewaySettings, chains: ReadonlyM
         descriptor,
         transcoding: policy.transcoding,
         route: chain.fallback,
-        authPolicy: authPolicyOf(s, path),
-        rateLimits: rateLimitsOf(s, path),
+        authPolicy: path.authPolicy,
+        rateLimits: path.rateLimits,
         maxRequestBytes: chain.fallback.policy.maxRequestBytes ?? DEFAULT_TRANSCODED_MAX_REQUEST_BYTES,
       },
     });
@@ -160,7 +160,7 @@ function servicePaths(m: MeshReader, s: GatewaySettings, service: string, kind: 
 
 /** An infrastructure service's one target: all its instances, no subsets, its filter's policy. */
 function infrastructureTarget(m: MeshReader, infra: Infrastructure): Target {
-  return m.memo('infrastructure-target', `${infra.service}\u0000${infra.kind}:${infra.timeoutMs}`, () => ({
+  return m.memo('infrastructure-target', pieceName(infra.service, infra), () => ({
     id: infra.service,
     service: infra.service,
     subset: undefined,
@@ -179,6 +179,7 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
   const chains = new Map<string, Chain>();
   const targets = new Map<string, Target>();
   const claims: Array<Claim<GatewayPathRoute>> = [];
+  const firstPaths = new Map<string, GatewayPathRoute>();
   const pathsKind = `gateway-paths\u0000${settingsKey}`;
   for (const service of m.services().values()) {
     if (infrastructure.has(service.name) || service.settings.gatewayPaths.length === 0) continue;
@@ -186,7 +187,9 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
     chains.set(service.name, chain);
     notes.push(...chain.notes);
     for (const t of chain.targets) targets.set(t.id, t);
-    for (const p of servicePaths(m, s, service.name, pathsKind)) claims.push({ owner: service.name, keys: [`${p.separated ? 'sep' : 'prefix'}:${p.prefix}`], item: p });
+    const paths = servicePaths(m, s, service.name, pathsKind);
+    firstPaths.set(service.name, paths[0]!);
+    for (const p of paths) claims.push({ owner: service.name, keys: [`${p.separated ? 'sep' : 'prefix'}:${p.prefix}`], item: p });
   }
   claims.sort(comparePaths);
   const { granted, conflicts } = decideClaims(claims);
@@ -214,7 +217,7 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
 
   for (const infra of infrastructure.values()) targets.set(infra.service, infrastructureTarget(m, infra));
   const refused: RefusedClaim[] = [];
-  const transcoded = transcodedServices(m, s, chains, notes, refused);
+  const transcoded = transcodedServices(m, chains, firstPaths, notes, refused);
   for (const c of conflicts) {
     notes.push(`path ${c.item.prefix} is claimed by ${c.winner} and ${c.loser}; ${c.winner} gets it`);
     refused.push({ kind: 'path', keys: [c.item.prefix], owner: c.winner, refused: c.loser });

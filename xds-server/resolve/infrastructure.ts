@@ -20,6 +20,11 @@ export interface InfrastructureSettings {
   readonly accessLog?: { readonly service: string; readonly timeoutMs: number };
 }
 
+/** The name a resolved piece of `service` is kept under: another for a service the filters call (it is resolved with their needs). */
+export function pieceName(service: string, infrastructure: Infrastructure | undefined): string {
+  return infrastructure ? `${service}\u0000${infrastructure.kind}:${infrastructure.timeoutMs}` : service;
+}
+
 /** By service name; a service two filters call is listed once, for the first of them. */
 export function infrastructureOf(s: InfrastructureSettings): ReadonlyMap<string, Infrastructure> {
   const out = new Map<string, Infrastructure>();

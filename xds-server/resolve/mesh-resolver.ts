@@ -7,7 +7,7 @@ import type { MeshState } from '../model/mesh.js';
 import { chainOf } from './chain.js';
 import { resolveGateway, type ResolvedGateway } from './gateway.js';
 import type { GatewaySettings } from './gateway-settings.js';
-import { infrastructureOf, type Infrastructure } from './infrastructure.js';
+import { infrastructureOf, pieceName, type Infrastructure } from './infrastructure.js';
 import { ResolveMemo } from './mesh-reader.js';
 import type { ResolvedMesh, ResolvedService } from './resolved-mesh.js';
 import { servicePolicy } from './service-policy.js';
@@ -18,6 +18,8 @@ import { descriptorsWanted } from './transcoded.js';
 export interface RolesWanted {
   readonly gateway: boolean;
   readonly proxyless: boolean;
+  /** Every service's own policy and chain (what operators read; no proxy reads it whole). Default: yes. */
+  readonly services?: boolean;
   /** Services whose sidecar view to build; absent: every service in the catalog. */
   readonly sidecars?: Iterable<string>;
 }
@@ -50,11 +52,11 @@ export class MeshResolver {
     const m = this.memo;
     m.begin(state);
     const services = new Map<string, ResolvedService>();
-    for (const name of state.services.keys()) {
+    for (const name of roles.services === false ? [] : state.services.keys()) {
       const infra = this.infrastructure.get(name);
       services.set(
         name,
-        m.memo('service', infra ? `${name}\u0000${infra.kind}:${infra.timeoutMs}` : name, () => ({ name, policy: servicePolicy(m, name, infra), chain: chainOf(m, name, infra) })),
+        m.memo('service', pieceName(name, infra), () => ({ name, policy: servicePolicy(m, name, infra), chain: chainOf(m, name, infra) })),
       );
     }
     const sidecars = new Map<string, ResolvedSidecar>();

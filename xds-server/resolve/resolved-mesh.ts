@@ -23,7 +23,7 @@ export interface ResolvedMesh {
   /** The mesh state's revision this was resolved from. */
   readonly revision: number;
   readonly infrastructure: readonly Infrastructure[];
-  /** Every service in the catalog, by name, sorted. */
+  /** Every service in the catalog, by name, sorted (empty in the controller's own resolves: only operators read it). */
   readonly services: ReadonlyMap<string, ResolvedService>;
   /** Resolved when a gateway reads it (always for operators' dumps). */
   readonly gateway?: ResolvedGateway;

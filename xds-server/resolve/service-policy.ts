@@ -15,7 +15,7 @@ import {
   DEFAULT_TRANSCODED_STREAMS,
 } from './defaults.js';
 import type { CircuitBreakers, GrpcWebPolicy, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
-import type { Infrastructure } from './infrastructure.js';
+import { pieceName, type Infrastructure } from './infrastructure.js';
 import type { MeshReader } from './mesh-reader.js';
 import { decide, type Layer, type Setting } from './precedence.js';
 
@@ -172,5 +172,5 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
 
 /** The resolved policy of calling `service`, reused while its inputs are unchanged. */
 export function servicePolicy(m: MeshReader, service: string, infrastructure?: Infrastructure): ServicePolicy {
-  return m.memo('policy', infrastructure ? `${service}\u0000${infrastructure.kind}:${infrastructure.timeoutMs}` : service, () => resolvePolicy(m, service, infrastructure));
+  return m.memo('policy', pieceName(service, infrastructure), () => resolvePolicy(m, service, infrastructure));
 }

@@ -74,16 +74,20 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
   const inKv = new Set<string>();
   const fromKv = (service: string): boolean => inKv.has(service);
 
-  function take(d: ServiceDescriptor, source: 'consul' | 'reflection'): void {
+  /** `changed`: a descriptor other than the one in force (logged); the same one again only clears a refusal since. */
+  function take(d: ServiceDescriptor, source: 'consul' | 'reflection', changed = true): void {
     o.metrics.descriptorFetches.inc({ service: d.service, source, result: 'ok' });
-    o.log.info({ service: d.service, source: d.source, digest: d.digest, grpcServices: d.grpcServices, methods: d.methods.length }, 'descriptor in force');
+    if (changed) o.log.info({ service: d.service, source: d.source, digest: d.digest, grpcServices: d.grpcServices, methods: d.methods.length }, 'descriptor in force');
     o.sink.setDescriptor(d);
   }
+
+  /** A KV document's refusal, as the store shows it. */
+  const kvRefusal = (service: string, reason: string): void => o.sink.refuseDescriptor(service, `consul kv ${o.kvPrefix}${service}: ${reason}`);
 
   function refuseKv(service: string, reason: string): void {
     o.metrics.descriptorFetches.inc({ service, source: 'consul', result: 'refused' });
     o.log.error({ service, document: `${o.kvPrefix}${service}`, reason }, 'descriptor refused; the last good one stays in force');
-    if (tracked.has(service)) o.sink.refuseDescriptor(service, `consul kv ${o.kvPrefix}${service}: ${reason}`);
+    if (tracked.has(service)) kvRefusal(service, reason);
   }
 
   const compiler = new CompileQueue({
@@ -138,11 +142,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
       }
       t.failures = 0;
       if (fromKv(service)) return undefined;
-      if (t.digest !== d.value.digest) take(d.value, 'reflection');
-      else {
-        o.metrics.descriptorFetches.inc({ service, source: 'reflection', result: 'ok' });
-        o.sink.setDescriptor(d.value); // clears a refusal since
-      }
+      take(d.value, 'reflection', t.digest !== d.value.digest);
       t.digest = d.value.digest;
       return refreshMs;
     }
@@ -190,7 +190,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
         tracked.set(w.service, { wanted: w, failures: 0 });
         const refusal = documents.status().find((st) => serviceOfDocument(st.id) === w.service)?.last_refusal;
         if (documents.items.has(w.service)) useKv(w.service);
-        else if (refusal) o.sink.refuseDescriptor(w.service, `consul kv ${o.kvPrefix}${w.service}: ${refusal.reason}`);
+        else if (refusal) kvRefusal(w.service, refusal.reason);
         if (!fromKv(w.service)) reflection.schedule(w.service, 0);
         continue;
       }
@@ -219,7 +219,7 @@ export function startDescriptorSource(o: DescriptorSourceOptions): DescriptorSou
     documents,
     want,
     async idle() {
-      await Promise.all([reflection.idle(), compiler.idle()]);
+      // Neither starts work for the other: a compile hands its descriptor on, a fetch compiles nothing.
       await Promise.all([reflection.idle(), compiler.idle()]);
     },
     stop() {

@@ -7,16 +7,16 @@
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 export class TranslationCache {
-  private readonly byObject = new WeakMap<object, Map<string, JsonObject>>();
+  private readonly byObject = new WeakMap<object, Map<string, JsonObject | readonly JsonObject[]>>();
 
   /** `translate()`'s result for `source` (and `variant`, when one object is translated several ways). */
-  of(source: object, variant: string, translate: () => JsonObject): JsonObject {
+  of<T extends JsonObject | readonly JsonObject[]>(source: object, variant: string, translate: () => T): T {
     let forSource = this.byObject.get(source);
     if (!forSource) {
       forSource = new Map();
       this.byObject.set(source, forSource);
     }
-    let out = forSource.get(variant);
+    let out = forSource.get(variant) as T | undefined;
     if (!out) {
       out = translate();
       forSource.set(variant, out);

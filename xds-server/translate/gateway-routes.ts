@@ -4,27 +4,19 @@
 // fall under it, then the path itself to the service's chain. Who owns a path, its policy and
 // its limits were decided in resolve/.
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { ChainRoute, GatewayPathRoute, ResolvedGateway } from '../resolve/resolved-mesh.js';
+import type { GatewayPathRoute, ResolvedGateway } from '../resolve/resolved-mesh.js';
 import type { TranslationCache } from './cache.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
-import { routeAuthz, routeBodyLimit } from './http-filters.js';
+import { gatewayRouteExtras } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 import { modelApiFilters, modelRoutes } from './model-routes.js';
 import { modelsRoute } from './models-route.js';
-import { routeRateLimits } from './rate-limits.js';
 import { transcodingRoutes } from './transcoding-routes.js';
 
 function pathRoutes(p: GatewayPathRoute): JsonObject[] {
   const base = p.separated ? { path_separated_prefix: p.prefix } : { prefix: p.prefix };
   const name = `${p.service}${p.prefix}`;
-  const extras = (routeName: string, action: JsonObject, route: ChainRoute): JsonObject => {
-    if (p.rateLimits.length) action['rate_limits'] = routeRateLimits(p.rateLimits);
-    const perFilter: JsonObject = {
-      ...(p.authPolicy !== undefined ? routeAuthz(p.authPolicy, routeName) : {}),
-      ...(route.policy.maxRequestBytes !== undefined ? routeBodyLimit(route.policy.maxRequestBytes) : {}),
-    };
-    return Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {};
-  };
+  const extras = gatewayRouteExtras(p.authPolicy, p.rateLimits);
   return p.routes.flatMap((r) => envoyRoutes(r.index === undefined ? name : `${name}#${r.index}`, r.route, base, extras));
 }
 
@@ -38,6 +30,6 @@ export function gatewayRoutes(g: ResolvedGateway, cache: TranslationCache): Json
   }
   routes.push(...transcodingRoutes(g.transcoded));
   // A path's routes are the same objects while its service and chain are: translated once.
-  for (const p of g.paths) routes.push(...(cache.of(p, 'routes', () => ({ routes: pathRoutes(p) }))['routes'] as JsonObject[]));
+  for (const p of g.paths) routes.push(...cache.of(p, 'routes', () => pathRoutes(p)));
   return { name: GATEWAY_ROUTES, virtual_hosts: [{ name: 'gateway', domains: ['*'], routes, retry_policy: VIRTUAL_HOST_RETRIES }] };
 }

@@ -28,9 +28,10 @@
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { AuthzSettings, LlmSettings, ModelLimits, RatelimitSettings } from '../resolve/resolved-mesh.js';
+import type { AuthzSettings, ChainRoute, LlmSettings, ModelLimits, RateLimitDescriptor, RatelimitSettings } from '../resolve/resolved-mesh.js';
+import type { RouteExtras } from './http-route.js';
 import { ROUTER_FILTER } from './http-listener.js';
-import { ratelimitFilter, tokenBudgetFilter } from './rate-limits.js';
+import { ratelimitFilter, routeRateLimits, tokenBudgetFilter } from './rate-limits.js';
 import { CORS_CHAIN_FILTER, TRANSCODING_CHAIN_FILTERS } from './transcoding-filters.js';
 
 export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
@@ -193,4 +194,21 @@ export function routeAuthz(policy: string, routeName: string): JsonObject {
   if (policy === 'none') typed['disabled'] = true;
   else typed['check_settings'] = { context_extensions: { policy, route: routeName } };
   return { [EXT_AUTHZ_FILTER]: typed };
+}
+
+/**
+ * What a gateway route adds to its Envoy route: the rate-limit descriptors of the path it serves,
+ * ext-authz's policy (by the route's name), and its body limit. The same for a path's routes and
+ * a transcoded service's.
+ */
+export function gatewayRouteExtras(authPolicy: string | undefined, rateLimits: readonly RateLimitDescriptor[], extraFilters: (route: ChainRoute) => JsonObject = () => ({})): RouteExtras {
+  return (routeName, action, route) => {
+    if (rateLimits.length) action['rate_limits'] = routeRateLimits(rateLimits);
+    const perFilter: JsonObject = {
+      ...(authPolicy !== undefined ? routeAuthz(authPolicy, routeName) : {}),
+      ...(route.policy.maxRequestBytes !== undefined ? routeBodyLimit(route.policy.maxRequestBytes) : {}),
+      ...extraFilters(route),
+    };
+    return Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {};
+  };
 }

@@ -4,13 +4,13 @@
 // get clusters and routes: scoped config, not the whole mesh.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ServicePolicy } from '../resolve/policy-types.js';
-import type { ResolvedSidecar, Target } from '../resolve/resolved-mesh.js';
+import type { ResolvedSidecar } from '../resolve/resolved-mesh.js';
 import { TranslationCache } from './cache.js';
-import { targetCluster, upstreamProtocolOptions } from './cluster.js';
+import { upstreamProtocolOptions } from './cluster.js';
 import { durationOf } from './duration.js';
-import { loadAssignment } from './endpoints.js';
 import { httpListener, ROUTER_FILTER } from './http-listener.js';
 import type { Translation } from './resource-set.js';
+import { clusterResource, endpointResource, targetsOf } from './targets.js';
 import { upstreamVirtualHost } from './upstream-routes.js';
 
 import type { StatsEndpoint } from './stats-endpoint.js';
@@ -74,19 +74,15 @@ function outboundListener(port: number): JsonObject {
 }
 
 export function translateSidecar(view: ResolvedSidecar, role: SidecarRole, cache: TranslationCache = new TranslationCache()): Translation {
-  const targets = new Map<string, Target>();
-  for (const chain of view.upstreams) for (const t of chain.targets) targets.set(t.id, t);
-  const sorted = [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const targets = targetsOf(view.upstreams);
   // Sidecars of one service (and outbound listeners of all) are alike: share their pieces.
   const inbound = cache.of(view.policy, `inbound\u0000${role.inboundAddress}:${role.inboundPort}`, () => inboundListener(view.policy, role));
   const outbound = cache.of(OUTBOUND_LISTENERS, String(role.outboundPort), () => outboundListener(role.outboundPort));
   const app = cache.of(view.policy, `local_app\u0000${role.appPort}`, () => localApp(view.policy, role));
   return {
     resources: {
-      cluster: [{ name: LOCAL_APP, resource: app }, ...sorted.map((t) => ({ name: t.id, resource: cache.of(t, 'cluster', () => targetCluster(t)) }))].sort((a, b) =>
-        a.name < b.name ? -1 : 1,
-      ),
-      endpoint: sorted.map((t) => ({ name: t.id, resource: cache.of(t, 'endpoints', () => loadAssignment(t)) })),
+      cluster: [{ name: LOCAL_APP, resource: app }, ...targets.map((t) => clusterResource(t, cache))].sort((a, b) => (a.name < b.name ? -1 : 1)),
+      endpoint: targets.map((t) => endpointResource(t, cache)),
       listener: [
         { name: 'inbound', resource: inbound },
         { name: 'outbound', resource: outbound },

@@ -5,22 +5,17 @@
 // two of them serve was decided in resolve/.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { TranscodedService } from '../resolve/resolved-mesh.js';
-import { routeAuthz, routeBodyLimit } from './http-filters.js';
+import { gatewayRouteExtras } from './http-filters.js';
 import { envoyRoute } from './http-route.js';
-import { routeRateLimits } from './rate-limits.js';
 import { transcodedRouteFilters } from './transcoding-filters.js';
 
 export function transcodingRoutes(transcoded: readonly TranscodedService[]): JsonObject[] {
   return transcoded.map((t) =>
-    envoyRoute(`${t.service}/transcoded`, t.route, { safe_regex: { regex: t.descriptor.pathRegex } }, (routeName, action) => {
-      if (t.rateLimits.length) action['rate_limits'] = routeRateLimits(t.rateLimits);
-      return {
-        typed_per_filter_config: {
-          ...(t.authPolicy !== undefined ? routeAuthz(t.authPolicy, routeName) : {}),
-          ...(t.route.policy.maxRequestBytes !== undefined ? routeBodyLimit(t.route.policy.maxRequestBytes) : {}),
-          ...transcodedRouteFilters(t.descriptor, t.transcoding, t.maxRequestBytes),
-        },
-      };
-    }),
+    envoyRoute(
+      `${t.service}/transcoded`,
+      t.route,
+      { safe_regex: { regex: t.descriptor.pathRegex } },
+      gatewayRouteExtras(t.authPolicy, t.rateLimits, () => transcodedRouteFilters(t.descriptor, t.transcoding, t.maxRequestBytes)),
+    ),
   );
 }
