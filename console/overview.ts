@@ -35,6 +35,8 @@ export interface Traffic {
   /** Model services: tokens/s (input and output) and the median time to first token. */
   readonly tokensPerSecond?: number;
   readonly ttftP50Seconds?: number;
+  /** Calls refused at once for the service's bounds (503 upstream_overloaded with Retry-After). */
+  readonly refusedPerSecond?: number;
 }
 
 export interface Overview {

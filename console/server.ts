@@ -40,6 +40,7 @@ const RECORDED: Record<SeriesName, string> = {
   bytesOut: 'service:meshgate_response_bytes:rate1m',
   tokens: 'service:gen_ai_tokens:rate1m',
   ttft: 'service:gen_ai_time_to_first_token_seconds:p50_5m',
+  refused: 'service:meshgate_refused_overload:rate1m',
 };
 
 /** The overview's figure of a service, by the chart whose latest value it is. */
@@ -52,6 +53,7 @@ const TRAFFIC_SERIES: Record<keyof Traffic, SeriesName> = {
   responseBytesPerSecond: 'bytesOut',
   tokensPerSecond: 'tokens',
   ttftP50Seconds: 'ttft',
+  refusedPerSecond: 'refused',
 };
 
 export interface SeriesAnswer {

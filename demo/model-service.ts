@@ -20,6 +20,10 @@
 //                                    (an instance only outlier detection can catch); no status: heal
 // GET /call/<service>/<path>?…       calls <service> by name through this instance's sidecar
 //                                    (--sidecar-outbound PORT) and answers what came back
+// --slots N --work-ms M              a service sized to run hot (a model server's batch slots, say):
+//                                    at most N model calls worked on at once, each for M ms before
+//                                    its answer; the rest wait in this server's own queue, unbounded,
+//                                    as a real server's would (the gateway's limits must bound it)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
@@ -28,9 +32,29 @@ import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatReq
 const flags = instanceFlags('llm-chat', {
   // The outbound port of this instance's sidecar Envoy: GET /call/<service>/<path> goes there.
   'sidecar-outbound': { type: 'string' },
+  slots: { type: 'string' },
+  'work-ms': { type: 'string' },
 });
 const { service, instance } = flags;
 const sidecarOutbound = flags.values['sidecar-outbound'] ? Number(flags.values['sidecar-outbound']) : undefined;
+const slots = flags.values['slots'] ? Number(flags.values['slots']) : Infinity;
+const workMs = Number(flags.values['work-ms'] ?? 0);
+let busySlots = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs `work` in one of the slots, after `workMs`: a call waits for a free slot first. */
+async function inSlot<T>(work: () => T | Promise<T>): Promise<T> {
+  if (busySlots >= slots) await new Promise<void>((r) => waiting.push(r));
+  else busySlots += 1;
+  try {
+    if (workMs > 0) await new Promise((r) => setTimeout(r, workMs));
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else busySlots -= 1;
+  }
+}
 let healthy = true;
 /** While set, every echo answers with this status (the health check stays green): a sick instance. */
 let failStatus: number | undefined;
@@ -150,8 +174,8 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     if (problem) return openAiError(res, 400, problem);
     const request = body as ChatRequest;
     if (failStatus) return openAiError(res, failStatus, `${instance} is failing (${failStatus})`);
-    if (request.stream) return streamChat(res, request, paceOf(req));
-    return send(res, 200, chatCompletion(request, instance));
+    if (request.stream) return inSlot(() => streamChat(res, request, paceOf(req)));
+    return inSlot(() => send(res, 200, chatCompletion(request, instance)));
   }
   if (route === 'POST /v1/embeddings') {
     let body: { input?: unknown; model?: string };

@@ -25,6 +25,8 @@ interface Common {
   readonly logFile?: string;
   readonly concurrency?: number;
   readonly logLevel?: string;
+  /** The overload manager's heap bound (the template's default otherwise). */
+  readonly maxHeapBytes?: number;
 }
 
 export interface GatewayEnvoyOptions extends Common {
@@ -50,6 +52,7 @@ function commonVars(o: Omit<Common, 'workDir'>): Record<string, string | number>
     XDS_HOST: o.xds.host,
     XDS_PORT: o.xds.port,
     XDS_API_TYPE: API_TYPE[o.xds.api ?? 'sotw'],
+    ...(o.maxHeapBytes ? { MAX_HEAP_BYTES: o.maxHeapBytes } : {}),
   };
 }
 

@@ -52,6 +52,8 @@ function recording(): Array<{ record: string; expr: string }> {
     for (const q of [50, 95, 99]) out.push({ record: `service:meshgate_latency_ms:p${q}_${w}`, expr: quantile(q / 100, w) });
   }
   out.push(
+    // Calls the proxies refused at once for a service's bounds (503 upstream_overloaded): the console's "refused/s".
+    { record: 'service:meshgate_refused_overload:rate1m', expr: rate('envoy_cluster_upstream_rq_pending_overflow', '1m') },
     { record: 'service:meshgate_request_bytes:rate1m', expr: rate('envoy_cluster_upstream_rq_body_size_sum', '1m') },
     { record: 'service:meshgate_response_bytes:rate1m', expr: rate('envoy_cluster_upstream_rs_body_size_sum', '1m') },
     // Model services' tokens and time to first token by service (the processor's `service` label).
@@ -89,6 +91,9 @@ export const ALERT_NAMES = [
   'MeshgateTokenBudgetExhausted',
   'MeshgateConfigRefused',
   'MeshgateTargetDown',
+  'MeshgateGatewayShedding',
+  'MeshgateEnvoyOverloaded',
+  'MeshgatePluginBusy',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -212,6 +217,33 @@ function alerts(o: RuleOptions): Alert[] {
       summary: 'Prometheus cannot scrape {{ $labels.job }} target {{ $labels.instance }}',
       runbook:
         'A registered component or proxy does not answer its metrics endpoint. Prometheus\' targets page says why (connection refused, timeout). The process may be down, or its metrics address in the registration wrong.',
+    },
+    {
+      alert: 'MeshgateGatewayShedding',
+      expr: `sum by (service) (rate(envoy_cluster_upstream_rq_pending_overflow{${SERVICES}}[5m])) > 0`,
+      defaultFor: '5m',
+      severity: 'ticket',
+      summary: '{{ $labels.service }}: more calls than its bounds allow; the excess gets 503 upstream_overloaded with Retry-After',
+      runbook:
+        'The service is asked for more than it may have in flight and waiting (service-defaults Limits, or the defaults by kind in docs/configuration.md#overload), so the proxies refuse the rest at once instead of queueing it. Callers see fast 503s, the served calls keep their latency. Add instances, or raise MaxConcurrentRequests if the service has room (its own latency at the present load says so).',
+    },
+    {
+      alert: 'MeshgateEnvoyOverloaded',
+      expr: `max by (job, instance) (envoy_overload_envoy_overload_actions_stop_accepting_requests_active{${ENVOY}}) > 0`,
+      defaultFor: '1m',
+      severity: 'page',
+      summary: '{{ $labels.instance }}: Envoy is near its heap bound and refuses every new request (503 gateway_overloaded)',
+      runbook:
+        'The overload manager\'s heap pressure passed 0.95 of MAX_HEAP_BYTES (bootstrap). Usually many large bodies or streams held at once. Look at envoy_overload_envoy_resource_monitors_fixed_heap_pressure, downstream connections and buffered bytes; raise MAX_HEAP_BYTES if the machine has room, or lower body limits.',
+    },
+    {
+      alert: 'MeshgatePluginBusy',
+      expr: 'sum by (job, instance) (rate(meshgate_grpc_calls_refused_busy_total[5m])) > 0',
+      defaultFor: '1m',
+      severity: 'page',
+      summary: '{{ $labels.instance }}: a plug-in refuses calls at its bound of calls in flight; the routes answer by their failure mode',
+      runbook:
+        'ext-authz, ratelimit-service or the processor has --h2-max-calls-in-flight calls open (its backend is slow: Redis, a JWKS or introspection endpoint, the cache), so it refuses more at once. Requests on those routes get 503 (fail closed) or pass (rate limits failing open). Check meshgate_grpc_calls_in_flight and the plug-in\'s own backend latency; add plug-in instances.',
     },
   ];
   return list.map(({ defaultFor, ...a }) => ({ ...a, for: o.for?.[a.alert] ?? defaultFor }));

@@ -22,6 +22,21 @@ export const ANSWER_METADATA_KEY = 'answer';
 export const OPENAI_ANSWER = 'openai';
 /** The key of the model a request goes to, in that namespace. */
 export const MODEL_METADATA_KEY = 'model';
+/** The cache's header: a request's `allow` lets a sampled call be reused; an answer's says `hit` or `miss`. */
+export const CACHE_HEADER = 'x-meshgate-cache';
+/** The processor's cache verdict in its metadata (LLM_METADATA_NAMESPACE), which a model route answers with in CACHE_HEADER: `miss` (a hit is the processor's own answer). */
+export const CACHE_METADATA_KEY = 'cache';
+/** The endpoint metadata (namespace `meshgate`) key of the service an instance belongs to. */
+export const HOST_SERVICE_METADATA_KEY = 'service';
+
+/**
+ * What the processor reads of an answer without a round trip for its headers: Envoy sends these
+ * attributes (CEL expressions it evaluates) with the answer's first chunk. (The request's headers
+ * are still sent: Envoy holds them back from routing only while their own message is out, and
+ * the route is chosen by what the processor reads in the body.)
+ */
+export const RESPONSE_ATTRIBUTES = { status: 'response.code', service: `xds.upstream_host_metadata.filter_metadata['meshgate']['${HOST_SERVICE_METADATA_KEY}']` } as const;
+
 /** The OpenAI-style API paths the processor reads, and the operation of each (gen_ai.operation.name). */
 export const LLM_OPERATIONS = {
   '/v1/chat/completions': 'chat',

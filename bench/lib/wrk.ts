@@ -10,10 +10,17 @@ export interface WrkResult {
   readonly p99: number;
 }
 
+let pinnedTo: string | undefined;
+
+/** Run wrk under `taskset -c cpus` from now on (a load generator on a core of its own). */
+export function pinWrk(cpus: string): void {
+  pinnedTo = cpus;
+}
+
 /** `script`: a wrk Lua file (a POST body, say). */
 export function wrk(url: string, headers: Record<string, string>, connections: number, seconds: number, script?: string): WrkResult {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
-  const text = execFileSync(toolPath('wrk'), args, { encoding: 'utf8' });
+  const text = pinnedTo ? execFileSync('taskset', ['-c', pinnedTo, toolPath('wrk'), ...args], { encoding: 'utf8' }) : execFileSync(toolPath('wrk'), args, { encoding: 'utf8' });
   const ms = (label: string): number => {
     const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
     if (!m) return NaN;

@@ -13,6 +13,7 @@ import { histogramQuantile, parseExposition, type Sample } from './exposition.js
 
 const WANTED = new Set([
   'envoy_cluster_upstream_rq_completed',
+  'envoy_cluster_upstream_rq_pending_overflow',
   'envoy_cluster_upstream_rq_xx',
   'envoy_cluster_upstream_rq_time_bucket',
   'envoy_cluster_upstream_rq_body_size_sum',
@@ -28,7 +29,7 @@ const NOT_SERVICES: ReadonlySet<string> = new Set(NOT_SERVICE_NAMES);
 /** Cumulative counts at one scrape. */
 interface Counts {
   readonly at: number;
-  readonly services: Map<string, { rq: number; xx5: number; reqBytes: number; respBytes: number; tokens: number; buckets: Map<number, number>; ttft: Map<number, number> }>;
+  readonly services: Map<string, { rq: number; xx5: number; refused: number; reqBytes: number; respBytes: number; tokens: number; buckets: Map<number, number>; ttft: Map<number, number> }>;
   readonly authz: Map<string, number>;
   readonly near: Map<string, number>;
   readonly over: Map<string, number>;
@@ -45,6 +46,7 @@ interface Point {
   readonly responseBytesPerSecond: number;
   readonly tokensPerSecond: number;
   readonly ttft?: number;
+  readonly refusedPerSecond: number;
 }
 
 export interface EmbeddedOptions {
@@ -120,7 +122,7 @@ export class EmbeddedMetrics {
     const services: Counts['services'] = new Map();
     const of = (name: string) => {
       let s = services.get(name);
-      if (!s) services.set(name, (s = { rq: 0, xx5: 0, reqBytes: 0, respBytes: 0, tokens: 0, buckets: new Map(), ttft: new Map() }));
+      if (!s) services.set(name, (s = { rq: 0, xx5: 0, refused: 0, reqBytes: 0, respBytes: 0, tokens: 0, buckets: new Map(), ttft: new Map() }));
       return s;
     };
     const authz = new Map<string, number>();
@@ -133,6 +135,7 @@ export class EmbeddedMetrics {
         if (NOT_SERVICES.has(cluster)) continue;
         const s = of(cluster);
         if (x.name === 'envoy_cluster_upstream_rq_completed') s.rq += x.value;
+        else if (x.name === 'envoy_cluster_upstream_rq_pending_overflow') s.refused += x.value;
         else if (x.name === 'envoy_cluster_upstream_rq_xx' && x.labels['envoy_response_code_class'] === '5') s.xx5 += x.value;
         else if (x.name === 'envoy_cluster_upstream_rq_body_size_sum') s.reqBytes += x.value;
         else if (x.name === 'envoy_cluster_upstream_rs_body_size_sum') s.respBytes += x.value;
@@ -181,6 +184,7 @@ export class EmbeddedMetrics {
         requestBytesPerSecond: delta(s.reqBytes, b?.reqBytes) / dt,
         responseBytesPerSecond: delta(s.respBytes, b?.respBytes) / dt,
         tokensPerSecond: delta(s.tokens, b?.tokens) / dt,
+        refusedPerSecond: delta(s.refused, b?.refused) / dt,
         ...(ttft !== undefined ? { ttft } : {}),
       };
       let h = this.history.get(name);
@@ -211,6 +215,7 @@ export class EmbeddedMetrics {
       responseBytesPerSecond: this.latest((p) => p.responseBytesPerSecond),
       tokensPerSecond: this.latest((p) => p.tokensPerSecond),
       ttftP50Seconds: this.latest((p) => p.ttft),
+      refusedPerSecond: this.latest((p) => p.refusedPerSecond),
     };
   }
 
@@ -248,6 +253,7 @@ export class EmbeddedMetrics {
       bytesOut: pts((p) => p.responseBytesPerSecond),
       tokens: pts((p) => p.tokensPerSecond),
       ttft: pts((p) => p.ttft),
+      refused: pts((p) => p.refusedPerSecond),
     };
   }
 }

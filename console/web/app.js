@@ -72,6 +72,7 @@ function ServiceCharts({ service, model }) {
     <div class="charts">
       <${Chart} title="requests/s" unit="req/s" points=${s.rps ?? []} testid="rps" />
       <${Chart} title="5xx/s" unit="req/s" points=${s.errors ?? []} testid="errors" />
+      <${Chart} title="refused/s (over its bounds)" unit="req/s" points=${s.refused ?? []} testid="refused" />
       <${Chart} title="success" unit="ratio" points=${s.success ?? []} testid="success" />
       <${Chart} title="p50 latency" unit="ms" points=${s.p50 ?? []} testid="p50" />
       <${Chart} title="p99 latency" unit="ms" points=${s.p99 ?? []} testid="p99" />
@@ -88,13 +89,14 @@ function ServiceCharts({ service, model }) {
 function Services({ services, selected, onSelect, filter }) {
   const shown = services.filter((s) => !filter || s.name.includes(filter));
   return html`<table data-table="services">
-    <thead><tr><th>service</th><th>instances</th><th>req/s</th><th>success</th><th>p50 ms</th><th>p99 ms</th><th>in</th><th>out</th><th>tokens/s</th><th>first token</th></tr></thead>
+    <thead><tr><th>service</th><th>instances</th><th>req/s</th><th>refused/s</th><th>success</th><th>p50 ms</th><th>p99 ms</th><th>in</th><th>out</th><th>tokens/s</th><th>first token</th></tr></thead>
     <tbody>
       ${shown.map(
         (s) => html`<tr class=${`selectable ${s.name === selected ? 'selected' : ''}`} data-service=${s.name} onClick=${() => onSelect(s.name)}>
           <td><strong>${s.name}</strong>${s.models.length ? html`<div class="muted">models: ${s.models.join(', ')}</div>` : null}</td>
           <td>${s.healthy}/${s.instances.length} healthy<div>${s.instances.map((i) => html`<span class=${`chip ${i.health}`} data-instance=${i.id} title=${`${i.address}:${i.port}`}>${i.id} ${i.health}</span>`)}</div></td>
           <td data-cell="rps">${fmt(s.traffic.rps, 2)}</td>
+          <td data-cell="refused" title="refused at once for its bounds: 503 upstream_overloaded with Retry-After">${fmt(s.traffic.refusedPerSecond, 2)}</td>
           <td data-cell="success">${pct(s.traffic.successRatio)}</td>
           <td>${fmt(s.traffic.p50Ms)}</td>
           <td>${fmt(s.traffic.p99Ms)}</td>

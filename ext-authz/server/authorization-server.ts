@@ -1,6 +1,6 @@
 // ext-authz's gRPC side: envoy.service.auth.v3.Authorization/Check (and grpc.health.v1).
 import type { Logger } from 'pino';
-import { h2Gauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
+import { callGauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
 import { UnaryGrpcServer, type CallContext } from '../../shared/grpc/unary-server.js';
 import type { H2Limits } from '../../shared/h2/limits.js';
 import { authorize, denied, type Decision } from '../authorize.js';
@@ -39,7 +39,7 @@ export class AuthorizationServer {
       onPeerError: peerErrorReporter(deps.log, deps.metrics.registry),
       limits: deps.limits,
     });
-    h2Gauges(this.grpc.h2, deps.metrics.registry);
+    callGauges(this.grpc, deps.metrics.registry);
   }
 
   /** Decide and encode; never throws, and anything unexpected is a denial. */

@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { LlmOperation } from '../../shared/llm-gateway.js';
 
-/** The cache's header: a request's `allow` lets a sampled call be reused; an answer's says `hit` or `miss`. */
-export const CACHE_HEADER = 'x-meshgate-cache';
+export { CACHE_HEADER } from '../../shared/llm-gateway.js';
 
 /** `callerAllows`: the request's CACHE_HEADER says `allow`. */
 export function cacheable(operation: LlmOperation, request: Readonly<Record<string, unknown>>, callerAllows: boolean): boolean {

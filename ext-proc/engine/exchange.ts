@@ -1,4 +1,6 @@
-// One HTTP call through the LLM processor, phase by phase as Envoy's ext_proc stream brings it:
+// One HTTP call through the LLM processor, phase by phase as Envoy's ext_proc stream brings it.
+// The gateway does not send the answer's headers (what is read of them comes as attributes with
+// its first chunk: ResponseFacts); a peer that sends them is served the same:
 //   request headers  → go on (the operation from the path, the tenant ext-authz established);
 //   request body     → the model read (bad input answered here, in OpenAI's error shape), an
 //                      alias resolved, the body rewritten when the service must get another model
@@ -11,13 +13,13 @@
 //                      metadata (for the access log and token budgets), the metrics, the request
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
-import { LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
+import { CACHE_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
 import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
-import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase } from '../server/codec.js';
+import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase, type ResponseFacts } from '../server/codec.js';
 import type { CallRecord } from './call-record.js';
 import type { ModelTable } from './model-table.js';
 
@@ -41,11 +43,11 @@ let cacheMiss: Buffer | undefined;
 /** A plain answer's headers, told it was not in the cache (it will be, if it is a whole 200). */
 const CACHE_MISS_HEADERS = (): Buffer => (cacheMiss ??= encodeContinue('response_headers', { setHeaders: [[CACHE_HEADER, 'miss']] }));
 
-/** Body answers that route a call with its body unchanged, per table: one per name and the model it goes to. */
+/** Body answers that route a call with its body unchanged, per table: one per name, the model it goes to and whether the cache missed. */
 const ROUTED = new WeakMap<ModelTable, Map<string, Buffer>>();
 
 /** The request body's answer: the model the call goes to, and the body the service gets when it changed. */
-function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined): Buffer {
+function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean): Buffer {
   const encode = (): Buffer =>
     encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
@@ -54,13 +56,14 @@ function routedAnswer(table: ModelTable, requested: string, model: string, body:
       setHeaders: body ? [[MODEL_HEADER, model], ['content-length', String(body.length)]] : [[MODEL_HEADER, model]],
       ...(body ? { body } : {}),
       // The model routes match this; clearing the route makes Envoy match again.
-      metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model, requested_model: requested } },
+      // A cache miss too: the model route says so in the answer's CACHE_HEADER.
+      metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model, requested_model: requested, ...(cacheMiss ? { [CACHE_METADATA_KEY]: 'miss' } : {}) } },
       clearRouteCache: true,
     });
   if (body) return encode();
   let byName = ROUTED.get(table);
   if (!byName) ROUTED.set(table, (byName = new Map()));
-  const key = `${requested}\u0000${model}`;
+  const key = `${requested}\u0000${model}\u0000${cacheMiss}`;
   let bytes = byName.get(key);
   if (!bytes) byName.set(key, (bytes = encode()));
   return bytes;
@@ -112,13 +115,13 @@ export class Exchange {
       case 'request_body':
         return this.requestBody(p.body, p.endOfStream);
       case 'response_headers':
-        this.status = Number(p.headers.get(':status') ?? 0);
-        this.service = p.headers.get(SERVICE_HEADER) ?? '';
+        this.answered({ status: Number(p.headers.get(':status') ?? 0), service: p.headers.get(SERVICE_HEADER) ?? '' });
         if (p.endOfStream) this.finish(undefined);
-        // A stream's answer comes chunk by chunk (the filter's default buffers an answer).
+        // A stream's answer comes chunk by chunk, and without a length when the processor takes its usage event out.
         if (!this.stream) return this.cacheKey ? CACHE_MISS_HEADERS() : plainContinue('response_headers');
         return streamedAnswer(this.stream.dropping);
       case 'response_body':
+        if (p.facts && !this.status) this.answered(p.facts);
         return this.responseBody(p.body, p.endOfStream);
       case 'trailers':
         return plainContinue('response_trailers');
@@ -140,6 +143,17 @@ export class Exchange {
     return plainContinue('request_headers');
   }
 
+  /** The answer's status and the service that gave it (with its first chunk, when its headers were not sent). */
+  private answered(f: ResponseFacts): void {
+    this.status = f.status;
+    this.service = f.service;
+  }
+
+  /** Envoy ended the stream: a call whose answer had no body (so no chunk came) is reported now. */
+  end(): void {
+    if (!this.finished) this.finish(undefined);
+  }
+
   private requestBody(body: Buffer, endOfStream: boolean): Buffer | Promise<Buffer> {
     // The filter buffers the whole body (BUFFERED): one message with end_of_stream.
     if (!endOfStream) return this.refuse({ status: 400, body: { error: { message: 'the request body arrived in parts; the gateway reads it whole', type: 'invalid_request_error', param: null, code: null } } });
@@ -150,7 +164,7 @@ export class Exchange {
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
     if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
-    const routed = (): Buffer => routedAnswer(this.table, read.request.model, this.model, forwarded.body);
+    const routed = (cacheMiss = false): Buffer => routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss);
     const cache = this.s.cache;
     if (!cache || !cacheable(this.operation, read.request.parsed, this.cacheAllowed)) return routed();
     // The model the service would get is in the key: an alias's answers are its models' own.
@@ -160,7 +174,7 @@ export class Exchange {
       cache.onLookup(hit !== undefined);
       if (!hit) {
         this.cacheKey = key;
-        return routed();
+        return routed(true);
       }
       this.status = 200;
       this.finish(undefined);

@@ -2,7 +2,7 @@
 // root. The answers that carry nothing but "go on" are encoded once.
 import type protobuf from 'protobufjs';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { ANSWER_METADATA_KEY, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
+import { ANSWER_METADATA_KEY, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER, RESPONSE_ATTRIBUTES } from '../../shared/llm-gateway.js';
 import { messageType } from '../../shared/proto/root.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
@@ -17,6 +17,12 @@ export interface AuthzFacts {
   readonly requestLog: boolean;
 }
 
+/** What an answer's headers say, sent with its first chunk when its headers are not (RESPONSE_ATTRIBUTES). */
+export interface ResponseFacts {
+  readonly status: number;
+  readonly service: string;
+}
+
 /** One message of Envoy's, by what it carries. */
 export type Phase =
   | {
@@ -29,7 +35,7 @@ export type Phase =
     }
   | { readonly kind: 'request_body'; readonly body: Buffer; readonly endOfStream: boolean }
   | { readonly kind: 'response_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean }
-  | { readonly kind: 'response_body'; readonly body: Buffer; readonly endOfStream: boolean }
+  | { readonly kind: 'response_body'; readonly body: Buffer; readonly endOfStream: boolean; readonly facts?: ResponseFacts }
   | { readonly kind: 'trailers' }
   | { readonly kind: 'unreadable'; readonly reason: string };
 
@@ -42,7 +48,7 @@ interface RawBody {
   end_of_stream?: boolean;
 }
 interface RawStruct {
-  fields?: Record<string, { string_value?: string }>;
+  fields?: Record<string, { string_value?: string; number_value?: number }>;
 }
 interface RawRequest {
   metadata_context?: { filter_metadata?: Record<string, RawStruct> };
@@ -82,20 +88,26 @@ export function decodePhase(bytes: Buffer): Phase {
   } catch (err) {
     return { kind: 'unreadable', reason: (err as Error).message };
   }
+  const attributes = m.attributes?.[EXT_PROC_FILTER_NAME]?.fields;
   if (m.request_headers) {
-    const authz = m.metadata_context?.filter_metadata?.[EXT_AUTHZ_METADATA_NAMESPACE]?.fields;
-    const hostModel = m.attributes?.[EXT_PROC_FILTER_NAME]?.fields?.[HOST_MODEL_ATTRIBUTE]?.string_value;
+    const fields = m.metadata_context?.filter_metadata?.[EXT_AUTHZ_METADATA_NAMESPACE]?.fields;
+    const authz: AuthzFacts | undefined = fields && { tenant: fields['tenant']?.string_value, requestLog: fields['request_log']?.string_value === 'on' };
+    const hostModel = attributes?.[HOST_MODEL_ATTRIBUTE]?.string_value;
     return {
       kind: 'request_headers',
       headers: headerMap(m.request_headers),
       endOfStream: m.request_headers.end_of_stream === true,
-      ...(authz ? { authz: { tenant: authz['tenant']?.string_value, requestLog: authz['request_log']?.string_value === 'on' } } : {}),
+      ...(authz ? { authz } : {}),
       ...(hostModel ? { hostModel } : {}),
     };
   }
   if (m.request_body) return { kind: 'request_body', body: asBuffer(m.request_body.body), endOfStream: m.request_body.end_of_stream === true };
   if (m.response_headers) return { kind: 'response_headers', headers: headerMap(m.response_headers), endOfStream: m.response_headers.end_of_stream === true };
-  if (m.response_body) return { kind: 'response_body', body: asBuffer(m.response_body.body), endOfStream: m.response_body.end_of_stream === true };
+  if (m.response_body) {
+    const status = attributes?.[RESPONSE_ATTRIBUTES.status]?.number_value;
+    const facts = status === undefined ? undefined : { status, service: attributes?.[RESPONSE_ATTRIBUTES.service]?.string_value ?? '' };
+    return { kind: 'response_body', body: asBuffer(m.response_body.body), endOfStream: m.response_body.end_of_stream === true, ...(facts ? { facts } : {}) };
+  }
   if (m.request_trailers || m.response_trailers) return { kind: 'trailers' };
   return { kind: 'unreadable', reason: 'a ProcessingRequest with no phase set' };
 }

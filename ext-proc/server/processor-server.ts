@@ -2,7 +2,7 @@
 // bidirectional stream per HTTP call, each of Envoy's messages answered in order as it comes
 // (the work is synchronous, so a stream holds nothing but its Exchange), and grpc.health.v1.
 import type { Logger } from 'pino';
-import { h2Gauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
+import { callGauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
 import type { BidiCall, BidiHandler } from '../../shared/grpc/bidi-call.js';
 import { GrpcServer } from '../../shared/grpc/server.js';
 import { GrpcStatus } from '../../shared/grpc/wire.js';
@@ -41,7 +41,7 @@ export class ProcessorServer {
       onPeerError: peerErrorReporter(deps.log, deps.metrics.registry),
       limits: deps.limits,
     });
-    h2Gauges(this.grpc.h2, deps.metrics.registry);
+    callGauges(this.grpc, deps.metrics.registry);
     this.grpc.bidi(`/${EXTERNAL_PROCESSOR_SERVICE}/Process`, (call, stream) => {
       const { metrics, settings } = this.deps;
       metrics.streams.inc();
@@ -70,7 +70,7 @@ export class ProcessorServer {
    * on Redis), later messages wait behind it, at most MAX_WAITING. A message that cannot be
    * handled ends the stream.
    */
-  private serve(call: BidiCall, handler: { handle(p: Phase): Buffer | Promise<Buffer> }, closed: () => void): BidiHandler {
+  private serve(call: BidiCall, handler: { handle(p: Phase): Buffer | Promise<Buffer>; end?(): void }, closed: () => void): BidiHandler {
     const { metrics, log } = this.deps;
     let waiting: Buffer[] | undefined;
     const fail = (err: Error): void => {
@@ -111,6 +111,7 @@ export class ProcessorServer {
         waiting.push(message);
       },
       onEnd: () => {
+        handler.end?.();
         closed();
         call.end();
       },

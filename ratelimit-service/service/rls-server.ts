@@ -1,7 +1,7 @@
 // ratelimit-service's gRPC side: envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit
 // (and grpc.health.v1).
 import type { Logger } from 'pino';
-import { h2Gauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
+import { callGauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
 import { UnaryGrpcServer } from '../../shared/grpc/unary-server.js';
 import type { H2Limits } from '../../shared/h2/limits.js';
 import type { RatelimitMetrics } from '../metrics.js';
@@ -26,6 +26,6 @@ export function rateLimitServer(limiter: RateLimiter, metrics: RatelimitMetrics,
     },
     onError: (err) => log.error({ err }, 'ShouldRateLimit failed'),
   });
-  h2Gauges(server.h2, metrics.registry);
+  callGauges(server, metrics.registry);
   return server;
 }

@@ -6,6 +6,29 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConnectionError, errorName, type StreamError } from '../h2/errors.js';
 import type { H2Server } from '../h2/server.js';
+import type { GrpcServer } from './server.js';
+
+/** The calls a gRPC server is working on and those it refused for its bound, both at scrape time. */
+export function callGauges(grpc: GrpcServer, registry: Registry): void {
+  new Gauge({
+    name: 'meshgate_grpc_calls_in_flight',
+    help: `Calls being worked on (at most ${grpc.h2.limits.maxCallsInFlight}; past it a call is refused at once)`,
+    registers: [registry],
+    collect() {
+      this.set(grpc.callsInFlight);
+    },
+  });
+  new Counter({
+    name: 'meshgate_grpc_calls_refused_busy_total',
+    help: 'Calls refused at once (RESOURCE_EXHAUSTED) because the bound of calls in flight was reached',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(grpc.callsRefusedBusy);
+    },
+  });
+  h2Gauges(grpc.h2, registry);
+}
 
 export function h2Gauges(server: H2Server, registry: Registry): void {
   new Gauge({

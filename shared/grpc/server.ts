@@ -55,6 +55,9 @@ class Call implements CallContext {
 
 export class GrpcServer {
   readonly h2: H2Server;
+  /** Calls being worked on (limits.maxCallsInFlight), and those refused for it since the start. */
+  callsInFlight = 0;
+  callsRefusedBusy = 0;
   private readonly unaries = new Map<string, Unary>();
   private readonly bidis = new Map<string, BidiOpen>();
   private readonly health: HealthService;
@@ -88,7 +91,10 @@ export class GrpcServer {
     const { method, path } = stream.head;
     const grpc = method === 'POST' && stream.header('content-type')?.startsWith('application/grpc') === true;
     const open = this.bidis.get(path);
-    if (open && grpc) return BidiCall.start(stream, open, this.h2.limits.maxRequestBodyBytes - 5);
+    if (open && grpc) {
+      if (!this.admit(stream)) return;
+      return BidiCall.start(stream, open, this.h2.limits.maxRequestBodyBytes - 5);
+    }
     // Every unary answer waits for the end of the request (or its overflow), as HTTP/2 expects.
     stream.onEnd = (body) => {
       if (!grpc) return answerNotGrpc(stream, method);
@@ -97,13 +103,36 @@ export class GrpcServer {
       const message = this.requestMessage(stream, body);
       if (!message) return;
       if (!unary) return this.health.watch(message, stream);
+      if (path !== HealthService.CHECK_PATH && !this.admit(stream)) return;
       const call = new Call();
-      stream.onClose = () => call.cancel();
+      const onClose = stream.onClose;
+      stream.onClose = () => {
+        onClose?.();
+        call.cancel();
+      };
       unary(message, call).then(
         (answer) => respondOk(stream, answer),
         (err: Error) => endWithStatus(stream, err instanceof GrpcError ? err.code : GrpcStatus.INTERNAL, err.message),
       );
     };
+  }
+
+  /**
+   * Counts a call in until its stream closes (answered, reset, or its connection gone); past the
+   * bound, answers RESOURCE_EXHAUSTED at once instead.
+   */
+  private admit(stream: ServerStream): boolean {
+    const max = this.h2.limits.maxCallsInFlight;
+    if (this.callsInFlight >= max) {
+      this.callsRefusedBusy += 1;
+      endWithStatus(stream, GrpcStatus.RESOURCE_EXHAUSTED, `busy: ${max} calls in flight (--h2-max-calls-in-flight)`);
+      return false;
+    }
+    this.callsInFlight += 1;
+    stream.onClose = () => {
+      this.callsInFlight -= 1;
+    };
+    return true;
   }
 
   /** The request's one message, or undefined after answering why there is none. */

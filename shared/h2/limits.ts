@@ -42,6 +42,13 @@ export interface H2Limits {
   readonly maxOutputBufferBytes: number;
   /** Open connections; a further one is closed at once. */
   readonly maxConnections: number;
+  /**
+   * Calls the application is working on, over all connections (a unary call from its last
+   * request byte to its answer, a stream while open); a further call is refused at once (gRPC
+   * RESOURCE_EXHAUSTED, "busy"), never queued, so that a caller's own failure mode answers
+   * within a round trip. Health checks are always answered.
+   */
+  readonly maxCallsInFlight: number;
   /** A connection without streams for this long gets GOAWAY NO_ERROR and is closed. */
   readonly idleTimeoutMs: number;
   /** From accept to the client's preface; then the socket is closed. */
@@ -69,6 +76,7 @@ export const DEFAULT_H2_LIMITS: H2Limits = Object.freeze({
   maxIdleFramesPerWork: 100,
   maxOutputBufferBytes: 4 * 1024 * 1024,
   maxConnections: 1_024,
+  maxCallsInFlight: 8_192,
   idleTimeoutMs: 300_000,
   prefaceTimeoutMs: 10_000,
   settingsTimeoutMs: 10_000,

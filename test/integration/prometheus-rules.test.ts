@@ -139,6 +139,29 @@ const CASES: AlertCase[] = [
     fires: { at: '3m', labels: { job: 'meshgate', instance: 'ext-authz-9191' }, severity: 'ticket', summary: 'Prometheus cannot scrape meshgate target ext-authz-9191' },
     resolvedAt: '5m',
   },
+  {
+    alert: 'MeshgateGatewayShedding',
+    series: [
+      [`envoy_cluster_upstream_rq_pending_overflow{${E},service="chat"}`, '0+30x12 360x12'],
+      // The proxies' own clusters are not services.
+      [`envoy_cluster_upstream_rq_pending_overflow{${E},service="xds_server"}`, '0+30x24'],
+    ],
+    fires: { at: '8m', labels: { service: 'chat' }, severity: 'ticket', summary: 'chat: more calls than its bounds allow; the excess gets 503 upstream_overloaded with Retry-After' },
+    pendingAt: '3m',
+    resolvedAt: '20m',
+  },
+  {
+    alert: 'MeshgateEnvoyOverloaded',
+    series: [[`envoy_overload_envoy_overload_actions_stop_accepting_requests_active{${E}}`, '0 0 1 1 1 0 0']],
+    fires: { at: '4m', labels: { job: 'meshgate-envoy', instance: 'meshgate-envoy-gw-1' }, severity: 'page', summary: 'meshgate-envoy-gw-1: Envoy is near its heap bound and refuses every new request (503 gateway_overloaded)' },
+    resolvedAt: '6m',
+  },
+  {
+    alert: 'MeshgatePluginBusy',
+    series: [[`meshgate_grpc_calls_refused_busy_total{${M('ext-authz-9191')}}`, '0+100x5 500x10']],
+    fires: { at: '3m', labels: { job: 'meshgate', instance: 'ext-authz-9191' }, severity: 'page', summary: 'ext-authz-9191: a plug-in refuses calls at its bound of calls in flight; the routes answer by their failure mode' },
+    resolvedAt: '12m',
+  },
 ];
 
 function testFile(): unknown {

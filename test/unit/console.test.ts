@@ -88,7 +88,7 @@ describe('console: the overview', () => {
       proxies,
       entries,
       prometheus: {
-        traffic: { rps: sample('llm-chat', 2.5), successRatio: sample('llm-chat', 0.99), p50Ms: sample('llm-chat', 12), p99Ms: sample('llm-chat', Number.NaN), requestBytesPerSecond: none, responseBytesPerSecond: none, tokensPerSecond: sample('llm-chat', 40), ttftP50Seconds: none },
+        traffic: { rps: sample('llm-chat', 2.5), successRatio: sample('llm-chat', 0.99), p50Ms: sample('llm-chat', 12), p99Ms: sample('llm-chat', Number.NaN), requestBytesPerSecond: none, responseBytesPerSecond: none, tokensPerSecond: sample('llm-chat', 40), ttftP50Seconds: none, refusedPerSecond: sample('llm-chat', 7) },
         alerts: { ok: true, data: [{ labels: { alertname: 'MeshgateProxyNacked', severity: 'page' }, annotations: { summary: 'proxy gw rejects' }, state: 'firing', activeAt: 't' }] },
         authz: { ok: true, data: [{ labels: { policy: 'default', result: 'unauthenticated' }, value: 3.2 }] },
         near: none,
@@ -97,7 +97,7 @@ describe('console: the overview', () => {
       },
     });
     assert.deepEqual(o.unreachable, []);
-    assert.deepEqual(o.services[0], { name: 'llm-chat', models: ['llama'], healthy: 1, instances: mesh.data.services[0]!.instances, traffic: { rps: 2.5, successRatio: 0.99, p50Ms: 12, tokensPerSecond: 40 } });
+    assert.deepEqual(o.services[0], { name: 'llm-chat', models: ['llama'], healthy: 1, instances: mesh.data.services[0]!.instances, traffic: { rps: 2.5, successRatio: 0.99, p50Ms: 12, tokensPerSecond: 40, refusedPerSecond: 7 } });
     assert.deepEqual(o.proxies, [{ node: 'gw', role: 'gateway', api: 'delta', status: 'NACKED', nack: { type: 'route', message: 'bad regex', at: 't' } }]);
     assert.deepEqual(o.configRefusals.map((r) => r.subject), ['service llm-b', 'config entry consul:x']);
     assert.deepEqual(o.alerts[0], { name: 'MeshgateProxyNacked', state: 'firing', severity: 'page', summary: 'proxy gw rejects', since: 't' });
@@ -112,7 +112,7 @@ describe('console: the overview', () => {
       mesh,
       proxies: { ok: false, source: 'xds-server', reason: 'no answer within 3000 ms' },
       entries,
-      prometheus: { traffic: { rps: down, successRatio: down, p50Ms: down, p99Ms: down, requestBytesPerSecond: down, responseBytesPerSecond: down, tokensPerSecond: down, ttftP50Seconds: down }, alerts: down, authz: down, near: down, over: down, targets: down },
+      prometheus: { traffic: { rps: down, successRatio: down, p50Ms: down, p99Ms: down, requestBytesPerSecond: down, responseBytesPerSecond: down, tokensPerSecond: down, ttftP50Seconds: down, refusedPerSecond: down }, alerts: down, authz: down, near: down, over: down, targets: down },
     });
     assert.deepEqual([...o.unreachable].sort((a, b) => (a.source < b.source ? -1 : 1)), [{ source: 'prometheus', reason: 'ECONNREFUSED' }, { source: 'xds-server', reason: 'no answer within 3000 ms' }]);
     assert.equal(o.services.length, 1);

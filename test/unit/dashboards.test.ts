@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { callGauges } from '../../shared/grpc/h2-metrics.js';
+import { GrpcServer } from '../../shared/grpc/server.js';
 import { repoRoot } from '../../launcher/repo.js';
 import { AuthzMetrics } from '../../ext-authz/metrics.js';
 import { ProcessorMetrics } from '../../ext-proc/metrics/processor.js';
@@ -31,7 +33,10 @@ async function exported(): Promise<Set<string>> {
   const names = new Set<string>();
   const xds = new XdsMetrics();
   xds.watchProxies(() => []); // as the xds-server's main does
-  const registries: Registry[] = [xds.registry, new AuthzMetrics().registry, new RatelimitMetrics().registry, new ProcessorMetrics().registry];
+  // Every plug-in's gRPC server adds its calls in flight and refusals (shared/grpc/h2-metrics.ts).
+  const calls = new Registry();
+  callGauges(new GrpcServer({ services: [] }), calls);
+  const registries: Registry[] = [xds.registry, new AuthzMetrics().registry, new RatelimitMetrics().registry, new ProcessorMetrics().registry, calls];
   for (const r of registries) {
     for (const m of await r.getMetricsAsJSON()) {
       names.add(m.name);

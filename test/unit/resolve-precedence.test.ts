@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
 import { targetCluster } from '../../xds-server/translate/cluster.js';
-import { DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
+import { DEFAULT_HTTP_MAX_REQUEST_BYTES, DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
 import { dialPort } from '../../xds-server/resolve/endpoints.js';
 import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
 import { resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
@@ -57,13 +57,13 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   loadBalancer: { resolver: 'ring_hash', default: 'round_robin' },
   hashPolicies: { resolver: 'header:x-user', default: '' },
   retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
-  circuitBreakers: { 'service-defaults': 11, default: undefined },
+  circuitBreakers: { 'service-defaults': 11, infrastructure: DEFAULT_LIMITS.plugin.maxConnections, default: DEFAULT_LIMITS.model.maxConnections }, // web serves a model
   retryBudget: { 'service-defaults': 33, default: DEFAULT_RETRY_BUDGET.percent },
   outlierDetection: { 'service-defaults': '2 5xx', default: '3 connection failures' },
   healthCheck: { 'service-defaults': '/hc', default: undefined },
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
-  maxRequestBytes: { 'service-defaults': 4096, default: undefined },
+  maxRequestBytes: { 'service-defaults': 4096, default: DEFAULT_HTTP_MAX_REQUEST_BYTES },
   transcoding: { 'service-defaults': false, meta: true, default: false },
   transcodedStreams: { 'service-defaults': 'sse', default: 'ndjson' },
   grpcWeb: { 'service-defaults': 'https://app.example', default: undefined },
@@ -125,8 +125,11 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
         assert.deepEqual(read(mesh(present), setting), EXPECTED[setting][layer], `${setting} from ${layer} over ${[...present].join(', ') || 'nothing'}`);
       });
       // A layer the table does not list says nothing, even when it is the only one present
-      // (an infrastructure service serves no model: there is nothing to ask it about models).
-      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !(setting === 'modelTimeout' && l === 'infrastructure'))) {
+      // (an infrastructure service serves no model: there is nothing to ask it about models; the
+      // default body limit is HTTP/1.1's only, and the protocol is what infrastructure or meta
+      // may say: gRPC bodies stream).
+      const exempt = (l: Layer) => (l === 'infrastructure' && setting === 'modelTimeout') || (setting === 'maxRequestBytes' && (l === 'infrastructure' || l === 'meta'));
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !exempt(l))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
       }
     });
@@ -150,13 +153,13 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
 
   it('takes Limits.MaxRetries alone as a fixed retry limit in place of the default budget', () => {
     const web = resolveMesh(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}')), GATEWAY_SETTINGS).services.get('web')!;
-    assert.deepEqual(web.policy.circuitBreakers, { maxRetries: 7 });
+    assert.deepEqual(web.policy.circuitBreakers, { ...DEFAULT_LIMITS.service, maxRetries: 7 }, 'the other bounds keep their defaults');
     const action = web.chain.fallback.action;
     assert.ok(action.kind === 'target');
     const cluster = targetCluster(action.target);
-    assert.deepEqual(cluster['circuit_breakers'], { thresholds: [{ max_retries: 7 }] }, 'no retry_budget: Envoy would ignore max_retries under one');
+    assert.deepEqual(cluster['circuit_breakers'], { thresholds: [{ max_connections: 256, max_pending_requests: 64, max_requests: 256, max_retries: 7 }] }, 'no retry_budget: Envoy would ignore max_retries under one');
     const withBudget = resolveMesh(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}\nRetryBudget: {BudgetPercent: 5}')), GATEWAY_SETTINGS).services.get('web')!.policy;
-    assert.deepEqual(withBudget.circuitBreakers, { maxRetries: 7, retryBudget: { percent: 5 } }, 'an explicit budget is kept beside it');
+    assert.deepEqual(withBudget.circuitBreakers, { ...DEFAULT_LIMITS.service, maxRetries: 7, retryBudget: { percent: 5 } }, 'an explicit budget is kept beside it');
   });
 
   it('refuses an offer from a layer the table does not list', () => {

@@ -1,6 +1,6 @@
 // meshgate's defaults: what an upstream gets when no entry and no meta says otherwise.
 import type { Protocol } from '../model/mesh.js';
-import type { LoadBalancer, OutlierDetection, RetryBudget, RetryPolicy } from './policy-types.js';
+import type { CircuitBreakers, LoadBalancer, OutlierDetection, RetryBudget, RetryPolicy } from './policy-types.js';
 
 export const DEFAULT_PROTOCOL: Protocol = 'http';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
@@ -42,5 +42,44 @@ export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DE
 export const DEFAULT_TRANSCODED_STREAMS = 'ndjson' as const;
 /** How long a browser may keep a gRPC-Web preflight's answer. */
 export const DEFAULT_GRPC_WEB_MAX_AGE_SECONDS = 600;
+/**
+ * The largest body the gateway takes for an HTTP/1.1 service that sets none (service-defaults
+ * MaxRequestBytes raises or lowers it): past it, 413 JSON at once. Besides bounding what one
+ * caller can make the gateway hold, it makes the gateway read a request whole before it decides
+ * about it: a request refused before its body was read (503 upstream_overloaded at a service's
+ * bounds) ends its HTTP/1.1 connection, so under overload every refused caller reconnected — at
+ * five times a service's capacity, 11,593 new connections in 5 s, whose SYNs the kernel began
+ * to drop, and refusals took 1.5 s (bench/overload.ts). Read whole, the refused connection is
+ * kept. gRPC and HTTP/2 services stream their bodies: no default.
+ */
+export const DEFAULT_HTTP_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
 /** The largest JSON body the transcoder takes when the service sets none (gRPC's own default message limit). */
 export const DEFAULT_TRANSCODED_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What a caller of each kind of service may have in flight and waiting, when service-defaults'
+ * Limits says nothing (each field on its own): past it, Envoy answers 503 JSON with Retry-After
+ * at once (upstream_overloaded) instead of queueing. Envoy's own defaults (1,024 in flight and
+ * 1,024 waiting per cluster) let a saturated service build a queue seconds long that every caller
+ * waits through: at twice a node service's capacity, every call took 1–3 s and goodput fell to
+ * a third (bench/overload.ts). The bounds, by kind:
+ *   - a service (HTTP or gRPC): 256 in flight — a service answering in 50 ms still gets 5,000
+ *     calls a second — and 64 waiting for a connection or a stream;
+ *   - a model service (meta `models`): calls last seconds and a model server batches them, so
+ *     1,024 in flight, but 64 waiting all the same;
+ *   - a plug-in the gateway's filters call (ext-authz, rate limits, the processor, the access
+ *     log): 4,096 streams (every call through the gateway is one) and 256 waiting; past them the
+ *     filter's failure mode answers (503 for ext-authz and the processor, by --ratelimit-fail-closed
+ *     for rate limits), and the plug-in itself refuses at once past its own bound
+ *     (--h2-max-calls-in-flight).
+ */
+export type AdmissionKind = 'service' | 'model' | 'plugin';
+export const DEFAULT_LIMITS: Readonly<Record<AdmissionKind, CircuitBreakers>> = {
+  service: { maxConnections: 256, maxRequests: 256, maxPendingRequests: 64 },
+  model: { maxConnections: 1_024, maxRequests: 1_024, maxPendingRequests: 64 },
+  plugin: { maxConnections: 64, maxRequests: 4_096, maxPendingRequests: 256 },
+};
+
+/** Connections the kernel holds for the gateway's listener until Envoy accepts them (Linux caps it at net.core.somaxconn). A burst of new connections past the default 128 had their SYNs dropped: 1 s, then 3 s, before a caller was even heard. */
+export const EDGE_LISTEN_BACKLOG = 4_096;

@@ -2,7 +2,8 @@
 // names the layers that may set it, strongest first; the first layer that says something wins:
 //
 //   infrastructure    what the gateway's filters need of a service they call (ext-authz,
-//                     rate limits, the LLM processor, the access log): gRPC, the filter's timeout
+//                     rate limits, the LLM processor, the access log): gRPC, the filter's timeout,
+//                     a plug-in's bounds (weaker than its service-defaults' Limits)
 //   route             the service-router route's Destination (per route)
 //   model-route       a model-route entry (for the model it names)
 //   resolver          the target service's service-resolver
@@ -23,7 +24,8 @@ export const SETTING_LAYERS = {
   loadBalancer: ['resolver', 'default'],
   hashPolicies: ['resolver', 'default'],
   retries: ['route', 'default'],
-  circuitBreakers: ['service-defaults', 'default'],
+  /** The infrastructure layer offers a plug-in's bounds (resolve/defaults.ts DEFAULT_LIMITS); an operator's Limits still win. */
+  circuitBreakers: ['service-defaults', 'infrastructure', 'default'],
   retryBudget: ['service-defaults', 'default'],
   outlierDetection: ['service-defaults', 'default'],
   healthCheck: ['service-defaults', 'default'],

@@ -6,6 +6,8 @@ import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config
 import type { Protocol } from '../model/mesh.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HTTP_MAX_REQUEST_BYTES,
+  DEFAULT_LIMITS,
   DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
   DEFAULT_LOAD_BALANCER,
   DEFAULT_OUTLIER_DETECTION,
@@ -60,6 +62,10 @@ function circuitBreakersOf(d: ServiceDefaultsEntry | undefined): CircuitBreakers
     ...(l.MaxConcurrentRequests !== undefined ? { maxRequests: l.MaxConcurrentRequests } : {}),
     ...(l.MaxRetries !== undefined ? { maxRetries: l.MaxRetries } : {}),
   };
+}
+
+function withDefaults(set: CircuitBreakers | undefined, defaults: CircuitBreakers): CircuitBreakers | undefined {
+  return set && { ...defaults, ...set };
 }
 
 function outlierDetectionOf(d: ServiceDefaultsEntry | undefined): OutlierDetection | undefined {
@@ -132,7 +138,16 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
   );
   const loadBalancer = take('loadBalancer', decide('loadBalancer', { resolver: loadBalancerOf(resolver), default: DEFAULT_LOAD_BALANCER }));
   const hashPolicies = take<readonly HashPolicy[]>('hashPolicies', decide('hashPolicies', { resolver: hashPoliciesOf(resolver), default: [] }));
-  const limits = take<CircuitBreakers>('circuitBreakers', decide('circuitBreakers', { 'service-defaults': circuitBreakersOf(defaults), default: {} }));
+  // Field by field: a Limits entry that sets one bound keeps the defaults of the others.
+  const weaker = infrastructure ? DEFAULT_LIMITS.plugin : m.service(service)?.settings.models?.length ? DEFAULT_LIMITS.model : DEFAULT_LIMITS.service;
+  const limits = take<CircuitBreakers>(
+    'circuitBreakers',
+    decide('circuitBreakers', {
+      'service-defaults': withDefaults(circuitBreakersOf(defaults), weaker),
+      infrastructure: infrastructure ? DEFAULT_LIMITS.plugin : undefined,
+      default: weaker,
+    }),
+  );
   const budget = take(
     'retryBudget',
     decide('retryBudget', {
@@ -149,7 +164,7 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
     'upstreams',
     decide('upstreams', { 'service-defaults': defaults?.Upstreams, meta: meta?.upstreams, default: [] }),
   );
-  const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: undefined }));
+  const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: protocol === 'http' ? DEFAULT_HTTP_MAX_REQUEST_BYTES : undefined }));
   const transcoding = take<boolean>('transcoding', decide('transcoding', { 'service-defaults': defaults?.Transcoding?.Enabled, meta: meta?.transcode, default: false }));
   const streams = take<'ndjson' | 'sse'>('transcodedStreams', decide('transcodedStreams', { 'service-defaults': defaults?.Transcoding?.Streams, default: DEFAULT_TRANSCODED_STREAMS }));
   const grpcWeb = take<GrpcWebPolicy | undefined>('grpcWeb', decide('grpcWeb', { 'service-defaults': grpcWebOf(defaults), default: undefined }));

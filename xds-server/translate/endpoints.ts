@@ -1,6 +1,7 @@
 // A target's ClusterLoadAssignment: the endpoints it selects (one locality per zone), health
 // from Consul, and — at priority 1, 2, … — the endpoints of its failover targets, which Envoy
 // uses only when the ones before have no healthy instance.
+import { HOST_SERVICE_METADATA_KEY } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { Endpoint, FailoverTarget, Target } from '../resolve/resolved-mesh.js';
 
@@ -13,7 +14,7 @@ function lbEndpoint(target: FailoverTarget, e: Endpoint): JsonObject {
     health_status: e.health,
     load_balancing_weight: e.weight,
     // The service too: a model's cluster holds several services' instances, and its route says which answered.
-    metadata: { filter_metadata: { meshgate: { service: target.service, instance: e.id, node: e.node, ...target.hostMetadata } } },
+    metadata: { filter_metadata: { meshgate: { [HOST_SERVICE_METADATA_KEY]: target.service, instance: e.id, node: e.node, ...target.hostMetadata } } },
   };
 }
 

@@ -15,7 +15,8 @@
 //   4. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
 //   5. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
-//      metadata and clears the route, so Envoy routes by model; fails closed (503);
+//      metadata and clears the route, so Envoy routes by model, then reads the answer chunk by
+//      chunk (its headers' facts as attributes); fails closed (503);
 //   6. the model limits (token budgets and request counts per model, when set, with the
 //      rate-limit service): a second ratelimit filter, after the processor so that it sees the
 //      model route (and the model) it chose; it counts the call, checks the budgets before it
@@ -26,7 +27,14 @@
 //      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
 //   8. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
+import {
+  HOST_MODEL_ATTRIBUTE,
+  LLM_METADATA_NAMESPACE,
+  MODEL_TABLE_HEADER,
+  RESPONSE_ATTRIBUTES,
+  UPSTREAM_STREAM_HEADER,
+  UPSTREAM_STREAM_VALUE,
+} from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { AuthzSettings, ChainRoute, LlmSettings, ModelLimits, RateLimitDescriptor, RatelimitSettings } from '../resolve/resolved-mesh.js';
 import type { RouteExtras } from './http-route.js';
@@ -83,24 +91,31 @@ function processorConnection(o: { readonly service: string; readonly timeoutMs: 
   };
 }
 
+/**
+ * The request's headers, then its whole body (the model is in it: Envoy holds the headers back
+ * from routing only while their own message is out), then the answer chunk by chunk as it comes
+ * (a stream is never held back; a JSON answer with a length is one chunk) — and not the answer's
+ * headers: the status and the service that answered come as attributes with its first chunk.
+ * A JSON call is three round trips Envoy waits for, where it was four (bench/overload.ts, the
+ * cost table).
+ */
+const PROCESSING: JsonObject = {
+  request_header_mode: 'SEND',
+  request_body_mode: 'BUFFERED',
+  request_trailer_mode: 'SKIP',
+  response_header_mode: 'SKIP',
+  response_body_mode: 'STREAMED',
+  response_trailer_mode: 'SKIP',
+};
+
 function extProc(llm: LlmSettings): JsonObject {
   return {
     name: EXT_PROC_FILTER,
     disabled: true,
     typed_config: {
       ...processorConnection(llm),
-      // The whole request body (the model is in it). The answer buffered up to the stream's
-      // limit, then the rest as it comes (one message for most answers, and a large one never
-      // overflows); a stream's answer chunk by chunk, as the processor asks at its headers, so
-      // it is never held back.
-      processing_mode: {
-        request_header_mode: 'SEND',
-        request_body_mode: 'BUFFERED',
-        request_trailer_mode: 'SKIP',
-        response_header_mode: 'SEND',
-        response_body_mode: 'BUFFERED_PARTIAL',
-        response_trailer_mode: 'SKIP',
-      },
+      processing_mode: PROCESSING,
+      response_attributes: Object.values(RESPONSE_ATTRIBUTES),
       allow_mode_override: true,
       // ext-authz's answer (tenant, policy, request_log) goes to the processor; its own facts come back.
       metadata_options: { forwarding_namespaces: { untyped: [EXT_AUTHZ_METADATA_NAMESPACE] }, receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },

@@ -2,6 +2,7 @@
 // every role: the gateway's edge listener, a sidecar's inbound and outbound listeners.
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { grpcAccessLog, stdoutAccessLog } from './access-log.js';
+import { EDGE_LISTEN_BACKLOG } from '../resolve/defaults.js';
 import { jsonLocalReplies } from './local-reply.js';
 import { ADS_SOURCE } from './resource-set.js';
 
@@ -56,6 +57,7 @@ export function httpListener(o: HttpListenerOptions): JsonObject {
   return {
     name: o.name,
     address: { socket_address: { address: o.address, port_value: o.port } },
+    ...(o.edge ? { tcp_backlog_size: EDGE_LISTEN_BACKLOG } : {}),
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
   };
 }

@@ -10,6 +10,21 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 interface ReplyKind {
   readonly code: string;
   readonly message?: string;
+  /** A refusal the caller may repeat later: the answer says when (Retry-After). */
+  readonly retryAfter?: string;
+}
+
+/**
+ * How long a caller refused for load waits before trying again (seconds): overload passes in
+ * about that time, and a whole fleet of clients told the same does not come back at once only
+ * if their libraries add jitter (the openai and Anthropic SDKs do). A rate limit says when its
+ * window ends (the rate-limit filter's x-ratelimit-reset); a limit without an answer says 1.
+ */
+export const RETRY_AFTER_SECONDS = '1';
+const RATE_LIMIT_RETRY_AFTER = '%RESP(X-RATELIMIT-RESET)%';
+
+function retryAfter(value: string | undefined): JsonObject {
+  return value ? { headers_to_add: [{ header: { key: 'retry-after', value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] } : {};
 }
 
 function errorBody(code: string): JsonObject {
@@ -31,9 +46,9 @@ const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
   [['UH'], { code: 'no_healthy_upstream', message: 'no healthy instance of the service is available' }],
   [['UT'], { code: 'upstream_timeout', message: 'the service did not answer in time' }],
   [['UF', 'URX'], { code: 'upstream_unavailable', message: 'the service could not be reached' }],
-  [['UO'], { code: 'upstream_overloaded', message: 'the service has too many requests in flight' }],
-  [['RL'], { code: 'rate_limited', message: 'too many requests: try again after the time in Retry-After' }],
-  [['RLSE'], { code: 'ratelimit_unavailable', message: 'the rate-limit service could not be asked, and this gateway fails closed' }],
+  [['UO'], { code: 'upstream_overloaded', message: 'the service has too many requests in flight: try again after the time in Retry-After', retryAfter: RETRY_AFTER_SECONDS }],
+  [['RL'], { code: 'rate_limited', message: 'too many requests: try again after the time in Retry-After', retryAfter: RATE_LIMIT_RETRY_AFTER }],
+  [['RLSE'], { code: 'ratelimit_unavailable', message: 'the rate-limit service could not be asked, and this gateway fails closed', retryAfter: RETRY_AFTER_SECONDS }],
 ];
 
 const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [
@@ -101,15 +116,33 @@ function buildLocalReplies(): JsonObject {
       },
       body: { inline_string: 'the authorization service is unavailable' },
       body_format_override: errorBody('auth_unavailable'),
+      ...retryAfter(RETRY_AFTER_SECONDS),
+    },
+    // The overload manager's refusal (stop_accepting_requests, a load-shed point): Envoy sets no
+    // response flag for it, but answers before it gives the request its id — no other 503 does.
+    {
+      filter: {
+        and_filter: {
+          filters: [
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.overloaded' } } } },
+            { header_filter: { header: { name: 'x-request-id', present_match: true, invert_match: true } } },
+          ],
+        },
+      },
+      body: { inline_string: 'the gateway is overloaded: try again after the time in Retry-After' },
+      body_format_override: errorBody('gateway_overloaded'),
+      ...retryAfter(RETRY_AFTER_SECONDS),
     },
     ...BY_FLAG.map(([flags, kind]) => ({
       filter: { response_flag_filter: { flags } },
       ...(kind.message ? { body: { inline_string: kind.message } } : {}),
       body_format_override: errorBody(kind.code),
+      ...retryAfter(kind.retryAfter),
     })),
     ...BY_STATUS.map(([status, code]) => ({
       filter: { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `meshgate.local_reply.${status}` } } } },
       body_format_override: errorBody(code),
+      ...retryAfter(status === 429 || status === 503 ? RETRY_AFTER_SECONDS : undefined),
     })),
   ];
   return { mappers, body_format: errorBody('error') };

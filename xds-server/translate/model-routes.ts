@@ -10,7 +10,7 @@
 //     x-meshgate-service, and the token budgets it charges;
 //   - a model some service knows by another name: that name on the service's endpoints, and the
 //     processor's upstream stage on the model's cluster, which gives each attempt its body.
-import { LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
+import { CACHE_HEADER, CACHE_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS } from './cluster.js';
@@ -93,7 +93,11 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
       name: `model:${m.id}`,
       match: { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
       route: { cluster: m.target.id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
-      response_headers_to_add: [{ header: { key: SERVICE_HEADER, value: '%UPSTREAM_METADATA(meshgate:service)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      response_headers_to_add: [
+        { header: { key: SERVICE_HEADER, value: `%UPSTREAM_METADATA(meshgate:${HOST_SERVICE_METADATA_KEY})%` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        // The processor's cache verdict (a miss; absent when the cache was not asked, and then no header).
+        { header: { key: CACHE_HEADER, value: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE}:${CACHE_METADATA_KEY})%` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+      ],
       ...(Object.keys(own).length ? { typed_per_filter_config: own } : {}),
     };
   });

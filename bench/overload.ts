@@ -1,0 +1,465 @@
+// The gateway under overload, per kind of route: does it degrade (shed what it cannot serve at
+// once, with a clear answer, and keep serving the rest) or collapse (everyone waits)?
+//   1. capacity: closed loop (wrk, 16 connections) on each route kind — plain, ext_authz-
+//      protected, rate-limited, the model route (plain and streaming), transcoded JSON;
+//   2. open loop (vegeta, 10 s time-out) at 0.5×, 1×, 2× and 5× of that capacity: goodput (2xx/s),
+//      the refused answers (status, JSON or not, Retry-After or not, time to answer), time-outs,
+//      p50/p99 of the admitted calls, the largest resident memory of each process, and whether
+//      the plug-ins' health and admin endpoints kept answering meanwhile;
+//   3. the model path's cost at 1 KB and 10 connections against the plain route (wrk, in turns):
+//      throughput, added p50/p99 unloaded (1 connection), the processor's calls per CPU-second,
+//      and Envoy's CPU per call on each.
+// BENCH_BASELINE=<a built checkout of another commit> starts that commit's whole mesh beside this
+// one (its launcher, xds-server, plug-ins and bootstrap; the same upstreams and clients), and
+// every measurement runs on both in turns. BENCH_SECONDS shortens each run; BENCH_JSON names a
+// file for the rows as JSON.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { sha256 } from '../ext-authz/credentials/secrets.js';
+import type { GatewayMesh, GatewayMeshOptions } from '../launcher/mesh.js';
+import { startModelService, type ModelServiceOptions, type ModelServiceProcess } from '../launcher/model-service.js';
+import { repoRoot, toolPath } from '../launcher/repo.js';
+import { waitFor } from '../launcher/wait.js';
+import { cpuSeconds } from './lib/proc.js';
+import { fmt, machineDescription, percentile } from './lib/stats.js';
+import { pinWrk, wrk, wrkWithCpu } from './lib/wrk.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
+// The HTTP upstreams are sized to run hot, as model servers are: SLOTS calls at once, WORK_MS
+// each (capacity SLOTS × 1000 / WORK_MS a second), the rest waiting in the server's own queue.
+// BENCH_WORK_MS=0 makes them as fast as node answers (the shared core is then the bound).
+const SLOTS = Number(process.env['BENCH_SLOTS'] ?? 8);
+const WORK_MS = Number(process.env['BENCH_WORK_MS'] ?? 10);
+const upstreams: ModelServiceProcess[] = [];
+// What the operator of a service with SLOTS slots sets in its service-defaults (both trees read
+// it; cedf0c3 knew Limits too): twice its slots in flight, as many waiting. BENCH_LIMITS=off
+// leaves every service at the defaults (this tree's resolve/defaults.ts DEFAULT_LIMITS, Envoy's
+// for cedf0c3).
+const LIMITS_SET =
+  process.env['BENCH_LIMITS'] === 'off' ? '' : `MaxConcurrentRequests: ${2 * SLOTS}, MaxConnections: ${2 * SLOTS}, MaxPendingRequests: ${2 * SLOTS}`;
+const MULTIPLES = [0.5, 1, 2, 5] as const;
+const BASELINE = process.env['BENCH_BASELINE'];
+const JSON_OUT = process.env['BENCH_JSON'];
+const ONLY = process.env['BENCH_ROUTES']?.split(',');
+const line = (s = ''): void => void process.stdout.write(`${s}\n`);
+// An open-loop generator slowed by the system it loads is no longer open loop: the meshes (every
+// process this one starts inherits its CPU) on core 0, wrk and vegeta on core 1.
+const MESH_CPU = '0';
+const LOAD_CPU = '1';
+execFileSync('taskset', ['-a', '-p', '-c', MESH_CPU, String(process.pid)], { stdio: 'ignore' });
+pinWrk(LOAD_CPU);
+const KEY = 'mgk_overload_bench_key';
+const POLICY = `policies:\n  keys:\n    credentials:\n      - type: api_key\n        keys: [{id: k1, sha256: ${sha256(KEY).toString('hex')}, subject: bench, tenant: bench, scopes: [chat]}]\n`;
+// A limit no run reaches: the rate-limited route kind measures the check, not the limit.
+const LIMITS = 'domain: meshgate\ndescriptors:\n  - key: remote_address\n    rate_limit: {unit: second, requests_per_unit: 100000000}\n';
+const BODY_1K = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'x'.repeat(1024 - 64) }] });
+const STREAM_BODY = JSON.stringify({ model: 'bench-model', stream: true, messages: [{ role: 'user', content: 'x'.repeat(1024 - 80) }] });
+const TOKENIZE = JSON.stringify({ text: Array.from({ length: 205 }, (_, i) => `w${String(i).padStart(3, '0')}`).join(' ') });
+
+interface RouteKind {
+  readonly name: string;
+  readonly path: string;
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const ROUTES: readonly RouteKind[] = [
+  { name: 'plain', path: '/plain/v1/chat/completions', body: BODY_1K },
+  { name: 'ext_authz', path: '/guarded/v1/chat/completions', body: BODY_1K, headers: { 'x-api-key': KEY } },
+  { name: 'rate_limited', path: '/limited/v1/chat/completions', body: BODY_1K },
+  { name: 'model', path: '/v1/chat/completions', body: BODY_1K },
+  { name: 'model_stream', path: '/v1/chat/completions', body: STREAM_BODY },
+  { name: 'transcoded', path: '/v1/inference/tokenize', body: TOKENIZE },
+].filter((r) => !ONLY || ONLY.includes(r.name));
+
+// The cost table's routes: the same calls to upstreams without slots.
+const FAST_PLAIN: RouteKind = { name: 'plain (fast upstream)', path: '/fast/v1/chat/completions', body: BODY_1K };
+const FAST_MODEL: RouteKind = { name: 'model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-model') };
+
+interface Tree {
+  readonly label: string;
+  readonly mesh: GatewayMesh;
+  /** Process name → pid, for memory and CPU. */
+  readonly pids: Readonly<Record<string, number>>;
+  readonly admins: readonly string[];
+}
+
+async function startTree(label: string, root: string): Promise<Tree> {
+  const { startGatewayMesh } = (await import(pathToFileURL(path.join(root, 'dist', 'launcher', 'mesh.js')).href)) as {
+    startGatewayMesh: (o: GatewayMeshOptions) => Promise<GatewayMesh>;
+  };
+  // Routes without a policy of their own (the model API's) are public: the model route kinds measure the processor.
+  const mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, ratelimitConfig: LIMITS, xdsArgs: ['--auth-default-policy=none'] });
+  try {
+    return await populate(label, mesh);
+  } catch (err) {
+    await mesh.stop();
+    throw err;
+  }
+}
+
+async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
+  // This tree's upstreams for both meshes (the baseline's demo service has no slots).
+  const add = async (o: Omit<ModelServiceOptions, 'consulAddress'>): Promise<ModelServiceProcess> => {
+    const s = await startModelService({ ...o, consulAddress: mesh.consul.address });
+    upstreams.push(s);
+    return s;
+  };
+  const hot = ['--slots', String(SLOTS), '--work-ms', String(WORK_MS)];
+  const upstream = (service: string, p: string, extra: Record<string, string> = {}) =>
+    add({ service, id: `${service}-1`, meta: { 'gateway-path': p, 'auth-policy': 'none', ...extra }, extraArgs: hot });
+  const plain = await upstream('plain', '/plain/');
+  const guarded = await upstream('guarded', '/guarded/', { 'auth-policy': 'keys' });
+  const limited = await upstream('limited', '/limited/', { 'rate-limits': '/limited/=remote_address' });
+  const chat = await add({ service: 'chat', id: 'chat-1', meta: { models: 'bench-model', 'gateway-path': 'none', 'auth-policy': 'none' }, extraArgs: hot });
+  // The cost table's upstreams answer as fast as node does (no slots): what is measured is the path.
+  const fastPlain = await add({ service: 'fast', id: 'fast-1', meta: { 'gateway-path': '/fast/', 'auth-policy': 'none' } });
+  const fastChat = await add({ service: 'fast-chat', id: 'fast-chat-1', meta: { models: 'fast-model', 'gateway-path': 'none', 'auth-policy': 'none' } });
+  const grpc = await add({ program: 'grpc-inference', service: 'inference', id: 'inference-1', meta: { protocol: 'grpc', transcode: 'on', 'auth-policy': 'none' }, extraArgs: ['--api=v2'] });
+  // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
+  for (const s of ['plain', 'guarded', 'limited', 'fast']) {
+    if (LIMITS_SET && s !== 'fast') await mesh.consul.api.kvPut(`meshgate/config/${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
+    await mesh.consul.api.kvPut(`meshgate/config/${s}`, `Kind: service-router\nName: ${s}\nRoutes:\n  - Match: {HTTP: {PathPrefix: /${s}/}}\n    Destination: {PrefixRewrite: /}\n`);
+  }
+  if (LIMITS_SET) await mesh.consul.api.kvPut('meshgate/config/chat-defaults', `Kind: service-defaults\nName: chat\nLimits: {${LIMITS_SET}}\n`);
+  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL]) {
+    await waitFor(`${label}: ${r.name} answers`, async () => (await send(mesh.gatewayUrl, r)).ok, { timeoutMs: 30_000, intervalMs: 250 });
+  }
+  const pids: Record<string, number> = { envoy: mesh.envoy.process.pid!, 'xds-server': mesh.xds.process.pid! };
+  if (mesh.authz) pids['ext-authz'] = mesh.authz.process.pid!;
+  if (mesh.ratelimit) pids['ratelimit'] = mesh.ratelimit.process.pid!;
+  if (mesh.llm) pids['ext-proc'] = mesh.llm.process.pid!;
+  for (const [n, p] of [['plain', plain], ['guarded', guarded], ['limited', limited], ['chat', chat], ['inference', grpc], ['fast', fastPlain], ['fast-chat', fastChat]] as const) pids[`upstream ${n}`] = p.process.pid!;
+  const admins = [mesh.authz, mesh.ratelimit, mesh.llm].filter((c) => c !== undefined).map((c) => c.adminUrl);
+  return { label, mesh, pids, admins };
+}
+
+function send(base: string, r: RouteKind): Promise<Response> {
+  return fetch(`${base}${r.path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...r.headers }, body: r.body ?? '' });
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-overload-'));
+
+function bodyFile(r: RouteKind): string {
+  const f = path.join(dir, `${r.name}.json`);
+  fs.writeFileSync(f, r.body ?? '');
+  return f;
+}
+
+function wrkScript(r: RouteKind): string {
+  const f = path.join(dir, `${r.name}.lua`);
+  const headers = Object.entries({ 'Content-Type': 'application/json', ...r.headers }).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join('');
+  fs.writeFileSync(f, `wrk.method = "POST"\n${headers}wrk.body = [[${r.body ?? ''}]]\n`);
+  return f;
+}
+
+interface OpenLoop {
+  readonly offered: number;
+  readonly goodput: number;
+  readonly statuses: Record<string, number>;
+  readonly shed: number;
+  /** Refused answers that were 429/503 JSON with Retry-After. */
+  readonly shedClear: number;
+  readonly shedP99: number;
+  readonly timeouts: number;
+  readonly admittedP50: number;
+  readonly admittedP99: number;
+  readonly rssMiB: Record<string, number>;
+  readonly adminWorstMs: number;
+  readonly adminFailures: number;
+  /** The most frequent client-side errors. */
+  readonly errors: readonly string[];
+}
+
+interface VegetaLine {
+  code: number;
+  latency: number;
+  error: string;
+  body?: string;
+  headers?: Record<string, string[]>;
+}
+
+/** Sockets in TIME_WAIT on this machine (the ephemeral ports they hold). */
+function timeWait(): number {
+  const count = (file: string) => {
+    try {
+      // The fourth column is the state; 06 is TIME_WAIT.
+      return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().split(/\s+/)[3] === '06').length;
+    } catch {
+      return 0;
+    }
+  };
+  return count('/proc/net/tcp') + count('/proc/net/tcp6');
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** While `work` runs: the largest RSS of each process and the plug-ins' /healthz every 200 ms. */
+async function watching<T>(t: Tree, work: () => Promise<T>): Promise<{ result: T; rss: Record<string, number>; adminWorstMs: number; adminFailures: number }> {
+  const rss: Record<string, number> = {};
+  let adminWorstMs = 0;
+  let adminFailures = 0;
+  let running = true;
+  const sample = () => {
+    for (const [name, pid] of Object.entries(t.pids)) rss[name] = Math.max(rss[name] ?? 0, rssMiB(pid));
+  };
+  const probe = (async () => {
+    while (running) {
+      sample();
+      for (const a of t.admins) {
+        const started = performance.now();
+        try {
+          const res = await fetch(`${a}/healthz`, { signal: AbortSignal.timeout(5_000) });
+          if (!res.ok) adminFailures += 1;
+        } catch {
+          adminFailures += 1;
+        }
+        adminWorstMs = Math.max(adminWorstMs, performance.now() - started);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  try {
+    const result = await work();
+    return { result, rss, adminWorstMs, adminFailures };
+  } finally {
+    running = false;
+    await probe;
+  }
+}
+
+async function vegeta(t: Tree, r: RouteKind, rate: number, seconds: number): Promise<OpenLoop> {
+  const targets = path.join(dir, `targets-${r.name}.txt`);
+  const headers = Object.entries({ 'Content-Type': 'application/json', ...r.headers }).map(([k, v]) => `${k}: ${v}\n`).join('');
+  fs.writeFileSync(targets, `POST ${t.mesh.gatewayUrl}${r.path}\n${headers}@${bodyFile(r)}\n`);
+  const v = toolPath('vegeta');
+  const out = path.join(dir, 'results.json');
+  // Not execFileSync: the memory and health probes run on this event loop meanwhile.
+  const attack = spawn('sh', ['-c', `taskset -c ${LOAD_CPU} "${v}" attack -targets="${targets}" -rate=${Math.max(1, Math.round(rate))}/s -duration=${seconds}s -timeout=10s | taskset -c ${LOAD_CPU} "${v}" encode --to=json > "${out}"`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await new Promise((resolve, reject) => attack.on('exit', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`vegeta exited with ${code}`)))));
+  const lines = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as VegetaLine);
+  const statuses: Record<string, number> = {};
+  const admitted: number[] = [];
+  const shed: number[] = [];
+  let shedClear = 0;
+  let timeouts = 0;
+  const errors = new Map<string, number>();
+  for (const l of lines) {
+    if (l.error && l.code === 0) errors.set(l.error.replace(/.*: /, ''), (errors.get(l.error.replace(/.*: /, '')) ?? 0) + 1);
+    const ms = l.latency / 1e6;
+    const key = l.code === 0 ? (/timeout|deadline/i.test(l.error) ? 'timeout' : 'error') : String(l.code);
+    statuses[key] = (statuses[key] ?? 0) + 1;
+    if (key === 'timeout') timeouts += 1;
+    if (l.code >= 200 && l.code < 300) admitted.push(ms);
+    else if (l.code !== 0) {
+      shed.push(ms);
+      const why = `${l.code} ${errorCode(l.body)}`;
+      errors.set(why, (errors.get(why) ?? 0) + 1);
+      if ((l.code === 429 || l.code === 503) && isJson(l.body) && hasHeader(l.headers, 'retry-after')) shedClear += 1;
+    }
+  }
+  admitted.sort((a, b) => a - b);
+  shed.sort((a, b) => a - b);
+  return {
+    offered: lines.length / seconds,
+    goodput: admitted.length / seconds,
+    statuses,
+    shed: shed.length,
+    shedClear,
+    shedP99: percentile(shed, 99),
+    timeouts,
+    admittedP50: percentile(admitted, 50),
+    admittedP99: percentile(admitted, 99),
+    rssMiB: {},
+    adminWorstMs: 0,
+    adminFailures: 0,
+    errors: [...errors].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([e, n]) => `${e} ×${n}`),
+  };
+}
+
+/** The gateway's error code in a JSON answer ({"error": {"code": …}}), or what the body starts with. */
+function errorCode(base64: string | undefined): string {
+  const text = Buffer.from(base64 ?? '', 'base64').toString('utf8');
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: unknown; type?: unknown } }).error;
+    return String(e?.code ?? e?.type ?? 'json');
+  } catch {
+    return JSON.stringify(text.slice(0, 40));
+  }
+}
+
+function isJson(base64: string | undefined): boolean {
+  if (!base64) return false;
+  try {
+    JSON.parse(Buffer.from(base64, 'base64').toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hasHeader(h: Record<string, string[]> | undefined, name: string): boolean {
+  return Object.keys(h ?? {}).some((k) => k.toLowerCase() === name);
+}
+
+/**
+ * Past 2× the gateways and upstreams may work through a backlog for a while after the load
+ * stops (of either tree): the next run starts once every process of both is idle and a call
+ * is quick again.
+ */
+async function drained(t: Tree, r: RouteKind): Promise<void> {
+  const all = trees.flatMap((x) => Object.values(x.pids));
+  const busy = () => all.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  await waitFor(
+    'every process idle',
+    async () => {
+      const before = busy();
+      await new Promise((res) => setTimeout(res, 500));
+      return busy() - before < 0.1; // under a fifth of a core
+    },
+    { timeoutMs: 120_000, intervalMs: 0 },
+  );
+  // A run past capacity may leave thousands of closed connections in TIME_WAIT (60 s), which
+  // hold loopback's ephemeral ports: the next run's client could not connect ("address already
+  // in use") and measured that instead of the gateway.
+  await waitFor('closed connections gone from TIME_WAIT', () => timeWait() < 2_000, { timeoutMs: 90_000, intervalMs: 1_000 }).catch(() => undefined);
+  await waitFor(
+    'the queues drained',
+    async () => {
+      const started = performance.now();
+      const ok = (await send(t.mesh.gatewayUrl, r)).ok;
+      return ok && performance.now() - started < 50;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+interface Row {
+  tree: string;
+  route: string;
+  multiple: number;
+  capacity_rps: number;
+  offered_rps: number;
+  goodput_rps: number;
+  shed: number;
+  shed_clear: number;
+  shed_p99_ms: number;
+  timeouts: number;
+  admitted_p50_ms: number;
+  admitted_p99_ms: number;
+  statuses: Record<string, number>;
+  rss_mib: Record<string, number>;
+  admin_worst_ms: number;
+  admin_failures: number;
+}
+
+line('the gateway under overload, per route kind');
+line(machineDescription({ envoy: toolPath('envoy'), wrk: toolPath('wrk'), vegeta: toolPath('vegeta') }));
+line(`upstreams: the demo model service with ${SLOTS} slots of ${WORK_MS} ms (at most ${WORK_MS ? Math.round((SLOTS * 1000) / WORK_MS) : '∞'} calls a second each); transcoded: the gRPC inference service`);
+line(`service-defaults Limits of the HTTP upstreams: ${LIMITS_SET || 'none (the defaults)'}`);
+line(
+  `capacity: wrk -t1 -c16, ${SECONDS}s; then vegeta open loop ${SECONDS}s at ${MULTIPLES.join('×, ')}× of it, 10 s time-out; Envoy --concurrency 1, node plug-ins and upstreams on core ${MESH_CPU}, the load generator on core ${LOAD_CPU}${BASELINE ? `; each measurement on this tree and on ${BASELINE} in turns` : ''}`,
+);
+
+const trees: Tree[] = [];
+const rows: Row[] = [];
+const costRows: Array<Record<string, number | string>> = [];
+try {
+  trees.push(await startTree('this', repoRoot()));
+  if (BASELINE) trees.push(await startTree(path.basename(BASELINE), BASELINE));
+  for (const r of ROUTES) {
+    const script = wrkScript(r);
+    line();
+    line(`== ${r.name}: POST ${r.path} (${(r.body ?? '').length} B)`);
+    for (const t of trees) {
+      await drained(t, r);
+      wrk(`${t.mesh.gatewayUrl}${r.path}`, {}, 16, 2, script); // warm
+      const cap = wrk(`${t.mesh.gatewayUrl}${r.path}`, {}, 16, SECONDS, script);
+      line(`  [${t.label}] capacity ${Math.round(cap.rps)}/s (closed loop, p50 ${fmt(cap.p50)} ms, p99 ${fmt(cap.p99)} ms)`);
+      for (const multiple of MULTIPLES) {
+        await drained(t, r);
+        const cxBefore = (await t.mesh.envoy.admin.stat('http.gateway.downstream_cx_total')) ?? 0;
+        const w = await watching(t, () => vegeta(t, r, cap.rps * multiple, SECONDS));
+        const connections = ((await t.mesh.envoy.admin.stat('http.gateway.downstream_cx_total')) ?? 0) - cxBefore;
+        const o = w.result;
+        const row: Row = {
+          tree: t.label,
+          route: r.name,
+          multiple,
+          capacity_rps: Math.round(cap.rps),
+          offered_rps: Math.round(o.offered),
+          goodput_rps: Math.round(o.goodput),
+          shed: o.shed,
+          shed_clear: o.shedClear,
+          shed_p99_ms: o.shed ? Number(o.shedP99.toFixed(1)) : 0,
+          timeouts: o.timeouts,
+          admitted_p50_ms: Number(o.admittedP50.toFixed(2)),
+          admitted_p99_ms: Number(o.admittedP99.toFixed(2)),
+          statuses: o.statuses,
+          rss_mib: Object.fromEntries(Object.entries(w.rss).map(([k, v]) => [k, Math.round(v)])),
+          admin_worst_ms: Math.round(w.adminWorstMs),
+          admin_failures: w.adminFailures,
+        };
+        rows.push(row);
+        const statusText = Object.entries(o.statuses).map(([k, v]) => `${k}×${v}`).join(' ');
+        line(
+          `    ${String(multiple).padStart(3)}× offered ${row.offered_rps}/s: goodput ${row.goodput_rps}/s (${((o.goodput / cap.rps) * 100).toFixed(0)}% of capacity), admitted p50 ${fmt(o.admittedP50)} p99 ${fmt(o.admittedP99)} ms; refused ${o.shed} (${o.shedClear} as JSON 429/503 with Retry-After) p99 ${o.shed ? fmt(o.shedP99) : '-'} ms; time-outs ${o.timeouts}; ${connections} connections; [${statusText}]`,
+        );
+        if (o.errors.length) line(`         not 2xx: ${o.errors.join('; ')}`);
+        line(`         RSS MiB ${Object.entries(row.rss_mib).map(([k, v]) => `${k} ${v}`).join(', ')}; plug-in /healthz worst ${row.admin_worst_ms} ms, ${row.admin_failures} failed`);
+      }
+    }
+  }
+
+  // 3. The model path's cost against the plain route: wrk at 1 KB, in turns.
+  line();
+  line(`== the model path's cost, 1 KB: 10 connections (throughput) and 1 (unloaded latency), ${SECONDS}s each, plain route and model route in turns`);
+  const plainRoute = FAST_PLAIN;
+  const modelRoute = FAST_MODEL;
+  for (const t of trees) {
+    const pids = { envoy: t.pids['envoy']!, 'ext-proc': t.pids['ext-proc']! };
+    const run = (r: RouteKind, c: number) => wrkWithCpu(`${t.mesh.gatewayUrl}${r.path}`, {}, c, SECONDS, pids, wrkScript(r));
+    const p10 = run(plainRoute, 10);
+    const m10 = run(modelRoute, 10);
+    const p1 = run(plainRoute, 1);
+    const m1 = run(modelRoute, 1);
+    const callsPerCpuS = 1e6 / m10.cpu['ext-proc']!;
+    const row = {
+      tree: t.label,
+      route: 'model_cost',
+      plain_rps: Math.round(p10.rps),
+      model_rps: Math.round(m10.rps),
+      kept_pct: Math.round((m10.rps / p10.rps) * 100),
+      added_p50_ms: Number((m1.p50 - p1.p50).toFixed(3)),
+      added_p99_ms: Number((m1.p99 - p1.p99).toFixed(3)),
+      processor_calls_per_cpu_s: Math.round(callsPerCpuS),
+      envoy_cpu_us_plain: Math.round(p10.cpu['envoy']!),
+      envoy_cpu_us_model: Math.round(m10.cpu['envoy']!),
+    };
+    costRows.push(row);
+    line(
+      `  [${t.label}] plain ${row.plain_rps}/s, model ${row.model_rps}/s (kept ${row.kept_pct}%); unloaded p50 ${fmt(p1.p50)} → ${fmt(m1.p50)} ms (added ${row.added_p50_ms}), p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} ms (added ${row.added_p99_ms}); processor ${row.processor_calls_per_cpu_s} calls per CPU-second; Envoy µs CPU per call: plain ${row.envoy_cpu_us_plain}, model ${row.envoy_cpu_us_model}`,
+    );
+  }
+} finally {
+  for (const u of upstreams) await u.stop();
+  for (const t of trees) await t.mesh.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+if (JSON_OUT) {
+  fs.writeFileSync(JSON_OUT, JSON.stringify([...rows, ...costRows], null, 2));
+  line(`rows written to ${JSON_OUT}`);
+}
