@@ -69,6 +69,16 @@ describe('the console in a browser', () => {
     const latest = page.locator('[data-charts-of="llm-chat"] [data-latest="rps"]');
     await latest.waitFor({ timeout: 15_000 });
     const before = Number(await latest.textContent()) || 0;
+    // A rate needs a scrape before the traffic: Prometheus finds the gateway's stats target by
+    // polling the xds-server every 5 s, and a counter first seen after the traffic shows none.
+    await waitFor(
+      'Prometheus to have scraped the gateway',
+      async () => {
+        const t = (await (await fetch(`${prom.url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ scrapeUrl: string; health: string }> } };
+        return t.data.activeTargets.some((x) => x.scrapeUrl.includes('/stats/prometheus') && x.health === 'up');
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     // Traffic for a few seconds, while Prometheus scrapes every second.
     const until = Date.now() + 4_000;
     while (Date.now() < until) await Promise.all(Array.from({ length: 5 }, () => call()));
@@ -77,6 +87,9 @@ describe('the console in a browser', () => {
     const cell = page.locator('[data-service="llm-chat"] [data-cell="rps"]');
     await waitFor('the service row to show the traffic', async () => Number(await cell.textContent()) > 0, { timeoutMs: 10_000, intervalMs: 250 });
     assert.equal(await page.locator('[data-chart="rps"] canvas').count(), 1);
+    // What the bounds refused is beside it (none here): the column and the chart.
+    assert.equal(await page.locator('[data-service="llm-chat"] [data-cell="refused"]').count(), 1);
+    assert.equal(await page.locator('[data-charts-of="llm-chat"] [data-latest="refused"]').count(), 1);
     await shot('traffic');
   });
 

@@ -8,6 +8,7 @@ import { parseModelTable, ModelTables } from '../../ext-proc/engine/model-table.
 import { decodePhase, EXT_PROC_PROTO, type Phase } from '../../ext-proc/server/codec.js';
 import { decodeMessage, encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
 import { loadEnvoyProtos } from '../../shared/proto/root.js';
+import { RESPONSE_ATTRIBUTES } from '../../shared/llm-gateway.js';
 
 const TABLE = parseModelTable(JSON.stringify({ models: ['llama', 'qwen'], aliases: { 'chat-default': [['qwen', 1]] }, logged: ['svc'] }));
 const SETTINGS = { maxRequestBytes: 1 << 20, maxResponseBytes: 1 << 20, tenantHeader: 'x-auth-tenant', now: () => 1_000, logFieldBytes: 1024 };
@@ -70,6 +71,32 @@ describe('LLM processor: one call, phase by phase', () => {
     assert.equal(metadataOf(last)['total_tokens'], 3);
   });
 
+  it('reads the status and the service from the first chunk’s attributes when the answer’s headers are not sent (the gateway’s way)', () => {
+    const records: CallRecord[] = [];
+    const x = call(records);
+    x.handle(body('{"model":"llama","messages":[{"role":"user","content":"hi"}]}'));
+    const usage = '{"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}';
+    const done = answer(x.handle({ kind: 'response_body', body: Buffer.from(usage), endOfStream: true, facts: { status: 200, service: 'svc' } }));
+    assert.deepEqual(metadataOf(done), { model: 'llama', requested_model: 'llama', service: 'svc', prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 });
+    assert.deepEqual([records[0]!.status, records[0]!.service], [200, 'svc']);
+    // An answer without a body sends no chunk: the call is reported when Envoy ends the stream, once.
+    const quiet: CallRecord[] = [];
+    const y = call(quiet);
+    y.handle(body('{"model":"llama","messages":[]}'));
+    y.end();
+    y.end();
+    assert.equal(quiet.length, 1);
+  });
+
+  it('files a cache miss in the routed answer’s metadata, which the model route answers with', () => {
+    const store = new Map<string, Buffer>();
+    const x = new Exchange(TABLE, { ...SETTINGS, cache: { store: { get: (k: string) => store.get(k), set: (k: string, v: Buffer) => void store.set(k, v) } as never, maxEntryBytes: 1 << 20, onLookup: () => undefined } }, () => undefined);
+    x.handle({ kind: 'request_headers', headers: headers({ ':path': '/v1/embeddings', 'x-request-id': 'r2' }), endOfStream: false });
+    assert.equal(metadataOf(answer(x.handle(body('{"model":"llama","input":"x"}'))))['cache'], 'miss');
+    const uncached = call();
+    assert.equal(metadataOf(answer(uncached.handle(body('{"model":"llama","messages":[]}'))))['cache'], undefined, 'no cache asked, no verdict');
+  });
+
   it('answers bad input itself, in OpenAI’s error shape, marked for the gateway to pass on as it is', () => {
     for (const [text, status, code] of [
       ['{"model":"gpt-9"}', 404, 'model_not_found'],
@@ -94,6 +121,16 @@ describe('LLM processor: one call, phase by phase', () => {
     assert.equal(p.kind === 'request_headers' && p.headers.get(':path'), '/v1/embeddings');
     const empty = decodePhase(Buffer.from(encodeMessage('envoy.service.ext_proc.v3.ProcessingRequest', { response_body: { end_of_stream: true } })));
     assert.deepEqual(empty, { kind: 'response_body', body: Buffer.alloc(0), endOfStream: true });
+    const first = decodePhase(
+      Buffer.from(
+        encodeMessage('envoy.service.ext_proc.v3.ProcessingRequest', {
+          response_body: { body: Buffer.from('{}').toString('base64'), end_of_stream: true },
+          // A Struct in its JSON form, as the encoder takes it.
+          attributes: { 'envoy.filters.http.ext_proc': { [RESPONSE_ATTRIBUTES.status]: 429, [RESPONSE_ATTRIBUTES.service]: 'llm-b' } },
+        }),
+      ),
+    );
+    assert.deepEqual(first, { kind: 'response_body', body: Buffer.from('{}'), endOfStream: true, facts: { status: 429, service: 'llm-b' } });
     assert.equal(decodePhase(Buffer.from([0xff, 0xff])).kind, 'unreadable');
   });
 });

@@ -71,6 +71,9 @@ describe('envoy/gateway.yaml', () => {
 
   it('refuses to render with a value missing', () => {
     assert.throws(() => renderTemplate(template, { ...vars, XDS_PORT: undefined as never }), /needs values for: XDS_PORT/);
+    // A setting with a documented default: the default, unless given (the overload manager's heap bound).
+    assert.equal(renderTemplate('max: ${MAX_HEAP_BYTES:-1073741824}', {}), 'max: 1073741824');
+    assert.equal(renderTemplate('max: ${MAX_HEAP_BYTES:-1073741824}', { MAX_HEAP_BYTES: 5 }), 'max: 5');
   });
 });
 
