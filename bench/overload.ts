@@ -21,7 +21,8 @@ import { pathToFileURL } from 'node:url';
 import { sha256 } from '../ext-authz/credentials/secrets.js';
 import type { GatewayMesh, GatewayMeshOptions } from '../launcher/mesh.js';
 import { startModelService, type ModelServiceOptions, type ModelServiceProcess } from '../launcher/model-service.js';
-import { repoRoot, toolPath } from '../launcher/repo.js';
+import { startProcess } from '../launcher/process.js';
+import { distPath, repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
@@ -450,9 +451,29 @@ try {
     };
     costRows.push(row);
     line(
-      `  [${t.label}] plain ${row.plain_rps}/s, model ${row.model_rps}/s (kept ${row.kept_pct}%); unloaded p50 ${fmt(p1.p50)} → ${fmt(m1.p50)} ms (added ${row.added_p50_ms}), p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} ms (added ${row.added_p99_ms}); processor ${row.processor_calls_per_cpu_s} calls per CPU-second; Envoy µs CPU per call: plain ${row.envoy_cpu_us_plain}, model ${row.envoy_cpu_us_model}`,
+      `  [${t.label}] plain ${row.plain_rps}/s, model ${row.model_rps}/s (kept ${row.kept_pct}%); unloaded p50 ${fmt(p1.p50)} → ${fmt(m1.p50)} ms (added ${row.added_p50_ms}), p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} ms (added ${row.added_p99_ms}); processor ${row.processor_calls_per_cpu_s} calls per CPU-second (µs per call: ${fmt(m10.cpu['ext-proc']!)}); Envoy µs CPU per call: plain ${row.envoy_cpu_us_plain}, model ${row.envoy_cpu_us_model}`,
     );
   }
+  // The floor under any processor: one that answers every message with bytes encoded once, in
+  // this tree's processor's place (same port, same Consul registration: SIGKILL leaves it).
+  const t = trees[0]!;
+  const listen = /"listen":"127\.0\.0\.1:(\d+)"/.exec(t.mesh.llm!.process.tail())?.[1];
+  if (listen) {
+    await t.mesh.llm!.stop('SIGKILL');
+    const floor = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), listen, 'fast-model'] });
+    try {
+      await waitFor('the constant processor to answer', async () => (await send(t.mesh.gatewayUrl, FAST_MODEL)).ok, { timeoutMs: 30_000, intervalMs: 200 });
+      const pids = { envoy: t.pids['envoy']!, 'ext-proc': floor.pid! };
+      const p10 = wrkWithCpu(`${t.mesh.gatewayUrl}${FAST_PLAIN.path}`, {}, 10, SECONDS, pids, wrkScript(FAST_PLAIN));
+      const m10 = wrkWithCpu(`${t.mesh.gatewayUrl}${FAST_MODEL.path}`, {}, 10, SECONDS, pids, wrkScript(FAST_MODEL));
+      const row = { tree: `${t.label} (constant processor)`, route: 'model_cost', plain_rps: Math.round(p10.rps), model_rps: Math.round(m10.rps), kept_pct: Math.round((m10.rps / p10.rps) * 100), processor_calls_per_cpu_s: Math.round(1e6 / m10.cpu['ext-proc']!), envoy_cpu_us_model: Math.round(m10.cpu['envoy']!) };
+      costRows.push(row);
+      line(`  [${row.tree}] plain ${row.plain_rps}/s, model ${row.model_rps}/s (kept ${row.kept_pct}%); the constant processor ${row.processor_calls_per_cpu_s} calls per CPU-second; Envoy µs CPU per model call ${row.envoy_cpu_us_model}`);
+    } finally {
+      await floor.stop();
+      await t.mesh.llm!.start();
+    }
+  } else line("  (no constant-processor floor: the processor's port was not in its log)");
 } finally {
   for (const u of upstreams) await u.stop();
   for (const t of trees) await t.mesh.stop();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
 import { targetCluster } from '../../xds-server/translate/cluster.js';
-import { DEFAULT_HTTP_MAX_REQUEST_BYTES, DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
+import { DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
 import { dialPort } from '../../xds-server/resolve/endpoints.js';
 import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
 import { resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
@@ -63,7 +63,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   healthCheck: { 'service-defaults': '/hc', default: undefined },
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
-  maxRequestBytes: { 'service-defaults': 4096, default: DEFAULT_HTTP_MAX_REQUEST_BYTES },
+  maxRequestBytes: { 'service-defaults': 4096, default: undefined },
   transcoding: { 'service-defaults': false, meta: true, default: false },
   transcodedStreams: { 'service-defaults': 'sse', default: 'ndjson' },
   grpcWeb: { 'service-defaults': 'https://app.example', default: undefined },
@@ -125,11 +125,8 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
         assert.deepEqual(read(mesh(present), setting), EXPECTED[setting][layer], `${setting} from ${layer} over ${[...present].join(', ') || 'nothing'}`);
       });
       // A layer the table does not list says nothing, even when it is the only one present
-      // (an infrastructure service serves no model: there is nothing to ask it about models; the
-      // default body limit is HTTP/1.1's only, and the protocol is what infrastructure or meta
-      // may say: gRPC bodies stream).
-      const exempt = (l: Layer) => (l === 'infrastructure' && setting === 'modelTimeout') || (setting === 'maxRequestBytes' && (l === 'infrastructure' || l === 'meta'));
-      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !exempt(l))) {
+      // (an infrastructure service serves no model: there is nothing to ask it about models).
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !(setting === 'modelTimeout' && l === 'infrastructure'))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
       }
     });

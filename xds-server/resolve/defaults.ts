@@ -42,18 +42,6 @@ export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DE
 export const DEFAULT_TRANSCODED_STREAMS = 'ndjson' as const;
 /** How long a browser may keep a gRPC-Web preflight's answer. */
 export const DEFAULT_GRPC_WEB_MAX_AGE_SECONDS = 600;
-/**
- * The largest body the gateway takes for an HTTP/1.1 service that sets none (service-defaults
- * MaxRequestBytes raises or lowers it): past it, 413 JSON at once. Besides bounding what one
- * caller can make the gateway hold, it makes the gateway read a request whole before it decides
- * about it: a request refused before its body was read (503 upstream_overloaded at a service's
- * bounds) ends its HTTP/1.1 connection, so under overload every refused caller reconnected — at
- * five times a service's capacity, 11,593 new connections in 5 s, whose SYNs the kernel began
- * to drop, and refusals took 1.5 s (bench/overload.ts). Read whole, the refused connection is
- * kept. gRPC and HTTP/2 services stream their bodies: no default.
- */
-export const DEFAULT_HTTP_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
-
 /** The largest JSON body the transcoder takes when the service sets none (gRPC's own default message limit). */
 export const DEFAULT_TRANSCODED_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 

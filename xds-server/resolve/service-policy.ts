@@ -6,7 +6,6 @@ import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config
 import type { Protocol } from '../model/mesh.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_HTTP_MAX_REQUEST_BYTES,
   DEFAULT_LIMITS,
   DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
   DEFAULT_LOAD_BALANCER,
@@ -164,7 +163,7 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
     'upstreams',
     decide('upstreams', { 'service-defaults': defaults?.Upstreams, meta: meta?.upstreams, default: [] }),
   );
-  const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: protocol === 'http' ? DEFAULT_HTTP_MAX_REQUEST_BYTES : undefined }));
+  const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: undefined }));
   const transcoding = take<boolean>('transcoding', decide('transcoding', { 'service-defaults': defaults?.Transcoding?.Enabled, meta: meta?.transcode, default: false }));
   const streams = take<'ndjson' | 'sse'>('transcodedStreams', decide('transcodedStreams', { 'service-defaults': defaults?.Transcoding?.Streams, default: DEFAULT_TRANSCODED_STREAMS }));
   const grpcWeb = take<GrpcWebPolicy | undefined>('grpcWeb', decide('grpcWeb', { 'service-defaults': grpcWebOf(defaults), default: undefined }));
