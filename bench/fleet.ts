@@ -30,7 +30,7 @@ import { distPath, toolPath } from '../launcher/repo.js';
 import { sleep, waitFor } from '../launcher/wait.js';
 import { startXdsServer, type XdsServerProcess } from '../launcher/xds-server.js';
 import { serviceName, type WorkerConfig } from './lib/fleet-config.js';
-import { cpuSeconds } from './lib/proc.js';
+import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { machineDescription, summarize, summaryLine } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -60,10 +60,7 @@ const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(bytes < 10_240 ? 1 : 0)} KiB`;
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
+const rssMiB = (pid: number): number => rssBytes(pid) / 2 ** 20;
 
 /** The upstreams of service i: the hot one everybody calls, and the next three. */
 function upstreams(i: number): string {

@@ -17,6 +17,7 @@ import { startProcess } from '../launcher/process.js';
 import { distPath, toolPath } from '../launcher/repo.js';
 import { sleep, waitFor } from '../launcher/wait.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
+import { rssBytes } from './lib/proc.js';
 import { vegetaPost, type RateResult } from './lib/vegeta.js';
 import { medianRun, wrkWithCpu, type WrkCpuRun } from './lib/wrk.js';
 
@@ -56,7 +57,6 @@ try {
   const summary = medianRun;
   const cpuText = (r: Run, keys: string[]): string => keys.map((k) => `${k} ${r.cpu[k]!.toFixed(0)}`).join(', ');
 
-  const llmPort = Number(new URL(mesh.llm!.adminUrl).port) - 1;
   const calls = (processorPid: () => number) => {
     const out = new Map<string, { plain: Run; model: Run }>();
     for (const bytes of [1024, 32 * 1024]) {
@@ -77,7 +77,7 @@ try {
   // The floor: a processor that answers with constant bytes on the same port (SIGKILL keeps the
   // Consul registration, whose gRPC check the constant server then answers).
   await mesh.llm!.stop('SIGKILL');
-  const floorProc = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), String(llmPort), 'bench-model'] });
+  const floorProc = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), String(mesh.ports.llm), 'bench-model'] });
   let floor: typeof ours;
   try {
     await waitFor('the constant processor to answer', async () => (await post(`${mesh.gatewayUrl}/v1/chat/completions`, 1024)).ok, { timeoutMs: 30_000, intervalMs: 200 });
@@ -153,10 +153,7 @@ try {
   }
 
   // 3. Many streams at once: each paced slowly, so all are open together.
-  const rss = async (): Promise<number> => {
-    const status = fs.readFileSync(`/proc/${mesh.llm!.process.pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-  };
+  const rss = async (): Promise<number> => rssBytes(mesh.llm!.process.pid);
   const openStreams = async (): Promise<number> => ((await (await fetch(`${mesh.llm!.adminUrl}/status`)).json()) as { streams_open: number }).streams_open;
   await sleep(1_000);
   const before = await rss();

@@ -20,6 +20,7 @@ import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { startXdsServer } from '../launcher/xds-server.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
+import { rssBytes } from './lib/proc.js';
 import { vegetaGet } from './lib/vegeta.js';
 
 const SERVICES = Number(process.env['BENCH_SERVICES'] ?? 1_000);
@@ -30,7 +31,6 @@ const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const p = (xs: number[], q: number) => percentile(sorted(xs), q);
 const ok = (r: { p50: number; p99: number; success: number }) => ({ p50: r.p50, p99: r.p99, ok: r.success });
-const rss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
 line('observability: stats pages, series, the console, and what delivery adds');
 line(machineDescription({ envoy: toolPath('envoy'), prometheus: toolPath('prometheus'), chromium: toolPath('chromium'), vegeta: toolPath('vegeta') }));
@@ -118,9 +118,9 @@ try {
 
   // 3. The console with all those services.
   const con = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, prometheus: prom.url, consulAddress: mesh.consul.address });
-  const before = rss(con.process.pid);
+  const before = rssBytes(con.process.pid);
   const overview = await timed(`${con.url}api/overview`, 10);
-  const after = rss(con.process.pid);
+  const after = rssBytes(con.process.pid);
   const browser = await chromium.launch({ executablePath: toolPath('chromium'), args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
   const loads: number[] = [];
   try {

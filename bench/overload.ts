@@ -24,7 +24,7 @@ import { startModelService, type ModelServiceOptions, type ModelServiceProcess }
 import { startProcess } from '../launcher/process.js';
 import { distPath, repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
-import { cpuSeconds } from './lib/proc.js';
+import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
 import { pinWrk, wrk, wrkWithCpu } from './lib/wrk.js';
 
@@ -103,37 +103,35 @@ async function startTree(label: string, root: string): Promise<Tree> {
 }
 
 async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
-  // This tree's upstreams for both meshes (the baseline's demo service has no slots).
-  const add = async (o: Omit<ModelServiceOptions, 'consulAddress'>): Promise<ModelServiceProcess> => {
-    const s = await startModelService({ ...o, consulAddress: mesh.consul.address });
-    upstreams.push(s);
-    return s;
-  };
-  const hot = ['--slots', String(SLOTS), '--work-ms', String(WORK_MS)];
-  const upstream = (service: string, p: string, extra: Record<string, string> = {}) =>
-    add({ service, id: `${service}-1`, meta: { 'gateway-path': p, 'auth-policy': 'none', ...extra }, extraArgs: hot });
-  const plain = await upstream('plain', '/plain/');
-  const guarded = await upstream('guarded', '/guarded/', { 'auth-policy': 'keys' });
-  const limited = await upstream('limited', '/limited/', { 'rate-limits': '/limited/=remote_address' });
-  const chat = await add({ service: 'chat', id: 'chat-1', meta: { models: 'bench-model', 'gateway-path': 'none', 'auth-policy': 'none' }, extraArgs: hot });
-  // The cost table's upstreams answer as fast as node does (no slots): what is measured is the path.
-  const fastPlain = await add({ service: 'fast', id: 'fast-1', meta: { 'gateway-path': '/fast/', 'auth-policy': 'none' } });
-  const fastChat = await add({ service: 'fast-chat', id: 'fast-chat-1', meta: { models: 'fast-model', 'gateway-path': 'none', 'auth-policy': 'none' } });
-  const grpc = await add({ program: 'grpc-inference', service: 'inference', id: 'inference-1', meta: { protocol: 'grpc', transcode: 'on', 'auth-policy': 'none' }, extraArgs: ['--api=v2'] });
-  // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
-  for (const s of ['plain', 'guarded', 'limited', 'fast']) {
-    if (LIMITS_SET && s !== 'fast') await mesh.consul.api.kvPut(`meshgate/config/${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
-    await mesh.consul.api.kvPut(`meshgate/config/${s}`, `Kind: service-router\nName: ${s}\nRoutes:\n  - Match: {HTTP: {PathPrefix: /${s}/}}\n    Destination: {PrefixRewrite: /}\n`);
-  }
-  if (LIMITS_SET) await mesh.consul.api.kvPut('meshgate/config/chat-defaults', `Kind: service-defaults\nName: chat\nLimits: {${LIMITS_SET}}\n`);
-  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL]) {
-    await waitFor(`${label}: ${r.name} answers`, async () => (await send(mesh.gatewayUrl, r)).ok, { timeoutMs: 30_000, intervalMs: 250 });
-  }
   const pids: Record<string, number> = { envoy: mesh.envoy.process.pid!, 'xds-server': mesh.xds.process.pid! };
   if (mesh.authz) pids['ext-authz'] = mesh.authz.process.pid!;
   if (mesh.ratelimit) pids['ratelimit'] = mesh.ratelimit.process.pid!;
   if (mesh.llm) pids['ext-proc'] = mesh.llm.process.pid!;
-  for (const [n, p] of [['plain', plain], ['guarded', guarded], ['limited', limited], ['chat', chat], ['inference', grpc], ['fast', fastPlain], ['fast-chat', fastChat]] as const) pids[`upstream ${n}`] = p.process.pid!;
+  // This tree's upstreams for both meshes (the baseline's demo service has no slots).
+  const add = async (o: Omit<ModelServiceOptions, 'consulAddress' | 'id'>): Promise<void> => {
+    const s = await startModelService({ ...o, id: `${o.service}-1`, consulAddress: mesh.consul.address });
+    upstreams.push(s);
+    pids[`upstream ${o.service}`] = s.process.pid!;
+  };
+  const hot = ['--slots', String(SLOTS), '--work-ms', String(WORK_MS)];
+  const open = { 'auth-policy': 'none' };
+  await add({ service: 'plain', meta: { ...open, 'gateway-path': '/plain/' }, extraArgs: hot });
+  await add({ service: 'guarded', meta: { 'gateway-path': '/guarded/', 'auth-policy': 'keys' }, extraArgs: hot });
+  await add({ service: 'limited', meta: { ...open, 'gateway-path': '/limited/', 'rate-limits': '/limited/=remote_address' }, extraArgs: hot });
+  await add({ service: 'chat', meta: { ...open, models: 'bench-model', 'gateway-path': 'none' }, extraArgs: hot });
+  // The cost table's upstreams answer as fast as node does (no slots): what is measured is the path.
+  await add({ service: 'fast', meta: { ...open, 'gateway-path': '/fast/' } });
+  await add({ service: 'fast-chat', meta: { ...open, models: 'fast-model', 'gateway-path': 'none' } });
+  await add({ program: 'grpc-inference', service: 'inference', meta: { ...open, protocol: 'grpc', transcode: 'on' }, extraArgs: ['--api=v2'] });
+  const kv = (key: string, text: string) => mesh.consul.api.kvPut(`meshgate/config/${key}`, text);
+  if (LIMITS_SET) for (const s of ['plain', 'guarded', 'limited', 'chat']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
+  // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
+  for (const s of ['plain', 'guarded', 'limited', 'fast']) {
+    await kv(s, `Kind: service-router\nName: ${s}\nRoutes:\n  - Match: {HTTP: {PathPrefix: /${s}/}}\n    Destination: {PrefixRewrite: /}\n`);
+  }
+  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL]) {
+    await waitFor(`${label}: ${r.name} answers`, async () => (await send(mesh.gatewayUrl, r)).ok, { timeoutMs: 30_000, intervalMs: 250 });
+  }
   const admins = [mesh.authz, mesh.ratelimit, mesh.llm].filter((c) => c !== undefined).map((c) => c.adminUrl);
   return { label, mesh, pids, admins };
 }
@@ -144,6 +142,9 @@ function send(base: string, r: RouteKind): Promise<Response> {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-overload-'));
 
+/** The request's headers, as both load generators send them. */
+const headersOf = (r: RouteKind): Array<[string, string]> => Object.entries({ 'Content-Type': 'application/json', ...r.headers });
+
 function bodyFile(r: RouteKind): string {
   const f = path.join(dir, `${r.name}.json`);
   fs.writeFileSync(f, r.body ?? '');
@@ -152,7 +153,7 @@ function bodyFile(r: RouteKind): string {
 
 function wrkScript(r: RouteKind): string {
   const f = path.join(dir, `${r.name}.lua`);
-  const headers = Object.entries({ 'Content-Type': 'application/json', ...r.headers }).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join('');
+  const headers = headersOf(r).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join('');
   fs.writeFileSync(f, `wrk.method = "POST"\n${headers}wrk.body = [[${r.body ?? ''}]]\n`);
   return f;
 }
@@ -168,10 +169,7 @@ interface OpenLoop {
   readonly timeouts: number;
   readonly admittedP50: number;
   readonly admittedP99: number;
-  readonly rssMiB: Record<string, number>;
-  readonly adminWorstMs: number;
-  readonly adminFailures: number;
-  /** The most frequent client-side errors. */
+  /** The most frequent errors and refusals. */
   readonly errors: readonly string[];
 }
 
@@ -196,15 +194,6 @@ function timeWait(): number {
   return count('/proc/net/tcp') + count('/proc/net/tcp6');
 }
 
-function rssMiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 /** While `work` runs: the largest RSS of each process and the plug-ins' /healthz every 200 ms. */
 async function watching<T>(t: Tree, work: () => Promise<T>): Promise<{ result: T; rss: Record<string, number>; adminWorstMs: number; adminFailures: number }> {
   const rss: Record<string, number> = {};
@@ -212,7 +201,7 @@ async function watching<T>(t: Tree, work: () => Promise<T>): Promise<{ result: T
   let adminFailures = 0;
   let running = true;
   const sample = () => {
-    for (const [name, pid] of Object.entries(t.pids)) rss[name] = Math.max(rss[name] ?? 0, rssMiB(pid));
+    for (const [name, pid] of Object.entries(t.pids)) rss[name] = Math.max(rss[name] ?? 0, rssBytes(pid) / 2 ** 20);
   };
   const probe = (async () => {
     while (running) {
@@ -241,7 +230,7 @@ async function watching<T>(t: Tree, work: () => Promise<T>): Promise<{ result: T
 
 async function vegeta(t: Tree, r: RouteKind, rate: number, seconds: number): Promise<OpenLoop> {
   const targets = path.join(dir, `targets-${r.name}.txt`);
-  const headers = Object.entries({ 'Content-Type': 'application/json', ...r.headers }).map(([k, v]) => `${k}: ${v}\n`).join('');
+  const headers = headersOf(r).map(([k, v]) => `${k}: ${v}\n`).join('');
   fs.writeFileSync(targets, `POST ${t.mesh.gatewayUrl}${r.path}\n${headers}@${bodyFile(r)}\n`);
   const v = toolPath('vegeta');
   const out = path.join(dir, 'results.json');
@@ -257,8 +246,9 @@ async function vegeta(t: Tree, r: RouteKind, rate: number, seconds: number): Pro
   let shedClear = 0;
   let timeouts = 0;
   const errors = new Map<string, number>();
+  const count = (what: string): void => void errors.set(what, (errors.get(what) ?? 0) + 1);
   for (const l of lines) {
-    if (l.error && l.code === 0) errors.set(l.error.replace(/.*: /, ''), (errors.get(l.error.replace(/.*: /, '')) ?? 0) + 1);
+    if (l.error && l.code === 0) count(l.error.replace(/.*: /, ''));
     const ms = l.latency / 1e6;
     const key = l.code === 0 ? (/timeout|deadline/i.test(l.error) ? 'timeout' : 'error') : String(l.code);
     statuses[key] = (statuses[key] ?? 0) + 1;
@@ -266,9 +256,9 @@ async function vegeta(t: Tree, r: RouteKind, rate: number, seconds: number): Pro
     if (l.code >= 200 && l.code < 300) admitted.push(ms);
     else if (l.code !== 0) {
       shed.push(ms);
-      const why = `${l.code} ${errorCode(l.body)}`;
-      errors.set(why, (errors.get(why) ?? 0) + 1);
-      if ((l.code === 429 || l.code === 503) && isJson(l.body) && hasHeader(l.headers, 'retry-after')) shedClear += 1;
+      const answer = refusalOf(l.body);
+      count(`${l.code} ${answer.code}`);
+      if ((l.code === 429 || l.code === 503) && answer.json && hasHeader(l.headers, 'retry-after')) shedClear += 1;
     }
   }
   admitted.sort((a, b) => a - b);
@@ -283,31 +273,18 @@ async function vegeta(t: Tree, r: RouteKind, rate: number, seconds: number): Pro
     timeouts,
     admittedP50: percentile(admitted, 50),
     admittedP99: percentile(admitted, 99),
-    rssMiB: {},
-    adminWorstMs: 0,
-    adminFailures: 0,
     errors: [...errors].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([e, n]) => `${e} ×${n}`),
   };
 }
 
-/** The gateway's error code in a JSON answer ({"error": {"code": …}}), or what the body starts with. */
-function errorCode(base64: string | undefined): string {
+/** A refusal's body (base64, as vegeta keeps it): JSON or not, and its error code ({"error": {"code": …}}) or how it starts. */
+function refusalOf(base64: string | undefined): { json: boolean; code: string } {
   const text = Buffer.from(base64 ?? '', 'base64').toString('utf8');
   try {
     const e = (JSON.parse(text) as { error?: { code?: unknown; type?: unknown } }).error;
-    return String(e?.code ?? e?.type ?? 'json');
+    return { json: true, code: String(e?.code ?? e?.type ?? 'json') };
   } catch {
-    return JSON.stringify(text.slice(0, 40));
-  }
-}
-
-function isJson(base64: string | undefined): boolean {
-  if (!base64) return false;
-  try {
-    JSON.parse(Buffer.from(base64, 'base64').toString('utf8'));
-    return true;
-  } catch {
-    return false;
+    return { json: false, code: JSON.stringify(text.slice(0, 40)) };
   }
 }
 
@@ -344,6 +321,39 @@ async function drained(t: Tree, r: RouteKind): Promise<void> {
       return ok && performance.now() - started < 50;
     },
     { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+/**
+ * One line of the cost table: the plain route and the model route at 10 connections (and, when
+ * `unloaded`, at 1, for the latency the model path adds), the processor's and Envoy's CPU per call.
+ */
+function cost(t: Tree, label: string, processorPid: number, unloaded: boolean): void {
+  const pids = { envoy: t.pids['envoy']!, 'ext-proc': processorPid };
+  const run = (r: RouteKind, c: number) => wrkWithCpu(`${t.mesh.gatewayUrl}${r.path}`, {}, c, SECONDS, pids, wrkScript(r));
+  const p10 = run(FAST_PLAIN, 10);
+  const m10 = run(FAST_MODEL, 10);
+  const row: Record<string, number | string> = {
+    tree: label,
+    route: 'model_cost',
+    plain_rps: Math.round(p10.rps),
+    model_rps: Math.round(m10.rps),
+    kept_pct: Math.round((m10.rps / p10.rps) * 100),
+    processor_calls_per_cpu_s: Math.round(1e6 / m10.cpu['ext-proc']!),
+    envoy_cpu_us_plain: Math.round(p10.cpu['envoy']!),
+    envoy_cpu_us_model: Math.round(m10.cpu['envoy']!),
+  };
+  let latency = '';
+  if (unloaded) {
+    const p1 = run(FAST_PLAIN, 1);
+    const m1 = run(FAST_MODEL, 1);
+    row['added_p50_ms'] = Number((m1.p50 - p1.p50).toFixed(3));
+    row['added_p99_ms'] = Number((m1.p99 - p1.p99).toFixed(3));
+    latency = `; unloaded p50 ${fmt(p1.p50)} → ${fmt(m1.p50)} ms (added ${row['added_p50_ms']}), p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} ms (added ${row['added_p99_ms']})`;
+  }
+  costRows.push(row);
+  line(
+    `  [${label}] plain ${row['plain_rps']}/s, model ${row['model_rps']}/s (kept ${row['kept_pct']}%)${latency}; processor ${row['processor_calls_per_cpu_s']} calls per CPU-second (µs per call: ${fmt(m10.cpu['ext-proc']!)}); Envoy µs CPU per call: plain ${row['envoy_cpu_us_plain']}, model ${row['envoy_cpu_us_model']}`,
   );
 }
 
@@ -427,53 +437,19 @@ try {
   // 3. The model path's cost against the plain route: wrk at 1 KB, in turns.
   line();
   line(`== the model path's cost, 1 KB: 10 connections (throughput) and 1 (unloaded latency), ${SECONDS}s each, plain route and model route in turns`);
-  const plainRoute = FAST_PLAIN;
-  const modelRoute = FAST_MODEL;
-  for (const t of trees) {
-    const pids = { envoy: t.pids['envoy']!, 'ext-proc': t.pids['ext-proc']! };
-    const run = (r: RouteKind, c: number) => wrkWithCpu(`${t.mesh.gatewayUrl}${r.path}`, {}, c, SECONDS, pids, wrkScript(r));
-    const p10 = run(plainRoute, 10);
-    const m10 = run(modelRoute, 10);
-    const p1 = run(plainRoute, 1);
-    const m1 = run(modelRoute, 1);
-    const callsPerCpuS = 1e6 / m10.cpu['ext-proc']!;
-    const row = {
-      tree: t.label,
-      route: 'model_cost',
-      plain_rps: Math.round(p10.rps),
-      model_rps: Math.round(m10.rps),
-      kept_pct: Math.round((m10.rps / p10.rps) * 100),
-      added_p50_ms: Number((m1.p50 - p1.p50).toFixed(3)),
-      added_p99_ms: Number((m1.p99 - p1.p99).toFixed(3)),
-      processor_calls_per_cpu_s: Math.round(callsPerCpuS),
-      envoy_cpu_us_plain: Math.round(p10.cpu['envoy']!),
-      envoy_cpu_us_model: Math.round(m10.cpu['envoy']!),
-    };
-    costRows.push(row);
-    line(
-      `  [${t.label}] plain ${row.plain_rps}/s, model ${row.model_rps}/s (kept ${row.kept_pct}%); unloaded p50 ${fmt(p1.p50)} → ${fmt(m1.p50)} ms (added ${row.added_p50_ms}), p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} ms (added ${row.added_p99_ms}); processor ${row.processor_calls_per_cpu_s} calls per CPU-second (µs per call: ${fmt(m10.cpu['ext-proc']!)}); Envoy µs CPU per call: plain ${row.envoy_cpu_us_plain}, model ${row.envoy_cpu_us_model}`,
-    );
-  }
+  for (const t of trees) cost(t, t.label, t.pids['ext-proc']!, true);
   // The floor under any processor: one that answers every message with bytes encoded once, in
   // this tree's processor's place (same port, same Consul registration: SIGKILL leaves it).
   const t = trees[0]!;
-  const listen = /"listen":"127\.0\.0\.1:(\d+)"/.exec(t.mesh.llm!.process.tail())?.[1];
-  if (listen) {
-    await t.mesh.llm!.stop('SIGKILL');
-    const floor = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), listen, 'fast-model'] });
-    try {
-      await waitFor('the constant processor to answer', async () => (await send(t.mesh.gatewayUrl, FAST_MODEL)).ok, { timeoutMs: 30_000, intervalMs: 200 });
-      const pids = { envoy: t.pids['envoy']!, 'ext-proc': floor.pid! };
-      const p10 = wrkWithCpu(`${t.mesh.gatewayUrl}${FAST_PLAIN.path}`, {}, 10, SECONDS, pids, wrkScript(FAST_PLAIN));
-      const m10 = wrkWithCpu(`${t.mesh.gatewayUrl}${FAST_MODEL.path}`, {}, 10, SECONDS, pids, wrkScript(FAST_MODEL));
-      const row = { tree: `${t.label} (constant processor)`, route: 'model_cost', plain_rps: Math.round(p10.rps), model_rps: Math.round(m10.rps), kept_pct: Math.round((m10.rps / p10.rps) * 100), processor_calls_per_cpu_s: Math.round(1e6 / m10.cpu['ext-proc']!), envoy_cpu_us_model: Math.round(m10.cpu['envoy']!) };
-      costRows.push(row);
-      line(`  [${row.tree}] plain ${row.plain_rps}/s, model ${row.model_rps}/s (kept ${row.kept_pct}%); the constant processor ${row.processor_calls_per_cpu_s} calls per CPU-second; Envoy µs CPU per model call ${row.envoy_cpu_us_model}`);
-    } finally {
-      await floor.stop();
-      await t.mesh.llm!.start();
-    }
-  } else line("  (no constant-processor floor: the processor's port was not in its log)");
+  await t.mesh.llm!.stop('SIGKILL');
+  const floor = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), String(t.mesh.ports.llm), 'fast-model'] });
+  try {
+    await waitFor('the constant processor to answer', async () => (await send(t.mesh.gatewayUrl, FAST_MODEL)).ok, { timeoutMs: 30_000, intervalMs: 200 });
+    cost(t, `${t.label} (constant processor)`, floor.pid!, false);
+  } finally {
+    await floor.stop();
+    await t.mesh.llm!.start();
+  }
 } finally {
   for (const u of upstreams) await u.stop();
   for (const t of trees) await t.mesh.stop();

@@ -63,7 +63,8 @@ export interface GatewayMesh {
   /** Present when the mesh was started with the LLM processor. */
   readonly llm: Component | undefined;
   readonly gatewayUrl: string;
-  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number; envoyStats: number };
+  /** `llm`: the LLM processor's gRPC port (a bench puts a stand-in there). */
+  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number; envoyStats: number; llm: number };
   readonly services: ModelServiceProcess[];
   addInstance(options: Omit<ModelServiceOptions, 'consulAddress' | 'logFile'>): Promise<ModelServiceProcess>;
   /** An instance registered with meta sidecar-port, and its sidecar Envoy on the xds-server. */
@@ -158,7 +159,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       ratelimit,
       llm,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
-      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort, envoyStats },
+      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort, envoyStats, llm: llmPort },
       services,
       async addInstance(o) {
         const s = await startModelService({ ...o, consulAddress: mesh.consul.address, logFile: logFile(o.id) });

@@ -29,13 +29,18 @@ export const CACHE_METADATA_KEY = 'cache';
 /** The endpoint metadata (namespace `meshgate`) key of the service an instance belongs to. */
 export const HOST_SERVICE_METADATA_KEY = 'service';
 
+/** The ext_proc attribute (a CEL expression Envoy evaluates) of one key of the picked instance's endpoint metadata. */
+function hostMetadataAttribute(key: string): string {
+  return `xds.upstream_host_metadata.filter_metadata['meshgate']['${key}']`;
+}
+
 /**
  * What the processor reads of an answer without a round trip for its headers: Envoy sends these
  * attributes (CEL expressions it evaluates) with the answer's first chunk. (The request's headers
  * are still sent: Envoy holds them back from routing only while their own message is out, and
  * the route is chosen by what the processor reads in the body.)
  */
-export const RESPONSE_ATTRIBUTES = { status: 'response.code', service: `xds.upstream_host_metadata.filter_metadata['meshgate']['${HOST_SERVICE_METADATA_KEY}']` } as const;
+export const RESPONSE_ATTRIBUTES = { status: 'response.code', service: hostMetadataAttribute(HOST_SERVICE_METADATA_KEY) } as const;
 
 /** The OpenAI-style API paths the processor reads, and the operation of each (gen_ai.operation.name). */
 export const LLM_OPERATIONS = {
@@ -65,4 +70,4 @@ export const UPSTREAM_STREAM_HEADER = 'x-meshgate-ext-proc-stage';
 export const UPSTREAM_STREAM_VALUE = 'upstream';
 /** The name the chosen instance's service knows the model by: its endpoint metadata, sent as an ext_proc attribute. */
 export const HOST_MODEL_METADATA_KEY = 'model';
-export const HOST_MODEL_ATTRIBUTE = `xds.upstream_host_metadata.filter_metadata['meshgate']['${HOST_MODEL_METADATA_KEY}']`;
+export const HOST_MODEL_ATTRIBUTE = hostMetadataAttribute(HOST_MODEL_METADATA_KEY);

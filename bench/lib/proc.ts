@@ -10,6 +10,15 @@ export function cpuSeconds(pid: number): number {
   return user + system;
 }
 
+/** Resident memory of a process, in bytes (0 once it is gone). */
+export function rssBytes(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU seconds in user space and in the kernel (system calls, and on loopback the TCP work of both ends). */
 export function cpuSplit(pid: number): { user: number; system: number } {
   ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

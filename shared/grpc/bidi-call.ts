@@ -39,9 +39,7 @@ export class BidiCall {
       if (call.partialBytes) return call.end(GrpcStatus.INTERNAL, 'the stream ended inside a message');
       call.handler!.onEnd();
     };
-    const closed = stream.onClose; // the server's count of calls in flight
     stream.onClose = () => {
-      closed?.();
       if (call.finished) return;
       call.finished = true;
       call.handler!.onCancel();

@@ -14,7 +14,7 @@
 import { H2Server } from '../h2/server.js';
 import type { H2Limits } from '../h2/limits.js';
 import type { ConnectionError, StreamError } from '../h2/errors.js';
-import type { ServerStream } from '../h2/stream.js';
+import { StreamState, type ServerStream } from '../h2/stream.js';
 import { BidiCall, type BidiHandler } from './bidi-call.js';
 import { HealthService } from './health.js';
 import { GrpcError, GrpcStatus, answerNotGrpc, endWithStatus, respondOk } from './wire.js';
@@ -92,8 +92,9 @@ export class GrpcServer {
     const grpc = method === 'POST' && stream.header('content-type')?.startsWith('application/grpc') === true;
     const open = this.bidis.get(path);
     if (open && grpc) {
-      if (!this.admit(stream)) return;
-      return BidiCall.start(stream, open, this.h2.limits.maxRequestBodyBytes - 5);
+      if (this.busy(stream)) return;
+      BidiCall.start(stream, open, this.h2.limits.maxRequestBodyBytes - 5);
+      return this.countUntilClosed(stream);
     }
     // Every unary answer waits for the end of the request (or its overflow), as HTTP/2 expects.
     stream.onEnd = (body) => {
@@ -103,13 +104,11 @@ export class GrpcServer {
       const message = this.requestMessage(stream, body);
       if (!message) return;
       if (!unary) return this.health.watch(message, stream);
-      if (path !== HealthService.CHECK_PATH && !this.admit(stream)) return;
+      const counted = path !== HealthService.CHECK_PATH;
+      if (counted && this.busy(stream)) return;
       const call = new Call();
-      const onClose = stream.onClose;
-      stream.onClose = () => {
-        onClose?.();
-        call.cancel();
-      };
+      stream.onClose = () => call.cancel();
+      if (counted) this.countUntilClosed(stream);
       unary(message, call).then(
         (answer) => respondOk(stream, answer),
         (err: Error) => endWithStatus(stream, err instanceof GrpcError ? err.code : GrpcStatus.INTERNAL, err.message),
@@ -117,22 +116,24 @@ export class GrpcServer {
     };
   }
 
-  /**
-   * Counts a call in until its stream closes (answered, reset, or its connection gone); past the
-   * bound, answers RESOURCE_EXHAUSTED at once instead.
-   */
-  private admit(stream: ServerStream): boolean {
+  /** At the bound of calls in flight: answers RESOURCE_EXHAUSTED at once (never queues) and says so. */
+  private busy(stream: ServerStream): boolean {
     const max = this.h2.limits.maxCallsInFlight;
-    if (this.callsInFlight >= max) {
-      this.callsRefusedBusy += 1;
-      endWithStatus(stream, GrpcStatus.RESOURCE_EXHAUSTED, `busy: ${max} calls in flight (--h2-max-calls-in-flight)`);
-      return false;
-    }
+    if (this.callsInFlight < max) return false;
+    this.callsRefusedBusy += 1;
+    endWithStatus(stream, GrpcStatus.RESOURCE_EXHAUSTED, `busy: ${max} calls in flight (--h2-max-calls-in-flight)`);
+    return true;
+  }
+
+  /** Counts a call in until its stream closes (answered, reset, or its connection gone), after the handler's own onClose. */
+  private countUntilClosed(stream: ServerStream): void {
+    if (stream.state === StreamState.Closed) return; // ended while it was being set up
     this.callsInFlight += 1;
+    const handlers = stream.onClose;
     stream.onClose = () => {
       this.callsInFlight -= 1;
+      handlers?.();
     };
-    return true;
   }
 
   /** The request's one message, or undefined after answering why there is none. */

@@ -59,9 +59,13 @@ describe('the console in a browser', () => {
   it('finds the services and their instances, with their health', async () => {
     const row = page.locator('[data-service="llm-chat"]');
     await row.waitFor({ timeout: 15_000 });
+    // The route answers once one instance passes; the page may first show the other still unchecked.
+    await waitFor('both instances healthy on the page', async () => /2\/2 healthy/.test((await row.textContent()) ?? ''), { timeoutMs: 15_000, intervalMs: 200 }).catch(() => undefined);
     assert.match((await row.textContent()) ?? '', /2\/2 healthy/);
     assert.deepEqual(await row.locator('[data-instance]').evaluateAll((els) => els.map((e) => e.getAttribute('data-instance'))), ['llm-chat-1', 'llm-chat-2']);
-    assert.match((await page.locator('[data-proxy]').first().textContent()) ?? '', /SYNCED/);
+    const proxy = page.locator('[data-proxy]').first();
+    await waitFor('the proxy shown SYNCED', async () => /SYNCED/.test((await proxy.textContent()) ?? ''), { timeoutMs: 15_000, intervalMs: 200 }).catch(() => undefined);
+    assert.match((await proxy.textContent()) ?? '', /SYNCED/);
     await shot('services');
   });
 

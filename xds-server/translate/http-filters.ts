@@ -94,10 +94,10 @@ function processorConnection(o: { readonly service: string; readonly timeoutMs: 
 /**
  * The request's headers, then its whole body (the model is in it: Envoy holds the headers back
  * from routing only while their own message is out), then the answer chunk by chunk as it comes
- * (a stream is never held back; a JSON answer with a length is one chunk) — and not the answer's
- * headers: the status and the service that answered come as attributes with its first chunk.
- * A JSON call is three round trips Envoy waits for, where it was four (bench/overload.ts, the
- * cost table).
+ * (a stream is never held back) — and not the answer's headers: the status and the service that
+ * answered come as attributes with its first chunk. A stream is one round trip fewer; a JSON
+ * answer reaches the filter as two chunks (its data, then its end), so a JSON call is four
+ * messages, as with its headers and a buffered body (bench/RESULTS.md, issue 21).
  */
 const PROCESSING: JsonObject = {
   request_header_mode: 'SEND',
@@ -116,7 +116,6 @@ function extProc(llm: LlmSettings): JsonObject {
       ...processorConnection(llm),
       processing_mode: PROCESSING,
       response_attributes: Object.values(RESPONSE_ATTRIBUTES),
-      allow_mode_override: true,
       // ext-authz's answer (tenant, policy, request_log) goes to the processor; its own facts come back.
       metadata_options: { forwarding_namespaces: { untyped: [EXT_AUTHZ_METADATA_NAMESPACE] }, receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },
     },

@@ -20,7 +20,7 @@ interface ReplyKind {
  * if their libraries add jitter (the openai and Anthropic SDKs do). A rate limit says when its
  * window ends (the rate-limit filter's x-ratelimit-reset); a limit without an answer says 1.
  */
-export const RETRY_AFTER_SECONDS = '1';
+const RETRY_AFTER_SECONDS = '1';
 const RATE_LIMIT_RETRY_AFTER = '%RESP(X-RATELIMIT-RESET)%';
 
 function retryAfter(value: string | undefined): JsonObject {
@@ -51,22 +51,22 @@ const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
   [['RLSE'], { code: 'ratelimit_unavailable', message: 'the rate-limit service could not be asked, and this gateway fails closed', retryAfter: RETRY_AFTER_SECONDS }],
 ];
 
-const BY_STATUS: ReadonlyArray<readonly [status: number, code: string]> = [
-  [400, 'bad_request'],
-  [401, 'unauthenticated'],
-  [403, 'forbidden'],
-  [404, 'not_found'],
-  [408, 'request_timeout'],
-  [409, 'conflict'],
-  [413, 'payload_too_large'],
-  [429, 'rate_limited'],
-  [431, 'headers_too_large'],
-  [499, 'cancelled'],
-  [500, 'internal_error'],
-  [501, 'not_implemented'],
-  [502, 'bad_gateway'],
-  [503, 'unavailable'],
-  [504, 'gateway_timeout'],
+const BY_STATUS: ReadonlyArray<readonly [status: number, kind: ReplyKind]> = [
+  [400, { code: 'bad_request' }],
+  [401, { code: 'unauthenticated' }],
+  [403, { code: 'forbidden' }],
+  [404, { code: 'not_found' }],
+  [408, { code: 'request_timeout' }],
+  [409, { code: 'conflict' }],
+  [413, { code: 'payload_too_large' }],
+  [429, { code: 'rate_limited', retryAfter: RETRY_AFTER_SECONDS }],
+  [431, { code: 'headers_too_large' }],
+  [499, { code: 'cancelled' }],
+  [500, { code: 'internal_error' }],
+  [501, { code: 'not_implemented' }],
+  [502, { code: 'bad_gateway' }],
+  [503, { code: 'unavailable', retryAfter: RETRY_AFTER_SECONDS }],
+  [504, { code: 'gateway_timeout' }],
 ];
 
 let built: JsonObject | undefined;
@@ -139,10 +139,10 @@ function buildLocalReplies(): JsonObject {
       body_format_override: errorBody(kind.code),
       ...retryAfter(kind.retryAfter),
     })),
-    ...BY_STATUS.map(([status, code]) => ({
+    ...BY_STATUS.map(([status, kind]) => ({
       filter: { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `meshgate.local_reply.${status}` } } } },
-      body_format_override: errorBody(code),
-      ...retryAfter(status === 429 || status === 503 ? RETRY_AFTER_SECONDS : undefined),
+      body_format_override: errorBody(kind.code),
+      ...retryAfter(kind.retryAfter),
     })),
   ];
   return { mappers, body_format: errorBody('error') };
