@@ -93,7 +93,9 @@ async function startTree(label: string, root: string): Promise<Tree> {
     startGatewayMesh: (o: GatewayMeshOptions) => Promise<GatewayMesh>;
   };
   // Routes without a policy of their own (the model API's) are public: the model route kinds measure the processor.
-  const mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, ratelimitConfig: LIMITS, xdsArgs: ['--auth-default-policy=none'] });
+  // e.g. PROC_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where this tree's processor spends its time.
+  const procNodeArgs = label === 'this' && process.env['PROC_NODE_ARGS'] ? { llmNodeArgs: process.env['PROC_NODE_ARGS'].split(' ') } : {};
+  const mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, ratelimitConfig: LIMITS, xdsArgs: ['--auth-default-policy=none'], ...procNodeArgs });
   try {
     return await populate(label, mesh);
   } catch (err) {
@@ -438,17 +440,20 @@ try {
   line();
   line(`== the model path's cost, 1 KB: 10 connections (throughput) and 1 (unloaded latency), ${SECONDS}s each, plain route and model route in turns`);
   for (const t of trees) cost(t, t.label, t.pids['ext-proc']!, true);
-  // The floor under any processor: one that answers every message with bytes encoded once, in
-  // this tree's processor's place (same port, same Consul registration: SIGKILL leaves it).
-  const t = trees[0]!;
-  await t.mesh.llm!.stop('SIGKILL');
-  const floor = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), String(t.mesh.ports.llm), 'fast-model'] });
-  try {
-    await waitFor('the constant processor to answer', async () => (await send(t.mesh.gatewayUrl, FAST_MODEL)).ok, { timeoutMs: 30_000, intervalMs: 200 });
-    cost(t, `${t.label} (constant processor)`, floor.pid!, false);
-  } finally {
-    await floor.stop();
-    await t.mesh.llm!.start();
+  // (A profiled processor must exit cleanly to write its profile: no floor then.)
+  if (!process.env['PROC_NODE_ARGS']) {
+    // The floor under any processor: one that answers every message with bytes encoded once, in
+    // this tree's processor's place (same port, same Consul registration: SIGKILL leaves it).
+    const t = trees[0]!;
+    await t.mesh.llm!.stop('SIGKILL');
+    const floor = startProcess('constant-ext-proc', process.execPath, { args: [distPath('bench', 'lib', 'constant-ext-proc.js'), String(t.mesh.ports.llm), 'fast-model'] });
+    try {
+      await waitFor('the constant processor to answer', async () => (await send(t.mesh.gatewayUrl, FAST_MODEL)).ok, { timeoutMs: 30_000, intervalMs: 200 });
+      cost(t, `${t.label} (constant processor)`, floor.pid!, false);
+    } finally {
+      await floor.stop();
+      await t.mesh.llm!.start();
+    }
   }
 } finally {
   for (const u of upstreams) await u.stop();

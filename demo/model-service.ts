@@ -24,9 +24,17 @@
 //                                    at most N model calls worked on at once, each for M ms before
 //                                    its answer; the rest wait in this server's own queue, unbounded,
 //                                    as a real server's would (the gateway's limits must bound it)
+// --sim [--sim-slots N] [--sim-block-tokens N] [--sim-kv-blocks N] [--sim-prefill-ms-per-token X]
+//       [--sim-decode-ms-per-token X] [--sim-max-waiting N]
+//                                    a simulated GPU server (demo/gpu-sim.ts): batch slots, a waiting
+//                                    queue, prefill of the prompt's uncached blocks, a prefix cache,
+//                                    output paced per token, vLLM's metrics on GET /metrics; usage
+//                                    says prompt_tokens_details.cached_tokens, as vLLM's does
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
+import { contentText } from '../shared/openai-messages.js';
+import { GpuSimulator, ServerBusyError, SIM_DEFAULTS, type SimOptions } from './gpu-sim.js';
 import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
 const flags = instanceFlags('llm-chat', {
@@ -34,6 +42,13 @@ const flags = instanceFlags('llm-chat', {
   'sidecar-outbound': { type: 'string' },
   slots: { type: 'string' },
   'work-ms': { type: 'string' },
+  sim: { type: 'boolean', default: false },
+  'sim-slots': { type: 'string' },
+  'sim-block-tokens': { type: 'string' },
+  'sim-kv-blocks': { type: 'string' },
+  'sim-prefill-ms-per-token': { type: 'string' },
+  'sim-decode-ms-per-token': { type: 'string' },
+  'sim-max-waiting': { type: 'string' },
 });
 const { service, instance } = flags;
 const sidecarOutbound = flags.values['sidecar-outbound'] ? Number(flags.values['sidecar-outbound']) : undefined;
@@ -55,6 +70,61 @@ async function inSlot<T>(work: () => T | Promise<T>): Promise<T> {
     else busySlots -= 1;
   }
 }
+
+/** A flag's number, or the default; a flag that is not a non-negative number stops the service. */
+function simNumber(name: keyof SimOptions, flag: string): number {
+  const text = flags.values[flag] as string | undefined;
+  if (text === undefined) return SIM_DEFAULTS[name];
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} ${text}: not a non-negative number`);
+  return n;
+}
+const sim = flags.values['sim']
+  ? new GpuSimulator({
+      slots: Math.max(1, simNumber('slots', 'sim-slots')),
+      blockTokens: Math.max(1, simNumber('blockTokens', 'sim-block-tokens')),
+      kvBlocks: Math.max(1, simNumber('kvBlocks', 'sim-kv-blocks')),
+      prefillMsPerToken: simNumber('prefillMsPerToken', 'sim-prefill-ms-per-token'),
+      decodeMsPerToken: simNumber('decodeMsPerToken', 'sim-decode-ms-per-token'),
+      maxWaiting: simNumber('maxWaiting', 'sim-max-waiting'),
+    })
+  : undefined;
+
+/** The simulator's tokens of a prompt: each message's role, then its words. */
+function promptTokens(request: ChatRequest): string[] {
+  return request.messages.flatMap((m) => [`<${m.role}>`, ...contentText(m.content).split(/\s+/).filter(Boolean)]);
+}
+
+/** A chat call on the simulated GPU: a JSON answer when its last token is out, or a stream paced per token. */
+async function simulatedChat(gpu: GpuSimulator, req: http.IncomingMessage, res: http.ServerResponse, request: ChatRequest): Promise<void> {
+  const full = chatCompletion(request, instance);
+  const words = (chatAnswer(request).content ?? '').split(' ').filter(Boolean);
+  const maxTokens = Number((request as { max_tokens?: unknown }).max_tokens);
+  const output = Number.isInteger(maxTokens) && maxTokens > 0 ? Math.min(maxTokens, Math.max(1, words.length)) : Math.max(1, words.length);
+  const call = { promptTokens: promptTokens(request), outputTokens: output };
+  const gone = (): boolean => res.destroyed || req.destroyed;
+  const usage = (cached: number): Record<string, unknown> => ({ ...(full['usage'] as Record<string, unknown>), completion_tokens: output, total_tokens: call.promptTokens.length + output, prompt_tokens: call.promptTokens.length, prompt_tokens_details: { cached_tokens: cached } });
+  try {
+    if (!request.stream) {
+      const outcome = await gpu.run(call, () => undefined, gone);
+      return send(res, 200, { ...full, usage: usage(outcome.cachedTokens) });
+    }
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
+      `data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], system_fingerprint: instance, choices, ...extra })}\n\n`;
+    const outcome = await gpu.run(call, (i) => {
+      if (i === 0) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
+      res.write(chunk([{ index: 0, delta: { ...(i === 0 ? { role: 'assistant' } : {}), content: (i ? ' ' : '') + (words[i] ?? '') }, finish_reason: null }]));
+    }, gone);
+    if (gone()) return;
+    res.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
+    if (request.stream_options?.include_usage) res.write(chunk([], { usage: usage(outcome.cachedTokens) }));
+    res.end('data: [DONE]\n\n');
+  } catch (err) {
+    if (err instanceof ServerBusyError) return openAiError(res, 503, `${instance} is overloaded: ${err.message}`);
+    throw err;
+  }
+}
+
 let healthy = true;
 /** While set, every echo answers with this status (the health check stays green): a sick instance. */
 let failStatus: number | undefined;
@@ -159,6 +229,10 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     return send(res, 200, { fail_status: failStatus ?? null, instance });
   }
   if (req.method === 'GET' && url.pathname.startsWith('/call/')) return callThroughSidecar(req, url, res);
+  if (route === 'GET /metrics' && sim) {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    return void res.end(sim.metricsText(flags.meta['models']?.split(',')[0] ?? 'meshgate-demo'));
+  }
   if (route === 'GET /v1/models') {
     return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });
   }
@@ -174,6 +248,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     if (problem) return openAiError(res, 400, problem);
     const request = body as ChatRequest;
     if (failStatus) return openAiError(res, failStatus, `${instance} is failing (${failStatus})`);
+    if (sim) return simulatedChat(sim, req, res, request);
     if (request.stream) return inSlot(() => streamChat(res, request, paceOf(req)));
     return inSlot(() => send(res, 200, chatCompletion(request, instance)));
   }

@@ -39,6 +39,10 @@ files=(
   envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto
   envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto
   envoy/extensions/upstreams/http/v3/http_protocol_options.proto
+  envoy/extensions/load_balancing_policies/override_host/v3/override_host.proto
+  envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto
+  envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto
+  envoy/extensions/load_balancing_policies/random/v3/random.proto
   envoy/extensions/filters/http/upstream_codec/v3/upstream_codec.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
   envoy/extensions/access_loggers/grpc/v3/als.proto

@@ -1,0 +1,185 @@
+// A simulated GPU model server, for the demo model service's `--sim` mode: what the gateway's
+// endpoint picker and fair queue are tested against. It behaves as vLLM does where the gateway
+// can see it, not as a model computes:
+//   - a fixed number of batch slots; a call past them waits in the server's own FIFO queue (up
+//     to a bound, then 503, as a server out of memory would);
+//   - time to first token = the wait for a slot + prefill of the prompt's *uncached* tokens;
+//   - a prefix cache of prompt blocks (a block is `blockTokens` tokens, named by the hash of
+//     everything before it and itself, as vLLM's automatic prefix caching names them), least
+//     recently used out first: a prompt whose leading blocks are cached skips their prefill;
+//   - output paced per token;
+//   - vLLM's metric names on /metrics: requests running and waiting, KV-cache use, prefix-cache
+//     queries and hits (in tokens), prompt and generation tokens.
+// It is a simulator: no model runs; the numbers are its flags.
+import { createHash } from 'node:crypto';
+
+export interface SimOptions {
+  /** Calls decoded at once (a batch's slots). */
+  readonly slots: number;
+  /** Tokens per KV block. */
+  readonly blockTokens: number;
+  /** KV blocks on the "GPU": running calls hold theirs; the prefix cache keeps at most this many. */
+  readonly kvBlocks: number;
+  /** Prefill time per uncached prompt token. */
+  readonly prefillMsPerToken: number;
+  /** Time per output token. */
+  readonly decodeMsPerToken: number;
+  /** Calls waiting for a slot before the server refuses (503). */
+  readonly maxWaiting: number;
+}
+
+export const SIM_DEFAULTS: SimOptions = { slots: 4, blockTokens: 16, kvBlocks: 4096, prefillMsPerToken: 0.5, decodeMsPerToken: 5, maxWaiting: 1024 };
+
+/** The names of a prompt's full blocks, each the hash of its parent's name and its own tokens. */
+export function promptBlocks(tokens: readonly string[], blockTokens: number): string[] {
+  const out: string[] = [];
+  let parent = '';
+  for (let end = blockTokens; end <= tokens.length; end += blockTokens) {
+    parent = createHash('sha256').update(parent).update('\u0000').update(tokens.slice(end - blockTokens, end).join(' ')).digest('base64url').slice(0, 22);
+    out.push(parent);
+  }
+  return out;
+}
+
+/** Block names, least recently used first (a Map keeps insertion order: a touch re-inserts). */
+export class PrefixCache {
+  private readonly blocks = new Map<string, true>();
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.blocks.size;
+  }
+
+  /** How many of `blocks`' leading blocks are cached (those are touched). */
+  lookup(blocks: readonly string[]): number {
+    let n = 0;
+    for (const b of blocks) {
+      if (!this.blocks.has(b)) break;
+      this.blocks.delete(b);
+      this.blocks.set(b, true);
+      n += 1;
+    }
+    return n;
+  }
+
+  insert(blocks: readonly string[]): void {
+    for (const b of blocks) {
+      this.blocks.delete(b);
+      this.blocks.set(b, true);
+      if (this.blocks.size > this.capacity) this.blocks.delete(this.blocks.keys().next().value!);
+    }
+  }
+}
+
+export class ServerBusyError extends Error {}
+
+export interface SimCall {
+  readonly promptTokens: readonly string[];
+  readonly outputTokens: number;
+}
+
+export interface SimOutcome {
+  readonly cachedTokens: number;
+  readonly queuedMs: number;
+  readonly ttftMs: number;
+}
+
+const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+
+export class GpuSimulator {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  /** KV blocks held by running calls. */
+  private heldBlocks = 0;
+  private readonly cache: PrefixCache;
+  private readonly counters = { prefixQueries: 0, prefixHits: 0, promptTokens: 0, generationTokens: 0, success: 0, refused: 0 };
+
+  constructor(readonly options: SimOptions) {
+    this.cache = new PrefixCache(options.kvBlocks);
+  }
+
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  /**
+   * One call: waits for a slot, prefills what is not cached, then emits `outputTokens` tokens
+   * through `onToken` (the first one is the time to first token). `isGone` ends a call whose
+   * caller left, freeing its slot.
+   */
+  async run(call: SimCall, onToken: (index: number) => void, isGone: () => boolean = () => false): Promise<SimOutcome> {
+    const o = this.options;
+    if (this.running >= o.slots && this.waiting.length >= o.maxWaiting) {
+      this.counters.refused += 1;
+      throw new ServerBusyError(`${this.waiting.length} calls waiting already`);
+    }
+    const started = performance.now();
+    if (this.running >= o.slots) await new Promise<void>((r) => this.waiting.push(r));
+    else this.running += 1;
+    const queuedMs = performance.now() - started;
+    const blocks = promptBlocks(call.promptTokens, o.blockTokens);
+    const hitBlocks = this.cache.lookup(blocks);
+    const cachedTokens = hitBlocks * o.blockTokens;
+    const held = Math.ceil((call.promptTokens.length + call.outputTokens) / o.blockTokens);
+    this.heldBlocks += held;
+    this.counters.prefixQueries += call.promptTokens.length;
+    this.counters.prefixHits += cachedTokens;
+    this.counters.promptTokens += call.promptTokens.length;
+    let ttftMs = 0;
+    try {
+      await sleep((call.promptTokens.length - cachedTokens) * o.prefillMsPerToken);
+      this.cache.insert(blocks);
+      for (let i = 0; i < call.outputTokens; i++) {
+        await sleep(o.decodeMsPerToken);
+        if (isGone()) break;
+        if (i === 0) ttftMs = performance.now() - started;
+        this.counters.generationTokens += 1;
+        onToken(i);
+      }
+      this.counters.success += 1;
+    } finally {
+      this.heldBlocks -= held;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+    return { cachedTokens, queuedMs, ttftMs };
+  }
+
+  /** vLLM's metric names, labelled by the model as vLLM labels them. */
+  metricsText(model: string): string {
+    const l = `{model_name="${model.replace(/["\\\n]/g, '_')}"}`;
+    const c = this.counters;
+    const o = this.options;
+    return [
+      '# HELP vllm:num_requests_running Number of requests in model execution batches.',
+      '# TYPE vllm:num_requests_running gauge',
+      `vllm:num_requests_running${l} ${this.running}`,
+      '# HELP vllm:num_requests_waiting Number of requests waiting to be processed.',
+      '# TYPE vllm:num_requests_waiting gauge',
+      `vllm:num_requests_waiting${l} ${this.waiting.length}`,
+      '# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.',
+      '# TYPE vllm:kv_cache_usage_perc gauge',
+      `vllm:kv_cache_usage_perc${l} ${Math.min(1, this.heldBlocks / o.kvBlocks)}`,
+      '# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.',
+      '# TYPE vllm:prefix_cache_queries_total counter',
+      `vllm:prefix_cache_queries_total${l} ${c.prefixQueries}`,
+      '# HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of cached tokens.',
+      '# TYPE vllm:prefix_cache_hits_total counter',
+      `vllm:prefix_cache_hits_total${l} ${c.prefixHits}`,
+      '# HELP vllm:prompt_tokens_total Number of prefill tokens processed.',
+      '# TYPE vllm:prompt_tokens_total counter',
+      `vllm:prompt_tokens_total${l} ${c.promptTokens}`,
+      '# HELP vllm:generation_tokens_total Number of generation tokens processed.',
+      '# TYPE vllm:generation_tokens_total counter',
+      `vllm:generation_tokens_total${l} ${c.generationTokens}`,
+      '# HELP vllm:request_success_total Count of successfully processed requests.',
+      '# TYPE vllm:request_success_total counter',
+      `vllm:request_success_total${l} ${c.success}`,
+      '# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig',
+      '# TYPE vllm:cache_config_info gauge',
+      `vllm:cache_config_info{block_size="${o.blockTokens}",num_gpu_blocks="${o.kvBlocks}",enable_prefix_caching="True"} 1`,
+      '',
+    ].join('\n');
+  }
+}
