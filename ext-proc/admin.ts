@@ -12,6 +12,7 @@ export function processorAdminApp(deps: {
   metrics: ProcessorMetrics;
   ready: () => string | undefined;
   cacheStats: () => { entries: number; bytes: number } | undefined;
+  picker: () => Record<string, unknown> | undefined;
 }): express.Express {
   const app = adminApp({ metrics: deps.metrics.registry, notReadyReason: deps.ready });
   app.get('/status', (_req, res) => {
@@ -22,6 +23,7 @@ export function processorAdminApp(deps: {
       tenant_header: deps.config.tenantHeader,
       streams_open: deps.server.openStreams,
       model_tables: deps.server.tableSummaries(),
+      endpoint_picker: deps.picker() ?? 'off',
       cache: { backend: deps.config.cache.backend, ttl_ms: deps.config.cache.ttlMs, ...(deps.cacheStats() ?? {}) },
     });
   });

@@ -9,6 +9,8 @@ import { hostPort } from '../shared/host-port.js';
 import { durationFlag } from '../shared/validate/duration.js';
 import type { CacheBounds } from './cache/store.js';
 import { redactor, type Redactor } from './log/redact.js';
+import type { PickerConfig } from './picker/endpoint-picker.js';
+import { DEFAULT_WEIGHTS } from './picker/pick.js';
 
 export interface ProcessorConfig extends ComponentConfig {
   readonly maxRequestBytes: number;
@@ -18,6 +20,8 @@ export interface ProcessorConfig extends ComponentConfig {
   readonly metricBounds: { readonly models: number; readonly tenants: number; readonly services: number };
   readonly requestLog: { readonly file: string | undefined; readonly maxFieldBytes: number; readonly redact: Redactor };
   readonly cache: { readonly backend: 'off' | 'memory' | 'redis'; readonly redis: { host: string; port: number } | undefined; readonly timeoutMs: number } & CacheBounds;
+  /** The endpoint picker: on with --xds. */
+  readonly picker: Omit<PickerConfig, 'nodeId'> | undefined;
 }
 
 /** The default body limit of the gateway's model routes too (xds-server), so the two agree. */
@@ -51,6 +55,20 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --metric-models N          distinct model label values before "_other" [200]
   --metric-tenants N         distinct tenant label values before "_other" [1000]
   --metric-services N        distinct service label values before "_other" [200]
+  --xds HOST:PORT            the xds-server (ADS): the endpoint picker places the calls of the
+                             models whose route says so, reading their pools from it [off]
+  --picker-scrape-interval DURATION
+                             how often each pool instance's /metrics is read [100ms]
+  --picker-metrics-path PATH the instances' metrics (vLLM's names) [/metrics]
+  --picker-queue-threshold N an instance with this many calls waiting is saturated [${DEFAULT_WEIGHTS.queueThreshold}]
+  --picker-kv-threshold X    an instance with this share of its KV cache in use is saturated [${DEFAULT_WEIGHTS.kvThreshold}]
+  --picker-prefix-weight X   what a whole-prompt prefix match is worth against waiting calls [${DEFAULT_WEIGHTS.prefixWeight}]
+  --picker-prefix-block-chars N
+                             the prompt's prefix in blocks of this many characters [256]
+  --picker-prefix-max-blocks N
+                             blocks of a prompt looked at [64]
+  --picker-prefix-entries N  prefix blocks remembered, least recently used out first [100000]
+  --picker-max-endpoints N   instances read, all pools together [1024]
 ${H2_LIMITS_USAGE}`;
 
 type CacheFlags = Partial<Record<'cache' | 'cache-redis' | 'cache-timeout' | 'cache-ttl' | 'cache-max-bytes' | 'cache-max-entry-bytes', string>>;
@@ -67,6 +85,43 @@ function cacheConfig(values: CacheFlags): ProcessorConfig['cache'] {
     ttlMs: durationFlag(values['cache-ttl'] ?? '5m', '--cache-ttl'),
     maxBytes: positiveInteger(values['cache-max-bytes'], '--cache-max-bytes', 64 * 1024 * 1024),
     maxEntryBytes: positiveInteger(values['cache-max-entry-bytes'], '--cache-max-entry-bytes', 1024 * 1024),
+  };
+}
+
+type PickerFlags = Partial<Record<'xds' | `picker-${'scrape-interval' | 'metrics-path' | 'queue-threshold' | 'kv-threshold' | 'prefix-weight' | 'prefix-block-chars' | 'prefix-max-blocks' | 'prefix-entries' | 'max-endpoints'}`, string>>;
+
+function fraction(text: string | undefined, flag: string, fallback: number, max = 1): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`${flag} ${text}: not a number in (0, ${max}]`);
+  return n;
+}
+
+function pickerConfig(values: PickerFlags): ProcessorConfig['picker'] {
+  if (!values.xds) {
+    const stray = Object.keys(values).find((k) => k.startsWith('picker-') && values[k as keyof PickerFlags] !== undefined);
+    if (stray) throw new Error(`--${stray} needs --xds HOST:PORT (the endpoint picker is off without it)`);
+    return undefined;
+  }
+  const xds = hostPort(values.xds, '--xds');
+  const path = values['picker-metrics-path'] ?? '/metrics';
+  if (!path.startsWith('/')) throw new Error(`--picker-metrics-path ${path}: must start with /`);
+  return {
+    xds: `${xds.host}:${xds.port}`,
+    scrapeIntervalMs: durationFlag(values['picker-scrape-interval'] ?? '100ms', '--picker-scrape-interval'),
+    metricsPath: path,
+    maxPools: 256,
+    maxEndpoints: positiveInteger(values['picker-max-endpoints'], '--picker-max-endpoints', 1024),
+    prefix: {
+      blockChars: positiveInteger(values['picker-prefix-block-chars'], '--picker-prefix-block-chars', 256),
+      maxBlocks: positiveInteger(values['picker-prefix-max-blocks'], '--picker-prefix-max-blocks', 64),
+      maxEntries: positiveInteger(values['picker-prefix-entries'], '--picker-prefix-entries', 100_000),
+    },
+    weights: {
+      queueThreshold: positiveInteger(values['picker-queue-threshold'], '--picker-queue-threshold', DEFAULT_WEIGHTS.queueThreshold),
+      kvThreshold: fraction(values['picker-kv-threshold'], '--picker-kv-threshold', DEFAULT_WEIGHTS.kvThreshold),
+      prefixWeight: fraction(values['picker-prefix-weight'], '--picker-prefix-weight', DEFAULT_WEIGHTS.prefixWeight, 100),
+    },
   };
 }
 
@@ -90,6 +145,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'cache-ttl': { type: 'string' },
       'cache-max-bytes': { type: 'string' },
       'cache-max-entry-bytes': { type: 'string' },
+      xds: { type: 'string' },
+      'picker-scrape-interval': { type: 'string' },
+      'picker-metrics-path': { type: 'string' },
+      'picker-queue-threshold': { type: 'string' },
+      'picker-kv-threshold': { type: 'string' },
+      'picker-prefix-weight': { type: 'string' },
+      'picker-prefix-block-chars': { type: 'string' },
+      'picker-prefix-max-blocks': { type: 'string' },
+      'picker-prefix-entries': { type: 'string' },
+      'picker-max-endpoints': { type: 'string' },
     },
     strict: true,
   });
@@ -114,6 +179,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       redact: orThrow(within('--redact', redactor(values.redact ?? []))),
     },
     cache: cacheConfig(values),
+    picker: pickerConfig(values),
     metricBounds: {
       models: positiveInteger(values['metric-models'], '--metric-models', 200),
       tenants: positiveInteger(values['metric-tenants'], '--metric-tenants', 1_000),

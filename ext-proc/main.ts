@@ -14,6 +14,7 @@ import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
 import { parseConfig, USAGE, type ProcessorConfig } from './config.js';
 import { RequestLog } from './log/request-log.js';
 import { ProcessorMetrics } from './metrics/processor.js';
+import { EndpointPicker } from './picker/endpoint-picker.js';
 import { EXT_PROC_PROTO } from './server/codec.js';
 import { ProcessorServer } from './server/processor-server.js';
 
@@ -39,6 +40,12 @@ runService('ext-proc', log, async () => {
   const metrics = new ProcessorMetrics(config.metricBounds);
   const requestLog = new RequestLog({ ...config.requestLog, maxPendingBytes: 8 * 1024 * 1024, dropped: metrics.requestLogDropped });
   const cacheStore = openCache(config.cache, () => metrics.cacheErrors.inc());
+  const picker = config.picker
+    ? new EndpointPicker({ ...config.picker, nodeId: `ext-proc~${config.serviceId}` }, { picks: (reason) => metrics.picks.inc({ reason }) }, (message) => {
+        metrics.pickerErrors.inc();
+        log.warn({ err: message, xds: config.picker!.xds }, 'the endpoint picker lost its ADS stream (reconnecting; the last pools are kept)');
+      })
+    : undefined;
   const server = new ProcessorServer({
     settings: {
       maxRequestBytes: config.maxRequestBytes,
@@ -49,7 +56,9 @@ runService('ext-proc', log, async () => {
       ...(cacheStore
         ? { cache: { store: cacheStore, maxEntryBytes: config.cache.maxEntryBytes, onLookup: (hit: boolean) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }) } }
         : {}),
+      ...(picker ? { picker } : {}),
     },
+    onTable: (t) => picker?.watch(t.picked),
     onLog: (r) => requestLog.write(r),
     metrics,
     log,
@@ -63,7 +72,7 @@ runService('ext-proc', log, async () => {
   const ready = (): string | undefined => undefined;
   const consul = config.consul ? new ConsulClient(config.consul) : undefined;
   const port = await server.grpc.listen(config.listen.host, config.listen.port);
-  const admin = await listenHttp(processorAdminApp({ config, server, metrics, ready, cacheStats: () => cacheStore?.stats() }), config.admin.host, config.admin.port);
+  const admin = await listenHttp(processorAdminApp({ config, server, metrics, ready, cacheStats: () => cacheStore?.stats(), picker: () => picker?.status() }), config.admin.host, config.admin.port);
   const deregister = await registerComponent(consul, config, port, log, { check: (address) => ({ grpc: `${address}:${port}` }) });
   log.info({ listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}` }, 'ext-proc started');
 
@@ -74,5 +83,6 @@ runService('ext-proc', log, async () => {
     consul?.close();
     requestLog.close();
     await cacheStore?.close();
+    picker?.close();
   };
 });

@@ -120,7 +120,9 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
     }
     let llm: Component | undefined;
     if (options.llm) {
-      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc'), ...(options.llmArgs ? { extraArgs: options.llmArgs } : {}), ...(options.llmNodeArgs ? { nodeArgs: options.llmNodeArgs } : {}) });
+      // The endpoint picker reads the model pools from this mesh's xds-server (it reconnects until that is up).
+      const llmArgs = [`--xds=127.0.0.1:${xdsPort}`, ...(options.llmArgs ?? [])];
+      llm = await startExtProc({ port: llmPort, adminPort: llmAdmin, consulAddress: consul.address, logFile: logFile('ext-proc'), extraArgs: llmArgs, ...(options.llmNodeArgs ? { nodeArgs: options.llmNodeArgs } : {}) });
       const l = llm;
       started.push({ stop: () => l.stop() });
     }

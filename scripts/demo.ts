@@ -169,7 +169,8 @@ async function main(): Promise<void> {
     port: ports.extProc,
     adminPort: ports.extProc + 1,
     consulAddress: consul.address,
-    extraArgs: [`--request-log-file=${path.join(logs, 'llm-requests.log')}`],
+    // The endpoint picker reads the model pools from the xds-server below.
+    extraArgs: [`--request-log-file=${path.join(logs, 'llm-requests.log')}`, `--xds=127.0.0.1:${ports.xds}`],
     logFile: path.join(logs, 'ext-proc.log'),
   });
   watchForCrash(extProc.process);

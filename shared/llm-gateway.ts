@@ -57,7 +57,12 @@ export interface ModelTableWire {
   readonly aliases: Readonly<Record<string, ReadonlyArray<readonly [string, number]>>>;
   /** Services whose calls go to the request log (prompt and completion), opt-in. */
   readonly logged?: readonly string[];
+  /** Models whose calls the processor's endpoint picker places (their clusters take its choice). */
+  readonly picked?: readonly string[];
 }
+
+/** The endpoint the picker chose for a call ("ip:port"), in LLM_METADATA_NAMESPACE: the model cluster's override-host policy reads it. */
+export const ENDPOINT_METADATA_KEY = 'endpoint';
 
 /**
  * A provider that knows a model by another name (a model-route's `Services: [{Service, Model}]`)

@@ -13,7 +13,7 @@
 //                      metadata (for the access log and token budgets), the metrics, the request
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
-import { CACHE_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
+import { CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
@@ -35,6 +35,15 @@ export interface ExchangeSettings {
   readonly logFieldBytes: number;
   /** The response cache, when on. */
   readonly cache?: { readonly store: CacheStore; readonly maxEntryBytes: number; readonly onLookup: (hit: boolean) => void };
+  /** The endpoint picker, when on: it places the calls of the table's `picked` models. */
+  readonly picker?: Picker;
+}
+
+export interface Picker {
+  /** The endpoint ("ip:port") for a call, or undefined: Envoy balances it. */
+  pick(model: string, prompt: string): { readonly address: string } | undefined;
+  /** The call placed on `address` is over. */
+  done(address: string): void;
 }
 
 
@@ -46,8 +55,11 @@ const CACHE_MISS_HEADERS = (): Buffer => (cacheMiss ??= encodeContinue('response
 /** Body answers that route a call with its body unchanged, per table: one per name, the model it goes to and whether the cache missed. */
 const ROUTED = new WeakMap<ModelTable, Map<string, Buffer>>();
 
-/** The request body's answer: the model the call goes to, and the body the service gets when it changed. */
-function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean): Buffer {
+/**
+ * The request body's answer: the model the call goes to, the body the service gets when it
+ * changed, and the endpoint the picker chose (then it is the call's own, encoded per call).
+ */
+function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean, endpoint?: string): Buffer {
   const encode = (): Buffer =>
     encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
@@ -57,10 +69,12 @@ function routedAnswer(table: ModelTable, requested: string, model: string, body:
       ...(body ? { body } : {}),
       // The model routes match this; clearing the route makes Envoy match again.
       // A cache miss too: the model route says so in the answer's CACHE_HEADER.
-      metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model, requested_model: requested, ...(cacheMiss ? { [CACHE_METADATA_KEY]: 'miss' } : {}) } },
+      metadata: {
+        [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model, requested_model: requested, ...(cacheMiss ? { [CACHE_METADATA_KEY]: 'miss' } : {}), ...(endpoint ? { [ENDPOINT_METADATA_KEY]: endpoint } : {}) },
+      },
       clearRouteCache: true,
     });
-  if (body) return encode();
+  if (body || endpoint) return encode();
   let byName = ROUTED.get(table);
   if (!byName) ROUTED.set(table, (byName = new Map()));
   const key = `${requested}\u0000${model}\u0000${cacheMiss}`;
@@ -96,6 +110,8 @@ export class Exchange {
   private cacheKey: string | undefined;
   private jsonBytes = 0;
   private finished = false;
+  /** The endpoint the picker placed this call on, released when it ends. */
+  private placedOn: string | undefined;
 
   constructor(
     private readonly table: ModelTable,
@@ -149,6 +165,12 @@ export class Exchange {
     this.service = f.service;
   }
 
+  /** The stream was cancelled: what the call holds is let go (it is not reported). */
+  abandon(): void {
+    if (this.placedOn) this.s.picker!.done(this.placedOn);
+    this.placedOn = undefined;
+  }
+
   /** Envoy ended the stream: a call whose answer had no body (so no chunk came) is reported now. */
   end(): void {
     if (!this.finished) this.finish(undefined);
@@ -164,7 +186,7 @@ export class Exchange {
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
     if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
-    const routed = (cacheMiss = false): Buffer => routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss);
+    const routed = (cacheMiss = false): Buffer => routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.place());
     const cache = this.s.cache;
     if (!cache || !cacheable(this.operation, read.request.parsed, this.cacheAllowed)) return routed();
     // The model the service would get is in the key: an alias's answers are its models' own.
@@ -181,6 +203,14 @@ export class Exchange {
       return encodeImmediate(200, hit, [[CACHE_HEADER, 'hit']], 'meshgate_llm_cache_hit', { model: this.model, cache: 'hit' });
     };
     return found instanceof Promise ? found.then(decide) : decide(found);
+  }
+
+  /** The picker's endpoint for this call, when its model's calls are placed. */
+  private place(): string | undefined {
+    const picker = this.s.picker;
+    if (!picker || !this.request || !this.table.picked.has(this.model)) return undefined;
+    this.placedOn = picker.pick(this.model, promptOf(this.request.parsed))?.address;
+    return this.placedOn;
   }
 
   private refuse(error: OpenAiError): Buffer {
@@ -226,6 +256,10 @@ export class Exchange {
       metadata['prompt_tokens'] = usage.promptTokens;
       metadata['completion_tokens'] = usage.completionTokens;
       metadata['total_tokens'] = usage.totalTokens;
+    }
+    if (this.placedOn) {
+      this.s.picker!.done(this.placedOn);
+      this.placedOn = undefined;
     }
     if (!this.finished && this.operation && this.request) {
       this.finished = true;

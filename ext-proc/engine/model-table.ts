@@ -8,6 +8,7 @@ const tableSchema = z.strictObject({
   models: z.array(z.string()),
   aliases: z.record(z.string(), z.array(z.tuple([z.string(), z.number().int().positive()])).min(1)).default({}),
   logged: z.array(z.string()).default([]),
+  picked: z.array(z.string()).default([]),
 });
 
 export interface ModelTable {
@@ -18,11 +19,17 @@ export interface ModelTable {
   readonly aliasCount: number;
   /** Services whose calls are logged; empty: none (nothing is kept for the log). */
   readonly logged: ReadonlySet<string>;
+  /** The catalog's models (no aliases). */
+  readonly models: readonly string[];
+  /** Models whose calls the endpoint picker places. */
+  readonly picked: ReadonlySet<string>;
 }
 
 class ParsedTable implements ModelTable {
   readonly names: ReadonlySet<string>;
   readonly logged: ReadonlySet<string>;
+  readonly models: readonly string[];
+  readonly picked: ReadonlySet<string>;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
   constructor(t: z.infer<typeof tableSchema>) {
@@ -36,6 +43,8 @@ class ParsedTable implements ModelTable {
     this.aliases = aliases;
     this.names = new Set([...t.models, ...aliases.keys()]);
     this.logged = new Set(t.logged);
+    this.models = t.models;
+    this.picked = new Set(t.picked);
   }
 
   get aliasCount(): number {
@@ -51,7 +60,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [] });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [] });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {
@@ -63,7 +72,11 @@ export function parseModelTable(text: string): ModelTable {
 /** Tables by their text: the few distinct ones a fleet of config versions sends. */
 export class ModelTables {
   private readonly byText = new Map<string, ModelTable>();
-  constructor(private readonly max = 16) {}
+  constructor(
+    private readonly max = 16,
+    /** Each table the first time it is read (the picker watches its models' pools). */
+    private readonly onNew: (t: ModelTable) => void = () => undefined,
+  ) {}
 
   summaries(): Array<{ models: number; aliases: number }> {
     return [...this.byText.values()].map((t) => ({ models: t.names.size - t.aliasCount, aliases: t.aliasCount }));
@@ -80,6 +93,7 @@ export class ModelTables {
     }
     if (this.byText.size >= this.max) this.byText.delete(this.byText.keys().next().value!);
     this.byText.set(text, t);
+    this.onNew(t);
     return t;
   }
 }

@@ -37,6 +37,13 @@ export class ProcessorMetrics extends GenAiMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly picks = new Counter({
+    name: 'meshgate_llm_endpoint_picks_total',
+    help: 'Calls of picked models, by what placed them: prefix (the instance holding its prefix), load (the least loaded), saturated (every instance was; the least loaded), none (no fresh metrics: Envoy balanced it)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly pickerErrors = new Counter({ name: 'meshgate_llm_picker_xds_errors_total', help: "The picker's ADS stream to the xds-server failed (it reconnects; the last view is kept)", registers: [this.registry] });
   readonly cacheErrors = new Counter({ name: 'meshgate_llm_cache_errors_total', help: 'Response cache operations on Redis that failed (each a miss)', registers: [this.registry] });
 
   constructor(bounds: ConstructorParameters<typeof GenAiMetrics>[0] = {}) {

@@ -11,7 +11,7 @@ import type { CallRecord } from '../engine/call-record.js';
 import { Exchange, type ExchangeSettings } from '../engine/exchange.js';
 import { MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import { UpstreamAttempt } from '../engine/upstream-attempt.js';
-import { ModelTables } from '../engine/model-table.js';
+import { ModelTables, type ModelTable } from '../engine/model-table.js';
 import type { RequestLogRecord } from '../log/request-log.js';
 import type { ProcessorMetrics } from '../metrics/processor.js';
 import { decodePhase, EXTERNAL_PROCESSOR_SERVICE, type Phase } from './codec.js';
@@ -23,6 +23,8 @@ export interface ProcessorServerDeps {
   readonly limits: H2Limits;
   readonly onCall: (record: CallRecord) => void;
   readonly onLog: (record: RequestLogRecord) => void;
+  /** A model table seen for the first time. */
+  readonly onTable?: (table: ModelTable) => void;
 }
 
 /** Messages a stream may send while an earlier one's answer is still being worked out. */
@@ -30,11 +32,12 @@ const MAX_WAITING = 8;
 
 export class ProcessorServer {
   readonly grpc: GrpcServer;
-  private readonly tables = new ModelTables();
+  private readonly tables: ModelTables;
   /** ext_proc streams open now (HTTP calls in flight through the processor). */
   openStreams = 0;
 
   constructor(private readonly deps: ProcessorServerDeps) {
+    this.tables = new ModelTables(16, (t) => deps.onTable?.(t));
     this.grpc = new GrpcServer({
       services: [EXTERNAL_PROCESSOR_SERVICE],
       onError: (err) => deps.log.error({ err }, 'Process failed'),
@@ -70,7 +73,7 @@ export class ProcessorServer {
    * on Redis), later messages wait behind it, at most MAX_WAITING. A message that cannot be
    * handled ends the stream.
    */
-  private serve(call: BidiCall, handler: { handle(p: Phase): Buffer | Promise<Buffer>; end?(): void }, closed: () => void): BidiHandler {
+  private serve(call: BidiCall, handler: { handle(p: Phase): Buffer | Promise<Buffer>; end?(): void; abandon?(): void }, closed: () => void): BidiHandler {
     const { metrics, log } = this.deps;
     let waiting: Buffer[] | undefined;
     const fail = (err: Error): void => {
@@ -115,7 +118,10 @@ export class ProcessorServer {
         closed();
         call.end();
       },
-      onCancel: closed,
+      onCancel: () => {
+        handler.abandon?.();
+        closed();
+      },
     };
   }
 

@@ -17,7 +17,7 @@ const ROUTER = 'Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathPr
 const RESOLVER =
   'Kind: service-resolver\nName: web\nConnectTimeout: 2s\nRequestTimeout: 8s\nLoadBalancer: {Policy: ring_hash, HashPolicies: [{Field: header, FieldValue: X-User}]}';
 /** A model-route entry for the model web serves. */
-const MODEL_ROUTE = 'Kind: model-route\nName: m\nServices: [web]\nRequestTimeoutMs: 11000';
+const MODEL_ROUTE = 'Kind: model-route\nName: m\nServices: [web]\nRequestTimeoutMs: 11000\nEndpointPicker: "off"';
 const DEFAULTS = [
   'Kind: service-defaults',
   'Name: web',
@@ -54,6 +54,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   connectTimeout: { resolver: 2_000, 'service-defaults': 3_000, meta: 4_000, default: 1_000 },
   requestTimeout: { infrastructure: 1_500, route: 7_000, resolver: 8_000, 'service-defaults': 9_000, meta: 10_000, default: 30_000 },
   modelTimeout: { 'model-route': 11_000, default: 'the first service’s request timeout' },
+  endpointPicker: { 'model-route': 'off', default: 'load-and-prefix' },
   loadBalancer: { resolver: 'ring_hash', default: 'round_robin' },
   hashPolicies: { resolver: 'header:x-user', default: '' },
   retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
@@ -84,6 +85,10 @@ function read(r: ResolvedMesh, setting: Setting): unknown {
     case 'modelTimeout': {
       const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
       return m?.decidedBy.modelTimeout === 'model-route' ? m.timeoutMs : m?.timeoutMs === p.requestTimeoutMs ? 'the first service’s request timeout' : m?.timeoutMs;
+    }
+    case 'endpointPicker': {
+      const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
+      return m ? (m.decidedBy.endpointPicker === 'model-route' && !m.endpointPicker ? 'off' : 'load-and-prefix') : undefined;
     }
     case 'loadBalancer':
       return p.loadBalancer.policy;
@@ -126,7 +131,7 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
       });
       // A layer the table does not list says nothing, even when it is the only one present
       // (an infrastructure service serves no model: there is nothing to ask it about models).
-      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !(setting === 'modelTimeout' && l === 'infrastructure'))) {
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !((setting === 'modelTimeout' || setting === 'endpointPicker') && l === 'infrastructure'))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
       }
     });

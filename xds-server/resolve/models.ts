@@ -52,7 +52,9 @@ export interface RoutedModel {
   readonly renamed: Readonly<Record<string, string>>;
   /** Its cluster ("model~<id>"): the first service's instances, the others' as failover (lower priorities). */
   readonly target: Target;
-  readonly decidedBy: { readonly modelTimeout: Layer };
+  /** The processor's endpoint picker places its calls; Envoy's balancing (the first service's) when it cannot. */
+  readonly endpointPicker: boolean;
+  readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer };
 }
 
 export interface ModelAlias {
@@ -108,7 +110,21 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
     const renamed: Record<string, string> = {};
     for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== c.id && c.services.includes(s.Service)) renamed[s.Service] = s.Model;
     const timeout = decide('modelTimeout', { 'model-route': e?.RequestTimeoutMs, default: servicePolicy(m, services[0]!).requestTimeoutMs });
-    return { id: c.id, services, timeoutMs: timeout.value, renamed, target: modelTarget(m, c.id, services, renamed), decidedBy: { modelTimeout: timeout.from } };
+    const target = modelTarget(m, c.id, services, renamed);
+    const picker = decide('endpointPicker', { 'model-route': e?.EndpointPicker, default: 'load-and-prefix' });
+    // Envoy's fallback under the picker is the service's own policy, unless it hashes (a hash
+    // policy and an override are two answers to one question): then the picker stays off.
+    const hashes = target.policy.loadBalancer.policy === 'ring_hash' || target.policy.loadBalancer.policy === 'maglev';
+    if (picker.value !== 'off' && hashes) notes.push(`model ${c.id}: its first service balances by hash (${target.policy.loadBalancer.policy}); the endpoint picker is off for it`);
+    return {
+      id: c.id,
+      services,
+      timeoutMs: timeout.value,
+      renamed,
+      target,
+      endpointPicker: picker.value !== 'off' && !hashes,
+      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from },
+    };
   });
   const aliases: ModelAlias[] = [];
   for (const e of [...entries.values()].sort((a, b) => (a.Name < b.Name ? -1 : 1))) {

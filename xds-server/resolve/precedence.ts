@@ -21,6 +21,8 @@ export const SETTING_LAYERS = {
   requestTimeout: ['infrastructure', 'route', 'resolver', 'service-defaults', 'meta', 'default'],
   /** How long the gateway waits for a model's answer; the default is its first service's request timeout. */
   modelTimeout: ['model-route', 'default'],
+  /** Whether the processor's endpoint picker places a model's calls (its cluster takes the choice). */
+  endpointPicker: ['model-route', 'default'],
   loadBalancer: ['resolver', 'default'],
   hashPolicies: ['resolver', 'default'],
   retries: ['route', 'default'],

@@ -6,7 +6,7 @@ import { TranslationCache } from './cache.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters } from './http-filters.js';
-import { UNROUTED_CLUSTER, unroutedCluster, withRenamingStage } from './model-routes.js';
+import { UNROUTED_CLUSTER, unroutedCluster, withEndpointPicker, withRenamingStage } from './model-routes.js';
 import type { NamedResource, Translation } from './resource-set.js';
 import { clusterResource, endpointResource } from './targets.js';
 
@@ -19,7 +19,10 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
     const plain = clusterResource(t, cache);
     if (!m || !s.llm) return plain;
     // The processor's upstream stage is the settings' too: part of what the result is cached by.
-    return { name: t.id, resource: cache.of(t, `cluster+renaming\u0000${s.llm.service}\u0000${s.llm.timeoutMs}`, () => withRenamingStage(m, plain.resource, s.llm!)) };
+    return {
+      name: t.id,
+      resource: cache.of(t, `cluster+renaming+picker\u0000${s.llm.service}\u0000${s.llm.timeoutMs}\u0000${m.endpointPicker}`, () => withEndpointPicker(m, withRenamingStage(m, plain.resource, s.llm!))),
+    };
   };
   const filters = gatewayHttpFilters(g.identityHeaders, s.authz, s.ratelimit, s.llm, g.models?.limits);
   return {

@@ -252,6 +252,12 @@ export const modelRoute = z
       .optional(),
     /** How long the gateway waits for an answer (a stream: for all of it). */
     RequestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    /**
+     * `load-and-prefix` (the default): the processor's endpoint picker places each call on the
+     * instance chosen by load and prompt prefix, Envoy's balancing when it cannot; `off`: Envoy's
+     * balancing alone (the first service's LoadBalancer).
+     */
+    EndpointPicker: z.enum(['load-and-prefix', 'off']).optional(),
   })
   .superRefine((r, ctx) => {
     if (!r.Targets === !r.Services) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias) or Services (the order of a model\'s services), one of the two' });

@@ -1,0 +1,118 @@
+// Reads each pool endpoint's load from its /metrics at a short interval (vLLM serves them on its
+// API port): one read in flight per endpoint, each bounded in time and bytes, a read that fails
+// or says nothing leaves the endpoint without load (the picker then does not count on it). The
+// endpoints are the pools' (set on each change of the view), at most `maxEndpoints` of them.
+import http from 'node:http';
+import { parseServerLoad, type ServerLoad } from './server-load.js';
+
+export interface ScraperOptions {
+  readonly intervalMs: number;
+  readonly maxEndpoints: number;
+  /** A /metrics text larger than this is not read. */
+  readonly maxBytes: number;
+  readonly path: string;
+}
+
+interface Target {
+  load: ServerLoad | undefined;
+  readAt: number;
+  sentSince: number;
+  busy: boolean;
+  failures: number;
+}
+
+export class LoadScraper {
+  private readonly targets = new Map<string, Target>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  scrapes = 0;
+  failures = 0;
+
+  constructor(private readonly o: ScraperOptions, private readonly now: () => number = Date.now) {
+    this.timer = setInterval(() => this.tick(), o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** The endpoints to read: new ones are added, ones no pool has any more are dropped. */
+  setEndpoints(addresses: Iterable<string>): void {
+    const keep = new Set<string>();
+    for (const a of addresses) {
+      if (keep.size >= this.o.maxEndpoints) break;
+      keep.add(a);
+      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, sentSince: 0, busy: false, failures: 0 });
+    }
+    for (const a of this.targets.keys()) if (!keep.has(a)) this.targets.delete(a);
+  }
+
+  /** Its load, when read within three intervals. */
+  loadOf(address: string): { load: ServerLoad | undefined; sentSince: number } {
+    const t = this.targets.get(address);
+    if (!t) return { load: undefined, sentSince: 0 };
+    const fresh = t.load && this.now() - t.readAt <= 3 * this.o.intervalMs;
+    return { load: fresh ? t.load : undefined, sentSince: t.sentSince };
+  }
+
+  /** A call went to it: it counts as waiting there until the next read. */
+  sent(address: string): void {
+    const t = this.targets.get(address);
+    if (t) t.sentSince += 1;
+  }
+
+  get endpoints(): number {
+    return this.targets.size;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.agent.destroy();
+  }
+
+  private tick(): void {
+    for (const [address, t] of this.targets) if (!t.busy) this.read(address, t);
+  }
+
+  private read(address: string, t: Target): void {
+    t.busy = true;
+    const sentBefore = t.sentSince;
+    const [host, port] = splitAddress(address);
+    const done = (load: ServerLoad | undefined): void => {
+      t.busy = false;
+      this.scrapes += 1;
+      if (!load) {
+        t.failures += 1;
+        this.failures += 1;
+        t.load = undefined;
+        return;
+      }
+      t.failures = 0;
+      t.load = load;
+      t.readAt = this.now();
+      // What was sent while the read was out may not be in it yet.
+      t.sentSince = Math.max(0, t.sentSince - sentBefore);
+    };
+    const req = http.get({ host, port, path: this.o.path, agent: this.agent, timeout: this.o.intervalMs * 2 }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return done(undefined);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > this.o.maxBytes) return res.destroy();
+        chunks.push(c);
+      });
+      res.on('end', () => done(parseServerLoad(Buffer.concat(chunks).toString())));
+      res.on('error', () => undefined);
+      res.on('close', () => t.busy && done(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => t.busy && done(undefined));
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  return [host, Number(address.slice(colon + 1))];
+}

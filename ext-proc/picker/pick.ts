@@ -1,0 +1,69 @@
+// The choice of one endpoint for a call, as a pure function of what the picker knows: each
+// candidate's load (from its metrics, plus the calls the gateway sent it since), and how much
+// of the prompt's prefix was last sent to it. In the manner of the inference extension's
+// scheduler: keep the healthy endpoints of the first priority that has any (failover stays
+// Envoy's); drop the saturated ones while some are not; then the best score — prefix affinity
+// against queue and KV-cache pressure — with ties broken at random (no herd onto one instance).
+import type { ServerLoad } from './server-load.js';
+
+export interface Candidate {
+  readonly address: string;
+  readonly priority: number;
+  readonly healthy: boolean;
+  /** Undefined: no fresh metrics. */
+  readonly load: ServerLoad | undefined;
+  /** Calls the gateway sent it since its metrics were read (they are in no count yet). */
+  readonly sentSince: number;
+}
+
+export interface PickWeights {
+  /** An endpoint whose waiting calls reach this is saturated. */
+  readonly queueThreshold: number;
+  /** An endpoint whose KV cache is used this much (0..1) is saturated. */
+  readonly kvThreshold: number;
+  /** What a whole-prompt prefix match is worth, in waiting calls per `queueThreshold`. */
+  readonly prefixWeight: number;
+}
+
+export const DEFAULT_WEIGHTS: PickWeights = { queueThreshold: 5, kvThreshold: 0.8, prefixWeight: 2 };
+
+export interface Picked {
+  readonly address: string;
+  /** Why: "prefix" (the affinity endpoint), "load" (the least loaded), or "saturated" (every endpoint was). */
+  readonly reason: 'prefix' | 'load' | 'saturated';
+}
+
+/** The calls waiting at an endpoint, counting those sent since its metrics: they queue or run there. */
+export const waitingOf = (c: Candidate): number => (c.load ? c.load.waiting : 0) + c.sentSince;
+
+export function isSaturated(c: Candidate, w: PickWeights): boolean {
+  return !!c.load && (waitingOf(c) >= w.queueThreshold || c.load.kvUsage >= w.kvThreshold);
+}
+
+/**
+ * Undefined when no candidate has fresh metrics (Envoy's own balancing decides then).
+ * `matched`: endpoint → leading prefix blocks it holds; `blocks`: the prompt's blocks.
+ */
+export function pick(candidates: readonly Candidate[], matched: ReadonlyMap<string, number>, blocks: number, w: PickWeights = DEFAULT_WEIGHTS, random: () => number = Math.random): Picked | undefined {
+  const healthy = candidates.filter((c) => c.healthy);
+  if (!healthy.length) return undefined;
+  const first = Math.min(...healthy.map((c) => c.priority));
+  const known = healthy.filter((c) => c.priority === first && c.load);
+  if (!known.length) return undefined;
+  const open = known.filter((c) => !isSaturated(c, w));
+  const pool = open.length ? open : known;
+  const score = (c: Candidate): number =>
+    (blocks ? (w.prefixWeight * (matched.get(c.address) ?? 0)) / blocks : 0) - waitingOf(c) / w.queueThreshold - c.load!.kvUsage - c.load!.running * 1e-3;
+  let best: Candidate[] = [];
+  let top = -Infinity;
+  for (const c of pool) {
+    const s = score(c);
+    if (s > top + 1e-9) {
+      top = s;
+      best = [c];
+    } else if (Math.abs(s - top) <= 1e-9) best.push(c);
+  }
+  const chosen = best[Math.floor(random() * best.length)]!;
+  const reason = !open.length ? 'saturated' : (matched.get(chosen.address) ?? 0) > 0 ? 'prefix' : 'load';
+  return { address: chosen.address, reason };
+}
