@@ -96,13 +96,16 @@ function promptTokens(request: ChatRequest): string[] {
 }
 
 /** A chat call on the simulated GPU: a JSON answer when its last token is out, or a stream paced per token. */
-async function simulatedChat(gpu: GpuSimulator, req: http.IncomingMessage, res: http.ServerResponse, request: ChatRequest): Promise<void> {
+async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, request: ChatRequest): Promise<void> {
   const full = chatCompletion(request, instance);
   const words = (chatAnswer(request).content ?? '').split(' ').filter(Boolean);
   const maxTokens = Number((request as { max_tokens?: unknown }).max_tokens);
   const output = Number.isInteger(maxTokens) && maxTokens > 0 ? Math.min(maxTokens, Math.max(1, words.length)) : Math.max(1, words.length);
   const call = { promptTokens: promptTokens(request), outputTokens: output };
-  const gone = (): boolean => res.destroyed || req.destroyed;
+  // The caller left: its connection closed before the answer ended (a request is destroyed once read, so not that).
+  let left = false;
+  res.on('close', () => (left = !res.writableFinished));
+  const gone = (): boolean => left;
   const usage = (cached: number): Record<string, unknown> => ({ ...(full['usage'] as Record<string, unknown>), completion_tokens: output, total_tokens: call.promptTokens.length + output, prompt_tokens: call.promptTokens.length, prompt_tokens_details: { cached_tokens: cached } });
   try {
     if (!request.stream) {
@@ -248,7 +251,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     if (problem) return openAiError(res, 400, problem);
     const request = body as ChatRequest;
     if (failStatus) return openAiError(res, failStatus, `${instance} is failing (${failStatus})`);
-    if (sim) return simulatedChat(sim, req, res, request);
+    if (sim) return simulatedChat(sim, res, request);
     if (request.stream) return inSlot(() => streamChat(res, request, paceOf(req)));
     return inSlot(() => send(res, 200, chatCompletion(request, instance)));
   }

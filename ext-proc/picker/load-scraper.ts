@@ -16,6 +16,8 @@ export interface ScraperOptions {
 interface Target {
   load: ServerLoad | undefined;
   readAt: number;
+  /** Not read before this: an endpoint whose reads fail is read less often (up to every 5 s). */
+  nextAt: number;
   sentSince: number;
   busy: boolean;
   failures: number;
@@ -39,7 +41,7 @@ export class LoadScraper {
     for (const a of addresses) {
       if (keep.size >= this.o.maxEndpoints) break;
       keep.add(a);
-      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, sentSince: 0, busy: false, failures: 0 });
+      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, nextAt: 0, sentSince: 0, busy: false, failures: 0 });
     }
     for (const a of this.targets.keys()) if (!keep.has(a)) this.targets.delete(a);
   }
@@ -68,7 +70,8 @@ export class LoadScraper {
   }
 
   private tick(): void {
-    for (const [address, t] of this.targets) if (!t.busy) this.read(address, t);
+    const now = this.now();
+    for (const [address, t] of this.targets) if (!t.busy && now >= t.nextAt) this.read(address, t);
   }
 
   private read(address: string, t: Target): void {
@@ -82,6 +85,7 @@ export class LoadScraper {
         t.failures += 1;
         this.failures += 1;
         t.load = undefined;
+        t.nextAt = this.now() + Math.min(5_000, this.o.intervalMs * 2 ** Math.min(t.failures, 10));
         return;
       }
       t.failures = 0;

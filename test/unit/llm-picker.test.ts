@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_WEIGHTS, pick, type Candidate } from '../../ext-proc/picker/pick.js';
+import { poolOf } from '../../ext-proc/picker/pool-view.js';
+import { PrefixIndex, prefixBlocks } from '../../ext-proc/picker/prefix-index.js';
+import { parseServerLoad } from '../../ext-proc/picker/server-load.js';
+
+const idle = { running: 0, waiting: 0, kvUsage: 0.1 };
+const at = (address: string, waiting: number, extra: Partial<Candidate> = {}): Candidate => ({ address, priority: 0, healthy: true, load: { ...idle, running: 1, waiting }, sentSince: 0, ...extra });
+const first = () => 0;
+
+describe('the endpoint picker', () => {
+  it('reads vLLM’s load lines and nothing else', () => {
+    const text = [
+      '# HELP vllm:num_requests_running x',
+      'vllm:num_requests_running{model_name="a"} 2',
+      'vllm:num_requests_waiting{model_name="a"} 3',
+      'vllm:num_requests_waiting{model_name="b"} 1',
+      'vllm:gpu_cache_usage_perc{model_name="a"} 0.5',
+      'vllm:kv_cache_usage_perc{model_name="a"} 0.25',
+      'process_cpu_seconds_total 9',
+    ].join('\n');
+    assert.deepEqual(parseServerLoad(text), { running: 2, waiting: 4, kvUsage: 0.5 });
+    assert.equal(parseServerLoad('{"msg":"an echo, not metrics"}'), undefined);
+    assert.equal(parseServerLoad('vllm:num_requests_waiting{a="b"} NaN'), undefined);
+  });
+
+  it('goes to the shortest queue, counting the calls it sent since the last read', () => {
+    assert.deepEqual(pick([at('a', 3), at('b', 1), at('c', 2)], new Map(), 0, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' });
+    assert.equal(pick([at('a', 3), at('b', 1, { sentSince: 3 }), at('c', 2)], new Map(), 0, DEFAULT_WEIGHTS, first)?.address, 'c');
+  });
+
+  it('keeps a prefix on its instance until that instance is saturated', () => {
+    const blocks = 4;
+    assert.deepEqual(pick([at('a', 2), at('b', 0)], new Map([['a', 4]]), blocks, DEFAULT_WEIGHTS, first), { address: 'a', reason: 'prefix' });
+    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' });
+    const fullCache = { ...at('a', 0), load: { running: 1, waiting: 0, kvUsage: 0.9 } };
+    assert.equal(pick([fullCache, at('b', 1)], new Map([['a', 4]]), blocks, DEFAULT_WEIGHTS, first)?.address, 'b', 'a KV cache past the threshold saturates too');
+  });
+
+  it('says when every instance is saturated, and picks the least loaded of them', () => {
+    assert.deepEqual(pick([at('a', 9), at('b', 6)], new Map(), 0, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'saturated' });
+  });
+
+  it('leaves the call to Envoy when it knows no load, and stays within the first healthy priority', () => {
+    assert.equal(pick([{ ...at('a', 0), load: undefined }], new Map(), 0), undefined);
+    assert.equal(pick([at('a', 0, { healthy: false })], new Map(), 0), undefined);
+    assert.equal(pick([at('a', 9), at('b', 0, { priority: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.address, 'a', 'failover to the next service is Envoy’s');
+    assert.equal(pick([at('a', 0, { healthy: false }), at('b', 0, { priority: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.address, 'b');
+  });
+
+  it('breaks ties at random, so idle instances share new conversations', () => {
+    const seen = new Set<string>();
+    for (const r of [0, 0.5, 0.99]) seen.add(pick([at('a', 0), at('b', 0), at('c', 0)], new Map(), 0, DEFAULT_WEIGHTS, () => r)!.address);
+    assert.deepEqual([...seen].sort(), ['a', 'b', 'c']);
+  });
+
+  it('names prefix blocks by everything before them, and remembers where each was sent', () => {
+    const o = { blockChars: 4, maxBlocks: 3 };
+    assert.deepEqual(prefixBlocks('abc', o), []);
+    const long = prefixBlocks('aaaabbbbccccdddd', o);
+    assert.equal(long.length, 3, 'at most maxBlocks');
+    assert.deepEqual(prefixBlocks('aaaabbbbXXXX', o).slice(0, 2), long.slice(0, 2));
+    assert.notEqual(prefixBlocks('zzzzbbbb', o)[1], long[1]);
+    const index = new PrefixIndex(4);
+    index.record(long, 'x');
+    index.record(prefixBlocks('aaaabbbb', o), 'y');
+    assert.deepEqual(index.matches(long), new Map([['y', 2], ['x', 3]]));
+    index.record(prefixBlocks('qqqqrrrr', o), 'z');
+    assert.equal(index.size, 4, 'bounded: the least recently used names go');
+  });
+
+  it('reads a pool from a ClusterLoadAssignment: addresses, priorities, health, services', () => {
+    const cla = {
+      cluster_name: 'model~m',
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 8001 } } }, health_status: 'HEALTHY', metadata: { filter_metadata: { meshgate: { service: 's', instance: 's-1' } } } },
+            { endpoint: { address: { socket_address: { address: '::1', port_value: 8002 } } }, health_status: 'UNHEALTHY', metadata: { filter_metadata: { meshgate: { service: 's', instance: 's-2' } } } },
+          ],
+        },
+        { priority: 1, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.2', port_value: 9 } } } }, { endpoint: {} }] },
+      ],
+    };
+    assert.deepEqual(poolOf(cla), [
+      { address: '127.0.0.1:8001', instance: 's-1', service: 's', priority: 0, healthy: true },
+      { address: '[::1]:8002', instance: 's-2', service: 's', priority: 0, healthy: false },
+      { address: '127.0.0.2:9', instance: '', service: '', priority: 1, healthy: true },
+    ]);
+  });
+});
