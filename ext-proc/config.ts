@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
+import { MAX_MESSAGE_TIMEOUT_SECONDS } from '../shared/llm-gateway.js';
 import { checkHeaderName } from '../shared/validate/names.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { orThrow, within } from '../shared/validate/result.js';
@@ -69,6 +70,9 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
                              blocks of a prompt looked at [64]
   --picker-prefix-entries N  prefix blocks remembered, least recently used out first [100000]
   --picker-max-endpoints N   instances read, all pools together [1024]
+  --queue-length N           calls that wait per saturated model pool, by priority and fair
+                             between tenants (0: none wait) [256]
+  --queue-max-wait DURATION  the longest a call waits for room, then 429 [5s]
 ${H2_LIMITS_USAGE}`;
 
 type CacheFlags = Partial<Record<'cache' | 'cache-redis' | 'cache-timeout' | 'cache-ttl' | 'cache-max-bytes' | 'cache-max-entry-bytes', string>>;
@@ -88,7 +92,7 @@ function cacheConfig(values: CacheFlags): ProcessorConfig['cache'] {
   };
 }
 
-type PickerFlags = Partial<Record<'xds' | `picker-${'scrape-interval' | 'metrics-path' | 'queue-threshold' | 'kv-threshold' | 'prefix-weight' | 'prefix-block-chars' | 'prefix-max-blocks' | 'prefix-entries' | 'max-endpoints'}`, string>>;
+type PickerFlags = Partial<Record<'xds' | 'queue-length' | 'queue-max-wait' | `picker-${'scrape-interval' | 'metrics-path' | 'queue-threshold' | 'kv-threshold' | 'prefix-weight' | 'prefix-block-chars' | 'prefix-max-blocks' | 'prefix-entries' | 'max-endpoints'}`, string>>;
 
 function fraction(text: string | undefined, flag: string, fallback: number, max = 1): number {
   if (text === undefined) return fallback;
@@ -97,9 +101,16 @@ function fraction(text: string | undefined, flag: string, fallback: number, max 
   return n;
 }
 
+/** Envoy waits for a queued call's answer at most MAX_MESSAGE_TIMEOUT_SECONDS: the wait stays a second under it. */
+function queueMaxWait(text: string | undefined): number {
+  const ms = durationFlag(text ?? '5s', '--queue-max-wait');
+  if (ms > (MAX_MESSAGE_TIMEOUT_SECONDS - 1) * 1000) throw new Error(`--queue-max-wait ${text}: at most ${MAX_MESSAGE_TIMEOUT_SECONDS - 1}s (the gateway waits ${MAX_MESSAGE_TIMEOUT_SECONDS}s for an answer at most)`);
+  return ms;
+}
+
 function pickerConfig(values: PickerFlags): ProcessorConfig['picker'] {
   if (!values.xds) {
-    const stray = Object.keys(values).find((k) => k.startsWith('picker-') && values[k as keyof PickerFlags] !== undefined);
+    const stray = Object.keys(values).find((k) => (k.startsWith('picker-') || k.startsWith('queue-')) && values[k as keyof PickerFlags] !== undefined);
     if (stray) throw new Error(`--${stray} needs --xds HOST:PORT (the endpoint picker is off without it)`);
     return undefined;
   }
@@ -111,6 +122,8 @@ function pickerConfig(values: PickerFlags): ProcessorConfig['picker'] {
     scrapeIntervalMs: durationFlag(values['picker-scrape-interval'] ?? '100ms', '--picker-scrape-interval'),
     metricsPath: path,
     maxPools: 256,
+    queueLength: values['queue-length'] === '0' ? 0 : positiveInteger(values['queue-length'], '--queue-length', 256),
+    queueMaxWaitMs: queueMaxWait(values['queue-max-wait']),
     maxEndpoints: positiveInteger(values['picker-max-endpoints'], '--picker-max-endpoints', 1024),
     prefix: {
       blockChars: positiveInteger(values['picker-prefix-block-chars'], '--picker-prefix-block-chars', 256),
@@ -155,6 +168,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'picker-prefix-max-blocks': { type: 'string' },
       'picker-prefix-entries': { type: 'string' },
       'picker-max-endpoints': { type: 'string' },
+      'queue-length': { type: 'string' },
+      'queue-max-wait': { type: 'string' },
     },
     strict: true,
   });

@@ -40,8 +40,8 @@ runService('ext-proc', log, async () => {
   const metrics = new ProcessorMetrics(config.metricBounds);
   const requestLog = new RequestLog({ ...config.requestLog, maxPendingBytes: 8 * 1024 * 1024, dropped: metrics.requestLogDropped });
   const cacheStore = openCache(config.cache, () => metrics.cacheErrors.inc());
-  const picker = config.picker
-    ? new EndpointPicker({ ...config.picker, nodeId: `ext-proc~${config.serviceId}` }, { picks: (reason) => metrics.picks.inc({ reason }) }, (message) => {
+  const picker: EndpointPicker | undefined = config.picker
+    ? new EndpointPicker({ ...config.picker, nodeId: `ext-proc~${config.serviceId}` }, metrics.pickerStats((): EndpointPicker | undefined => picker), (message) => {
         metrics.pickerErrors.inc();
         log.warn({ err: message, xds: config.picker!.xds }, 'the endpoint picker lost its ADS stream (reconnecting; the last pools are kept)');
       })
@@ -56,7 +56,7 @@ runService('ext-proc', log, async () => {
       ...(cacheStore
         ? { cache: { store: cacheStore, maxEntryBytes: config.cache.maxEntryBytes, onLookup: (hit: boolean) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }) } }
         : {}),
-      ...(picker ? { picker } : {}),
+      ...(picker ? { picker, queueMaxWaitMs: config.picker!.queueMaxWaitMs } : {}),
     },
     onTable: (t) => picker?.watch(t.picked),
     onLog: (r) => requestLog.write(r),

@@ -61,6 +61,19 @@ export interface ModelTableWire {
   readonly picked?: readonly string[];
 }
 
+/**
+ * A caller may lower its own priority in a saturated model pool (`sheddable`, `standard`), never
+ * raise it past what its ext-authz policy grants (`model_priority`).
+ */
+export const PRIORITY_HEADER = 'x-meshgate-priority';
+
+/**
+ * How long the gateway's ext_proc filter lets the processor extend its wait for one answer
+ * (max_message_timeout): a call queued for a saturated model pool waits up to the processor's
+ * --queue-max-wait, which must stay under this.
+ */
+export const MAX_MESSAGE_TIMEOUT_SECONDS = 60;
+
 /** The endpoint the picker chose for a call ("ip:port"), in LLM_METADATA_NAMESPACE: the model cluster's override-host policy reads it. */
 export const ENDPOINT_METADATA_KEY = 'endpoint';
 

@@ -16,6 +16,9 @@ export interface CompiledPolicy {
   readonly dryRun: boolean;
   /** Said in the answer's metadata (`request_log: on`), for the LLM processor's request log. */
   readonly requestLog: boolean;
+  /** Said in the answer's metadata, for the LLM processor's queue of a saturated model pool. */
+  readonly modelPriority: 'critical' | 'standard' | 'sheddable';
+  readonly modelWeight: number;
   readonly credentials: readonly Credential[];
   readonly rules: RuleSet;
   /** All challenges for a 401 without credentials. */
@@ -70,6 +73,8 @@ function compilePolicy(name: string, spec: PolicySpec, source: CompiledPolicy['s
     name,
     dryRun: spec.dry_run,
     requestLog: spec.request_log,
+    modelPriority: spec.model_priority,
+    modelWeight: spec.model_weight,
     credentials,
     rules: spec.rules,
     challenges: credentials.map((c) => c.challenge).filter((c): c is string => !!c),

@@ -5,6 +5,8 @@
 //   llm-clients:
 //     dry_run: false
 //     request_log: false      # true: the LLM processor logs these callers' model API calls
+//     model_priority: standard # in a saturated model pool: critical, standard or sheddable
+//     model_weight: 1         # its tenants' share of a saturated pool, against others of that priority
 //     credentials:            # tried in order; a credential that is present decides
 //       - type: api_key
 //         header: x-api-key   # or query: api_key; bearer: true also takes Authorization: Bearer <key>
@@ -159,6 +161,10 @@ const policy = z.strictObject({
   dry_run: z.boolean().default(false),
   /** The LLM processor writes this policy's model API calls to its request log (prompt and completion, redacted). */
   request_log: z.boolean().default(false),
+  /** Where its callers' model calls stand in a saturated model pool: critical first, sheddable refused first. A caller may lower its own (x-meshgate-priority). */
+  model_priority: z.enum(['critical', 'standard', 'sheddable']).default('standard'),
+  /** Its tenants' share of a saturated model pool, against the others of the same priority. */
+  model_weight: z.number().int().min(1).max(1000).default(1),
   credentials: z
     .array(credential)
     .min(1, 'must list at least one credential')

@@ -115,7 +115,14 @@ export class CheckResponses {
         headers_to_remove: [...unset, ...carrierHeaders],
         query_parameters_to_remove: [...policy.carrierQuery],
       },
-      dynamic_metadata: struct({ ...(facts as Record<string, string>), policy: policy.name, ...(policy.requestLog ? { request_log: 'on' } : {}) }),
+      dynamic_metadata: struct({
+        ...(facts as Record<string, string>),
+        policy: policy.name,
+        ...(policy.requestLog ? { request_log: 'on' } : {}),
+        // The defaults go unsaid (the processor assumes them): the common answer stays as it was.
+        ...(policy.modelPriority !== 'standard' ? { model_priority: policy.modelPriority } : {}),
+        ...(policy.modelWeight !== 1 ? { model_weight: String(policy.modelWeight) } : {}),
+      }),
     });
   }
 

@@ -13,13 +13,15 @@
 //                      metadata (for the access log and token budgets), the metrics, the request
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
-import { CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
+import { CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
 import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
 import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase, type ResponseFacts } from '../server/codec.js';
+import type { Caller, EndpointPicker, Placement } from '../picker/endpoint-picker.js';
+import { isPriority, lowerOf, type Priority } from '../picker/fair-queue.js';
 import type { CallRecord } from './call-record.js';
 import type { ModelTable } from './model-table.js';
 
@@ -37,14 +39,14 @@ export interface ExchangeSettings {
   readonly cache?: { readonly store: CacheStore; readonly maxEntryBytes: number; readonly onLookup: (hit: boolean) => void };
   /** The endpoint picker, when on: it places the calls of the table's `picked` models. */
   readonly picker?: Picker;
+  /** The longest a call waits in its pool's queue (the picker's bound). */
+  readonly queueMaxWaitMs?: number;
 }
 
-export interface Picker {
-  /** The endpoint ("ip:port") for a call, or undefined: Envoy balances it. */
-  pick(model: string, prompt: string): { readonly address: string } | undefined;
-  /** The call placed on `address` is over. */
-  done(address: string): void;
-}
+export type Picker = Pick<EndpointPicker, 'place' | 'done'>;
+
+/** A call refused because its model pool is saturated: try again in this many seconds. */
+const POOL_RETRY_AFTER_SECONDS = 1;
 
 
 
@@ -112,6 +114,10 @@ export class Exchange {
   private finished = false;
   /** The endpoint the picker placed this call on, released when it ends. */
   private placedOn: string | undefined;
+  /** Takes the call out of its pool's queue while it waits there. */
+  private unqueue: (() => void) | undefined;
+  /** The call's place in a saturated pool: its policy's priority (a caller may lower it) and tenant weight. */
+  private caller: Caller = { priority: 'standard', tenant: '', weight: 1 };
 
   constructor(
     private readonly table: ModelTable,
@@ -121,6 +127,8 @@ export class Exchange {
     private readonly onRefused: (code: string) => void = () => undefined,
     /** A call of a service that logs its calls (the table's `logged`). */
     private readonly onLog: (record: RequestLogRecord) => void = () => undefined,
+    /** The call waits for room in its model pool: Envoy must be told to wait longer for the answer. */
+    private readonly onQueued: () => void = () => undefined,
   ) {}
 
   /** The encoded answer to one of Envoy's messages (a promise while the cache is asked, on Redis). */
@@ -156,6 +164,9 @@ export class Exchange {
     this.logByPolicy = authz?.requestLog === true;
     this.requestId = headers.get('x-request-id') ?? '';
     this.cacheAllowed = headers.get(CACHE_HEADER) === 'allow';
+    const granted: Priority = isPriority(authz?.priority) ? authz.priority : 'standard';
+    const asked = headers.get(PRIORITY_HEADER);
+    this.caller = { priority: isPriority(asked) ? lowerOf(granted, asked) : granted, tenant: this.tenant, weight: authz?.weight ?? 1 };
     return plainContinue('request_headers');
   }
 
@@ -167,6 +178,8 @@ export class Exchange {
 
   /** The stream was cancelled: what the call holds is let go (it is not reported). */
   abandon(): void {
+    this.unqueue?.();
+    this.unqueue = undefined;
     if (this.placedOn) this.s.picker!.done(this.placedOn);
     this.placedOn = undefined;
   }
@@ -186,13 +199,22 @@ export class Exchange {
     this.model = this.table.resolve(read.request.model);
     const forwarded = forwardedBody(read.request, this.model);
     if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
-    const routed = (cacheMiss = false): Buffer => routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.place());
+    const routed = (cacheMiss = false): Buffer | Promise<Buffer> => {
+      const answer = (p: Placement | undefined): Buffer => {
+        this.unqueue = undefined;
+        if (p?.kind === 'refused') return this.refusePool(p.why);
+        this.placedOn = p?.kind === 'placed' ? p.address : undefined;
+        return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn);
+      };
+      const placed = this.place();
+      return placed instanceof Promise ? placed.then(answer) : answer(placed);
+    };
     const cache = this.s.cache;
     if (!cache || !cacheable(this.operation, read.request.parsed, this.cacheAllowed)) return routed();
     // The model the service would get is in the key: an alias's answers are its models' own.
     const key = cacheKey(this.tenant, this.operation, { ...read.request.parsed, model: this.model });
     const found = cache.store.get(key);
-    const decide = (hit: Buffer | undefined): Buffer => {
+    const decide = (hit: Buffer | undefined): Buffer | Promise<Buffer> => {
       cache.onLookup(hit !== undefined);
       if (!hit) {
         this.cacheKey = key;
@@ -205,12 +227,29 @@ export class Exchange {
     return found instanceof Promise ? found.then(decide) : decide(found);
   }
 
-  /** The picker's endpoint for this call, when its model's calls are placed. */
-  private place(): string | undefined {
+  /** Where the picker places this call, when its model's calls are placed (a promise while it waits for room). */
+  private place(): Placement | Promise<Placement> | undefined {
     const picker = this.s.picker;
     if (!picker || !this.request || !this.table.picked.has(this.model)) return undefined;
-    this.placedOn = picker.pick(this.model, promptOf(this.request.parsed))?.address;
-    return this.placedOn;
+    return picker.place(this.model, promptOf(this.request.parsed), this.caller, (cancel) => {
+      this.unqueue = cancel;
+      this.onQueued();
+    });
+  }
+
+  /** A saturated pool's refusal, in OpenAI's error shape, with Retry-After (the SDKs wait that long and try again). */
+  private refusePool(why: string): Buffer {
+    this.finished = true;
+    const code = 'model_pool_saturated';
+    this.onRefused(code);
+    const message =
+      why === 'sheddable'
+        ? `every instance serving \`${this.model}\` is saturated, and this call is sheddable; try again later`
+        : why === 'waited_too_long'
+          ? `every instance serving \`${this.model}\` stayed saturated for as long as a call may wait; try again later`
+          : `every instance serving \`${this.model}\` is saturated and its queue is full; try again later`;
+    const body = { error: { message, type: 'rate_limit_error', param: null, code } };
+    return encodeImmediate(429, Buffer.from(JSON.stringify(body)), [['retry-after', String(POOL_RETRY_AFTER_SECONDS)]], `meshgate_llm_${code}`);
   }
 
   private refuse(error: OpenAiError): Buffer {

@@ -69,6 +69,16 @@ export class GenAiMetrics {
     this.services = new BoundedValues(bounds.services ?? 200);
   }
 
+  /** A tenant as a label value (bounded). */
+  tenantLabel(tenant: string): string {
+    return this.tenants.admit(tenant);
+  }
+
+  /** A model as a label value (bounded). */
+  modelLabel(model: string): string {
+    return this.models.admit(model);
+  }
+
   record(c: CallFacts): void {
     const labels = {
       gen_ai_operation_name: c.operation,

@@ -1,7 +1,8 @@
 // The LLM processor's own Prometheus metrics beside the GenAI ones (genai.ts), in one registry:
 // streams Envoy opened, streams ended without processing and why, calls by operation and
 // outcome. Every label's values are fixed here (reasons, operations, HTTP status classes).
-import { Counter, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import type { EndpointPicker, PickerStats } from '../picker/endpoint-picker.js';
 import { GenAiMetrics } from './genai.js';
 
 export class ProcessorMetrics extends GenAiMetrics {
@@ -43,11 +44,52 @@ export class ProcessorMetrics extends GenAiMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly queued = new Counter({
+    name: 'meshgate_llm_queued_total',
+    help: 'Calls that waited at the gateway for a saturated model pool, by priority and tenant',
+    labelNames: ['priority', 'tenant'],
+    registers: [this.registry],
+  });
+  readonly queueWait = new Histogram({
+    name: 'meshgate_llm_queue_wait_seconds',
+    help: 'How long a call waited at the gateway for room in its model pool before it was placed, by priority',
+    labelNames: ['priority'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+    registers: [this.registry],
+  });
+  readonly queueRefused = new Counter({
+    name: 'meshgate_llm_queue_refused_total',
+    help: 'Calls refused (429) because their model pool was saturated, by priority, tenant and why: sheddable (never queued), queue_full, pushed_out (by a critical call), waited_too_long',
+    labelNames: ['priority', 'tenant', 'reason'],
+    registers: [this.registry],
+  });
   readonly pickerErrors = new Counter({ name: 'meshgate_llm_picker_xds_errors_total', help: "The picker's ADS stream to the xds-server failed (it reconnects; the last view is kept)", registers: [this.registry] });
   readonly cacheErrors = new Counter({ name: 'meshgate_llm_cache_errors_total', help: 'Response cache operations on Redis that failed (each a miss)', registers: [this.registry] });
 
   constructor(bounds: ConstructorParameters<typeof GenAiMetrics>[0] = {}) {
     super(bounds);
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** What the endpoint picker reports, into these metrics; its queues' lengths read at each scrape. */
+  pickerStats(picker: () => EndpointPicker | undefined): PickerStats {
+    const registry = this.registry;
+    const models = (m: string): string => this.modelLabel(m);
+    new Gauge({
+      name: 'meshgate_llm_queue_length',
+      help: 'Calls waiting at the gateway for a saturated model pool now, by model and priority',
+      labelNames: ['gen_ai_request_model', 'priority'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of picker()?.waiting() ?? []) this.inc({ gen_ai_request_model: models(w.model), priority: w.priority }, w.count);
+      },
+    });
+    return {
+      picks: (reason) => this.picks.inc({ reason }),
+      queued: (c) => this.queued.inc({ priority: c.priority, tenant: this.tenantLabel(c.tenant) }),
+      waited: (c, seconds) => this.queueWait.observe({ priority: c.priority }, seconds),
+      refused: (c, why) => this.queueRefused.inc({ priority: c.priority, tenant: this.tenantLabel(c.tenant), reason: why }),
+    };
   }
 }

@@ -3,9 +3,16 @@
 // the prompt's prefix was last sent (PrefixIndex) — or nothing, and Envoy balances as it would
 // without a picker. The processor puts the choice in the call's dynamic metadata, which the
 // model cluster's override-host policy reads (no client can set it).
-import { pick, type PickWeights } from './pick.js';
+//
+// When every instance of the pool is saturated, a call waits here instead of in a server's own
+// queue (FairQueue: by priority, fair between tenants), and is placed as soon as the next read
+// of the instances' metrics shows room; a sheddable call is refused at once, a full queue refuses
+// (or a critical call pushes out the standard call that would be served last), and no call waits
+// longer than the bound. Refused calls get a 429 with Retry-After from the processor.
+import { FairQueue, type Priority, type Waiter } from './fair-queue.js';
 import { LoadScraper } from './load-scraper.js';
-import { PoolView } from './pool-view.js';
+import { pick, type PickWeights } from './pick.js';
+import { PoolView, type PoolEndpoint } from './pool-view.js';
 import { PrefixIndex, prefixBlocks, type PrefixOptions } from './prefix-index.js';
 
 export interface PickerConfig {
@@ -17,15 +24,39 @@ export interface PickerConfig {
   readonly maxEndpoints: number;
   readonly prefix: PrefixOptions;
   readonly weights: PickWeights;
+  /** Calls waiting per pool; 0: none wait (a saturated pool's calls go to its least loaded instance). */
+  readonly queueLength: number;
+  /** The longest a call waits for room. */
+  readonly queueMaxWaitMs: number;
 }
 
-export interface PickOutcome {
-  readonly address: string;
-  readonly reason: 'prefix' | 'load' | 'saturated';
+export interface Caller {
+  readonly priority: Priority;
+  readonly tenant: string;
+  /** ≥ 1: the tenant's share of a saturated pool against others of its priority. */
+  readonly weight: number;
 }
+
+export type RefusedWhy = 'sheddable' | 'queue_full' | 'pushed_out' | 'waited_too_long';
+
+export type Placement =
+  | { readonly kind: 'placed'; readonly address: string; readonly reason: 'prefix' | 'load' | 'saturated'; readonly waitedMs: number }
+  /** No fresh metrics: Envoy's balancing. */
+  | { readonly kind: 'envoy' }
+  | { readonly kind: 'refused'; readonly why: RefusedWhy };
 
 export interface PickerStats {
-  picks(reason: PickOutcome['reason'] | 'none'): void;
+  picks(reason: 'prefix' | 'load' | 'saturated' | 'none'): void;
+  queued(caller: Caller): void;
+  waited(caller: Caller, seconds: number): void;
+  refused(caller: Caller, why: RefusedWhy): void;
+}
+
+interface Pending extends Waiter {
+  readonly caller: Caller;
+  readonly blocks: readonly string[];
+  readonly settle: (p: Placement) => void;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export class EndpointPicker {
@@ -33,9 +64,10 @@ export class EndpointPicker {
   readonly scraper: LoadScraper;
   private readonly prefixes: PrefixIndex;
   private readonly inFlight = new Map<string, number>();
+  private readonly queues = new Map<string, FairQueue<Pending>>();
 
-  constructor(private readonly c: PickerConfig, private readonly stats: PickerStats, onError: (message: string) => void) {
-    this.scraper = new LoadScraper({ intervalMs: c.scrapeIntervalMs, maxEndpoints: c.maxEndpoints, maxBytes: 1 << 20, path: c.metricsPath });
+  constructor(private readonly c: PickerConfig, private readonly stats: PickerStats, onError: (message: string) => void, private readonly now: () => number = Date.now) {
+    this.scraper = new LoadScraper({ intervalMs: c.scrapeIntervalMs, maxEndpoints: c.maxEndpoints, maxBytes: 1 << 20, path: c.metricsPath }, now, () => this.dispatch());
     // The scraper reads the endpoints of every watched pool, from the moment they are known.
     this.view = new PoolView({ xds: c.xds, nodeId: c.nodeId, maxPools: c.maxPools, onError, onChange: () => this.scraper.setEndpoints(this.view.addresses()) });
     this.prefixes = new PrefixIndex(c.prefix.maxEntries);
@@ -46,22 +78,52 @@ export class EndpointPicker {
     this.view.watch(models);
   }
 
-  /** The endpoint for a call of `model` with this prompt, or undefined (Envoy's balancing). */
-  pick(model: string, prompt: string): PickOutcome | undefined {
+  /**
+   * Where a call of `model` with this prompt goes: an endpoint, Envoy's choice, or a refusal —
+   * at once, or (the pool saturated) when there is room. `onQueued` gets how to take the call
+   * out of the queue should its caller leave.
+   */
+  place(model: string, prompt: string, caller: Caller, onQueued: (cancel: () => void) => void = () => undefined): Placement | Promise<Placement> {
     const pool = this.view.pool(model);
-    if (!pool?.length) {
-      this.stats.picks('none');
-      return undefined;
-    }
+    if (!pool?.length) return this.envoy();
     const blocks = prefixBlocks(prompt, this.c.prefix);
-    const candidates = pool.map((e) => ({ address: e.address, priority: e.priority, healthy: e.healthy, ...this.scraper.loadOf(e.address) }));
-    const picked = pick(candidates, this.prefixes.matches(blocks), blocks.length, this.c.weights);
-    this.stats.picks(picked?.reason ?? 'none');
-    if (!picked) return undefined;
-    if (blocks.length) this.prefixes.record(blocks, picked.address);
-    this.scraper.sent(picked.address);
-    this.inFlight.set(picked.address, (this.inFlight.get(picked.address) ?? 0) + 1);
-    return picked;
+    const queue = this.queues.get(model);
+    const picked = this.choose(pool, blocks);
+    if (!picked) return this.envoy();
+    // Room, and nobody waiting before this call: it goes now.
+    if (picked.reason !== 'saturated' || this.c.queueLength === 0) {
+      if (!queue?.length) return this.commit(picked.address, picked.reason, blocks, 0);
+    }
+    if (caller.priority === 'sheddable') return this.refuse(caller, 'sheddable');
+    let q = queue;
+    if (!q) this.queues.set(model, (q = new FairQueue<Pending>(this.c.queueLength)));
+    const lines = q;
+    return new Promise<Placement>((resolve) => {
+      const pending: Pending = {
+        priority: caller.priority === 'critical' ? 'critical' : 'standard',
+        tenant: caller.tenant,
+        weight: caller.weight,
+        enqueuedAt: this.now(),
+        caller,
+        blocks,
+        timer: undefined,
+        settle: (p) => {
+          clearTimeout(pending.timer);
+          if (p.kind === 'placed') this.stats.waited(caller, p.waitedMs / 1000);
+          resolve(p);
+        },
+      };
+      const out = lines.push(pending);
+      if (out === pending) return resolve(this.refuse(caller, 'queue_full'));
+      if (out) out.settle(this.refuse(out.caller, 'pushed_out'));
+      this.stats.queued(caller);
+      pending.timer = setTimeout(() => {
+        if (lines.remove(pending)) pending.settle(this.refuse(caller, 'waited_too_long'));
+      }, this.c.queueMaxWaitMs);
+      onQueued(() => {
+        if (lines.remove(pending)) clearTimeout(pending.timer);
+      });
+    });
   }
 
   /** The call sent to `address` is over. */
@@ -69,6 +131,11 @@ export class EndpointPicker {
     const n = (this.inFlight.get(address) ?? 1) - 1;
     if (n > 0) this.inFlight.set(address, n);
     else this.inFlight.delete(address);
+  }
+
+  /** Calls waiting, per model and priority (for the metrics). */
+  waiting(): Array<{ model: string; priority: 'critical' | 'standard'; count: number }> {
+    return [...this.queues].flatMap(([model, q]) => (['critical', 'standard'] as const).map((priority) => ({ model, priority, count: q.count(priority) })));
   }
 
   status(): Record<string, unknown> {
@@ -80,12 +147,51 @@ export class EndpointPicker {
       scrapes: this.scraper.scrapes,
       scrape_failures: this.scraper.failures,
       in_flight: Object.fromEntries(this.inFlight),
+      queue: { max_length: this.c.queueLength, max_wait_ms: this.c.queueMaxWaitMs, waiting: Object.fromEntries([...this.queues].map(([m, q]) => [m, q.length])) },
     };
   }
 
   close(): void {
     this.view.close();
     this.scraper.close();
+    for (const q of this.queues.values()) for (let p = q.shift(); p; p = q.shift()) p.settle({ kind: 'envoy' });
   }
 
+  private choose(pool: readonly PoolEndpoint[], blocks: readonly string[]): ReturnType<typeof pick> {
+    const candidates = pool.map((e) => ({ address: e.address, priority: e.priority, healthy: e.healthy, ...this.scraper.loadOf(e.address) }));
+    return pick(candidates, this.prefixes.matches(blocks), blocks.length, this.c.weights);
+  }
+
+  private commit(address: string, reason: 'prefix' | 'load' | 'saturated', blocks: readonly string[], waitedMs: number): Placement {
+    this.stats.picks(reason);
+    if (blocks.length) this.prefixes.record(blocks, address);
+    this.scraper.sent(address);
+    this.inFlight.set(address, (this.inFlight.get(address) ?? 0) + 1);
+    return { kind: 'placed', address, reason, waitedMs };
+  }
+
+  private envoy(): Placement {
+    this.stats.picks('none');
+    return { kind: 'envoy' };
+  }
+
+  private refuse(caller: Caller, why: RefusedWhy): Placement {
+    this.stats.refused(caller, why);
+    return { kind: 'refused', why };
+  }
+
+  /** After each read of an instance's load: the waiting calls that have room now go. */
+  private dispatch(): void {
+    for (const [model, q] of this.queues) {
+      const pool = this.view.pool(model);
+      for (let head = q.peek(); head; head = q.peek()) {
+        const picked = pool?.length ? this.choose(pool, head.blocks) : undefined;
+        if (picked?.reason === 'saturated') break;
+        q.shift();
+        const waited = this.now() - head.enqueuedAt;
+        head.settle(picked ? this.commit(picked.address, picked.reason, head.blocks, waited) : this.envoy());
+      }
+      if (!q.length) this.queues.delete(model);
+    }
+  }
 }

@@ -30,7 +30,12 @@ export class LoadScraper {
   scrapes = 0;
   failures = 0;
 
-  constructor(private readonly o: ScraperOptions, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly o: ScraperOptions,
+    private readonly now: () => number = Date.now,
+    /** After each read that brought a load (the queued calls may have room now). */
+    private readonly onRead: () => void = () => undefined,
+  ) {
     this.timer = setInterval(() => this.tick(), o.intervalMs);
     this.timer.unref();
   }
@@ -93,6 +98,7 @@ export class LoadScraper {
       t.readAt = this.now();
       // What was sent while the read was out may not be in it yet.
       t.sentSince = Math.max(0, t.sentSince - sentBefore);
+      this.onRead();
     };
     const req = http.get({ host, port, path: this.o.path, agent: this.agent, timeout: this.o.intervalMs * 2 }, (res) => {
       if (res.statusCode !== 200) {

@@ -15,6 +15,10 @@ export interface AuthzFacts {
   readonly tenant: string | undefined;
   /** The caller's policy asks for its calls to be logged (policy `request_log: true`). */
   readonly requestLog: boolean;
+  /** The policy's `model_priority` in a saturated model pool. */
+  readonly priority?: string;
+  /** The policy's `model_weight`: its tenants' share of a saturated pool. */
+  readonly weight?: number;
 }
 
 /** What an answer's headers say, sent with its first chunk when its headers are not (RESPONSE_ATTRIBUTES). */
@@ -91,7 +95,13 @@ export function decodePhase(bytes: Buffer): Phase {
   const attributes = m.attributes?.[EXT_PROC_FILTER_NAME]?.fields;
   if (m.request_headers) {
     const fields = m.metadata_context?.filter_metadata?.[EXT_AUTHZ_METADATA_NAMESPACE]?.fields;
-    const authz: AuthzFacts | undefined = fields && { tenant: fields['tenant']?.string_value, requestLog: fields['request_log']?.string_value === 'on' };
+    const weight = Number(fields?.['model_weight']?.string_value);
+    const authz: AuthzFacts | undefined = fields && {
+      tenant: fields['tenant']?.string_value,
+      requestLog: fields['request_log']?.string_value === 'on',
+      ...(fields['model_priority']?.string_value ? { priority: fields['model_priority'].string_value } : {}),
+      ...(Number.isInteger(weight) && weight >= 1 ? { weight } : {}),
+    };
     const hostModel = attributes?.[HOST_MODEL_ATTRIBUTE]?.string_value;
     return {
       kind: 'request_headers',
@@ -155,6 +165,18 @@ export function encodeContinue(phase: ResponsePhase, m: Mutation = {}): Buffer {
   if (m.metadata) response['dynamic_metadata'] = { fields: Object.fromEntries(Object.entries(m.metadata).map(([ns, f]) => [ns, { struct_value: structOf(f) }])) };
   if (m.responseBodyMode !== undefined) response['mode_override'] = { response_body_mode: m.responseBodyMode };
   return encode(response);
+}
+
+const OVERRIDE = new Map<number, Buffer>();
+/**
+ * "Wait this long for my next answer" (ProcessingResponse.override_message_timeout): sent when a
+ * call waits for room in its model pool, longer than the filter's message_timeout. Envoy takes
+ * it up to the filter's max_message_timeout.
+ */
+export function encodeWaitLonger(ms: number): Buffer {
+  let b = OVERRIDE.get(ms);
+  if (!b) OVERRIDE.set(ms, (b = encode({ override_message_timeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } })));
+  return b;
 }
 
 const CONTINUE = new Map<ResponsePhase, Buffer>();

@@ -9,12 +9,12 @@ import { GrpcStatus } from '../../shared/grpc/wire.js';
 import type { H2Limits } from '../../shared/h2/limits.js';
 import type { CallRecord } from '../engine/call-record.js';
 import { Exchange, type ExchangeSettings } from '../engine/exchange.js';
-import { MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
+import { MAX_MESSAGE_TIMEOUT_SECONDS, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import { UpstreamAttempt } from '../engine/upstream-attempt.js';
 import { ModelTables, type ModelTable } from '../engine/model-table.js';
 import type { RequestLogRecord } from '../log/request-log.js';
 import type { ProcessorMetrics } from '../metrics/processor.js';
-import { decodePhase, EXTERNAL_PROCESSOR_SERVICE, type Phase } from './codec.js';
+import { decodePhase, encodeWaitLonger, EXTERNAL_PROCESSOR_SERVICE, type Phase } from './codec.js';
 
 export interface ProcessorServerDeps {
   readonly settings: ExchangeSettings;
@@ -26,6 +26,9 @@ export interface ProcessorServerDeps {
   /** A model table seen for the first time. */
   readonly onTable?: (table: ModelTable) => void;
 }
+
+/** The longest the gateway's filter lets the processor extend a wait (the xds-server's max_message_timeout). */
+const MAX_MESSAGE_TIMEOUT_MS = MAX_MESSAGE_TIMEOUT_SECONDS * 1000;
 
 /** Messages a stream may send while an earlier one's answer is still being worked out. */
 const MAX_WAITING = 8;
@@ -64,7 +67,9 @@ export class ProcessorServer {
         if (open) this.openStreams -= 1;
         open = false;
       };
-      return this.serve(call, new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog), closed);
+      // A call that waits for room in its pool tells Envoy to wait for the answer that long, and a little more.
+      const waitLonger = (): void => call.send(encodeWaitLonger(Math.min(MAX_MESSAGE_TIMEOUT_MS, (settings.queueMaxWaitMs ?? 0) + 1_000)));
+      return this.serve(call, new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog, waitLonger), closed);
     });
   }
 

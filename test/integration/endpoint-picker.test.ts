@@ -3,25 +3,45 @@
 // vLLM's metrics): a call goes to the instance with the shortest queue, as the instances' own
 // counters say; the turns of one conversation stay on one instance while it has room and move
 // when it is saturated; a model whose instances serve no metrics is balanced by Envoy, and no
-// call fails.
+// call fails. A saturated pool queues at the gateway: sheddable calls are refused at once (429,
+// Retry-After), the others wait, fairly between tenants, and none longer than the bound.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import type { ModelServiceProcess } from '../../launcher/model-service.js';
 import { waitFor } from '../../launcher/wait.js';
+import { sha256 } from '../../ext-authz/credentials/secrets.js';
 
+const FLOOD_KEY = 'mgk_picker_flood_key_1';
+const CHAT_KEY = 'mgk_picker_chat_key_1';
+// Keys name the tenant; callers without one are anonymous (the first tests need none).
+const POLICY = `policies:
+  default:
+    credentials:
+      - type: api_key
+        keys:
+          - {id: flood, sha256: ${sha256(FLOOD_KEY).toString('hex')}, subject: batch-job, tenant: flood}
+          - {id: chat, sha256: ${sha256(CHAT_KEY).toString('hex')}, subject: chat-app, tenant: chat}
+      - type: anonymous
+`;
 const SIM = ['--sim', '--sim-slots=1', '--sim-decode-ms-per-token=20', '--sim-prefill-ms-per-token=0.5', '--sim-max-waiting=64'];
 type Message = { role: string; content: string };
 
 describe('the endpoint picker: by load and by prompt prefix', () => {
   let mesh: GatewayMesh;
+  let queueHost: ModelServiceProcess;
   const sims: ModelServiceProcess[] = [];
   const idOf = new Map<string, string>();
 
-  const chat = async (model: string, messages: Message[]): Promise<{ status: number; instance: string; content: string }> => {
-    const r = await fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages }) });
-    const body = (await r.json()) as { system_fingerprint?: string; choices?: Array<{ message: { content: string } }> };
-    return { status: r.status, instance: body.system_fingerprint ?? '', content: body.choices?.[0]?.message.content ?? '' };
+  const chat = async (model: string, messages: Message[], headers: Record<string, string> = {}): Promise<{ status: number; instance: string; content: string; retryAfter: string | null; code: string | undefined }> => {
+    const r = await fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model, messages }) });
+    const body = (await r.json()) as { system_fingerprint?: string; choices?: Array<{ message: { content: string } }>; error?: { code?: string } };
+    return { status: r.status, instance: body.system_fingerprint ?? '', content: body.choices?.[0]?.message.content ?? '', retryAfter: r.headers.get('retry-after'), code: body.error?.code };
+  };
+  const processorMetric = async (name: string, labels: string): Promise<number> => {
+    const text = await (await fetch(`${mesh.llm!.adminUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
   };
   /** A gauge or counter of an instance's vLLM metrics. */
   const metric = async (s: ModelServiceProcess, name: string): Promise<number> => {
@@ -30,13 +50,15 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
   };
   /** Long calls straight to an instance (not through the gateway): its queue grows. */
-  const occupy = (s: ModelServiceProcess, calls: number): Array<Promise<unknown>> =>
+  const occupy = (s: ModelServiceProcess, calls: number, words = 40): Array<Promise<unknown>> =>
     Array.from({ length: calls }, (_, i) =>
       fetch(`${s.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'sim-model', messages: [{ role: 'user', content: `busy ${i} ${'word '.repeat(40)}` }] }),
-      }).then((r) => r.text()),
+        body: JSON.stringify({ model: 'sim-model', messages: [{ role: 'user', content: `busy ${i} ${'word '.repeat(words)}` }] }),
+      })
+        .then((r) => r.text())
+        .catch(() => undefined), // the mesh may stop before the last of them ends
     );
   const waiting = (s: ModelServiceProcess): Promise<number> => metric(s, 'vllm:num_requests_waiting');
   const picks = async (reason: string): Promise<number> => {
@@ -52,19 +74,22 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
   };
 
   before(async () => {
-    mesh = await startGatewayMesh({ llm: true });
+    // A queued call may wait 3 s here.
+    mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, llmArgs: ['--queue-max-wait=3s'] });
     for (const id of ['sim-1', 'sim-2', 'sim-3']) {
       const s = await mesh.addInstance({ service: 'sim-pool', id, meta: { models: 'sim-model' }, extraArgs: SIM });
       sims.push(s);
       idOf.set(s.url, id);
     }
     for (const id of ['plain-1', 'plain-2']) await mesh.addInstance({ service: 'plain-pool', id, meta: { models: 'plain-model' } });
+    queueHost = await mesh.addInstance({ service: 'one-slot', id: 'one-1', meta: { models: 'queue-model' }, extraArgs: SIM });
     await waitFor('both models to be routed', async () => (await chat('sim-model', [{ role: 'user', content: 'hi' }])).status === 200 && (await chat('plain-model', [{ role: 'user', content: 'hi' }])).status === 200, { timeoutMs: 30_000, intervalMs: 250 });
     await waitFor(
       'the picker to read all three instances',
       async () => ((await (await fetch(`${mesh.llm!.adminUrl}/status`)).json()) as { endpoint_picker: { endpoints_read: number; connected: boolean } }).endpoint_picker.endpoints_read >= 3,
       { timeoutMs: 15_000, intervalMs: 200 },
     );
+    await waitFor('the queue model to be routed', async () => (await chat('queue-model', [{ role: 'user', content: 'hi' }])).status === 200, { timeoutMs: 15_000, intervalMs: 200 });
   });
 
   after(async () => {
@@ -128,5 +153,57 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
     }
     assert.deepEqual([...answered].sort(), ['plain-1', 'plain-2'], 'round robin, the service’s own policy');
     assert.ok((await picks('none')) >= before + 10, 'the picker said it could not place them');
+  });
+
+  it('queues at the gateway when the pool is saturated: a sheddable call is refused at once, a standard one waits and is served', async () => {
+    const busy = occupy(queueHost, 7, 10); // ~0.25 s each on its one slot
+    await waitFor('the instance to be saturated', async () => (await waiting(queueHost)) >= 5, { timeoutMs: 5_000, intervalMs: 20 });
+    await pickerCaughtUp();
+    const queuedBefore = await processorMetric('meshgate_llm_queued_total', 'priority="standard",tenant=""');
+    const started = Date.now();
+    const shed = await chat('queue-model', [{ role: 'user', content: 'can wait' }], { 'x-meshgate-priority': 'sheddable' });
+    assert.equal(shed.status, 429);
+    assert.equal(shed.code, 'model_pool_saturated');
+    assert.equal(shed.retryAfter, '1');
+    assert.ok(Date.now() - started < 1_000, 'refused at once, not after waiting');
+    const served = await chat('queue-model', [{ role: 'user', content: 'needs an answer' }]);
+    assert.equal(served.status, 200, 'the standard call waited for room and was served');
+    assert.equal(served.instance, 'one-1');
+    assert.equal(await processorMetric('meshgate_llm_queued_total', 'priority="standard",tenant=""'), queuedBefore + 1);
+    assert.ok((await processorMetric('meshgate_llm_queue_refused_total', 'priority="sheddable",tenant="",reason="sheddable"')) >= 1);
+    await Promise.all(busy);
+  });
+
+  it('serves a second tenant’s calls while a flooding tenant’s wait, and bounds every wait', async () => {
+    const finished: string[] = [];
+    const send = (key: string, who: string, i: number) =>
+      chat('queue-model', [{ role: 'user', content: `${who} ${i}` }], { 'x-api-key': key }).then((r) => {
+        finished.push(`${who}:${r.status}`);
+        return r;
+      });
+    const flood = Array.from({ length: 14 }, (_, i) => send(FLOOD_KEY, 'flood', i));
+    await waitFor('the flood to queue at the gateway', async () => (await processorMetric('meshgate_llm_queue_length', 'gen_ai_request_model="queue-model",priority="standard"')) >= 5, { timeoutMs: 5_000, intervalMs: 20 });
+    const interactive = [send(CHAT_KEY, 'chat', 0), send(CHAT_KEY, 'chat', 1)];
+    const chats = await Promise.all(interactive);
+    assert.deepEqual(chats.map((r) => r.status), [200, 200]);
+    const floodDoneBeforeChat = finished.slice(0, finished.lastIndexOf('chat:200')).filter((f) => f.startsWith('flood')).length;
+    const floods = await Promise.all(flood);
+    assert.ok(floodDoneBeforeChat <= 9, `the chat tenant waited behind ${floodDoneBeforeChat} of the 14 flood calls, not all of them: ${finished.join(' ')}`);
+    assert.ok(floods.every((r) => r.status === 200 || (r.status === 429 && r.code === 'model_pool_saturated')), 'every flood call is served or refused clearly');
+    assert.ok((await processorMetric('meshgate_llm_queued_total', 'priority="standard",tenant="flood"')) >= 5);
+  });
+
+  it('refuses a call that waited as long as the bound allows, with 429 and Retry-After', async () => {
+    occupy(queueHost, 11, 40); // ~0.85 s each on one slot: five or more waiting for ~5 s, longer than the 3 s bound
+    await waitFor('the instance to be saturated', async () => (await waiting(queueHost)) >= 6, { timeoutMs: 5_000, intervalMs: 20 });
+    await pickerCaughtUp();
+    const started = Date.now();
+    const r = await chat('queue-model', [{ role: 'user', content: 'in a hurry' }]);
+    const waited = Date.now() - started;
+    assert.equal(r.status, 429);
+    assert.equal(r.code, 'model_pool_saturated');
+    assert.equal(r.retryAfter, '1');
+    assert.ok(waited >= 2_500 && waited < 6_000, `answered after the bound (3 s), not at once nor after Envoy's own time-out: ${waited} ms`);
+    assert.ok((await processorMetric('meshgate_llm_queue_refused_total', 'priority="standard",tenant="",reason="waited_too_long"')) >= 1);
   });
 });

@@ -11,6 +11,8 @@ const policy = {
   name: 'llm-clients',
   dryRun: false,
   requestLog: false,
+  modelPriority: 'standard',
+  modelWeight: 1,
   credentials: [],
   rules: { deny: [], allow: [] },
   challenges: [],

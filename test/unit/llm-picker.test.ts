@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FairQueue, isPriority, lowerOf, type Waiter } from '../../ext-proc/picker/fair-queue.js';
 import { DEFAULT_WEIGHTS, pick, type Candidate } from '../../ext-proc/picker/pick.js';
 import { poolOf } from '../../ext-proc/picker/pool-view.js';
 import { PrefixIndex, prefixBlocks } from '../../ext-proc/picker/prefix-index.js';
@@ -88,5 +89,54 @@ describe('the endpoint picker', () => {
       { address: '[::1]:8002', instance: 's-2', service: 's', priority: 0, healthy: false },
       { address: '127.0.0.2:9', instance: '', service: '', priority: 1, healthy: true },
     ]);
+  });
+});
+
+describe('the queue of a saturated model pool', () => {
+  const call = (tenant: string, priority: 'critical' | 'standard' = 'standard', weight = 1) => ({ tenant, priority, weight, enqueuedAt: 0 });
+  const drain = <T extends { tenant: string }>(q: FairQueue<T & Waiter>): string[] => {
+    const out: string[] = [];
+    for (let x = q.shift(); x; x = q.shift()) out.push(x.tenant);
+    return out;
+  };
+
+  it('serves critical calls first, then shares turns between tenants however many one sends', () => {
+    const q = new FairQueue<Waiter>(100);
+    for (let i = 0; i < 6; i++) q.push(call('flood'));
+    q.push(call('chat'));
+    q.push(call('chat'));
+    q.push(call('ops', 'critical'));
+    assert.deepEqual(drain(q), ['ops', 'flood', 'chat', 'flood', 'chat', 'flood', 'flood', 'flood', 'flood']);
+  });
+
+  it('gives a tenant of twice the weight twice the turns', () => {
+    const q = new FairQueue<Waiter>(100);
+    for (let i = 0; i < 4; i++) q.push(call('heavy', 'standard', 2));
+    for (let i = 0; i < 4; i++) q.push(call('light'));
+    assert.deepEqual(drain(q).slice(0, 6), ['heavy', 'heavy', 'light', 'heavy', 'heavy', 'light']);
+  });
+
+  it('is bounded: a full queue refuses a standard call, and a critical one pushes out the standard call served last', () => {
+    const q = new FairQueue<Waiter>(2);
+    const a = call('a');
+    const b = call('b');
+    q.push(a);
+    q.push(b);
+    const c = call('c');
+    assert.equal(q.push(c), c, 'the newcomer is refused');
+    const urgent = call('u', 'critical');
+    assert.equal(q.push(urgent), b, 'the standard call that would be served last goes');
+    assert.equal(q.length, 2);
+    assert.ok(q.remove(a));
+    assert.ok(!q.remove(a));
+    assert.equal(q.shift(), urgent);
+    assert.equal(q.length, 0);
+  });
+
+  it('lets a caller lower its priority, never raise it', () => {
+    assert.equal(lowerOf('standard', 'sheddable'), 'sheddable');
+    assert.equal(lowerOf('standard', 'critical'), 'standard');
+    assert.equal(lowerOf('critical', 'standard'), 'standard');
+    assert.ok(isPriority('sheddable') && !isPriority('urgent'));
   });
 });

@@ -30,6 +30,7 @@ import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
   HOST_MODEL_ATTRIBUTE,
   LLM_METADATA_NAMESPACE,
+  MAX_MESSAGE_TIMEOUT_SECONDS,
   MODEL_TABLE_HEADER,
   RESPONSE_ATTRIBUTES,
   UPSTREAM_STREAM_HEADER,
@@ -88,6 +89,8 @@ function processorConnection(o: { readonly service: string; readonly timeoutMs: 
     failure_mode_allow: false,
     status_on_error: { code: 'ServiceUnavailable' },
     message_timeout: `${o.timeoutMs / 1000}s`,
+    // A call queued for a saturated model pool: the processor asks for up to this much longer.
+    max_message_timeout: `${MAX_MESSAGE_TIMEOUT_SECONDS}s`,
   };
 }
 
