@@ -55,6 +55,11 @@ export interface Overview {
   readonly alerts: ReadonlyArray<{ readonly name: string; readonly state: string; readonly severity: string; readonly summary: string; readonly since: string }>;
   readonly authz: ReadonlyArray<{ readonly policy: string; readonly result: string; readonly lastHour: number }>;
   readonly ratelimit: ReadonlyArray<{ readonly descriptor: string; readonly near: number; readonly over: number }>;
+  /** Model pools under saturation: who waited and who was refused in the last hour, and what waits now. */
+  readonly pools: {
+    readonly callers: ReadonlyArray<{ readonly priority: string; readonly tenant: string; readonly queued: number; readonly refused: number; readonly refusedBy: Readonly<Record<string, number>> }>;
+    readonly waiting: ReadonlyArray<{ readonly model: string; readonly priority: string; readonly count: number }>;
+  };
   /** Scrape targets Prometheus cannot reach, and why. */
   readonly downTargets: ReadonlyArray<{ readonly job: string; readonly instance: string; readonly error: string }>;
 }
@@ -70,6 +75,7 @@ export interface OverviewInputs {
     readonly authz: Sourced<InstantSample[]>;
     readonly near: Sourced<InstantSample[]>;
     readonly over: Sourced<InstantSample[]>;
+    readonly pools: { readonly queued: Sourced<InstantSample[]>; readonly refused: Sourced<InstantSample[]>; readonly waiting: Sourced<InstantSample[]> };
     readonly targets: Sourced<Array<{ labels: Record<string, string>; health: string; lastError: string }>>;
   };
 }
@@ -142,9 +148,31 @@ export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
   const near = new Map(got(p?.near, []).map((s) => [s.labels['descriptor'] ?? '', s.value]));
   const over = new Map(got(p?.over, []).map((s) => [s.labels['descriptor'] ?? '', s.value]));
   const ratelimit = [...new Set([...near.keys(), ...over.keys()])].sort().map((d) => ({ descriptor: d, near: Math.round(near.get(d) ?? 0), over: Math.round(over.get(d) ?? 0) }));
+  const callers = new Map<string, { priority: string; tenant: string; queued: number; refused: number; refusedBy: Record<string, number> }>();
+  const caller = (l: Readonly<Record<string, string>>) => {
+    const k = `${l['priority'] ?? ''}\u0000${l['tenant'] ?? ''}`;
+    let c = callers.get(k);
+    if (!c) callers.set(k, (c = { priority: l['priority'] ?? '', tenant: l['tenant'] ?? '', queued: 0, refused: 0, refusedBy: {} }));
+    return c;
+  };
+  for (const s of got(p?.pools.queued, [])) caller(s.labels).queued += Math.round(s.value);
+  for (const s of got(p?.pools.refused, [])) {
+    const c = caller(s.labels);
+    const n = Math.round(s.value);
+    c.refused += n;
+    const why = s.labels['reason'] ?? '';
+    c.refusedBy[why] = (c.refusedBy[why] ?? 0) + n;
+  }
+  const PRIORITY_ORDER = ['critical', 'standard', 'sheddable'];
+  const pools = {
+    callers: [...callers.values()].filter((c) => c.queued || c.refused).sort((a, b) => PRIORITY_ORDER.indexOf(a.priority) - PRIORITY_ORDER.indexOf(b.priority) || (a.tenant < b.tenant ? -1 : 1)),
+    waiting: got(p?.pools.waiting, [])
+      .filter((s) => s.value > 0)
+      .map((s) => ({ model: s.labels['gen_ai_request_model'] ?? '', priority: s.labels['priority'] ?? '', count: Math.round(s.value) })),
+  };
   const downTargets = got(p?.targets, [])
     .filter((t) => t.health !== 'up')
     .map((t) => ({ job: t.labels['job'] ?? '', instance: t.labels['instance'] ?? '', error: t.lastError || t.health }));
 
-  return { generatedAt: now.toISOString(), unreachable, services, proxies, configRefusals: refusals, alerts, authz, ratelimit, downTargets };
+  return { generatedAt: now.toISOString(), unreachable, services, proxies, configRefusals: refusals, alerts, authz, ratelimit, pools, downTargets };
 }

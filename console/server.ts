@@ -76,16 +76,19 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
     const prometheus = prom
       ? await (async () => {
           const keys = Object.keys(TRAFFIC_SERIES) as Array<keyof Traffic>;
-          const [figures, alerts, authz, near, over, targets] = await Promise.all([
+          const [figures, alerts, authz, near, over, queued, refused, waiting, targets] = await Promise.all([
             Promise.all(keys.map((k) => prom.instant(RECORDED[TRAFFIC_SERIES[k]]))),
             prom.alerts(),
             prom.instant('sum by (policy, result) (increase(meshgate_authz_decisions_total[1h]))'),
             prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_near_limit_total[1h]))'),
             prom.instant('sum by (descriptor) (increase(meshgate_ratelimit_over_limit_total[1h]))'),
+            prom.instant('sum by (priority, tenant) (increase(meshgate_llm_queued_total[1h]))'),
+            prom.instant('sum by (priority, tenant, reason) (increase(meshgate_llm_queue_refused_total[1h]))'),
+            prom.instant('sum by (gen_ai_request_model, priority) (meshgate_llm_queue_length)'),
             prom.targets(),
           ]);
           const traffic = Object.fromEntries(keys.map((k, n) => [k, figures[n]!])) as Record<keyof Traffic, Sourced<InstantSample[]>>;
-          return { traffic, alerts, authz, near, over, targets };
+          return { traffic, alerts, authz, near, over, pools: { queued, refused, waiting }, targets };
         })()
       : embedded
         ? {
@@ -94,6 +97,7 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
             authz: embedded.authz(),
             near: embedded.limits('near'),
             over: embedded.limits('over'),
+            pools: embedded.pools(),
             targets: embedded.targets(),
           }
         : undefined;

@@ -94,6 +94,7 @@ export const ALERT_NAMES = [
   'MeshgateGatewayShedding',
   'MeshgateEnvoyOverloaded',
   'MeshgatePluginBusy',
+  'MeshgateModelPoolSaturated',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -244,6 +245,16 @@ function alerts(o: RuleOptions): Alert[] {
       summary: '{{ $labels.instance }}: a plug-in refuses calls at its bound of calls in flight; the routes answer by their failure mode',
       runbook:
         'ext-authz, ratelimit-service or the processor has --h2-max-calls-in-flight calls open (its backend is slow: Redis, a JWKS or introspection endpoint, the cache), so it refuses more at once. Requests on those routes get 503 (fail closed) or pass (rate limits failing open). Check meshgate_grpc_calls_in_flight and the plug-in\'s own backend latency; add plug-in instances.',
+    },
+    {
+      alert: 'MeshgateModelPoolSaturated',
+      // Calls waiting at every evaluation for the whole `for` (a queue that empties between scrapes still counts).
+      expr: 'sum by (gen_ai_request_model) (max_over_time(meshgate_llm_queue_length[1m])) > 0',
+      defaultFor: '5m',
+      severity: 'ticket',
+      summary: '{{ $labels.gen_ai_request_model }}: every instance is saturated; calls wait at the gateway and sheddable ones are refused (429)',
+      runbook:
+        "Every instance serving the model has --picker-queue-threshold calls waiting or its KV cache past --picker-kv-threshold, so the processor queues calls (critical first, fair between tenants) and refuses sheddable ones. See meshgate_llm_queue_wait_seconds and meshgate_llm_queue_refused_total by priority and tenant: if standard calls wait long or are refused (waited_too_long, queue_full), add instances; if one tenant fills the queue, lower its policy's model_priority or model_weight.",
     },
   ];
   return list.map(({ defaultFor, ...a }) => ({ ...a, for: o.for?.[a.alert] ?? defaultFor }));

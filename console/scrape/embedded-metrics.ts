@@ -23,8 +23,17 @@ const WANTED = new Set([
   'meshgate_authz_decisions_total',
   'meshgate_ratelimit_near_limit_total',
   'meshgate_ratelimit_over_limit_total',
+  'meshgate_llm_queued_total',
+  'meshgate_llm_queue_refused_total',
+  'meshgate_llm_queue_length',
 ]);
 const NOT_SERVICES: ReadonlySet<string> = new Set(NOT_SERVICE_NAMES);
+
+/** The labels the pool figures are kept by (as Prometheus sums them in console/server.ts). */
+const POOL_CALLER = ['priority', 'tenant'] as const;
+const POOL_REFUSAL = ['priority', 'tenant', 'reason'] as const;
+const POOL_WAITING = ['gen_ai_request_model', 'priority'] as const;
+const key = (labels: Readonly<Record<string, string>>, names: readonly string[]): string => names.map((n) => labels[n] ?? '').join('\u0000');
 
 /** Cumulative counts at one scrape. */
 interface Counts {
@@ -33,6 +42,12 @@ interface Counts {
   readonly authz: Map<string, number>;
   readonly near: Map<string, number>;
   readonly over: Map<string, number>;
+  /** Calls queued for a saturated model pool, by priority and tenant. */
+  readonly queued: Map<string, number>;
+  /** … and refused, by priority, tenant and reason. */
+  readonly poolRefused: Map<string, number>;
+  /** Waiting now, by model and priority (a gauge). */
+  readonly poolWaiting: Map<string, number>;
 }
 
 interface Point {
@@ -128,6 +143,9 @@ export class EmbeddedMetrics {
     const authz = new Map<string, number>();
     const near = new Map<string, number>();
     const over = new Map<string, number>();
+    const queued = new Map<string, number>();
+    const poolRefused = new Map<string, number>();
+    const poolWaiting = new Map<string, number>();
     const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
     for (const x of samples) {
       const cluster = x.labels['envoy_cluster_name'];
@@ -152,8 +170,11 @@ export class EmbeddedMetrics {
       else if (x.name === 'meshgate_authz_decisions_total') add(authz, `${x.labels['policy'] ?? ''}\u0000${x.labels['result'] ?? ''}`, x.value);
       else if (x.name === 'meshgate_ratelimit_near_limit_total') add(near, x.labels['descriptor'] ?? '', x.value);
       else if (x.name === 'meshgate_ratelimit_over_limit_total') add(over, x.labels['descriptor'] ?? '', x.value);
+      else if (x.name === 'meshgate_llm_queued_total') add(queued, key(x.labels, POOL_CALLER), x.value);
+      else if (x.name === 'meshgate_llm_queue_refused_total') add(poolRefused, key(x.labels, POOL_REFUSAL), x.value);
+      else if (x.name === 'meshgate_llm_queue_length') add(poolWaiting, key(x.labels, POOL_WAITING), x.value);
     }
-    return { at, services, authz, near, over };
+    return { at, services, authz, near, over, queued, poolRefused, poolWaiting };
   }
 
   private take(c: Counts): void {
@@ -220,7 +241,7 @@ export class EmbeddedMetrics {
   }
 
   /** Counts since the first scrape within the hour (Prometheus' increase over 1h). */
-  private sinceStart(key: 'authz' | 'near' | 'over'): Map<string, number> {
+  private sinceStart(key: 'authz' | 'near' | 'over' | 'queued' | 'poolRefused'): Map<string, number> {
     const last = this.raw[this.raw.length - 1];
     const out = new Map<string, number>();
     if (!last || !this.firstRaw) return out;
@@ -234,6 +255,19 @@ export class EmbeddedMetrics {
 
   limits(kind: 'near' | 'over'): Sourced<InstantSample[]> {
     return { ok: true, data: [...this.sinceStart(kind)].filter(([, v]) => v > 0).map(([descriptor, value]) => ({ labels: { descriptor }, value })) };
+  }
+
+  /** Model pools under saturation: calls queued and refused since the first scrape within the hour, by their labels; waiting now. */
+  pools(): { queued: Sourced<InstantSample[]>; refused: Sourced<InstantSample[]>; waiting: Sourced<InstantSample[]> } {
+    const samples = (m: Map<string, number>, names: readonly string[]): Sourced<InstantSample[]> => ({
+      ok: true,
+      data: [...m].filter(([, v]) => v > 0).map(([k, value]) => ({ labels: Object.fromEntries(k.split('\u0000').map((v, i) => [names[i]!, v])), value })),
+    });
+    return {
+      queued: samples(this.sinceStart('queued'), POOL_CALLER),
+      refused: samples(this.sinceStart('poolRefused'), POOL_REFUSAL),
+      waiting: samples(this.raw[this.raw.length - 1]?.poolWaiting ?? new Map(), POOL_WAITING),
+    };
   }
 
   targets(): Sourced<PromTarget[]> {

@@ -188,6 +188,15 @@ function App() {
     ${data.ratelimit.length
       ? html`<table data-table="ratelimit"><thead><tr><th>limit</th><th>near</th><th>over</th></tr></thead><tbody>${data.ratelimit.map((r) => html`<tr><td>${r.descriptor}</td><td>${r.near}</td><td>${r.over}</td></tr>`)}</tbody></table>`
       : html`<p class="muted">no limit near or over</p>`}
+    <h2>Model pools under saturation, the last hour</h2>
+    ${data.pools.waiting.length
+      ? html`<p data-list="pool-waiting">waiting now: ${data.pools.waiting.map((w) => html`<strong>${w.model}</strong> ${w.count} ${w.priority} `)}</p>`
+      : null}
+    ${data.pools.callers.length
+      ? html`<table data-table="pools"><thead><tr><th>priority</th><th>tenant</th><th>waited</th><th>refused (429)</th></tr></thead><tbody>${data.pools.callers.map(
+          (c) => html`<tr data-pool-caller=${`${c.priority}/${c.tenant}`}><td>${c.priority}</td><td>${c.tenant || '(none)'}</td><td>${c.queued}</td><td title=${Object.entries(c.refusedBy).map(([k, v]) => `${k}: ${v}`).join(', ')}>${c.refused}</td></tr>`,
+        )}</tbody></table>`
+      : html`<p class="muted">no pool saturated</p>`}
     ${data.downTargets.length
       ? html`<h2>Targets Prometheus cannot scrape</h2><ul data-list="down-targets">${data.downTargets.map((t) => html`<li class="down"><strong>${t.job}/${t.instance}</strong>: ${t.error}</li>`)}</ul>`
       : null}

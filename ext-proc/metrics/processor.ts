@@ -66,25 +66,27 @@ export class ProcessorMetrics extends GenAiMetrics {
   readonly pickerErrors = new Counter({ name: 'meshgate_llm_picker_xds_errors_total', help: "The picker's ADS stream to the xds-server failed (it reconnects; the last view is kept)", registers: [this.registry] });
   readonly cacheErrors = new Counter({ name: 'meshgate_llm_cache_errors_total', help: 'Response cache operations on Redis that failed (each a miss)', registers: [this.registry] });
 
+  private waitingNow: () => ReturnType<EndpointPicker['waiting']> = () => [];
+
   constructor(bounds: ConstructorParameters<typeof GenAiMetrics>[0] = {}) {
     super(bounds);
     collectDefaultMetrics({ register: this.registry });
-  }
-
-  /** What the endpoint picker reports, into these metrics; its queues' lengths read at each scrape. */
-  pickerStats(picker: () => EndpointPicker | undefined): PickerStats {
-    const registry = this.registry;
-    const models = (m: string): string => this.modelLabel(m);
+    const metrics = this;
     new Gauge({
       name: 'meshgate_llm_queue_length',
       help: 'Calls waiting at the gateway for a saturated model pool now, by model and priority',
       labelNames: ['gen_ai_request_model', 'priority'],
-      registers: [registry],
+      registers: [this.registry],
       collect() {
         this.reset();
-        for (const w of picker()?.waiting() ?? []) this.inc({ gen_ai_request_model: models(w.model), priority: w.priority }, w.count);
+        for (const w of metrics.waitingNow()) this.inc({ gen_ai_request_model: metrics.modelLabel(w.model), priority: w.priority }, w.count);
       },
     });
+  }
+
+  /** What the endpoint picker reports, into these metrics; its queues' lengths read at each scrape. */
+  pickerStats(picker: () => EndpointPicker | undefined): PickerStats {
+    this.waitingNow = () => picker()?.waiting() ?? [];
     return {
       picks: (reason) => this.picks.inc({ reason }),
       queued: (c) => this.queued.inc({ priority: c.priority, tenant: this.tenantLabel(c.tenant) }),

@@ -4,10 +4,15 @@
 // counters say; the turns of one conversation stay on one instance while it has room and move
 // when it is saturated; a model whose instances serve no metrics is balanced by Envoy, and no
 // call fails. A saturated pool queues at the gateway: sheddable calls are refused at once (429,
-// Retry-After), the others wait, fairly between tenants, and none longer than the bound.
+// Retry-After), the others wait, fairly between tenants, and none longer than the bound; the
+// console shows who waited and who was refused.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startConsole, type ConsoleProcess } from '../../launcher/console.js';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { toolPath } from '../../launcher/repo.js';
 import type { ModelServiceProcess } from '../../launcher/model-service.js';
 import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
@@ -30,6 +35,7 @@ type Message = { role: string; content: string };
 describe('the endpoint picker: by load and by prompt prefix', () => {
   let mesh: GatewayMesh;
   let queueHost: ModelServiceProcess;
+  let consoleProc: ConsoleProcess;
   const sims: ModelServiceProcess[] = [];
   const idOf = new Map<string, string>();
 
@@ -89,10 +95,14 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
       async () => ((await (await fetch(`${mesh.llm!.adminUrl}/status`)).json()) as { endpoint_picker: { endpoints_read: number; connected: boolean } }).endpoint_picker.endpoints_read >= 3,
       { timeoutMs: 15_000, intervalMs: 200 },
     );
+    // The console scrapes the mesh itself (no Prometheus): it counts from its first scrape on.
+    consoleProc = await startConsole({ xdsAdmin: `http://127.0.0.1:${mesh.ports.xdsAdmin}`, scrapeInterval: '1s', logFile: path.join(mesh.dir, 'console.log') });
+    await waitFor('the console’s first scrape', async () => ((await (await fetch(`${consoleProc.url}api/overview`)).json()) as { services: unknown[] }).services.length > 0, { timeoutMs: 15_000, intervalMs: 250 });
     await waitFor('the queue model to be routed', async () => (await chat('queue-model', [{ role: 'user', content: 'hi' }])).status === 200, { timeoutMs: 15_000, intervalMs: 200 });
   });
 
   after(async () => {
+    await consoleProc?.stop();
     await mesh?.stop();
   });
 
@@ -205,5 +215,29 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
     assert.equal(r.retryAfter, '1');
     assert.ok(waited >= 2_500 && waited < 6_000, `answered after the bound (3 s), not at once nor after Envoy's own time-out: ${waited} ms`);
     assert.ok((await processorMetric('meshgate_llm_queue_refused_total', 'priority="standard",tenant="",reason="waited_too_long"')) >= 1);
+  });
+
+  it('shows in the console who waited for a saturated pool and who was refused, by priority and tenant', async () => {
+    const browser = await chromium.launch({
+      executablePath: toolPath('chromium'),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      timeout: 30_000,
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      await page.goto(`${consoleProc.url}?refresh=1`, { timeout: 15_000 });
+      const flood = page.locator('[data-pool-caller="standard/flood"]');
+      await flood.waitFor({ timeout: 15_000 });
+      const cells = async (row: typeof flood): Promise<string[]> => row.locator('td').allTextContents();
+      await waitFor('the flood’s waits on the page', async () => Number((await cells(flood))[2]) >= 5, { timeoutMs: 10_000, intervalMs: 250 }).catch(() => undefined);
+      assert.ok(Number((await cells(flood))[2]) >= 5, `the flooding tenant waited: ${(await cells(flood)).join(' | ')}`);
+      const shed = page.locator('[data-pool-caller="sheddable/"]');
+      await shed.waitFor({ timeout: 10_000 });
+      assert.deepEqual((await cells(shed)).slice(0, 2), ['sheddable', '(none)']);
+      assert.ok(Number((await cells(shed))[3]) >= 1, 'the sheddable call was refused');
+      await page.screenshot({ path: path.join(mesh.dir, 'console-pools.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -162,6 +162,12 @@ const CASES: AlertCase[] = [
     fires: { at: '3m', labels: { job: 'meshgate', instance: 'ext-authz-9191' }, severity: 'page', summary: 'ext-authz-9191: a plug-in refuses calls at its bound of calls in flight; the routes answer by their failure mode' },
     resolvedAt: '12m',
   },
+  {
+    alert: 'MeshgateModelPoolSaturated',
+    series: [[`meshgate_llm_queue_length{${M('ext-proc-9194')},gen_ai_request_model="llama",priority="standard"}`, '0 0 5x8 0x10']],
+    fires: { at: '8m', labels: { gen_ai_request_model: 'llama' }, severity: 'ticket', summary: 'llama: every instance is saturated; calls wait at the gateway and sheddable ones are refused (429)' },
+    resolvedAt: '12m',
+  },
 ];
 
 function testFile(): unknown {

@@ -93,6 +93,11 @@ describe('console: the overview', () => {
         authz: { ok: true, data: [{ labels: { policy: 'default', result: 'unauthenticated' }, value: 3.2 }] },
         near: none,
         over: { ok: true, data: [{ labels: { descriptor: 'generic_key_tokens' }, value: 1 }] },
+        pools: {
+          queued: { ok: true, data: [{ labels: { priority: 'standard', tenant: 'flood' }, value: 12.2 }, { labels: { priority: 'standard', tenant: 'chat' }, value: 2 }] },
+          refused: { ok: true, data: [{ labels: { priority: 'sheddable', tenant: 'flood', reason: 'sheddable' }, value: 4 }, { labels: { priority: 'standard', tenant: 'flood', reason: 'waited_too_long' }, value: 1 }] },
+          waiting: { ok: true, data: [{ labels: { gen_ai_request_model: 'llama', priority: 'standard' }, value: 3 }, { labels: { gen_ai_request_model: 'llama', priority: 'critical' }, value: 0 }] },
+        },
         targets: { ok: true, data: [{ labels: { job: 'meshgate', instance: 'ext-authz-1' }, health: 'down', lastError: 'connection refused' }] },
       },
     });
@@ -104,6 +109,14 @@ describe('console: the overview', () => {
     assert.deepEqual(o.authz, [{ policy: 'default', result: 'unauthenticated', lastHour: 3 }]);
     assert.deepEqual(o.ratelimit, [{ descriptor: 'generic_key_tokens', near: 0, over: 1 }]);
     assert.deepEqual(o.downTargets, [{ job: 'meshgate', instance: 'ext-authz-1', error: 'connection refused' }]);
+    assert.deepEqual(o.pools, {
+      callers: [
+        { priority: 'standard', tenant: 'chat', queued: 2, refused: 0, refusedBy: {} },
+        { priority: 'standard', tenant: 'flood', queued: 12, refused: 1, refusedBy: { waited_too_long: 1 } },
+        { priority: 'sheddable', tenant: 'flood', queued: 0, refused: 4, refusedBy: { sheddable: 4 } },
+      ],
+      waiting: [{ model: 'llama', priority: 'standard', count: 3 }],
+    });
   });
 
   it('says once per source what it could not read, and shows the rest', () => {
@@ -112,7 +125,7 @@ describe('console: the overview', () => {
       mesh,
       proxies: { ok: false, source: 'xds-server', reason: 'no answer within 3000 ms' },
       entries,
-      prometheus: { traffic: { rps: down, successRatio: down, p50Ms: down, p99Ms: down, requestBytesPerSecond: down, responseBytesPerSecond: down, tokensPerSecond: down, ttftP50Seconds: down, refusedPerSecond: down }, alerts: down, authz: down, near: down, over: down, targets: down },
+      prometheus: { traffic: { rps: down, successRatio: down, p50Ms: down, p99Ms: down, requestBytesPerSecond: down, responseBytesPerSecond: down, tokensPerSecond: down, ttftP50Seconds: down, refusedPerSecond: down }, alerts: down, authz: down, near: down, over: down, pools: { queued: down, refused: down, waiting: down }, targets: down },
     });
     assert.deepEqual([...o.unreachable].sort((a, b) => (a.source < b.source ? -1 : 1)), [{ source: 'prometheus', reason: 'ECONNREFUSED' }, { source: 'xds-server', reason: 'no answer within 3000 ms' }]);
     assert.equal(o.services.length, 1);
