@@ -12,6 +12,7 @@
 //     queries and hits (in tokens), prompt and generation tokens.
 // It is a simulator: no model runs; the numbers are its flags.
 import { createHash } from 'node:crypto';
+import { contentText } from '../shared/openai-messages.js';
 
 export interface SimOptions {
   /** Calls decoded at once (a batch's slots). */
@@ -29,6 +30,11 @@ export interface SimOptions {
 }
 
 export const SIM_DEFAULTS: SimOptions = { slots: 4, blockTokens: 16, kvBlocks: 4096, prefillMsPerToken: 0.5, decodeMsPerToken: 5, maxWaiting: 1024 };
+
+/** The simulator's tokens of a chat prompt: each message's role, then its words. */
+export function promptTokens(request: { readonly messages: ReadonlyArray<{ readonly role: string; readonly content?: unknown }> }): string[] {
+  return request.messages.flatMap((m) => [`<${m.role}>`, ...contentText(m.content).split(/\s+/).filter(Boolean)]);
+}
 
 /** The names of a prompt's full blocks, each the hash of its parent's name and its own tokens. */
 export function promptBlocks(tokens: readonly string[], blockTokens: number): string[] {

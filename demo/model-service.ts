@@ -33,8 +33,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
-import { contentText } from '../shared/openai-messages.js';
-import { GpuSimulator, ServerBusyError, SIM_DEFAULTS, type SimOptions } from './gpu-sim.js';
+import { GpuSimulator, promptTokens, ServerBusyError, SIM_DEFAULTS, type SimOptions } from './gpu-sim.js';
 import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
 const flags = instanceFlags('llm-chat', {
@@ -89,11 +88,6 @@ const sim = flags.values['sim']
       maxWaiting: simNumber('maxWaiting', 'sim-max-waiting'),
     })
   : undefined;
-
-/** The simulator's tokens of a prompt: each message's role, then its words. */
-function promptTokens(request: ChatRequest): string[] {
-  return request.messages.flatMap((m) => [`<${m.role}>`, ...contentText(m.content).split(/\s+/).filter(Boolean)]);
-}
 
 /** A chat call on the simulated GPU: a JSON answer when its last token is out, or a stream paced per token. */
 async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, request: ChatRequest): Promise<void> {

@@ -126,11 +126,13 @@ export class EndpointPicker {
     });
   }
 
-  /** The call sent to `address` is over. */
+  /** The call sent to `address` is over: its place goes to the next waiting call, if any. */
   done(address: string): void {
     const n = (this.inFlight.get(address) ?? 1) - 1;
     if (n > 0) this.inFlight.set(address, n);
     else this.inFlight.delete(address);
+    this.scraper.ended(address);
+    if (this.queues.size) this.dispatch();
   }
 
   /** Calls waiting, per model and priority (for the metrics). */
@@ -180,7 +182,7 @@ export class EndpointPicker {
     return { kind: 'refused', why };
   }
 
-  /** After each read of an instance's load: the waiting calls that have room now go. */
+  /** After each read of an instance's load, and each call's end: the waiting calls that have room now go. */
   private dispatch(): void {
     for (const [model, q] of this.queues) {
       const pool = this.view.pool(model);

@@ -19,6 +19,8 @@ interface Target {
   /** Not read before this: an endpoint whose reads fail is read less often (up to every 5 s). */
   nextAt: number;
   sentSince: number;
+  /** Calls the gateway sent it that ended since its metrics were read: each freed a place. */
+  doneSince: number;
   busy: boolean;
   failures: number;
 }
@@ -46,17 +48,23 @@ export class LoadScraper {
     for (const a of addresses) {
       if (keep.size >= this.o.maxEndpoints) break;
       keep.add(a);
-      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, nextAt: 0, sentSince: 0, busy: false, failures: 0 });
+      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, nextAt: 0, sentSince: 0, doneSince: 0, busy: false, failures: 0 });
     }
     for (const a of this.targets.keys()) if (!keep.has(a)) this.targets.delete(a);
   }
 
-  /** Its load, when read within three intervals. */
+  /** Its load, when read within three intervals; the calls sent since, less those that ended since. */
   loadOf(address: string): { load: ServerLoad | undefined; sentSince: number } {
     const t = this.targets.get(address);
     if (!t) return { load: undefined, sentSince: 0 };
     const fresh = t.load && this.now() - t.readAt <= 3 * this.o.intervalMs;
-    return { load: fresh ? t.load : undefined, sentSince: t.sentSince };
+    return { load: fresh ? t.load : undefined, sentSince: t.sentSince - t.doneSince };
+  }
+
+  /** A call the gateway sent it ended: a place there is free before the next read says so. */
+  ended(address: string): void {
+    const t = this.targets.get(address);
+    if (t) t.doneSince += 1;
   }
 
   /** A call went to it: it counts as waiting there until the next read. */
@@ -82,6 +90,7 @@ export class LoadScraper {
   private read(address: string, t: Target): void {
     t.busy = true;
     const sentBefore = t.sentSince;
+    const doneBefore = t.doneSince;
     const [host, port] = splitAddress(address);
     const done = (load: ServerLoad | undefined): void => {
       t.busy = false;
@@ -98,6 +107,7 @@ export class LoadScraper {
       t.readAt = this.now();
       // What was sent while the read was out may not be in it yet.
       t.sentSince = Math.max(0, t.sentSince - sentBefore);
+      t.doneSince = Math.max(0, t.doneSince - doneBefore);
       this.onRead();
     };
     const req = http.get({ host, port, path: this.o.path, agent: this.agent, timeout: this.o.intervalMs * 2 }, (res) => {

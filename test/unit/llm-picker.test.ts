@@ -9,6 +9,8 @@ import { parseServerLoad } from '../../ext-proc/picker/server-load.js';
 const idle = { running: 0, waiting: 0, kvUsage: 0.1 };
 const at = (address: string, waiting: number, extra: Partial<Candidate> = {}): Candidate => ({ address, priority: 0, healthy: true, load: { ...idle, running: 1, waiting }, sentSince: 0, ...extra });
 const first = () => 0;
+/** Saturated at five waiting: room to tell queue lengths apart. */
+const W5 = { ...DEFAULT_WEIGHTS, queueThreshold: 5 };
 
 describe('the endpoint picker', () => {
   it('reads vLLM’s load lines and nothing else', () => {
@@ -27,32 +29,32 @@ describe('the endpoint picker', () => {
   });
 
   it('goes to the shortest queue, counting the calls it sent since the last read', () => {
-    assert.deepEqual(pick([at('a', 3), at('b', 1), at('c', 2)], new Map(), 0, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' });
-    assert.equal(pick([at('a', 3), at('b', 1, { sentSince: 3 }), at('c', 2)], new Map(), 0, DEFAULT_WEIGHTS, first)?.address, 'c');
+    assert.deepEqual(pick([at('a', 3), at('b', 1), at('c', 2)], new Map(), 0, W5, first), { address: 'b', reason: 'load' });
+    assert.equal(pick([at('a', 3), at('b', 1, { sentSince: 3 }), at('c', 2)], new Map(), 0, W5, first)?.address, 'c');
   });
 
   it('keeps a prefix on its instance until that instance is saturated', () => {
     const blocks = 4;
-    assert.deepEqual(pick([at('a', 2), at('b', 0)], new Map([['a', 4]]), blocks, DEFAULT_WEIGHTS, first), { address: 'a', reason: 'prefix' });
-    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' });
+    assert.deepEqual(pick([at('a', 2), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'a', reason: 'prefix' });
+    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'b', reason: 'load' });
     const fullCache = { ...at('a', 0), load: { running: 1, waiting: 0, kvUsage: 0.9 } };
-    assert.equal(pick([fullCache, at('b', 1)], new Map([['a', 4]]), blocks, DEFAULT_WEIGHTS, first)?.address, 'b', 'a KV cache past the threshold saturates too');
+    assert.equal(pick([fullCache, at('b', 1)], new Map([['a', 4]]), blocks, W5, first)?.address, 'b', 'a KV cache past the threshold saturates too');
   });
 
   it('says when every instance is saturated, and picks the least loaded of them', () => {
-    assert.deepEqual(pick([at('a', 9), at('b', 6)], new Map(), 0, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'saturated' });
+    assert.deepEqual(pick([at('a', 9), at('b', 6)], new Map(), 0, W5, first), { address: 'b', reason: 'saturated' });
   });
 
   it('leaves the call to Envoy when it knows no load, and stays within the first healthy priority', () => {
     assert.equal(pick([{ ...at('a', 0), load: undefined }], new Map(), 0), undefined);
     assert.equal(pick([at('a', 0, { healthy: false })], new Map(), 0), undefined);
-    assert.equal(pick([at('a', 9), at('b', 0, { priority: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.address, 'a', 'failover to the next service is Envoy’s');
-    assert.equal(pick([at('a', 0, { healthy: false }), at('b', 0, { priority: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.address, 'b');
+    assert.equal(pick([at('a', 9), at('b', 0, { priority: 1 })], new Map(), 0, W5, first)?.address, 'a', 'failover to the next service is Envoy’s');
+    assert.equal(pick([at('a', 0, { healthy: false }), at('b', 0, { priority: 1 })], new Map(), 0, W5, first)?.address, 'b');
   });
 
   it('breaks ties at random, so idle instances share new conversations', () => {
     const seen = new Set<string>();
-    for (const r of [0, 0.5, 0.99]) seen.add(pick([at('a', 0), at('b', 0), at('c', 0)], new Map(), 0, DEFAULT_WEIGHTS, () => r)!.address);
+    for (const r of [0, 0.5, 0.99]) seen.add(pick([at('a', 0), at('b', 0), at('c', 0)], new Map(), 0, W5, () => r)!.address);
     assert.deepEqual([...seen].sort(), ['a', 'b', 'c']);
   });
 
