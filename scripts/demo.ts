@@ -1,6 +1,7 @@
 // `npm run demo`: Consul, the xds-server, ext-authz, ratelimit-service, the LLM processor
 // (ext-proc), model services (llm-chat ×2 serving llama-3.1-8b and shared-7b, llm-qwen serving
-// qwen2.5-7b and — under its own name — shared-7b as the fallback provider, llm-embed serving an embeddings model), an
+// qwen2.5-7b and — under its own name — shared-7b as the fallback provider, llm-embed serving an embeddings model,
+// llm-pool ×3 simulated GPU servers serving pool-8b, placed by the endpoint picker), an
 // "agent" service with its own sidecar Envoy, config entries in Consul KV (the chat-default
 // alias among them), a gateway Envoy, Prometheus (meshgate's rules and alerts) and the console on
 // this machine, then the lines to try. Ctrl-C stops everything and removes temporary data.
@@ -80,6 +81,8 @@ const ENTRIES_PREFIX = 'meshgate/config/';
 
 /** The demo's API key (its SHA-256 is in demo/policies.yaml). */
 const DEMO_API_KEY = 'mgk_demo_team_a_7Qx2';
+/** team-b's batch key (demo/policies.yaml): its calls mark themselves sheddable when they fill the pool. */
+const BATCH_API_KEY = 'mgk_demo_team_b_3Kp9';
 
 const work = tempDir('demo');
 const logs = path.join(work, 'logs');
@@ -235,6 +238,23 @@ async function main(): Promise<void> {
     say(`  ${`${service}-1`.padEnd(13)} ${instance.url} (serves ${models})`);
   }
 
+  // A model pool: three simulated GPU servers (two batch slots each, a waiting queue, a prefix
+  // cache, vLLM's metrics) serving pool-8b; the processor places each call by load and prompt
+  // prefix, and queues calls at the gateway when all three are full.
+  for (const id of ['llm-pool-1', 'llm-pool-2', 'llm-pool-3']) {
+    const instance = await startModelService({
+      service: 'llm-pool',
+      id,
+      consulAddress: consul.address,
+      meta: { 'gateway-path': 'none', models: 'pool-8b' },
+      extraArgs: ['--sim', '--sim-slots=2', '--sim-decode-ms-per-token=40', '--sim-prefill-ms-per-token=1', '--sim-block-tokens=16'],
+      logFile: path.join(logs, `${id}.log`),
+    });
+    instances.push(instance);
+    watchInstance(instance.process);
+    say(`  ${id.padEnd(13)} ${instance.url} (serves pool-8b: a simulated GPU server, its vLLM metrics at /metrics)`);
+  }
+
   // A gRPC model service served as JSON at the gateway: its descriptors asked of it over gRPC
   // server reflection (meshgate.demo.v1.Inference: Embed, a Generate stream, Info), its methods
   // at /meshgate.demo.v1.Inference/<Method> and the REST paths of their annotations.
@@ -314,8 +334,10 @@ async function main(): Promise<void> {
     'a request through the gateway to succeed',
     async () =>
       (await fetch(`${gw}/test?msg=hello`)).status === 200 &&
-      ((await (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).json()) as { data?: unknown[] }).data?.length === 5 &&
-      ((await (await fetch(`${gw}/agent/call/llm-chat/test`)).json()) as { status?: number }).status === 200,
+      ((await (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).json()) as { data?: unknown[] }).data?.length === 6 &&
+      ((await (await fetch(`${gw}/agent/call/llm-chat/test`)).json()) as { status?: number }).status === 200 &&
+      // A first call of pool-8b: the processor's picker starts reading the pool when it first sees the model.
+      (await fetch(`${gw}/v1/chat/completions`, { method: 'POST', headers: { 'x-api-key': DEMO_API_KEY, 'content-type': 'application/json' }, body: '{"model":"pool-8b","max_tokens":1,"messages":[{"role":"user","content":"warm up"}]}' })).status === 200,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
 
@@ -326,7 +348,7 @@ ready. Try:
 
   curl '${gw}/test?msg=hello'                      # public: answered by llm-chat-1 or -2 (see "instance")
   # the model API (OpenAI's), routed by the body's model; API keys in x-api-key or as Bearer:
-  curl ${gw}/v1/models -H 'authorization: Bearer ${DEMO_API_KEY}'   # llama-3.1-8b, qwen2.5-7b, shared-7b, text-embed-small, chat-default
+  curl ${gw}/v1/models -H 'authorization: Bearer ${DEMO_API_KEY}'   # llama-3.1-8b, qwen2.5-7b, shared-7b, text-embed-small, pool-8b, chat-default
   curl ${gw}/v1/chat/completions -H 'authorization: Bearer ${DEMO_API_KEY}' -H 'content-type: application/json' \
        -d '{"model":"qwen2.5-7b","messages":[{"role":"user","content":"hello mesh"}]}'      # answered by llm-qwen-1 (x-meshgate-service)
   curl -N ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' -H 'x-demo-pace-ms: 300' \
@@ -341,6 +363,19 @@ ready. Try:
   curl -X PUT '${instances[0]!.url}/_demo/fail'; curl -X PUT '${instances[1]!.url}/_demo/fail'
   cat ${path.join(logs, 'llm-requests.log')}      # what llm-qwen was asked and answered, secrets redacted
   curl -s ${extProc.adminUrl}/metrics | grep gen_ai_client_token_usage_sum   # tokens by model, service, tenant
+
+ a model pool (pool-8b: three simulated GPU servers; docs/configuration.md#model-pools):
+  # a conversation's turns stay on one instance, which finds its prefix cached:
+  H='-H x-api-key:${DEMO_API_KEY} -H content-type:application/json'; SYS='You are the demo assistant. Answer briefly and cite the facts you were given, nothing else, in plain words.'
+  curl -s ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"system","content":"'"$SYS $SYS $SYS"'"},{"role":"user","content":"first question"}]}' | grep -o '"system_fingerprint":"[^"]*"'
+  curl -s ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"system","content":"'"$SYS $SYS $SYS"'"},{"role":"user","content":"first question"},{"role":"assistant","content":"You said: first question"},{"role":"user","content":"and a second"}]}' | grep -o '"system_fingerprint":"[^"]*"\|"cached_tokens":[0-9]*'   # the same instance, most of the prompt cached
+  curl -s ${extProc.adminUrl}/metrics | grep endpoint_picks_total   # placed by prefix, by load, or left to Envoy
+  # team-b's batch job fills the pool: its calls wait at the gateway (fairly), or, marked sheddable, are refused at once;
+  # team-a's calls meanwhile are still served (open the console: "Model pools under saturation"):
+  for i in $(seq 40); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/chat/completions -H 'x-api-key: ${BATCH_API_KEY}' -H 'x-meshgate-priority: sheddable' -H 'content-type: application/json' \
+       -d '{"model":"pool-8b","messages":[{"role":"user","content":"batch job '$i' with a long enough answer to keep a slot busy for a while"}]}' & done; sleep 0.3
+  curl -s -w ' %{http_code} in %{time_total}s\n' ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"user","content":"am I still served"}]}' | tail -c 120; wait; echo
+  curl -s ${extProc.adminUrl}/metrics | grep -E 'meshgate_llm_queue_(refused_total|length)'
 
  gRPC as JSON (inference is a gRPC service; the gateway found its methods over reflection):
   curl ${gw}/v1/inference/embed -H 'x-api-key: ${DEMO_API_KEY}' -d '{"model":"m","input":["hello world"]}'

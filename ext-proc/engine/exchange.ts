@@ -6,7 +6,9 @@
 //                      alias resolved, the body rewritten when the service must get another model
 //                      or a stream must report usage, the model filed in dynamic metadata and
 //                      the route cleared so Envoy routes by it; a reusable request answered
-//                      from the response cache when it is there;
+//                      from the response cache when it is there; a call of a picked model
+//                      placed on an instance by the endpoint picker (held while its pool is
+//                      saturated, or refused with a 429);
 //   response headers → the status and the service;
 //   response body    → chunks passed on as they come (a usage event the gateway asked for
 //                      itself taken out), usage read; at the end, the tokens into dynamic
@@ -47,8 +49,6 @@ export type Picker = Pick<EndpointPicker, 'place' | 'done'>;
 
 /** A call refused because its model pool is saturated: try again in this many seconds. */
 const POOL_RETRY_AFTER_SECONDS = 1;
-
-
 
 let cacheMiss: Buffer | undefined;
 /** A plain answer's headers, told it was not in the cache (it will be, if it is a whole 200). */
