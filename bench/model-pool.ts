@@ -21,6 +21,7 @@ import { toolPath } from '../launcher/repo.js';
 import { sleep, waitFor } from '../launcher/wait.js';
 import { promptBlocks, promptTokens } from '../demo/gpu-sim.js';
 import { sha256 } from '../ext-authz/credentials/secrets.js';
+import { parseServerLoad } from '../ext-proc/picker/server-load.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
 
@@ -131,8 +132,8 @@ async function idle(sims: readonly ModelServiceProcess[]): Promise<void> {
     'the pool to drain',
     async () => {
       for (const s of sims) {
-        const text = await (await fetch(`${s.url}/metrics`)).text();
-        if (/^vllm:num_requests_(running|waiting)\{[^}]*\} [1-9]/m.test(text)) return false;
+        const load = parseServerLoad(await (await fetch(`${s.url}/metrics`)).text());
+        if (!load || load.running + load.waiting > 0) return false;
       }
       return true;
     },
@@ -152,8 +153,8 @@ async function setMode(mesh: GatewayMesh, mode: Mode): Promise<void> {
       const at = dump.indexOf('"name":"model~pool-model"');
       if (at < 0) return false;
       const cluster = dump.slice(at, at + 3_000);
-      const picked = cluster.includes('override_host');
-      return mode === 'picker' ? picked : !picked && cluster.includes(mode === 'least_request' ? 'LEAST_REQUEST' : '"name":"model~pool-model"') && (mode === 'least_request' || !cluster.includes('LEAST_REQUEST'));
+      const now: Mode = cluster.includes('override_host') ? 'picker' : cluster.includes('LEAST_REQUEST') ? 'least_request' : 'round_robin';
+      return now === mode;
     },
     { timeoutMs: 20_000, intervalMs: 200 },
   );
@@ -176,7 +177,6 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
   const before = await counters(sims);
   const results: CallResult[] = [];
   let perfect = 0;
-  let promptTotal = 0;
   const deadline = performance.now() + SECONDS * 1000;
   // Conversations: each its own long system prompt (unique to this run), turns one after another.
   const conversation = async (c: number): Promise<void> => {
@@ -186,7 +186,6 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
       messages.push({ role: 'user', content: `turn ${turn}: tell me more about item ${turn}` });
       const sent = messages.map((m) => ({ ...m }));
       perfect += perfectHits(previous, sent);
-      promptTotal += promptTokens({ messages: sent }).length;
       const r = await call(mesh, 'chat', sent);
       results.push(r);
       if (r.status !== 200) {
@@ -218,7 +217,6 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
   const elapsed = (performance.now() - started) / 1000;
   const after = await counters(sims);
   const ttfts = (tenant: string): number[] => results.filter((r) => r.tenant === tenant && r.ttftMs !== undefined).map((r) => r.ttftMs!).sort((a, b) => a - b);
-  const chatQueries = promptTotal;
   return {
     label,
     chat: ttfts('chat'),
@@ -228,7 +226,7 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
     failed: results.filter((r) => r.status !== 200 && r.status !== 429).length,
     hitRate: (after.hits - before.hits) / Math.max(1, after.queries - before.queries),
     // The flood's prompts can never hit: perfect affinity's rate over every prompt token the pool saw.
-    perfectRate: perfect / Math.max(1, chatQueries + (after.queries - before.queries - chatQueries)),
+    perfectRate: perfect / Math.max(1, after.queries - before.queries),
   };
 }
 

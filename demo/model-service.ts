@@ -89,6 +89,14 @@ const sim = flags.values['sim']
     })
   : undefined;
 
+/** The events of a streamed answer, as OpenAI writes them: its id and model, then what it carries. */
+function chunkOf(full: Record<string, unknown>): (choices: unknown[], extra?: Record<string, unknown>) => string {
+  return (choices, extra = {}) => `data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], system_fingerprint: instance, choices, ...extra })}\n\n`;
+}
+
+/** The model the simulator's metrics are labelled with: the first it serves. */
+const SIM_MODEL = flags.meta['models']?.split(',')[0] ?? 'meshgate-demo';
+
 /** A chat call on the simulated GPU: a JSON answer when its last token is out, or a stream paced per token. */
 async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, request: ChatRequest): Promise<void> {
   const full = chatCompletion(request, instance);
@@ -100,14 +108,18 @@ async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, reques
   let left = false;
   res.on('close', () => (left = !res.writableFinished));
   const gone = (): boolean => left;
-  const usage = (cached: number): Record<string, unknown> => ({ ...(full['usage'] as Record<string, unknown>), completion_tokens: output, total_tokens: call.promptTokens.length + output, prompt_tokens: call.promptTokens.length, prompt_tokens_details: { cached_tokens: cached } });
+  const usage = (cached: number): Record<string, unknown> => ({
+    prompt_tokens: call.promptTokens.length,
+    completion_tokens: output,
+    total_tokens: call.promptTokens.length + output,
+    prompt_tokens_details: { cached_tokens: cached },
+  });
   try {
     if (!request.stream) {
       const outcome = await gpu.run(call, () => undefined, gone);
       return send(res, 200, { ...full, usage: usage(outcome.cachedTokens) });
     }
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
-      `data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], system_fingerprint: instance, choices, ...extra })}\n\n`;
+    const chunk = chunkOf(full);
     const outcome = await gpu.run(call, (i) => {
       if (i === 0) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
       res.write(chunk([{ index: 0, delta: { ...(i === 0 ? { role: 'assistant' } : {}), content: (i ? ' ' : '') + (words[i] ?? '') }, finish_reason: null }]));
@@ -158,8 +170,7 @@ function paceOf(req: http.IncomingMessage): number {
 async function streamChat(res: http.ServerResponse, request: ChatRequest, paceMs: number): Promise<void> {
   const full = chatCompletion(request, instance);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}): string =>
-    `data: ${JSON.stringify({ id: full['id'], object: 'chat.completion.chunk', model: full['model'], system_fingerprint: instance, choices, ...extra })}\n\n`;
+  const chunk = chunkOf(full);
   const answer = chatAnswer(request);
   if (answer.toolCalls) {
     // As OpenAI streams a tool call: its id and name first, then its arguments.
@@ -228,7 +239,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   if (req.method === 'GET' && url.pathname.startsWith('/call/')) return callThroughSidecar(req, url, res);
   if (route === 'GET /metrics' && sim) {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    return void res.end(sim.metricsText(flags.meta['models']?.split(',')[0] ?? 'meshgate-demo'));
+    return void res.end(sim.metricsText(SIM_MODEL));
   }
   if (route === 'GET /v1/models') {
     return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });

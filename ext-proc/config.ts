@@ -92,7 +92,22 @@ function cacheConfig(values: CacheFlags): ProcessorConfig['cache'] {
   };
 }
 
-type PickerFlags = Partial<Record<'xds' | 'queue-length' | 'queue-max-wait' | `picker-${'scrape-interval' | 'metrics-path' | 'queue-threshold' | 'kv-threshold' | 'prefix-weight' | 'prefix-block-chars' | 'prefix-max-blocks' | 'prefix-entries' | 'max-endpoints'}`, string>>;
+/** The endpoint picker's flags (all strings); every one but --xds needs --xds. */
+const PICKER_OPTIONS = {
+  xds: { type: 'string' },
+  'picker-scrape-interval': { type: 'string' },
+  'picker-metrics-path': { type: 'string' },
+  'picker-queue-threshold': { type: 'string' },
+  'picker-kv-threshold': { type: 'string' },
+  'picker-prefix-weight': { type: 'string' },
+  'picker-prefix-block-chars': { type: 'string' },
+  'picker-prefix-max-blocks': { type: 'string' },
+  'picker-prefix-entries': { type: 'string' },
+  'picker-max-endpoints': { type: 'string' },
+  'queue-length': { type: 'string' },
+  'queue-max-wait': { type: 'string' },
+} as const;
+type PickerFlags = Partial<Record<keyof typeof PICKER_OPTIONS, string>>;
 
 function fraction(text: string | undefined, flag: string, fallback: number, max = 1): number {
   if (text === undefined) return fallback;
@@ -110,7 +125,7 @@ function queueMaxWait(text: string | undefined): number {
 
 function pickerConfig(values: PickerFlags): ProcessorConfig['picker'] {
   if (!values.xds) {
-    const stray = Object.keys(values).find((k) => (k.startsWith('picker-') || k.startsWith('queue-')) && values[k as keyof PickerFlags] !== undefined);
+    const stray = (Object.keys(PICKER_OPTIONS) as Array<keyof PickerFlags>).find((k) => values[k] !== undefined);
     if (stray) throw new Error(`--${stray} needs --xds HOST:PORT (the endpoint picker is off without it)`);
     return undefined;
   }
@@ -158,18 +173,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'cache-ttl': { type: 'string' },
       'cache-max-bytes': { type: 'string' },
       'cache-max-entry-bytes': { type: 'string' },
-      xds: { type: 'string' },
-      'picker-scrape-interval': { type: 'string' },
-      'picker-metrics-path': { type: 'string' },
-      'picker-queue-threshold': { type: 'string' },
-      'picker-kv-threshold': { type: 'string' },
-      'picker-prefix-weight': { type: 'string' },
-      'picker-prefix-block-chars': { type: 'string' },
-      'picker-prefix-max-blocks': { type: 'string' },
-      'picker-prefix-entries': { type: 'string' },
-      'picker-max-endpoints': { type: 'string' },
-      'queue-length': { type: 'string' },
-      'queue-max-wait': { type: 'string' },
+      ...PICKER_OPTIONS,
     },
     strict: true,
   });

@@ -6,7 +6,8 @@
 // hour's charts (rates and quantiles worked out as Prometheus' rate and histogram_quantile do).
 import { consulMetaLabel, JOBS, METRICS_META, PROXY_METRICS_SERVICE } from '../../shared/consul/metrics-meta.js';
 import { NOT_SERVICES as NOT_SERVICE_NAMES } from '../../observability/rules.js';
-import { fetchJson, fetchText, type Sourced } from '../sources/fetch-json.js';
+import { fetchText } from '../../shared/fetch-text.js';
+import { fetchJson, type Sourced } from '../sources/fetch-json.js';
 import type { InstantSample, PromTarget } from '../sources/prometheus.js';
 import type { SeriesName } from '../series-name.js';
 import { histogramQuantile, parseExposition, type Sample } from './exposition.js';

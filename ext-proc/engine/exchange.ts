@@ -180,6 +180,11 @@ export class Exchange {
   abandon(): void {
     this.unqueue?.();
     this.unqueue = undefined;
+    this.release();
+  }
+
+  /** The instance the picker placed the call on has it no more. */
+  private release(): void {
     if (this.placedOn) this.s.picker!.done(this.placedOn);
     this.placedOn = undefined;
   }
@@ -296,10 +301,7 @@ export class Exchange {
       metadata['completion_tokens'] = usage.completionTokens;
       metadata['total_tokens'] = usage.totalTokens;
     }
-    if (this.placedOn) {
-      this.s.picker!.done(this.placedOn);
-      this.placedOn = undefined;
-    }
+    this.release();
     if (!this.finished && this.operation && this.request) {
       this.finished = true;
       const record: CallRecord = {

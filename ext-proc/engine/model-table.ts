@@ -19,8 +19,6 @@ export interface ModelTable {
   readonly aliasCount: number;
   /** Services whose calls are logged; empty: none (nothing is kept for the log). */
   readonly logged: ReadonlySet<string>;
-  /** The catalog's models (no aliases). */
-  readonly models: readonly string[];
   /** Models whose calls the endpoint picker places. */
   readonly picked: ReadonlySet<string>;
 }
@@ -28,7 +26,6 @@ export interface ModelTable {
 class ParsedTable implements ModelTable {
   readonly names: ReadonlySet<string>;
   readonly logged: ReadonlySet<string>;
-  readonly models: readonly string[];
   readonly picked: ReadonlySet<string>;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
@@ -43,7 +40,6 @@ class ParsedTable implements ModelTable {
     this.aliases = aliases;
     this.names = new Set([...t.models, ...aliases.keys()]);
     this.logged = new Set(t.logged);
-    this.models = t.models;
     this.picked = new Set(t.picked);
   }
 

@@ -60,8 +60,8 @@ interface Pending extends Waiter {
 }
 
 export class EndpointPicker {
-  readonly view: PoolView;
-  readonly scraper: LoadScraper;
+  private readonly view: PoolView;
+  private readonly scraper: LoadScraper;
   private readonly prefixes: PrefixIndex;
   private readonly inFlight = new Map<string, number>();
   private readonly queues = new Map<string, FairQueue<Pending>>();
@@ -87,17 +87,13 @@ export class EndpointPicker {
     const pool = this.view.pool(model);
     if (!pool?.length) return this.envoy();
     const blocks = prefixBlocks(prompt, this.c.prefix);
-    const queue = this.queues.get(model);
     const picked = this.choose(pool, blocks);
     if (!picked) return this.envoy();
-    // Room, and nobody waiting before this call: it goes now.
-    if (picked.reason !== 'saturated' || this.c.queueLength === 0) {
-      if (!queue?.length) return this.commit(picked.address, picked.reason, blocks, 0);
-    }
+    // Room (or no queue to wait in), and nobody waiting before this call: it goes now.
+    const mustWait = picked.reason === 'saturated' && this.c.queueLength > 0;
+    if (!mustWait && !this.queues.get(model)?.length) return this.commit(picked.address, picked.reason, blocks, 0);
     if (caller.priority === 'sheddable') return this.refuse(caller, 'sheddable');
-    let q = queue;
-    if (!q) this.queues.set(model, (q = new FairQueue<Pending>(this.c.queueLength)));
-    const lines = q;
+    const queue = this.queueOf(model);
     return new Promise<Placement>((resolve) => {
       const pending: Pending = {
         priority: caller.priority === 'critical' ? 'critical' : 'standard',
@@ -113,15 +109,15 @@ export class EndpointPicker {
           resolve(p);
         },
       };
-      const out = lines.push(pending);
+      const out = queue.push(pending);
       if (out === pending) return resolve(this.refuse(caller, 'queue_full'));
       if (out) out.settle(this.refuse(out.caller, 'pushed_out'));
       this.stats.queued(caller);
       pending.timer = setTimeout(() => {
-        if (lines.remove(pending)) pending.settle(this.refuse(caller, 'waited_too_long'));
+        if (queue.remove(pending)) pending.settle(this.refuse(caller, 'waited_too_long'));
       }, this.c.queueMaxWaitMs);
       onQueued(() => {
-        if (lines.remove(pending)) clearTimeout(pending.timer);
+        if (queue.remove(pending)) clearTimeout(pending.timer);
       });
     });
   }
@@ -157,6 +153,12 @@ export class EndpointPicker {
     this.view.close();
     this.scraper.close();
     for (const q of this.queues.values()) for (let p = q.shift(); p; p = q.shift()) p.settle({ kind: 'envoy' });
+  }
+
+  private queueOf(model: string): FairQueue<Pending> {
+    let q = this.queues.get(model);
+    if (!q) this.queues.set(model, (q = new FairQueue<Pending>(this.c.queueLength)));
+    return q;
   }
 
   private choose(pool: readonly PoolEndpoint[], blocks: readonly string[]): ReturnType<typeof pick> {

@@ -91,12 +91,7 @@ export class FairQueue<T extends Waiter> {
     for (const priority of ['critical', 'standard'] as const) {
       const line = this.lines[priority];
       if (!line.length) continue;
-      let index = 0;
-      for (let i = 1; i < line.length; i++) {
-        const a = line[i]!;
-        const b = line[index]!;
-        if (a.finish < b.finish || (a.finish === b.finish && a.seq < b.seq)) index = i;
-      }
+      const index = indexOfTurn(line, 'first');
       return { priority, index, entry: line[index]! };
     }
     return undefined;
@@ -104,13 +99,7 @@ export class FairQueue<T extends Waiter> {
 
   private takeLast(priority: Waiter['priority']): T {
     const line = this.lines[priority];
-    let index = 0;
-    for (let i = 1; i < line.length; i++) {
-      const a = line[i]!;
-      const b = line[index]!;
-      if (a.finish > b.finish || (a.finish === b.finish && a.seq > b.seq)) index = i;
-    }
-    return line.splice(index, 1)[0]!.item;
+    return line.splice(indexOfTurn(line, 'last'), 1)[0]!.item;
   }
 
   /** An empty queue starts everyone even again (and keeps no memory of tenants gone). */
@@ -118,4 +107,14 @@ export class FairQueue<T extends Waiter> {
     this.lastFinish.clear();
     this.clock = 0;
   }
+}
+
+/** Whether `a` is served before `b`: the earlier virtual finish, then the earlier arrival. */
+const servedBefore = (a: Entry<Waiter>, b: Entry<Waiter>): boolean => a.finish < b.finish || (a.finish === b.finish && a.seq < b.seq);
+
+/** Where in a (non-empty) line the call served first, or last, stands. */
+function indexOfTurn(line: ReadonlyArray<Entry<Waiter>>, which: 'first' | 'last'): number {
+  let index = 0;
+  for (let i = 1; i < line.length; i++) if (which === 'first' ? servedBefore(line[i]!, line[index]!) : servedBefore(line[index]!, line[i]!)) index = i;
+  return index;
 }

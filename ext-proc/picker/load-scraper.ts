@@ -2,7 +2,7 @@
 // API port): one read in flight per endpoint, each bounded in time and bytes, a read that fails
 // or says nothing leaves the endpoint without load (the picker then does not count on it). The
 // endpoints are the pools' (set on each change of the view), at most `maxEndpoints` of them.
-import http from 'node:http';
+import { fetchText } from '../../shared/fetch-text.js';
 import { parseServerLoad, type ServerLoad } from './server-load.js';
 
 export interface ScraperOptions {
@@ -28,7 +28,6 @@ interface Target {
 export class LoadScraper {
   private readonly targets = new Map<string, Target>();
   private readonly timer: NodeJS.Timeout;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   scrapes = 0;
   failures = 0;
 
@@ -79,60 +78,34 @@ export class LoadScraper {
 
   close(): void {
     clearInterval(this.timer);
-    this.agent.destroy();
   }
 
   private tick(): void {
     const now = this.now();
-    for (const [address, t] of this.targets) if (!t.busy && now >= t.nextAt) this.read(address, t);
+    for (const [address, t] of this.targets) if (!t.busy && now >= t.nextAt) void this.read(address, t);
   }
 
-  private read(address: string, t: Target): void {
+  private async read(address: string, t: Target): Promise<void> {
     t.busy = true;
     const sentBefore = t.sentSince;
     const doneBefore = t.doneSince;
-    const [host, port] = splitAddress(address);
-    const done = (load: ServerLoad | undefined): void => {
-      t.busy = false;
-      this.scrapes += 1;
-      if (!load) {
-        t.failures += 1;
-        this.failures += 1;
-        t.load = undefined;
-        t.nextAt = this.now() + Math.min(5_000, this.o.intervalMs * 2 ** Math.min(t.failures, 10));
-        return;
-      }
-      t.failures = 0;
-      t.load = load;
-      t.readAt = this.now();
-      // What was sent while the read was out may not be in it yet.
-      t.sentSince = Math.max(0, t.sentSince - sentBefore);
-      t.doneSince = Math.max(0, t.doneSince - doneBefore);
-      this.onRead();
-    };
-    const req = http.get({ host, port, path: this.o.path, agent: this.agent, timeout: this.o.intervalMs * 2 }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return done(undefined);
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > this.o.maxBytes) return res.destroy();
-        chunks.push(c);
-      });
-      res.on('end', () => done(parseServerLoad(Buffer.concat(chunks).toString())));
-      res.on('error', () => undefined);
-      res.on('close', () => t.busy && done(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => t.busy && done(undefined));
+    const got = await fetchText(`http://${address}${this.o.path}`, this.o.intervalMs * 2, this.o.maxBytes);
+    const load = got.ok ? parseServerLoad(got.text) : undefined;
+    t.busy = false;
+    this.scrapes += 1;
+    if (!load) {
+      t.failures += 1;
+      this.failures += 1;
+      t.load = undefined;
+      t.nextAt = this.now() + Math.min(5_000, this.o.intervalMs * 2 ** Math.min(t.failures, 10));
+      return;
+    }
+    t.failures = 0;
+    t.load = load;
+    t.readAt = this.now();
+    // What was sent while the read was out may not be in it yet.
+    t.sentSince = Math.max(0, t.sentSince - sentBefore);
+    t.doneSince = Math.max(0, t.doneSince - doneBefore);
+    this.onRead();
   }
-}
-
-function splitAddress(address: string): [string, number] {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  return [host, Number(address.slice(colon + 1))];
 }

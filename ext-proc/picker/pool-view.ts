@@ -72,8 +72,6 @@ export class PoolView {
   private lastVersion = '';
   private lastNonce = '';
   private retryTimer: NodeJS.Timeout | undefined;
-  /** When the view last changed (ms since the epoch), for the status page. */
-  updatedAt = 0;
   connected = false;
 
   constructor(private readonly o: PoolViewOptions) {
@@ -158,7 +156,6 @@ export class PoolView {
       const name = String(cla['cluster_name'] ?? '');
       if (this.wanted.has(name)) this.pools.set(name, poolOf(cla));
     }
-    this.updatedAt = Date.now();
     this.o.onChange?.();
     this.lastVersion = String(response['version_info'] ?? '');
     this.lastNonce = String(response['nonce'] ?? '');

@@ -167,16 +167,13 @@ export function encodeContinue(phase: ResponsePhase, m: Mutation = {}): Buffer {
   return encode(response);
 }
 
-const OVERRIDE = new Map<number, Buffer>();
 /**
  * "Wait this long for my next answer" (ProcessingResponse.override_message_timeout): sent when a
  * call waits for room in its model pool, longer than the filter's message_timeout. Envoy takes
  * it up to the filter's max_message_timeout.
  */
 export function encodeWaitLonger(ms: number): Buffer {
-  let b = OVERRIDE.get(ms);
-  if (!b) OVERRIDE.set(ms, (b = encode({ override_message_timeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } })));
-  return b;
+  return encode({ override_message_timeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } });
 }
 
 const CONTINUE = new Map<ResponsePhase, Buffer>();

@@ -36,11 +36,14 @@ const MAX_WAITING = 8;
 export class ProcessorServer {
   readonly grpc: GrpcServer;
   private readonly tables: ModelTables;
+  /** A call that waits for room in its pool tells Envoy to wait for the answer that long, and a little more. */
+  private readonly waitLonger: Buffer;
   /** ext_proc streams open now (HTTP calls in flight through the processor). */
   openStreams = 0;
 
   constructor(private readonly deps: ProcessorServerDeps) {
     this.tables = new ModelTables(16, (t) => deps.onTable?.(t));
+    this.waitLonger = encodeWaitLonger(Math.min(MAX_MESSAGE_TIMEOUT_MS, (deps.settings.queueMaxWaitMs ?? 0) + 1_000));
     this.grpc = new GrpcServer({
       services: [EXTERNAL_PROCESSOR_SERVICE],
       onError: (err) => deps.log.error({ err }, 'Process failed'),
@@ -67,8 +70,7 @@ export class ProcessorServer {
         if (open) this.openStreams -= 1;
         open = false;
       };
-      // A call that waits for room in its pool tells Envoy to wait for the answer that long, and a little more.
-      const waitLonger = (): void => call.send(encodeWaitLonger(Math.min(MAX_MESSAGE_TIMEOUT_MS, (settings.queueMaxWaitMs ?? 0) + 1_000)));
+      const waitLonger = (): void => call.send(this.waitLonger);
       return this.serve(call, new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog, waitLonger), closed);
     });
   }

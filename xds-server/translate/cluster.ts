@@ -22,6 +22,49 @@ export function upstreamProtocolOptions(protocol: Protocol): JsonObject {
 
 const LB_POLICY = { round_robin: 'ROUND_ROBIN', least_request: 'LEAST_REQUEST', ring_hash: 'RING_HASH', maglev: 'MAGLEV', random: 'RANDOM' } as const;
 
+/** The typed load-balancing extensions of the policies that need no hash (an override's fallback). */
+const LB_EXTENSIONS = {
+  round_robin: ['round_robin', 'RoundRobin'],
+  least_request: ['least_request', 'LeastRequest'],
+  random: ['random', 'Random'],
+} as const;
+
+/** Where a filter before the router names the host a call must go to: a key of the call's dynamic metadata. */
+export interface OverrideHostSource {
+  readonly namespace: string;
+  readonly key: string;
+}
+
+/**
+ * Envoy's override-host policy: the host the call's metadata names, when it is one of the
+ * cluster's healthy hosts; without one, the target's own policy, as a typed extension (a hashing
+ * policy cannot be one: the resolved model never asks for an override on top of it).
+ */
+function overrideHost(lb: LoadBalancer, from: OverrideHostSource): JsonObject {
+  if (lb.policy === 'ring_hash' || lb.policy === 'maglev') throw new Error(`an override-host policy cannot fall back to ${lb.policy}`);
+  const [name, type] = LB_EXTENSIONS[lb.policy];
+  const fallback: JsonObject = {
+    '@type': `type.googleapis.com/envoy.extensions.load_balancing_policies.${name}.v3.${type}`,
+    ...(lb.policy === 'least_request' && lb.choiceCount !== undefined ? { choice_count: lb.choiceCount } : {}),
+  };
+  return {
+    load_balancing_policy: {
+      policies: [
+        {
+          typed_extension_config: {
+            name: 'envoy.load_balancing_policies.override_host',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost',
+              override_host_sources: [{ metadata: { key: from.namespace, path: [{ key: from.key }] } }],
+              fallback_policy: { policies: [{ typed_extension_config: { name: `envoy.load_balancing_policies.${name}`, typed_config: fallback } }] },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
 function loadBalancer(lb: LoadBalancer): JsonObject {
   const out: JsonObject = { lb_policy: LB_POLICY[lb.policy] };
   if (lb.choiceCount !== undefined) out['least_request_lb_config'] = { choice_count: lb.choiceCount };
@@ -86,14 +129,15 @@ function healthPolicy(p: ServicePolicy): JsonObject {
   return out;
 }
 
-export function targetCluster(target: Target): JsonObject {
+/** `overrideHostFrom`: the call's metadata may name its host (the target's own policy decides without it). */
+export function targetCluster(target: Target, overrideHostFrom?: OverrideHostSource): JsonObject {
   const policy = target.policy;
   return {
     name: target.id,
     type: 'EDS',
     eds_cluster_config: { eds_config: ADS_SOURCE, service_name: target.id },
     connect_timeout: durationOf(policy.connectTimeoutMs),
-    ...loadBalancer(policy.loadBalancer),
+    ...(overrideHostFrom ? overrideHost(policy.loadBalancer, overrideHostFrom) : loadBalancer(policy.loadBalancer)),
     // Consul's health is authoritative: never spread load onto instances it marked critical,
     // which Envoy's default panic mode (below 50% healthy) would do.
     common_lb_config: { healthy_panic_threshold: { value: 0 } },

@@ -6,8 +6,9 @@ import { TranslationCache } from './cache.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters } from './http-filters.js';
-import { UNROUTED_CLUSTER, unroutedCluster, withEndpointPicker, withRenamingStage } from './model-routes.js';
+import { PICKED_ENDPOINT, UNROUTED_CLUSTER, unroutedCluster, withRenamingStage } from './model-routes.js';
 import type { NamedResource, Translation } from './resource-set.js';
+import { targetCluster } from './cluster.js';
 import { clusterResource, endpointResource } from './targets.js';
 
 export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache: TranslationCache = new TranslationCache()): Translation {
@@ -16,12 +17,15 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
   for (const m of g.models?.routing?.models ?? []) modelsByTarget.set(m.target, m);
   const cluster = (t: Target): NamedResource => {
     const m = modelsByTarget.get(t);
-    const plain = clusterResource(t, cache);
-    if (!m || !s.llm) return plain;
-    // The processor's upstream stage is the settings' too: part of what the result is cached by.
+    const llm = s.llm;
+    if (!m || !llm) return clusterResource(t, cache);
+    // A picked model's cluster takes the picker's choice; the processor's upstream stage is the
+    // settings' too: both are part of what the result is cached by.
     return {
       name: t.id,
-      resource: cache.of(t, `cluster+renaming+picker\u0000${s.llm.service}\u0000${s.llm.timeoutMs}\u0000${m.endpointPicker}`, () => withEndpointPicker(m, withRenamingStage(m, plain.resource, s.llm!))),
+      resource: cache.of(t, `cluster+renaming+picker\u0000${llm.service}\u0000${llm.timeoutMs}\u0000${m.endpointPicker}`, () =>
+        withRenamingStage(m, m.endpointPicker ? targetCluster(t, PICKED_ENDPOINT) : clusterResource(t, cache).resource, llm),
+      ),
     };
   };
   const filters = gatewayHttpFilters(g.identityHeaders, s.authz, s.ratelimit, s.llm, g.models?.limits);

@@ -13,7 +13,7 @@
 import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
-import { HTTP_PROTOCOL_OPTIONS } from './cluster.js';
+import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
 import { durationOf } from './duration.js';
 import { routeAuthz, routeBodyLimit, routeExtProc, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
@@ -38,53 +38,17 @@ export function withRenamingStage(m: RoutedModel, cluster: JsonObject, processor
   };
 }
 
-const LB_EXTENSIONS = {
-  round_robin: ['round_robin', 'RoundRobin'],
-  least_request: ['least_request', 'LeastRequest'],
-  random: ['random', 'Random'],
-} as const;
-
-/**
- * A model cluster whose calls the endpoint picker places: Envoy's override-host policy takes
- * the instance the processor wrote in the call's metadata (LLM_METADATA_NAMESPACE, key
- * ENDPOINT_METADATA_KEY) when it is one of the cluster's healthy hosts; without one — no picker,
- * no fresh metrics, a retry on the next service — the cluster's own policy decides, as before.
- */
-export function withEndpointPicker(m: RoutedModel, cluster: JsonObject): JsonObject {
-  if (!m.endpointPicker) return cluster;
-  const lb = m.target.policy.loadBalancer;
-  const [name, type] = LB_EXTENSIONS[lb.policy as keyof typeof LB_EXTENSIONS];
-  const fallback: JsonObject = {
-    '@type': `type.googleapis.com/envoy.extensions.load_balancing_policies.${name}.v3.${type}`,
-    ...(lb.policy === 'least_request' && lb.choiceCount !== undefined ? { choice_count: lb.choiceCount } : {}),
-  };
-  const { lb_policy: _lb, least_request_lb_config: _lr, ...rest } = cluster;
-  return {
-    ...rest,
-    load_balancing_policy: {
-      policies: [
-        {
-          typed_extension_config: {
-            name: 'envoy.load_balancing_policies.override_host',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost',
-              override_host_sources: [{ metadata: { key: LLM_METADATA_NAMESPACE, path: [{ key: ENDPOINT_METADATA_KEY }] } }],
-              fallback_policy: { policies: [{ typed_extension_config: { name: `envoy.load_balancing_policies.${name}`, typed_config: fallback } }] },
-            },
-          },
-        },
-      ],
-    },
-  };
-}
+/** Where the processor's endpoint picker names a picked model's instance for a call (its cluster's override-host policy reads it). */
+export const PICKED_ENDPOINT: OverrideHostSource = { namespace: LLM_METADATA_NAMESPACE, key: ENDPOINT_METADATA_KEY };
 
 /** The model table the processor gets on every stream: written once per routing. */
 export function modelTableText(routing: ModelRouting): string {
+  const picked = routing.models.filter((m) => m.endpointPicker).map((m) => m.id);
   const wire: ModelTableWire = {
     models: routing.models.map((m) => m.id),
     aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
     ...(routing.logged.length ? { logged: routing.logged } : {}),
-    ...(routing.models.some((m) => m.endpointPicker) ? { picked: routing.models.filter((m) => m.endpointPicker).map((m) => m.id) } : {}),
+    ...(picked.length ? { picked } : {}),
   };
   return JSON.stringify(wire);
 }
