@@ -74,6 +74,12 @@ export class RatelimitMetrics implements StatsSink {
     labelNames: ['mode'],
     registers: [this.registry],
   });
+  readonly budgetOperations = new Counter({
+    name: 'meshgate_ratelimit_budget_operations_total',
+    help: 'Budget reservations (granted, refused) and settlements (settled, no_reservation), and either failed (backend_unavailable)',
+    labelNames: ['operation', 'result'],
+    registers: [this.registry],
+  });
   readonly localCacheHits = new Counter({ name: 'meshgate_ratelimit_local_cache_hits_total', help: 'Over-limit answers given without asking the backend', registers: [this.registry] });
   readonly latency = new Histogram({
     name: 'meshgate_ratelimit_request_duration_seconds',
@@ -126,6 +132,10 @@ export class RatelimitMetrics implements StatsSink {
 
   backendFailure(mode: 'open' | 'closed'): void {
     this.backendFailures.inc({ mode });
+  }
+
+  budget(operation: 'reserve' | 'settle', result: string): void {
+    this.budgetOperations.inc({ operation, result });
   }
 
   localCacheHit(): void {

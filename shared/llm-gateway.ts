@@ -59,7 +59,28 @@ export interface ModelTableWire {
   readonly logged?: readonly string[];
   /** Models whose calls the processor's endpoint picker places (their clusters take its choice). */
   readonly picked?: readonly string[];
+  /** Prices per model: [input, output] in currency units per million tokens. */
+  readonly prices?: Readonly<Record<string, readonly [number, number]>>;
+  /** Budgets in force: each call reserves before it goes, settles when it ends (BUDGET_METADATA). */
+  readonly budgets?: { readonly defaultMaxTokens: number };
 }
+
+/**
+ * What the processor files in LLM_METADATA_NAMESPACE for budgets: the call's id (the budget
+ * descriptors' reservation and settlement name it), what it reserves with the request — tokens:
+ * the body's bytes (no token is shorter than a byte) plus max_tokens or the default; cost: those
+ * at the model's price — and what it is charged when it ends (the reservation until then, so a
+ * call whose end is never seen stays charged what it reserved). Cost in micro-units of the
+ * currency (integers, as counters are); `cost` in whole units, for the access log.
+ */
+export const BUDGET_METADATA = {
+  call: 'budget_call',
+  reserveTokens: 'reserve_tokens',
+  chargeTokens: 'charge_tokens',
+  reserveCost: 'reserve_cost_micros',
+  chargeCost: 'charge_cost_micros',
+  cost: 'cost',
+} as const;
 
 /**
  * A caller may lower its own priority in a saturated model pool (`sheddable`, `standard`), never

@@ -30,7 +30,15 @@ export interface XdsServerConfig {
   readonly authz: { service: string; timeoutMs: number; defaultPolicy: string } | undefined;
   readonly ratelimit: { service: string; domain: string; timeoutMs: number; failClosed: boolean } | undefined;
   readonly llm:
-    | { service: string; timeoutMs: number; maxRequestBytes: number; tokenBudgets: readonly RateLimitDescriptor[]; modelRequestLimits: readonly RateLimitDescriptor[] }
+    | {
+        service: string;
+        timeoutMs: number;
+        maxRequestBytes: number;
+        tokenBudgets: readonly RateLimitDescriptor[];
+        costBudgets: readonly RateLimitDescriptor[];
+        budgetDefaultMaxTokens: number;
+        modelRequestLimits: readonly RateLimitDescriptor[];
+      }
     | undefined;
   /** Consul KV prefix holding config entries ('' for none). */
   readonly configEntriesPrefix: string;
@@ -72,7 +80,12 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --ext-proc-timeout DUR     how long the gateway waits for each of its answers [2s]
   --llm-max-request-bytes N  the model API's request body limit (413 past it) [2097152]
   --llm-token-budgets LIST   token budget descriptors, ";"-separated, each ENTRY,… as in the
-                             rate-limits meta plus "model" (needs --ratelimit-service)
+                             rate-limits meta plus "model" (needs --ratelimit-service): each
+                             call reserves its bound before it goes, settles what it used after
+  --llm-cost-budgets LIST    cost budget descriptors, the same way, in micro-units of the
+                             currency of the model-route Prices (1000000 = 1 unit)
+  --llm-budget-default-max-tokens N
+                             what a call without max_tokens reserves for its answer [4096]
   --llm-request-limits LIST  request-count descriptors counted once the model is known (the
                              same vocabulary: per model, per tenant and model, …)
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
@@ -114,6 +127,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'ext-proc-timeout': { type: 'string' },
       'llm-max-request-bytes': { type: 'string' },
       'llm-token-budgets': { type: 'string' },
+      'llm-cost-budgets': { type: 'string' },
+      'llm-budget-default-max-tokens': { type: 'string' },
       'llm-request-limits': { type: 'string' },
       'auth-default-policy': { type: 'string' },
       'ratelimit-service': { type: 'string' },
@@ -171,14 +186,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         timeoutMs: duration(values['ext-proc-timeout'] ?? '2s', '--ext-proc-timeout'),
         maxRequestBytes: positiveInteger(values['llm-max-request-bytes'], '--llm-max-request-bytes', 2 * 1024 * 1024),
         tokenBudgets: orThrow(within('--llm-token-budgets', parseDescriptors(values['llm-token-budgets'] ?? '', new Set(identityHeaders)))),
+        costBudgets: orThrow(within('--llm-cost-budgets', parseDescriptors(values['llm-cost-budgets'] ?? '', new Set(identityHeaders)))),
+        budgetDefaultMaxTokens: positiveInteger(values['llm-budget-default-max-tokens'], '--llm-budget-default-max-tokens', 4096),
         modelRequestLimits: orThrow(within('--llm-request-limits', parseDescriptors(values['llm-request-limits'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;
   const proxyMetricsService = values['proxy-metrics-service'] ?? PROXY_METRICS_SERVICE;
   if (values['access-log-service'] !== undefined && !isServiceName(values['access-log-service'])) throw new Error(`--access-log-service: ${JSON.stringify(values['access-log-service'])} is not a service name`);
   if (proxyMetricsService !== 'none' && !isServiceName(proxyMetricsService)) throw new Error(`--proxy-metrics-service: ${JSON.stringify(proxyMetricsService)} is not a service name`);
-  if ((llm?.tokenBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {
-    throw new Error('--llm-token-budgets and --llm-request-limits need --ratelimit-service (they are counted there)');
+  if ((llm?.tokenBudgets.length || llm?.costBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {
+    throw new Error('--llm-token-budgets, --llm-cost-budgets and --llm-request-limits need --ratelimit-service (they are counted there)');
   }
   return {
     consul: { ...consul, ...(token ? { token } : {}) },

@@ -15,7 +15,8 @@
 //                      metadata (for the access log and token budgets), the metrics, the request
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
-import { CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
+import { randomBytes } from 'node:crypto';
+import { BUDGET_METADATA, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
@@ -24,6 +25,7 @@ import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage 
 import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase, type ResponseFacts } from '../server/codec.js';
 import type { Caller, EndpointPicker, Placement } from '../picker/endpoint-picker.js';
 import { isPriority, lowerOf, type Priority } from '../picker/fair-queue.js';
+import { chargeOf, reservationOf, type Price, type Reservation } from './budget.js';
 import type { CallRecord } from './call-record.js';
 import type { ModelTable } from './model-table.js';
 
@@ -57,11 +59,14 @@ const CACHE_MISS_HEADERS = (): Buffer => (cacheMiss ??= encodeContinue('response
 /** Body answers that route a call with its body unchanged, per table: one per name, the model it goes to and whether the cache missed. */
 const ROUTED = new WeakMap<ModelTable, Map<string, Buffer>>();
 
+type Facts = Record<string, string | number>;
+
 /**
  * The request body's answer: the model the call goes to, the body the service gets when it
- * changed, and the endpoint the picker chose (then it is the call's own, encoded per call).
+ * changed, and the endpoint the picker chose and the budget reservation (then it is the call's
+ * own, encoded per call).
  */
-function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean, endpoint?: string): Buffer {
+function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean, endpoint: string | undefined, budget: Facts | undefined): Buffer {
   const encode = (): Buffer =>
     encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
@@ -72,11 +77,17 @@ function routedAnswer(table: ModelTable, requested: string, model: string, body:
       // The model routes match this; clearing the route makes Envoy match again.
       // A cache miss too: the model route says so in the answer's CACHE_HEADER.
       metadata: {
-        [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model, requested_model: requested, ...(cacheMiss ? { [CACHE_METADATA_KEY]: 'miss' } : {}), ...(endpoint ? { [ENDPOINT_METADATA_KEY]: endpoint } : {}) },
+        [LLM_METADATA_NAMESPACE]: {
+          [MODEL_METADATA_KEY]: model,
+          requested_model: requested,
+          ...(cacheMiss ? { [CACHE_METADATA_KEY]: 'miss' } : {}),
+          ...(endpoint ? { [ENDPOINT_METADATA_KEY]: endpoint } : {}),
+          ...budget,
+        },
       },
       clearRouteCache: true,
     });
-  if (body || endpoint) return encode();
+  if (body || endpoint || budget) return encode();
   let byName = ROUTED.get(table);
   if (!byName) ROUTED.set(table, (byName = new Map()));
   const key = `${requested}\u0000${model}\u0000${cacheMiss}`;
@@ -116,6 +127,10 @@ export class Exchange {
   private placedOn: string | undefined;
   /** Takes the call out of its pool's queue while it waits there. */
   private unqueue: (() => void) | undefined;
+  /** The model's price, when it has one. */
+  private price: Price | undefined;
+  /** What the call reserved of its budgets, when budgets are in force. */
+  private reserved: Reservation | undefined;
   /** The call's place in a saturated pool: its policy's priority (a caller may lower it) and tenant weight. */
   private caller: Caller = { priority: 'standard', tenant: '', weight: 1 };
 
@@ -202,6 +217,8 @@ export class Exchange {
     if (!read.ok) return this.refuse(read.error);
     this.request = read.request;
     this.model = this.table.resolve(read.request.model);
+    this.price = this.table.prices.get(this.model);
+    const budget = this.reserve(body.length, read.request.parsed);
     const forwarded = forwardedBody(read.request, this.model);
     if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
     const routed = (cacheMiss = false): Buffer | Promise<Buffer> => {
@@ -209,7 +226,7 @@ export class Exchange {
         this.unqueue = undefined;
         if (p?.kind === 'refused') return this.refusePool(p.why);
         this.placedOn = p?.kind === 'placed' ? p.address : undefined;
-        return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn);
+        return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn, budget);
       };
       const placed = this.place();
       return placed instanceof Promise ? placed.then(answer) : answer(placed);
@@ -226,10 +243,30 @@ export class Exchange {
         return routed(true);
       }
       this.status = 200;
+      // Answered here: no budget filter saw the call, so it reserved nothing and costs nothing.
+      this.reserved = undefined;
+      this.price = undefined;
       this.finish(undefined);
       return encodeImmediate(200, hit, [[CACHE_HEADER, 'hit']], 'meshgate_llm_cache_hit', { model: this.model, cache: 'hit' });
     };
     return found instanceof Promise ? found.then(decide) : decide(found);
+  }
+
+  /**
+   * The call's budget reservation, when budgets are in force: its id and what it reserves, and
+   * what it is charged until its end says otherwise (its reservation).
+   */
+  private reserve(bodyBytes: number, parsed: Readonly<Record<string, unknown>>): Facts | undefined {
+    const budgets = this.table.budgets;
+    if (!budgets || !this.operation) return undefined;
+    const r = (this.reserved = reservationOf(bodyBytes, parsed, this.operation, budgets.defaultMaxTokens, this.price));
+    return {
+      // Metadata a rate-limit descriptor reads must be a string.
+      [BUDGET_METADATA.call]: randomBytes(12).toString('base64url'),
+      [BUDGET_METADATA.reserveTokens]: r.tokens,
+      [BUDGET_METADATA.chargeTokens]: r.tokens,
+      ...(r.costMicros !== undefined ? { [BUDGET_METADATA.reserveCost]: r.costMicros, [BUDGET_METADATA.chargeCost]: r.costMicros } : {}),
+    };
   }
 
   /** Where the picker places this call, when its model's calls are placed (a promise while it waits for room). */
@@ -294,12 +331,18 @@ export class Exchange {
   }
 
   /** The call is over: report it once; the metadata Envoy keeps of it. */
-  private finish(usage: Usage | undefined, answer?: unknown): Record<string, Record<string, string | number>> {
-    const metadata: Record<string, string | number> = { model: this.model, requested_model: this.request?.model ?? '', service: this.service };
+  private finish(usage: Usage | undefined, answer?: unknown): Record<string, Facts> {
+    const metadata: Facts = { model: this.model, requested_model: this.request?.model ?? '', service: this.service };
     if (usage) {
       metadata['prompt_tokens'] = usage.promptTokens;
       metadata['completion_tokens'] = usage.completionTokens;
       metadata['total_tokens'] = usage.totalTokens;
+    }
+    const charged = this.reserved ? chargeOf(usage, this.status, this.reserved, this.price) : usage && this.price ? chargeOf(usage, this.status, { tokens: 0 }, this.price) : undefined;
+    if (this.reserved) metadata[BUDGET_METADATA.chargeTokens] = charged!.tokens;
+    if (charged?.costMicros !== undefined) {
+      if (this.reserved) metadata[BUDGET_METADATA.chargeCost] = charged.costMicros;
+      metadata[BUDGET_METADATA.cost] = charged.costMicros / 1e6;
     }
     this.release();
     if (!this.finished && this.operation && this.request) {
@@ -314,6 +357,7 @@ export class Exchange {
         requestId: this.requestId,
         status: this.status,
         durationSeconds: (this.s.now() - this.startedAt) / 1000,
+        ...(charged?.costMicros !== undefined ? { costMicros: charged.costMicros } : {}),
         ...(this.stream && this.firstChunkAt !== undefined ? { timeToFirstTokenSeconds: (this.firstChunkAt - this.startedAt) / 1000 } : {}),
       };
       if (this.logged()) this.onLog({ ...record, prompt: promptOf(this.request.parsed), completion: this.stream ? this.stream.text() : completionOf(answer) });

@@ -3,12 +3,15 @@
 // model names and the aliases, each to weighted models. Parsed once per distinct table, so a
 // stream costs one map lookup.
 import { z } from 'zod';
+import type { Price } from './budget.js';
 
 const tableSchema = z.strictObject({
   models: z.array(z.string()),
   aliases: z.record(z.string(), z.array(z.tuple([z.string(), z.number().int().positive()])).min(1)).default({}),
   logged: z.array(z.string()).default([]),
   picked: z.array(z.string()).default([]),
+  prices: z.record(z.string(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])).default({}),
+  budgets: z.strictObject({ defaultMaxTokens: z.number().int().nonnegative() }).optional(),
 });
 
 export interface ModelTable {
@@ -21,12 +24,18 @@ export interface ModelTable {
   readonly logged: ReadonlySet<string>;
   /** Models whose calls the endpoint picker places. */
   readonly picked: ReadonlySet<string>;
+  /** Each priced model's [input, output] per million tokens. */
+  readonly prices: ReadonlyMap<string, Price>;
+  /** Budgets in force: calls reserve and settle (what a call without max_tokens may generate). */
+  readonly budgets: { readonly defaultMaxTokens: number } | undefined;
 }
 
 class ParsedTable implements ModelTable {
   readonly names: ReadonlySet<string>;
   readonly logged: ReadonlySet<string>;
   readonly picked: ReadonlySet<string>;
+  readonly prices: ReadonlyMap<string, Price>;
+  readonly budgets: { readonly defaultMaxTokens: number } | undefined;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
   constructor(t: z.infer<typeof tableSchema>) {
@@ -41,6 +50,8 @@ class ParsedTable implements ModelTable {
     this.names = new Set([...t.models, ...aliases.keys()]);
     this.logged = new Set(t.logged);
     this.picked = new Set(t.picked);
+    this.prices = new Map(Object.entries(t.prices));
+    this.budgets = t.budgets;
   }
 
   get aliasCount(): number {
@@ -56,7 +67,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [] });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {} });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {

@@ -51,6 +51,7 @@ export class RequestLog {
       status: r.status,
       duration_ms: Math.round(r.durationSeconds * 1000),
       tokens: { prompt: r.usage?.promptTokens ?? null, completion: r.usage?.completionTokens ?? null, total: r.usage?.totalTokens ?? null },
+      ...(r.costMicros !== undefined ? { cost: r.costMicros / 1e6 } : {}),
       prompt: prompt.text,
       completion: completion.text,
       ...(prompt.truncatedBytes || completion.truncatedBytes ? { truncated_bytes: { prompt: prompt.truncatedBytes, completion: completion.truncatedBytes } } : {}),

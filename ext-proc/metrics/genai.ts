@@ -3,7 +3,7 @@
 // operation's duration, time to first token and time per output token, labelled by operation,
 // model, service and tenant. Labels are bounded: past `maxValues` distinct values of a label,
 // new ones are counted as "_other", so no caller can create series without end.
-import { Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import type { LlmOperation } from '../../shared/llm-gateway.js';
 import type { Usage } from '../openai/usage.js';
 
@@ -31,6 +31,8 @@ export interface CallFacts {
   readonly durationSeconds: number;
   /** Streams only: from the request to the first content chunk. */
   readonly timeToFirstTokenSeconds?: number;
+  /** At its model's price, in micro-units of the currency (a priced model's call whose usage is known). */
+  readonly costMicros?: number;
 }
 
 const LABELS = ['gen_ai_operation_name', 'gen_ai_request_model', 'service', 'tenant'] as const;
@@ -46,6 +48,12 @@ export class GenAiMetrics {
     help: 'gen_ai.client.token.usage: tokens per call, by type (input, output)',
     labelNames: [...LABELS, 'gen_ai_token_type'] as const,
     buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+    registers: [this.registry],
+  });
+  readonly cost = new Counter({
+    name: 'meshgate_llm_cost_total',
+    help: 'What calls cost at their model\'s price (model-route Price), in currency units',
+    labelNames: LABELS,
     registers: [this.registry],
   });
   readonly operationDuration = this.timing('gen_ai_client_operation_duration_seconds', 'gen_ai.client.operation.duration: the whole call, through the gateway', [
@@ -87,6 +95,7 @@ export class GenAiMetrics {
       tenant: this.tenants.admit(c.tenant),
     };
     this.operationDuration.observe(labels, c.durationSeconds);
+    if (c.costMicros) this.cost.inc(labels, c.costMicros / 1e6);
     if (c.usage) {
       this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, c.usage.promptTokens);
       if (c.operation !== 'embeddings') this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output' }, c.usage.completionTokens);

@@ -15,9 +15,34 @@ export interface CounterResult {
   readonly previous: number;
 }
 
+/** A reservation (budget-ops.ts): `hits` added to `key` only if the counter stays within `limit`, filed under `id`. */
+export interface ReserveOp {
+  readonly key: string;
+  readonly id: string;
+  readonly hits: number;
+  readonly limit: number;
+  readonly ttlSeconds: number;
+}
+
+/** `granted`: the hits were added; `after`: the counter now (unchanged when refused). */
+export interface ReserveResult {
+  readonly granted: boolean;
+  readonly after: number;
+}
+
+/** A settlement: the reservation `id` under the first of `keys` that holds it becomes `charged` hits. */
+export interface SettleOp {
+  readonly keys: readonly string[];
+  readonly id: string;
+  readonly charged: number;
+}
+
 export interface CounterBackend {
   readonly name: string;
   increment(ops: readonly CounterOp[]): Promise<CounterResult[]>;
+  reserve(op: ReserveOp): Promise<ReserveResult>;
+  /** The counter's move (charged − reserved), or undefined when no reservation had that id. */
+  settle(op: SettleOp): Promise<number | undefined>;
   /** Whether the backend can be used now (a connected Redis), for health reporting. */
   available(): boolean;
   /** While unavailable, the last reason known (a refused certificate, a wrong password). */

@@ -1,9 +1,11 @@
 // Counters in this process: for one ratelimit-service, or tests. Expired counters are swept.
-import type { CounterBackend, CounterOp, CounterResult } from './backend.js';
+import type { CounterBackend, CounterOp, CounterResult, ReserveOp, ReserveResult, SettleOp } from './backend.js';
 
 export class MemoryBackend implements CounterBackend {
   readonly name = 'memory';
   private readonly counters = new Map<string, { count: number; expiresAt: number }>();
+  /** Open reservations by counter key: call id → hits. Gone with their counter. */
+  private readonly reservations = new Map<string, Map<string, number>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -16,6 +18,7 @@ export class MemoryBackend implements CounterBackend {
     if (!c) return 0;
     if (c.expiresAt <= nowMs) {
       this.counters.delete(key);
+      this.reservations.delete(key);
       return 0;
     }
     return c.count;
@@ -32,13 +35,45 @@ export class MemoryBackend implements CounterBackend {
     );
   }
 
+  reserve(op: ReserveOp): Promise<ReserveResult> {
+    const nowMs = this.now();
+    const current = this.read(op.key, nowMs);
+    if (current + op.hits > op.limit) return Promise.resolve({ granted: false, after: current });
+    const c = this.counters.get(op.key);
+    if (c) c.count += op.hits;
+    else this.counters.set(op.key, { count: op.hits, expiresAt: nowMs + op.ttlSeconds * 1000 });
+    let open = this.reservations.get(op.key);
+    if (!open) this.reservations.set(op.key, (open = new Map()));
+    open.set(op.id, (open.get(op.id) ?? 0) + op.hits);
+    return Promise.resolve({ granted: true, after: current + op.hits });
+  }
+
+  settle(op: SettleOp): Promise<number | undefined> {
+    const nowMs = this.now();
+    for (const key of op.keys) {
+      this.read(key, nowMs); // an expired counter goes, with its reservations
+      const open = this.reservations.get(key);
+      const reserved = open?.get(op.id);
+      if (reserved === undefined) continue;
+      open!.delete(op.id);
+      const delta = op.charged - reserved;
+      this.counters.get(key)!.count += delta;
+      return Promise.resolve(delta);
+    }
+    return Promise.resolve(undefined);
+  }
+
   available(): boolean {
     return true;
   }
 
   private sweep(): void {
     const nowMs = this.now();
-    for (const [k, c] of this.counters) if (c.expiresAt <= nowMs) this.counters.delete(k);
+    for (const [k, c] of this.counters)
+      if (c.expiresAt <= nowMs) {
+        this.counters.delete(k);
+        this.reservations.delete(k);
+      }
   }
 
   close(): Promise<void> {

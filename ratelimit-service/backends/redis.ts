@@ -18,7 +18,8 @@ import calculateSlot from 'cluster-key-slot';
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisSettings } from '../config.js';
-import { BackendUnavailable, type CounterBackend, type CounterOp, type CounterResult } from './backend.js';
+import { reservationsKey } from '../limiter/budget-ops.js';
+import { BackendUnavailable, type CounterBackend, type CounterOp, type CounterResult, type ReserveOp, type ReserveResult, type SettleOp } from './backend.js';
 import { IncrementBatcher } from './increment-batcher.js';
 import { NodeCircuits } from './node-circuits.js';
 
@@ -37,7 +38,39 @@ for i = 1, n do
 end
 return out`;
 
-type ScriptClient = { meshgateIncrement(n: number, ...keysThenArgs: Array<string | number>): Promise<number[]> };
+/**
+ * A reservation: KEYS[1] the counter, KEYS[2] its reservations (a hash, call id → hits).
+ * ARGV: hits, limit, TTL, call id. Adds the hits only if the counter stays within the limit;
+ * returns {granted (1/0), counter after}.
+ */
+const RESERVE_SCRIPT = `
+local hits = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current + hits > tonumber(ARGV[2]) then return {0, current} end
+local after = redis.call('INCRBY', KEYS[1], hits)
+if after == hits then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+redis.call('HINCRBY', KEYS[2], ARGV[4], hits)
+if redis.call('TTL', KEYS[2]) < 0 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+return {1, after}`;
+
+/**
+ * A settlement: KEYS[1] the counter, KEYS[2] its reservations; ARGV: call id, charged hits.
+ * The reservation taken out and the counter moved by (charged − reserved) while it lives;
+ * returns {found (1/0), the move}.
+ */
+const SETTLE_SCRIPT = `
+local reserved = redis.call('HGET', KEYS[2], ARGV[1])
+if not reserved then return {0, 0} end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local delta = tonumber(ARGV[2]) - tonumber(reserved)
+if delta ~= 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], delta) end
+return {1, delta}`;
+
+type ScriptClient = {
+  meshgateIncrement(n: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
+  meshgateReserve(counter: string, reservations: string, hits: number, limit: number, ttl: number, id: string): Promise<[number, number]>;
+  meshgateSettle(counter: string, reservations: string, id: string, charged: number): Promise<[number, number]>;
+};
 
 export interface RedisBackendOptions extends Omit<RedisSettings, 'url'> {
   /** "host:port" for one node; several, comma-separated, for a Cluster's seed nodes. */
@@ -62,6 +95,7 @@ export class RedisBackend implements CounterBackend {
   private readonly client: Redis | Cluster;
   private readonly cluster: Cluster | undefined;
   private readonly batcher: IncrementBatcher;
+  private readonly scripted: ScriptClient;
   private connected = false;
   private lastError: string | undefined;
 
@@ -89,7 +123,9 @@ export class RedisBackend implements CounterBackend {
       : undefined;
     this.client = this.cluster ?? new Redis({ ...nodes[0]!, ...common });
     this.client.defineCommand('meshgateIncrement', { lua: INCREMENT_SCRIPT });
-    const scripted = this.client as unknown as ScriptClient;
+    this.client.defineCommand('meshgateReserve', { lua: RESERVE_SCRIPT, numberOfKeys: 2 });
+    this.client.defineCommand('meshgateSettle', { lua: SETTLE_SCRIPT, numberOfKeys: 2 });
+    const scripted = (this.scripted = this.client as unknown as ScriptClient);
     this.batcher = new IncrementBatcher(
       (keys, hits, ttls) => scripted.meshgateIncrement(keys.length, ...keys, ...hits, ...ttls),
       // A script's keys must share a hash slot on a Cluster; one node takes them all at once.
@@ -159,6 +195,39 @@ export class RedisBackend implements CounterBackend {
     return Promise.all(ops.map((op, i) => this.one(op, nodes[i]!.key, nodes[i]!.previous))).catch((err: Error) => {
       throw new BackendUnavailable(`redis: ${err.message}`);
     });
+  }
+
+  /** Not batched: a reservation is conditional, so two of one counter cannot be summed into one. */
+  async reserve(op: ReserveOp): Promise<ReserveResult> {
+    const node = this.usable(op.key);
+    try {
+      const [granted, after] = await this.counted(node, this.scripted.meshgateReserve(op.key, reservationsKey(op.key), op.hits, op.limit, op.ttlSeconds, op.id));
+      return { granted: granted === 1, after: Number(after) };
+    } catch (err) {
+      throw new BackendUnavailable(`redis: ${(err as Error).message}`);
+    }
+  }
+
+  async settle(op: SettleOp): Promise<number | undefined> {
+    for (const key of op.keys) {
+      const node = this.usable(key);
+      let found: number, delta: number;
+      try {
+        [found, delta] = await this.counted(node, this.scripted.meshgateSettle(key, reservationsKey(key), op.id, op.charged));
+      } catch (err) {
+        throw new BackendUnavailable(`redis: ${(err as Error).message}`);
+      }
+      if (found === 1) return Number(delta);
+    }
+    return undefined;
+  }
+
+  /** The node of `key`, when it may be asked now (connected, its circuit closed); else BackendUnavailable. */
+  private usable(key: string): string {
+    if (!this.connected) throw new BackendUnavailable('redis is unavailable (not connected)');
+    const node = this.nodeOf(key);
+    if (!this.circuits.of(node).allow()) throw unavailable(node);
+    return node;
   }
 
   /** `call`, its outcome counted on the circuit of the node it went to. */

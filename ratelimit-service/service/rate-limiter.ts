@@ -7,6 +7,7 @@
 // global shadow mode then turns to OK while each descriptor keeps its own code.
 import { GrpcError, GrpcStatus } from '../../shared/grpc/wire.js';
 import { BackendUnavailable, type CounterBackend, type CounterOp } from '../backends/backend.js';
+import { budgetOpOf, type BudgetOp } from '../limiter/budget-ops.js';
 import { counterKey, windowStart } from '../limiter/keys.js';
 import { OverLimitCache } from '../limiter/over-limit-cache.js';
 import { fixedWindowVerdict, slidingWindowVerdict, type Verdict } from '../limiter/verdict.js';
@@ -49,6 +50,9 @@ function counterEntries(d: RlsDescriptor, shared: ReadonlyArray<string | undefin
   return shared ? d.entries.map((e, i) => (shared[i] === undefined ? e : { key: e.key, value: shared[i]! })) : d.entries;
 }
 
+/** A settlement's answer: it is sent when the call is over, and nobody waits on it. */
+const SETTLED: Verdict = { code: 'OK', remaining: 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };
+
 export class RateLimiter {
   private readonly overLimit: OverLimitCache | undefined;
 
@@ -84,6 +88,35 @@ export class RateLimiter {
     return match;
   }
 
+  /**
+   * A reservation (fixed window whatever the limit's algorithm: a reservation must know the
+   * counter it went to) or a settlement (in the reservation's window: this one or the one before).
+   * The backend down: a reservation answers by the failure mode; a settlement is lost (the
+   * reservation stays charged until its window ends — never an overrun).
+   */
+  private async budgetOp(op: BudgetOp, key: string, previousKey: string, a: Applied['limit'], hits: number, nowMs: number): Promise<Verdict> {
+    try {
+      if (op.kind === 'settle') {
+        const moved = await this.backend.settle({ keys: [key, previousKey], id: op.id, charged: hits });
+        this.stats.budget?.('settle', moved === undefined ? 'no_reservation' : 'settled');
+        return SETTLED;
+      }
+      const jitter = this.options.expiryJitterSeconds > 0 ? Math.floor((this.options.random ?? Math.random)() * this.options.expiryJitterSeconds) : 0;
+      const r = await this.backend.reserve({ key, id: op.id, hits, limit: a.requestsPerUnit, ttlSeconds: a.windowSeconds + jitter });
+      this.stats.budget?.('reserve', r.granted ? 'granted' : 'refused');
+      if (r.granted) return fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
+      const refused = fixedWindowVerdict(a.requestsPerUnit, a.requestsPerUnit + hits, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
+      return { ...refused, overLimit: hits, nearLimit: 0, remaining: Math.max(0, a.requestsPerUnit - r.after) };
+    } catch (err) {
+      if (!(err instanceof BackendUnavailable)) throw err;
+      this.stats.backendFailure(this.options.failureMode);
+      this.stats.budget?.(op.kind, 'backend_unavailable');
+      if (op.kind === 'settle') return SETTLED;
+      const open = this.options.failureMode === 'open';
+      return { code: open ? 'OK' : 'OVER_LIMIT', remaining: open ? a.requestsPerUnit : 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };
+    }
+  }
+
   async shouldRateLimit(req: RlsRequest): Promise<RlsAnswer> {
     // The reference's service errors, with its words (gRPC UNKNOWN).
     if (!req.domain) throw new GrpcError(GrpcStatus.UNKNOWN, 'rate limit domain must not be empty');
@@ -93,7 +126,13 @@ export class RateLimiter {
     const requestHits = Math.max(1, req.hitsAddend);
     const nowMs = this.options.now ? this.options.now() : Date.now();
 
-    const applied: Array<Applied | undefined> = req.descriptors.map((d) => this.resolve(domain, d));
+    // Reservations and settlements are limited by the entries before their marker.
+    const budget: Array<BudgetOp | undefined> = req.descriptors.map((d) => {
+      const op = budgetOpOf(d.entries);
+      if (op && 'error' in op) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, op.error);
+      return op;
+    });
+    const applied: Array<Applied | undefined> = req.descriptors.map((d, i) => this.resolve(domain, budget[i] ? { ...d, entries: budget[i]!.entries } : d));
     if (domain.hasReplaces) {
       const replaced = new Set(applied.flatMap((a) => a?.limit.replaces ?? []));
       for (let i = 0; i < applied.length; i++) if (applied[i]?.limit.name && replaced.has(applied[i]!.limit.name!)) applied[i] = undefined;
@@ -104,6 +143,7 @@ export class RateLimiter {
     const ops: CounterOp[] = [];
     const opIndex: number[] = [];
     const keys: string[] = new Array(applied.length);
+    const budgetWork: Array<Promise<void>> = [];
     for (let i = 0; i < applied.length; i++) {
       const ap = applied[i];
       if (!ap) {
@@ -119,9 +159,16 @@ export class RateLimiter {
       }
       const window = a.windowSeconds;
       const start = windowStart(nowMs, window);
-      const entries = counterEntries(req.descriptors[i]!, ap.sharedValues);
+      const op = budget[i];
+      const entries = counterEntries(op ? { entries: op.entries } : req.descriptors[i]!, ap.sharedValues);
       const key = counterKey(this.options.keyPrefix, req.domain, entries, start);
       keys[i] = key;
+      if (op) {
+        // Counted apart: conditional (a reservation) or a correction (a settlement), never cached as over.
+        const previous = counterKey(this.options.keyPrefix, req.domain, entries, start - window);
+        budgetWork.push(this.budgetOp(op, key, previous, a, hits, nowMs).then((v) => void (verdicts[i] = v)));
+        continue;
+      }
       const overUntil = this.overLimit?.overUntil(key, nowMs);
       if (overUntil !== undefined) {
         this.stats.localCacheHit();
@@ -169,13 +216,20 @@ export class RateLimiter {
       }
     }
 
+    if (budgetWork.length) await Promise.all(budgetWork);
+    for (let i = 0; i < applied.length; i++) {
+      const v = verdicts[i];
+      if (budget[i] && v) statuses[i] = { code: v.code, limit: applied[i]!.limit.current, remaining: v.remaining, resetSeconds: v.resetSeconds };
+    }
+
     // Stats, then the modes: the count says what happened, the answer what is enforced.
     let overall: 'OK' | 'OVER_LIMIT' = 'OK';
     let retryAfter = 0;
     for (let i = 0; i < applied.length; i++) {
       const ap = applied[i];
       const v = verdicts[i];
-      if (!ap || !v) continue;
+      // A settlement is no hit: its call was counted when it reserved.
+      if (!ap || !v || budget[i]?.kind === 'settle') continue;
       const a = ap.limit;
       const hits = descriptorHits(req.descriptors[i]!, requestHits);
       const shadowed = v.code === 'OVER_LIMIT' && a.shadowMode;

@@ -5,6 +5,8 @@ export interface StatsSink {
   record(domain: string, statsKey: string, total: number, overLimit: number, nearLimit: number, withinLimit: number, shadowMode: number, detailedValue?: string): void;
   backendFailure(mode: 'open' | 'closed'): void;
   localCacheHit(): void;
+  /** A budget reservation or settlement (budget-ops.ts) and how it went. */
+  budget?(operation: 'reserve' | 'settle', result: 'granted' | 'refused' | 'settled' | 'no_reservation' | 'backend_unavailable'): void;
   /** An OVER_LIMIT answer turned OK by global shadow mode. */
   globalShadowMode?(): void;
 }

@@ -88,6 +88,34 @@ describe('LLM processor: one call, phase by phase', () => {
     assert.equal(quiet.length, 1);
   });
 
+  it('reserves a call’s bound under a fresh call id when budgets are in force, and files what it used (and cost) at the end', () => {
+    const table = parseModelTable(JSON.stringify({ models: ['llama', 'free'], aliases: {}, prices: { llama: [2, 10] }, budgets: { defaultMaxTokens: 100 } }));
+    const records: CallRecord[] = [];
+    const run = (text: string, usage: string | undefined, status = 200): { reserved: Record<string, unknown>; done: Record<string, unknown> } => {
+      const x = new Exchange(table, SETTINGS, (r) => records.push(r));
+      x.handle({ kind: 'request_headers', headers: headers({ ':path': '/v1/chat/completions' }), endOfStream: false });
+      const reserved = metadataOf(answer(x.handle(body(text))));
+      const done = metadataOf(answer(x.handle({ kind: 'response_body', body: Buffer.from(usage ?? '{"error":{}}'), endOfStream: true, facts: { status, service: 'svc' } })));
+      return { reserved, done };
+    };
+    const capped = '{"model":"llama","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}';
+    const a = run(capped, '{"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}');
+    assert.match(String(a.reserved['budget_call']), /^[A-Za-z0-9_-]{16}$/);
+    // The body's bytes bound the prompt; max_tokens bounds the answer; the price per million makes micro-units.
+    const bound = Buffer.byteLength(capped) + 20;
+    assert.deepEqual([a.reserved['reserve_tokens'], a.reserved['charge_tokens']], [bound, bound]);
+    assert.deepEqual([a.reserved['reserve_cost_micros'], a.reserved['charge_cost_micros']], [Buffer.byteLength(capped) * 2 + 20 * 10, Buffer.byteLength(capped) * 2 + 20 * 10]);
+    assert.deepEqual([a.done['charge_tokens'], a.done['charge_cost_micros'], a.done['cost']], [13, 9 * 2 + 4 * 10, 58e-6]);
+    assert.equal(records[0]!.costMicros, 58);
+    const b = run('{"model":"llama","messages":[]}', undefined, 503);
+    assert.notEqual(b.reserved['budget_call'], a.reserved['budget_call'], 'each call its own id');
+    assert.equal(b.reserved['reserve_tokens'], Buffer.byteLength('{"model":"llama","messages":[]}') + 100, 'no max_tokens: the default');
+    assert.deepEqual([b.done['charge_tokens'], b.done['charge_cost_micros']], [0, 0], 'a failed call costs nothing');
+    const c = run('{"model":"free","messages":[]}', '{"choices":[]}');
+    assert.equal(c.reserved['reserve_cost_micros'], undefined, 'no price, no cost');
+    assert.equal(c.done['charge_tokens'], c.reserved['reserve_tokens'], 'a success without usage keeps its reservation');
+  });
+
   it('files a cache miss in the routed answer’s metadata, which the model route answers with', () => {
     const store = new Map<string, Buffer>();
     const x = new Exchange(TABLE, { ...SETTINGS, cache: { store: { get: (k: string) => store.get(k), set: (k: string, v: Buffer) => void store.set(k, v) } as never, maxEntryBytes: 1 << 20, onLookup: () => undefined } }, () => undefined);

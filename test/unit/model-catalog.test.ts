@@ -108,7 +108,10 @@ describe('model catalog', () => {
     for (const [text, reason] of [
       ['Kind: model-route\nName: x\nServices: [a, {Service: a, Model: y}]', /Services: service a is listed twice/],
       ['Kind: model-route\nName: x\nServices: [{Service: a}]', /Services/],
-      ['Kind: model-route\nName: x', /give Targets \(an alias\) or Services/],
+      ['Kind: model-route\nName: x', /give Targets \(an alias\), Services \(the order of a model's services\) or a Price/],
+      ['Kind: model-route\nName: x\nTargets: [{Model: y}]\nServices: [a]', /not both/],
+      ['Kind: model-route\nName: x\nTargets: [{Model: y}]\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}', /an alias has no price of its own/],
+      ['Kind: model-route\nName: x\nPrice: {InputPerMillion: -1, OutputPerMillion: 2}', /Price/],
       ['Kind: model-route\nName: x\nTargets: [{Model: x}]', /cannot target itself/],
       ['Kind: model-route\nName: "bad name"\nServices: [a]', /must be a model name/],
     ] as const) {

@@ -26,6 +26,12 @@ import { EXAMPLE_7_REPLACES } from '../helpers/ratelimit-examples.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a minute boundary
 
+/** A spy backend's budget operations: these tests send none. */
+const NO_BUDGETS: Pick<CounterBackend, 'reserve' | 'settle'> = {
+  reserve: () => Promise.reject(new Error('no budget operation expected')),
+  settle: () => Promise.reject(new Error('no budget operation expected')),
+};
+
 function domains(yaml: string): Map<string, CompiledDomain> {
   const r = parseRateLimitConfig(yaml);
   assert.ok(r.ok, r.ok ? '' : r.reason);
@@ -186,7 +192,7 @@ descriptors:
 
   it('answers unlimited descriptors locally with the largest remaining count', async () => {
     let calls = 0;
-    const counting: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, increment: async (ops) => (calls++, ops.map(() => ({ after: 1, previous: 0 }))) };
+    const counting: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, ...NO_BUDGETS, increment: async (ops) => (calls++, ops.map(() => ({ after: 1, previous: 0 }))) };
     const { l } = limiter('domain: i\ndescriptors: [{key: ldap, rate_limit: {unlimited: true}}]', {}, counting);
     const a = await l.shouldRateLimit(req('i', [['ldap', 'x']]));
     assert.deepEqual(a.statuses[0], { code: 'OK', remaining: UNLIMITED_REMAINING });
@@ -225,7 +231,7 @@ descriptors:
   it('answers from the local cache once a counter is over, without a round trip, when the cache is on', async () => {
     let calls = 0;
     const mem = new MemoryBackend(() => T0);
-    const spy: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, increment: (ops) => (calls++, mem.increment(ops)) };
+    const spy: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, ...NO_BUDGETS, increment: (ops) => (calls++, mem.increment(ops)) };
     const { l } = limiter(PER_IP, { localCache: true }, spy);
     for (let i = 0; i < 6; i++) await l.shouldRateLimit(req('edge', [['remote_address', 'x']]));
     assert.equal(calls, 6);
@@ -236,14 +242,14 @@ descriptors:
   it('asks the backend every time with the cache off (the default, as the reference)', async () => {
     let calls = 0;
     const mem = new MemoryBackend(() => T0);
-    const spy: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, increment: (ops) => (calls++, mem.increment(ops)) };
+    const spy: CounterBackend = { name: 'spy', available: () => true, close: async () => undefined, ...NO_BUDGETS, increment: (ops) => (calls++, mem.increment(ops)) };
     const { l } = limiter(PER_IP, {}, spy);
     for (let i = 0; i < 8; i++) await l.shouldRateLimit(req('edge', [['remote_address', 'x']]));
     assert.equal(calls, 8);
   });
 
   it('answers by the failure mode when the backend cannot count', async () => {
-    const down: CounterBackend = { name: 'down', available: () => false, close: async () => undefined, increment: async () => { throw new BackendUnavailable('down'); } };
+    const down: CounterBackend = { name: 'down', available: () => false, close: async () => undefined, ...NO_BUDGETS, increment: async () => { throw new BackendUnavailable('down'); } };
     const open = limiter(PER_IP, { failureMode: 'open' }, down);
     const a = await open.l.shouldRateLimit(req('edge', [['remote_address', 'x']]));
     assert.equal(a.overall, 'OK');

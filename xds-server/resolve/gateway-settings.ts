@@ -27,8 +27,12 @@ export interface LlmSettings {
   readonly timeoutMs: number;
   /** The model API routes' body limit (the service is not known before the body is read). */
   readonly maxRequestBytes: number;
-  /** Token budget descriptors (needs the rate-limit service): charged the tokens each call used. */
+  /** Token budget descriptors (needs the rate-limit service): reserved before a call, settled after. */
   readonly tokenBudgets?: readonly RateLimitDescriptor[];
+  /** Cost budget descriptors, the same way, in micro-units of the models' prices. */
+  readonly costBudgets?: readonly RateLimitDescriptor[];
+  /** What a call without max_tokens reserves for its answer. */
+  readonly budgetDefaultMaxTokens?: number;
   /** Request-count descriptors counted once the model is known (a `model` entry among them, say). */
   readonly modelRequestLimits?: readonly RateLimitDescriptor[];
 }
@@ -49,12 +53,19 @@ export interface GatewaySettings {
 /** What the model routes count once the model is known; at least one descriptor. */
 export interface ModelLimits {
   readonly tokenBudgets: readonly RateLimitDescriptor[];
+  readonly costBudgets: readonly RateLimitDescriptor[];
   readonly requestLimits: readonly RateLimitDescriptor[];
+  /** With budgets: what a call without max_tokens reserves for its answer. */
+  readonly budgetDefaultMaxTokens: number;
 }
+
+export const DEFAULT_BUDGET_MAX_TOKENS = 4096;
 
 /** The model limits in force: none without the rate-limit service that counts them, or without descriptors. */
 export function modelLimitsOf(s: GatewaySettings): ModelLimits | undefined {
   const tokenBudgets = s.llm?.tokenBudgets ?? [];
+  const costBudgets = s.llm?.costBudgets ?? [];
   const requestLimits = s.llm?.modelRequestLimits ?? [];
-  return s.ratelimit && (tokenBudgets.length || requestLimits.length) ? { tokenBudgets, requestLimits } : undefined;
+  if (!s.ratelimit || !(tokenBudgets.length || costBudgets.length || requestLimits.length)) return undefined;
+  return { tokenBudgets, costBudgets, requestLimits, budgetDefaultMaxTokens: s.llm?.budgetDefaultMaxTokens ?? DEFAULT_BUDGET_MAX_TOKENS };
 }

@@ -206,13 +206,16 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
   const routing = s.llm && catalog ? modelRouting(m, catalog) : undefined;
   for (const model of routing?.models ?? []) targets.set(model.target.id, model.target);
   if (routing) notes.push(...routing.notes);
+  const limits = modelLimitsOf(s);
+  // A model without a price costs nothing under cost budgets: said, so that it is not a surprise.
+  if (limits?.costBudgets.length) for (const model of routing?.models ?? []) if (!model.price) notes.push(`model ${model.id} has no Price: its calls are not charged to cost budgets`);
   const models: ResolvedModelApi | undefined = catalog && {
     catalog,
     list: apiPath(MODELS_PATH),
     ...(routing ? { routing } : {}),
     entries: routing ? LLM_PATHS.map(apiPath) : [],
     maxRequestBytes: s.llm?.maxRequestBytes ?? 0,
-    limits: modelLimitsOf(s),
+    limits,
   };
 
   for (const infra of infrastructure.values()) targets.set(infra.service, infrastructureTarget(m, infra));

@@ -54,6 +54,8 @@ export interface RoutedModel {
   readonly target: Target;
   /** The processor's endpoint picker places its calls; Envoy's balancing (the first service's) when it cannot. */
   readonly endpointPicker: boolean;
+  /** [input, output] in currency units per million tokens (its model-route's Price), when priced. */
+  readonly price?: readonly [number, number];
   readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer };
 }
 
@@ -123,6 +125,7 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
       renamed,
       target,
       endpointPicker: picker.value !== 'off' && !hashes,
+      ...(e?.Price ? { price: [e.Price.InputPerMillion, e.Price.OutputPerMillion] as const } : {}),
       decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from },
     };
   });

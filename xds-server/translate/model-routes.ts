@@ -42,13 +42,16 @@ export function withRenamingStage(m: RoutedModel, cluster: JsonObject, processor
 export const PICKED_ENDPOINT: OverrideHostSource = { namespace: LLM_METADATA_NAMESPACE, key: ENDPOINT_METADATA_KEY };
 
 /** The model table the processor gets on every stream: written once per routing. */
-export function modelTableText(routing: ModelRouting): string {
+export function modelTableText(routing: ModelRouting, limits: ModelLimits | undefined): string {
   const picked = routing.models.filter((m) => m.endpointPicker).map((m) => m.id);
+  const priced = routing.models.filter((m) => m.price);
   const wire: ModelTableWire = {
     models: routing.models.map((m) => m.id),
     aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
     ...(routing.logged.length ? { logged: routing.logged } : {}),
     ...(picked.length ? { picked } : {}),
+    ...(priced.length ? { prices: Object.fromEntries(priced.map((m) => [m.id, m.price!])) } : {}),
+    ...(limits?.tokenBudgets.length || limits?.costBudgets.length ? { budgets: { defaultMaxTokens: limits.budgetDefaultMaxTokens } } : {}),
   };
   return JSON.stringify(wire);
 }
@@ -90,8 +93,8 @@ export function modelApiFilters(p: ModelApiPath, routeName: string): JsonObject 
 }
 
 export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRouting }): JsonObject[] {
-  const table = modelTableText(api.routing);
   const limits: ModelLimits | undefined = api.limits;
+  const table = modelTableText(api.routing, limits);
   const perModel = api.routing.models.map((m) => {
     const own = limits ? routeModelLimits(limits) : {};
     return {

@@ -1,6 +1,6 @@
 // Route rate_limits actions from a path's descriptors, and the ratelimit HTTP filter.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
+import { BUDGET_METADATA, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelLimits, RateLimitDescriptor, RateLimitEntry, RatelimitSettings } from '../resolve/resolved-mesh.js';
 
@@ -32,22 +32,42 @@ export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): Js
   return descriptors.map((d) => ({ actions: d.entries.map(action) }));
 }
 
-/** The token budgets' filter: a second ratelimit filter, after the LLM processor, off unless a model route turns it on. */
+/** The budgets' filter: a second ratelimit filter, after the LLM processor, off unless a model route turns it on. */
 export const TOKEN_BUDGET_FILTER = 'meshgate.llm.token_budget';
 
+/** The entries ratelimit-service reads as a reservation and its settlement (ratelimit-service/limiter/budget-ops.ts). */
+const RESERVE_ENTRY = 'meshgate_reserve';
+const SETTLE_ENTRY = 'meshgate_settle';
+
+const fromCall = (descriptorKey: string): JsonObject => ({
+  metadata: { descriptor_key: descriptorKey, metadata_key: { key: LLM_METADATA_NAMESPACE, path: [{ key: BUDGET_METADATA.call }] }, source: 'DYNAMIC' },
+});
+const metadataNumber = (key: string): JsonObject => ({ format: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE}:${key})%` });
+
 /**
- * A model route's limits. Its request-count descriptors count one a call. Its token budgets:
- * each descriptor checked before the call (0 hits: refused once the tokens already used pass
- * the budget), then charged when the answer is done with the tokens it used, from the
- * processor's metadata — so a stream is charged its real total, and the call that crosses the
- * budget completes.
+ * A budget's two descriptors: before the call, its reservation (what the processor says the
+ * call may use at most, granted only if it fits); when the stream is done, its settlement (what
+ * the call used; the service returns the rest or charges the excess). Both name the call, so
+ * the service settles the reservation it granted and nothing else. A call without the
+ * processor's figures (not routed) sends neither.
  */
-export function routeModelLimits({ tokenBudgets: budgets, requestLimits }: ModelLimits): JsonObject {
+function budgetLimits(budgets: readonly RateLimitDescriptor[], reserve: string, charge: string): JsonObject[] {
+  return budgets.flatMap((d) => [
+    { actions: [...d.entries.map(action), fromCall(RESERVE_ENTRY)], hits_addend: metadataNumber(reserve) },
+    { actions: [...d.entries.map(action), fromCall(SETTLE_ENTRY)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
+  ]);
+}
+
+/**
+ * A model route's limits: its request-count descriptors count one a call; its token and cost
+ * budgets reserve and settle (budgetLimits), so concurrent calls cannot spend past a budget.
+ */
+export function routeModelLimits({ tokenBudgets, costBudgets, requestLimits }: ModelLimits): JsonObject {
   const limits = [
     // Request counts: one a call, when the model is known.
     ...requestLimits.map((d) => ({ actions: d.entries.map(action) })),
-    ...budgets.map((d) => ({ actions: d.entries.map(action), hits_addend: { number: 0 } })),
-    ...budgets.map((d) => ({ actions: d.entries.map(action), hits_addend: { format: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE}:total_tokens)%` }, apply_on_stream_done: true })),
+    ...budgetLimits(tokenBudgets, BUDGET_METADATA.reserveTokens, BUDGET_METADATA.chargeTokens),
+    ...budgetLimits(costBudgets, BUDGET_METADATA.reserveCost, BUDGET_METADATA.chargeCost),
   ];
   return {
     [TOKEN_BUDGET_FILTER]: {

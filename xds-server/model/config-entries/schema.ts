@@ -258,9 +258,16 @@ export const modelRoute = z
      * balancing alone (the first service's LoadBalancer).
      */
     EndpointPicker: z.enum(['load-and-prefix', 'off']).optional(),
+    /**
+     * What the model's tokens cost, in currency units per million tokens: each call's cost in
+     * the access log, the request log and the metrics, and charged to cost budgets.
+     */
+    Price: z.strictObject({ InputPerMillion: z.number().nonnegative().max(1_000_000), OutputPerMillion: z.number().nonnegative().max(1_000_000) }).optional(),
   })
   .superRefine((r, ctx) => {
-    if (!r.Targets === !r.Services) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias) or Services (the order of a model\'s services), one of the two' });
+    if (r.Targets && r.Services) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias) or Services (the order of a model\'s services), not both' });
+    else if (!r.Targets && !r.Services && !r.Price) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias), Services (the order of a model\'s services) or a Price' });
+    if (r.Targets && r.Price) ctx.addIssue({ code: 'custom', path: ['Price'], message: 'an alias has no price of its own: its calls cost what the model they go to costs' });
     if (r.Targets?.some((t) => t.Model === r.Name)) ctx.addIssue({ code: 'custom', path: ['Targets'], message: `an alias cannot target itself (${r.Name})` });
     const services = (r.Services ?? []).map(serviceOfModel);
     const twice = services.find((s, i) => services.indexOf(s) !== i);
