@@ -86,6 +86,8 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
       '--disable-hot-restart',
       '--log-level', options.logLevel ?? 'warning',
       '--concurrency', String(options.concurrency ?? 1),
+      // The stdout access log reaches the log file within a second (Envoy's default is ten).
+      '--file-flush-interval-msec', '1000',
     ],
     ...(options.logFile ? { logFile: options.logFile } : {}),
   });

@@ -22,6 +22,8 @@ export interface GatewayMeshOptions {
   readonly authzPolicy?: string;
   /** Start ratelimit-service (counters in memory) with this configuration file. */
   readonly ratelimitConfig?: string;
+  /** Its counters in this Redis ("host:port") instead. */
+  readonly ratelimitRedis?: string;
   /** The gateway's xDS variant (state of the world by default). */
   readonly xdsApi?: XdsApi;
   /** Start the LLM processor and route the model API by model through it. */
@@ -113,6 +115,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         configPaths: [file],
         consulAddress: consul.address,
         register: true,
+        ...(options.ratelimitRedis ? { redisUrl: options.ratelimitRedis } : {}),
         logFile: logFile('ratelimit'),
       });
       const r = ratelimit;

@@ -417,7 +417,8 @@ policies:
         keys:
           - {id: acme-1, sha256: ${sha256(KEY).toString('hex')}, subject: acme-app, tenant: acme, scopes: [chat]}
 `;
-  // 10 tokens a minute for tenant acme on llama: a "hello there" call uses 6 (2 in, 4 out).
+  // 1000 tokens a minute for tenant acme on llama: a "hello there" call uses 6 (2 in, 4 out), and
+  // reserves its body's bytes and its max_tokens until it ends.
   const RATELIMIT = `domain: meshgate
 descriptors:
   - key: generic_key
@@ -428,7 +429,7 @@ descriptors:
         descriptors:
           - key: model
             value: llama-3.1-8b
-            rate_limit: {unit: minute, requests_per_unit: 10}
+            rate_limit: {unit: minute, requests_per_unit: 1000}
   # Two calls a minute of mini-1b, whoever calls (--llm-request-limits generic:calls,model).
   - key: generic_key
     value: calls
@@ -498,23 +499,25 @@ descriptors:
     return s.limitRemaining ?? s.limit_remaining ?? 0; // proto3 JSON leaves a 0 out
   };
 
-  it('charges a stream its real total, then a plain call, and refuses the next call with 429 JSON and Retry-After', async () => {
-    const stream = await client.chat.completions.create({ model: 'llama-3.1-8b', stream: true, messages: [{ role: 'user', content: 'hello there' }] });
+  it('reserves each call’s bound and charges a stream its real total; a call whose bound cannot fit is refused at once with 429 JSON and Retry-After', async () => {
+    const stream = await client.chat.completions.create({ model: 'llama-3.1-8b', stream: true, max_tokens: 20, messages: [{ role: 'user', content: 'hello there' }] });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     assert.equal(text, 'You said: hello there');
-    await waitFor('the stream charged', async () => (await remaining()) === 10 - 6, { timeoutMs: 5_000, intervalMs: 50 });
-    // Under the budget: it goes through, and crosses it.
-    await client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hello there' }] });
-    await waitFor('the call charged', async () => (await remaining()) === 0, { timeoutMs: 5_000, intervalMs: 50 });
+    await waitFor('the stream charged its usage, its reservation settled', async () => (await remaining()) === 1000 - 6, { timeoutMs: 5_000, intervalMs: 50 });
+    // 994 left, but this call may use its body's bytes and 990 more: refused before it goes.
     const refused = await request<GatewayError>(`${mesh.gatewayUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }),
+      body: JSON.stringify({ model: 'llama-3.1-8b', max_tokens: 990, messages: [{ role: 'user', content: 'x' }] }),
     });
     assert.equal(refused.status, 429);
     assert.equal(refused.body.error.code, 'rate_limited');
     assert.ok(Number(refused.headers.get('retry-after')) > 0, 'Retry-After');
+    assert.equal(await remaining(), 994, 'a refused reservation takes nothing');
+    // A call whose bound fits goes through, charged what it used.
+    await client.chat.completions.create({ model: 'llama-3.1-8b', max_tokens: 20, messages: [{ role: 'user', content: 'hello there' }] });
+    await waitFor('the call charged', async () => (await remaining()) === 988, { timeoutMs: 5_000, intervalMs: 50 });
     // Another model has its own budget (none here).
     const other = await client.chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'x' }] });
     assert.equal(other.choices[0]?.message.content, 'You said: x');

@@ -6,6 +6,7 @@ import { TranslationCache } from './cache.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { gatewayHttpFilters } from './http-filters.js';
+import { modelLimitsOf } from '../resolve/gateway-settings.js';
 import { PICKED_ENDPOINT, UNROUTED_CLUSTER, unroutedCluster, withRenamingStage } from './model-routes.js';
 import type { NamedResource, Translation } from './resource-set.js';
 import { targetCluster } from './cluster.js';
@@ -28,7 +29,10 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
       ),
     };
   };
-  const filters = gatewayHttpFilters(g.identityHeaders, s.authz, s.ratelimit, s.llm, g.models?.limits);
+  // The filter list follows the settings alone, never the catalog: a listener whose filters change
+  // leaves the connections it already has on the old list until they drain — a budget filter that
+  // arrived with the first model would not count the calls of connections opened before it.
+  const filters = gatewayHttpFilters(g.identityHeaders, s.authz, s.ratelimit, s.llm, s.llm ? modelLimitsOf(s) : undefined);
   return {
     resources: {
       cluster: [
