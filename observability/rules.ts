@@ -88,7 +88,7 @@ export const ALERT_NAMES = [
   'MeshgateConsulWatchErrors',
   'MeshgateRatelimitBackendCircuitOpen',
   'MeshgateExtAuthzErrors',
-  'MeshgateTokenBudgetExhausted',
+  'MeshgateBudgetExhausted',
   'MeshgateConfigRefused',
   'MeshgateTargetDown',
   'MeshgateGatewayShedding',
@@ -193,13 +193,13 @@ function alerts(o: RuleOptions): Alert[] {
         'Envoy could not get an answer from ext-authz (down, over its timeout, overloaded): the requests get 503 auth_unavailable. Check ext-authz\'s instances in Consul, its /metrics (check duration) and its log.',
     },
     {
-      alert: 'MeshgateTokenBudgetExhausted',
-      expr: 'sum by (domain, descriptor) (increase(meshgate_ratelimit_over_limit_total{descriptor=~".*tokens.*"}[5m])) > 0',
+      alert: 'MeshgateBudgetExhausted',
+      expr: 'sum by (descriptor) (increase(meshgate_ratelimit_budget_operations_total{operation="reserve",result="refused"}[5m])) > 0',
       defaultFor: '0m',
       severity: 'ticket',
-      summary: 'token budget {{ $labels.descriptor }} is used up: its callers get 429',
+      summary: 'budget {{ $labels.descriptor }} refuses calls: what they may use does not fit in what is left',
       runbook:
-        'A tenant, key or model spent its token budget (the call that crossed it completed; the next ones are refused with Retry-After). Expected when budgets do their job; raise the budget in the rate-limit config if the spending is legitimate.',
+        'A tenant, key or model has spent its token or cost budget, or nearly: each call reserves what it may use (its body\'s bytes and max_tokens, at the model\'s price) and is refused with 429 and Retry-After when that does not fit. Expected when budgets do their job; raise the budget in the rate-limit config if the spending is legitimate, or have callers send a smaller max_tokens.',
     },
     {
       alert: 'MeshgateConfigRefused',

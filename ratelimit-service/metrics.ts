@@ -76,8 +76,8 @@ export class RatelimitMetrics implements StatsSink {
   });
   readonly budgetOperations = new Counter({
     name: 'meshgate_ratelimit_budget_operations_total',
-    help: 'Budget reservations (granted, refused) and settlements (settled, no_reservation), and either failed (backend_unavailable)',
-    labelNames: ['operation', 'result'],
+    help: 'Budget reservations (granted, refused) and settlements (settled, no_reservation), and either failed (backend_unavailable), by the budget\'s descriptor',
+    labelNames: ['operation', 'result', 'descriptor'],
     registers: [this.registry],
   });
   readonly localCacheHits = new Counter({ name: 'meshgate_ratelimit_local_cache_hits_total', help: 'Over-limit answers given without asking the backend', registers: [this.registry] });
@@ -134,8 +134,8 @@ export class RatelimitMetrics implements StatsSink {
     this.backendFailures.inc({ mode });
   }
 
-  budget(operation: 'reserve' | 'settle', result: string): void {
-    this.budgetOperations.inc({ operation, result });
+  budget(operation: 'reserve' | 'settle', result: string, descriptor: string): void {
+    this.budgetOperations.inc({ operation, result, descriptor });
   }
 
   localCacheHit(): void {

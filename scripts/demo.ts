@@ -192,8 +192,17 @@ async function main(): Promise<void> {
     xdsPort: ports.xds,
     adminPort: ports.xdsAdmin,
     logFile: path.join(logs, 'xds-server.log'),
-    // The model API routed by model through ext-proc; tokens charged per tenant (demo/ratelimit.yaml).
-    extraArgs: ['--ext-authz-service=ext-authz', '--ratelimit-service=ratelimit', '--ext-proc-service=ext-proc', '--llm-token-budgets=generic:tokens,auth:tenant', '--register'],
+    // The model API routed by model through ext-proc; token and cost budgets per tenant
+    // (demo/ratelimit.yaml), each call reserving its bound (a call without max_tokens: 256) until it ends.
+    extraArgs: [
+      '--ext-authz-service=ext-authz',
+      '--ratelimit-service=ratelimit',
+      '--ext-proc-service=ext-proc',
+      '--llm-token-budgets=generic:tokens,auth:tenant',
+      '--llm-cost-budgets=generic:dollars,auth:tenant',
+      '--llm-budget-default-max-tokens=256',
+      '--register',
+    ],
   });
   watchForCrash(xds.process);
   say(`  xds-server    ADS 127.0.0.1:${ports.xds}, admin ${xds.adminUrl}`);
@@ -395,11 +404,15 @@ ready. Try:
   curl ${authz.adminUrl}/status              # policies in force; edit demo/policies.yaml and look again
 
   # rate limits (demo/ratelimit.yaml): /test 10 per minute per client address, the model API 30
-  # calls a minute per API key and 300 tokens a minute per tenant (charged what each call used);
-  # the next one is a 429 as JSON, with X-RateLimit-* and Retry-After headers:
+  # calls a minute per API key, and 1000 tokens a minute per tenant: each call reserves its body's
+  # bytes plus its max_tokens (600 here) before it goes and gives back what it did not use (it
+  # uses about 42), so no number of calls at once can spend past the budget — the 6th is refused
+  # (a 429 as JSON, with X-RateLimit-* and Retry-After headers), though most of the budget is left:
   for i in $(seq 11); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/test; done; echo
-  for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
-       -d '{"model":"llama-3.1-8b","messages":[{"role":"user","content":"count these twenty words please one two three four five six seven eight nine ten eleven twelve thirteen fourteen"}]}'; done; echo
+  for i in $(seq 8); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"llama-3.1-8b","max_tokens":600,"messages":[{"role":"user","content":"count these twenty words please one two three four five six seven eight nine ten eleven twelve thirteen fourteen"}]}'; done; echo
+  # what each call cost at its model's price (demo/config-entries.yaml), by tenant, and in the access log:
+  curl -s ${extProc.adminUrl}/metrics | grep meshgate_llm_cost_total
   curl ${ratelimit.adminUrl}/rlconfig              # the limits in force
   curl ${xds.adminUrl}/debug/proxies              # which proxy has which config version
   curl ${xds.adminUrl}/metrics

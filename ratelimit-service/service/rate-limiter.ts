@@ -98,19 +98,19 @@ export class RateLimiter {
     try {
       if (op.kind === 'settle') {
         const moved = await this.backend.settle({ keys: [key, previousKey], id: op.id, charged: hits });
-        this.stats.budget?.('settle', moved === undefined ? 'no_reservation' : 'settled');
+        this.stats.budget?.('settle', moved === undefined ? 'no_reservation' : 'settled', a.statsKey);
         return SETTLED;
       }
       const jitter = this.options.expiryJitterSeconds > 0 ? Math.floor((this.options.random ?? Math.random)() * this.options.expiryJitterSeconds) : 0;
       const r = await this.backend.reserve({ key, id: op.id, hits, limit: a.requestsPerUnit, ttlSeconds: a.windowSeconds + jitter });
-      this.stats.budget?.('reserve', r.granted ? 'granted' : 'refused');
+      this.stats.budget?.('reserve', r.granted ? 'granted' : 'refused', a.statsKey);
       if (r.granted) return fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
       const refused = fixedWindowVerdict(a.requestsPerUnit, a.requestsPerUnit + hits, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
       return { ...refused, overLimit: hits, nearLimit: 0, remaining: Math.max(0, a.requestsPerUnit - r.after) };
     } catch (err) {
       if (!(err instanceof BackendUnavailable)) throw err;
       this.stats.backendFailure(this.options.failureMode);
-      this.stats.budget?.(op.kind, 'backend_unavailable');
+      this.stats.budget?.(op.kind, 'backend_unavailable', a.statsKey);
       if (op.kind === 'settle') return SETTLED;
       const open = this.options.failureMode === 'open';
       return { code: open ? 'OK' : 'OVER_LIMIT', remaining: open ? a.requestsPerUnit : 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };

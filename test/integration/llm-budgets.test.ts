@@ -176,9 +176,14 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
   it('shows the reservations and settlements in the ratelimit-services’ metrics, and the cost in the processor’s', async () => {
     const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
     const both = (await metrics(mesh.ratelimit!.adminUrl)) + (await metrics(secondRatelimit.adminUrl));
-    assert.match(both, /meshgate_ratelimit_budget_operations_total\{operation="reserve",result="granted"\} [1-9]/);
-    assert.match(both, /meshgate_ratelimit_budget_operations_total\{operation="reserve",result="refused"\} [1-9]/);
-    assert.match(both, /meshgate_ratelimit_budget_operations_total\{operation="settle",result="settled"\} [1-9]/);
+    for (const [op, result, budget] of [
+      ['reserve', 'granted', 'tokens'],
+      ['reserve', 'refused', 'tokens'],
+      ['settle', 'settled', 'tokens'],
+      ['settle', 'settled', 'dollars'],
+    ]) {
+      assert.match(both, new RegExp(`meshgate_ratelimit_budget_operations_total\\{operation="${op}",result="${result}",descriptor="generic_key_${budget}\\.tenant"\\} [1-9]`));
+    }
     const proc = await metrics(mesh.llm!.adminUrl);
     const counter = proc.split('\n').find((l) => l.startsWith('meshgate_llm_cost_total{') && l.includes('tenant="acme"'));
     assert.ok(counter, 'the cost counter, by tenant');

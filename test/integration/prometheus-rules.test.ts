@@ -115,13 +115,16 @@ const CASES: AlertCase[] = [
     resolvedAt: '18m',
   },
   {
-    alert: 'MeshgateTokenBudgetExhausted',
+    alert: 'MeshgateBudgetExhausted',
     series: [
-      [`meshgate_ratelimit_over_limit_total{${M('ratelimit-1')},domain="meshgate",descriptor="generic_key_tokens.auth_tenant"}`, '0 0 3 3 3 3 3 3 3 3 3 3'],
-      // Over a request-count limit: not a token budget.
+      [`meshgate_ratelimit_budget_operations_total{${M('ratelimit-1')},operation="reserve",result="refused",descriptor="generic_key_dollars.tenant"}`, '0 0 3 3 3 3 3 3 3 3 3 3'],
+      // Granted reservations and settlements: a budget at work, not exhausted.
+      [`meshgate_ratelimit_budget_operations_total{${M('ratelimit-1')},operation="reserve",result="granted",descriptor="generic_key_tokens.tenant"}`, '0 5 10 15 20 25 30 35 40 45 50 55'],
+      [`meshgate_ratelimit_budget_operations_total{${M('ratelimit-1')},operation="settle",result="settled",descriptor="generic_key_tokens.tenant"}`, '0 5 10 15 20 25 30 35 40 45 50 55'],
+      // Over a request-count limit: not a budget.
       [`meshgate_ratelimit_over_limit_total{${M('ratelimit-1')},domain="meshgate",descriptor="generic_key_llm"}`, '0 0 3 3 3 3 3 3 3 3 3 3'],
     ],
-    fires: { at: '3m', labels: { domain: 'meshgate', descriptor: 'generic_key_tokens.auth_tenant' }, severity: 'ticket', summary: 'token budget generic_key_tokens.auth_tenant is used up: its callers get 429' },
+    fires: { at: '3m', labels: { descriptor: 'generic_key_dollars.tenant' }, severity: 'ticket', summary: 'budget generic_key_dollars.tenant refuses calls: what they may use does not fit in what is left' },
     resolvedAt: '10m',
   },
   {
