@@ -40,11 +40,12 @@ export function reservationOf(bodyBytes: number, parsed: Readonly<Record<string,
 }
 
 /**
- * What an ended call is charged: its usage when the answer reported one; an answer that
- * succeeded without reporting any keeps its reservation (what it used is not known); a failed
- * one is charged nothing.
+ * What an ended call is charged: its usage when the answer reported one; without one, a call
+ * that reserved and succeeded keeps its reservation (what it used is not known), one that failed
+ * is charged nothing — and a call that reserved nothing (no budgets) has nothing to say.
  */
-export function chargeOf(usage: Usage | undefined, status: number, reserved: Reservation, price: Price | undefined): Reservation {
+export function chargeOf(usage: Usage | undefined, status: number, reserved: Reservation | undefined, price: Price | undefined): Reservation | undefined {
   if (usage) return { tokens: usage.totalTokens, ...(price ? { costMicros: costMicros(usage.promptTokens, usage.completionTokens, price) } : {}) };
+  if (!reserved) return undefined;
   return status >= 200 && status < 300 ? reserved : { tokens: 0, ...(reserved.costMicros !== undefined ? { costMicros: 0 } : {}) };
 }

@@ -338,12 +338,13 @@ export class Exchange {
       metadata['completion_tokens'] = usage.completionTokens;
       metadata['total_tokens'] = usage.totalTokens;
     }
-    const charged = this.reserved ? chargeOf(usage, this.status, this.reserved, this.price) : usage && this.price ? chargeOf(usage, this.status, { tokens: 0 }, this.price) : undefined;
-    if (this.reserved) metadata[BUDGET_METADATA.chargeTokens] = charged!.tokens;
-    if (charged?.costMicros !== undefined) {
-      if (this.reserved) metadata[BUDGET_METADATA.chargeCost] = charged.costMicros;
-      metadata[BUDGET_METADATA.cost] = charged.costMicros / 1e6;
+    // What the budgets settle at (when the call reserved), and what it cost (a priced model).
+    const charged = chargeOf(usage, this.status, this.reserved, this.price);
+    if (charged && this.reserved) {
+      metadata[BUDGET_METADATA.chargeTokens] = charged.tokens;
+      if (charged.costMicros !== undefined) metadata[BUDGET_METADATA.chargeCost] = charged.costMicros;
     }
+    if (charged?.costMicros !== undefined) metadata[BUDGET_METADATA.cost] = charged.costMicros / 1e6;
     this.release();
     if (!this.finished && this.operation && this.request) {
       this.finished = true;

@@ -102,11 +102,13 @@ export class RateLimiter {
         return SETTLED;
       }
       const jitter = this.options.expiryJitterSeconds > 0 ? Math.floor((this.options.random ?? Math.random)() * this.options.expiryJitterSeconds) : 0;
-      const r = await this.backend.reserve({ key, id: op.id, hits, limit: a.requestsPerUnit, ttlSeconds: a.windowSeconds + jitter });
-      this.stats.budget?.('reserve', r.granted ? 'granted' : 'refused', a.statsKey);
+      // In shadow mode a budget counts every call and refuses none (the answer turns OK below).
+      const shadow = a.shadowMode || this.options.globalShadowMode;
+      const r = await this.backend.reserve({ key, id: op.id, hits, limit: shadow ? Number.MAX_SAFE_INTEGER : a.requestsPerUnit, ttlSeconds: a.windowSeconds + jitter });
+      this.stats.budget?.('reserve', r.granted && r.after <= a.requestsPerUnit ? 'granted' : 'refused', a.statsKey);
       if (r.granted) return fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
-      const refused = fixedWindowVerdict(a.requestsPerUnit, a.requestsPerUnit + hits, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
-      return { ...refused, overLimit: hits, nearLimit: 0, remaining: Math.max(0, a.requestsPerUnit - r.after) };
+      // Refused, nothing added: over by all its hits, with what is really left.
+      return { ...fixedWindowVerdict(a.requestsPerUnit, a.requestsPerUnit + hits, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds), remaining: Math.max(0, a.requestsPerUnit - r.after) };
     } catch (err) {
       if (!(err instanceof BackendUnavailable)) throw err;
       this.stats.backendFailure(this.options.failureMode);

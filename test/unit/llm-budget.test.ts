@@ -25,5 +25,7 @@ describe('LLM budgets: reservation and charge', () => {
     assert.deepEqual(chargeOf(undefined, 200, reserved, [1, 2]), reserved);
     assert.deepEqual(chargeOf(undefined, 429, reserved, [1, 2]), { tokens: 0, costMicros: 0 });
     assert.deepEqual(chargeOf(undefined, 0, { tokens: 5 }, undefined), { tokens: 0 });
+    assert.equal(chargeOf(undefined, 200, undefined, [1, 2]), undefined, 'no budgets, no usage: nothing to say');
+    assert.deepEqual(chargeOf({ promptTokens: 1, completionTokens: 1, totalTokens: 2 }, 200, undefined, [1, 2]), { tokens: 2, costMicros: 3 }, 'no budgets: still its cost');
   });
 });

@@ -24,7 +24,7 @@ descriptors:
         rate_limit: {unit: minute, requests_per_unit: 100}
 `;
 
-function setup(backend?: CounterBackend, failureMode: 'open' | 'closed' = 'open') {
+function setup(backend?: CounterBackend, failureMode: 'open' | 'closed' = 'open', globalShadowMode = false) {
   const clock = { now: T0 };
   const parsed = parseRateLimitConfig(BUDGET);
   assert.ok(parsed.ok);
@@ -35,7 +35,7 @@ function setup(backend?: CounterBackend, failureMode: 'open' | 'closed' = 'open'
     nearLimitRatio: 0.8,
     expiryJitterSeconds: 0,
     failureMode,
-    globalShadowMode: false,
+    globalShadowMode,
     now: () => clock.now,
   }, {
     record: () => undefined,
@@ -104,6 +104,15 @@ describe('budget reservations', () => {
     assert.equal(await b.remaining(), 100, 'the new window is not charged');
     b.clock.now = T0 + 55_000; // the old window, seen again (its counter lives a window from its first hit)
     assert.equal(await b.remaining(), 80, 'the old window was refunded 60');
+  });
+
+  it('in shadow mode, counts every reservation and refuses none', async () => {
+    const b = setup(undefined, 'open', true);
+    assert.equal(await b.reserve('c1', 80), 'OK');
+    assert.equal(await b.reserve('c2', 80), 'OK', 'past the budget, let through');
+    await b.settle('c2', 10);
+    assert.equal(await b.remaining(), 10, 'c1’s 80 and c2’s 10 charged');
+    assert.deepEqual(b.events, ['reserve:granted', 'reserve:refused', 'settle:settled'], 'the reservation it would have refused, counted as refused');
   });
 
   it('keeps tenants apart', async () => {
