@@ -24,10 +24,13 @@ export interface ReserveOp {
   readonly ttlSeconds: number;
 }
 
-/** `granted`: the hits were added; `after`: the counter now (unchanged when refused). */
+/**
+ * One request's reservations, granted together or not at all: `granted` says which; `counts`,
+ * each counter now (unchanged when refused).
+ */
 export interface ReserveResult {
   readonly granted: boolean;
-  readonly after: number;
+  readonly counts: readonly number[];
 }
 
 /** A settlement: the reservation `id` under the first of `keys` that holds it becomes `charged` hits. */
@@ -40,7 +43,8 @@ export interface SettleOp {
 export interface CounterBackend {
   readonly name: string;
   increment(ops: readonly CounterOp[]): Promise<CounterResult[]>;
-  reserve(op: ReserveOp): Promise<ReserveResult>;
+  /** All of a request's reservations at once: each is added only if every one fits (one Redis call; on a Cluster, per hash slot). */
+  reserve(ops: readonly ReserveOp[]): Promise<ReserveResult>;
   /** The counter's move (charged − reserved), or undefined when no reservation had that id. */
   settle(op: SettleOp): Promise<number | undefined>;
   /** Whether the backend can be used now (a connected Redis), for health reporting. */

@@ -35,17 +35,20 @@ export class MemoryBackend implements CounterBackend {
     );
   }
 
-  reserve(op: ReserveOp): Promise<ReserveResult> {
+  reserve(ops: readonly ReserveOp[]): Promise<ReserveResult> {
     const nowMs = this.now();
-    const current = this.read(op.key, nowMs);
-    if (current + op.hits > op.limit) return Promise.resolve({ granted: false, after: current });
-    const c = this.counters.get(op.key);
-    if (c) c.count += op.hits;
-    else this.counters.set(op.key, { count: op.hits, expiresAt: nowMs + op.ttlSeconds * 1000 });
-    let open = this.reservations.get(op.key);
-    if (!open) this.reservations.set(op.key, (open = new Map()));
-    open.set(op.id, (open.get(op.id) ?? 0) + op.hits);
-    return Promise.resolve({ granted: true, after: current + op.hits });
+    const current = ops.map((op) => this.read(op.key, nowMs));
+    if (ops.some((op, i) => current[i]! + op.hits > op.limit)) return Promise.resolve({ granted: false, counts: current });
+    const counts = ops.map((op) => {
+      const c = this.counters.get(op.key);
+      if (c) c.count += op.hits;
+      else this.counters.set(op.key, { count: op.hits, expiresAt: nowMs + op.ttlSeconds * 1000 });
+      let open = this.reservations.get(op.key);
+      if (!open) this.reservations.set(op.key, (open = new Map()));
+      open.set(op.id, (open.get(op.id) ?? 0) + op.hits);
+      return this.counters.get(op.key)!.count;
+    });
+    return Promise.resolve({ granted: true, counts });
   }
 
   settle(op: SettleOp): Promise<number | undefined> {

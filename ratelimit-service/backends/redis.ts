@@ -39,19 +39,28 @@ end
 return out`;
 
 /**
- * A reservation: KEYS[1] the counter, KEYS[2] its reservations (a hash, call id → hits).
- * ARGV: hits, limit, TTL, call id. Adds the hits only if the counter stays within the limit;
- * returns {granted (1/0), counter after}.
+ * A request's reservations: for each i, KEYS[2i-1] a counter and KEYS[2i] its reservations (a
+ * hash, call id → hits); ARGV[4i-3..4i] its hits, limit, TTL and call id. Every counter is
+ * checked first; only if each stays within its limit are the hits added (EXPIRE when that
+ * created the counter) and filed under the call. Returns {granted (1/0), the counters}.
  */
 const RESERVE_SCRIPT = `
-local hits = tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current + hits > tonumber(ARGV[2]) then return {0, current} end
-local after = redis.call('INCRBY', KEYS[1], hits)
-if after == hits then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-redis.call('HINCRBY', KEYS[2], ARGV[4], hits)
-if redis.call('TTL', KEYS[2]) < 0 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-return {1, after}`;
+local n = #KEYS / 2
+local counts = {}
+local fits = 1
+for i = 1, n do
+  counts[i] = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+  if counts[i] + tonumber(ARGV[4 * i - 3]) > tonumber(ARGV[4 * i - 2]) then fits = 0 end
+end
+if fits == 0 then return {0, counts} end
+for i = 1, n do
+  local hits = tonumber(ARGV[4 * i - 3])
+  counts[i] = redis.call('INCRBY', KEYS[2 * i - 1], hits)
+  if counts[i] == hits then redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[4 * i - 1]) end
+  redis.call('HINCRBY', KEYS[2 * i], ARGV[4 * i], hits)
+  if redis.call('TTL', KEYS[2 * i]) < 0 then redis.call('EXPIRE', KEYS[2 * i], ARGV[4 * i - 1]) end
+end
+return {1, counts}`;
 
 /**
  * A settlement: KEYS[1] the counter, KEYS[2] its reservations; ARGV: call id, charged hits.
@@ -68,7 +77,7 @@ return {1, delta}`;
 
 type ScriptClient = {
   meshgateIncrement(n: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
-  meshgateReserve(counter: string, reservations: string, hits: number, limit: number, ttl: number, id: string): Promise<[number, number]>;
+  meshgateReserve(n: number, ...keysThenArgs: Array<string | number>): Promise<[number, number[]]>;
   meshgateSettle(counter: string, reservations: string, id: string, charged: number): Promise<[number, number]>;
 };
 
@@ -123,7 +132,7 @@ export class RedisBackend implements CounterBackend {
       : undefined;
     this.client = this.cluster ?? new Redis({ ...nodes[0]!, ...common });
     this.client.defineCommand('meshgateIncrement', { lua: INCREMENT_SCRIPT });
-    this.client.defineCommand('meshgateReserve', { lua: RESERVE_SCRIPT, numberOfKeys: 2 });
+    this.client.defineCommand('meshgateReserve', { lua: RESERVE_SCRIPT });
     this.client.defineCommand('meshgateSettle', { lua: SETTLE_SCRIPT, numberOfKeys: 2 });
     const scripted = (this.scripted = this.client as unknown as ScriptClient);
     this.batcher = new IncrementBatcher(
@@ -198,14 +207,34 @@ export class RedisBackend implements CounterBackend {
   }
 
   /** Not batched: a reservation is conditional, so two of one counter cannot be summed into one. */
-  async reserve(op: ReserveOp): Promise<ReserveResult> {
-    const node = this.usable(op.key);
+  async reserve(ops: readonly ReserveOp[]): Promise<ReserveResult> {
+    // One script per hash slot (a Cluster's keys of one call must share one): all-or-nothing
+    // within each; on one node, one script for the whole request.
+    const groups = new Map<number, number[]>();
+    ops.forEach((op, i) => {
+      const g = this.cluster ? calculateSlot(op.key) : 0;
+      const list = groups.get(g);
+      if (list) list.push(i);
+      else groups.set(g, [i]);
+    });
+    const counts: number[] = new Array(ops.length);
+    let granted = true;
     try {
-      const [granted, after] = await this.counted(node, this.scripted.meshgateReserve(op.key, reservationsKey(op.key), op.hits, op.limit, op.ttlSeconds, op.id));
-      return { granted: granted === 1, after: Number(after) };
+      await Promise.all(
+        [...groups.values()].map(async (indexes) => {
+          const node = this.usable(ops[indexes[0]!]!.key);
+          const keys = indexes.flatMap((i) => [ops[i]!.key, reservationsKey(ops[i]!.key)]);
+          const args = indexes.flatMap((i) => [ops[i]!.hits, ops[i]!.limit, ops[i]!.ttlSeconds, ops[i]!.id]);
+          const [ok, after] = await this.counted(node, this.scripted.meshgateReserve(keys.length, ...keys, ...args));
+          if (ok !== 1) granted = false;
+          indexes.forEach((i, j) => (counts[i] = Number(after[j])));
+        }),
+      );
     } catch (err) {
+      if (err instanceof BackendUnavailable) throw err;
       throw new BackendUnavailable(`redis: ${(err as Error).message}`);
     }
+    return { granted, counts };
   }
 
   async settle(op: SettleOp): Promise<number | undefined> {

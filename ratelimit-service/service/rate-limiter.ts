@@ -50,6 +50,15 @@ function counterEntries(d: RlsDescriptor, shared: ReadonlyArray<string | undefin
   return shared ? d.entries.map((e, i) => (shared[i] === undefined ? e : { key: e.key, value: shared[i]! })) : d.entries;
 }
 
+/** A reservation of a request's, waiting for the others to go to the backend with them. */
+interface PendingReserve {
+  readonly index: number;
+  readonly key: string;
+  readonly id: string;
+  readonly hits: number;
+  readonly limit: Applied['limit'];
+}
+
 /** A settlement's answer: it is sent when the call is over, and nobody waits on it. */
 const SETTLED: Verdict = { code: 'OK', remaining: 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };
 
@@ -89,34 +98,63 @@ export class RateLimiter {
   }
 
   /**
-   * A reservation (fixed window whatever the limit's algorithm: a reservation must know the
-   * counter it went to) or a settlement (in the reservation's window: this one or the one before).
-   * The backend down: a reservation answers by the failure mode; a settlement is lost (the
-   * reservation stays charged until its window ends — never an overrun).
+   * A settlement, in the reservation's window (this one or the one before). The backend down: it
+   * is lost, and the reservation stays charged until its window ends — never an overrun.
    */
-  private async budgetOp(op: BudgetOp, key: string, previousKey: string, a: Applied['limit'], hits: number, nowMs: number): Promise<Verdict> {
+  private async settle(op: BudgetOp, key: string, previousKey: string, a: Applied['limit'], hits: number): Promise<Verdict> {
     try {
-      if (op.kind === 'settle') {
-        const moved = await this.backend.settle({ keys: [key, previousKey], id: op.id, charged: hits });
-        this.stats.budget?.('settle', moved === undefined ? 'no_reservation' : 'settled', a.statsKey);
-        return SETTLED;
-      }
-      const jitter = this.options.expiryJitterSeconds > 0 ? Math.floor((this.options.random ?? Math.random)() * this.options.expiryJitterSeconds) : 0;
-      // In shadow mode a budget counts every call and refuses none (the answer turns OK below).
-      const shadow = a.shadowMode || this.options.globalShadowMode;
-      const r = await this.backend.reserve({ key, id: op.id, hits, limit: shadow ? Number.MAX_SAFE_INTEGER : a.requestsPerUnit, ttlSeconds: a.windowSeconds + jitter });
-      this.stats.budget?.('reserve', r.granted && r.after <= a.requestsPerUnit ? 'granted' : 'refused', a.statsKey);
-      if (r.granted) return fixedWindowVerdict(a.requestsPerUnit, r.after, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
-      // Refused, nothing added: over by all its hits, with what is really left.
-      return { ...fixedWindowVerdict(a.requestsPerUnit, a.requestsPerUnit + hits, hits, this.options.nearLimitRatio, nowMs, a.windowSeconds), remaining: Math.max(0, a.requestsPerUnit - r.after) };
+      const moved = await this.backend.settle({ keys: [key, previousKey], id: op.id, charged: hits });
+      this.stats.budget?.('settle', moved === undefined ? 'no_reservation' : 'settled', a.statsKey);
     } catch (err) {
       if (!(err instanceof BackendUnavailable)) throw err;
       this.stats.backendFailure(this.options.failureMode);
-      this.stats.budget?.(op.kind, 'backend_unavailable', a.statsKey);
-      if (op.kind === 'settle') return SETTLED;
-      const open = this.options.failureMode === 'open';
-      return { code: open ? 'OK' : 'OVER_LIMIT', remaining: open ? a.requestsPerUnit : 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };
+      this.stats.budget?.('settle', 'backend_unavailable', a.statsKey);
     }
+    return SETTLED;
+  }
+
+  /**
+   * A request's reservations, granted together or not at all (a call refused by one budget takes
+   * nothing from the others), in fixed windows whatever the limits' algorithm: a reservation
+   * must know the counter it went to. The backend down: the failure mode answers.
+   */
+  private async reserveAll(reserves: readonly PendingReserve[], nowMs: number): Promise<Verdict[]> {
+    const jitter = (): number => (this.options.expiryJitterSeconds > 0 ? Math.floor((this.options.random ?? Math.random)() * this.options.expiryJitterSeconds) : 0);
+    let r;
+    try {
+      r = await this.backend.reserve(
+        reserves.map((p) => ({
+          key: p.key,
+          id: p.id,
+          hits: p.hits,
+          // In shadow mode a budget counts every call and refuses none (the answer turns OK later).
+          limit: p.limit.shadowMode || this.options.globalShadowMode ? Number.MAX_SAFE_INTEGER : p.limit.requestsPerUnit,
+          ttlSeconds: p.limit.windowSeconds + jitter(),
+        })),
+      );
+    } catch (err) {
+      if (!(err instanceof BackendUnavailable)) throw err;
+      this.stats.backendFailure(this.options.failureMode);
+      const open = this.options.failureMode === 'open';
+      return reserves.map((p) => {
+        this.stats.budget?.('reserve', 'backend_unavailable', p.limit.statsKey);
+        return { code: open ? 'OK' : 'OVER_LIMIT', remaining: open ? p.limit.requestsPerUnit : 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };
+      });
+    }
+    return reserves.map((p, i) => {
+      const a = p.limit;
+      const count = r.counts[i]!;
+      const verdict = (after: number): Verdict => fixedWindowVerdict(a.requestsPerUnit, after, p.hits, this.options.nearLimitRatio, nowMs, a.windowSeconds);
+      if (r.granted) {
+        this.stats.budget?.('reserve', count <= a.requestsPerUnit ? 'granted' : 'refused', a.statsKey);
+        return verdict(count);
+      }
+      // Refused, nothing added: this one did not fit (over by all its hits), or another did not
+      // and this one was withheld with it.
+      const fits = count + p.hits <= a.requestsPerUnit;
+      this.stats.budget?.('reserve', fits ? 'withheld' : 'refused', a.statsKey);
+      return fits ? { ...verdict(count), withinLimit: 0 } : { ...verdict(a.requestsPerUnit + p.hits), remaining: Math.max(0, a.requestsPerUnit - count) };
+    });
   }
 
   async shouldRateLimit(req: RlsRequest): Promise<RlsAnswer> {
@@ -146,6 +184,7 @@ export class RateLimiter {
     const opIndex: number[] = [];
     const keys: string[] = new Array(applied.length);
     const budgetWork: Array<Promise<void>> = [];
+    const reserves: PendingReserve[] = [];
     for (let i = 0; i < applied.length; i++) {
       const ap = applied[i];
       if (!ap) {
@@ -165,10 +204,14 @@ export class RateLimiter {
       const entries = counterEntries(op ? { entries: op.entries } : req.descriptors[i]!, ap.sharedValues);
       const key = counterKey(this.options.keyPrefix, req.domain, entries, start);
       keys[i] = key;
-      if (op) {
-        // Counted apart: conditional (a reservation) or a correction (a settlement), never cached as over.
+      if (op?.kind === 'settle') {
         const previous = counterKey(this.options.keyPrefix, req.domain, entries, start - window);
-        budgetWork.push(this.budgetOp(op, key, previous, a, hits, nowMs).then((v) => void (verdicts[i] = v)));
+        budgetWork.push(this.settle(op, key, previous, a, hits).then((v) => void (verdicts[i] = v)));
+        continue;
+      }
+      if (op) {
+        // Counted apart, together: conditional, never cached as over.
+        reserves.push({ index: i, key, id: op.id, hits, limit: a });
         continue;
       }
       const overUntil = this.overLimit?.overUntil(key, nowMs);
@@ -218,6 +261,7 @@ export class RateLimiter {
       }
     }
 
+    if (reserves.length) budgetWork.push(this.reserveAll(reserves, nowMs).then((vs) => vs.forEach((v, j) => (verdicts[reserves[j]!.index] = v))));
     if (budgetWork.length) await Promise.all(budgetWork);
     for (let i = 0; i < applied.length; i++) {
       const v = verdicts[i];

@@ -6,7 +6,7 @@ export interface StatsSink {
   backendFailure(mode: 'open' | 'closed'): void;
   localCacheHit(): void;
   /** A budget reservation or settlement (budget-ops.ts) and how it went. */
-  budget?(operation: 'reserve' | 'settle', result: 'granted' | 'refused' | 'settled' | 'no_reservation' | 'backend_unavailable', statsKey: string): void;
+  budget?(operation: 'reserve' | 'settle', result: 'granted' | 'refused' | 'withheld' | 'settled' | 'no_reservation' | 'backend_unavailable', statsKey: string): void;
   /** An OVER_LIMIT answer turned OK by global shadow mode. */
   globalShadowMode?(): void;
 }

@@ -115,6 +115,25 @@ describe('budget reservations', () => {
     assert.deepEqual(b.events, ['reserve:granted', 'reserve:refused', 'settle:settled'], 'the reservation it would have refused, counted as refused');
   });
 
+  it('grants a request’s reservations together or not at all: one budget refusing withholds the others', async () => {
+    const b = setup();
+    const both = (id: string, acme: number, globex: number) =>
+      b.l.shouldRateLimit({
+        domain: 'meshgate',
+        descriptors: [
+          { entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'acme' }, { key: RESERVE_KEY, value: id }], hitsAddend: acme },
+          { entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'globex' }, { key: RESERVE_KEY, value: id }], hitsAddend: globex },
+        ],
+        hitsAddend: 0,
+      });
+    const refused = await both('c1', 10, 500);
+    assert.deepEqual([refused.overall, refused.statuses.map((x) => x.code)], ['OVER_LIMIT', ['OK', 'OVER_LIMIT']]);
+    assert.equal(await b.remaining('acme'), 100, 'acme’s budget had room, but the call was refused: it took nothing');
+    assert.equal((await both('c2', 10, 20)).overall, 'OK');
+    assert.deepEqual([await b.remaining('acme'), await b.remaining('globex')], [90, 80]);
+    assert.deepEqual(b.events, ['reserve:withheld', 'reserve:refused', 'reserve:granted', 'reserve:granted']);
+  });
+
   it('keeps tenants apart', async () => {
     const b = setup();
     assert.equal(await b.reserve('a', 100, 'acme'), 'OK');
