@@ -67,7 +67,10 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
       authzPolicy: POLICY,
       ratelimitConfig: RATELIMIT,
       ratelimitRedis: redis.url,
-      xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant', '--llm-cost-budgets=generic:dollars,auth:tenant', '--ratelimit-fail-closed'],
+      // A 50-call burst on two loaded cores can take the rate-limit service past the 100 ms default:
+      // those calls would be refused (503, fail closed) and a reservation granted after Envoy gave
+      // up stays charged — never an overrun, but not the exact count this test checks.
+      xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant', '--llm-cost-budgets=generic:dollars,auth:tenant', '--ratelimit-fail-closed', '--ratelimit-timeout=2s'],
     });
     await mesh.consul.api.kvPut('meshgate/config/model-route/llama-3.1-8b', 'Kind: model-route\nName: llama-3.1-8b\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}\n');
     // A second ratelimit-service on the same Redis, in the same Consul service: the gateways ask either.
