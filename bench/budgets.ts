@@ -43,25 +43,17 @@ const CALL = JSON.stringify({ model: 'bench-8b', max_tokens: 110, messages: [{ r
 const CALL_TOKENS = 202;
 const CALL_COST = 304;
 const BURST_BUDGET_CALLS = Math.max(1, Math.floor(BURST / 4));
-const ratelimitConfig = `domain: meshgate
-descriptors:
-  - key: generic_key
-    value: tokens
+/** A budget per tenant: out of reach for the bench tenant, worth BURST_BUDGET_CALLS calls for the burst's. */
+const budget = (value: string, perCall: number): string => `  - key: generic_key
+    value: ${value}
     descriptors:
       - key: tenant
         rate_limit: {unit: hour, requests_per_unit: 1000000000}
       - key: tenant
         value: burst
-        rate_limit: {unit: hour, requests_per_unit: ${BURST_BUDGET_CALLS * CALL_TOKENS}}
-  - key: generic_key
-    value: dollars
-    descriptors:
-      - key: tenant
-        rate_limit: {unit: hour, requests_per_unit: 1000000000}
-      - key: tenant
-        value: burst
-        rate_limit: {unit: hour, requests_per_unit: ${BURST_BUDGET_CALLS * CALL_COST}}
+        rate_limit: {unit: hour, requests_per_unit: ${BURST_BUDGET_CALLS * perCall}}
 `;
+const ratelimitConfig = `domain: meshgate\ndescriptors:\n${budget('tokens', CALL_TOKENS)}${budget('dollars', CALL_COST)}`;
 
 async function startMesh(budgets: boolean, redis: RedisServer): Promise<GatewayMesh> {
   const mesh = await startGatewayMesh({

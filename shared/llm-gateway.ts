@@ -73,6 +73,12 @@ export interface ModelTableWire {
  * call whose end is never seen stays charged what it reserved). Cost in micro-units of the
  * currency (integers, as counters are); `cost` in whole units, for the access log.
  */
+/**
+ * The last entry of a budget descriptor that makes it a reservation or its settlement, its value
+ * the call id (the gateway's budget filter sends them; ratelimit-service reads them).
+ */
+export const BUDGET_ENTRY = { reserve: 'meshgate_reserve', settle: 'meshgate_settle' } as const;
+
 export const BUDGET_METADATA = {
   call: 'budget_call',
   reserveTokens: 'reserve_tokens',

@@ -11,6 +11,7 @@ import { DEFAULT_DESCRIPTOR_PREFIX } from './sources/descriptor-source.js';
 import { orThrow, within } from '../shared/validate/result.js';
 import type { RateLimitDescriptor } from './model/mesh.js';
 import { parseDescriptors } from './model/rate-limit-meta.js';
+import { DEFAULT_BUDGET_MAX_TOKENS } from './resolve/gateway-settings.js';
 
 export interface XdsServerConfig {
   readonly consul: { host: string; port: number; token?: string };
@@ -187,7 +188,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         maxRequestBytes: positiveInteger(values['llm-max-request-bytes'], '--llm-max-request-bytes', 2 * 1024 * 1024),
         tokenBudgets: orThrow(within('--llm-token-budgets', parseDescriptors(values['llm-token-budgets'] ?? '', new Set(identityHeaders)))),
         costBudgets: orThrow(within('--llm-cost-budgets', parseDescriptors(values['llm-cost-budgets'] ?? '', new Set(identityHeaders)))),
-        budgetDefaultMaxTokens: positiveInteger(values['llm-budget-default-max-tokens'], '--llm-budget-default-max-tokens', 4096),
+        budgetDefaultMaxTokens: positiveInteger(values['llm-budget-default-max-tokens'], '--llm-budget-default-max-tokens', DEFAULT_BUDGET_MAX_TOKENS),
         modelRequestLimits: orThrow(within('--llm-request-limits', parseDescriptors(values['llm-request-limits'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;

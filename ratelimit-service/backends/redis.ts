@@ -138,7 +138,7 @@ export class RedisBackend implements CounterBackend {
     this.batcher = new IncrementBatcher(
       (keys, hits, ttls) => scripted.meshgateIncrement(keys.length, ...keys, ...hits, ...ttls),
       // A script's keys must share a hash slot on a Cluster; one node takes them all at once.
-      options.cluster ? (key) => calculateSlot(key) : () => 0,
+      (key) => this.groupOf(key),
     );
     this.client.on('ready', () => this.setConnected(true));
     this.client.on('end', () => this.setConnected(false));
@@ -206,13 +206,20 @@ export class RedisBackend implements CounterBackend {
     });
   }
 
-  /** Not batched: a reservation is conditional, so two of one counter cannot be summed into one. */
+  /** Which keys may go in one script call: a Cluster's must share a hash slot; one node takes them all. */
+  private groupOf(key: string): number {
+    return this.cluster ? calculateSlot(key) : 0;
+  }
+
+  /**
+   * Not through the batcher: a reservation is conditional, so two of one counter cannot be
+   * summed into one. One script per hash slot: all-or-nothing within each; on one node, one
+   * script for the whole request.
+   */
   async reserve(ops: readonly ReserveOp[]): Promise<ReserveResult> {
-    // One script per hash slot (a Cluster's keys of one call must share one): all-or-nothing
-    // within each; on one node, one script for the whole request.
     const groups = new Map<number, number[]>();
     ops.forEach((op, i) => {
-      const g = this.cluster ? calculateSlot(op.key) : 0;
+      const g = this.groupOf(op.key);
       const list = groups.get(g);
       if (list) list.push(i);
       else groups.set(g, [i]);

@@ -10,10 +10,11 @@
 //     nothing moves.
 // Envoy's hits_addend cannot be negative, so a refund needs the service to know what was
 // reserved: it keeps it, keyed by the call, which also makes a settlement count once.
+import { BUDGET_ENTRY } from '../../shared/llm-gateway.js';
 import type { Entry } from '../rules/match.js';
 
-export const RESERVE_KEY = 'meshgate_reserve';
-export const SETTLE_KEY = 'meshgate_settle';
+export const RESERVE_KEY = BUDGET_ENTRY.reserve;
+export const SETTLE_KEY = BUDGET_ENTRY.settle;
 
 /** A call id: what the processor mints (letters, digits, - and _), bounded. */
 const CALL_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,6 +1,6 @@
 // Route rate_limits actions from a path's descriptors, and the ratelimit HTTP filter.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { BUDGET_METADATA, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
+import { BUDGET_ENTRY, BUDGET_METADATA, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelLimits, RateLimitDescriptor, RateLimitEntry, RatelimitSettings } from '../resolve/resolved-mesh.js';
 
@@ -35,10 +35,6 @@ export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): Js
 /** The budgets' filter: a second ratelimit filter, after the LLM processor, off unless a model route turns it on. */
 export const TOKEN_BUDGET_FILTER = 'meshgate.llm.token_budget';
 
-/** The entries ratelimit-service reads as a reservation and its settlement (ratelimit-service/limiter/budget-ops.ts). */
-const RESERVE_ENTRY = 'meshgate_reserve';
-const SETTLE_ENTRY = 'meshgate_settle';
-
 const fromCall = (descriptorKey: string): JsonObject => ({
   metadata: { descriptor_key: descriptorKey, metadata_key: { key: LLM_METADATA_NAMESPACE, path: [{ key: BUDGET_METADATA.call }] }, source: 'DYNAMIC' },
 });
@@ -53,8 +49,8 @@ const metadataNumber = (key: string): JsonObject => ({ format: `%DYNAMIC_METADAT
  */
 function budgetLimits(budgets: readonly RateLimitDescriptor[], reserve: string, charge: string): JsonObject[] {
   return budgets.flatMap((d) => [
-    { actions: [...d.entries.map(action), fromCall(RESERVE_ENTRY)], hits_addend: metadataNumber(reserve) },
-    { actions: [...d.entries.map(action), fromCall(SETTLE_ENTRY)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
+    { actions: [...d.entries.map(action), fromCall(BUDGET_ENTRY.reserve)], hits_addend: metadataNumber(reserve) },
+    { actions: [...d.entries.map(action), fromCall(BUDGET_ENTRY.settle)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
   ]);
 }
 
