@@ -42,14 +42,25 @@ function hostMetadataAttribute(key: string): string {
  */
 export const RESPONSE_ATTRIBUTES = { status: 'response.code', service: hostMetadataAttribute(HOST_SERVICE_METADATA_KEY) } as const;
 
-/** The OpenAI-style API paths the processor reads, and the operation of each (gen_ai.operation.name). */
+/**
+ * The model API dialects: what a client speaks at the gateway, and what a model service speaks
+ * (service meta `model-dialect`, or per service in a model-route entry). The processor
+ * translates between them (ext-proc/dialects/).
+ */
+export const DIALECTS = ['openai', 'anthropic'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+/** The model API paths the processor reads, and the operation of each (gen_ai.operation.name). */
 export const LLM_OPERATIONS = {
   '/v1/chat/completions': 'chat',
+  '/v1/messages': 'chat',
   '/v1/completions': 'text_completion',
   '/v1/embeddings': 'embeddings',
 } as const;
 export type LlmOperation = (typeof LLM_OPERATIONS)[keyof typeof LLM_OPERATIONS];
 export const LLM_PATHS = Object.keys(LLM_OPERATIONS) as ReadonlyArray<keyof typeof LLM_OPERATIONS>;
+/** The dialect a client speaks, by the path it calls (the rest: OpenAI's). */
+export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, Dialect>> = { '/v1/messages': 'anthropic' };
 
 /** The model table's wire form: the models, and each alias's weighted models. */
 export interface ModelTableWire {
@@ -63,6 +74,8 @@ export interface ModelTableWire {
   readonly prices?: Readonly<Record<string, readonly [number, number]>>;
   /** Budgets in force: each call reserves before it goes, settles when it ends (BUDGET_METADATA). */
   readonly budgets?: { readonly defaultMaxTokens: number };
+  /** The dialect of each model whose services speak another than OpenAI's. */
+  readonly dialects?: Readonly<Record<string, Dialect>>;
 }
 
 /**

@@ -30,8 +30,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function cacheKey(tenant: string, operation: LlmOperation, request: Readonly<Record<string, unknown>>): string {
+export function cacheKey(tenant: string, operation: LlmOperation, request: Readonly<Record<string, unknown>>, dialect = 'openai'): string {
   // `user` names the end user for the provider's abuse tracking; it does not change the answer.
   const { user: _user, ...rest } = request;
-  return createHash('sha256').update(JSON.stringify([tenant, operation])).update('\n').update(canonicalJson(rest)).digest('hex');
+  // The caller's dialect is the answer's shape: an OpenAI caller's key is what it always was.
+  const head = dialect === 'openai' ? [tenant, operation] : [tenant, operation, dialect];
+  return createHash('sha256').update(JSON.stringify(head)).update('\n').update(canonicalJson(rest)).digest('hex');
 }

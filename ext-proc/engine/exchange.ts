@@ -16,7 +16,11 @@
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
 import { randomBytes } from 'node:crypto';
-import { BUDGET_METADATA, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type LlmOperation } from '../../shared/llm-gateway.js';
+import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_DIALECT_OF_PATH, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
+import { AnswerTranslator } from '../dialects/answer-translator.js';
+import { answerText, conversationText, type Usage as TokenUsage } from '../dialects/neutral.js';
+import { SPECS } from '../dialects/specs.js';
+import { apiErrorBody, dialectRequest, errorInDialect, isApiError, type DialectRequest } from './dialect-call.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
@@ -66,13 +70,13 @@ type Facts = Record<string, string | number>;
  * changed, and the endpoint the picker chose and the budget reservation (then it is the call's
  * own, encoded per call).
  */
-function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean, endpoint: string | undefined, budget: Facts | undefined): Buffer {
+function routedAnswer(table: ModelTable, requested: string, model: string, body: Buffer | undefined, cacheMiss: boolean, endpoint: string | undefined, budget: Facts | undefined, dialect?: DialectRequest): Buffer {
   const encode = (): Buffer =>
     encodeContinue('request_body', {
       // The model for the service to see (a caller's copy overwritten); Envoy clears the route
       // only with a header mutation. And Envoy refuses a body whose length differs from the
-      // content-length it came with.
-      setHeaders: body ? [[MODEL_HEADER, model], ['content-length', String(body.length)]] : [[MODEL_HEADER, model]],
+      // content-length it came with. A service of another dialect: its path and headers too.
+      setHeaders: dialect ? [[MODEL_HEADER, model], ...dialect.setHeaders] : body ? [[MODEL_HEADER, model], ['content-length', String(body.length)]] : [[MODEL_HEADER, model]],
       ...(body ? { body } : {}),
       // The model routes match this; clearing the route makes Envoy match again.
       // A cache miss too: the model route says so in the answer's CACHE_HEADER.
@@ -87,7 +91,7 @@ function routedAnswer(table: ModelTable, requested: string, model: string, body:
       },
       clearRouteCache: true,
     });
-  if (body || endpoint || budget) return encode();
+  if (body || endpoint || budget || dialect) return encode();
   let byName = ROUTED.get(table);
   if (!byName) ROUTED.set(table, (byName = new Map()));
   const key = `${requested}\u0000${model}\u0000${cacheMiss}`;
@@ -133,6 +137,13 @@ export class Exchange {
   private reserved: Reservation | undefined;
   /** The call's place in a saturated pool: its policy's priority (a caller may lower it) and tenant weight. */
   private caller: Caller = { priority: 'standard', tenant: '', weight: 1 };
+  /** The dialect the caller speaks (by the path it called), and the one the model's services speak. */
+  private client: Dialect = 'openai';
+  private service_: Dialect = 'openai';
+  /** Set when either side speaks another dialect than OpenAI's: the request as the service gets it. */
+  private dialect: DialectRequest | undefined;
+  /** Reads (and, between dialects, rewrites) the answer of such a call. */
+  private translator: AnswerTranslator | undefined;
 
   constructor(
     private readonly table: ModelTable,
@@ -173,7 +184,9 @@ export class Exchange {
     this.startedAt = this.s.now();
     const path = headers.get(':path') ?? '';
     const q = path.indexOf('?');
-    this.operation = OPERATIONS.get(q < 0 ? path : path.slice(0, q));
+    const bare = q < 0 ? path : path.slice(0, q);
+    this.operation = OPERATIONS.get(bare);
+    this.client = CLIENT_DIALECT_OF_PATH[bare] ?? 'openai';
     // What ext-authz established: its metadata, else its header (client copies are stripped).
     this.tenant = authz?.tenant ?? headers.get(this.s.tenantHeader) ?? '';
     this.logByPolicy = authz?.requestLog === true;
@@ -217,24 +230,31 @@ export class Exchange {
     if (!read.ok) return this.refuse(read.error);
     this.request = read.request;
     this.model = this.table.resolve(read.request.model);
+    this.service_ = this.table.dialects.get(this.model) ?? 'openai';
+    if (this.client !== 'openai' || this.service_ !== 'openai') {
+      const d = dialectRequest(this.client, this.service_, this.operation, read.request.parsed, this.model);
+      if (isApiError(d)) return this.refuseWith(d.status, apiErrorBody(this.client, d), d.code ?? 'invalid_request');
+      this.dialect = d;
+    }
     this.price = this.table.prices.get(this.model);
     const budget = this.reserve(body.length, read.request.parsed);
-    const forwarded = forwardedBody(read.request, this.model);
-    if (read.request.stream) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
+    const forwarded = this.dialect ? { body: this.dialect.body, injected: false } : forwardedBody(read.request, this.model);
+    if (read.request.stream && !this.dialect) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
     const routed = (cacheMiss = false): Buffer | Promise<Buffer> => {
       const answer = (p: Placement | undefined): Buffer => {
         this.unqueue = undefined;
         if (p?.kind === 'refused') return this.refusePool(p.why);
         this.placedOn = p?.kind === 'placed' ? p.address : undefined;
-        return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn, budget);
+        return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn, budget, this.dialect);
       };
       const placed = this.place();
       return placed instanceof Promise ? placed.then(answer) : answer(placed);
     };
     const cache = this.s.cache;
     if (!cache || !cacheable(this.operation, read.request.parsed, this.cacheAllowed)) return routed();
-    // The model the service would get is in the key: an alias's answers are its models' own.
-    const key = cacheKey(this.tenant, this.operation, { ...read.request.parsed, model: this.model });
+    // The model the service would get is in the key: an alias's answers are its models' own; and
+    // the caller's dialect, the shape of what is kept.
+    const key = cacheKey(this.tenant, this.operation, { ...read.request.parsed, model: this.model }, this.client);
     const found = cache.store.get(key);
     const decide = (hit: Buffer | undefined): Buffer | Promise<Buffer> => {
       cache.onLookup(hit !== undefined);
@@ -273,13 +293,18 @@ export class Exchange {
   private place(): Placement | Promise<Placement> | undefined {
     const picker = this.s.picker;
     if (!picker || !this.request || !this.table.picked.has(this.model)) return undefined;
-    return picker.place(this.model, promptOf(this.request.parsed), this.caller, (cancel) => {
+    return picker.place(this.model, this.promptText(), this.caller, (cancel) => {
       this.unqueue = cancel;
       this.onQueued();
     });
   }
 
-  /** A saturated pool's refusal, in OpenAI's error shape, with Retry-After (the SDKs wait that long and try again). */
+  /** What the caller asked, as text (the picker's prefix, the request log). */
+  private promptText(): string {
+    return this.dialect?.neutral ? conversationText(this.dialect.neutral) : promptOf(this.request?.parsed ?? {});
+  }
+
+  /** A saturated pool's refusal, in the caller's error shape, with Retry-After (the SDKs wait that long and try again). */
   private refusePool(why: string): Buffer {
     this.finished = true;
     const code = 'model_pool_saturated';
@@ -291,17 +316,22 @@ export class Exchange {
           ? `every instance serving \`${this.model}\` stayed saturated for as long as a call may wait; try again later`
           : `every instance serving \`${this.model}\` is saturated and its queue is full; try again later`;
     const body = { error: { message, type: 'rate_limit_error', param: null, code } };
-    return encodeImmediate(429, Buffer.from(JSON.stringify(body)), [['retry-after', String(POOL_RETRY_AFTER_SECONDS)]], `meshgate_llm_${code}`);
+    return encodeImmediate(429, errorInDialect(this.client, 429, body), [['retry-after', String(POOL_RETRY_AFTER_SECONDS)]], `meshgate_llm_${code}`);
   }
 
   private refuse(error: OpenAiError): Buffer {
+    return this.refuseWith(error.status, errorInDialect(this.client, error.status, error.body), error.body.error.code ?? 'invalid_request');
+  }
+
+  private refuseWith(status: number, body: Buffer, code: string): Buffer {
     this.finished = true;
-    this.onRefused(error.body.error.code ?? 'invalid_request');
-    return encodeImmediate(error.status, Buffer.from(JSON.stringify(error.body)), [], `meshgate_llm_${error.body.error.code ?? 'invalid_request'}`);
+    this.onRefused(code);
+    return encodeImmediate(status, body, [], `meshgate_llm_${code}`);
   }
 
   private responseBody(chunk: Buffer, endOfStream: boolean): Buffer {
     if (this.firstChunkAt === undefined && chunk.length) this.firstChunkAt = this.s.now();
+    if (this.dialect) return this.translatedBody(chunk, endOfStream);
     if (this.stream) {
       const out = this.stream.push(chunk);
       const tail = endOfStream ? this.stream.end() : undefined;
@@ -325,13 +355,37 @@ export class Exchange {
     return encodeContinue('response_body', { metadata: this.finish(usageOf(answer), answer) });
   }
 
+  /**
+   * A chunk of the answer to a call in another dialect than OpenAI's on either side: read in the
+   * service's dialect, written in the caller's (a stream event by event as they complete).
+   */
+  private translatedBody(chunk: Buffer, endOfStream: boolean): Buffer {
+    const t = (this.translator ??= new AnswerTranslator({
+      from: SPECS[this.service_],
+      to: SPECS[this.client],
+      stream: this.request?.stream === true,
+      streamUsage: this.dialect!.streamUsage,
+      status: this.status,
+      maxBytes: this.s.maxResponseBytes,
+      collectBytes: this.logged() ? this.s.logFieldBytes : 0,
+      created: Math.floor(this.s.now() / 1000),
+    }));
+    const out = t.push(chunk);
+    if (!endOfStream) return t.rewrites ? encodeContinue('response_body', { body: out }) : plainContinue('response_body');
+    const tail = t.end();
+    const body = tail.length ? Buffer.concat([out, tail]) : out;
+    if (this.cacheKey && this.status === 200 && t.whole && t.whole.length <= this.s.cache!.maxEntryBytes) this.s.cache!.store.set(this.cacheKey, t.whole);
+    const metadata = this.finish(tokenUsage(t.result()), undefined, t.answer ? answerText(t.answer) : t.text());
+    return t.rewrites ? encodeContinue('response_body', { body, metadata }) : encodeContinue('response_body', { metadata });
+  }
+
   /** The request log takes this call: its service or its caller's policy asked for it. */
   private logged(): boolean {
     return this.logByPolicy || this.table.logged.has(this.service);
   }
 
   /** The call is over: report it once; the metadata Envoy keeps of it. */
-  private finish(usage: Usage | undefined, answer?: unknown): Record<string, Facts> {
+  private finish(usage: Usage | undefined, answer?: unknown, answered?: string): Record<string, Facts> {
     const metadata: Facts = { model: this.model, requested_model: this.request?.model ?? '', service: this.service };
     if (usage) {
       metadata['prompt_tokens'] = usage.promptTokens;
@@ -350,6 +404,8 @@ export class Exchange {
       this.finished = true;
       const record: CallRecord = {
         operation: this.operation,
+        clientDialect: this.client,
+        serviceDialect: this.service_,
         model: this.model,
         requestedModel: this.request.model,
         service: this.service,
@@ -361,9 +417,14 @@ export class Exchange {
         ...(charged?.costMicros !== undefined ? { costMicros: charged.costMicros } : {}),
         ...(this.stream && this.firstChunkAt !== undefined ? { timeToFirstTokenSeconds: (this.firstChunkAt - this.startedAt) / 1000 } : {}),
       };
-      if (this.logged()) this.onLog({ ...record, prompt: promptOf(this.request.parsed), completion: this.stream ? this.stream.text() : completionOf(answer) });
+      if (this.logged()) this.onLog({ ...record, prompt: this.promptText(), completion: answered ?? (this.stream ? this.stream.text() : completionOf(answer)) });
       this.onDone(record);
     }
     return { [LLM_METADATA_NAMESPACE]: metadata };
   }
+}
+
+/** Tokens as the neutral form counts them, as the gateway reports them. */
+function tokenUsage(u: TokenUsage | undefined): Usage | undefined {
+  return u && { promptTokens: u.input, completionTokens: u.output, totalTokens: u.input + u.output };
 }

@@ -3,6 +3,7 @@
 // model names and the aliases, each to weighted models. Parsed once per distinct table, so a
 // stream costs one map lookup.
 import { z } from 'zod';
+import { DIALECTS, type Dialect } from '../../shared/llm-gateway.js';
 import type { Price } from './budget.js';
 
 const tableSchema = z.strictObject({
@@ -12,6 +13,7 @@ const tableSchema = z.strictObject({
   picked: z.array(z.string()).default([]),
   prices: z.record(z.string(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])).default({}),
   budgets: z.strictObject({ defaultMaxTokens: z.number().int().nonnegative() }).optional(),
+  dialects: z.record(z.string(), z.enum(DIALECTS)).default({}),
 });
 
 export interface ModelTable {
@@ -28,6 +30,8 @@ export interface ModelTable {
   readonly prices: ReadonlyMap<string, Price>;
   /** Budgets in force: calls reserve and settle (what a call without max_tokens may generate). */
   readonly budgets: { readonly defaultMaxTokens: number } | undefined;
+  /** The dialect of each model whose services do not speak OpenAI's. */
+  readonly dialects: ReadonlyMap<string, Dialect>;
 }
 
 class ParsedTable implements ModelTable {
@@ -36,6 +40,7 @@ class ParsedTable implements ModelTable {
   readonly picked: ReadonlySet<string>;
   readonly prices: ReadonlyMap<string, Price>;
   readonly budgets: { readonly defaultMaxTokens: number } | undefined;
+  readonly dialects: ReadonlyMap<string, Dialect>;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
   constructor(t: z.infer<typeof tableSchema>) {
@@ -52,6 +57,7 @@ class ParsedTable implements ModelTable {
     this.picked = new Set(t.picked);
     this.prices = new Map(Object.entries(t.prices));
     this.budgets = t.budgets;
+    this.dialects = new Map(Object.entries(t.dialects));
   }
 
   get aliasCount(): number {
@@ -67,7 +73,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {} });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {}, dialects: {} });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {

@@ -33,9 +33,12 @@ export interface CallFacts {
   readonly timeToFirstTokenSeconds?: number;
   /** At its model's price, in micro-units of the currency (a priced model's call whose usage is known). */
   readonly costMicros?: number;
+  /** The API dialect the caller spoke, and the one its service spoke (the processor translated between them). */
+  readonly clientDialect: string;
+  readonly serviceDialect: string;
 }
 
-const LABELS = ['gen_ai_operation_name', 'gen_ai_request_model', 'service', 'tenant'] as const;
+const LABELS = ['gen_ai_operation_name', 'gen_ai_request_model', 'service', 'tenant', 'client_dialect', 'service_dialect'] as const;
 
 export class GenAiMetrics {
   readonly registry = new Registry();
@@ -93,6 +96,8 @@ export class GenAiMetrics {
       gen_ai_request_model: this.models.admit(c.model),
       service: this.services.admit(c.service),
       tenant: this.tenants.admit(c.tenant),
+      client_dialect: c.clientDialect,
+      service_dialect: c.serviceDialect,
     };
     this.operationDuration.observe(labels, c.durationSeconds);
     if (c.costMicros) this.cost.inc(labels, c.costMicros / 1e6);

@@ -185,7 +185,7 @@ describe('LLM gateway: route by model, stream, count tokens', () => {
     assert.equal(sum(after, 'qwen2.5-7b', 'input') - sum(before, 'qwen2.5-7b', 'input'), 2 + 4);
     assert.equal(sum(after, 'qwen2.5-7b', 'output') - sum(before, 'qwen2.5-7b', 'output'), 4 + 6, 'the stream counted from the usage the gateway asked for itself');
     assert.match(after, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="qwen2\.5-7b"[^}]*\} [1-9]/);
-    assert.match(after, /gen_ai_client_operation_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="qwen2\.5-7b",service="chat-b",tenant=""\} [1-9]/);
+    assert.match(after, /gen_ai_client_operation_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="qwen2\.5-7b",service="chat-b",tenant="",client_dialect="openai",service_dialect="openai"\} [1-9]/);
   });
 
   it('fails over to the next service that serves the model when the first answers 503 or 429', async () => {

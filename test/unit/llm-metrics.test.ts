@@ -8,24 +8,24 @@ const usage = { promptTokens: 12, completionTokens: 21, totalTokens: 33 };
 describe('GenAI metrics', () => {
   it('records tokens by type, duration, time to first token and per output token', async () => {
     const m = new GenAiMetrics();
-    m.record({ operation: 'chat', model: 'llama-3.1-8b', service: 'llm-a', tenant: 'acme', usage, durationSeconds: 2.1, timeToFirstTokenSeconds: 0.1 });
-    m.record({ operation: 'embeddings', model: 'embed-small', service: 'embed', tenant: 'acme', usage: { promptTokens: 5, completionTokens: 0, totalTokens: 5 }, durationSeconds: 0.05 });
+    m.record({ operation: 'chat', model: 'llama-3.1-8b', service: 'llm-a', tenant: 'acme', usage, durationSeconds: 2.1, timeToFirstTokenSeconds: 0.1, clientDialect: 'anthropic', serviceDialect: 'openai' });
+    m.record({ operation: 'embeddings', model: 'embed-small', service: 'embed', tenant: 'acme', usage: { promptTokens: 5, completionTokens: 0, totalTokens: 5 }, durationSeconds: 0.05, clientDialect: 'openai', serviceDialect: 'openai' });
     const text = await m.registry.metrics();
-    const base = 'gen_ai_operation_name="chat",gen_ai_request_model="llama-3.1-8b",service="llm-a",tenant="acme"';
+    const base = 'gen_ai_operation_name="chat",gen_ai_request_model="llama-3.1-8b",service="llm-a",tenant="acme",client_dialect="anthropic",service_dialect="openai"';
     assert.match(text, new RegExp(`^gen_ai_client_token_usage_sum\\{${base},gen_ai_token_type="input"\\} 12$`, 'm'));
     assert.match(text, new RegExp(`^gen_ai_client_token_usage_sum\\{${base},gen_ai_token_type="output"\\} 21$`, 'm'));
     assert.match(text, new RegExp(`^gen_ai_client_operation_duration_seconds_sum\\{${base}\\} 2.1$`, 'm'));
     assert.match(text, new RegExp(`^gen_ai_server_time_to_first_token_seconds_sum\\{${base}\\} 0.1$`, 'm'));
     assert.match(text, new RegExp(`^gen_ai_server_time_per_output_token_seconds_sum\\{${base}\\} 0.1$`, 'm'), '(2.1 - 0.1) s over 20 more tokens');
-    assert.doesNotMatch(text, /gen_ai_request_model="embed-small",service="embed",tenant="acme",gen_ai_token_type="output"/, 'embeddings have no output tokens');
+    assert.doesNotMatch(text, /gen_ai_request_model="embed-small",service="embed",tenant="acme",client_dialect="openai",service_dialect="openai",gen_ai_token_type="output"/, 'embeddings have no output tokens');
   });
 
   it('bounds each label: values past the bound are counted as one', async () => {
     const m = new GenAiMetrics({ tenants: 2 });
-    for (const tenant of ['t1', 't2', 't3', 't4']) m.record({ operation: 'chat', model: 'm', service: 's', tenant, usage, durationSeconds: 1 });
+    for (const tenant of ['t1', 't2', 't3', 't4']) m.record({ operation: 'chat', model: 'm', service: 's', tenant, usage, durationSeconds: 1, clientDialect: 'openai', serviceDialect: 'openai' });
     const text = await m.registry.metrics();
     const tenants = new Set([...text.matchAll(/tenant="([^"]+)"/g)].map((x) => x[1]));
     assert.deepEqual([...tenants].sort(), [OTHER, 't1', 't2']);
-    assert.match(text, new RegExp(`^gen_ai_client_operation_duration_seconds_count\\{[^}]*tenant="${OTHER}"\\} 2$`, 'm'));
+    assert.match(text, new RegExp(`^gen_ai_client_operation_duration_seconds_count\\{[^}]*tenant="${OTHER}"[^}]*\\} 2$`, 'm'));
   });
 });

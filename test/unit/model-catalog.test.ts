@@ -107,7 +107,7 @@ describe('model catalog', () => {
   it('refuses a model-route that is neither an alias nor an order, or an alias of itself', () => {
     for (const [text, reason] of [
       ['Kind: model-route\nName: x\nServices: [a, {Service: a, Model: y}]', /Services: service a is listed twice/],
-      ['Kind: model-route\nName: x\nServices: [{Service: a}]', /Services/],
+      ['Kind: model-route\nName: x\nServices: [{Service: a}]', /Services\[0\]: give Model, Dialect or both/],
       ['Kind: model-route\nName: x', /give Targets \(an alias\), Services \(the order of a model's services\) or a Price/],
       ['Kind: model-route\nName: x\nTargets: [{Model: y}]\nServices: [a]', /not both/],
       ['Kind: model-route\nName: x\nTargets: [{Model: y}]\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}', /an alias has no price of its own/],

@@ -17,7 +17,7 @@ const ROUTER = 'Kind: service-router\nName: web\nRoutes: [{Match: {HTTP: {PathPr
 const RESOLVER =
   'Kind: service-resolver\nName: web\nConnectTimeout: 2s\nRequestTimeout: 8s\nLoadBalancer: {Policy: ring_hash, HashPolicies: [{Field: header, FieldValue: X-User}]}';
 /** A model-route entry for the model web serves. */
-const MODEL_ROUTE = 'Kind: model-route\nName: m\nServices: [web]\nRequestTimeoutMs: 11000\nEndpointPicker: "off"';
+const MODEL_ROUTE = 'Kind: model-route\nName: m\nServices: [{Service: web, Dialect: anthropic}]\nRequestTimeoutMs: 11000\nEndpointPicker: "off"';
 const DEFAULTS = [
   'Kind: service-defaults',
   'Name: web',
@@ -32,7 +32,7 @@ const DEFAULTS = [
   'MaxRequestBytes: 4096',
   'Transcoding: {Enabled: false, Streams: sse, GrpcWeb: {AllowOrigins: ["https://app.example"]}}',
 ].join('\n');
-const META = { protocol: 'grpc' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true } as const;
+const META = { protocol: 'grpc' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true, modelDialect: 'anthropic' } as const;
 /** With the infrastructure layer, web is the service ext-authz runs on (the filter's timeout 1.5 s). */
 const AS_INFRASTRUCTURE: GatewaySettings = { ...GATEWAY_SETTINGS, authz: { service: 'web', timeoutMs: 1_500, defaultPolicy: 'default' } };
 
@@ -55,6 +55,8 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   requestTimeout: { infrastructure: 1_500, route: 7_000, resolver: 8_000, 'service-defaults': 9_000, meta: 10_000, default: 30_000 },
   modelTimeout: { 'model-route': 11_000, default: 'the first service’s request timeout' },
   endpointPicker: { 'model-route': 'off', default: 'load-and-prefix' },
+  // Two dialects only: which layer spoke is part of the answer.
+  modelDialect: { 'model-route': 'anthropic from model-route', meta: 'anthropic from meta', default: 'openai from default' },
   loadBalancer: { resolver: 'ring_hash', default: 'round_robin' },
   hashPolicies: { resolver: 'header:x-user', default: '' },
   retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
@@ -89,6 +91,10 @@ function read(r: ResolvedMesh, setting: Setting): unknown {
     case 'endpointPicker': {
       const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
       return m ? (m.decidedBy.endpointPicker === 'model-route' && !m.endpointPicker ? 'off' : 'load-and-prefix') : undefined;
+    }
+    case 'modelDialect': {
+      const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
+      return m ? `${m.dialect} from ${m.decidedBy.modelDialect}` : undefined;
     }
     case 'loadBalancer':
       return p.loadBalancer.policy;
@@ -131,7 +137,7 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
       });
       // A layer the table does not list says nothing, even when it is the only one present
       // (an infrastructure service serves no model: there is nothing to ask it about models).
-      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !((setting === 'modelTimeout' || setting === 'endpointPicker') && l === 'infrastructure'))) {
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !((setting === 'modelTimeout' || setting === 'endpointPicker' || setting === 'modelDialect') && l === 'infrastructure'))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
       }
     });

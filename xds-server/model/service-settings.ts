@@ -1,6 +1,7 @@
 // Service settings from Consul service meta, validated once here. A bad value is refused with
 // a reason naming the meta key; the caller keeps the last good settings.
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
+import { DIALECTS, type Dialect } from '../../shared/llm-gateway.js';
 import { checkDuration } from '../../shared/validate/duration.js';
 import { isPolicyName, isServiceName, MODEL_NAME } from '../../shared/validate/names.js';
 import { refused, valid, within, type Checked } from '../../shared/validate/result.js';
@@ -17,6 +18,7 @@ export const META = {
   connectTimeout: 'connect-timeout',
   models: 'models',
   requestLog: 'request-log',
+  modelDialect: 'model-dialect',
   transcode: 'transcode',
 } as const;
 
@@ -120,6 +122,8 @@ export function serviceSettings(
     const bad = models.find((m) => !MODEL_NAME.test(m));
     if (bad !== undefined) return refused(metaField(META.models), `${JSON.stringify(bad)} is not a model name (letters, digits and . _ : / @ -, at most 128)`);
   }
+  const dialect = meta[META.modelDialect]?.trim();
+  if (dialect !== undefined && !(DIALECTS as readonly string[]).includes(dialect)) return refused(metaField(META.modelDialect), `${JSON.stringify(dialect)} is not one of ${DIALECTS.join(', ')}`);
   const requestLog = onOff(meta, META.requestLog);
   if (!requestLog.ok) return requestLog;
   const transcode = onOff(meta, META.transcode);
@@ -127,6 +131,7 @@ export function serviceSettings(
   return valid({
     ...(transcode.value !== undefined ? { transcode: transcode.value } : {}),
     ...(requestLog.value ? { requestLog: true } : {}),
+    ...(dialect !== undefined ? { modelDialect: dialect as Dialect } : {}),
     ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
     ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),

@@ -4,7 +4,7 @@
 // A model whose every service is down is not in the catalog (callers are not offered what
 // nobody can answer). Then the routing: each model's services in failover order, as one target
 // (its cluster), and the aliases.
-import { HOST_MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
+import { HOST_MODEL_METADATA_KEY, type Dialect } from '../../shared/llm-gateway.js';
 import { serviceOfModel } from '../model/config-entries/schema.js';
 import { isHealthy, type Service } from '../model/mesh.js';
 import { targetId, type FailoverTarget, type Target } from './chain.js';
@@ -36,7 +36,7 @@ export function modelCatalog(m: MeshReader, infrastructure: ReadonlySet<string>)
   }
   if (!declared) return undefined;
   for (const e of m.modelRoutes().values()) {
-    for (const s of e.Services ?? []) if (typeof s !== 'string' && serving(m.service(s.Service))) add(e.Name, s.Service);
+    for (const s of e.Services ?? []) if (typeof s !== 'string' && s.Model !== undefined && serving(m.service(s.Service))) add(e.Name, s.Service);
   }
   return [...byModel.keys()].sort().map((id) => ({ id, services: [...byModel.get(id)!].sort() }));
 }
@@ -56,7 +56,9 @@ export interface RoutedModel {
   readonly endpointPicker: boolean;
   /** [input, output] in currency units per million tokens (its model-route's Price), when priced. */
   readonly price?: readonly [number, number];
-  readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer };
+  /** The API its services speak (the first service's; a service speaking another is left out, with a note). */
+  readonly dialect: Dialect;
+  readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer; readonly modelDialect: Layer };
 }
 
 export interface ModelAlias {
@@ -108,9 +110,17 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
   const models = catalog.map((c): RoutedModel => {
     const e = entries.get(c.id);
     const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => c.services.includes(s));
-    const services = [...first, ...c.services.filter((s) => !first.includes(s))];
+    const ordered = [...first, ...c.services.filter((s) => !first.includes(s))];
+    const dialectOf = (service: string) => {
+      const item = e?.Services?.find((s) => typeof s !== 'string' && s.Service === service);
+      return decide('modelDialect', { 'model-route': typeof item === 'object' ? item.Dialect : undefined, meta: m.service(service)?.settings.modelDialect, default: 'openai' as Dialect });
+    };
+    const dialect = dialectOf(ordered[0]!);
+    // One dialect per model: its failover tries services that take the same body.
+    const services = ordered.filter((s) => s === ordered[0] || dialectOf(s).value === dialect.value);
+    for (const s of ordered) if (!services.includes(s)) notes.push(`model ${c.id}: service ${s} speaks ${dialectOf(s).value}, its first service ${ordered[0]} ${dialect.value}; ${s} is left out of its failover`);
     const renamed: Record<string, string> = {};
-    for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== c.id && c.services.includes(s.Service)) renamed[s.Service] = s.Model;
+    for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== undefined && s.Model !== c.id && services.includes(s.Service)) renamed[s.Service] = s.Model;
     const timeout = decide('modelTimeout', { 'model-route': e?.RequestTimeoutMs, default: servicePolicy(m, services[0]!).requestTimeoutMs });
     const target = modelTarget(m, c.id, services, renamed);
     const picker = decide('endpointPicker', { 'model-route': e?.EndpointPicker, default: 'load-and-prefix' });
@@ -126,7 +136,8 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
       target,
       endpointPicker: picker.value !== 'off' && !hashes,
       ...(e?.Price ? { price: [e.Price.InputPerMillion, e.Price.OutputPerMillion] as const } : {}),
-      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from },
+      dialect: dialect.value,
+      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: dialect.from },
     };
   });
   const aliases: ModelAlias[] = [];

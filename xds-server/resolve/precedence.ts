@@ -23,6 +23,8 @@ export const SETTING_LAYERS = {
   modelTimeout: ['model-route', 'default'],
   /** Whether the processor's endpoint picker places a model's calls (its cluster takes the choice). */
   endpointPicker: ['model-route', 'default'],
+  /** The API dialect a model's service speaks (the processor translates the caller's to it). */
+  modelDialect: ['model-route', 'meta', 'default'],
   loadBalancer: ['resolver', 'default'],
   hashPolicies: ['resolver', 'default'],
   retries: ['route', 'default'],

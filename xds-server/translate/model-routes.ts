@@ -45,6 +45,7 @@ export const PICKED_ENDPOINT: OverrideHostSource = { namespace: LLM_METADATA_NAM
 export function modelTableText(routing: ModelRouting, limits: ModelLimits | undefined): string {
   const picked = routing.models.filter((m) => m.endpointPicker).map((m) => m.id);
   const priced = routing.models.filter((m) => m.price);
+  const dialects = routing.models.filter((m) => m.dialect !== 'openai');
   const wire: ModelTableWire = {
     models: routing.models.map((m) => m.id),
     aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
@@ -52,6 +53,7 @@ export function modelTableText(routing: ModelRouting, limits: ModelLimits | unde
     ...(picked.length ? { picked } : {}),
     ...(priced.length ? { prices: Object.fromEntries(priced.map((m) => [m.id, m.price!])) } : {}),
     ...(limits?.tokenBudgets.length || limits?.costBudgets.length ? { budgets: { defaultMaxTokens: limits.budgetDefaultMaxTokens } } : {}),
+    ...(dialects.length ? { dialects: Object.fromEntries(dialects.map((m) => [m.id, m.dialect])) } : {}),
   };
   return JSON.stringify(wire);
 }

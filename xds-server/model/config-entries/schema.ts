@@ -11,6 +11,7 @@
 import { RE2 } from 're2-wasm';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { DIALECTS } from '../../../shared/llm-gateway.js';
 import { durationText as duration } from '../../../shared/validate/duration.js';
 import { headerNameSchema, MODEL_NAME, serviceName as name } from '../../../shared/validate/names.js';
 import { refused, valid, type Checked } from '../../../shared/validate/result.js';
@@ -244,9 +245,10 @@ export const modelRoute = z
      * A model several services serve: the order they are tried in (the rest follow by name). A
      * service given with a `Model` knows this model by that name (another provider's): it serves
      * the model without saying so in its registration, and its attempts get the body with its name.
+     * `Dialect`: the API it speaks for this model (over its meta `model-dialect`).
      */
     Services: z
-      .array(z.union([name, z.strictObject({ Service: name, Model: modelName })]))
+      .array(z.union([name, z.strictObject({ Service: name, Model: modelName.optional(), Dialect: z.enum(DIALECTS).optional() })]))
       .min(1)
       .max(16)
       .optional(),
@@ -269,6 +271,9 @@ export const modelRoute = z
     else if (!r.Targets && !r.Services && !r.Price) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias), Services (the order of a model\'s services) or a Price' });
     if (r.Targets && r.Price) ctx.addIssue({ code: 'custom', path: ['Price'], message: 'an alias has no price of its own: its calls cost what the model they go to costs' });
     if (r.Targets?.some((t) => t.Model === r.Name)) ctx.addIssue({ code: 'custom', path: ['Targets'], message: `an alias cannot target itself (${r.Name})` });
+    (r.Services ?? []).forEach((s, i) => {
+      if (typeof s !== 'string' && s.Model === undefined && s.Dialect === undefined) ctx.addIssue({ code: 'custom', path: ['Services', i], message: 'give Model, Dialect or both (or the service\'s name alone)' });
+    });
     const services = (r.Services ?? []).map(serviceOfModel);
     const twice = services.find((s, i) => services.indexOf(s) !== i);
     if (twice) ctx.addIssue({ code: 'custom', path: ['Services'], message: `service ${twice} is listed twice` });
