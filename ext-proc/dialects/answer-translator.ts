@@ -33,6 +33,7 @@ export class AnswerTranslator {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private oversized = false;
+  private sawEnd = false;
   private usage: Usage | undefined;
   private collected = '';
   /** The whole answer, when it was JSON and read. */
@@ -101,16 +102,15 @@ export class AnswerTranslator {
 
   private events(events: ReturnType<SseSplitter['push']>, chunk: Buffer, ended = false): Buffer {
     const out: string[] = [];
-    let sawEnd = false;
     for (const e of events) {
       for (const n of this.reader!.read(e)) {
         this.note(n);
-        if (n.type === 'end') sawEnd = true;
+        if (n.type === 'end') this.sawEnd = true;
         if (this.writer) out.push(this.writer.write(n));
       }
     }
     // A stream cut short still ends in the caller's dialect.
-    if (ended && !sawEnd && this.writer) out.push(this.writer.write({ type: 'end' }));
+    if (ended && !this.sawEnd && this.writer) out.push(this.writer.write({ type: 'end' }));
     return this.passthrough ? chunk : Buffer.from(out.join(''));
   }
 

@@ -144,8 +144,11 @@ function blockOf(p: Part, path: string): Json | undefined {
       return { type: 'image', source: p.source.kind === 'url' ? { type: 'url', url: p.source.url } : { type: 'base64', media_type: p.source.mediaType, data: p.source.data } };
     case 'tool_call':
       return { type: 'tool_use', id: p.id, name: p.name, input: argumentsObject(p.arguments, path) };
-    case 'tool_result':
-      return { type: 'tool_result', tool_use_id: p.callId, content: p.content.map((c, i) => blockOf(c, `${path}.content[${i}]`)).filter((b) => b !== undefined), ...(p.isError ? { is_error: true } : {}) };
+    case 'tool_result': {
+      const only = p.content.length === 1 ? p.content[0] : undefined;
+      const content = only?.type === 'text' ? only.text : p.content.map((c, i) => blockOf(c, `${path}.content[${i}]`)).filter((b) => b !== undefined);
+      return { type: 'tool_result', tool_use_id: p.callId, content, ...(p.isError ? { is_error: true } : {}) };
+    }
     case 'reasoning':
       // Thinking goes back only as Anthropic signed it; another model's reasoning has no signature.
       return p.signature ? { type: 'thinking', thinking: p.text, signature: p.signature } : undefined;
@@ -167,6 +170,8 @@ export function writeAnthropicRequest(r: ChatRequest, model: string, defaultMaxT
     if (last && last.role === m.role) last.content.push(...blocks);
     else messages.push({ role: m.role, content: blocks });
   }
+  // A turn of one text block is a string, as the Messages API's examples write it.
+  const turns = messages.map((m) => (m.content.length === 1 && m.content[0]!['type'] === 'text' && Object.keys(m.content[0]!).length === 2 ? { role: m.role, content: m.content[0]!['text'] } : m));
   const choice = r.toolChoice;
   const disableParallel = r.parallelToolCalls === false && r.tools.length ? { disable_parallel_tool_use: true } : {};
   const toolChoice = !choice
@@ -183,7 +188,7 @@ export function writeAnthropicRequest(r: ChatRequest, model: string, defaultMaxT
   return {
     model,
     ...(r.system.length ? { system: r.system.join('\n\n') } : {}),
-    messages,
+    messages: turns,
     max_tokens: r.maxTokens ?? defaultMaxTokens,
     ...(r.tools.length ? { tools: r.tools.map((t) => ({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), input_schema: t.parameters })) } : {}),
     ...(toolChoice ? { tool_choice: toolChoice } : {}),

@@ -73,6 +73,8 @@ function toolsOf(x: unknown, target: Dialect): Tool[] {
     const t = objectAt(raw, `tools[${i}]`);
     if (t['type'] !== 'function') throw new UntranslatableError(`tools[${i}].type: ${String(t['type'])}`, target);
     const f = objectAt(t['function'], `tools[${i}].function`);
+    // Strict schema adherence is a promise the other dialects' services do not make.
+    if (f['strict'] === true) throw new UntranslatableError(`tools[${i}].function.strict`, target);
     const description = optionalString(f['description'], `tools[${i}].function.description`);
     return {
       name: stringAt(f['name'], `tools[${i}].function.name`),
