@@ -30,10 +30,15 @@
 //                                    queue, prefill of the prompt's uncached blocks, a prefix cache,
 //                                    output paced per token, vLLM's metrics on GET /metrics; usage
 //                                    says prompt_tokens_details.cached_tokens, as vLLM's does
+// --meta model-dialect=anthropic     the service speaks Anthropic's Messages API instead
+//                                    (demo/anthropic.ts): POST /v1/messages (the anthropic-version
+//                                    header required; streams paced by x-demo-pace-ms too),
+//                                    /v1/messages/count_tokens; no /v1/chat/completions
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
 import { GpuSimulator, promptTokens, ServerBusyError, SIM_DEFAULTS, type SimOptions } from './gpu-sim.js';
+import { anthropicError, inputTokens, messagesAnswer, messagesRequestProblem, messagesStream, type AnthropicError } from './anthropic.js';
 import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
 const flags = instanceFlags('llm-chat', {
@@ -223,6 +228,41 @@ function getVia(port: number, path: string, headers: Record<string, string>): Pr
   });
 }
 
+/** The dialect this service speaks: what it registers as (meta model-dialect). */
+const ANTHROPIC = flags.meta['model-dialect'] === 'anthropic';
+
+function sendAnthropicError(res: http.ServerResponse, e: AnthropicError): void {
+  send(res, e.status, e.body);
+}
+
+/** POST /v1/messages and /v1/messages/count_tokens, as Anthropic's API reference has them. */
+async function anthropicMessages(req: http.IncomingMessage, res: http.ServerResponse, countOnly: boolean): Promise<void> {
+  if (!req.headers['anthropic-version']) return sendAnthropicError(res, anthropicError(400, 'invalid_request_error', 'anthropic-version: header is required'));
+  let body: unknown;
+  try {
+    body = await readJson(req);
+  } catch (err) {
+    return sendAnthropicError(res, anthropicError(400, 'invalid_request_error', `invalid JSON body: ${(err as Error).message}`));
+  }
+  const problem = messagesRequestProblem(countOnly ? { max_tokens: 1, ...(body as object) } : body);
+  if (problem) return sendAnthropicError(res, anthropicError(400, 'invalid_request_error', problem));
+  const request = body as Record<string, unknown>;
+  if (countOnly) return send(res, 200, { input_tokens: inputTokens(request) });
+  if (failStatus) return sendAnthropicError(res, anthropicError(failStatus, failStatus === 529 || failStatus === 503 ? 'overloaded_error' : 'api_error', `${instance} is failing (${failStatus})`));
+  const answer = messagesAnswer(request);
+  if (request['stream'] !== true) return inSlot(() => send(res, 200, answer));
+  const pace = paceOf(req);
+  return inSlot(async () => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
+    for (const [i, e] of messagesStream(answer).entries()) {
+      if (pace && i > 2) await new Promise((r) => setTimeout(r, pace));
+      if (res.destroyed) return;
+      res.write(e);
+    }
+    res.end();
+  });
+}
+
 async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const route = `${req.method} ${url.pathname}`;
@@ -245,6 +285,10 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });
   }
   if (req.method === 'GET') return echo(req, url, res);
+  if (ANTHROPIC) {
+    if (route === 'POST /v1/messages' || route === 'POST /v1/messages/count_tokens') return anthropicMessages(req, res, route.endsWith('count_tokens'));
+    if (url.pathname.startsWith('/v1/')) return sendAnthropicError(res, anthropicError(404, 'not_found_error', `no such endpoint: ${route} (this service speaks the Messages API)`));
+  }
   if (route === 'POST /v1/chat/completions') {
     let body: unknown;
     try {

@@ -1,0 +1,220 @@
+// Every client dialect to every model service: the official Anthropic SDK and the official
+// OpenAI SDK, unchanged, through the real gateway (Consul, xds-server, Envoy, the processor),
+// against a service that speaks OpenAI's Chat Completions and one that speaks Anthropic's
+// Messages API (demo/model-service.ts with meta model-dialect=anthropic). For each pair: chat,
+// a stream (its events in order, arriving as the service paces them), a tool round trip, an
+// image, token counts, and errors as each SDK's own classes; a feature one side cannot express
+// refused with its name.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { waitFor } from '../../launcher/wait.js';
+
+/** The model each backend dialect serves. */
+const MODELS = { openai: 'oa-model', anthropic: 'an-model' } as const;
+const INSTANCES = { openai: 'chat-oa-1', anthropic: 'chat-an-1' } as const;
+type Dialect = keyof typeof MODELS;
+const BACKENDS: readonly Dialect[] = ['openai', 'anthropic'];
+const IMAGE = '/9j/4AAQSkZJRgABAQ==';
+
+describe('LLM gateway: every client dialect to every model service', () => {
+  let mesh: GatewayMesh;
+  let anthropic: Anthropic;
+  let openai: OpenAI;
+
+  before(async () => {
+    mesh = await startGatewayMesh({ llm: true });
+    await mesh.addInstance({ service: 'chat-oa', id: INSTANCES.openai, meta: { models: MODELS.openai } });
+    await mesh.addInstance({ service: 'chat-an', id: INSTANCES.anthropic, meta: { models: MODELS.anthropic, 'model-dialect': 'anthropic' } });
+    anthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    openai = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    await waitFor(
+      'both models routed, in both dialects',
+      async () => {
+        for (const model of Object.values(MODELS)) {
+          const ok = await anthropic.messages.create({ model, max_tokens: 16, messages: [{ role: 'user', content: 'x' }] }).then(() => true, () => false);
+          if (!ok) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+  });
+
+  after(async () => {
+    await mesh?.stop();
+  });
+
+  for (const backend of BACKENDS) {
+    const model = MODELS[backend];
+
+    it(`Anthropic SDK → ${backend} service: a message, its usage, the instance that answered`, async () => {
+      const r = await anthropic.messages.create({ model, max_tokens: 64, system: 'be brief', messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+      assert.equal(r.data.type, 'message');
+      assert.equal(r.data.role, 'assistant');
+      assert.deepEqual(r.data.content, [{ type: 'text', text: 'You said: hello there' }]);
+      assert.equal(r.data.stop_reason, 'end_turn');
+      assert.equal(r.data.model, model);
+      // "be brief" and "hello there": 4 words in; "You said: hello there": 4 out.
+      assert.equal(r.data.usage.input_tokens, 4);
+      assert.equal(r.data.usage.output_tokens, 4);
+      assert.equal(r.response.headers.get('x-meshgate-service'), INSTANCES[backend].replace(/-1$/, ''));
+    });
+
+    it(`OpenAI SDK → ${backend} service: a chat completion and its usage`, async () => {
+      const r = await openai.chat.completions.create({ model, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello there' }] });
+      assert.equal(r.object, 'chat.completion');
+      assert.equal(r.choices[0]!.message.content, 'You said: hello there');
+      assert.equal(r.choices[0]!.finish_reason, 'stop');
+      assert.deepEqual([r.usage?.prompt_tokens, r.usage?.completion_tokens, r.usage?.total_tokens], [4, 4, 8]);
+    });
+
+    it(`Anthropic SDK → ${backend} service: a stream, its events in order, arriving as paced`, async () => {
+      const stream = anthropic.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: 'one two three four five' }] }, { headers: { 'x-demo-pace-ms': '120' } });
+      const seen: Array<{ type: string; at: number }> = [];
+      const started = Date.now();
+      for await (const e of stream) seen.push({ type: e.type, at: Date.now() - started });
+      const message = await stream.finalMessage();
+      assert.equal(message.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), 'You said: one two three four five');
+      assert.equal(message.usage.output_tokens, 7);
+      assert.equal(message.usage.input_tokens, 5);
+      const types = seen.map((e) => e.type);
+      assert.equal(types[0], 'message_start');
+      assert.deepEqual(types.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
+      const deltas = seen.filter((e) => e.type === 'content_block_delta');
+      assert.equal(deltas.length, 7);
+      // Chunk by chunk: the first word reached the caller long before the last was written.
+      assert.ok(deltas[deltas.length - 1]!.at - deltas[0]!.at >= 4 * 120, `deltas at ${deltas.map((d) => d.at).join(', ')} ms`);
+    });
+
+    it(`OpenAI SDK → ${backend} service: a stream chunk by chunk, usage when asked for`, async () => {
+      const stream = await openai.chat.completions.create({ model, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'one two three' }] }, { headers: { 'x-demo-pace-ms': '120' } });
+      const at: number[] = [];
+      const started = Date.now();
+      let text = '';
+      const usages: unknown[] = [];
+      const finishes: string[] = [];
+      for await (const chunk of stream) {
+        const c = chunk.choices[0];
+        if (c?.delta.content) {
+          text += c.delta.content;
+          at.push(Date.now() - started);
+        }
+        if (c?.finish_reason) finishes.push(c.finish_reason);
+        if (chunk.usage) usages.push({ prompt_tokens: chunk.usage.prompt_tokens, completion_tokens: chunk.usage.completion_tokens });
+      }
+      assert.equal(text, 'You said: one two three');
+      assert.deepEqual(finishes, ['stop']);
+      assert.deepEqual(usages, [{ prompt_tokens: 3, completion_tokens: 5 }]);
+      assert.ok(at[at.length - 1]! - at[0]! >= 3 * 120, `content at ${at.join(', ')} ms`);
+    });
+
+    it(`Anthropic SDK → ${backend} service: a tool use round trip`, async () => {
+      const tools: Anthropic.Tool[] = [{ name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] } }];
+      const asked = 'weather in Paris';
+      const first = await anthropic.messages.create({ model, max_tokens: 64, tools, tool_choice: { type: 'tool', name: 'get_weather' }, messages: [{ role: 'user', content: asked }] });
+      assert.equal(first.stop_reason, 'tool_use');
+      const call = first.content.find((b) => b.type === 'tool_use');
+      assert.ok(call && call.type === 'tool_use', JSON.stringify(first.content));
+      assert.equal(call.name, 'get_weather');
+      assert.deepEqual(call.input, { input: asked });
+      const second = await anthropic.messages.create({
+        model,
+        max_tokens: 64,
+        tools,
+        messages: [
+          { role: 'user', content: asked },
+          { role: 'assistant', content: first.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny, 21 degrees' }] },
+        ],
+      });
+      assert.deepEqual(second.content, [{ type: 'text', text: 'Tool said: sunny, 21 degrees' }]);
+      // Streamed, the tool call's input arrives as partial JSON and is whole at the end.
+      const streamed = await anthropic.messages.stream({ model, max_tokens: 64, tools, tool_choice: { type: 'any' }, messages: [{ role: 'user', content: asked }] }).finalMessage();
+      const streamedCall = streamed.content.find((b) => b.type === 'tool_use');
+      assert.deepEqual(streamedCall && streamedCall.type === 'tool_use' ? [streamedCall.name, streamedCall.input] : undefined, ['get_weather', { input: asked }]);
+      assert.equal(streamed.stop_reason, 'tool_use');
+    });
+
+    it(`OpenAI SDK → ${backend} service: a tool call round trip, streamed too`, async () => {
+      const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { input: { type: 'string' } } } } }];
+      const asked = 'weather in Oslo';
+      const first = await openai.chat.completions.create({ model, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } }, messages: [{ role: 'user', content: asked }] });
+      assert.equal(first.choices[0]!.finish_reason, 'tool_calls');
+      const call = first.choices[0]!.message.tool_calls?.[0];
+      assert.ok(call && call.type === 'function');
+      assert.equal(call.function.name, 'get_weather');
+      assert.deepEqual(JSON.parse(call.function.arguments), { input: asked });
+      const second = await openai.chat.completions.create({
+        model,
+        tools,
+        messages: [{ role: 'user', content: asked }, first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'rain' }],
+      });
+      assert.equal(second.choices[0]!.message.content, 'Tool said: rain');
+      const stream = openai.chat.completions.stream({ model, tools, tool_choice: 'required', messages: [{ role: 'user', content: asked }] });
+      const done = await stream.finalChatCompletion();
+      const streamedCall = done.choices[0]!.message.tool_calls?.[0];
+      assert.ok(streamedCall && streamedCall.type === 'function');
+      assert.deepEqual([streamedCall.function.name, JSON.parse(streamedCall.function.arguments)], ['get_weather', { input: asked }]);
+    });
+
+    it(`both SDKs → ${backend} service: an image part reaches it`, async () => {
+      const a = await anthropic.messages.create({
+        model,
+        max_tokens: 64,
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: IMAGE } }, { type: 'text', text: 'what is this' }] }],
+      });
+      const o = await openai.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${IMAGE}` } }, { type: 'text', text: 'what is this' }] }],
+      });
+      const text = a.content[0]!.type === 'text' ? a.content[0]!.text : '';
+      // Each service says it saw an image in its own words (the OpenAI demo names the part's type).
+      const saw = backend === 'anthropic' ? /what is this \(with 1 image\)/ : /\[image_url\]\nwhat is this/;
+      assert.match(text, saw);
+      assert.match(o.choices[0]!.message.content ?? '', saw);
+    });
+
+    it(`both SDKs → ${backend} service: errors as each SDK's own classes`, async () => {
+      await assert.rejects(anthropic.messages.create({ model: 'no-such-model', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.NotFoundError && /no-such-model/.test(e.message));
+      await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [] }), (e: unknown) => e instanceof Anthropic.BadRequestError && /messages/.test(e.message));
+      const instance = mesh.services.find((s) => s.id === INSTANCES[backend])!;
+      await fetch(`${instance.url}/_demo/fail?status=429`, { method: 'PUT' });
+      try {
+        await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.RateLimitError && /is failing \(429\)/.test(e.message));
+        await assert.rejects(openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof OpenAI.RateLimitError && /is failing \(429\)/.test(e.message));
+      } finally {
+        await fetch(`${instance.url}/_demo/fail`, { method: 'PUT' });
+      }
+    });
+  }
+
+  it('a feature the service’s dialect cannot express is refused with its name, in the caller’s error shape', async () => {
+    await assert.rejects(
+      openai.chat.completions.create({ model: MODELS.anthropic, n: 2, messages: [{ role: 'user', content: 'x' }] }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && e.code === 'untranslatable_feature' && e.param === 'n' && /`n` cannot be translated for a service that speaks the anthropic API/.test(e.message),
+    );
+    await assert.rejects(
+      anthropic.messages.create({ model: MODELS.openai, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'x' }] }),
+      (e: unknown) => e instanceof Anthropic.BadRequestError && /`thinking` cannot be translated for a service that speaks the openai API/.test(e.message) && (e.error as { error?: { type?: string } }).error?.type === 'invalid_request_error',
+    );
+    // The same feature reaches a service of the caller's own dialect untouched.
+    await anthropic.messages.create({ model: MODELS.anthropic, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'x' }] });
+  });
+
+  it('GenAI metrics count each call with the client’s and the service’s dialect as labels', async () => {
+    const metrics = await (await fetch(`${mesh.llm!.adminUrl}/metrics`)).text();
+    for (const [client, service] of [
+      ['anthropic', 'openai'],
+      ['openai', 'anthropic'],
+      ['anthropic', 'anthropic'],
+      ['openai', 'openai'],
+    ] as const) {
+      const model = MODELS[service];
+      const line = metrics.split('\n').find((l) => l.startsWith('gen_ai_client_token_usage_count{') && l.includes(`gen_ai_request_model="${model}"`) && l.includes(`client_dialect="${client}",service_dialect="${service}"`) && l.includes('gen_ai_token_type="output"'));
+      assert.ok(line && Number(line.slice(line.lastIndexOf(' ') + 1)) > 0, `calls from ${client} to ${service}: ${line}`);
+    }
+  });
+});
