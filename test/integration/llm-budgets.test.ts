@@ -19,14 +19,18 @@ import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 
 const KEY = 'mgk_budget_test_0123456789';
+/** Another tenant's key: its budgets are its own, untouched by the burst. */
+const BETA_KEY = 'mgk_budget_test_beta_98765';
 const POLICY = `
 policies:
   default:
     credentials:
       - type: api_key
+        header: x-api-key
         bearer: true
         keys:
           - {id: acme-1, sha256: ${sha256(KEY).toString('hex')}, subject: acme-app, tenant: acme}
+          - {id: beta-1, sha256: ${sha256(BETA_KEY).toString('hex')}, subject: beta-app, tenant: beta}
 `;
 
 // One call: 400 one-letter words in, the echo answers with 402 (so 802 tokens); its price,
@@ -117,9 +121,9 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
   });
 
   /** What a budget's counter holds, read from Redis itself (the key envoyproxy/ratelimit writes, this hour's window). */
-  const spent = async (budget: 'tokens' | 'dollars'): Promise<number> => {
+  const spent = async (budget: 'tokens' | 'dollars', tenant = 'acme'): Promise<number> => {
     const hour = Math.floor(Date.now() / 1000 / 3600) * 3600;
-    const key = `meshgate_generic_key_${budget}_tenant_acme_${hour}`;
+    const key = `meshgate_generic_key_${budget}_tenant_${tenant}_${hour}`;
     return (await redis.command('EXISTS', key)) === ':1' ? Number(await redis.bulk('GET', key)) : 0;
   };
 
@@ -158,6 +162,38 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
       throw new Error(`${err.message}: the counters hold ${await counters()}, the ${answered.length} answered calls used tokens ${used}, cost ${cost}; ${(await Promise.all(ops)).join(' | ')}`);
     });
     assert.ok(before.dollars + cost <= COST_BUDGET);
+  });
+
+  it('charges a call in Anthropic’s dialect the tokens it used, as the same call in OpenAI’s', async () => {
+    const charged = async (call: () => Promise<Response>): Promise<{ delta: number; body: Record<string, unknown> }> => {
+      const before = await spent('tokens', 'beta');
+      const r = await call();
+      const body = (await r.json()) as Record<string, unknown>;
+      assert.equal(r.status, 200, JSON.stringify(body));
+      // Settled: the counter moved by what the call used, and holds still.
+      let last = -1;
+      await waitFor('the call settled', async () => {
+        const now = await spent('tokens', 'beta');
+        const settled = now === last && now !== before;
+        last = now;
+        return settled;
+      }, { timeoutMs: 10_000, intervalMs: 150 });
+      return { delta: last - before, body };
+    };
+    const openai = await charged(() =>
+      fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BETA_KEY}` }, body: CALL }),
+    );
+    assert.equal((openai.body['usage'] as { total_tokens: number }).total_tokens, CALL_TOKENS);
+    assert.equal(openai.delta, CALL_TOKENS);
+    const anthropic = await charged(() =>
+      fetch(`${mesh.gatewayUrl}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': BETA_KEY, 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: 'llama-3.1-8b', max_tokens: 410, messages: [{ role: 'user', content: WORDS }] }),
+      }),
+    );
+    assert.deepEqual(anthropic.body['usage'], { input_tokens: 400, output_tokens: 402, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    assert.equal(anthropic.delta, CALL_TOKENS, 'the same tokens, whatever the dialect');
   });
 
   it('refuses at once a call whose reservation cannot fit, though the budget is not spent, and lets a smaller one through', async () => {

@@ -3,14 +3,16 @@
 // against a service that speaks OpenAI's Chat Completions and one that speaks Anthropic's
 // Messages API (demo/model-service.ts with meta model-dialect=anthropic). For each pair: chat,
 // a stream (its events in order, arriving as the service paces them), a tool round trip, an
-// image, token counts, and errors as each SDK's own classes; a feature one side cannot express
-// refused with its name.
+// image, token counts, and errors as each SDK's own classes (the gateway's own refusals in the
+// caller's error shape too); API keys taken the way each SDK sends them; a feature one side
+// cannot express refused with its name.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { waitFor } from '../../launcher/wait.js';
+import { sha256 } from '../../ext-authz/credentials/secrets.js';
 
 /** The model each backend dialect serves. */
 const MODELS = { openai: 'oa-model', anthropic: 'an-model' } as const;
@@ -18,6 +20,18 @@ const INSTANCES = { openai: 'chat-oa-1', anthropic: 'chat-an-1' } as const;
 type Dialect = keyof typeof MODELS;
 const BACKENDS: readonly Dialect[] = ['openai', 'anthropic'];
 const IMAGE = '/9j/4AAQSkZJRgABAQ==';
+const KEY = 'mgk_dialects_test_0123456789';
+/** One credential for both SDKs: Anthropic's sends x-api-key, OpenAI's Authorization: Bearer. */
+const POLICY = `
+policies:
+  default:
+    credentials:
+      - type: api_key
+        header: x-api-key
+        bearer: true
+        keys:
+          - {id: d-1, sha256: ${sha256(KEY).toString('hex')}, subject: dialects-app, tenant: acme}
+`;
 
 describe('LLM gateway: every client dialect to every model service', () => {
   let mesh: GatewayMesh;
@@ -25,11 +39,11 @@ describe('LLM gateway: every client dialect to every model service', () => {
   let openai: OpenAI;
 
   before(async () => {
-    mesh = await startGatewayMesh({ llm: true });
+    mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY });
     await mesh.addInstance({ service: 'chat-oa', id: INSTANCES.openai, meta: { models: MODELS.openai } });
     await mesh.addInstance({ service: 'chat-an', id: INSTANCES.anthropic, meta: { models: MODELS.anthropic, 'model-dialect': 'anthropic' } });
-    anthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
-    openai = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
+    anthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
+    openai = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
     await waitFor(
       'both models routed, in both dialects',
       async () => {
@@ -190,6 +204,19 @@ describe('LLM gateway: every client dialect to every model service', () => {
       }
     });
   }
+
+  it('a wrong key: each SDK’s AuthenticationError, the gateway’s refusal in each caller’s error shape', async () => {
+    const badAnthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: 'mgk_wrong', maxRetries: 0 });
+    await assert.rejects(badAnthropic.messages.create({ model: MODELS.openai, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => {
+      assert.ok(e instanceof Anthropic.AuthenticationError, String(e));
+      assert.deepEqual(Object.keys(e.error as object).sort(), ['error', 'request_id', 'type']);
+      assert.equal((e.error as { type: string }).type, 'error');
+      assert.equal((e.error as { error: { type: string } }).error.type, 'authentication_error');
+      return true;
+    });
+    const badOpenAi = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'mgk_wrong', maxRetries: 0 });
+    await assert.rejects(badOpenAi.chat.completions.create({ model: MODELS.anthropic, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof OpenAI.AuthenticationError && e.code === 'unauthenticated');
+  });
 
   it('a feature the service’s dialect cannot express is refused with its name, in the caller’s error shape', async () => {
     await assert.rejects(

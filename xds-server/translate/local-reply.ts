@@ -1,14 +1,18 @@
 // Every reply Envoy makes up itself (no route, no healthy upstream, timeout, and later auth and
 // rate-limit denials) leaves the gateway as JSON of one stable shape:
 //   {"error": {"status": 503, "code": "no_healthy_upstream", "message": "…", "request_id": "…"}}
+// except on the Anthropic-dialect model API (/v1/messages…), where it is Anthropic's error shape,
+// which its clients read: {"type": "error", "error": {"type": "overloaded_error", "message": "…"}, "request_id": "…"}.
 // Mappers are tried in order: a 2xx the gateway answers itself (a direct response) and the LLM
-// processor's OpenAI-shaped errors as they are, then Envoy's response flags (they say why),
-// then the status.
+// processor's errors (already in the caller's dialect) as they are, then Envoy's response flags
+// (they say why), then the status — first on the Anthropic paths, then on all the others.
 import { ANSWER_METADATA_KEY, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 interface ReplyKind {
   readonly code: string;
+  /** Anthropic's name for it (its error `type`). */
+  readonly anthropic: string;
   readonly message?: string;
   /** A refusal the caller may repeat later: the answer says when (Retry-After). */
   readonly retryAfter?: string;
@@ -41,33 +45,40 @@ function errorBody(code: string): JsonObject {
 }
 
 const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
-  [['NR'], { code: 'route_not_found', message: 'no route matches this request' }],
-  [['NC'], { code: 'service_not_found', message: 'the service for this route is not known' }],
-  [['UH'], { code: 'no_healthy_upstream', message: 'no healthy instance of the service is available' }],
-  [['UT'], { code: 'upstream_timeout', message: 'the service did not answer in time' }],
-  [['UF', 'URX'], { code: 'upstream_unavailable', message: 'the service could not be reached' }],
-  [['UO'], { code: 'upstream_overloaded', message: 'the service has too many requests in flight: try again after the time in Retry-After', retryAfter: RETRY_AFTER_SECONDS }],
-  [['RL'], { code: 'rate_limited', message: 'too many requests: try again after the time in Retry-After', retryAfter: RATE_LIMIT_RETRY_AFTER }],
-  [['RLSE'], { code: 'ratelimit_unavailable', message: 'the rate-limit service could not be asked, and this gateway fails closed', retryAfter: RETRY_AFTER_SECONDS }],
+  [['NR'], { code: 'route_not_found', anthropic: 'not_found_error', message: 'no route matches this request' }],
+  [['NC'], { code: 'service_not_found', anthropic: 'api_error', message: 'the service for this route is not known' }],
+  [['UH'], { code: 'no_healthy_upstream', anthropic: 'api_error', message: 'no healthy instance of the service is available' }],
+  [['UT'], { code: 'upstream_timeout', anthropic: 'timeout_error', message: 'the service did not answer in time' }],
+  [['UF', 'URX'], { code: 'upstream_unavailable', anthropic: 'api_error', message: 'the service could not be reached' }],
+  [['UO'], { code: 'upstream_overloaded', anthropic: 'overloaded_error', message: 'the service has too many requests in flight: try again after the time in Retry-After', retryAfter: RETRY_AFTER_SECONDS }],
+  [['RL'], { code: 'rate_limited', anthropic: 'rate_limit_error', message: 'too many requests: try again after the time in Retry-After', retryAfter: RATE_LIMIT_RETRY_AFTER }],
+  [['RLSE'], { code: 'ratelimit_unavailable', anthropic: 'api_error', message: 'the rate-limit service could not be asked, and this gateway fails closed', retryAfter: RETRY_AFTER_SECONDS }],
 ];
 
 const BY_STATUS: ReadonlyArray<readonly [status: number, kind: ReplyKind]> = [
-  [400, { code: 'bad_request' }],
-  [401, { code: 'unauthenticated' }],
-  [403, { code: 'forbidden' }],
-  [404, { code: 'not_found' }],
-  [408, { code: 'request_timeout' }],
-  [409, { code: 'conflict' }],
-  [413, { code: 'payload_too_large' }],
-  [429, { code: 'rate_limited', retryAfter: RETRY_AFTER_SECONDS }],
-  [431, { code: 'headers_too_large' }],
-  [499, { code: 'cancelled' }],
-  [500, { code: 'internal_error' }],
-  [501, { code: 'not_implemented' }],
-  [502, { code: 'bad_gateway' }],
-  [503, { code: 'unavailable', retryAfter: RETRY_AFTER_SECONDS }],
-  [504, { code: 'gateway_timeout' }],
+  [400, { code: 'bad_request', anthropic: 'invalid_request_error' }],
+  [401, { code: 'unauthenticated', anthropic: 'authentication_error' }],
+  [403, { code: 'forbidden', anthropic: 'permission_error' }],
+  [404, { code: 'not_found', anthropic: 'not_found_error' }],
+  [408, { code: 'request_timeout', anthropic: 'timeout_error' }],
+  [409, { code: 'conflict', anthropic: 'invalid_request_error' }],
+  [413, { code: 'payload_too_large', anthropic: 'request_too_large' }],
+  [429, { code: 'rate_limited', anthropic: 'rate_limit_error', retryAfter: RETRY_AFTER_SECONDS }],
+  [431, { code: 'headers_too_large', anthropic: 'invalid_request_error' }],
+  [499, { code: 'cancelled', anthropic: 'api_error' }],
+  [500, { code: 'internal_error', anthropic: 'api_error' }],
+  [501, { code: 'not_implemented', anthropic: 'api_error' }],
+  [502, { code: 'bad_gateway', anthropic: 'api_error' }],
+  [503, { code: 'unavailable', anthropic: 'overloaded_error', retryAfter: RETRY_AFTER_SECONDS }],
+  [504, { code: 'gateway_timeout', anthropic: 'timeout_error' }],
 ];
+
+/** The model API paths whose callers speak Anthropic's dialect. */
+const ANTHROPIC_PATHS: JsonObject = { header_filter: { header: { name: ':path', string_match: { prefix: '/v1/messages' } } } };
+
+function anthropicErrorBody(type: string): JsonObject {
+  return { json_format: { type: 'error', error: { type, message: '%LOCAL_REPLY_BODY%' }, request_id: '%REQ(X-REQUEST-ID)%' } };
+}
 
 let built: JsonObject | undefined;
 
@@ -104,46 +115,55 @@ function buildLocalReplies(): JsonObject {
       },
       body_format_override: { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: 'application/json' },
     },
+    ...errorMappers(ANTHROPIC_PATHS, (k) => anthropicErrorBody(k.anthropic)),
+    ...errorMappers(undefined, (k) => errorBody(k.code)),
+  ];
+  return { mappers, body_format: errorBody('error') };
+}
+
+/** Each kind of reply Envoy makes up, on the paths `only` matches (all: undefined), in the shape `body` writes. */
+function errorMappers(only: JsonObject | undefined, body: (k: ReplyKind) => JsonObject): JsonObject[] {
+  const on = (filter: JsonObject): JsonObject => (only ? { and_filter: { filters: [only, ...(filter['and_filter'] ? ((filter['and_filter'] as JsonObject)['filters'] as JsonObject[]) : [filter])] } } : filter);
+  return [
     // ext_authz could not get an answer (fail closed): UAEX with the configured 503.
     {
-      filter: {
+      filter: on({
         and_filter: {
           filters: [
             { response_flag_filter: { flags: ['UAEX'] } },
             { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.authz_error' } } } },
           ],
         },
-      },
+      }),
       body: { inline_string: 'the authorization service is unavailable' },
-      body_format_override: errorBody('auth_unavailable'),
+      body_format_override: body({ code: 'auth_unavailable', anthropic: 'api_error' }),
       ...retryAfter(RETRY_AFTER_SECONDS),
     },
     // The overload manager's refusal (stop_accepting_requests, a load-shed point): Envoy sets no
     // response flag for it, but answers before it gives the request its id — no other 503 does.
     {
-      filter: {
+      filter: on({
         and_filter: {
           filters: [
             { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.overloaded' } } } },
             { header_filter: { header: { name: 'x-request-id', present_match: true, invert_match: true } } },
           ],
         },
-      },
+      }),
       body: { inline_string: 'the gateway is overloaded: try again after the time in Retry-After' },
-      body_format_override: errorBody('gateway_overloaded'),
+      body_format_override: body({ code: 'gateway_overloaded', anthropic: 'overloaded_error' }),
       ...retryAfter(RETRY_AFTER_SECONDS),
     },
     ...BY_FLAG.map(([flags, kind]) => ({
-      filter: { response_flag_filter: { flags } },
+      filter: on({ response_flag_filter: { flags } }),
       ...(kind.message ? { body: { inline_string: kind.message } } : {}),
-      body_format_override: errorBody(kind.code),
+      body_format_override: body(kind),
       ...retryAfter(kind.retryAfter),
     })),
     ...BY_STATUS.map(([status, kind]) => ({
-      filter: { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `meshgate.local_reply.${status}` } } } },
-      body_format_override: errorBody(kind.code),
+      filter: on({ status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `meshgate.local_reply.${status}` } } } }),
+      body_format_override: body(kind),
       ...retryAfter(kind.retryAfter),
     })),
   ];
-  return { mappers, body_format: errorBody('error') };
 }
