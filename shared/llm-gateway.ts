@@ -54,13 +54,14 @@ export type Dialect = (typeof DIALECTS)[number];
 export const LLM_OPERATIONS = {
   '/v1/chat/completions': 'chat',
   '/v1/messages': 'chat',
+  '/v1/messages/count_tokens': 'count_tokens',
   '/v1/completions': 'text_completion',
   '/v1/embeddings': 'embeddings',
 } as const;
 export type LlmOperation = (typeof LLM_OPERATIONS)[keyof typeof LLM_OPERATIONS];
 export const LLM_PATHS = Object.keys(LLM_OPERATIONS) as ReadonlyArray<keyof typeof LLM_OPERATIONS>;
 /** The dialect a client speaks, by the path it calls (the rest: OpenAI's). */
-export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, Dialect>> = { '/v1/messages': 'anthropic' };
+export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, Dialect>> = { '/v1/messages': 'anthropic', '/v1/messages/count_tokens': 'anthropic' };
 
 /** The model table's wire form: the models, and each alias's weighted models. */
 export interface ModelTableWire {

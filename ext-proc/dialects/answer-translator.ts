@@ -22,6 +22,8 @@ export interface AnswerTranslatorOptions {
   /** How much of the answer's text is kept for the request log (0: none). */
   readonly collectBytes: number;
   readonly created: number;
+  /** The call counts tokens (Anthropic's count_tokens): the answer is {input_tokens}. */
+  readonly countTokens?: boolean;
 }
 
 export class AnswerTranslator {
@@ -86,6 +88,7 @@ export class AnswerTranslator {
       parsed = undefined;
     }
     const ok = this.o.status >= 200 && this.o.status < 300;
+    if (ok && this.o.countTokens) return this.counted(whole, parsed);
     if (ok) {
       this.answer = this.o.from.readAnswer(parsed);
       this.usage = this.answer?.usage;
@@ -97,6 +100,21 @@ export class AnswerTranslator {
     if (ok && this.answer) this.whole = Buffer.from(JSON.stringify(this.o.to.writeAnswer(this.answer, this.o.created)));
     else if (ok) this.whole = whole;
     else this.whole = Buffer.from(JSON.stringify(this.o.to.writeError(this.o.from.readError(this.o.status, parsed))));
+    return this.whole;
+  }
+
+  /**
+   * A count of tokens: an Anthropic-dialect service's own answer, which costs nothing; or the
+   * prompt tokens of the one-token call a service without a count API was asked (charged as used).
+   */
+  private counted(whole: Buffer, parsed: unknown): Buffer {
+    if (this.passthrough) {
+      this.usage = { input: 0, output: 0, cachedInput: 0 };
+      this.whole = whole;
+      return Buffer.alloc(0);
+    }
+    this.usage = this.o.from.readAnswer(parsed)?.usage;
+    this.whole = this.usage ? Buffer.from(JSON.stringify({ input_tokens: this.usage.input })) : Buffer.from(JSON.stringify(this.o.to.writeError({ status: 502, kind: 'server', message: 'the service did not say how many tokens the prompt has' })));
     return this.whole;
   }
 

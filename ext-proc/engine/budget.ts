@@ -3,7 +3,7 @@
 //   - Tokens reserved: the request body's length in bytes bounds its prompt tokens (a token is
 //     at least one byte of what the model reads, and the body holds all of it plus JSON), plus
 //     what the call may generate: max_completion_tokens or max_tokens, else the default. An
-//     embeddings call generates none.
+//     embeddings call generates none; counting tokens at a service without a count API, one.
 //   - Cost: tokens at the model's price per million, in micro-units of the currency, rounded up
 //     (a budget is never undercharged by rounding).
 import type { LlmOperation } from '../../shared/llm-gateway.js';
@@ -21,6 +21,7 @@ export interface Reservation {
 /** The output a call may generate, as its body bounds it. */
 function outputBound(parsed: Readonly<Record<string, unknown>>, operation: LlmOperation, defaultMaxTokens: number): number {
   if (operation === 'embeddings') return 0;
+  if (operation === 'count_tokens') return 1;
   for (const field of ['max_completion_tokens', 'max_tokens']) {
     const v = parsed[field];
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;

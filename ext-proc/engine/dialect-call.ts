@@ -20,6 +20,7 @@ export interface DialectRequest {
 }
 
 export function dialectRequest(client: Dialect, service: Dialect, operation: LlmOperation, parsed: Record<string, unknown>, model: string): DialectRequest | ApiError {
+  if (operation === 'count_tokens') return countTokensRequest(service, parsed, model);
   if (operation !== 'chat') return { status: 400, kind: 'invalid_request', message: `the model \`${model}\` is served by a service that speaks the ${service} API, which has no ${operation} API`, param: 'model' };
   if (client === service) {
     // Passed on as it is: whatever the dialect has (extended thinking, documents, …) reaches its own kind of service.
@@ -54,6 +55,27 @@ export function dialectRequest(client: Dialect, service: Dialect, operation: Llm
     neutral,
     streamUsage: neutral.streamUsage,
   };
+}
+
+/**
+ * Anthropic's count_tokens: passed on to an Anthropic-dialect service; a service without a count
+ * API is asked the message with room for one token, and its own tokenizer's prompt count is the
+ * answer (exact for that model, at the price of a prefill, which the call is charged).
+ */
+function countTokensRequest(service: Dialect, parsed: Record<string, unknown>, model: string): DialectRequest | ApiError {
+  let neutral: ChatRequest;
+  try {
+    neutral = SPECS.anthropic.readRequest({ ...parsed, max_tokens: 1 }, service);
+  } catch (err) {
+    if (err instanceof UntranslatableError || err instanceof InvalidRequestError) return { status: 400, kind: 'invalid_request', message: err.message };
+    throw err;
+  }
+  if (service === 'anthropic') {
+    const body = parsed['model'] === model ? undefined : Buffer.from(JSON.stringify({ ...parsed, model }));
+    return { body, setHeaders: body ? [['content-length', String(body.length)]] : [], neutral, streamUsage: false };
+  }
+  const body = Buffer.from(JSON.stringify(SPECS[service].writeRequest({ ...neutral, maxTokens: 1, stream: false, streamUsage: false }, model)));
+  return { body, setHeaders: [[':path', SPECS[service].chatPath], ...SPECS[service].serviceHeaders, ['content-length', String(body.length)]], neutral, streamUsage: false };
 }
 
 export const isApiError = (x: DialectRequest | ApiError): x is ApiError => 'kind' in x;

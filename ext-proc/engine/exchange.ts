@@ -369,6 +369,7 @@ export class Exchange {
       maxBytes: this.s.maxResponseBytes,
       collectBytes: this.logged() ? this.s.logFieldBytes : 0,
       created: Math.floor(this.s.now() / 1000),
+      countTokens: this.operation === 'count_tokens',
     }));
     const out = t.push(chunk);
     if (!endOfStream) return t.rewrites ? encodeContinue('response_body', { body: out }) : plainContinue('response_body');

@@ -77,6 +77,11 @@ describe('LLM gateway: every client dialect to every model service', () => {
       assert.equal(r.response.headers.get('x-meshgate-service'), INSTANCES[backend].replace(/-1$/, ''));
     });
 
+    it(`Anthropic SDK → ${backend} service: count_tokens, by the service's own count`, async () => {
+      const r = await anthropic.messages.countTokens({ model, system: 'be brief', messages: [{ role: 'user', content: 'one two three four five' }] });
+      assert.deepEqual(r, { input_tokens: 7 });
+    });
+
     it(`OpenAI SDK → ${backend} service: a chat completion and its usage`, async () => {
       const r = await openai.chat.completions.create({ model, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello there' }] });
       assert.equal(r.object, 'chat.completion');
@@ -204,6 +209,13 @@ describe('LLM gateway: every client dialect to every model service', () => {
       }
     });
   }
+
+  it('lists the models in each SDK’s shape', async () => {
+    const a = await anthropic.models.list();
+    assert.deepEqual(a.data.map((m) => [m.type, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai]]);
+    const o = await openai.models.list();
+    assert.deepEqual(o.data.map((m) => [m.object, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai]]);
+  });
 
   it('a wrong key: each SDK’s AuthenticationError, the gateway’s refusal in each caller’s error shape', async () => {
     const badAnthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: 'mgk_wrong', maxRetries: 0 });

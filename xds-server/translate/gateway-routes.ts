@@ -10,7 +10,7 @@ import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { gatewayRouteExtras } from './http-filters.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 import { modelApiFilters, modelRoutes } from './model-routes.js';
-import { modelsRoute } from './models-route.js';
+import { modelsRoutes } from './models-route.js';
 import { transcodingRoutes } from './transcoding-routes.js';
 
 function pathRoutes(p: GatewayPathRoute): JsonObject[] {
@@ -25,7 +25,7 @@ export function gatewayRoutes(g: ResolvedGateway, cache: TranslationCache): Json
   const models = g.models;
   if (models) {
     const perFilter = modelApiFilters(models.list, 'models');
-    routes.push(modelsRoute(models.catalog, Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}, models.routing?.aliases));
+    routes.push(...modelsRoutes(models.catalog, Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}, models.routing?.aliases));
     if (models.routing) routes.push(...modelRoutes({ ...models, routing: models.routing }));
   }
   routes.push(...transcodingRoutes(g.transcoded));
