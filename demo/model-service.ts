@@ -34,11 +34,14 @@
 //                                    (demo/anthropic.ts): POST /v1/messages (the anthropic-version
 //                                    header required; streams paced by x-demo-pace-ms too),
 //                                    /v1/messages/count_tokens; no /v1/chat/completions
+// --meta model-dialect=ollama        the service speaks Ollama's chat API instead (demo/ollama.ts):
+//                                    POST /api/chat (newline-delimited JSON streams, paced too)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
 import { GpuSimulator, promptTokens, ServerBusyError, SIM_DEFAULTS, type SimOptions } from './gpu-sim.js';
 import { anthropicError, inputTokens, messagesAnswer, messagesRequestProblem, messagesStream, type AnthropicError } from './anthropic.js';
+import { ollamaAnswer, ollamaChatProblem, ollamaStreamLines } from './ollama.js';
 import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
 
 const flags = instanceFlags('llm-chat', {
@@ -230,6 +233,38 @@ function getVia(port: number, path: string, headers: Record<string, string>): Pr
 
 /** The dialect this service speaks: what it registers as (meta model-dialect). */
 const ANTHROPIC = flags.meta['model-dialect'] === 'anthropic';
+const OLLAMA = flags.meta['model-dialect'] === 'ollama';
+
+/** POST /api/chat, as Ollama's API reference has it. */
+async function ollamaChat(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  let body: unknown;
+  try {
+    body = await readJson(req);
+  } catch (err) {
+    return send(res, 400, { error: `invalid JSON body: ${(err as Error).message}` });
+  }
+  const problem = ollamaChatProblem(body);
+  if (problem) return send(res, 400, { error: problem });
+  const request = body as Record<string, unknown>;
+  const served = (flags.meta['models'] ?? '').split(',');
+  if (!served.includes(String(request['model']))) return send(res, 404, { error: `model '${String(request['model'])}' not found` });
+  if (failStatus) return send(res, failStatus, { error: `${instance} is failing (${failStatus})` });
+  const answer = ollamaAnswer(request);
+  const createdAt = new Date().toISOString();
+  if (request['stream'] === false) {
+    return inSlot(() => send(res, 200, { model: request['model'], created_at: createdAt, message: answer.message, done: true, done_reason: answer.doneReason, total_duration: 1000, prompt_eval_count: answer.promptTokens, eval_count: answer.outputTokens }));
+  }
+  const pace = paceOf(req);
+  return inSlot(async () => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-meshgate-instance': instance });
+    for (const [i, line] of ollamaStreamLines(String(request['model']), answer, createdAt).entries()) {
+      if (pace && i) await new Promise((r) => setTimeout(r, pace));
+      if (res.destroyed) return;
+      res.write(line);
+    }
+    res.end();
+  });
+}
 
 function sendAnthropicError(res: http.ServerResponse, e: AnthropicError): void {
   send(res, e.status, e.body);
@@ -285,6 +320,10 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     return send(res, 200, { object: 'list', data: [{ id: 'meshgate-demo', object: 'model', owned_by: 'meshgate' }] });
   }
   if (req.method === 'GET') return echo(req, url, res);
+  if (OLLAMA) {
+    if (route === 'POST /api/chat') return ollamaChat(req, res);
+    if (url.pathname.startsWith('/v1/') || url.pathname.startsWith('/api/')) return send(res, 404, { error: `no such endpoint: ${route} (this service speaks Ollama's API)` });
+  }
   if (ANTHROPIC) {
     if (route === 'POST /v1/messages' || route === 'POST /v1/messages/count_tokens') return anthropicMessages(req, res, route.endsWith('count_tokens'));
     if (url.pathname.startsWith('/v1/')) return sendAnthropicError(res, anthropicError(404, 'not_found_error', `no such endpoint: ${route} (this service speaks the Messages API)`));

@@ -43,12 +43,14 @@ function hostMetadataAttribute(key: string): string {
 export const RESPONSE_ATTRIBUTES = { status: 'response.code', service: hostMetadataAttribute(HOST_SERVICE_METADATA_KEY) } as const;
 
 /**
- * The model API dialects: what a client speaks at the gateway, and what a model service speaks
- * (service meta `model-dialect`, or per service in a model-route entry). The processor
- * translates between them (ext-proc/dialects/).
+ * The model API dialects a model service speaks (service meta `model-dialect`, or per service in
+ * a model-route entry): OpenAI's Chat Completions, Anthropic's Messages, Ollama's chat. And
+ * those a caller speaks at the gateway, by the path it calls: Chat Completions, Messages. The
+ * processor translates between them (ext-proc/dialects/).
  */
-export const DIALECTS = ['openai', 'anthropic'] as const;
+export const DIALECTS = ['openai', 'anthropic', 'ollama'] as const;
 export type Dialect = (typeof DIALECTS)[number];
+export type ClientDialect = 'openai' | 'anthropic';
 
 /** The model API paths the processor reads, and the operation of each (gen_ai.operation.name). */
 export const LLM_OPERATIONS = {
@@ -61,7 +63,7 @@ export const LLM_OPERATIONS = {
 export type LlmOperation = (typeof LLM_OPERATIONS)[keyof typeof LLM_OPERATIONS];
 export const LLM_PATHS = Object.keys(LLM_OPERATIONS) as ReadonlyArray<keyof typeof LLM_OPERATIONS>;
 /** The dialect a client speaks, by the path it calls (the rest: OpenAI's). */
-export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, Dialect>> = { '/v1/messages': 'anthropic', '/v1/messages/count_tokens': 'anthropic' };
+export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, ClientDialect>> = { '/v1/messages': 'anthropic', '/v1/messages/count_tokens': 'anthropic' };
 
 /** The model table's wire form: the models, and each alias's weighted models. */
 export interface ModelTableWire {

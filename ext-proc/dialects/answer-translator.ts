@@ -5,12 +5,13 @@
 // `maxBytes`), then translated whole. When both sides speak one dialect the bytes pass unchanged
 // and are only read.
 import type { Answer, StreamEvent, Usage } from './neutral.js';
-import type { DialectSpec, StreamReader, StreamWriter } from './specs.js';
-import { SseSplitter } from './sse.js';
+import type { ClientSpec, ServiceSpec, StreamReader, StreamWriter } from './specs.js';
+import { NdjsonSplitter } from './ndjson.js';
+import { SseSplitter, type SseEvent } from './sse.js';
 
 export interface AnswerTranslatorOptions {
-  readonly from: DialectSpec;
-  readonly to: DialectSpec;
+  readonly from: ServiceSpec;
+  readonly to: ClientSpec;
   /** The call asked for a stream. */
   readonly stream: boolean;
   /** The caller asked for usage in its stream (OpenAI's include_usage). */
@@ -29,7 +30,7 @@ export interface AnswerTranslatorOptions {
 export class AnswerTranslator {
   private readonly passthrough: boolean;
   private readonly streaming: boolean;
-  private readonly splitter: SseSplitter | undefined;
+  private readonly splitter: SseSplitter | NdjsonSplitter | undefined;
   private readonly reader: StreamReader | undefined;
   private readonly writer: StreamWriter | undefined;
   private held: Buffer[] = [];
@@ -44,10 +45,10 @@ export class AnswerTranslator {
   whole: Buffer | undefined;
 
   constructor(private readonly o: AnswerTranslatorOptions) {
-    this.passthrough = o.from.dialect === o.to.dialect;
+    this.passthrough = (o.from.dialect as string) === o.to.dialect;
     this.streaming = o.stream && o.status >= 200 && o.status < 300;
     if (this.streaming) {
-      this.splitter = new SseSplitter();
+      this.splitter = o.from.framing === 'ndjson' ? new NdjsonSplitter() : new SseSplitter();
       this.reader = o.from.streamReader();
       this.writer = this.passthrough ? undefined : o.to.streamWriter(o.streamUsage, o.created);
     }
@@ -118,7 +119,7 @@ export class AnswerTranslator {
     return this.whole;
   }
 
-  private events(events: ReturnType<SseSplitter['push']>, chunk: Buffer, ended = false): Buffer {
+  private events(events: readonly SseEvent[], chunk: Buffer, ended = false): Buffer {
     const out: string[] = [];
     for (const e of events) {
       for (const n of this.reader!.read(e)) {

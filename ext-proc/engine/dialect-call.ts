@@ -3,10 +3,10 @@
 // read into the neutral form (a request the service's dialect cannot express is refused here, in
 // the caller's dialect, with the feature's name) and written in the service's; a call whose both
 // sides speak one dialect keeps its bytes (an alias resolved is the one change).
-import type { LlmOperation } from '../../shared/llm-gateway.js';
+import type { ClientDialect, LlmOperation } from '../../shared/llm-gateway.js';
 import { type ApiError, type ChatRequest, type Dialect, InvalidRequestError, UntranslatableError } from '../dialects/neutral.js';
 import { readOpenAiError } from '../dialects/openai-answer.js';
-import { SPECS } from '../dialects/specs.js';
+import { CLIENTS, SERVICES } from '../dialects/specs.js';
 
 export interface DialectRequest {
   /** The service's body; undefined: the caller's bytes go on. */
@@ -19,14 +19,14 @@ export interface DialectRequest {
   readonly streamUsage: boolean;
 }
 
-export function dialectRequest(client: Dialect, service: Dialect, operation: LlmOperation, parsed: Record<string, unknown>, model: string): DialectRequest | ApiError {
+export function dialectRequest(client: ClientDialect, service: Dialect, operation: LlmOperation, parsed: Record<string, unknown>, model: string): DialectRequest | ApiError {
   if (operation === 'count_tokens') return countTokensRequest(service, parsed, model);
   if (operation !== 'chat') return { status: 400, kind: 'invalid_request', message: `the model \`${model}\` is served by a service that speaks the ${service} API, which has no ${operation} API`, param: 'model' };
-  if (client === service) {
+  if ((client as string) === service) {
     // Passed on as it is: whatever the dialect has (extended thinking, documents, …) reaches its own kind of service.
     let neutral: ChatRequest | undefined;
     try {
-      neutral = SPECS[client].readRequest(parsed, service);
+      neutral = CLIENTS[client].readRequest(parsed, service);
     } catch {
       neutral = undefined;
     }
@@ -35,7 +35,7 @@ export function dialectRequest(client: Dialect, service: Dialect, operation: Llm
   }
   let neutral: ChatRequest;
   try {
-    neutral = SPECS[client].readRequest(parsed, service);
+    neutral = CLIENTS[client].readRequest(parsed, service);
   } catch (err) {
     if (err instanceof UntranslatableError) return { status: 400, kind: 'invalid_request', message: err.message, param: err.feature, code: 'untranslatable_feature' };
     if (err instanceof InvalidRequestError) return { status: 400, kind: 'invalid_request', message: err.message, ...(err.param ? { param: err.param } : {}) };
@@ -43,7 +43,7 @@ export function dialectRequest(client: Dialect, service: Dialect, operation: Llm
   }
   let written: Record<string, unknown>;
   try {
-    written = SPECS[service].writeRequest(neutral, model);
+    written = SERVICES[service].writeRequest(neutral, model);
   } catch (err) {
     if (err instanceof UntranslatableError || err instanceof InvalidRequestError) return { status: 400, kind: 'invalid_request', message: err.message, ...(err instanceof UntranslatableError ? { param: err.feature, code: 'untranslatable_feature' } : {}) };
     throw err;
@@ -51,7 +51,7 @@ export function dialectRequest(client: Dialect, service: Dialect, operation: Llm
   const body = Buffer.from(JSON.stringify(written));
   return {
     body,
-    setHeaders: [[':path', SPECS[service].chatPath], ...SPECS[service].serviceHeaders, ['content-length', String(body.length)]],
+    setHeaders: [[':path', SERVICES[service].chatPath], ...SERVICES[service].serviceHeaders, ['content-length', String(body.length)]],
     neutral,
     streamUsage: neutral.streamUsage,
   };
@@ -65,7 +65,7 @@ export function dialectRequest(client: Dialect, service: Dialect, operation: Llm
 function countTokensRequest(service: Dialect, parsed: Record<string, unknown>, model: string): DialectRequest | ApiError {
   let neutral: ChatRequest;
   try {
-    neutral = SPECS.anthropic.readRequest({ ...parsed, max_tokens: 1 }, service);
+    neutral = CLIENTS.anthropic.readRequest({ ...parsed, max_tokens: 1 }, service);
   } catch (err) {
     if (err instanceof UntranslatableError || err instanceof InvalidRequestError) return { status: 400, kind: 'invalid_request', message: err.message };
     throw err;
@@ -74,18 +74,18 @@ function countTokensRequest(service: Dialect, parsed: Record<string, unknown>, m
     const body = parsed['model'] === model ? undefined : Buffer.from(JSON.stringify({ ...parsed, model }));
     return { body, setHeaders: body ? [['content-length', String(body.length)]] : [], neutral, streamUsage: false };
   }
-  const body = Buffer.from(JSON.stringify(SPECS[service].writeRequest({ ...neutral, maxTokens: 1, stream: false, streamUsage: false }, model)));
-  return { body, setHeaders: [[':path', SPECS[service].chatPath], ...SPECS[service].serviceHeaders, ['content-length', String(body.length)]], neutral, streamUsage: false };
+  const body = Buffer.from(JSON.stringify(SERVICES[service].writeRequest({ ...neutral, maxTokens: 1, stream: false, streamUsage: false }, model)));
+  return { body, setHeaders: [[':path', SERVICES[service].chatPath], ...SERVICES[service].serviceHeaders, ['content-length', String(body.length)]], neutral, streamUsage: false };
 }
 
 export const isApiError = (x: DialectRequest | ApiError): x is ApiError => 'kind' in x;
 
 /** An error the gateway answers itself, in the caller's dialect (the processor writes its errors in OpenAI's). */
-export function errorInDialect(client: Dialect, status: number, openAiBody: unknown): Buffer {
+export function errorInDialect(client: ClientDialect, status: number, openAiBody: unknown): Buffer {
   if (client === 'openai') return Buffer.from(JSON.stringify(openAiBody));
-  return Buffer.from(JSON.stringify(SPECS[client].writeError(readOpenAiError(status, openAiBody))));
+  return Buffer.from(JSON.stringify(CLIENTS[client].writeError(readOpenAiError(status, openAiBody))));
 }
 
-export function apiErrorBody(client: Dialect, e: ApiError): Buffer {
-  return Buffer.from(JSON.stringify(SPECS[client].writeError(e)));
+export function apiErrorBody(client: ClientDialect, e: ApiError): Buffer {
+  return Buffer.from(JSON.stringify(CLIENTS[client].writeError(e)));
 }

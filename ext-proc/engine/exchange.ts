@@ -16,10 +16,10 @@
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
 import { randomBytes } from 'node:crypto';
-import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_DIALECT_OF_PATH, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
+import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_DIALECT_OF_PATH, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
 import { AnswerTranslator } from '../dialects/answer-translator.js';
 import { answerText, conversationText, type Usage as TokenUsage } from '../dialects/neutral.js';
-import { SPECS } from '../dialects/specs.js';
+import { CLIENTS, SERVICES } from '../dialects/specs.js';
 import { apiErrorBody, dialectRequest, errorInDialect, isApiError, type DialectRequest } from './dialect-call.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
@@ -138,7 +138,7 @@ export class Exchange {
   /** The call's place in a saturated pool: its policy's priority (a caller may lower it) and tenant weight. */
   private caller: Caller = { priority: 'standard', tenant: '', weight: 1 };
   /** The dialect the caller speaks (by the path it called), and the one the model's services speak. */
-  private client: Dialect = 'openai';
+  private client: ClientDialect = 'openai';
   private service_: Dialect = 'openai';
   /** Set when either side speaks another dialect than OpenAI's: the request as the service gets it. */
   private dialect: DialectRequest | undefined;
@@ -361,8 +361,8 @@ export class Exchange {
    */
   private translatedBody(chunk: Buffer, endOfStream: boolean): Buffer {
     const t = (this.translator ??= new AnswerTranslator({
-      from: SPECS[this.service_],
-      to: SPECS[this.client],
+      from: SERVICES[this.service_],
+      to: CLIENTS[this.client],
       stream: this.request?.stream === true,
       streamUsage: this.dialect!.streamUsage,
       status: this.status,

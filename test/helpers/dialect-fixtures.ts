@@ -164,3 +164,26 @@ export const ANTHROPIC_NOT_FOUND = { type: 'error', error: { type: 'not_found_er
 
 /** platform.openai.com/docs/guides/error-codes: the error shape. */
 export const OPENAI_RATE_LIMITED = { error: { message: 'Rate limit reached for requests', type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' } };
+
+/** github.com/ollama/ollama docs/api.md, "Chat request (with tools)": the answer, a tool call. */
+export const OLLAMA_TOOL_ANSWER = {
+  model: 'llama3.2',
+  created_at: '2024-07-22T20:33:28.123648Z',
+  message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_current_weather', arguments: { format: 'celsius', location: 'Paris, FR' } } }] },
+  done_reason: 'stop',
+  done: true,
+  total_duration: 885095291,
+  load_duration: 3753500,
+  prompt_eval_count: 122,
+  prompt_eval_duration: 328493000,
+  eval_count: 33,
+  eval_duration: 552222000,
+};
+
+/** github.com/ollama/ollama docs/api.md, "Chat request (streaming)": pieces of the message, then the counts. */
+export const OLLAMA_TEXT_STREAM = [
+  '{"model":"llama3.2","created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":"The","images":null},"done":false}',
+  '{"model":"llama3.2","created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":" sky","images":null},"done":false}',
+  '{"model":"llama3.2","created_at":"2023-08-04T19:22:45.499127Z","message":{"role":"assistant","content":""},"done":true,"total_duration":4883583458,"load_duration":1334875,"prompt_eval_count":26,"prompt_eval_duration":342546000,"eval_count":282,"eval_duration":4535599000}',
+  '',
+].join('\n');

@@ -1,7 +1,7 @@
 // Every client dialect to every model service: the official Anthropic SDK and the official
 // OpenAI SDK, unchanged, through the real gateway (Consul, xds-server, Envoy, the processor),
-// against a service that speaks OpenAI's Chat Completions and one that speaks Anthropic's
-// Messages API (demo/model-service.ts with meta model-dialect=anthropic). For each pair: chat,
+// against a service that speaks OpenAI's Chat Completions, one that speaks Anthropic's Messages
+// API and one that speaks Ollama's chat API (demo/model-service.ts with meta model-dialect). For each pair: chat,
 // a stream (its events in order, arriving as the service paces them), a tool round trip, an
 // image, token counts, and errors as each SDK's own classes (the gateway's own refusals in the
 // caller's error shape too); API keys taken the way each SDK sends them; a feature one side
@@ -15,10 +15,10 @@ import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 
 /** The model each backend dialect serves. */
-const MODELS = { openai: 'oa-model', anthropic: 'an-model' } as const;
-const INSTANCES = { openai: 'chat-oa-1', anthropic: 'chat-an-1' } as const;
+const MODELS = { openai: 'oa-model', anthropic: 'an-model', ollama: 'ol-model' } as const;
+const INSTANCES = { openai: 'chat-oa-1', anthropic: 'chat-an-1', ollama: 'chat-ol-1' } as const;
 type Dialect = keyof typeof MODELS;
-const BACKENDS: readonly Dialect[] = ['openai', 'anthropic'];
+const BACKENDS: readonly Dialect[] = ['openai', 'anthropic', 'ollama'];
 const IMAGE = '/9j/4AAQSkZJRgABAQ==';
 const KEY = 'mgk_dialects_test_0123456789';
 /** One credential for both SDKs: Anthropic's sends x-api-key, OpenAI's Authorization: Bearer. */
@@ -42,6 +42,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
     mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY });
     await mesh.addInstance({ service: 'chat-oa', id: INSTANCES.openai, meta: { models: MODELS.openai } });
     await mesh.addInstance({ service: 'chat-an', id: INSTANCES.anthropic, meta: { models: MODELS.anthropic, 'model-dialect': 'anthropic' } });
+    await mesh.addInstance({ service: 'chat-ol', id: INSTANCES.ollama, meta: { models: MODELS.ollama, 'model-dialect': 'ollama' } });
     anthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
     openai = new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
     await waitFor(
@@ -63,6 +64,8 @@ describe('LLM gateway: every client dialect to every model service', () => {
 
   for (const backend of BACKENDS) {
     const model = MODELS[backend];
+    // Ollama cannot be told to call a tool (it has no tool_choice): its model calls one when offered.
+    const forcing = backend !== 'ollama';
 
     it(`Anthropic SDK → ${backend} service: a message, its usage, the instance that answered`, async () => {
       const r = await anthropic.messages.create({ model, max_tokens: 64, system: 'be brief', messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
@@ -133,7 +136,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
     it(`Anthropic SDK → ${backend} service: a tool use round trip`, async () => {
       const tools: Anthropic.Tool[] = [{ name: 'get_weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { input: { type: 'string' } }, required: ['input'] } }];
       const asked = 'weather in Paris';
-      const first = await anthropic.messages.create({ model, max_tokens: 64, tools, tool_choice: { type: 'tool', name: 'get_weather' }, messages: [{ role: 'user', content: asked }] });
+      const first = await anthropic.messages.create({ model, max_tokens: 64, tools, ...(forcing ? { tool_choice: { type: 'tool' as const, name: 'get_weather' } } : {}), messages: [{ role: 'user', content: asked }] });
       assert.equal(first.stop_reason, 'tool_use');
       const call = first.content.find((b) => b.type === 'tool_use');
       assert.ok(call && call.type === 'tool_use', JSON.stringify(first.content));
@@ -151,7 +154,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
       });
       assert.deepEqual(second.content, [{ type: 'text', text: 'Tool said: sunny, 21 degrees' }]);
       // Streamed, the tool call's input arrives as partial JSON and is whole at the end.
-      const streamed = await anthropic.messages.stream({ model, max_tokens: 64, tools, tool_choice: { type: 'any' }, messages: [{ role: 'user', content: asked }] }).finalMessage();
+      const streamed = await anthropic.messages.stream({ model, max_tokens: 64, tools, ...(forcing ? { tool_choice: { type: 'any' as const } } : {}), messages: [{ role: 'user', content: asked }] }).finalMessage();
       const streamedCall = streamed.content.find((b) => b.type === 'tool_use');
       assert.deepEqual(streamedCall && streamedCall.type === 'tool_use' ? [streamedCall.name, streamedCall.input] : undefined, ['get_weather', { input: asked }]);
       assert.equal(streamed.stop_reason, 'tool_use');
@@ -160,7 +163,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
     it(`OpenAI SDK → ${backend} service: a tool call round trip, streamed too`, async () => {
       const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { input: { type: 'string' } } } } }];
       const asked = 'weather in Oslo';
-      const first = await openai.chat.completions.create({ model, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } }, messages: [{ role: 'user', content: asked }] });
+      const first = await openai.chat.completions.create({ model, tools, ...(forcing ? { tool_choice: { type: 'function' as const, function: { name: 'get_weather' } } } : {}), messages: [{ role: 'user', content: asked }] });
       assert.equal(first.choices[0]!.finish_reason, 'tool_calls');
       const call = first.choices[0]!.message.tool_calls?.[0];
       assert.ok(call && call.type === 'function');
@@ -172,7 +175,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
         messages: [{ role: 'user', content: asked }, first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'rain' }],
       });
       assert.equal(second.choices[0]!.message.content, 'Tool said: rain');
-      const stream = openai.chat.completions.stream({ model, tools, tool_choice: 'required', messages: [{ role: 'user', content: asked }] });
+      const stream = openai.chat.completions.stream({ model, tools, ...(forcing ? { tool_choice: 'required' as const } : {}), messages: [{ role: 'user', content: asked }] });
       const done = await stream.finalChatCompletion();
       const streamedCall = done.choices[0]!.message.tool_calls?.[0];
       assert.ok(streamedCall && streamedCall.type === 'function');
@@ -191,7 +194,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
       });
       const text = a.content[0]!.type === 'text' ? a.content[0]!.text : '';
       // Each service says it saw an image in its own words (the OpenAI demo names the part's type).
-      const saw = backend === 'anthropic' ? /what is this \(with 1 image\)/ : /\[image_url\]\nwhat is this/;
+      const saw = backend === 'openai' ? /\[image_url\]\nwhat is this/ : /what is this \(with 1 image\)/;
       assert.match(text, saw);
       assert.match(o.choices[0]!.message.content ?? '', saw);
     });
@@ -212,9 +215,9 @@ describe('LLM gateway: every client dialect to every model service', () => {
 
   it('lists the models in each SDK’s shape', async () => {
     const a = await anthropic.models.list();
-    assert.deepEqual(a.data.map((m) => [m.type, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai]]);
+    assert.deepEqual(a.data.map((m) => [m.type, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai], ['model', MODELS.ollama]]);
     const o = await openai.models.list();
-    assert.deepEqual(o.data.map((m) => [m.object, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai]]);
+    assert.deepEqual(o.data.map((m) => [m.object, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai], ['model', MODELS.ollama]]);
   });
 
   it('a wrong key: each SDK’s AuthenticationError, the gateway’s refusal in each caller’s error shape', async () => {
@@ -239,6 +242,10 @@ describe('LLM gateway: every client dialect to every model service', () => {
       anthropic.messages.create({ model: MODELS.openai, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'x' }] }),
       (e: unknown) => e instanceof Anthropic.BadRequestError && /`thinking` cannot be translated for a service that speaks the openai API/.test(e.message) && (e.error as { error?: { type?: string } }).error?.type === 'invalid_request_error',
     );
+    await assert.rejects(
+      openai.chat.completions.create({ model: MODELS.ollama, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required', messages: [{ role: 'user', content: 'x' }] }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === 'tool_choice' && /Ollama decides itself/.test(e.message),
+    );
     // The same feature reaches a service of the caller's own dialect untouched.
     await anthropic.messages.create({ model: MODELS.anthropic, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'x' }] });
   });
@@ -250,6 +257,8 @@ describe('LLM gateway: every client dialect to every model service', () => {
       ['openai', 'anthropic'],
       ['anthropic', 'anthropic'],
       ['openai', 'openai'],
+      ['anthropic', 'ollama'],
+      ['openai', 'ollama'],
     ] as const) {
       const model = MODELS[service];
       const line = metrics.split('\n').find((l) => l.startsWith('gen_ai_client_token_usage_count{') && l.includes(`gen_ai_request_model="${model}"`) && l.includes(`client_dialect="${client}",service_dialect="${service}"`) && l.includes('gen_ai_token_type="output"'));

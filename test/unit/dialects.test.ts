@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { AnswerTranslator } from '../../ext-proc/dialects/answer-translator.js';
 import { readAnthropicRequest, writeAnthropicRequest } from '../../ext-proc/dialects/anthropic-request.js';
 import { InvalidRequestError, UntranslatableError } from '../../ext-proc/dialects/neutral.js';
+import { writeOllamaRequest } from '../../ext-proc/dialects/ollama.js';
 import { readOpenAiRequest, writeOpenAiRequest } from '../../ext-proc/dialects/openai-request.js';
-import { SPECS } from '../../ext-proc/dialects/specs.js';
+import { CLIENTS, SERVICES } from '../../ext-proc/dialects/specs.js';
 import { SseSplitter } from '../../ext-proc/dialects/sse.js';
 import {
   ANTHROPIC_IMAGE_MESSAGE,
@@ -15,6 +16,8 @@ import {
   ANTHROPIC_TOOL_ANSWER,
   ANTHROPIC_TOOL_ROUND_TRIP,
   ANTHROPIC_TOOL_STREAM,
+  OLLAMA_TEXT_STREAM,
+  OLLAMA_TOOL_ANSWER,
   OPENAI_IMAGE_MESSAGE,
   OPENAI_RATE_LIMITED,
   OPENAI_TEXT_STREAM,
@@ -24,8 +27,8 @@ import {
 
 const json = (x: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(x)) as Record<string, unknown>;
 
-function translator(from: 'openai' | 'anthropic', to: 'openai' | 'anthropic', o: { stream: boolean; status?: number; streamUsage?: boolean }): AnswerTranslator {
-  return new AnswerTranslator({ from: SPECS[from], to: SPECS[to], stream: o.stream, streamUsage: o.streamUsage ?? false, status: o.status ?? 200, maxBytes: 1 << 20, collectBytes: 1024, created: 1699896916 });
+function translator(from: 'openai' | 'anthropic' | 'ollama', to: 'openai' | 'anthropic', o: { stream: boolean; status?: number; streamUsage?: boolean }): AnswerTranslator {
+  return new AnswerTranslator({ from: SERVICES[from], to: CLIENTS[to], stream: o.stream, streamUsage: o.streamUsage ?? false, status: o.status ?? 200, maxBytes: 1 << 20, collectBytes: 1024, created: 1699896916 });
 }
 
 /** The caller's bytes for a service's answer cut into pieces at `cuts`. */
@@ -149,9 +152,9 @@ describe('answers between dialects', () => {
   });
 
   it('cached prompt tokens: Chat Completions counts them in prompt_tokens, the Messages API apart', () => {
-    const a = SPECS.openai.readAnswer({ ...OPENAI_TOOL_ANSWER, usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_tokens_details: { cached_tokens: 60 } } })!;
-    assert.deepEqual(SPECS.anthropic.writeAnswer(a, 0)['usage'], { input_tokens: 40, output_tokens: 5, cache_read_input_tokens: 60, cache_creation_input_tokens: 0 });
-    assert.deepEqual(SPECS.anthropic.readAnswer(SPECS.anthropic.writeAnswer(a, 0))!.usage, a.usage);
+    const a = SERVICES.openai.readAnswer({ ...OPENAI_TOOL_ANSWER, usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_tokens_details: { cached_tokens: 60 } } })!;
+    assert.deepEqual(CLIENTS.anthropic.writeAnswer(a, 0)['usage'], { input_tokens: 40, output_tokens: 5, cache_read_input_tokens: 60, cache_creation_input_tokens: 0 });
+    assert.deepEqual(SERVICES.anthropic.readAnswer(CLIENTS.anthropic.writeAnswer(a, 0))!.usage, a.usage);
   });
 
   it('errors in the caller’s shape, the status kept', () => {
@@ -216,5 +219,64 @@ describe('streams between dialects, cut at every byte', () => {
   it('Chat Completions usage in the stream only when the caller asked for it', () => {
     const without = translated(translator('anthropic', 'openai', { stream: true, streamUsage: false }), Buffer.from(ANTHROPIC_TOOL_STREAM), []);
     assert.doesNotMatch(without, /"usage"/);
+  });
+});
+
+describe('Ollama as a service', () => {
+  it('a tool round trip with an image, as Ollama\u2019s chat takes it: base64 images, tool results by name, sampling in options', () => {
+    const neutral = readAnthropicRequest(
+      json({
+        ...ANTHROPIC_TOOL_ROUND_TRIP,
+        temperature: 0.2,
+        stop_sequences: ['END'],
+        messages: [{ role: 'user', content: [ANTHROPIC_IMAGE_MESSAGE.content[0], { type: 'text', text: "What's the weather like in San Francisco?" }] }, ...ANTHROPIC_TOOL_ROUND_TRIP.messages.slice(1)],
+      }),
+      'ollama',
+    );
+    assert.deepEqual(writeOllamaRequest(neutral, 'llama3.2'), {
+      model: 'llama3.2',
+      messages: [
+        { role: 'system', content: 'You are a helpful assistant.' },
+        { role: 'user', content: "What's the weather like in San Francisco?", images: ['/9j/4AAQSkZJRg=='] },
+        { role: 'assistant', content: "I'll check the current weather in San Francisco for you.", tool_calls: [{ function: { name: 'get_weather', arguments: { location: 'San Francisco, CA' } } }] },
+        { role: 'tool', content: '15 degrees', tool_name: 'get_weather' },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Get the current weather in a given location', parameters: ANTHROPIC_TOOL_ROUND_TRIP.tools[0]!.input_schema } }],
+      options: { temperature: 0.2, num_predict: 1024, stop: ['END'] },
+      stream: false,
+    });
+  });
+
+  it('refuses what Ollama cannot be told, naming it: a forced tool, an image by URL', () => {
+    const base = { model: 'm', tools: [{ type: 'function', function: { name: 'f' } }], messages: [{ role: 'user', content: 'x' }] };
+    assert.throws(() => writeOllamaRequest(readOpenAiRequest(json({ ...base, tool_choice: 'required' }), 'ollama'), 'm'), (e: unknown) => e instanceof UntranslatableError && e.feature === 'tool_choice');
+    const link = { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] };
+    assert.throws(() => writeOllamaRequest(readOpenAiRequest(json(link), 'ollama'), 'm'), (e: unknown) => e instanceof UntranslatableError && /an image by URL/.test(e.message));
+  });
+
+  it('its answer with a tool call, for both kinds of caller: the call given an id, the counts as usage', () => {
+    const toOpenAi = JSON.parse(translated(translator('ollama', 'openai', { stream: false }), Buffer.from(JSON.stringify(OLLAMA_TOOL_ANSWER)), [5]));
+    const call = toOpenAi.choices[0].message.tool_calls[0];
+    assert.match(call.id, /^call_[0-9a-f]{24}$/);
+    assert.deepEqual([call.function.name, JSON.parse(call.function.arguments)], ['get_current_weather', { format: 'celsius', location: 'Paris, FR' }]);
+    assert.equal(toOpenAi.choices[0].finish_reason, 'tool_calls');
+    assert.deepEqual(toOpenAi.usage, { prompt_tokens: 122, completion_tokens: 33, total_tokens: 155 });
+    const toAnthropic = JSON.parse(translated(translator('ollama', 'anthropic', { stream: false }), Buffer.from(JSON.stringify(OLLAMA_TOOL_ANSWER)), []));
+    assert.deepEqual(toAnthropic.content, [{ type: 'tool_use', id: call.id, name: 'get_current_weather', input: { format: 'celsius', location: 'Paris, FR' } }]);
+    assert.equal(toAnthropic.stop_reason, 'tool_use');
+  });
+
+  it('its newline-delimited stream, as Messages events and as Chat Completions chunks, cut at every byte', () => {
+    const bytes = Buffer.from(OLLAMA_TEXT_STREAM);
+    const asAnthropic = translated(translator('ollama', 'anthropic', { stream: true }), bytes, []);
+    const evs = events(asAnthropic);
+    assert.equal(evs.filter((e) => e['type'] === 'content_block_delta').map((e) => (e['delta'] as { text: string }).text).join(''), 'The sky');
+    assert.deepEqual((evs.find((e) => e['type'] === 'message_delta') as { usage: unknown }).usage, { input_tokens: 26, output_tokens: 282, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    const asOpenAi = translated(translator('ollama', 'openai', { stream: true, streamUsage: true }), bytes, []);
+    assert.match(asOpenAi, /"usage":\{"prompt_tokens":26,"completion_tokens":282,"total_tokens":308\}/);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      assert.equal(translated(translator('ollama', 'anthropic', { stream: true }), bytes, [cut]), asAnthropic, `cut at ${cut}`);
+      assert.equal(translated(translator('ollama', 'openai', { stream: true, streamUsage: true }), bytes, [cut]), asOpenAi, `cut at ${cut}`);
+    }
   });
 });

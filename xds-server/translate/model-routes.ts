@@ -101,7 +101,9 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
     const own = limits ? routeModelLimits(limits) : {};
     return {
       name: `model:${m.id}`,
-      match: { prefix: '/v1/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
+      // Any path: a service of another dialect is called on its own (Ollama's /api/chat); only the
+      // processor sets the metadata, and it does so for model API calls alone.
+      match: { prefix: '/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
       route: { cluster: m.target.id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
       response_headers_to_add: [
         { header: { key: SERVICE_HEADER, value: `%UPSTREAM_METADATA(meshgate:${HOST_SERVICE_METADATA_KEY})%` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
