@@ -45,25 +45,27 @@ export const RESPONSE_ATTRIBUTES = { status: 'response.code', service: hostMetad
 /**
  * The model API dialects a model service speaks (service meta `model-dialect`, or per service in
  * a model-route entry): OpenAI's Chat Completions, Anthropic's Messages, Ollama's chat. And
- * those a caller speaks at the gateway, by the path it calls: Chat Completions, Messages. The
+ * those a caller speaks at the gateway, by the path it calls: Chat Completions, Messages,
+ * OpenAI's Responses (stateless). The
  * processor translates between them (ext-proc/dialects/).
  */
 export const DIALECTS = ['openai', 'anthropic', 'ollama'] as const;
 export type Dialect = (typeof DIALECTS)[number];
-export type ClientDialect = 'openai' | 'anthropic';
+export type ClientDialect = 'openai' | 'anthropic' | 'openai-responses';
 
 /** The model API paths the processor reads, and the operation of each (gen_ai.operation.name). */
 export const LLM_OPERATIONS = {
   '/v1/chat/completions': 'chat',
   '/v1/messages': 'chat',
   '/v1/messages/count_tokens': 'count_tokens',
+  '/v1/responses': 'chat',
   '/v1/completions': 'text_completion',
   '/v1/embeddings': 'embeddings',
 } as const;
 export type LlmOperation = (typeof LLM_OPERATIONS)[keyof typeof LLM_OPERATIONS];
 export const LLM_PATHS = Object.keys(LLM_OPERATIONS) as ReadonlyArray<keyof typeof LLM_OPERATIONS>;
 /** The dialect a client speaks, by the path it calls (the rest: OpenAI's). */
-export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, ClientDialect>> = { '/v1/messages': 'anthropic', '/v1/messages/count_tokens': 'anthropic' };
+export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, ClientDialect>> = { '/v1/messages': 'anthropic', '/v1/messages/count_tokens': 'anthropic', '/v1/responses': 'openai-responses' };
 
 /** The model table's wire form: the models, and each alias's weighted models. */
 export interface ModelTableWire {

@@ -13,6 +13,9 @@ import { OllamaStreamReader } from './ollama-stream.js';
 import { readOpenAiRequest, writeOpenAiRequest } from './openai-request.js';
 import { readOpenAiAnswer, readOpenAiError, writeOpenAiAnswer, writeOpenAiError } from './openai-answer.js';
 import { OpenAiStreamReader, OpenAiStreamWriter } from './openai-stream.js';
+import { writeResponsesAnswer } from './responses-answer.js';
+import { readResponsesRequest } from './responses-request.js';
+import { ResponsesStreamWriter } from './responses-stream.js';
 import type { Json } from './read-json.js';
 import type { SseEvent } from './sse.js';
 
@@ -94,5 +97,12 @@ export const CLIENTS: Readonly<Record<ClientDialect, ClientSpec>> = {
     writeAnswer: (a) => writeAnthropicAnswer(a),
     writeError: writeAnthropicError,
     streamWriter: () => new AnthropicStreamWriter(),
+  },
+  'openai-responses': {
+    dialect: 'openai-responses',
+    readRequest: readResponsesRequest,
+    writeAnswer: writeResponsesAnswer,
+    writeError: writeOpenAiError,
+    streamWriter: (_withUsage, created) => new ResponsesStreamWriter(created),
   },
 };

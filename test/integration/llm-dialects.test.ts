@@ -1,5 +1,5 @@
 // Every client dialect to every model service: the official Anthropic SDK and the official
-// OpenAI SDK, unchanged, through the real gateway (Consul, xds-server, Envoy, the processor),
+// OpenAI SDK (Chat Completions and the Responses API), unchanged, through the real gateway (Consul, xds-server, Envoy, the processor),
 // against a service that speaks OpenAI's Chat Completions, one that speaks Anthropic's Messages
 // API and one that speaks Ollama's chat API (demo/model-service.ts with meta model-dialect). For each pair: chat,
 // a stream (its events in order, arriving as the service paces them), a tool round trip, an
@@ -182,6 +182,46 @@ describe('LLM gateway: every client dialect to every model service', () => {
       assert.deepEqual([streamedCall.function.name, JSON.parse(streamedCall.function.arguments)], ['get_weather', { input: asked }]);
     });
 
+    it(`OpenAI SDK, Responses API → ${backend} service: a response, its usage, stored nowhere`, async () => {
+      const r = await openai.responses.create({ model, instructions: 'be brief', input: 'hello there', store: false });
+      assert.equal(r.object, 'response');
+      assert.equal(r.status, 'completed');
+      assert.equal(r.output_text, 'You said: hello there');
+      assert.equal((r as unknown as { store: boolean }).store, false, 'the gateway keeps no responses');
+      assert.deepEqual([r.usage?.input_tokens, r.usage?.output_tokens, r.usage?.total_tokens], [4, 4, 8]);
+    });
+
+    it(`OpenAI SDK, Responses API → ${backend} service: a stream, its events in order, arriving as paced`, async () => {
+      const stream = openai.responses.stream({ model, input: 'one two three four' }, { headers: { 'x-demo-pace-ms': '120' } });
+      const seen: Array<{ type: string; at: number }> = [];
+      const started = Date.now();
+      for await (const e of stream) seen.push({ type: e.type, at: Date.now() - started });
+      const final = await stream.finalResponse();
+      assert.equal(final.output_text, 'You said: one two three four');
+      assert.equal(final.usage?.output_tokens, 6);
+      const types = seen.map((e) => e.type);
+      assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+      assert.deepEqual(types.slice(-4), ['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+      const deltas = seen.filter((e) => e.type === 'response.output_text.delta');
+      assert.equal(deltas.length, 6);
+      assert.ok(deltas[deltas.length - 1]!.at - deltas[0]!.at >= 3 * 120, `deltas at ${deltas.map((d) => d.at).join(', ')} ms`);
+    });
+
+    it(`OpenAI SDK, Responses API → ${backend} service: a function call round trip, streamed too`, async () => {
+      const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'get_weather', strict: false, parameters: { type: 'object', properties: { input: { type: 'string' } } } }];
+      const asked = 'weather in Rome';
+      const first = await openai.responses.create({ model, tools, ...(forcing ? { tool_choice: { type: 'function' as const, name: 'get_weather' } } : {}), input: asked });
+      const call = first.output.find((o) => o.type === 'function_call');
+      assert.ok(call && call.type === 'function_call', JSON.stringify(first.output));
+      assert.equal(call.name, 'get_weather');
+      assert.deepEqual(JSON.parse(call.arguments), { input: asked });
+      const second = await openai.responses.create({ model, tools, input: [{ role: 'user', content: asked }, call, { type: 'function_call_output', call_id: call.call_id, output: 'windy' }] });
+      assert.equal(second.output_text, 'Tool said: windy');
+      const streamed = await openai.responses.stream({ model, tools, ...(forcing ? { tool_choice: 'required' as const } : {}), input: asked }).finalResponse();
+      const streamedCall = streamed.output.find((o) => o.type === 'function_call');
+      assert.deepEqual(streamedCall && streamedCall.type === 'function_call' ? [streamedCall.name, JSON.parse(streamedCall.arguments)] : undefined, ['get_weather', { input: asked }]);
+    });
+
     it(`both SDKs → ${backend} service: an image part reaches it`, async () => {
       const a = await anthropic.messages.create({
         model,
@@ -192,11 +232,13 @@ describe('LLM gateway: every client dialect to every model service', () => {
         model,
         messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${IMAGE}` } }, { type: 'text', text: 'what is this' }] }],
       });
+      const r = await openai.responses.create({ model, input: [{ role: 'user', content: [{ type: 'input_image', image_url: `data:image/jpeg;base64,${IMAGE}`, detail: 'auto' }, { type: 'input_text', text: 'what is this' }] }] });
       const text = a.content[0]!.type === 'text' ? a.content[0]!.text : '';
       // Each service says it saw an image in its own words (the OpenAI demo names the part's type).
       const saw = backend === 'openai' ? /\[image_url\]\nwhat is this/ : /what is this \(with 1 image\)/;
       assert.match(text, saw);
       assert.match(o.choices[0]!.message.content ?? '', saw);
+      assert.match(r.output_text, saw);
     });
 
     it(`both SDKs → ${backend} service: errors as each SDK's own classes`, async () => {
@@ -246,6 +288,10 @@ describe('LLM gateway: every client dialect to every model service', () => {
       openai.chat.completions.create({ model: MODELS.ollama, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required', messages: [{ role: 'user', content: 'x' }] }),
       (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === 'tool_choice' && /Ollama decides itself/.test(e.message),
     );
+    await assert.rejects(
+      openai.responses.create({ model: MODELS.openai, previous_response_id: 'resp_123', input: 'and then?' }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === 'previous_response_id' && /this gateway keeps none/.test(e.message),
+    );
     // The same feature reaches a service of the caller's own dialect untouched.
     await anthropic.messages.create({ model: MODELS.anthropic, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'x' }] });
   });
@@ -259,6 +305,9 @@ describe('LLM gateway: every client dialect to every model service', () => {
       ['openai', 'openai'],
       ['anthropic', 'ollama'],
       ['openai', 'ollama'],
+      ['openai-responses', 'openai'],
+      ['openai-responses', 'anthropic'],
+      ['openai-responses', 'ollama'],
     ] as const) {
       const model = MODELS[service];
       const line = metrics.split('\n').find((l) => l.startsWith('gen_ai_client_token_usage_count{') && l.includes(`gen_ai_request_model="${model}"`) && l.includes(`client_dialect="${client}",service_dialect="${service}"`) && l.includes('gen_ai_token_type="output"'));
