@@ -161,6 +161,10 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 /** The neutral request as a Messages body for `model`. */
 export function writeAnthropicRequest(r: ChatRequest, model: string, defaultMaxTokens = DEFAULT_ANTHROPIC_MAX_TOKENS): Json {
   if (r.temperature !== undefined && r.temperature > 1) throw new UntranslatableError(`temperature: ${r.temperature}`, 'anthropic', 'its range is 0 to 1');
+  r.tools.forEach((t, i) => {
+    // Strict schema adherence is a promise this gateway cannot make on the Messages API's behalf.
+    if (t.strict) throw new UntranslatableError(`strict (tool ${t.name}, tools[${i}])`, 'anthropic');
+  });
   const messages: Array<{ role: string; content: Json[] }> = [];
   for (const [i, m] of r.messages.entries()) {
     const blocks = m.content.map((p, j) => blockOf(p, `messages[${i}].content[${j}]`)).filter((b): b is Json => b !== undefined);

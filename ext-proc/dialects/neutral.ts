@@ -30,6 +30,8 @@ export interface Tool {
   readonly description?: string;
   /** JSON Schema of the arguments. */
   readonly parameters: Readonly<Record<string, unknown>>;
+  /** The arguments must follow the schema exactly (OpenAI's structured outputs). */
+  readonly strict?: boolean;
 }
 
 export type ToolChoice = { readonly type: 'auto' } | { readonly type: 'none' } | { readonly type: 'required' } | { readonly type: 'tool'; readonly name: string };

@@ -20,6 +20,9 @@ function textOnly(parts: readonly Part[], what: string): string {
 export function writeOllamaRequest(r: ChatRequest, model: string): Json {
   if (r.toolChoice?.type === 'required' || r.toolChoice?.type === 'tool') throw new UntranslatableError('tool_choice', 'ollama', 'Ollama decides itself whether to call a tool');
   if (r.parallelToolCalls === false && r.tools.length) throw new UntranslatableError('parallel_tool_calls: false', 'ollama');
+  r.tools.forEach((t, i) => {
+    if (t.strict) throw new UntranslatableError(`strict (tool ${t.name}, tools[${i}])`, 'ollama');
+  });
   const names = new Map<string, string>();
   const messages: Json[] = r.system.length ? [{ role: 'system', content: r.system.join('\n\n') }] : [];
   for (const [i, m] of r.messages.entries()) {

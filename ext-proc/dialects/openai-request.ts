@@ -73,12 +73,11 @@ function toolsOf(x: unknown, target: Dialect): Tool[] {
     const t = objectAt(raw, `tools[${i}]`);
     if (t['type'] !== 'function') throw new UntranslatableError(`tools[${i}].type: ${String(t['type'])}`, target);
     const f = objectAt(t['function'], `tools[${i}].function`);
-    // Strict schema adherence is a promise the other dialects' services do not make.
-    if (f['strict'] === true) throw new UntranslatableError(`tools[${i}].function.strict`, target);
     const description = optionalString(f['description'], `tools[${i}].function.description`);
     return {
       name: stringAt(f['name'], `tools[${i}].function.name`),
       ...(description !== undefined ? { description } : {}),
+      ...(f['strict'] === true ? { strict: true } : {}),
       parameters: f['parameters'] === undefined ? { type: 'object', properties: {} } : objectAt(f['parameters'], `tools[${i}].function.parameters`),
     };
   });
@@ -191,7 +190,7 @@ export function writeOpenAiRequest(r: ChatRequest, model: string): Json {
   return {
     model,
     messages,
-    ...(r.tools.length ? { tools: r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters } })) } : {}),
+    ...(r.tools.length ? { tools: r.tools.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters, ...(t.strict ? { strict: true } : {}) } })) } : {}),
     ...(choice ? { tool_choice: choice.type === 'tool' ? { type: 'function', function: { name: choice.name } } : choice.type } : {}),
     ...(r.parallelToolCalls !== undefined && r.tools.length ? { parallel_tool_calls: r.parallelToolCalls } : {}),
     ...(r.maxTokens !== undefined ? { max_tokens: r.maxTokens } : {}),

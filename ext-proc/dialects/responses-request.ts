@@ -55,9 +55,8 @@ function toolsOf(x: unknown, target: Dialect): Tool[] {
     const t = objectAt(raw, `tools[${i}]`);
     // Hosted tools (web_search, file_search, code_interpreter, …) run at OpenAI.
     if (t['type'] !== 'function') throw new UntranslatableError(`tools[${i}].type: ${String(t['type'])}`, target);
-    if (t['strict'] === true) throw new UntranslatableError(`tools[${i}].strict`, target);
     const description = optionalString(t['description'], `tools[${i}].description`);
-    return { name: stringAt(t['name'], `tools[${i}].name`), ...(description !== undefined ? { description } : {}), parameters: t['parameters'] === undefined || t['parameters'] === null ? { type: 'object', properties: {} } : objectAt(t['parameters'], `tools[${i}].parameters`) };
+    return { name: stringAt(t['name'], `tools[${i}].name`), ...(description !== undefined ? { description } : {}), ...(t['strict'] === true ? { strict: true } : {}), parameters: t['parameters'] === undefined || t['parameters'] === null ? { type: 'object', properties: {} } : objectAt(t['parameters'], `tools[${i}].parameters`) };
   });
 }
 

@@ -187,3 +187,18 @@ export const OLLAMA_TEXT_STREAM = [
   '{"model":"llama3.2","created_at":"2023-08-04T19:22:45.499127Z","message":{"role":"assistant","content":""},"done":true,"total_duration":4883583458,"load_duration":1334875,"prompt_eval_count":26,"prompt_eval_duration":342546000,"eval_count":282,"eval_duration":4535599000}',
   '',
 ].join('\n');
+
+/** platform.openai.com/docs/guides/function-calling (Responses API): the request with one function tool. */
+export const RESPONSES_FUNCTION_REQUEST = {
+  model: 'gpt-4.1',
+  input: [{ role: 'user', content: 'What is the weather like in Paris today?' }],
+  tools: [
+    {
+      type: 'function',
+      name: 'get_weather',
+      description: 'Get current temperature for a given location.',
+      parameters: { type: 'object', properties: { location: { type: 'string', description: 'City and country e.g. Bogotá, Colombia' } }, required: ['location'], additionalProperties: false },
+      strict: true,
+    },
+  ],
+};

@@ -8,6 +8,7 @@ import { readAnthropicRequest, writeAnthropicRequest } from '../../ext-proc/dial
 import { InvalidRequestError, UntranslatableError } from '../../ext-proc/dialects/neutral.js';
 import { writeOllamaRequest } from '../../ext-proc/dialects/ollama.js';
 import { readOpenAiRequest, writeOpenAiRequest } from '../../ext-proc/dialects/openai-request.js';
+import { readResponsesRequest } from '../../ext-proc/dialects/responses-request.js';
 import { CLIENTS, SERVICES } from '../../ext-proc/dialects/specs.js';
 import { SseSplitter } from '../../ext-proc/dialects/sse.js';
 import {
@@ -23,11 +24,12 @@ import {
   OPENAI_TEXT_STREAM,
   OPENAI_TOOL_ANSWER,
   OPENAI_TOOL_ROUND_TRIP,
+  RESPONSES_FUNCTION_REQUEST,
 } from '../helpers/dialect-fixtures.js';
 
 const json = (x: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(x)) as Record<string, unknown>;
 
-function translator(from: 'openai' | 'anthropic' | 'ollama', to: 'openai' | 'anthropic', o: { stream: boolean; status?: number; streamUsage?: boolean }): AnswerTranslator {
+function translator(from: 'openai' | 'anthropic' | 'ollama', to: 'openai' | 'anthropic' | 'openai-responses', o: { stream: boolean; status?: number; streamUsage?: boolean }): AnswerTranslator {
   return new AnswerTranslator({ from: SERVICES[from], to: CLIENTS[to], stream: o.stream, streamUsage: o.streamUsage ?? false, status: o.status ?? 200, maxBytes: 1 << 20, collectBytes: 1024, created: 1699896916 });
 }
 
@@ -114,7 +116,7 @@ describe('requests between dialects', () => {
     ['logprobs', () => readOpenAiRequest(json({ model: 'm', logprobs: true, messages: [{ role: 'user', content: 'x' }] }), 'anthropic'), /`logprobs`/],
     ['response_format json_schema', () => readOpenAiRequest(json({ model: 'm', response_format: { type: 'json_schema' }, messages: [{ role: 'user', content: 'x' }] }), 'anthropic'), /`response_format`/],
     ['audio input', () => readOpenAiRequest(json({ model: 'm', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'x', format: 'wav' } }] }] }), 'anthropic'), /messages\[0\]\.content\[0\]\.type: input_audio/],
-    ['a strict tool', () => readOpenAiRequest(json({ model: 'm', tools: [{ type: 'function', function: { name: 'f', strict: true } }], messages: [{ role: 'user', content: 'x' }] }), 'anthropic'), /tools\[0\]\.function\.strict/],
+    ['a strict tool', () => writeAnthropicRequest(readOpenAiRequest(json({ model: 'm', tools: [{ type: 'function', function: { name: 'f', strict: true } }], messages: [{ role: 'user', content: 'x' }] }), 'anthropic'), 'm'), /strict \(tool f, tools\[0\]\)/],
     ['a system message mid-conversation', () => readOpenAiRequest(json({ model: 'm', messages: [{ role: 'user', content: 'x' }, { role: 'system', content: 'y' }] }), 'anthropic'), /messages\[1\]\.role: system/],
     ['temperature above 1', () => writeAnthropicRequest(readOpenAiRequest(json({ model: 'm', temperature: 1.5, messages: [{ role: 'user', content: 'x' }] }), 'anthropic'), 'm'), /temperature: 1\.5.*0 to 1/],
     ['extended thinking', () => readAnthropicRequest(json({ model: 'm', max_tokens: 9, thinking: { type: 'enabled', budget_tokens: 2000 }, messages: [{ role: 'user', content: 'x' }] }), 'openai'), /`thinking` cannot be translated for a service that speaks the openai API/],
@@ -278,5 +280,69 @@ describe('Ollama as a service', () => {
       assert.equal(translated(translator('ollama', 'anthropic', { stream: true }), bytes, [cut]), asAnthropic, `cut at ${cut}`);
       assert.equal(translated(translator('ollama', 'openai', { stream: true, streamUsage: true }), bytes, [cut]), asOpenAi, `cut at ${cut}`);
     }
+  });
+});
+
+describe('OpenAI Responses as a caller', () => {
+  it('the documented function-calling request, as Chat Completions takes it (strict kept for a service that honours it)', () => {
+    assert.deepEqual(writeOpenAiRequest(readResponsesRequest(json(RESPONSES_FUNCTION_REQUEST), 'openai'), 'gpt-4.1'), {
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'What is the weather like in Paris today?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Get current temperature for a given location.', parameters: RESPONSES_FUNCTION_REQUEST.tools[0]!.parameters, strict: true } }],
+    });
+  });
+
+  it('a function call and its output in the input, as a tool round trip', () => {
+    const r = readResponsesRequest(
+      json({ model: 'm', instructions: 'be brief', input: [{ role: 'user', content: 'hi' }, { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{"a":1}' }, { type: 'function_call_output', call_id: 'call_1', output: 'ok' }] }),
+      'anthropic',
+    );
+    assert.deepEqual(writeAnthropicRequest(r, 'm')['messages'], [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'f', input: { a: 1 } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'ok' }] },
+    ]);
+  });
+
+  it('refuses what needs stored state, naming it', () => {
+    for (const [body, feature] of [
+      [{ model: 'm', input: 'x', previous_response_id: 'resp_1' }, 'previous_response_id'],
+      [{ model: 'm', input: 'x', conversation: 'conv_1' }, 'conversation'],
+      [{ model: 'm', input: 'x', store: true }, 'store: true'],
+      [{ model: 'm', input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].type: item_reference'],
+      [{ model: 'm', input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0].type: web_search'],
+    ] as const) {
+      assert.throws(() => readResponsesRequest(json(body), 'openai'), (e: unknown) => e instanceof UntranslatableError && e.feature === feature, feature);
+    }
+  });
+
+  it('a Chat Completions stream as Responses events, numbered in order, ending with the whole response; cut at every byte', () => {
+    const bytes = Buffer.from(OPENAI_TEXT_STREAM);
+    const whole = translated(translator('openai', 'openai-responses', { stream: true }), bytes, []);
+    const evs = events(whole);
+    assert.deepEqual(evs.map((e) => e['type']), [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    assert.deepEqual(evs.map((e) => e['sequence_number']), evs.map((_, i) => i));
+    const done = evs[evs.length - 1]!['response'] as { status: string; output: Array<{ content: Array<{ text: string }> }>; usage: unknown };
+    assert.equal(done.status, 'completed');
+    assert.equal(done.output[0]!.content[0]!.text, 'Hello wörld');
+    assert.deepEqual(done.usage, { input_tokens: 9, input_tokens_details: { cached_tokens: 4 }, output_tokens: 2, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 11 });
+    for (let cut = 1; cut < bytes.length; cut++) assert.equal(translated(translator('openai', 'openai-responses', { stream: true }), bytes, [cut]), whole, `cut at ${cut}`);
+  });
+
+  it('an answer cut by max_output_tokens is incomplete, and says why', () => {
+    const a = JSON.parse(translated(translator('anthropic', 'openai-responses', { stream: false }), Buffer.from(JSON.stringify({ ...ANTHROPIC_TOOL_ANSWER, content: [{ type: 'text', text: 'Once' }], stop_reason: 'max_tokens' })), []));
+    assert.equal(a.status, 'incomplete');
+    assert.deepEqual(a.incomplete_details, { reason: 'max_output_tokens' });
   });
 });
