@@ -44,6 +44,8 @@ export class RequestLog {
       msg: 'llm call',
       request_id: r.requestId,
       operation: r.operation,
+      client_dialect: r.clientDialect,
+      service_dialect: r.serviceDialect,
       model: r.model,
       requested_model: r.requestedModel,
       service: r.service,

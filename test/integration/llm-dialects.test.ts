@@ -7,6 +7,9 @@
 // caller's error shape too); API keys taken the way each SDK sends them; a feature one side
 // cannot express refused with its name.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -37,10 +40,11 @@ describe('LLM gateway: every client dialect to every model service', () => {
   let mesh: GatewayMesh;
   let anthropic: Anthropic;
   let openai: OpenAI;
+  const logFile = path.join(os.tmpdir(), `meshgate-dialects-log-${process.pid}.log`);
 
   before(async () => {
-    mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY });
-    await mesh.addInstance({ service: 'chat-oa', id: INSTANCES.openai, meta: { models: MODELS.openai } });
+    mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, llmArgs: [`--request-log-file=${logFile}`] });
+    await mesh.addInstance({ service: 'chat-oa', id: INSTANCES.openai, meta: { models: MODELS.openai, 'request-log': 'on' } });
     await mesh.addInstance({ service: 'chat-an', id: INSTANCES.anthropic, meta: { models: MODELS.anthropic, 'model-dialect': 'anthropic' } });
     await mesh.addInstance({ service: 'chat-ol', id: INSTANCES.ollama, meta: { models: MODELS.ollama, 'model-dialect': 'ollama' } });
     anthropic = new Anthropic({ baseURL: mesh.gatewayUrl, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
@@ -60,6 +64,7 @@ describe('LLM gateway: every client dialect to every model service', () => {
 
   after(async () => {
     await mesh?.stop();
+    fs.rmSync(logFile, { force: true });
   });
 
   for (const backend of BACKENDS) {
@@ -254,6 +259,42 @@ describe('LLM gateway: every client dialect to every model service', () => {
       }
     });
   }
+
+  it('the cache keeps each dialect’s answers apart, and answers a repeat without calling the service', async () => {
+    const sent = async (): Promise<number> => (await mesh.envoy.admin.stat(`cluster.model~${MODELS.openai}.upstream_rq_total`)) ?? 0;
+    const content = `cache me ${Date.now()}`;
+    // The caller lets a sampled answer be reused (the SDK no longer sends temperature).
+    const allow = { headers: { 'x-meshgate-cache': 'allow' } };
+    const first = await anthropic.messages.create({ model: MODELS.openai, max_tokens: 32, messages: [{ role: 'user', content }] }, allow).withResponse();
+    assert.equal(first.response.headers.get('x-meshgate-cache'), 'miss');
+    const before = await sent();
+    const second = await anthropic.messages.create({ model: MODELS.openai, max_tokens: 32, messages: [{ role: 'user', content }] }, allow).withResponse();
+    assert.equal(second.response.headers.get('x-meshgate-cache'), 'hit');
+    assert.deepEqual(second.data, first.data, 'the same Messages answer');
+    assert.equal(await sent(), before, 'the service was not called');
+    // The same question in OpenAI's dialect is its own entry, answered in its own shape.
+    const other = await openai.chat.completions.create({ model: MODELS.openai, max_tokens: 32, messages: [{ role: 'user', content }] }, allow).withResponse();
+    assert.equal(other.response.headers.get('x-meshgate-cache'), 'miss');
+    assert.equal(other.data.object, 'chat.completion');
+  });
+
+  it('logs a call in any dialect as text, with both dialects named', async () => {
+    const marker = `logged-${Date.now()}`;
+    await anthropic.messages.create({ model: MODELS.openai, max_tokens: 32, system: 'be brief', messages: [{ role: 'user', content: `${marker} please` }] });
+    await anthropic.messages.stream({ model: MODELS.openai, max_tokens: 32, messages: [{ role: 'user', content: `${marker} streamed` }] }).finalMessage();
+    const lines = await waitFor(
+      'both calls in the request log',
+      () => {
+        const found = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes(marker)).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+        return found.length === 2 ? found : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
+    assert.deepEqual([lines[0]!['client_dialect'], lines[0]!['service_dialect']], ['anthropic', 'openai']);
+    assert.equal(lines[0]!['prompt'], `system: be brief\nuser: ${marker} please`);
+    assert.equal(lines[0]!['completion'], `You said: ${marker} please`);
+    assert.equal(lines[1]!['completion'], `You said: ${marker} streamed`, 'the stream reassembled');
+  });
 
   it('lists the models in each SDK’s shape', async () => {
     const a = await anthropic.models.list();
