@@ -1,6 +1,7 @@
 // `npm run demo`: Consul, the xds-server, ext-authz, ratelimit-service, the LLM processor
 // (ext-proc), model services (llm-chat ×2 serving llama-3.1-8b and shared-7b, llm-qwen serving
 // qwen2.5-7b and — under its own name — shared-7b as the fallback provider, llm-embed serving an embeddings model,
+// llm-claude speaking Anthropic's Messages API (claude-sim) and llm-ollama Ollama's (gemma-sim),
 // llm-pool ×3 simulated GPU servers serving pool-8b, placed by the endpoint picker), an
 // "agent" service with its own sidecar Envoy, config entries in Consul KV (the chat-default
 // alias among them), a gateway Envoy, Prometheus (meshgate's rules and alerts) and the console on
@@ -231,9 +232,12 @@ async function main(): Promise<void> {
   // Two more model services: another provider (shared-7b's fallback, under its own name for it:
   // demo/config-entries.yaml; its calls are logged) and
   // an embeddings model. They have no gateway path of their own: the model API reaches them.
+  // Two speak other dialects: every caller reaches them in its own (docs/configuration.md#model-api-dialects).
   for (const [service, models, extra] of [
     ['llm-qwen', 'qwen2.5-7b', { 'request-log': 'on' }],
     ['llm-embed', 'text-embed-small', {}],
+    ['llm-claude', 'claude-sim', { 'model-dialect': 'anthropic' }],
+    ['llm-ollama', 'gemma-sim', { 'model-dialect': 'ollama' }],
   ] as const) {
     const instance = await startModelService({
       service,
@@ -343,7 +347,7 @@ async function main(): Promise<void> {
     'a request through the gateway to succeed',
     async () =>
       (await fetch(`${gw}/test?msg=hello`)).status === 200 &&
-      ((await (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).json()) as { data?: unknown[] }).data?.length === 6 &&
+      ((await (await fetch(`${gw}/v1/models`, { headers: { 'x-api-key': DEMO_API_KEY } })).json()) as { data?: unknown[] }).data?.length === 8 &&
       ((await (await fetch(`${gw}/agent/call/llm-chat/test`)).json()) as { status?: number }).status === 200 &&
       // A first call of pool-8b: the processor's picker starts reading the pool when it first sees the model.
       (await fetch(`${gw}/v1/chat/completions`, { method: 'POST', headers: { 'x-api-key': DEMO_API_KEY, 'content-type': 'application/json' }, body: '{"model":"pool-8b","max_tokens":1,"messages":[{"role":"user","content":"warm up"}]}' })).status === 200,
@@ -357,7 +361,7 @@ ready. Try:
 
   curl '${gw}/test?msg=hello'                      # public: answered by llm-chat-1 or -2 (see "instance")
   # the model API (OpenAI's), routed by the body's model; API keys in x-api-key or as Bearer:
-  curl ${gw}/v1/models -H 'authorization: Bearer ${DEMO_API_KEY}'   # llama-3.1-8b, qwen2.5-7b, shared-7b, text-embed-small, pool-8b, chat-default
+  curl ${gw}/v1/models -H 'authorization: Bearer ${DEMO_API_KEY}'   # llama-3.1-8b, qwen2.5-7b, shared-7b, text-embed-small, claude-sim, gemma-sim, pool-8b, chat-default
   curl ${gw}/v1/chat/completions -H 'authorization: Bearer ${DEMO_API_KEY}' -H 'content-type: application/json' \
        -d '{"model":"qwen2.5-7b","messages":[{"role":"user","content":"hello mesh"}]}'      # answered by llm-qwen-1 (x-meshgate-service)
   curl -N ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' -H 'x-demo-pace-ms: 300' \
@@ -372,6 +376,23 @@ ready. Try:
   curl -X PUT '${instances[0]!.url}/_demo/fail'; curl -X PUT '${instances[1]!.url}/_demo/fail'
   cat ${path.join(logs, 'llm-requests.log')}      # what llm-qwen was asked and answered, secrets redacted
   curl -s ${extProc.adminUrl}/metrics | grep gen_ai_client_token_usage_sum   # tokens by model, service, tenant
+
+ every client dialect to every model service (llm-claude speaks Anthropic's API, llm-ollama Ollama's; docs/configuration.md#model-api-dialects):
+  curl ${gw}/v1/messages -H 'x-api-key: ${DEMO_API_KEY}' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+       -d '{"model":"llama-3.1-8b","max_tokens":100,"messages":[{"role":"user","content":"hello from the Messages API"}]}'   # Anthropic's shape, from an OpenAI-style service
+  curl -N ${gw}/v1/messages -H 'x-api-key: ${DEMO_API_KEY}' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' -H 'x-demo-pace-ms: 300' \
+       -d '{"model":"gemma-sim","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"stream from Ollama"}]}'   # Ollama's lines as Anthropic's events
+  curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"claude-sim","messages":[{"role":"user","content":"hello from Chat Completions"}]}'   # OpenAI's shape, from an Anthropic-style service
+  curl ${gw}/v1/responses -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"claude-sim","input":"hello from the Responses API"}'   # the Responses API, stateless
+  curl ${gw}/v1/messages/count_tokens -H 'x-api-key: ${DEMO_API_KEY}' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+       -d '{"model":"qwen2.5-7b","messages":[{"role":"user","content":"how many tokens is this"}]}'
+  curl ${gw}/v1/chat/completions -H 'x-api-key: ${DEMO_API_KEY}' -H 'content-type: application/json' \
+       -d '{"model":"claude-sim","n":2,"messages":[{"role":"user","content":"x"}]}'   # 400: \`n\` cannot be translated for a service that speaks the anthropic API
+  #   the official SDKs, unchanged (npm i @anthropic-ai/sdk openai):
+  #   new Anthropic({ baseURL: '${gw}', apiKey: '${DEMO_API_KEY}' }).messages.create({ model: 'gemma-sim', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] })
+  #   new OpenAI({ baseURL: '${gw}/v1', apiKey: '${DEMO_API_KEY}' }).responses.create({ model: 'llama-3.1-8b', input: 'hi' })
 
  a model pool (pool-8b: three simulated GPU servers; docs/configuration.md#model-pools):
   # a conversation's turns stay on one instance, which finds its prefix cached:
