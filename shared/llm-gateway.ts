@@ -79,8 +79,10 @@ export interface ModelTableWire {
   readonly prices?: Readonly<Record<string, readonly [number, number]>>;
   /** Budgets in force: each call reserves before it goes, settles when it ends (BUDGET_METADATA). */
   readonly budgets?: { readonly defaultMaxTokens: number };
-  /** The dialect of each model whose services speak another than OpenAI's. */
+  /** The dialect of each model whose services all speak one other than OpenAI's. */
   readonly dialects?: Readonly<Record<string, Dialect>>;
+  /** Each service's dialect, for the models whose services speak different ones. */
+  readonly mixed?: Readonly<Record<string, Readonly<Record<string, Dialect>>>>;
 }
 
 /**
@@ -134,3 +136,12 @@ export const UPSTREAM_STREAM_VALUE = 'upstream';
 /** The name the chosen instance's service knows the model by: its endpoint metadata, sent as an ext_proc attribute. */
 export const HOST_MODEL_METADATA_KEY = 'model';
 export const HOST_MODEL_ATTRIBUTE = hostMetadataAttribute(HOST_MODEL_METADATA_KEY);
+/**
+ * A model whose services speak different dialects: each endpoint says its service's, and the
+ * upstream stage writes each attempt's body in it — from the caller's request, whose path the
+ * gateway's stage files in CLIENT_PATH_HEADER (an attempt may change :path, and Envoy keeps the
+ * changed headers for the next attempt, the body as the caller sent it).
+ */
+export const HOST_DIALECT_METADATA_KEY = 'dialect';
+export const HOST_DIALECT_ATTRIBUTE = hostMetadataAttribute(HOST_DIALECT_METADATA_KEY);
+export const CLIENT_PATH_HEADER = 'x-meshgate-client-path';

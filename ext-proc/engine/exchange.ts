@@ -16,7 +16,7 @@
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
 import { randomBytes } from 'node:crypto';
-import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_DIALECT_OF_PATH, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
+import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_DIALECT_OF_PATH, CLIENT_PATH_HEADER, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
 import { AnswerTranslator } from '../dialects/answer-translator.js';
 import { answerText, conversationText, type Usage as TokenUsage } from '../dialects/neutral.js';
 import { CLIENTS, SERVICES } from '../dialects/specs.js';
@@ -144,6 +144,12 @@ export class Exchange {
   private dialect: DialectRequest | undefined;
   /** Reads (and, between dialects, rewrites) the answer of such a call. */
   private translator: AnswerTranslator | undefined;
+  /** The path the caller called. */
+  private path = '';
+  /** For a model whose services speak different dialects: each one's (the answering service's decides how its answer is read). */
+  private mixed: ReadonlyMap<string, Dialect> | undefined;
+  /** An OpenAI caller's stream had usage asked for by the gateway (its usage-only event is taken out again). */
+  private injected = false;
 
   constructor(
     private readonly table: ModelTable,
@@ -185,6 +191,7 @@ export class Exchange {
     const path = headers.get(':path') ?? '';
     const q = path.indexOf('?');
     const bare = q < 0 ? path : path.slice(0, q);
+    this.path = bare;
     this.operation = OPERATIONS.get(bare);
     this.client = CLIENT_DIALECT_OF_PATH[bare] ?? 'openai';
     // What ext-authz established: its metadata, else its header (client copies are stripped).
@@ -231,14 +238,16 @@ export class Exchange {
     this.request = read.request;
     this.model = this.table.resolve(read.request.model);
     this.service_ = this.table.dialects.get(this.model) ?? 'openai';
-    if (this.client !== 'openai' || this.service_ !== 'openai') {
+    this.mixed = this.table.mixed.get(this.model);
+    if (this.mixed) this.dialect = this.mixedRequest(read.request);
+    else if (this.client !== 'openai' || this.service_ !== 'openai') {
       const d = dialectRequest(this.client, this.service_, this.operation, read.request.parsed, this.model);
       if (isApiError(d)) return this.refuseWith(d.status, apiErrorBody(this.client, d), d.code ?? 'invalid_request');
       this.dialect = d;
     }
     this.price = this.table.prices.get(this.model);
     const budget = this.reserve(body.length, read.request.parsed);
-    const forwarded = this.dialect ? { body: this.dialect.body, injected: false } : forwardedBody(read.request, this.model);
+    const forwarded = this.dialect ? { body: this.dialect.body, injected: this.injected } : forwardedBody(read.request, this.model);
     if (read.request.stream && !this.dialect) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
     const routed = (cacheMiss = false): Buffer | Promise<Buffer> => {
       const answer = (p: Placement | undefined): Buffer => {
@@ -297,6 +306,30 @@ export class Exchange {
       this.unqueue = cancel;
       this.onQueued();
     });
+  }
+
+  /**
+   * A call of a model whose services speak different dialects: each attempt is written upstream
+   * in its service's (the upstream stage). Here the caller's body goes on — an alias resolved; an
+   * OpenAI caller's stream asks for usage, as for any OpenAI-style service — with its path for
+   * the upstream stage.
+   */
+  private mixedRequest(r: ModelRequest): DialectRequest {
+    let body: Buffer | undefined;
+    if (this.client === 'openai') {
+      const f = forwardedBody(r, this.model);
+      body = f.body;
+      this.injected = f.injected;
+    } else if (r.model !== this.model) body = Buffer.from(JSON.stringify({ ...r.parsed, model: this.model }));
+    let neutral: DialectRequest['neutral'];
+    try {
+      neutral = CLIENTS[this.client].readRequest(r.parsed, 'openai');
+    } catch {
+      neutral = undefined;
+    }
+    const options = r.parsed['stream_options'];
+    const streamUsage = this.client === 'openai' ? !!options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true : true;
+    return { body, setHeaders: [[CLIENT_PATH_HEADER, this.path], ...(body ? [['content-length', String(body.length)] as const] : [])], neutral, streamUsage };
   }
 
   /** What the caller asked, as text (the picker's prefix, the request log). */
@@ -360,6 +393,16 @@ export class Exchange {
    * service's dialect, written in the caller's (a stream event by event as they complete).
    */
   private translatedBody(chunk: Buffer, endOfStream: boolean): Buffer {
+    if (this.mixed && !this.translator) {
+      // The service that answered says which dialect its answer is in.
+      this.service_ = this.mixed.get(this.service) ?? 'openai';
+      if (this.client === 'openai' && this.service_ === 'openai') {
+        // OpenAI's on both sides: read as any OpenAI-style answer is.
+        this.dialect = undefined;
+        if (this.request?.stream) this.stream = new StreamUsageReader(this.injected, undefined, this.logged() ? this.s.logFieldBytes : 0);
+        return this.responseBody(chunk, endOfStream);
+      }
+    }
     const t = (this.translator ??= new AnswerTranslator({
       from: SERVICES[this.service_],
       to: CLIENTS[this.client],

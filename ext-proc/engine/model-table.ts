@@ -14,6 +14,7 @@ const tableSchema = z.strictObject({
   prices: z.record(z.string(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])).default({}),
   budgets: z.strictObject({ defaultMaxTokens: z.number().int().nonnegative() }).optional(),
   dialects: z.record(z.string(), z.enum(DIALECTS)).default({}),
+  mixed: z.record(z.string(), z.record(z.string(), z.enum(DIALECTS))).default({}),
 });
 
 export interface ModelTable {
@@ -30,8 +31,10 @@ export interface ModelTable {
   readonly prices: ReadonlyMap<string, Price>;
   /** Budgets in force: calls reserve and settle (what a call without max_tokens may generate). */
   readonly budgets: { readonly defaultMaxTokens: number } | undefined;
-  /** The dialect of each model whose services do not speak OpenAI's. */
+  /** The dialect of each model whose services all speak one other than OpenAI's. */
   readonly dialects: ReadonlyMap<string, Dialect>;
+  /** Each service's dialect, for models whose services speak different ones (each attempt is written upstream). */
+  readonly mixed: ReadonlyMap<string, ReadonlyMap<string, Dialect>>;
 }
 
 class ParsedTable implements ModelTable {
@@ -41,6 +44,7 @@ class ParsedTable implements ModelTable {
   readonly prices: ReadonlyMap<string, Price>;
   readonly budgets: { readonly defaultMaxTokens: number } | undefined;
   readonly dialects: ReadonlyMap<string, Dialect>;
+  readonly mixed: ReadonlyMap<string, ReadonlyMap<string, Dialect>>;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
   constructor(t: z.infer<typeof tableSchema>) {
@@ -58,6 +62,7 @@ class ParsedTable implements ModelTable {
     this.prices = new Map(Object.entries(t.prices));
     this.budgets = t.budgets;
     this.dialects = new Map(Object.entries(t.dialects));
+    this.mixed = new Map(Object.entries(t.mixed).map(([model, services]) => [model, new Map(Object.entries(services))]));
   }
 
   get aliasCount(): number {
@@ -73,7 +78,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {}, dialects: {} });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {}, dialects: {}, mixed: {} });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {

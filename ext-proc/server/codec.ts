@@ -2,7 +2,7 @@
 // root. The answers that carry nothing but "go on" are encoded once.
 import type protobuf from 'protobufjs';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
-import { ANSWER_METADATA_KEY, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER, RESPONSE_ATTRIBUTES } from '../../shared/llm-gateway.js';
+import { ANSWER_METADATA_KEY, HOST_DIALECT_ATTRIBUTE, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER, RESPONSE_ATTRIBUTES } from '../../shared/llm-gateway.js';
 import { messageType } from '../../shared/proto/root.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
@@ -36,6 +36,8 @@ export type Phase =
       readonly authz?: AuthzFacts;
       /** On the upstream stage: the picked instance's own name for the model, when it has one. */
       readonly hostModel?: string;
+      /** On the upstream stage: the dialect the picked instance speaks, for a model whose services differ. */
+      readonly hostDialect?: string;
     }
   | { readonly kind: 'request_body'; readonly body: Buffer; readonly endOfStream: boolean }
   | { readonly kind: 'response_headers'; readonly headers: ReadonlyMap<string, string>; readonly endOfStream: boolean }
@@ -103,12 +105,14 @@ export function decodePhase(bytes: Buffer): Phase {
       ...(Number.isInteger(weight) && weight >= 1 ? { weight } : {}),
     };
     const hostModel = attributes?.[HOST_MODEL_ATTRIBUTE]?.string_value;
+    const hostDialect = attributes?.[HOST_DIALECT_ATTRIBUTE]?.string_value;
     return {
       kind: 'request_headers',
       headers: headerMap(m.request_headers),
       endOfStream: m.request_headers.end_of_stream === true,
       ...(authz ? { authz } : {}),
       ...(hostModel ? { hostModel } : {}),
+      ...(hostDialect ? { hostDialect } : {}),
     };
   }
   if (m.request_body) return { kind: 'request_body', body: asBuffer(m.request_body.body), endOfStream: m.request_body.end_of_stream === true };

@@ -296,11 +296,48 @@ describe('LLM gateway: every client dialect to every model service', () => {
     assert.equal(lines[1]!['completion'], `You said: ${marker} streamed`, 'the stream reassembled');
   });
 
+  it('fails over between services of different dialects, each attempt written in its service’s', async () => {
+    // mix-model: the Anthropic-style service first, the OpenAI-style one as its failover, each under its own name.
+    await mesh.consul.api.kvPut(
+      'meshgate/config/model-route/mix-model',
+      `Kind: model-route\nName: mix-model\nServices:\n  - {Service: chat-an, Model: ${MODELS.anthropic}}\n  - {Service: chat-oa, Model: ${MODELS.openai}}\n`,
+    );
+    await waitFor('mix-model routed', async () => (await anthropic.messages.create({ model: 'mix-model', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] }).then(() => true, () => false)), { timeoutMs: 15_000, intervalMs: 200 });
+    const ask = async () => {
+      const a = await anthropic.messages.create({ model: 'mix-model', max_tokens: 32, messages: [{ role: 'user', content: 'who answers' }] }).withResponse();
+      const o = await openai.chat.completions.create({ model: 'mix-model', messages: [{ role: 'user', content: 'who answers' }] }).withResponse();
+      const s = await anthropic.messages.stream({ model: 'mix-model', max_tokens: 32, messages: [{ role: 'user', content: 'who streams' }] }).withResponse();
+      const streamed = await s.data.finalMessage();
+      const os = await openai.chat.completions.create({ model: 'mix-model', stream: true, messages: [{ role: 'user', content: 'who streams' }] });
+      let ostreamed = '';
+      for await (const c of os) ostreamed += c.choices[0]?.delta.content ?? '';
+      return {
+        services: [a.response.headers.get('x-meshgate-service'), o.response.headers.get('x-meshgate-service'), s.response.headers.get('x-meshgate-service')],
+        models: [a.data.model, o.data.model],
+        texts: [a.data.content[0]?.type === 'text' ? a.data.content[0].text : '', o.data.choices[0]!.message.content, streamed.content[0]?.type === 'text' ? streamed.content[0].text : '', ostreamed],
+      };
+    };
+    const first = await ask();
+    assert.deepEqual(first.services, ['chat-an', 'chat-an', 'chat-an']);
+    assert.deepEqual(first.models, [MODELS.anthropic, MODELS.anthropic], 'the service got its own name for the model');
+    assert.deepEqual(first.texts, ['You said: who answers', 'You said: who answers', 'You said: who streams', 'You said: who streams']);
+    const primary = mesh.services.find((s) => s.id === INSTANCES.anthropic)!;
+    await fetch(`${primary.url}/_demo/fail?status=503`, { method: 'PUT' });
+    try {
+      const failedOver = await ask();
+      assert.deepEqual(failedOver.services, ['chat-oa', 'chat-oa', 'chat-oa'], 'each call retried on the OpenAI-style service');
+      assert.deepEqual(failedOver.models, [MODELS.openai, MODELS.openai]);
+      assert.deepEqual(failedOver.texts, ['You said: who answers', 'You said: who answers', 'You said: who streams', 'You said: who streams']);
+    } finally {
+      await fetch(`${primary.url}/_demo/fail`, { method: 'PUT' });
+    }
+  });
+
   it('lists the models in each SDK’s shape', async () => {
     const a = await anthropic.models.list();
-    assert.deepEqual(a.data.map((m) => [m.type, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai], ['model', MODELS.ollama]]);
+    assert.deepEqual(a.data.map((m) => [m.type, m.id]), [['model', MODELS.anthropic], ['model', 'mix-model'], ['model', MODELS.openai], ['model', MODELS.ollama]]);
     const o = await openai.models.list();
-    assert.deepEqual(o.data.map((m) => [m.object, m.id]), [['model', MODELS.anthropic], ['model', MODELS.openai], ['model', MODELS.ollama]]);
+    assert.deepEqual(o.data.map((m) => [m.object, m.id]), [['model', MODELS.anthropic], ['model', 'mix-model'], ['model', MODELS.openai], ['model', MODELS.ollama]]);
   });
 
   it('a wrong key: each SDK’s AuthenticationError, the gateway’s refusal in each caller’s error shape', async () => {

@@ -1,8 +1,9 @@
 // The processor's upstream stage: each attempt on a model's cluster gets the body with the name
-// the picked instance's service knows the model by (sent by Envoy as a request attribute).
+// the picked instance's service knows the model by (sent by Envoy as a request attribute), and
+// for a model whose services speak different dialects, the body in the dialect of the instance's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HOST_MODEL_ATTRIBUTE } from '../../shared/llm-gateway.js';
+import { CLIENT_PATH_HEADER, HOST_DIALECT_ATTRIBUTE, HOST_MODEL_ATTRIBUTE } from '../../shared/llm-gateway.js';
 import { loadEnvoyProtos, messageType } from '../../shared/proto/root.js';
 import { UpstreamAttempt } from '../../ext-proc/engine/upstream-attempt.js';
 import { decodePhase, EXT_PROC_PROTO } from '../../ext-proc/server/codec.js';
@@ -41,5 +42,35 @@ describe('the upstream stage', () => {
   it('refuses what the stage is not configured for (an answer’s phases)', () => {
     const a = new UpstreamAttempt();
     assert.throws(() => a.handle(decodePhase(request({ response_headers: { headers: { headers: [] } } }))), /reads the request only/);
+  });
+
+  const attempt = (clientPath: string, hostDialect: string, hostModel?: string): UpstreamAttempt => {
+    const a = new UpstreamAttempt();
+    const fields: Record<string, unknown> = { [HOST_DIALECT_ATTRIBUTE]: { string_value: hostDialect }, ...(hostModel ? { [HOST_MODEL_ATTRIBUTE]: { string_value: hostModel } } : {}) };
+    // The path an earlier attempt left: the stage goes by the caller's, which the gateway filed.
+    a.handle(decodePhase(request({ request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/v1/elsewhere') }, { key: CLIENT_PATH_HEADER, raw_value: Buffer.from(clientPath) }] } }, attributes: { 'envoy.filters.http.ext_proc': { fields } } })));
+    return a;
+  };
+  const setHeader = (out: Record<string, any>, key: string): string | undefined => out.request_body.response.header_mutation?.set_headers.find((h: any) => h.header.key === key)?.header.raw_value.toString();
+
+  it('writes an attempt in the dialect of the service it goes to, on that dialect\u2019s path, with its name for the model', () => {
+    const out = answer(attempt('/v1/chat/completions', 'anthropic', 'claude-x').handle(decodePhase(body({ model: 'mix', max_tokens: 9, messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }] }))));
+    const sent = JSON.parse(out.request_body.response.body_mutation.body.toString());
+    assert.deepEqual(sent, { model: 'claude-x', system: 'be brief', messages: [{ role: 'user', content: 'hi' }], max_tokens: 9 });
+    assert.equal(setHeader(out, ':path'), '/v1/messages');
+    assert.equal(setHeader(out, 'anthropic-version'), '2023-06-01');
+    assert.equal(setHeader(out, 'content-length'), String(out.request_body.response.body_mutation.body.length));
+  });
+
+  it('gives a service of the caller\u2019s own dialect the caller\u2019s body on the caller\u2019s path', () => {
+    const out = answer(attempt('/v1/messages', 'anthropic').handle(decodePhase(body({ model: 'mix', max_tokens: 9, messages: [{ role: 'user', content: 'hi' }] }))));
+    assert.equal(out.request_body.response.body_mutation, undefined);
+    assert.equal(setHeader(out, ':path'), '/v1/messages');
+  });
+
+  it('refuses an attempt its service\u2019s dialect cannot express, in the caller\u2019s words', () => {
+    const out = answer(attempt('/v1/chat/completions', 'anthropic').handle(decodePhase(body({ model: 'mix', n: 3, messages: [{ role: 'user', content: 'hi' }] }))));
+    assert.equal(out.immediate_response.status.code, 400);
+    assert.match(JSON.parse(out.immediate_response.body.toString()).error.message, /`n` cannot be translated/);
   });
 });

@@ -4,7 +4,7 @@
 // A model whose every service is down is not in the catalog (callers are not offered what
 // nobody can answer). Then the routing: each model's services in failover order, as one target
 // (its cluster), and the aliases.
-import { HOST_MODEL_METADATA_KEY, type Dialect } from '../../shared/llm-gateway.js';
+import { HOST_DIALECT_METADATA_KEY, HOST_MODEL_METADATA_KEY, type Dialect } from '../../shared/llm-gateway.js';
 import { serviceOfModel } from '../model/config-entries/schema.js';
 import { isHealthy, type Service } from '../model/mesh.js';
 import { targetId, type FailoverTarget, type Target } from './chain.js';
@@ -56,8 +56,10 @@ export interface RoutedModel {
   readonly endpointPicker: boolean;
   /** [input, output] in currency units per million tokens (its model-route's Price), when priced. */
   readonly price?: readonly [number, number];
-  /** The API its services speak (the first service's; a service speaking another is left out, with a note). */
-  readonly dialect: Dialect;
+  /** The API each of its services speaks (a service's meta model-dialect, or the model-route's). */
+  readonly dialects: Readonly<Record<string, Dialect>>;
+  /** The one its services all speak; undefined when they differ (each attempt is written in its service's, upstream). */
+  readonly dialect: Dialect | undefined;
   readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer; readonly modelDialect: Layer };
 }
 
@@ -79,18 +81,17 @@ export interface ModelRouting {
  * The cluster of a model: its first service, the others as failover; a service's own name for
  * the model on its endpoints. The same object while its services and their instances are.
  */
-function modelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>): Target {
-  return m.memo('model-target', `${id}\u0000${services.map((s) => `${s}=${renamed[s] ?? ''}`).join(',')}`, () => newModelTarget(m, id, services, renamed));
+function modelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>, dialects: Readonly<Record<string, Dialect>> | undefined): Target {
+  const key = `${id}\u0000${services.map((s) => `${s}=${renamed[s] ?? ''}=${dialects?.[s] ?? ''}`).join(',')}`;
+  return m.memo('model-target', key, () => newModelTarget(m, id, services, renamed, dialects));
 }
 
-function newModelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>): Target {
-  const part = (service: string): FailoverTarget => ({
-    id: targetId(service, undefined),
-    service,
-    subset: undefined,
-    endpoints: serviceEndpoints(m, service),
-    ...(renamed[service] !== undefined ? { hostMetadata: { [HOST_MODEL_METADATA_KEY]: renamed[service] } } : {}),
-  });
+/** `dialects`: each service's, for a model whose services differ (on its endpoints, for the upstream stage). */
+function newModelTarget(m: MeshReader, id: string, services: readonly string[], renamed: Readonly<Record<string, string>>, dialects: Readonly<Record<string, Dialect>> | undefined): Target {
+  const part = (service: string): FailoverTarget => {
+    const metadata = { ...(renamed[service] !== undefined ? { [HOST_MODEL_METADATA_KEY]: renamed[service] } : {}), ...(dialects ? { [HOST_DIALECT_METADATA_KEY]: dialects[service]! } : {}) };
+    return { id: targetId(service, undefined), service, subset: undefined, endpoints: serviceEndpoints(m, service), ...(Object.keys(metadata).length ? { hostMetadata: metadata } : {}) };
+  };
   const [first, ...rest] = services;
   // Called as the first service is (its policy: protocol, timeouts, limits).
   return { ...part(first!), id: `model~${id}`, policy: servicePolicy(m, first!), failover: rest.map(part) };
@@ -110,19 +111,17 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
   const models = catalog.map((c): RoutedModel => {
     const e = entries.get(c.id);
     const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => c.services.includes(s));
-    const ordered = [...first, ...c.services.filter((s) => !first.includes(s))];
+    const services = [...first, ...c.services.filter((s) => !first.includes(s))];
     const dialectOf = (service: string) => {
       const item = e?.Services?.find((s) => typeof s !== 'string' && s.Service === service);
       return decide('modelDialect', { 'model-route': typeof item === 'object' ? item.Dialect : undefined, meta: m.service(service)?.settings.modelDialect, default: 'openai' as Dialect });
     };
-    const dialect = dialectOf(ordered[0]!);
-    // One dialect per model: its failover tries services that take the same body.
-    const services = ordered.filter((s) => s === ordered[0] || dialectOf(s).value === dialect.value);
-    for (const s of ordered) if (!services.includes(s)) notes.push(`model ${c.id}: service ${s} speaks ${dialectOf(s).value}, its first service ${ordered[0]} ${dialect.value}; ${s} is left out of its failover`);
+    const dialects = Object.fromEntries(services.map((s) => [s, dialectOf(s).value]));
+    const uniform = services.every((s) => dialects[s] === dialects[services[0]!]);
     const renamed: Record<string, string> = {};
     for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== undefined && s.Model !== c.id && services.includes(s.Service)) renamed[s.Service] = s.Model;
     const timeout = decide('modelTimeout', { 'model-route': e?.RequestTimeoutMs, default: servicePolicy(m, services[0]!).requestTimeoutMs });
-    const target = modelTarget(m, c.id, services, renamed);
+    const target = modelTarget(m, c.id, services, renamed, uniform ? undefined : dialects);
     const picker = decide('endpointPicker', { 'model-route': e?.EndpointPicker, default: 'load-and-prefix' });
     // Envoy's fallback under the picker is the service's own policy, unless it hashes (a hash
     // policy and an override are two answers to one question): then the picker stays off.
@@ -136,8 +135,9 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
       target,
       endpointPicker: picker.value !== 'off' && !hashes,
       ...(e?.Price ? { price: [e.Price.InputPerMillion, e.Price.OutputPerMillion] as const } : {}),
-      dialect: dialect.value,
-      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: dialect.from },
+      dialects,
+      dialect: uniform ? dialects[services[0]!] : undefined,
+      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: dialectOf(services[0]!).from },
     };
   });
   const aliases: ModelAlias[] = [];

@@ -28,6 +28,7 @@
 //   8. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
+  HOST_DIALECT_ATTRIBUTE,
   HOST_MODEL_ATTRIBUTE,
   LLM_METADATA_NAMESPACE,
   MAX_MESSAGE_TIMEOUT_SECONDS,
@@ -132,8 +133,9 @@ export interface UpstreamStageOptions {
 
 /**
  * The processor's upstream stage on a model cluster: the request headers (with the name the
- * picked instance's service knows the model by, from its endpoint metadata) and the attempt's
- * body; nothing of the answer (the stage in the gateway's chain reads that, once per call).
+ * picked instance's service knows the model by, and the dialect it speaks, from its endpoint
+ * metadata) and the attempt's body; nothing of the answer (the stage in the gateway's chain
+ * reads that, once per call).
  */
 export function upstreamExtProc(o: UpstreamStageOptions): JsonObject {
   return {
@@ -148,7 +150,7 @@ export function upstreamExtProc(o: UpstreamStageOptions): JsonObject {
         response_body_mode: 'NONE',
         response_trailer_mode: 'SKIP',
       },
-      request_attributes: [HOST_MODEL_ATTRIBUTE],
+      request_attributes: [HOST_MODEL_ATTRIBUTE, HOST_DIALECT_ATTRIBUTE],
     },
   };
 }

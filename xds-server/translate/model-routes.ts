@@ -8,8 +8,9 @@
 //     on 429, 5xx, a reset or a failed connection at the next priority — before any answer has
 //     started, as Envoy retries only then — with the service that answered in
 //     x-meshgate-service, and the token budgets it charges;
-//   - a model some service knows by another name: that name on the service's endpoints, and the
-//     processor's upstream stage on the model's cluster, which gives each attempt its body.
+//   - a model some service knows by another name, or whose services speak different dialects:
+//     that name and each service's dialect on its endpoints, and the processor's upstream stage
+//     on the model's cluster, which gives each attempt its body.
 import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
@@ -20,13 +21,14 @@ import { PREVIOUS_HOSTS } from './http-route.js';
 import { routeModelLimits, routeRateLimits, TOKEN_BUDGET_FILTER } from './rate-limits.js';
 
 /**
- * A model cluster where some service knows the model by another name: the processor's upstream
- * stage among its upstream filters (then the codec, which ends every upstream chain), so each
- * attempt — the first and every retry on the next service — gets the body with the name of the
- * service Envoy picked. Other model clusters are left as they are (no extra round trip).
+ * A model cluster where some service knows the model by another name, or whose services speak
+ * different dialects: the processor's upstream stage among its upstream filters (then the codec,
+ * which ends every upstream chain), so each attempt — the first and every retry on the next
+ * service — gets the body with the name, in the dialect, of the service Envoy picked. Other model
+ * clusters are left as they are (no extra round trip).
  */
 export function withRenamingStage(m: RoutedModel, cluster: JsonObject, processor: UpstreamStageOptions): JsonObject {
-  if (!Object.keys(m.renamed).length) return cluster;
+  if (!Object.keys(m.renamed).length && m.dialect !== undefined) return cluster;
   const options = (cluster['typed_extension_protocol_options'] as JsonObject | undefined) ?? {};
   const http = (options[HTTP_PROTOCOL_OPTIONS] as JsonObject | undefined) ?? {
     '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
@@ -45,7 +47,8 @@ export const PICKED_ENDPOINT: OverrideHostSource = { namespace: LLM_METADATA_NAM
 export function modelTableText(routing: ModelRouting, limits: ModelLimits | undefined): string {
   const picked = routing.models.filter((m) => m.endpointPicker).map((m) => m.id);
   const priced = routing.models.filter((m) => m.price);
-  const dialects = routing.models.filter((m) => m.dialect !== 'openai');
+  const dialects = routing.models.filter((m) => m.dialect !== undefined && m.dialect !== 'openai');
+  const mixed = routing.models.filter((m) => m.dialect === undefined);
   const wire: ModelTableWire = {
     models: routing.models.map((m) => m.id),
     aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
@@ -53,7 +56,8 @@ export function modelTableText(routing: ModelRouting, limits: ModelLimits | unde
     ...(picked.length ? { picked } : {}),
     ...(priced.length ? { prices: Object.fromEntries(priced.map((m) => [m.id, m.price!])) } : {}),
     ...(limits?.tokenBudgets.length || limits?.costBudgets.length ? { budgets: { defaultMaxTokens: limits.budgetDefaultMaxTokens } } : {}),
-    ...(dialects.length ? { dialects: Object.fromEntries(dialects.map((m) => [m.id, m.dialect])) } : {}),
+    ...(dialects.length ? { dialects: Object.fromEntries(dialects.map((m) => [m.id, m.dialect!])) } : {}),
+    ...(mixed.length ? { mixed: Object.fromEntries(mixed.map((m) => [m.id, m.dialects])) } : {}),
   };
   return JSON.stringify(wire);
 }
