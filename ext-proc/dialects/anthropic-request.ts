@@ -4,7 +4,7 @@
 // itself leaves earlier turns' thinking out of the model's context); `cache_control` is a
 // caching hint that changes no answer and is not carried. Extended thinking, documents, server
 // tools and the like are refused with their names for a service of another dialect.
-import { type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
+import { chatRequest, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
 import { argumentsObject, arrayAt, isObject, type Json, objectAt, optionalBoolean, optionalInteger, optionalNumber, optionalString, stringAt } from './read-json.js';
 
 /** The version the gateway speaks to Anthropic-dialect services (the Messages API's only one). */
@@ -113,27 +113,23 @@ export function readAnthropicRequest(body: Json, target: Dialect): ChatRequest {
   if (!messages.length) throw new InvalidRequestError('messages: at least one message is required', 'messages');
   const maxTokens = optionalInteger(body['max_tokens'], 'max_tokens', 1);
   if (maxTokens === undefined) throw new InvalidRequestError('max_tokens: Field required', 'max_tokens');
-  const temperature = optionalNumber(body['temperature'], 'temperature', 0, 1);
-  const topP = optionalNumber(body['top_p'], 'top_p', 0, 1);
-  const topK = optionalInteger(body['top_k'], 'top_k', 1);
   const { choice, parallel } = toolChoiceOf(body['tool_choice']);
-  const user = isObject(body['metadata']) ? optionalString(body['metadata']['user_id'], 'metadata.user_id') : undefined;
-  return {
+  return chatRequest({
     model: stringAt(body['model'], 'model'),
     system: systemOf(body['system'], target),
     messages,
     tools: toolsOf(body['tools'], target),
-    ...(choice ? { toolChoice: choice } : {}),
-    ...(parallel !== undefined ? { parallelToolCalls: parallel } : {}),
+    toolChoice: choice,
+    parallelToolCalls: parallel,
     maxTokens,
-    ...(temperature !== undefined ? { temperature } : {}),
-    ...(topP !== undefined ? { topP } : {}),
-    ...(topK !== undefined ? { topK } : {}),
+    temperature: optionalNumber(body['temperature'], 'temperature', 0, 1),
+    topP: optionalNumber(body['top_p'], 'top_p', 0, 1),
+    topK: optionalInteger(body['top_k'], 'top_k', 1),
     stop: body['stop_sequences'] === undefined ? [] : arrayAt(body['stop_sequences'], 'stop_sequences').map((s, i) => stringAt(s, `stop_sequences[${i}]`)),
     stream: optionalBoolean(body['stream'], 'stream') === true,
     streamUsage: true,
-    ...(user !== undefined ? { user } : {}),
-  };
+    user: isObject(body['metadata']) ? optionalString(body['metadata']['user_id'], 'metadata.user_id') : undefined,
+  });
 }
 
 function blockOf(p: Part, path: string): Json | undefined {

@@ -56,6 +56,13 @@ export interface ChatRequest {
   readonly user?: string;
 }
 
+type OptionalField = 'toolChoice' | 'parallelToolCalls' | 'maxTokens' | 'temperature' | 'topP' | 'topK' | 'user';
+
+/** A reader's findings as the neutral request: every field named, those it did not find undefined and left out. */
+export function chatRequest(fields: Omit<ChatRequest, OptionalField> & { readonly [K in OptionalField]: ChatRequest[K] | undefined }): ChatRequest {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as unknown as ChatRequest;
+}
+
 /** Tokens, as OpenAI counts them: `input` includes the tokens read from the prompt cache. */
 export interface Usage {
   readonly input: number;

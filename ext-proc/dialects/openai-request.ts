@@ -5,7 +5,7 @@
 // no place for is refused with its name unless it is at its default (n: 1, logprobs: false, …).
 // Written: what an OpenAI-compatible server (OpenAI, vLLM, SGLang, llama.cpp) takes, with
 // usage asked for in streams (the gateway counts tokens from it).
-import { type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
+import { chatRequest, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
 import { arrayAt, dataUrl, isObject, type Json, objectAt, optionalBoolean, optionalInteger, optionalNumber, optionalString, stringAt } from './read-json.js';
 
 /** Fields read into the neutral form. */
@@ -128,29 +128,22 @@ export function readOpenAiRequest(body: Json, target: Dialect): ChatRequest {
   }
   if (!messages.length) throw new InvalidRequestError('messages: must hold at least one user or assistant message', 'messages');
   const options = body['stream_options'];
-  const maxTokens = optionalInteger(body['max_completion_tokens'] ?? body['max_tokens'], body['max_completion_tokens'] !== undefined ? 'max_completion_tokens' : 'max_tokens', 1);
-  const temperature = optionalNumber(body['temperature'], 'temperature', 0, 2);
-  const topP = optionalNumber(body['top_p'], 'top_p', 0, 1);
-  const topK = optionalInteger(body['top_k'], 'top_k', 1);
-  const parallel = optionalBoolean(body['parallel_tool_calls'], 'parallel_tool_calls');
-  const toolChoice = toolChoiceOf(body['tool_choice'], target);
-  const user = optionalString(body['user'], 'user');
-  return {
+  return chatRequest({
     model: stringAt(body['model'], 'model'),
     system,
     messages,
     tools: toolsOf(body['tools'], target),
-    ...(toolChoice ? { toolChoice } : {}),
-    ...(parallel !== undefined ? { parallelToolCalls: parallel } : {}),
-    ...(maxTokens !== undefined ? { maxTokens } : {}),
-    ...(temperature !== undefined ? { temperature } : {}),
-    ...(topP !== undefined ? { topP } : {}),
-    ...(topK !== undefined ? { topK } : {}),
+    toolChoice: toolChoiceOf(body['tool_choice'], target),
+    parallelToolCalls: optionalBoolean(body['parallel_tool_calls'], 'parallel_tool_calls'),
+    maxTokens: optionalInteger(body['max_completion_tokens'] ?? body['max_tokens'], body['max_completion_tokens'] !== undefined ? 'max_completion_tokens' : 'max_tokens', 1),
+    temperature: optionalNumber(body['temperature'], 'temperature', 0, 2),
+    topP: optionalNumber(body['top_p'], 'top_p', 0, 1),
+    topK: optionalInteger(body['top_k'], 'top_k', 1),
     stop: stopOf(body['stop']),
     stream: optionalBoolean(body['stream'], 'stream') === true,
     streamUsage: isObject(options) && options['include_usage'] === true,
-    ...(user !== undefined ? { user } : {}),
-  };
+    user: optionalString(body['user'], 'user'),
+  });
 }
 
 function contentOf(parts: readonly Part[], path: string): string | Json[] {
