@@ -232,7 +232,7 @@ export class Exchange {
   private requestBody(body: Buffer, endOfStream: boolean): Buffer | Promise<Buffer> {
     // The filter buffers the whole body (BUFFERED): one message with end_of_stream.
     if (!endOfStream) return this.refuse({ status: 400, body: { error: { message: 'the request body arrived in parts; the gateway reads it whole', type: 'invalid_request_error', param: null, code: null } } });
-    if (!this.operation) return this.refuse({ status: 404, body: { error: { message: 'this path is not an OpenAI-style model API (chat/completions, completions, embeddings)', type: 'invalid_request_error', param: null, code: 'unknown_url' } } });
+    if (!this.operation) return this.refuse({ status: 404, body: { error: { message: 'this path is not a model API the gateway serves (chat/completions, completions, embeddings, messages, responses)', type: 'invalid_request_error', param: null, code: 'unknown_url' } } });
     const read = readModelRequest(body, { maxBytes: this.s.maxRequestBytes, models: this.table.names });
     if (!read.ok) return this.refuse(read.error);
     this.request = read.request;

@@ -254,6 +254,9 @@ describe('LLM gateway: every client dialect to every model service', () => {
       try {
         await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.RateLimitError && /is failing \(429\)/.test(e.message));
         await assert.rejects(openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof OpenAI.RateLimitError && /is failing \(429\)/.test(e.message));
+        await fetch(`${instance.url}/_demo/fail?status=500`, { method: 'PUT' });
+        await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.InternalServerError && /is failing \(500\)/.test(e.message));
+        await assert.rejects(openai.responses.create({ model, input: 'x' }), (e: unknown) => e instanceof OpenAI.InternalServerError && /is failing \(500\)/.test(e.message));
       } finally {
         await fetch(`${instance.url}/_demo/fail`, { method: 'PUT' });
       }

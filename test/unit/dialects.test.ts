@@ -218,6 +218,14 @@ describe('streams between dialects, cut at every byte', () => {
     assert.deepEqual(evs.slice(-2).map((e) => e['type']), ['message_delta', 'message_stop']);
   });
 
+  it('a Messages stream that fails midway: an error event in the caller\u2019s dialect, where the OpenAI SDK raises it', () => {
+    const failing = ANTHROPIC_TOOL_STREAM.slice(0, ANTHROPIC_TOOL_STREAM.indexOf('event: content_block_stop')) + 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+    const out = translated(translator('anthropic', 'openai', { stream: true }), Buffer.from(failing), []);
+    const last = out.split('\n\n').filter(Boolean).slice(-2);
+    assert.deepEqual(JSON.parse(last[0]!.slice('data: '.length)), { error: { message: 'Overloaded', type: 'server_error', param: null, code: 'overloaded_error' } });
+    assert.equal(last[1], 'data: [DONE]');
+  });
+
   it('Chat Completions usage in the stream only when the caller asked for it', () => {
     const without = translated(translator('anthropic', 'openai', { stream: true, streamUsage: false }), Buffer.from(ANTHROPIC_TOOL_STREAM), []);
     assert.doesNotMatch(without, /"usage"/);
