@@ -159,6 +159,27 @@ describe('answers between dialects', () => {
     assert.deepEqual(SERVICES.anthropic.readAnswer(CLIENTS.anthropic.writeAnswer(a, 0))!.usage, a.usage);
   });
 
+  it('reasoning is carried, not dropped: vLLM\u2019s reasoning_content as a thinking block, Anthropic\u2019s thinking as reasoning_content', () => {
+    const vllm = { ...OPENAI_TOOL_ANSWER, choices: [{ index: 0, message: { role: 'assistant', content: 'It is 42.', reasoning_content: 'Six times seven.' }, logprobs: null, finish_reason: 'stop' }] };
+    const asAnthropic = JSON.parse(translated(translator('openai', 'anthropic', { stream: false }), Buffer.from(JSON.stringify(vllm)), []));
+    assert.deepEqual(asAnthropic.content, [{ type: 'thinking', thinking: 'Six times seven.', signature: '' }, { type: 'text', text: 'It is 42.' }]);
+    const claude = { ...ANTHROPIC_TOOL_ANSWER, content: [{ type: 'thinking', thinking: 'Six times seven.', signature: 'sig' }, { type: 'text', text: 'It is 42.' }], stop_reason: 'end_turn' };
+    const asOpenAi = JSON.parse(translated(translator('anthropic', 'openai', { stream: false }), Buffer.from(JSON.stringify(claude)), []));
+    assert.deepEqual(asOpenAi.choices[0].message, { role: 'assistant', content: 'It is 42.', reasoning_content: 'Six times seven.' });
+    // Streamed: vLLM's reasoning deltas become a thinking block before the text block.
+    const stream = [
+      'data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Six"},"finish_reason":null}]}',
+      'data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"reasoning_content":" times seven."},"finish_reason":null}]}',
+      'data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"It is 42."},"finish_reason":"stop"}]}',
+      'data: [DONE]',
+      '',
+    ].join('\n\n');
+    const evs = events(translated(translator('openai', 'anthropic', { stream: true }), Buffer.from(stream), []));
+    const blocks = evs.filter((e) => e['type'] === 'content_block_start').map((e) => (e['content_block'] as { type: string }).type);
+    assert.deepEqual(blocks, ['thinking', 'text']);
+    assert.equal(evs.filter((e) => (e['delta'] as { type?: string } | undefined)?.type === 'thinking_delta').map((e) => (e['delta'] as { thinking: string }).thinking).join(''), 'Six times seven.');
+  });
+
   it('errors in the caller’s shape, the status kept', () => {
     const toOpenAi = JSON.parse(translated(translator('anthropic', 'openai', { stream: false, status: 404 }), Buffer.from(JSON.stringify(ANTHROPIC_NOT_FOUND)), []));
     assert.deepEqual(toOpenAi, { error: { message: 'The requested resource could not be found.', type: 'invalid_request_error', param: null, code: 'not_found_error' } });
