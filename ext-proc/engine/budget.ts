@@ -2,7 +2,8 @@
 // ends (BUDGET_METADATA says where Envoy reads them).
 //   - Tokens reserved: the request body's length in bytes bounds its prompt tokens (a token is
 //     at least one byte of what the model reads, and the body holds all of it plus JSON), plus
-//     what the call may generate: max_completion_tokens or max_tokens, else the default. An
+//     what the call may generate: max_completion_tokens, max_tokens (OpenAI's and Anthropic's) or
+//     max_output_tokens (OpenAI's Responses), else the default. An
 //     embeddings call generates none; counting tokens at a service without a count API, one.
 //   - Cost: tokens at the model's price per million, in micro-units of the currency, rounded up
 //     (a budget is never undercharged by rounding).
@@ -22,7 +23,7 @@ export interface Reservation {
 function outputBound(parsed: Readonly<Record<string, unknown>>, operation: LlmOperation, defaultMaxTokens: number): number {
   if (operation === 'embeddings') return 0;
   if (operation === 'count_tokens') return 1;
-  for (const field of ['max_completion_tokens', 'max_tokens']) {
+  for (const field of ['max_completion_tokens', 'max_tokens', 'max_output_tokens']) {
     const v = parsed[field];
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
   }

@@ -1,17 +1,19 @@
 // One HTTP call through the LLM processor, phase by phase as Envoy's ext_proc stream brings it.
 // The gateway does not send the answer's headers (what is read of them comes as attributes with
 // its first chunk: ResponseFacts); a peer that sends them is served the same:
-//   request headers  → go on (the operation from the path, the tenant ext-authz established);
-//   request body     → the model read (bad input answered here, in OpenAI's error shape), an
+//   request headers  → go on (the operation and the caller's dialect from the path, the tenant
+//                      ext-authz established);
+//   request body     → the model read (bad input answered here, in the caller's error shape), an
 //                      alias resolved, the body rewritten when the service must get another model
-//                      or a stream must report usage, the model filed in dynamic metadata and
+//                      or a stream must report usage, or written in the dialect of the model's
+//                      services (dialect-call.ts), the model filed in dynamic metadata and
 //                      the route cleared so Envoy routes by it; a reusable request answered
 //                      from the response cache when it is there; a call of a picked model
 //                      placed on an instance by the endpoint picker (held while its pool is
 //                      saturated, or refused with a 429);
 //   response headers → the status and the service;
 //   response body    → chunks passed on as they come (a usage event the gateway asked for
-//                      itself taken out), usage read; at the end, the tokens into dynamic
+//                      itself taken out), or translated into the caller's dialect, usage read; at the end, the tokens into dynamic
 //                      metadata (for the access log and token budgets), the metrics, the request
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).

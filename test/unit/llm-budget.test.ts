@@ -14,6 +14,8 @@ describe('LLM budgets: reservation and charge', () => {
   it('reserves the body’s bytes and the answer’s bound: max_completion_tokens, max_tokens, else the default; none for embeddings', () => {
     assert.equal(reservationOf(50, { max_completion_tokens: 7, max_tokens: 99 }, 'chat', 100, undefined).tokens, 57);
     assert.equal(reservationOf(50, { max_tokens: 9 }, 'chat', 100, undefined).tokens, 59);
+    assert.equal(reservationOf(50, { max_output_tokens: 11 }, 'chat', 100, undefined).tokens, 61, 'the Responses API names it max_output_tokens');
+    assert.equal(reservationOf(50, { max_tokens: 500 }, 'count_tokens', 100, undefined).tokens, 51, 'counting tokens generates at most one');
     assert.equal(reservationOf(50, {}, 'text_completion', 100, undefined).tokens, 150);
     assert.equal(reservationOf(50, { max_tokens: -3 }, 'chat', 100, undefined).tokens, 150, 'a bound that is no count is not believed');
     assert.deepEqual(reservationOf(50, {}, 'embeddings', 100, [1, 2]), { tokens: 50, costMicros: 50 });
