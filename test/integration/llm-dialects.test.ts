@@ -249,11 +249,14 @@ describe('LLM gateway: every client dialect to every model service', () => {
     it(`both SDKs → ${backend} service: errors as each SDK's own classes`, async () => {
       await assert.rejects(anthropic.messages.create({ model: 'no-such-model', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.NotFoundError && /no-such-model/.test(e.message));
       await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [] }), (e: unknown) => e instanceof Anthropic.BadRequestError && /messages/.test(e.message));
+      await assert.rejects(openai.responses.create({ model: 'no-such-model', input: 'x' }), (e: unknown) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+      await assert.rejects(openai.responses.create({ model, input: [] }), (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === 'input');
       const instance = mesh.services.find((s) => s.id === INSTANCES[backend])!;
       await fetch(`${instance.url}/_demo/fail?status=429`, { method: 'PUT' });
       try {
         await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.RateLimitError && /is failing \(429\)/.test(e.message));
         await assert.rejects(openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof OpenAI.RateLimitError && /is failing \(429\)/.test(e.message));
+        await assert.rejects(openai.responses.create({ model, input: 'x' }), (e: unknown) => e instanceof OpenAI.RateLimitError && /is failing \(429\)/.test(e.message));
         await fetch(`${instance.url}/_demo/fail?status=500`, { method: 'PUT' });
         await assert.rejects(anthropic.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }), (e: unknown) => e instanceof Anthropic.InternalServerError && /is failing \(500\)/.test(e.message));
         await assert.rejects(openai.responses.create({ model, input: 'x' }), (e: unknown) => e instanceof OpenAI.InternalServerError && /is failing \(500\)/.test(e.message));
