@@ -7,7 +7,7 @@
 import type { Answer, StreamEvent, Usage } from './neutral.js';
 import type { ClientSpec, ServiceSpec, StreamReader, StreamWriter } from './specs.js';
 import { NdjsonSplitter } from './ndjson.js';
-import { SseSplitter, type SseEvent } from './sse.js';
+import { EventTooLongError, SseSplitter, type SseEvent } from './sse.js';
 
 export interface AnswerTranslatorOptions {
   readonly from: ServiceSpec;
@@ -37,6 +37,8 @@ export class AnswerTranslator {
   private heldBytes = 0;
   private oversized = false;
   private sawEnd = false;
+  /** A streamed event past the bound: the rest of the stream is not read (passed on, or ended with an error). */
+  private unreadable = false;
   private usage: Usage | undefined;
   private collected = '';
   /** The whole answer, when it was JSON and read. */
@@ -61,7 +63,17 @@ export class AnswerTranslator {
 
   /** One chunk of the service's answer; the bytes for the caller now. */
   push(chunk: Buffer): Buffer {
-    if (this.streaming) return this.events(this.splitter!.push(chunk), chunk);
+    if (this.streaming) {
+      if (this.unreadable) return this.passthrough ? chunk : Buffer.alloc(0);
+      try {
+        return this.events(this.splitter!.push(chunk), chunk);
+      } catch (err) {
+        if (!(err instanceof EventTooLongError)) throw err;
+        this.unreadable = true;
+        if (this.passthrough) return chunk;
+        return Buffer.from(this.writer!.write({ type: 'error', error: { status: 502, kind: 'server', message: `the service's stream could not be translated: ${err.message}` } }) + this.writer!.write({ type: 'end' }));
+      }
+    }
     if (this.oversized) return this.passthrough ? chunk : Buffer.alloc(0);
     if (this.heldBytes + chunk.length > this.o.maxBytes) {
       this.oversized = true;
@@ -75,7 +87,7 @@ export class AnswerTranslator {
 
   /** The answer ended: what is left for the caller. */
   end(): Buffer {
-    if (this.streaming) return this.events(this.splitter!.end(), Buffer.alloc(0), true);
+    if (this.streaming) return this.unreadable ? Buffer.alloc(0) : this.events(this.splitter!.end(), Buffer.alloc(0), true);
     if (this.oversized) {
       if (this.passthrough) return Buffer.alloc(0);
       return Buffer.from(JSON.stringify(this.o.to.writeError({ status: 502, kind: 'server', message: `the service's answer is larger than the gateway translates (${this.o.maxBytes} bytes)` })));

@@ -21,7 +21,6 @@ export interface DialectRequest {
 
 export function dialectRequest(client: ClientDialect, service: Dialect, operation: LlmOperation, parsed: Record<string, unknown>, model: string): DialectRequest | ApiError {
   if (operation === 'count_tokens') return countTokensRequest(service, parsed, model);
-  if (operation !== 'chat') return { status: 400, kind: 'invalid_request', message: `the model \`${model}\` is served by a service that speaks the ${service} API, which has no ${operation} API`, param: 'model' };
   if ((client as string) === service) {
     // Passed on as it is: whatever the dialect has (extended thinking, documents, …) reaches its own kind of service.
     let neutral: ChatRequest | undefined;
@@ -33,6 +32,7 @@ export function dialectRequest(client: ClientDialect, service: Dialect, operatio
     const body = parsed['model'] === model ? undefined : Buffer.from(JSON.stringify({ ...parsed, model }));
     return { body, setHeaders: body ? [['content-length', String(body.length)]] : [], neutral, streamUsage: neutral?.streamUsage ?? parsed['stream'] === true };
   }
+  if (operation !== 'chat') return { status: 400, kind: 'invalid_request', message: `the model \`${model}\` is served by a service that speaks the ${service} API, which has no ${operation} API`, param: 'model' };
   let neutral: ChatRequest;
   try {
     neutral = CLIENTS[client].readRequest(parsed, service);

@@ -247,6 +247,20 @@ describe('streams between dialects, cut at every byte', () => {
     assert.equal(last[1], 'data: [DONE]');
   });
 
+  it('a streamed event past the bound: passed on unread between one dialect, ended with an error in the caller\u2019s between two', () => {
+    const huge = `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${'x'.repeat((1 << 20) + 10)}"}}\n\n`;
+    const head = ANTHROPIC_TOOL_STREAM.slice(0, ANTHROPIC_TOOL_STREAM.indexOf('event: content_block_stop'));
+    // Cut before the event's end: more than the bound waits for it.
+    const cut = head.length + huge.length - 2;
+    const same = translator('anthropic', 'anthropic', { stream: true });
+    assert.ok(translated(same, Buffer.from(head + huge), [cut]) === head + huge, 'the bytes passed on unchanged');
+    const other = translated(translator('anthropic', 'openai', { stream: true }), Buffer.from(head + huge + 'event: message_stop\ndata: {"type":"message_stop"}\n\n'), [cut]);
+    const last = other.split('\n\n').filter(Boolean).slice(-2);
+    assert.ok(other.length < 10_000, `the event is not passed on (${other.length} bytes)`);
+    assert.match(last[0]!, /"error":\{"message":"the service's stream could not be translated: a streamed event is longer than 1048576 bytes"/);
+    assert.equal(last[1], 'data: [DONE]');
+  });
+
   it('Chat Completions usage in the stream only when the caller asked for it', () => {
     const without = translated(translator('anthropic', 'openai', { stream: true, streamUsage: false }), Buffer.from(ANTHROPIC_TOOL_STREAM), []);
     assert.doesNotMatch(without, /"usage"/);

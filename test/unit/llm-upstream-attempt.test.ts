@@ -68,6 +68,12 @@ describe('the upstream stage', () => {
     assert.equal(setHeader(out, ':path'), '/v1/messages');
   });
 
+  it('passes an OpenAI caller\u2019s embeddings call on to an OpenAI-style service of a mixed model', () => {
+    const out = answer(attempt('/v1/embeddings', 'openai').handle(decodePhase(body({ model: 'mix', input: 'hi' }))));
+    assert.equal(out.request_body.response.body_mutation, undefined);
+    assert.equal(setHeader(out, ':path'), '/v1/embeddings');
+  });
+
   it('refuses an attempt its service\u2019s dialect cannot express, in the caller\u2019s words', () => {
     const out = answer(attempt('/v1/chat/completions', 'anthropic').handle(decodePhase(body({ model: 'mix', n: 3, messages: [{ role: 'user', content: 'hi' }] }))));
     assert.equal(out.immediate_response.status.code, 400);
