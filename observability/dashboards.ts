@@ -70,6 +70,12 @@ export const DASHBOARDS: readonly Dashboard[] = [
         queries: [{ expr: 'sum by (gen_ai_operation_name, status_class) (rate(meshgate_llm_calls_total[1m]))', legend: '{{gen_ai_operation_name}} {{status_class}}' }],
       },
       { title: 'refused by the gateway', unit: 'reqps', queries: [{ expr: 'sum by (code) (rate(meshgate_llm_refused_requests_total[1m]))', legend: '{{code}}' }] },
+      {
+        // Which API dialects callers speak, and to which kind of service the gateway translates them.
+        title: 'calls/s by dialect: caller → service',
+        unit: 'reqps',
+        queries: [{ expr: 'sum by (client_dialect, service_dialect) (rate(gen_ai_client_operation_duration_seconds_count{gen_ai_request_model=~"$model"}[1m]))', legend: '{{client_dialect}} → {{service_dialect}}' }],
+      },
     ],
   },
   {
