@@ -165,20 +165,17 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
   });
 
   it('charges a call in Anthropic’s dialect the tokens it used, as the same call in OpenAI’s', async () => {
+    /** The call's answer, once its tokens are charged: the counter holds its reservation until it settles at what was used. */
     const charged = async (call: () => Promise<Response>): Promise<{ delta: number; body: Record<string, unknown> }> => {
       const before = await spent('tokens', 'beta');
       const r = await call();
       const body = (await r.json()) as Record<string, unknown>;
       assert.equal(r.status, 200, JSON.stringify(body));
-      // Settled: the counter moved by what the call used, and holds still.
-      let last = -1;
-      await waitFor('the call settled', async () => {
-        const now = await spent('tokens', 'beta');
-        const settled = now === last && now !== before;
-        last = now;
-        return settled;
-      }, { timeoutMs: 10_000, intervalMs: 150 });
-      return { delta: last - before, body };
+      let delta = 0;
+      await waitFor(`the call settled at ${CALL_TOKENS} tokens`, async () => (delta = (await spent('tokens', 'beta')) - before) === CALL_TOKENS, { timeoutMs: 10_000, intervalMs: 50 }).catch((err: Error) => {
+        throw new Error(`${err.message}: the counter moved by ${delta}`);
+      });
+      return { delta, body };
     };
     const openai = await charged(() =>
       fetch(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BETA_KEY}` }, body: CALL }),
