@@ -60,6 +60,9 @@ interface CallResult {
   readonly status: number;
   readonly ttftMs: number | undefined;
   readonly answer: string;
+  /** The prompt's tokens, and those the instance found in its prefix cache (the usage it reported). */
+  readonly promptTokens?: number;
+  readonly cachedTokens?: number;
 }
 
 const words = (n: number, seed: string): string => Array.from({ length: n }, (_, i) => `${seed}${i % 97}`).join(' ');
@@ -72,7 +75,7 @@ async function call(mesh: GatewayMesh, tenant: 'chat' | 'batch', messages: Messa
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': tenant === 'chat' ? CHAT_KEY : BATCH_KEY },
       // Short answers (the simulator echoes the prompt): a call's cost is its prefill and 16 tokens.
-      body: JSON.stringify({ model: 'pool-model', stream: true, max_tokens: 16, messages }),
+      body: JSON.stringify({ model: 'pool-model', stream: true, stream_options: { include_usage: true }, max_tokens: 16, messages }),
       signal: AbortSignal.timeout(60_000),
     });
     if (r.status !== 200 || !r.body) {
@@ -81,6 +84,7 @@ async function call(mesh: GatewayMesh, tenant: 'chat' | 'batch', messages: Messa
     }
     let ttftMs: number | undefined;
     let answer = '';
+    let usage: { prompt_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
     const decoder = new TextDecoder();
     let buffered = '';
     for await (const chunk of r.body) {
@@ -90,14 +94,16 @@ async function call(mesh: GatewayMesh, tenant: 'chat' | 'batch', messages: Messa
         const event = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 2);
         if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-        const content = (JSON.parse(event.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content;
+        const parsed = JSON.parse(event.slice(6)) as { choices?: Array<{ delta?: { content?: string } }>; usage?: typeof usage };
+        if (parsed.usage) usage = parsed.usage;
+        const content = parsed.choices?.[0]?.delta?.content;
         if (content) {
           ttftMs ??= performance.now() - started;
           answer += content;
         }
       }
     }
-    return { tenant, status: 200, ttftMs, answer };
+    return { tenant, status: 200, ttftMs, answer, ...(usage ? { promptTokens: usage.prompt_tokens ?? 0, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 } : {}) };
   } catch {
     return { tenant, status: 0, ttftMs: undefined, answer: '' };
   }
@@ -162,6 +168,8 @@ async function setMode(mesh: GatewayMesh, mode: Mode): Promise<void> {
 
 interface RunResult {
   readonly label: string;
+  /** The chat's turns after each conversation's first, by whether its instance had most of the prompt cached. */
+  readonly chatCached: { readonly hits: number[]; readonly misses: number[] };
   readonly chat: number[];
   readonly batch: number[];
   readonly answered: number;
@@ -176,6 +184,7 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
   await idle(sims);
   const before = await counters(sims);
   const results: CallResult[] = [];
+  const firsts = new Set<CallResult>();
   let perfect = 0;
   const deadline = performance.now() + SECONDS * 1000;
   // Conversations: each its own long system prompt (unique to this run), turns one after another.
@@ -188,6 +197,7 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
       perfect += perfectHits(previous, sent);
       const r = await call(mesh, 'chat', sent);
       results.push(r);
+      if (turn === 0) firsts.add(r);
       if (r.status !== 200) {
         messages.pop();
         await sleep(200);
@@ -217,8 +227,11 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
   const elapsed = (performance.now() - started) / 1000;
   const after = await counters(sims);
   const ttfts = (tenant: string): number[] => results.filter((r) => r.tenant === tenant && r.ttftMs !== undefined).map((r) => r.ttftMs!).sort((a, b) => a - b);
+  const later = results.filter((r) => r.tenant === 'chat' && r.ttftMs !== undefined && r.promptTokens && !firsts.has(r));
+  const sorted = (xs: CallResult[]) => xs.map((r) => r.ttftMs!).sort((a, b) => a - b);
   return {
     label,
+    chatCached: { hits: sorted(later.filter((r) => r.cachedTokens! >= r.promptTokens! / 2)), misses: sorted(later.filter((r) => r.cachedTokens! < r.promptTokens! / 2)) },
     chat: ttfts('chat'),
     batch: ttfts('batch'),
     answered: results.filter((r) => r.status === 200).length / elapsed,
@@ -236,6 +249,14 @@ function report(r: RunResult): void {
     `  ${r.label.padEnd(34)} chat TTFT p50 ${p(r.chat, 50)} p99 ${p(r.chat, 99)} ms (${r.chat.length} turns); batch TTFT p50 ${p(r.batch, 50)} p99 ${p(r.batch, 99)} ms; ` +
       `answered ${r.answered.toFixed(1)}/s, refused (429) ${r.refused.toFixed(1)}/s, failed ${r.failed}; prefix-cache hits ${(r.hitRate * 100).toFixed(1)}% (perfect affinity ${(r.perfectRate * 100).toFixed(1)}%)`,
   );
+  const { hits, misses } = r.chatCached;
+  const later = hits.length + misses.length;
+  if (later) {
+    line(
+      `  ${''.padEnd(34)} chat turns after the first: ${((hits.length / later) * 100).toFixed(0)}% found most of their prompt cached (TTFT p50 ${p(hits, 50)} p99 ${p(hits, 99)} ms), ` +
+        `${misses.length} did not (p50 ${p(misses, 50)} p99 ${p(misses, 99)} ms)`,
+    );
+  }
 }
 
 line('a saturated model pool: picking by load and prefix, and the queue, against round robin and least request');
