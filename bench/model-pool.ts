@@ -63,6 +63,9 @@ interface CallResult {
   /** The prompt's tokens, and those the instance found in its prefix cache (the usage it reported). */
   readonly promptTokens?: number;
   readonly cachedTokens?: number;
+  /** The simulated server's own account: the call's wait for a slot there, and its time to first token there. */
+  readonly serverQueuedMs?: number;
+  readonly serverTtftMs?: number;
 }
 
 const words = (n: number, seed: string): string => Array.from({ length: n }, (_, i) => `${seed}${i % 97}`).join(' ');
@@ -103,7 +106,8 @@ async function call(mesh: GatewayMesh, tenant: 'chat' | 'batch', messages: Messa
         }
       }
     }
-    return { tenant, status: 200, ttftMs, answer, ...(usage ? { promptTokens: usage.prompt_tokens ?? 0, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 } : {}) };
+    const server = { serverQueuedMs: Number(r.headers.get('x-sim-queued-ms') ?? NaN), serverTtftMs: Number(r.headers.get('x-sim-ttft-ms') ?? NaN) };
+    return { tenant, status: 200, ttftMs, answer, ...server, ...(usage ? { promptTokens: usage.prompt_tokens ?? 0, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 } : {}) };
   } catch {
     return { tenant, status: 0, ttftMs: undefined, answer: '' };
   }
@@ -170,6 +174,8 @@ interface RunResult {
   readonly label: string;
   /** The chat's turns after each conversation's first, by whether its instance had most of the prompt cached. */
   readonly chatCached: { readonly hits: number[]; readonly misses: number[] };
+  /** The chat's cached later turns: the server's slot wait, and the time outside the server (gateway, its queue, the network), each sorted. */
+  readonly chatSplit: { readonly serverQueued: number[]; readonly outside: number[] };
   readonly chat: number[];
   readonly batch: number[];
   readonly answered: number;
@@ -232,6 +238,10 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
   return {
     label,
     chatCached: { hits: sorted(later.filter((r) => r.cachedTokens! >= r.promptTokens! / 2)), misses: sorted(later.filter((r) => r.cachedTokens! < r.promptTokens! / 2)) },
+    chatSplit: (() => {
+      const cached = later.filter((r) => r.cachedTokens! >= r.promptTokens! / 2 && Number.isFinite(r.serverTtftMs));
+      return { serverQueued: cached.map((r) => r.serverQueuedMs!).sort((a, b) => a - b), outside: cached.map((r) => r.ttftMs! - r.serverTtftMs!).sort((a, b) => a - b) };
+    })(),
     chat: ttfts('chat'),
     batch: ttfts('batch'),
     answered: results.filter((r) => r.status === 200).length / elapsed,
@@ -256,6 +266,8 @@ function report(r: RunResult): void {
       `  ${''.padEnd(34)} chat turns after the first: ${((hits.length / later) * 100).toFixed(0)}% found most of their prompt cached (TTFT p50 ${p(hits, 50)} p99 ${p(hits, 99)} ms), ` +
         `${misses.length} did not (p50 ${p(misses, 50)} p99 ${p(misses, 99)} ms)`,
     );
+    const { serverQueued, outside } = r.chatSplit;
+    line(`  ${''.padEnd(34)} of the cached ones' time to first token: waiting for a slot at the server p50 ${p(serverQueued, 50)} p99 ${p(serverQueued, 99)} ms; outside the server (the gateway, its queue) p50 ${p(outside, 50)} p99 ${p(outside, 99)} ms`);
   }
 }
 

@@ -113,7 +113,7 @@ export class GpuSimulator {
    * through `onToken` (the first one is the time to first token). `isGone` ends a call whose
    * caller left, freeing its slot.
    */
-  async run(call: SimCall, onToken: (index: number) => void, isGone: () => boolean = () => false): Promise<SimOutcome> {
+  async run(call: SimCall, onToken: (index: number, first: { queuedMs: number; ttftMs: number }) => void, isGone: () => boolean = () => false): Promise<SimOutcome> {
     const o = this.options;
     if (this.running >= o.slots && this.waiting.length >= o.maxWaiting) {
       this.counters.refused += 1;
@@ -140,7 +140,7 @@ export class GpuSimulator {
         if (isGone()) break;
         if (i === 0) ttftMs = performance.now() - started;
         this.counters.generationTokens += 1;
-        onToken(i);
+        onToken(i, { queuedMs, ttftMs });
       }
       this.counters.success += 1;
     } finally {

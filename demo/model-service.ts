@@ -128,8 +128,9 @@ async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, reques
       return send(res, 200, { ...full, usage: usage(outcome.cachedTokens) });
     }
     const chunk = chunkOf(full);
-    const outcome = await gpu.run(call, (i) => {
-      if (i === 0) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance });
+    const outcome = await gpu.run(call, (i, first) => {
+      // How long the call waited for a slot here, and its time to first token here (the gateway's share is the rest).
+      if (i === 0) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-meshgate-instance': instance, 'x-sim-queued-ms': first.queuedMs.toFixed(1), 'x-sim-ttft-ms': first.ttftMs.toFixed(1) });
       res.write(chunk([{ index: 0, delta: { ...(i === 0 ? { role: 'assistant' } : {}), content: (i ? ' ' : '') + (words[i] ?? '') }, finish_reason: null }]));
     }, gone);
     if (gone()) return;
