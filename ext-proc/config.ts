@@ -4,6 +4,7 @@ import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConf
 import { DEFAULT_IDENTITY_HEADERS } from '../shared/identity-headers.js';
 import { MAX_MESSAGE_TIMEOUT_SECONDS } from '../shared/llm-gateway.js';
 import { checkHeaderName } from '../shared/validate/names.js';
+import { checkOnOff } from '../shared/validate/on-off.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { orThrow, within } from '../shared/validate/result.js';
 import { hostPort } from '../shared/host-port.js';
@@ -62,6 +63,8 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
                              how often each pool instance's /metrics is read [100ms]
   --picker-metrics-path PATH the instances' metrics (vLLM's names) [/metrics]
   --picker-queue-threshold N an instance with this many calls waiting is saturated [${DEFAULT_WEIGHTS.queueThreshold}]
+  --picker-full-batch on|off an instance whose batch is full (the batch size it showed while calls
+                             waited there) is saturated too [on]
   --picker-kv-threshold X    an instance with this share of its KV cache in use is saturated [${DEFAULT_WEIGHTS.kvThreshold}]
   --picker-prefix-weight X   what a whole-prompt prefix match is worth against waiting calls [${DEFAULT_WEIGHTS.prefixWeight}]
   --picker-prefix-block-chars N
@@ -98,6 +101,7 @@ const PICKER_OPTIONS = {
   'picker-scrape-interval': { type: 'string' },
   'picker-metrics-path': { type: 'string' },
   'picker-queue-threshold': { type: 'string' },
+  'picker-full-batch': { type: 'string' },
   'picker-kv-threshold': { type: 'string' },
   'picker-prefix-weight': { type: 'string' },
   'picker-prefix-block-chars': { type: 'string' },
@@ -147,6 +151,7 @@ function pickerConfig(values: PickerFlags): ProcessorConfig['picker'] {
     },
     weights: {
       queueThreshold: positiveInteger(values['picker-queue-threshold'], '--picker-queue-threshold', DEFAULT_WEIGHTS.queueThreshold),
+      fullBatch: values['picker-full-batch'] === undefined ? DEFAULT_WEIGHTS.fullBatch : orThrow(checkOnOff('--picker-full-batch', values['picker-full-batch'])),
       kvThreshold: fraction(values['picker-kv-threshold'], '--picker-kv-threshold', DEFAULT_WEIGHTS.kvThreshold),
       prefixWeight: fraction(values['picker-prefix-weight'], '--picker-prefix-weight', DEFAULT_WEIGHTS.prefixWeight, 100),
     },
@@ -206,3 +211,4 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     },
   };
 }
+

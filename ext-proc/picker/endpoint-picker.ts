@@ -145,6 +145,8 @@ export class EndpointPicker {
       scrapes: this.scraper.scrapes,
       scrape_failures: this.scraper.failures,
       in_flight: Object.fromEntries(this.inFlight),
+      // Each instance's batch size as it showed it (null: not yet), what --picker-full-batch counts a full batch by.
+      batch_sizes: Object.fromEntries([...this.view.addresses()].map((a) => [a, this.scraper.loadOf(a).capacity ?? null])),
       queue: { max_length: this.c.queueLength, max_wait_ms: this.c.queueMaxWaitMs, waiting: Object.fromEntries([...this.queues].map(([m, q]) => [m, q.length])) },
     };
   }

@@ -23,6 +23,8 @@ interface Target {
   doneSince: number;
   busy: boolean;
   failures: number;
+  /** Its batch size as it showed it: the most calls it ran while others waited there (a full batch). */
+  capacity: number | undefined;
 }
 
 export class LoadScraper {
@@ -47,17 +49,17 @@ export class LoadScraper {
     for (const a of addresses) {
       if (keep.size >= this.o.maxEndpoints) break;
       keep.add(a);
-      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, nextAt: 0, sentSince: 0, doneSince: 0, busy: false, failures: 0 });
+      if (!this.targets.has(a)) this.targets.set(a, { load: undefined, readAt: 0, nextAt: 0, sentSince: 0, doneSince: 0, busy: false, failures: 0, capacity: undefined });
     }
     for (const a of this.targets.keys()) if (!keep.has(a)) this.targets.delete(a);
   }
 
-  /** Its load, when read within three intervals; the calls sent since, less those that ended since. */
-  loadOf(address: string): { load: ServerLoad | undefined; sentSince: number } {
+  /** Its load, when read within three intervals; the calls sent since, less those that ended since; its batch size once shown. */
+  loadOf(address: string): { load: ServerLoad | undefined; sentSince: number; capacity: number | undefined } {
     const t = this.targets.get(address);
-    if (!t) return { load: undefined, sentSince: 0 };
+    if (!t) return { load: undefined, sentSince: 0, capacity: undefined };
     const fresh = t.load && this.now() - t.readAt <= 3 * this.o.intervalMs;
-    return { load: fresh ? t.load : undefined, sentSince: t.sentSince - t.doneSince };
+    return { load: fresh ? t.load : undefined, sentSince: t.sentSince - t.doneSince, capacity: t.capacity };
   }
 
   /** A call the gateway sent it ended: a place there is free before the next read says so. */
@@ -102,6 +104,8 @@ export class LoadScraper {
     }
     t.failures = 0;
     t.load = load;
+    // A server runs calls up to its batch size and queues the rest: a read with calls waiting shows it whole.
+    if (load.waiting > 0 && load.running > 0) t.capacity = Math.max(t.capacity ?? 0, load.running);
     t.readAt = this.now();
     // What was sent while the read was out may not be in it yet.
     t.sentSince = Math.max(0, t.sentSince - sentBefore);

@@ -41,6 +41,15 @@ describe('the endpoint picker', () => {
     assert.equal(pick([fullCache, at('b', 1)], new Map([['a', 4]]), blocks, W5, first)?.address, 'b', 'a KV cache past the threshold saturates too');
   });
 
+  it('counts an instance whose batch is full as saturated, once it has shown its batch size', () => {
+    const full = at('a', 0, { load: { running: 4, waiting: 0, kvUsage: 0.1 }, capacity: 4 });
+    const room = at('b', 0, { load: { running: 3, waiting: 0, kvUsage: 0.1 }, capacity: 4 });
+    assert.deepEqual(pick([full, room], new Map([['a', 4]]), 4, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' }, 'the prefix gives way to a free slot');
+    assert.equal(pick([full, at('b', 0, { load: { running: 3, waiting: 0, kvUsage: 0.1 }, capacity: 4, sentSince: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.reason, 'saturated', 'a call sent since the read takes the last slot');
+    assert.equal(pick([{ ...full, capacity: undefined }], new Map(), 0, DEFAULT_WEIGHTS, first)?.reason, 'load', 'a batch size not yet shown is not guessed');
+    assert.equal(pick([full], new Map(), 0, { ...DEFAULT_WEIGHTS, fullBatch: false }, first)?.reason, 'load', '--picker-full-batch off');
+  });
+
   it('says when every instance is saturated, and picks the least loaded of them', () => {
     assert.deepEqual(pick([at('a', 9), at('b', 6)], new Map(), 0, W5, first), { address: 'b', reason: 'saturated' });
   });

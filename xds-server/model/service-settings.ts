@@ -3,6 +3,7 @@
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
 import { DIALECTS, type Dialect } from '../../shared/llm-gateway.js';
 import { checkDuration } from '../../shared/validate/duration.js';
+import { checkOnOff } from '../../shared/validate/on-off.js';
 import { isPolicyName, isServiceName, MODEL_NAME } from '../../shared/validate/names.js';
 import { refused, valid, within, type Checked } from '../../shared/validate/result.js';
 import type { GatewayPath, Protocol, ServiceSettings } from './mesh.js';
@@ -142,10 +143,8 @@ export function serviceSettings(
 }
 
 function onOff(meta: Readonly<Record<string, string>>, key: string): Checked<boolean | undefined> {
-  const raw = meta[key]?.trim();
-  if (raw === undefined) return valid(undefined);
-  if (raw !== 'on' && raw !== 'off') return refused(metaField(key), `${JSON.stringify(raw)}: on or off`);
-  return valid(raw === 'on');
+  const raw = meta[key];
+  return raw === undefined ? valid(undefined) : checkOnOff(metaField(key), raw);
 }
 
 function durationMeta(meta: Readonly<Record<string, string>>, key: string): Checked<number | undefined> {
