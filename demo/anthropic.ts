@@ -7,8 +7,9 @@
 // what they are tested against. Tokens are whitespace-separated words.
 import { createHash } from 'node:crypto';
 
+import { countTokens, isObject } from './openai.js';
+
 type Json = Record<string, unknown>;
-const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export interface AnthropicError {
   readonly status: number;
@@ -66,11 +67,9 @@ function textOf(content: unknown): string {
     .join('\n');
 }
 
-const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
-
 export function inputTokens(body: Json): number {
   const system = typeof body['system'] === 'string' ? body['system'] : textOf(body['system']);
-  return words(system) + (body['messages'] as Json[]).reduce((n, m) => n + words(textOf(m['content'])), 0);
+  return countTokens(system) + (body['messages'] as Json[]).reduce((n, m) => n + countTokens(textOf(m['content'])), 0);
 }
 
 /** The demo's answer: a tool call when one is forced, else an echo of the last user text (or of a tool result). */
@@ -88,7 +87,7 @@ export function messagesAnswer(body: Json): Json {
   const content: Json[] = forced
     ? [{ type: 'tool_use', id: `toolu_${createHash('sha256').update(`${forced}\u0000${asked}`).digest('hex').slice(0, 20)}`, name: forced, input: { input: asked } }]
     : [{ type: 'text', text: result ? `Tool said: ${textOf(result['content'])}` : `You said: ${asked}${images ? ` (with ${images} image${images > 1 ? 's' : ''})` : ''}` }];
-  const output = forced ? words(`${forced} ${JSON.stringify({ input: asked })}`) : words(String(content[0]!['text']));
+  const output = forced ? countTokens(`${forced} ${JSON.stringify({ input: asked })}`) : countTokens(String(content[0]!['text']));
   const max = body['max_tokens'] as number;
   return {
     id,

@@ -5,8 +5,9 @@
 // JSON ending in a line with done: true, done_reason and the counts (prompt_eval_count,
 // eval_count); errors as {"error": "…"}. Ollama has no tool_choice: this model calls the first
 // tool it is offered when a user spoke last. Written apart from the gateway's translators.
+import { countTokens, isObject } from './openai.js';
+
 type Json = Record<string, unknown>;
-const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Why a body is not an Ollama chat request (400), or undefined. */
 export function ollamaChatProblem(body: unknown): string | undefined {
@@ -26,8 +27,6 @@ export function ollamaChatProblem(body: unknown): string | undefined {
   return undefined;
 }
 
-const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
-
 /** The answer's message and counts: a call of the first tool when a user spoke last and tools are offered, else an echo. */
 export function ollamaAnswer(body: Json): { message: Json; promptTokens: number; outputTokens: number; doneReason: 'stop' | 'length' } {
   const messages = body['messages'] as Json[];
@@ -36,11 +35,11 @@ export function ollamaAnswer(body: Json): { message: Json; promptTokens: number;
   const asked = String(lastUser?.['content'] ?? '');
   const images = messages.reduce((n, m) => n + (Array.isArray(m['images']) ? m['images'].length : 0), 0);
   const tools = Array.isArray(body['tools']) ? (body['tools'] as Json[]) : [];
-  const promptTokens = messages.reduce((n, m) => n + words(String(m['content'] ?? '')).length, 0);
+  const promptTokens = messages.reduce((n, m) => n + countTokens(String(m['content'] ?? '')), 0);
   const numPredict = isObject(body['options']) && Number.isInteger(body['options']['num_predict']) ? (body['options']['num_predict'] as number) : Infinity;
   if (last?.['role'] === 'user' && tools.length) {
     const name = String((tools[0]!['function'] as Json)['name']);
-    return { message: { role: 'assistant', content: '', tool_calls: [{ function: { name, arguments: { input: asked } } }] }, promptTokens, outputTokens: words(`${name} ${asked}`).length, doneReason: 'stop' };
+    return { message: { role: 'assistant', content: '', tool_calls: [{ function: { name, arguments: { input: asked } } }] }, promptTokens, outputTokens: countTokens(`${name} ${asked}`), doneReason: 'stop' };
   }
   const text = last?.['role'] === 'tool' ? `Tool said: ${String(last['content'] ?? '')}` : `You said: ${asked}${images ? ` (with ${images} image${images > 1 ? 's' : ''})` : ''}`;
   const all = text.split(' ');

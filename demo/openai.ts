@@ -33,7 +33,7 @@ export function countTokens(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+export const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** The content parts each role may send (OpenAI's ChatCompletion*MessageParam). */
 const PARTS: Readonly<Record<string, ReadonlySet<string>>> = {

@@ -146,7 +146,7 @@ export class AnswerTranslator {
   }
 
   private note(e: StreamEvent): void {
-    if (e.type === 'usage' || (e.type === 'start' && e.usage)) this.usage = e.type === 'usage' ? e.usage : e.usage;
+    if ((e.type === 'usage' || e.type === 'start') && e.usage) this.usage = e.usage;
     if (this.o.collectBytes && this.collected.length < this.o.collectBytes) {
       if (e.type === 'text') this.collected += e.delta;
       else if (e.type === 'tool_call') this.collected += `[tool_call ${e.name}(`;

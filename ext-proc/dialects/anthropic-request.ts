@@ -127,7 +127,6 @@ export function readAnthropicRequest(body: Json, target: Dialect): ChatRequest {
     topK: optionalInteger(body['top_k'], 'top_k', 1),
     stop: body['stop_sequences'] === undefined ? [] : arrayAt(body['stop_sequences'], 'stop_sequences').map((s, i) => stringAt(s, `stop_sequences[${i}]`)),
     stream: optionalBoolean(body['stream'], 'stream') === true,
-    streamUsage: true,
     user: isObject(body['metadata']) ? optionalString(body['metadata']['user_id'], 'metadata.user_id') : undefined,
   });
 }

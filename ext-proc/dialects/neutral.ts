@@ -50,8 +50,6 @@ export interface ChatRequest {
   readonly topK?: number;
   readonly stop: readonly string[];
   readonly stream: boolean;
-  /** The caller asked for usage in the stream (OpenAI's stream_options.include_usage; Anthropic's streams always have it). */
-  readonly streamUsage: boolean;
   /** An id of the end user, for the provider's abuse tracking. */
   readonly user?: string;
 }

@@ -127,7 +127,6 @@ export function readOpenAiRequest(body: Json, target: Dialect): ChatRequest {
     }
   }
   if (!messages.length) throw new InvalidRequestError('messages: must hold at least one user or assistant message', 'messages');
-  const options = body['stream_options'];
   return chatRequest({
     model: stringAt(body['model'], 'model'),
     system,
@@ -141,7 +140,6 @@ export function readOpenAiRequest(body: Json, target: Dialect): ChatRequest {
     topK: optionalInteger(body['top_k'], 'top_k', 1),
     stop: stopOf(body['stop']),
     stream: optionalBoolean(body['stream'], 'stream') === true,
-    streamUsage: isObject(options) && options['include_usage'] === true,
     user: optionalString(body['user'], 'user'),
   });
 }

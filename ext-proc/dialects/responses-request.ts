@@ -125,7 +125,6 @@ export function readResponsesRequest(body: Json, target: Dialect): ChatRequest {
     topK: undefined,
     stop: [],
     stream: optionalBoolean(body['stream'], 'stream') === true,
-    streamUsage: true,
     user: optionalString(body['safety_identifier'] ?? body['user'], 'user'),
   });
 }

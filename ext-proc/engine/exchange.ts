@@ -18,11 +18,11 @@
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
 import { randomBytes } from 'node:crypto';
-import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_DIALECT_OF_PATH, CLIENT_PATH_HEADER, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, LLM_OPERATIONS, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
+import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_PATH_HEADER, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
 import { AnswerTranslator } from '../dialects/answer-translator.js';
 import { answerText, conversationText, type Usage as TokenUsage } from '../dialects/neutral.js';
 import { CLIENTS, SERVICES } from '../dialects/specs.js';
-import { apiErrorBody, dialectRequest, errorInDialect, isApiError, type DialectRequest } from './dialect-call.js';
+import { apiErrorBody, callOf, dialectRequest, errorInDialect, isApiError, passedOn, type DialectRequest } from './dialect-call.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
@@ -35,7 +35,6 @@ import { chargeOf, reservationOf, type Price, type Reservation } from './budget.
 import type { CallRecord } from './call-record.js';
 import type { ModelTable } from './model-table.js';
 
-const OPERATIONS: ReadonlyMap<string, LlmOperation> = new Map(Object.entries(LLM_OPERATIONS));
 
 export interface ExchangeSettings {
   readonly maxRequestBytes: number;
@@ -194,8 +193,7 @@ export class Exchange {
     const q = path.indexOf('?');
     const bare = q < 0 ? path : path.slice(0, q);
     this.path = bare;
-    this.operation = OPERATIONS.get(bare);
-    this.client = CLIENT_DIALECT_OF_PATH[bare] ?? 'openai';
+    ({ operation: this.operation, client: this.client } = callOf(bare));
     // What ext-authz established: its metadata, else its header (client copies are stripped).
     this.tenant = authz?.tenant ?? headers.get(this.s.tenantHeader) ?? '';
     this.logByPolicy = authz?.requestLog === true;
@@ -317,26 +315,20 @@ export class Exchange {
    * the upstream stage.
    */
   private mixedRequest(r: ModelRequest): DialectRequest {
-    let body: Buffer | undefined;
+    const on = passedOn(this.client, 'openai', r.parsed, this.model);
+    let body = on.body;
     if (this.client === 'openai') {
       const f = forwardedBody(r, this.model);
       body = f.body;
       this.injected = f.injected;
-    } else if (r.model !== this.model) body = Buffer.from(JSON.stringify({ ...r.parsed, model: this.model }));
-    let neutral: DialectRequest['neutral'];
-    try {
-      neutral = CLIENTS[this.client].readRequest(r.parsed, 'openai');
-    } catch {
-      neutral = undefined;
     }
-    const options = r.parsed['stream_options'];
-    const streamUsage = this.client === 'openai' ? !!options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true : true;
-    return { body, setHeaders: [[CLIENT_PATH_HEADER, this.path], ...(body ? [['content-length', String(body.length)] as const] : [])], neutral, streamUsage };
+    return { ...on, body, setHeaders: [[CLIENT_PATH_HEADER, this.path], ...(body ? [['content-length', String(body.length)] as const] : [])] };
   }
 
   /** What the caller asked, as text (the picker's prefix, the request log). */
   private promptText(): string {
-    return this.dialect?.neutral ? conversationText(this.dialect.neutral) : promptOf(this.request?.parsed ?? {});
+    const neutral = this.dialect?.neutral();
+    return neutral ? conversationText(neutral) : promptOf(this.request?.parsed ?? {});
   }
 
   /** A saturated pool's refusal, in the caller's error shape, with Retry-After (the SDKs wait that long and try again). */

@@ -6,11 +6,9 @@
 // gateway's stage filed in CLIENT_PATH_HEADER (Envoy keeps one attempt's header changes for the
 // next, and the body as the caller sent it). Every other attempt goes on untouched. Nothing of
 // the call is kept here between streams: any instance of the processor can serve any attempt.
-import { CLIENT_DIALECT_OF_PATH, CLIENT_PATH_HEADER, DIALECTS, LLM_OPERATIONS, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
+import { CLIENT_PATH_HEADER, DIALECTS, type Dialect } from '../../shared/llm-gateway.js';
 import { encodeContinue, encodeImmediate, plainContinue, type Phase } from '../server/codec.js';
-import { apiErrorBody, dialectRequest, isApiError } from './dialect-call.js';
-
-const OPERATIONS: ReadonlyMap<string, LlmOperation> = new Map(Object.entries(LLM_OPERATIONS));
+import { apiErrorBody, callOf, dialectRequest, isApiError } from './dialect-call.js';
 const isDialect = (x: string | undefined): x is Dialect => x !== undefined && (DIALECTS as readonly string[]).includes(x);
 
 export class UpstreamAttempt {
@@ -44,9 +42,8 @@ export class UpstreamAttempt {
     // The gateway's stage has read this body already (a JSON object with a model).
     const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     const model = this.hostModel ?? String(parsed['model']);
-    const operation = this.clientPath ? OPERATIONS.get(this.clientPath) : undefined;
+    const { operation, client } = callOf(this.clientPath ?? '');
     if (this.hostDialect && this.clientPath && operation) {
-      const client = CLIENT_DIALECT_OF_PATH[this.clientPath] ?? 'openai';
       const d = dialectRequest(client, this.hostDialect, operation, parsed, model);
       // What this service's dialect cannot say is refused for this attempt, in the caller's words.
       if (isApiError(d)) return encodeImmediate(d.status, apiErrorBody(client, d), [], `meshgate_llm_${d.code ?? 'invalid_request'}`);

@@ -44,9 +44,9 @@ export function readModelRequest(body: Buffer, o: { readonly maxBytes: number; r
   return { ok: true, request: { model, stream: (parsed as Record<string, unknown>)['stream'] === true, parsed: parsed as Record<string, unknown> } };
 }
 
-/** Whether a streaming request asked for usage in the stream itself. */
-function asksStreamUsage(r: ModelRequest): boolean {
-  const options = r.parsed['stream_options'];
+/** Whether a Chat Completions request asked for usage in its stream itself (stream_options.include_usage). */
+export function asksStreamUsage(parsed: Readonly<Record<string, unknown>>): boolean {
+  const options = parsed['stream_options'];
   return !!options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true;
 }
 
@@ -57,7 +57,7 @@ function asksStreamUsage(r: ModelRequest): boolean {
  * changed (the caller's bytes go on as they are).
  */
 export function forwardedBody(r: ModelRequest, model: string): { body: Buffer | undefined; injected: boolean } {
-  const injected = r.stream && !asksStreamUsage(r);
+  const injected = r.stream && !asksStreamUsage(r.parsed);
   if (!injected && model === r.model) return { body: undefined, injected: false };
   const options = r.parsed['stream_options'];
   const rewritten = {

@@ -6,6 +6,7 @@
 // itself (`stream_options.include_usage` the caller did not request), in which case it passes
 // whole events only. Bounded: an event longer than `maxEventBytes` is passed on unread.
 import { turnText } from '../../shared/openai-messages.js';
+import { parseEvent } from '../dialects/sse.js';
 
 /** At most this many tool calls of one streamed answer are reassembled for the request log. */
 const MAX_COLLECTED_TOOL_CALLS = 64;
@@ -74,17 +75,6 @@ export function usageOfJsonBody(body: Buffer): Usage | undefined {
 }
 
 const BLANK_LINE = /\r?\n\r?\n/;
-
-/** An SSE event's data (its `data:` lines joined), or undefined for an event without data. */
-function eventData(event: string): string | undefined {
-  let data: string | undefined;
-  for (const line of event.split(/\r?\n/)) {
-    if (!line.startsWith('data:')) continue;
-    const value = line.slice(line[5] === ' ' ? 6 : 5);
-    data = data === undefined ? value : `${data}\n${value}`;
-  }
-  return data;
-}
 
 export class StreamUsageReader {
   private pending = '';
@@ -184,7 +174,7 @@ export class StreamUsageReader {
 
   /** Reads an event; true when it is a usage-only event (to be dropped in that mode). */
   private read(event: string): boolean {
-    const data = eventData(event);
+    const data = parseEvent(event).data;
     if (data === undefined) return false;
     if (data.trim() === '[DONE]') {
       this.done = true;

@@ -13,8 +13,6 @@
 import { BUDGET_ENTRY } from '../../shared/llm-gateway.js';
 import type { Entry } from '../rules/match.js';
 
-export const RESERVE_KEY = BUDGET_ENTRY.reserve;
-export const SETTLE_KEY = BUDGET_ENTRY.settle;
 
 /** A call id: what the processor mints (letters, digits, - and _), bounded. */
 const CALL_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -24,10 +22,10 @@ export type BudgetOp = { readonly kind: 'reserve' | 'settle'; readonly id: strin
 /** The budget operation a descriptor asks for, with the entries its counter is keyed by; undefined for a plain descriptor. */
 export function budgetOpOf(entries: readonly Entry[]): BudgetOp | { readonly error: string } | undefined {
   const last = entries[entries.length - 1];
-  if (!last || (last.key !== RESERVE_KEY && last.key !== SETTLE_KEY)) return undefined;
+  if (!last || (last.key !== BUDGET_ENTRY.reserve && last.key !== BUDGET_ENTRY.settle)) return undefined;
   if (!CALL_ID.test(last.value)) return { error: `${last.key} must name a call id of 1 to 64 letters, digits, '-' or '_'` };
   if (entries.length < 2) return { error: `${last.key} needs the entries of the budget it applies to before it` };
-  return { kind: last.key === RESERVE_KEY ? 'reserve' : 'settle', id: last.value, entries: entries.slice(0, -1) };
+  return { kind: last.key === BUDGET_ENTRY.reserve ? 'reserve' : 'settle', id: last.value, entries: entries.slice(0, -1) };
 }
 
 /** Where a counter's open reservations are kept: beside it (the same Redis Cluster hash slot, by the hash tag). */

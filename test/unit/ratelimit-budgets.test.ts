@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BackendUnavailable, type CounterBackend } from '../../ratelimit-service/backends/backend.js';
 import { MemoryBackend } from '../../ratelimit-service/backends/memory.js';
-import { RESERVE_KEY, SETTLE_KEY } from '../../ratelimit-service/limiter/budget-ops.js';
+import { BUDGET_ENTRY } from '../../shared/llm-gateway.js';
 import { compileDomain } from '../../ratelimit-service/rules/domain.js';
 import { parseRateLimitConfig } from '../../ratelimit-service/rules/schema.js';
 import { RateLimiter } from '../../ratelimit-service/service/rate-limiter.js';
@@ -56,7 +56,7 @@ function setup(backend?: CounterBackend, failureMode: 'open' | 'closed' = 'open'
     const check: RlsRequest = { domain: 'meshgate', descriptors: [{ entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: tenant }], hitsAddend: 0 }], hitsAddend: 0 };
     return (await l.shouldRateLimit(check)).statuses[0]!.remaining;
   };
-  return { l, clock, events, reserve: (id: string, hits: number, tenant?: string) => call(RESERVE_KEY, id, hits, tenant), settle: (id: string, hits: number, tenant?: string) => call(SETTLE_KEY, id, hits, tenant), remaining };
+  return { l, clock, events, reserve: (id: string, hits: number, tenant?: string) => call(BUDGET_ENTRY.reserve, id, hits, tenant), settle: (id: string, hits: number, tenant?: string) => call(BUDGET_ENTRY.settle, id, hits, tenant), remaining };
 }
 
 describe('budget reservations', () => {
@@ -121,8 +121,8 @@ describe('budget reservations', () => {
       b.l.shouldRateLimit({
         domain: 'meshgate',
         descriptors: [
-          { entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'acme' }, { key: RESERVE_KEY, value: id }], hitsAddend: acme },
-          { entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'globex' }, { key: RESERVE_KEY, value: id }], hitsAddend: globex },
+          { entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'acme' }, { key: BUDGET_ENTRY.reserve, value: id }], hitsAddend: acme },
+          { entries: [{ key: 'generic_key', value: 'tokens' }, { key: 'tenant', value: 'globex' }, { key: BUDGET_ENTRY.reserve, value: id }], hitsAddend: globex },
         ],
         hitsAddend: 0,
       });

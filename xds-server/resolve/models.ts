@@ -112,12 +112,12 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
     const e = entries.get(c.id);
     const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => c.services.includes(s));
     const services = [...first, ...c.services.filter((s) => !first.includes(s))];
-    const dialectOf = (service: string) => {
+    const decided = services.map((service) => {
       const item = e?.Services?.find((s) => typeof s !== 'string' && s.Service === service);
       return decide('modelDialect', { 'model-route': typeof item === 'object' ? item.Dialect : undefined, meta: m.service(service)?.settings.modelDialect, default: 'openai' as Dialect });
-    };
-    const dialects = Object.fromEntries(services.map((s) => [s, dialectOf(s).value]));
-    const uniform = services.every((s) => dialects[s] === dialects[services[0]!]);
+    });
+    const dialects = Object.fromEntries(services.map((s, i) => [s, decided[i]!.value]));
+    const uniform = decided.every((d) => d.value === decided[0]!.value);
     const renamed: Record<string, string> = {};
     for (const s of e?.Services ?? []) if (typeof s !== 'string' && s.Model !== undefined && s.Model !== c.id && services.includes(s.Service)) renamed[s.Service] = s.Model;
     const timeout = decide('modelTimeout', { 'model-route': e?.RequestTimeoutMs, default: servicePolicy(m, services[0]!).requestTimeoutMs });
@@ -136,8 +136,8 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
       endpointPicker: picker.value !== 'off' && !hashes,
       ...(e?.Price ? { price: [e.Price.InputPerMillion, e.Price.OutputPerMillion] as const } : {}),
       dialects,
-      dialect: uniform ? dialects[services[0]!] : undefined,
-      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: dialectOf(services[0]!).from },
+      dialect: uniform ? decided[0]!.value : undefined,
+      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: decided[0]!.from },
     };
   });
   const aliases: ModelAlias[] = [];

@@ -6,7 +6,7 @@
 // Mappers are tried in order: a 2xx the gateway answers itself (a direct response) and the LLM
 // processor's errors (already in the caller's dialect) as they are, then Envoy's response flags
 // (they say why), then the status — first on the Anthropic paths, then on all the others.
-import { ANSWER_METADATA_KEY, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
+import { ANSWER_METADATA_KEY, CLIENT_DIALECT_OF_PATH, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 
 interface ReplyKind {
@@ -73,8 +73,12 @@ const BY_STATUS: ReadonlyArray<readonly [status: number, kind: ReplyKind]> = [
   [504, { code: 'gateway_timeout', anthropic: 'timeout_error' }],
 ];
 
-/** The model API paths whose callers speak Anthropic's dialect. */
-const ANTHROPIC_PATHS: JsonObject = { header_filter: { header: { name: ':path', string_match: { prefix: '/v1/messages' } } } };
+/** The model API paths whose callers speak Anthropic's dialect (CLIENT_DIALECT_OF_PATH says which): the shortest is the prefix of all. */
+const ANTHROPIC_PATHS: JsonObject = (() => {
+  const paths = Object.keys(CLIENT_DIALECT_OF_PATH).filter((p) => CLIENT_DIALECT_OF_PATH[p] === 'anthropic').sort((a, b) => a.length - b.length);
+  if (!paths.every((p) => p.startsWith(paths[0]!))) throw new Error(`the Anthropic-dialect paths share no prefix: ${paths.join(', ')}`);
+  return { header_filter: { header: { name: ':path', string_match: { prefix: paths[0]! } } } };
+})();
 
 function anthropicErrorBody(type: string): JsonObject {
   return { json_format: { type: 'error', error: { type, message: '%LOCAL_REPLY_BODY%' }, request_id: '%REQ(X-REQUEST-ID)%' } };
