@@ -9,7 +9,8 @@ import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { DEFAULT_ACCEPT_BACKLOG } from './server/ads-server.js';
 import { DEFAULT_DESCRIPTOR_PREFIX } from './sources/descriptor-source.js';
 import { orThrow, within } from '../shared/validate/result.js';
-import type { RateLimitDescriptor } from './model/mesh.js';
+import { REGISTRIES, type RateLimitDescriptor, type RegistryName } from './model/mesh.js';
+import { DEFAULT_REGISTRY_LIMITS, type RegistryLimits } from './sources/registry-limits.js';
 import { parseDescriptors } from './model/rate-limit-meta.js';
 import { DEFAULT_BUDGET_MAX_TOKENS } from './resolve/gateway-settings.js';
 
@@ -54,6 +55,11 @@ export interface XdsServerConfig {
   readonly register: boolean;
   /** The gRPC access-log service (Consul name) the gateway also sends its access log to. */
   readonly accessLogService: string | undefined;
+  /** The registries read, in precedence order (sources/registry-merge.ts). */
+  readonly registries: readonly RegistryName[];
+  readonly zookeeper: { connect: string; basePath: string; digestAuth?: string; sessionTimeoutMs: number } | undefined;
+  readonly eureka: { url: string; intervalMs: number; timeoutMs: number } | undefined;
+  readonly registryLimits: RegistryLimits;
 }
 
 export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
@@ -102,7 +108,34 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
   --register                 register the xds-server itself in Consul as xds-server (metrics meta)
   --access-log-service NAME  also send the gateway's access log to this gRPC access-log service
                              (Consul name; the console's, meshgate-console)
+
+Registries (services are read from Consul's catalog, and from these too; docs/registries.md):
+  --zookeeper CONNECT        read ZooKeeper: host:port[,host:port…][/chroot]  [$MESHGATE_ZOOKEEPER]
+  --zookeeper-base-path P    where services are registered (Curator's layout) [/services]
+  --zookeeper-auth U:P       digest credentials [$MESHGATE_ZOOKEEPER_AUTH]
+  --zookeeper-session-timeout DURATION                                       [30s]
+  --eureka URL               read a Eureka server's REST API, e.g. http://user:pass@host:8761/eureka
+                             [$MESHGATE_EUREKA_URL]
+  --eureka-interval DURATION how often its delta is fetched                  [2s]
+  --registries LIST          the order that decides when registries disagree about a service
+                             (its settings, a shared address:port)  [consul,zookeeper,eureka]
+  --registry-max-services N  services read from one registry                [${DEFAULT_REGISTRY_LIMITS.maxServices}]
+  --registry-max-instances N instances read per service                     [${DEFAULT_REGISTRY_LIMITS.maxInstancesPerService}]
+  --registry-max-bytes N     bytes of one Eureka answer                     [${DEFAULT_REGISTRY_LIMITS.maxFetchBytes}]
 `;
+
+/** The registries read and their order: consul always (meshgate's own components register there). */
+export function registryOrder(flag: string | undefined, configured: ReadonlySet<RegistryName>): RegistryName[] {
+  if (flag === undefined) return REGISTRIES.filter((r) => configured.has(r));
+  const order = flag.split(',').map((r) => r.trim()).filter(Boolean);
+  for (const r of order) {
+    if (!(REGISTRIES as readonly string[]).includes(r)) throw new Error(`--registries: ${JSON.stringify(r)} is not one of ${REGISTRIES.join(', ')}`);
+    if (!configured.has(r as RegistryName)) throw new Error(`--registries: ${r} is listed but not configured (--${r})`);
+  }
+  if (new Set(order).size !== order.length) throw new Error('--registries: a registry is listed twice');
+  for (const r of configured) if (!order.includes(r)) throw new Error(`--registries: ${r} is read but not listed`);
+  return order as RegistryName[];
+}
 
 
 const duration = durationFlag;
@@ -143,6 +176,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'proxy-metrics-service': { type: 'string' },
       register: { type: 'boolean' },
       'access-log-service': { type: 'string' },
+      zookeeper: { type: 'string' },
+      'zookeeper-base-path': { type: 'string' },
+      'zookeeper-auth': { type: 'string' },
+      'zookeeper-session-timeout': { type: 'string' },
+      eureka: { type: 'string' },
+      'eureka-interval': { type: 'string' },
+      registries: { type: 'string' },
+      'registry-max-services': { type: 'string' },
+      'registry-max-instances': { type: 'string' },
+      'registry-max-bytes': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -198,7 +241,34 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if ((llm?.tokenBudgets.length || llm?.costBudgets.length || llm?.modelRequestLimits.length) && !ratelimit) {
     throw new Error('--llm-token-budgets, --llm-cost-budgets and --llm-request-limits need --ratelimit-service (they are counted there)');
   }
+  const zkConnect = values.zookeeper ?? env['MESHGATE_ZOOKEEPER'];
+  const zkAuth = values['zookeeper-auth'] ?? env['MESHGATE_ZOOKEEPER_AUTH'];
+  if (zkAuth !== undefined && !/^[^:]+:.+$/.test(zkAuth)) throw new Error('--zookeeper-auth: USER:PASSWORD expected');
+  const basePath = values['zookeeper-base-path'] ?? '/services';
+  if (!/^\/[^\s]*[^/\s]$/.test(basePath)) throw new Error(`--zookeeper-base-path: ${JSON.stringify(basePath)} is not a ZooKeeper path ("/services")`);
+  const zookeeper = zkConnect
+    ? {
+        connect: zkConnect,
+        basePath,
+        ...(zkAuth ? { digestAuth: zkAuth } : {}),
+        sessionTimeoutMs: duration(values['zookeeper-session-timeout'] ?? '30s', '--zookeeper-session-timeout'),
+      }
+    : undefined;
+  const eurekaUrl = values.eureka ?? env['MESHGATE_EUREKA_URL'];
+  if (eurekaUrl !== undefined && !/^https?:\/\/[^/]+/.test(eurekaUrl)) throw new Error(`--eureka: ${JSON.stringify(eurekaUrl)} is not an http(s) URL`);
+  const eurekaIntervalMs = duration(values['eureka-interval'] ?? '2s', '--eureka-interval');
+  const eureka = eurekaUrl ? { url: eurekaUrl, intervalMs: eurekaIntervalMs, timeoutMs: Math.max(5_000, eurekaIntervalMs) } : undefined;
+  const configured = new Set<RegistryName>(['consul', ...(zookeeper ? (['zookeeper'] as const) : []), ...(eureka ? (['eureka'] as const) : [])]);
   return {
+    registries: registryOrder(values.registries, configured),
+    zookeeper,
+    eureka,
+    registryLimits: {
+      maxServices: positiveInteger(values['registry-max-services'], '--registry-max-services', DEFAULT_REGISTRY_LIMITS.maxServices),
+      maxInstancesPerService: positiveInteger(values['registry-max-instances'], '--registry-max-instances', DEFAULT_REGISTRY_LIMITS.maxInstancesPerService),
+      maxEntryBytes: DEFAULT_REGISTRY_LIMITS.maxEntryBytes,
+      maxFetchBytes: positiveInteger(values['registry-max-bytes'], '--registry-max-bytes', DEFAULT_REGISTRY_LIMITS.maxFetchBytes),
+    },
     consul: { ...consul, ...(token ? { token } : {}) },
     xdsHost: xds.host,
     xdsPort: xds.port,

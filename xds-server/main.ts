@@ -1,4 +1,5 @@
-// xds-server entry point, wiring only: sources (Consul catalog and health, config entries) →
+// xds-server entry point, wiring only: sources (the registries — Consul's catalog and health,
+// ZooKeeper, Eureka — merged into one catalog; config entries) →
 // MeshStore → Controller (resolve, translate, cache) → ADS server, and the admin HTTP server.
 import { ConsulClient } from '../shared/consul/client.js';
 import { advertisedAddress, registerInfrastructure } from '../shared/consul/registration.js';
@@ -19,6 +20,9 @@ import { ProxyRegistry } from './server/proxy-registry.js';
 import { ConsulCatalogSource } from './sources/consul-catalog.js';
 import { startConfigEntrySource } from './sources/config-entries.js';
 import { startDescriptorSource } from './sources/descriptor-source.js';
+import { EurekaSource } from './sources/eureka-source.js';
+import { RegistryMerge } from './sources/registry-merge.js';
+import { ZooKeeperSource } from './sources/zookeeper-source.js';
 
 const log = createLogger('xds-server');
 
@@ -57,13 +61,21 @@ runService('xds-server', log, async () => {
   // Descriptors are fetched for the services the resolved mesh wants, and handed back to the store as a source.
   const descriptorSource = startDescriptorSource({ sink: store, consul, kvPrefix: config.descriptorsPrefix, log, metrics, refreshMs: config.descriptorRefreshMs });
   const stopWanting = controller.onResolved((resolved) => descriptorSource.want(resolved.descriptors));
-  const source = new ConsulCatalogSource({
-    client: consul,
-    store,
-    log,
-    waitMs: config.consulWaitMs,
-    onWatchError: (watch) => metrics.consulWatchErrors.inc({ watch: watch.split('/')[0] }),
-  });
+  const registries = new RegistryMerge(store, config.registries);
+  const sources = [
+    new ConsulCatalogSource({
+      client: consul,
+      sink: registries.sink('consul'),
+      log,
+      waitMs: config.consulWaitMs,
+      onWatchError: (watch) => metrics.consulWatchErrors.inc({ watch: watch.split('/')[0] }),
+    }),
+    ...(config.zookeeper
+      ? [new ZooKeeperSource({ ...config.zookeeper, limits: config.registryLimits, sink: registries.sink('zookeeper'), log: log.child({ registry: 'zookeeper' }) })]
+      : []),
+    ...(config.eureka ? [new EurekaSource({ ...config.eureka, limits: config.registryLimits, sink: registries.sink('eureka'), log: log.child({ registry: 'eureka' }) })] : []),
+  ];
+  metrics.watchRegistries(() => registries.status());
 
   const registrar = config.proxyMetricsService
     ? new ProxyMetricsRegistrar(consul, registry, (key) => controller.role(key), log, { serviceName: config.proxyMetricsService, intervalMs: 10_000 })
@@ -87,8 +99,8 @@ runService('xds-server', log, async () => {
 
   metrics.watchProxies(() => registry.status((key) => cache.get(key)));
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
-  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries, resolved: () => controller.resolveInFull() }), config.adminHost, config.adminPort);
-  source.start();
+  const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries, resolved: () => controller.resolveInFull(), registries: () => registries.status() }), config.adminHost, config.adminPort);
+  for (const source of sources) source.start();
   registrar?.start();
   const deregister = config.register
     ? await registerInfrastructure(consul, {
@@ -105,7 +117,7 @@ runService('xds-server', log, async () => {
   return async () => {
     await deregister().catch((err: Error) => log.warn({ err: err.message }, 'deregistration failed'));
     await registrar?.close();
-    source.stop();
+    for (const source of sources) source.stop();
     entrySource.stop();
     stopWanting();
     descriptorSource.stop();

@@ -16,6 +16,8 @@ export interface BlockingQueryOptions<T> {
   readonly fetch: BlockingFetch<T>;
   readonly onData: (body: T, step: IndexStep) => void;
   readonly onError?: (err: Error, failures: number) => void;
+  /** After every answer, changed or not: the source is reachable again. */
+  readonly onAnswer?: () => void;
   /** Called after the first successful answer (even if empty). */
   readonly onFirstAnswer?: () => void;
   readonly waitMs?: number;
@@ -56,6 +58,7 @@ export class BlockingQuery<T> {
         const result = await this.options.fetch(this.index, waitMs, this.abort.signal);
         if (this.stopped) return;
         this.failures = 0;
+        this.options.onAnswer?.();
         const step = nextIndex(this.index, result.index);
         this.index = step.next;
         if (step.changed || !this.answered) this.options.onData(result.body, step);

@@ -120,6 +120,7 @@ function instanceOf(i: InstanceInput, serviceMeta: Record<string, string>): Inst
     tags: [...(i.tags ?? [])].sort(),
     meta,
     ...(isPort(sidecarPort) ? { sidecarPort } : {}),
+    registry: 'consul',
   };
 }
 

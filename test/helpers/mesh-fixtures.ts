@@ -20,6 +20,7 @@ export function instance(id: string, overrides: Partial<Instance> = {}): Instanc
     address: '10.0.0.1',
     port: 8000,
     health: 'HEALTHY',
+    registry: 'consul',
     zone: '',
     weight: 1,
     tags: [],

@@ -27,7 +27,7 @@ const DEMO = setOfFiles(filesOfSet(fs.readFileSync(path.join(repoRoot(), 'demo',
 const SERVICE = 'meshgate.demo.v1.Inference';
 
 function instance(id: string, port: number, meta: Record<string, string>): Instance {
-  return { id, node: 'n', address: '127.0.0.1', port, health: 'HEALTHY', zone: '', weight: 1, tags: [], meta };
+  return { id, node: 'n', address: '127.0.0.1', port, health: 'HEALTHY', registry: 'consul', zone: '', weight: 1, tags: [], meta };
 }
 
 /** A clock the test moves: timers run when it is advanced past them. */

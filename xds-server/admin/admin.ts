@@ -7,6 +7,7 @@ import type { ConfigEntryStore } from '../model/config-entries/entry-store.js';
 import type { MeshStore } from '../model/mesh-store.js';
 import type { ResolvedMesh } from '../resolve/resolved-mesh.js';
 import type { ProxyRegistry } from '../server/proxy-registry.js';
+import type { RegistryStatus } from '../sources/registry-merge.js';
 import { PUSH_ORDER } from '../xds-types.js';
 import type { XdsMetrics } from './metrics.js';
 import { prometheusTargets } from './prometheus-targets.js';
@@ -20,9 +21,11 @@ export interface AdminDeps {
   readonly metrics: XdsMetrics;
   /** The mesh as last resolved (undefined before the first full sync). */
   readonly resolved: () => ResolvedMesh | undefined;
+  /** Each registry read: up or why not, synced, how much it holds. */
+  readonly registries: () => readonly RegistryStatus[];
 }
 
-export function xdsAdminApp({ store, cache, registry, metrics, entryStore, resolved }: AdminDeps): express.Express {
+export function xdsAdminApp({ store, cache, registry, metrics, entryStore, resolved, registries }: AdminDeps): express.Express {
   const app = adminApp({
     metrics: metrics.registry,
     notReadyReason: () => (store.synced ? undefined : 'waiting for the first full Consul sync'),
@@ -84,11 +87,16 @@ export function xdsAdminApp({ store, cache, registry, metrics, entryStore, resol
     });
   });
 
+  app.get('/debug/registries', (_req, res) => {
+    res.json(registries());
+  });
+
   app.get('/debug/mesh', (_req, res) => {
     const state = store.state;
     res.json({
       synced: store.synced,
       revision: state.revision,
+      registries: registries(),
       services: [...state.services.values()],
       // The descriptor sets in force, without their bytes (/debug/descriptors/:service has them).
       descriptors: [...state.descriptors.values()].map(({ base64, ...d }) => ({ ...d, bytes: Buffer.byteLength(base64, 'base64') })),

@@ -71,6 +71,33 @@ export class XdsMetrics {
     });
   }
 
+  /** Each registry's state at scrape time: up, its services and instances, and troubles since the start. */
+  watchRegistries(status: () => ReadonlyArray<{ readonly registry: string; readonly up: boolean; readonly services: number; readonly instances: number; readonly errors: number }>): void {
+    const gauge = (name: string, help: string, value: (s: ReturnType<typeof status>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['registry'],
+        registers: [this.registry],
+        collect() {
+          for (const s of status()) this.labels({ registry: s.registry }).set(value(s));
+        },
+      });
+    gauge('meshgate_registry_up', 'Whether the registry answered its last watch or poll (its last view is kept while it does not)', (s) => (s.up ? 1 : 0));
+    gauge('meshgate_registry_services', 'Services read from the registry', (s) => s.services);
+    gauge('meshgate_registry_instances', 'Instances read from the registry', (s) => s.instances);
+    new Counter({
+      name: 'meshgate_registry_errors_total',
+      help: 'Failed watches and polls of the registry',
+      labelNames: ['registry'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of status()) this.labels({ registry: s.registry }).inc(s.errors);
+      },
+    });
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

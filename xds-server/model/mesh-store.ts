@@ -32,6 +32,8 @@ export class MeshStore implements DescriptorSink {
   private current: MeshState = EMPTY_MESH;
   private entries: ConfigEntries = NO_ENTRIES;
   private entryProblems: readonly Problem[] = [];
+  /** What the sources themselves report (a registry down, entries a registry answered that were refused), by subject. */
+  private readonly sourceProblems = new Map<string, Problem>();
   private descriptors: ReadonlyMap<string, ServiceDescriptor> = new Map();
   /** Why a service's newest descriptor was refused (its last good one, if any, stays in force). */
   private readonly descriptorProblems = new Map<string, Problem>();
@@ -55,12 +57,16 @@ export class MeshStore implements DescriptorSink {
     return () => this.listeners.delete(listener);
   }
 
-  /** The instances a service has now (possibly none). */
-  setInstances(name: string, instances: readonly Instance[]): void {
+  /**
+   * The instances a service has now (possibly none). Its settings are read from `settingsMeta`
+   * (the registry merge passes the meta of the registry that decides), else from the first
+   * instance by id.
+   */
+  setInstances(name: string, instances: readonly Instance[], settingsMeta?: Readonly<Record<string, string>>): void {
     this.cancelExpiry(name);
     const sorted = [...instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const previous = this.records.get(name);
-    const settingsMeta = sorted[0]?.meta;
+    settingsMeta ??= sorted[0]?.meta;
     let settings: ServiceSettings | undefined = previous?.service?.settings;
     let problem: Problem | undefined = previous?.problem;
     if (settingsMeta || !settings) {
@@ -106,6 +112,18 @@ export class MeshStore implements DescriptorSink {
   setConfigEntries(entries: ConfigEntries, problems: readonly Problem[]): void {
     this.entries = entries;
     this.entryProblems = problems;
+    this.publish();
+  }
+
+  /** A source's trouble under a subject (`registry/eureka`, …), or its end (reason undefined). */
+  setSourceProblem(subject: string, reason: string | undefined): void {
+    const had = this.sourceProblems.get(subject);
+    if (reason === undefined) {
+      if (had && this.sourceProblems.delete(subject)) this.publish();
+      return;
+    }
+    if (had?.reason === reason) return;
+    this.sourceProblems.set(subject, { subject, reason, since: this.now().toISOString() });
     this.publish();
   }
 
@@ -181,7 +199,7 @@ export class MeshStore implements DescriptorSink {
       if (rec.service) services.set(name, rec.service);
       if (rec.problem) problems.push(rec.problem);
     }
-    problems.push(...this.entryProblems, ...this.descriptorProblems.values());
+    problems.push(...this.entryProblems, ...this.descriptorProblems.values(), ...this.sourceProblems.values());
     this.current = Object.freeze({ revision: this.current.revision + 1, services, entries: this.entries, descriptors: this.descriptors, problems: Object.freeze(problems) });
     if (!this.syncedOnce) return;
     for (const l of this.listeners) l(this.current);

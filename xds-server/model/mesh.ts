@@ -11,6 +11,10 @@ export function isHealthy(instance: { readonly health: HealthStatus }): boolean 
   return instance.health === 'HEALTHY';
 }
 
+/** The registries an instance can be learned from (sources/registry-merge.ts merges them). */
+export const REGISTRIES = ['consul', 'zookeeper', 'eureka'] as const;
+export type RegistryName = (typeof REGISTRIES)[number];
+
 /** How the gateway talks to a service's instances. */
 export type Protocol = 'http' | 'http2' | 'grpc';
 
@@ -28,6 +32,8 @@ export interface Instance {
   readonly meta: Readonly<Record<string, string>>;
   /** The port of the instance's sidecar (meta `sidecar-port`), when it has one. */
   readonly sidecarPort?: number;
+  /** The registry it was learned from. */
+  readonly registry: RegistryName;
 }
 
 /** Instance meta naming the port of the instance's sidecar, where callers reach it. */

@@ -18,7 +18,7 @@ function endpointOf(i: Instance): Endpoint {
   const port = dialPort(i);
   // An instance without a sidecar is its own endpoint (no copy per instance).
   if (i.sidecarPort === undefined && port === i.port) return i;
-  return { id: i.id, node: i.node, address: i.address, port, health: i.health, zone: i.zone, weight: i.weight, tags: i.tags, meta: i.meta };
+  return { id: i.id, node: i.node, address: i.address, port, health: i.health, zone: i.zone, weight: i.weight, tags: i.tags, meta: i.meta, registry: i.registry };
 }
 
 /** Every instance of a service as an endpoint, in instance-id order (none for a service not in the catalog). */

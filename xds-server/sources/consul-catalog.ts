@@ -1,16 +1,16 @@
 // Watches Consul's catalog and every service's health with blocking queries and tells the
-// MeshStore what it sees. One watch on /v1/catalog/services starts and stops one watch per
-// service on /v1/health/service/<name>. The store is marked synced only once the catalog and
+// registry merge what it sees. One watch on /v1/catalog/services starts and stops one watch per
+// service on /v1/health/service/<name>. Consul counts as synced only once the catalog and
 // every service listed in it have answered once, so no partial mesh is ever served.
 import type { Logger } from 'pino';
 import { BlockingQuery } from '../../shared/consul/blocking-query.js';
 import type { ConsulClient } from '../../shared/consul/client.js';
-import type { MeshStore } from '../model/mesh-store.js';
 import { instanceOf } from './consul-health.js';
+import type { RegistrySink } from './registry-merge.js';
 
 export interface CatalogSourceOptions {
   readonly client: ConsulClient;
-  readonly store: MeshStore;
+  readonly sink: RegistrySink;
   readonly log: Logger;
   readonly waitMs?: number;
   /** Services never routed (Consul itself, by default). */
@@ -23,6 +23,7 @@ export class ConsulCatalogSource {
   private readonly services = new Map<string, BlockingQuery<unknown>>();
   private readonly pendingFirstAnswer = new Set<string>();
   private catalogAnswered = false;
+  private syncedOnce = false;
   private readonly ignore: Set<string>;
 
   constructor(private readonly options: CatalogSourceOptions) {
@@ -36,6 +37,7 @@ export class ConsulCatalogSource {
       fetch: (index, wait, signal) => client.catalogServices(index, wait, signal),
       onData: (body) => this.onCatalog(Object.keys(body).filter((n) => !this.ignore.has(n))),
       onError: (err, failures) => this.watchError('catalog', err, failures),
+      onAnswer: () => this.options.sink.trouble(undefined),
       onFirstAnswer: () => {
         this.catalogAnswered = true;
         this.maybeSynced();
@@ -59,18 +61,18 @@ export class ConsulCatalogSource {
       this.services.delete(name);
       this.pendingFirstAnswer.delete(name);
       this.options.log.info({ service: name }, 'service left the catalog');
-      this.options.store.removeService(name);
+      this.options.sink.removeService(name);
     }
     this.maybeSynced();
   }
 
   private watchService(name: string): void {
-    const { client, store, waitMs } = this.options;
+    const { client, sink, waitMs } = this.options;
     this.pendingFirstAnswer.add(name);
     const query = new BlockingQuery({
       name: `health/${name}`,
       fetch: (index, wait, signal) => client.healthService(name, index, wait, signal),
-      onData: (entries) => store.setInstances(name, entries.map(instanceOf)),
+      onData: (entries) => sink.setInstances(name, entries.map(instanceOf)),
       onError: (err, failures) => this.watchError(`health/${name}`, err, failures),
       onFirstAnswer: () => {
         this.pendingFirstAnswer.delete(name);
@@ -84,6 +86,7 @@ export class ConsulCatalogSource {
 
   private watchError(watch: string, err: Error, failures: number): void {
     this.options.onWatchError?.(watch, err);
+    if (watch === 'catalog') this.options.sink.trouble(err.message);
     // The first failure and then every tenth, so an outage is visible without flooding logs.
     if (failures === 1 || failures % 10 === 0) {
       this.options.log.warn({ watch, failures, err: err.message }, 'consul watch failing; keeping the last known state');
@@ -91,9 +94,10 @@ export class ConsulCatalogSource {
   }
 
   private maybeSynced(): void {
-    if (this.catalogAnswered && this.pendingFirstAnswer.size === 0 && !this.options.store.synced) {
+    if (this.catalogAnswered && this.pendingFirstAnswer.size === 0 && !this.syncedOnce) {
+      this.syncedOnce = true;
       this.options.log.info({ services: this.services.size }, 'first full consul sync');
-      this.options.store.markSynced();
+      this.options.sink.synced();
     }
   }
 }

@@ -43,5 +43,6 @@ export function instanceOf(entry: ConsulHealthEntry): Instance {
     tags: [...(svc.Tags ?? [])].sort(),
     meta,
     ...(isPort(Number(meta[SIDECAR_PORT_META])) ? { sidecarPort: Number(meta[SIDECAR_PORT_META]) } : {}),
+    registry: 'consul',
   };
 }
