@@ -1,8 +1,12 @@
-// The flags every demo service instance takes, and its Consul registration from them.
+// The flags every demo service instance takes, and its registration from them: in Consul (the
+// default), or with `--registry zookeeper|eureka` in that registry, the way its own clients
+// register (demo/registration/).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConsulClient } from '../shared/consul/client.js';
 import { advertisedAddress, registerSelf, type SelfRegistration } from '../shared/consul/registration.js';
 import { hostPort } from '../shared/host-port.js';
+import { registerInEureka } from './registration/eureka.js';
+import { registerInZooKeeper, type Registration } from './registration/zookeeper.js';
 
 export interface InstanceFlags {
   readonly service: string;
@@ -12,8 +16,12 @@ export interface InstanceFlags {
   readonly meta: Record<string, string>;
   readonly tags: string[];
   readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
-  /** Register in Consul at `port` with this check; returns the deregistration. */
+  /** Register at `port` (in Consul with this check); returns the deregistration. */
   register(port: number, check: (address: string) => SelfRegistration['check']): Promise<() => Promise<void>>;
+  /** Tell the registry the instance is in or out of service (Consul reads it from the check instead). */
+  setHealthy(healthy: boolean): Promise<void>;
+  /** Change its registered metadata (ZooKeeper and Eureka; Consul's is fixed at registration). */
+  setMeta(changes: Readonly<Record<string, string>>): Promise<void>;
   close(): void;
   /** On SIGTERM or SIGINT, once: deregister, close the server, exit. */
   stopOnSignals(deregister: () => Promise<void>, closeServer: () => Promise<void> | void): void;
@@ -33,6 +41,12 @@ export function instanceFlags(defaultService: string, extra: NonNullable<ParseAr
       meta: { type: 'string', multiple: true, default: [] },
       tag: { type: 'string', multiple: true, default: [] },
       'check-interval': { type: 'string', default: '1s' },
+      registry: { type: 'string', default: 'consul' },
+      zookeeper: { type: 'string', default: process.env['MESHGATE_ZOOKEEPER'] ?? '127.0.0.1:2181' },
+      'zookeeper-base-path': { type: 'string', default: '/services' },
+      'zookeeper-session-timeout': { type: 'string', default: '30000' },
+      eureka: { type: 'string', default: process.env['MESHGATE_EUREKA_URL'] ?? 'http://127.0.0.1:8761/eureka' },
+      'eureka-heartbeat': { type: 'string', default: '30000' },
       ...extra,
     },
   });
@@ -47,6 +61,9 @@ export function instanceFlags(defaultService: string, extra: NonNullable<ParseAr
   );
   const consul = new ConsulClient(hostPort(values.consul as string, '--consul'));
   const host = values.host as string;
+  const registry = values.registry as string;
+  if (!['consul', 'zookeeper', 'eureka'].includes(registry)) throw new Error(`--registry ${registry}: consul, zookeeper or eureka`);
+  let registration: Registration | undefined;
   return {
     service,
     instance,
@@ -58,6 +75,22 @@ export function instanceFlags(defaultService: string, extra: NonNullable<ParseAr
     async register(port, check) {
       const address = advertisedAddress(host, values.advertise as string | undefined);
       try {
+        const where = { service, instance, address, port, meta };
+        if (registry === 'zookeeper') {
+          const r = await registerInZooKeeper({
+            ...where,
+            connect: values.zookeeper as string,
+            basePath: values['zookeeper-base-path'] as string,
+            sessionTimeoutMs: Number(values['zookeeper-session-timeout']),
+          });
+          registration = r;
+          return () => r.deregister();
+        }
+        if (registry === 'eureka') {
+          const r = await registerInEureka({ ...where, url: values.eureka as string, heartbeatMs: Number(values['eureka-heartbeat']) });
+          registration = r;
+          return () => r.deregister();
+        }
         return await registerSelf(consul, {
           id: instance,
           name: service,
@@ -69,9 +102,14 @@ export function instanceFlags(defaultService: string, extra: NonNullable<ParseAr
           checkInterval: values['check-interval'] as string,
         });
       } catch (err) {
-        process.stderr.write(`could not register ${instance} in Consul at ${values.consul}: ${(err as Error).message}\n`);
+        process.stderr.write(`could not register ${instance} in ${registry}: ${(err as Error).message}\n`);
         process.exit(1);
       }
+    },
+    setHealthy: async (healthy) => registration?.setHealthy(healthy),
+    async setMeta(changes) {
+      if (!registration) throw new Error('metadata is fixed at registration in Consul');
+      await registration.setMeta(changes);
     },
     close: () => consul.close(),
     stopOnSignals(deregister, closeServer) {

@@ -1,5 +1,6 @@
 // A demo model service: OpenAI-compatible chat completions and embeddings plus GET /test, that
-// registers itself in Consul with an HTTP health check and deregisters when it stops.
+// registers itself in Consul with an HTTP health check and deregisters when it stops (or, with
+// --registry zookeeper|eureka, in that registry as its own clients do: demo/registration/).
 //
 //   node dist/demo/model-service.js --service llm-chat --id llm-chat-1 \
 //        --consul 127.0.0.1:8500 --meta gateway-path=/v1/,/test
@@ -16,6 +17,8 @@
 // POST /v1/embeddings                deterministic vectors
 // GET /v1/models
 // GET /health                        the Consul check; PUT /_demo/health?healthy=false fails it
+//                                    (ZooKeeper, Eureka: takes the instance out of service there)
+// PUT /_demo/meta?key=value          changes its registered metadata (ZooKeeper, Eureka)
 // PUT /_demo/fail?status=503         every echo and model call answers 503 while the health check stays green
 //                                    (an instance only outlier detection can catch); no status: heal
 // GET /call/<service>/<path>?…       calls <service> by name through this instance's sidecar
@@ -305,7 +308,13 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   if (route === 'GET /health') return send(res, healthy ? 200 : 503, { status: healthy ? 'ok' : 'failing', instance });
   if (route === 'PUT /_demo/health') {
     healthy = url.searchParams.get('healthy') !== 'false';
+    await flags.setHealthy(healthy);
     return send(res, 200, { healthy, instance });
+  }
+  if (route === 'PUT /_demo/meta') {
+    const changes = Object.fromEntries(url.searchParams);
+    await flags.setMeta(changes);
+    return send(res, 200, { meta: changes, instance });
   }
   if (route === 'PUT /_demo/fail') {
     const status = Number(url.searchParams.get('status'));

@@ -13,6 +13,8 @@ import { startExtAuthz } from './ext-authz.js';
 import { startExtProc } from './ext-proc.js';
 import { startRatelimit } from './ratelimit.js';
 import { startXdsServer, type XdsServerProcess } from './xds-server.js';
+import { EurekaServer } from './eureka.js';
+import { ZooKeeperServer } from './zookeeper.js';
 
 export interface GatewayMeshOptions {
   /** Keep Consul's state on disk so that it survives a restart. */
@@ -31,6 +33,11 @@ export interface GatewayMeshOptions {
   /** The LLM processor's own flags, and node's (a profile, say). */
   readonly llmArgs?: readonly string[];
   readonly llmNodeArgs?: readonly string[];
+  /** Start a ZooKeeper and read it beside Consul (its session timeout: `zookeeperSessionMs`). */
+  readonly zookeeper?: boolean;
+  readonly zookeeperSessionMs?: number;
+  /** Start a Eureka server and read it beside Consul. */
+  readonly eureka?: boolean;
 }
 
 /** Where the mesh's ext-authz reads its policy documents. */
@@ -64,6 +71,9 @@ export interface GatewayMesh {
   readonly ratelimit: Component | undefined;
   /** Present when the mesh was started with the LLM processor. */
   readonly llm: Component | undefined;
+  /** Present when the mesh reads ZooKeeper / Eureka. */
+  readonly zookeeper: ZooKeeperServer | undefined;
+  readonly eureka: EurekaServer | undefined;
   readonly gatewayUrl: string;
   /** `llm`: the LLM processor's gRPC port (a bench puts a stand-in there). */
   readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number; envoyStats: number; llm: number };
@@ -129,6 +139,21 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       const l = llm;
       started.push({ stop: () => l.stop() });
     }
+    let zookeeper: ZooKeeperServer | undefined;
+    let eureka: EurekaServer | undefined;
+    if (options.zookeeper || options.eureka) {
+      const [zkPort, eurekaPort] = (await freePorts(2)) as [number, number];
+      if (options.zookeeper) {
+        const z = (zookeeper = new ZooKeeperServer({ port: zkPort, dir, logFile: logFile('zookeeper') }));
+        started.push({ stop: () => z.stop() });
+        await z.start();
+      }
+      if (options.eureka) {
+        const e = (eureka = new EurekaServer({ port: eurekaPort, logFile: logFile('eureka') }));
+        started.push({ stop: () => e.stop() });
+        await e.start();
+      }
+    }
     const xdsOptions = {
       consulAddress: consul.address,
       xdsPort,
@@ -139,6 +164,8 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         ...(authz ? ['--ext-authz-service=ext-authz'] : []),
         ...(ratelimit ? ['--ratelimit-service=ratelimit'] : []),
         ...(llm ? ['--ext-proc-service=ext-proc'] : []),
+        ...(zookeeper ? [`--zookeeper=${zookeeper.connect}`, `--zookeeper-session-timeout=${options.zookeeperSessionMs ?? 30_000}ms`] : []),
+        ...(eureka ? [`--eureka=${eureka.url}`, '--eureka-interval=500ms'] : []),
         ...(options.xdsArgs ?? []),
       ],
     };
@@ -163,6 +190,8 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       authz,
       ratelimit,
       llm,
+      zookeeper,
+      eureka,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
       ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort, envoyStats, llm: llmPort },
       services,

@@ -18,6 +18,18 @@ export interface ModelServiceOptions {
   readonly logFile?: string;
   /** The outbound port of the instance's sidecar, for GET /call/<service>/… */
   readonly sidecarOutbound?: number;
+  /** Register in this registry instead of Consul (demo/registration/). */
+  readonly registry?: InstanceRegistry;
+}
+
+export type InstanceRegistry =
+  | { readonly kind: 'zookeeper'; readonly connect: string; readonly sessionTimeoutMs?: number }
+  | { readonly kind: 'eureka'; readonly url: string; readonly heartbeatMs?: number };
+
+function registryArgs(r: InstanceRegistry | undefined): string[] {
+  if (!r) return [];
+  if (r.kind === 'zookeeper') return ['--registry=zookeeper', `--zookeeper=${r.connect}`, ...(r.sessionTimeoutMs ? [`--zookeeper-session-timeout=${r.sessionTimeoutMs}`] : [])];
+  return ['--registry=eureka', `--eureka=${r.url}`, ...(r.heartbeatMs ? [`--eureka-heartbeat=${r.heartbeatMs}`] : [])];
 }
 
 export interface ModelServiceProcess {
@@ -26,6 +38,8 @@ export interface ModelServiceProcess {
   readonly url: string;
   readonly process: ManagedProcess;
   setHealthy(healthy: boolean): Promise<void>;
+  /** Change its registered metadata (ZooKeeper and Eureka registrations). */
+  setMeta(changes: Record<string, string>): Promise<void>;
   /** Answer every echo with this status while the health check stays green; undefined heals. */
   failWith(status: number | undefined): Promise<void>;
   stop(): Promise<void>;
@@ -42,13 +56,14 @@ export async function startModelService(options: ModelServiceOptions): Promise<M
     ...Object.entries(options.meta ?? {}).map(([k, v]) => `--meta=${k}=${v}`),
     ...(options.tags ?? []).map((t) => `--tag=${t}`),
     ...(options.sidecarOutbound ? [`--sidecar-outbound=${options.sidecarOutbound}`] : []),
+    ...registryArgs(options.registry),
     ...(options.extraArgs ?? []),
   ];
   const proc = startProcess(options.id, process.execPath, { args, ...(options.logFile ? { logFile: options.logFile } : {}) });
   let port = 0;
   try {
     port = await waitFor(
-      `${options.id} to register in Consul`,
+      `${options.id} to register in ${options.registry?.kind ?? 'Consul'}`,
       () => {
         if (!proc.running()) throw new Error(`${options.id} exited: ${proc.tail()}`);
         const line = proc.tail().split('\n').find((l) => l.includes('"registered"'));
@@ -69,6 +84,10 @@ export async function startModelService(options: ModelServiceOptions): Promise<M
     async setHealthy(healthy: boolean) {
       const res = await fetch(`${url}/_demo/health?healthy=${healthy}`, { method: 'PUT' });
       if (!res.ok) throw new Error(`${options.id}: could not set health`);
+    },
+    async setMeta(changes: Record<string, string>) {
+      const res = await fetch(`${url}/_demo/meta?${new URLSearchParams(changes).toString()}`, { method: 'PUT' });
+      if (!res.ok) throw new Error(`${options.id}: could not set its metadata: ${await res.text()}`);
     },
     async failWith(status: number | undefined) {
       const res = await fetch(`${url}/_demo/fail${status ? `?status=${status}` : ''}`, { method: 'PUT' });

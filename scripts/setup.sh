@@ -9,6 +9,10 @@
 #                 the rules are tested with promtool, the observability tests scrape with it
 #   h2spec        the HTTP/2 conformance suite, built from the Go module proxy with the machine's Go
 #   ratelimit-reference  envoyproxy/ratelimit, built the same way: the differential test runs it
+#   zookeeper     Apache ZooKeeper's server jar and its runtime dependencies from Maven Central
+#                 (scripts/zookeeper/pom.xml), with the machine's Maven, into .tools/zookeeper/lib
+#   eureka-server Spring Cloud Netflix's Eureka server (scripts/eureka-server), built once with
+#                 the machine's Maven into .tools/eureka-server/eureka-server.jar
 #   --bench       also wrk (Debian), vegeta (Go module proxy) and bench/grpc-load (built with the
 #                 machine's Go) for bench/
 #
@@ -251,6 +255,29 @@ if [[ "$(cat "$REF_FILES/version" 2>/dev/null)" != "$RATELIMIT_REF_VERSION" ]]; 
   cp "$module_dir"/test/config/*.yaml "$REF_FILES/test-config/"
   chmod -R u+w "$REF_FILES"
   echo "$RATELIMIT_REF_VERSION" >"$REF_FILES/version"
+fi
+
+# --- ZooKeeper and the Eureka server (the registry tests, the demo's --registry modes) -----
+# Maven's own cache (~/.m2) makes a second build fast; the stamps make a second run skip both.
+maven() {
+  command -v mvn >/dev/null || { say "Maven is needed to fetch $1 from Maven Central: none found"; exit 1; }
+  command -v java >/dev/null || { say "Java 17 is needed to run $1: none found"; exit 1; }
+  mvn -q -B "${@:2}"
+}
+zk_hash=$(sha256sum "$ROOT/scripts/zookeeper/pom.xml" | cut -d' ' -f1)
+if [[ "$(cat "$TOOLS/zookeeper.version" 2>/dev/null)" != "$zk_hash" ]]; then
+  say "zookeeper: the server jar and its dependencies from Maven Central"
+  rm -rf "$TOOLS/zookeeper/lib"
+  maven zookeeper -f "$ROOT/scripts/zookeeper/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$TOOLS/zookeeper/lib"
+  echo "$zk_hash" >"$TOOLS/zookeeper.version"
+fi
+eureka_hash=$(find "$ROOT/scripts/eureka-server" -path '*/target' -prune -o -type f -print | sort | xargs cat | sha256sum | cut -d' ' -f1)
+if [[ ! -f "$TOOLS/eureka-server/eureka-server.jar" || "$(cat "$TOOLS/eureka-server.version" 2>/dev/null)" != "$eureka_hash" ]]; then
+  say "eureka-server: Spring Cloud Netflix's Eureka server, built with Maven"
+  maven eureka-server -f "$ROOT/scripts/eureka-server/pom.xml" -DskipTests -Dmeshgate.build.dir="$TOOLS/eureka-server/build" package
+  cp "$TOOLS/eureka-server/build/eureka-server.jar" "$TOOLS/eureka-server/eureka-server.jar"
+  rm -rf "$TOOLS/eureka-server/build"
+  echo "$eureka_hash" >"$TOOLS/eureka-server.version"
 fi
 
 # --- benchmark tools -----------------------------------------------------------------------

@@ -81,7 +81,8 @@ export class RegistryMerge {
       refuse: (service, reasons) => {
         const named = reasons.slice(0, REFUSALS_NAMED).join('; ');
         const more = reasons.length > REFUSALS_NAMED ? ` (and ${reasons.length - REFUSALS_NAMED} more)` : '';
-        this.store.setSourceProblem(`${registry}/service/${service}`, reasons.length ? `${reasons.length} entries refused: ${named}${more}` : undefined);
+        const count = `${reasons.length} ${reasons.length === 1 ? 'entry' : 'entries'}`;
+        this.store.setSourceProblem(`${registry}/service/${service}`, reasons.length ? `${count} refused: ${named}${more}` : undefined);
       },
       synced: () => {
         if (state.synced) return;
