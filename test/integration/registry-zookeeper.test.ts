@@ -2,10 +2,14 @@
 // the way Spring Cloud Zookeeper registers them reach a real gateway Envoy, through every change
 // a registry goes through — and Envoy's view is checked against ZooKeeper's own.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import zookeeper from 'node-zookeeper-client';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { freePorts } from '../../launcher/ports.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
+import { startXdsServer } from '../../launcher/xds-server.js';
 import type { ZooKeeperServer } from '../../launcher/zookeeper.js';
 import { instancesAnswering, request, type GatewayError } from '../helpers/http.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -216,6 +220,48 @@ describe('registries: ZooKeeper beside Consul', () => {
     }).catch(async (err) => {
       assert.deepEqual(await envoyHealthy('zk-churn'), expected, (err as Error).message);
     });
+  });
+
+  it('reads under a chroot with digest credentials, and says so clearly when it has none', async () => {
+    const digest = `meshgate:${createHash('sha1').update('meshgate:s3cret').digest('base64')}`;
+    const acl = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('digest', digest))];
+    const owner = await TestZooKeeper.connect(`${zk.connect}/tenant-a`, 'meshgate:s3cret').catch(async () => {
+      await client.mkdirp('/tenant-a');
+      return TestZooKeeper.connect(`${zk.connect}/tenant-a`, 'meshgate:s3cret');
+    });
+    try {
+      await client.mkdirp('/tenant-a/services');
+      await owner.mkdirp('/services/locked', acl);
+      await owner.register('locked', { id: 'locked-1', address: '127.0.0.12', port: 9004, healthy: true, meta: { 'gateway-path': '/locked' } }, acl);
+      const [xdsPort, adminPort] = await freePorts(2);
+      const start = (extra: string[]) =>
+        startXdsServer({ consulAddress: mesh.consul.address, xdsPort: xdsPort!, adminPort: adminPort!, logFile: path.join(mesh.dir, 'xds-chroot.log'), extraArgs: [`--zookeeper=${zk.connect}/tenant-a`, ...extra] });
+      const services = async (): Promise<DebugMesh> => (await request<DebugMesh>(`http://127.0.0.1:${adminPort}/debug/mesh`)).body;
+
+      const withAuth = await start(['--zookeeper-auth=meshgate:s3cret']);
+      try {
+        await waitFor('the locked service read', async () => (await services()).services.some((x) => x.name === 'locked' && x.instances[0]?.address === '127.0.0.12'), {
+          timeoutMs: 10_000,
+          intervalMs: 100,
+        });
+        assert.ok(!(await services()).services.some((x) => x.name === 'zk-echo'), 'nothing outside the chroot');
+      } finally {
+        await withAuth.stop();
+      }
+      const without = await start([]);
+      try {
+        await waitFor('the refusal named', async () => /NO_AUTH/.test((await services()).problems.find((p) => p.subject === 'zookeeper/service/locked')?.reason ?? ''), {
+          timeoutMs: 10_000,
+          intervalMs: 100,
+        });
+        const reason = (await services()).problems.find((p) => p.subject === 'zookeeper/service/locked')!.reason;
+        assert.match(reason, /\/services\/locked: cannot list its instances: .*NO_AUTH/);
+      } finally {
+        await without.stop();
+      }
+    } finally {
+      owner.close();
+    }
   });
 
   it('deregisters an instance that stops: its route answers 503 until retention ends', async () => {

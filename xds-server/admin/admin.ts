@@ -28,7 +28,13 @@ export interface AdminDeps {
 export function xdsAdminApp({ store, cache, registry, metrics, entryStore, resolved, registries }: AdminDeps): express.Express {
   const app = adminApp({
     metrics: metrics.registry,
-    notReadyReason: () => (store.synced ? undefined : 'waiting for the first full Consul sync'),
+    notReadyReason: () => {
+      if (store.synced) return undefined;
+      const waiting = registries().filter((r) => !r.synced);
+      return waiting.length
+        ? `waiting for the first full sync of ${waiting.map((r) => (r.up ? r.registry : `${r.registry} (${r.reason})`)).join(', ')}`
+        : 'waiting for the first full sync of the config entries and descriptors';
+    },
   });
 
   // Prometheus HTTP service discovery (http_sd_configs): what Consul says is scrapable.

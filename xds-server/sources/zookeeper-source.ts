@@ -50,6 +50,8 @@ interface Generation {
 }
 
 type ZkError = Error | zookeeper.Exception;
+/** How soon an unreadable base path is read again. */
+const RETRY_MS = 1_000;
 const isNoNode = (err: ZkError): boolean => 'getCode' in err && err.getCode() === zookeeper.Exception.NO_NODE;
 const messageOf = (err: ZkError): string => ('getCode' in err ? err.toString() : messageOf(err));
 
@@ -149,8 +151,17 @@ export class ZooKeeperSource {
           client.exists(base, watcher, () => undefined);
           this.setServices(client, gen, []);
         } else {
+          // Unreadable (NO_AUTH, say): nothing is concluded from it. The last view stays, the
+          // reason shows, and the list is read again in a second.
           this.options.log.warn({ path: base, err: messageOf(err) }, 'zookeeper read failed');
           this.options.sink.trouble(`reading ${base} failed: ${messageOf(err)}`);
+          // Before the base path is read nothing else of the generation is in flight, so this
+          // read's pending count moves to its retry: the generation completes only once it is read.
+          if (!gen.complete) gen.pendingReads -= 1;
+          setTimeout(() => {
+            if (this.current(gen)) this.listServices(client, gen);
+          }, RETRY_MS).unref();
+          return;
         }
         this.end(gen);
         return;
@@ -194,16 +205,22 @@ export class ZooKeeperSource {
     this.begin(gen);
     client.getChildren(path, watcher, (err, children) => {
       if (!this.current(gen) || gen.services.get(name) !== watch) return this.end(gen);
-      if (err) {
-        if (!isNoNode(err)) this.options.log.warn({ path, err: messageOf(err) }, 'zookeeper read failed');
-        children = [];
+      if (err && !isNoNode(err)) {
+        // Not readable (NO_AUTH, say): the instances read before stay, and the reason shows.
+        this.options.log.warn({ path, err: messageOf(err) }, 'zookeeper read failed');
+        watch.entries.set('(list)', { ok: false, field: path, reason: `cannot list its instances: ${messageOf(err)}` });
+        watch.listed = true;
+        this.changed(gen, name);
+        return this.end(gen);
       }
+      watch.entries.delete('(list)');
+      if (err) children = [];
       const { maxInstancesPerService } = this.options.limits;
-      const kept = new Set(children.slice(0, maxInstancesPerService));
-      if (children.length > maxInstancesPerService) {
-        watch.entries.set('(limit)', { ok: false, field: path, reason: `${children.length} instances, past the limit of ${maxInstancesPerService}; the rest are not read` });
+      const kept = new Set((children ?? []).slice(0, maxInstancesPerService));
+      if ((children ?? []).length > maxInstancesPerService) {
+        watch.entries.set('(limit)', { ok: false, field: path, reason: `${children!.length} instances, past the limit of ${maxInstancesPerService}; the rest are not read` });
       } else watch.entries.delete('(limit)');
-      for (const id of [...watch.entries.keys()]) if (id !== '(limit)' && !kept.has(id)) watch.entries.delete(id);
+      for (const id of [...watch.entries.keys()]) if (!id.startsWith('(') && !kept.has(id)) watch.entries.delete(id);
       watch.listed = true;
       for (const id of kept) if (!watch.entries.has(id)) this.readInstance(client, gen, name, watch, id);
       this.changed(gen, name);
