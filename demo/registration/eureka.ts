@@ -56,6 +56,10 @@ export async function registerInEureka(o: EurekaRegistrationOptions): Promise<Re
       if (!res.ok) throw new Error(`eureka status override: HTTP ${res.status}`);
     },
     async setMeta(changes) {
+      // Kept in the client's own instance info too, so that a registration after a server
+      // restart carries it (a server forgets what its metadata endpoint was told).
+      const config = (client as unknown as { config: { instance: { metadata: Record<string, string> } } }).config;
+      Object.assign(config.instance.metadata, changes);
       // Eureka's metadata endpoint: PUT /eureka/apps/{app}/{id}/metadata?key=value…
       const query = new URLSearchParams(changes).toString();
       const res = await fetch(`${base}/apps/${app}/${encodeURIComponent(o.instance)}/metadata?${query}`, { method: 'PUT' });
