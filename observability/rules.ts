@@ -86,6 +86,7 @@ export const ALERT_NAMES = [
   'MeshgateProxyStale',
   'MeshgateProxyDisconnected',
   'MeshgateConsulWatchErrors',
+  'MeshgateRegistryDown',
   'MeshgateRatelimitBackendCircuitOpen',
   'MeshgateExtAuthzErrors',
   'MeshgateBudgetExhausted',
@@ -173,6 +174,15 @@ function alerts(o: RuleOptions): Alert[] {
       summary: '{{ $labels.instance }} fails to watch Consul; it serves its last view meanwhile',
       runbook:
         'Blocking queries to Consul fail (Consul down, ACL token, network). The component keeps its last good view, so changes stop arriving. Check Consul\'s health and the component\'s log (the watch that fails is a label of the metric).',
+    },
+    {
+      alert: 'MeshgateRegistryDown',
+      expr: 'meshgate_registry_up == 0',
+      defaultFor: '1m',
+      severity: 'page',
+      summary: '{{ $labels.instance }} cannot read the {{ $labels.registry }} registry; it serves its last view of it',
+      runbook:
+        'The xds-server\'s watches or polls of this registry fail (ZooKeeper or Eureka down, a lost session, credentials refused, an answer that is not a registry). Every proxy keeps the last good view, so traffic flows, but no instance change from that registry arrives. /debug/registries names the reason; check the registry\'s own health and the xds-server\'s log.',
     },
     {
       alert: 'MeshgateRatelimitBackendCircuitOpen',

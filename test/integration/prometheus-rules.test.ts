@@ -103,6 +103,16 @@ const CASES: AlertCase[] = [
     resolvedAt: '12m',
   },
   {
+    alert: 'MeshgateRegistryDown',
+    series: [
+      [`meshgate_registry_up{${M('xds-server-1')},registry="zookeeper"}`, '1 1 0 0 0 0 1 1 1'],
+      [`meshgate_registry_up{${M('xds-server-1')},registry="consul"}`, '1x9'],
+    ],
+    pendingAt: '2m',
+    fires: { at: '4m', labels: { job: 'meshgate', instance: 'xds-server-1', registry: 'zookeeper' }, severity: 'page', summary: 'xds-server-1 cannot read the zookeeper registry; it serves its last view of it' },
+    resolvedAt: '7m',
+  },
+  {
     alert: 'MeshgateRatelimitBackendCircuitOpen',
     series: [[`meshgate_ratelimit_backend_circuit_open{${M('ratelimit-8081')}}`, '0 1 1 1 1 0 0 0']],
     fires: { at: '3m', labels: { job: 'meshgate', instance: 'ratelimit-8081' }, severity: 'page', summary: 'ratelimit-8081: the rate-limit backend (Redis) circuit is open; limits follow the failure mode' },

@@ -33,6 +33,7 @@ async function exported(): Promise<Set<string>> {
   const names = new Set<string>();
   const xds = new XdsMetrics();
   xds.watchProxies(() => []); // as the xds-server's main does
+  xds.watchRegistries(() => []);
   // Every plug-in's gRPC server adds its calls in flight and refusals (shared/grpc/h2-metrics.ts).
   const calls = new Registry();
   callGauges(new GrpcServer({ services: [] }), calls);
