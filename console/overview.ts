@@ -8,9 +8,21 @@ export interface MeshView {
   readonly services: ReadonlyArray<{
     readonly name: string;
     readonly settings: { readonly models?: readonly string[]; readonly gatewayPaths?: ReadonlyArray<{ readonly path: string }> };
-    readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number; readonly health: string; readonly meta?: Record<string, string> }>;
+    readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number; readonly health: string; readonly registry?: string; readonly meta?: Record<string, string> }>;
   }>;
   readonly problems: ReadonlyArray<{ readonly subject: string; readonly reason: string; readonly since: string }>;
+  /** The registries the xds-server reads (absent from an xds-server that predates them). */
+  readonly registries?: ReadonlyArray<RegistryView>;
+}
+
+export interface RegistryView {
+  readonly registry: string;
+  readonly up: boolean;
+  readonly synced: boolean;
+  readonly reason?: string;
+  readonly since: string;
+  readonly services: number;
+  readonly instances: number;
 }
 
 export interface ProxyView {
@@ -47,11 +59,13 @@ export interface Overview {
     readonly name: string;
     readonly models: readonly string[];
     readonly healthy: number;
-    readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number; readonly health: string }>;
+    readonly instances: ReadonlyArray<{ readonly id: string; readonly address: string; readonly port: number; readonly health: string; readonly registry: string }>;
     readonly traffic: Traffic;
   }>;
   readonly proxies: ReadonlyArray<{ readonly node: string; readonly role: string; readonly api: string; readonly status: string; readonly nack?: { readonly type: string; readonly message: string; readonly at: string } }>;
   readonly configRefusals: ReadonlyArray<{ readonly subject: string; readonly reason: string; readonly since: string }>;
+  /** Each registry read: up or why not, and how much it holds. */
+  readonly registries: ReadonlyArray<RegistryView>;
   readonly alerts: ReadonlyArray<{ readonly name: string; readonly state: string; readonly severity: string; readonly summary: string; readonly since: string }>;
   readonly authz: ReadonlyArray<{ readonly policy: string; readonly result: string; readonly lastHour: number }>;
   readonly ratelimit: ReadonlyArray<{ readonly descriptor: string; readonly near: number; readonly over: number }>;
@@ -112,7 +126,7 @@ export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
       name: s.name,
       models: [...(s.settings.models ?? [])],
       healthy: s.instances.filter((x) => x.health === 'HEALTHY').length,
-      instances: s.instances.map((x) => ({ id: x.id, address: x.address, port: x.port, health: x.health })),
+      instances: s.instances.map((x) => ({ id: x.id, address: x.address, port: x.port, health: x.health, registry: x.registry ?? 'consul' })),
       traffic: trafficOf(s.name),
     }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -174,5 +188,5 @@ export function buildOverview(i: OverviewInputs, now = new Date()): Overview {
     .filter((t) => t.health !== 'up')
     .map((t) => ({ job: t.labels['job'] ?? '', instance: t.labels['instance'] ?? '', error: t.lastError || t.health }));
 
-  return { generatedAt: now.toISOString(), unreachable, services, proxies, configRefusals: refusals, alerts, authz, ratelimit, pools, downTargets };
+  return { generatedAt: now.toISOString(), unreachable, services, proxies, configRefusals: refusals, registries: mesh.registries ?? [], alerts, authz, ratelimit, pools, downTargets };
 }

@@ -94,7 +94,7 @@ function Services({ services, selected, onSelect, filter }) {
       ${shown.map(
         (s) => html`<tr class=${`selectable ${s.name === selected ? 'selected' : ''}`} data-service=${s.name} onClick=${() => onSelect(s.name)}>
           <td><strong>${s.name}</strong>${s.models.length ? html`<div class="muted">models: ${s.models.join(', ')}</div>` : null}</td>
-          <td>${s.healthy}/${s.instances.length} healthy<div>${s.instances.map((i) => html`<span class=${`chip ${i.health}`} data-instance=${i.id} title=${`${i.address}:${i.port}`}>${i.id} ${i.health}</span>`)}</div></td>
+          <td>${s.healthy}/${s.instances.length} healthy<div>${s.instances.map((i) => html`<span class=${`chip ${i.health}`} data-instance=${i.id} data-registry=${i.registry} title=${`${i.address}:${i.port} from ${i.registry}`}>${i.id} ${i.health}${i.registry !== 'consul' ? html` <em>${i.registry}</em>` : null}</span>`)}</div></td>
           <td data-cell="rps">${fmt(s.traffic.rps, 2)}</td>
           <td data-cell="refused" title="refused at once for its bounds: 503 upstream_overloaded with Retry-After">${fmt(s.traffic.refusedPerSecond, 2)}</td>
           <td data-cell="success">${pct(s.traffic.successRatio)}</td>
@@ -174,6 +174,10 @@ function App() {
     <${Services} services=${data.services} selected=${service} onSelect=${setSelected} filter=${filter} />
     ${service ? html`<${ServiceCharts} service=${service} model=${(data.services.find((s) => s.name === service)?.models.length ?? 0) > 0} key=${service} />` : null}
     <${RecentRequests} />
+    <h2>Registries</h2>
+    <ul data-list="registries">${data.registries.map(
+      (r) => html`<li data-registry=${r.registry} class=${r.up ? '' : 'down'}><strong>${r.registry}</strong> ${r.up ? (r.synced ? 'up' : 'syncing') : html`down since ${r.since}: ${r.reason}`} <span class="muted">${r.services} services, ${r.instances} instances</span></li>`,
+    )}</ul>
     <h2>Proxies</h2>
     <${Proxies} proxies=${data.proxies} />
     <h2>Refused configuration</h2>

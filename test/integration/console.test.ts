@@ -63,6 +63,8 @@ describe('the console in a browser', () => {
     await waitFor('both instances healthy on the page', async () => /2\/2 healthy/.test((await row.textContent()) ?? ''), { timeoutMs: 15_000, intervalMs: 200 }).catch(() => undefined);
     assert.match((await row.textContent()) ?? '', /2\/2 healthy/);
     assert.deepEqual(await row.locator('[data-instance]').evaluateAll((els) => els.map((e) => e.getAttribute('data-instance'))), ['llm-chat-1', 'llm-chat-2']);
+    assert.deepEqual(await row.locator('[data-instance]').evaluateAll((els) => els.map((e) => e.getAttribute('data-registry'))), ['consul', 'consul']);
+    assert.match((await page.locator('[data-list="registries"] [data-registry="consul"]').textContent()) ?? '', /consul up .*services/);
     const proxy = page.locator('[data-proxy]').first();
     await waitFor('the proxy shown SYNCED', async () => /SYNCED/.test((await proxy.textContent()) ?? ''), { timeoutMs: 15_000, intervalMs: 200 }).catch(() => undefined);
     assert.match((await proxy.textContent()) ?? '', /SYNCED/);

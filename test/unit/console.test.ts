@@ -70,8 +70,12 @@ describe('console: the overview', () => {
     ok: true as const,
     data: {
       synced: true,
-      services: [{ name: 'llm-chat', settings: { models: ['llama'] }, instances: [{ id: 'a', address: '10.0.0.1', port: 1, health: 'HEALTHY' }, { id: 'b', address: '10.0.0.2', port: 1, health: 'UNHEALTHY' }] }],
+      services: [{ name: 'llm-chat', settings: { models: ['llama'] }, instances: [{ id: 'a', address: '10.0.0.1', port: 1, health: 'HEALTHY', registry: 'consul' }, { id: 'b', address: '10.0.0.2', port: 1, health: 'UNHEALTHY', registry: 'eureka' }] }],
       problems: [{ subject: 'service llm-b', reason: 'meta "timeout": "soon" is not a duration', since: 't' }],
+      registries: [
+        { registry: 'consul', up: true, synced: true, since: 't0', services: 3, instances: 5 },
+        { registry: 'eureka', up: false, synced: true, reason: 'ECONNREFUSED', since: 't1', services: 1, instances: 1 },
+      ],
     },
   };
   const proxies = {
@@ -104,6 +108,7 @@ describe('console: the overview', () => {
     assert.deepEqual(o.unreachable, []);
     assert.deepEqual(o.services[0], { name: 'llm-chat', models: ['llama'], healthy: 1, instances: mesh.data.services[0]!.instances, traffic: { rps: 2.5, successRatio: 0.99, p50Ms: 12, tokensPerSecond: 40, refusedPerSecond: 7 } });
     assert.deepEqual(o.proxies, [{ node: 'gw', role: 'gateway', api: 'delta', status: 'NACKED', nack: { type: 'route', message: 'bad regex', at: 't' } }]);
+    assert.deepEqual(o.registries, mesh.data.registries, 'each registry with its state, as the xds-server reports it');
     assert.deepEqual(o.configRefusals.map((r) => r.subject), ['service llm-b', 'config entry consul:x']);
     assert.deepEqual(o.alerts[0], { name: 'MeshgateProxyNacked', state: 'firing', severity: 'page', summary: 'proxy gw rejects', since: 't' });
     assert.deepEqual(o.authz, [{ policy: 'default', result: 'unauthenticated', lastHour: 3 }]);
