@@ -6,6 +6,7 @@
 //   meshgate config-dump NODE [--type T]     what a proxy should hold now, per type
 //   meshgate routes [--role ROLE]            which path goes where, per role
 //   meshgate resolved [SERVICE] [--json]     every setting as resolved, with the layer that decided it
+//   meshgate instances [SERVICE] [--json]    every instance, with the registry it came from
 //   meshgate validate FILE…                  config entries, checked offline
 //   meshgate sidecar --service S --app-port P [--inbound-port N] [--outbound-port N]
 //                    [--inbound-address A] [--admin-port N] [--stats-port N] [--xds HOST:PORT] [--delta]
@@ -22,6 +23,7 @@ import { hostPort, isPort } from '../shared/host-port.js';
 import { writePrometheusConfig } from '../observability/write.js';
 import type { ProxyStatus } from '../xds-server/server/proxy-registry.js';
 import { allSynced, formatProxyStatus } from './proxy-status.js';
+import { formatInstances, type MeshInstances } from './instances.js';
 import { formatRoutes, type RoleRoutes } from './route-table.js';
 import { runSidecar } from './sidecar.js';
 import { validateEntries } from './validate.js';
@@ -31,6 +33,7 @@ const USAGE = `usage:
   meshgate config-dump NODE [--type cluster|endpoint|listener|route]
   meshgate routes [--role ROLE]
   meshgate resolved [SERVICE] [--json]
+  meshgate instances [SERVICE] [--json]
   meshgate validate FILE...
   meshgate sidecar --service NAME --app-port PORT [--inbound-port 15000] [--outbound-port 15001]
                    [--inbound-address 127.0.0.1] [--admin-port 19000] [--stats-port N] [--xds 127.0.0.1:18000] [--delta]
@@ -123,6 +126,15 @@ async function main(argv: string[]): Promise<number> {
       const [service] = args;
       const view = await getJson<unknown>(admin, `/debug/resolved${service ? `?service=${encodeURIComponent(service)}` : ''}`);
       process.stdout.write(values.json ? `${JSON.stringify(view, null, 2)}\n` : YAML.stringify(view, { lineWidth: 0, aliasDuplicateObjects: false }));
+      return 0;
+    }
+    case 'instances': {
+      const [service] = args;
+      const mesh = await getJson<MeshInstances>(admin, '/debug/mesh');
+      if (service && !mesh.services.some((s) => s.name === service)) throw new Error(`no service ${service} in the mesh`);
+      process.stdout.write(values.json ? `${JSON.stringify({ registries: mesh.registries, services: mesh.services.filter((s) => !service || s.name === service) }, null, 2)}
+` : `${formatInstances(mesh, service)}
+`);
       return 0;
     }
     case 'validate': {

@@ -2,11 +2,13 @@
 // the way Spring Cloud Zookeeper registers them reach a real gateway Envoy, through every change
 // a registry goes through — and Envoy's view is checked against ZooKeeper's own.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import zookeeper from 'node-zookeeper-client';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import { distPath } from '../../launcher/repo.js';
 import { freePorts } from '../../launcher/ports.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
 import { startXdsServer } from '../../launcher/xds-server.js';
@@ -186,6 +188,15 @@ describe('registries: ZooKeeper beside Consul', () => {
     // Curator's instance id is a UUID (Spring Cloud Zookeeper's too); Consul's is the one registered.
     assert.deepEqual(svc.instances.map((i) => i.registry).sort(), ['consul', 'zookeeper']);
     assert.ok(svc.instances.some((i) => i.id === 'mixed-consul'));
+    // The operator's command line says the same.
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [distPath('cli', 'meshgate.js'), 'instances', 'mixed', `--xds-admin=http://127.0.0.1:${mesh.ports.xdsAdmin}`], { timeout: 20_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout),
+      ),
+    );
+    assert.match(out, /^zookeeper\s+up\s+\d+\s+\d+$/m);
+    assert.match(out, new RegExp(`^mixed\\s+mixed-consul\\s+127\\.0\\.0\\.1:${fromConsul.port}\\s+HEALTHY\\s+consul$`, 'm'));
+    assert.match(out, new RegExp(`^mixed\\s+[0-9a-f-]{36}\\s+127\\.0\\.0\\.1:${fromZk.port}\\s+HEALTHY\\s+zookeeper$`, 'm'));
     assert.deepEqual(await envoyHealthy('mixed'), [`127.0.0.1:${fromConsul.port}`, `127.0.0.1:${fromZk.port}`].sort());
   });
 
