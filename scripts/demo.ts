@@ -7,6 +7,12 @@
 // alias among them), a gateway Envoy, Prometheus (meshgate's rules and alerts) and the console on
 // this machine, then the lines to try. Ctrl-C stops everything and removes temporary data.
 //
+// --registry zookeeper|eureka|mixed: the demo's services register in a ZooKeeper (Curator's
+// layout, as Spring Cloud Zookeeper does) or a Eureka server (with a Eureka client's heartbeats)
+// started beside Consul instead; mixed spreads them over all three. Consul still holds the config
+// entries and meshgate's own components (docs/registries.md).
+// --zookeeper-port/ZOOKEEPER_PORT 2181, --eureka-port/EUREKA_PORT 8761.
+//
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
 // --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port),
@@ -35,6 +41,9 @@ import { waitFor } from '../launcher/wait.js';
 import { startConsole, type ConsoleProcess } from '../launcher/console.js';
 import { startPrometheus, type PrometheusServer } from '../launcher/prometheus.js';
 import { startXdsServer, type XdsServerProcess } from '../launcher/xds-server.js';
+import { EurekaServer } from '../launcher/eureka.js';
+import type { InstanceRegistry } from '../launcher/model-service.js';
+import { ZooKeeperServer } from '../launcher/zookeeper.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,8 +60,19 @@ const { values } = parseArgs({
     'prometheus-port': { type: 'string' },
     'console-port': { type: 'string' },
     'gateway-stats-port': { type: 'string' },
+    registry: { type: 'string', default: 'consul' },
+    'zookeeper-port': { type: 'string' },
+    'eureka-port': { type: 'string' },
   },
 });
+
+const REGISTRY_MODES = ['consul', 'zookeeper', 'eureka', 'mixed'] as const;
+type RegistryMode = (typeof REGISTRY_MODES)[number];
+if (!(REGISTRY_MODES as readonly string[]).includes(values.registry!)) {
+  process.stderr.write(`--registry ${values.registry}: one of ${REGISTRY_MODES.join(', ')}\n`);
+  process.exit(2);
+}
+const mode = values.registry as RegistryMode;
 
 function port(flag: string | undefined, envName: string, fallback: number): number {
   const raw = flag ?? process.env[envName] ?? String(fallback);
@@ -75,6 +95,8 @@ const ports = {
   prometheus: port(values['prometheus-port'], 'PROMETHEUS_PORT', 9090),
   console: port(values['console-port'], 'CONSOLE_PORT', 9300),
   gatewayStats: port(values['gateway-stats-port'], 'GATEWAY_STATS_PORT', 15090),
+  zookeeper: port(values['zookeeper-port'], 'ZOOKEEPER_PORT', 2181),
+  eureka: port(values['eureka-port'], 'EUREKA_PORT', 8761),
 };
 
 /** Where the xds-server reads config entries (its default prefix). */
@@ -99,6 +121,8 @@ let envoy: EnvoyProcess | undefined;
 let sidecar: EnvoyProcess | undefined;
 let prometheus: PrometheusServer | undefined;
 let consoleProc: ConsoleProcess | undefined;
+let zookeeper: ZooKeeperServer | undefined;
+let eureka: EurekaServer | undefined;
 const instances: ModelServiceProcess[] = [];
 let stopping = false;
 
@@ -116,6 +140,8 @@ async function shutdown(code: number): Promise<never> {
     await ratelimit?.stop().catch(() => undefined);
     await extProc?.stop().catch(() => undefined);
     await consul?.stop().catch(() => undefined);
+    await zookeeper?.stop().catch(() => undefined);
+    await eureka?.stop().catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
     say('stopped; temporary data removed');
   }
@@ -139,6 +165,25 @@ function watchForCrash(p: ManagedProcess): void {
   });
 }
 
+/** Where an instance registers: the chosen registry; in the mixed mode llm-chat-2 in ZooKeeper and the pool in Eureka. */
+function registryOf(id: string): 'consul' | 'zookeeper' | 'eureka' {
+  if (mode !== 'mixed') return mode;
+  if (id === 'llm-chat-2') return 'zookeeper';
+  return id.startsWith('llm-pool') ? 'eureka' : 'consul';
+}
+
+function registryName(id: string): string {
+  return { consul: 'Consul', zookeeper: 'ZooKeeper', eureka: 'Eureka' }[registryOf(id)];
+}
+
+/** startModelService's registry option for an instance (heartbeats every 5 s in Eureka: a lease lapses in 15). */
+function registered(id: string): { registry?: InstanceRegistry } {
+  const r = registryOf(id);
+  if (r === 'zookeeper') return { registry: { kind: 'zookeeper', connect: zookeeper!.connect, sessionTimeoutMs: 10_000 } };
+  if (r === 'eureka') return { registry: { kind: 'eureka', url: eureka!.url, heartbeatMs: 5_000 } };
+  return {};
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
@@ -147,6 +192,15 @@ async function main(): Promise<void> {
   consul = await startConsul({ httpPort: ports.consul, logFile: path.join(logs, 'consul.log') });
   watchForCrash(consul.process);
   say(`  consul        http://127.0.0.1:${ports.consul}/ui`);
+  if (mode === 'zookeeper' || mode === 'mixed') {
+    zookeeper = await new ZooKeeperServer({ port: ports.zookeeper, dir: work, logFile: path.join(logs, 'zookeeper.log') }).start();
+    say(`  zookeeper     ${zookeeper.connect} (the demo's services register under /services, Curator's layout)`);
+  }
+  if (mode === 'eureka' || mode === 'mixed') {
+    say('  eureka        starting Spring Cloud Netflix\'s Eureka server (some seconds) …');
+    eureka = await new EurekaServer({ port: ports.eureka, logFile: path.join(logs, 'eureka.log') }).start();
+    say(`  eureka        ${eureka.url}/apps (the demo's services register with a Eureka client)`);
+  }
 
   authz = await startExtAuthz({
     port: ports.authz,
@@ -203,6 +257,8 @@ async function main(): Promise<void> {
       '--llm-cost-budgets=generic:dollars,auth:tenant',
       '--llm-budget-default-max-tokens=256',
       '--register',
+      ...(zookeeper ? [`--zookeeper=${zookeeper.connect}`] : []),
+      ...(eureka ? [`--eureka=${eureka.url}`] : []),
     ],
   });
   watchForCrash(xds.process);
@@ -213,6 +269,7 @@ async function main(): Promise<void> {
       service: 'llm-chat',
       id,
       consulAddress: consul.address,
+      ...registered(id),
       // /v1/ needs the llm-clients policy and is limited per API key; /test stays public and is
       // limited per client address.
       meta: {
@@ -226,7 +283,7 @@ async function main(): Promise<void> {
     });
     instances.push(instance);
     watchInstance(instance.process);
-    say(`  ${id.padEnd(13)} ${instance.url} (registered in Consul as llm-chat)`);
+    say(`  ${id.padEnd(13)} ${instance.url} (registered in ${registryName(id)} as llm-chat)`);
   }
 
   // Two more model services: another provider (shared-7b's fallback, under its own name for it:
@@ -243,6 +300,7 @@ async function main(): Promise<void> {
       service,
       id: `${service}-1`,
       consulAddress: consul.address,
+      ...registered(`${service}-1`),
       meta: { 'gateway-path': 'none', models, ...extra },
       logFile: path.join(logs, `${service}-1.log`),
     });
@@ -259,6 +317,7 @@ async function main(): Promise<void> {
       service: 'llm-pool',
       id,
       consulAddress: consul.address,
+      ...registered(id),
       meta: { 'gateway-path': 'none', models: 'pool-8b' },
       extraArgs: ['--sim', '--sim-slots=2', '--sim-decode-ms-per-token=40', '--sim-prefill-ms-per-token=1', '--sim-block-tokens=16'],
       logFile: path.join(logs, `${id}.log`),
@@ -277,6 +336,7 @@ async function main(): Promise<void> {
       service: 'inference',
       id: 'inference-1',
       consulAddress: consul.address,
+      ...registered('inference-1'),
       meta: { protocol: 'grpc', transcode: 'on', 'auth-policy': 'llm-clients' },
       extraArgs: ['--pace-ms=200'],
       logFile: path.join(logs, 'inference-1.log'),
@@ -292,6 +352,7 @@ async function main(): Promise<void> {
     service: 'agent',
     id: 'agent-1',
     consulAddress: consul.address,
+    ...registered('agent-1'),
     port: agentPort,
     sidecarOutbound: ports.sidecar + 1,
     // Public at the gateway under /agent/; other proxies reach it through its sidecar.
@@ -455,6 +516,7 @@ ready. Try:
   for i in $(seq 6); do curl -s ${gw}/agent/call/llm-chat/test | grep -o '"instance":"[^"]*"'; done
 
   # operators: who has what, which path goes where, and config entries checked offline
+  npm run --silent meshgate -- instances --xds-admin ${xds.adminUrl}   # every instance and the registry it came from${registryLines()}
   npm run --silent meshgate -- proxy-status --xds-admin ${xds.adminUrl}
   npm run --silent meshgate -- routes --xds-admin ${xds.adminUrl}
   npm run --silent meshgate -- config-dump demo-agent-1-sidecar --type cluster --xds-admin ${xds.adminUrl}
@@ -462,6 +524,21 @@ ready. Try:
   curl ${xds.adminUrl}/debug/config-entries         # entries in force, and any refused with the reason
 
 Ctrl-C stops everything.`);
+}
+
+/** What to try in a mode with ZooKeeper or Eureka. */
+function registryLines(): string {
+  const lines: string[] = [`  curl ${xds!.adminUrl}/debug/registries          # each registry read: up, synced, how much it holds`];
+  const chat2 = instances.find((i) => i.id === 'llm-chat-2')!;
+  if (zookeeper) {
+    lines.push(
+      `  # ${registryName('llm-chat-2')} holds llm-chat-2; pause it past its 10 s session: ZooKeeper drops its node, the gateway stops sending to it; resume: it registers again`,
+      `  kill -STOP ${chat2.process.pid}; sleep 14; npm run --silent meshgate -- instances llm-chat --xds-admin ${xds!.adminUrl}; kill -CONT ${chat2.process.pid}`,
+    );
+  }
+  if (eureka) lines.push(`  curl -s -H 'accept: application/json' ${eureka.url}/apps | head -c 600; echo   # Eureka's own view`);
+  if (zookeeper || eureka) lines.push(`  curl -X PUT '${chat2.url}/_demo/meta?zone=eu-west-1'   # a metadata change in its registry reaches the mesh (npm run meshgate -- resolved llm-chat)`);
+  return `\n${lines.join('\n')}`;
 }
 
 main().catch(async (err) => {
