@@ -204,6 +204,13 @@ describe('Eureka answers', () => {
     assert.equal(good.registry.get('A/a-1')!.status, 'DOWN');
     assert.equal(registry.size, 2, 'the registry applied to is not changed');
     assert.equal(applyDelta(registry, delta('UP_3_')).consistent, false);
+    assert.equal(good.changed, true);
+    // The same delta again (a server keeps its changes for minutes), with renewed leases: nothing read changed.
+    const again = applyDelta(good.registry, {
+      hashcode: 'DOWN_1_UP_1_',
+      instances: delta('').instances.map((i) => ({ ...i, leaseInfo: { lastRenewalTimestamp: 2 }, lastUpdatedTimestamp: '9' }) as EurekaInstance),
+    });
+    assert.deepEqual([again.consistent, again.changed], [true, false]);
   });
 
   it('counts only UP healthy, and an override other than UP wins', () => {

@@ -71,14 +71,32 @@ export function registryOf(full: EurekaAnswer): Map<string, EurekaInstance> {
   return new Map(full.instances.map((i) => [instanceKey(i), i]));
 }
 
-/** The registry after a delta (a new map), and whether its hash agrees with the server's. */
-export function applyDelta(registry: ReadonlyMap<string, EurekaInstance>, delta: EurekaAnswer): { registry: Map<string, EurekaInstance>; consistent: boolean } {
+/**
+ * The registry after a delta (a new map), whether its hash agrees with the server's, and whether
+ * anything meshgate reads changed. A server's delta holds every change of the last minutes, each
+ * instance as it is now, so most polls repeat changes already applied; only the lease's
+ * timestamps (renewed by every heartbeat) differ then, and those are not read.
+ */
+export function applyDelta(registry: ReadonlyMap<string, EurekaInstance>, delta: EurekaAnswer): { registry: Map<string, EurekaInstance>; consistent: boolean; changed: boolean } {
   const next = new Map(registry);
+  let changed = false;
   for (const i of delta.instances) {
-    if (i.actionType === 'DELETED') next.delete(instanceKey(i));
-    else next.set(instanceKey(i), i); // ADDED, MODIFIED
+    const key = instanceKey(i);
+    if (i.actionType === 'DELETED') changed = next.delete(key) || changed;
+    else {
+      // ADDED, MODIFIED
+      const had = next.get(key);
+      if (!had || readPart(had) !== readPart(i)) changed = true;
+      next.set(key, i);
+    }
   }
-  return { registry: next, consistent: reconcileHash(next.values()) === delta.hashcode };
+  return { registry: next, consistent: reconcileHash(next.values()) === delta.hashcode, changed };
+}
+
+/** What of an instance meshgate reads: all of it but the lease and the delta's action. */
+function readPart(i: EurekaInstance): string {
+  const { leaseInfo: _lease, actionType: _action, lastUpdatedTimestamp: _updated, ...rest } = i as EurekaInstance & { leaseInfo?: unknown; lastUpdatedTimestamp?: unknown };
+  return JSON.stringify(rest);
 }
 
 /** Eureka's reconcile hash: "STATUS_count_" for each status, in status-name order. */

@@ -96,6 +96,11 @@ export class EurekaSource {
         return false;
       }
       this.registry = next.registry;
+      if (!next.changed) {
+        // Nothing read changed: the registry (thousands of instances, say) is not regrouped every poll.
+        sink.trouble(undefined);
+        return true;
+      }
     }
     sink.trouble(undefined);
     this.publish(this.registry);
