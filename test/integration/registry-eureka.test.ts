@@ -9,29 +9,18 @@ import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
 import { sleep, waitFor } from '../../launcher/wait.js';
 import { EurekaRest, type RestInstance } from '../helpers/eureka-rest.js';
 import { instancesAnswering, request, type GatewayError } from '../helpers/http.js';
+import { meshViews } from '../helpers/mesh-views.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const HEARTBEAT_MS = 1_000;
 
-interface DebugMesh {
-  services: Array<{ name: string; instances: Array<{ id: string; registry: string; health: string }> }>;
-  problems: Array<{ subject: string; reason: string }>;
-  registries: Array<{ registry: string; up: boolean; synced: boolean; reason?: string }>;
-}
 
 describe('registries: Eureka beside Consul', () => {
   let mesh: GatewayMesh;
   let eureka: EurekaServer;
   let rest: EurekaRest;
 
-  const debugMesh = async (): Promise<DebugMesh> => (await request<DebugMesh>(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/mesh`)).body;
-  const registries = async (): Promise<DebugMesh['registries']> => (await request<DebugMesh['registries']>(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/registries`)).body;
-  const envoyHealthy = async (cluster: string): Promise<string[]> =>
-    ((await mesh.envoy.admin.clusters()).get(cluster) ?? [])
-      .filter((h) => h.healthy)
-      .map((h) => h.address)
-      .sort();
-  const envoyHosts = async (cluster: string): Promise<string[]> => ((await mesh.envoy.admin.clusters()).get(cluster) ?? []).map((h) => h.address).sort();
+  const { debugMesh, registries, envoyHealthy, envoyHosts, envoyHoldsHealthy } = meshViews(() => mesh);
 
   before(async () => {
     // The mesh polls Eureka every 500 ms (--eureka-interval).
@@ -159,12 +148,7 @@ describe('registries: Eureka beside Consul', () => {
     }
     const expected = await rest.upInstances('eu-churn');
     assert.ok(expected.length > 0, 'the churn leaves healthy instances');
-    await waitFor('Envoy to hold exactly Eureka’s healthy set', async () => JSON.stringify(await envoyHealthy('eu-churn')) === JSON.stringify(expected), {
-      timeoutMs: 5_000,
-      intervalMs: 50,
-    }).catch(async (err) => {
-      assert.deepEqual(await envoyHealthy('eu-churn'), expected, (err as Error).message);
-    });
+    await envoyHoldsHealthy('eu-churn', expected);
   });
 
   it('drops an instance whose client stops (its lease cancelled)', async () => {

@@ -14,29 +14,19 @@ import { sleep, waitFor } from '../../launcher/wait.js';
 import { startXdsServer } from '../../launcher/xds-server.js';
 import type { ZooKeeperServer } from '../../launcher/zookeeper.js';
 import { instancesAnswering, request, type GatewayError } from '../helpers/http.js';
+import { meshViews, type DebugMesh } from '../helpers/mesh-views.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { TestZooKeeper, type FakeInstance } from '../helpers/zookeeper-client.js';
 
 const SESSION_MS = 2_000;
 
-interface DebugMesh {
-  services: Array<{ name: string; instances: Array<{ id: string; registry: string; health: string; address: string; port: number }> }>;
-  problems: Array<{ subject: string; reason: string }>;
-  registries: Array<{ registry: string; up: boolean; synced: boolean; reason?: string; services: number; instances: number }>;
-}
 
 describe('registries: ZooKeeper beside Consul', () => {
   let zk: ZooKeeperServer;
   let mesh: GatewayMesh;
   let client: TestZooKeeper;
 
-  const debugMesh = async (): Promise<DebugMesh> => (await request<DebugMesh>(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/mesh`)).body;
-  const envoyHealthy = async (cluster: string): Promise<string[]> =>
-    ((await mesh.envoy.admin.clusters()).get(cluster) ?? [])
-      .filter((h) => h.healthy)
-      .map((h) => h.address)
-      .sort();
-  const envoyHosts = async (cluster: string): Promise<string[]> => ((await mesh.envoy.admin.clusters()).get(cluster) ?? []).map((h) => h.address).sort();
+  const { debugMesh, registries, envoyHealthy, envoyHosts, envoyHoldsHealthy } = meshViews(() => mesh);
 
   before(async () => {
     mesh = await startGatewayMesh({ zookeeper: true, zookeeperSessionMs: SESSION_MS, xdsArgs: ['--retain-vanished=3s'] });
@@ -129,7 +119,7 @@ describe('registries: ZooKeeper beside Consul', () => {
     await waitFor(
       'the outage to show',
       async () => {
-        const regs = (await request<DebugMesh['registries']>(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/registries`)).body;
+        const regs = await registries();
         return regs.find((r) => r.registry === 'zookeeper')?.up === false;
       },
       { timeoutMs: 10_000, intervalMs: 100 },
@@ -144,7 +134,7 @@ describe('registries: ZooKeeper beside Consul', () => {
     await zk.start();
     await waitFor(
       'zookeeper up again',
-      async () => (await request<DebugMesh['registries']>(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/registries`)).body.find((r) => r.registry === 'zookeeper')?.up === true,
+      async () => (await registries()).find((r) => r.registry === 'zookeeper')?.up === true,
       { timeoutMs: 20_000, intervalMs: 100 },
     );
     await client.register('zk-after', { id: 'after-1', address: '127.0.0.10', port: 9002, healthy: true, meta: { 'gateway-path': '/after' } }).catch(async () => {
@@ -225,12 +215,7 @@ describe('registries: ZooKeeper beside Consul', () => {
     }
     const expected = await client.upInstances('zk-churn');
     assert.ok(expected.length > 0, 'the churn leaves healthy instances');
-    await waitFor('Envoy to hold exactly ZooKeeper’s healthy set', async () => JSON.stringify(await envoyHealthy('zk-churn')) === JSON.stringify(expected), {
-      timeoutMs: 5_000,
-      intervalMs: 50,
-    }).catch(async (err) => {
-      assert.deepEqual(await envoyHealthy('zk-churn'), expected, (err as Error).message);
-    });
+    await envoyHoldsHealthy('zk-churn', expected);
   });
 
   it('reads under a chroot with digest credentials, and says so clearly when it has none', async () => {
