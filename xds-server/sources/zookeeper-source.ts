@@ -40,9 +40,8 @@ interface ServiceWatch {
   listed: boolean;
 }
 
-/** One session's view and watches. */
+/** One session's view and watches (an older one is told apart by identity). */
 interface Generation {
-  readonly id: number;
   readonly services: Map<string, ServiceWatch>;
   /** Reads of the initial tree not answered yet; the merge hears of it once this is 0. */
   pendingReads: number;
@@ -58,7 +57,6 @@ const messageOf = (err: ZkError): string => ('getCode' in err ? err.toString() :
 export class ZooKeeperSource {
   private client: zookeeper.Client | undefined;
   private generation: Generation | undefined;
-  private nextGeneration = 1;
   /** Services the merge holds from this source (by mesh name), across generations. */
   private readonly published = new Set<string>();
   private readonly dirty = new Set<string>();
@@ -108,7 +106,7 @@ export class ZooKeeperSource {
 
   /** Read the whole tree in a new generation; publish once all of it has answered. */
   private readAll(client: zookeeper.Client): void {
-    const gen: Generation = { id: this.nextGeneration++, services: new Map(), pendingReads: 0, complete: false };
+    const gen: Generation = { services: new Map(), pendingReads: 0, complete: false };
     this.generation = gen;
     this.listServices(client, gen);
   }
