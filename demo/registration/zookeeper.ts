@@ -55,8 +55,16 @@ export function curatorJson(o: ZooKeeperRegistrationOptions, id: string, healthy
   );
 }
 
-const call = <T>(f: (cb: (err: Error | zookeeper.Exception | null, v?: T) => void) => void): Promise<T | undefined> =>
-  new Promise((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
+/** One client call, bounded: an instance that stops must not hang on a ZooKeeper that is away. */
+const call = <T>(f: (cb: (err: Error | zookeeper.Exception | null, v?: T) => void) => void, timeoutMs = 5_000): Promise<T | undefined> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ZooKeeper did not answer within ${timeoutMs} ms`)), timeoutMs);
+    f((err, v) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(v);
+    });
+  });
 
 export async function registerInZooKeeper(o: ZooKeeperRegistrationOptions): Promise<Registration> {
   const id = randomUUID();
@@ -102,7 +110,8 @@ export async function registerInZooKeeper(o: ZooKeeperRegistrationOptions): Prom
     },
     async deregister() {
       closed = true;
-      await call((cb) => client.remove(path, -1, cb)).catch(() => undefined);
+      // Removed now; and closing the session removes its ephemeral node even if that failed.
+      await call((cb) => client.remove(path, -1, cb), 2_000).catch(() => undefined);
       client.close();
     },
   };

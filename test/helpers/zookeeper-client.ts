@@ -5,7 +5,16 @@ import zookeeper from 'node-zookeeper-client';
 import { curatorJson } from '../../demo/registration/zookeeper.js';
 
 type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
-const call = <T>(f: (cb: Callback<T>) => void): Promise<T> => new Promise((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v as T))));
+/** One client call, bounded: a test never waits on ZooKeeper for ever. */
+const call = <T>(f: (cb: Callback<T>) => void, timeoutMs = 10_000): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ZooKeeper did not answer within ${timeoutMs} ms`)), timeoutMs);
+    f((err, v) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(v as T);
+    });
+  });
 
 export interface FakeInstance {
   readonly id: string;
@@ -16,20 +25,37 @@ export interface FakeInstance {
 }
 
 export class TestZooKeeper {
-  private constructor(private readonly client: zookeeper.Client) {}
+  private client!: zookeeper.Client;
+  private closed = false;
+
+  private constructor(
+    private readonly connectString: string,
+    private readonly digestAuth: string | undefined,
+  ) {}
 
   static async connect(connect: string, digestAuth?: string): Promise<TestZooKeeper> {
-    const client = zookeeper.createClient(connect, { sessionTimeout: 30_000, spinDelay: 200, retries: 0 });
-    if (digestAuth) client.addAuthInfo('digest', Buffer.from(digestAuth));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`could not connect to ZooKeeper at ${connect}`)), 10_000);
+    const zk = new TestZooKeeper(connect, digestAuth);
+    await zk.open();
+    return zk;
+  }
+
+  /** A session; when it expires (ZooKeeper restarted, a long pause) a new one, as a real client does — its ephemeral nodes are gone with the old one. */
+  private open(): Promise<void> {
+    const client = zookeeper.createClient(this.connectString, { sessionTimeout: 30_000, spinDelay: 200, retries: 0 });
+    if (this.digestAuth) client.addAuthInfo('digest', Buffer.from(this.digestAuth));
+    this.client = client;
+    client.on('expired', () => {
+      client.close();
+      if (!this.closed) void this.open().catch(() => undefined);
+    });
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`could not connect to ZooKeeper at ${this.connectString}`)), 10_000);
       client.once('connected', () => {
         clearTimeout(timer);
         resolve();
       });
       client.connect();
     });
-    return new TestZooKeeper(client);
   }
 
   /** An ephemeral instance node in Curator's layout, as Spring Cloud Zookeeper writes it (owned by this client's session). */
@@ -70,6 +96,7 @@ export class TestZooKeeper {
   }
 
   close(): void {
+    this.closed = true;
     this.client.close();
   }
 
