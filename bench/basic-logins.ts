@@ -8,7 +8,7 @@
 import { BasicCredential } from '../ext-authz/credentials/basic.js';
 import { JwksRegistry } from '../ext-authz/credentials/jwks-cache.js';
 import { JwtCredential } from '../ext-authz/credentials/jwt.js';
-import { KdfPool, DEFAULT_KDF_POOL } from '../ext-authz/credentials/kdf-pool.js';
+import { FairPool, DEFAULT_KDF_POOL } from '../ext-authz/credentials/fair-pool.js';
 import { hashPassword } from '../ext-authz/credentials/secrets.js';
 import { attributesOf } from '../ext-authz/request.js';
 import { AUDIENCE, ISSUER, jwks, sign, testKey } from '../test/helpers/jwt-keys.js';
@@ -45,7 +45,7 @@ interface Figures {
   floodRefused: number;
 }
 
-async function measure(pool: KdfPool, flood: boolean): Promise<Figures> {
+async function measure(pool: FairPool, flood: boolean): Promise<Figures> {
   const basic = new BasicCredential({ realm: 'bench', users }, undefined, undefined, pool);
   const jwt = new JwtCredential(
     {
@@ -85,13 +85,13 @@ async function measure(pool: KdfPool, flood: boolean): Promise<Figures> {
   };
 }
 
-const unbounded = (): KdfPool => new KdfPool({ concurrency: 1_000_000, perKey: 1_000_000, maxQueued: 1_000_000 });
+const unbounded = (): FairPool => new FairPool({ concurrency: 1_000_000, perKey: 1_000_000, maxQueued: 1_000_000 });
 const results = new Map<string, Figures[]>();
 const REPS = Number(process.env['BENCH_REPS'] ?? 3);
 for (let rep = 0; rep < REPS; rep++) {
   for (const [label, pool, flood] of [
-    ['KDF pool, alone', () => new KdfPool(DEFAULT_KDF_POOL), false],
-    ['KDF pool, during the flood', () => new KdfPool(DEFAULT_KDF_POOL), true],
+    ['KDF pool, alone', () => new FairPool(DEFAULT_KDF_POOL), false],
+    ['KDF pool, during the flood', () => new FairPool(DEFAULT_KDF_POOL), true],
     ['unbounded, alone', unbounded, false],
     ['unbounded, during the flood', unbounded, true],
   ] as const) {

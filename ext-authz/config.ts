@@ -4,7 +4,7 @@ import { orThrow } from '../shared/validate/result.js';
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
-import { DEFAULT_KDF_POOL, type KdfPoolOptions } from './credentials/kdf-pool.js';
+import { DEFAULT_KDF_POOL, type FairPoolOptions } from './credentials/fair-pool.js';
 import type { DecisionLogMode } from './decision-log.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
 
@@ -12,7 +12,7 @@ export interface AuthzConfig extends ComponentConfig {
   readonly policyFiles: readonly string[];
   readonly identityHeaders: IdentityHeaderNames;
   readonly decisionLog: DecisionLogMode;
-  readonly kdf: KdfPoolOptions;
+  readonly kdf: FairPoolOptions;
 }
 
 export const USAGE = `ext-authz: Envoy external authorization (envoy.service.auth.v3.Authorization)

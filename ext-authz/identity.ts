@@ -2,7 +2,7 @@ import { DEFAULT_IDENTITY_HEADERS as SHARED_DEFAULTS } from '../shared/identity-
 
 // Who a caller is, as established by one of its credentials. This is the only source of
 // identity the upstream and the rate limiter ever see.
-export type CredentialKind = 'api_key' | 'basic' | 'jwt' | 'anonymous';
+export type CredentialKind = 'api_key' | 'basic' | 'jwt' | 'introspection' | 'anonymous';
 
 export interface Identity {
   readonly subject: string;

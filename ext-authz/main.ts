@@ -13,7 +13,7 @@ import { loadEnvoyProtos, AUTH_SERVICE_PROTO } from '../shared/proto/root.js';
 import { authzAdminApp } from './admin.js';
 import { parseConfig, USAGE } from './config.js';
 import { JwksRegistry } from './credentials/jwks-cache.js';
-import { sharedKdfPool } from './credentials/kdf-pool.js';
+import { sharedKdfPool } from './credentials/fair-pool.js';
 import { DecisionLog } from './decision-log.js';
 import { IDENTITY_FIELDS } from './identity.js';
 import { AuthzMetrics } from './metrics.js';

@@ -10,7 +10,7 @@
 //   but says only what the caller already knows — that exact pair failed a moment ago — and it
 //   is the same for known and unknown users. Both are dropped with the policy (a new instance).
 // - The same credentials checked concurrently share one KDF run; the KDF itself runs in the
-//   process's KdfPool (bounded, cancellable, apart from JWT and API keys), taken in turn per
+//   process's FairPool (bounded, cancellable, apart from JWT and API keys), taken in turn per
 //   client address: keyed by user name instead, a flood of guesses at one name would shut out
 //   that very user's correct login.
 import { createHmac, randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ import type { CallContext } from '../../shared/grpc/unary-server.js';
 import type { Identity } from '../identity.js';
 import type { CheckAttributes } from '../request.js';
 import { authorizationWith, type Credential, type Verification } from './credential.js';
-import { sharedKdfPool, type KdfPool } from './kdf-pool.js';
+import { sharedKdfPool, type FairPool } from './fair-pool.js';
 import { constantTimeEqual, parsePasswordHash, verifyPassword, type PasswordHash, type SecretComparator } from './secrets.js';
 
 export interface BasicSpec {
@@ -68,7 +68,7 @@ export class BasicCredential implements Credential {
     spec: BasicSpec,
     private readonly compare: SecretComparator = constantTimeEqual,
     private readonly now: () => number = Date.now,
-    private readonly kdf: KdfPool = sharedKdfPool,
+    private readonly kdf: FairPool = sharedKdfPool,
   ) {
     this.challenge = `Basic realm="${spec.realm}", charset="UTF-8"`;
     spec.users.forEach((u, i) => {

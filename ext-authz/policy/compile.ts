@@ -6,6 +6,7 @@ import { ApiKeyCredential } from '../credentials/api-key.js';
 import { BasicCredential } from '../credentials/basic.js';
 import type { Credential } from '../credentials/credential.js';
 import type { JwksRegistry } from '../credentials/jwks-cache.js';
+import { IntrospectionCredential } from '../credentials/introspection.js';
 import { JwtCredential } from '../credentials/jwt.js';
 import { constantTimeEqual, type SecretComparator } from '../credentials/secrets.js';
 import type { RuleSet } from './rules.js';
@@ -54,6 +55,19 @@ function credentialOf(spec: CredentialSpec, deps: CompileDeps): Credential {
           jwksMinRefetchMs: durationMs(spec.jwks_min_refetch),
         },
         deps.jwks,
+        deps.now,
+      );
+    case 'introspection':
+      return new IntrospectionCredential(
+        {
+          ...spec,
+          leewaySeconds: durationMs(spec.leeway) / 1000,
+          cacheTtlMs: durationMs(spec.cache_ttl),
+          negativeCacheTtlMs: durationMs(spec.negative_cache_ttl),
+          timeoutMs: durationMs(spec.timeout),
+          maxConcurrency: spec.max_concurrency,
+          maxWaiting: spec.max_waiting,
+        },
         deps.now,
       );
     case 'anonymous':

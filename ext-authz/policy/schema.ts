@@ -133,6 +133,34 @@ const jwtCredential = z
     }
   });
 
+const introspectionCredential = z.strictObject({
+  type: z.literal('introspection'),
+  endpoint: z.url({ protocol: /^https?$/ }),
+  client_id: nonEmpty,
+  // Sent to the provider; never shown on a status page or written to a log.
+  client_secret: nonEmpty,
+  client_auth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  token_type_hint: nonEmpty.default('access_token'),
+  issuer: nonEmpty.optional(),
+  audiences: z.array(nonEmpty).default([]),
+  required_scopes: z.array(nonEmpty).default([]),
+  claims: z
+    .strictObject({
+      subject: nonEmpty.default('sub'),
+      tenant: nonEmpty.optional(),
+      plan: nonEmpty.optional(),
+      scopes: nonEmpty.default('scope'),
+    })
+    .default({ subject: 'sub', scopes: 'scope' }),
+  max_token_bytes: z.number().int().min(16).max(65536).default(4096),
+  leeway: duration.default('30s'),
+  cache_ttl: duration.default('5m'),
+  negative_cache_ttl: duration.default('10s'),
+  timeout: duration.default('2s'),
+  max_concurrency: z.number().int().min(1).max(1024).default(8),
+  max_waiting: z.number().int().min(0).max(100_000).default(256),
+});
+
 const anonymousCredential = z.strictObject({
   type: z.literal('anonymous'),
   subject: nonEmpty.default('anonymous'),
@@ -141,7 +169,7 @@ const anonymousCredential = z.strictObject({
   scopes: z.array(nonEmpty).default([]),
 });
 
-const credential = z.discriminatedUnion('type', [apiKeyCredential, basicCredential, jwtCredential, anonymousCredential]);
+const credential = z.discriminatedUnion('type', [apiKeyCredential, basicCredential, jwtCredential, introspectionCredential, anonymousCredential]);
 
 const rule = z
   .strictObject({
@@ -150,7 +178,7 @@ const rule = z
     plans: z.array(nonEmpty).min(1).optional(),
     /** The caller must hold every one of these scopes. */
     scopes: z.array(nonEmpty).min(1).optional(),
-    credentials: z.array(z.enum(['api_key', 'basic', 'jwt', 'anonymous'])).min(1).optional(),
+    credentials: z.array(z.enum(['api_key', 'basic', 'jwt', 'introspection', 'anonymous'])).min(1).optional(),
     methods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case HTTP method')).min(1).optional(),
     path_prefixes: z.array(z.string().startsWith('/', 'must start with "/"')).min(1).optional(),
   })

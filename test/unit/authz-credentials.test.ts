@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiKeyCredential } from '../../ext-authz/credentials/api-key.js';
 import { BasicCredential, parseBasic } from '../../ext-authz/credentials/basic.js';
-import { KdfPool } from '../../ext-authz/credentials/kdf-pool.js';
+import { FairPool } from '../../ext-authz/credentials/fair-pool.js';
 import { constantTimeEqual, hashPassword, sha256 } from '../../ext-authz/credentials/secrets.js';
 import { attributesOf } from '../../ext-authz/request.js';
 
@@ -114,7 +114,7 @@ describe('Basic', () => {
         return constantTimeEqual(a, b);
       },
       () => clock,
-      new KdfPool({ concurrency: 1, perKey: 4, maxQueued: 16 }),
+      new FairPool({ concurrency: 1, perKey: 4, maxQueued: 16 }),
     );
     const good = Buffer.from('ops:s3cret').toString('base64');
     const bad = Buffer.from('ops:guess').toString('base64');
@@ -143,7 +143,7 @@ describe('the KDF pool', () => {
   };
 
   it('runs one at a time, in turn per key, refuses past its bounds and drops what was abandoned', async () => {
-    const pool = new KdfPool({ concurrency: 1, perKey: 2, maxQueued: 4 });
+    const pool = new FairPool({ concurrency: 1, perKey: 2, maxQueued: 4 });
     const order: string[] = [];
     const first = gate();
     const running = pool.run('a', async () => {

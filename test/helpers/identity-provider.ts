@@ -1,0 +1,79 @@
+// The tests' identity provider (test/idp/oidc-provider-server.ts) as a child process that can be
+// stopped and started again on the same port, and the calls a test makes to it as a client.
+import { startProcess, type ManagedProcess } from '../../launcher/process.js';
+import { distPath } from '../../launcher/repo.js';
+import { waitFor } from '../../launcher/wait.js';
+
+/** The provider's clients: `app` gets tokens for itself (client_credentials, tenant acme); `introspector` is meshgate's own. */
+export const IDP_CLIENTS = {
+  app: { id: 'app', secret: 'app-secret-4f1c9b2e7d' },
+  introspector: { id: 'meshgate', secret: 'introspector-secret-8a2d6e0f' },
+};
+
+const basic = (c: { id: string; secret: string }) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
+
+export class IdentityProvider {
+  private proc: ManagedProcess | undefined;
+
+  constructor(
+    readonly port: number,
+    private readonly logFile?: string,
+  ) {}
+
+  get issuer(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get introspectionEndpoint(): string {
+    return `${this.issuer}/token/introspection`;
+  }
+
+  async start(): Promise<this> {
+    const proc = startProcess('oidc-provider', process.execPath, { args: [distPath('test', 'idp', 'oidc-provider-server.js'), `--port=${this.port}`], ...(this.logFile ? { logFile: this.logFile } : {}) });
+    this.proc = proc;
+    await waitFor(
+      'the identity provider to answer its discovery document',
+      async () => {
+        if (!proc.running()) throw new Error(`oidc-provider exited: ${proc.tail()}`);
+        return (await fetch(`${this.issuer}/.well-known/openid-configuration`).catch(() => undefined))?.ok === true;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop('SIGTERM', 3_000);
+    this.proc = undefined;
+  }
+
+  /** An opaque access token for the app client (client_credentials). */
+  async token(scope = 'models:read'): Promise<string> {
+    const res = await fetch(`${this.issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: basic(IDP_CLIENTS.app), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
+    });
+    const body = (await res.json()) as { access_token?: string; error?: string };
+    if (!body.access_token) throw new Error(`no token from the provider: ${JSON.stringify(body)}`);
+    return body.access_token;
+  }
+
+  /** RFC 7009 revocation, by the client the token was issued to. */
+  async revoke(token: string): Promise<void> {
+    const res = await fetch(`${this.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: basic(IDP_CLIENTS.app), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+    });
+    if (!res.ok) throw new Error(`revocation: HTTP ${res.status}`);
+  }
+
+  async stats(): Promise<{ introspections: number; maxInFlight: number; inFlight: number }> {
+    return (await fetch(`${this.issuer}/_test/stats`)).json() as Promise<{ introspections: number; maxInFlight: number; inFlight: number }>;
+  }
+
+  async resetStats(): Promise<void> {
+    await fetch(`${this.issuer}/_test/reset`, { method: 'POST' });
+  }
+}
