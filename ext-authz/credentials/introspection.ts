@@ -20,6 +20,7 @@ import type { CheckAttributes } from '../request.js';
 import { authorizationWith, type Credential, type Verification } from './credential.js';
 import { FairPool } from './fair-pool.js';
 import { sha256 } from './secrets.js';
+import { bearerChallenge, tokenIdentity } from './token-claims.js';
 
 export interface IntrospectionSpec {
   readonly endpoint: string;
@@ -48,11 +49,6 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 
 type Answer = { readonly active: true; readonly identity: Identity; readonly until: number } | { readonly active: false; readonly reason: string; readonly until: number };
 
-function challengeFor(reason?: string): string {
-  return reason
-    ? `Bearer realm="meshgate", error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}"`
-    : 'Bearer realm="meshgate"';
-}
 
 /** RFC 6749 §2.3.1: client credentials are form-urlencoded before they are joined for Basic. */
 function basicAuthorization(id: string, secret: string): string {
@@ -60,18 +56,9 @@ function basicAuthorization(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${form(id)}:${form(secret)}`).toString('base64')}`;
 }
 
-const scopesOf = (value: unknown): string[] =>
-  typeof value === 'string' ? value.split(' ').filter(Boolean) : Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
-
-function claimString(body: Record<string, unknown>, name: string | undefined): string | undefined {
-  if (!name) return undefined;
-  const v = body[name];
-  return typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined;
-}
-
 export class IntrospectionCredential implements Credential {
   readonly kind = 'introspection' as const;
-  readonly challenge = challengeFor();
+  readonly challenge = bearerChallenge();
   readonly carriers = { headers: [] as string[], query: [] as string[] };
   private readonly cache = new Map<string, Answer>();
   private readonly inflight = new Map<string, Promise<Verification>>();
@@ -113,7 +100,7 @@ export class IntrospectionCredential implements Credential {
   }
 
   private fail(reason: string): Verification {
-    return { ok: false, reason, challenge: challengeFor(reason) };
+    return { ok: false, reason, challenge: bearerChallenge(reason) };
   }
 
   private async introspect(token: string, key: string, client: string, call: CallContext | undefined): Promise<Verification> {
@@ -164,21 +151,10 @@ export class IntrospectionCredential implements Credential {
       const aud = typeof body['aud'] === 'string' ? [body['aud']] : Array.isArray(body['aud']) ? body['aud'] : [];
       if (!aud.some((a) => this.spec.audiences.includes(a as string))) return inactive('the token audience is not accepted');
     }
-    const scopes = scopesOf(body[this.spec.claims.scopes]);
-    const missing = this.spec.required_scopes.filter((s) => !scopes.includes(s));
-    if (missing.length) return inactive(`the token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
     // A token a client got for itself (client_credentials) has no subject but the client.
-    const subject = claimString(body, this.spec.claims.subject) ?? claimString(body, 'client_id');
-    if (!subject) return inactive(`the token has no "${this.spec.claims.subject}" claim`);
-    const tenant = claimString(body, this.spec.claims.tenant);
-    const plan = claimString(body, this.spec.claims.plan);
-    const identity: Identity = Object.freeze({
-      subject,
-      ...(tenant ? { tenant } : {}),
-      ...(plan ? { plan } : {}),
-      scopes: Object.freeze(scopes),
-      credential: 'introspection' as const,
-    });
+    const read = tokenIdentity(body, this.spec.claims, this.spec.required_scopes, 'introspection', 'client_id');
+    if ('refusal' in read) return inactive(read.refusal);
+    const identity = read.identity;
     return { active: true, identity, until: Math.min(exp ?? Number.POSITIVE_INFINITY, nowMs + this.spec.cacheTtlMs) };
   }
 

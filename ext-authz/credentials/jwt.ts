@@ -9,6 +9,7 @@ import type { Identity } from '../identity.js';
 import type { CheckAttributes } from '../request.js';
 import { authorizationWith, type Credential, type Verification } from './credential.js';
 import type { JwksCache, JwksRegistry } from './jwks-cache.js';
+import { bearerChallenge, tokenIdentity } from './token-claims.js';
 
 export interface JwtSpec {
   readonly issuer: string;
@@ -30,11 +31,6 @@ export interface JwtSpec {
 const REMEMBER_MS = 60_000;
 const REMEMBER_MAX = 10_000;
 
-function challengeFor(reason?: string): string {
-  return reason
-    ? `Bearer realm="meshgate", error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}"`
-    : 'Bearer realm="meshgate"';
-}
 
 /** Why jose refused a token, in words a caller can act on. */
 export function describeJwtError(err: unknown): string {
@@ -55,21 +51,9 @@ export function describeJwtError(err: unknown): string {
   return 'the token could not be verified';
 }
 
-function scopesOf(value: unknown): string[] {
-  if (typeof value === 'string') return value.split(' ').filter(Boolean);
-  if (Array.isArray(value)) return value.filter((x): x is string => typeof x === 'string');
-  return [];
-}
-
-function claimString(payload: JWTPayload, name: string | undefined): string | undefined {
-  if (!name) return undefined;
-  const v = payload[name];
-  return typeof v === 'string' && v ? v : typeof v === 'number' ? String(v) : undefined;
-}
-
 export class JwtCredential implements Credential {
   readonly kind = 'jwt' as const;
-  readonly challenge = challengeFor();
+  readonly challenge = bearerChallenge();
   readonly carriers = { headers: [] as string[], query: [] as string[] };
   private readonly key: JWTVerifyGetKey | Uint8Array;
   /** The JWKS behind `key`, when it is fetched (local keys change only with the policy). */
@@ -92,7 +76,7 @@ export class JwtCredential implements Credential {
   }
 
   async verify(token: string): Promise<Verification> {
-    const fail = (reason: string): Verification => ({ ok: false, reason, challenge: challengeFor(reason) });
+    const fail = (reason: string): Verification => ({ ok: false, reason, challenge: bearerChallenge(reason) });
     if (token.length > this.spec.max_token_bytes) return fail('the token is too large');
     // A stale key set is refreshed before anything is decided, remembered tokens included.
     const refreshing = this.jwksCache?.ensureFresh();
@@ -128,21 +112,9 @@ export class JwtCredential implements Credential {
       const matches = Array.isArray(actual) ? actual.includes(expected) : actual === expected;
       if (!matches) return fail(`the token "${claim}" claim is not accepted`);
     }
-    const scopes = scopesOf(payload[this.spec.claims.scopes]);
-    const missing = this.spec.required_scopes.filter((s) => !scopes.includes(s));
-    if (missing.length) return fail(`the token lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-    const subject = claimString(payload, this.spec.claims.subject);
-    if (!subject) return fail(`the token has no "${this.spec.claims.subject}" claim`);
-
-    const tenant = claimString(payload, this.spec.claims.tenant);
-    const plan = claimString(payload, this.spec.claims.plan);
-    const identity: Identity = Object.freeze({
-      subject,
-      ...(tenant ? { tenant } : {}),
-      ...(plan ? { plan } : {}),
-      scopes: Object.freeze(scopes),
-      credential: 'jwt' as const,
-    });
+    const read = tokenIdentity(payload, this.spec.claims, this.spec.required_scopes, 'jwt');
+    if ('refusal' in read) return fail(read.refusal);
+    const identity = read.identity;
     const expiresMs = typeof payload.exp === 'number' ? (payload.exp + this.spec.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
     if (this.remembered.size >= REMEMBER_MAX) this.remembered.delete(this.remembered.keys().next().value!);
     this.remembered.set(token, { identity, until: Math.min(expiresMs, nowMs + REMEMBER_MS), keysVersion });

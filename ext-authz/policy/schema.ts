@@ -87,6 +87,16 @@ export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 
 const claimValue = z.union([z.string(), z.number(), z.boolean()]);
 
+/** Which claims of a bearer token (signed, or as introspected) say who the caller is. */
+const tokenClaims = z
+  .strictObject({
+    subject: nonEmpty.default('sub'),
+    tenant: nonEmpty.optional(),
+    plan: nonEmpty.optional(),
+    scopes: nonEmpty.default('scope'),
+  })
+  .default({ subject: 'sub', scopes: 'scope' });
+
 const jwtCredential = z
   .strictObject({
     type: z.literal('jwt'),
@@ -99,14 +109,7 @@ const jwtCredential = z
     hmac_secret_base64: z.string().min(1).optional(),
     leeway: duration.default('30s'),
     require_expiry: z.boolean().default(true),
-    claims: z
-      .strictObject({
-        subject: nonEmpty.default('sub'),
-        tenant: nonEmpty.optional(),
-        plan: nonEmpty.optional(),
-        scopes: nonEmpty.default('scope'),
-      })
-      .default({ subject: 'sub', scopes: 'scope' }),
+    claims: tokenClaims,
     required_claims: z.record(z.string(), claimValue).default({}),
     required_scopes: z.array(nonEmpty).default([]),
     max_token_bytes: z.number().int().min(256).max(65536).default(8192),
@@ -144,14 +147,7 @@ const introspectionCredential = z.strictObject({
   issuer: nonEmpty.optional(),
   audiences: z.array(nonEmpty).default([]),
   required_scopes: z.array(nonEmpty).default([]),
-  claims: z
-    .strictObject({
-      subject: nonEmpty.default('sub'),
-      tenant: nonEmpty.optional(),
-      plan: nonEmpty.optional(),
-      scopes: nonEmpty.default('scope'),
-    })
-    .default({ subject: 'sub', scopes: 'scope' }),
+  claims: tokenClaims,
   max_token_bytes: z.number().int().min(16).max(65536).default(4096),
   leeway: duration.default('30s'),
   cache_ttl: duration.default('5m'),
