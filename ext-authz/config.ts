@@ -1,5 +1,7 @@
 // ext-authz settings from the command line, then the environment, then defaults.
-import { checkHeaderName } from '../shared/validate/names.js';
+import { hostPort } from '../shared/host-port.js';
+import { durationFlag } from '../shared/validate/duration.js';
+import { checkHeaderName, isPolicyName, POLICY_NAME_HINT } from '../shared/validate/names.js';
 import { orThrow } from '../shared/validate/result.js';
 import { parseArgs } from 'node:util';
 import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConfig } from '../shared/component-config.js';
@@ -13,6 +15,8 @@ export interface AuthzConfig extends ComponentConfig {
   readonly identityHeaders: IdentityHeaderNames;
   readonly decisionLog: DecisionLogMode;
   readonly kdf: FairPoolOptions;
+  /** meshgate's own token endpoint (ext-authz/token/), when --token-listen is given. */
+  readonly token: { readonly listen: { host: string; port: number }; readonly keysDir: string; readonly policy: string; readonly reloadMs: number } | undefined;
 }
 
 export const USAGE = `ext-authz: Envoy external authorization (envoy.service.auth.v3.Authorization)
@@ -33,6 +37,14 @@ export const USAGE = `ext-authz: Envoy external authorization (envoy.service.aut
                              thread pool stays free for JWT signatures [${DEFAULT_KDF_POOL.concurrency}]
   --kdf-queue N              password hashes waiting, in all [${DEFAULT_KDF_POOL.maxQueued}]
   --kdf-queue-per-client N   password hashes waiting per client address; past it, refused at once [${DEFAULT_KDF_POOL.perKey}]
+  --token-listen HOST:PORT   serve meshgate's own OAuth token endpoint (POST /oauth/token) and its
+                             JWKS (GET /.well-known/jwks.json) here; registered in Consul as
+                             meshgate-token, routed by the gateway at those paths [off]
+  --token-keys DIR           its signing keys (<kid>.pem, ES256; the newest signs; a first one is
+                             made in an empty directory) [needed with --token-listen]
+  --token-policy NAME        the policy whose Basic users and API keys may get tokens (its
+                             issue_tokens settings) [token-clients]
+  --token-keys-reload DUR    how often the key directory is read again [10s]
 ${H2_LIMITS_USAGE}`;
 
 export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNames {
@@ -57,6 +69,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'kdf-concurrency': { type: 'string' },
       'kdf-queue': { type: 'string' },
       'kdf-queue-per-client': { type: 'string' },
+      'token-listen': { type: 'string' },
+      'token-keys': { type: 'string' },
+      'token-policy': { type: 'string' },
+      'token-keys-reload': { type: 'string' },
     },
     strict: true,
   });
@@ -69,8 +85,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!policyFiles.length && !values['consul-prefix']) throw new Error('give --policy-file or --consul-prefix: with no policies every request is denied');
   const mode = values['decision-log'] ?? 'all';
   if (!['all', 'deny', 'off'].includes(mode)) throw new Error('--decision-log must be all, deny or off');
+  const tokenListen = values['token-listen'];
+  if (tokenListen && !values['token-keys']) throw new Error('--token-listen needs --token-keys DIR (its signing keys)');
+  const tokenPolicy = values['token-policy'] ?? 'token-clients';
+  if (!isPolicyName(tokenPolicy)) throw new Error(`--token-policy: ${JSON.stringify(tokenPolicy)} is not ${POLICY_NAME_HINT}`);
+  const token = tokenListen
+    ? { listen: hostPort(tokenListen, '--token-listen'), keysDir: values['token-keys']!, policy: tokenPolicy, reloadMs: durationFlag(values['token-keys-reload'] ?? '10s', '--token-keys-reload') }
+    : undefined;
   return {
     ...component,
+    token,
     policyFiles,
     identityHeaders: parseIdentityHeaders(values['identity-headers']),
     decisionLog: mode as DecisionLogMode,

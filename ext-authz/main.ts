@@ -19,6 +19,10 @@ import { IDENTITY_FIELDS } from './identity.js';
 import { AuthzMetrics } from './metrics.js';
 import { createPolicyStore } from './policy/policy-store.js';
 import { AuthorizationServer } from './server/authorization-server.js';
+import { SigningKeys } from './token/signing-keys.js';
+import { JWKS_PATH, TOKEN_EXCHANGE_GRANT, TOKEN_PATH, TokenEndpoint } from './token/token-endpoint.js';
+import { listenTokenEndpoint } from './token/token-server.js';
+import { registerSelf, advertisedAddress } from '../shared/consul/registration.js';
 import { CheckResponses } from './server/check-codec.js';
 
 const log = createLogger('ext-authz');
@@ -73,9 +77,42 @@ runService('ext-authz', log, async () => {
     meta: { [IDENTITY_HEADERS_META]: IDENTITY_FIELDS.map((f) => config.identityHeaders[f]).join(',') },
     check: (address) => ({ grpc: `${address}:${port}` }),
   });
+  // meshgate's own token endpoint, routed by the gateway at its paths (public: the client authenticates in the request).
+  let tokens: { keys: SigningKeys; server: { port: number; close(): Promise<void> }; deregister(): Promise<void> } | undefined;
+  if (config.token) {
+    const keys = new SigningKeys(config.token.keysDir, (problem) => log.warn({ problem }, 'token signing keys')).start(config.token.reloadMs);
+    const endpoint = new TokenEndpoint({
+      policies: () => store.items,
+      policyName: config.token.policy,
+      keys,
+      onOutcome: ({ grant, result, subject, jti }) => {
+        const g = grant === TOKEN_EXCHANGE_GRANT ? 'token-exchange' : grant === 'client_credentials' ? grant : 'other';
+        metrics.tokens.inc({ grant: g, result });
+        log.info({ log: 'token', grant: g, result, ...(subject ? { subject } : {}), ...(jti ? { jti } : {}) }, 'token endpoint');
+      },
+    });
+    const server = await listenTokenEndpoint(endpoint, config.token.listen.host, config.token.listen.port);
+    const address = advertisedAddress(config.token.listen.host, config.advertise);
+    const deregisterToken =
+      consul && config.register
+        ? await registerSelf(consul, {
+            id: `meshgate-token-${server.port}`,
+            name: 'meshgate-token',
+            address,
+            port: server.port,
+            meta: { protocol: 'http', 'gateway-path': `${TOKEN_PATH},${JWKS_PATH}`, 'auth-policy': 'none' },
+            check: { http: `http://${address}:${server.port}${JWKS_PATH}` },
+          })
+        : async () => undefined;
+    tokens = { keys, server, deregister: deregisterToken };
+    log.info({ listen: `${config.token.listen.host}:${server.port}`, policy: config.token.policy, keys: config.token.keysDir }, 'token endpoint started');
+  }
   log.info({ listen: `${config.listen.host}:${port}`, admin: `${config.admin.host}:${admin.port}`, policies: store.items.size }, 'ext-authz started');
 
   return async () => {
+    await tokens?.deregister().catch((err: Error) => log.warn({ err: err.message }, 'token endpoint deregistration failed'));
+    await tokens?.server.close();
+    tokens?.keys.stop();
     await deregister();
     sources.stop();
     await server.grpc.close();

@@ -36,6 +36,12 @@ export class AuthzMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly tokens = new Counter({
+    name: 'meshgate_authz_tokens_total',
+    help: 'Token endpoint answers: issued, or the OAuth error refused with (invalid_client, invalid_grant, …), by grant',
+    labelNames: ['grant', 'result'],
+    registers: [this.registry],
+  });
   readonly consulWatchErrors = new Counter({ name: 'meshgate_consul_watch_errors_total', help: 'Failed Consul blocking queries', labelNames: ['watch'], registers: [this.registry] });
 
   constructor() {

@@ -22,6 +22,8 @@ export interface GatewayMeshOptions {
   readonly xdsArgs?: readonly string[];
   /** Start ext-authz in front of every route, with this policy document in Consul KV. */
   readonly authzPolicy?: string;
+  /** ext-authz's own flags (its token endpoint, say). */
+  readonly authzArgs?: readonly string[];
   /** Start ratelimit-service (counters in memory) with this configuration file. */
   readonly ratelimitConfig?: string;
   /** Its counters in this Redis ("host:port") instead. */
@@ -111,6 +113,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         consulAddress: consul.address,
         consulPrefix: AUTHZ_PREFIX,
         logFile: logFile('ext-authz'),
+        ...(options.authzArgs ? { extraArgs: options.authzArgs } : {}),
       });
       const a = authz;
       started.push({ stop: () => a.stop() });

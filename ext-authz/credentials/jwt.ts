@@ -26,6 +26,7 @@ export interface JwtSpec {
   readonly max_token_bytes: number;
   readonly jwksRefreshMs: number;
   readonly jwksMinRefetchMs: number;
+  readonly revoked_token_ids?: readonly string[];
 }
 
 const REMEMBER_MS = 60_000;
@@ -59,12 +60,15 @@ export class JwtCredential implements Credential {
   /** The JWKS behind `key`, when it is fetched (local keys change only with the policy). */
   private readonly jwksCache: JwksCache | undefined;
   private readonly remembered = new Map<string, { identity: Identity; until: number; keysVersion: number }>();
+  /** Revoked token ids: a policy change makes a new credential, so no remembered token outlives its revocation. */
+  private readonly revoked: ReadonlySet<string>;
 
   constructor(
     private readonly spec: JwtSpec,
     jwks: JwksRegistry,
     private readonly now: () => number = Date.now,
   ) {
+    this.revoked = new Set(spec.revoked_token_ids ?? []);
     this.jwksCache = spec.jwks_uri ? jwks.get(spec.jwks_uri, spec.jwksRefreshMs, spec.jwksMinRefetchMs) : undefined;
     if (this.jwksCache) this.key = this.jwksCache.getKey;
     else if (spec.jwks) this.key = createLocalJWKSet(spec.jwks as never);
@@ -107,6 +111,7 @@ export class JwtCredential implements Credential {
       return fail(describeJwtError(err));
     }
 
+    if (typeof payload.jti === 'string' && this.revoked.has(payload.jti)) return fail('the token has been revoked');
     for (const [claim, expected] of Object.entries(this.spec.required_claims)) {
       const actual = payload[claim];
       const matches = Array.isArray(actual) ? actual.includes(expected) : actual === expected;

@@ -29,6 +29,8 @@ export interface CompiledPolicy {
   readonly carrierQuery: readonly string[];
   /** An API key may come in Authorization: removed with it when a key wins (a JWT stays for the upstream). */
   readonly bearerApiKey: boolean;
+  /** Its callers may get meshgate's own tokens (the token endpoint). */
+  readonly issueTokens?: { readonly issuer: string; readonly audience: string; readonly ttlMs: number };
   readonly source: { readonly document: string; readonly version: string };
 }
 
@@ -95,6 +97,7 @@ function compilePolicy(name: string, spec: PolicySpec, source: CompiledPolicy['s
     carrierHeaders: [...new Set(credentials.flatMap((c) => c.carriers.headers))],
     carrierQuery: [...new Set(credentials.flatMap((c) => c.carriers.query))],
     bearerApiKey: credentials.some((c) => c instanceof ApiKeyCredential && c.bearer),
+    ...(spec.issue_tokens ? { issueTokens: { issuer: spec.issue_tokens.issuer, audience: spec.issue_tokens.audience, ttlMs: durationMs(spec.issue_tokens.ttl) } } : {}),
     source,
   };
 }

@@ -115,6 +115,8 @@ const jwtCredential = z
     max_token_bytes: z.number().int().min(256).max(65536).default(8192),
     jwks_refresh: duration.default('5m'),
     jwks_min_refetch: duration.default('10s'),
+    /** Token ids (`jti`) refused from the moment this document is in force: revocation. */
+    revoked_token_ids: z.array(nonEmpty).max(100_000).default([]),
   })
   .superRefine((c, ctx) => {
     const sources = [c.jwks_uri, c.jwks, c.hmac_secret_base64].filter((x) => x !== undefined).length;
@@ -189,6 +191,14 @@ const policy = z.strictObject({
   model_priority: z.enum(['critical', 'standard', 'sheddable']).default('standard'),
   /** Its tenants' share of a saturated model pool, against the others of the same priority. */
   model_weight: z.number().int().min(1).max(1000).default(1),
+  /** Its Basic users and API keys may get meshgate's own tokens at the token endpoint (ext-authz --token-listen). */
+  issue_tokens: z
+    .strictObject({
+      issuer: z.url({ protocol: /^https?$/ }),
+      audience: nonEmpty.default('meshgate'),
+      ttl: duration.default('15m'),
+    })
+    .optional(),
   credentials: z
     .array(credential)
     .min(1, 'must list at least one credential')

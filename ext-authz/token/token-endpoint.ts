@@ -1,0 +1,144 @@
+// meshgate's OAuth 2.0 token endpoint (RFC 6749 §4.4 and §5; RFC 8693 for the exchange), served
+// through the gateway at POST /oauth/token, and its keys at GET /.well-known/jwks.json.
+//
+// Who may get a token is one policy's business (`--token-policy`, its `issue_tokens` settings):
+// - grant_type=client_credentials: the client authenticates as one of the policy's Basic users
+//   (client_secret_basic, or client_id and client_secret in the form), secrets stored hashed as
+//   Basic's are and checked through the same bounded hashing pool;
+// - grant_type=urn:ietf:params:oauth:grant-type:token-exchange with one of the policy's API keys as
+//   the subject_token (subject_token_type urn:meshgate:params:oauth:token-type:api_key).
+// The token is a JWT signed ES256 by meshgate's own newest key: iss and aud from `issue_tokens`,
+// sub, tenant, plan and scope from the identity the credential established (a narrower `scope`
+// may be asked for, never a wider one), a jti to revoke it by (`revoked_token_ids` of the jwt
+// credential that accepts it), and exp after `ttl`. Errors are RFC 6749 §5.2's JSON.
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Identity } from '../identity.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { TOKEN_ALGORITHM, type SigningKeys } from './signing-keys.js';
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const API_KEY_TOKEN_TYPE = 'urn:meshgate:params:oauth:token-type:api_key';
+export const TOKEN_PATH = '/oauth/token';
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+export interface TokenAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface TokenRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string;
+  /** The client's address, for the hashing pool's turns. */
+  readonly source: string;
+}
+
+export interface TokenEndpointDeps {
+  readonly policies: () => ReadonlyMap<string, CompiledPolicy>;
+  readonly policyName: string;
+  readonly keys: SigningKeys;
+  readonly now?: () => number;
+  /** Each issuance and refusal, for metrics and the log (never the secret or the token). */
+  readonly onOutcome?: (outcome: { grant: string; result: 'issued' | string; subject?: string; jti?: string }) => void;
+}
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): TokenAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...NO_STORE, ...headers }, body: JSON.stringify(body) };
+}
+
+function oauthError(status: number, error: string, description: string, headers: Record<string, string> = {}): TokenAnswer {
+  return json(status, { error, error_description: description }, headers);
+}
+
+export class TokenEndpoint {
+  constructor(private readonly deps: TokenEndpointDeps) {}
+
+  async handle(req: TokenRequest): Promise<TokenAnswer> {
+    if (req.path === JWKS_PATH) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return oauthError(405, 'invalid_request', 'the JWKS is read with GET');
+      return { status: 200, headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }, body: this.deps.keys.jwks };
+    }
+    if (req.path !== TOKEN_PATH) return oauthError(404, 'invalid_request', `no such endpoint: ${req.path}`);
+    if (req.method !== 'POST') return oauthError(405, 'invalid_request', 'the token endpoint takes POST');
+    if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+      return oauthError(400, 'invalid_request', 'the body must be application/x-www-form-urlencoded');
+    }
+    const form = new URLSearchParams(req.body);
+    const grant = form.get('grant_type') ?? '';
+    const answer = await this.grant(grant, form, req);
+    const refusal = answer.status === 200 ? undefined : (JSON.parse(answer.body) as { error: string }).error;
+    if (refusal) this.deps.onOutcome?.({ grant, result: refusal });
+    return answer;
+  }
+
+  private async grant(grant: string, form: URLSearchParams, req: TokenRequest): Promise<TokenAnswer> {
+    const policy = this.deps.policies().get(this.deps.policyName);
+    if (!policy?.issueTokens) return oauthError(503, 'temporarily_unavailable', `no policy issues tokens here (policy "${this.deps.policyName}" is not in force or has no issue_tokens)`);
+    if (grant === 'client_credentials') {
+      const basic = policy.credentials.find((c) => c.kind === 'basic');
+      const header = req.headers['authorization'];
+      const fromForm = form.get('client_id') !== null || form.get('client_secret') !== null;
+      if (header && fromForm) return oauthError(400, 'invalid_request', 'the client authenticated twice (Authorization and the form)');
+      let raw: string | undefined;
+      if (header?.toLowerCase().startsWith('basic ')) raw = header.slice(6).trim();
+      else if (fromForm) raw = Buffer.from(`${form.get('client_id') ?? ''}:${form.get('client_secret') ?? ''}`).toString('base64');
+      const challenge = { 'www-authenticate': 'Basic realm="meshgate"' };
+      if (!raw) return oauthError(401, 'invalid_client', 'the client did not authenticate', challenge);
+      if (!basic) return oauthError(401, 'invalid_client', 'this policy has no clients (a basic credential)', challenge);
+      const v = await basic.verify(raw, { source: req.source } as never);
+      if (!v.ok) return oauthError(401, 'invalid_client', v.reason, challenge);
+      return this.issue(policy, v.identity, form, grant);
+    }
+    if (grant === TOKEN_EXCHANGE_GRANT) {
+      if (form.get('subject_token_type') !== API_KEY_TOKEN_TYPE) return oauthError(400, 'invalid_request', `subject_token_type must be ${API_KEY_TOKEN_TYPE}`);
+      const keys = policy.credentials.find((c) => c.kind === 'api_key');
+      const subjectToken = form.get('subject_token') ?? '';
+      if (!keys) return oauthError(400, 'invalid_grant', 'this policy has no API keys to exchange');
+      const v = await keys.verify(subjectToken, { source: req.source } as never);
+      if (!v.ok) return oauthError(400, 'invalid_grant', v.reason);
+      return this.issue(policy, v.identity, form, grant);
+    }
+    return oauthError(400, 'unsupported_grant_type', `grant_type ${JSON.stringify(grant)} is not one of client_credentials, ${TOKEN_EXCHANGE_GRANT}`);
+  }
+
+  private async issue(policy: CompiledPolicy, identity: Identity, form: URLSearchParams, grant: string): Promise<TokenAnswer> {
+    const settings = policy.issueTokens!;
+    const asked = form.get('scope');
+    const scopes = asked === null ? [...identity.scopes] : asked.split(' ').filter(Boolean);
+    const beyond = scopes.filter((s) => !identity.scopes.includes(s));
+    if (beyond.length) return oauthError(400, 'invalid_scope', `not granted to this client: ${beyond.join(' ')}`);
+    const key = this.deps.keys.current;
+    if (!key) return oauthError(503, 'temporarily_unavailable', 'no signing key can be read');
+    const nowS = Math.floor((this.deps.now?.() ?? Date.now()) / 1000);
+    const ttlS = Math.floor(settings.ttlMs / 1000);
+    const jti = randomUUID();
+    const token = await new SignJWT({
+      scope: scopes.join(' '),
+      client_id: identity.subject,
+      ...(identity.tenant ? { tenant: identity.tenant } : {}),
+      ...(identity.plan ? { plan: identity.plan } : {}),
+    })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject(identity.subject)
+      .setJti(jti)
+      .setIssuedAt(nowS)
+      .setExpirationTime(nowS + ttlS)
+      .sign(key.privateKey);
+    this.deps.onOutcome?.({ grant, result: 'issued', subject: identity.subject, jti });
+    return json(200, {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: ttlS,
+      scope: scopes.join(' '),
+      ...(grant === TOKEN_EXCHANGE_GRANT ? { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } : {}),
+    });
+  }
+}
