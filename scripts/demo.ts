@@ -15,7 +15,7 @@
 //
 // Ports (flags or environment): --gateway-port/GATEWAY_PORT 8080, --envoy-admin-port/
 // ENVOY_ADMIN_PORT 9901, --consul-port/CONSUL_PORT 8500, --xds-port/XDS_PORT 18000,
-// --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin: the next port),
+// --xds-admin-port/XDS_ADMIN_PORT 18001, --authz-port/AUTHZ_PORT 9191 (admin and token endpoint: the next two),
 // --ratelimit-port/RATELIMIT_PORT 8081 (admin: 6070, or RATELIMIT_ADMIN_PORT),
 // --ext-proc-port/EXT_PROC_PORT 9194 (admin: the next port), the agent's
 // sidecar --sidecar-port/SIDECAR_PORT 15000 (inbound; outbound, admin and stats: the next three),
@@ -202,15 +202,20 @@ async function main(): Promise<void> {
     say(`  eureka        ${eureka.url}/apps (the demo's services register with a Eureka client)`);
   }
 
+  // Its token endpoint on the port after its admin's; the policies' JWKS address follows it when the ports move.
+  const tokenPort = ports.authz + 2;
+  const policyFile = tokenPort === 9193 ? path.join(repoRoot(), 'demo', 'policies.yaml') : path.join(work, 'policies.yaml');
+  if (tokenPort !== 9193) fs.writeFileSync(policyFile, fs.readFileSync(path.join(repoRoot(), 'demo', 'policies.yaml'), 'utf8').replaceAll('http://127.0.0.1:9193/', `http://127.0.0.1:${tokenPort}/`));
   authz = await startExtAuthz({
     port: ports.authz,
     adminPort: ports.authz + 1,
     consulAddress: consul.address,
-    policyFiles: [path.join(repoRoot(), 'demo', 'policies.yaml')],
+    policyFiles: [policyFile],
     logFile: path.join(logs, 'ext-authz.log'),
+    extraArgs: [`--token-listen=127.0.0.1:${tokenPort}`, `--token-keys=${path.join(work, 'token-keys')}`],
   });
   watchForCrash(authz.process);
-  say(`  ext-authz     gRPC 127.0.0.1:${ports.authz}, admin ${authz.adminUrl} (policies: demo/policies.yaml)`);
+  say(`  ext-authz     gRPC 127.0.0.1:${ports.authz}, admin ${authz.adminUrl} (policies: demo/policies.yaml), token endpoint :${tokenPort}`);
 
   ratelimit = await startRatelimit({
     port: ports.ratelimit,
@@ -480,6 +485,12 @@ ready. Try:
   #   const client = new OpenAI({ baseURL: '${gw}/v1', apiKey: '${DEMO_API_KEY}' });
   #   console.log((await client.chat.completions.create({ model: 'chat-default', messages: [{ role: 'user', content: 'hi' }] })).choices[0].message);
 
+  # meshgate's own OAuth tokens (token endpoint through the gateway; ext-authz/README.md#tokens-of-meshgates-own):
+  TOKEN=$(curl -s -u demo-job:demo-job-secret-5Rt8 -d grant_type=client_credentials -d scope=chat ${gw}/oauth/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl ${gw}/v1/chat/completions -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"model":"llama-3.1-8b","messages":[{"role":"user","content":"hi with a token"}]}'
+  curl -s ${gw}/oauth/token -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token=${DEMO_API_KEY} \
+       -d subject_token_type=urn:meshgate:params:oauth:token-type:api_key   # the API key exchanged for a 15-minute token
+  curl ${gw}/.well-known/jwks.json                 # the keys that sign them (node dist/ext-authz/token-keys.js rotate ${path.join(work, 'token-keys')})
   curl -i ${gw}/v1/chat/completions               # rejected: 401 as JSON, with WWW-Authenticate
   curl -i ${gw}/v1/embeddings -H 'x-api-key: wrong'   # rejected: the API key is not valid
   curl ${gw}/nowhere                               # 404 as JSON from the gateway
