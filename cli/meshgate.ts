@@ -15,10 +15,11 @@
 //                    from Consul (--consul), else from the xds-server (--xds-admin)
 //
 // The xds-server's admin address comes from --xds-admin or $MESHGATE_XDS_ADMIN
-// (default http://127.0.0.1:18001).
+// (default http://127.0.0.1:18001); an operator key for an exposed one from $MESHGATE_ADMIN_KEY.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { adminAuthorization } from '../shared/admin-http.js';
 import { hostPort, isPort } from '../shared/host-port.js';
 import { writePrometheusConfig } from '../observability/write.js';
 import type { ProxyStatus } from '../xds-server/server/proxy-registry.js';
@@ -38,14 +39,15 @@ const USAGE = `usage:
   meshgate sidecar --service NAME --app-port PORT [--inbound-port 15000] [--outbound-port 15001]
                    [--inbound-address 127.0.0.1] [--admin-port 19000] [--stats-port N] [--xds 127.0.0.1:18000] [--delta]
   meshgate prometheus-config --out DIR [--consul HOST:PORT | --xds-admin URL] [--scrape-interval 15s] [--alertmanager HOST:PORT]
-options: --xds-admin URL (or $MESHGATE_XDS_ADMIN; default http://127.0.0.1:18001)`;
+options: --xds-admin URL (or $MESHGATE_XDS_ADMIN; default http://127.0.0.1:18001)
+         $MESHGATE_ADMIN_KEY: the operator key an exposed admin asks for`;
 
 class UsageError extends Error {}
 
 async function getJson<T>(base: string, path: string): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000), headers: adminAuthorization() });
   } catch (err) {
     throw new Error(`cannot reach the xds-server admin at ${base}: ${(err as Error).message}`);
   }
