@@ -77,6 +77,8 @@ describe('meshgate’s token endpoint through the gateway', () => {
       timeoutMs: 20_000,
       intervalMs: 200,
     });
+    const token = await clientToken();
+    await waitFor('the protected service routed', async () => (await callWith(token)).status === 200, { timeoutMs: 20_000, intervalMs: 200 });
   });
 
   after(async () => {
