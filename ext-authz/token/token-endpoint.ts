@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Identity } from '../identity.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { attributesOf } from '../request.js';
 import { TOKEN_ALGORITHM, type SigningKeys } from './signing-keys.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -91,7 +92,7 @@ export class TokenEndpoint {
       const challenge = { 'www-authenticate': 'Basic realm="meshgate"' };
       if (!raw) return oauthError(401, 'invalid_client', 'the client did not authenticate', challenge);
       if (!basic) return oauthError(401, 'invalid_client', 'this policy has no clients (a basic credential)', challenge);
-      const v = await basic.verify(raw, { source: req.source } as never);
+      const v = await basic.verify(raw, attributesOf('POST', TOKEN_PATH, {}, {}, '', req.source));
       if (!v.ok) return oauthError(401, 'invalid_client', v.reason, challenge);
       return this.issue(policy, v.identity, form, grant);
     }
@@ -100,7 +101,7 @@ export class TokenEndpoint {
       const keys = policy.credentials.find((c) => c.kind === 'api_key');
       const subjectToken = form.get('subject_token') ?? '';
       if (!keys) return oauthError(400, 'invalid_grant', 'this policy has no API keys to exchange');
-      const v = await keys.verify(subjectToken, { source: req.source } as never);
+      const v = await keys.verify(subjectToken, attributesOf('POST', TOKEN_PATH, {}, {}, '', req.source));
       if (!v.ok) return oauthError(400, 'invalid_grant', v.reason);
       return this.issue(policy, v.identity, form, grant);
     }

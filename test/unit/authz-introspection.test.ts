@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { IntrospectionCredential, type IntrospectionSpec } from '../../ext-authz/credentials/introspection.js';
 import { parsePolicyDocument } from '../../ext-authz/policy/schema.js';
 import { describeRefusal } from '../../shared/validate/result.js';
-import type { CheckAttributes } from '../../ext-authz/request.js';
+import { attributesOf, type CheckAttributes } from '../../ext-authz/request.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -51,7 +51,7 @@ describe('introspection credential', () => {
     leewaySeconds: 0,
     ...o,
   });
-  const req = (source = '10.0.0.1'): CheckAttributes => ({ source }) as CheckAttributes;
+  const req = (source = '10.0.0.1'): CheckAttributes => attributesOf('GET', '/', {}, {}, 'r', source);
 
   it('authenticates as RFC 6749 §2.3.1 says (form-encoded id and secret in Basic) and sends the token type hint', async () => {
     answers.set('t-basic', { active: true, sub: 'alice', scope: 'a b', exp: NOW / 1000 + 600 });
