@@ -1,7 +1,6 @@
-// One HTTP request (a GET, or a POST of a form), bounded in time and in bytes: its text, or why it
-// could not be had, in the words an operator searches for. The console reads its sources with
-// it, the LLM processor its model servers' metrics, the xds-server a Eureka registry, ext-authz
-// an identity provider's introspection endpoint.
+// One HTTP GET, bounded in time and in bytes: its text, or why it could not be had, in the words
+// an operator searches for. The console reads its sources with it, the LLM processor its model
+// servers' metrics, the xds-server a Eureka registry.
 
 /** Why a fetch failed, in the words an operator searches for (ECONNREFUSED, a timeout). */
 function failureReason(err: unknown, timeoutMs: number): string {
@@ -17,18 +16,12 @@ const MAX_BYTES = 16 * 1024 * 1024;
 export type Fetched = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
 
 /**
- * One request, bounded: `timeoutMs` for all of it, and at most `maxBytes` read — an answer that
- * says it is longer is not read at all, and one that goes on past the bound is cut off there.
+ * One GET, bounded: `timeoutMs` for all of it, and at most `maxBytes` read — an answer that says
+ * it is longer is not read at all, and one that goes on past the bound is cut off there.
  */
-export async function fetchText(
-  url: string,
-  timeoutMs: number,
-  maxBytes = MAX_BYTES,
-  headers?: Readonly<Record<string, string>>,
-  request?: { readonly method: 'POST'; readonly body: string },
-): Promise<Fetched> {
+export async function fetchText(url: string, timeoutMs: number, maxBytes = MAX_BYTES, headers?: Readonly<Record<string, string>>): Promise<Fetched> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(headers ? { headers } : {}), ...(request ?? {}) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(headers ? { headers } : {}) });
     const declared = Number(res.headers.get('content-length') ?? 0);
     if (declared > maxBytes) {
       await res.body?.cancel();

@@ -14,11 +14,11 @@
 //   bounded; past the bound a token is refused at once, so a flood of random tokens reaches the
 //   provider at `max_concurrency` at most and cannot delay other callers' cached tokens.
 import type { CallContext } from '../../shared/grpc/unary-server.js';
-import { fetchText } from '../../shared/fetch-text.js';
 import type { Identity } from '../identity.js';
 import type { CheckAttributes } from '../request.js';
 import { authorizationWith, type Credential, type Verification } from './credential.js';
 import { FairPool } from './fair-pool.js';
+import { FormPoster } from './form-post.js';
 import { sha256 } from './secrets.js';
 import { bearerChallenge, tokenIdentity } from './token-claims.js';
 
@@ -64,6 +64,7 @@ export class IntrospectionCredential implements Credential {
   private readonly inflight = new Map<string, Promise<Verification>>();
   private readonly pool: FairPool;
   private readonly authorization: string | undefined;
+  private readonly poster: FormPoster;
 
   constructor(
     private readonly spec: IntrospectionSpec,
@@ -71,6 +72,7 @@ export class IntrospectionCredential implements Credential {
   ) {
     this.pool = new FairPool({ concurrency: spec.maxConcurrency, perKey: Math.max(1, Math.ceil(spec.maxWaiting / 8)), maxQueued: spec.maxWaiting });
     this.authorization = spec.client_auth === 'client_secret_basic' ? basicAuthorization(spec.client_id, spec.client_secret) : undefined;
+    this.poster = new FormPoster(spec.endpoint, spec.timeoutMs, MAX_ANSWER_BYTES, spec.maxConcurrency);
   }
 
   /** Calls to the provider running and waiting, for the status page. */
@@ -121,11 +123,11 @@ export class IntrospectionCredential implements Credential {
       form.set('client_id', this.spec.client_id);
       form.set('client_secret', this.spec.client_secret);
     }
-    const got = await fetchText(this.spec.endpoint, this.spec.timeoutMs, MAX_ANSWER_BYTES, {
+    const got = await this.poster.post(form.toString(), {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
       ...(this.authorization ? { authorization: this.authorization } : {}),
-    }, { method: 'POST', body: form.toString() });
+    });
     if (!got.ok) return got.reason;
     let body: unknown;
     try {
