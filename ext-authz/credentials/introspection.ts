@@ -44,6 +44,9 @@ export interface IntrospectionSpec {
 
 /** Remembered answers per credential: a flood of distinct tokens evicts the oldest. */
 const CACHE_MAX = 10_000;
+/** What a call whose caller gave up before its turn came back with. */
+const ABANDONED: Verification = Object.freeze({ ok: false, reason: 'the check was abandoned by its caller' });
+
 /** An answer over this is not an introspection response. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -98,7 +101,10 @@ export class IntrospectionCredential implements Credential {
       pending = this.introspect(token, key, req?.source || 'unknown', call).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
-    return pending;
+    const v = await pending;
+    // Shared with a caller who gave up while waiting: this one has not, so it asks for itself.
+    if (v === ABANDONED && !call?.cancelled) return this.verify(token, req, call);
+    return v;
   }
 
   private fail(reason: string): Verification {
@@ -107,9 +113,7 @@ export class IntrospectionCredential implements Credential {
 
   private async introspect(token: string, key: string, client: string, call: CallContext | undefined): Promise<Verification> {
     const outcome = await this.pool.run(client, () => this.ask(token), call);
-    if (!outcome.ran) {
-      return this.fail(outcome.why === 'busy' ? 'the token could not be introspected: too many introspections in flight' : 'the request was cancelled');
-    }
+    if (!outcome.ran) return outcome.why === 'busy' ? this.fail('the token could not be introspected: too many introspections in flight') : ABANDONED;
     const answer = outcome.value;
     if (typeof answer === 'string') return this.fail(`the token could not be introspected: ${answer}`);
     this.remember(key, answer);

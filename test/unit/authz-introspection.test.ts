@@ -125,6 +125,27 @@ describe('introspection credential', () => {
     }
   });
 
+  it('asks again for a caller whose shared call was given up by the one who started it', async () => {
+    const c = new IntrospectionCredential(spec({ maxConcurrency: 1, maxWaiting: 4 }), () => NOW);
+    answers.set('t-busy', { active: true, sub: 'x' });
+    answers.set('t-shared', { active: true, sub: 'dave' });
+    delayMs = 60;
+    try {
+      const first = c.verify('t-busy', req()); // holds the one place
+      const quitter = { cancelled: false, onCancel: undefined as (() => void) | undefined };
+      const started = c.verify('t-shared', req(), quitter as never); // waits for its turn
+      const sharer = c.verify('t-shared', req()); // shares the quitter's call
+      quitter.cancelled = true;
+      quitter.onCancel?.();
+      assert.equal((await started).ok, false);
+      const v = await sharer;
+      assert.ok(v.ok, v.ok ? '' : v.reason);
+      await first;
+    } finally {
+      delayMs = 0;
+    }
+  });
+
   it('fails closed on a provider that errs, answers garbage or is too slow, and remembers none of it', async () => {
     const broken = http.createServer((rq, res) => {
       if (rq.url === '/500') res.writeHead(500).end('oops');
