@@ -114,8 +114,8 @@ Registries (services are read from Consul's catalog, and from these too; docs/re
   --zookeeper-base-path P    where services are registered (Curator's layout) [/services]
   --zookeeper-auth U:P       digest credentials [$MESHGATE_ZOOKEEPER_AUTH]
   --zookeeper-session-timeout DURATION                                       [30s]
-  --eureka URL               read a Eureka server's REST API, e.g. http://user:pass@host:8761/eureka
-                             [$MESHGATE_EUREKA_URL]
+  --eureka URL[,URL…]        read a Eureka server's REST API, e.g. http://user:pass@host:8761/eureka;
+                             several are tried in turn [$MESHGATE_EUREKA_URL]
   --eureka-interval DURATION how often its delta is fetched                  [2s]
   --registries LIST          the order that decides when registries disagree about a service
                              (its settings, a shared address:port)  [consul,zookeeper,eureka]
@@ -255,7 +255,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       }
     : undefined;
   const eurekaUrl = values.eureka ?? env['MESHGATE_EUREKA_URL'];
-  if (eurekaUrl !== undefined && !/^https?:\/\/[^/]+/.test(eurekaUrl)) throw new Error(`--eureka: ${JSON.stringify(eurekaUrl)} is not an http(s) URL`);
+  for (const u of eurekaUrl?.split(',').map((x) => x.trim()) ?? []) if (!/^https?:\/\/[^/]+/.test(u)) throw new Error(`--eureka: ${JSON.stringify(u)} is not an http(s) URL`);
   const eurekaIntervalMs = duration(values['eureka-interval'] ?? '2s', '--eureka-interval');
   const eureka = eurekaUrl ? { url: eurekaUrl, intervalMs: eurekaIntervalMs, timeoutMs: Math.max(5_000, eurekaIntervalMs) } : undefined;
   const configured = new Set<RegistryName>(['consul', ...(zookeeper ? (['zookeeper'] as const) : []), ...(eureka ? (['eureka'] as const) : [])]);

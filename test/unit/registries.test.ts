@@ -284,6 +284,35 @@ describe('Eureka source against an HTTP server', () => {
   });
 });
 
+describe('Eureka source with several servers', () => {
+  it('stays with the server that answers, and reads a new one in full', async () => {
+    const body = (n: number) => JSON.stringify({ applications: { apps__hashcode: 'UP_1_', application: [{ name: `APP-${n}`, instance: [eurekaInstance(`APP-${n}`, `a-${n}`)] }] } });
+    const hits: string[] = [];
+    const serve = (n: number) =>
+      http.createServer((req, res) => {
+        hits.push(`${n} ${req.url}`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body(n));
+      });
+    const [a, b] = [serve(1), serve(2)];
+    await new Promise<void>((r) => a.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => b.listen(0, '127.0.0.1', r));
+    const portA = (a.address() as AddressInfo).port;
+    a.close(); // the first server is down from the start
+    const seen: string[] = [];
+    const sink: RegistrySink = { setInstances: (s) => seen.push(s), removeService: () => undefined, refuse: () => undefined, synced: () => undefined, trouble: () => undefined };
+    const source = new EurekaSource({ url: `http://127.0.0.1:${portA}/eureka, http://127.0.0.1:${(b.address() as AddressInfo).port}/eureka`, intervalMs: 20, timeoutMs: 500, limits: DEFAULT_REGISTRY_LIMITS, sink, log: silent });
+    try {
+      source.start();
+      await waitFor('the second server read', () => seen.includes('app-2'), { timeoutMs: 2_000, intervalMs: 5 });
+      await waitFor('deltas from it', () => hits.includes('2 /eureka/apps/delta'), { timeoutMs: 2_000, intervalMs: 5 });
+      assert.equal(hits[0], '2 /eureka/apps', 'a new server is read in full first');
+    } finally {
+      source.stop();
+      b.close();
+    }
+  });
+});
+
 describe('registry flags', () => {
   it('reads the registries configured, in the default or the given order', () => {
     assert.deepEqual(registryOrder(undefined, new Set(['consul', 'eureka'])), ['consul', 'eureka']);

@@ -12,7 +12,7 @@ import type { RegistryLimits } from './registry-limits.js';
 import type { RegistrySink } from './registry-merge.js';
 
 export interface EurekaSourceOptions {
-  /** The server's REST base, e.g. http://user:secret@127.0.0.1:8761/eureka (credentials: basic auth). */
+  /** The servers' REST bases, comma-separated, e.g. http://user:secret@127.0.0.1:8761/eureka (credentials: basic auth). */
   readonly url: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
@@ -41,10 +41,16 @@ export class EurekaSource {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private syncedOnce = false;
-  private readonly endpoint: { base: string; headers: Record<string, string> };
+  private readonly endpoints: ReadonlyArray<{ base: string; headers: Record<string, string> }>;
+  /** The server read now: the last that answered. */
+  private current = 0;
 
   constructor(private readonly options: EurekaSourceOptions) {
-    this.endpoint = eurekaEndpoint(options.url);
+    this.endpoints = options.url
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+      .map(eurekaEndpoint);
   }
 
   start(): void {
@@ -70,12 +76,24 @@ export class EurekaSource {
   /** One fetch; false when a delta disagreed with the server's hash (the next one is full). */
   private async poll(): Promise<boolean> {
     const { sink, log, timeoutMs, limits } = this.options;
-    const full = this.needFull || !this.registry;
-    const url = `${this.endpoint.base}/apps${full ? '' : '/delta'}`;
-    const got = await fetchText(url, timeoutMs, limits.maxFetchBytes, this.endpoint.headers);
-    if (this.stopped) return true;
-    if (!got.ok) {
-      sink.trouble(got.reason);
+    let full = this.needFull || !this.registry;
+    let url = '';
+    let got: Awaited<ReturnType<typeof fetchText>> | undefined;
+    const failures: string[] = [];
+    // The current server first, then the others in turn; a switch reads the new one in full.
+    for (let tried = 0; tried < this.endpoints.length; tried++) {
+      const endpoint = this.endpoints[this.current]!;
+      url = `${endpoint.base}/apps${full ? '' : '/delta'}`;
+      got = await fetchText(url, timeoutMs, limits.maxFetchBytes, endpoint.headers);
+      if (this.stopped) return true;
+      if (got.ok) break;
+      failures.push(got.reason);
+      this.current = (this.current + 1) % this.endpoints.length;
+      full = true;
+      this.needFull = true;
+    }
+    if (!got?.ok) {
+      sink.trouble(failures.join('; '));
       return true;
     }
     const answer = parseEurekaAnswer(got.text);
