@@ -97,11 +97,13 @@ describe('gateway: Consul → xds-server → Envoy', () => {
     });
     await solo.stop(); // deregisters itself
     const gone = Date.now();
+    // Until Envoy has the deregistration, a request may still reach the stopping instance and get
+    // a 503 upstream_unavailable; once it has, every answer is no_healthy_upstream.
     const a = await waitFor(
-      'the gateway to answer 503 for solo',
+      'the gateway to answer 503 no_healthy_upstream for solo',
       async () => {
         const r = await request<GatewayError>(`${mesh.gatewayUrl}/solo`);
-        return r.status === 503 ? r : undefined;
+        return r.status === 503 && r.body.error.code === 'no_healthy_upstream' ? r : undefined;
       },
       { timeoutMs: 5_000, intervalMs: 50 },
     );
