@@ -8,6 +8,7 @@ import { COMPONENT_OPTIONS, H2_LIMITS_USAGE, componentConfig, type ComponentConf
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 import { DEFAULT_KDF_POOL, type FairPoolOptions } from './credentials/fair-pool.js';
 import type { DecisionLogMode } from './decision-log.js';
+import { DEFAULT_REVOCATIONS_PREFIX } from './token/revocations.js';
 import { DEFAULT_IDENTITY_HEADERS, IDENTITY_FIELDS, type IdentityField, type IdentityHeaderNames } from './identity.js';
 
 export interface AuthzConfig extends ComponentConfig {
@@ -16,6 +17,8 @@ export interface AuthzConfig extends ComponentConfig {
   readonly decisionLog: DecisionLogMode;
   readonly kdf: FairPoolOptions;
   /** meshgate's own token endpoint (ext-authz/token/), when --token-listen is given. */
+  /** Consul KV prefix of revoked token ids (POST /oauth/revoke at any replica). */
+  readonly tokenRevocationsPrefix: string;
   readonly token: { readonly listen: { host: string; port: number }; readonly keysDir: string; readonly policy: string; readonly reloadMs: number } | undefined;
 }
 
@@ -45,6 +48,9 @@ export const USAGE = `ext-authz: Envoy external authorization (envoy.service.aut
   --token-policy NAME        the policy whose Basic users and API keys may get tokens (its
                              issue_tokens settings) [token-clients]
   --token-keys-reload DUR    how often the key directory is read again [10s]
+  --token-revocations-prefix P
+                             Consul KV prefix of revoked token ids (POST /oauth/revoke at any
+                             replica; every jwt credential refuses them) [meshgate/authz/revoked/]
 ${H2_LIMITS_USAGE}`;
 
 export function parseIdentityHeaders(text: string | undefined): IdentityHeaderNames {
@@ -73,6 +79,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'token-keys': { type: 'string' },
       'token-policy': { type: 'string' },
       'token-keys-reload': { type: 'string' },
+      'token-revocations-prefix': { type: 'string' },
     },
     strict: true,
   });
@@ -94,6 +101,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     : undefined;
   return {
     ...component,
+    tokenRevocationsPrefix: values['token-revocations-prefix'] ?? DEFAULT_REVOCATIONS_PREFIX,
     token,
     policyFiles,
     identityHeaders: parseIdentityHeaders(values['identity-headers']),

@@ -20,7 +20,8 @@ import { AuthzMetrics } from './metrics.js';
 import { createPolicyStore } from './policy/policy-store.js';
 import { AuthorizationServer } from './server/authorization-server.js';
 import { SigningKeys } from './token/signing-keys.js';
-import { JWKS_PATH, TOKEN_EXCHANGE_GRANT, TOKEN_PATH, TokenEndpoint } from './token/token-endpoint.js';
+import { Revocations } from './token/revocations.js';
+import { JWKS_PATH, REVOKE_PATH, TOKEN_EXCHANGE_GRANT, TOKEN_PATH, TokenEndpoint } from './token/token-endpoint.js';
 import { listenTokenEndpoint } from './token/token-server.js';
 import { registerSelf, advertisedAddress } from '../shared/consul/registration.js';
 import { CheckResponses } from './server/check-codec.js';
@@ -40,10 +41,12 @@ runService('ext-authz', log, async () => {
       if (result === 'error') log.warn({ uri, err: detail }, 'JWKS fetch failed; keeping the keys already known');
     },
   });
-  const store = createPolicyStore({ jwks });
+  const consul = config.consul ? new ConsulClient(config.consul) : undefined;
+  // Token ids revoked at any replica's token endpoint, refused by every jwt credential here.
+  const revocations = new Revocations(consul, config.tokenRevocationsPrefix, log).start();
+  const store = createPolicyStore({ jwks, revocations });
   reportDocumentEvents(store, log, { what: 'policy document', namesField: 'policies', refusals: metrics.refusals, inForce: metrics.policies });
 
-  const consul = config.consul ? new ConsulClient(config.consul) : undefined;
   const sources = startDocumentSources({
     paths: config.policyFiles,
     consul,
@@ -85,8 +88,9 @@ runService('ext-authz', log, async () => {
       policies: () => store.items,
       policyName: config.token.policy,
       keys,
+      revocations,
       onOutcome: ({ grant, result, subject, jti }) => {
-        const g = grant === TOKEN_EXCHANGE_GRANT ? 'token-exchange' : grant === 'client_credentials' ? grant : 'other';
+        const g = grant === TOKEN_EXCHANGE_GRANT ? 'token-exchange' : grant === 'client_credentials' || grant === 'revocation' ? grant : 'other';
         metrics.tokens.inc({ grant: g, result });
         log.info({ log: 'token', grant: g, result, ...(subject ? { subject } : {}), ...(jti ? { jti } : {}) }, 'token endpoint');
       },
@@ -100,7 +104,7 @@ runService('ext-authz', log, async () => {
             name: 'meshgate-token',
             address,
             port: server.port,
-            meta: { protocol: 'http', 'gateway-path': `${TOKEN_PATH},${JWKS_PATH}`, 'auth-policy': 'none' },
+            meta: { protocol: 'http', 'gateway-path': `${TOKEN_PATH},${REVOKE_PATH},${JWKS_PATH}`, 'auth-policy': 'none' },
             check: { http: `http://${address}:${server.port}${JWKS_PATH}` },
           })
         : async () => undefined;
@@ -113,6 +117,7 @@ runService('ext-authz', log, async () => {
     await tokens?.deregister().catch((err: Error) => log.warn({ err: err.message }, 'token endpoint deregistration failed'));
     await tokens?.server.close();
     tokens?.keys.stop();
+    revocations.stop();
     await deregister();
     sources.stop();
     await server.grpc.close();

@@ -66,6 +66,14 @@ export class ConsulApi {
     await this.call('PUT', `/v1/kv/${key}`, value);
   }
 
+  /** A key's value (raw), or undefined when it is not there. */
+  async kvGet(key: string): Promise<string | undefined> {
+    const res = await fetch(`${this.baseUrl}/v1/kv/${key}?raw`);
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`consul GET /v1/kv/${key}: ${res.status}`);
+    return res.text();
+  }
+
   async kvDelete(key: string): Promise<void> {
     await this.call('DELETE', `/v1/kv/${key}`);
   }

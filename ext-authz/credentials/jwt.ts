@@ -10,6 +10,7 @@ import type { CheckAttributes } from '../request.js';
 import { authorizationWith, type Credential, type Verification } from './credential.js';
 import type { JwksCache, JwksRegistry } from './jwks-cache.js';
 import { bearerChallenge, tokenIdentity } from './token-claims.js';
+import type { RevocationCheck } from '../token/revocations.js';
 
 export interface JwtSpec {
   readonly issuer: string;
@@ -59,7 +60,7 @@ export class JwtCredential implements Credential {
   private readonly key: JWTVerifyGetKey | Uint8Array;
   /** The JWKS behind `key`, when it is fetched (local keys change only with the policy). */
   private readonly jwksCache: JwksCache | undefined;
-  private readonly remembered = new Map<string, { identity: Identity; until: number; keysVersion: number }>();
+  private readonly remembered = new Map<string, { identity: Identity; until: number; keysVersion: number; jti: string | undefined }>();
   /** Revoked token ids: a policy change makes a new credential, so no remembered token outlives its revocation. */
   private readonly revoked: ReadonlySet<string>;
 
@@ -67,6 +68,8 @@ export class JwtCredential implements Credential {
     private readonly spec: JwtSpec,
     jwks: JwksRegistry,
     private readonly now: () => number = Date.now,
+    /** Token ids revoked at the token endpoint, by any replica (token/revocations.ts). */
+    private readonly revocations?: RevocationCheck,
   ) {
     this.revoked = new Set(spec.revoked_token_ids ?? []);
     this.jwksCache = spec.jwks_uri ? jwks.get(spec.jwks_uri, spec.jwksRefreshMs, spec.jwksMinRefetchMs) : undefined;
@@ -89,6 +92,7 @@ export class JwtCredential implements Credential {
     const hit = this.remembered.get(token);
     const nowMs = this.now();
     if (hit) {
+      if (hit.jti !== undefined && this.revocations?.has(hit.jti)) return fail('the token has been revoked');
       if (hit.until > nowMs && hit.keysVersion === keysVersion) return { ok: true, identity: hit.identity };
       this.remembered.delete(token);
     }
@@ -111,7 +115,8 @@ export class JwtCredential implements Credential {
       return fail(describeJwtError(err));
     }
 
-    if (typeof payload.jti === 'string' && this.revoked.has(payload.jti)) return fail('the token has been revoked');
+    const jti = typeof payload.jti === 'string' ? payload.jti : undefined;
+    if (jti !== undefined && (this.revoked.has(jti) || this.revocations?.has(jti))) return fail('the token has been revoked');
     for (const [claim, expected] of Object.entries(this.spec.required_claims)) {
       const actual = payload[claim];
       const matches = Array.isArray(actual) ? actual.includes(expected) : actual === expected;
@@ -122,7 +127,7 @@ export class JwtCredential implements Credential {
     const identity = read.identity;
     const expiresMs = typeof payload.exp === 'number' ? (payload.exp + this.spec.leewaySeconds) * 1000 : Number.POSITIVE_INFINITY;
     if (this.remembered.size >= REMEMBER_MAX) this.remembered.delete(this.remembered.keys().next().value!);
-    this.remembered.set(token, { identity, until: Math.min(expiresMs, nowMs + REMEMBER_MS), keysVersion });
+    this.remembered.set(token, { identity, until: Math.min(expiresMs, nowMs + REMEMBER_MS), keysVersion, jti });
     return { ok: true, identity };
   }
 }

@@ -9,6 +9,7 @@ import type { JwksRegistry } from '../credentials/jwks-cache.js';
 import { IntrospectionCredential } from '../credentials/introspection.js';
 import { JwtCredential } from '../credentials/jwt.js';
 import { constantTimeEqual, type SecretComparator } from '../credentials/secrets.js';
+import type { RevocationCheck } from '../token/revocations.js';
 import type { RuleSet } from './rules.js';
 import type { CredentialSpec, PolicyDocument, PolicySpec } from './schema.js';
 
@@ -36,6 +37,8 @@ export interface CompiledPolicy {
 
 export interface CompileDeps {
   readonly jwks: JwksRegistry;
+  /** Token ids revoked at the token endpoint (every jwt credential refuses them). */
+  readonly revocations?: RevocationCheck;
   readonly compare?: SecretComparator;
   readonly now?: () => number;
 }
@@ -58,6 +61,7 @@ function credentialOf(spec: CredentialSpec, deps: CompileDeps): Credential {
         },
         deps.jwks,
         deps.now,
+        deps.revocations,
       );
     case 'introspection':
       return new IntrospectionCredential(

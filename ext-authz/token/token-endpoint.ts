@@ -12,7 +12,7 @@
 // may be asked for, never a wider one), a jti to revoke it by (`revoked_token_ids` of the jwt
 // credential that accepts it), and exp after `ttl`. Errors are RFC 6749 §5.2's JSON.
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { createLocalJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Identity } from '../identity.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { attributesOf } from '../request.js';
@@ -21,6 +21,7 @@ import { TOKEN_ALGORITHM, type SigningKeys } from './signing-keys.js';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const API_KEY_TOKEN_TYPE = 'urn:meshgate:params:oauth:token-type:api_key';
 export const TOKEN_PATH = '/oauth/token';
+export const REVOKE_PATH = '/oauth/revoke';
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 export interface TokenAnswer {
@@ -43,6 +44,8 @@ export interface TokenEndpointDeps {
   readonly policyName: string;
   readonly keys: SigningKeys;
   readonly now?: () => number;
+  /** Where a revocation goes (every replica reads it); absent: this endpoint revokes nothing. */
+  readonly revocations?: { revoke(jti: string, exp: number): Promise<void> };
   /** Each issuance and refusal, for metrics and the log (never the secret or the token). */
   readonly onOutcome?: (outcome: { grant: string; result: 'issued' | string; subject?: string; jti?: string }) => void;
 }
@@ -65,14 +68,14 @@ export class TokenEndpoint {
       if (req.method !== 'GET' && req.method !== 'HEAD') return oauthError(405, 'invalid_request', 'the JWKS is read with GET');
       return { status: 200, headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }, body: this.deps.keys.jwks };
     }
-    if (req.path !== TOKEN_PATH) return oauthError(404, 'invalid_request', `no such endpoint: ${req.path}`);
-    if (req.method !== 'POST') return oauthError(405, 'invalid_request', 'the token endpoint takes POST');
+    if (req.path !== TOKEN_PATH && req.path !== REVOKE_PATH) return oauthError(404, 'invalid_request', `no such endpoint: ${req.path}`);
+    if (req.method !== 'POST') return oauthError(405, 'invalid_request', `${req.path} takes POST`);
     if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
       return oauthError(400, 'invalid_request', 'the body must be application/x-www-form-urlencoded');
     }
     const form = new URLSearchParams(req.body);
-    const grant = form.get('grant_type') ?? '';
-    const answer = await this.grant(grant, form, req);
+    const grant = req.path === REVOKE_PATH ? 'revocation' : (form.get('grant_type') ?? '');
+    const answer = req.path === REVOKE_PATH ? await this.revoke(form, req) : await this.grant(grant, form, req);
     const refusal = answer.status === 200 ? undefined : (JSON.parse(answer.body) as { error: string }).error;
     if (refusal) this.deps.onOutcome?.({ grant, result: refusal });
     return answer;
@@ -82,19 +85,8 @@ export class TokenEndpoint {
     const policy = this.deps.policies().get(this.deps.policyName);
     if (!policy?.issueTokens) return oauthError(503, 'temporarily_unavailable', `no policy issues tokens here (policy "${this.deps.policyName}" is not in force or has no issue_tokens)`);
     if (grant === 'client_credentials') {
-      const basic = policy.credentials.find((c) => c.kind === 'basic');
-      const header = req.headers['authorization'];
-      const fromForm = form.get('client_id') !== null || form.get('client_secret') !== null;
-      if (header && fromForm) return oauthError(400, 'invalid_request', 'the client authenticated twice (Authorization and the form)');
-      let raw: string | undefined;
-      if (header?.toLowerCase().startsWith('basic ')) raw = header.slice(6).trim();
-      else if (fromForm) raw = Buffer.from(`${form.get('client_id') ?? ''}:${form.get('client_secret') ?? ''}`).toString('base64');
-      const challenge = { 'www-authenticate': 'Basic realm="meshgate"' };
-      if (!raw) return oauthError(401, 'invalid_client', 'the client did not authenticate', challenge);
-      if (!basic) return oauthError(401, 'invalid_client', 'this policy has no clients (a basic credential)', challenge);
-      const v = await basic.verify(raw, attributesOf('POST', TOKEN_PATH, {}, {}, '', req.source));
-      if (!v.ok) return oauthError(401, 'invalid_client', v.reason, challenge);
-      return this.issue(policy, v.identity, form, grant);
+      const client = await this.authenticateClient(policy, form, req);
+      return 'identity' in client ? this.issue(policy, client.identity, form, grant) : client.refusal;
     }
     if (grant === TOKEN_EXCHANGE_GRANT) {
       if (form.get('subject_token_type') !== API_KEY_TOKEN_TYPE) return oauthError(400, 'invalid_request', `subject_token_type must be ${API_KEY_TOKEN_TYPE}`);
@@ -106,6 +98,46 @@ export class TokenEndpoint {
       return this.issue(policy, v.identity, form, grant);
     }
     return oauthError(400, 'unsupported_grant_type', `grant_type ${JSON.stringify(grant)} is not one of client_credentials, ${TOKEN_EXCHANGE_GRANT}`);
+  }
+
+  /** The client, as one of the policy's Basic users (client_secret_basic or client_secret_post), or the RFC 6749 refusal. */
+  private async authenticateClient(policy: CompiledPolicy, form: URLSearchParams, req: TokenRequest): Promise<{ identity: Identity } | { refusal: TokenAnswer }> {
+    const basic = policy.credentials.find((c) => c.kind === 'basic');
+    const header = req.headers['authorization'];
+    const fromForm = form.get('client_id') !== null || form.get('client_secret') !== null;
+    if (header && fromForm) return { refusal: oauthError(400, 'invalid_request', 'the client authenticated twice (Authorization and the form)') };
+    let raw: string | undefined;
+    if (header?.toLowerCase().startsWith('basic ')) raw = header.slice(6).trim();
+    else if (fromForm) raw = Buffer.from(`${form.get('client_id') ?? ''}:${form.get('client_secret') ?? ''}`).toString('base64');
+    const challenge = { 'www-authenticate': 'Basic realm="meshgate"' };
+    if (!raw) return { refusal: oauthError(401, 'invalid_client', 'the client did not authenticate', challenge) };
+    if (!basic) return { refusal: oauthError(401, 'invalid_client', 'this policy has no clients (a basic credential)', challenge) };
+    const v = await basic.verify(raw, attributesOf('POST', TOKEN_PATH, {}, {}, '', req.source));
+    return v.ok ? { identity: v.identity } : { refusal: oauthError(401, 'invalid_client', v.reason, challenge) };
+  }
+
+  /**
+   * RFC 7009: a client revokes a token issued to it. A token that is not one of ours (or not
+   * valid any more) is answered 200 as the RFC says — there is nothing to revoke; one issued to
+   * another client is refused.
+   */
+  private async revoke(form: URLSearchParams, req: TokenRequest): Promise<TokenAnswer> {
+    const policy = this.deps.policies().get(this.deps.policyName);
+    if (!policy?.issueTokens) return oauthError(503, 'temporarily_unavailable', `no policy issues tokens here (policy "${this.deps.policyName}" is not in force or has no issue_tokens)`);
+    if (!this.deps.revocations) return oauthError(503, 'temporarily_unavailable', 'revocation is not configured here');
+    const client = await this.authenticateClient(policy, form, req);
+    if ('refusal' in client) return client.refusal;
+    let claims: JWTPayload;
+    try {
+      claims = (await jwtVerify(form.get('token') ?? '', createLocalJWKSet(JSON.parse(this.deps.keys.jwks) as never), { algorithms: [TOKEN_ALGORITHM], issuer: policy.issueTokens.issuer })).payload;
+    } catch {
+      return { status: 200, headers: NO_STORE, body: '' };
+    }
+    if (claims['client_id'] !== client.identity.subject) return oauthError(400, 'invalid_request', 'the token was not issued to this client');
+    if (typeof claims.jti !== 'string' || typeof claims.exp !== 'number') return { status: 200, headers: NO_STORE, body: '' };
+    await this.deps.revocations.revoke(claims.jti, claims.exp);
+    this.deps.onOutcome?.({ grant: 'revocation', result: 'revoked', subject: client.identity.subject, jti: claims.jti });
+    return { status: 200, headers: NO_STORE, body: '' };
   }
 
   private async issue(policy: CompiledPolicy, identity: Identity, form: URLSearchParams, grant: string): Promise<TokenAnswer> {

@@ -18,6 +18,7 @@ import { request, type EchoBody, type GatewayError } from '../helpers/http.js';
 
 const ISSUER = 'http://gateway.test/';
 const CLIENT = { id: 'reporting-job', secret: 'rj-secret-7c1f0e9a' };
+const OTHER = { id: 'other-job', secret: 'oj-secret-2d4b8c' };
 const API_KEY = 'mgk_team-b-token-exchange';
 const TTL_S = 6;
 
@@ -27,7 +28,9 @@ policies:
   token-clients:
     credentials:
       - type: basic
-        users: [{username: ${CLIENT.id}, password_hash: "${await hashPassword(CLIENT.secret)}", subject: ${CLIENT.id}, tenant: team-a, scopes: [chat, embeddings]}]
+        users:
+          - {username: ${CLIENT.id}, password_hash: "${await hashPassword(CLIENT.secret)}", subject: ${CLIENT.id}, tenant: team-a, scopes: [chat, embeddings]}
+          - {username: ${OTHER.id}, password_hash: "${await hashPassword(OTHER.secret)}", subject: ${OTHER.id}, tenant: team-c, scopes: [chat]}
       - type: api_key
         keys: [{id: team-b-key, sha256: ${sha256(API_KEY).toString('hex')}, subject: team-b-bot, tenant: team-b, scopes: [chat]}]
     issue_tokens: {issuer: "${ISSUER}", audience: meshgate, ttl: ${TTL_S}s}
@@ -145,6 +148,25 @@ describe('meshgate’s token endpoint through the gateway', () => {
     assert.ok(Date.now() - revokedAt < 3_000, `refused ${Date.now() - revokedAt} ms after the change`);
     assert.equal((await callWith(token)).body.error.message, 'the token has been revoked');
     assert.equal((await callWith(other)).status, 200, 'another token of the same client is not revoked');
+  });
+
+  it('revokes a token at POST /oauth/revoke (RFC 7009) within seconds, shared through Consul KV; only the client it was issued to may', async () => {
+    const token = await clientToken();
+    assert.equal((await callWith(token)).status, 200);
+    const revoke = (headers: Record<string, string>, t = token) =>
+      request(`${mesh.gatewayUrl}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ token: t }).toString() });
+    assert.equal((await revoke(basic(CLIENT.id, 'wrong'))).status, 401, 'the client must authenticate');
+    assert.equal((await revoke(basic(CLIENT.id, CLIENT.secret), 'not-a-token')).status, 200, 'a token that is not ours: 200, nothing revoked');
+    assert.equal((await revoke(basic(OTHER.id, OTHER.secret))).status, 400, 'another client may not revoke it');
+    assert.equal((await callWith(token)).status, 200, 'still valid after both');
+    const revokedAt = Date.now();
+    assert.equal((await revoke(basic(CLIENT.id, CLIENT.secret))).status, 200);
+    await waitFor('the revoked token refused', async () => (await callWith(token)).status === 401, { timeoutMs: 5_000, intervalMs: 50 });
+    assert.ok(Date.now() - revokedAt < 3_000, `refused ${Date.now() - revokedAt} ms after its revocation`);
+    assert.equal((await callWith(token)).body.error.message, 'the token has been revoked');
+    // Shared through Consul KV: what every replica watches.
+    const kv = await mesh.consul.api.kvGet(`meshgate/authz/revoked/${decodeJwt(token).jti}`);
+    assert.equal(Number(kv), decodeJwt(token).exp);
   });
 
   it('rotates keys with overlap: new tokens are signed by the new key, a token of the previous key verifies until it expires', async () => {
