@@ -12,6 +12,7 @@
 //
 //   node dist/bench/registries.js [--reps 50] [--services 1000] [--instances 5] [--scale-changes 10]
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { startConsul, tempDir, type ConsulAgent } from '../launcher/consul-agent.js';
@@ -19,7 +20,7 @@ import { startGatewayEnvoy } from '../launcher/envoy-roles.js';
 import type { EnvoyProcess } from '../launcher/envoy.js';
 import { EurekaServer } from '../launcher/eureka.js';
 import { freePorts } from '../launcher/ports.js';
-import { toolPath } from '../launcher/repo.js';
+import { repoRoot, toolPath } from '../launcher/repo.js';
 import { sleep, waitFor } from '../launcher/wait.js';
 import { startXdsServer, type XdsServerProcess } from '../launcher/xds-server.js';
 import { ZooKeeperServer } from '../launcher/zookeeper.js';
@@ -154,7 +155,7 @@ try {
 
   out('registries: a change in each registry → a real Envoy (admin /clusters), and a large registry read in full');
   out(machineDescription({ envoy: toolPath('envoy'), consul: toolPath('consul') }));
-  out(`ZooKeeper ${execFileSync('ls', [`${process.cwd()}/.tools/zookeeper/lib`], { encoding: 'utf8' }).match(/zookeeper-(\d[\d.]*)\.jar/)?.[1] ?? '?'} (standalone, tick 500 ms); Spring Cloud Netflix's Eureka server (Spring Cloud 2025.0.0), read-only response cache off`);
+  out(`ZooKeeper ${fs.readdirSync(path.join(repoRoot(), '.tools', 'zookeeper', 'lib')).join(' ').match(/zookeeper-(\d[\d.]*)\.jar/)?.[1] ?? '?'} (standalone, tick 500 ms); Spring Cloud Netflix's Eureka server (Spring Cloud 2025.0.0), read-only response cache off`);
   out(`xds-server: this checkout, ${execFileSync('git', ['log', '-1', '--format=%h'], { encoding: 'utf8' }).trim()}; default debounce (20 ms quiet, 50 ms max); Eureka polled every ${EUREKA_INTERVAL_MS} ms (the default)`);
   out('everything (registries, xds-server, Envoy, this process) on the same cores');
 

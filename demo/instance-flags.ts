@@ -6,7 +6,8 @@ import { ConsulClient } from '../shared/consul/client.js';
 import { advertisedAddress, registerSelf, type SelfRegistration } from '../shared/consul/registration.js';
 import { hostPort } from '../shared/host-port.js';
 import { registerInEureka } from './registration/eureka.js';
-import { registerInZooKeeper, type Registration } from './registration/zookeeper.js';
+import type { Registration } from './registration/registration.js';
+import { registerInZooKeeper } from './registration/zookeeper.js';
 
 export interface InstanceFlags {
   readonly service: string;

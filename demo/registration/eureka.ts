@@ -4,7 +4,7 @@
 // does it: the server's status override (`PUT /eureka/apps/{app}/{id}/status?value=OUT_OF_SERVICE`),
 // removed again to put it back.
 import { Eureka } from 'eureka-js-client';
-import type { Registration } from './zookeeper.js';
+import type { Registration } from './registration.js';
 
 export interface EurekaRegistrationOptions {
   /** The server's REST base, e.g. http://127.0.0.1:8761/eureka */

@@ -6,6 +6,7 @@
 // metadata. Like Curator, it registers again when its session has expired.
 import { randomUUID } from 'node:crypto';
 import zookeeper from 'node-zookeeper-client';
+import type { Registration } from './registration.js';
 
 export interface ZooKeeperRegistrationOptions {
   readonly connect: string;
@@ -16,13 +17,6 @@ export interface ZooKeeperRegistrationOptions {
   readonly port: number;
   readonly meta: Readonly<Record<string, string>>;
   readonly sessionTimeoutMs?: number;
-}
-
-export interface Registration {
-  setHealthy(healthy: boolean): Promise<void>;
-  /** Metadata keys set (a value '' removes the key). */
-  setMeta(changes: Readonly<Record<string, string>>): Promise<void>;
-  deregister(): Promise<void>;
 }
 
 /** Curator's JsonInstanceSerializer output for one instance (field order as Jackson writes it). */
@@ -56,13 +50,14 @@ export function curatorJson(o: ZooKeeperRegistrationOptions, id: string, healthy
 }
 
 /** One client call, bounded: an instance that stops must not hang on a ZooKeeper that is away. */
-const call = <T>(f: (cb: (err: Error | zookeeper.Exception | null, v?: T) => void) => void, timeoutMs = 5_000): Promise<T | undefined> =>
+/** One node-zookeeper-client call as a promise, bounded: nothing waits on a ZooKeeper that is away for ever. */
+export const zkCall = <T>(f: (cb: (err: Error | zookeeper.Exception | null, v?: T) => void) => void, timeoutMs = 5_000): Promise<T> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ZooKeeper did not answer within ${timeoutMs} ms`)), timeoutMs);
     f((err, v) => {
       clearTimeout(timer);
       if (err) reject(err);
-      else resolve(v);
+      else resolve(v as T);
     });
   });
 
@@ -76,8 +71,8 @@ export async function registerInZooKeeper(o: ZooKeeperRegistrationOptions): Prom
   let client: zookeeper.Client;
 
   const create = async (c: zookeeper.Client): Promise<void> => {
-    await call<string>((cb) => c.mkdirp(`${o.basePath}/${o.service}`, cb));
-    await call<string>((cb) => c.create(path, curatorJson(current, id, healthy, registeredAt), zookeeper.CreateMode.EPHEMERAL, cb)).catch((err: zookeeper.Exception) => {
+    await zkCall<string>((cb) => c.mkdirp(`${o.basePath}/${o.service}`, cb));
+    await zkCall<string>((cb) => c.create(path, curatorJson(current, id, healthy, registeredAt), zookeeper.CreateMode.EPHEMERAL, cb)).catch((err: zookeeper.Exception) => {
       if (err.getCode?.() !== zookeeper.Exception.NODE_EXISTS) throw err;
     });
   };
@@ -99,19 +94,19 @@ export async function registerInZooKeeper(o: ZooKeeperRegistrationOptions): Prom
   return {
     async setHealthy(next) {
       healthy = next;
-      await call((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
+      await zkCall((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
     },
     async setMeta(changes) {
       const meta: Record<string, string> = { ...current.meta };
       for (const [k, v] of Object.entries(changes)) if (v === '') delete meta[k];
       else meta[k] = v;
       current = { ...current, meta };
-      await call((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
+      await zkCall((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
     },
     async deregister() {
       closed = true;
       // Removed now; and closing the session removes its ephemeral node even if that failed.
-      await call((cb) => client.remove(path, -1, cb), 2_000).catch(() => undefined);
+      await zkCall((cb) => client.remove(path, -1, cb), 2_000).catch(() => undefined);
       client.close();
     },
   };

@@ -78,11 +78,6 @@ export class IntrospectionCredential implements Credential {
     this.poster = new FormPoster(spec.endpoint, spec.timeoutMs, MAX_ANSWER_BYTES, spec.maxConcurrency);
   }
 
-  /** Calls to the provider running and waiting, for the status page. */
-  get load(): { running: number; queued: number } {
-    return this.pool.stats;
-  }
-
   find(req: CheckAttributes): string | undefined {
     return authorizationWith(req, 'Bearer');
   }

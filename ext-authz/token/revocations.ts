@@ -27,11 +27,8 @@ export class Revocations implements RevocationCheck {
     private readonly now: () => number = Date.now,
   ) {}
 
-  start(onFirstAnswer?: () => void): this {
-    if (!this.consul) {
-      onFirstAnswer?.();
-      return this;
-    }
+  start(): this {
+    if (!this.consul) return this;
     const consul = this.consul;
     this.query = new BlockingQuery({
       name: 'revocations',
@@ -40,7 +37,6 @@ export class Revocations implements RevocationCheck {
       onError: (err, failures) => {
         if (failures === 1 || failures % 10 === 0) this.log.warn({ err: err.message, failures }, 'cannot watch revoked tokens; the last list stays');
       },
-      ...(onFirstAnswer ? { onFirstAnswer } : {}),
     }).start();
     return this;
   }
@@ -52,10 +48,6 @@ export class Revocations implements RevocationCheck {
   has(jti: string): boolean {
     const exp = this.revoked.get(jti);
     return exp !== undefined && exp * 1000 > this.now();
-  }
-
-  get size(): number {
-    return this.revoked.size;
   }
 
   /** Revoke a token id until its exp (seconds); at once here, and for every replica through Consul. */

@@ -9,6 +9,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 
 export const TOKEN_ALGORITHM = 'ES256';
 
@@ -31,6 +32,7 @@ export function writeNewKey(dir: string, now = new Date()): string {
 export class SigningKeys {
   private keys: SigningKey[] = [];
   private jwksBody = '{"keys":[]}';
+  private verifyKeys: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
   private timer: NodeJS.Timeout | undefined;
   private fingerprint = '';
 
@@ -60,6 +62,11 @@ export class SigningKeys {
   /** The JWKS document (RFC 7517) of every key, encoded once per change. */
   get jwks(): string {
     return this.jwksBody;
+  }
+
+  /** The published keys for verifying meshgate's own tokens (a revocation's), built once per change. */
+  get keySet(): JWTVerifyGetKey {
+    return this.verifyKeys;
   }
 
   /** Read the directory; a file that is not an EC P-256 key is skipped and said, the others stay. */
@@ -94,8 +101,8 @@ export class SigningKeys {
     }
     this.fingerprint = fingerprint;
     this.keys = keys;
-    this.jwksBody = JSON.stringify({
-      keys: keys.map((k) => ({ ...createPublicKey(k.privateKey).export({ format: 'jwk' }), kid: k.kid, alg: TOKEN_ALGORITHM, use: 'sig' })),
-    });
+    const jwks = { keys: keys.map((k) => ({ ...createPublicKey(k.privateKey).export({ format: 'jwk' }), kid: k.kid, alg: TOKEN_ALGORITHM, use: 'sig' })) };
+    this.jwksBody = JSON.stringify(jwks);
+    this.verifyKeys = createLocalJWKSet(jwks as never);
   }
 }

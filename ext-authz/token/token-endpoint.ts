@@ -12,10 +12,10 @@
 // may be asked for, never a wider one), a jti to revoke it by (`revoked_token_ids` of the jwt
 // credential that accepts it), and exp after `ttl`. Errors are RFC 6749 §5.2's JSON.
 import { randomUUID } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Identity } from '../identity.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { attributesOf } from '../request.js';
+import { attributesOf, type CheckAttributes } from '../request.js';
 import { TOKEN_ALGORITHM, type SigningKeys } from './signing-keys.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -28,6 +28,8 @@ export interface TokenAnswer {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** The OAuth error code of a refusal (what metrics and the log count it by). */
+  readonly error?: string;
 }
 
 export interface TokenRequest {
@@ -57,8 +59,11 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 function oauthError(status: number, error: string, description: string, headers: Record<string, string> = {}): TokenAnswer {
-  return json(status, { error, error_description: description }, headers);
+  return { ...json(status, { error, error_description: description }, headers), error };
 }
+
+/** RFC 7009 §2.2: a revocation is answered 200 with nothing in it, whether or not there was anything to revoke. */
+const REVOKED: TokenAnswer = { status: 200, headers: NO_STORE, body: '' };
 
 export class TokenEndpoint {
   constructor(private readonly deps: TokenEndpointDeps) {}
@@ -75,17 +80,21 @@ export class TokenEndpoint {
     }
     const form = new URLSearchParams(req.body);
     const grant = req.path === REVOKE_PATH ? 'revocation' : (form.get('grant_type') ?? '');
-    const answer = req.path === REVOKE_PATH ? await this.revoke(form, req) : await this.grant(grant, form, req);
-    const refusal = answer.status === 200 ? undefined : (JSON.parse(answer.body) as { error: string }).error;
-    if (refusal) this.deps.onOutcome?.({ grant, result: refusal });
+    // The credentials a client presents are checked as a Check's would be, from its address.
+    const attrs = attributesOf('POST', req.path, {}, {}, '', req.source);
+    const policy = this.deps.policies().get(this.deps.policyName);
+    const answer = !policy?.issueTokens
+      ? oauthError(503, 'temporarily_unavailable', `no policy issues tokens here (policy "${this.deps.policyName}" is not in force or has no issue_tokens)`)
+      : req.path === REVOKE_PATH
+        ? await this.revoke(policy, form, req, attrs)
+        : await this.grant(policy, grant, form, req, attrs);
+    if (answer.error) this.deps.onOutcome?.({ grant, result: answer.error });
     return answer;
   }
 
-  private async grant(grant: string, form: URLSearchParams, req: TokenRequest): Promise<TokenAnswer> {
-    const policy = this.deps.policies().get(this.deps.policyName);
-    if (!policy?.issueTokens) return oauthError(503, 'temporarily_unavailable', `no policy issues tokens here (policy "${this.deps.policyName}" is not in force or has no issue_tokens)`);
+  private async grant(policy: CompiledPolicy, grant: string, form: URLSearchParams, req: TokenRequest, attrs: CheckAttributes): Promise<TokenAnswer> {
     if (grant === 'client_credentials') {
-      const client = await this.authenticateClient(policy, form, req);
+      const client = await this.authenticateClient(policy, form, req, attrs);
       return 'identity' in client ? this.issue(policy, client.identity, form, grant) : client.refusal;
     }
     if (grant === TOKEN_EXCHANGE_GRANT) {
@@ -93,7 +102,7 @@ export class TokenEndpoint {
       const keys = policy.credentials.find((c) => c.kind === 'api_key');
       const subjectToken = form.get('subject_token') ?? '';
       if (!keys) return oauthError(400, 'invalid_grant', 'this policy has no API keys to exchange');
-      const v = await keys.verify(subjectToken, attributesOf('POST', TOKEN_PATH, {}, {}, '', req.source));
+      const v = await keys.verify(subjectToken, attrs);
       if (!v.ok) return oauthError(400, 'invalid_grant', v.reason);
       return this.issue(policy, v.identity, form, grant);
     }
@@ -101,7 +110,7 @@ export class TokenEndpoint {
   }
 
   /** The client, as one of the policy's Basic users (client_secret_basic or client_secret_post), or the RFC 6749 refusal. */
-  private async authenticateClient(policy: CompiledPolicy, form: URLSearchParams, req: TokenRequest): Promise<{ identity: Identity } | { refusal: TokenAnswer }> {
+  private async authenticateClient(policy: CompiledPolicy, form: URLSearchParams, req: TokenRequest, attrs: CheckAttributes): Promise<{ identity: Identity } | { refusal: TokenAnswer }> {
     const basic = policy.credentials.find((c) => c.kind === 'basic');
     const header = req.headers['authorization'];
     const fromForm = form.get('client_id') !== null || form.get('client_secret') !== null;
@@ -112,7 +121,7 @@ export class TokenEndpoint {
     const challenge = { 'www-authenticate': 'Basic realm="meshgate"' };
     if (!raw) return { refusal: oauthError(401, 'invalid_client', 'the client did not authenticate', challenge) };
     if (!basic) return { refusal: oauthError(401, 'invalid_client', 'this policy has no clients (a basic credential)', challenge) };
-    const v = await basic.verify(raw, attributesOf('POST', TOKEN_PATH, {}, {}, '', req.source));
+    const v = await basic.verify(raw, attrs);
     return v.ok ? { identity: v.identity } : { refusal: oauthError(401, 'invalid_client', v.reason, challenge) };
   }
 
@@ -121,23 +130,21 @@ export class TokenEndpoint {
    * valid any more) is answered 200 as the RFC says — there is nothing to revoke; one issued to
    * another client is refused.
    */
-  private async revoke(form: URLSearchParams, req: TokenRequest): Promise<TokenAnswer> {
-    const policy = this.deps.policies().get(this.deps.policyName);
-    if (!policy?.issueTokens) return oauthError(503, 'temporarily_unavailable', `no policy issues tokens here (policy "${this.deps.policyName}" is not in force or has no issue_tokens)`);
+  private async revoke(policy: CompiledPolicy, form: URLSearchParams, req: TokenRequest, attrs: CheckAttributes): Promise<TokenAnswer> {
     if (!this.deps.revocations) return oauthError(503, 'temporarily_unavailable', 'revocation is not configured here');
-    const client = await this.authenticateClient(policy, form, req);
+    const client = await this.authenticateClient(policy, form, req, attrs);
     if ('refusal' in client) return client.refusal;
     let claims: JWTPayload;
     try {
-      claims = (await jwtVerify(form.get('token') ?? '', createLocalJWKSet(JSON.parse(this.deps.keys.jwks) as never), { algorithms: [TOKEN_ALGORITHM], issuer: policy.issueTokens.issuer })).payload;
+      claims = (await jwtVerify(form.get('token') ?? '', this.deps.keys.keySet, { algorithms: [TOKEN_ALGORITHM], issuer: policy.issueTokens!.issuer })).payload;
     } catch {
-      return { status: 200, headers: NO_STORE, body: '' };
+      return REVOKED;
     }
     if (claims['client_id'] !== client.identity.subject) return oauthError(400, 'invalid_request', 'the token was not issued to this client');
-    if (typeof claims.jti !== 'string' || typeof claims.exp !== 'number') return { status: 200, headers: NO_STORE, body: '' };
+    if (typeof claims.jti !== 'string' || typeof claims.exp !== 'number') return REVOKED;
     await this.deps.revocations.revoke(claims.jti, claims.exp);
     this.deps.onOutcome?.({ grant: 'revocation', result: 'revoked', subject: client.identity.subject, jti: claims.jti });
-    return { status: 200, headers: NO_STORE, body: '' };
+    return REVOKED;
   }
 
   private async issue(policy: CompiledPolicy, identity: Identity, form: URLSearchParams, grant: string): Promise<TokenAnswer> {

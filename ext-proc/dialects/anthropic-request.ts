@@ -4,7 +4,7 @@
 // itself leaves earlier turns' thinking out of the model's context); `cache_control` is a
 // caching hint that changes no answer and is not carried. Extended thinking, documents, server
 // tools and the like are refused with their names for a service of another dialect.
-import { chatRequest, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
+import { chatRequest, refuseUnread, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
 import { argumentsObject, arrayAt, isObject, type Json, objectAt, optionalBoolean, optionalInteger, optionalNumber, optionalString, stringAt } from './read-json.js';
 
 /** The version the gateway speaks to Anthropic-dialect services (the Messages API's only one). */
@@ -101,10 +101,7 @@ function toolChoiceOf(x: unknown): { choice?: ToolChoice; parallel?: boolean } {
 
 /** A Messages body (parsed JSON) in the neutral form, for a service that speaks `target`. */
 export function readAnthropicRequest(body: Json, target: Dialect): ChatRequest {
-  for (const [key, value] of Object.entries(body)) {
-    if (READ.has(key) || value === undefined) continue;
-    if (!AT_DEFAULT[key]?.(value)) throw new UntranslatableError(key, target);
-  }
+  refuseUnread(body, READ, AT_DEFAULT, target);
   const messages: Message[] = arrayAt(body['messages'], 'messages').map((raw, i) => {
     const m = objectAt(raw, `messages[${i}]`);
     if (m['role'] !== 'user' && m['role'] !== 'assistant') throw new InvalidRequestError(`messages[${i}].role: must be user or assistant`, `messages[${i}].role`);

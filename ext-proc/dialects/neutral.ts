@@ -135,6 +135,18 @@ export class UntranslatableError extends Error {
   }
 }
 
+/**
+ * Every field of a request is either read into the neutral form (`read`) or says nothing at the
+ * value it has (`atDefault`, field by field); anything else would be dropped silently, so it is
+ * refused by name.
+ */
+export function refuseUnread(body: Readonly<Record<string, unknown>>, read: ReadonlySet<string>, atDefault: Readonly<Record<string, (v: unknown) => boolean>>, target: Dialect): void {
+  for (const [key, value] of Object.entries(body)) {
+    if (read.has(key) || value === undefined) continue;
+    if (!atDefault[key]?.(value)) throw new UntranslatableError(key, target);
+  }
+}
+
 /** A request that is not valid in its own dialect: refused with what is wrong. */
 export class InvalidRequestError extends Error {
   constructor(

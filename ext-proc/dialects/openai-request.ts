@@ -5,7 +5,7 @@
 // no place for is refused with its name unless it is at its default (n: 1, logprobs: false, …).
 // Written: what an OpenAI-compatible server (OpenAI, vLLM, SGLang, llama.cpp) takes, with
 // usage asked for in streams (the gateway counts tokens from it).
-import { chatRequest, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
+import { chatRequest, refuseUnread, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
 import { arrayAt, dataUrl, isObject, type Json, objectAt, optionalBoolean, optionalInteger, optionalNumber, optionalString, stringAt } from './read-json.js';
 
 /** Fields read into the neutral form. */
@@ -91,11 +91,7 @@ function stopOf(x: unknown): string[] {
 
 /** A Chat Completions body (parsed JSON) in the neutral form, for a service that speaks `target`. */
 export function readOpenAiRequest(body: Json, target: Dialect): ChatRequest {
-  for (const [key, value] of Object.entries(body)) {
-    if (READ.has(key) || value === undefined) continue;
-    const atDefault = AT_DEFAULT[key];
-    if (!atDefault?.(value)) throw new UntranslatableError(key, target);
-  }
+  refuseUnread(body, READ, AT_DEFAULT, target);
   const system: string[] = [];
   const messages: Message[] = [];
   /** Tool results and user content gather in one user turn, as the neutral form keeps them. */

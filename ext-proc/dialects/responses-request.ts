@@ -5,7 +5,7 @@
 // input_image parts, function_call and function_call_output items), function tools, sampling —
 // is carried. Reasoning items of earlier turns are not carried (Chat Completions has no field
 // for them, and a stateless reasoning model does not need them back).
-import { chatRequest, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
+import { chatRequest, refuseUnread, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
 import { arrayAt, dataUrl, isObject, type Json, objectAt, optionalBoolean, optionalInteger, optionalNumber, optionalString, stringAt } from './read-json.js';
 
 const READ = new Set(['model', 'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'max_output_tokens', 'temperature', 'top_p', 'stream', 'store', 'user', 'safety_identifier']);
@@ -71,10 +71,7 @@ function toolChoiceOf(x: unknown, target: Dialect): ToolChoice | undefined {
 export function readResponsesRequest(body: Json, target: Dialect): ChatRequest {
   for (const [key, why] of Object.entries(STATEFUL)) if (body[key] !== undefined && body[key] !== null) throw new UntranslatableError(key, target, why);
   if (body['store'] === true) throw new UntranslatableError('store: true', target, 'this gateway keeps no responses: send store: false, or leave it out');
-  for (const [key, value] of Object.entries(body)) {
-    if (READ.has(key) || value === undefined) continue;
-    if (!AT_DEFAULT[key]?.(value)) throw new UntranslatableError(key, target);
-  }
+  refuseUnread(body, READ, AT_DEFAULT, target);
   const messages: Message[] = [];
   const system: string[] = [];
   const instructions = optionalString(body['instructions'], 'instructions');

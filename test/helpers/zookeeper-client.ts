@@ -2,19 +2,10 @@
 // instances in Curator's format as the demo's registration does, and reads the registry back
 // to say what Envoy should hold — the held-out side of every comparison.
 import zookeeper from 'node-zookeeper-client';
-import { curatorJson } from '../../demo/registration/zookeeper.js';
+import { curatorJson, zkCall } from '../../demo/registration/zookeeper.js';
 
-type Callback<T> = (err: Error | zookeeper.Exception | null, value?: T) => void;
-/** One client call, bounded: a test never waits on ZooKeeper for ever. */
-const call = <T>(f: (cb: Callback<T>) => void, timeoutMs = 10_000): Promise<T> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ZooKeeper did not answer within ${timeoutMs} ms`)), timeoutMs);
-    f((err, v) => {
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(v as T);
-    });
-  });
+/** Every call bounded: a test never waits on ZooKeeper for ever. */
+const call = <T>(f: Parameters<typeof zkCall<T>>[0]): Promise<T> => zkCall(f, 10_000);
 
 export interface FakeInstance {
   readonly id: string;

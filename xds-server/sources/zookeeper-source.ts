@@ -35,6 +35,8 @@ interface ServiceWatch {
   readonly node: string;
   /** By instance node name: the instance, or why it was refused. */
   readonly entries: Map<string, Checked<Instance>>;
+  /** Why the service itself is not wholly read: its list unreadable, or past the limit. */
+  problem: string | undefined;
   /** Instance reads not answered yet. */
   pending: number;
   listed: boolean;
@@ -184,7 +186,7 @@ export class ZooKeeperSource {
     ]);
     for (const [name, node] of names) {
       if (gen.services.has(name)) continue;
-      const watch: ServiceWatch = { node, entries: new Map(), pending: 0, listed: false };
+      const watch: ServiceWatch = { node, entries: new Map(), problem: undefined, pending: 0, listed: false };
       gen.services.set(name, watch);
       this.listInstances(client, gen, name, watch);
     }
@@ -206,19 +208,16 @@ export class ZooKeeperSource {
       if (err && !isNoNode(err)) {
         // Not readable (NO_AUTH, say): the instances read before stay, and the reason shows.
         this.options.log.warn({ path, err: messageOf(err) }, 'zookeeper read failed');
-        watch.entries.set('(list)', { ok: false, field: path, reason: `cannot list its instances: ${messageOf(err)}` });
+        watch.problem = `${path}: cannot list its instances: ${messageOf(err)}`;
         watch.listed = true;
         this.changed(gen, name);
         return this.end(gen);
       }
-      watch.entries.delete('(list)');
-      if (err) children = [];
+      const listed = err ? [] : children;
       const { maxInstancesPerService } = this.options.limits;
-      const kept = new Set((children ?? []).slice(0, maxInstancesPerService));
-      if ((children ?? []).length > maxInstancesPerService) {
-        watch.entries.set('(limit)', { ok: false, field: path, reason: `${children!.length} instances, past the limit of ${maxInstancesPerService}; the rest are not read` });
-      } else watch.entries.delete('(limit)');
-      for (const id of [...watch.entries.keys()]) if (!id.startsWith('(') && !kept.has(id)) watch.entries.delete(id);
+      const kept = new Set(listed.slice(0, maxInstancesPerService));
+      watch.problem = listed.length > maxInstancesPerService ? `${path}: ${listed.length} instances, past the limit of ${maxInstancesPerService}; the rest are not read` : undefined;
+      for (const id of [...watch.entries.keys()]) if (!kept.has(id)) watch.entries.delete(id);
       watch.listed = true;
       for (const id of kept) if (!watch.entries.has(id)) this.readInstance(client, gen, name, watch, id);
       this.changed(gen, name);
@@ -279,7 +278,7 @@ export class ZooKeeperSource {
       // A service listed but with instance reads still out waits for them (its next change publishes it).
       if (!watch.listed || watch.pending > 0) continue;
       const instances: Instance[] = [];
-      const refusals: string[] = [];
+      const refusals: string[] = watch.problem ? [watch.problem] : [];
       for (const entry of watch.entries.values()) {
         if (entry.ok) instances.push(entry.value);
         else refusals.push(describeRefusal(entry));
