@@ -124,20 +124,27 @@ export function readOpenAiRequest(body: Json, target: Dialect): ChatRequest {
   }
   if (!messages.length) throw new InvalidRequestError('messages: must hold at least one user or assistant message', 'messages');
   return chatRequest({
-    model: stringAt(body['model'], 'model'),
+    ...openAiCommon(body),
     system,
     messages,
     tools: toolsOf(body['tools'], target),
     toolChoice: toolChoiceOf(body['tool_choice'], target),
-    parallelToolCalls: optionalBoolean(body['parallel_tool_calls'], 'parallel_tool_calls'),
     maxTokens: optionalInteger(body['max_completion_tokens'] ?? body['max_tokens'], body['max_completion_tokens'] !== undefined ? 'max_completion_tokens' : 'max_tokens', 1),
-    temperature: optionalNumber(body['temperature'], 'temperature', 0, 2),
-    topP: optionalNumber(body['top_p'], 'top_p', 0, 1),
     topK: optionalInteger(body['top_k'], 'top_k', 1),
     stop: stopOf(body['stop']),
-    stream: optionalBoolean(body['stream'], 'stream') === true,
     user: optionalString(body['user'], 'user'),
   });
+}
+
+/** What OpenAI's two APIs (Chat Completions, Responses) name and bound alike. */
+export function openAiCommon(body: Json): Pick<ChatRequest, 'model' | 'stream'> & { parallelToolCalls: boolean | undefined; temperature: number | undefined; topP: number | undefined } {
+  return {
+    model: stringAt(body['model'], 'model'),
+    parallelToolCalls: optionalBoolean(body['parallel_tool_calls'], 'parallel_tool_calls'),
+    temperature: optionalNumber(body['temperature'], 'temperature', 0, 2),
+    topP: optionalNumber(body['top_p'], 'top_p', 0, 1),
+    stream: optionalBoolean(body['stream'], 'stream') === true,
+  };
 }
 
 function contentOf(parts: readonly Part[], path: string): string | Json[] {

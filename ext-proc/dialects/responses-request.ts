@@ -5,8 +5,9 @@
 // input_image parts, function_call and function_call_output items), function tools, sampling —
 // is carried. Reasoning items of earlier turns are not carried (Chat Completions has no field
 // for them, and a stateless reasoning model does not need them back).
+import { openAiCommon } from './openai-request.js';
 import { chatRequest, refuseUnread, type ChatRequest, type Dialect, InvalidRequestError, type Message, type Part, type Tool, type ToolChoice, UntranslatableError } from './neutral.js';
-import { arrayAt, dataUrl, isObject, type Json, objectAt, optionalBoolean, optionalInteger, optionalNumber, optionalString, stringAt } from './read-json.js';
+import { arrayAt, dataUrl, isObject, type Json, objectAt, optionalInteger, optionalString, stringAt } from './read-json.js';
 
 const READ = new Set(['model', 'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'max_output_tokens', 'temperature', 'top_p', 'stream', 'store', 'user', 'safety_identifier']);
 
@@ -110,18 +111,14 @@ export function readResponsesRequest(body: Json, target: Dialect): ChatRequest {
   }
   if (!messages.length) throw new InvalidRequestError('input: must hold at least one message', 'input');
   return chatRequest({
-    model: stringAt(body['model'], 'model'),
+    ...openAiCommon(body),
     system,
     messages,
     tools: toolsOf(body['tools'], target),
     toolChoice: toolChoiceOf(body['tool_choice'], target),
-    parallelToolCalls: optionalBoolean(body['parallel_tool_calls'], 'parallel_tool_calls'),
     maxTokens: optionalInteger(body['max_output_tokens'], 'max_output_tokens', 1),
-    temperature: optionalNumber(body['temperature'], 'temperature', 0, 2),
-    topP: optionalNumber(body['top_p'], 'top_p', 0, 1),
     topK: undefined,
     stop: [],
-    stream: optionalBoolean(body['stream'], 'stream') === true,
     user: optionalString(body['safety_identifier'] ?? body['user'], 'user'),
   });
 }
