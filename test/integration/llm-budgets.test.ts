@@ -228,7 +228,8 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
     const costed = () =>
       ['envoy.log', 'envoy-2.log']
         .flatMap((f) => fs.readFileSync(path.join(mesh.dir, f), 'utf8').split('\n'))
-        .find((l) => l.includes('"cost":0.001204'));
+        // Both tenants make calls of this cost, and two gateways write the lines: acme's is looked for.
+        .find((l) => l.includes('"cost":0.001204') && l.includes('"tenant":"acme"'));
     const line = await waitFor('an access log line with its cost', costed, { timeoutMs: 5_000, intervalMs: 100 });
     assert.match(line, /"tenant":"acme"/);
   });
