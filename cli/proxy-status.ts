@@ -4,7 +4,7 @@ import type { ProxyStatus } from '../xds-server/server/proxy-registry.js';
 import { PUSH_ORDER } from '../xds-server/xds-types.js';
 import { table } from './table.js';
 
-const SHORT = { cluster: 'CDS', endpoint: 'EDS', listener: 'LDS', route: 'RDS' } as const;
+const SHORT = { cluster: 'CDS', endpoint: 'EDS', secret: 'SDS', listener: 'LDS', route: 'RDS' } as const;
 
 function cell(s: ProxyStatus['types'][keyof ProxyStatus['types']]): string {
   if (s.status === 'NOT_SUBSCRIBED') return '-';

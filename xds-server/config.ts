@@ -49,6 +49,11 @@ export interface XdsServerConfig {
   readonly descriptorsPrefix: string;
   /** How often a transcoded service is asked for its descriptors again though nothing changed. */
   readonly descriptorRefreshMs: number;
+  /** The browser logins' secrets, a file each (undefined: none; a login naming one is closed). */
+  readonly secretsDir: string | undefined;
+  readonly secretsIntervalMs: number;
+  /** How often an OpenID provider's discovery document is read again. */
+  readonly oidcRefreshMs: number;
   /** The Consul service every proxy with a stats endpoint is registered as; undefined: none are. */
   readonly proxyMetricsService: string | undefined;
   /** Register the xds-server itself in Consul (its metrics meta, a check on its /readyz). */
@@ -102,6 +107,10 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
                              none) [meshgate/descriptors/]
   --descriptor-refresh D     ask transcoded services for their descriptors again this often, even
                              when their registration did not change [5m]
+  --secrets-dir DIR          the browser logins' client and HMAC secrets, a file each (the
+                             name an entry gives it); sent to Envoy over SDS only [none]
+  --secrets-interval D       how often the secrets directory is read again [2s]
+  --oidc-refresh D           how often an OpenID provider's discovery document is read again [10m]
   --proxy-metrics-service N  register every connected proxy with a stats endpoint (node metadata
                              stats_port) in Consul as this service, for Prometheus ("none": not)
                              [meshgate-envoy]
@@ -173,6 +182,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'config-entries': { type: 'string', multiple: true },
       'descriptors-prefix': { type: 'string' },
       'descriptor-refresh': { type: 'string' },
+      'secrets-dir': { type: 'string' },
+      'secrets-interval': { type: 'string' },
+      'oidc-refresh': { type: 'string' },
       'proxy-metrics-service': { type: 'string' },
       register: { type: 'boolean' },
       'access-log-service': { type: 'string' },
@@ -289,6 +301,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     configEntryFiles: values['config-entries'] ?? [],
     descriptorsPrefix: values['descriptors-prefix'] ?? DEFAULT_DESCRIPTOR_PREFIX,
     descriptorRefreshMs: values['descriptor-refresh'] ? duration(values['descriptor-refresh'], '--descriptor-refresh') : 300_000,
+    secretsDir: values['secrets-dir'],
+    secretsIntervalMs: duration(values['secrets-interval'] ?? '2s', '--secrets-interval'),
+    oidcRefreshMs: duration(values['oidc-refresh'] ?? '10m', '--oidc-refresh'),
     proxyMetricsService: proxyMetricsService === 'none' ? undefined : proxyMetricsService,
     register: values.register ?? false,
     accessLogService: values['access-log-service'],

@@ -21,6 +21,8 @@ import { ConsulCatalogSource } from './sources/consul-catalog.js';
 import { startConfigEntrySource } from './sources/config-entries.js';
 import { startDescriptorSource } from './sources/descriptor-source.js';
 import { EurekaSource } from './sources/eureka-source.js';
+import { OidcDiscoverySource } from './sources/oidc-discovery.js';
+import { SecretsDirSource } from './sources/secrets-dir.js';
 import { RegistryMerge } from './sources/registry-merge.js';
 import { ZooKeeperSource } from './sources/zookeeper-source.js';
 
@@ -60,7 +62,12 @@ runService('xds-server', log, async () => {
   const entrySource = startConfigEntrySource({ files: config.configEntryFiles, consulPrefix: config.configEntriesPrefix, consul, store, log, metrics });
   // Descriptors are fetched for the services the resolved mesh wants, and handed back to the store as a source.
   const descriptorSource = startDescriptorSource({ sink: store, consul, kvPrefix: config.descriptorsPrefix, log, metrics, refreshMs: config.descriptorRefreshMs });
-  const stopWanting = controller.onResolved((resolved) => descriptorSource.want(resolved.descriptors));
+  const discovery = new OidcDiscoverySource({ sink: store, log: log.child({ source: 'oidc-discovery' }), refreshMs: config.oidcRefreshMs });
+  const stopWanting = controller.onResolved((resolved) => {
+    descriptorSource.want(resolved.descriptors);
+    discovery.want(resolved.loginIssuers);
+  });
+  const secretsDir = config.secretsDir ? new SecretsDirSource({ dir: config.secretsDir, sink: store, log: log.child({ source: 'secrets-dir' }), intervalMs: config.secretsIntervalMs }) : undefined;
   const registries = new RegistryMerge(store, config.registries);
   const sources = [
     new ConsulCatalogSource({
@@ -101,6 +108,7 @@ runService('xds-server', log, async () => {
   const xdsPort = await ads.listen(config.xdsHost, config.xdsPort, config.xdsAcceptBacklog);
   const admin = await listenHttp(xdsAdminApp({ store, cache, registry, metrics, entryStore: entrySource.entries, resolved: () => controller.resolveInFull(), registries: () => registries.status() }), config.adminHost, config.adminPort);
   for (const source of sources) source.start();
+  secretsDir?.start();
   registrar?.start();
   const deregister = config.register
     ? await registerInfrastructure(consul, {
@@ -121,6 +129,8 @@ runService('xds-server', log, async () => {
     entrySource.stop();
     stopWanting();
     descriptorSource.stop();
+    discovery.stop();
+    secretsDir?.stop();
     controller.close();
     store.close();
     await ads.close();

@@ -28,6 +28,7 @@ files=(
   envoy/extensions/filters/http/router/v3/router.proto
   envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto
   envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto
+  envoy/extensions/filters/http/oauth2/v3/oauth.proto
   envoy/extensions/filters/http/buffer/v3/buffer.proto
   envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto
   envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto
@@ -50,6 +51,7 @@ files=(
   envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
   envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto
   envoy/extensions/transport_sockets/tls/v3/secret.proto
+  envoy/extensions/transport_sockets/tls/v3/tls.proto
   envoy/service/auth/v3/external_auth.proto
   envoy/service/ext_proc/v3/external_processor.proto
   envoy/service/ratelimit/v3/rls.proto

@@ -18,7 +18,7 @@ import { isPort } from '../../shared/host-port.js';
 import { describeRefusal } from '../../shared/validate/result.js';
 import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
 import { entryId, parseConfigEntries, type ConfigEntry } from '../../xds-server/model/config-entries/schema.js';
-import { NO_ENTRIES, SIDECAR_PORT_META, type HealthStatus, type Instance, type MeshState, type Service, type ServiceDescriptor } from '../../xds-server/model/mesh.js';
+import { NO_ENTRIES, SecretValue, SIDECAR_PORT_META, type HealthStatus, type Instance, type LoginProvider, type MeshState, type Service, type ServiceDescriptor } from '../../xds-server/model/mesh.js';
 import { filesOfSet } from '../../shared/proto/file-descriptors.js';
 import { serviceDescriptor } from '../../xds-server/transcoding/service-descriptor.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings } from '../../xds-server/model/service-settings.js';
@@ -65,6 +65,10 @@ interface CaseInput {
   stats?: StatsEndpoint;
   /** Transcoded services' descriptor sets: a FileDescriptorSet file (from the repository's root) per service. */
   descriptors?: Record<string, string>;
+  /** The secrets directory's files, by name. */
+  secrets?: Record<string, string>;
+  /** OpenID providers as their discovery documents said. */
+  loginProviders?: LoginProvider[];
 }
 
 export interface GoldenCase {
@@ -147,7 +151,9 @@ function stateOf(input: CaseInput, intern: Interner | undefined): MeshState {
     assert.ok(d.ok, `descriptor of ${service}: ${d.ok ? '' : describeRefusal(d)}`);
     descriptors.set(service, one(d.value));
   }
-  return { revision: 1, services, entries: items.size ? entriesOf(items) : NO_ENTRIES, descriptors, problems: [] };
+  const secrets = new Map(Object.entries(input.secrets ?? {}).map(([name, value]) => [name, new SecretValue(name, value)]));
+  const loginProviders = new Map((input.loginProviders ?? []).map((p) => [p.issuer, one(p)]));
+  return { revision: 1, services, entries: items.size ? entriesOf(items) : NO_ENTRIES, descriptors, secrets, loginProviders, problems: [] };
 }
 
 /**

@@ -38,7 +38,7 @@ export function service(name: string, instances: Instance[], settings: Partial<S
 }
 
 export function meshOf(services: Service[], entries: Partial<ConfigEntries> = {}): MeshState {
-  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), entries: { ...NO_ENTRIES, ...entries }, descriptors: new Map(), problems: [] };
+  return { revision: 1, services: new Map(services.map((s) => [s.name, s])), entries: { ...NO_ENTRIES, ...entries }, descriptors: new Map(), secrets: new Map(), loginProviders: new Map(), problems: [] };
 }
 
 /** Gateway settings the translation tests use: the default identity headers, no filters. */

@@ -9,6 +9,7 @@ import { buildSnapshot } from '../../xds-server/cache/snapshot.js';
 import { loadCase } from '../helpers/golden-cases.js';
 
 const synced = (v: string): TypeStatus => ({ status: 'SYNCED', latest_version: v, sent_version: v, acked_version: v, acked_at: '2026-01-01T00:00:00.000Z', last_nack: null });
+const notSubscribed = (): TypeStatus => ({ status: 'NOT_SUBSCRIBED', latest_version: null, sent_version: null, acked_version: null, acked_at: null, last_nack: null });
 
 function proxy(node: string, types: Partial<ProxyStatus['types']> = {}): ProxyStatus {
   return {
@@ -21,7 +22,7 @@ function proxy(node: string, types: Partial<ProxyStatus['types']> = {}): ProxySt
     peer: 'ipv4:127.0.0.1:1',
     connected_at: '2026-01-01T00:00:00.000Z',
     stream_age_seconds: 1,
-    types: { cluster: synced('c1'), endpoint: synced('e1'), listener: synced('l1'), route: synced('r1'), ...types },
+    types: { cluster: synced('c1'), endpoint: synced('e1'), secret: notSubscribed(), listener: synced('l1'), route: synced('r1'), ...types },
   };
 }
 
@@ -38,8 +39,8 @@ describe('meshgate proxy-status', () => {
     const list = [proxy('gw-b'), proxy('gw-a', { route: nacked })];
     const out = formatProxyStatus(list);
     const lines = out.split('\n');
-    assert.match(lines[0]!, /^NODE\s+ROLE\s+API\s+AGENT\s+CDS\s+EDS\s+LDS\s+RDS$/);
-    assert.match(lines[1]!, /^gw-a\s+gateway:0\.0\.0\.0:8080\s+delta\s+envoy 1\.40\.0\s+SYNCED\s+SYNCED\s+SYNCED\s+NACKED$/);
+    assert.match(lines[0]!, /^NODE\s+ROLE\s+API\s+AGENT\s+CDS\s+EDS\s+SDS\s+LDS\s+RDS$/);
+    assert.match(lines[1]!, /^gw-a\s+gateway:0\.0\.0\.0:8080\s+delta\s+envoy 1\.40\.0\s+SYNCED\s+SYNCED\s+-\s+SYNCED\s+NACKED$/);
     assert.match(lines[2]!, /^gw-b\s.*SYNCED$/);
     assert.match(out, /gw-a rejected RDS version r2 at 2026-01-01T00:00:01\.000Z: regex too big/);
     assert.equal(allSynced(list), false);

@@ -54,6 +54,7 @@ describe('translate: gateway role', () => {
     assert.deepEqual(hcm.http_filters.map((f) => f.name), [
       'envoy.filters.http.header_mutation',
       'envoy.filters.http.cors',
+      'envoy.filters.http.oauth2',
       'envoy.filters.http.buffer',
       'envoy.filters.http.ext_authz',
       ...TRANSCODING,
@@ -83,6 +84,7 @@ describe('translate: gateway role', () => {
     assert.deepEqual(hcm.http_filters.map((f) => f.name), [
       'envoy.filters.http.header_mutation',
       'envoy.filters.http.cors',
+      'envoy.filters.http.oauth2',
       'envoy.filters.http.buffer',
       'envoy.filters.http.ext_authz',
       'envoy.filters.http.ratelimit',

@@ -2,7 +2,7 @@
 // with the layer that decided it, chains with their targets and endpoints, the gateway's route
 // table with its owners and refused claims, transcoded services, the model routing, each
 // sidecar's upstreams. A target's policy is shown once, with its service.
-import type { Action, Chain, ChainRoute, FailoverTarget, ResolvedGateway, ResolvedMesh, Target } from '../resolve/resolved-mesh.js';
+import type { Action, Chain, ChainRoute, FailoverTarget, PathLogin, ResolvedGateway, ResolvedMesh, Target } from '../resolve/resolved-mesh.js';
 
 type View = Record<string, unknown>;
 
@@ -33,6 +33,13 @@ function chainView(c: Chain): View {
   return { routes: c.routes.map(routeView), fallback: routeView(c.fallback), targets: c.targets.map(targetView), ...(c.notes.length ? { notes: c.notes } : {}) };
 }
 
+/** A path's login as operators see it: secrets by name and size, never their values. */
+function loginView(l: PathLogin): View {
+  if (l.kind === 'unavailable') return { name: l.name, unavailable: l.reason };
+  const { secrets, tokenEndpoint, ...rest } = l.login;
+  return { ...rest, tokenEndpoint: { url: tokenEndpoint.url, cluster: tokenEndpoint.cluster.name }, secrets: secrets.map((s) => s.toJSON()) };
+}
+
 function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
   if (!g) return {};
   const mine = <T extends { service: string }>(list: readonly T[]): readonly T[] => (only ? list.filter((x) => x.service === only) : list);
@@ -46,6 +53,7 @@ function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
       service: p.service,
       ...(p.authPolicy !== undefined ? { auth_policy: p.authPolicy } : {}),
       ...(p.rateLimits.length ? { rate_limits: p.rateLimits } : {}),
+      ...(p.login ? { login: loginView(p.login) } : {}),
       routes: p.routes.map((r) => ({ ...(r.index !== undefined ? { router_route: r.index } : {}), ...routeView(r.route) })),
     })),
     transcoded: mine(g.transcoded).map((t) => ({

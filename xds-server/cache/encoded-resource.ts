@@ -2,7 +2,7 @@
 // `sotwField` is the resource exactly as it sits inside a DiscoveryResponse (field 2, an Any),
 // and `deltaField` exactly as it sits inside a DeltaDiscoveryResponse (field 2, a Resource), so
 // a response is the concatenation of ready-made pieces.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
 import { messageNameOf, TYPE_URLS, type XdsType } from '../xds-types.js';
@@ -55,10 +55,24 @@ class Encoded implements EncodedResource {
   }
 }
 
+/**
+ * A secret's version is keyed by this process's own random key: a plain hash of a short client
+ * secret, shown in every debug view, could be searched offline. (Another replica's versions
+ * differ, so an Envoy that moves takes the same secret once more: harmless.)
+ */
+const SECRET_VERSION_KEY = randomBytes(32);
+
+/** What debug views and config dumps show of a secret: its name, never its value. */
+function redacted(name: string): JsonObject {
+  return { name, generic_secret: { secret: { inline_string: '[redacted]' } } };
+}
+
 export function encodeResource(type: XdsType, name: string, json: JsonObject): EncodedResource {
   const value = encodeMessage(messageNameOf(type), json);
   const any = protobuf.Writer.create().uint32((1 << 3) | 2).string(TYPE_URLS[type]).uint32((2 << 3) | 2).bytes(value).finish();
   const sotwField = protobuf.Writer.create().uint32((2 << 3) | 2).bytes(any).finish();
+  const secret = type === 'secret';
+  const version = secret ? createHmac('sha256', SECRET_VERSION_KEY).update(value).digest('hex').slice(0, 16) : contentHash(value);
   // Keep one copy of the bytes: the Any is the tail of the field.
-  return new Encoded(type, name, contentHash(value), sotwField, sotwField.subarray(sotwField.length - any.length), json);
+  return new Encoded(type, name, version, sotwField, sotwField.subarray(sotwField.length - any.length), secret ? redacted(name) : json);
 }

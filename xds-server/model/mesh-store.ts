@@ -5,7 +5,7 @@
 // refused, and remembers a vanished service for a while with no instances, so that its route
 // answers 503 "no healthy upstream" during a full redeploy instead of 404.
 import { describeRefusal } from '../../shared/validate/result.js';
-import type { ConfigEntries, DescriptorSink, Instance, MeshState, Problem, Service, ServiceDescriptor, ServiceSettings } from './mesh.js';
+import type { ConfigEntries, DescriptorSink, Instance, LoginProvider, LoginSink, MeshState, Problem, SecretValue, Service, ServiceDescriptor, ServiceSettings } from './mesh.js';
 import { EMPTY_MESH, NO_ENTRIES } from './mesh.js';
 import { DEFAULT_SETTINGS_DEFAULTS, serviceSettings, type SettingsDefaults } from './service-settings.js';
 
@@ -25,7 +25,7 @@ interface ServiceRecord {
 
 export type MeshListener = (state: MeshState) => void;
 
-export class MeshStore implements DescriptorSink {
+export class MeshStore implements DescriptorSink, LoginSink {
   private readonly records = new Map<string, ServiceRecord>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
   private readonly listeners = new Set<MeshListener>();
@@ -37,6 +37,10 @@ export class MeshStore implements DescriptorSink {
   private descriptors: ReadonlyMap<string, ServiceDescriptor> = new Map();
   /** Why a service's newest descriptor was refused (its last good one, if any, stays in force). */
   private readonly descriptorProblems = new Map<string, Problem>();
+  private secrets: ReadonlyMap<string, SecretValue> = new Map();
+  private secretsProblem: Problem | undefined;
+  private loginProviders: ReadonlyMap<string, LoginProvider> = new Map();
+  private readonly loginProviderProblems = new Map<string, Problem>();
   /** Sources that have not delivered a complete first view yet. */
   private readonly pendingSources = new Set<string>(['catalog']);
   private syncedOnce = false;
@@ -158,6 +162,51 @@ export class MeshStore implements DescriptorSink {
     return true;
   }
 
+  /** The secrets directory as it is now; unchanged values keep the same objects (resolve reuses what read them). */
+  setSecrets(secrets: ReadonlyMap<string, SecretValue>, problem: string | undefined): void {
+    const next = new Map<string, SecretValue>();
+    let changed = secrets.size !== this.secrets.size;
+    for (const [name, value] of [...secrets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const had = this.secrets.get(name);
+      if (value.equals(had)) next.set(name, had!);
+      else {
+        next.set(name, value);
+        changed = true;
+      }
+    }
+    const problemChanged = this.secretsProblem?.reason !== problem;
+    if (problemChanged) this.secretsProblem = problem === undefined ? undefined : { subject: 'secrets', reason: problem, since: this.now().toISOString() };
+    if (!changed && !problemChanged) return;
+    if (changed) this.secrets = next;
+    this.publish();
+  }
+
+  setLoginProvider(provider: LoginProvider): void {
+    const had = this.loginProviderProblems.delete(provider.issuer);
+    const old = this.loginProviders.get(provider.issuer);
+    if (old && JSON.stringify({ ...old, fetchedAt: '' }) === JSON.stringify({ ...provider, fetchedAt: '' })) {
+      if (had) this.publish();
+      return;
+    }
+    this.loginProviders = new Map(this.loginProviders).set(provider.issuer, provider);
+    this.publish();
+  }
+
+  refuseLoginProvider(issuer: string, reason: string): void {
+    if (this.loginProviderProblems.get(issuer)?.reason === reason) return;
+    this.loginProviderProblems.set(issuer, { subject: `login-provider/${issuer}`, reason, since: this.now().toISOString() });
+    this.publish();
+  }
+
+  dropLoginProvider(issuer: string): void {
+    const had = this.loginProviderProblems.delete(issuer);
+    if (!this.loginProviders.has(issuer) && !had) return;
+    const next = new Map(this.loginProviders);
+    next.delete(issuer);
+    this.loginProviders = next;
+    this.publish();
+  }
+
   /** A source that must answer once before the mesh counts as synced (e.g. config entries). */
   expectSource(name: string): void {
     if (!this.syncedOnce) this.pendingSources.add(name);
@@ -199,8 +248,17 @@ export class MeshStore implements DescriptorSink {
       if (rec.service) services.set(name, rec.service);
       if (rec.problem) problems.push(rec.problem);
     }
-    problems.push(...this.entryProblems, ...this.descriptorProblems.values(), ...this.sourceProblems.values());
-    this.current = Object.freeze({ revision: this.current.revision + 1, services, entries: this.entries, descriptors: this.descriptors, problems: Object.freeze(problems) });
+    problems.push(...this.entryProblems, ...this.descriptorProblems.values(), ...this.sourceProblems.values(), ...this.loginProviderProblems.values());
+    if (this.secretsProblem) problems.push(this.secretsProblem);
+    this.current = Object.freeze({
+      revision: this.current.revision + 1,
+      services,
+      entries: this.entries,
+      descriptors: this.descriptors,
+      secrets: this.secrets,
+      loginProviders: this.loginProviders,
+      problems: Object.freeze(problems),
+    });
     if (!this.syncedOnce) return;
     for (const l of this.listeners) l(this.current);
   }

@@ -1,7 +1,7 @@
 // The mesh as plain immutable data: what the sources know, in meshgate's own terms.
 // Nothing here knows Consul's wire format or Envoy's resources.
 import type { Dialect } from '../../shared/llm-gateway.js';
-import type { ModelRouteEntry, ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry } from './config-entries/schema.js';
+import type { BrowserLoginEntry, ModelRouteEntry, ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry } from './config-entries/schema.js';
 
 /** Envoy's meaning of an endpoint's health (Consul: passing, warning, critical/maintenance). */
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
@@ -83,6 +83,8 @@ export interface ServiceSettings {
   readonly requestLog?: boolean;
   /** Its gRPC methods are served as JSON over HTTP at the gateway (meta `transcode`: on or off). */
   readonly transcode?: boolean;
+  /** Its gateway paths are for browsers that log in first: the browser-login entry's name (meta `login`). */
+  readonly login?: string;
 }
 
 export interface Service {
@@ -107,9 +109,51 @@ export interface ConfigEntries {
   readonly resolvers: ReadonlyMap<string, ServiceResolverEntry>;
   /** By the model name callers send. */
   readonly modelRoutes: ReadonlyMap<string, ModelRouteEntry>;
+  /** Browser logins, by name (a service's meta `login`). */
+  readonly logins: ReadonlyMap<string, BrowserLoginEntry>;
 }
 
-export const NO_ENTRIES: ConfigEntries = Object.freeze({ defaults: new Map(), routers: new Map(), splitters: new Map(), resolvers: new Map(), modelRoutes: new Map() });
+export const NO_ENTRIES: ConfigEntries = Object.freeze({ defaults: new Map(), routers: new Map(), splitters: new Map(), resolvers: new Map(), modelRoutes: new Map(), logins: new Map() });
+
+/**
+ * A secret from the xds-server's --secrets-dir. Its value goes to Envoy over SDS and nowhere
+ * else: printed, logged or dumped as JSON it is its name and size.
+ */
+export class SecretValue {
+  readonly #value: string;
+  constructor(
+    readonly name: string,
+    value: string,
+  ) {
+    this.#value = value;
+  }
+  /** The value, for the SDS resource alone. */
+  reveal(): string {
+    return this.#value;
+  }
+  get bytes(): number {
+    return Buffer.byteLength(this.#value);
+  }
+  equals(other: SecretValue | undefined): boolean {
+    return !!other && other.name === this.name && other.#value === this.#value;
+  }
+  toJSON(): { name: string; bytes: number } {
+    return { name: this.name, bytes: this.bytes };
+  }
+  toString(): string {
+    return `[secret ${this.name}]`;
+  }
+}
+
+/** What an OpenID provider's discovery document says, as a browser login needs it. */
+export interface LoginProvider {
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly endSessionEndpoint?: string;
+  readonly jwksUri?: string;
+  readonly fetchedAt: string;
+}
 
 /** A gRPC method the gateway transcodes, and the HTTP bindings of its google.api.http annotation. */
 export interface TranscodedMethod {
@@ -148,6 +192,10 @@ export interface MeshState {
   readonly entries: ConfigEntries;
   /** The descriptors in force for transcoded services, by service name. */
   readonly descriptors: ReadonlyMap<string, ServiceDescriptor>;
+  /** The secrets in --secrets-dir, by name. */
+  readonly secrets: ReadonlyMap<string, SecretValue>;
+  /** The OpenID providers browser logins use, by issuer, as their discovery documents said. */
+  readonly loginProviders: ReadonlyMap<string, LoginProvider>;
   readonly problems: readonly Problem[];
 }
 
@@ -156,6 +204,8 @@ export const EMPTY_MESH: MeshState = Object.freeze({
   services: new Map<string, Service>(),
   entries: NO_ENTRIES,
   descriptors: new Map<string, ServiceDescriptor>(),
+  secrets: new Map<string, SecretValue>(),
+  loginProviders: new Map<string, LoginProvider>(),
   problems: Object.freeze([]) as readonly Problem[],
 });
 
@@ -183,6 +233,19 @@ export interface DescriptorSink {
   /** The service is no longer transcoded (or gone): its descriptor and problem go. */
   dropDescriptor(service: string): void;
   /** A source that must answer once before the mesh counts as synced. */
+  expectSource(name: string): void;
+  markSynced(source: string): void;
+}
+
+/** How the secrets directory and the OpenID discovery source hand what they read to the mesh (the mesh store is one). */
+export interface LoginSink {
+  /** Every secret the directory holds now; `problem`: why some (or all) could not be read (the last good values stay). */
+  setSecrets(secrets: ReadonlyMap<string, SecretValue>, problem: string | undefined): void;
+  setLoginProvider(provider: LoginProvider): void;
+  /** The provider's discovery failed: its last good document, if any, stays. */
+  refuseLoginProvider(issuer: string, reason: string): void;
+  /** No login uses the issuer any more. */
+  dropLoginProvider(issuer: string): void;
   expectSource(name: string): void;
   markSynced(source: string): void;
 }

@@ -21,6 +21,7 @@ export const META = {
   requestLog: 'request-log',
   modelDialect: 'model-dialect',
   transcode: 'transcode',
+  login: 'login',
 } as const;
 
 
@@ -129,7 +130,10 @@ export function serviceSettings(
   if (!requestLog.ok) return requestLog;
   const transcode = onOff(meta, META.transcode);
   if (!transcode.ok) return transcode;
+  const login = meta[META.login]?.trim();
+  if (login !== undefined && !isServiceName(login)) return refused(metaField(META.login), `${JSON.stringify(login)} is not a browser-login name`);
   return valid({
+    ...(login !== undefined ? { login } : {}),
     ...(transcode.value !== undefined ? { transcode: transcode.value } : {}),
     ...(requestLog.value ? { requestLog: true } : {}),
     ...(dialect !== undefined ? { modelDialect: dialect as Dialect } : {}),

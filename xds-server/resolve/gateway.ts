@@ -5,13 +5,14 @@
 // Translation spells this in Envoy's terms and decides nothing.
 import { LLM_PATHS } from '../../shared/llm-gateway.js';
 import { IDENTITY_HEADERS_META } from '../../shared/identity-headers.js';
-import type { GatewayPath, RateLimitDescriptor } from '../model/mesh.js';
+import type { GatewayPath, RateLimitDescriptor, SecretValue } from '../model/mesh.js';
 import { chainOf, type Chain, type ChainRoute, type Target } from './chain.js';
 import { decideClaims, type Claim } from './claims.js';
 import { DEFAULT_TRANSCODED_MAX_REQUEST_BYTES } from './defaults.js';
 import { serviceEndpoints } from './endpoints.js';
 import { modelLimitsOf, type GatewaySettings, type ModelLimits } from './gateway-settings.js';
 import { pieceName, type Infrastructure } from './infrastructure.js';
+import { pathLogin, type LoginCluster, type PathLogin } from './login.js';
 import type { MeshReader } from './mesh-reader.js';
 import { modelCatalog, modelRouting, type CatalogModel, type ModelRouting } from './models.js';
 import type { RouteMatch } from './route-match.js';
@@ -38,6 +39,8 @@ export interface GatewayPathRoute {
   readonly rateLimits: readonly RateLimitDescriptor[];
   /** The service-router routes that fall under this path, then the chain's fallback. */
   readonly routes: readonly PathRoute[];
+  /** Browsers log in first (the service's meta `login`): the login, or why it is unavailable (then the path is closed). */
+  readonly login?: PathLogin;
 }
 
 /** Who may call a model API path: the policy and limits of the gateway path it lies under. */
@@ -81,6 +84,9 @@ export interface ResolvedGateway {
   readonly models?: ResolvedModelApi;
   /** Every cluster the gateway has, sorted by id: its routes' targets, the models', the infrastructure's. */
   readonly clusters: readonly Target[];
+  /** The browser logins' token endpoints and secrets (SDS), by name, sorted. */
+  readonly loginClusters: readonly LoginCluster[];
+  readonly secrets: readonly SecretValue[];
   readonly notes: readonly string[];
 }
 
@@ -153,7 +159,16 @@ function servicePaths(m: MeshReader, s: GatewaySettings, service: string, kind: 
         if (under(route.match, path)) routes.push({ index, route });
       });
       routes.push({ route: chain.fallback });
-      return { prefix: path.prefix, separated: path.separated, service, authPolicy: authPolicyOf(s, path), rateLimits: rateLimitsOf(s, path), routes };
+      const login = m.service(service)?.settings.login;
+      return {
+        prefix: path.prefix,
+        separated: path.separated,
+        service,
+        authPolicy: authPolicyOf(s, path),
+        rateLimits: rateLimitsOf(s, path),
+        routes,
+        ...(login !== undefined ? { login: pathLogin(m, login) } : {}),
+      };
     });
   });
 }
@@ -225,6 +240,14 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
     notes.push(`path ${c.item.prefix} is claimed by ${c.winner} and ${c.loser}; ${c.winner} gets it`);
     refused.push({ kind: 'path', keys: [c.item.prefix], owner: c.winner, refused: c.loser });
   }
+  const loginClusters = new Map<string, LoginCluster>();
+  const secrets = new Map<string, SecretValue>();
+  for (const p of paths) {
+    if (p.login?.kind !== 'login') continue;
+    loginClusters.set(p.login.login.tokenEndpoint.cluster.name, p.login.login.tokenEndpoint.cluster);
+    for (const secret of p.login.login.secrets) secrets.set(secret.name, secret);
+  }
+  const byName = <T extends { readonly name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   return {
     settings: s,
     identityHeaders: identityHeaders(m, s),
@@ -233,6 +256,8 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
     conflicts: refused,
     ...(models ? { models } : {}),
     clusters: [...targets.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    loginClusters: [...loginClusters.values()].sort(byName),
+    secrets: [...secrets.values()].sort(byName),
     notes: [...new Set(notes)],
   };
 }

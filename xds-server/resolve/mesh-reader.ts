@@ -7,10 +7,10 @@
 // changed input is resolved again.
 // This is meshgate's one change detection: the controller compares the resolved views a role
 // reads by identity, and translation caches by identity of resolved objects.
-import type { ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry, ModelRouteEntry } from '../model/config-entries/schema.js';
-import type { MeshState, Service, ServiceDescriptor } from '../model/mesh.js';
+import type { BrowserLoginEntry, ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry, ModelRouteEntry } from '../model/config-entries/schema.js';
+import type { LoginProvider, MeshState, SecretValue, Service, ServiceDescriptor } from '../model/mesh.js';
 
-type Source = 'service' | 'defaults' | 'router' | 'splitter' | 'resolver' | 'descriptor' | 'services' | 'model-routes' | 'descriptors';
+type Source = 'service' | 'defaults' | 'router' | 'splitter' | 'resolver' | 'descriptor' | 'services' | 'model-routes' | 'descriptors' | 'login' | 'logins' | 'secret' | 'login-provider';
 
 /** One read: where, which name, and the object it gave. */
 type Read = readonly [source: Source, name: string, value: unknown];
@@ -46,6 +46,11 @@ export interface MeshReader {
   descriptor(name: string): ServiceDescriptor | undefined;
   /** Every descriptor in force (a read of the whole collection). */
   descriptors(): ReadonlyMap<string, ServiceDescriptor>;
+  login(name: string): BrowserLoginEntry | undefined;
+  /** Every browser-login entry (a read of the whole collection). */
+  logins(): ReadonlyMap<string, BrowserLoginEntry>;
+  secret(name: string): SecretValue | undefined;
+  loginProvider(issuer: string): LoginProvider | undefined;
   /**
    * `compute`'s value, reused while everything it read is unchanged. `kind` and `name` name the
    * piece (two parts, so that the hot pieces — one per service — need no key built per resolve).
@@ -73,6 +78,14 @@ function lookup(state: MeshState, source: Source, name: string): unknown {
       return state.entries.modelRoutes;
     case 'descriptors':
       return state.descriptors;
+    case 'login':
+      return state.entries.logins.get(name);
+    case 'logins':
+      return state.entries.logins;
+    case 'secret':
+      return state.secrets.get(name);
+    case 'login-provider':
+      return state.loginProviders.get(name);
   }
 }
 
@@ -138,6 +151,22 @@ export class ResolveMemo implements MeshReader {
 
   descriptors(): ReadonlyMap<string, ServiceDescriptor> {
     return this.read('descriptors', '') as ReadonlyMap<string, ServiceDescriptor>;
+  }
+
+  login(name: string): BrowserLoginEntry | undefined {
+    return this.read('login', name) as BrowserLoginEntry | undefined;
+  }
+
+  logins(): ReadonlyMap<string, BrowserLoginEntry> {
+    return this.read('logins', '') as ReadonlyMap<string, BrowserLoginEntry>;
+  }
+
+  secret(name: string): SecretValue | undefined {
+    return this.read('secret', name) as SecretValue | undefined;
+  }
+
+  loginProvider(issuer: string): LoginProvider | undefined {
+    return this.read('login-provider', issuer) as LoginProvider | undefined;
   }
 
   memo<T>(kind: string, name: string, compute: () => T): T {

@@ -13,6 +13,7 @@ import type { ResolvedMesh, ResolvedService } from './resolved-mesh.js';
 import { servicePolicy } from './service-policy.js';
 import { resolveProxyless, resolveSidecar, type ResolvedProxyless, type ResolvedSidecar } from './sidecar.js';
 import { descriptorsWanted } from './transcoded.js';
+import { loginIssuersWanted } from './login.js';
 
 /** Which role views a resolve builds. */
 export interface RolesWanted {
@@ -70,6 +71,7 @@ export class MeshResolver {
       sidecars,
       ...(roles.proxyless ? { proxyless: resolveProxyless(m, this.internal) } : {}),
       descriptors: descriptorsWanted(m, this.internal),
+      loginIssuers: loginIssuersWanted(m),
     };
     m.sweep();
     return resolved;

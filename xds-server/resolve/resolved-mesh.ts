@@ -33,6 +33,8 @@ export interface ResolvedMesh {
   readonly proxyless?: ResolvedProxyless;
   /** What the descriptor fetcher should fetch (it hands descriptors back as a source). */
   readonly descriptors: WantedDescriptors;
+  /** The OpenID providers whose discovery documents the browser logins need (fetched as a source too). */
+  readonly loginIssuers: readonly string[];
 }
 
 export type { Chain, ChainRoute, Action, Target, FailoverTarget } from './chain.js';
@@ -40,9 +42,10 @@ export type { Endpoint } from './endpoints.js';
 export type { GatewayPathRoute, ModelApiPath, PathRoute, ResolvedGateway, ResolvedModelApi } from './gateway.js';
 export type { AuthzSettings, GatewaySettings, LlmSettings, ModelLimits, RatelimitSettings } from './gateway-settings.js';
 export type { Infrastructure } from './infrastructure.js';
+export type { LoginCluster, PathLogin, ResolvedLogin } from './login.js';
 export type { CatalogModel, ModelAlias, ModelRouting, RoutedModel } from './models.js';
 export type { ResolvedProxyless, ResolvedSidecar } from './sidecar.js';
 export type { TranscodedService } from './transcoded.js';
 export type { HeaderCondition, PathMatch, QueryCondition, RouteMatch, StringMatch } from './route-match.js';
 // The model's vocabulary that resolved values carry as they are (translate/ reads it from here).
-export type { Protocol, RateLimitDescriptor, RateLimitEntry, ServiceDescriptor, TranscodedMethod } from '../model/mesh.js';
+export type { Protocol, RateLimitDescriptor, RateLimitEntry, SecretValue, ServiceDescriptor, TranscodedMethod } from '../model/mesh.js';

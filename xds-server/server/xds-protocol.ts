@@ -30,11 +30,12 @@ export interface TypeProgress {
 /**
  * What must be acknowledged before a type may be sent: listeners and routes wait for clusters,
  * so a route never points at a cluster Envoy does not have yet (Envoy holds its cluster ACK
- * until new clusters have warmed). Endpoints never wait: warming needs them.
+ * until new clusters have warmed). Endpoints and secrets never wait: warming needs them.
  */
 export const WAITS_FOR: { readonly [T in XdsType]: readonly XdsType[] } = {
   cluster: [],
   endpoint: [],
+  secret: [],
   listener: ['cluster'],
   route: ['cluster'],
 };
@@ -51,7 +52,7 @@ export abstract class AdsStreamState<S extends TypeProgress, R> {
     protected readonly events: StreamEvents = {},
     protected readonly now: () => Date = () => new Date(),
   ) {
-    this.types = { cluster: fresh(), endpoint: fresh(), listener: fresh(), route: fresh() };
+    this.types = { cluster: fresh(), endpoint: fresh(), secret: fresh(), listener: fresh(), route: fresh() };
   }
 
   get current(): Snapshot | undefined {

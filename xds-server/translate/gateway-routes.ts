@@ -8,6 +8,7 @@ import type { GatewayPathRoute, ResolvedGateway } from '../resolve/resolved-mesh
 import type { TranslationCache } from './cache.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
 import { gatewayRouteExtras } from './http-filters.js';
+import { loginUnavailableRoute, routeLogin } from './login.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 import { modelApiFilters, modelRoutes } from './model-routes.js';
 import { modelsRoutes } from './models-route.js';
@@ -16,7 +17,10 @@ import { transcodingRoutes } from './transcoding-routes.js';
 function pathRoutes(p: GatewayPathRoute): JsonObject[] {
   const base = p.separated ? { path_separated_prefix: p.prefix } : { prefix: p.prefix };
   const name = `${p.service}${p.prefix}`;
-  const extras = gatewayRouteExtras(p.authPolicy, p.rateLimits);
+  // A login that cannot be had closes the path: one route, 503 with the reason.
+  if (p.login?.kind === 'unavailable') return [loginUnavailableRoute(name, p.login, base)];
+  const login = p.login?.kind === 'login' ? routeLogin(p.login.login, p.prefix) : undefined;
+  const extras = gatewayRouteExtras(p.authPolicy, p.rateLimits, login && (() => login));
   return p.routes.flatMap((r) => envoyRoutes(r.index === undefined ? name : `${name}#${r.index}`, r.route, base, extras));
 }
 

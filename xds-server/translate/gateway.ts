@@ -5,6 +5,7 @@ import type { ResolvedGateway, RoutedModel, Target } from '../resolve/resolved-m
 import { TranslationCache } from './cache.js';
 import { GATEWAY_LISTENER, GATEWAY_ROUTES, gatewayListener, type ListenerAddress } from './gateway-listener.js';
 import { gatewayRoutes } from './gateway-routes.js';
+import { loginClusterResource, secretResource } from './login.js';
 import { gatewayHttpFilters } from './http-filters.js';
 import { modelLimitsOf } from '../resolve/gateway-settings.js';
 import { PICKED_ENDPOINT, UNROUTED_CLUSTER, unroutedCluster, withRenamingStage } from './model-routes.js';
@@ -38,8 +39,10 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
       cluster: [
         ...g.clusters.map(cluster),
         ...(g.models?.routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
+        ...g.loginClusters.map(loginClusterResource),
       ],
       endpoint: g.clusters.map((t) => endpointResource(t, cache)),
+      secret: g.secrets.map(secretResource),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(at, filters, s.accessLog?.service) }],
       route: [{ name: GATEWAY_ROUTES, resource: gatewayRoutes(g, cache) }],
     },

@@ -1,7 +1,10 @@
 // The gateway's HTTP filter chain, in order:
 //   1. header_mutation strips every identity header a client sent — on every route, public
 //      ones included — so only ext-authz can set them;
-//   2. buffer: off unless a route turns it on with its body limit. Before ext_authz: Envoy's
+//   2. oauth2 (login.ts; after CORS): nothing unless a route of a service that logs in turns it on; then a
+//      browser without a session is sent to the provider, and the ID token of one with a session
+//      goes on as Authorization for ext-authz to verify — so it comes before ext_authz;
+//   3. buffer: off unless a route turns it on with its body limit. Before ext_authz: Envoy's
 //      buffer filter counts a body only while it holds it, and a filter after one that paused
 //      the request (ext_authz waiting for its answer) gets the body already read — whole, so
 //      it passes it on unchecked (a body over the limit reached the service), or past the
@@ -11,21 +14,21 @@
 //      them all). Always in the chain, so a limit set or removed changes only the route
 //      table: a listener change would drain every open connection (gradually, for the whole
 //      drain time) and keep-alive callers would see the old chain meanwhile;
-//   3. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
-//   4. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   5. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
+//   4. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
+//   5. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
+//   6. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model, then reads the answer chunk by
 //      chunk (its headers' facts as attributes); fails closed (503);
-//   6. the model limits (token budgets and request counts per model, when set, with the
+//   7. the model limits (token budgets and request counts per model, when set, with the
 //      rate-limit service): a second ratelimit filter, after the processor so that it sees the
 //      model route (and the model) it chose; it counts the call, checks the budgets before it
 //      and charges the tokens used when the answer is done;
-//   7. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
+//   8. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
 //      the gRPC-JSON transcoder, all off unless a transcoded service's route turns them on — CORS
 //      comes second, after header_mutation, so that a browser's preflight is answered before
 //      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
-//   8. the router.
+//   9. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
   HOST_DIALECT_ATTRIBUTE,
@@ -41,6 +44,7 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 import type { AuthzSettings, ChainRoute, LlmSettings, ModelLimits, RateLimitDescriptor, RatelimitSettings } from '../resolve/resolved-mesh.js';
 import type { RouteExtras } from './http-route.js';
 import { ROUTER_FILTER } from './http-listener.js';
+import { LOGIN_CHAIN_FILTER } from './login.js';
 import { ratelimitFilter, routeRateLimits, tokenBudgetFilter } from './rate-limits.js';
 import { CORS_CHAIN_FILTER, TRANSCODING_CHAIN_FILTERS } from './transcoding-filters.js';
 
@@ -171,6 +175,7 @@ export function gatewayHttpFilters(
   return [
     ...(identityHeaders.length ? [stripHeaders(identityHeaders)] : []),
     CORS_CHAIN_FILTER,
+    LOGIN_CHAIN_FILTER,
     BUFFER,
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),

@@ -29,6 +29,7 @@ export function translateProxyless(p: ResolvedProxyless, cache: TranslationCache
     resources: {
       cluster: targets.map((t) => clusterResource(t, cache)),
       endpoint: targets.map((t) => endpointResource(t, cache)),
+      secret: [],
       listener: p.chains.map((c) => ({ name: c.service, resource: apiListener(c.service) })),
       route: p.chains.map((c) => ({ name: c.service, resource: cache.of(c, 'route', () => ({ name: c.service, virtual_hosts: [upstreamVirtualHost(c)] })) })),
     },

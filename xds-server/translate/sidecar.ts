@@ -83,6 +83,7 @@ export function translateSidecar(view: ResolvedSidecar, role: SidecarRole, cache
     resources: {
       cluster: [{ name: LOCAL_APP, resource: app }, ...targets.map((t) => clusterResource(t, cache))].sort((a, b) => (a.name < b.name ? -1 : 1)),
       endpoint: targets.map((t) => endpointResource(t, cache)),
+      secret: [],
       listener: [
         { name: 'inbound', resource: inbound },
         { name: 'outbound', resource: outbound },

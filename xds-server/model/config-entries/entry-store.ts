@@ -27,14 +27,16 @@ export function entriesOf(items: ReadonlyMap<string, ConfigEntry>): ConfigEntrie
   const splitters = new Map();
   const resolvers = new Map();
   const modelRoutes = new Map();
+  const logins = new Map();
   for (const e of items.values()) {
     if (e.Kind === 'service-defaults') defaults.set(e.Name, e);
     else if (e.Kind === 'service-router') routers.set(e.Name, e);
     else if (e.Kind === 'service-splitter') splitters.set(e.Name, e);
     else if (e.Kind === 'service-resolver') resolvers.set(e.Name, e);
+    else if (e.Kind === 'browser-login') logins.set(e.Name, e);
     else modelRoutes.set(e.Name, e);
   }
-  return { defaults, routers, splitters, resolvers, modelRoutes };
+  return { defaults, routers, splitters, resolvers, modelRoutes, logins };
 }
 
 /** Refused documents, as problems an operator sees. */

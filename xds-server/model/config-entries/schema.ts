@@ -7,6 +7,8 @@
 //   service-resolver  subsets, default subset, failover, load balancer and hash policies
 //   model-route       (meshgate's own) a model name callers send at the gateway: an alias to
 //                     weighted models, or the order of the services that serve a model
+//   browser-login     (meshgate's own) an OpenID Connect login for browser routes: the provider,
+//                     the client, and the names of its secrets (their values never in an entry)
 // Every error names the field. One entry per Consul KV key (JSON or YAML).
 import { RE2 } from 're2-wasm';
 import YAML from 'yaml';
@@ -279,13 +281,40 @@ export const modelRoute = z
     if (twice) ctx.addIssue({ code: 'custom', path: ['Services'], message: `service ${twice} is listed twice` });
   });
 
-export const configEntry = z.discriminatedUnion('Kind', [serviceDefaults, serviceRouter, serviceSplitter, serviceResolver, modelRoute]);
+/** A secret's name in the xds-server's --secrets-dir (a file of that name holds its value). */
+export const secretName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a secret name (letters, digits, ".", "_", "-"; the file in --secrets-dir)');
+
+export const browserLogin = z
+  .strictObject({
+    Kind: z.literal('browser-login'),
+    /** What a service's meta `login` names. */
+    Name: name,
+    /** The OpenID provider: its endpoints are read from Issuer/.well-known/openid-configuration. */
+    Issuer: z
+      .string()
+      .url()
+      .regex(/^https?:\/\/[^?#]+$/, 'must be an http(s) URL without query or fragment'),
+    ClientId: z.string().min(1).max(256),
+    /** The client's secret at the provider, by name. */
+    ClientSecret: secretName,
+    /** The key Envoy signs (and encrypts) its session cookies with, by name: at least 32 bytes. */
+    HmacSecret: secretName,
+    /** The scopes asked for ("openid" is always among them). */
+    Scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'must be an OAuth scope')).max(20).optional(),
+    /** Requests carrying one of these headers skip the login (scripts with an API key; ext-authz still checks them). */
+    PassThroughHeaders: z.array(headerNameSchema()).max(10).optional(),
+    /** The session cookies' SameSite: Lax (the default: the provider's redirect back is a cross-site navigation) or Strict. */
+    SameSite: z.enum(['Lax', 'Strict']).optional(),
+  });
+
+export const configEntry = z.discriminatedUnion('Kind', [serviceDefaults, serviceRouter, serviceSplitter, serviceResolver, modelRoute, browserLogin]);
 
 export type ServiceDefaultsEntry = z.infer<typeof serviceDefaults>;
 export type ServiceRouterEntry = z.infer<typeof serviceRouter>;
 export type ServiceSplitterEntry = z.infer<typeof serviceSplitter>;
 export type ServiceResolverEntry = z.infer<typeof serviceResolver>;
 export type ModelRouteEntry = z.infer<typeof modelRoute>;
+export type BrowserLoginEntry = z.infer<typeof browserLogin>;
 export type ConfigEntry = z.infer<typeof configEntry>;
 export type RouterRoute = ServiceRouterEntry['Routes'][number];
 export type RouterDestination = NonNullable<RouterRoute['Destination']>;
