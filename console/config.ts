@@ -20,6 +20,14 @@ export interface ConsoleConfig {
   readonly register: boolean;
   /** Without Prometheus: how often the console scrapes the targets itself. */
   readonly scrapeIntervalMs: number;
+  /**
+   * Served through the gateway at this path (registered as meshgate-console-web with --register):
+   * a caller there is who ext-authz says (its identity headers), with the role its scopes give.
+   */
+  readonly gateway: { readonly path: string; readonly login?: string; readonly authPolicy?: string } | undefined;
+  /** The scopes that make a caller an operator, a viewer. */
+  readonly operatorScope: string;
+  readonly viewerScope: string;
 }
 
 export const USAGE = `console: the operators' page — services, traffic, proxies, config, alerts
@@ -34,6 +42,14 @@ usage: node dist/console/main.js [flags]
   --requests-kept N          recent requests kept, newest first    [10000]
   --consul HOST:PORT         Consul, to register in                [$CONSUL_HTTP_ADDR]
   --register                 register as meshgate-console (the xds-server's --access-log-service)
+  --gateway-path PATH        also served through the gateway at PATH ("/console/"); with --register
+                             the page registers as meshgate-console-web there. A caller through the
+                             gateway is who ext-authz established; keep --listen where only the
+                             gateway reaches it (loopback, the default)  [none]
+  --login NAME               the gateway's browser-login entry for the page      [none]
+  --auth-policy NAME         ext-authz's policy for the page                     [the default]
+  --operator-scope S         the scope (or role) that makes a caller an operator [meshgate:operator]
+  --viewer-scope S           the scope (or role) that makes a caller a viewer    [meshgate:viewer]
 `;
 
 export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ConsoleConfig {
@@ -49,6 +65,11 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'requests-kept': { type: 'string' },
       consul: { type: 'string' },
       register: { type: 'boolean' },
+      'gateway-path': { type: 'string' },
+      login: { type: 'string' },
+      'auth-policy': { type: 'string' },
+      'operator-scope': { type: 'string' },
+      'viewer-scope': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -67,6 +88,13 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const prometheus = values.prometheus ?? env['MESHGATE_PROMETHEUS'];
   const consul = values.consul ?? env['CONSUL_HTTP_ADDR'];
   if (values.register && !consul) throw new Error('--register needs --consul (or $CONSUL_HTTP_ADDR)');
+  const gatewayPath = values['gateway-path'];
+  if (gatewayPath !== undefined && !/^\/([A-Za-z0-9._~-]+\/)+$/.test(gatewayPath)) throw new Error(`--gateway-path: ${JSON.stringify(gatewayPath)} must be a path that starts and ends with "/" ("/console/")`);
+  if ((values.login || values['auth-policy']) && gatewayPath === undefined) throw new Error('--login and --auth-policy need --gateway-path');
+  for (const flag of ['login', 'auth-policy'] as const) {
+    const v = values[flag];
+    if (v !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v)) throw new Error(`--${flag}: ${JSON.stringify(v)} is not a name (lower-case letters, digits, "-")`);
+  }
   return {
     listen: hostPort(values.listen ?? '127.0.0.1:9300', '--listen'),
     xdsAdmin: url(values['xds-admin'] ?? env['MESHGATE_XDS_ADMIN'] ?? 'http://127.0.0.1:18001', '--xds-admin'),
@@ -77,5 +105,11 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     consul: consul ? { ...hostPort(consul, '--consul'), ...(env['CONSUL_HTTP_TOKEN'] ? { token: env['CONSUL_HTTP_TOKEN'] } : {}) } : undefined,
     register: values.register ?? false,
     scrapeIntervalMs: durationFlag(values['scrape-interval'] ?? '15s', '--scrape-interval'),
+    gateway:
+      gatewayPath === undefined
+        ? undefined
+        : { path: gatewayPath, ...(values.login ? { login: values.login } : {}), ...(values['auth-policy'] ? { authPolicy: values['auth-policy'] } : {}) },
+    operatorScope: values['operator-scope'] ?? 'meshgate:operator',
+    viewerScope: values['viewer-scope'] ?? 'meshgate:viewer',
   };
 }

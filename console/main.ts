@@ -10,7 +10,7 @@ import { accessLogServer } from './access-log/receiver.js';
 import { RecentRequests } from './access-log/recent-requests.js';
 import { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import { ConsulClient } from '../shared/consul/client.js';
-import { registerInfrastructure } from '../shared/consul/registration.js';
+import { advertisedAddress, registerInfrastructure, registerSelf } from '../shared/consul/registration.js';
 
 const log = createLogger('console');
 
@@ -36,11 +36,30 @@ runService('console', log, async () => {
           check: (address) => ({ grpc: `${address}:${grpcPort}` }),
         })
       : async () => undefined;
+  // The page itself, routed by the gateway at its path (behind the login and policy given).
+  const gateway = config.gateway;
+  const deregisterPage =
+    consul && config.register && gateway
+      ? await registerSelf(consul, {
+          id: `meshgate-console-web-${http.port}`,
+          name: 'meshgate-console-web',
+          address: advertisedAddress(config.listen.host),
+          port: http.port,
+          meta: {
+            protocol: 'http',
+            'gateway-path': gateway.path,
+            ...(gateway.login ? { login: gateway.login } : {}),
+            ...(gateway.authPolicy ? { 'auth-policy': gateway.authPolicy } : {}),
+          },
+          check: { http: `http://${advertisedAddress(config.listen.host)}:${http.port}/healthz` },
+        })
+      : async () => undefined;
   log.info({ url: `http://${config.listen.host}:${http.port}/`, accessLog: `${config.grpc.host}:${grpcPort}`, xdsAdmin: config.xdsAdmin, prometheus: config.prometheus ?? null }, 'console started');
   process.stdout.write(`console http://${config.listen.host}:${http.port}/\n`);
   return async () => {
     await embedded?.stop();
     await deregister().catch(() => undefined);
+    await deregisterPage().catch(() => undefined);
     consul?.close();
     await grpc.close();
     await http.close();

@@ -11,6 +11,7 @@ import type { RecentRequests } from './access-log/recent-requests.js';
 import type { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import type { SeriesName } from './series-name.js';
 import { adminApp } from '../shared/admin-http.js';
+import { access, callerOf, operatorsOnly, underGatewayPath, type Caller } from './access.js';
 import { isServiceName } from '../shared/validate/names.js';
 import { buildOverview, type EntriesView, type MeshView, type Overview, type ProxyView, type Traffic } from './overview.js';
 import { fetchJson, type Sourced } from './sources/fetch-json.js';
@@ -67,7 +68,15 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
   const metrics = new Registry();
   new Gauge({ name: 'meshgate_console_requests_kept', help: 'Recent requests in the window', registers: [metrics], collect() { this.set(recent.kept); } });
   new Counter({ name: 'meshgate_console_requests_received_total', help: 'Access-log entries received', registers: [metrics], collect() { this.reset(); this.inc(recent.received); } });
-  const app = adminApp({ metrics, notReadyReason: () => undefined });
+  const accessOptions = { gatewayPath: config.gateway?.path, operatorScope: config.operatorScope, viewerScope: config.viewerScope };
+  // Through the gateway, ext-authz has decided who the caller is; the operator key is for direct callers.
+  const app = adminApp({ metrics, notReadyReason: () => undefined, ...(config.gateway ? { identified: (req) => callerOf(req, accessOptions).via === 'gateway' } : {}) });
+  app.use(underGatewayPath(config.gateway?.path));
+  app.use(access(accessOptions));
+  app.get('/api/whoami', (_req, res) => {
+    const caller = res.locals['caller'] as Caller;
+    res.json({ ...caller, role: caller.role ?? null, signOut: caller.via === 'gateway' && config.gateway?.login ? 'oauth2/signout' : null });
+  });
   const prom = config.prometheus ? new PrometheusSource(config.prometheus, config.sourceTimeoutMs) : undefined;
   const xds = <T>(p: string) => fetchJson<T>('xds-server', `${config.xdsAdmin}${p}`, config.sourceTimeoutMs);
 
@@ -136,7 +145,7 @@ export function consoleApp(config: ConsoleConfig, recent: RecentRequests, embedd
   });
 
   // The gateway's recent requests, newest first: by request id, status ("5xx" too), service.
-  app.get('/api/requests', (req, res) => {
+  app.get('/api/requests', operatorsOnly, (req, res) => {
     const text = (k: string): string | undefined => (typeof req.query[k] === 'string' && req.query[k] !== '' ? String(req.query[k]).slice(0, 128) : undefined);
     const limit = Number(text('limit') ?? 100);
     const found = recent.search({ ...(text('id') ? { requestId: text('id')! } : {}), ...(text('status') ? { status: text('status')! } : {}), ...(text('service') ? { service: text('service')! } : {}), limit: Number.isFinite(limit) ? limit : 100 });

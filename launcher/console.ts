@@ -20,6 +20,8 @@ export interface ConsoleOptions {
   readonly consulAddress?: string;
   /** Without Prometheus: the console's own scrape interval. */
   readonly scrapeInterval?: string;
+  /** Also served through the gateway at this path, behind this login and policy (registered when consulAddress is given). */
+  readonly gateway?: { readonly path: string; readonly login?: string; readonly authPolicy?: string };
   readonly logFile?: string;
 }
 
@@ -35,6 +37,9 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleProcess> {
       ...(o.prometheus ? [`--prometheus=${o.prometheus}`] : []),
       ...(o.consulAddress ? [`--consul=${o.consulAddress}`, '--register'] : []),
       ...(o.scrapeInterval ? [`--scrape-interval=${o.scrapeInterval}`] : []),
+      ...(o.gateway
+        ? [`--gateway-path=${o.gateway.path}`, ...(o.gateway.login ? [`--login=${o.gateway.login}`] : []), ...(o.gateway.authPolicy ? [`--auth-policy=${o.gateway.authPolicy}`] : [])]
+        : []),
     ],
     ...(o.logFile ? { logFile: o.logFile } : {}),
   });

@@ -45,6 +45,11 @@ export interface AdminOptions {
   readonly metrics: Registry;
   /** undefined when ready, else the reason it is not. */
   readonly notReadyReason: () => string | undefined;
+  /**
+   * Requests whose caller another component has already established (the console's, through the
+   * gateway: ext-authz's identity headers) need no operator key.
+   */
+  readonly identified?: (req: express.Request) => boolean;
 }
 
 export function adminApp(options: AdminOptions, env: NodeJS.ProcessEnv = process.env): express.Express {
@@ -55,7 +60,7 @@ export function adminApp(options: AdminOptions, env: NodeJS.ProcessEnv = process
   app.locals['adminKeys'] = keys;
   if (keys.length) {
     app.use((req, res, next) => {
-      if (OPEN_PATHS.has(req.path)) return next();
+      if (OPEN_PATHS.has(req.path) || options.identified?.(req)) return next();
       const m = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
       const digest = m ? createHash('sha256').update(m[1]!.trim()).digest() : undefined;
       // Every key is compared, in constant time, whether or not one already matched.

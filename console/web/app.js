@@ -1,8 +1,12 @@
 // The console's page: Preact with htm (no build step) and uPlot for the charts, both served by
 // the console from its own node_modules. It polls /api/overview and the selected service's
 // /api/series, and redraws; nothing here computes a metric — Prometheus' recorded series do.
-import { html, render, useEffect, useRef, useState } from '/vendor/preact-htm.js';
-import uPlot from '/vendor/uplot.js';
+// Every URL is relative: the page is served at the console's own address and under its gateway
+// path alike. Through the gateway's login, a request whose session is over gets 401 (never a
+// redirect: the X-Requested-With header says it is the page's own), and the page reloads to log
+// in again.
+import { html, render, useEffect, useRef, useState } from './vendor/preact-htm.js';
+import uPlot from './vendor/uplot.js';
 
 const params = new URLSearchParams(location.search);
 const REFRESH_MS = Math.max(1, Number(params.get('refresh') ?? 5)) * 1000;
@@ -18,7 +22,11 @@ function usePoll(url, ms) {
     let stopped = false;
     const tick = async () => {
       try {
-        const r = await fetch(url);
+        const r = await fetch(url, { headers: { 'x-requested-with': 'XMLHttpRequest' } });
+        if (r.status === 401) {
+          location.reload();
+          return;
+        }
         const data = await r.json();
         if (!stopped) setState({ data, error: r.ok ? undefined : data.error ?? `HTTP ${r.status}` });
       } catch (err) {
@@ -62,7 +70,7 @@ function Chart({ title, points, unit, testid }) {
 }
 
 function ServiceCharts({ service, model }) {
-  const { data, error } = usePoll(`/api/series?service=${encodeURIComponent(service)}`, REFRESH_MS);
+  const { data, error } = usePoll(`api/series?service=${encodeURIComponent(service)}`, REFRESH_MS);
   if (error) return html`<p class="banner">${error}</p>`;
   if (!data) return html`<p class="muted">loading the last hour of ${service}…</p>`;
   const s = data.series;
@@ -131,7 +139,7 @@ function RecentRequests() {
   const [status, setStatus] = useState('');
   const [service, setService] = useState('');
   const q = new URLSearchParams({ limit: '50', ...(id ? { id } : {}), ...(status ? { status } : {}), ...(service ? { service } : {}) });
-  const { data, error } = usePoll(`/api/requests?${q}`, REFRESH_MS);
+  const { data, error } = usePoll(`api/requests?${q}`, REFRESH_MS);
   return html`<section data-section="requests">
     <h2>Recent requests <span class="muted">${data ? `${data.kept} kept of ${data.capacity}` : ''}</span></h2>
     <p>
@@ -156,14 +164,32 @@ function RecentRequests() {
   </section>`;
 }
 
+/** Who is signed in, their role, and the way out (when they came through the gateway's login). */
+function Caller({ me }) {
+  return html`<span data-caller=${me.subject} data-role=${me.role ?? 'none'}>
+    ${me.via === 'gateway' ? html`signed in as <strong>${me.subject}</strong>` : html`<strong>${me.subject}</strong>`} · ${me.role ?? 'no role'}
+    ${me.signOut ? html` · <a href=${me.signOut} data-action="sign-out">sign out</a>` : null}
+  </span>`;
+}
+
 function App() {
-  const { data, error } = usePoll('/api/overview', REFRESH_MS);
+  const who = usePoll('api/whoami', 60_000);
+  const me = who.data;
+  if (me && me.role === null) {
+    return html`<header><h1>meshgate console</h1><${Caller} me=${me} /></header>
+      <p class="banner" data-denied>${me.subject} is signed in, but is neither a viewer nor an operator of the console. Ask for a role, or sign in as someone else.</p>`;
+  }
+  return me ? html`<${Console} me=${me} />` : html`<p class=${who.error ? 'banner' : 'muted'}>${who.error ?? 'loading…'}</p>`;
+}
+
+function Console({ me }) {
+  const { data, error } = usePoll('api/overview', REFRESH_MS);
   const [selected, setSelected] = useState(params.get('service') ?? undefined);
   const [filter, setFilter] = useState('');
   if (!data) return html`<p class=${error ? 'banner' : 'muted'}>${error ?? 'loading…'}</p>`;
   const service = selected ?? data.services[0]?.name;
   return html`
-    <header><h1>meshgate console</h1><span class="muted">updated <span data-updated>${data.generatedAt}</span></span></header>
+    <header><h1>meshgate console</h1><span class="muted">updated <span data-updated>${data.generatedAt}</span></span> <${Caller} me=${me} /></header>
     ${error ? html`<p class="banner">${error}</p>` : null}
     ${data.unreachable.map((u) => html`<p class="banner" data-unreachable=${u.source}><strong>${u.source}</strong> cannot be read: ${u.reason}</p>`)}
     <h2>Alerts</h2>
@@ -173,7 +199,7 @@ function App() {
     <h2>Services <input type="search" placeholder="filter" value=${filter} onInput=${(e) => setFilter(e.target.value)} /></h2>
     <${Services} services=${data.services} selected=${service} onSelect=${setSelected} filter=${filter} />
     ${service ? html`<${ServiceCharts} service=${service} model=${(data.services.find((s) => s.name === service)?.models.length ?? 0) > 0} key=${service} />` : null}
-    <${RecentRequests} />
+    ${me.role === 'operator' ? html`<${RecentRequests} />` : html`<section data-section="requests"><h2>Recent requests</h2><p class="muted" data-operators-only>operators only</p></section>`}
     <h2>Registries</h2>
     <ul data-list="registries">${data.registries.map(
       (r) => html`<li data-registry=${r.registry} class=${r.up ? '' : 'down'}><strong>${r.registry}</strong> ${r.up ? (r.synced ? 'up' : 'syncing') : html`down since ${r.since}: ${r.reason}`} <span class="muted">${r.services} services, ${r.instances} instances</span></li>`,

@@ -1,14 +1,13 @@
-// The tests' identity provider (test/idp/oidc-provider-server.ts) as a child process that can be
-// stopped and started again on the same port, and the calls a test makes to it as a client.
+// The tests' identity provider (the demo's, demo/identity-provider.ts) as a child process that can
+// be stopped and started again on the same port, and the calls a test makes to it as a client.
 import { startProcess, type ManagedProcess } from '../../launcher/process.js';
 import { distPath } from '../../launcher/repo.js';
 import { waitFor } from '../../launcher/wait.js';
 
-/** The provider's clients: `app` gets tokens for itself (client_credentials, tenant acme); `introspector` is meshgate's own. */
-export const IDP_CLIENTS = {
-  app: { id: 'app', secret: 'app-secret-4f1c9b2e7d' },
-  introspector: { id: 'meshgate', secret: 'introspector-secret-8a2d6e0f' },
-};
+import { PROVIDER_CLIENTS } from '../../demo/identity-provider.js';
+
+/** The provider's clients: `app` gets tokens for itself (client_credentials, tenant acme); `introspector` is meshgate's own; `console` the gateway's login. */
+export const IDP_CLIENTS = PROVIDER_CLIENTS;
 
 const basic = (c: { id: string; secret: string }) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
 
@@ -18,6 +17,8 @@ export class IdentityProvider {
   constructor(
     readonly port: number,
     private readonly logFile?: string,
+    /** The browser login's callback URLs, and where a logout may return to. */
+    private readonly redirects: { readonly login: readonly string[]; readonly logout: readonly string[] } = { login: [], logout: [] },
   ) {}
 
   get issuer(): string {
@@ -29,7 +30,8 @@ export class IdentityProvider {
   }
 
   async start(): Promise<this> {
-    const proc = startProcess('oidc-provider', process.execPath, { args: [distPath('test', 'idp', 'oidc-provider-server.js'), `--port=${this.port}`], ...(this.logFile ? { logFile: this.logFile } : {}) });
+    const args = [distPath('demo', 'identity-provider.js'), `--port=${this.port}`, ...this.redirects.login.map((u) => `--login-redirect=${u}`), ...this.redirects.logout.map((u) => `--logout-redirect=${u}`)];
+    const proc = startProcess('oidc-provider', process.execPath, { args, ...(this.logFile ? { logFile: this.logFile } : {}) });
     this.proc = proc;
     await waitFor(
       'the identity provider to answer its discovery document',
@@ -70,10 +72,10 @@ export class IdentityProvider {
   }
 
   async stats(): Promise<{ introspections: number; maxInFlight: number; inFlight: number }> {
-    return (await fetch(`${this.issuer}/_test/stats`)).json() as Promise<{ introspections: number; maxInFlight: number; inFlight: number }>;
+    return (await fetch(`${this.issuer}/_stats`)).json() as Promise<{ introspections: number; maxInFlight: number; inFlight: number }>;
   }
 
   async resetStats(): Promise<void> {
-    await fetch(`${this.issuer}/_test/reset`, { method: 'POST' });
+    await fetch(`${this.issuer}/_stats/reset`, { method: 'POST' });
   }
 }

@@ -7,7 +7,7 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 import type { GatewayPathRoute, ResolvedGateway } from '../resolve/resolved-mesh.js';
 import type { TranslationCache } from './cache.js';
 import { GATEWAY_ROUTES } from './gateway-listener.js';
-import { gatewayRouteExtras } from './http-filters.js';
+import { gatewayRouteExtras, routeAuthz } from './http-filters.js';
 import { loginUnavailableRoute, routeLogin } from './login.js';
 import { envoyRoutes, VIRTUAL_HOST_RETRIES } from './http-route.js';
 import { modelApiFilters, modelRoutes } from './model-routes.js';
@@ -18,7 +18,7 @@ function pathRoutes(p: GatewayPathRoute): JsonObject[] {
   const base = p.separated ? { path_separated_prefix: p.prefix } : { prefix: p.prefix };
   const name = `${p.service}${p.prefix}`;
   // A login that cannot be had closes the path: one route, 503 with the reason.
-  if (p.login?.kind === 'unavailable') return [loginUnavailableRoute(name, p.login, base)];
+  if (p.login?.kind === 'unavailable') return [loginUnavailableRoute(name, p.login, base, p.authPolicy !== undefined ? routeAuthz('none', name) : {})];
   const login = p.login?.kind === 'login' ? routeLogin(p.login.login, p.prefix) : undefined;
   const extras = gatewayRouteExtras(p.authPolicy, p.rateLimits, login && (() => login));
   return p.routes.flatMap((r) => envoyRoutes(r.index === undefined ? name : `${name}#${r.index}`, r.route, base, extras));

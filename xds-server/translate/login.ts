@@ -79,12 +79,17 @@ export function routeLogin(login: ResolvedLogin, prefix: string): JsonObject {
   return { [LOGIN_FILTER_NAME]: { '@type': OAUTH2_PER_ROUTE, config: oauth2Config(login, prefix) } };
 }
 
-/** A path whose login cannot be had is closed: 503, with the reason, to every caller. */
-export function loginUnavailableRoute(name: string, login: Extract<PathLogin, { kind: 'unavailable' }>, match: JsonObject): JsonObject {
+/**
+ * A path whose login cannot be had is closed: 503, with the reason, to every caller. Envoy
+ * answers it itself (no upstream is reached), so ext_authz need not be asked (`perFilter` turns
+ * it off): the reason is the answer.
+ */
+export function loginUnavailableRoute(name: string, login: Extract<PathLogin, { kind: 'unavailable' }>, match: JsonObject, perFilter: JsonObject): JsonObject {
   return {
     name,
     match,
     direct_response: { status: 503, body: { inline_string: `login "${login.name}" is unavailable: ${login.reason}` } },
+    ...(Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}),
   };
 }
 
