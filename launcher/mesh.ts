@@ -78,7 +78,7 @@ export interface GatewayMesh {
   readonly eureka: EurekaServer | undefined;
   readonly gatewayUrl: string;
   /** `llm`: the LLM processor's gRPC port (a bench puts a stand-in there). */
-  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number; envoyStats: number; llm: number };
+  readonly ports: { xds: number; xdsAdmin: number; gateway: number; envoyAdmin: number; authz: number; authzAdmin: number; envoyStats: number; llm: number };
   readonly services: ModelServiceProcess[];
   addInstance(options: Omit<ModelServiceOptions, 'consulAddress' | 'logFile'>): Promise<ModelServiceProcess>;
   /** An instance registered with meta sidecar-port, and its sidecar Envoy on the xds-server. */
@@ -196,7 +196,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
       zookeeper,
       eureka,
       gatewayUrl: `http://127.0.0.1:${gateway}`,
-      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort, envoyStats, llm: llmPort },
+      ports: { xds: xdsPort, xdsAdmin, gateway, envoyAdmin, authz: authzPort, authzAdmin, envoyStats, llm: llmPort },
       services,
       async addInstance(o) {
         const s = await startModelService({ ...o, consulAddress: mesh.consul.address, logFile: logFile(o.id) });

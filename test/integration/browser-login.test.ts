@@ -207,12 +207,16 @@ describe('browser login to the console through the gateway', () => {
     const roles = ((await (await fetch(`${admin}/debug/snapshots`)).json()) as Array<{ role: string }>).map((s) => `/debug/snapshots/${encodeURIComponent(s.role)}`);
     const nodes = ((await (await fetch(`${admin}/debug/proxies`)).json()) as Array<{ node_id: string }>).map((p) => `/debug/proxies/${encodeURIComponent(p.node_id)}/config`);
     assert.ok(roles.length && nodes.length);
-    const pages = await Promise.all(['/debug/resolved', '/debug/snapshots', '/debug/proxies', '/debug/mesh', '/debug/config-entries', '/metrics', ...roles, ...nodes].map(async (p) => (await fetch(`${admin}${p}`)).text()));
+    const pages: string[] = await Promise.all(['/debug/resolved', '/debug/snapshots', '/debug/proxies', '/debug/mesh', '/debug/config-entries', '/metrics', ...roles, ...nodes].map(async (p) => (await fetch(`${admin}${p}`)).text()));
     // The secret resources are there, by name, redacted.
     assert.ok(pages.some((b) => b.includes('"meshgate-secret/console-hmac"') && b.includes('[redacted]')));
+    // ext-authz's status page and metrics: policies by name, never a key's hash.
+    for (const p of ['/status', '/metrics']) pages.push(await (await fetch(`http://127.0.0.1:${mesh.ports.authzAdmin}${p}`)).text());
     const logs = fs.readdirSync(mesh.dir).filter((f) => f.endsWith('.log')).map((f) => fs.readFileSync(path.join(mesh.dir, f), 'utf8'));
     for (const [what, body] of [['the Envoy config dump', text], ...pages.map((b, i) => [`xds-server admin page ${i}`, b] as const), ...logs.map((b, i) => [`log ${i}`, b] as const)] as const) {
-      for (const secret of [IDP_CLIENTS.console.secret, HMAC, OPERATOR_KEY, VIEWER_KEY]) assert.ok(!body.includes(secret), `${what} holds a secret`);
+      for (const secret of [IDP_CLIENTS.console.secret, HMAC, OPERATOR_KEY, VIEWER_KEY, sha256(OPERATOR_KEY).toString('hex'), sha256(VIEWER_KEY).toString('hex')]) {
+        assert.ok(!body.includes(secret), `${what} holds a secret`);
+      }
     }
   });
 
