@@ -20,7 +20,9 @@
 // --ext-proc-port/EXT_PROC_PORT 9194 (admin: the next port), the agent's
 // sidecar --sidecar-port/SIDECAR_PORT 15000 (inbound; outbound, admin and stats: the next three),
 // --gateway-stats-port/GATEWAY_STATS_PORT 15090 (the gateway's Prometheus stats),
-// --prometheus-port/PROMETHEUS_PORT 9090, --console-port/CONSOLE_PORT 9300.
+// --prometheus-port/PROMETHEUS_PORT 9090, --console-port/CONSOLE_PORT 9300, the demo's OpenID
+// provider --idp-port/IDP_PORT 9400 (the console's login through the gateway, introspected tokens).
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,6 +46,8 @@ import { startXdsServer, type XdsServerProcess } from '../launcher/xds-server.js
 import { EurekaServer } from '../launcher/eureka.js';
 import type { InstanceRegistry } from '../launcher/model-service.js';
 import { ZooKeeperServer } from '../launcher/zookeeper.js';
+import { startIdentityProvider, type IdentityProviderProcess } from '../launcher/identity-provider.js';
+import { PROVIDER_CLIENTS } from '../demo/identity-provider.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +64,7 @@ const { values } = parseArgs({
     'prometheus-port': { type: 'string' },
     'console-port': { type: 'string' },
     'gateway-stats-port': { type: 'string' },
+    'idp-port': { type: 'string' },
     registry: { type: 'string', default: 'consul' },
     'zookeeper-port': { type: 'string' },
     'eureka-port': { type: 'string' },
@@ -97,6 +102,7 @@ const ports = {
   gatewayStats: port(values['gateway-stats-port'], 'GATEWAY_STATS_PORT', 15090),
   zookeeper: port(values['zookeeper-port'], 'ZOOKEEPER_PORT', 2181),
   eureka: port(values['eureka-port'], 'EUREKA_PORT', 8761),
+  idp: port(values['idp-port'], 'IDP_PORT', 9400),
 };
 
 /** Where the xds-server reads config entries (its default prefix). */
@@ -106,6 +112,8 @@ const ENTRIES_PREFIX = 'meshgate/config/';
 const DEMO_API_KEY = 'mgk_demo_team_a_7Qx2';
 /** team-b's batch key (demo/policies.yaml): its calls mark themselves sheddable when they fill the pool. */
 const BATCH_API_KEY = 'mgk_demo_team_b_3Kp9';
+/** The console's operator key for scripts (demo/policies.yaml, policy console). */
+const OPERATOR_KEY = 'mgk_demo_operator_8Vn4';
 
 const work = tempDir('demo');
 const logs = path.join(work, 'logs');
@@ -121,6 +129,7 @@ let envoy: EnvoyProcess | undefined;
 let sidecar: EnvoyProcess | undefined;
 let prometheus: PrometheusServer | undefined;
 let consoleProc: ConsoleProcess | undefined;
+let idp: IdentityProviderProcess | undefined;
 let zookeeper: ZooKeeperServer | undefined;
 let eureka: EurekaServer | undefined;
 const instances: ModelServiceProcess[] = [];
@@ -140,6 +149,7 @@ async function shutdown(code: number): Promise<never> {
     await ratelimit?.stop().catch(() => undefined);
     await extProc?.stop().catch(() => undefined);
     await consul?.stop().catch(() => undefined);
+    await idp?.stop().catch(() => undefined);
     await zookeeper?.stop().catch(() => undefined);
     await eureka?.stop().catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
@@ -202,10 +212,32 @@ async function main(): Promise<void> {
     say(`  eureka        ${eureka.url}/apps (the demo's services register with a Eureka client)`);
   }
 
-  // Its token endpoint on the port after its admin's; the policies' JWKS address follows it when the ports move.
+  // The company's OpenID provider, as the demo has it: the console's login through the gateway
+  // (its callback at either name of the gateway's address), and the tokens partner apps hold.
+  const gatewayOrigins = [`http://localhost:${ports.gateway}`, `http://127.0.0.1:${ports.gateway}`];
+  idp = await startIdentityProvider({
+    port: ports.idp,
+    loginRedirects: gatewayOrigins.map((o) => `${o}/console/oauth2/callback`),
+    logoutRedirects: gatewayOrigins.map((o) => `${o}/`),
+    logFile: path.join(logs, 'oidc-provider.log'),
+  });
+  watchForCrash(idp.process);
+  say(`  openid        ${idp.issuer} (the demo's provider: log in as alice, bob or carol, any password)`);
+  // The browser login's secrets, a file each, for the xds-server to send Envoy over SDS.
+  const secretsDir = path.join(work, 'secrets');
+  fs.mkdirSync(secretsDir, { mode: 0o700 });
+  fs.writeFileSync(path.join(secretsDir, 'console-client'), PROVIDER_CLIENTS.console.secret, { mode: 0o600 });
+  fs.writeFileSync(path.join(secretsDir, 'console-hmac'), randomBytes(32).toString('base64'), { mode: 0o600 });
+
+  // Its token endpoint on the port after its admin's; the policies' addresses (the token
+  // endpoint's JWKS, the OpenID provider) follow when the ports move.
   const tokenPort = ports.authz + 2;
-  const policyFile = tokenPort === 9193 ? path.join(repoRoot(), 'demo', 'policies.yaml') : path.join(work, 'policies.yaml');
-  if (tokenPort !== 9193) fs.writeFileSync(policyFile, fs.readFileSync(path.join(repoRoot(), 'demo', 'policies.yaml'), 'utf8').replaceAll('http://127.0.0.1:9193/', `http://127.0.0.1:${tokenPort}/`));
+  const moved = tokenPort !== 9193 || ports.idp !== 9400;
+  const policyFile = moved ? path.join(work, 'policies.yaml') : path.join(repoRoot(), 'demo', 'policies.yaml');
+  if (moved) {
+    const text = fs.readFileSync(path.join(repoRoot(), 'demo', 'policies.yaml'), 'utf8');
+    fs.writeFileSync(policyFile, text.replaceAll('http://127.0.0.1:9193/', `http://127.0.0.1:${tokenPort}/`).replaceAll('http://127.0.0.1:9400', idp.issuer));
+  }
   authz = await startExtAuthz({
     port: ports.authz,
     adminPort: ports.authz + 1,
@@ -245,7 +277,12 @@ async function main(): Promise<void> {
     const entry = doc.toJS() as { Kind: string; Name: string };
     await consul.api.kvPut(`${ENTRIES_PREFIX}${entry.Kind}/${entry.Name}`, doc.toString());
   }
-  say(`  config        ${entryDocs.length} entries from demo/config-entries.yaml in Consul KV under ${ENTRIES_PREFIX}`);
+  // The console's browser login: the provider, the client, its secrets by name.
+  await consul.api.kvPut(
+    `${ENTRIES_PREFIX}browser-login/operators`,
+    `Kind: browser-login\nName: operators\nIssuer: ${idp.issuer}\nClientId: ${PROVIDER_CLIENTS.console.id}\nClientSecret: console-client\nHmacSecret: console-hmac\nScopes: [openid, profile, email, meshgate]\nPassThroughHeaders: [x-api-key]\n`,
+  );
+  say(`  config        ${entryDocs.length} entries from demo/config-entries.yaml, and the console's browser login, in Consul KV under ${ENTRIES_PREFIX}`);
 
   xds = await startXdsServer({
     consulAddress: consul.address,
@@ -262,6 +299,9 @@ async function main(): Promise<void> {
       '--llm-cost-budgets=generic:dollars,auth:tenant',
       '--llm-budget-default-max-tokens=256',
       '--register',
+      `--secrets-dir=${secretsDir}`,
+      // The gateway's requests to the console, for its "recent requests".
+      '--access-log-service=meshgate-console',
       ...(zookeeper ? [`--zookeeper=${zookeeper.connect}`] : []),
       ...(eureka ? [`--eureka=${eureka.url}`] : []),
     ],
@@ -278,9 +318,9 @@ async function main(): Promise<void> {
       // /v1/ needs the llm-clients policy and is limited per API key; /test stays public and is
       // limited per client address.
       meta: {
-        'gateway-path': '/v1/,/test',
+        'gateway-path': '/v1/,/test,/partner/',
         protocol: 'http',
-        'auth-policy': 'llm-clients,/test=none',
+        'auth-policy': 'llm-clients,/test=none,/partner/=partner-apps',
         'rate-limits': '/v1/=generic:llm,auth:key_id; /test=generic:test,remote_address',
         models: 'llama-3.1-8b,shared-7b',
       },
@@ -404,7 +444,15 @@ async function main(): Promise<void> {
   });
   watchForCrash(prometheus.process);
   say(`  prometheus    ${prometheus.url} (meshgate's rules and alerts: ${path.join(work, 'prometheus')})`);
-  consoleProc = await startConsole({ xdsAdmin: xds.adminUrl, prometheus: prometheus.url, port: ports.console, logFile: path.join(logs, 'console.log') });
+  // The console: at its own address on this machine, and through the gateway behind the login.
+  consoleProc = await startConsole({
+    xdsAdmin: xds.adminUrl,
+    prometheus: prometheus.url,
+    port: ports.console,
+    consulAddress: consul.address,
+    gateway: { path: '/console/', login: 'operators', authPolicy: 'console' },
+    logFile: path.join(logs, 'console.log'),
+  });
   watchForCrash(consoleProc.process);
   say(`  console       ${consoleProc.url}`);
 
@@ -424,6 +472,10 @@ async function main(): Promise<void> {
 ready. Try:
 
   console ${consoleProc.url}              # services, traffic, proxies, refused config, alerts (open it in a browser)
+  console http://localhost:${ports.gateway}/console/   # the same through the gateway: log in at the demo's OpenID provider as
+          # alice (operator), bob (viewer: no recent requests) or carol (no role), any password; "sign out" at the top
+  curl -s http://localhost:${ports.gateway}/console/api/overview -H 'x-api-key: ${OPERATOR_KEY}' | head -c 300   # a script, with the operator key
+  curl -si http://localhost:${ports.gateway}/console/ | grep -i '^location'   # no session: sent to the provider (code flow with PKCE)
 
   curl '${gw}/test?msg=hello'                      # public: answered by llm-chat-1 or -2 (see "instance")
   # the model API (OpenAI's), routed by the body's model; API keys in x-api-key or as Bearer:
@@ -491,6 +543,9 @@ ready. Try:
   curl -s ${gw}/oauth/token -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token=${DEMO_API_KEY} \
        -d subject_token_type=urn:meshgate:params:oauth:token-type:api_key   # the API key exchanged for a 15-minute token
   curl ${gw}/.well-known/jwks.json                 # the keys that sign them (node dist/ext-authz/token-keys.js rotate ${path.join(work, 'token-keys')})
+  # an opaque token from the company's OpenID provider, checked by introspection (RFC 7662) at /partner/:
+  OPAQUE=$(curl -s -u app:${PROVIDER_CLIENTS.app.secret} -d grant_type=client_credentials -d scope=models:read ${idp.issuer}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -s ${gw}/partner/hello -H "authorization: Bearer $OPAQUE" | grep -o '"x-auth-[a-z]*":"[^"]*"'   # who ext-authz says the caller is (app, tenant acme)
   curl -i ${gw}/v1/chat/completions               # rejected: 401 as JSON, with WWW-Authenticate
   curl -i ${gw}/v1/embeddings -H 'x-api-key: wrong'   # rejected: the API key is not valid
   curl ${gw}/nowhere                               # 404 as JSON from the gateway

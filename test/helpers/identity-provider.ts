@@ -1,8 +1,6 @@
 // The tests' identity provider (the demo's, demo/identity-provider.ts) as a child process that can
 // be stopped and started again on the same port, and the calls a test makes to it as a client.
-import { startProcess, type ManagedProcess } from '../../launcher/process.js';
-import { distPath } from '../../launcher/repo.js';
-import { waitFor } from '../../launcher/wait.js';
+import { startIdentityProvider, type IdentityProviderProcess } from '../../launcher/identity-provider.js';
 
 import { PROVIDER_CLIENTS } from '../../demo/identity-provider.js';
 
@@ -12,7 +10,7 @@ export const IDP_CLIENTS = PROVIDER_CLIENTS;
 const basic = (c: { id: string; secret: string }) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
 
 export class IdentityProvider {
-  private proc: ManagedProcess | undefined;
+  private proc: IdentityProviderProcess | undefined;
 
   constructor(
     readonly port: number,
@@ -30,22 +28,12 @@ export class IdentityProvider {
   }
 
   async start(): Promise<this> {
-    const args = [distPath('demo', 'identity-provider.js'), `--port=${this.port}`, ...this.redirects.login.map((u) => `--login-redirect=${u}`), ...this.redirects.logout.map((u) => `--logout-redirect=${u}`)];
-    const proc = startProcess('oidc-provider', process.execPath, { args, ...(this.logFile ? { logFile: this.logFile } : {}) });
-    this.proc = proc;
-    await waitFor(
-      'the identity provider to answer its discovery document',
-      async () => {
-        if (!proc.running()) throw new Error(`oidc-provider exited: ${proc.tail()}`);
-        return (await fetch(`${this.issuer}/.well-known/openid-configuration`).catch(() => undefined))?.ok === true;
-      },
-      { timeoutMs: 15_000, intervalMs: 50 },
-    );
+    this.proc = await startIdentityProvider({ port: this.port, loginRedirects: this.redirects.login, logoutRedirects: this.redirects.logout, ...(this.logFile ? { logFile: this.logFile } : {}) });
     return this;
   }
 
   async stop(): Promise<void> {
-    await this.proc?.stop('SIGTERM', 3_000);
+    await this.proc?.stop();
     this.proc = undefined;
   }
 
