@@ -6,6 +6,7 @@
 // login whose secret is gone closing its path, and no secret in any status page, dump or log.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -51,7 +52,7 @@ describe('browser login to the console through the gateway', () => {
   before(async () => {
     const [idpPort] = (await freePorts(1)) as [number];
     const issuer = `http://127.0.0.1:${idpPort}`;
-    secretsDir = fs.mkdtempSync(path.join(repoRoot(), 'test-results', 'secrets-'));
+    secretsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-secrets-'));
     fs.writeFileSync(path.join(secretsDir, 'console-client'), `${IDP_CLIENTS.console.secret}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(secretsDir, 'console-hmac'), HMAC, { mode: 0o600 });
     mesh = await startGatewayMesh({ xdsArgs: ['--register', `--secrets-dir=${secretsDir}`, '--secrets-interval=300ms'], authzPolicy: policy(issuer) });
