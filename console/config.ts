@@ -48,6 +48,9 @@ usage: node dist/console/main.js [flags]
                              gateway reaches it (loopback, the default)  [none]
   --login NAME               the gateway's browser-login entry for the page      [none]
   --auth-policy NAME         ext-authz's policy for the page                     [the default]
+  --trust-identity-headers   with --gateway-path on an address other than loopback: only the
+                             gateway can reach --listen (a private network), so its identity
+                             headers are the gateway's (refused to start without it)
   --operator-scope S         the scope (or role) that makes a caller an operator [meshgate:operator]
   --viewer-scope S           the scope (or role) that makes a caller a viewer    [meshgate:viewer]
 `;
@@ -68,6 +71,7 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'gateway-path': { type: 'string' },
       login: { type: 'string' },
       'auth-policy': { type: 'string' },
+      'trust-identity-headers': { type: 'boolean' },
       'operator-scope': { type: 'string' },
       'viewer-scope': { type: 'string' },
       help: { type: 'boolean' },
@@ -91,12 +95,19 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   const gatewayPath = values['gateway-path'];
   if (gatewayPath !== undefined && !/^\/([A-Za-z0-9._~-]+\/)+$/.test(gatewayPath)) throw new Error(`--gateway-path: ${JSON.stringify(gatewayPath)} must be a path that starts and ends with "/" ("/console/")`);
   if ((values.login || values['auth-policy']) && gatewayPath === undefined) throw new Error('--login and --auth-policy need --gateway-path');
+  const listen = hostPort(values.listen ?? '127.0.0.1:9300', '--listen');
+  const loopback = listen.host === 'localhost' || listen.host === '::1' || /^127\./.test(listen.host);
+  if (gatewayPath !== undefined && !loopback && !values['trust-identity-headers']) {
+    throw new Error(
+      `--gateway-path on ${listen.host}: the console would take the identity headers of anyone who reaches that address as the gateway's. Listen on loopback, or say --trust-identity-headers when only the gateway can reach it`,
+    );
+  }
   for (const flag of ['login', 'auth-policy'] as const) {
     const v = values[flag];
     if (v !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v)) throw new Error(`--${flag}: ${JSON.stringify(v)} is not a name (lower-case letters, digits, "-")`);
   }
   return {
-    listen: hostPort(values.listen ?? '127.0.0.1:9300', '--listen'),
+    listen,
     xdsAdmin: url(values['xds-admin'] ?? env['MESHGATE_XDS_ADMIN'] ?? 'http://127.0.0.1:18001', '--xds-admin'),
     prometheus: prometheus ? url(prometheus, '--prometheus') : undefined,
     sourceTimeoutMs: durationFlag(values['source-timeout'] ?? '3s', '--source-timeout'),
