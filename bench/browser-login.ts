@@ -50,7 +50,7 @@ const idp = await new IdentityProvider(idpPort, path.join(mesh.dir, 'oidc-provid
 try {
   await mesh.consul.api.kvPut('meshgate/config/login', `Kind: browser-login\nName: people\nIssuer: ${issuer}\nClientId: ${IDP_CLIENTS.console.id}\nClientSecret: client\nHmacSecret: hmac\nScopes: [openid, meshgate]\nPassThroughHeaders: [x-api-key]\n`);
   const upstream = await mesh.addInstance({ service: 'echo', id: 'echo-1', meta: { 'gateway-path': '/open', 'auth-policy': 'none' } });
-  await mesh.addInstance({ service: 'app', id: 'app-1', meta: { 'gateway-path': '/app/', 'auth-policy': 'people', login: 'people' } });
+  const app = await mesh.addInstance({ service: 'app', id: 'app-1', meta: { 'gateway-path': '/app/', 'auth-policy': 'people', login: 'people' } });
   await waitFor('the routes', async () => (await fetch(`${gw}/open`)).ok && (await fetch(`${gw}/app/x`, { redirect: 'manual' })).status === 302, { timeoutMs: 30_000, intervalMs: 200 });
 
   // One real login, in a browser; its cookies are the session wrk sends.
@@ -75,7 +75,8 @@ try {
   if (session.status !== 200) throw new Error(`the session does not get through: ${session.status}`);
   line(`a session of ${Buffer.byteLength(cookie)} bytes of cookies (the ID token encrypted in them)`);
 
-  const pids = { envoy: mesh.envoy.process.pid, 'ext-authz': mesh.authz!.process.pid, upstream: upstream.process.pid };
+  // The two paths' upstreams are the same program, one process each: their CPU is counted together.
+  const pids = { envoy: mesh.envoy.process.pid, 'ext-authz': mesh.authz!.process.pid, 'public upstream': upstream.process.pid, 'app upstream': app.process.pid };
   const cases: Array<[label: string, url: string, headers: Record<string, string>]> = [
     ['public', `${gw}/open`, {}],
     ['API key (ext-authz)', `${gw}/app/x`, { 'x-api-key': KEY }],
