@@ -65,6 +65,9 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --picker-queue-threshold N an instance with this many calls waiting is saturated [${DEFAULT_WEIGHTS.queueThreshold}]
   --picker-full-batch on|off an instance whose batch is full (the batch size it showed while calls
                              waited there) is saturated too [on]
+  --picker-affinity-wait DURATION
+                             a call whose prompt's prefix is mostly on a saturated instance waits
+                             this long for a slot there before it takes another's [150ms]
   --picker-kv-threshold X    an instance with this share of its KV cache in use is saturated [${DEFAULT_WEIGHTS.kvThreshold}]
   --picker-prefix-weight X   what a whole-prompt prefix match is worth against waiting calls [${DEFAULT_WEIGHTS.prefixWeight}]
   --picker-prefix-block-chars N
@@ -102,6 +105,7 @@ const PICKER_OPTIONS = {
   'picker-metrics-path': { type: 'string' },
   'picker-queue-threshold': { type: 'string' },
   'picker-full-batch': { type: 'string' },
+  'picker-affinity-wait': { type: 'string' },
   'picker-kv-threshold': { type: 'string' },
   'picker-prefix-weight': { type: 'string' },
   'picker-prefix-block-chars': { type: 'string' },
@@ -151,6 +155,7 @@ function pickerConfig(values: PickerFlags): ProcessorConfig['picker'] {
     },
     weights: {
       queueThreshold: positiveInteger(values['picker-queue-threshold'], '--picker-queue-threshold', DEFAULT_WEIGHTS.queueThreshold),
+      affinityWaitMs: values['picker-affinity-wait'] === undefined ? DEFAULT_WEIGHTS.affinityWaitMs : durationFlag(values['picker-affinity-wait'], '--picker-affinity-wait'),
       fullBatch: values['picker-full-batch'] === undefined ? DEFAULT_WEIGHTS.fullBatch : orThrow(checkOnOff('--picker-full-batch', values['picker-full-batch'])),
       kvThreshold: fraction(values['picker-kv-threshold'], '--picker-kv-threshold', DEFAULT_WEIGHTS.kvThreshold),
       prefixWeight: fraction(values['picker-prefix-weight'], '--picker-prefix-weight', DEFAULT_WEIGHTS.prefixWeight, 100),

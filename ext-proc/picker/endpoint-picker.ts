@@ -89,8 +89,9 @@ export class EndpointPicker {
     const blocks = prefixBlocks(prompt, this.c.prefix);
     const picked = this.choose(pool, blocks);
     if (!picked) return this.envoy();
-    // Room (or no queue to wait in), and nobody waiting before this call: it goes now.
-    const mustWait = picked.reason === 'saturated' && this.c.queueLength > 0;
+    // Room (or no queue to wait in), and nobody waiting before this call: it goes now — unless
+    // its prefix is on a saturated instance it may wait a little for.
+    const mustWait = (picked.reason === 'saturated' || this.holds(picked, 0)) && this.c.queueLength > 0;
     if (!mustWait && !this.queues.get(model)?.length) return this.commit(picked.address, picked.reason, blocks, 0);
     if (caller.priority === 'sheddable') return this.refuse(caller, 'sheddable');
     const queue = this.queueOf(model);
@@ -186,16 +187,32 @@ export class EndpointPicker {
     return { kind: 'refused', why };
   }
 
-  /** After each read of an instance's load, and each call's end: the waiting calls that have room now go. */
+  /** Whether a call that has waited `waitedMs` waits on for the saturated instance that holds its prefix. */
+  private holds(picked: NonNullable<ReturnType<typeof pick>>, waitedMs: number): boolean {
+    return picked.heldElsewhere === true && waitedMs < this.c.weights.affinityWaitMs;
+  }
+
+  /**
+   * After each read of an instance's load, and each call's end: the waiting calls that have room
+   * now go, in their turn. A call that waits on for its prefix's instance lets the next in turn
+   * have the room (a call without a prefix anywhere, say), and keeps its place for its instance.
+   */
   private dispatch(): void {
     for (const [model, q] of this.queues) {
       const pool = this.view.pool(model);
-      for (let head = q.peek(); head; head = q.peek()) {
-        const picked = pool?.length ? this.choose(pool, head.blocks) : undefined;
-        if (picked?.reason === 'saturated') break;
-        q.shift();
-        const waited = this.now() - head.enqueuedAt;
-        head.settle(picked ? this.commit(picked.address, picked.reason, head.blocks, waited) : this.envoy());
+      for (;;) {
+        let placed = false;
+        for (const waiting of q.ordered()) {
+          const picked = pool?.length ? this.choose(pool, waiting.blocks) : undefined;
+          if (picked?.reason === 'saturated') break;
+          const waited = this.now() - waiting.enqueuedAt;
+          if (picked && this.holds(picked, waited)) continue;
+          q.remove(waiting, true);
+          waiting.settle(picked ? this.commit(picked.address, picked.reason, waiting.blocks, waited) : this.envoy());
+          placed = true;
+          break;
+        }
+        if (!placed) break;
       }
       if (!q.length) this.queues.delete(model);
     }

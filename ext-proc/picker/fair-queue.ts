@@ -74,12 +74,21 @@ export class FairQueue<T extends Waiter> {
     return h.entry.item;
   }
 
-  /** Takes a call out (it waited too long, or its caller left); false when it was not here. */
-  remove(item: T): boolean {
+  /** Every call, in the order they would be served. */
+  ordered(): T[] {
+    return (['critical', 'standard'] as const).flatMap((priority) => [...this.lines[priority]].sort((a, b) => (servedBefore(a, b) ? -1 : servedBefore(b, a) ? 1 : 0)).map((e) => e.item));
+  }
+
+  /**
+   * Takes a call out (it waited too long, or its caller left, or it goes ahead of its turn);
+   * false when it was not here. One that goes ahead moves the virtual clock as a turn does.
+   */
+  remove(item: T, served = false): boolean {
     for (const p of ['critical', 'standard'] as const) {
       const i = this.lines[p].findIndex((e) => e.item === item);
       if (i >= 0) {
-        this.lines[p].splice(i, 1);
+        const [entry] = this.lines[p].splice(i, 1);
+        if (served) this.clock = Math.max(this.clock, entry!.finish - 1 / Math.max(1, entry!.item.weight));
         if (!this.length) this.forgetTenants();
         return true;
       }

@@ -36,7 +36,9 @@ describe('the endpoint picker', () => {
   it('keeps a prefix on its instance until that instance is saturated', () => {
     const blocks = 4;
     assert.deepEqual(pick([at('a', 2), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'a', reason: 'prefix' });
-    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'b', reason: 'load' });
+    // Saturated: the call goes elsewhere, and says its prefix is held there (it may wait for it: --picker-affinity-wait).
+    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'b', reason: 'load', heldElsewhere: true });
+    assert.equal(pick([at('a', 5), at('b', 0)], new Map([['a', 1]]), blocks, W5, first)?.heldElsewhere, undefined, 'a quarter of the prompt is not worth a wait');
     const fullCache = { ...at('a', 0), load: { running: 1, waiting: 0, kvUsage: 0.9 } };
     assert.equal(pick([fullCache, at('b', 1)], new Map([['a', 4]]), blocks, W5, first)?.address, 'b', 'a KV cache past the threshold saturates too');
   });
@@ -44,7 +46,7 @@ describe('the endpoint picker', () => {
   it('counts an instance whose batch is full as saturated, once it has shown its batch size', () => {
     const full = at('a', 0, { load: { running: 4, waiting: 0, kvUsage: 0.1 }, capacity: 4 });
     const room = at('b', 0, { load: { running: 3, waiting: 0, kvUsage: 0.1 }, capacity: 4 });
-    assert.deepEqual(pick([full, room], new Map([['a', 4]]), 4, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' }, 'the prefix gives way to a free slot');
+    assert.deepEqual(pick([full, room], new Map([['a', 4]]), 4, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load', heldElsewhere: true }, 'the prefix gives way to a free slot');
     assert.equal(pick([full, at('b', 0, { load: { running: 3, waiting: 0, kvUsage: 0.1 }, capacity: 4, sentSince: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.reason, 'saturated', 'a call sent since the read takes the last slot');
     assert.equal(pick([{ ...full, capacity: undefined }], new Map(), 0, DEFAULT_WEIGHTS, first)?.reason, 'load', 'a batch size not yet shown is not guessed');
     assert.equal(pick([full], new Map(), 0, { ...DEFAULT_WEIGHTS, fullBatch: false }, first)?.reason, 'load', '--picker-full-batch off');
@@ -118,6 +120,18 @@ describe('the queue of a saturated model pool', () => {
     q.push(call('chat'));
     q.push(call('ops', 'critical'));
     assert.deepEqual(drain(q), ['ops', 'flood', 'chat', 'flood', 'chat', 'flood', 'flood', 'flood', 'flood']);
+  });
+
+  it('lists the calls in the order they would be served, and lets one go ahead of its turn', () => {
+    const q = new FairQueue<Waiter & { id: string }>(10);
+    const w = (id: string, tenant: string, priority: 'critical' | 'standard' = 'standard') => ({ id, tenant, priority, weight: 1, enqueuedAt: 0 });
+    for (const x of [w('a1', 'a'), w('a2', 'a'), w('b1', 'b'), w('c1', 'c', 'critical')]) q.push(x);
+    assert.deepEqual(q.ordered().map((x) => x.id), ['c1', 'a1', 'b1', 'a2']);
+    // b1 goes ahead (a1 waits on for its instance): a1 keeps its place at the head.
+    assert.ok(q.remove(q.ordered()[2]!, true));
+    assert.deepEqual(q.ordered().map((x) => x.id), ['c1', 'a1', 'a2']);
+    assert.equal(q.shift()?.id, 'c1');
+    assert.equal(q.shift()?.id, 'a1');
   });
 
   it('gives a tenant of twice the weight twice the turns', () => {
