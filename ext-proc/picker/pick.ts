@@ -47,6 +47,13 @@ export interface PickWeights {
  */
 export const DEFAULT_WEIGHTS: PickWeights = { queueThreshold: 1, kvThreshold: 0.8, prefixWeight: 2, fullBatch: true, affinityWaitMs: 150 };
 
+/**
+ * A prefix worth waiting for: this many blocks at least (2,048 characters at the default block
+ * size, some 500 tokens), and half the prompt. A shorter one costs less to prefill again than a
+ * wait for a slot.
+ */
+export const MIN_HELD_BLOCKS = 8;
+
 export interface Picked {
   readonly address: string;
   /** Why: "prefix" (the affinity endpoint), "load" (the least loaded), or "saturated" (every endpoint was). */
@@ -97,6 +104,7 @@ export function pick(candidates: readonly Candidate[], matched: ReadonlyMap<stri
   const chosen = best[Math.floor(random() * best.length)]!;
   const reason = !open.length ? 'saturated' : (matched.get(chosen.address) ?? 0) > 0 ? 'prefix' : 'load';
   const mine = matched.get(chosen.address) ?? 0;
-  const heldElsewhere = blocks > 0 && known.some((c) => c !== chosen && (matched.get(c.address) ?? 0) * 2 >= blocks && (matched.get(c.address) ?? 0) > mine && isSaturated(c, w));
+  const held = (c: Candidate): number => matched.get(c.address) ?? 0;
+  const heldElsewhere = known.some((c) => c !== chosen && held(c) >= MIN_HELD_BLOCKS && held(c) * 2 >= blocks && held(c) > mine && isSaturated(c, w));
   return { address: chosen.address, reason, ...(heldElsewhere ? { heldElsewhere } : {}) };
 }

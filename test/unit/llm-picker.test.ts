@@ -36,9 +36,11 @@ describe('the endpoint picker', () => {
   it('keeps a prefix on its instance until that instance is saturated', () => {
     const blocks = 4;
     assert.deepEqual(pick([at('a', 2), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'a', reason: 'prefix' });
-    // Saturated: the call goes elsewhere, and says its prefix is held there (it may wait for it: --picker-affinity-wait).
-    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'b', reason: 'load', heldElsewhere: true });
-    assert.equal(pick([at('a', 5), at('b', 0)], new Map([['a', 1]]), blocks, W5, first)?.heldElsewhere, undefined, 'a quarter of the prompt is not worth a wait');
+    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 4]]), blocks, W5, first), { address: 'b', reason: 'load' });
+    // A long prompt: the call goes elsewhere, and says its prefix is held there (it may wait for it: --picker-affinity-wait).
+    assert.deepEqual(pick([at('a', 5), at('b', 0)], new Map([['a', 12]]), 16, W5, first), { address: 'b', reason: 'load', heldElsewhere: true });
+    assert.equal(pick([at('a', 5), at('b', 0)], new Map([['a', 7]]), 16, W5, first)?.heldElsewhere, undefined, 'less than half the prompt is not worth a wait');
+    assert.equal(pick([at('a', 5), at('b', 0)], new Map([['a', 7]]), 8, W5, first)?.heldElsewhere, undefined, 'nor a short prefix: prefilling it again costs less');
     const fullCache = { ...at('a', 0), load: { running: 1, waiting: 0, kvUsage: 0.9 } };
     assert.equal(pick([fullCache, at('b', 1)], new Map([['a', 4]]), blocks, W5, first)?.address, 'b', 'a KV cache past the threshold saturates too');
   });
@@ -46,7 +48,7 @@ describe('the endpoint picker', () => {
   it('counts an instance whose batch is full as saturated, once it has shown its batch size', () => {
     const full = at('a', 0, { load: { running: 4, waiting: 0, kvUsage: 0.1 }, capacity: 4 });
     const room = at('b', 0, { load: { running: 3, waiting: 0, kvUsage: 0.1 }, capacity: 4 });
-    assert.deepEqual(pick([full, room], new Map([['a', 4]]), 4, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load', heldElsewhere: true }, 'the prefix gives way to a free slot');
+    assert.deepEqual(pick([full, room], new Map([['a', 4]]), 4, DEFAULT_WEIGHTS, first), { address: 'b', reason: 'load' }, 'the prefix gives way to a free slot');
     assert.equal(pick([full, at('b', 0, { load: { running: 3, waiting: 0, kvUsage: 0.1 }, capacity: 4, sentSince: 1 })], new Map(), 0, DEFAULT_WEIGHTS, first)?.reason, 'saturated', 'a call sent since the read takes the last slot');
     assert.equal(pick([{ ...full, capacity: undefined }], new Map(), 0, DEFAULT_WEIGHTS, first)?.reason, 'load', 'a batch size not yet shown is not guessed');
     assert.equal(pick([full], new Map(), 0, { ...DEFAULT_WEIGHTS, fullBatch: false }, first)?.reason, 'load', '--picker-full-batch off');
