@@ -17,7 +17,7 @@ import { startGatewayMesh } from '../launcher/mesh.js';
 import { freePorts } from '../launcher/ports.js';
 import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
-import { IDP_CLIENTS, IdentityProvider } from '../test/helpers/identity-provider.js';
+import { IDP_CLIENTS, IdentityProvider, logInInBrowser } from '../test/helpers/identity-provider.js';
 import { fmt, machineDescription } from './lib/stats.js';
 import { medianRun, wrkWithCpu, type WrkCpuRun } from './lib/wrk.js';
 
@@ -58,15 +58,7 @@ try {
   let cookie: string;
   try {
     const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${gw}/app/x`);
-    await page.waitForURL((u) => u.origin === issuer);
-    await page.fill('input[name="login"]', 'alice');
-    await page.fill('input[name="password"]', 'x');
-    await page.click('button[type="submit"]');
-    await page.waitForURL((u) => u.origin === issuer && !u.pathname.includes('/login')).catch(() => undefined);
-    if (new URL(page.url()).origin === issuer) await page.click('button[type="submit"]');
-    await page.waitForURL(`${gw}/app/x`);
+    await logInInBrowser(await context.newPage(), `${gw}/app/x`, issuer, 'alice');
     cookie = (await context.cookies(gw)).map((c) => `${c.name}=${c.value}`).join('; ');
   } finally {
     await browser.close();

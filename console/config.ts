@@ -1,7 +1,8 @@
 // The console's flags: where it listens, and where its data comes from — the xds-server's admin
 // (services, instances, health, proxies, config entries) and Prometheus (series and alerts).
 import { parseArgs } from 'node:util';
-import { hostPort } from '../shared/host-port.js';
+import { hostPort, isLoopback } from '../shared/host-port.js';
+import { isPolicyName, isServiceName, POLICY_NAME_HINT, SERVICE_NAME_HINT } from '../shared/validate/names.js';
 import { durationFlag } from '../shared/validate/duration.js';
 import { positiveInteger } from '../shared/validate/positive-integer.js';
 
@@ -96,16 +97,14 @@ export function parseConsoleConfig(argv: string[], env: NodeJS.ProcessEnv = proc
   if (gatewayPath !== undefined && !/^\/([A-Za-z0-9._~-]+\/)+$/.test(gatewayPath)) throw new Error(`--gateway-path: ${JSON.stringify(gatewayPath)} must be a path that starts and ends with "/" ("/console/")`);
   if ((values.login || values['auth-policy']) && gatewayPath === undefined) throw new Error('--login and --auth-policy need --gateway-path');
   const listen = hostPort(values.listen ?? '127.0.0.1:9300', '--listen');
-  const loopback = listen.host === 'localhost' || listen.host === '::1' || /^127\./.test(listen.host);
-  if (gatewayPath !== undefined && !loopback && !values['trust-identity-headers']) {
+  if (gatewayPath !== undefined && !isLoopback(listen.host) && !values['trust-identity-headers']) {
     throw new Error(
       `--gateway-path on ${listen.host}: the console would take the identity headers of anyone who reaches that address as the gateway's. Listen on loopback, or say --trust-identity-headers when only the gateway can reach it`,
     );
   }
-  for (const flag of ['login', 'auth-policy'] as const) {
-    const v = values[flag];
-    if (v !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v)) throw new Error(`--${flag}: ${JSON.stringify(v)} is not a name (lower-case letters, digits, "-")`);
-  }
+  // Named as the xds-server reads them from the registration's meta.
+  if (values.login !== undefined && !isServiceName(values.login)) throw new Error(`--login: ${JSON.stringify(values.login)} is not ${SERVICE_NAME_HINT} (a browser-login entry's name)`);
+  if (values['auth-policy'] !== undefined && !isPolicyName(values['auth-policy'])) throw new Error(`--auth-policy: ${JSON.stringify(values['auth-policy'])} is not ${POLICY_NAME_HINT}`);
   return {
     listen,
     xdsAdmin: url(values['xds-admin'] ?? env['MESHGATE_XDS_ADMIN'] ?? 'http://127.0.0.1:18001', '--xds-admin'),

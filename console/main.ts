@@ -10,7 +10,7 @@ import { accessLogServer } from './access-log/receiver.js';
 import { RecentRequests } from './access-log/recent-requests.js';
 import { EmbeddedMetrics } from './scrape/embedded-metrics.js';
 import { ConsulClient } from '../shared/consul/client.js';
-import { advertisedAddress, registerInfrastructure, registerSelf } from '../shared/consul/registration.js';
+import { registerGatewayRouted, registerInfrastructure } from '../shared/consul/registration.js';
 
 const log = createLogger('console');
 
@@ -40,18 +40,14 @@ runService('console', log, async () => {
   const gateway = config.gateway;
   const deregisterPage =
     consul && config.register && gateway
-      ? await registerSelf(consul, {
+      ? await registerGatewayRouted(consul, {
           id: `meshgate-console-web-${http.port}`,
           name: 'meshgate-console-web',
-          address: advertisedAddress(config.listen.host),
+          listenHost: config.listen.host,
           port: http.port,
-          meta: {
-            protocol: 'http',
-            'gateway-path': gateway.path,
-            ...(gateway.login ? { login: gateway.login } : {}),
-            ...(gateway.authPolicy ? { 'auth-policy': gateway.authPolicy } : {}),
-          },
-          check: { http: `http://${advertisedAddress(config.listen.host)}:${http.port}/healthz` },
+          gatewayPath: gateway.path,
+          meta: { ...(gateway.login ? { login: gateway.login } : {}), ...(gateway.authPolicy ? { 'auth-policy': gateway.authPolicy } : {}) },
+          checkPath: '/healthz',
         })
       : async () => undefined;
   log.info({ url: `http://${config.listen.host}:${http.port}/`, accessLog: `${config.grpc.host}:${grpcPort}`, xdsAdmin: config.xdsAdmin, prometheus: config.prometheus ?? null }, 'console started');

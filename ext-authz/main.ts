@@ -23,7 +23,7 @@ import { SigningKeys } from './token/signing-keys.js';
 import { Revocations } from './token/revocations.js';
 import { JWKS_PATH, REVOKE_PATH, TOKEN_EXCHANGE_GRANT, TOKEN_PATH, TokenEndpoint } from './token/token-endpoint.js';
 import { listenTokenEndpoint } from './token/token-server.js';
-import { registerSelf, advertisedAddress } from '../shared/consul/registration.js';
+import { registerGatewayRouted } from '../shared/consul/registration.js';
 import { CheckResponses } from './server/check-codec.js';
 
 const log = createLogger('ext-authz');
@@ -96,16 +96,17 @@ runService('ext-authz', log, async () => {
       },
     });
     const server = await listenTokenEndpoint(endpoint, config.token.listen.host, config.token.listen.port);
-    const address = advertisedAddress(config.token.listen.host, config.advertise);
     const deregisterToken =
       consul && config.register
-        ? await registerSelf(consul, {
+        ? await registerGatewayRouted(consul, {
             id: `meshgate-token-${server.port}`,
             name: 'meshgate-token',
-            address,
+            listenHost: config.token.listen.host,
+            ...(config.advertise ? { advertise: config.advertise } : {}),
             port: server.port,
-            meta: { protocol: 'http', 'gateway-path': `${TOKEN_PATH},${REVOKE_PATH},${JWKS_PATH}`, 'auth-policy': 'none' },
-            check: { http: `http://${address}:${server.port}${JWKS_PATH}` },
+            gatewayPath: `${TOKEN_PATH},${REVOKE_PATH},${JWKS_PATH}`,
+            meta: { 'auth-policy': 'none' },
+            checkPath: JWKS_PATH,
           })
         : async () => undefined;
     tokens = { keys, server, deregister: deregisterToken };

@@ -1,9 +1,8 @@
 // Spring Cloud Netflix's Eureka server (built by scripts/setup.sh into .tools/), on loopback.
 import fs from 'node:fs';
 import path from 'node:path';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { repoRoot } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface EurekaServerOptions {
   readonly port: number;
@@ -33,14 +32,12 @@ export class EurekaServer {
       ...(this.options.logFile ? { logFile: this.options.logFile } : {}),
     });
     this.proc = proc;
-    await waitFor(
+    await waitServing(
+      proc,
       'the eureka server to answer /eureka/apps',
-      async () => {
-        if (!proc.running()) throw new Error(`eureka exited: ${proc.tail()}`);
-        const res = await fetch(`${this.url}/apps`, { headers: { accept: 'application/json' } }).catch(() => undefined);
-        return res?.ok === true;
-      },
+      async () => (await fetch(`${this.url}/apps`, { headers: { accept: 'application/json' } }).catch(() => undefined))?.ok === true,
       { timeoutMs: 90_000, intervalMs: 200 },
+      5_000,
     );
     return this;
   }

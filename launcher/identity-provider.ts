@@ -1,8 +1,7 @@
 // The demo's OpenID provider (demo/identity-provider.ts) as a process: the demo and the tests
 // start it on a port, with the browser login's callback URLs, and wait for its discovery document.
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { distPath } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface IdentityProviderOptions {
   readonly port: number;
@@ -28,18 +27,9 @@ export async function startIdentityProvider(o: IdentityProviderOptions): Promise
     ...(o.logoutRedirects ?? []).map((u) => `--logout-redirect=${u}`),
   ];
   const proc = startProcess('oidc-provider', process.execPath, { args, ...(o.logFile ? { logFile: o.logFile } : {}) });
-  try {
-    await waitFor(
-      'the identity provider to answer its discovery document',
-      async () => {
-        if (!proc.running()) throw new Error(`oidc-provider exited: ${proc.tail()}`);
-        return (await fetch(`${issuer}/.well-known/openid-configuration`).catch(() => undefined))?.ok === true;
-      },
-      { timeoutMs: 15_000, intervalMs: 50 },
-    );
-  } catch (err) {
-    await proc.stop('SIGTERM', 3_000);
-    throw err;
-  }
+  await waitServing(proc, 'the identity provider to answer its discovery document', async () => (await fetch(`${issuer}/.well-known/openid-configuration`).catch(() => undefined))?.ok === true, {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   return { issuer, process: proc, stop: () => proc.stop('SIGTERM', 3_000) };
 }

@@ -3,6 +3,7 @@
 // (a test failing, Ctrl-C) is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { waitFor } from './wait.js';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -90,3 +91,23 @@ export function startProcess(name: string, command: string, options: StartOption
 }
 
 /** Stop several processes, last started first. */
+
+/**
+ * Waits until `ready()` says the process serves. If it exits first, the error carries its last
+ * output; if it never does, it is stopped before the error is thrown — no process is left behind.
+ */
+export async function waitServing(proc: ManagedProcess, what: string, ready: () => Promise<boolean>, options: { timeoutMs: number; intervalMs: number }, stopGraceMs = 3_000): Promise<void> {
+  try {
+    await waitFor(
+      what,
+      async () => {
+        if (!proc.running()) throw new Error(`${proc.name} exited: ${proc.tail()}`);
+        return ready();
+      },
+      options,
+    );
+  } catch (err) {
+    await proc.stop('SIGTERM', stopGraceMs);
+    throw err;
+  }
+}

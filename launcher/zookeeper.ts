@@ -3,9 +3,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { repoRoot } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface ZooKeeperOptions {
   readonly port: number;
@@ -56,14 +55,7 @@ export class ZooKeeperServer {
       ...(this.options.logFile ? { logFile: this.options.logFile } : {}),
     });
     this.proc = proc;
-    await waitFor(
-      'zookeeper to answer ruok',
-      async () => {
-        if (!proc.running()) throw new Error(`zookeeper exited: ${proc.tail()}`);
-        return (await this.fourLetter('ruok').catch(() => '')) === 'imok';
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    await waitServing(proc, 'zookeeper to answer ruok', async () => (await this.fourLetter('ruok').catch(() => '')) === 'imok', { timeoutMs: 30_000, intervalMs: 100 });
     return this;
   }
 

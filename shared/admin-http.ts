@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Registry } from 'prom-client';
+import { isLoopback } from './host-port.js';
 
 /** The variable holding the operator keys' SHA-256 digests (hex, comma-separated). */
 export const ADMIN_KEYS_ENV = 'MESHGATE_ADMIN_KEY_SHA256';
@@ -35,10 +36,6 @@ export function adminKeyDigests(env: NodeJS.ProcessEnv = process.env): Buffer[] 
 export function adminAuthorization(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const key = env[ADMIN_KEY_ENV];
   return key ? { authorization: `Bearer ${key}` } : {};
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export interface AdminOptions {

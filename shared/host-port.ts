@@ -7,6 +7,11 @@ export function hostPort(text: string, what: string): { host: string; port: numb
   return { host: cleaned.slice(0, i), port };
 }
 
+/** Whether a listen address is this machine's alone (what only its own users reach). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 /** A TCP port one can connect to (1–65535). */
 export function isPort(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= 65535;

@@ -49,7 +49,6 @@ export function curatorJson(o: ZooKeeperRegistrationOptions, id: string, healthy
   );
 }
 
-/** One client call, bounded: an instance that stops must not hang on a ZooKeeper that is away. */
 /** One node-zookeeper-client call as a promise, bounded: nothing waits on a ZooKeeper that is away for ever. */
 export const zkCall = <T>(f: (cb: (err: Error | zookeeper.Exception | null, v?: T) => void) => void, timeoutMs = 5_000): Promise<T> =>
   new Promise((resolve, reject) => {
@@ -91,17 +90,19 @@ export async function registerInZooKeeper(o: ZooKeeperRegistrationOptions): Prom
     });
 
   await connect();
+  /** The node as the instance is now. */
+  const write = () => zkCall((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
   return {
     async setHealthy(next) {
       healthy = next;
-      await zkCall((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
+      await write();
     },
     async setMeta(changes) {
       const meta: Record<string, string> = { ...current.meta };
       for (const [k, v] of Object.entries(changes)) if (v === '') delete meta[k];
       else meta[k] = v;
       current = { ...current, meta };
-      await zkCall((cb) => client.setData(path, curatorJson(current, id, healthy, registeredAt), -1, cb));
+      await write();
     },
     async deregister() {
       closed = true;

@@ -200,19 +200,15 @@ export class EndpointPicker {
   private dispatch(): void {
     for (const [model, q] of this.queues) {
       const pool = this.view.pool(model);
-      for (;;) {
-        let placed = false;
-        for (const waiting of q.ordered()) {
-          const picked = pool?.length ? this.choose(pool, waiting.blocks) : undefined;
-          if (picked?.reason === 'saturated') break;
-          const waited = this.now() - waiting.enqueuedAt;
-          if (picked && this.holds(picked, waited)) continue;
-          q.remove(waiting, true);
-          waiting.settle(picked ? this.commit(picked.address, picked.reason, waiting.blocks, waited) : this.envoy());
-          placed = true;
-          break;
-        }
-        if (!placed) break;
+      // One pass in serving order: placing a call only fills instances, so a call held for its
+      // prefix's instance stays held, and each call's choice is made after those before it.
+      for (const waiting of q.ordered()) {
+        const picked = pool?.length ? this.choose(pool, waiting.blocks) : undefined;
+        if (picked?.reason === 'saturated') break;
+        const waited = this.now() - waiting.enqueuedAt;
+        if (picked && this.holds(picked, waited)) continue;
+        q.remove(waiting, true);
+        waiting.settle(picked ? this.commit(picked.address, picked.reason, waiting.blocks, waited) : this.envoy());
       }
       if (!q.length) this.queues.delete(model);
     }

@@ -82,3 +82,33 @@ export function registerInfrastructure(client: ConsulClient, r: InfrastructureRe
     check: r.check(address),
   });
 }
+
+export interface GatewayRoutedRegistration {
+  readonly id: string;
+  readonly name: string;
+  readonly listenHost: string;
+  readonly advertise?: string;
+  readonly port: number;
+  /** The gateway paths it is routed at, comma-separated (its meta `gateway-path`). */
+  readonly gatewayPath: string;
+  /** More service meta: `auth-policy`, `login`, … */
+  readonly meta?: Record<string, string>;
+  /** The path Consul's HTTP check reads. */
+  readonly checkPath: string;
+}
+
+/**
+ * A meshgate process's HTTP endpoint that the gateway routes to (ext-authz's token endpoint, the
+ * console's page): plain HTTP, at its gateway paths, checked over HTTP at its address.
+ */
+export function registerGatewayRouted(client: ConsulClient, r: GatewayRoutedRegistration): Promise<() => Promise<void>> {
+  const address = advertisedAddress(r.listenHost, r.advertise);
+  return registerSelf(client, {
+    id: r.id,
+    name: r.name,
+    address,
+    port: r.port,
+    meta: { protocol: 'http', 'gateway-path': r.gatewayPath, ...r.meta },
+    check: { http: `http://${address}:${r.port}${r.checkPath}` },
+  });
+}

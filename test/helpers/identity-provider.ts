@@ -1,5 +1,6 @@
 // The tests' identity provider (the demo's, demo/identity-provider.ts) as a child process that can
 // be stopped and started again on the same port, and the calls a test makes to it as a client.
+import type { Page } from 'playwright-core';
 import { startIdentityProvider, type IdentityProviderProcess } from '../../launcher/identity-provider.js';
 
 import { PROVIDER_CLIENTS } from '../../demo/identity-provider.js';
@@ -66,4 +67,20 @@ export class IdentityProvider {
   async resetStats(): Promise<void> {
     await fetch(`${this.issuer}/_stats/reset`, { method: 'POST' });
   }
+}
+
+/**
+ * A browser's login at the provider: open `url` (behind the gateway's login), log in as `who` on
+ * the provider's page (any password), consent the first time, and be back at `url`.
+ */
+export async function logInInBrowser(page: Page, url: string, issuer: string, who: string): Promise<void> {
+  await page.goto(url, { timeout: 15_000 });
+  await page.waitForURL((u) => u.origin === issuer, { timeout: 15_000 });
+  await page.fill('input[name="login"]', who);
+  await page.fill('input[name="password"]', 'any password');
+  await page.click('button[type="submit"]');
+  // The consent page, the first time a person logs in to the client.
+  await page.waitForURL((u) => u.origin === issuer && !u.pathname.includes('/login'), { timeout: 15_000 }).catch(() => undefined);
+  if (new URL(page.url()).origin === issuer) await page.click('button[type="submit"]');
+  await page.waitForURL(url, { timeout: 15_000 });
 }

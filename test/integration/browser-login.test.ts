@@ -16,7 +16,7 @@ import { freePorts } from '../../launcher/ports.js';
 import { repoRoot, toolPath } from '../../launcher/repo.js';
 import { waitFor } from '../../launcher/wait.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
-import { IDP_CLIENTS, IdentityProvider } from '../helpers/identity-provider.js';
+import { IDP_CLIENTS, IdentityProvider, logInInBrowser } from '../helpers/identity-provider.js';
 
 const OPERATOR_KEY = 'mgk_console_ops_script_1';
 const VIEWER_KEY = 'mgk_console_dash_script_1';
@@ -84,18 +84,7 @@ describe('browser login to the console through the gateway', () => {
     if (secretsDir) fs.rmSync(secretsDir, { recursive: true, force: true });
   });
 
-  /** Logs in at the provider's page as `who` (any password), consenting once. */
-  async function logIn(page: Page, who: string): Promise<void> {
-    await page.goto(`${gw}/console/?refresh=1`, { timeout: 15_000 });
-    await page.waitForURL((u) => u.origin === idp.issuer, { timeout: 15_000 });
-    await page.fill('input[name="login"]', who);
-    await page.fill('input[name="password"]', 'any password');
-    await page.click('button[type="submit"]');
-    // The consent page, the first time a person logs in to the client.
-    await page.waitForURL((u) => u.origin === idp.issuer && !u.pathname.includes('/login'), { timeout: 15_000 }).catch(() => undefined);
-    if (new URL(page.url()).origin === idp.issuer) await page.click('button[type="submit"]');
-    await page.waitForURL(`${gw}/console/?refresh=1`, { timeout: 15_000 });
-  }
+  const logIn = (page: Page, who: string): Promise<void> => logInInBrowser(page, `${gw}/console/?refresh=1`, idp.issuer, who);
 
   async function withContext<T>(name: string, run: (page: Page, context: BrowserContext) => Promise<T>): Promise<T> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

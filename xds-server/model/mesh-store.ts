@@ -25,6 +25,8 @@ interface ServiceRecord {
 
 export type MeshListener = (state: MeshState) => void;
 
+const loginProviderSubject = (issuer: string): string => `login-provider/${issuer}`;
+
 export class MeshStore implements DescriptorSink, LoginSink {
   private readonly records = new Map<string, ServiceRecord>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
@@ -32,15 +34,16 @@ export class MeshStore implements DescriptorSink, LoginSink {
   private current: MeshState = EMPTY_MESH;
   private entries: ConfigEntries = NO_ENTRIES;
   private entryProblems: readonly Problem[] = [];
-  /** What the sources themselves report (a registry down, entries a registry answered that were refused), by subject. */
+  /**
+   * What the sources themselves report, by subject: a registry down, entries a registry answered
+   * that were refused, secrets that could not be read, an OpenID provider's failed discovery.
+   */
   private readonly sourceProblems = new Map<string, Problem>();
   private descriptors: ReadonlyMap<string, ServiceDescriptor> = new Map();
   /** Why a service's newest descriptor was refused (its last good one, if any, stays in force). */
   private readonly descriptorProblems = new Map<string, Problem>();
   private secrets: ReadonlyMap<string, SecretValue> = new Map();
-  private secretsProblem: Problem | undefined;
   private loginProviders: ReadonlyMap<string, LoginProvider> = new Map();
-  private readonly loginProviderProblems = new Map<string, Problem>();
   /** Sources that have not delivered a complete first view yet. */
   private readonly pendingSources = new Set<string>(['catalog']);
   private syncedOnce = false;
@@ -121,14 +124,16 @@ export class MeshStore implements DescriptorSink, LoginSink {
 
   /** A source's trouble under a subject (`registry/eureka`, …), or its end (reason undefined). */
   setSourceProblem(subject: string, reason: string | undefined): void {
+    if (this.noteSourceProblem(subject, reason)) this.publish();
+  }
+
+  /** setSourceProblem without publishing: whether anything changed. */
+  private noteSourceProblem(subject: string, reason: string | undefined): boolean {
     const had = this.sourceProblems.get(subject);
-    if (reason === undefined) {
-      if (had && this.sourceProblems.delete(subject)) this.publish();
-      return;
-    }
-    if (had?.reason === reason) return;
+    if (reason === undefined) return this.sourceProblems.delete(subject);
+    if (had?.reason === reason) return false;
     this.sourceProblems.set(subject, { subject, reason, since: this.now().toISOString() });
-    this.publish();
+    return true;
   }
 
   /** A transcoded service's descriptor, now in force. */
@@ -174,15 +179,14 @@ export class MeshStore implements DescriptorSink, LoginSink {
         changed = true;
       }
     }
-    const problemChanged = this.secretsProblem?.reason !== problem;
-    if (problemChanged) this.secretsProblem = problem === undefined ? undefined : { subject: 'secrets', reason: problem, since: this.now().toISOString() };
+    const problemChanged = this.noteSourceProblem('secrets', problem);
     if (!changed && !problemChanged) return;
     if (changed) this.secrets = next;
     this.publish();
   }
 
   setLoginProvider(provider: LoginProvider): void {
-    const had = this.loginProviderProblems.delete(provider.issuer);
+    const had = this.noteSourceProblem(loginProviderSubject(provider.issuer), undefined);
     const old = this.loginProviders.get(provider.issuer);
     if (old && JSON.stringify({ ...old, fetchedAt: '' }) === JSON.stringify({ ...provider, fetchedAt: '' })) {
       if (had) this.publish();
@@ -193,13 +197,11 @@ export class MeshStore implements DescriptorSink, LoginSink {
   }
 
   refuseLoginProvider(issuer: string, reason: string): void {
-    if (this.loginProviderProblems.get(issuer)?.reason === reason) return;
-    this.loginProviderProblems.set(issuer, { subject: `login-provider/${issuer}`, reason, since: this.now().toISOString() });
-    this.publish();
+    this.setSourceProblem(loginProviderSubject(issuer), reason);
   }
 
   dropLoginProvider(issuer: string): void {
-    const had = this.loginProviderProblems.delete(issuer);
+    const had = this.noteSourceProblem(loginProviderSubject(issuer), undefined);
     if (!this.loginProviders.has(issuer) && !had) return;
     const next = new Map(this.loginProviders);
     next.delete(issuer);
@@ -248,8 +250,7 @@ export class MeshStore implements DescriptorSink, LoginSink {
       if (rec.service) services.set(name, rec.service);
       if (rec.problem) problems.push(rec.problem);
     }
-    problems.push(...this.entryProblems, ...this.descriptorProblems.values(), ...this.sourceProblems.values(), ...this.loginProviderProblems.values());
-    if (this.secretsProblem) problems.push(this.secretsProblem);
+    problems.push(...this.entryProblems, ...this.descriptorProblems.values(), ...this.sourceProblems.values());
     this.current = Object.freeze({
       revision: this.current.revision + 1,
       services,

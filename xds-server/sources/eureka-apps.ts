@@ -5,7 +5,7 @@
 // full. Pure functions: eureka-source.ts does the HTTP.
 import { z } from 'zod';
 import { describeIssues } from '../../shared/validate/zod.js';
-import { refused, valid, within, type Checked } from '../../shared/validate/result.js';
+import { describeRefusal, refused, valid, within, type Checked } from '../../shared/validate/result.js';
 import type { Instance } from '../model/mesh.js';
 import { meshServiceName, registryInstance } from './registry-instance.js';
 import type { RegistryLimits } from './registry-limits.js';
@@ -171,7 +171,7 @@ export function servicesOf(registry: ReadonlyMap<string, EurekaInstance>, limits
     for (const i of all.slice(0, limits.maxInstancesPerService)) {
       const r = eurekaInstanceOf(i);
       if (r.ok) instances.push(r.value);
-      else refused.push(`${r.field}: ${r.reason}`);
+      else refused.push(describeRefusal(r));
     }
     if (all.length > limits.maxInstancesPerService) refused.push(`${all.length} instances, past the limit of ${limits.maxInstancesPerService}; the rest are not read`);
     services.set(name, { instances, refusals: refused });

@@ -145,7 +145,6 @@ export class EurekaSource {
     for (const name of [...this.published.keys()]) {
       if (services.has(name)) continue;
       this.published.delete(name);
-      sink.refuse(name, []);
       sink.removeService(name);
     }
   }

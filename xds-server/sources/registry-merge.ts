@@ -15,7 +15,7 @@ import type { MeshStore } from '../model/mesh-store.js';
 export interface RegistrySink {
   /** What the registry holds of a service now (possibly nothing). */
   setInstances(service: string, instances: readonly Instance[]): void;
-  /** The service is no longer in the registry. */
+  /** The service is no longer in the registry (its refusals go with it). */
   removeService(service: string): void;
   /** Entries of a service the registry answered that were refused, with why ([] once none are). */
   refuse(service: string, reasons: readonly string[]): void;

@@ -54,7 +54,7 @@ type ZkError = Error | zookeeper.Exception;
 /** How soon an unreadable base path is read again. */
 const RETRY_MS = 1_000;
 const isNoNode = (err: ZkError): boolean => 'getCode' in err && err.getCode() === zookeeper.Exception.NO_NODE;
-const messageOf = (err: ZkError): string => ('getCode' in err ? err.toString() : messageOf(err));
+const messageOf = (err: ZkError): string => ('getCode' in err ? err.toString() : err.message);
 
 export class ZooKeeperSource {
   private client: zookeeper.Client | undefined;
@@ -269,10 +269,8 @@ export class ZooKeeperSource {
     for (const name of this.dirty) {
       const watch = gen.services.get(name);
       if (!watch) {
-        if (this.published.delete(name)) {
-          sink.refuse(name, []);
-          sink.removeService(name);
-        }
+        // Its refusals go with it (the merge clears them).
+        if (this.published.delete(name)) sink.removeService(name);
         continue;
       }
       // A service listed but with instance reads still out waits for them (its next change publishes it).

@@ -39,10 +39,10 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
       cluster: [
         ...g.clusters.map(cluster),
         ...(g.models?.routing ? [{ name: UNROUTED_CLUSTER, resource: unroutedCluster() }] : []),
-        ...g.loginClusters.map(loginClusterResource),
+        ...g.loginClusters.map((c) => loginClusterResource(c, cache)),
       ],
       endpoint: g.clusters.map((t) => endpointResource(t, cache)),
-      secret: g.secrets.map(secretResource),
+      secret: g.secrets.map((s) => secretResource(s, cache)),
       listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(at, filters, s.accessLog?.service) }],
       route: [{ name: GATEWAY_ROUTES, resource: gatewayRoutes(g, cache) }],
     },

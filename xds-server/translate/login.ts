@@ -8,6 +8,7 @@
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { secretResourceName } from '../resolve/login.js';
 import type { LoginCluster, PathLogin, ResolvedLogin, SecretValue } from '../resolve/resolved-mesh.js';
+import { TranslationCache } from './cache.js';
 import { ADS_SOURCE, type NamedResource } from './resource-set.js';
 
 export const LOGIN_FILTER_NAME = 'envoy.filters.http.oauth2';
@@ -96,8 +97,16 @@ export function loginUnavailableRoute(name: string, login: Extract<PathLogin, { 
 /** The system's trusted roots, where Debian and Ubuntu (Envoy's own images) keep them. */
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 
-/** The provider's token endpoint: DNS-resolved (or a literal address), TLS verified against the system's roots for https. */
-export function loginClusterResource(c: LoginCluster): NamedResource {
+/**
+ * The provider's token endpoint: DNS-resolved (or a literal address), TLS verified against the
+ * system's roots for https. The same JSON while the resolved cluster is the same object, so a
+ * rebuild does not encode it again.
+ */
+export function loginClusterResource(c: LoginCluster, cache: TranslationCache = new TranslationCache()): NamedResource {
+  return { name: c.name, resource: cache.of(c, 'login-cluster', () => loginCluster(c)) };
+}
+
+function loginCluster(c: LoginCluster): JsonObject {
   const literal = /^[0-9.]+$|:/.test(c.host);
   const resource: JsonObject = {
     name: c.name,
@@ -121,11 +130,15 @@ export function loginClusterResource(c: LoginCluster): NamedResource {
       },
     };
   }
-  return { name: c.name, resource };
+  return resource;
 }
 
-/** A secret as SDS serves it (encoded-resource.ts keeps the value out of every debug view). */
-export function secretResource(secret: SecretValue): NamedResource {
+/**
+ * A secret as SDS serves it (encoded-resource.ts keeps the value out of every debug view). The
+ * same JSON while the secret is the same object: the snapshot layer finds its encoding by the
+ * JSON's identity, since the redacted view kept beside it can never equal the JSON again.
+ */
+export function secretResource(secret: SecretValue, cache: TranslationCache = new TranslationCache()): NamedResource {
   const name = secretResourceName(secret.name);
-  return { name, resource: { name, generic_secret: { secret: { inline_string: secret.reveal() } } } };
+  return { name, resource: cache.of(secret, 'sds', () => ({ name, generic_secret: { secret: { inline_string: secret.reveal() } } })) };
 }
