@@ -145,3 +145,19 @@ export const HOST_MODEL_ATTRIBUTE = hostMetadataAttribute(HOST_MODEL_METADATA_KE
 export const HOST_DIALECT_METADATA_KEY = 'dialect';
 export const HOST_DIALECT_ATTRIBUTE = hostMetadataAttribute(HOST_DIALECT_METADATA_KEY);
 export const CLIENT_PATH_HEADER = 'x-meshgate-client-path';
+
+/**
+ * Direct calls: a model whose calls need nothing of the processor (resolve/models.ts decides
+ * which) is routed by Envoy itself — its json_to_metadata filter files the body's `model` and
+ * `stream` in this namespace, and a direct route per model matches them — so a plain JSON call
+ * costs no ext_proc round trip. The answer's usage is filed in LLM_METADATA_NAMESPACE the same way
+ * (prompt_tokens, completion_tokens, total_tokens), and the gateway's access log for such calls
+ * goes to the processor (its gRPC access-log service), which counts them in its metrics as it
+ * counts the calls it processes.
+ */
+export const DIRECT_METADATA_NAMESPACE = 'meshgate.llm.direct';
+export const DIRECT_KEYS = { model: 'model', stream: 'stream' } as const;
+/** The model API paths a direct call may take: those of OpenAI's dialect (every other needs translating). */
+export const DIRECT_PATHS = LLM_PATHS.filter((p) => !(p in CLIENT_DIALECT_OF_PATH));
+/** The access-log name of the direct calls' entries (the processor's access-log service reads only these). */
+export const DIRECT_LOG_NAME = 'meshgate-direct-calls';

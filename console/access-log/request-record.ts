@@ -2,6 +2,7 @@
 // (envoy.data.accesslog.v3.HTTPAccessLogEntry): who asked what, who answered, how it ended.
 // Every text is cut to a bound, so a flood of long paths cannot grow the window's memory.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
+import { durationMs, metadataOf, ms, num, type RawEntry } from '../../shared/access-log/entry.js';
 import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
 
 export interface RequestRecord {
@@ -28,34 +29,6 @@ export interface RequestRecord {
 const TEXT_MAX = 256;
 const cut = (s: unknown): string => (typeof s === 'string' ? (s.length > TEXT_MAX ? `${s.slice(0, TEXT_MAX)}…` : s) : '');
 
-interface RawValue {
-  string_value?: string;
-  number_value?: number;
-}
-interface RawStruct {
-  fields?: Record<string, RawValue>;
-}
-interface RawDuration {
-  seconds?: number | { toNumber(): number };
-  nanos?: number;
-}
-export interface RawEntry {
-  common_properties?: {
-    start_time?: RawDuration;
-    duration?: RawDuration;
-    time_to_last_downstream_tx_byte?: RawDuration;
-    upstream_remote_address?: { socket_address?: { address?: string; port_value?: number } };
-    upstream_cluster?: string;
-    response_flags?: Record<string, unknown>;
-    metadata?: { filter_metadata?: Record<string, RawStruct> };
-    route_name?: string;
-  };
-  request?: { request_method?: number | string; path?: string; original_path?: string; request_id?: string; request_headers_bytes?: unknown; request_body_bytes?: unknown };
-  response?: { response_code?: { value?: number }; response_code_details?: string; response_headers_bytes?: unknown; response_body_bytes?: unknown };
-}
-
-const num = (v: unknown): number => (typeof v === 'number' ? v : v && typeof (v as { toNumber?: () => number }).toNumber === 'function' ? (v as { toNumber(): number }).toNumber() : Number(v ?? 0) || 0);
-const ms = (d: RawDuration | undefined): number | undefined => (d ? num(d.seconds) * 1000 + (d.nanos ?? 0) / 1e6 : undefined);
 const METHODS = ['', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 
 export function requestRecord(e: RawEntry): RequestRecord {
@@ -65,9 +38,8 @@ export function requestRecord(e: RawEntry): RequestRecord {
     .filter(([, v]) => v === true || (v !== null && typeof v === 'object' && Object.keys(v).length > 0))
     .map(([k]) => k)
     .sort();
-  const meta = c.metadata?.filter_metadata ?? {};
-  const llm = meta[LLM_METADATA_NAMESPACE]?.fields ?? {};
-  const authz = meta[EXT_AUTHZ_METADATA_NAMESPACE]?.fields ?? {};
+  const llm = metadataOf(e, LLM_METADATA_NAMESPACE);
+  const authz = metadataOf(e, EXT_AUTHZ_METADATA_NAMESPACE);
   const address = c.upstream_remote_address?.socket_address;
   const method = typeof e.request?.request_method === 'number' ? (METHODS[e.request.request_method] ?? '') : cut(e.request?.request_method);
   return {
@@ -81,7 +53,7 @@ export function requestRecord(e: RawEntry): RequestRecord {
     service: cut(c.upstream_cluster),
     upstream: address?.address ? `${address.address}:${address.port_value ?? 0}` : '',
     route: cut(c.route_name),
-    durationMs: Math.round((ms(c.duration) ?? ms(c.time_to_last_downstream_tx_byte) ?? 0) * 10) / 10,
+    durationMs: Math.round(durationMs(e) * 10) / 10,
     bytesIn: num(e.request?.request_headers_bytes) + num(e.request?.request_body_bytes),
     bytesOut: num(e.response?.response_headers_bytes) + num(e.response?.response_body_bytes),
     ...(authz['tenant']?.string_value ? { tenant: cut(authz['tenant'].string_value) } : {}),

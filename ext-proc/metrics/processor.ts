@@ -19,6 +19,11 @@ export class ProcessorMetrics extends GenAiMetrics {
     labelNames: ['gen_ai_operation_name', 'status_class'],
     registers: [this.registry],
   });
+  readonly directCalls = new Counter({
+    name: 'meshgate_llm_direct_calls_total',
+    help: 'Model API calls Envoy routed by the body\'s model without the processor (read from the gateway\'s access log; counted in meshgate_llm_calls_total and the gen_ai metrics too)',
+    registers: [this.registry],
+  });
   readonly refusedRequests = new Counter({
     name: 'meshgate_llm_refused_requests_total',
     help: 'Requests the gateway answered itself before any service, by OpenAI error code (model_not_found, request_too_large, invalid_request)',

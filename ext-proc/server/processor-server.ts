@@ -1,15 +1,19 @@
 // The LLM processor's gRPC side: envoy.service.ext_proc.v3.ExternalProcessor/Process, one
 // bidirectional stream per HTTP call, each of Envoy's messages answered in order as it comes
-// (the work is synchronous, so a stream holds nothing but its Exchange), and grpc.health.v1.
+// (the work is synchronous, so a stream holds nothing but its Exchange); the gateway's access log
+// of the calls it routed without the processor (envoy.service.accesslog.v3), counted as the
+// processed ones are; and grpc.health.v1.
 import type { Logger } from 'pino';
 import { callGauges, peerErrorReporter } from '../../shared/grpc/h2-metrics.js';
 import type { BidiCall, BidiHandler } from '../../shared/grpc/bidi-call.js';
+import { ACCESS_LOG_SERVICE, serveAccessLogs } from '../../shared/access-log/receiver.js';
 import { GrpcServer } from '../../shared/grpc/server.js';
 import { GrpcStatus } from '../../shared/grpc/wire.js';
 import type { H2Limits } from '../../shared/h2/limits.js';
 import type { CallRecord } from '../engine/call-record.js';
+import { directCallRecord } from '../engine/direct-call.js';
 import { Exchange, type ExchangeSettings } from '../engine/exchange.js';
-import { MAX_MESSAGE_TIMEOUT_SECONDS, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
+import { DIRECT_LOG_NAME, MAX_MESSAGE_TIMEOUT_SECONDS, MODEL_TABLE_HEADER, UPSTREAM_STREAM_HEADER, UPSTREAM_STREAM_VALUE } from '../../shared/llm-gateway.js';
 import { UpstreamAttempt } from '../engine/upstream-attempt.js';
 import { ModelTables, type ModelTable } from '../engine/model-table.js';
 import type { RequestLogRecord } from '../log/request-log.js';
@@ -45,7 +49,7 @@ export class ProcessorServer {
     this.tables = new ModelTables(16, (t) => deps.onTable?.(t));
     this.waitLonger = encodeWaitLonger(Math.min(MAX_MESSAGE_TIMEOUT_MS, (deps.settings.queueMaxWaitMs ?? 0) + 1_000));
     this.grpc = new GrpcServer({
-      services: [EXTERNAL_PROCESSOR_SERVICE],
+      services: [EXTERNAL_PROCESSOR_SERVICE, ACCESS_LOG_SERVICE],
       onError: (err) => deps.log.error({ err }, 'Process failed'),
       onPeerError: peerErrorReporter(deps.log, deps.metrics.registry),
       limits: deps.limits,
@@ -72,6 +76,13 @@ export class ProcessorServer {
       };
       const waitLonger = (): void => call.send(this.waitLonger);
       return this.serve(call, new Exchange(table, settings, (record) => this.deps.onCall(record), (code) => metrics.refusedRequests.inc({ code }), deps.onLog, waitLonger), closed);
+    });
+    // The calls Envoy routed without the processor, from the gateway's access log of them.
+    serveAccessLogs(this.grpc, (entry, logName) => {
+      const record = logName === DIRECT_LOG_NAME ? directCallRecord(entry) : undefined;
+      if (!record) return;
+      deps.metrics.directCalls.inc();
+      deps.onCall(record);
     });
   }
 

@@ -63,7 +63,7 @@ describe('model catalog', () => {
       ),
     );
     const m = readerOf(mesh);
-    const routing = modelRouting(m, modelCatalog(m, new Set())!);
+    const routing = modelRouting(m, modelCatalog(m, new Set())!, false);
     assert.deepEqual(
       routing.models.map((r) => [r.id, r.services, r.timeoutMs, r.decidedBy.modelTimeout]),
       [
@@ -97,7 +97,7 @@ describe('model catalog', () => {
       );
     const routed = (mesh: ReturnType<typeof state>) => {
       const m = readerOf(mesh);
-      return modelRouting(m, modelCatalog(m, new Set())!).models.map((r) => [r.id, r.services, r.renamed]);
+      return modelRouting(m, modelCatalog(m, new Set())!, false).models.map((r) => [r.id, r.services, r.renamed]);
     };
     assert.deepEqual(routed(state('HEALTHY')), [['llama', ['a', 'provider'], { provider: 'meta-llama/Llama-3.1-8B' }]]);
     assert.deepEqual(routed(state('UNHEALTHY')), [['llama', ['a'], {}]], 'a provider with no healthy instance serves nothing');
@@ -108,7 +108,7 @@ describe('model catalog', () => {
     for (const [text, reason] of [
       ['Kind: model-route\nName: x\nServices: [a, {Service: a, Model: y}]', /Services: service a is listed twice/],
       ['Kind: model-route\nName: x\nServices: [{Service: a}]', /Services\[0\]: give Model, Dialect or both/],
-      ['Kind: model-route\nName: x', /give Targets \(an alias\), Services \(the order of a model's services\) or a Price/],
+      ['Kind: model-route\nName: x', /give Targets \(an alias\), or Services \(the order of a model's services\), RequestTimeoutMs, EndpointPicker or a Price/],
       ['Kind: model-route\nName: x\nTargets: [{Model: y}]\nServices: [a]', /not both/],
       ['Kind: model-route\nName: x\nTargets: [{Model: y}]\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}', /an alias has no price of its own/],
       ['Kind: model-route\nName: x\nPrice: {InputPerMillion: -1, OutputPerMillion: 2}', /Price/],

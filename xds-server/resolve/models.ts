@@ -60,6 +60,14 @@ export interface RoutedModel {
   readonly dialects: Readonly<Record<string, Dialect>>;
   /** The one its services all speak; undefined when they differ (each attempt is written in its service's, upstream). */
   readonly dialect: Dialect | undefined;
+  /**
+   * Its calls go straight to its cluster, routed by Envoy from the body, when they need nothing
+   * of the processor: the picker off, no other name for it, OpenAI's dialect throughout, no
+   * price, no budgets in force, no service of it logging its calls. (A call still goes through
+   * the processor when it streams, asks for the cache, or its policy logs it: the route decides
+   * that per call.) Derived, not a setting: each of those is decided in its own place.
+   */
+  readonly direct: boolean;
   readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer; readonly modelDialect: Layer };
 }
 
@@ -104,10 +112,11 @@ function newModelTarget(m: MeshReader, id: string, services: readonly string[], 
  * the others) and said; an alias left with none is absent, so it answers 404 like any unknown
  * model.
  */
-export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): ModelRouting {
+export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], budgeted: boolean): ModelRouting {
   const notes: string[] = [];
   const entries = m.modelRoutes();
   const served = new Set(catalog.map((c) => c.id));
+  const logged = [...new Set(catalog.flatMap((c) => c.services))].filter((s) => m.service(s)?.settings.requestLog).sort();
   const models = catalog.map((c): RoutedModel => {
     const e = entries.get(c.id);
     const first = (e?.Services ?? []).map(serviceOfModel).filter((s) => c.services.includes(s));
@@ -127,16 +136,19 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
     // policy and an override are two answers to one question): then the picker stays off.
     const hashes = target.policy.loadBalancer.policy === 'ring_hash' || target.policy.loadBalancer.policy === 'maglev';
     if (picker.value !== 'off' && hashes) notes.push(`model ${c.id}: its first service balances by hash (${target.policy.loadBalancer.policy}); the endpoint picker is off for it`);
+    const endpointPicker = picker.value !== 'off' && !hashes;
+    const dialect = uniform ? decided[0]!.value : undefined;
     return {
       id: c.id,
       services,
       timeoutMs: timeout.value,
       renamed,
       target,
-      endpointPicker: picker.value !== 'off' && !hashes,
+      endpointPicker,
       ...(e?.Price ? { price: [e.Price.InputPerMillion, e.Price.OutputPerMillion] as const } : {}),
       dialects,
-      dialect: uniform ? decided[0]!.value : undefined,
+      dialect,
+      direct: !endpointPicker && dialect === 'openai' && !Object.keys(renamed).length && !e?.Price && !budgeted && !services.some((s) => logged.includes(s)),
       decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: decided[0]!.from },
     };
   });
@@ -151,6 +163,5 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[]): M
     for (const t of e.Targets) if (!served.has(t.Model)) notes.push(`model-route ${e.Name}: target ${t.Model} has no healthy service; left out`);
     if (live.length) aliases.push({ name: e.Name, targets: live.map((t) => [t.Model, t.Weight] as const) });
   }
-  const logged = [...new Set(catalog.flatMap((c) => c.services))].filter((s) => m.service(s)?.settings.requestLog).sort();
   return { models, aliases, logged, notes };
 }

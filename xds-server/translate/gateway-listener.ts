@@ -1,5 +1,6 @@
 // The gateway's one HTTP listener: the edge, with its routes over RDS.
 import type { JsonObject } from '../../shared/proto/codec.js';
+import { directCallsLog } from './direct-calls.js';
 import { httpListener } from './http-listener.js';
 
 export const GATEWAY_LISTENER = 'gateway_http';
@@ -10,6 +11,16 @@ export interface ListenerAddress {
   readonly port: number;
 }
 
-export function gatewayListener(at: ListenerAddress, httpFilters: JsonObject[], accessLogService?: string): JsonObject {
-  return httpListener({ name: GATEWAY_LISTENER, ...at, statPrefix: 'gateway', routes: { rds: GATEWAY_ROUTES }, httpFilters, edge: true, ...(accessLogService ? { accessLogService } : {}) });
+/** `processor`: the LLM processor's cluster, which counts the direct model calls from their access log. */
+export function gatewayListener(at: ListenerAddress, httpFilters: JsonObject[], accessLogService?: string, processor?: string): JsonObject {
+  return httpListener({
+    name: GATEWAY_LISTENER,
+    ...at,
+    statPrefix: 'gateway',
+    routes: { rds: GATEWAY_ROUTES },
+    httpFilters,
+    edge: true,
+    ...(accessLogService ? { accessLogService } : {}),
+    ...(processor ? { moreAccessLogs: [directCallsLog(processor)] } : {}),
+  });
 }

@@ -43,7 +43,7 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
       ],
       endpoint: g.clusters.map((t) => endpointResource(t, cache)),
       secret: g.secrets.map((s) => secretResource(s, cache)),
-      listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(at, filters, s.accessLog?.service) }],
+      listener: [{ name: GATEWAY_LISTENER, resource: gatewayListener(at, filters, s.accessLog?.service, s.llm?.service) }],
       route: [{ name: GATEWAY_ROUTES, resource: gatewayRoutes(g, cache) }],
     },
     notes: g.notes,

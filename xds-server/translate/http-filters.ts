@@ -16,21 +16,26 @@
 //      drain time) and keep-alive callers would see the old chain meanwhile;
 //   4. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
 //   5. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   6. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
+//   6. json_to_metadata (when the LLM processor is set): off unless a model API route turns it on
+//      (some model takes direct calls, direct-calls.ts); it reads the body's model, so that Envoy
+//      routes a call that needs nothing of the processor itself, and the answer's usage;
+//   7. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model, then reads the answer chunk by
 //      chunk (its headers' facts as attributes); fails closed (503);
-//   7. the model limits (token budgets and request counts per model, when set, with the
+//   8. the model limits (token budgets and request counts per model, when set, with the
 //      rate-limit service): a second ratelimit filter, after the processor so that it sees the
 //      model route (and the model) it chose; it counts the call, checks the budgets before it
 //      and charges the tokens used when the answer is done;
-//   8. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
+//   9. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
 //      the gRPC-JSON transcoder, all off unless a transcoded service's route turns them on — CORS
 //      comes second, after header_mutation, so that a browser's preflight is answered before
 //      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
-//   9. the router.
+//  10. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
+  DIRECT_KEYS,
+  DIRECT_METADATA_NAMESPACE,
   HOST_DIALECT_ATTRIBUTE,
   HOST_MODEL_ATTRIBUTE,
   LLM_METADATA_NAMESPACE,
@@ -85,6 +90,44 @@ const BUFFER: JsonObject = {
 };
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
+
+export const JSON_TO_METADATA_FILTER = 'envoy.filters.http.json_to_metadata';
+
+const directKey = (key: string): JsonObject => ({ metadata_namespace: DIRECT_METADATA_NAMESPACE, key });
+const usage = (field: string): JsonObject => ({
+  selectors: [{ key: 'usage' }, { key: field }],
+  on_present: { metadata_namespace: LLM_METADATA_NAMESPACE, key: field, type: 'NUMBER', preserve_existing_metadata_value: true },
+});
+
+/** In the gateway chain, off unless a model API entry route turns it on (routeReadsModel). */
+export const JSON_TO_METADATA: JsonObject = {
+  name: JSON_TO_METADATA_FILTER,
+  disabled: true,
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata',
+    request_rules: {
+      rules: [
+        { selectors: [{ key: 'model' }], on_present: { ...directKey(DIRECT_KEYS.model), type: 'STRING' } },
+        // As the body has it (a bool, the route matches true): a stream is the processor's.
+        { selectors: [{ key: 'stream' }], on_present: { ...directKey(DIRECT_KEYS.stream), type: 'PROTOBUF_VALUE' } },
+      ],
+      allow_content_types: ['application/json'],
+      // OpenAI's clients always say application/json; a call without a type is the processor's to judge.
+      allow_empty_content_type: false,
+    },
+    response_rules: {
+      rules: ['prompt_tokens', 'completion_tokens', 'total_tokens'].map(usage),
+      allow_content_types: ['application/json'],
+    },
+  },
+};
+
+/** An entry route of the model API reads the body's model when some model takes direct calls. */
+export function routeReadsModel(): JsonObject {
+  // A FilterConfig whose config is present but empty turns a filter on with its chain settings.
+  return { [JSON_TO_METADATA_FILTER]: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false, config: { type_url: '' } } };
+}
+
 
 /** How either stage reaches the processor: its cluster, its time limits, and failing closed (503) when it cannot. */
 function processorConnection(o: { readonly service: string; readonly timeoutMs: number }, metadata: ReadonlyArray<{ key: string; value: string }> = []): JsonObject {
@@ -179,7 +222,7 @@ export function gatewayHttpFilters(
     BUFFER,
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
-    ...(llm ? [extProc(llm)] : []),
+    ...(llm ? [JSON_TO_METADATA, extProc(llm)] : []),
     ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
     ...TRANSCODING_CHAIN_FILTERS,
     ROUTER_FILTER,

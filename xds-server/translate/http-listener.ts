@@ -25,6 +25,8 @@ export interface HttpListenerOptions {
   readonly stripHostPort?: boolean;
   /** Also send the access log to this gRPC access-log service (its cluster). */
   readonly accessLogService?: string;
+  /** More access logs (the gateway's direct model calls, to the processor). */
+  readonly moreAccessLogs?: readonly JsonObject[];
 }
 
 export function httpListener(o: HttpListenerOptions): JsonObject {
@@ -53,7 +55,7 @@ export function httpListener(o: HttpListenerOptions): JsonObject {
   else hcm['route_config'] = o.routes.inline;
   hcm['http_filters'] = o.httpFilters;
   hcm['local_reply_config'] = jsonLocalReplies();
-  hcm['access_log'] = [...stdoutAccessLog(), ...(o.accessLogService ? [grpcAccessLog(o.accessLogService)] : [])];
+  hcm['access_log'] = [...stdoutAccessLog(), ...(o.accessLogService ? [grpcAccessLog(o.accessLogService)] : []), ...(o.moreAccessLogs ?? [])];
   return {
     name: o.name,
     address: { socket_address: { address: o.address, port_value: o.port } },

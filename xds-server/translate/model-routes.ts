@@ -8,6 +8,8 @@
 //     on 429, 5xx, a reset or a failed connection at the next priority — before any answer has
 //     started, as Envoy retries only then — with the service that answered in
 //     x-meshgate-service, and the token budgets it charges;
+//   - a model whose calls need nothing of the processor: direct routes before the entry routes
+//     (direct-calls.ts), where Envoy routes its plain calls by the body's model itself;
 //   - a model some service knows by another name, or whose services speak different dialects:
 //     that name and each service's dialect on its endpoints, and the processor's upstream stage
 //     on the model's cluster, which gives each attempt its body.
@@ -15,8 +17,9 @@ import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_M
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
+import { directRoutes } from './direct-calls.js';
 import { durationOf } from './duration.js';
-import { routeAuthz, routeBodyLimit, routeExtProc, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
+import { routeAuthz, routeBodyLimit, routeExtProc, routeReadsModel, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
 import { routeModelLimits, routeRateLimits, TOKEN_BUDGET_FILTER } from './rate-limits.js';
 
@@ -86,6 +89,9 @@ const BUDGETS_ON: JsonObject = {
   },
 };
 
+/** A model route's answer says which service answered (its instance's endpoint metadata). */
+const ANSWERED_BY: JsonObject = { header: { key: SERVICE_HEADER, value: `%UPSTREAM_METADATA(meshgate:${HOST_SERVICE_METADATA_KEY})%` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+
 /** The cluster a request the processor did not route goes to: no endpoints, so 503. */
 export const UNROUTED_CLUSTER = 'meshgate~unrouted';
 
@@ -101,31 +107,36 @@ export function modelApiFilters(p: ModelApiPath, routeName: string): JsonObject 
 export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRouting }): JsonObject[] {
   const limits: ModelLimits | undefined = api.limits;
   const table = modelTableText(api.routing, limits);
-  const perModel = api.routing.models.map((m) => {
+  const perModel: JsonObject[] = [];
+  const direct: JsonObject[] = [];
+  for (const m of api.routing.models) {
     const own = limits ? routeModelLimits(limits) : {};
-    return {
+    const route = { cluster: m.target.id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) };
+    perModel.push({
       name: `model:${m.id}`,
       // Any path: a service of another dialect is called on its own (Ollama's /api/chat); only the
       // processor sets the metadata, and it does so for model API calls alone.
       match: { prefix: '/', dynamic_metadata: [{ filter: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }], value: { string_match: { exact: m.id } } }] },
-      route: { cluster: m.target.id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) },
+      route,
       response_headers_to_add: [
-        { header: { key: SERVICE_HEADER, value: `%UPSTREAM_METADATA(meshgate:${HOST_SERVICE_METADATA_KEY})%` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        ANSWERED_BY,
         // The processor's cache verdict (a miss; absent when the cache was not asked, and then no header).
         { header: { key: CACHE_HEADER, value: `%DYNAMIC_METADATA(${LLM_METADATA_NAMESPACE}:${CACHE_METADATA_KEY})%` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
       ],
       ...(Object.keys(own).length ? { typed_per_filter_config: own } : {}),
-    };
-  });
+    });
+    direct.push(...directRoutes(m, route, [ANSWERED_BY], limits));
+  }
   // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
+  const readsModel = direct.length ? routeReadsModel() : {};
   const entries = api.entries.map((p) => {
     const name = `llm${p.path}`;
     return {
       name,
       match: { path: p.path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] },
       route: { cluster: UNROUTED_CLUSTER, timeout: '5s', ...(p.rateLimits.length ? { rate_limits: routeRateLimits(p.rateLimits) } : {}) },
-      typed_per_filter_config: { ...modelApiFilters(p, name), ...routeBodyLimit(api.maxRequestBytes), ...routeExtProc(table), ...(limits ? BUDGETS_ON : {}) },
+      typed_per_filter_config: { ...modelApiFilters(p, name), ...routeBodyLimit(api.maxRequestBytes), ...readsModel, ...routeExtProc(table), ...(limits ? BUDGETS_ON : {}) },
     };
   });
-  return [...perModel, ...entries];
+  return [...perModel, ...direct, ...entries];
 }

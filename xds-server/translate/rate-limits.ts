@@ -4,7 +4,8 @@ import { BUDGET_ENTRY, BUDGET_METADATA, LLM_METADATA_NAMESPACE, MODEL_METADATA_K
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelLimits, RateLimitDescriptor, RateLimitEntry, RatelimitSettings } from '../resolve/resolved-mesh.js';
 
-function action(e: RateLimitEntry): JsonObject {
+/** `modelNamespace`: where the call's model is filed (the processor's metadata, or a direct call's). */
+function action(e: RateLimitEntry, modelNamespace = LLM_METADATA_NAMESPACE): JsonObject {
   switch (e.kind) {
     case 'remote_address':
       return { remote_address: {} };
@@ -15,7 +16,7 @@ function action(e: RateLimitEntry): JsonObject {
     case 'generic':
       return { generic_key: { descriptor_value: e.value, descriptor_key: e.key } };
     case 'model':
-      return { metadata: { descriptor_key: 'model', metadata_key: { key: LLM_METADATA_NAMESPACE, path: [{ key: MODEL_METADATA_KEY }] }, source: 'DYNAMIC' } };
+      return { metadata: { descriptor_key: 'model', metadata_key: { key: modelNamespace, path: [{ key: MODEL_METADATA_KEY }] }, source: 'DYNAMIC' } };
     case 'auth':
       // What ext-authz established; absent (a public route) → no descriptor, so no limit.
       return {
@@ -29,7 +30,7 @@ function action(e: RateLimitEntry): JsonObject {
 }
 
 export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): JsonObject[] {
-  return descriptors.map((d) => ({ actions: d.entries.map(action) }));
+  return descriptors.map((d) => ({ actions: d.entries.map((e) => action(e)) }));
 }
 
 /** The budgets' filter: a second ratelimit filter, after the LLM processor, off unless a model route turns it on. */
@@ -49,8 +50,8 @@ const metadataNumber = (key: string): JsonObject => ({ format: `%DYNAMIC_METADAT
  */
 function budgetLimits(budgets: readonly RateLimitDescriptor[], reserve: string, charge: string): JsonObject[] {
   return budgets.flatMap((d) => [
-    { actions: [...d.entries.map(action), fromCall(BUDGET_ENTRY.reserve)], hits_addend: metadataNumber(reserve) },
-    { actions: [...d.entries.map(action), fromCall(BUDGET_ENTRY.settle)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
+    { actions: [...d.entries.map((e) => action(e)), fromCall(BUDGET_ENTRY.reserve)], hits_addend: metadataNumber(reserve) },
+    { actions: [...d.entries.map((e) => action(e)), fromCall(BUDGET_ENTRY.settle)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
   ]);
 }
 
@@ -58,10 +59,10 @@ function budgetLimits(budgets: readonly RateLimitDescriptor[], reserve: string, 
  * A model route's limits: its request-count descriptors count one a call; its token and cost
  * budgets reserve and settle (budgetLimits), so concurrent calls cannot spend past a budget.
  */
-export function routeModelLimits({ tokenBudgets, costBudgets, requestLimits }: ModelLimits): JsonObject {
+export function routeModelLimits({ tokenBudgets, costBudgets, requestLimits }: ModelLimits, modelNamespace = LLM_METADATA_NAMESPACE): JsonObject {
   const limits = [
     // Request counts: one a call, when the model is known.
-    ...requestLimits.map((d) => ({ actions: d.entries.map(action) })),
+    ...requestLimits.map((d) => ({ actions: d.entries.map((e) => action(e, modelNamespace)) })),
     ...budgetLimits(tokenBudgets, BUDGET_METADATA.reserveTokens, BUDGET_METADATA.chargeTokens),
     ...budgetLimits(costBudgets, BUDGET_METADATA.reserveCost, BUDGET_METADATA.chargeCost),
   ];

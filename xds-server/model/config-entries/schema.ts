@@ -270,7 +270,8 @@ export const modelRoute = z
   })
   .superRefine((r, ctx) => {
     if (r.Targets && r.Services) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias) or Services (the order of a model\'s services), not both' });
-    else if (!r.Targets && !r.Services && !r.Price) ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias), Services (the order of a model\'s services) or a Price' });
+    else if (!r.Targets && !r.Services && !r.Price && r.RequestTimeoutMs === undefined && r.EndpointPicker === undefined)
+      ctx.addIssue({ code: 'custom', path: ['Targets'], message: 'give Targets (an alias), or Services (the order of a model\'s services), RequestTimeoutMs, EndpointPicker or a Price' });
     if (r.Targets && r.Price) ctx.addIssue({ code: 'custom', path: ['Price'], message: 'an alias has no price of its own: its calls cost what the model they go to costs' });
     if (r.Targets?.some((t) => t.Model === r.Name)) ctx.addIssue({ code: 'custom', path: ['Targets'], message: `an alias cannot target itself (${r.Name})` });
     (r.Services ?? []).forEach((s, i) => {
