@@ -8,7 +8,8 @@
 //      the plug-ins' health and admin endpoints kept answering meanwhile;
 //   3. the model path's cost at 1 KB and 10 connections against the plain route (wrk, in turns):
 //      throughput, added p50/p99 unloaded (1 connection), the processor's calls per CPU-second,
-//      and Envoy's CPU per call on each.
+//      and Envoy's CPU per call on each — for a model through the processor and for a direct
+//      model (its picker off: Envoy routes its plain calls itself).
 // BENCH_BASELINE=<a built checkout of another commit> starts that commit's whole mesh beside this
 // one (its launcher, xds-server, plug-ins and bootstrap; the same upstreams and clients), and
 // every measurement runs on both in turns. BENCH_SECONDS shortens each run; BENCH_JSON names a
@@ -73,12 +74,17 @@ const ROUTES: readonly RouteKind[] = [
   { name: 'rate_limited', path: '/limited/v1/chat/completions', body: BODY_1K },
   { name: 'model', path: '/v1/chat/completions', body: BODY_1K },
   { name: 'model_stream', path: '/v1/chat/completions', body: STREAM_BODY },
+  // A model whose calls need nothing of the processor (its picker off): Envoy routes them itself.
+  { name: 'model_direct', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'bench-direct') },
   { name: 'transcoded', path: '/v1/inference/tokenize', body: TOKENIZE },
 ].filter((r) => !ONLY || ONLY.includes(r.name));
 
 // The cost table's routes: the same calls to upstreams without slots.
 const FAST_PLAIN: RouteKind = { name: 'plain (fast upstream)', path: '/fast/v1/chat/completions', body: BODY_1K };
 const FAST_MODEL: RouteKind = { name: 'model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-model') };
+const FAST_DIRECT: RouteKind = { name: 'direct model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-direct') };
+/** The direct models' entries: the picker off (Services too, so that a tree before direct calls reads the entry). */
+const DIRECT_MODELS = { 'bench-direct': 'chat-direct', 'fast-direct': 'fast-chat-direct' } as const;
 
 interface Tree {
   readonly label: string;
@@ -121,17 +127,20 @@ async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
   await add({ service: 'guarded', meta: { 'gateway-path': '/guarded/', 'auth-policy': 'keys' }, extraArgs: hot });
   await add({ service: 'limited', meta: { ...open, 'gateway-path': '/limited/', 'rate-limits': '/limited/=remote_address' }, extraArgs: hot });
   await add({ service: 'chat', meta: { ...open, models: 'bench-model', 'gateway-path': 'none' }, extraArgs: hot });
+  await add({ service: 'chat-direct', meta: { ...open, models: 'bench-direct', 'gateway-path': 'none' }, extraArgs: hot });
   // The cost table's upstreams answer as fast as node does (no slots): what is measured is the path.
   await add({ service: 'fast', meta: { ...open, 'gateway-path': '/fast/' } });
   await add({ service: 'fast-chat', meta: { ...open, models: 'fast-model', 'gateway-path': 'none' } });
+  await add({ service: 'fast-chat-direct', meta: { ...open, models: 'fast-direct', 'gateway-path': 'none' } });
   await add({ program: 'grpc-inference', service: 'inference', meta: { ...open, protocol: 'grpc', transcode: 'on' }, extraArgs: ['--api=v2'] });
   const kv = (key: string, text: string) => mesh.consul.api.kvPut(`meshgate/config/${key}`, text);
-  if (LIMITS_SET) for (const s of ['plain', 'guarded', 'limited', 'chat']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
+  if (LIMITS_SET) for (const s of ['plain', 'guarded', 'limited', 'chat', 'chat-direct']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
+  for (const [model, service] of Object.entries(DIRECT_MODELS)) await kv(model, `Kind: model-route\nName: ${model}\nServices: [${service}]\nEndpointPicker: "off"\n`);
   // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
   for (const s of ['plain', 'guarded', 'limited', 'fast']) {
     await kv(s, `Kind: service-router\nName: ${s}\nRoutes:\n  - Match: {HTTP: {PathPrefix: /${s}/}}\n    Destination: {PrefixRewrite: /}\n`);
   }
-  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL]) {
+  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL, FAST_DIRECT]) {
     await waitFor(`${label}: ${r.name} answers`, async () => (await send(mesh.gatewayUrl, r)).ok, { timeoutMs: 30_000, intervalMs: 250 });
   }
   const admins = [mesh.authz, mesh.ratelimit, mesh.llm].filter((c) => c !== undefined).map((c) => c.adminUrl);
@@ -335,27 +344,39 @@ function cost(t: Tree, label: string, processorPid: number, unloaded: boolean): 
   const run = (r: RouteKind, c: number) => wrkWithCpu(`${t.mesh.gatewayUrl}${r.path}`, {}, c, SECONDS, pids, wrkScript(r));
   const p10 = run(FAST_PLAIN, 10);
   const m10 = run(FAST_MODEL, 10);
+  const d10 = run(FAST_DIRECT, 10);
   const row: Record<string, number | string> = {
     tree: label,
     route: 'model_cost',
     plain_rps: Math.round(p10.rps),
     model_rps: Math.round(m10.rps),
     kept_pct: Math.round((m10.rps / p10.rps) * 100),
+    direct_rps: Math.round(d10.rps),
+    direct_kept_pct: Math.round((d10.rps / p10.rps) * 100),
     processor_calls_per_cpu_s: Math.round(1e6 / m10.cpu['ext-proc']!),
     envoy_cpu_us_plain: Math.round(p10.cpu['envoy']!),
     envoy_cpu_us_model: Math.round(m10.cpu['envoy']!),
+    envoy_cpu_us_direct: Math.round(d10.cpu['envoy']!),
+    processor_cpu_us_direct: Math.round(d10.cpu['ext-proc']!),
   };
   let latency = '';
   if (unloaded) {
     const p1 = run(FAST_PLAIN, 1);
     const m1 = run(FAST_MODEL, 1);
+    const d1 = run(FAST_DIRECT, 1);
     row['added_p50_ms'] = Number((m1.p50 - p1.p50).toFixed(3));
     row['added_p99_ms'] = Number((m1.p99 - p1.p99).toFixed(3));
-    latency = `; unloaded p50 ${fmt(p1.p50)} → ${fmt(m1.p50)} ms (added ${row['added_p50_ms']}), p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} ms (added ${row['added_p99_ms']})`;
+    row['direct_added_p50_ms'] = Number((d1.p50 - p1.p50).toFixed(3));
+    row['direct_added_p99_ms'] = Number((d1.p99 - p1.p99).toFixed(3));
+    latency =
+      `; unloaded p50 ${fmt(p1.p50)} → model ${fmt(m1.p50)} / direct ${fmt(d1.p50)} ms (added ${row['added_p50_ms']} / ${row['direct_added_p50_ms']}),` +
+      ` p99 ${fmt(p1.p99)} → ${fmt(m1.p99)} / ${fmt(d1.p99)} ms (added ${row['added_p99_ms']} / ${row['direct_added_p99_ms']})`;
   }
   costRows.push(row);
   line(
-    `  [${label}] plain ${row['plain_rps']}/s, model ${row['model_rps']}/s (kept ${row['kept_pct']}%)${latency}; processor ${row['processor_calls_per_cpu_s']} calls per CPU-second (µs per call: ${fmt(m10.cpu['ext-proc']!)}); Envoy µs CPU per call: plain ${row['envoy_cpu_us_plain']}, model ${row['envoy_cpu_us_model']}`,
+    `  [${label}] plain ${row['plain_rps']}/s, model ${row['model_rps']}/s (kept ${row['kept_pct']}%), direct model ${row['direct_rps']}/s (kept ${row['direct_kept_pct']}%)${latency};` +
+      ` processor ${row['processor_calls_per_cpu_s']} calls per CPU-second (µs per call: ${fmt(m10.cpu['ext-proc']!)}; per direct call, its access log: ${fmt(d10.cpu['ext-proc']!)});` +
+      ` Envoy µs CPU per call: plain ${row['envoy_cpu_us_plain']}, model ${row['envoy_cpu_us_model']}, direct ${row['envoy_cpu_us_direct']}`,
   );
 }
 

@@ -24,6 +24,11 @@ export class ProcessorMetrics extends GenAiMetrics {
     help: 'Model API calls Envoy routed by the body\'s model without the processor (read from the gateway\'s access log; counted in meshgate_llm_calls_total and the gen_ai metrics too)',
     registers: [this.registry],
   });
+  readonly accessLogIgnored = new Counter({
+    name: 'meshgate_llm_access_log_ignored_total',
+    help: 'Entries of the gateway\'s access log the processor was sent that were no direct call (Envoy\'s filter should send none)',
+    registers: [this.registry],
+  });
   readonly refusedRequests = new Counter({
     name: 'meshgate_llm_refused_requests_total',
     help: 'Requests the gateway answered itself before any service, by OpenAI error code (model_not_found, request_too_large, invalid_request)',

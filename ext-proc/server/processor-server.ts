@@ -80,7 +80,7 @@ export class ProcessorServer {
     // The calls Envoy routed without the processor, from the gateway's access log of them.
     serveAccessLogs(this.grpc, (entry, logName) => {
       const record = logName === DIRECT_LOG_NAME ? directCallRecord(entry) : undefined;
-      if (!record) return;
+      if (!record) return deps.metrics.accessLogIgnored.inc();
       deps.metrics.directCalls.inc();
       deps.onCall(record);
     });

@@ -110,6 +110,12 @@ describe('LLM gateway: direct calls, routed by Envoy without the processor', () 
     assert.equal(odd.status, 400);
   });
 
+  it('sends the processor the access log of direct calls only: none of the calls it processed or answered itself', async () => {
+    // Everything the tests before made, flushed (Envoy sends at least every second).
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(counter(await scrape(), 'meshgate_llm_access_log_ignored_total'), 0);
+  });
+
   it('counts a direct model’s calls against its request limit, as a processed call is counted', async () => {
     const ask = () => client.chat.completions.create({ model: 'limited-7b', messages: [{ role: 'user', content: 'x' }] });
     const before = await streams();

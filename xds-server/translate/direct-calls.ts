@@ -16,6 +16,7 @@
 //     service), which counts them in its metrics: the processor never saw them.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
+  ANSWER_METADATA_KEY,
   CACHE_HEADER,
   DIRECT_KEYS,
   DIRECT_LOG_NAME,
@@ -67,11 +68,19 @@ export function directRoutes(m: RoutedModel, route: JsonObject, responseHeaders:
   }));
 }
 
+/** An access-log filter: the request's dynamic metadata has the key (`present`) or has it not. */
+function metadataKey(namespace: string, key: string, present: boolean): JsonObject {
+  // Envoy's access-log metadata filter ignores a matcher's `invert`: "absent" is a value matcher
+  // no filed value meets (null), with match_if_key_not_found.
+  return { metadata_filter: { matcher: { filter: namespace, path: [{ key }], value: present ? { present_match: true } : { null_match: {} } }, match_if_key_not_found: !present } };
+}
+
 /**
  * The access log of direct calls, to the processor's access-log service: only calls whose body
- * named a model and that the processor did not see (it files requested_model on every call it
- * routes); the processor keeps those of the direct routes. Batched (a second, or 16 KiB), and
- * dropped by Envoy, never queued without bound, when the processor is slow or gone.
+ * named a model and that the processor neither routed (it files requested_model on every call
+ * it routes) nor answered itself (its own answers are marked); the processor keeps those of the
+ * direct routes. Batched (a second, or 16 KiB), and dropped by Envoy, never queued without
+ * bound, when the processor is slow or gone.
  */
 export function directCallsLog(processor: string): JsonObject {
   return {
@@ -79,8 +88,9 @@ export function directCallsLog(processor: string): JsonObject {
     filter: {
       and_filter: {
         filters: [
-          { metadata_filter: { matcher: { filter: DIRECT_METADATA_NAMESPACE, path: [{ key: DIRECT_KEYS.model }], value: { present_match: true } }, match_if_key_not_found: false } },
-          { metadata_filter: { matcher: { filter: LLM_METADATA_NAMESPACE, path: [{ key: 'requested_model' }], value: { present_match: true }, invert: true }, match_if_key_not_found: true } },
+          metadataKey(DIRECT_METADATA_NAMESPACE, DIRECT_KEYS.model, true),
+          metadataKey(LLM_METADATA_NAMESPACE, 'requested_model', false),
+          metadataKey(LLM_METADATA_NAMESPACE, ANSWER_METADATA_KEY, false),
         ],
       },
     },

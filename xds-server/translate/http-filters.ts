@@ -128,7 +128,6 @@ export function routeReadsModel(): JsonObject {
   return { [JSON_TO_METADATA_FILTER]: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false, config: { type_url: '' } } };
 }
 
-
 /** How either stage reaches the processor: its cluster, its time limits, and failing closed (503) when it cannot. */
 function processorConnection(o: { readonly service: string; readonly timeoutMs: number }, metadata: ReadonlyArray<{ key: string; value: string }> = []): JsonObject {
   return {
