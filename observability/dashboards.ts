@@ -122,7 +122,14 @@ export const DASHBOARDS: readonly Dashboard[] = [
           { expr: 'max(meshgate_ratelimit_backend_circuit_open)', legend: 'circuit open' },
         ],
       },
-      { title: 'LLM processor streams/s', unit: 'short', queries: [{ expr: 'sum(rate(meshgate_llm_streams_total[1m]))', legend: 'streams' }] },
+      {
+        title: 'LLM processor streams/s, and direct calls/s (routed by Envoy without it)',
+        unit: 'short',
+        queries: [
+          { expr: 'sum(rate(meshgate_llm_streams_total[1m]))', legend: 'streams' },
+          { expr: 'sum(rate(meshgate_llm_direct_calls_total[1m]))', legend: 'direct calls' },
+        ],
+      },
     ],
   },
 ];

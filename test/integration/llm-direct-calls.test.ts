@@ -59,15 +59,23 @@ describe('LLM gateway: direct calls, routed by Envoy without the processor', () 
     assert.equal(await streams(), before, 'the processor saw neither call');
   });
 
+  it('passes on a direct answer larger than Envoy’s buffer whole, as a processed one is (its usage then unread)', async () => {
+    // 20,000 vectors: about 2 MB of JSON, past the 1 MiB a filter may hold of a stream.
+    const input = Array.from({ length: 20_000 }, (_, i) => `w${i}`);
+    const e = await client.embeddings.create({ model: 'direct-7b', input });
+    assert.equal(e.data.length, input.length);
+    assert.equal(e.data[19_999]?.index, 19_999);
+  });
+
   it('counts direct calls in the processor’s metrics from the gateway’s access log: tokens by model, service and operation', async () => {
     const sum = (metrics: string, type: string): number =>
       Number(new RegExp(`^gen_ai_client_token_usage_sum\\{gen_ai_operation_name="chat",gen_ai_request_model="direct-7b",service="chat-a",tenant="",client_dialect="openai",service_dialect="openai",gen_ai_token_type="${type}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
-    // Envoy sends its access log in batches, at least every second: the last test's two calls first.
+    // Envoy sends its access log in batches, at least every second: the earlier tests' three calls first.
     const counted = (n: number) => waitFor(`${n} direct calls counted`, async () => (await directCalls()) === n, { timeoutMs: 10_000, intervalMs: 100 });
-    await counted(2);
+    await counted(3);
     const before = await scrape();
     for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'direct-7b', messages: [{ role: 'user', content: 'hello there' }] });
-    await counted(5);
+    await counted(6);
     const after = await scrape();
     assert.equal(sum(after, 'input') - sum(before, 'input'), 3 * 2);
     assert.equal(sum(after, 'output') - sum(before, 'output'), 3 * 4);

@@ -99,25 +99,64 @@ const usage = (field: string): JsonObject => ({
   on_present: { metadata_namespace: LLM_METADATA_NAMESPACE, key: field, type: 'NUMBER', preserve_existing_metadata_value: true },
 });
 
-/** In the gateway chain, off unless a model API entry route turns it on (routeReadsModel). */
+const JSON_TO_METADATA_CONFIG: JsonObject = {
+  '@type': 'type.googleapis.com/envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata',
+  request_rules: {
+    rules: [
+      { selectors: [{ key: 'model' }], on_present: { ...directKey(DIRECT_KEYS.model), type: 'STRING' } },
+      // As the body has it (a bool, the route matches true): a stream is the processor's.
+      { selectors: [{ key: 'stream' }], on_present: { ...directKey(DIRECT_KEYS.stream), type: 'PROTOBUF_VALUE' } },
+    ],
+    allow_content_types: ['application/json'],
+    // OpenAI's clients always say application/json; a call without a type is the processor's to judge.
+    allow_empty_content_type: false,
+  },
+  response_rules: {
+    rules: ['prompt_tokens', 'completion_tokens', 'total_tokens'].map(usage),
+    allow_content_types: ['application/json'],
+  },
+};
+
+/**
+ * Envoy holds an answer whole to read it, and answers 500 to one past the stream's buffer limit
+ * (1 MiB): an answer that says it is longer than this, or says no length, is passed on as it
+ * comes, unread (its usage unknown, as the processor leaves an answer past its bound).
+ */
+export const DIRECT_ANSWER_READ_MAX_BYTES = 999_999;
+
+/** A response header, as a matcher's input. */
+const responseHeader = (name: string): JsonObject => ({
+  name,
+  typed_config: { '@type': 'type.googleapis.com/envoy.type.matcher.v3.HttpResponseHeaderMatchInput', header_name: name },
+});
+
+/**
+ * In the gateway chain, off unless a model API entry route turns it on (routeReadsModel); wrapped
+ * so that it skips an answer it could not hold (DIRECT_ANSWER_READ_MAX_BYTES: seven digits or
+ * more of content-length, or none).
+ */
 export const JSON_TO_METADATA: JsonObject = {
   name: JSON_TO_METADATA_FILTER,
   disabled: true,
   typed_config: {
-    '@type': 'type.googleapis.com/envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata',
-    request_rules: {
-      rules: [
-        { selectors: [{ key: 'model' }], on_present: { ...directKey(DIRECT_KEYS.model), type: 'STRING' } },
-        // As the body has it (a bool, the route matches true): a stream is the processor's.
-        { selectors: [{ key: 'stream' }], on_present: { ...directKey(DIRECT_KEYS.stream), type: 'PROTOBUF_VALUE' } },
-      ],
-      allow_content_types: ['application/json'],
-      // OpenAI's clients always say application/json; a call without a type is the processor's to judge.
-      allow_empty_content_type: false,
-    },
-    response_rules: {
-      rules: ['prompt_tokens', 'completion_tokens', 'total_tokens'].map(usage),
-      allow_content_types: ['application/json'],
+    '@type': 'type.googleapis.com/envoy.extensions.common.matching.v3.ExtensionWithMatcher',
+    extension_config: { name: JSON_TO_METADATA_FILTER, typed_config: JSON_TO_METADATA_CONFIG },
+    xds_matcher: {
+      matcher_list: {
+        matchers: [
+          {
+            predicate: {
+              or_matcher: {
+                predicate: [
+                  { single_predicate: { input: responseHeader('content-length'), value_match: { safe_regex: { google_re2: {}, regex: `^[0-9]{${String(DIRECT_ANSWER_READ_MAX_BYTES).length + 1},}$` } } } },
+                  { not_matcher: { single_predicate: { input: responseHeader('content-length'), value_match: { safe_regex: { google_re2: {}, regex: '^[0-9]+$' } } } } },
+                ],
+              },
+            },
+            on_match: { action: { name: 'skip', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter' } } },
+          },
+        ],
+      },
     },
   },
 };
