@@ -1,9 +1,10 @@
 // Direct calls: a model whose calls need nothing of the LLM processor (RoutedModel.direct) is
 // routed by Envoy itself, so a plain JSON call costs no ext_proc round trip (four messages, about
 // 150 µs of Envoy's CPU and as much of the processor's: bench/RESULTS.md, issue 21).
-//   - Envoy's json_to_metadata filter (in the chain, http-filters.ts), on the model API's entry routes, reads the body's `model`
-//     and `stream` into DIRECT_METADATA_NAMESPACE and clears the route; it sits after ext_authz
-//     and the rate limits (they have seen the entry route) and before the processor;
+//   - Envoy's json_to_metadata filter (in the chain: http-filters.ts), on the model API's entry
+//     routes, reads the body's `model` and `stream` into DIRECT_METADATA_NAMESPACE and clears the
+//     route; it sits after ext_authz and the rate limits (they have seen the entry route) and
+//     before the processor;
 //   - a direct route per model and OpenAI path matches them — not a stream, the cache not asked
 //     for, the caller's policy not logging — and goes to the model's cluster as the processor's
 //     model route would (timeout, failover retries, the answering service), with the processor
@@ -43,8 +44,9 @@ const PROCESSOR_WANTED = {
 };
 
 /**
- * A direct model's routes, one per OpenAI path; `retries` and the answering service's header as
- * its model route has them. Before the entry routes, which a call they do not match goes on to.
+ * A direct model's routes, one per OpenAI path, with the route action (cluster, timeout, retries)
+ * and the answering service's header its model route has. They come before the entry routes,
+ * which take a call they do not match.
  */
 export function directRoutes(m: RoutedModel, route: JsonObject, responseHeaders: readonly JsonObject[], limits: ModelLimits | undefined): JsonObject[] {
   if (!m.direct) return [];
