@@ -104,6 +104,29 @@ describe('model catalog', () => {
     assert.deepEqual(routed(state('HEALTHY', 'UNHEALTHY')), [['llama', ['provider'], { provider: 'meta-llama/Llama-3.1-8B' }]], 'the model stays while the provider serves it');
   });
 
+  it('lets Envoy route a model’s calls directly only when nothing needs the processor', () => {
+    const mesh = meshOf(
+      [
+        service('a', [instance('a-1')], { models: ['plain', 'picked', 'priced', 'renamed'] }),
+        service('logging', [instance('l-1')], { models: ['logged'], requestLog: true }),
+        service('claude', [instance('c-1')], { models: ['claude'], modelDialect: 'anthropic' }),
+        service('provider', [instance('p-1')], {}),
+      ],
+      entries(
+        [
+          ...['plain', 'logged', 'claude'].map((n) => `Kind: model-route\nName: ${n}\nEndpointPicker: "off"`),
+          'Kind: model-route\nName: priced\nEndpointPicker: "off"\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}',
+          'Kind: model-route\nName: renamed\nEndpointPicker: "off"\nServices: [a, {Service: provider, Model: other-name}]',
+        ].join('\n---\n'),
+      ),
+    );
+    const m = readerOf(mesh);
+    const direct = (budgeted: boolean) => Object.fromEntries(modelRouting(m, modelCatalog(m, new Set())!, budgeted).models.map((r) => [r.id, r.direct]));
+    // The picker (on by default), a service that logs, another dialect, a price, another name: the processor's.
+    assert.deepEqual(direct(false), { claude: false, logged: false, picked: false, plain: true, priced: false, renamed: false });
+    assert.deepEqual(direct(true), { claude: false, logged: false, picked: false, plain: false, priced: false, renamed: false }, 'budgets in force: every call reserves');
+  });
+
   it('refuses a model-route that is neither an alias nor an order, or an alias of itself', () => {
     for (const [text, reason] of [
       ['Kind: model-route\nName: x\nServices: [a, {Service: a, Model: y}]', /Services: service a is listed twice/],
