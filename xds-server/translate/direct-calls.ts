@@ -1,10 +1,10 @@
 // Direct calls: a model whose calls need nothing of the LLM processor (RoutedModel.direct) is
 // routed by Envoy itself, so a plain JSON call costs no ext_proc round trip (four messages, about
 // 150 µs of Envoy's CPU and as much of the processor's: bench/RESULTS.md, issue 21).
-//   - Envoy's json_to_metadata filter (in the chain: http-filters.ts), on the model API's entry
-//     routes, reads the body's `model` and `stream` into DIRECT_METADATA_NAMESPACE and clears the
-//     route; it sits after ext_authz and the rate limits (they have seen the entry route) and
-//     before the processor;
+//   - Envoy's json_to_metadata filter (in the chain: http-filters.ts), on the entry routes of the
+//     OpenAI paths, reads the body's `model` and `stream` into DIRECT_METADATA_NAMESPACE and
+//     clears the route; it sits after ext_authz and the rate limits (they have seen the entry
+//     route) and before the processor;
 //   - a direct route per model and OpenAI path matches them — not a stream, the cache not asked
 //     for, the caller's policy not logging — and goes to the model's cluster as the processor's
 //     model route would (timeout, failover retries, the answering service), with the processor

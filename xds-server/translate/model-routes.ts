@@ -13,7 +13,7 @@
 //   - a model some service knows by another name, or whose services speak different dialects:
 //     that name and each service's dialect on its endpoints, and the processor's upstream stage
 //     on the model's cluster, which gives each attempt its body.
-import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
+import { CACHE_HEADER, CACHE_METADATA_KEY, DIRECT_PATHS, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
@@ -128,14 +128,15 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
     direct.push(...directRoutes(m, route, [ANSWERED_BY], limits));
   }
   // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
-  const readsModel = direct.length ? routeReadsModel() : {};
+  // Only where a direct route may follow: another dialect's path is the processor's anyway.
+  const readsModel = (path: string) => (direct.length && (DIRECT_PATHS as readonly string[]).includes(path) ? routeReadsModel() : {});
   const entries = api.entries.map((p) => {
     const name = `llm${p.path}`;
     return {
       name,
       match: { path: p.path, headers: [{ name: ':method', string_match: { exact: 'POST' } }] },
       route: { cluster: UNROUTED_CLUSTER, timeout: '5s', ...(p.rateLimits.length ? { rate_limits: routeRateLimits(p.rateLimits) } : {}) },
-      typed_per_filter_config: { ...modelApiFilters(p, name), ...routeBodyLimit(api.maxRequestBytes), ...readsModel, ...routeExtProc(table), ...(limits ? BUDGETS_ON : {}) },
+      typed_per_filter_config: { ...modelApiFilters(p, name), ...routeBodyLimit(api.maxRequestBytes), ...readsModel(p.path), ...routeExtProc(table), ...(limits ? BUDGETS_ON : {}) },
     };
   });
   return [...perModel, ...direct, ...entries];
