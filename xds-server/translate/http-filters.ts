@@ -99,6 +99,9 @@ const usage = (field: string): JsonObject => ({
   on_present: { metadata_namespace: LLM_METADATA_NAMESPACE, key: field, type: 'NUMBER', preserve_existing_metadata_value: true },
 });
 
+/** JSON, with parameters too (Envoy compares the whole header: "application/json; charset=utf-8" is what Express answers). */
+const JSON_TYPES: JsonObject = { allow_content_types: ['application/json'], allow_content_types_regex: { regex: '^application/json\\s*;.*$' } };
+
 const JSON_TO_METADATA_CONFIG: JsonObject = {
   '@type': 'type.googleapis.com/envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata',
   request_rules: {
@@ -107,13 +110,13 @@ const JSON_TO_METADATA_CONFIG: JsonObject = {
       // As the body has it (a bool, the route matches true): a stream is the processor's.
       { selectors: [{ key: 'stream' }], on_present: { ...directKey(DIRECT_KEYS.stream), type: 'PROTOBUF_VALUE' } },
     ],
-    allow_content_types: ['application/json'],
-    // OpenAI's clients always say application/json; a call without a type is the processor's to judge.
+    ...JSON_TYPES,
+    // A call without a type is the processor's to judge.
     allow_empty_content_type: false,
   },
   response_rules: {
     rules: ['prompt_tokens', 'completion_tokens', 'total_tokens'].map(usage),
-    allow_content_types: ['application/json'],
+    ...JSON_TYPES,
   },
 };
 
