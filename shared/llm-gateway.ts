@@ -22,6 +22,10 @@ export const ANSWER_METADATA_KEY = 'answer';
 export const OPENAI_ANSWER = 'openai';
 /** The key of the model a request goes to, in that namespace. */
 export const MODEL_METADATA_KEY = 'model';
+/** The model the caller named (an alias, say), filed by the processor with every call it routes. */
+export const REQUESTED_MODEL_METADATA_KEY = 'requested_model';
+/** An answer's usage in that namespace, under OpenAI's own names for its fields (the processor's and, for direct calls, Envoy's reading). */
+export const USAGE_METADATA_KEYS = { prompt: 'prompt_tokens', completion: 'completion_tokens', total: 'total_tokens' } as const;
 /** The cache's header: a request's `allow` lets a sampled call be reused; an answer's says `hit` or `miss`. */
 export const CACHE_HEADER = 'x-meshgate-cache';
 /** The processor's cache verdict in its metadata (LLM_METADATA_NAMESPACE), which a model route answers with in CACHE_HEADER: `miss` (a hit is the processor's own answer). */
@@ -159,5 +163,8 @@ export const DIRECT_METADATA_NAMESPACE = 'meshgate.llm.direct';
 export const DIRECT_KEYS = { model: 'model', stream: 'stream' } as const;
 /** The model API paths a direct call may take: those of OpenAI's dialect (every other needs translating). */
 export const DIRECT_PATHS = LLM_PATHS.filter((p) => !(p in CLIENT_DIALECT_OF_PATH));
+export const isDirectPath = (path: string): boolean => (DIRECT_PATHS as readonly string[]).includes(path);
+/** The direct routes' names: this, the model, the path. */
+export const DIRECT_ROUTE_PREFIX = 'direct:';
 /** The access-log name of the direct calls' entries (the processor's access-log service reads only these). */
 export const DIRECT_LOG_NAME = 'meshgate-direct-calls';

@@ -3,7 +3,7 @@
 // Every text is cut to a bound, so a flood of long paths cannot grow the window's memory.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { durationMs, metadataOf, ms, num, type RawEntry } from '../../shared/access-log/entry.js';
-import { LLM_METADATA_NAMESPACE } from '../../shared/llm-gateway.js';
+import { LLM_METADATA_NAMESPACE, USAGE_METADATA_KEYS } from '../../shared/llm-gateway.js';
 
 export interface RequestRecord {
   readonly at: string;
@@ -40,6 +40,7 @@ export function requestRecord(e: RawEntry): RequestRecord {
     .sort();
   const llm = metadataOf(e, LLM_METADATA_NAMESPACE);
   const authz = metadataOf(e, EXT_AUTHZ_METADATA_NAMESPACE);
+  const totalTokens = llm[USAGE_METADATA_KEYS.total]?.number_value;
   const address = c.upstream_remote_address?.socket_address;
   const method = typeof e.request?.request_method === 'number' ? (METHODS[e.request.request_method] ?? '') : cut(e.request?.request_method);
   return {
@@ -58,6 +59,6 @@ export function requestRecord(e: RawEntry): RequestRecord {
     bytesOut: num(e.response?.response_headers_bytes) + num(e.response?.response_body_bytes),
     ...(authz['tenant']?.string_value ? { tenant: cut(authz['tenant'].string_value) } : {}),
     ...(llm['model']?.string_value ? { model: cut(llm['model'].string_value) } : {}),
-    ...(llm['total_tokens']?.number_value !== undefined ? { totalTokens: llm['total_tokens'].number_value } : {}),
+    ...(totalTokens !== undefined ? { totalTokens } : {}),
   };
 }

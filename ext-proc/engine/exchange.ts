@@ -18,7 +18,7 @@
 //                      log (when the service logs), the cache (a whole 200 that may be reused).
 // No I/O of its own: a phase in, the encoded answer out (a promise only while a Redis cache is asked).
 import { randomBytes } from 'node:crypto';
-import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_PATH_HEADER, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, SERVICE_HEADER, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
+import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_PATH_HEADER, ENDPOINT_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY, PRIORITY_HEADER, REQUESTED_MODEL_METADATA_KEY, SERVICE_HEADER, USAGE_METADATA_KEYS, type ClientDialect, type Dialect, type LlmOperation } from '../../shared/llm-gateway.js';
 import { AnswerTranslator } from '../dialects/answer-translator.js';
 import { answerText, conversationText, type Usage as TokenUsage } from '../dialects/neutral.js';
 import { CLIENTS, SERVICES } from '../dialects/specs.js';
@@ -84,7 +84,7 @@ function routedAnswer(table: ModelTable, requested: string, model: string, body:
       metadata: {
         [LLM_METADATA_NAMESPACE]: {
           [MODEL_METADATA_KEY]: model,
-          requested_model: requested,
+          [REQUESTED_MODEL_METADATA_KEY]: requested,
           ...(cacheMiss ? { [CACHE_METADATA_KEY]: 'miss' } : {}),
           ...(endpoint ? { [ENDPOINT_METADATA_KEY]: endpoint } : {}),
           ...budget,
@@ -424,11 +424,11 @@ export class Exchange {
 
   /** The call is over: report it once; the metadata Envoy keeps of it. */
   private finish(usage: Usage | undefined, answer?: unknown, answered?: string): Record<string, Facts> {
-    const metadata: Facts = { model: this.model, requested_model: this.request?.model ?? '', service: this.service };
+    const metadata: Facts = { model: this.model, [REQUESTED_MODEL_METADATA_KEY]: this.request?.model ?? '', service: this.service };
     if (usage) {
-      metadata['prompt_tokens'] = usage.promptTokens;
-      metadata['completion_tokens'] = usage.completionTokens;
-      metadata['total_tokens'] = usage.totalTokens;
+      metadata[USAGE_METADATA_KEYS.prompt] = usage.promptTokens;
+      metadata[USAGE_METADATA_KEYS.completion] = usage.completionTokens;
+      metadata[USAGE_METADATA_KEYS.total] = usage.totalTokens;
     }
     // What the budgets settle at (when the call reserved), and what it cost (a priced model).
     const charged = chargeOf(usage, this.status, this.reserved, this.price);

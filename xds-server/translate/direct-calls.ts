@@ -23,8 +23,10 @@ import {
   DIRECT_LOG_NAME,
   DIRECT_METADATA_NAMESPACE,
   DIRECT_PATHS,
+  DIRECT_ROUTE_PREFIX,
   LLM_METADATA_NAMESPACE,
   MODEL_HEADER,
+  REQUESTED_MODEL_METADATA_KEY,
   SERVICE_HEADER,
 } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
@@ -43,16 +45,20 @@ const PROCESSOR_WANTED = {
   cache: { name: CACHE_HEADER, present_match: true, invert_match: true },
 };
 
+/** Every direct route's filter settings, the same for all (one per translation): the processor off, the model's request counts on. */
+export function directRouteFilters(limits: ModelLimits | undefined): JsonObject {
+  return { ...PROCESSOR_OFF, ...(limits ? routeModelLimits(limits, DIRECT_METADATA_NAMESPACE) : {}) };
+}
+
 /**
  * A direct model's routes, one per OpenAI path, with the route action (cluster, timeout, retries)
  * and the answering service's header its model route has. They come before the entry routes,
  * which take a call they do not match.
  */
-export function directRoutes(m: RoutedModel, route: JsonObject, responseHeaders: readonly JsonObject[], limits: ModelLimits | undefined): JsonObject[] {
+export function directRoutes(m: RoutedModel, route: JsonObject, responseHeaders: readonly JsonObject[], filters: JsonObject): JsonObject[] {
   if (!m.direct) return [];
-  const own = limits ? routeModelLimits(limits, DIRECT_METADATA_NAMESPACE) : {};
   return DIRECT_PATHS.map((path) => ({
-    name: `direct:${m.id}${path}`,
+    name: `${DIRECT_ROUTE_PREFIX}${m.id}${path}`,
     match: {
       path,
       headers: [{ name: ':method', string_match: { exact: 'POST' } }, PROCESSOR_WANTED.cache],
@@ -66,7 +72,7 @@ export function directRoutes(m: RoutedModel, route: JsonObject, responseHeaders:
     // The model for the service to see, as the processor says it (a caller's copy overwritten).
     request_headers_to_add: [{ header: { key: MODEL_HEADER, value: m.id }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
     response_headers_to_add: [...responseHeaders],
-    typed_per_filter_config: { ...PROCESSOR_OFF, ...own },
+    typed_per_filter_config: filters,
   }));
 }
 
@@ -91,7 +97,7 @@ export function directCallsLog(processor: string): JsonObject {
       and_filter: {
         filters: [
           metadataKey(DIRECT_METADATA_NAMESPACE, DIRECT_KEYS.model, true),
-          metadataKey(LLM_METADATA_NAMESPACE, 'requested_model', false),
+          metadataKey(LLM_METADATA_NAMESPACE, REQUESTED_MODEL_METADATA_KEY, false),
           metadataKey(LLM_METADATA_NAMESPACE, ANSWER_METADATA_KEY, false),
         ],
       },

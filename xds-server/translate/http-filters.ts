@@ -44,6 +44,7 @@ import {
   RESPONSE_ATTRIBUTES,
   UPSTREAM_STREAM_HEADER,
   UPSTREAM_STREAM_VALUE,
+  USAGE_METADATA_KEYS,
 } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { AuthzSettings, ChainRoute, LlmSettings, ModelLimits, RateLimitDescriptor, RatelimitSettings } from '../resolve/resolved-mesh.js';
@@ -115,7 +116,7 @@ const JSON_TO_METADATA_CONFIG: JsonObject = {
     allow_empty_content_type: false,
   },
   response_rules: {
-    rules: ['prompt_tokens', 'completion_tokens', 'total_tokens'].map(usage),
+    rules: Object.values(USAGE_METADATA_KEYS).map(usage),
     ...JSON_TYPES,
   },
 };
@@ -127,16 +128,10 @@ const JSON_TO_METADATA_CONFIG: JsonObject = {
  */
 export const DIRECT_ANSWER_READ_MAX_BYTES = 999_999;
 
-/** A response header, as a matcher's input. */
-const responseHeader = (name: string): JsonObject => ({
-  name,
-  typed_config: { '@type': 'type.googleapis.com/envoy.type.matcher.v3.HttpResponseHeaderMatchInput', header_name: name },
-});
-
 /**
  * In the gateway chain, off unless a model API entry route turns it on (routeReadsModel); wrapped
- * so that it skips an answer it could not hold (DIRECT_ANSWER_READ_MAX_BYTES: seven digits or
- * more of content-length, or none).
+ * so that it skips an answer it could not hold: one whose content-length is not a number of at
+ * most DIRECT_ANSWER_READ_MAX_BYTES's digits (longer, or none).
  */
 export const JSON_TO_METADATA: JsonObject = {
   name: JSON_TO_METADATA_FILTER,
@@ -149,11 +144,11 @@ export const JSON_TO_METADATA: JsonObject = {
         matchers: [
           {
             predicate: {
-              or_matcher: {
-                predicate: [
-                  { single_predicate: { input: responseHeader('content-length'), value_match: { safe_regex: { google_re2: {}, regex: `^[0-9]{${String(DIRECT_ANSWER_READ_MAX_BYTES).length + 1},}$` } } } },
-                  { not_matcher: { single_predicate: { input: responseHeader('content-length'), value_match: { safe_regex: { google_re2: {}, regex: '^[0-9]+$' } } } } },
-                ],
+              not_matcher: {
+                single_predicate: {
+                  input: { name: 'content-length', typed_config: { '@type': 'type.googleapis.com/envoy.type.matcher.v3.HttpResponseHeaderMatchInput', header_name: 'content-length' } },
+                  value_match: { safe_regex: { google_re2: {}, regex: `^[0-9]{1,${String(DIRECT_ANSWER_READ_MAX_BYTES).length}}$` } },
+                },
               },
             },
             on_match: { action: { name: 'skip', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter' } } },

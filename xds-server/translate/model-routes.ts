@@ -13,11 +13,11 @@
 //   - a model some service knows by another name, or whose services speak different dialects:
 //     that name and each service's dialect on its endpoints, and the processor's upstream stage
 //     on the model's cluster, which gives each attempt its body.
-import { CACHE_HEADER, CACHE_METADATA_KEY, DIRECT_PATHS, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, type ModelTableWire } from '../../shared/llm-gateway.js';
+import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, isDirectPath, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
-import { directRoutes } from './direct-calls.js';
+import { directRouteFilters, directRoutes } from './direct-calls.js';
 import { durationOf } from './duration.js';
 import { routeAuthz, routeBodyLimit, routeExtProc, routeReadsModel, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
@@ -109,8 +109,10 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
   const table = modelTableText(api.routing, limits);
   const perModel: JsonObject[] = [];
   const direct: JsonObject[] = [];
+  // The same for every model: written once.
+  const own = limits ? routeModelLimits(limits) : {};
+  const directFilters = directRouteFilters(limits);
   for (const m of api.routing.models) {
-    const own = limits ? routeModelLimits(limits) : {};
     const route = { cluster: m.target.id, timeout: durationOf(m.timeoutMs), retry_policy: retryAcrossServices(m) };
     perModel.push({
       name: `model:${m.id}`,
@@ -125,11 +127,11 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
       ],
       ...(Object.keys(own).length ? { typed_per_filter_config: own } : {}),
     });
-    direct.push(...directRoutes(m, route, [ANSWERED_BY], limits));
+    direct.push(...directRoutes(m, route, [ANSWERED_BY], directFilters));
   }
   // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
   // Only where a direct route may follow: another dialect's path is the processor's anyway.
-  const readsModel = (path: string) => (direct.length && (DIRECT_PATHS as readonly string[]).includes(path) ? routeReadsModel() : {});
+  const readsModel = (path: string) => (direct.length && isDirectPath(path) ? routeReadsModel() : {});
   const entries = api.entries.map((p) => {
     const name = `llm${p.path}`;
     return {
