@@ -87,6 +87,13 @@ export interface ModelTableWire {
   readonly dialects?: Readonly<Record<string, Dialect>>;
   /** Each service's dialect, for the models whose services speak different ones. */
   readonly mixed?: Readonly<Record<string, Readonly<Record<string, Dialect>>>>;
+  /**
+   * The most calls of each model the gateway admits at once: its cluster's bounds, in flight
+   * plus waiting. The processor refuses a call past it itself (503 upstream_overloaded, as
+   * Envoy would), before the router and without the answer's round trips (a call the endpoint
+   * picker places has the picker's queue instead).
+   */
+  readonly limits?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -168,3 +175,15 @@ export const isDirectPath = (path: string): boolean => (DIRECT_PATHS as readonly
 export const DIRECT_ROUTE_PREFIX = 'direct:';
 /** The access-log name of the direct calls' entries (the processor's access-log service reads only these). */
 export const DIRECT_LOG_NAME = 'meshgate-direct-calls';
+
+/**
+ * The headers the processor reads, and the only ones the gateway's ext_proc filters send it
+ * (forward_rules): every other header of a call would be encoded by Envoy and decoded by the
+ * processor for nothing (a browser's dozen cost the processor ten times what these do). The
+ * gateway's stage reads the call's path, its request id, what it asks of the cache and of its
+ * priority, and — when ext-authz's metadata is not there — the tenant among the identity headers
+ * (the gateway adds those); on an answer, its status and the service. The upstream stage reads
+ * the caller's path as the gateway's stage filed it.
+ */
+export const PROCESSOR_HEADERS = [':path', 'x-request-id', CACHE_HEADER, PRIORITY_HEADER, ':status', SERVICE_HEADER] as const;
+export const UPSTREAM_STAGE_HEADERS = [CLIENT_PATH_HEADER] as const;

@@ -96,6 +96,8 @@ export class ProcessorServer {
     let waiting: Buffer[] | undefined;
     const fail = (err: Error): void => {
       log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
+      // What the call holds (its place in a pool, its count in flight) is let go: the stream ends here.
+      handler.abandon?.();
       metrics.refusedStreams.inc({ reason: 'bad_message' });
       closed();
       call.end(GrpcStatus.INVALID_ARGUMENT, err.message);

@@ -41,7 +41,9 @@ import {
   LLM_METADATA_NAMESPACE,
   MAX_MESSAGE_TIMEOUT_SECONDS,
   MODEL_TABLE_HEADER,
+  PROCESSOR_HEADERS,
   RESPONSE_ATTRIBUTES,
+  UPSTREAM_STAGE_HEADERS,
   UPSTREAM_STREAM_HEADER,
   UPSTREAM_STREAM_VALUE,
   USAGE_METADATA_KEYS,
@@ -195,13 +197,17 @@ const PROCESSING: JsonObject = {
   response_trailer_mode: 'SKIP',
 };
 
-function extProc(llm: LlmSettings): JsonObject {
+/** Only these headers of a call go to the processor (Envoy's matcher takes pseudo-headers by name too). */
+const forwardOnly = (names: readonly string[]): JsonObject => ({ allowed_headers: { patterns: [...new Set(names)].map((exact) => ({ exact })) } });
+
+function extProc(llm: LlmSettings, identityHeaders: readonly string[]): JsonObject {
   return {
     name: EXT_PROC_FILTER,
     disabled: true,
     typed_config: {
       ...processorConnection(llm),
       processing_mode: PROCESSING,
+      forward_rules: forwardOnly([...PROCESSOR_HEADERS, ...identityHeaders]),
       response_attributes: Object.values(RESPONSE_ATTRIBUTES),
       // ext-authz's answer (tenant, policy, request_log) goes to the processor; its own facts come back.
       metadata_options: { forwarding_namespaces: { untyped: [EXT_AUTHZ_METADATA_NAMESPACE] }, receiving_namespaces: { untyped: [LLM_METADATA_NAMESPACE] } },
@@ -234,6 +240,7 @@ export function upstreamExtProc(o: UpstreamStageOptions): JsonObject {
         response_trailer_mode: 'SKIP',
       },
       request_attributes: [HOST_MODEL_ATTRIBUTE, HOST_DIALECT_ATTRIBUTE],
+      forward_rules: forwardOnly(UPSTREAM_STAGE_HEADERS),
     },
   };
 }
@@ -258,7 +265,7 @@ export function gatewayHttpFilters(
     BUFFER,
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
-    ...(llm ? [JSON_TO_METADATA, extProc(llm)] : []),
+    ...(llm ? [JSON_TO_METADATA, extProc(llm, identityHeaders)] : []),
     ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
     ...TRANSCODING_CHAIN_FILTERS,
     ROUTER_FILTER,
