@@ -11,7 +11,6 @@ import { configOrUsage, runService } from '../shared/service-main.js';
 import { processorAdminApp } from './admin.js';
 import { Redis } from 'ioredis';
 import { MemoryStore, RedisStore, type CacheStore } from './cache/store.js';
-import { ModelAdmission } from './engine/model-admission.js';
 import { parseConfig, USAGE, type ProcessorConfig } from './config.js';
 import { RequestLog } from './log/request-log.js';
 import { ProcessorMetrics } from './metrics/processor.js';
@@ -47,11 +46,8 @@ runService('ext-proc', log, async () => {
         log.warn({ err: message, xds: config.picker!.xds }, 'the endpoint picker lost its ADS stream (reconnecting; the last pools are kept)');
       })
     : undefined;
-  const admission = new ModelAdmission();
-  metrics.watchAdmission(admission);
   const server = new ProcessorServer({
     settings: {
-      admission,
       maxRequestBytes: config.maxRequestBytes,
       maxResponseBytes: config.maxResponseBytes,
       tenantHeader: config.tenantHeader,

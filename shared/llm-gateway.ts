@@ -87,13 +87,6 @@ export interface ModelTableWire {
   readonly dialects?: Readonly<Record<string, Dialect>>;
   /** Each service's dialect, for the models whose services speak different ones. */
   readonly mixed?: Readonly<Record<string, Readonly<Record<string, Dialect>>>>;
-  /**
-   * The most calls of each model the gateway admits at once: its cluster's bounds, in flight
-   * plus waiting. The processor refuses a call past it itself (503 upstream_overloaded, as
-   * Envoy would), before the router and without the answer's round trips (a call the endpoint
-   * picker places has the picker's queue instead).
-   */
-  readonly limits?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -33,7 +33,6 @@ import type { Caller, EndpointPicker, Placement } from '../picker/endpoint-picke
 import { isPriority, lowerOf, type Priority } from '../picker/fair-queue.js';
 import { chargeOf, reservationOf, type Price, type Reservation } from './budget.js';
 import type { CallRecord } from './call-record.js';
-import type { ModelAdmission } from './model-admission.js';
 import type { ModelTable } from './model-table.js';
 
 
@@ -51,13 +50,11 @@ export interface ExchangeSettings {
   readonly picker?: Picker;
   /** The longest a call waits in its pool's queue (the picker's bound). */
   readonly queueMaxWaitMs?: number;
-  /** Calls in flight by model, against the table's limits: past them a call is refused here. */
-  readonly admission?: ModelAdmission;
 }
 
 export type Picker = Pick<EndpointPicker, 'place' | 'done'>;
 
-/** A call refused because its model pool is saturated, or its model's calls are at the gateway's bound: try again in this many seconds (as Envoy's own refusals say). */
+/** A call refused because its model pool is saturated: try again in this many seconds. */
 const POOL_RETRY_AFTER_SECONDS = 1;
 
 let cacheMiss: Buffer | undefined;
@@ -133,8 +130,6 @@ export class Exchange {
   private finished = false;
   /** The endpoint the picker placed this call on, released when it ends. */
   private placedOn: string | undefined;
-  /** The model this call is counted in flight for (ModelAdmission), until it ends. */
-  private admittedAs: string | undefined;
   /** Takes the call out of its pool's queue while it waits there. */
   private unqueue: (() => void) | undefined;
   /** The model's price, when it has one. */
@@ -223,22 +218,10 @@ export class Exchange {
     this.release();
   }
 
-  /** The instance the picker placed the call on has it no more; nor is it in flight for its model. */
+  /** The instance the picker placed the call on has it no more. */
   private release(): void {
     if (this.placedOn) this.s.picker!.done(this.placedOn);
     this.placedOn = undefined;
-    if (this.admittedAs !== undefined) this.s.admission!.leave(this.admittedAs);
-    this.admittedAs = undefined;
-  }
-
-  /** Counted in flight for its model, unless its model's calls are at the gateway's bound. */
-  private admit(): boolean {
-    const limit = this.table.limits.get(this.model);
-    const admission = this.s.admission;
-    if (limit === undefined || !admission) return true;
-    if (!admission.enter(this.model, limit)) return false;
-    this.admittedAs = this.model;
-    return true;
   }
 
   /** Envoy ended the stream: a call whose answer had no body (so no chunk came) is reported now. */
@@ -270,8 +253,6 @@ export class Exchange {
       const answer = (p: Placement | undefined): Buffer => {
         this.unqueue = undefined;
         if (p?.kind === 'refused') return this.refusePool(p.why);
-        // A call the picker placed had its pool's queue; any other is held to its model's bound.
-        if (p?.kind !== 'placed' && !this.admit()) return this.refuseOverloaded();
         this.placedOn = p?.kind === 'placed' ? p.address : undefined;
         return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn, budget, this.dialect);
       };
@@ -363,15 +344,6 @@ export class Exchange {
           : `every instance serving \`${this.model}\` is saturated and its queue is full; try again later`;
     const body = { error: { message, type: 'rate_limit_error', param: null, code } };
     return encodeImmediate(429, errorInDialect(this.client, 429, body), [['retry-after', String(POOL_RETRY_AFTER_SECONDS)]], `meshgate_llm_${code}`);
-  }
-
-  /** Past the model's bound at the gateway: what Envoy's router would answer, sooner (the gateway's code, Retry-After). */
-  private refuseOverloaded(): Buffer {
-    this.finished = true;
-    const code = 'upstream_overloaded';
-    this.onRefused(code);
-    const body = { error: { message: `\`${this.model}\` has as many calls in flight as the gateway admits: try again after the time in Retry-After`, type: 'server_error', param: null, code } };
-    return encodeImmediate(503, errorInDialect(this.client, 503, body), [['retry-after', String(POOL_RETRY_AFTER_SECONDS)]], `meshgate_llm_${code}`);
   }
 
   private refuse(error: OpenAiError): Buffer {

@@ -15,7 +15,6 @@ const tableSchema = z.strictObject({
   budgets: z.strictObject({ defaultMaxTokens: z.number().int().nonnegative() }).optional(),
   dialects: z.record(z.string(), z.enum(DIALECTS)).default({}),
   mixed: z.record(z.string(), z.record(z.string(), z.enum(DIALECTS))).default({}),
-  limits: z.record(z.string(), z.number().int().positive()).default({}),
 });
 
 export interface ModelTable {
@@ -36,8 +35,6 @@ export interface ModelTable {
   readonly dialects: ReadonlyMap<string, Dialect>;
   /** Each service's dialect, for models whose services speak different ones (each attempt is written upstream). */
   readonly mixed: ReadonlyMap<string, ReadonlyMap<string, Dialect>>;
-  /** The most calls of each model the gateway admits at once (in flight plus waiting at its cluster). */
-  readonly limits: ReadonlyMap<string, number>;
 }
 
 class ParsedTable implements ModelTable {
@@ -48,7 +45,6 @@ class ParsedTable implements ModelTable {
   readonly budgets: { readonly defaultMaxTokens: number } | undefined;
   readonly dialects: ReadonlyMap<string, Dialect>;
   readonly mixed: ReadonlyMap<string, ReadonlyMap<string, Dialect>>;
-  readonly limits: ReadonlyMap<string, number>;
   private readonly aliases: ReadonlyMap<string, { readonly models: readonly string[]; readonly cumulative: readonly number[]; readonly total: number }>;
 
   constructor(t: z.infer<typeof tableSchema>) {
@@ -67,7 +63,6 @@ class ParsedTable implements ModelTable {
     this.budgets = t.budgets;
     this.dialects = new Map(Object.entries(t.dialects));
     this.mixed = new Map(Object.entries(t.mixed).map(([model, services]) => [model, new Map(Object.entries(services))]));
-    this.limits = new Map(Object.entries(t.limits));
   }
 
   get aliasCount(): number {
@@ -83,7 +78,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {}, dialects: {}, mixed: {}, limits: {} });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {}, dialects: {}, mixed: {} });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {

@@ -2,7 +2,6 @@
 // streams Envoy opened, streams ended without processing and why, calls by operation and
 // outcome. Every label's values are fixed here (reasons, operations, HTTP status classes).
 import { Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
-import type { ModelAdmission } from '../engine/model-admission.js';
 import type { EndpointPicker, PickerStats } from '../picker/endpoint-picker.js';
 import { GenAiMetrics } from './genai.js';
 
@@ -32,7 +31,7 @@ export class ProcessorMetrics extends GenAiMetrics {
   });
   readonly refusedRequests = new Counter({
     name: 'meshgate_llm_refused_requests_total',
-    help: 'Requests the gateway answered itself before any service, by OpenAI error code (model_not_found, request_too_large, invalid_request; upstream_overloaded: past the model\'s bound of calls in flight)',
+    help: 'Requests the gateway answered itself before any service, by OpenAI error code (model_not_found, request_too_large, invalid_request)',
     labelNames: ['code'],
     registers: [this.registry],
   });
@@ -76,20 +75,6 @@ export class ProcessorMetrics extends GenAiMetrics {
   });
   readonly pickerErrors = new Counter({ name: 'meshgate_llm_picker_xds_errors_total', help: "The picker's ADS stream to the xds-server failed (it reconnects; the last view is kept)", registers: [this.registry] });
   readonly cacheErrors = new Counter({ name: 'meshgate_llm_cache_errors_total', help: 'Response cache operations on Redis that failed (each a miss)', registers: [this.registry] });
-
-  /** Calls in flight by model against the gateway's bounds (a model's label only once it has had a call). */
-  watchAdmission(admission: ModelAdmission): void {
-    new Gauge({
-      name: 'meshgate_llm_calls_in_flight',
-      help: 'Model API calls in flight through this processor, by model (those it counts against the model\'s bound at the gateway: every call the endpoint picker does not place)',
-      labelNames: ['model'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [model, n] of admission.counts()) this.set({ model }, n);
-      },
-    });
-  }
 
   private waitingNow: () => ReturnType<EndpointPicker['waiting']> = () => [];
 

@@ -96,7 +96,7 @@ export class ProcessorServer {
     let waiting: Buffer[] | undefined;
     const fail = (err: Error): void => {
       log.warn({ err }, 'an ext_proc message could not be handled; ending the stream');
-      // What the call holds (its place in a pool, its count in flight) is let go: the stream ends here.
+      // What the call holds (its place on an instance, its place in a pool's queue) is let go: the stream ends here.
       handler.abandon?.();
       metrics.refusedStreams.inc({ reason: 'bad_message' });
       closed();

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { CallRecord } from '../../ext-proc/engine/call-record.js';
 import { Exchange } from '../../ext-proc/engine/exchange.js';
-import { ModelAdmission } from '../../ext-proc/engine/model-admission.js';
 import { parseModelTable, ModelTables } from '../../ext-proc/engine/model-table.js';
 import { decodePhase, EXT_PROC_PROTO, type Phase } from '../../ext-proc/server/codec.js';
 import { decodeMessage, encodeMessage, type JsonObject } from '../../shared/proto/codec.js';
@@ -139,39 +138,6 @@ describe('LLM processor: one call, phase by phase', () => {
       if (code) assert.equal(sent.error.code, code);
       assert.deepEqual(metadataOf(a), { answer: 'openai' });
     }
-  });
-
-  it('refuses a call past its model’s bound at the gateway itself (503 upstream_overloaded, Retry-After), and admits again once a call ends', () => {
-    const table = parseModelTable(JSON.stringify({ models: ['llama', 'qwen'], aliases: { 'chat-default': [['llama', 1]] }, limits: { llama: 2 } }));
-    const admission = new ModelAdmission();
-    const refused: string[] = [];
-    const open = (): Exchange => {
-      const x = new Exchange(table, { ...SETTINGS, admission }, () => undefined, (code) => refused.push(code));
-      x.handle({ kind: 'request_headers', headers: headers({ ':path': '/v1/chat/completions' }), endOfStream: false });
-      return x;
-    };
-    const chat = (model: string) => body(`{"model":"${model}","messages":[]}`);
-    const first = open();
-    assert.equal(common(answer(first.handle(chat('llama'))), 'request_body').clear_route_cache, true);
-    const second = open();
-    second.handle(chat('chat-default'));
-    assert.equal(admission.counts().get('llama'), 2, 'an alias counts for its model');
-    const third = answer(open().handle(chat('llama')));
-    const immediate = third['immediate_response'] as { status: { code: string }; body: string; headers: { set_headers: Array<{ header: { key: string; raw_value: string } }> } };
-    assert.equal(immediate.status.code, 'ServiceUnavailable');
-    assert.equal((JSON.parse(Buffer.from(immediate.body, 'base64').toString()) as { error: { code: string } }).error.code, 'upstream_overloaded');
-    const retryAfter = immediate.headers.set_headers.find((h) => h.header.key === 'retry-after');
-    assert.equal(Buffer.from(retryAfter!.header.raw_value, 'base64').toString(), '1');
-    assert.deepEqual(refused, ['upstream_overloaded']);
-    // Another model has its own count (and no bound here).
-    assert.equal(common(answer(open().handle(chat('qwen'))), 'request_body').clear_route_cache, true);
-    // A call that ends, and one whose stream is cancelled, leave; each once.
-    first.handle({ kind: 'response_body', body: Buffer.from('{}'), endOfStream: true, facts: { status: 200, service: 'svc' } });
-    first.end();
-    second.abandon();
-    second.abandon();
-    assert.equal(admission.counts().get('llama'), undefined);
-    assert.equal(common(answer(open().handle(chat('llama'))), 'request_body').clear_route_cache, true);
   });
 
   it('decodes Envoy’s messages, raw header values included', () => {

@@ -15,7 +15,6 @@
 //     on the model's cluster, which gives each attempt its body.
 import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, isDirectPath, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { CircuitBreakers } from '../resolve/policy-types.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
 import { directRouteFilters, directRoutes } from './direct-calls.js';
@@ -62,17 +61,8 @@ export function modelTableText(routing: ModelRouting, limits: ModelLimits | unde
     ...(limits?.tokenBudgets.length || limits?.costBudgets.length ? { budgets: { defaultMaxTokens: limits.budgetDefaultMaxTokens } } : {}),
     ...(dialects.length ? { dialects: Object.fromEntries(dialects.map((m) => [m.id, m.dialect!])) } : {}),
     ...(mixed.length ? { mixed: Object.fromEntries(mixed.map((m) => [m.id, m.dialects])) } : {}),
-    ...(routing.models.length ? { limits: Object.fromEntries(routing.models.map((m) => [m.id, admittedAtOnce(m.target.policy.circuitBreakers)])) } : {}),
   };
   return JSON.stringify(wire);
-}
-
-/** Envoy's own bounds of a cluster where its circuit breakers say none. */
-const ENVOY_DEFAULT_BOUND = 1_024;
-
-/** The calls a model's cluster admits at once: in flight, plus waiting for a connection (past both, Envoy refuses). */
-function admittedAtOnce(c: CircuitBreakers): number {
-  return (c.maxRequests ?? ENVOY_DEFAULT_BOUND) + (c.maxPendingRequests ?? ENVOY_DEFAULT_BOUND);
 }
 
 function retryAcrossServices(m: RoutedModel): JsonObject {
