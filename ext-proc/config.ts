@@ -41,7 +41,7 @@ export const USAGE = `ext-proc: the LLM processor on Envoy's external processing
   --advertise ADDR           address to register (else the listen host)
   --max-request-bytes N      the largest request body read for its model [${DEFAULT_MAX_REQUEST_BYTES}]
   --max-response-bytes N     a JSON answer larger than this is passed on without its usage read [${DEFAULT_MAX_RESPONSE_BYTES}]
-  --tenant-header NAME       the header ext-authz puts the tenant in [${DEFAULT_IDENTITY_HEADERS.tenant}]
+  --tenant-header NAME       the header ext-authz puts the tenant in (one of the gateway's identity headers: the gateway sends the processor only those of a call's headers) [${DEFAULT_IDENTITY_HEADERS.tenant}]
   --request-log-file PATH    the request log (services with meta request-log=on, policies with
                              request_log: true) [stdout]
   --request-log-max-bytes N  of the prompt, and of the completion, in each line [16384]
