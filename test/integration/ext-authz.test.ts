@@ -172,6 +172,30 @@ describe('ext-authz in front of the gateway', () => {
     await waitFor('team-a allowed again', async () => (await v1({ 'x-api-key': TEAM_A_KEY })).status === 200, { timeoutMs: 2_000, intervalMs: 25 });
   });
 
+  it('sends ext-authz only the headers its policies read, and a key header a policy change adds within seconds', async () => {
+    const allowed = async (): Promise<string[] | undefined> => {
+      const dump = (await mesh.envoy.admin.configDump(false)) as unknown;
+      const found = JSON.stringify(dump).match(/"name":"envoy\.filters\.http\.ext_authz","typed_config":\{[^]*?"allowed_headers":\{"patterns":(\[[^\]]*\])/);
+      return found ? (JSON.parse(found[1]!) as Array<{ exact: string }>).map((p) => p.exact) : undefined;
+    };
+    assert.deepEqual(await allowed(), ['authorization', 'x-api-key', 'x-request-id'], 'the api_key credential\'s header, Authorization (JWTs) and the request id');
+    // A second credential reads its key from another header: allowed once ext-authz's registration says so.
+    const PARTNER_KEY = 'mgk_partner-integration-key';
+    const partner = `      - type: api_key\n        header: x-partner-key\n        keys:\n          - {id: partner-key, sha256: ${sha256(PARTNER_KEY).toString('hex')}, subject: partner, tenant: partner, scopes: [chat]}\n`;
+    await mesh.consul.api.kvPut(`${AUTHZ_PREFIX}main`, policyDocument(jwksUrl).replace('    credentials:\n', `    credentials:\n${partner}`));
+    const changed = Date.now();
+    await waitFor('the partner key to be let through', async () => (await v1({ 'x-partner-key': PARTNER_KEY })).status === 200, { timeoutMs: 5_000, intervalMs: 50 });
+    const seconds = (Date.now() - changed) / 1000;
+    assert.deepEqual(await allowed(), ['authorization', 'x-api-key', 'x-partner-key', 'x-request-id']);
+    const who = await v1({ 'x-partner-key': PARTNER_KEY });
+    assert.equal(who.body.headers[DEFAULT_IDENTITY_HEADERS.subject], 'partner');
+    assert.equal(who.body.headers['x-partner-key'], undefined, 'the key stays at the gateway');
+    assert.ok(seconds < 5, `${seconds} s`);
+    await mesh.consul.api.kvPut(`${AUTHZ_PREFIX}main`, policyDocument(jwksUrl));
+    await waitFor('the partner header no longer sent', async () => !(await allowed())?.includes('x-partner-key'), { timeoutMs: 5_000, intervalMs: 50 });
+    assert.equal((await v1({ 'x-partner-key': PARTNER_KEY })).status, 401);
+  });
+
   it('fails closed while ext-authz is down (503 JSON, never 200), and recovers when it is back', async () => {
     const protectedTraffic = steadyTraffic(`${mesh.gatewayUrl}/v1/whoami`, 10);
     await sleep(200);

@@ -68,13 +68,21 @@ function stripHeaders(names: readonly string[]): JsonObject {
   };
 }
 
-function extAuthz(authz: AuthzSettings): JsonObject {
+/** Only these headers of a call go to a plug-in (ext_authz's allowed_headers; ext_proc's forward_rules, whose matcher takes pseudo-headers by name too). */
+const forwardOnly = (names: readonly string[]): JsonObject => ({ allowed_headers: { patterns: [...new Set(names)].map((exact) => ({ exact })) } });
+
+/** ext-authz as the gateway's filter calls it: its settings, and the headers it reads (undefined: all of them sent). */
+export type AuthzCall = AuthzSettings & { readonly headers: readonly string[] | undefined };
+
+function extAuthz(authz: AuthzCall): JsonObject {
   return {
     name: EXT_AUTHZ_FILTER,
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
       grpc_service: { envoy_grpc: { cluster_name: authz.service }, timeout: `${authz.timeoutMs / 1000}s` },
       transport_api_version: 'V3',
+      // The method, path, host and scheme go in fields of their own whatever this says.
+      ...(authz.headers ? forwardOnly(authz.headers) : {}),
       // Fail closed: no answer from ext-authz is a 503, never a pass.
       failure_mode_allow: false,
       status_on_error: { code: 'ServiceUnavailable' },
@@ -197,9 +205,6 @@ const PROCESSING: JsonObject = {
   response_trailer_mode: 'SKIP',
 };
 
-/** Only these headers of a call go to the processor (Envoy's matcher takes pseudo-headers by name too). */
-const forwardOnly = (names: readonly string[]): JsonObject => ({ allowed_headers: { patterns: [...new Set(names)].map((exact) => ({ exact })) } });
-
 function extProc(llm: LlmSettings, identityHeaders: readonly string[]): JsonObject {
   return {
     name: EXT_PROC_FILTER,
@@ -253,7 +258,7 @@ export const UPSTREAM_CODEC: JsonObject = {
 
 export function gatewayHttpFilters(
   identityHeaders: readonly string[],
-  authz: AuthzSettings | undefined,
+  authz: AuthzCall | undefined,
   ratelimit: RatelimitSettings | undefined,
   llm?: LlmSettings,
   modelLimits?: ModelLimits,
