@@ -9,7 +9,9 @@
 //   3. the model path's cost at 1 KB and 10 connections against the plain route (wrk, in turns):
 //      throughput, added p50/p99 unloaded (1 connection), the processor's calls per CPU-second,
 //      and Envoy's CPU per call on each — for a model through the processor and for a direct
-//      model (its picker off: Envoy routes its plain calls itself).
+//      model (its picker off: Envoy routes its plain calls itself) — and an ext_authz-protected
+//      route on the same upstream (an API key); every call with the openai SDK's headers.
+//      BENCH_COST_ROUNDS repeats it, each tree in turn, and prints the medians.
 // BENCH_BASELINE=<a built checkout of another commit> starts that commit's whole mesh beside this
 // one (its launcher, xds-server, plug-ins and bootstrap; the same upstreams and clients), and
 // every measurement runs on both in turns. BENCH_SECONDS shortens each run; BENCH_JSON names a
@@ -100,6 +102,7 @@ const SDK_HEADERS: Readonly<Record<string, string>> = {
 const FAST_PLAIN: RouteKind = { name: 'plain (fast upstream)', path: '/fast/v1/chat/completions', body: BODY_1K, headers: SDK_HEADERS };
 const FAST_MODEL: RouteKind = { name: 'model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-model'), headers: SDK_HEADERS };
 const FAST_DIRECT: RouteKind = { name: 'direct model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-direct'), headers: SDK_HEADERS };
+const FAST_AUTHZ: RouteKind = { name: 'ext_authz (fast upstream)', path: '/fast-guarded/v1/chat/completions', body: BODY_1K, headers: { ...SDK_HEADERS, 'x-api-key': KEY } };
 /** The direct models' entries: the picker off (Services too, so that a tree before direct calls reads the entry). */
 const DIRECT_MODELS = { 'bench-direct': 'chat-direct', 'fast-direct': 'fast-chat-direct' } as const;
 
@@ -147,6 +150,7 @@ async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
   await add({ service: 'chat-direct', meta: { ...open, models: 'bench-direct', 'gateway-path': 'none' }, extraArgs: hot });
   // The cost table's upstreams answer as fast as node does (no slots): what is measured is the path.
   await add({ service: 'fast', meta: { ...open, 'gateway-path': '/fast/' } });
+  await add({ service: 'fast-guarded', meta: { 'gateway-path': '/fast-guarded/', 'auth-policy': 'keys' } });
   await add({ service: 'fast-chat', meta: { ...open, models: 'fast-model', 'gateway-path': 'none' } });
   await add({ service: 'fast-chat-direct', meta: { ...open, models: 'fast-direct', 'gateway-path': 'none' } });
   await add({ program: 'grpc-inference', service: 'inference', meta: { ...open, protocol: 'grpc', transcode: 'on' }, extraArgs: ['--api=v2'] });
@@ -154,10 +158,10 @@ async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
   if (LIMITS_SET) for (const s of ['plain', 'guarded', 'limited', 'chat', 'chat-direct']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
   for (const [model, service] of Object.entries(DIRECT_MODELS)) await kv(model, `Kind: model-route\nName: ${model}\nServices: [${service}]\nEndpointPicker: "off"\n`);
   // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
-  for (const s of ['plain', 'guarded', 'limited', 'fast']) {
+  for (const s of ['plain', 'guarded', 'limited', 'fast', 'fast-guarded']) {
     await kv(s, `Kind: service-router\nName: ${s}\nRoutes:\n  - Match: {HTTP: {PathPrefix: /${s}/}}\n    Destination: {PrefixRewrite: /}\n`);
   }
-  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL, FAST_DIRECT]) {
+  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL, FAST_DIRECT, FAST_AUTHZ]) {
     await waitFor(`${label}: ${r.name} answers`, async () => (await send(mesh.gatewayUrl, r)).ok, { timeoutMs: 30_000, intervalMs: 250 });
   }
   const admins = [mesh.authz, mesh.ratelimit, mesh.llm].filter((c) => c !== undefined).map((c) => c.adminUrl);
@@ -357,14 +361,16 @@ async function drained(t: Tree, r: RouteKind): Promise<void> {
  * `unloaded`, at 1, for the latency the model path adds), the processor's and Envoy's CPU per call.
  */
 function cost(t: Tree, label: string, processorPid: number, unloaded: boolean): void {
-  const pids = { envoy: t.pids['envoy']!, 'ext-proc': processorPid };
+  const pids = { envoy: t.pids['envoy']!, 'ext-proc': processorPid, 'ext-authz': t.pids['ext-authz']! };
   const run = (r: RouteKind, c: number) => wrkWithCpu(`${t.mesh.gatewayUrl}${r.path}`, {}, c, SECONDS, pids, wrkScript(r));
   // Warm first, each route as long: a cold processor spends twice the CPU a call (V8 not yet
   // optimised), and a tree whose processor served more calls before would look cheaper.
-  for (const r of [FAST_PLAIN, FAST_MODEL, FAST_DIRECT]) wrk(`${t.mesh.gatewayUrl}${r.path}`, {}, 10, 4, wrkScript(r));
+  for (const r of [FAST_PLAIN, FAST_MODEL, FAST_DIRECT, FAST_AUTHZ]) wrk(`${t.mesh.gatewayUrl}${r.path}`, {}, 10, 4, wrkScript(r));
   const p10 = run(FAST_PLAIN, 10);
   const m10 = run(FAST_MODEL, 10);
   const d10 = run(FAST_DIRECT, 10);
+  // ext_authz on the same upstream (an API key), the SDK's headers with it: what the check costs.
+  const a10 = run(FAST_AUTHZ, 10);
   const row: Record<string, number | string> = {
     tree: label,
     route: 'model_cost',
@@ -378,6 +384,10 @@ function cost(t: Tree, label: string, processorPid: number, unloaded: boolean): 
     envoy_cpu_us_model: Math.round(m10.cpu['envoy']!),
     envoy_cpu_us_direct: Math.round(d10.cpu['envoy']!),
     processor_cpu_us_direct: Math.round(d10.cpu['ext-proc']!),
+    authz_rps: Math.round(a10.rps),
+    authz_kept_pct: Math.round((a10.rps / p10.rps) * 100),
+    envoy_cpu_us_authz: Math.round(a10.cpu['envoy']!),
+    authz_cpu_us: Math.round(a10.cpu['ext-authz']!),
   };
   let latency = '';
   if (unloaded) {
@@ -396,7 +406,8 @@ function cost(t: Tree, label: string, processorPid: number, unloaded: boolean): 
   line(
     `  [${label}] plain ${row['plain_rps']}/s, model ${row['model_rps']}/s (kept ${row['kept_pct']}%), direct model ${row['direct_rps']}/s (kept ${row['direct_kept_pct']}%)${latency};` +
       ` processor ${row['processor_calls_per_cpu_s']} calls per CPU-second (µs per call: ${fmt(m10.cpu['ext-proc']!)}; per direct call, its access log: ${fmt(d10.cpu['ext-proc']!)});` +
-      ` Envoy µs CPU per call: plain ${row['envoy_cpu_us_plain']}, model ${row['envoy_cpu_us_model']}, direct ${row['envoy_cpu_us_direct']}`,
+      ` Envoy µs CPU per call: plain ${row['envoy_cpu_us_plain']}, model ${row['envoy_cpu_us_model']}, direct ${row['envoy_cpu_us_direct']};` +
+      ` ext_authz ${row['authz_rps']}/s (kept ${row['authz_kept_pct']}%), Envoy ${row['envoy_cpu_us_authz']} µs, ext-authz ${row['authz_cpu_us']} µs a call`,
   );
 }
 
@@ -435,7 +446,7 @@ const COST_ROUNDS = Math.max(1, Number(process.env['BENCH_COST_ROUNDS'] ?? 1));
 
 /** Each tree's medians over the cost table's rounds. */
 function costMedians(labels: readonly string[]): void {
-  const keys = ['kept_pct', 'direct_kept_pct', 'envoy_cpu_us_plain', 'envoy_cpu_us_model', 'envoy_cpu_us_direct', 'processor_calls_per_cpu_s', 'processor_cpu_us_direct', 'added_p50_ms', 'added_p99_ms'];
+  const keys = ['kept_pct', 'direct_kept_pct', 'authz_kept_pct', 'envoy_cpu_us_plain', 'envoy_cpu_us_model', 'envoy_cpu_us_direct', 'envoy_cpu_us_authz', 'authz_cpu_us', 'processor_calls_per_cpu_s', 'processor_cpu_us_direct', 'added_p50_ms', 'added_p99_ms'];
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const label of labels) {
     const mine = costRows.filter((r) => r['tree'] === label);
