@@ -5,8 +5,7 @@ import { ConsulClient } from '../shared/consul/client.js';
 import { registerComponent } from '../shared/component-config.js';
 import { reportDocumentEvents } from '../shared/documents/report-events.js';
 import { startDocumentSources } from '../shared/documents/start-sources.js';
-import { AUTHZ_READS_HEADERS_META, IDENTITY_HEADERS_META } from '../shared/identity-headers.js';
-import { headersRead } from './headers-read.js';
+import { IDENTITY_HEADERS_META } from '../shared/identity-headers.js';
 import { createLogger } from '../shared/log.js';
 import { tuneGcForRequestPath } from '../shared/request-path-gc.js';
 import { configOrUsage, runService } from '../shared/service-main.js';
@@ -60,7 +59,7 @@ runService('ext-authz', log, async () => {
   });
 
   const responses = new CheckResponses(config.identityHeaders);
-  const decisions = new DecisionLog(config.decisionLog);
+  const decisions = new DecisionLog(config.decisionLog, undefined, (lines) => metrics.decisionLogDropped.inc(lines));
   const server = new AuthorizationServer({ store, responses, metrics, decisions, log, limits: config.h2Limits });
   const notReady = (): string | undefined => {
     if (sources.pending.size) return `waiting for the first answer from ${[...sources.pending].join(', ')}`;
@@ -75,31 +74,12 @@ runService('ext-authz', log, async () => {
 
   const port = await server.grpc.listen(config.listen.host, config.listen.port);
   const admin = await listenHttp(authzAdminApp({ store, jwks, metrics, identityHeaders: config.identityHeaders, ready: notReady }), config.admin.host, config.admin.port);
-  // The identity headers it sets are announced, so that the gateway strips client-sent copies of
-  // exactly those; and the headers its policies read, so that the gateway sends it only those.
-  // Registered again when a policy change reads other headers (Consul keeps the check's status).
-  let reads = headersRead(store.items.values()).join(',');
-  const register = () =>
-    registerComponent(consul, config, port, log, {
-      meta: { [IDENTITY_HEADERS_META]: IDENTITY_FIELDS.map((f) => config.identityHeaders[f]).join(','), [AUTHZ_READS_HEADERS_META]: reads },
-      check: (address) => ({ grpc: `${address}:${port}` }),
-    });
-  // One registration at a time, each with the list as it is when it runs (the last says the
-  // latest); the listener is there before the first registration, so no change is missed.
-  const first = register();
-  let updating: Promise<unknown> = first.catch(() => undefined);
-  store.onEvent(() => {
-    const now = headersRead(store.items.values()).join(',');
-    if (now === reads) return;
-    reads = now;
-    updating = updating.then(() =>
-      register().then(
-        () => log.info({ headers: reads }, 'the headers the policies read changed; registration updated'),
-        (err: Error) => log.warn({ err: err.message }, 'could not update the registration with the headers the policies read'),
-      ),
-    );
+  const deregister = await registerComponent(consul, config, port, log, {
+    // The identity headers it sets are announced, so that the gateway strips client-sent copies
+    // of exactly those.
+    meta: { [IDENTITY_HEADERS_META]: IDENTITY_FIELDS.map((f) => config.identityHeaders[f]).join(',') },
+    check: (address) => ({ grpc: `${address}:${port}` }),
   });
-  const deregister = await first;
   // meshgate's own token endpoint, routed by the gateway at its paths (public: the client authenticates in the request).
   let tokens: { keys: SigningKeys; server: { port: number; close(): Promise<void> }; deregister(): Promise<void> } | undefined;
   if (config.token) {

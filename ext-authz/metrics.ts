@@ -29,6 +29,11 @@ export class AuthzMetrics {
     labelNames: ['source'],
     registers: [this.registry],
   });
+  readonly decisionLogDropped = new Counter({
+    name: 'meshgate_authz_decision_log_dropped_total',
+    help: 'Decision log lines dropped because stdout fell more than 8 MiB behind',
+    registers: [this.registry],
+  });
   readonly policies = new Gauge({ name: 'meshgate_authz_policies', help: 'Policies in force', registers: [this.registry] });
   readonly jwksFetches = new Counter({
     name: 'meshgate_authz_jwks_fetches_total',

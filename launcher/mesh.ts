@@ -22,8 +22,9 @@ export interface GatewayMeshOptions {
   readonly xdsArgs?: readonly string[];
   /** Start ext-authz in front of every route, with this policy document in Consul KV. */
   readonly authzPolicy?: string;
-  /** ext-authz's own flags (its token endpoint, say). */
+  /** ext-authz's own flags (its token endpoint, say), and node's (a profile, say). */
   readonly authzArgs?: readonly string[];
+  readonly authzNodeArgs?: readonly string[];
   /** Start ratelimit-service (counters in memory) with this configuration file. */
   readonly ratelimitConfig?: string;
   /** Its counters in this Redis ("host:port") instead. */
@@ -114,6 +115,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         consulPrefix: AUTHZ_PREFIX,
         logFile: logFile('ext-authz'),
         ...(options.authzArgs ? { extraArgs: options.authzArgs } : {}),
+        ...(options.authzNodeArgs ? { nodeArgs: options.authzNodeArgs } : {}),
       });
       const a = authz;
       started.push({ stop: () => a.stop() });

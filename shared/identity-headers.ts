@@ -12,13 +12,5 @@ export const DEFAULT_IDENTITY_HEADERS = {
 
 export const IDENTITY_HEADERS_META = 'identity-headers';
 
-/**
- * The request headers ext-authz reads (its policies' credentials, the request id), announced in
- * its Consul registration meta, comma-separated: the gateway's ext_authz filter sends it only
- * those (allowed_headers) — not a browser's cookies or an SDK's dozen headers, which it would
- * encode and ext-authz decode for nothing.
- */
-export const AUTHZ_READS_HEADERS_META = 'reads-headers';
-
 /** The dynamic metadata namespace Envoy files ext-authz's answer under (for rate limits). */
 export const EXT_AUTHZ_METADATA_NAMESPACE = 'envoy.filters.http.ext_authz';

@@ -6,7 +6,6 @@ import { JwksRegistry } from '../../ext-authz/credentials/jwks-cache.js';
 import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import type { Identity } from '../../ext-authz/identity.js';
 import { createPolicyStore, type PolicyStore } from '../../ext-authz/policy/policy-store.js';
-import { headersRead } from '../../ext-authz/headers-read.js';
 import { evaluateRules } from '../../ext-authz/policy/rules.js';
 import { attributesOf } from '../../ext-authz/request.js';
 
@@ -157,15 +156,5 @@ describe('policy store', () => {
     const s = createPolicyStore({ jwks: new JwksRegistry() });
     const reason = s.setDocument('d', `policies: {p: {credentials: [{type: basic, users: [{username: u, password_hash: "scrypt$1$1$1$a$b"}]}]}}`);
     assert.match(reason!, /policies\.p\.credentials\[0\]\.users\[0\]\.password_hash: N must be a power of two/);
-  });
-});
-
-describe('the headers ext-authz reads (what the gateway sends it)', () => {
-  it('are Authorization, the request id and each policy\'s key headers; a query key or a bearer-only key adds none', () => {
-    const s = createPolicyStore({ jwks: new JwksRegistry() });
-    const key = (extra: string) => `{type: api_key, ${extra}keys: [{id: a, sha256: ${KEY_A}, subject: s, scopes: []}]}`;
-    assert.equal(s.setDocument('d', `policies:\n  a: {credentials: [${key('')}]}\n  b: {credentials: [${key('header: x-partner-key, ')}]}\n  c: {credentials: [${key('query: api_key, ')}, ${key('bearer: true, ')}]}\n`), undefined);
-    assert.deepEqual(headersRead(s.items.values()), ['authorization', 'x-api-key', 'x-partner-key', 'x-request-id']);
-    assert.deepEqual(headersRead([]), ['authorization', 'x-request-id']);
   });
 });

@@ -45,4 +45,14 @@ describe('the decision log', () => {
     assert.deepEqual(kept.map((l) => l['decision']), ['deny', 'would_deny']);
     assert.ok(!JSON.stringify(kept).includes('mgk_secret_never_logged'));
   });
+
+  it('counts the lines its destination dropped for being too far behind, instead of holding them without bound', () => {
+    const dropped: number[] = [];
+    const listeners: Array<(data: string) => void> = [];
+    const log = new DecisionLog('all', { write: () => undefined, on: (_e, l) => listeners.push(l) }, (n) => dropped.push(n));
+    log.record(req, allowed, 1);
+    assert.equal(listeners.length, 1, 'listening for drops');
+    listeners[0]!('{"a":1}\n{"a":2}\n{"a":3}\n');
+    assert.deepEqual(dropped, [3]);
+  });
 });

@@ -65,22 +65,6 @@ describe('translate: gateway role', () => {
     assert.ok(removed.includes('x-auth-subject'));
   });
 
-  it('sends ext-authz only the headers every instance of it says it reads, and every header while one does not say', () => {
-    const withAuthz = loadCase('gateway-with-authz').gateway;
-    const authzFilter = (instances: ReturnType<typeof instance>[]) => {
-      const t = gatewayOf(meshOf([service('llm', [instance('llm-1')]), service('ext-authz', instances, { gatewayPaths: [] })]), withAuthz);
-      const hcm = (t.resources.listener[0]!.resource['filter_chains'] as Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config: { allowed_headers?: { patterns: Array<{ exact: string }> } } }> } }> }>)[0]!.filters[0]!.typed_config;
-      return hcm.http_filters.find((f) => f.name === 'envoy.filters.http.ext_authz')!.typed_config;
-    };
-    const reads = (h: string) => ({ meta: { 'reads-headers': h } });
-    // Two instances mid-rollout, one reading a new key header: both lists are sent.
-    const both = authzFilter([instance('a-1', reads('authorization,x-request-id')), instance('a-2', { address: '10.0.0.2', ...reads('Authorization,x-partner-key,x-request-id') })]);
-    assert.deepEqual(both.allowed_headers!.patterns.map((p) => p.exact), ['authorization', 'x-partner-key', 'x-request-id']);
-    // An instance that does not say (an older ext-authz): nothing is held back.
-    assert.equal(authzFilter([instance('a-1', reads('authorization')), instance('a-2', { address: '10.0.0.2' })]).allowed_headers, undefined);
-    assert.equal(authzFilter([]).allowed_headers, undefined);
-  });
-
   it('gives ext-authz an empty cluster when it is not registered, so the gateway fails closed', () => {
     const withAuthz = loadCase('gateway-with-authz').gateway;
     const t = gatewayOf(meshOf([service('llm', [instance('llm-1')])]), withAuthz);

@@ -46,7 +46,7 @@ function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
   const models = g.models;
   const routed = models?.routing?.models.filter((m) => !only || m.services.includes(only));
   return {
-    ...(only ? {} : { identity_headers: g.identityHeaders, ...(g.authzHeaders ? { authz_headers: g.authzHeaders } : {}) }),
+    ...(only ? {} : { identity_headers: g.identityHeaders }),
     paths: mine(g.paths).map((p) => ({
       prefix: p.prefix,
       separated: p.separated,

@@ -4,7 +4,7 @@
 // model API (catalog, routing, who may call it), the identity headers, and every cluster.
 // Translation spells this in Envoy's terms and decides nothing.
 import { LLM_PATHS } from '../../shared/llm-gateway.js';
-import { AUTHZ_READS_HEADERS_META, IDENTITY_HEADERS_META } from '../../shared/identity-headers.js';
+import { IDENTITY_HEADERS_META } from '../../shared/identity-headers.js';
 import type { GatewayPath, RateLimitDescriptor, SecretValue } from '../model/mesh.js';
 import { chainOf, type Chain, type ChainRoute, type Target } from './chain.js';
 import { decideClaims, type Claim } from './claims.js';
@@ -75,12 +75,6 @@ export interface ResolvedGateway {
   readonly settings: GatewaySettings;
   /** Request headers only ext-authz may set: the configured ones and those its instances announce. */
   readonly identityHeaders: readonly string[];
-  /**
-   * The request headers ext-authz reads, as every instance of it announces them (the union):
-   * the only ones its filter sends. Undefined — every header sent — while any instance does not
-   * say (an older ext-authz, or one not registered by itself).
-   */
-  readonly authzHeaders: readonly string[] | undefined;
   /** In route order: longer prefixes first. */
   readonly paths: readonly GatewayPathRoute[];
   readonly transcoded: readonly TranscodedService[];
@@ -118,18 +112,6 @@ function identityHeaders(m: MeshReader, s: GatewaySettings): string[] {
   const names = new Set(s.identityHeaders);
   for (const i of s.authz ? (m.service(s.authz.service)?.instances ?? []) : []) {
     for (const h of (i.meta[IDENTITY_HEADERS_META] ?? '').split(',')) if (h.trim()) names.add(h.trim().toLowerCase());
-  }
-  return [...names].sort();
-}
-
-function authzHeaders(m: MeshReader, s: GatewaySettings): string[] | undefined {
-  const instances = s.authz ? (m.service(s.authz.service)?.instances ?? []) : [];
-  if (!instances.length) return undefined;
-  const names = new Set<string>();
-  for (const i of instances) {
-    const announced = i.meta[AUTHZ_READS_HEADERS_META];
-    if (announced === undefined) return undefined;
-    for (const h of announced.split(',')) if (h.trim()) names.add(h.trim().toLowerCase());
   }
   return [...names].sort();
 }
@@ -269,7 +251,6 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
   return {
     settings: s,
     identityHeaders: identityHeaders(m, s),
-    authzHeaders: authzHeaders(m, s),
     paths,
     transcoded,
     conflicts: refused,

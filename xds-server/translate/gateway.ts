@@ -33,7 +33,7 @@ export function translateGateway(g: ResolvedGateway, at: ListenerAddress, cache:
   // The filter list follows the settings alone, never the catalog: a listener whose filters change
   // leaves the connections it already has on the old list until they drain — a budget filter that
   // arrived with the first model would not count the calls of connections opened before it.
-  const filters = gatewayHttpFilters(g.identityHeaders, s.authz && { ...s.authz, headers: g.authzHeaders }, s.ratelimit, s.llm, s.llm ? modelLimitsOf(s) : undefined);
+  const filters = gatewayHttpFilters(g.identityHeaders, s.authz, s.ratelimit, s.llm, s.llm ? modelLimitsOf(s) : undefined);
   return {
     resources: {
       cluster: [

@@ -32,6 +32,7 @@
 //      comes second, after header_mutation, so that a browser's preflight is answered before
 //      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
 //  10. the router.
+import { AUTHZ_UNSENT_EXACT, AUTHZ_UNSENT_PREFIXES } from '../../shared/authz-unsent-headers.js';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
   DIRECT_KEYS,
@@ -68,21 +69,17 @@ function stripHeaders(names: readonly string[]): JsonObject {
   };
 }
 
-/** Only these headers of a call go to a plug-in (ext_authz's allowed_headers; ext_proc's forward_rules, whose matcher takes pseudo-headers by name too). */
-const forwardOnly = (names: readonly string[]): JsonObject => ({ allowed_headers: { patterns: [...new Set(names)].map((exact) => ({ exact })) } });
+const AUTHZ_UNSENT_HEADERS: JsonObject = { patterns: [...AUTHZ_UNSENT_EXACT.map((exact) => ({ exact })), ...AUTHZ_UNSENT_PREFIXES.map((prefix) => ({ prefix }))] };
 
-/** ext-authz as the gateway's filter calls it: its settings, and the headers it reads (undefined: all of them sent). */
-export type AuthzCall = AuthzSettings & { readonly headers: readonly string[] | undefined };
-
-function extAuthz(authz: AuthzCall): JsonObject {
+function extAuthz(authz: AuthzSettings): JsonObject {
   return {
     name: EXT_AUTHZ_FILTER,
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
       grpc_service: { envoy_grpc: { cluster_name: authz.service }, timeout: `${authz.timeoutMs / 1000}s` },
       transport_api_version: 'V3',
-      // The method, path, host and scheme go in fields of their own whatever this says.
-      ...(authz.headers ? forwardOnly(authz.headers) : {}),
+      // Not what carries no credential (the method, path and host go in fields of their own).
+      disallowed_headers: AUTHZ_UNSENT_HEADERS,
       // Fail closed: no answer from ext-authz is a 503, never a pass.
       failure_mode_allow: false,
       status_on_error: { code: 'ServiceUnavailable' },
@@ -205,6 +202,9 @@ const PROCESSING: JsonObject = {
   response_trailer_mode: 'SKIP',
 };
 
+/** Only these headers of a call go to the processor (Envoy's matcher takes pseudo-headers by name too). */
+const forwardOnly = (names: readonly string[]): JsonObject => ({ allowed_headers: { patterns: [...new Set(names)].map((exact) => ({ exact })) } });
+
 function extProc(llm: LlmSettings, identityHeaders: readonly string[]): JsonObject {
   return {
     name: EXT_PROC_FILTER,
@@ -258,7 +258,7 @@ export const UPSTREAM_CODEC: JsonObject = {
 
 export function gatewayHttpFilters(
   identityHeaders: readonly string[],
-  authz: AuthzCall | undefined,
+  authz: AuthzSettings | undefined,
   ratelimit: RatelimitSettings | undefined,
   llm?: LlmSettings,
   modelLimits?: ModelLimits,
