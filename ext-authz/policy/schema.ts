@@ -25,7 +25,6 @@
 //       allow: [{scopes: [chat], methods: [POST], path_prefixes: [/v1/chat/]}]
 import YAML from 'yaml';
 import { z } from 'zod';
-import { isUnsentToAuthz } from '../../shared/authz-unsent-headers.js';
 import { durationText } from '../../shared/validate/duration.js';
 import { headerNameSchema, policyName, POLICY_NAME_HINT } from '../../shared/validate/names.js';
 import { refused, valid, type Checked } from '../../shared/validate/result.js';
@@ -59,9 +58,6 @@ const apiKeyCredential = z
   })
   .superRefine((c, ctx) => {
     if (c.header && c.query) ctx.addIssue({ code: 'custom', message: 'give either header or query, not both', path: ['query'] });
-    if (c.header && isUnsentToAuthz(c.header)) {
-      ctx.addIssue({ code: 'custom', message: `"${c.header}" is a header the gateway never sends ext-authz (it carries no credential: shared/authz-unsent-headers.ts); name another`, path: ['header'] });
-    }
     const seen = new Set<string>();
     c.keys.forEach((k, i) => {
       if (seen.has(k.sha256)) ctx.addIssue({ code: 'custom', message: 'the same key is listed twice', path: ['keys', i, 'sha256'] });

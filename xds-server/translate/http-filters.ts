@@ -32,7 +32,6 @@
 //      comes second, after header_mutation, so that a browser's preflight is answered before
 //      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
 //  10. the router.
-import { AUTHZ_UNSENT_EXACT, AUTHZ_UNSENT_PREFIXES } from '../../shared/authz-unsent-headers.js';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
   DIRECT_KEYS,
@@ -69,8 +68,6 @@ function stripHeaders(names: readonly string[]): JsonObject {
   };
 }
 
-const AUTHZ_UNSENT_HEADERS: JsonObject = { patterns: [...AUTHZ_UNSENT_EXACT.map((exact) => ({ exact })), ...AUTHZ_UNSENT_PREFIXES.map((prefix) => ({ prefix }))] };
-
 function extAuthz(authz: AuthzSettings): JsonObject {
   return {
     name: EXT_AUTHZ_FILTER,
@@ -78,8 +75,6 @@ function extAuthz(authz: AuthzSettings): JsonObject {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
       grpc_service: { envoy_grpc: { cluster_name: authz.service }, timeout: `${authz.timeoutMs / 1000}s` },
       transport_api_version: 'V3',
-      // Not what carries no credential (the method, path and host go in fields of their own).
-      disallowed_headers: AUTHZ_UNSENT_HEADERS,
       // Fail closed: no answer from ext-authz is a 503, never a pass.
       failure_mode_allow: false,
       status_on_error: { code: 'ServiceUnavailable' },
