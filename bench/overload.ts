@@ -29,6 +29,7 @@ import { distPath, repoRoot, toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
+import { median } from './lib/grpc-load.js';
 import { pinWrk, wrk, wrkWithCpu } from './lib/wrk.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
@@ -447,7 +448,6 @@ const COST_ROUNDS = Math.max(1, Number(process.env['BENCH_COST_ROUNDS'] ?? 1));
 /** Each tree's medians over the cost table's rounds. */
 function costMedians(labels: readonly string[]): void {
   const keys = ['kept_pct', 'direct_kept_pct', 'authz_kept_pct', 'envoy_cpu_us_plain', 'envoy_cpu_us_model', 'envoy_cpu_us_direct', 'envoy_cpu_us_authz', 'authz_cpu_us', 'processor_calls_per_cpu_s', 'processor_cpu_us_direct', 'added_p50_ms', 'added_p99_ms'];
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const label of labels) {
     const mine = costRows.filter((r) => r['tree'] === label);
     const m = Object.fromEntries(keys.map((k) => [k, median(mine.map((r) => Number(r[k])))]));

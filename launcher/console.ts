@@ -1,8 +1,7 @@
 // The console as a process (the demo and the browser test), on a free loopback port.
 import { freePorts } from './ports.js';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { distPath } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface ConsoleProcess {
   readonly url: string;
@@ -44,13 +43,6 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleProcess> {
     ...(o.logFile ? { logFile: o.logFile } : {}),
   });
   const url = `http://127.0.0.1:${port}/`;
-  await waitFor(
-    'the console',
-    async () => {
-      if (!proc.running()) throw new Error(`console exited: ${proc.tail()}`);
-      return (await fetch(`${url}healthz`).catch(() => undefined))?.ok;
-    },
-    { timeoutMs: 15_000, intervalMs: 100 },
-  );
+  await waitServing(proc, 'the console', async () => (await fetch(`${url}healthz`).catch(() => undefined))?.ok === true, { timeoutMs: 15_000, intervalMs: 100 });
   return { url, process: proc, stop: () => proc.stop('SIGTERM', 5_000) };
 }

@@ -4,9 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.js';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { toolPath } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface ConsulAgentOptions {
   /** HTTP API port (else a free one). */
@@ -115,19 +114,7 @@ export class ConsulAgent {
       env: { CHECKPOINT_DISABLE: '1', HOME: this.options.dataDir ?? os.tmpdir() },
     });
     this.proc = proc;
-    try {
-      await waitFor(
-        'consul to elect a leader',
-        async () => {
-          if (!proc.running()) throw new Error(`consul exited: ${proc.tail()}`);
-          return (await this.api.leader()) !== '';
-        },
-        { timeoutMs: 20_000, intervalMs: 100 },
-      );
-    } catch (err) {
-      await proc.stop('SIGKILL');
-      throw err;
-    }
+    await waitServing(proc, 'consul to elect a leader', async () => (await this.api.leader()) !== '', { timeoutMs: 20_000, intervalMs: 100 }, { signal: 'SIGKILL', graceMs: 5_000 });
   }
 
   async stop(): Promise<void> {

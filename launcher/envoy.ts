@@ -1,9 +1,8 @@
 // A real Envoy from a meshgate bootstrap template, and its admin API.
 import path from 'node:path';
 import { renderBootstrapFile } from './bootstrap.js';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { repoRoot, toolPath } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface EnvoyOptions {
   /** Template under envoy/, e.g. "gateway.yaml". */
@@ -92,18 +91,6 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
     ...(options.logFile ? { logFile: options.logFile } : {}),
   });
   const admin = new EnvoyAdmin(`http://127.0.0.1:${options.adminPort}`);
-  try {
-    await waitFor(
-      'envoy admin to answer',
-      async () => {
-        if (!proc.running()) throw new Error(`envoy exited: ${proc.tail()}`);
-        return (await admin.get('/server_info')).length > 0;
-      },
-      { timeoutMs: 15_000, intervalMs: 100 },
-    );
-  } catch (err) {
-    await proc.stop('SIGKILL');
-    throw err;
-  }
+  await waitServing(proc, 'envoy admin to answer', async () => (await admin.get('/server_info')).length > 0, { timeoutMs: 15_000, intervalMs: 100 }, { signal: 'SIGKILL', graceMs: 5_000 });
   return { admin, process: proc, bootstrapPath, stop: () => proc.stop('SIGTERM', 5_000) };
 }

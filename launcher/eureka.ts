@@ -37,7 +37,7 @@ export class EurekaServer {
       'the eureka server to answer /eureka/apps',
       async () => (await fetch(`${this.url}/apps`, { headers: { accept: 'application/json' } }).catch(() => undefined))?.ok === true,
       { timeoutMs: 90_000, intervalMs: 200 },
-      5_000,
+      { signal: 'SIGTERM', graceMs: 5_000 },
     );
     return this;
   }

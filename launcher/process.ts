@@ -90,13 +90,18 @@ export function startProcess(name: string, command: string, options: StartOption
   return managed;
 }
 
-/** Stop several processes, last started first. */
-
 /**
  * Waits until `ready()` says the process serves. If it exits first, the error carries its last
- * output; if it never does, it is stopped before the error is thrown — no process is left behind.
+ * output; if it never does, it is stopped (`signal`, then SIGKILL after `graceMs`) before the
+ * error is thrown — no process is left behind.
  */
-export async function waitServing(proc: ManagedProcess, what: string, ready: () => Promise<boolean>, options: { timeoutMs: number; intervalMs: number }, stopGraceMs = 3_000): Promise<void> {
+export async function waitServing(
+  proc: ManagedProcess,
+  what: string,
+  ready: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs: number },
+  stopWith: { readonly signal: NodeJS.Signals; readonly graceMs: number } = { signal: 'SIGTERM', graceMs: 3_000 },
+): Promise<void> {
   try {
     await waitFor(
       what,
@@ -107,7 +112,7 @@ export async function waitServing(proc: ManagedProcess, what: string, ready: () 
       options,
     );
   } catch (err) {
-    await proc.stop('SIGTERM', stopGraceMs);
+    await proc.stop(stopWith.signal, stopWith.graceMs);
     throw err;
   }
 }

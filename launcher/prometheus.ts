@@ -9,9 +9,8 @@ import { writePrometheusConfig } from '../observability/write.js';
 import type { PrometheusConfigOptions } from '../observability/prometheus-config.js';
 import type { RuleOptions } from '../observability/rules.js';
 import { freePorts } from './ports.js';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { toolPath } from './repo.js';
-import { waitFor } from './wait.js';
 
 export interface PrometheusOptions {
   readonly dir: string;
@@ -52,14 +51,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
     ...(o.logFile ? { logFile: o.logFile } : {}),
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'Prometheus ready',
-    async () => {
-      if (!proc.running()) throw new Error(`prometheus exited: ${proc.tail()}`);
-      return (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok;
-    },
-    { timeoutMs: 30_000, intervalMs: 200 },
-  );
+  await waitServing(proc, 'Prometheus ready', async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok === true, { timeoutMs: 30_000, intervalMs: 200 });
   const api = new PrometheusSource(url, 10_000);
   return {
     url,

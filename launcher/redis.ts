@@ -2,9 +2,8 @@
 // on the same port.
 import net from 'node:net';
 import tls from 'node:tls';
-import { startProcess, type ManagedProcess } from './process.js';
+import { startProcess, waitServing, type ManagedProcess } from './process.js';
 import { toolPath } from './repo.js';
-import { waitFor } from './wait.js';
 
 export class RedisServer {
   private proc: ManagedProcess | undefined;
@@ -32,14 +31,7 @@ export class RedisServer {
       ...(this.logFile ? { logFile: this.logFile } : {}),
     });
     this.proc = proc;
-    await waitFor(
-      'redis to answer PING',
-      async () => {
-        if (!proc.running()) throw new Error(`redis exited: ${proc.tail()}`);
-        return (await this.command('PING')) === '+PONG';
-      },
-      { timeoutMs: 10_000, intervalMs: 50 },
-    );
+    await waitServing(proc, 'redis to answer PING', async () => (await this.command('PING')) === '+PONG', { timeoutMs: 10_000, intervalMs: 50 });
     return this;
   }
 

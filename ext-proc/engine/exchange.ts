@@ -424,7 +424,7 @@ export class Exchange {
 
   /** The call is over: report it once; the metadata Envoy keeps of it. */
   private finish(usage: Usage | undefined, answer?: unknown, answered?: string): Record<string, Facts> {
-    const metadata: Facts = { model: this.model, [REQUESTED_MODEL_METADATA_KEY]: this.request?.model ?? '', service: this.service };
+    const metadata: Facts = { [MODEL_METADATA_KEY]: this.model, [REQUESTED_MODEL_METADATA_KEY]: this.request?.model ?? '', service: this.service };
     if (usage) {
       metadata[USAGE_METADATA_KEYS.prompt] = usage.promptTokens;
       metadata[USAGE_METADATA_KEYS.completion] = usage.completionTokens;

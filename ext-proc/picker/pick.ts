@@ -102,9 +102,9 @@ export function pick(candidates: readonly Candidate[], matched: ReadonlyMap<stri
     } else if (Math.abs(s - top) <= 1e-9) best.push(c);
   }
   const chosen = best[Math.floor(random() * best.length)]!;
-  const reason = !open.length ? 'saturated' : (matched.get(chosen.address) ?? 0) > 0 ? 'prefix' : 'load';
-  const mine = matched.get(chosen.address) ?? 0;
   const held = (c: Candidate): number => matched.get(c.address) ?? 0;
+  const mine = held(chosen);
+  const reason = !open.length ? 'saturated' : mine > 0 ? 'prefix' : 'load';
   const heldElsewhere = known.some((c) => c !== chosen && held(c) >= MIN_HELD_BLOCKS && held(c) * 2 >= blocks && held(c) > mine && isSaturated(c, w));
   return { address: chosen.address, reason, ...(heldElsewhere ? { heldElsewhere } : {}) };
 }

@@ -131,7 +131,7 @@ const JSON_TO_METADATA_CONFIG: JsonObject = {
 export const DIRECT_ANSWER_READ_MAX_BYTES = 999_999;
 
 /**
- * In the gateway chain, off unless a model API entry route turns it on (routeReadsModel); wrapped
+ * In the gateway chain, off unless a model API entry route turns it on (ROUTE_READS_MODEL); wrapped
  * so that it skips an answer it could not hold: one whose content-length is not a number of at
  * most DIRECT_ANSWER_READ_MAX_BYTES's digits (longer, or none).
  */
@@ -161,11 +161,11 @@ export const JSON_TO_METADATA: JsonObject = {
   },
 };
 
-/** An entry route of the model API reads the body's model when some model takes direct calls. */
-export function routeReadsModel(): JsonObject {
-  // A FilterConfig whose config is present but empty turns a filter on with its chain settings.
-  return { [JSON_TO_METADATA_FILTER]: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false, config: { type_url: '' } } };
-}
+/**
+ * An entry route of the model API reads the body's model when some model takes direct calls. A
+ * FilterConfig whose config is present but empty turns a filter on with its chain settings.
+ */
+export const ROUTE_READS_MODEL: JsonObject = { [JSON_TO_METADATA_FILTER]: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false, config: { type_url: '' } } };
 
 /** How either stage reaches the processor: its cluster, its time limits, and failing closed (503) when it cannot. */
 function processorConnection(o: { readonly service: string; readonly timeoutMs: number }, metadata: ReadonlyArray<{ key: string; value: string }> = []): JsonObject {

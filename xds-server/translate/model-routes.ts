@@ -19,7 +19,7 @@ import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedM
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
 import { directRouteFilters, directRoutes } from './direct-calls.js';
 import { durationOf } from './duration.js';
-import { routeAuthz, routeBodyLimit, routeExtProc, routeReadsModel, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
+import { routeAuthz, routeBodyLimit, routeExtProc, ROUTE_READS_MODEL, UPSTREAM_CODEC, upstreamExtProc, type UpstreamStageOptions } from './http-filters.js';
 import { PREVIOUS_HOSTS } from './http-route.js';
 import { routeModelLimits, routeRateLimits, TOKEN_BUDGET_FILTER } from './rate-limits.js';
 
@@ -131,7 +131,7 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
   }
   // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
   // Only where a direct route may follow: another dialect's path is the processor's anyway.
-  const readsModel = (path: string) => (direct.length && isDirectPath(path) ? routeReadsModel() : {});
+  const readsModel = (path: string) => (direct.length && isDirectPath(path) ? ROUTE_READS_MODEL : {});
   const entries = api.entries.map((p) => {
     const name = `llm${p.path}`;
     return {

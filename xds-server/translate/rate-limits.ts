@@ -5,7 +5,7 @@ import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelLimits, RateLimitDescriptor, RateLimitEntry, RatelimitSettings } from '../resolve/resolved-mesh.js';
 
 /** `modelNamespace`: where the call's model is filed (the processor's metadata, or a direct call's). */
-function action(e: RateLimitEntry, modelNamespace = LLM_METADATA_NAMESPACE): JsonObject {
+function action(e: RateLimitEntry, modelNamespace: string): JsonObject {
   switch (e.kind) {
     case 'remote_address':
       return { remote_address: {} };
@@ -29,8 +29,11 @@ function action(e: RateLimitEntry, modelNamespace = LLM_METADATA_NAMESPACE): Jso
   }
 }
 
-export function routeRateLimits(descriptors: readonly RateLimitDescriptor[]): JsonObject[] {
-  return descriptors.map((d) => ({ actions: d.entries.map((e) => action(e)) }));
+/** A descriptor's actions; `modelNamespace`: where the call's model is filed. */
+const actionsOf = (d: RateLimitDescriptor, modelNamespace = LLM_METADATA_NAMESPACE): JsonObject[] => d.entries.map((e) => action(e, modelNamespace));
+
+export function routeRateLimits(descriptors: readonly RateLimitDescriptor[], modelNamespace = LLM_METADATA_NAMESPACE): JsonObject[] {
+  return descriptors.map((d) => ({ actions: actionsOf(d, modelNamespace) }));
 }
 
 /** The budgets' filter: a second ratelimit filter, after the LLM processor, off unless a model route turns it on. */
@@ -50,8 +53,8 @@ const metadataNumber = (key: string): JsonObject => ({ format: `%DYNAMIC_METADAT
  */
 function budgetLimits(budgets: readonly RateLimitDescriptor[], reserve: string, charge: string): JsonObject[] {
   return budgets.flatMap((d) => [
-    { actions: [...d.entries.map((e) => action(e)), fromCall(BUDGET_ENTRY.reserve)], hits_addend: metadataNumber(reserve) },
-    { actions: [...d.entries.map((e) => action(e)), fromCall(BUDGET_ENTRY.settle)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
+    { actions: [...actionsOf(d), fromCall(BUDGET_ENTRY.reserve)], hits_addend: metadataNumber(reserve) },
+    { actions: [...actionsOf(d), fromCall(BUDGET_ENTRY.settle)], hits_addend: metadataNumber(charge), apply_on_stream_done: true },
   ]);
 }
 
@@ -62,7 +65,7 @@ function budgetLimits(budgets: readonly RateLimitDescriptor[], reserve: string, 
 export function routeModelLimits({ tokenBudgets, costBudgets, requestLimits }: ModelLimits, modelNamespace = LLM_METADATA_NAMESPACE): JsonObject {
   const limits = [
     // Request counts: one a call, when the model is known.
-    ...requestLimits.map((d) => ({ actions: d.entries.map((e) => action(e, modelNamespace)) })),
+    ...routeRateLimits(requestLimits, modelNamespace),
     ...budgetLimits(tokenBudgets, BUDGET_METADATA.reserveTokens, BUDGET_METADATA.chargeTokens),
     ...budgetLimits(costBudgets, BUDGET_METADATA.reserveCost, BUDGET_METADATA.chargeCost),
   ];
