@@ -34,6 +34,12 @@ export interface ProcessorServerDeps {
 /** The longest the gateway's filter lets the processor extend a wait (the xds-server's max_message_timeout). */
 const MAX_MESSAGE_TIMEOUT_MS = MAX_MESSAGE_TIMEOUT_SECONDS * 1000;
 
+/**
+ * Model tables kept parsed: the gateway sends one for its entry routes and one for each model's
+ * door (that model alone), so a catalog of that many models is read once; past it the oldest goes.
+ */
+const MODEL_TABLES_KEPT = 4_096;
+
 /** Messages a stream may send while an earlier one's answer is still being worked out. */
 const MAX_WAITING = 8;
 
@@ -46,7 +52,7 @@ export class ProcessorServer {
   openStreams = 0;
 
   constructor(private readonly deps: ProcessorServerDeps) {
-    this.tables = new ModelTables(16, (t) => deps.onTable?.(t));
+    this.tables = new ModelTables(MODEL_TABLES_KEPT, (t) => deps.onTable?.(t));
     this.waitLonger = encodeWaitLonger(Math.min(MAX_MESSAGE_TIMEOUT_MS, (deps.settings.queueMaxWaitMs ?? 0) + 1_000));
     this.grpc = new GrpcServer({
       services: [EXTERNAL_PROCESSOR_SERVICE, ACCESS_LOG_SERVICE],

@@ -50,6 +50,7 @@ files=(
   envoy/extensions/filters/http/upstream_codec/v3/upstream_codec.proto
   envoy/extensions/access_loggers/stream/v3/stream.proto
   envoy/extensions/access_loggers/grpc/v3/als.proto
+  envoy/extensions/access_loggers/filters/cel/v3/cel.proto
   envoy/service/accesslog/v3/als.proto
   envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
   envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto

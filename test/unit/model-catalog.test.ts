@@ -8,9 +8,21 @@ import { modelCatalog, modelRouting } from '../../xds-server/resolve/models.js';
 import { parseConfigEntries } from '../../xds-server/model/config-entries/schema.js';
 import { entriesOf } from '../../xds-server/model/config-entries/entry-store.js';
 import { entryId } from '../../xds-server/model/config-entries/schema.js';
-import { readerOf } from '../../xds-server/resolve/mesh-reader.js';
+import { readerOf, type MeshReader } from '../../xds-server/resolve/mesh-reader.js';
+import type { Target } from '../../xds-server/resolve/resolved-mesh.js';
+import { servicePolicy } from '../../xds-server/resolve/service-policy.js';
 import { modelsListBody } from '../../xds-server/translate/models-route.js';
 import { instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+
+/** The processor's target, as the gateway resolves it (each model's door copies it). */
+const processorOf = (m: MeshReader) => (): Target => ({
+  id: 'llm',
+  service: 'llm',
+  subset: undefined,
+  endpoints: [],
+  failover: [],
+  policy: servicePolicy(m, 'llm', { service: 'llm', kind: 'llm', timeoutMs: 2_000 }),
+});
 
 describe('model catalog', () => {
   it('reads meta models: trimmed, deduplicated, sorted; a bad name refused with the reason', () => {
@@ -63,7 +75,7 @@ describe('model catalog', () => {
       ),
     );
     const m = readerOf(mesh);
-    const routing = modelRouting(m, modelCatalog(m, new Set())!, false);
+    const routing = modelRouting(m, modelCatalog(m, new Set())!, false, processorOf(m));
     assert.deepEqual(
       routing.models.map((r) => [r.id, r.services, r.timeoutMs, r.decidedBy.modelTimeout]),
       [
@@ -97,7 +109,7 @@ describe('model catalog', () => {
       );
     const routed = (mesh: ReturnType<typeof state>) => {
       const m = readerOf(mesh);
-      return modelRouting(m, modelCatalog(m, new Set())!, false).models.map((r) => [r.id, r.services, r.renamed]);
+      return modelRouting(m, modelCatalog(m, new Set())!, false, processorOf(m)).models.map((r) => [r.id, r.services, r.renamed]);
     };
     assert.deepEqual(routed(state('HEALTHY')), [['llama', ['a', 'provider'], { provider: 'meta-llama/Llama-3.1-8B' }]]);
     assert.deepEqual(routed(state('UNHEALTHY')), [['llama', ['a'], {}]], 'a provider with no healthy instance serves nothing');
@@ -121,10 +133,29 @@ describe('model catalog', () => {
       ),
     );
     const m = readerOf(mesh);
-    const direct = (budgeted: boolean) => Object.fromEntries(modelRouting(m, modelCatalog(m, new Set())!, budgeted).models.map((r) => [r.id, r.direct]));
+    const direct = (budgeted: boolean) => Object.fromEntries(modelRouting(m, modelCatalog(m, new Set())!, budgeted, processorOf(m)).models.map((r) => [r.id, r.direct]));
     // The picker (on by default), a service that logs, another dialect, a price, another name: the processor's.
     assert.deepEqual(direct(false), { claude: false, logged: false, picked: false, plain: true, priced: false, renamed: false });
     assert.deepEqual(direct(true), { claude: false, logged: false, picked: false, plain: false, priced: false, renamed: false }, 'budgets in force: every call reserves');
+  });
+
+  it('gives each model a door to the processor: its cluster’s calls in flight plus waiting, the processor’s policy otherwise', () => {
+    const mesh = meshOf(
+      [service('a', [instance('a-1')], { models: ['small'] }), service('b', [instance('b-1')], { models: ['big'] })],
+      entries('Kind: service-defaults\nName: a\nLimits: {MaxConcurrentRequests: 16, MaxPendingRequests: 8}'),
+    );
+    const m = readerOf(mesh);
+    const doors = Object.fromEntries(modelRouting(m, modelCatalog(m, new Set())!, false, processorOf(m)).models.map((r) => [r.id, r.door]));
+    assert.deepEqual(Object.keys(doors).sort(), ['big', 'small']);
+    assert.equal(doors['small']!.id, 'door~small');
+    assert.equal(doors['small']!.policy.circuitBreakers.maxRequests, 24, 'Limits: 16 in flight, 8 waiting');
+    assert.equal(doors['big']!.policy.circuitBreakers.maxRequests, 1_024 + 64, "a model service's defaults");
+    // The rest is the processor's: gRPC, its timeout, its pending bound.
+    const processor = processorOf(m)();
+    assert.equal(doors['small']!.service, 'llm');
+    assert.equal(doors['small']!.policy.protocol, processor.policy.protocol);
+    assert.equal(doors['small']!.policy.requestTimeoutMs, 2_000);
+    assert.equal(doors['small']!.policy.circuitBreakers.maxPendingRequests, processor.policy.circuitBreakers.maxPendingRequests);
   });
 
   it('refuses a model-route that is neither an alias nor an order, or an alias of itself', () => {

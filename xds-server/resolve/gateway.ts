@@ -219,8 +219,12 @@ export function resolveGateway(m: MeshReader, s: GatewaySettings, infrastructure
   const internal = new Set(infrastructure.keys());
   const catalog = modelCatalog(m, internal);
   const limits = modelLimitsOf(s);
-  const routing = s.llm && catalog ? modelRouting(m, catalog, !!(limits?.tokenBudgets.length || limits?.costBudgets.length)) : undefined;
-  for (const model of routing?.models ?? []) targets.set(model.target.id, model.target);
+  const llm = s.llm && infrastructure.get(s.llm.service);
+  const routing = llm && catalog ? modelRouting(m, catalog, !!(limits?.tokenBudgets.length || limits?.costBudgets.length), () => infrastructureTarget(m, llm)) : undefined;
+  for (const model of routing?.models ?? []) {
+    targets.set(model.target.id, model.target);
+    if (model.door) targets.set(model.door.id, model.door);
+  }
   if (routing) notes.push(...routing.notes);
   // A model without a price costs nothing under cost budgets: said, so that it is not a surprise.
   if (limits?.costBudgets.length) for (const model of routing?.models ?? []) if (!model.price) notes.push(`model ${model.id} has no Price: its calls are not charged to cost budgets`);

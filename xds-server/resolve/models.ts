@@ -68,6 +68,15 @@ export interface RoutedModel {
    * that per call.) Derived, not a setting: each of those is decided in its own place.
    */
   readonly direct: boolean;
+  /**
+   * Where its calls enter the processor: a copy of the processor's cluster of its own, whose
+   * bound of streams is the model cluster's in flight plus waiting. Past it the gateway refuses
+   * a call (503, Retry-After) before the processor sees it, at Envoy's cost alone: under a flood
+   * a refusal the processor read first costs the shared core twice what a served call does, and
+   * the processor's queue, not the model, became the bound (bench/RESULTS.md, issue 21). Absent
+   * when the model's cluster has no such bound.
+   */
+  readonly door?: Target;
   readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer; readonly modelDialect: Layer };
 }
 
@@ -112,7 +121,29 @@ function newModelTarget(m: MeshReader, id: string, services: readonly string[], 
  * the others) and said; an alias left with none is absent, so it answers 404 like any unknown
  * model.
  */
-export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], budgeted: boolean): ModelRouting {
+/** The cluster a model's calls reach the processor through. */
+export const doorId = (model: string): string => `door~${model}`;
+
+/**
+ * A model's door: the processor's target under another name, at most `calls` streams at once
+ * (their waiting for a connection is the processor's own bound). Read through `processor` so
+ * that the processor's instances changing renews it.
+ */
+function modelDoor(m: MeshReader, model: string, calls: number, processor: () => Target): Target {
+  return m.memo('model-door', `${model}\u0000${calls}`, () => {
+    const p = processor();
+    return { ...p, id: doorId(model), policy: { ...p.policy, circuitBreakers: { ...p.policy.circuitBreakers, maxRequests: calls } } };
+  });
+}
+
+/** What a model's door lets in: its cluster's calls in flight plus waiting, when both are bounded. */
+function doorBound(target: Target): number | undefined {
+  const { maxRequests, maxPendingRequests } = target.policy.circuitBreakers;
+  return maxRequests !== undefined && maxPendingRequests !== undefined ? maxRequests + maxPendingRequests : undefined;
+}
+
+/** `processor`: the LLM processor's target, which each model's door copies. */
+export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], budgeted: boolean, processor: () => Target): ModelRouting {
   const notes: string[] = [];
   const entries = m.modelRoutes();
   const served = new Set(catalog.map((c) => c.id));
@@ -138,6 +169,7 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], bu
     if (picker.value !== 'off' && hashes) notes.push(`model ${c.id}: its first service balances by hash (${target.policy.loadBalancer.policy}); the endpoint picker is off for it`);
     const endpointPicker = picker.value !== 'off' && !hashes;
     const dialect = uniform ? decided[0]!.value : undefined;
+    const bound = doorBound(target);
     return {
       id: c.id,
       services,
@@ -149,6 +181,7 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], bu
       dialects,
       dialect,
       direct: !endpointPicker && dialect === 'openai' && !Object.keys(renamed).length && !e?.Price && !budgeted && !services.some((s) => logged.includes(s)),
+      ...(bound !== undefined ? { door: modelDoor(m, c.id, bound, processor) } : {}),
       decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: decided[0]!.from },
     };
   });

@@ -16,9 +16,11 @@
 //      drain time) and keep-alive callers would see the old chain meanwhile;
 //   4. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
 //   5. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   6. json_to_metadata (when the LLM processor is set): off unless a model API route turns it on
-//      (some model takes direct calls, direct-calls.ts); it reads the body's model, so that Envoy
-//      routes a call that needs nothing of the processor itself, and the answer's usage;
+//   6. json_to_metadata (when the LLM processor is set): off unless a model API route turns it on;
+//      it reads the body's model, so that Envoy routes a call that needs nothing of the processor
+//      itself (direct-calls.ts), and the others to the processor through their model's door, a
+//      cluster of its own whose bound refuses a call before the processor reads it
+//      (model-routes.ts); and the answer's usage;
 //   7. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model, then reads the answer chunk by
@@ -162,8 +164,9 @@ export const JSON_TO_METADATA: JsonObject = {
 };
 
 /**
- * An entry route of the model API reads the body's model when some model takes direct calls. A
- * FilterConfig whose config is present but empty turns a filter on with its chain settings.
+ * An entry route of the model API reads the body's model when a door or a direct route may
+ * follow. A FilterConfig whose config is present but empty turns a filter on with its chain
+ * settings.
  */
 export const ROUTE_READS_MODEL: JsonObject = { [JSON_TO_METADATA_FILTER]: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false, config: { type_url: '' } } };
 
@@ -272,15 +275,24 @@ export function gatewayHttpFilters(
   ];
 }
 
-/** A model API route's processor: on, with the model table as its streams' metadata. */
-export function routeExtProc(modelTable: string): JsonObject {
+/** Where a route's calls reach the processor instead of its own cluster (a model's door), with the same time limit. */
+export interface ProcessorDoor {
+  readonly cluster: string;
+  readonly timeoutMs: number;
+}
+
+/** A model API route's processor: on, with the model table as its streams' metadata, through `door` when given. */
+export function routeExtProc(modelTable: string, door?: ProcessorDoor): JsonObject {
   return {
     [EXT_PROC_FILTER]: {
       '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
       disabled: false,
       config: {
         '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute',
-        overrides: { grpc_initial_metadata: [{ key: MODEL_TABLE_HEADER, value: modelTable }] },
+        overrides: {
+          ...(door ? { grpc_service: { envoy_grpc: { cluster_name: door.cluster }, timeout: `${door.timeoutMs / 1000}s` } } : {}),
+          grpc_initial_metadata: [{ key: MODEL_TABLE_HEADER, value: modelTable }],
+        },
       },
     },
   };

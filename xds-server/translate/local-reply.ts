@@ -44,6 +44,9 @@ function errorBody(code: string): JsonObject {
   };
 }
 
+/** How ext_proc's failing closed reads when its stream was refused at its cluster's bound (a model's door full). */
+const PROCESSOR_FULL_DETAILS = 'ext_proc_error_gRPC_error_14{upstream_connect_error_or_disconnect/reset_before_headers._reset_reason:_overflow';
+
 const BY_FLAG: ReadonlyArray<readonly [flags: string[], kind: ReplyKind]> = [
   [['NR'], { code: 'route_not_found', anthropic: 'not_found_error', message: 'no route matches this request' }],
   [['NC'], { code: 'service_not_found', anthropic: 'api_error', message: 'the service for this route is not known' }],
@@ -164,6 +167,27 @@ function errorMappers(only: JsonObject | undefined, body: (k: ReplyKind) => Json
       body_format_override: body(kind),
       ...retryAfter(kind.retryAfter),
     })),
+    // A model's door full (model-routes.ts), or the processor's own cluster: ext_proc's stream was
+    // refused at the cluster's bound and the filter failed closed. No response flag says so, only
+    // the details (the status compared first: CEL runs for 503s alone).
+    {
+      filter: on({
+        and_filter: {
+          filters: [
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.processor_full' } } } },
+            {
+              extension_filter: {
+                name: 'envoy.access_loggers.extension_filters.cel',
+                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', expression: `response.code_details.startsWith('${PROCESSOR_FULL_DETAILS}')` },
+              },
+            },
+          ],
+        },
+      }),
+      body: { inline_string: 'the gateway holds as many calls for this model as its services take: try again after the time in Retry-After' },
+      body_format_override: body({ code: 'upstream_overloaded', anthropic: 'overloaded_error' }),
+      ...retryAfter(RETRY_AFTER_SECONDS),
+    },
     ...BY_STATUS.map(([status, kind]) => ({
       filter: on({ status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `meshgate.local_reply.${status}` } } } }),
       body_format_override: body(kind),

@@ -13,9 +13,9 @@
 //   - a model some service knows by another name, or whose services speak different dialects:
 //     that name and each service's dialect on its endpoints, and the processor's upstream stage
 //     on the model's cluster, which gives each attempt its body.
-import { CACHE_HEADER, CACHE_METADATA_KEY, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, isDirectPath, type ModelTableWire } from '../../shared/llm-gateway.js';
+import { CACHE_HEADER, CACHE_METADATA_KEY, DIRECT_KEYS, DIRECT_METADATA_NAMESPACE, DOOR_ROUTE_PREFIX, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, isDirectPath, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
-import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel } from '../resolve/resolved-mesh.js';
+import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel, Target } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
 import { directRouteFilters, directRoutes } from './direct-calls.js';
 import { durationOf } from './duration.js';
@@ -46,16 +46,22 @@ export function withRenamingStage(m: RoutedModel, cluster: JsonObject, processor
 /** Where the processor's endpoint picker names a picked model's instance for a call (its cluster's override-host policy reads it). */
 export const PICKED_ENDPOINT: OverrideHostSource = { namespace: LLM_METADATA_NAMESPACE, key: ENDPOINT_METADATA_KEY };
 
-/** The model table the processor gets on every stream: written once per routing. */
-export function modelTableText(routing: ModelRouting, limits: ModelLimits | undefined): string {
-  const picked = routing.models.filter((m) => m.endpointPicker).map((m) => m.id);
-  const priced = routing.models.filter((m) => m.price);
-  const dialects = routing.models.filter((m) => m.dialect !== undefined && m.dialect !== 'openai');
-  const mixed = routing.models.filter((m) => m.dialect === undefined);
+/**
+ * The model table the processor gets on every stream: written once per routing. `only`: the
+ * table of one model's door (a call through it names that model), its size the model's own
+ * rather than the catalog's.
+ */
+export function modelTableText(routing: ModelRouting, limits: ModelLimits | undefined, only?: RoutedModel): string {
+  const models = only ? [only] : routing.models;
+  const logged = only ? routing.logged.filter((s) => only.services.includes(s)) : routing.logged;
+  const picked = models.filter((m) => m.endpointPicker).map((m) => m.id);
+  const priced = models.filter((m) => m.price);
+  const dialects = models.filter((m) => m.dialect !== undefined && m.dialect !== 'openai');
+  const mixed = models.filter((m) => m.dialect === undefined);
   const wire: ModelTableWire = {
-    models: routing.models.map((m) => m.id),
-    aliases: Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
-    ...(routing.logged.length ? { logged: routing.logged } : {}),
+    models: models.map((m) => m.id),
+    aliases: only ? {} : Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
+    ...(logged.length ? { logged } : {}),
     ...(picked.length ? { picked } : {}),
     ...(priced.length ? { prices: Object.fromEntries(priced.map((m) => [m.id, m.price!])) } : {}),
     ...(limits?.tokenBudgets.length || limits?.costBudgets.length ? { budgets: { defaultMaxTokens: limits.budgetDefaultMaxTokens } } : {}),
@@ -129,9 +135,13 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
     });
     direct.push(...directRoutes(m, route, [ANSWERED_BY], directFilters));
   }
-  // The entry routes: what ext-authz and the request-count limits see (they run before the body is read).
-  // Only where a direct route may follow: another dialect's path is the processor's anyway.
-  const readsModel = (path: string) => (direct.length && isDirectPath(path) ? ROUTE_READS_MODEL : {});
+  // Each model's door, on every entry path: a call whose body names it (and that no direct route
+  // took) reaches the processor through its model's bounded cluster.
+  const doors = api.routing.models.flatMap((m) => (m.door ? [doorRoute(m, m.door, modelTableText(api.routing, limits, m))] : []));
+  // The entry routes: what ext-authz and the request-count limits see (they run before the body
+  // is read), and the processor's for a call no door or direct route takes (an alias, a body
+  // without a model). The body's model is read where a door or a direct route may follow.
+  const readsModel = (path: string) => (doors.length || (direct.length && isDirectPath(path)) ? ROUTE_READS_MODEL : {});
   const entries = api.entries.map((p) => {
     const name = `llm${p.path}`;
     return {
@@ -141,5 +151,21 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
       typed_per_filter_config: { ...modelApiFilters(p, name), ...routeBodyLimit(api.maxRequestBytes), ...readsModel(p.path), ...routeExtProc(table), ...(limits ? BUDGETS_ON : {}) },
     };
   });
-  return [...perModel, ...direct, ...entries];
+  return [...perModel, ...direct, ...doors, ...entries];
+}
+
+/**
+ * A model's door: the processor as on the entry routes, reached through the model's own cluster,
+ * whose bound of streams refuses a call past it before the processor reads it (503, the
+ * gateway's JSON with Retry-After: local-reply.ts). Any path, as the model routes: only the
+ * entry routes read a body's model into this metadata. ext-authz and the request-count limits
+ * have already seen the entry route; the body limit has been applied.
+ */
+function doorRoute(m: RoutedModel, door: Target, table: string): JsonObject {
+  return {
+    name: `${DOOR_ROUTE_PREFIX}${m.id}`,
+    match: { prefix: '/', dynamic_metadata: [{ filter: DIRECT_METADATA_NAMESPACE, path: [{ key: DIRECT_KEYS.model }], value: { string_match: { exact: m.id } } }] },
+    route: { cluster: UNROUTED_CLUSTER, timeout: '5s' },
+    typed_per_filter_config: routeExtProc(table, { cluster: door.id, timeoutMs: door.policy.requestTimeoutMs }),
+  };
 }
