@@ -11,5 +11,6 @@ export const ENVOY_METRICS = [
   'envoy_control_plane_connected_state',
   'envoy_http_ext_authz_error',
   'envoy_cluster_upstream_rq_pending_overflow',
+  'envoy_cluster_upstream_rq_active_overflow',
   'envoy_overload_envoy_overload_actions_stop_accepting_requests_active',
 ] as const;

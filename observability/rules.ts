@@ -35,6 +35,16 @@ const SERVICES = `${ENVOY},service!~"${NOT_SERVICES.join('|')}"`;
 // Requests are counted as Envoy completes them (every answer, the ones Envoy made itself too, as
 // its 5xx counter counts them); upstream_rq_total counts only those sent to an instance.
 const rate = (metric: string, window: string, extra = '') => `sum by (service) (rate(${metric}{${SERVICES}${extra}}[${window}]))`;
+/**
+ * Calls a proxy refused at once for a cluster's bounds: past its waiting bound (pending), or past
+ * its bound in flight (active: how Envoy counts a gRPC stream refused, a model's door full).
+ */
+const REFUSED_FOR_BOUNDS = (window: string) => {
+  // Both, or whichever a cluster has (Envoy makes each counter at its first count); one selector
+  // over both names is no good: their rates lose the name and collide.
+  const [pending, active] = ['envoy_cluster_upstream_rq_pending_overflow', 'envoy_cluster_upstream_rq_active_overflow'].map((m) => rate(m, window));
+  return `((${pending} + ${active}) or ${pending} or ${active})`;
+};
 const quantile = (q: number, window: string) => `histogram_quantile(${q}, sum by (service, le) (rate(envoy_cluster_upstream_rq_time_bucket{${SERVICES}}[${window}])))`;
 
 function recording(): Array<{ record: string; expr: string }> {
@@ -53,7 +63,7 @@ function recording(): Array<{ record: string; expr: string }> {
   }
   out.push(
     // Calls the proxies refused at once for a service's bounds (503 upstream_overloaded): the console's "refused/s".
-    { record: 'service:meshgate_refused_overload:rate1m', expr: rate('envoy_cluster_upstream_rq_pending_overflow', '1m') },
+    { record: 'service:meshgate_refused_overload:rate1m', expr: REFUSED_FOR_BOUNDS('1m') },
     { record: 'service:meshgate_request_bytes:rate1m', expr: rate('envoy_cluster_upstream_rq_body_size_sum', '1m') },
     { record: 'service:meshgate_response_bytes:rate1m', expr: rate('envoy_cluster_upstream_rs_body_size_sum', '1m') },
     // Model services' tokens and time to first token by service (the processor's `service` label).
@@ -231,12 +241,12 @@ function alerts(o: RuleOptions): Alert[] {
     },
     {
       alert: 'MeshgateGatewayShedding',
-      expr: `sum by (service) (rate(envoy_cluster_upstream_rq_pending_overflow{${SERVICES}}[5m])) > 0`,
+      expr: `${REFUSED_FOR_BOUNDS('5m')} > 0`,
       defaultFor: '5m',
       severity: 'ticket',
       summary: '{{ $labels.service }}: more calls than its bounds allow; the excess gets 503 upstream_overloaded with Retry-After',
       runbook:
-        'The service is asked for more than it may have in flight and waiting (service-defaults Limits, or the defaults by kind in docs/configuration.md#overload), so the proxies refuse the rest at once instead of queueing it. Callers see fast 503s, the served calls keep their latency. Add instances, or raise MaxConcurrentRequests if the service has room (its own latency at the present load says so).',
+        'The service is asked for more than it may have in flight and waiting (service-defaults Limits, or the defaults by kind in docs/configuration.md#overload), so the proxies refuse the rest at once instead of queueing it. Callers see fast 503s, the served calls keep their latency. Add instances, or raise MaxConcurrentRequests if the service has room (its own latency at the present load says so). A service named door~<model> is that model\'s calls at the gateway (its cluster\'s in flight plus waiting): the excess is refused before the LLM processor reads it; the model\'s services are the ones to grow.',
     },
     {
       alert: 'MeshgateEnvoyOverloaded',

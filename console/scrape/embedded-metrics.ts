@@ -15,6 +15,7 @@ import { histogramQuantile, parseExposition, type Sample } from './exposition.js
 const WANTED = new Set([
   'envoy_cluster_upstream_rq_completed',
   'envoy_cluster_upstream_rq_pending_overflow',
+  'envoy_cluster_upstream_rq_active_overflow',
   'envoy_cluster_upstream_rq_xx',
   'envoy_cluster_upstream_rq_time_bucket',
   'envoy_cluster_upstream_rq_body_size_sum',
@@ -154,7 +155,7 @@ export class EmbeddedMetrics {
         if (NOT_SERVICES.has(cluster)) continue;
         const s = of(cluster);
         if (x.name === 'envoy_cluster_upstream_rq_completed') s.rq += x.value;
-        else if (x.name === 'envoy_cluster_upstream_rq_pending_overflow') s.refused += x.value;
+        else if (x.name === 'envoy_cluster_upstream_rq_pending_overflow' || x.name === 'envoy_cluster_upstream_rq_active_overflow') s.refused += x.value;
         else if (x.name === 'envoy_cluster_upstream_rq_xx' && x.labels['envoy_response_code_class'] === '5') s.xx5 += x.value;
         else if (x.name === 'envoy_cluster_upstream_rq_body_size_sum') s.reqBytes += x.value;
         else if (x.name === 'envoy_cluster_upstream_rs_body_size_sum') s.respBytes += x.value;

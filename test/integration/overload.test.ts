@@ -1,8 +1,8 @@
-// Overload is a normal state: a burst past a deliberately small bound, on each kind of route,
-// is refused at once in the gateway's JSON (429 or 503, with Retry-After) while a steady caller
-// elsewhere keeps being served; a plug-in at its bound of calls in flight refuses at once and the
-// route answers by its failure mode; Envoy's overload manager, at its heap bound, answers every
-// new request 503 JSON and serves again once the memory is back. Real Envoy, Consul, plug-ins.
+// Overload is a normal state: a burst past a deliberately small bound, on each kind of route
+// (a model's calls at its door, before the processor), is refused at once in the gateway's JSON
+// (429 or 503, with Retry-After) while a steady caller elsewhere keeps being served; a plug-in at
+// its bound of calls in flight refuses at once and the route answers by its failure mode; Envoy's
+// overload manager, at its heap bound, answers every new request 503 JSON and serves again once the memory is back. Real Envoy, Consul, plug-ins.
 // No timing assertions: how fast is the benchmark's (bench/overload.ts).
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -121,9 +121,19 @@ describe('bursts past small bounds: fast JSON refusals with Retry-After, a stead
     }
   });
 
-  it('the model route: a model service past its bounds, 503 upstream_overloaded; the processor and the steady caller fine', async () => {
+  it("the model route: past its model's bound, 503 upstream_overloaded at its door (before the processor reads the call); the steady caller fine", async () => {
+    // The door's bound is the model cluster's: one in flight, one waiting. Envoy counts a call
+    // refused past a cluster's bound in flight as active_overflow, past its waiting one as pending.
+    const refusedAt = async (cluster: string) =>
+      ((await mesh.envoy.admin.stat(`cluster.${cluster}.upstream_rq_active_overflow`)) ?? 0) + ((await mesh.envoy.admin.stat(`cluster.${cluster}.upstream_rq_pending_overflow`)) ?? 0);
+    const doorFull = () => refusedAt('door~slow-model');
+    const routerFull = () => refusedAt('model~slow-model');
+    const [doorBefore, routerBefore] = [await doorFull(), await routerFull()];
     const answers = await burstBeside(() => Array.from({ length: 8 }, () => post(`${mesh.gatewayUrl}/v1/chat/completions`, CHAT('slow-model'))), steady);
     refusedAndServed(answers, 'upstream_overloaded');
+    const refused = answers.filter((a) => a.status === 503).length;
+    assert.equal((await doorFull()) - doorBefore + ((await routerFull()) - routerBefore), refused, 'each refusal counted at the door or, the processor having routed it, at the model cluster');
+    assert.ok((await doorFull()) > doorBefore, 'refused at the door: ext_proc never opened a stream for it');
     const streamed = await burstBeside(() => Array.from({ length: 8 }, () => post(`${mesh.gatewayUrl}/v1/chat/completions`, { ...CHAT('slow-model'), stream: true })), steady);
     refusedAndServed(streamed, 'upstream_overloaded');
     for (const a of streamed.filter((x) => x.status === 200)) assert.match(a.text, /data: \[DONE\]/);

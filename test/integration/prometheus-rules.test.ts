@@ -155,7 +155,9 @@ const CASES: AlertCase[] = [
   {
     alert: 'MeshgateGatewayShedding',
     series: [
-      [`envoy_cluster_upstream_rq_pending_overflow{${E},service="chat"}`, '0+30x12 360x12'],
+      // Past its waiting bound and past its bound in flight (a gRPC stream, a model's door): both refusals.
+      [`envoy_cluster_upstream_rq_pending_overflow{${E},service="chat"}`, '0+15x12 180x12'],
+      [`envoy_cluster_upstream_rq_active_overflow{${E},service="chat"}`, '0+15x12 180x12'],
       // The proxies' own clusters are not services.
       [`envoy_cluster_upstream_rq_pending_overflow{${E},service="xds_server"}`, '0+30x24'],
     ],

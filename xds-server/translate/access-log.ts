@@ -59,3 +59,17 @@ export function grpcAccessLog(service: string): JsonObject {
     },
   };
 }
+
+/**
+ * An access-log filter (and a local reply's) by a CEL expression over the request's attributes:
+ * for what no cheaper filter reads (the route's name, a reply's details). Evaluated per request
+ * that reaches it, so it goes last in an and_filter, after the cheap ones.
+ */
+export function celFilter(expression: string): JsonObject {
+  return {
+    extension_filter: {
+      name: 'envoy.access_loggers.extension_filters.cel',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', expression },
+    },
+  };
+}

@@ -17,20 +17,18 @@
 //     service), which counts them in its metrics: the processor never saw them.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
-  ANSWER_METADATA_KEY,
   CACHE_HEADER,
   DIRECT_KEYS,
   DIRECT_LOG_NAME,
   DIRECT_METADATA_NAMESPACE,
   DIRECT_PATHS,
   DIRECT_ROUTE_PREFIX,
-  LLM_METADATA_NAMESPACE,
   MODEL_HEADER,
-  REQUESTED_MODEL_METADATA_KEY,
   SERVICE_HEADER,
 } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelLimits, RoutedModel } from '../resolve/resolved-mesh.js';
+import { celFilter } from './access-log.js';
 import { EXT_PROC_FILTER } from './http-filters.js';
 import { routeModelLimits } from './rate-limits.js';
 
@@ -76,19 +74,15 @@ export function directRoutes(m: RoutedModel, route: JsonObject, responseHeaders:
   }));
 }
 
-/** An access-log filter: the request's dynamic metadata has the key (`present`) or has it not. */
-function metadataKey(namespace: string, key: string, present: boolean): JsonObject {
-  // Envoy's access-log metadata filter ignores a matcher's `invert`: "absent" is a value matcher
-  // no filed value meets (null), with match_if_key_not_found.
-  return { metadata_filter: { matcher: { filter: namespace, path: [{ key }], value: present ? { present_match: true } : { null_match: {} } }, match_if_key_not_found: !present } };
-}
+/** An access-log filter: the request's dynamic metadata has the key. */
+const metadataPresent = (namespace: string, key: string): JsonObject => ({ metadata_filter: { matcher: { filter: namespace, path: [{ key }], value: { present_match: true } }, match_if_key_not_found: false } });
 
 /**
  * The access log of direct calls, to the processor's access-log service: only calls whose body
- * named a model and that the processor neither routed (it files requested_model on every call
- * it routes) nor answered itself (its own answers are marked); the processor keeps those of the
- * direct routes. Batched (a second, or 16 KiB), and dropped by Envoy, never queued without
- * bound, when the processor is slow or gone.
+ * named a model (cheap: most calls stop there) and that a direct route took — not a call the
+ * processor routed, nor one its model's door refused (under a flood those are most calls, and
+ * each entry would cost Envoy and the processor for nothing). Batched (a second, or 16 KiB), and
+ * dropped by Envoy, never queued without bound, when the processor is slow or gone.
  */
 export function directCallsLog(processor: string): JsonObject {
   return {
@@ -96,9 +90,8 @@ export function directCallsLog(processor: string): JsonObject {
     filter: {
       and_filter: {
         filters: [
-          metadataKey(DIRECT_METADATA_NAMESPACE, DIRECT_KEYS.model, true),
-          metadataKey(LLM_METADATA_NAMESPACE, REQUESTED_MODEL_METADATA_KEY, false),
-          metadataKey(LLM_METADATA_NAMESPACE, ANSWER_METADATA_KEY, false),
+          metadataPresent(DIRECT_METADATA_NAMESPACE, DIRECT_KEYS.model),
+          celFilter(`xds.route_name.startsWith('${DIRECT_ROUTE_PREFIX}')`),
         ],
       },
     },

@@ -8,6 +8,7 @@
 // (they say why), then the status — first on the Anthropic paths, then on all the others.
 import { ANSWER_METADATA_KEY, CLIENT_DIALECT_OF_PATH, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
+import { celFilter } from './access-log.js';
 
 interface ReplyKind {
   readonly code: string;
@@ -175,12 +176,7 @@ function errorMappers(only: JsonObject | undefined, body: (k: ReplyKind) => Json
         and_filter: {
           filters: [
             { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.processor_full' } } } },
-            {
-              extension_filter: {
-                name: 'envoy.access_loggers.extension_filters.cel',
-                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', expression: `response.code_details.startsWith('${PROCESSOR_FULL_DETAILS}')` },
-              },
-            },
+            celFilter(`response.code_details.startsWith('${PROCESSOR_FULL_DETAILS}')`),
           ],
         },
       }),
