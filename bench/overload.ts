@@ -11,7 +11,9 @@
 //      and Envoy's CPU per call on each — for a model through the processor and for a direct
 //      model (its picker off: Envoy routes its plain calls itself) — and an ext_authz-protected
 //      route on the same upstream (an API key); every call with the openai SDK's headers.
-//      BENCH_COST_ROUNDS repeats it, each tree in turn, and prints the medians.
+//      BENCH_COST_ROUNDS repeats it, each tree in turn, and prints the medians;
+//   4. what a refusal costs Envoy and the processor: a plain route's and a model's bounds held
+//      full by two long calls, then wrk refused throughout.
 // BENCH_BASELINE=<a built checkout of another commit> starts that commit's whole mesh beside this
 // one (its launcher, xds-server, plug-ins and bootstrap; the same upstreams and clients), and
 // every measurement runs on both in turns. BENCH_SECONDS shortens each run; BENCH_JSON names a
@@ -107,6 +109,24 @@ const FAST_AUTHZ: RouteKind = { name: 'ext_authz (fast upstream)', path: '/fast-
 /** The direct models' entries: the picker off (Services too, so that a tree before direct calls reads the entry). */
 const DIRECT_MODELS = { 'bench-direct': 'chat-direct', 'fast-direct': 'fast-chat-direct' } as const;
 
+// What a refusal costs: a service and a model whose bounds (one in flight, one waiting) two held
+// calls fill, so that every other call is refused — the plain route's by Envoy's router, the
+// model's at its door (the baseline: by the router, after the processor routed it).
+const HELD_LIMITS = 'MaxConcurrentRequests: 1, MaxConnections: 1, MaxPendingRequests: 1';
+const HELD_PLAIN: RouteKind = { name: 'refused on the plain route', path: '/held/v1/chat/completions', body: BODY_1K, headers: SDK_HEADERS };
+const HELD_MODEL: RouteKind = { name: 'refused on the model route', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'held-model'), headers: SDK_HEADERS };
+/** How a held call is made: the upstream answers it 25 s later (a plain echo), or a stream of 22 chunks paced 2 s apart. */
+const HOLD = {
+  plain: (base: string, signal: AbortSignal) => fetch(`${base}/held/test?delay_ms=25000`, { signal }),
+  model: (base: string, signal: AbortSignal) =>
+    fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-demo-pace-ms': '2000' },
+      body: JSON.stringify({ model: 'held-model', stream: true, messages: [{ role: 'user', content: 'hold '.repeat(20).trim() }] }),
+      signal,
+    }),
+};
+
 interface Tree {
   readonly label: string;
   readonly mesh: GatewayMesh;
@@ -155,14 +175,17 @@ async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
   await add({ service: 'fast-chat', meta: { ...open, models: 'fast-model', 'gateway-path': 'none' } });
   await add({ service: 'fast-chat-direct', meta: { ...open, models: 'fast-direct', 'gateway-path': 'none' } });
   await add({ program: 'grpc-inference', service: 'inference', meta: { ...open, protocol: 'grpc', transcode: 'on' }, extraArgs: ['--api=v2'] });
+  await add({ service: 'held', meta: { ...open, 'gateway-path': '/held/' } });
+  await add({ service: 'held-chat', meta: { ...open, models: 'held-model', 'gateway-path': 'none' } });
   const kv = (key: string, text: string) => mesh.consul.api.kvPut(`meshgate/config/${key}`, text);
   if (LIMITS_SET) for (const s of ['plain', 'guarded', 'limited', 'chat', 'chat-direct']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
+  for (const s of ['held', 'held-chat']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${HELD_LIMITS}}\n`);
   for (const [model, service] of Object.entries(DIRECT_MODELS)) await kv(model, `Kind: model-route\nName: ${model}\nServices: [${service}]\nEndpointPicker: "off"\n`);
   // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
-  for (const s of ['plain', 'guarded', 'limited', 'fast', 'fast-guarded']) {
+  for (const s of ['plain', 'guarded', 'limited', 'fast', 'fast-guarded', 'held']) {
     await kv(s, `Kind: service-router\nName: ${s}\nRoutes:\n  - Match: {HTTP: {PathPrefix: /${s}/}}\n    Destination: {PrefixRewrite: /}\n`);
   }
-  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL, FAST_DIRECT, FAST_AUTHZ]) {
+  for (const r of [...ROUTES, FAST_PLAIN, FAST_MODEL, FAST_DIRECT, FAST_AUTHZ, HELD_PLAIN, HELD_MODEL]) {
     await waitFor(`${label}: ${r.name} answers`, async () => (await send(mesh.gatewayUrl, r)).ok, { timeoutMs: 30_000, intervalMs: 250 });
   }
   const admins = [mesh.authz, mesh.ratelimit, mesh.llm].filter((c) => c !== undefined).map((c) => c.adminUrl);
@@ -412,6 +435,49 @@ function cost(t: Tree, label: string, processorPid: number, unloaded: boolean): 
   );
 }
 
+/**
+ * What a refusal costs each process: held calls fill a route's bounds, then wrk at 10
+ * connections is refused throughout (checked: wrk's count of answers not 2xx).
+ */
+async function refusalCost(t: Tree): Promise<void> {
+  const pids = { envoy: t.pids['envoy']!, 'ext-proc': t.pids['ext-proc']! };
+  const row: Record<string, number | string> = { tree: t.label, route: 'refusal_cost' };
+  const parts: string[] = [];
+  for (const [kind, r] of [['plain', HELD_PLAIN], ['model', HELD_MODEL]] as const) {
+    const held = new AbortController();
+    const heldStatus: string[] = [];
+    // Three, for bounds of two: whichever of them is refused, the bounds are full.
+    const calls = [0, 1, 2].map(() =>
+      HOLD[kind](t.mesh.gatewayUrl, held.signal).then(
+        (res) => {
+          heldStatus.push(String(res.status));
+          return res.body?.cancel();
+        },
+        (err: Error) => heldStatus.push(err.name),
+      ),
+    );
+    try {
+      await waitFor(`${t.label}: the ${kind} route's bounds full`, async () => {
+        const a = await send(t.mesh.gatewayUrl, r);
+        if (a.status === 503) return true;
+        throw new Error(`${a.status} ${(await a.text()).slice(0, 200)}; held calls: ${heldStatus.join(', ') || 'none answered yet'}`);
+      }, { timeoutMs: 10_000, intervalMs: 50 });
+      const run = wrkWithCpu(`${t.mesh.gatewayUrl}${r.path}`, {}, 10, SECONDS, pids, wrkScript(r));
+      const served = run.rps * SECONDS - run.non2xx;
+      if (served > run.non2xx / 100) throw new Error(`${t.label}: the ${kind} route served ${Math.round(served)} calls while its bounds were held (held calls: ${heldStatus.join(', ') || 'none answered yet'})`);
+      row[`refused_${kind}_rps`] = Math.round(run.rps);
+      row[`refused_${kind}_envoy_us`] = Math.round(run.cpu['envoy']!);
+      row[`refused_${kind}_processor_us`] = Math.round(run.cpu['ext-proc']!);
+      parts.push(`${kind} route ${row[`refused_${kind}_rps`]}/s, Envoy ${row[`refused_${kind}_envoy_us`]} µs, processor ${row[`refused_${kind}_processor_us`]} µs a refusal`);
+    } finally {
+      held.abort();
+      await Promise.all(calls);
+    }
+  }
+  costRows.push(row);
+  line(`  [${t.label}] refused throughout (wrk, 10 connections, ${SECONDS}s): ${parts.join('; ')}`);
+}
+
 interface Row {
   tree: string;
   route: string;
@@ -443,7 +509,7 @@ const trees: Tree[] = [];
 const rows: Row[] = [];
 const costRows: Array<Record<string, number | string>> = [];
 /** The cost table's rounds, each tree in turn within a round: on a noisy machine the medians say more than one run. */
-const COST_ROUNDS = Math.max(1, Number(process.env['BENCH_COST_ROUNDS'] ?? 1));
+const COST_ROUNDS = Math.max(0, Number(process.env['BENCH_COST_ROUNDS'] ?? 1));
 
 /** Each tree's medians over the cost table's rounds. */
 function costMedians(labels: readonly string[]): void {
@@ -505,8 +571,12 @@ try {
   // 3. The model path's cost against the plain route: wrk at 1 KB, in turns.
   line();
   line(`== the model path's cost, 1 KB with the openai SDK's headers: 10 connections (throughput) and 1 (unloaded latency), ${SECONDS}s each, plain route and model route in turns, ${COST_ROUNDS} round(s)`);
+  // BENCH_COST_ROUNDS=0: the refusals alone.
   for (let round = 0; round < COST_ROUNDS; round++) for (const t of trees) cost(t, t.label, t.pids['ext-proc']!, true);
   if (COST_ROUNDS > 1) costMedians(trees.map((t) => t.label));
+  line();
+  line(`== what a refusal costs: a route's bounds held full (${HELD_LIMITS}), every call refused`);
+  for (const t of trees) await refusalCost(t);
   // (A profiled processor must exit cleanly to write its profile: no floor then.)
   if (!process.env['PROC_NODE_ARGS']) {
     // The floor under any processor: one that answers every message with bytes encoded once, in

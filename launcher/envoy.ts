@@ -84,6 +84,10 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
       // Several Envoys on one machine: no shared-memory hot restart between them.
       '--disable-hot-restart',
       '--log-level', options.logLevel ?? 'warning',
+      // ext_proc warns once per call it fails — each refusal at a model's door, under a flood
+      // thousands a second — on the worker's own time; the access log (details) and the
+      // filter's stats say the same.
+      ...(options.logLevel === undefined ? ['--component-log-level', 'ext_proc:error'] : []),
       '--concurrency', String(options.concurrency ?? 1),
       // The stdout access log reaches the log file within a second (Envoy's default is ten).
       '--file-flush-interval-msec', '1000',

@@ -21,7 +21,10 @@ export interface StartOptions {
   readonly args?: readonly string[];
   readonly env?: Record<string, string | undefined>;
   readonly cwd?: string;
-  /** Append stdout and stderr to this file (else they are only kept in memory, briefly). */
+  /**
+   * Append stdout and stderr to this file, written by the process itself (else they pass through
+   * this process and are only kept in memory, briefly).
+   */
   readonly logFile?: string;
   /** Also copy output to this process's stderr. */
   readonly echo?: boolean;
@@ -46,22 +49,32 @@ function installExitHook(): void {
 
 export function startProcess(name: string, command: string, options: StartOptions = {}): ManagedProcess {
   installExitHook();
-  const child = spawn(command, options.args ?? [], {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // With a log file and nothing to echo, the child writes into the file itself: through a pipe,
+  // its output waits for this process to read it, and a parent busy in a synchronous call (a
+  // bench running wrk) left Envoy's worker blocked on a full pipe after 64 KiB of warnings.
+  const logFile = options.logFile;
+  const direct = logFile !== undefined && !options.echo ? fs.openSync(logFile, 'a') : undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(command, options.args ?? [], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', direct ?? 'pipe', direct ?? 'pipe'],
+    });
+  } finally {
+    if (direct !== undefined) fs.closeSync(direct);
+  }
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   const lines: string[] = [];
-  const log = options.logFile ? fs.createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  const log = logFile !== undefined && direct === undefined ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;
   const collect = (chunk: Buffer): void => {
     log?.write(chunk);
     if (options.echo) process.stderr.write(chunk);
     for (const line of chunk.toString().split('\n')) if (line) lines.push(line);
     if (lines.length > 200) lines.splice(0, lines.length - 200);
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   let alive = true;
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => {
@@ -77,7 +90,7 @@ export function startProcess(name: string, command: string, options: StartOption
     pid: child.pid,
     exited,
     running: () => alive,
-    tail: () => lines.slice(-40).join('\n'),
+    tail: () => (direct !== undefined ? lastLines(logFile!, 40) : lines.slice(-40).join('\n')),
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000) {
       if (!alive) return;
       child.kill(signal);
@@ -114,5 +127,23 @@ export async function waitServing(
   } catch (err) {
     await proc.stop(stopWith.signal, stopWith.graceMs);
     throw err;
+  }
+}
+
+/** The last `n` lines of a file (its last 64 KiB read), for error messages. */
+function lastLines(file: string, n: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const length = Math.min(size, 65_536);
+      const buf = Buffer.alloc(length);
+      fs.readSync(fd, buf, 0, length, size - length);
+      return buf.toString().split('\n').filter(Boolean).slice(-n).join('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
   }
 }

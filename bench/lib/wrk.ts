@@ -8,6 +8,8 @@ export interface WrkResult {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** Answers other than 2xx and 3xx (wrk's count). */
+  readonly non2xx: number;
 }
 
 let pinnedTo: string | undefined;
@@ -26,7 +28,7 @@ export function wrk(url: string, headers: Record<string, string>, connections: n
     if (!m) return NaN;
     return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as const)[m[2] as 'us' | 'ms' | 's'];
   };
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN), p50: ms('50%'), p99: ms('99%') };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN), p50: ms('50%'), p99: ms('99%'), non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0) };
 }
 
 /** A wrk run with the CPU each named process spent per request (µs; `<name> (kernel)` the system part). */
@@ -51,6 +53,7 @@ export function medianRun(runs: readonly WrkCpuRun[]): WrkCpuRun {
     rps: median(runs.map((r) => r.rps)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
+    non2xx: median(runs.map((r) => r.non2xx)),
     cpu: Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((r) => r.cpu[k]!))])),
   };
 }
