@@ -114,15 +114,8 @@ function newModelTarget(m: MeshReader, id: string, services: readonly string[], 
   return { ...part(first!), id: `model~${id}`, policy: servicePolicy(m, first!), failover: rest.map(part) };
 }
 
-/**
- * The catalog with the model-route entries applied: each model's services in their failover
- * order (the entry's Services first, the rest by name), and the aliases whose targets are in
- * the catalog now. An alias target no healthy service serves is left out (its weight goes to
- * the others) and said; an alias left with none is absent, so it answers 404 like any unknown
- * model.
- */
 /** The cluster a model's calls reach the processor through. */
-export const doorId = (model: string): string => `door~${model}`;
+const doorId = (model: string): string => `door~${model}`;
 
 /**
  * A model's door: the processor's target under another name, at most `calls` streams at once
@@ -142,7 +135,13 @@ function doorBound(target: Target): number | undefined {
   return maxRequests !== undefined && maxPendingRequests !== undefined ? maxRequests + maxPendingRequests : undefined;
 }
 
-/** `processor`: the LLM processor's target, which each model's door copies. */
+/**
+ * The catalog with the model-route entries applied: each model's services in their failover
+ * order (the entry's Services first, the rest by name), and the aliases whose targets are in
+ * the catalog now. An alias target no healthy service serves is left out (its weight goes to
+ * the others) and said; an alias left with none is absent, so it answers 404 like any unknown
+ * model. `processor`: the LLM processor's target, which each model's door copies.
+ */
 export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], budgeted: boolean, processor: () => Target): ModelRouting {
   const notes: string[] = [];
   const entries = m.modelRoutes();

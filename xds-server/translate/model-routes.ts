@@ -10,6 +10,9 @@
 //     x-meshgate-service, and the token budgets it charges;
 //   - a model whose calls need nothing of the processor: direct routes before the entry routes
 //     (direct-calls.ts), where Envoy routes its plain calls by the body's model itself;
+//   - every model's door, after those: a call whose body names the model reaches the processor
+//     through the model's own copy of the processor's cluster, bounded at what the model's
+//     cluster holds, so that past it Envoy refuses the call before the processor reads it;
 //   - a model some service knows by another name, or whose services speak different dialects:
 //     that name and each service's dialect on its endpoints, and the processor's upstream stage
 //     on the model's cluster, which gives each attempt its body.
