@@ -35,6 +35,8 @@ export interface GatewayMeshOptions {
   readonly llm?: boolean;
   /** The LLM processor's own flags, and node's (a profile, say). */
   readonly llmArgs?: readonly string[];
+  /** More flags for the ratelimit-service (with ratelimitConfig). */
+  readonly ratelimitArgs?: readonly string[];
   readonly llmNodeArgs?: readonly string[];
   /** Start a ZooKeeper and read it beside Consul (its session timeout: `zookeeperSessionMs`). */
   readonly zookeeper?: boolean;
@@ -131,6 +133,7 @@ export async function startGatewayMesh(options: GatewayMeshOptions = {}): Promis
         consulAddress: consul.address,
         register: true,
         ...(options.ratelimitRedis ? { redisUrl: options.ratelimitRedis } : {}),
+        ...(options.ratelimitArgs ? { extraArgs: options.ratelimitArgs } : {}),
         logFile: logFile('ratelimit'),
       });
       const r = ratelimit;

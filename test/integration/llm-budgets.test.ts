@@ -59,6 +59,7 @@ descriptors:
 describe('LLM budgets: reserved before the call, settled after, exact across gateway replicas on Redis', () => {
   let redis: RedisServer;
   let mesh: GatewayMesh;
+  const REDIS_TIMEOUT = '--redis-timeout=1s';
   let secondRatelimit: Component;
   let secondGateway: EnvoyProcess;
   let secondGatewayUrl: string;
@@ -75,6 +76,9 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
       // those calls would be refused (503, fail closed) and a reservation granted after Envoy gave
       // up stays charged — never an overrun, but not the exact count this test checks.
       xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant', '--llm-cost-budgets=generic:dollars,auth:tenant', '--ratelimit-fail-closed', '--ratelimit-timeout=2s'],
+      // Likewise Redis past the service's 50 ms: a reservation it could not make lets the call
+      // through uncharged (--failure-mode open), and the full suite on two cores saw it.
+      ratelimitArgs: [REDIS_TIMEOUT],
     });
     await mesh.consul.api.kvPut('meshgate/config/model-route/llama-3.1-8b', 'Kind: model-route\nName: llama-3.1-8b\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}\n');
     // A second ratelimit-service on the same Redis, in the same Consul service: the gateways ask either.
@@ -85,6 +89,7 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
       consulAddress: mesh.consul.address,
       register: true,
       redisUrl: redis.url,
+      extraArgs: [REDIS_TIMEOUT],
       logFile: path.join(mesh.dir, 'ratelimit-2.log'),
     });
     secondGateway = await startGatewayEnvoy({
