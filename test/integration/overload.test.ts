@@ -128,6 +128,8 @@ describe('bursts past small bounds: fast JSON refusals with Retry-After, a stead
       ((await mesh.envoy.admin.stat(`cluster.${cluster}.upstream_rq_active_overflow`)) ?? 0) + ((await mesh.envoy.admin.stat(`cluster.${cluster}.upstream_rq_pending_overflow`)) ?? 0);
     const doorFull = () => refusedAt('door~slow-model');
     const routerFull = () => refusedAt('model~slow-model');
+    const resolved = (await (await fetch(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/resolved`)).json()) as { gateway?: { models?: { routed?: Array<{ id: string; door?: { cluster: string; max_calls: number } }> } } };
+    assert.deepEqual(resolved.gateway?.models?.routed?.find((m) => m.id === 'slow-model')?.door, { cluster: 'door~slow-model', max_calls: 2 }, 'the door in the resolved mesh');
     const [doorBefore, routerBefore] = [await doorFull(), await routerFull()];
     const answers = await burstBeside(() => Array.from({ length: 8 }, () => post(`${mesh.gatewayUrl}/v1/chat/completions`, CHAT('slow-model'))), steady);
     refusedAndServed(answers, 'upstream_overloaded');
