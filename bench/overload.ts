@@ -13,7 +13,7 @@
 //      route on the same upstream (an API key); every call with the openai SDK's headers.
 //      BENCH_COST_ROUNDS repeats it, each tree in turn, and prints the medians;
 //   4. what a refusal costs Envoy and the processor: a plain route's and a model's bounds held
-//      full by two long calls, then wrk refused throughout.
+//      full by long calls, then wrk refused throughout.
 // BENCH_BASELINE=<a built checkout of another commit> starts that commit's whole mesh beside this
 // one (its launcher, xds-server, plug-ins and bootstrap; the same upstreams and clients), and
 // every measurement runs on both in turns. BENCH_SECONDS shortens each run; BENCH_JSON names a
@@ -109,7 +109,7 @@ const FAST_AUTHZ: RouteKind = { name: 'ext_authz (fast upstream)', path: '/fast-
 /** The direct models' entries: the picker off (Services too, so that a tree before direct calls reads the entry). */
 const DIRECT_MODELS = { 'bench-direct': 'chat-direct', 'fast-direct': 'fast-chat-direct' } as const;
 
-// What a refusal costs: a service and a model whose bounds (one in flight, one waiting) two held
+// What a refusal costs: a service and a model whose bounds (one in flight, one waiting) held
 // calls fill, so that every other call is refused — the plain route's by Envoy's router, the
 // model's at its door (the baseline: by the router, after the processor routed it).
 const HELD_LIMITS = 'MaxConcurrentRequests: 1, MaxConnections: 1, MaxPendingRequests: 1';
@@ -452,7 +452,8 @@ async function refusalCost(t: Tree): Promise<void> {
         HOLD[kind](t.mesh.gatewayUrl, held.signal).then(
           (res) => {
             heldStatus.push(String(res.status));
-            return res.body?.cancel();
+            // Read to its end (or the abort): a stream whose body were cancelled would end at once.
+            return res.text().catch(() => undefined);
           },
           (err: Error) => heldStatus.push(err.name),
         ),
