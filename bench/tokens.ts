@@ -6,11 +6,13 @@
 //   - cached: one token, remembered after its first check (cache_ttl 5m);
 //   - uncached: 2,000 tokens in turn with cache_ttl 0, so every check asks the provider
 //     (max_concurrency 64: the provider is the bound);
-//   - JWT (RS256, a local JWKS): the reference.
+//   - JWT (RS256, a local JWKS): the reference;
+//   - a cached caller beside a flood of random tokens: its wait alone and beside the flood.
 // For each: a fixed rate (open loop) and flat out (closed loop), ext-authz pinned to CPU 0 and the
 // generator to CPU 1; the provider is not pinned (it shares both). CPU per check from /proc.
 //   node dist/bench/tokens.js        (BENCH_SECONDS, BENCH_RATE)
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../launcher/consul-agent.js';
@@ -122,6 +124,21 @@ try {
       const r = await grpcLoad({ ...base, bodies, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 });
       line(row(`${label}, flat out`, r, cpuSeconds(authz.process.pid) - before));
     }
+    // A caller whose token is remembered, beside a flood of random tokens (each one an
+    // introspection the provider answers inactive): how long the known caller waits, alone and
+    // then beside the flood, in the same run (test/integration/ext-authz-introspection.test.ts
+    // checks that it is served; this says how fast).
+    const floodBodies = path.join(dir, 'flood.bodies');
+    writeBodies(floodBodies, Array.from({ length: 20_000 }, () => check('cached', randomBytes(24).toString('base64url'))));
+    const steady = { ...base, bodies: files.cached, rps: 100, seconds: SECONDS, concurrency: 10, connections: 1 };
+    const alone = await grpcLoad(steady);
+    const askedBefore = (await idp.stats()).introspections;
+    const [beside, flood] = await Promise.all([grpcLoad(steady), grpcLoad({ ...base, bodies: floodBodies, rps: 0, seconds: SECONDS, concurrency: 200, connections: 4 })]);
+    const asked = (await idp.stats()).introspections - askedBefore;
+    line(
+      `a cached caller @ 100/s: alone p50 ${fmt(alone.p50ms)} p99 ${fmt(alone.p99ms)} ms; beside a flood of random tokens (${Math.round(flood.rps)}/s, the provider asked ${asked} times)` +
+        ` p50 ${fmt(beside.p50ms)} p99 ${fmt(beside.p99ms)} ms, ok ${beside.ok}/${beside.count}`,
+    );
     const stats = await idp.stats();
     line(`the provider answered ${stats.introspections} introspections, at most ${stats.maxInFlight} at once (max_concurrency 64)`);
   } finally {
