@@ -166,8 +166,6 @@ export const DIRECT_PATHS = LLM_PATHS.filter((p) => !(p in CLIENT_DIALECT_OF_PAT
 export const isDirectPath = (path: string): boolean => (DIRECT_PATHS as readonly string[]).includes(path);
 /** The direct routes' names: this, the model, the path. */
 export const DIRECT_ROUTE_PREFIX = 'direct:';
-/** The doors' names (a model's calls to the processor through its bounded cluster): this, the model, the path. */
-export const DOOR_ROUTE_PREFIX = 'door:';
 /** The access-log name of the direct calls' entries (the processor's access-log service reads only these). */
 export const DIRECT_LOG_NAME = 'meshgate-direct-calls';
 

@@ -52,6 +52,7 @@ import {
 } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { AuthzSettings, ChainRoute, LlmSettings, ModelLimits, RateLimitDescriptor, RatelimitSettings } from '../resolve/resolved-mesh.js';
+import { durationOf } from './duration.js';
 import type { RouteExtras } from './http-route.js';
 import { ROUTER_FILTER } from './http-listener.js';
 import { LOGIN_CHAIN_FILTER } from './login.js';
@@ -70,12 +71,17 @@ function stripHeaders(names: readonly string[]): JsonObject {
   };
 }
 
+/** A plug-in's gRPC service as a filter reaches it: its cluster, how long it waits, what each stream carries. */
+function grpcService(cluster: string, timeoutMs: number, metadata: ReadonlyArray<{ key: string; value: string }> = []): JsonObject {
+  return { envoy_grpc: { cluster_name: cluster }, timeout: durationOf(timeoutMs), ...(metadata.length ? { initial_metadata: [...metadata] } : {}) };
+}
+
 function extAuthz(authz: AuthzSettings): JsonObject {
   return {
     name: EXT_AUTHZ_FILTER,
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
-      grpc_service: { envoy_grpc: { cluster_name: authz.service }, timeout: `${authz.timeoutMs / 1000}s` },
+      grpc_service: grpcService(authz.service, authz.timeoutMs),
       transport_api_version: 'V3',
       // Fail closed: no answer from ext-authz is a 503, never a pass.
       failure_mode_allow: false,
@@ -174,10 +180,10 @@ export const ROUTE_READS_MODEL: JsonObject = { [JSON_TO_METADATA_FILTER]: { '@ty
 function processorConnection(o: { readonly service: string; readonly timeoutMs: number }, metadata: ReadonlyArray<{ key: string; value: string }> = []): JsonObject {
   return {
     '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-    grpc_service: { envoy_grpc: { cluster_name: o.service }, timeout: `${o.timeoutMs / 1000}s`, ...(metadata.length ? { initial_metadata: [...metadata] } : {}) },
+    grpc_service: grpcService(o.service, o.timeoutMs, metadata),
     failure_mode_allow: false,
     status_on_error: { code: 'ServiceUnavailable' },
-    message_timeout: `${o.timeoutMs / 1000}s`,
+    message_timeout: durationOf(o.timeoutMs),
     // A call queued for a saturated model pool: the processor asks for up to this much longer.
     max_message_timeout: `${MAX_MESSAGE_TIMEOUT_SECONDS}s`,
   };
@@ -290,7 +296,7 @@ export function routeExtProc(modelTable: string, door?: ProcessorDoor): JsonObje
       config: {
         '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute',
         overrides: {
-          ...(door ? { grpc_service: { envoy_grpc: { cluster_name: door.cluster }, timeout: `${door.timeoutMs / 1000}s` } } : {}),
+          ...(door ? { grpc_service: grpcService(door.cluster, door.timeoutMs) } : {}),
           grpc_initial_metadata: [{ key: MODEL_TABLE_HEADER, value: modelTable }],
         },
       },

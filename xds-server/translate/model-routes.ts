@@ -16,7 +16,7 @@
 //   - a model some service knows by another name, or whose services speak different dialects:
 //     that name and each service's dialect on its endpoints, and the processor's upstream stage
 //     on the model's cluster, which gives each attempt its body.
-import { CACHE_HEADER, CACHE_METADATA_KEY, DIRECT_KEYS, DIRECT_METADATA_NAMESPACE, DOOR_ROUTE_PREFIX, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, isDirectPath, type ModelTableWire } from '../../shared/llm-gateway.js';
+import { CACHE_HEADER, CACHE_METADATA_KEY, DIRECT_KEYS, DIRECT_METADATA_NAMESPACE, ENDPOINT_METADATA_KEY, HOST_SERVICE_METADATA_KEY, LLM_METADATA_NAMESPACE, MODEL_METADATA_KEY, SERVICE_HEADER, isDirectPath, type ModelTableWire } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import type { ModelApiPath, ModelLimits, ModelRouting, ResolvedModelApi, RoutedModel, Target } from '../resolve/resolved-mesh.js';
 import { HTTP_PROTOCOL_OPTIONS, type OverrideHostSource } from './cluster.js';
@@ -156,6 +156,9 @@ export function modelRoutes(api: ResolvedModelApi & { readonly routing: ModelRou
   });
   return [...perModel, ...direct, ...doors, ...entries];
 }
+
+/** A door's route name: this, then the model. */
+const DOOR_ROUTE_PREFIX = 'door:';
 
 /**
  * A model's door: the processor as on the entry routes, reached through the model's own cluster,
