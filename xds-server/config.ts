@@ -39,6 +39,7 @@ export interface XdsServerConfig {
         tokenBudgets: readonly RateLimitDescriptor[];
         costBudgets: readonly RateLimitDescriptor[];
         budgetDefaultMaxTokens: number;
+        budgetsFailOpen: boolean;
         modelRequestLimits: readonly RateLimitDescriptor[];
       }
     | undefined;
@@ -98,6 +99,8 @@ export const USAGE = `xds-server: Consul → Envoy over xDS (ADS)
                              currency of the model-route Prices (1000000 = 1 unit)
   --llm-budget-default-max-tokens N
                              what a call without max_tokens reserves for its answer [4096]
+  --llm-budgets-fail-open    let a budgeted call through, unreserved and never charged, when its
+                             reservation cannot be made (default: refused, 503)
   --llm-request-limits LIST  request-count descriptors counted once the model is known (the
                              same vocabulary: per model, per tenant and model, …)
   --config-entries-prefix P  Consul KV prefix of config entries ("" for none) [meshgate/config/]
@@ -172,6 +175,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       'llm-token-budgets': { type: 'string' },
       'llm-cost-budgets': { type: 'string' },
       'llm-budget-default-max-tokens': { type: 'string' },
+      'llm-budgets-fail-open': { type: 'boolean' },
       'llm-request-limits': { type: 'string' },
       'auth-default-policy': { type: 'string' },
       'ratelimit-service': { type: 'string' },
@@ -244,6 +248,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         tokenBudgets: orThrow(within('--llm-token-budgets', parseDescriptors(values['llm-token-budgets'] ?? '', new Set(identityHeaders)))),
         costBudgets: orThrow(within('--llm-cost-budgets', parseDescriptors(values['llm-cost-budgets'] ?? '', new Set(identityHeaders)))),
         budgetDefaultMaxTokens: positiveInteger(values['llm-budget-default-max-tokens'], '--llm-budget-default-max-tokens', DEFAULT_BUDGET_MAX_TOKENS),
+        budgetsFailOpen: values['llm-budgets-fail-open'] ?? false,
         modelRequestLimits: orThrow(within('--llm-request-limits', parseDescriptors(values['llm-request-limits'] ?? '', new Set(identityHeaders)))),
       }
     : undefined;

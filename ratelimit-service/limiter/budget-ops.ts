@@ -8,6 +8,8 @@
 //     call really cost: the counter moves by the difference, up or down, in the reservation's
 //     own window. No reservation under that id (it was refused, or its window has ended):
 //     nothing moves.
+// A reservation the backend cannot make fails the whole answer (gRPC UNAVAILABLE): the gateway's
+// failure mode for budgets decides, refusing the call unless the operator chose otherwise.
 // Envoy's hits_addend cannot be negative, so a refund needs the service to know what was
 // reserved: it keeps it, keyed by the call, which also makes a settlement count once.
 import { BUDGET_ENTRY } from '../../shared/llm-gateway.js';

@@ -116,7 +116,10 @@ export class RateLimiter {
   /**
    * A request's reservations, granted together or not at all (a call refused by one budget takes
    * nothing from the others), in fixed windows whatever the limits' algorithm: a reservation
-   * must know the counter it went to. The backend down: the failure mode answers.
+   * must know the counter it went to. The backend down: the whole answer is an error (gRPC
+   * UNAVAILABLE), whatever `--failure-mode` says of plain descriptors, so that the gateway's own
+   * failure mode for budgets decides (closed by default). Granted unreserved, a call would never
+   * be charged; refused as over the limit, its caller would read a budget spent that is not.
    */
   private async reserveAll(reserves: readonly PendingReserve[], nowMs: number): Promise<Verdict[]> {
     const jitter = (): number => (this.options.expiryJitterSeconds > 0 ? Math.floor((this.options.random ?? Math.random)() * this.options.expiryJitterSeconds) : 0);
@@ -134,12 +137,8 @@ export class RateLimiter {
       );
     } catch (err) {
       if (!(err instanceof BackendUnavailable)) throw err;
-      this.stats.backendFailure(this.options.failureMode);
-      const open = this.options.failureMode === 'open';
-      return reserves.map((p) => {
-        this.stats.budget?.('reserve', 'backend_unavailable', p.limit.statsKey);
-        return { code: open ? 'OK' : 'OVER_LIMIT', remaining: open ? p.limit.requestsPerUnit : 0, resetSeconds: 1, overLimit: 0, nearLimit: 0, withinLimit: 0 };
-      });
+      for (const p of reserves) this.stats.budget?.('reserve', 'backend_unavailable', p.limit.statsKey);
+      throw new GrpcError(GrpcStatus.UNAVAILABLE, `budget reservations could not be made: ${err.message}`);
     }
     return reserves.map((p, i) => {
       const a = p.limit;

@@ -10,6 +10,7 @@ export const GrpcStatus = {
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
+  UNAVAILABLE: 14,
 } as const;
 
 /** A failure with the gRPC status the caller should see. */

@@ -73,11 +73,12 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
       ratelimitConfig: RATELIMIT,
       ratelimitRedis: redis.url,
       // A 50-call burst on two loaded cores can take the rate-limit service past the 100 ms default:
-      // those calls would be refused (503, fail closed) and a reservation granted after Envoy gave
-      // up stays charged — never an overrun, but not the exact count this test checks.
-      xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant', '--llm-cost-budgets=generic:dollars,auth:tenant', '--ratelimit-fail-closed', '--ratelimit-timeout=2s'],
-      // Likewise Redis past the service's 50 ms: a reservation it could not make lets the call
-      // through uncharged (--failure-mode open), and the full suite on two cores saw it.
+      // those calls would be refused (503: budgets fail closed) and a reservation granted after
+      // Envoy gave up stays charged — never an overrun, but not the exact count this test checks.
+      // Rate limits stay at their default (fail open): the budgets' failure mode is their own.
+      xdsArgs: ['--llm-token-budgets=generic:tokens,auth:tenant', '--llm-cost-budgets=generic:dollars,auth:tenant', '--ratelimit-timeout=2s'],
+      // Likewise Redis past the service's 50 ms: a reservation it could not make is refused (503),
+      // and the full suite on two cores saw it.
       ratelimitArgs: [REDIS_TIMEOUT],
     });
     await mesh.consul.api.kvPut('meshgate/config/model-route/llama-3.1-8b', 'Kind: model-route\nName: llama-3.1-8b\nPrice: {InputPerMillion: 1, OutputPerMillion: 2}\n');
@@ -237,5 +238,34 @@ describe('LLM budgets: reserved before the call, settled after, exact across gat
         .find((l) => l.includes('"cost":0.001204') && l.includes('"tenant":"acme"'));
     const line = await waitFor('an access log line with its cost', costed, { timeoutMs: 5_000, intervalMs: 100 });
     assert.match(line, /"tenant":"acme"/);
+  });
+
+  it('refuses a budgeted call while Redis hangs (503 ratelimit_unavailable with Retry-After, never let through uncharged), and serves it again once Redis answers', async () => {
+    const small = () =>
+      fetch(`${mesh.gatewayUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${BETA_KEY}` },
+        body: JSON.stringify({ model: 'llama-3.1-8b', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const before = await spent('tokens', 'beta');
+    redis.pause();
+    try {
+      const refused = await small();
+      const body = (await refused.json()) as { error: { code: string } };
+      assert.equal(refused.status, 503, JSON.stringify(body));
+      assert.equal(body.error.code, 'ratelimit_unavailable');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After');
+    } finally {
+      redis.resume();
+    }
+    // Both ratelimit-services say why (the refused reservation reached one of them).
+    const metrics = (await Promise.all([mesh.ratelimit!.adminUrl, secondRatelimit.adminUrl].map(async (u) => (await fetch(`${u}/metrics`)).text()))).join('\n');
+    assert.match(metrics, /meshgate_ratelimit_budget_operations_total\{operation="reserve",result="backend_unavailable",descriptor="generic_key_tokens\.tenant"\} [1-9]/);
+    await waitFor('a budgeted call served again once Redis answers', async () => {
+      const r = await small();
+      await r.arrayBuffer();
+      return r.status === 200;
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+    await waitFor('the served call charged', async () => (await spent('tokens', 'beta')) > before, { timeoutMs: 5_000, intervalMs: 50 });
   });
 });

@@ -9,7 +9,7 @@ import { compileDomain } from '../../ratelimit-service/rules/domain.js';
 import { parseRateLimitConfig } from '../../ratelimit-service/rules/schema.js';
 import { RateLimiter } from '../../ratelimit-service/service/rate-limiter.js';
 import type { RlsRequest } from '../../ratelimit-service/service/request.js';
-import { GrpcError } from '../../shared/grpc/wire.js';
+import { GrpcError, GrpcStatus } from '../../shared/grpc/wire.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0); // a minute boundary
 
@@ -146,7 +146,7 @@ describe('budget reservations', () => {
     await assert.rejects(() => b.reserve('bad id!', 1), (err: unknown) => err instanceof GrpcError && /call id/.test(err.message));
   });
 
-  it('answers a reservation by the failure mode when the backend is down; a lost settlement leaves the reservation charged', async () => {
+  it('fails a reservation the backend cannot make (UNAVAILABLE: the gateway decides), whatever the failure mode; a lost settlement leaves the reservation charged', async () => {
     const down: CounterBackend = {
       name: 'down',
       available: () => false,
@@ -155,9 +155,10 @@ describe('budget reservations', () => {
       reserve: () => Promise.reject(new BackendUnavailable('down')),
       settle: () => Promise.reject(new BackendUnavailable('down')),
     };
-    assert.equal(await setup(down, 'closed').reserve('c', 1), 'OVER_LIMIT');
+    const unavailable = (err: unknown): boolean => err instanceof GrpcError && err.code === GrpcStatus.UNAVAILABLE && /budget reservations could not be made: down/.test(err.message);
+    await assert.rejects(() => setup(down, 'closed').reserve('c', 1), unavailable);
     const open = setup(down, 'open');
-    assert.equal(await open.reserve('c', 1), 'OK');
+    await assert.rejects(() => open.reserve('c', 1), unavailable);
     assert.equal(await open.settle('c', 1), 'OK');
     assert.deepEqual(open.events, ['reserve:backend_unavailable', 'settle:backend_unavailable']);
   });

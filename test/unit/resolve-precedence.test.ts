@@ -6,7 +6,9 @@ import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
 import { targetCluster } from '../../xds-server/translate/cluster.js';
 import { DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
 import { dialPort } from '../../xds-server/resolve/endpoints.js';
-import type { GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
+import { modelLimitsOf, type GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
+import { gatewayHttpFilters } from '../../xds-server/translate/http-filters.js';
+import { TOKEN_BUDGET_FILTER } from '../../xds-server/translate/rate-limits.js';
 import { resolveMesh } from '../../xds-server/resolve/mesh-resolver.js';
 import { decide, LAYERS, SETTING_LAYERS, type Layer, type Setting } from '../../xds-server/resolve/precedence.js';
 import type { ResolvedMesh } from '../../xds-server/resolve/resolved-mesh.js';
@@ -168,6 +170,28 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
     assert.deepEqual(cluster['circuit_breakers'], { thresholds: [{ max_connections: 256, max_pending_requests: 64, max_requests: 256, max_retries: 7 }] }, 'no retry_budget: Envoy would ignore max_retries under one');
     const withBudget = resolveMesh(meshOf([service('web', [instance('web-1')])], entries('Kind: service-defaults\nName: web\nLimits: {MaxRetries: 7}\nRetryBudget: {BudgetPercent: 5}')), GATEWAY_SETTINGS).services.get('web')!.policy;
     assert.deepEqual(withBudget.circuitBreakers, { ...DEFAULT_LIMITS.service, maxRetries: 7, retryBudget: { percent: 5 } }, 'an explicit budget is kept beside it');
+  });
+
+  it('decides the model limits’ failure mode once: budgets refuse what they cannot count unless the operator lets it through; request counts alone follow the rate limits', () => {
+    const budget = [{ entries: [{ kind: 'generic' as const, key: 'generic_key', value: 'tokens' }] }];
+    const settings = (failClosed: boolean, llm: Partial<NonNullable<GatewaySettings['llm']>>): GatewaySettings => ({
+      identityHeaders: [],
+      ratelimit: { service: 'ratelimit', domain: 'meshgate', timeoutMs: 100, failClosed },
+      llm: { service: 'ext-proc', timeoutMs: 2000, maxRequestBytes: 1024, ...llm },
+    });
+    /** What the gateway's budget filter does when ratelimit-service cannot answer. */
+    const denies = (s: GatewaySettings): unknown => {
+      const filter = gatewayHttpFilters([], undefined, s.ratelimit, s.llm, modelLimitsOf(s)).find((f) => f['name'] === TOKEN_BUDGET_FILTER)!;
+      const config = filter['typed_config'] as Record<string, unknown>;
+      return [config['failure_mode_deny'], config['status_on_error']];
+    };
+    const refused = [true, { code: 'ServiceUnavailable' }];
+    assert.deepEqual(denies(settings(false, { tokenBudgets: budget })), refused, 'a token budget: closed, though rate limits fail open');
+    assert.deepEqual(denies(settings(false, { costBudgets: budget })), refused, 'a cost budget too');
+    assert.deepEqual(denies(settings(false, { tokenBudgets: budget, budgetsFailOpen: true })), [false, undefined], '--llm-budgets-fail-open');
+    assert.deepEqual(denies(settings(true, { tokenBudgets: budget, budgetsFailOpen: true })), refused, '--ratelimit-fail-closed closes everything');
+    assert.deepEqual(denies(settings(false, { modelRequestLimits: budget })), [false, undefined], 'request counts alone: the rate limits’ mode');
+    assert.deepEqual(denies(settings(true, { modelRequestLimits: budget })), refused);
   });
 
   it('refuses an offer from a layer the table does not list', () => {

@@ -33,6 +33,11 @@ export interface LlmSettings {
   readonly costBudgets?: readonly RateLimitDescriptor[];
   /** What a call without max_tokens reserves for its answer. */
   readonly budgetDefaultMaxTokens?: number;
+  /**
+   * Let a budgeted call through, unreserved and never charged, when its reservation cannot be
+   * made (the rate-limit service or its Redis unreachable); by default such a call is refused.
+   */
+  readonly budgetsFailOpen?: boolean;
   /** Request-count descriptors counted once the model is known (a `model` entry among them, say). */
   readonly modelRequestLimits?: readonly RateLimitDescriptor[];
 }
@@ -57,6 +62,8 @@ export interface ModelLimits {
   readonly requestLimits: readonly RateLimitDescriptor[];
   /** With budgets: what a call without max_tokens reserves for its answer. */
   readonly budgetDefaultMaxTokens: number;
+  /** Refuse the call (503) when these cannot be counted. */
+  readonly failClosed: boolean;
 }
 
 export const DEFAULT_BUDGET_MAX_TOKENS = 4096;
@@ -67,5 +74,9 @@ export function modelLimitsOf(s: GatewaySettings): ModelLimits | undefined {
   const costBudgets = s.llm?.costBudgets ?? [];
   const requestLimits = s.llm?.modelRequestLimits ?? [];
   if (!s.ratelimit || !(tokenBudgets.length || costBudgets.length || requestLimits.length)) return undefined;
-  return { tokenBudgets, costBudgets, requestLimits, budgetDefaultMaxTokens: s.llm?.budgetDefaultMaxTokens ?? DEFAULT_BUDGET_MAX_TOKENS };
+  // A budget a call may pass unreserved is a budget that can be overrun: budgets fail closed unless
+  // the operator chose otherwise; request counts alone follow the rate limits' failure mode.
+  const budgeted = tokenBudgets.length > 0 || costBudgets.length > 0;
+  const failClosed = s.ratelimit.failClosed || (budgeted && !s.llm?.budgetsFailOpen);
+  return { tokenBudgets, costBudgets, requestLimits, budgetDefaultMaxTokens: s.llm?.budgetDefaultMaxTokens ?? DEFAULT_BUDGET_MAX_TOKENS, failClosed };
 }

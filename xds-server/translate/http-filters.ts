@@ -275,7 +275,7 @@ export function gatewayHttpFilters(
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     ...(llm ? [JSON_TO_METADATA, extProc(llm, identityHeaders)] : []),
-    ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit)] : []),
+    ...(modelLimits && ratelimit ? [tokenBudgetFilter(ratelimit, modelLimits.failClosed)] : []),
     ...TRANSCODING_CHAIN_FILTERS,
     ROUTER_FILTER,
   ];

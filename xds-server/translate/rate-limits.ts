@@ -78,8 +78,9 @@ export function routeModelLimits({ tokenBudgets, costBudgets, requestLimits }: M
   };
 }
 
-export function tokenBudgetFilter(o: RatelimitSettings): JsonObject {
-  return { ...ratelimitFilter(o), name: TOKEN_BUDGET_FILTER, disabled: true };
+/** `failClosed`: the model limits' own failure mode (budgets refuse a call they cannot count, by default). */
+export function tokenBudgetFilter(o: RatelimitSettings, failClosed: boolean): JsonObject {
+  return { ...ratelimitFilter({ ...o, failClosed }), name: TOKEN_BUDGET_FILTER, disabled: true };
 }
 
 export function ratelimitFilter(o: RatelimitSettings): JsonObject {
