@@ -17,6 +17,7 @@ import { toolPath } from '../launcher/repo.js';
 import { waitFor } from '../launcher/wait.js';
 import { median } from './lib/grpc-load.js';
 import { fmt, machineDescription } from './lib/stats.js';
+import { SDK_HEADERS } from './lib/sdk-headers.js';
 import { pinWrk, wrk, wrkWithCpu, type WrkCpuRun } from './lib/wrk.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -27,21 +28,6 @@ pinWrk('1');
 
 type Json = Record<string, unknown>;
 const BODY_1K = JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'x'.repeat(1024 - 64) }] });
-const SDK_HEADERS: Readonly<Record<string, string>> = {
-  accept: 'application/json',
-  'user-agent': 'OpenAI/JS 6.49.0',
-  'x-stainless-retry-count': '0',
-  'x-stainless-lang': 'js',
-  'x-stainless-package-version': '6.49.0',
-  'x-stainless-os': 'Linux',
-  'x-stainless-arch': 'x64',
-  'x-stainless-runtime': 'node',
-  'x-stainless-runtime-version': 'v20.20.2',
-  authorization: 'Bearer sk-bench-0123456789',
-  'accept-language': '*',
-  'sec-fetch-mode': 'cors',
-  'accept-encoding': 'gzip, deflate',
-};
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-envoy-cost-'));
 const script = path.join(dir, 'post.lua');

@@ -32,6 +32,7 @@ import { waitFor } from '../launcher/wait.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { fmt, machineDescription, percentile } from './lib/stats.js';
 import { median } from './lib/grpc-load.js';
+import { SDK_HEADERS } from './lib/sdk-headers.js';
 import { pinWrk, wrk, wrkWithCpu } from './lib/wrk.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
@@ -85,23 +86,6 @@ const ROUTES: readonly RouteKind[] = [
 ].filter((r) => !ONLY || ONLY.includes(r.name));
 
 // The cost table's routes: the same calls to upstreams without slots.
-// The headers the openai SDK (node, v6) sends with every call, as a model API's callers send them
-// (the plain route gets them too): what Envoy forwards to a plug-in and the plug-in decodes.
-const SDK_HEADERS: Readonly<Record<string, string>> = {
-  accept: 'application/json',
-  'user-agent': 'OpenAI/JS 6.49.0',
-  'x-stainless-retry-count': '0',
-  'x-stainless-lang': 'js',
-  'x-stainless-package-version': '6.49.0',
-  'x-stainless-os': 'Linux',
-  'x-stainless-arch': 'x64',
-  'x-stainless-runtime': 'node',
-  'x-stainless-runtime-version': 'v20.20.2',
-  authorization: 'Bearer sk-bench-0123456789',
-  'accept-language': '*',
-  'sec-fetch-mode': 'cors',
-  'accept-encoding': 'gzip, deflate',
-};
 const FAST_PLAIN: RouteKind = { name: 'plain (fast upstream)', path: '/fast/v1/chat/completions', body: BODY_1K, headers: SDK_HEADERS };
 const FAST_MODEL: RouteKind = { name: 'model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-model'), headers: SDK_HEADERS };
 const FAST_DIRECT: RouteKind = { name: 'direct model (fast upstream)', path: '/v1/chat/completions', body: BODY_1K.replace('bench-model', 'fast-direct'), headers: SDK_HEADERS };
