@@ -201,7 +201,7 @@ function alerts(o: RuleOptions): Alert[] {
       severity: 'page',
       summary: '{{ $labels.instance }}: the rate-limit backend (Redis) circuit is open; limits follow the failure mode',
       runbook:
-        'ratelimit-service stopped asking its Redis after repeated failures. Requests are let through (or refused, with --ratelimit-fail-closed at the gateway) until it recovers. Check Redis (up, memory, latency) and meshgate_ratelimit_backend_failures_total.',
+        'ratelimit-service stopped asking its Redis after repeated failures. Requests are let through (or refused, with --ratelimit-fail-closed at the gateway) until it recovers; model calls under budgets are refused, 503 ratelimit_unavailable (let through uncharged with --llm-budgets-fail-open). Check Redis (up, memory, latency), meshgate_ratelimit_backend_failures_total and meshgate_ratelimit_budget_operations_total{result="backend_unavailable"}.',
     },
     {
       alert: 'MeshgateExtAuthzErrors',
