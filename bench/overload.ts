@@ -48,6 +48,9 @@ const upstreams: ModelServiceProcess[] = [];
 // for cedf0c3).
 const LIMITS_SET =
   process.env['BENCH_LIMITS'] === 'off' ? '' : `MaxConcurrentRequests: ${2 * SLOTS}, MaxConnections: ${2 * SLOTS}, MaxPendingRequests: ${2 * SLOTS}`;
+// BENCH_MAX_REQUEST_BYTES=N adds service-defaults MaxRequestBytes to the same services: Envoy then
+// reads a request whole before routing it, so a refusal keeps the caller's HTTP/1.1 connection.
+const MAX_REQUEST_BYTES = process.env['BENCH_MAX_REQUEST_BYTES'];
 const MULTIPLES = [0.5, 1, 2, 5] as const;
 const BASELINE = process.env['BENCH_BASELINE'];
 const JSON_OUT = process.env['BENCH_JSON'];
@@ -162,7 +165,10 @@ async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
   await add({ service: 'held', meta: { ...open, 'gateway-path': '/held/' } });
   await add({ service: 'held-chat', meta: { ...open, models: 'held-model', 'gateway-path': 'none' } });
   const kv = (key: string, text: string) => mesh.consul.api.kvPut(`meshgate/config/${key}`, text);
-  if (LIMITS_SET) for (const s of ['plain', 'guarded', 'limited', 'chat', 'chat-direct']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${LIMITS_SET}}\n`);
+  const bodyBound = MAX_REQUEST_BYTES ? `MaxRequestBytes: ${MAX_REQUEST_BYTES}\n` : '';
+  if (LIMITS_SET || bodyBound) {
+    for (const s of ['plain', 'guarded', 'limited', 'chat', 'chat-direct']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\n${LIMITS_SET ? `Limits: {${LIMITS_SET}}\n` : ''}${bodyBound}`);
+  }
   for (const s of ['held', 'held-chat']) await kv(`${s}-defaults`, `Kind: service-defaults\nName: ${s}\nLimits: {${HELD_LIMITS}}\n`);
   for (const [model, service] of Object.entries(DIRECT_MODELS)) await kv(model, `Kind: model-route\nName: ${model}\nServices: [${service}]\nEndpointPicker: "off"\n`);
   // The path services' upstream answers at /v1/chat/completions too: the gateway strips the prefix.
@@ -490,7 +496,7 @@ interface Row {
 line('the gateway under overload, per route kind');
 line(machineDescription({ envoy: toolPath('envoy'), wrk: toolPath('wrk'), vegeta: toolPath('vegeta') }));
 line(`upstreams: the demo model service with ${SLOTS} slots of ${WORK_MS} ms (at most ${WORK_MS ? Math.round((SLOTS * 1000) / WORK_MS) : '∞'} calls a second each); transcoded: the gRPC inference service`);
-line(`service-defaults Limits of the HTTP upstreams: ${LIMITS_SET || 'none (the defaults)'}`);
+line(`service-defaults Limits of the HTTP upstreams: ${LIMITS_SET || 'none (the defaults)'}${MAX_REQUEST_BYTES ? `; MaxRequestBytes: ${MAX_REQUEST_BYTES}` : ''}`);
 line(
   `capacity: wrk -t1 -c16, ${SECONDS}s; then vegeta open loop ${SECONDS}s at ${MULTIPLES.join('×, ')}× of it, 10 s time-out; Envoy --concurrency 1, node plug-ins and upstreams on core ${MESH_CPU}, the load generator on core ${LOAD_CPU}${BASELINE ? `; each measurement on this tree and on ${BASELINE} in turns` : ''}`,
 );

@@ -117,6 +117,10 @@ describe('body limits: 413 JSON at once, whatever filters run before the limit',
     await mesh.addInstance({ service: 'chat', id: 'chat-1', meta: { models: 'llama-3.1-8b', 'gateway-path': '/v1/', 'rate-limits': '/v1/=auth:tenant' } });
     await mesh.addInstance({ service: 'uploads', id: 'uploads-1', meta: { 'gateway-path': '/uploads/', 'rate-limits': '/uploads/=auth:tenant' } });
     await mesh.consul.api.kvPut('meshgate/config/uploads', 'Kind: service-defaults\nName: uploads\nMaxRequestBytes: 65536\n');
+    // One service with no limit of its own (the default for HTTP/1.1), one that streams (0).
+    await mesh.addInstance({ service: 'files', id: 'files-1', meta: { 'gateway-path': '/files/' } });
+    await mesh.addInstance({ service: 'streamed', id: 'streamed-1', meta: { 'gateway-path': '/streamed/' } });
+    await mesh.consul.api.kvPut('meshgate/config/streamed', 'Kind: service-defaults\nName: streamed\nMaxRequestBytes: 0\n');
     modelBody = path.join(mesh.dir, 'model-3mib.json');
     fs.writeFileSync(modelBody, JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x'.repeat(3 * 1024 * 1024) }] }));
     plainBody = path.join(mesh.dir, 'plain-3mib.json');
@@ -130,7 +134,9 @@ describe('body limits: 413 JSON at once, whatever filters run before the limit',
         const chat = await request(`${mesh.gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }) });
         const over = await request(`${mesh.gatewayUrl}/uploads/x`, { method: 'POST', headers: auth, body: 'z'.repeat(70_000) });
         const under = await request(`${mesh.gatewayUrl}/uploads/x`, { method: 'POST', headers: auth, body: 'z'.repeat(1_000) });
-        return chat.status === 200 && over.status === 413 && under.status === 200;
+        const files = await request(`${mesh.gatewayUrl}/files/x`, { method: 'POST', headers: auth, body: 'z'.repeat(1_000) });
+        const streamed = await request(`${mesh.gatewayUrl}/streamed/x`, { method: 'POST', headers: auth, body: 'z'.repeat(1_000) });
+        return chat.status === 200 && over.status === 413 && under.status === 200 && files.status === 200 && streamed.status === 200;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
@@ -172,5 +178,22 @@ describe('body limits: 413 JSON at once, whatever filters run before the limit',
   it('still takes a body under the limit with the same credentials', async () => {
     const r = await request(`${mesh.gatewayUrl}/uploads/ok`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: 'z'.repeat(60_000) });
     assert.equal(r.status, 200, r.text.slice(0, 300));
+  });
+
+  it('a service that sets no limit: 1 MiB by default, 413 JSON past it over HTTP/1.1 and HTTP/2; up to it, served', async () => {
+    for (const post of [curl, h2post]) {
+      const a = await post(`${mesh.gatewayUrl}/files/upload`, plainBody, false);
+      assert.equal(a.status, 413, a.body.slice(0, 300));
+      assert.equal((JSON.parse(a.body) as { error: { code: string } }).error.code, 'payload_too_large');
+    }
+    const under = await request(`${mesh.gatewayUrl}/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: 'z'.repeat(1024 * 1024 - 1024) });
+    assert.equal(under.status, 200, under.text.slice(0, 300));
+    const resolved = (await (await fetch(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/resolved`)).json()) as unknown;
+    assert.match(JSON.stringify(resolved), /"service":"files".{0,1000}?"maxRequestBytes":1048576.{0,1000}?"maxRequestBytes":"default"/, 'the default in the resolved mesh, decided by default');
+  });
+
+  it('a service with MaxRequestBytes 0: a body past 1 MiB streamed to it, served', async () => {
+    const a = await curl(`${mesh.gatewayUrl}/streamed/upload`, plainBody, false);
+    assert.equal(a.status, 200, a.body.slice(0, 300));
   });
 });

@@ -1,6 +1,7 @@
 // Overload is a normal state: a burst past a deliberately small bound, on each kind of route
 // (a model's calls at its door, before the processor), is refused at once in the gateway's JSON
-// (429 or 503, with Retry-After) while a steady caller elsewhere keeps being served; a plug-in at
+// (429 or 503, with Retry-After) while a steady caller elsewhere keeps being served, and a
+// refused HTTP/1.1 caller keeps its connection; a plug-in at
 // its bound of calls in flight refuses at once and the route answers by its failure mode; Envoy's
 // overload manager, at its heap bound, answers every new request 503 JSON and serves again once the memory is back. Real Envoy, Consul, plug-ins.
 // No timing assertions: how fast is the benchmark's (bench/overload.ts).
@@ -48,6 +49,32 @@ async function burstBeside(burst: () => Promise<Answer>[], steady: () => Promise
     assert.deepEqual(failures, [], 'the steady caller was served throughout');
     assert.ok(served > 0, 'the steady caller called during the burst');
   }
+}
+
+/** Writes one HTTP/1.1 request on `socket` and reads its answer (framed by content-length), at most 10 s. */
+function exchange(socket: net.Socket, text: string): Promise<{ status: number; head: string }> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new Error(`no whole answer in 10 s: ${got.toString().slice(0, 300)}`)), 10_000);
+    const finish = (err?: Error, answer?: { status: number; head: string }) => {
+      clearTimeout(timer);
+      socket.off('data', onData).off('close', onClose);
+      if (err) reject(err);
+      else resolve(answer!);
+    };
+    const onClose = () => finish(new Error(`connection closed: ${got.toString().slice(0, 300)}`));
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = got.subarray(0, end).toString();
+      const length = Number(/^content-length: *(\d+)/im.exec(head)?.[1] ?? NaN);
+      if (!Number.isFinite(length)) return finish(new Error(`an answer without content-length: ${head}`));
+      if (got.length >= end + 4 + length) finish(undefined, { status: Number(head.split(' ')[1]), head });
+    };
+    socket.on('data', onData).on('close', onClose);
+    socket.write(text);
+  });
 }
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -118,6 +145,28 @@ describe('bursts past small bounds: fast JSON refusals with Retry-After, a stead
     for (const a of answers.filter((x) => x.status !== 200)) {
       assertClearRefusal(a, 429, 'rate_limited');
       assert.ok(Number(a.headers.get('retry-after')) <= 60, 'no longer than the minute window');
+    }
+  });
+
+  it("a POST refused past a service's bounds keeps the caller's HTTP/1.1 connection: the next call on it is served", async () => {
+    // Two slow calls fill the plain route's bounds (one in flight, one waiting); a POST then is
+    // refused by Envoy the moment it is routed, which the gateway does only once it has read the
+    // body whole, so the same connection carries the next call.
+    const held = Array.from({ length: 2 }, () => request(`${mesh.gatewayUrl}/slow/test?delay_ms=1500`));
+    const socket = net.connect(mesh.ports.gateway, '127.0.0.1');
+    try {
+      await waitFor('the slow route full', async () =>
+        ((await mesh.envoy.admin.stat('cluster.slow.upstream_rq_active')) ?? 0) >= 1 && ((await mesh.envoy.admin.stat('cluster.slow.upstream_rq_pending_active')) ?? 0) >= 1,
+        { timeoutMs: 5_000, intervalMs: 20 });
+      const body = JSON.stringify({ data: 'x'.repeat(4096) });
+      const refused = await exchange(socket, `POST /slow/test HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      assert.equal(refused.status, 503, refused.head);
+      assert.doesNotMatch(refused.head, /^connection: close/im, 'the refusal does not end the connection');
+      const served = await exchange(socket, 'GET /steady/test?msg=after HTTP/1.1\r\nhost: gw\r\n\r\n');
+      assert.equal(served.status, 200, served.head);
+    } finally {
+      socket.destroy();
+      await Promise.all(held);
     }
   });
 

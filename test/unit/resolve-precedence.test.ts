@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
 import { targetCluster } from '../../xds-server/translate/cluster.js';
-import { DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
+import { DEFAULT_HTTP_MAX_REQUEST_BYTES, DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
 import { dialPort } from '../../xds-server/resolve/endpoints.js';
 import { modelLimitsOf, type GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
 import { gatewayHttpFilters } from '../../xds-server/translate/http-filters.js';
@@ -68,7 +68,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   healthCheck: { 'service-defaults': '/hc', default: undefined },
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
-  maxRequestBytes: { 'service-defaults': 4096, default: undefined },
+  maxRequestBytes: { 'service-defaults': 4096, default: DEFAULT_HTTP_MAX_REQUEST_BYTES }, // web speaks HTTP/1.1 by default
   transcoding: { 'service-defaults': false, meta: true, default: false },
   transcodedStreams: { 'service-defaults': 'sse', default: 'ndjson' },
   grpcWeb: { 'service-defaults': 'https://app.example', default: undefined },
@@ -138,8 +138,11 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
         assert.deepEqual(read(mesh(present), setting), EXPECTED[setting][layer], `${setting} from ${layer} over ${[...present].join(', ') || 'nothing'}`);
       });
       // A layer the table does not list says nothing, even when it is the only one present
-      // (an infrastructure service serves no model: there is nothing to ask it about models).
-      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !((setting === 'modelTimeout' || setting === 'endpointPicker' || setting === 'modelDialect') && l === 'infrastructure'))) {
+      // (an infrastructure service serves no model: there is nothing to ask it about models). The
+      // body bound's default is the protocol's (tested below): a layer that says gRPC changes it.
+      const aboutModels = ['modelTimeout', 'endpointPicker', 'modelDialect'].includes(setting);
+      const viaProtocol = (l: Layer): boolean => setting === 'maxRequestBytes' && (SETTING_LAYERS.protocol as readonly Layer[]).includes(l);
+      for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !(aboutModels && l === 'infrastructure') && !viaProtocol(l))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);
       }
     });
@@ -192,6 +195,16 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
     assert.deepEqual(denies(settings(true, { tokenBudgets: budget, budgetsFailOpen: true })), refused, '--ratelimit-fail-closed closes everything');
     assert.deepEqual(denies(settings(false, { modelRequestLimits: budget })), [false, undefined], 'request counts alone: the rate limits’ mode');
     assert.deepEqual(denies(settings(true, { modelRequestLimits: budget })), refused);
+  });
+
+  it('bounds an HTTP/1.1 service’s request bodies by default (read whole before routing), streams HTTP/2 and gRPC ones, and takes 0 as no bound', () => {
+    const bound = (entry?: string): number | undefined =>
+      resolveMesh(meshOf([service('web', [instance('web-1')])], entry ? entries(`Kind: service-defaults\nName: web\n${entry}`) : entries()), GATEWAY_SETTINGS).services.get('web')!.policy.maxRequestBytes;
+    assert.equal(bound(), DEFAULT_HTTP_MAX_REQUEST_BYTES);
+    assert.equal(bound('Protocol: http2'), undefined);
+    assert.equal(bound('Protocol: grpc'), undefined);
+    assert.equal(bound('MaxRequestBytes: 0'), undefined, '0: streamed, no bound');
+    assert.equal(bound('Protocol: http2\nMaxRequestBytes: 1024'), 1024);
   });
 
   it('refuses an offer from a layer the table does not list', () => {

@@ -44,6 +44,18 @@ export const DEFAULT_TRANSCODED_STREAMS = 'ndjson' as const;
 export const DEFAULT_GRPC_WEB_MAX_AGE_SECONDS = 600;
 /** The largest JSON body the transcoder takes when the service sets none (gRPC's own default message limit). */
 export const DEFAULT_TRANSCODED_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/**
+ * The largest body an HTTP/1.1 service's calls carry through the gateway by default
+ * (service-defaults `MaxRequestBytes`; 0: no bound, bodies streamed): nginx's and ingress-nginx's
+ * default, and no more than Envoy holds per connection by its own default buffer limit, so a
+ * crowd of slow senders cannot fill the heap faster than before. The gateway reads such a body
+ * whole before it routes the call. A call refused past the service's bounds is then answered on a
+ * connection the caller keeps; refused before its body was read, it ends the connection (Envoy
+ * cannot tell the unread body from a next request), and under overload every refused caller
+ * reconnects: on one core the plain route kept 9% of its capacity at 5× without the bound, 46%
+ * with it (bench/RESULTS.md). Services speaking HTTP/2 or gRPC stream.
+ */
+export const DEFAULT_HTTP_MAX_REQUEST_BYTES = 1024 * 1024;
 
 /**
  * What a caller of each kind of service may have in flight and waiting, when service-defaults'

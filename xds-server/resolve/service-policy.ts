@@ -8,6 +8,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
+  DEFAULT_HTTP_MAX_REQUEST_BYTES,
   DEFAULT_LOAD_BALANCER,
   DEFAULT_OUTLIER_DETECTION,
   DEFAULT_PROTOCOL,
@@ -163,7 +164,9 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
     'upstreams',
     decide('upstreams', { 'service-defaults': defaults?.Upstreams, meta: meta?.upstreams, default: [] }),
   );
-  const maxRequestBytes = take<number | undefined>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: undefined }));
+  // 0 says "no bound": the body is streamed to the service as it comes.
+  const bodyBound = take<number>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: protocol === 'http' ? DEFAULT_HTTP_MAX_REQUEST_BYTES : 0 }));
+  const maxRequestBytes = bodyBound > 0 ? bodyBound : undefined;
   const transcoding = take<boolean>('transcoding', decide('transcoding', { 'service-defaults': defaults?.Transcoding?.Enabled, meta: meta?.transcode, default: false }));
   const streams = take<'ndjson' | 'sse'>('transcodedStreams', decide('transcodedStreams', { 'service-defaults': defaults?.Transcoding?.Streams, default: DEFAULT_TRANSCODED_STREAMS }));
   const grpcWeb = take<GrpcWebPolicy | undefined>('grpcWeb', decide('grpcWeb', { 'service-defaults': grpcWebOf(defaults), default: undefined }));

@@ -51,7 +51,7 @@ export const serviceDefaults = z.strictObject({
   ConnectTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   RequestTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
   /** The largest request body the gateway takes for this service (413 past it). */
-  MaxRequestBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
+  MaxRequestBytes: z.number().int().min(0).max(64 * 1024 * 1024).optional(),
   /** The services this service's sidecar may call: its sidecar gets config for these only. */
   Upstreams: z.array(name).optional(),
   Transcoding: transcoding.optional(),
