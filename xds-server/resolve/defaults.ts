@@ -52,8 +52,8 @@ export const DEFAULT_TRANSCODED_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
  * whole before it routes the call. A call refused past the service's bounds is then answered on a
  * connection the caller keeps; refused before its body was read, it ends the connection (Envoy
  * cannot tell the unread body from a next request), and under overload every refused caller
- * reconnects: on one core the plain route kept 9% of its capacity at 5× without the bound, 46%
- * with it (bench/RESULTS.md). Services speaking HTTP/2 or gRPC stream.
+ * reconnects: on one core the plain route kept 9–15% of its capacity at 5× without the bound,
+ * 24–46% with it (bench/RESULTS.md). Services speaking HTTP/2 or gRPC stream.
  */
 export const DEFAULT_HTTP_MAX_REQUEST_BYTES = 1024 * 1024;
 
