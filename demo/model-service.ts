@@ -28,11 +28,13 @@
 //                                    its answer; the rest wait in this server's own queue, unbounded,
 //                                    as a real server's would (the gateway's limits must bound it)
 // --sim [--sim-slots N] [--sim-block-tokens N] [--sim-kv-blocks N] [--sim-prefill-ms-per-token X]
-//       [--sim-decode-ms-per-token X] [--sim-max-waiting N]
+//       [--sim-decode-ms-per-token X] [--sim-max-waiting N] [--sim-scheduling-policy fcfs|priority]
 //                                    a simulated GPU server (demo/gpu-sim.ts): batch slots, a waiting
 //                                    queue, prefill of the prompt's uncached blocks, a prefix cache,
 //                                    output paced per token, vLLM's metrics on GET /metrics; usage
-//                                    says prompt_tokens_details.cached_tokens, as vLLM's does
+//                                    says prompt_tokens_details.cached_tokens, as vLLM's does; with
+//                                    the priority policy a call's `priority` (lower first) preempts
+//                                    running calls of a worse one, as vLLM's does (else it must be 0)
 // --meta model-dialect=anthropic     the service speaks Anthropic's Messages API instead
 //                                    (demo/anthropic.ts): POST /v1/messages (the anthropic-version
 //                                    header required; streams paced by x-demo-pace-ms too),
@@ -42,7 +44,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { instanceFlags } from './instance-flags.js';
-import { GpuSimulator, promptTokens, ServerBusyError, SIM_DEFAULTS, type SimOptions } from './gpu-sim.js';
+import { GpuSimulator, PriorityNotEnabledError, promptTokens, ServerBusyError, SIM_DEFAULTS, type SchedulingPolicy, type SimOptions } from './gpu-sim.js';
 import { anthropicError, inputTokens, messagesAnswer, messagesRequestProblem, messagesStream, type AnthropicError } from './anthropic.js';
 import { ollamaAnswer, ollamaChatProblem, ollamaStreamLines } from './ollama.js';
 import { chatAnswer, chatCompletion, chatRequestProblem, embedding, type ChatRequest } from './openai.js';
@@ -59,6 +61,7 @@ const flags = instanceFlags('llm-chat', {
   'sim-prefill-ms-per-token': { type: 'string' },
   'sim-decode-ms-per-token': { type: 'string' },
   'sim-max-waiting': { type: 'string' },
+  'sim-scheduling-policy': { type: 'string' },
 });
 const { service, instance } = flags;
 const sidecarOutbound = flags.values['sidecar-outbound'] ? Number(flags.values['sidecar-outbound']) : undefined;
@@ -82,12 +85,18 @@ async function inSlot<T>(work: () => T | Promise<T>): Promise<T> {
 }
 
 /** A flag's number, or the default; a flag that is not a non-negative number stops the service. */
-function simNumber(name: keyof SimOptions, flag: string): number {
+function simNumber(name: Exclude<keyof SimOptions, 'schedulingPolicy'>, flag: string): number {
   const text = flags.values[flag] as string | undefined;
   if (text === undefined) return SIM_DEFAULTS[name];
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} ${text}: not a non-negative number`);
   return n;
+}
+/** vLLM's --scheduling-policy: fcfs (the default) or priority. */
+function simPolicy(): SchedulingPolicy {
+  const text = (flags.values['sim-scheduling-policy'] as string | undefined) ?? SIM_DEFAULTS.schedulingPolicy;
+  if (text !== 'fcfs' && text !== 'priority') throw new Error(`--sim-scheduling-policy ${text}: fcfs or priority`);
+  return text;
 }
 const sim = flags.values['sim']
   ? new GpuSimulator({
@@ -97,6 +106,7 @@ const sim = flags.values['sim']
       prefillMsPerToken: simNumber('prefillMsPerToken', 'sim-prefill-ms-per-token'),
       decodeMsPerToken: simNumber('decodeMsPerToken', 'sim-decode-ms-per-token'),
       maxWaiting: simNumber('maxWaiting', 'sim-max-waiting'),
+      schedulingPolicy: simPolicy(),
     })
   : undefined;
 
@@ -114,7 +124,9 @@ async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, reques
   const words = (chatAnswer(request).content ?? '').split(' ').filter(Boolean);
   const maxTokens = Number((request as { max_tokens?: unknown }).max_tokens);
   const output = Number.isInteger(maxTokens) && maxTokens > 0 ? Math.min(maxTokens, Math.max(1, words.length)) : Math.max(1, words.length);
-  const call = { promptTokens: promptTokens(request), outputTokens: output };
+  const priority = (request as { priority?: unknown }).priority ?? 0;
+  if (!Number.isInteger(priority)) return openAiError(res, 400, `priority: an integer, not ${JSON.stringify(priority)}`);
+  const call = { promptTokens: promptTokens(request), outputTokens: output, priority: priority as number };
   // The caller left: its connection closed before the answer ended (a request is destroyed once read, so not that).
   let left = false;
   res.on('close', () => (left = !res.writableFinished));
@@ -142,6 +154,7 @@ async function simulatedChat(gpu: GpuSimulator, res: http.ServerResponse, reques
     res.end('data: [DONE]\n\n');
   } catch (err) {
     if (err instanceof ServerBusyError) return openAiError(res, 503, `${instance} is overloaded: ${err.message}`);
+    if (err instanceof PriorityNotEnabledError) return openAiError(res, 400, err.message);
     throw err;
   }
 }

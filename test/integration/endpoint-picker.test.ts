@@ -240,4 +240,28 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
       await browser.close();
     }
   });
+
+  it('the simulator, as vLLM: a priority refused 400 under fcfs; under the priority policy, a better call preempts a running one, which still ends whole', async () => {
+    const ask = (s: ModelServiceProcess, body: Record<string, unknown>) =>
+      fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim-model', ...body }) });
+    const refused = await ask(sims[0]!, { priority: 1, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /Priority scheduling is not enabled/);
+    const prio = await mesh.addInstance({ service: 'prio-sim', id: 'prio-1', meta: { models: 'prio-model' }, extraArgs: [...SIM, '--sim-scheduling-policy=priority'] });
+    // A long call of priority 1 holds the one slot; a call of priority 0 takes it at once.
+    const long = ask(prio, { priority: 1, stream: true, messages: [{ role: 'user', content: `long ${'word '.repeat(40)}` }] }).then((r) => r.text());
+    await waitFor('the long call running', async () => (await metric(prio, 'vllm:num_requests_running')) === 1, { timeoutMs: 5_000, intervalMs: 20 });
+    const urgent = await ask(prio, { priority: 0, stream: true, messages: [{ role: 'user', content: 'urgent' }] });
+    assert.equal(urgent.status, 200);
+    assert.ok(Number(urgent.headers.get('x-sim-queued-ms')) < 5, `no wait for a slot: ${urgent.headers.get('x-sim-queued-ms')} ms`);
+    assert.match(await urgent.text(), /data: \[DONE\]/);
+    assert.equal(await metric(prio, 'vllm:num_preemptions_total'), 1);
+    const said = (text: string): string =>
+      text.split('\n').filter((l) => l.startsWith('data: {')).map((l) => (JSON.parse(l.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '').join('');
+    const longText = await long;
+    assert.match(longText, /data: \[DONE\]/, 'the preempted call ended');
+    const whole = (await (await ask(prio, { priority: 1, messages: [{ role: 'user', content: `long ${'word '.repeat(40)}` }] })).json()) as { choices: Array<{ message: { content: string } }> };
+    // A stream says the answer's words, one to a chunk.
+    assert.equal(said(longText), whole.choices[0]!.message.content.split(' ').filter(Boolean).join(' '), 'the preempted call said its whole answer, each word once');
+  });
 });
