@@ -71,6 +71,10 @@ export const LLM_PATHS = Object.keys(LLM_OPERATIONS) as ReadonlyArray<keyof type
 /** The dialect a client speaks, by the path it calls (the rest: OpenAI's). */
 export const CLIENT_DIALECT_OF_PATH: Readonly<Record<string, ClientDialect>> = { '/v1/messages': 'anthropic', '/v1/messages/count_tokens': 'anthropic', '/v1/responses': 'openai-responses' };
 
+/** How a model server schedules the calls waiting for its slots (vLLM's `--scheduling-policy`). */
+export const MODEL_SCHEDULING = ['fcfs', 'priority'] as const;
+export type ModelScheduling = (typeof MODEL_SCHEDULING)[number];
+
 /** The model table's wire form: the models, and each alias's weighted models. */
 export interface ModelTableWire {
   readonly models: readonly string[];
@@ -79,6 +83,11 @@ export interface ModelTableWire {
   readonly logged?: readonly string[];
   /** Models whose calls the processor's endpoint picker places (their clusters take its choice). */
   readonly picked?: readonly string[];
+  /**
+   * Picked models whose servers schedule by each call's `priority` and preempt (vLLM's
+   * `--scheduling-policy priority`): the processor writes it into the body.
+   */
+  readonly prioritized?: readonly string[];
   /** Prices per model: [input, output] in currency units per million tokens. */
   readonly prices?: Readonly<Record<string, readonly [number, number]>>;
   /** Budgets in force: each call reserves before it goes, settles when it ends (BUDGET_METADATA). */

@@ -30,6 +30,16 @@ export interface DialectRequest {
   readonly streamUsage: boolean;
 }
 
+/**
+ * The request with a `priority` for its server (vLLM's request field), when the service speaks
+ * OpenAI's dialect: its body written once more, its length with it.
+ */
+export function withPriority(d: DialectRequest, priority: number): DialectRequest {
+  if (!d.body) return d;
+  const body = Buffer.from(JSON.stringify({ ...(JSON.parse(d.body.toString()) as Record<string, unknown>), priority }));
+  return { ...d, body, setHeaders: d.setHeaders.map(([k, v]) => [k, k === 'content-length' ? String(body.length) : v] as const) };
+}
+
 /** An OpenAI caller asks for usage in its stream (stream_options.include_usage); the other dialects' streams always carry it. */
 const wantsStreamUsage = (client: ClientDialect, parsed: Readonly<Record<string, unknown>>): boolean => client !== 'openai' || asksStreamUsage(parsed);
 

@@ -22,14 +22,14 @@ import { BUDGET_METADATA, CACHE_METADATA_KEY, CLIENT_PATH_HEADER, ENDPOINT_METAD
 import { AnswerTranslator } from '../dialects/answer-translator.js';
 import { answerText, conversationText, type Usage as TokenUsage } from '../dialects/neutral.js';
 import { CLIENTS, SERVICES } from '../dialects/specs.js';
-import { apiErrorBody, callOf, dialectRequest, errorInDialect, isApiError, passedOn, type DialectRequest } from './dialect-call.js';
+import { apiErrorBody, callOf, dialectRequest, errorInDialect, isApiError, passedOn, withPriority, type DialectRequest } from './dialect-call.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
 import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
 import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
 import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase, type ResponseFacts } from '../server/codec.js';
-import type { Caller, EndpointPicker, Placement } from '../picker/endpoint-picker.js';
+import type { Caller, EndpointPicker, PlacedCall, Placement } from '../picker/endpoint-picker.js';
 import { isPriority, lowerOf, type Priority } from '../picker/fair-queue.js';
 import { chargeOf, reservationOf, type Price, type Reservation } from './budget.js';
 import type { CallRecord } from './call-record.js';
@@ -128,8 +128,8 @@ export class Exchange {
   private cacheKey: string | undefined;
   private jsonBytes = 0;
   private finished = false;
-  /** The endpoint the picker placed this call on, released when it ends. */
-  private placedOn: string | undefined;
+  /** Where the picker placed this call, released when it ends. */
+  private placed: PlacedCall | undefined;
   /** Takes the call out of its pool's queue while it waits there. */
   private unqueue: (() => void) | undefined;
   /** The model's price, when it has one. */
@@ -220,8 +220,8 @@ export class Exchange {
 
   /** The instance the picker placed the call on has it no more. */
   private release(): void {
-    if (this.placedOn) this.s.picker!.done(this.placedOn);
-    this.placedOn = undefined;
+    if (this.placed) this.s.picker!.done(this.placed);
+    this.placed = undefined;
   }
 
   /** Envoy ended the stream: a call whose answer had no body (so no chunk came) is reported now. */
@@ -253,8 +253,15 @@ export class Exchange {
       const answer = (p: Placement | undefined): Buffer => {
         this.unqueue = undefined;
         if (p?.kind === 'refused') return this.refusePool(p.why);
-        this.placedOn = p?.kind === 'placed' ? p.address : undefined;
-        return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placedOn, budget, this.dialect);
+        this.placed = p?.kind === 'placed' ? p : undefined;
+        // A server that schedules by priority reads the call's in its body.
+        const priority = p?.serverPriority;
+        if (priority === undefined) return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placed?.address, budget, this.dialect);
+        if (this.dialect) {
+          const d = withPriority(this.dialect, priority);
+          return routedAnswer(this.table, read.request.model, this.model, d.body, cacheMiss, this.placed?.address, budget, d);
+        }
+        return routedAnswer(this.table, read.request.model, this.model, forwardedBody(read.request, this.model, priority).body, cacheMiss, this.placed?.address, budget);
       };
       const placed = this.place();
       return placed instanceof Promise ? placed.then(answer) : answer(placed);
@@ -302,10 +309,12 @@ export class Exchange {
   private place(): Placement | Promise<Placement> | undefined {
     const picker = this.s.picker;
     if (!picker || !this.request || !this.table.picked.has(this.model)) return undefined;
+    // The resolved model asks it only of models whose services speak OpenAI's dialect (a body of one shape).
+    const prioritized = this.table.prioritized.has(this.model) && !this.mixed;
     return picker.place(this.model, this.promptText(), this.caller, (cancel) => {
       this.unqueue = cancel;
       this.onQueued();
-    });
+    }, prioritized);
   }
 
   /**

@@ -11,6 +11,7 @@ const tableSchema = z.strictObject({
   aliases: z.record(z.string(), z.array(z.tuple([z.string(), z.number().int().positive()])).min(1)).default({}),
   logged: z.array(z.string()).default([]),
   picked: z.array(z.string()).default([]),
+  prioritized: z.array(z.string()).default([]),
   prices: z.record(z.string(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])).default({}),
   budgets: z.strictObject({ defaultMaxTokens: z.number().int().nonnegative() }).optional(),
   dialects: z.record(z.string(), z.enum(DIALECTS)).default({}),
@@ -27,6 +28,8 @@ export interface ModelTable {
   readonly logged: ReadonlySet<string>;
   /** Models whose calls the endpoint picker places. */
   readonly picked: ReadonlySet<string>;
+  /** Picked models whose servers schedule by a `priority` in the body, preempting. */
+  readonly prioritized: ReadonlySet<string>;
   /** Each priced model's [input, output] per million tokens. */
   readonly prices: ReadonlyMap<string, Price>;
   /** Budgets in force: calls reserve and settle (what a call without max_tokens may generate). */
@@ -41,6 +44,7 @@ class ParsedTable implements ModelTable {
   readonly names: ReadonlySet<string>;
   readonly logged: ReadonlySet<string>;
   readonly picked: ReadonlySet<string>;
+  readonly prioritized: ReadonlySet<string>;
   readonly prices: ReadonlyMap<string, Price>;
   readonly budgets: { readonly defaultMaxTokens: number } | undefined;
   readonly dialects: ReadonlyMap<string, Dialect>;
@@ -59,6 +63,7 @@ class ParsedTable implements ModelTable {
     this.names = new Set([...t.models, ...aliases.keys()]);
     this.logged = new Set(t.logged);
     this.picked = new Set(t.picked);
+    this.prioritized = new Set(t.prioritized);
     this.prices = new Map(Object.entries(t.prices));
     this.budgets = t.budgets;
     this.dialects = new Map(Object.entries(t.dialects));
@@ -78,7 +83,7 @@ class ParsedTable implements ModelTable {
   }
 }
 
-export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prices: {}, dialects: {}, mixed: {} });
+export const EMPTY_TABLE: ModelTable = new ParsedTable({ models: [], aliases: {}, logged: [], picked: [], prioritized: [], prices: {}, dialects: {}, mixed: {} });
 
 /** The table in a header value; a table that cannot be read is an error (no model is routed by guess). */
 export function parseModelTable(text: string): ModelTable {

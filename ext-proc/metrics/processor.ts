@@ -50,7 +50,7 @@ export class ProcessorMetrics extends GenAiMetrics {
   });
   readonly picks = new Counter({
     name: 'meshgate_llm_endpoint_picks_total',
-    help: 'Calls of picked models, by what placed them: prefix (the instance holding its prefix), load (the least loaded), saturated (every instance was; the least loaded), none (no fresh metrics: Envoy balanced it)',
+    help: 'Calls of picked models, by what placed them: prefix (the instance holding its prefix), load (the least loaded), saturated (every instance was; the least loaded), preempt (a saturated pool whose servers preempt: an instance running a worse call), none (no fresh metrics: Envoy balanced it)',
     labelNames: ['reason'],
     registers: [this.registry],
   });

@@ -53,16 +53,18 @@ export function asksStreamUsage(parsed: Readonly<Record<string, unknown>>): bool
 /**
  * The body a service gets: the model it serves (an alias resolved), and, for a stream whose
  * caller did not ask for usage, `stream_options.include_usage` — `injected` then says the
- * usage-only event must be taken out of the answer again. `body` is undefined when nothing
- * changed (the caller's bytes go on as they are).
+ * usage-only event must be taken out of the answer again; and `priority`, when given, for a
+ * server that schedules by it (vLLM's request field). `body` is undefined when nothing changed
+ * (the caller's bytes go on as they are).
  */
-export function forwardedBody(r: ModelRequest, model: string): { body: Buffer | undefined; injected: boolean } {
+export function forwardedBody(r: ModelRequest, model: string, priority?: number): { body: Buffer | undefined; injected: boolean } {
   const injected = r.stream && !asksStreamUsage(r.parsed);
-  if (!injected && model === r.model) return { body: undefined, injected: false };
+  if (!injected && model === r.model && priority === undefined) return { body: undefined, injected: false };
   const options = r.parsed['stream_options'];
   const rewritten = {
     ...r.parsed,
     model,
+    ...(priority !== undefined ? { priority } : {}),
     ...(injected ? { stream_options: { ...(options && typeof options === 'object' ? options : {}), include_usage: true } } : {}),
   };
   return { body: Buffer.from(JSON.stringify(rewritten)), injected };

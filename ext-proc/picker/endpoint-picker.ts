@@ -11,7 +11,7 @@
 // longer than the bound. Refused calls get a 429 with Retry-After from the processor.
 import { FairQueue, type Priority, type Waiter } from './fair-queue.js';
 import { LoadScraper } from './load-scraper.js';
-import { pick, type PickWeights } from './pick.js';
+import { pick, preemptable, serverPriorityOf, type PickWeights } from './pick.js';
 import { PoolView, type PoolEndpoint } from './pool-view.js';
 import { PrefixIndex, prefixBlocks, type PrefixOptions } from './prefix-index.js';
 
@@ -39,14 +39,24 @@ export interface Caller {
 
 export type RefusedWhy = 'sheddable' | 'queue_full' | 'pushed_out' | 'waited_too_long';
 
+/** A call the picker placed, until its end is told (`done`). */
+export interface PlacedCall {
+  readonly model: string;
+  readonly address: string;
+  readonly tenant: string;
+  /** The `priority` written into its body, for servers that schedule by it. */
+  readonly serverPriority?: number;
+}
+
 export type Placement =
-  | { readonly kind: 'placed'; readonly address: string; readonly reason: 'prefix' | 'load' | 'saturated'; readonly waitedMs: number }
+  | ({ readonly kind: 'placed'; readonly reason: 'prefix' | 'load' | 'saturated' | 'preempt'; readonly waitedMs: number } & PlacedCall)
   /** No fresh metrics: Envoy's balancing. */
-  | { readonly kind: 'envoy' }
+  /** No fresh metrics: Envoy's balancing (with the call's server priority, for servers that schedule by it). */
+  | { readonly kind: 'envoy'; readonly serverPriority?: number }
   | { readonly kind: 'refused'; readonly why: RefusedWhy };
 
 export interface PickerStats {
-  picks(reason: 'prefix' | 'load' | 'saturated' | 'none'): void;
+  picks(reason: 'prefix' | 'load' | 'saturated' | 'preempt' | 'none'): void;
   queued(caller: Caller): void;
   waited(caller: Caller, seconds: number): void;
   refused(caller: Caller, why: RefusedWhy): void;
@@ -54,6 +64,8 @@ export interface PickerStats {
 
 interface Pending extends Waiter {
   readonly caller: Caller;
+  readonly model: string;
+  readonly prioritized: boolean;
   readonly blocks: readonly string[];
   readonly settle: (p: Placement) => void;
   timer: NodeJS.Timeout | undefined;
@@ -64,6 +76,10 @@ export class EndpointPicker {
   private readonly scraper: LoadScraper;
   private readonly prefixes: PrefixIndex;
   private readonly inFlight = new Map<string, number>();
+  /** Per endpoint, the server priorities of the calls in flight there (of prioritized models). */
+  private readonly serverPriorities = new Map<string, number[]>();
+  /** Per model, each tenant's calls in flight (of prioritized models): what its next call's priority counts. */
+  private readonly tenantCalls = new Map<string, Map<string, number>>();
   private readonly queues = new Map<string, FairQueue<Pending>>();
 
   constructor(private readonly c: PickerConfig, private readonly stats: PickerStats, onError: (message: string) => void, private readonly now: () => number = Date.now) {
@@ -81,18 +97,26 @@ export class EndpointPicker {
   /**
    * Where a call of `model` with this prompt goes: an endpoint, Envoy's choice, or a refusal —
    * at once, or (the pool saturated) when there is room. `onQueued` gets how to take the call
-   * out of the queue should its caller leave.
+   * out of the queue should its caller leave. `prioritized`: the model's servers schedule by a
+   * `priority` each call carries, preempting: the placement says the call's, and a call that
+   * would wait goes at once to an instance running a call of a worse one (the server preempts it).
    */
-  place(model: string, prompt: string, caller: Caller, onQueued: (cancel: () => void) => void = () => undefined): Placement | Promise<Placement> {
+  place(model: string, prompt: string, caller: Caller, onQueued: (cancel: () => void) => void = () => undefined, prioritized = false): Placement | Promise<Placement> {
     const pool = this.view.pool(model);
-    if (!pool?.length) return this.envoy();
+    const who = { model, caller, prioritized };
+    if (!pool?.length) return this.envoy(who);
     const blocks = prefixBlocks(prompt, this.c.prefix);
     const picked = this.choose(pool, blocks);
-    if (!picked) return this.envoy();
+    if (!picked) return this.envoy(who);
+    const call = { model, caller, blocks, prioritized };
     // Room (or no queue to wait in), and nobody waiting before this call: it goes now — unless
     // its prefix is on a saturated instance it may wait a little for.
     const mustWait = (picked.reason === 'saturated' || this.holds(picked, 0)) && this.c.queueLength > 0;
-    if (!mustWait && !this.queues.get(model)?.length) return this.commit(picked.address, picked.reason, blocks, 0);
+    if (!mustWait && !this.queues.get(model)?.length) return this.commit(call, picked.address, picked.reason, 0);
+    if (prioritized) {
+      const before = this.preemptFor(call, pool);
+      if (before) return this.commit(call, before, 'preempt', 0);
+    }
     if (caller.priority === 'sheddable') return this.refuse(caller, 'sheddable');
     const queue = this.queueOf(model);
     return new Promise<Placement>((resolve) => {
@@ -102,6 +126,8 @@ export class EndpointPicker {
         weight: caller.weight,
         enqueuedAt: this.now(),
         caller,
+        model,
+        prioritized,
         blocks,
         timer: undefined,
         settle: (p) => {
@@ -123,11 +149,23 @@ export class EndpointPicker {
     });
   }
 
-  /** The call sent to `address` is over: its place goes to the next waiting call, if any. */
-  done(address: string): void {
+  /** The call placed is over: its place goes to the next waiting call, if any. */
+  done(call: PlacedCall): void {
+    const { address } = call;
     const n = (this.inFlight.get(address) ?? 1) - 1;
     if (n > 0) this.inFlight.set(address, n);
     else this.inFlight.delete(address);
+    if (call.serverPriority !== undefined) {
+      const list = this.serverPriorities.get(address);
+      const at = list?.indexOf(call.serverPriority) ?? -1;
+      if (list && at >= 0) list.splice(at, 1);
+      if (list && !list.length) this.serverPriorities.delete(address);
+      const tenants = this.tenantCalls.get(call.model);
+      const t = (tenants?.get(call.tenant) ?? 1) - 1;
+      if (t > 0) tenants!.set(call.tenant, t);
+      else tenants?.delete(call.tenant);
+      if (tenants && !tenants.size) this.tenantCalls.delete(call.model);
+    }
     this.scraper.ended(address);
     if (this.queues.size) this.dispatch();
   }
@@ -169,17 +207,44 @@ export class EndpointPicker {
     return pick(candidates, this.prefixes.matches(blocks), blocks.length, this.c.weights);
   }
 
-  private commit(address: string, reason: 'prefix' | 'load' | 'saturated', blocks: readonly string[], waitedMs: number): Placement {
+  private commit(call: { model: string; caller: Caller; blocks: readonly string[]; prioritized: boolean }, address: string, reason: 'prefix' | 'load' | 'saturated' | 'preempt', waitedMs: number): Placement {
     this.stats.picks(reason);
-    if (blocks.length) this.prefixes.record(blocks, address);
+    if (call.blocks.length) this.prefixes.record(call.blocks, address);
     this.scraper.sent(address);
     this.inFlight.set(address, (this.inFlight.get(address) ?? 0) + 1);
-    return { kind: 'placed', address, reason, waitedMs };
+    const placed = { kind: 'placed', model: call.model, address, tenant: call.caller.tenant, reason, waitedMs } as const;
+    if (!call.prioritized) return placed;
+    const serverPriority = this.serverPriorityOf(call);
+    const list = this.serverPriorities.get(address);
+    if (list) list.push(serverPriority);
+    else this.serverPriorities.set(address, [serverPriority]);
+    let tenants = this.tenantCalls.get(call.model);
+    if (!tenants) this.tenantCalls.set(call.model, (tenants = new Map()));
+    tenants.set(call.caller.tenant, (tenants.get(call.caller.tenant) ?? 0) + 1);
+    return { ...placed, serverPriority };
   }
 
-  private envoy(): Placement {
+  /** A call's server priority now: its tier, then its tenant's calls in flight in the pool over its weight. */
+  private serverPriorityOf(call: { model: string; caller: Caller }): number {
+    return serverPriorityOf(call.caller.priority, this.tenantCalls.get(call.model)?.get(call.caller.tenant) ?? 0, call.caller.weight);
+  }
+
+  /** An instance of a saturated pool running a call of a worse server priority than this one would get. */
+  private preemptFor(call: { model: string; caller: Caller; blocks: readonly string[] }, pool: readonly PoolEndpoint[]): string | undefined {
+    if (!this.serverPriorities.size) return undefined;
+    const worst = new Map<string, number>();
+    for (const e of pool) {
+      const list = this.serverPriorities.get(e.address);
+      if (list?.length) worst.set(e.address, Math.max(...list));
+    }
+    const candidates = pool.map((e) => ({ address: e.address, priority: e.priority, healthy: e.healthy, ...this.scraper.loadOf(e.address) }));
+    return preemptable(candidates, worst, this.serverPriorityOf(call), this.prefixes.matches(call.blocks));
+  }
+
+  /** Envoy balances the call: it is not counted, but still carries the priority its tenant's calls give it. */
+  private envoy(call?: { model: string; caller: Caller; prioritized: boolean }): Placement {
     this.stats.picks('none');
-    return { kind: 'envoy' };
+    return call?.prioritized ? { kind: 'envoy', serverPriority: this.serverPriorityOf(call) } : { kind: 'envoy' };
   }
 
   private refuse(caller: Caller, why: RefusedWhy): Placement {
@@ -204,11 +269,18 @@ export class EndpointPicker {
       // prefix's instance stays held, and each call's choice is made after those before it.
       for (const waiting of q.ordered()) {
         const picked = pool?.length ? this.choose(pool, waiting.blocks) : undefined;
-        if (picked?.reason === 'saturated') break;
         const waited = this.now() - waiting.enqueuedAt;
+        if (picked?.reason === 'saturated') {
+          // Servers that preempt: a worse call running somewhere gives this one its slot.
+          const before = waiting.prioritized && pool ? this.preemptFor(waiting, pool) : undefined;
+          if (!before) break;
+          q.remove(waiting, true);
+          waiting.settle(this.commit(waiting, before, 'preempt', waited));
+          continue;
+        }
         if (picked && this.holds(picked, waited)) continue;
         q.remove(waiting, true);
-        waiting.settle(picked ? this.commit(picked.address, picked.reason, waiting.blocks, waited) : this.envoy());
+        waiting.settle(picked ? this.commit(waiting, picked.address, picked.reason, waited) : this.envoy(waiting));
       }
       if (!q.length) this.queues.delete(model);
     }

@@ -108,3 +108,40 @@ export function pick(candidates: readonly Candidate[], matched: ReadonlyMap<stri
   const heldElsewhere = known.some((c) => c !== chosen && held(c) >= MIN_HELD_BLOCKS && held(c) * 2 >= blocks && held(c) > mine && isSaturated(c, w));
   return { address: chosen.address, reason, ...(heldElsewhere ? { heldElsewhere } : {}) };
 }
+
+/**
+ * The `priority` a call carries to servers that schedule by it and preempt (vLLM's
+ * `--scheduling-policy priority`: lower goes first, and a waiting call takes the slot of the
+ * running call with the highest). Its tier decides first (critical 0, standard 1,000, sheddable
+ * 2,000); within a tier, how many calls its tenant has in the pool already, over its weight. So a
+ * tenant with few calls in flight goes before one that holds many, and the server makes a
+ * flooding tenant's newest call give way to another tenant's first: fairness kept by the server
+ * at the moment it matters, not only in the gateway's line.
+ */
+export function serverPriorityOf(tier: 'critical' | 'standard' | 'sheddable', tenantInFlight: number, weight: number): number {
+  return TIER_BASE[tier] + Math.min(TIER_BASE.standard - 1, Math.floor(tenantInFlight / Math.max(1, weight)));
+}
+
+const TIER_BASE = { critical: 0, standard: 1_000, sheddable: 2_000 } as const;
+
+/**
+ * For a call of server priority `priority` in a saturated pool whose servers preempt: an
+ * endpoint where a call the gateway sent runs with a worse (higher) one, which the server will
+ * preempt for it — the one holding most of its prompt's prefix, then the one with the worst call.
+ * `worst`: endpoint → the highest priority of the calls the gateway has in flight there.
+ */
+export function preemptable(candidates: readonly Candidate[], worst: ReadonlyMap<string, number>, priority: number, matched: ReadonlyMap<string, number>): string | undefined {
+  const healthy = candidates.filter((c) => c.healthy);
+  const first = Math.min(...healthy.map((c) => c.priority));
+  let best: Candidate | undefined;
+  const rank = (c: Candidate): [number, number] => [matched.get(c.address) ?? 0, worst.get(c.address)!];
+  for (const c of healthy) {
+    if (c.priority !== first || (worst.get(c.address) ?? -Infinity) <= priority) continue;
+    if (!best) best = c;
+    else {
+      const [a, b] = [rank(c), rank(best)];
+      if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) best = c;
+    }
+  }
+  return best?.address;
+}

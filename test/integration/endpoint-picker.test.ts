@@ -264,4 +264,33 @@ describe('the endpoint picker: by load and by prompt prefix', () => {
     // A stream says the answer's words, one to a chunk.
     assert.equal(said(longText), whole.choices[0]!.message.content.split(' ').filter(Boolean).join(' '), 'the preempted call said its whole answer, each word once');
   });
+
+  it('a pool whose servers preempt: each call carries its priority, and another tenant’s call takes the slot of the flood’s worst at once', async () => {
+    const fair = await mesh.addInstance({ service: 'fair-pool', id: 'fair-1', meta: { models: 'fair-model', 'model-scheduling': 'priority' }, extraArgs: [...SIM, '--sim-slots=2', '--sim-scheduling-policy=priority'] });
+    // Ready: priorities in force, and the picker places the model's calls (it has read the instance's load).
+    await waitFor('the fair model routed, its priorities in force, its calls placed by the picker', async () => {
+      const resolved = (await (await fetch(`http://127.0.0.1:${mesh.ports.xdsAdmin}/debug/resolved`)).json()) as { gateway?: { models?: { routed?: Array<{ id: string; server_priority?: boolean }> } } };
+      if (resolved.gateway?.models?.routed?.find((m) => m.id === 'fair-model')?.server_priority !== true) return false;
+      const placed = await picks('load');
+      return (await chat('fair-model', [{ role: 'user', content: 'hi' }])).status === 200 && (await picks('load')) > placed;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    // Calls of some 2.5 s (120 words at 20 ms): none ends while the test looks.
+    const long = (i: number) => chat('fair-model', [{ role: 'user', content: `flood ${i} ${'word '.repeat(120)}` }], { 'x-api-key': FLOOD_KEY });
+    // The flood's first two calls hold both slots (priorities 1,000 and 1,001); its third waits
+    // (at the gateway, or at the server before the picker has seen its batch size). The other
+    // tenant's first call (1,000) does not wait behind it.
+    const flood = [long(0), long(1)];
+    await waitFor('both slots held by the flood', async () => (await metric(fair, 'vllm:num_requests_running')) === 2, { timeoutMs: 5_000, intervalMs: 20 });
+    flood.push(long(2));
+    await waitFor('the third waiting, at the gateway or at the server', async () => (await processorMetric('meshgate_llm_queue_length', 'gen_ai_request_model="fair-model",priority="standard"')) + (await waiting(fair)) === 1, { timeoutMs: 5_000, intervalMs: 20 });
+    const [preemptsBefore, picksBefore] = [await metric(fair, 'vllm:num_preemptions_total'), await picks('preempt')];
+    const other = await chat('fair-model', [{ role: 'user', content: 'a question' }], { 'x-api-key': CHAT_KEY });
+    assert.equal(other.status, 200);
+    const why = async () => `picks: preempt ${await picks('preempt')} load ${await picks('load')} saturated ${await picks('saturated')} prefix ${await picks('prefix')} none ${await picks('none')}; ${JSON.stringify(((await (await fetch(`${mesh.llm!.adminUrl}/status`)).json()) as { endpoint_picker: unknown }).endpoint_picker)}`;
+    assert.equal(await picks('preempt'), picksBefore + 1, `placed at once on the instance running a worse call (${await why()})`);
+    assert.ok((await metric(fair, 'vllm:num_preemptions_total')) > preemptsBefore, 'the server preempted the flood’s worst call for it');
+    const floods = await Promise.all(flood);
+    assert.deepEqual(floods.map((r) => r.status), [200, 200, 200], 'the preempted call ended whole too');
+    for (const r of floods) assert.match(r.content, /word word/);
+  });
 });

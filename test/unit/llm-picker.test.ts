@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FairQueue, isPriority, lowerOf, type Waiter } from '../../ext-proc/picker/fair-queue.js';
-import { DEFAULT_WEIGHTS, pick, type Candidate } from '../../ext-proc/picker/pick.js';
+import { DEFAULT_WEIGHTS, pick, preemptable, serverPriorityOf, type Candidate } from '../../ext-proc/picker/pick.js';
 import { poolOf } from '../../ext-proc/picker/pool-view.js';
 import { PrefixIndex, prefixBlocks } from '../../ext-proc/picker/prefix-index.js';
 import { parseServerLoad } from '../../ext-proc/picker/server-load.js';
@@ -69,6 +69,24 @@ describe('the endpoint picker', () => {
     const seen = new Set<string>();
     for (const r of [0, 0.5, 0.99]) seen.add(pick([at('a', 0), at('b', 0), at('c', 0)], new Map(), 0, W5, () => r)!.address);
     assert.deepEqual([...seen].sort(), ['a', 'b', 'c']);
+  });
+
+  it('gives a call the server priority of its tier, then of how many calls its tenant has in the pool over its weight', () => {
+    assert.equal(serverPriorityOf('critical', 5, 1), 5);
+    assert.equal(serverPriorityOf('standard', 0, 1), 1_000);
+    assert.equal(serverPriorityOf('standard', 12, 1), 1_012, 'a tenant holding twelve slots comes after one holding none');
+    assert.equal(serverPriorityOf('standard', 12, 4), 1_003, 'four times the weight: a quarter of the count');
+    assert.equal(serverPriorityOf('standard', 5_000, 1), 1_999, 'never into the next tier');
+    assert.equal(serverPriorityOf('sheddable', 0, 1), 2_000);
+  });
+
+  it('sends a call to the instance running a worse call, which its server will preempt: the one holding its prefix first, then the worst', () => {
+    const worst = new Map([['a', 1_003], ['b', 1_010], ['c', 1_000]]);
+    assert.equal(preemptable([at('a', 0), at('b', 0), at('c', 0)], worst, 1_001, new Map()), 'b', 'the worst call');
+    assert.equal(preemptable([at('a', 0), at('b', 0), at('c', 0)], worst, 1_001, new Map([['a', 4]])), 'a', 'its prefix');
+    assert.equal(preemptable([at('a', 0), at('b', 0), at('c', 0)], worst, 1_010, new Map()), undefined, 'no worse call anywhere: it waits');
+    assert.equal(preemptable([at('a', 0), at('b', 0, { healthy: false }), at('c', 0)], worst, 1_001, new Map()), 'a', 'an unhealthy instance is never chosen');
+    assert.equal(preemptable([at('a', 0), at('b', 0, { priority: 1 })], worst, 1_001, new Map()), 'a', 'within the first priority (failover stays Envoy’s)');
   });
 
   it('names prefix blocks by everything before them, and remembers where each was sent', () => {

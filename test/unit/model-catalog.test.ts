@@ -139,6 +139,24 @@ describe('model catalog', () => {
     assert.deepEqual(direct(true), { claude: false, logged: false, picked: false, plain: false, priced: false, renamed: false }, 'budgets in force: every call reserves');
   });
 
+  it('writes a priority into a model’s calls only when the picker places them and all its services schedule by priority, in OpenAI’s dialect', () => {
+    const mesh = meshOf(
+      [
+        service('vllm', [instance('v-1')], { models: ['both', 'one', 'unpicked', 'alone'], modelScheduling: 'priority' }),
+        service('vllm-fcfs', [instance('f-1')], { models: ['one'] }),
+        service('vllm-too', [instance('t-1')], { models: ['both'], modelScheduling: 'priority' }),
+        service('claude', [instance('c-1')], { models: ['claude'], modelDialect: 'anthropic', modelScheduling: 'priority' }),
+      ],
+      entries('Kind: model-route\nName: unpicked\nEndpointPicker: "off"'),
+    );
+    const m = readerOf(mesh);
+    const routed = modelRouting(m, modelCatalog(m, new Set())!, false, processorOf(m)).models;
+    assert.deepEqual(Object.fromEntries(routed.map((r) => [r.id, r.serverPriority])), { alone: true, both: true, claude: false, one: false, unpicked: false });
+    assert.deepEqual(Object.fromEntries(routed.map((r) => [r.id, r.scheduling])), { alone: 'priority', both: 'priority', claude: 'priority', one: undefined, unpicked: 'priority' });
+    const bad = serviceSettings('vllm', { 'model-scheduling': 'lifo' });
+    assert.match(describeRefusal(bad as { field: string; reason: string }), /^meta "model-scheduling": "lifo" is not one of fcfs, priority/);
+  });
+
   it('gives each model a door to the processor: its cluster’s calls in flight plus waiting, the processor’s policy otherwise', () => {
     const mesh = meshOf(
       [service('a', [instance('a-1')], { models: ['small'] }), service('b', [instance('b-1')], { models: ['big'] })],

@@ -34,7 +34,7 @@ const DEFAULTS = [
   'MaxRequestBytes: 4096',
   'Transcoding: {Enabled: false, Streams: sse, GrpcWeb: {AllowOrigins: ["https://app.example"]}}',
 ].join('\n');
-const META = { protocol: 'grpc' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true, modelDialect: 'anthropic' } as const;
+const META = { protocol: 'grpc' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true, modelDialect: 'anthropic', modelScheduling: 'priority' } as const;
 /** With the infrastructure layer, web is the service ext-authz runs on (the filter's timeout 1.5 s). */
 const AS_INFRASTRUCTURE: GatewaySettings = { ...GATEWAY_SETTINGS, authz: { service: 'web', timeoutMs: 1_500, defaultPolicy: 'default' } };
 
@@ -59,6 +59,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   endpointPicker: { 'model-route': 'off', default: 'load-and-prefix' },
   // Two dialects only: which layer spoke is part of the answer.
   modelDialect: { 'model-route': 'anthropic from model-route', meta: 'anthropic from meta', default: 'openai from default' },
+  modelScheduling: { meta: 'priority from meta', default: 'fcfs from default' },
   loadBalancer: { resolver: 'ring_hash', default: 'round_robin' },
   hashPolicies: { resolver: 'header:x-user', default: '' },
   retries: { route: 4, default: DEFAULT_RETRIES.numRetries },
@@ -97,6 +98,10 @@ function read(r: ResolvedMesh, setting: Setting): unknown {
     case 'modelDialect': {
       const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
       return m ? `${m.dialect} from ${m.decidedBy.modelDialect}` : undefined;
+    }
+    case 'modelScheduling': {
+      const m = r.gateway?.models?.routing?.models.find((x) => x.id === 'm');
+      return m ? `${m.scheduling} from ${m.decidedBy.modelScheduling}` : undefined;
     }
     case 'loadBalancer':
       return p.loadBalancer.policy;
@@ -140,7 +145,7 @@ describe('precedence of settings (resolve/precedence.ts)', () => {
       // A layer the table does not list says nothing, even when it is the only one present
       // (an infrastructure service serves no model: there is nothing to ask it about models). The
       // body bound's default is the protocol's (tested below): a layer that says gRPC changes it.
-      const aboutModels = ['modelTimeout', 'endpointPicker', 'modelDialect'].includes(setting);
+      const aboutModels = ['modelTimeout', 'endpointPicker', 'modelDialect', 'modelScheduling'].includes(setting);
       const viaProtocol = (l: Layer): boolean => setting === 'maxRequestBytes' && (SETTING_LAYERS.protocol as readonly Layer[]).includes(l);
       for (const other of LAYERS.filter((l) => !layers.includes(l) && l !== 'default' && !(aboutModels && l === 'infrastructure') && !viaProtocol(l))) {
         assert.deepEqual(read(mesh(new Set([other])), setting), EXPECTED[setting]['default'], `${other} has no say on ${setting}`);

@@ -71,7 +71,7 @@ function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
             catalog: only ? models.catalog.filter((c) => c.services.includes(only)) : models.catalog,
             ...(only ? {} : { list: models.list, entries: models.entries, max_request_bytes: models.maxRequestBytes, limits: models.limits ?? null }),
             ...(routed
-              ? { routed: routed.map((m) => ({ id: m.id, services: m.services, timeout_ms: m.timeoutMs, endpoint_picker: m.endpointPicker, direct_calls: m.direct, dialects: m.dialects, decidedBy: m.decidedBy, renamed: m.renamed, cluster: targetView(m.target), ...(m.door ? { door: { cluster: m.door.id, max_calls: m.door.policy.circuitBreakers.maxRequests } } : {}) })) }
+              ? { routed: routed.map((m) => ({ id: m.id, services: m.services, timeout_ms: m.timeoutMs, endpoint_picker: m.endpointPicker, direct_calls: m.direct, server_priority: m.serverPriority, dialects: m.dialects, decidedBy: m.decidedBy, renamed: m.renamed, cluster: targetView(m.target), ...(m.door ? { door: { cluster: m.door.id, max_calls: m.door.policy.circuitBreakers.maxRequests } } : {}) })) }
               : {}),
             ...(models.routing && !only ? { aliases: models.routing.aliases, logged: models.routing.logged } : {}),
           },

@@ -1,6 +1,6 @@
 // The mesh as plain immutable data: what the sources know, in meshgate's own terms.
 // Nothing here knows Consul's wire format or Envoy's resources.
-import type { Dialect } from '../../shared/llm-gateway.js';
+import type { Dialect, ModelScheduling } from '../../shared/llm-gateway.js';
 import type { BrowserLoginEntry, ModelRouteEntry, ServiceDefaultsEntry, ServiceResolverEntry, ServiceRouterEntry, ServiceSplitterEntry } from './config-entries/schema.js';
 
 /** Envoy's meaning of an endpoint's health (Consul: passing, warning, critical/maintenance). */
@@ -79,6 +79,8 @@ export interface ServiceSettings {
   readonly models?: readonly string[];
   /** The model API dialect it speaks (meta `model-dialect`): openai, anthropic. */
   readonly modelDialect?: Dialect;
+  /** How its servers schedule waiting calls (meta `model-scheduling`): fcfs, or by each call's priority. */
+  readonly modelScheduling?: ModelScheduling;
   /** Its model API calls are written to the LLM processor's request log (meta `request-log=on`). */
   readonly requestLog?: boolean;
   /** Its gRPC methods are served as JSON over HTTP at the gateway (meta `transcode`: on or off). */

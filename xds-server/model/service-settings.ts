@@ -1,7 +1,7 @@
 // Service settings from Consul service meta, validated once here. A bad value is refused with
 // a reason naming the meta key; the caller keeps the last good settings.
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
-import { DIALECTS, type Dialect } from '../../shared/llm-gateway.js';
+import { DIALECTS, MODEL_SCHEDULING, type Dialect, type ModelScheduling } from '../../shared/llm-gateway.js';
 import { checkDuration } from '../../shared/validate/duration.js';
 import { checkOnOff } from '../../shared/validate/on-off.js';
 import { isPolicyName, isServiceName, MODEL_NAME } from '../../shared/validate/names.js';
@@ -20,6 +20,7 @@ export const META = {
   models: 'models',
   requestLog: 'request-log',
   modelDialect: 'model-dialect',
+  modelScheduling: 'model-scheduling',
   transcode: 'transcode',
   login: 'login',
 } as const;
@@ -126,6 +127,8 @@ export function serviceSettings(
   }
   const dialect = meta[META.modelDialect]?.trim();
   if (dialect !== undefined && !(DIALECTS as readonly string[]).includes(dialect)) return refused(metaField(META.modelDialect), `${JSON.stringify(dialect)} is not one of ${DIALECTS.join(', ')}`);
+  const scheduling = meta[META.modelScheduling]?.trim();
+  if (scheduling !== undefined && !(MODEL_SCHEDULING as readonly string[]).includes(scheduling)) return refused(metaField(META.modelScheduling), `${JSON.stringify(scheduling)} is not one of ${MODEL_SCHEDULING.join(', ')}`);
   const requestLog = onOff(meta, META.requestLog);
   if (!requestLog.ok) return requestLog;
   const transcode = onOff(meta, META.transcode);
@@ -137,6 +140,7 @@ export function serviceSettings(
     ...(transcode.value !== undefined ? { transcode: transcode.value } : {}),
     ...(requestLog.value ? { requestLog: true } : {}),
     ...(dialect !== undefined ? { modelDialect: dialect as Dialect } : {}),
+    ...(scheduling !== undefined ? { modelScheduling: scheduling as ModelScheduling } : {}),
     ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
     ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),

@@ -4,7 +4,7 @@
 // A model whose every service is down is not in the catalog (callers are not offered what
 // nobody can answer). Then the routing: each model's services in failover order, as one target
 // (its cluster), and the aliases.
-import { HOST_DIALECT_METADATA_KEY, HOST_MODEL_METADATA_KEY, type Dialect } from '../../shared/llm-gateway.js';
+import { HOST_DIALECT_METADATA_KEY, HOST_MODEL_METADATA_KEY, type Dialect, type ModelScheduling } from '../../shared/llm-gateway.js';
 import { serviceOfModel } from '../model/config-entries/schema.js';
 import { isHealthy, type Service } from '../model/mesh.js';
 import { targetId, type FailoverTarget, type Target } from './chain.js';
@@ -77,7 +77,16 @@ export interface RoutedModel {
    * when the model's cluster has no such bound.
    */
   readonly door?: Target;
-  readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer; readonly modelDialect: Layer };
+  /**
+   * Its calls carry a `priority` the servers schedule by, preempting worse ones (vLLM's
+   * `--scheduling-policy priority`): when the picker places them, its services speak OpenAI's
+   * dialect (the body the priority is written in), and every one of them says
+   * `model-scheduling: priority` (a server that does not refuses any priority but 0).
+   */
+  readonly serverPriority: boolean;
+  /** How its services' servers schedule (meta model-scheduling); undefined when they differ. */
+  readonly scheduling: ModelScheduling | undefined;
+  readonly decidedBy: { readonly modelTimeout: Layer; readonly endpointPicker: Layer; readonly modelDialect: Layer; readonly modelScheduling: Layer };
 }
 
 export interface ModelAlias {
@@ -168,6 +177,7 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], bu
     if (picker.value !== 'off' && hashes) notes.push(`model ${c.id}: its first service balances by hash (${target.policy.loadBalancer.policy}); the endpoint picker is off for it`);
     const endpointPicker = picker.value !== 'off' && !hashes;
     const dialect = uniform ? decided[0]!.value : undefined;
+    const scheduling = services.map((service) => decide('modelScheduling', { meta: m.service(service)?.settings.modelScheduling, default: 'fcfs' as ModelScheduling }));
     const bound = doorBound(target);
     return {
       id: c.id,
@@ -181,7 +191,9 @@ export function modelRouting(m: MeshReader, catalog: readonly CatalogModel[], bu
       dialect,
       direct: !endpointPicker && dialect === 'openai' && !Object.keys(renamed).length && !e?.Price && !budgeted && !services.some((s) => logged.includes(s)),
       ...(bound !== undefined ? { door: modelDoor(m, c.id, bound, processor) } : {}),
-      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: decided[0]!.from },
+      serverPriority: endpointPicker && dialect === 'openai' && scheduling.every((d) => d.value === 'priority'),
+      scheduling: scheduling.every((d) => d.value === scheduling[0]!.value) ? scheduling[0]!.value : undefined,
+      decidedBy: { modelTimeout: timeout.from, endpointPicker: picker.from, modelDialect: decided[0]!.from, modelScheduling: scheduling[0]!.from },
     };
   });
   const aliases: ModelAlias[] = [];

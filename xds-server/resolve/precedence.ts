@@ -25,6 +25,8 @@ export const SETTING_LAYERS = {
   endpointPicker: ['model-route', 'default'],
   /** The API dialect a model's service speaks (the processor translates the caller's to it). */
   modelDialect: ['model-route', 'meta', 'default'],
+  /** How a model's servers schedule their waiting calls: by priority (the processor writes one) only when all of them say so. */
+  modelScheduling: ['meta', 'default'],
   loadBalancer: ['resolver', 'default'],
   hashPolicies: ['resolver', 'default'],
   retries: ['route', 'default'],

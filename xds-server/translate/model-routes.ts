@@ -58,6 +58,7 @@ export function modelTableText(routing: ModelRouting, limits: ModelLimits | unde
   const models = only ? [only] : routing.models;
   const logged = only ? routing.logged.filter((s) => only.services.includes(s)) : routing.logged;
   const picked = models.filter((m) => m.endpointPicker).map((m) => m.id);
+  const prioritized = models.filter((m) => m.serverPriority).map((m) => m.id);
   const priced = models.filter((m) => m.price);
   const dialects = models.filter((m) => m.dialect !== undefined && m.dialect !== 'openai');
   const mixed = models.filter((m) => m.dialect === undefined);
@@ -66,6 +67,7 @@ export function modelTableText(routing: ModelRouting, limits: ModelLimits | unde
     aliases: only ? {} : Object.fromEntries(routing.aliases.map((a) => [a.name, a.targets])),
     ...(logged.length ? { logged } : {}),
     ...(picked.length ? { picked } : {}),
+    ...(prioritized.length ? { prioritized } : {}),
     ...(priced.length ? { prices: Object.fromEntries(priced.map((m) => [m.id, m.price!])) } : {}),
     ...(limits?.tokenBudgets.length || limits?.costBudgets.length ? { budgets: { defaultMaxTokens: limits.budgetDefaultMaxTokens } } : {}),
     ...(dialects.length ? { dialects: Object.fromEntries(dialects.map((m) => [m.id, m.dialect!])) } : {}),
