@@ -16,7 +16,10 @@
 //   BENCH_SECONDS (each run, default 20), BENCH_JSON (rows to a file), BENCH_ROUNDS (default 1:
 //   more rounds repeat the chat alone and the picker with the flood, in turns, and the goal on
 //   the flood's effect is also judged on the turns of every round pooled — a p99 of one run
-//   rests on its 15 or so uncached turns).
+//   rests on its 15 or so uncached turns), BENCH_SCHEDULING=priority (the servers schedule by
+//   each call's priority and preempt, as vLLM's --scheduling-policy priority, and the pool's
+//   service says so: the gateway writes each call's priority; round robin and least request
+//   write none, so every call is equal there).
 import fs from 'node:fs';
 import { startGatewayMesh, type GatewayMesh } from '../launcher/mesh.js';
 import type { ModelServiceProcess } from '../launcher/model-service.js';
@@ -39,7 +42,8 @@ const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 // 8 ms per output token.
 const SLOTS = 4;
 const BLOCK = 16;
-const SIM = ['--sim', `--sim-slots=${SLOTS}`, `--sim-block-tokens=${BLOCK}`, '--sim-kv-blocks=4000', '--sim-prefill-ms-per-token=0.25', '--sim-decode-ms-per-token=8', '--sim-max-waiting=100000'];
+const SCHEDULING = process.env['BENCH_SCHEDULING'] === 'priority' ? 'priority' : 'fcfs';
+const SIM = ['--sim', `--sim-slots=${SLOTS}`, `--sim-block-tokens=${BLOCK}`, '--sim-kv-blocks=4000', '--sim-prefill-ms-per-token=0.25', '--sim-decode-ms-per-token=8', '--sim-max-waiting=100000', `--sim-scheduling-policy=${SCHEDULING}`];
 const CONVERSATIONS = 8;
 /** What a user takes to read an answer and ask again. */
 const THINK_MS = 300;
@@ -129,16 +133,18 @@ function perfectHits(previous: Message[] | undefined, messages: Message[]): numb
   return n * BLOCK;
 }
 
-async function counters(sims: readonly ModelServiceProcess[]): Promise<{ queries: number; hits: number }> {
+async function counters(sims: readonly ModelServiceProcess[]): Promise<{ queries: number; hits: number; preemptions: number }> {
   let queries = 0;
   let hits = 0;
+  let preemptions = 0;
   for (const s of sims) {
     const text = await (await fetch(`${s.url}/metrics`)).text();
     const value = (name: string): number => Number(text.split('\n').find((l) => l.startsWith(`${name}{`))?.split(' ').pop() ?? 0);
     queries += value('vllm:prefix_cache_queries_total');
     hits += value('vllm:prefix_cache_hits_total');
+    preemptions += value('vllm:num_preemptions_total');
   }
-  return { queries, hits };
+  return { queries, hits, preemptions };
 }
 
 async function idle(sims: readonly ModelServiceProcess[]): Promise<void> {
@@ -187,6 +193,8 @@ interface RunResult {
   readonly failed: number;
   readonly hitRate: number;
   readonly perfectRate: number;
+  /** Calls the servers preempted (their priority policy). */
+  readonly preemptions: number;
 }
 
 /** One run: the conversations, and the flood at `floodRate` calls/s (0: none). */
@@ -254,6 +262,7 @@ async function run(mesh: GatewayMesh, sims: readonly ModelServiceProcess[], labe
     hitRate: (after.hits - before.hits) / Math.max(1, after.queries - before.queries),
     // The flood's prompts can never hit: perfect affinity's rate over every prompt token the pool saw.
     perfectRate: perfect / Math.max(1, after.queries - before.queries),
+    preemptions: after.preemptions - before.preemptions,
   };
 }
 
@@ -261,7 +270,7 @@ function report(r: RunResult): void {
   const p = (xs: number[], q: number) => (xs.length ? fmt(percentile(xs, q)) : '-');
   line(
     `  ${r.label.padEnd(34)} chat TTFT p50 ${p(r.chat, 50)} p99 ${p(r.chat, 99)} ms (${r.chat.length} turns); batch TTFT p50 ${p(r.batch, 50)} p99 ${p(r.batch, 99)} ms; ` +
-      `answered ${r.answered.toFixed(1)}/s, refused (429) ${r.refused.toFixed(1)}/s, failed ${r.failed}; prefix-cache hits ${(r.hitRate * 100).toFixed(1)}% (perfect affinity ${(r.perfectRate * 100).toFixed(1)}%)`,
+      `answered ${r.answered.toFixed(1)}/s, refused (429) ${r.refused.toFixed(1)}/s, failed ${r.failed}; prefix-cache hits ${(r.hitRate * 100).toFixed(1)}% (perfect affinity ${(r.perfectRate * 100).toFixed(1)}%); ${r.preemptions} preempted`,
   );
   const { hits, misses } = r.chatCached;
   const later = hits.length + misses.length;
@@ -284,7 +293,7 @@ const mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, llmArgs: P
 const rows: Array<Record<string, unknown>> = [];
 try {
   const sims: ModelServiceProcess[] = [];
-  for (const id of ['pool-1', 'pool-2', 'pool-3']) sims.push(await mesh.addInstance({ service: 'pool', id, meta: { models: 'pool-model' }, extraArgs: SIM }));
+  for (const id of ['pool-1', 'pool-2', 'pool-3']) sims.push(await mesh.addInstance({ service: 'pool', id, meta: { models: 'pool-model', 'model-scheduling': SCHEDULING }, extraArgs: SIM }));
   await setMode(mesh, 'picker');
   await waitFor('the model to be routed', async () => (await call(mesh, 'chat', [{ role: 'user', content: 'hello' }])).status === 200, { timeoutMs: 30_000, intervalMs: 250 });
 
@@ -338,7 +347,7 @@ try {
     line(`over ${ROUNDS} rounds (${pa.length} and ${pf.length} chat turns): chat TTFT p50 ${fmt(percentile(pa, 50))} → ${fmt(percentile(pf, 50))} ms, p99 ${fmt(percentile(pa, 99))} → ${fmt(percentile(pf, 99))} ms: ${((percentile(pf, 99) / percentile(pa, 99) - 1) * 100).toFixed(0)}% higher pooled (goal ≤ 20%); round by round ${perRound}`);
     rows.push({ run: `pooled over ${ROUNDS} rounds`, chat_alone_p99_ms: percentile(pa, 99), chat_flood_p99_ms: percentile(pf, 99), chat_alone_turns: pa.length, chat_flood_turns: pf.length });
   }
-  for (const r of results) rows.push({ run: r.label, chat_ttft_p50_ms: percentile(r.chat, 50), chat_ttft_p99_ms: p99(r), batch_ttft_p99_ms: r.batch.length ? percentile(r.batch, 99) : null, answered_per_s: r.answered, refused_per_s: r.refused, failed: r.failed, prefix_hit_rate: r.hitRate, perfect_hit_rate: r.perfectRate, capacity_per_s: capacity });
+  for (const r of results) rows.push({ run: r.label, chat_ttft_p50_ms: percentile(r.chat, 50), chat_ttft_p99_ms: p99(r), batch_ttft_p99_ms: r.batch.length ? percentile(r.batch, 99) : null, answered_per_s: r.answered, refused_per_s: r.refused, failed: r.failed, preemptions: r.preemptions, prefix_hit_rate: r.hitRate, perfect_hit_rate: r.perfectRate, capacity_per_s: capacity });
 
   // What the picker costs a call on an idle pool: sequential short calls, picker on and off in turns.
   line();

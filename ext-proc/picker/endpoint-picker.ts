@@ -8,7 +8,10 @@
 // queue (FairQueue: by priority, fair between tenants), and is placed as soon as the next read
 // of the instances' metrics shows room; a sheddable call is refused at once, a full queue refuses
 // (or a critical call pushes out the standard call that would be served last), and no call waits
-// longer than the bound. Refused calls get a 429 with Retry-After from the processor.
+// longer than the bound. Refused calls get a 429 with Retry-After from the processor. A pool
+// whose servers schedule by priority and preempt (vLLM's --scheduling-policy priority) gets each
+// call's priority from here (pick.ts serverPriorityOf), and a call that would wait goes instead
+// to an instance running a worse call, whose slot its server gives it.
 import { FairQueue, type Priority, type Waiter } from './fair-queue.js';
 import { LoadScraper } from './load-scraper.js';
 import { pick, preemptable, serverPriorityOf, type PickWeights } from './pick.js';
@@ -50,7 +53,6 @@ export interface PlacedCall {
 
 export type Placement =
   | ({ readonly kind: 'placed'; readonly reason: 'prefix' | 'load' | 'saturated' | 'preempt'; readonly waitedMs: number } & PlacedCall)
-  /** No fresh metrics: Envoy's balancing. */
   /** No fresh metrics: Envoy's balancing (with the call's server priority, for servers that schedule by it). */
   | { readonly kind: 'envoy'; readonly serverPriority?: number }
   | { readonly kind: 'refused'; readonly why: RefusedWhy };
