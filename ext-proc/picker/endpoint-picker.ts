@@ -80,8 +80,8 @@ export class EndpointPicker {
   private readonly inFlight = new Map<string, number>();
   /** Per endpoint, the server priorities of the calls in flight there (of prioritized models). */
   private readonly serverPriorities = new Map<string, number[]>();
-  /** Per model, the server priorities of each tenant's calls in flight (of prioritized models): what its next call's is made of. */
-  private readonly tenantCalls = new Map<string, Map<string, number[]>>();
+  /** Per model, each tenant's calls in flight (of prioritized models): what its next call's priority counts. */
+  private readonly tenantCalls = new Map<string, Map<string, number>>();
   private readonly queues = new Map<string, FairQueue<Pending>>();
 
   constructor(private readonly c: PickerConfig, private readonly stats: PickerStats, onError: (message: string) => void, private readonly now: () => number = Date.now) {
@@ -163,10 +163,9 @@ export class EndpointPicker {
       if (list && at >= 0) list.splice(at, 1);
       if (list && !list.length) this.serverPriorities.delete(address);
       const tenants = this.tenantCalls.get(call.model);
-      const mine = tenants?.get(call.tenant);
-      const i = mine?.indexOf(call.serverPriority) ?? -1;
-      if (mine && i >= 0) mine.splice(i, 1);
-      if (mine && !mine.length) tenants!.delete(call.tenant);
+      const t = (tenants?.get(call.tenant) ?? 1) - 1;
+      if (t > 0) tenants!.set(call.tenant, t);
+      else tenants?.delete(call.tenant);
       if (tenants && !tenants.size) this.tenantCalls.delete(call.model);
     }
     this.scraper.ended(address);
@@ -223,15 +222,13 @@ export class EndpointPicker {
     else this.serverPriorities.set(address, [serverPriority]);
     let tenants = this.tenantCalls.get(call.model);
     if (!tenants) this.tenantCalls.set(call.model, (tenants = new Map()));
-    const mine = tenants.get(call.caller.tenant);
-    if (mine) mine.push(serverPriority);
-    else tenants.set(call.caller.tenant, [serverPriority]);
+    tenants.set(call.caller.tenant, (tenants.get(call.caller.tenant) ?? 0) + 1);
     return { ...placed, serverPriority };
   }
 
   /** A call's server priority now: its tier, then its tenant's calls in flight in the pool over its weight. */
   private serverPriorityOf(call: { model: string; caller: Caller }): number {
-    return serverPriorityOf(call.caller.priority, this.tenantCalls.get(call.model)?.get(call.caller.tenant) ?? [], call.caller.weight);
+    return serverPriorityOf(call.caller.priority, this.tenantCalls.get(call.model)?.get(call.caller.tenant) ?? 0, call.caller.weight);
   }
 
   /** An instance of a saturated pool running a call of a worse server priority than this one would get. */

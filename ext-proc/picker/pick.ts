@@ -116,18 +116,11 @@ export function pick(candidates: readonly Candidate[], matched: ReadonlyMap<stri
  * 2,000); within a tier, how many calls its tenant has in the pool already, over its weight. So a
  * tenant with few calls in flight goes before one that holds many, and the server makes a
  * flooding tenant's newest call give way to another tenant's first: fairness kept by the server
- * at the moment it matters, not only in the gateway's line. Never better than the tenant's own
- * calls of the tier still in flight (`tenantInFlight`: their priorities): a tenant's call does
- * not preempt the tenant's own, whose recomputing would be work thrown away.
+ * at the moment it matters, not only in the gateway's line.
  */
-export function serverPriorityOf(tier: 'critical' | 'standard' | 'sheddable', tenantInFlight: readonly number[], weight: number): number {
-  const base = TIER_BASE[tier];
-  let level = Math.floor(tenantInFlight.length / Math.max(1, weight));
-  for (const p of tenantInFlight) if (p >= base && p < base + TIER_SPAN) level = Math.max(level, p - base);
-  return base + Math.min(TIER_SPAN - 1, level);
+export function serverPriorityOf(tier: 'critical' | 'standard' | 'sheddable', tenantInFlight: number, weight: number): number {
+  return TIER_BASE[tier] + Math.min(TIER_BASE.standard - 1, Math.floor(tenantInFlight / Math.max(1, weight)));
 }
-
-const TIER_SPAN = 1_000;
 
 const TIER_BASE = { critical: 0, standard: 1_000, sheddable: 2_000 } as const;
 
