@@ -355,16 +355,17 @@ async function main(): Promise<void> {
   }
 
   // A model pool: three simulated GPU servers (two batch slots each, a waiting queue, a prefix
-  // cache, vLLM's metrics) serving pool-8b; the processor places each call by load and prompt
-  // prefix, and queues calls at the gateway when all three are full.
+  // cache, vLLM's metrics, scheduling by priority and preempting as vLLM's priority policy does)
+  // serving pool-8b; the processor places each call by load and prompt prefix, writes its
+  // priority, and queues calls at the gateway when all three are full of calls no worse.
   for (const id of ['llm-pool-1', 'llm-pool-2', 'llm-pool-3']) {
     const instance = await startModelService({
       service: 'llm-pool',
       id,
       consulAddress: consul.address,
       ...registered(id),
-      meta: { 'gateway-path': 'none', models: 'pool-8b' },
-      extraArgs: ['--sim', '--sim-slots=2', '--sim-decode-ms-per-token=40', '--sim-prefill-ms-per-token=1', '--sim-block-tokens=16'],
+      meta: { 'gateway-path': 'none', models: 'pool-8b', 'model-scheduling': 'priority' },
+      extraArgs: ['--sim', '--sim-slots=2', '--sim-decode-ms-per-token=40', '--sim-prefill-ms-per-token=1', '--sim-block-tokens=16', '--sim-scheduling-policy=priority'],
       logFile: path.join(logs, `${id}.log`),
     });
     instances.push(instance);
@@ -519,11 +520,13 @@ ready. Try:
   curl -s ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"system","content":"'"$SYS $SYS $SYS"'"},{"role":"user","content":"first question"},{"role":"assistant","content":"You said: first question"},{"role":"user","content":"and a second"}]}' | grep -o '"system_fingerprint":"[^"]*"\|"cached_tokens":[0-9]*'   # the same instance, most of the prompt cached
   curl -s ${extProc.adminUrl}/metrics | grep endpoint_picks_total   # placed by prefix, by load, or left to Envoy
   # team-b's batch job fills the pool: its calls wait at the gateway (fairly), or, marked sheddable, are refused at once;
-  # team-a's calls meanwhile are still served (open the console: "Model pools under saturation"):
+  # team-a's calls meanwhile are still served, taking a batch call's slot (the servers preempt by priority;
+  # open the console: "Model pools under saturation"):
   for i in $(seq 40); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/chat/completions -H 'x-api-key: ${BATCH_API_KEY}' -H 'x-meshgate-priority: sheddable' -H 'content-type: application/json' \
        -d '{"model":"pool-8b","messages":[{"role":"user","content":"batch job '$i' with a long enough answer to keep a slot busy for a while"}]}' & done; sleep 0.3
   curl -s -w ' %{http_code} in %{time_total}s\n' ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"user","content":"am I still served"}]}' | tail -c 120; wait; echo
-  curl -s ${extProc.adminUrl}/metrics | grep -E 'meshgate_llm_queue_(refused_total|length)'
+  curl -s ${extProc.adminUrl}/metrics | grep -E 'meshgate_llm_queue_(refused_total|length)|endpoint_picks_total\\{reason="preempt"'
+  curl -s ${instances.find((i) => i.id === 'llm-pool-1')?.url ?? ''}/metrics | grep vllm:num_preemptions_total   # what a server preempted for better calls
 
  gRPC as JSON (inference is a gRPC service; the gateway found its methods over reflection):
   curl ${gw}/v1/inference/embed -H 'x-api-key: ${DEMO_API_KEY}' -d '{"model":"m","input":["hello world"]}'

@@ -115,11 +115,12 @@ export class EndpointPicker {
     // its prefix is on a saturated instance it may wait a little for.
     const mustWait = (picked.reason === 'saturated' || this.holds(picked, 0)) && this.c.queueLength > 0;
     if (!mustWait && !this.queues.get(model)?.length) return this.commit(call, picked.address, picked.reason, 0);
+    // A sheddable call is refused first, never placed over another.
+    if (caller.priority === 'sheddable') return this.refuse(caller, 'sheddable');
     if (prioritized) {
       const before = this.preemptFor(call, pool);
       if (before) return this.commit(call, before, 'preempt', 0);
     }
-    if (caller.priority === 'sheddable') return this.refuse(caller, 'sheddable');
     const queue = this.queueOf(model);
     return new Promise<Placement>((resolve) => {
       const pending: Pending = {
