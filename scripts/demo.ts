@@ -517,14 +517,14 @@ ready. Try:
   # a conversation's turns stay on one instance, which finds its prefix cached:
   H='-H x-api-key:${DEMO_API_KEY} -H content-type:application/json'; SYS='You are the demo assistant. Answer briefly and cite the facts you were given, nothing else, in plain words.'
   curl -s ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"system","content":"'"$SYS $SYS $SYS"'"},{"role":"user","content":"first question"}]}' | grep -o '"system_fingerprint":"[^"]*"'
-  curl -s ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"system","content":"'"$SYS $SYS $SYS"'"},{"role":"user","content":"first question"},{"role":"assistant","content":"You said: first question"},{"role":"user","content":"and a second"}]}' | grep -o '"system_fingerprint":"[^"]*"\|"cached_tokens":[0-9]*'   # the same instance, most of the prompt cached
+  curl -s ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"system","content":"'"$SYS $SYS $SYS"'"},{"role":"user","content":"first question"},{"role":"assistant","content":"You said: first question"},{"role":"user","content":"and a second"}]}' | grep -o '"system_fingerprint":"[^"]*"\\|"cached_tokens":[0-9]*'   # the same instance, most of the prompt cached
   curl -s ${extProc.adminUrl}/metrics | grep endpoint_picks_total   # placed by prefix, by load, or left to Envoy
   # team-b's batch job fills the pool: its calls wait at the gateway (fairly), or, marked sheddable, are refused at once;
   # team-a's calls meanwhile are still served, taking a batch call's slot (the servers preempt by priority;
   # open the console: "Model pools under saturation"):
   for i in $(seq 40); do curl -s -o /dev/null -w '%{http_code} ' ${gw}/v1/chat/completions -H 'x-api-key: ${BATCH_API_KEY}' -H 'x-meshgate-priority: sheddable' -H 'content-type: application/json' \
        -d '{"model":"pool-8b","messages":[{"role":"user","content":"batch job '$i' with a long enough answer to keep a slot busy for a while"}]}' & done; sleep 0.3
-  curl -s -w ' %{http_code} in %{time_total}s\n' ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"user","content":"am I still served"}]}' | tail -c 120; wait; echo
+  curl -s -w ' %{http_code} in %{time_total}s\\n' ${gw}/v1/chat/completions $H -d '{"model":"pool-8b","messages":[{"role":"user","content":"am I still served"}]}' | tail -c 120; wait; echo
   curl -s ${extProc.adminUrl}/metrics | grep -E 'meshgate_llm_queue_(refused_total|length)|endpoint_picks_total\\{reason="preempt"'
   curl -s ${instances.find((i) => i.id === 'llm-pool-1')?.url ?? ''}/metrics | grep vllm:num_preemptions_total   # what a server preempted for better calls
 
