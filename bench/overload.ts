@@ -48,8 +48,9 @@ const upstreams: ModelServiceProcess[] = [];
 // for cedf0c3).
 const LIMITS_SET =
   process.env['BENCH_LIMITS'] === 'off' ? '' : `MaxConcurrentRequests: ${2 * SLOTS}, MaxConnections: ${2 * SLOTS}, MaxPendingRequests: ${2 * SLOTS}`;
-// BENCH_MAX_REQUEST_BYTES=N adds service-defaults MaxRequestBytes to the same services: Envoy then
-// reads a request whole before routing it, so a refusal keeps the caller's HTTP/1.1 connection.
+// BENCH_MAX_REQUEST_BYTES=N sets service-defaults MaxRequestBytes on the same services (1 MiB
+// unless set: Envoy reads a request whole before routing it, so a refusal keeps the caller's
+// HTTP/1.1 connection; 0 streams the body, and a refusal ends the connection, as before 924017b).
 const MAX_REQUEST_BYTES = process.env['BENCH_MAX_REQUEST_BYTES'];
 const MULTIPLES = [0.5, 1, 2, 5] as const;
 const BASELINE = process.env['BENCH_BASELINE'];

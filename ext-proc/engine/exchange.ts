@@ -25,7 +25,7 @@ import { CLIENTS, SERVICES } from '../dialects/specs.js';
 import { apiErrorBody, callOf, dialectRequest, errorInDialect, isApiError, passedOn, withPriority, type DialectRequest } from './dialect-call.js';
 import { CACHE_HEADER, cacheable, cacheKey } from '../cache/key.js';
 import type { CacheStore } from '../cache/store.js';
-import { forwardedBody, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
+import { forwardedBody, injectsStreamUsage, readModelRequest, type ModelRequest, type OpenAiError } from '../openai/request.js';
 import { completionOf, promptOf, type RequestLogRecord } from '../log/request-log.js';
 import { parseAnswer, StreamUsageReader, usageOf, usageOfAnswerTail, type Usage } from '../openai/usage.js';
 import { BodySendMode, encodeContinue, encodeImmediate, plainContinue, type AuthzFacts, type Phase, type ResponseFacts } from '../server/codec.js';
@@ -247,21 +247,17 @@ export class Exchange {
     }
     this.price = this.table.prices.get(this.model);
     const budget = this.reserve(body.length, read.request.parsed);
-    const forwarded = this.dialect ? { body: this.dialect.body, injected: this.injected } : forwardedBody(read.request, this.model);
-    if (read.request.stream && !this.dialect) this.stream = new StreamUsageReader(forwarded.injected, undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
+    if (read.request.stream && !this.dialect) this.stream = new StreamUsageReader(injectsStreamUsage(read.request), undefined, this.table.logged.size || this.logByPolicy ? this.s.logFieldBytes : 0);
     const routed = (cacheMiss = false): Buffer | Promise<Buffer> => {
       const answer = (p: Placement | undefined): Buffer => {
         this.unqueue = undefined;
         if (p?.kind === 'refused') return this.refusePool(p.why);
         this.placed = p?.kind === 'placed' ? p : undefined;
-        // A server that schedules by priority reads the call's in its body.
+        // The body is written once, now that the call's place — and a server's priority for it — is known.
         const priority = p?.serverPriority;
-        if (priority === undefined) return routedAnswer(this.table, read.request.model, this.model, forwarded.body, cacheMiss, this.placed?.address, budget, this.dialect);
-        if (this.dialect) {
-          const d = withPriority(this.dialect, priority);
-          return routedAnswer(this.table, read.request.model, this.model, d.body, cacheMiss, this.placed?.address, budget, d);
-        }
-        return routedAnswer(this.table, read.request.model, this.model, forwardedBody(read.request, this.model, priority).body, cacheMiss, this.placed?.address, budget);
+        const dialect = this.dialect && priority !== undefined ? withPriority(this.dialect, priority) : this.dialect;
+        const body = dialect ? dialect.body : forwardedBody(read.request, this.model, priority).body;
+        return routedAnswer(this.table, read.request.model, this.model, body, cacheMiss, this.placed?.address, budget, dialect);
       };
       const placed = this.place();
       return placed instanceof Promise ? placed.then(answer) : answer(placed);
@@ -309,12 +305,10 @@ export class Exchange {
   private place(): Placement | Promise<Placement> | undefined {
     const picker = this.s.picker;
     if (!picker || !this.request || !this.table.picked.has(this.model)) return undefined;
-    // The resolved model asks it only of models whose services speak OpenAI's dialect (a body of one shape).
-    const prioritized = this.table.prioritized.has(this.model) && !this.mixed;
     return picker.place(this.model, this.promptText(), this.caller, (cancel) => {
       this.unqueue = cancel;
       this.onQueued();
-    }, prioritized);
+    }, this.table.prioritized.has(this.model));
   }
 
   /**

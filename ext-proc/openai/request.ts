@@ -50,6 +50,9 @@ export function asksStreamUsage(parsed: Readonly<Record<string, unknown>>): bool
   return !!options && typeof options === 'object' && (options as Record<string, unknown>)['include_usage'] === true;
 }
 
+/** A stream whose caller did not ask for usage: the gateway asks for it (and takes it out of the answer again). */
+export const injectsStreamUsage = (r: ModelRequest): boolean => r.stream && !asksStreamUsage(r.parsed);
+
 /**
  * The body a service gets: the model it serves (an alias resolved), and, for a stream whose
  * caller did not ask for usage, `stream_options.include_usage` — `injected` then says the
@@ -58,7 +61,7 @@ export function asksStreamUsage(parsed: Readonly<Record<string, unknown>>): bool
  * (the caller's bytes go on as they are).
  */
 export function forwardedBody(r: ModelRequest, model: string, priority?: number): { body: Buffer | undefined; injected: boolean } {
-  const injected = r.stream && !asksStreamUsage(r.parsed);
+  const injected = injectsStreamUsage(r);
   if (!injected && model === r.model && priority === undefined) return { body: undefined, injected: false };
   const options = r.parsed['stream_options'];
   const rewritten = {

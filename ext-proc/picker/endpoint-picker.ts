@@ -14,9 +14,10 @@
 // to an instance running a worse call, whose slot its server gives it.
 import { FairQueue, type Priority, type Waiter } from './fair-queue.js';
 import { LoadScraper } from './load-scraper.js';
-import { pick, preemptable, serverPriorityOf, type PickWeights } from './pick.js';
+import { pick, preemptable, serverPriorityOf, type Candidate, type PickWeights } from './pick.js';
 import { PoolView, type PoolEndpoint } from './pool-view.js';
 import { PrefixIndex, prefixBlocks, type PrefixOptions } from './prefix-index.js';
+import { PriorityLedger } from './priority-ledger.js';
 
 export interface PickerConfig {
   readonly xds: string;
@@ -64,11 +65,15 @@ export interface PickerStats {
   refused(caller: Caller, why: RefusedWhy): void;
 }
 
-interface Pending extends Waiter {
-  readonly caller: Caller;
+/** A call asking for a place: its model, its caller, its prompt's prefix blocks, and whether its pool's servers take a priority. */
+interface Asking {
   readonly model: string;
-  readonly prioritized: boolean;
+  readonly caller: Caller;
   readonly blocks: readonly string[];
+  readonly prioritized: boolean;
+}
+
+interface Pending extends Waiter, Asking {
   readonly settle: (p: Placement) => void;
   timer: NodeJS.Timeout | undefined;
 }
@@ -78,10 +83,8 @@ export class EndpointPicker {
   private readonly scraper: LoadScraper;
   private readonly prefixes: PrefixIndex;
   private readonly inFlight = new Map<string, number>();
-  /** Per endpoint, the server priorities of the calls in flight there (of prioritized models). */
-  private readonly serverPriorities = new Map<string, number[]>();
-  /** Per model, each tenant's calls in flight (of prioritized models): what its next call's priority counts. */
-  private readonly tenantCalls = new Map<string, Map<string, number>>();
+  /** The calls in flight of pools whose servers take a priority. */
+  private readonly priorities = new PriorityLedger();
   private readonly queues = new Map<string, FairQueue<Pending>>();
 
   constructor(private readonly c: PickerConfig, private readonly stats: PickerStats, onError: (message: string) => void, private readonly now: () => number = Date.now) {
@@ -105,12 +108,11 @@ export class EndpointPicker {
    */
   place(model: string, prompt: string, caller: Caller, onQueued: (cancel: () => void) => void = () => undefined, prioritized = false): Placement | Promise<Placement> {
     const pool = this.view.pool(model);
-    const who = { model, caller, prioritized };
-    if (!pool?.length) return this.envoy(who);
-    const blocks = prefixBlocks(prompt, this.c.prefix);
+    if (!pool?.length) return this.envoy({ model, caller, blocks: [], prioritized });
+    const call: Asking = { model, caller, blocks: prefixBlocks(prompt, this.c.prefix), prioritized };
+    const { blocks } = call;
     const picked = this.choose(pool, blocks);
-    if (!picked) return this.envoy(who);
-    const call = { model, caller, blocks, prioritized };
+    if (!picked) return this.envoy(call);
     // Room (or no queue to wait in), and nobody waiting before this call: it goes now — unless
     // its prefix is on a saturated instance it may wait a little for.
     const mustWait = (picked.reason === 'saturated' || this.holds(picked, 0)) && this.c.queueLength > 0;
@@ -158,17 +160,7 @@ export class EndpointPicker {
     const n = (this.inFlight.get(address) ?? 1) - 1;
     if (n > 0) this.inFlight.set(address, n);
     else this.inFlight.delete(address);
-    if (call.serverPriority !== undefined) {
-      const list = this.serverPriorities.get(address);
-      const at = list?.indexOf(call.serverPriority) ?? -1;
-      if (list && at >= 0) list.splice(at, 1);
-      if (list && !list.length) this.serverPriorities.delete(address);
-      const tenants = this.tenantCalls.get(call.model);
-      const t = (tenants?.get(call.tenant) ?? 1) - 1;
-      if (t > 0) tenants!.set(call.tenant, t);
-      else tenants?.delete(call.tenant);
-      if (tenants && !tenants.size) this.tenantCalls.delete(call.model);
-    }
+    if (call.serverPriority !== undefined) this.priorities.remove(call.model, call.tenant, address, call.serverPriority);
     this.scraper.ended(address);
     if (this.queues.size) this.dispatch();
   }
@@ -206,11 +198,15 @@ export class EndpointPicker {
   }
 
   private choose(pool: readonly PoolEndpoint[], blocks: readonly string[]): ReturnType<typeof pick> {
-    const candidates = pool.map((e) => ({ address: e.address, priority: e.priority, healthy: e.healthy, ...this.scraper.loadOf(e.address) }));
-    return pick(candidates, this.prefixes.matches(blocks), blocks.length, this.c.weights);
+    return pick(this.candidatesOf(pool), this.prefixes.matches(blocks), blocks.length, this.c.weights);
   }
 
-  private commit(call: { model: string; caller: Caller; blocks: readonly string[]; prioritized: boolean }, address: string, reason: 'prefix' | 'load' | 'saturated' | 'preempt', waitedMs: number): Placement {
+  /** The pool's endpoints with the load the picker knows of each. */
+  private candidatesOf(pool: readonly PoolEndpoint[]): Candidate[] {
+    return pool.map((e) => ({ address: e.address, priority: e.priority, healthy: e.healthy, ...this.scraper.loadOf(e.address) }));
+  }
+
+  private commit(call: Asking, address: string, reason: 'prefix' | 'load' | 'saturated' | 'preempt', waitedMs: number): Placement {
     this.stats.picks(reason);
     if (call.blocks.length) this.prefixes.record(call.blocks, address);
     this.scraper.sent(address);
@@ -218,34 +214,28 @@ export class EndpointPicker {
     const placed = { kind: 'placed', model: call.model, address, tenant: call.caller.tenant, reason, waitedMs } as const;
     if (!call.prioritized) return placed;
     const serverPriority = this.serverPriorityOf(call);
-    const list = this.serverPriorities.get(address);
-    if (list) list.push(serverPriority);
-    else this.serverPriorities.set(address, [serverPriority]);
-    let tenants = this.tenantCalls.get(call.model);
-    if (!tenants) this.tenantCalls.set(call.model, (tenants = new Map()));
-    tenants.set(call.caller.tenant, (tenants.get(call.caller.tenant) ?? 0) + 1);
+    this.priorities.add(call.model, call.caller.tenant, address, serverPriority);
     return { ...placed, serverPriority };
   }
 
   /** A call's server priority now: its tier, then its tenant's calls in flight in the pool over its weight. */
-  private serverPriorityOf(call: { model: string; caller: Caller }): number {
-    return serverPriorityOf(call.caller.priority, this.tenantCalls.get(call.model)?.get(call.caller.tenant) ?? 0, call.caller.weight);
+  private serverPriorityOf(call: Asking): number {
+    return serverPriorityOf(call.caller.priority, this.priorities.tenantCalls(call.model, call.caller.tenant), call.caller.weight);
   }
 
   /** An instance of a saturated pool running a call of a worse server priority than this one would get. */
-  private preemptFor(call: { model: string; caller: Caller; blocks: readonly string[] }, pool: readonly PoolEndpoint[]): string | undefined {
-    if (!this.serverPriorities.size) return undefined;
+  private preemptFor(call: Asking, pool: readonly PoolEndpoint[]): string | undefined {
+    if (this.priorities.empty) return undefined;
     const worst = new Map<string, number>();
     for (const e of pool) {
-      const list = this.serverPriorities.get(e.address);
-      if (list?.length) worst.set(e.address, Math.max(...list));
+      const w = this.priorities.worstAt(e.address);
+      if (w !== undefined) worst.set(e.address, w);
     }
-    const candidates = pool.map((e) => ({ address: e.address, priority: e.priority, healthy: e.healthy, ...this.scraper.loadOf(e.address) }));
-    return preemptable(candidates, worst, this.serverPriorityOf(call), this.prefixes.matches(call.blocks));
+    return preemptable(this.candidatesOf(pool), worst, this.serverPriorityOf(call), this.prefixes.matches(call.blocks));
   }
 
   /** Envoy balances the call: it is not counted, but still carries the priority its tenant's calls give it. */
-  private envoy(call?: { model: string; caller: Caller; prioritized: boolean }): Placement {
+  private envoy(call?: Asking): Placement {
     this.stats.picks('none');
     return call?.prioritized ? { kind: 'envoy', serverPriority: this.serverPriorityOf(call) } : { kind: 'envoy' };
   }

@@ -133,15 +133,8 @@ const TIER_BASE = { critical: 0, standard: 1_000, sheddable: 2_000 } as const;
 export function preemptable(candidates: readonly Candidate[], worst: ReadonlyMap<string, number>, priority: number, matched: ReadonlyMap<string, number>): string | undefined {
   const healthy = candidates.filter((c) => c.healthy);
   const first = Math.min(...healthy.map((c) => c.priority));
-  let best: Candidate | undefined;
-  const rank = (c: Candidate): [number, number] => [matched.get(c.address) ?? 0, worst.get(c.address)!];
-  for (const c of healthy) {
-    if (c.priority !== first || (worst.get(c.address) ?? -Infinity) <= priority) continue;
-    if (!best) best = c;
-    else {
-      const [a, b] = [rank(c), rank(best)];
-      if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) best = c;
-    }
-  }
-  return best?.address;
+  const open = healthy.filter((c) => c.priority === first && (worst.get(c.address) ?? -Infinity) > priority);
+  const held = (c: Candidate): number => matched.get(c.address) ?? 0;
+  open.sort((a, b) => held(b) - held(a) || worst.get(b.address)! - worst.get(a.address)!);
+  return open[0]?.address;
 }

@@ -1,7 +1,7 @@
 // Service settings from Consul service meta, validated once here. A bad value is refused with
 // a reason naming the meta key; the caller keeps the last good settings.
 import { DEFAULT_IDENTITY_HEADERS } from '../../shared/identity-headers.js';
-import { DIALECTS, MODEL_SCHEDULING, type Dialect, type ModelScheduling } from '../../shared/llm-gateway.js';
+import { DIALECTS, MODEL_SCHEDULING } from '../../shared/llm-gateway.js';
 import { checkDuration } from '../../shared/validate/duration.js';
 import { checkOnOff } from '../../shared/validate/on-off.js';
 import { isPolicyName, isServiceName, MODEL_NAME } from '../../shared/validate/names.js';
@@ -125,10 +125,10 @@ export function serviceSettings(
     const bad = models.find((m) => !MODEL_NAME.test(m));
     if (bad !== undefined) return refused(metaField(META.models), `${JSON.stringify(bad)} is not a model name (letters, digits and . _ : / @ -, at most 128)`);
   }
-  const dialect = meta[META.modelDialect]?.trim();
-  if (dialect !== undefined && !(DIALECTS as readonly string[]).includes(dialect)) return refused(metaField(META.modelDialect), `${JSON.stringify(dialect)} is not one of ${DIALECTS.join(', ')}`);
-  const scheduling = meta[META.modelScheduling]?.trim();
-  if (scheduling !== undefined && !(MODEL_SCHEDULING as readonly string[]).includes(scheduling)) return refused(metaField(META.modelScheduling), `${JSON.stringify(scheduling)} is not one of ${MODEL_SCHEDULING.join(', ')}`);
+  const dialect = oneOf(meta, META.modelDialect, DIALECTS);
+  if (!dialect.ok) return dialect;
+  const scheduling = oneOf(meta, META.modelScheduling, MODEL_SCHEDULING);
+  if (!scheduling.ok) return scheduling;
   const requestLog = onOff(meta, META.requestLog);
   if (!requestLog.ok) return requestLog;
   const transcode = onOff(meta, META.transcode);
@@ -139,8 +139,8 @@ export function serviceSettings(
     ...(login !== undefined ? { login } : {}),
     ...(transcode.value !== undefined ? { transcode: transcode.value } : {}),
     ...(requestLog.value ? { requestLog: true } : {}),
-    ...(dialect !== undefined ? { modelDialect: dialect as Dialect } : {}),
-    ...(scheduling !== undefined ? { modelScheduling: scheduling as ModelScheduling } : {}),
+    ...(dialect.value !== undefined ? { modelDialect: dialect.value } : {}),
+    ...(scheduling.value !== undefined ? { modelScheduling: scheduling.value } : {}),
     ...(protocol !== undefined ? { protocol: protocol as Protocol } : {}),
     gatewayPaths,
     ...(timeout.value !== undefined ? { requestTimeoutMs: timeout.value } : {}),
@@ -148,6 +148,13 @@ export function serviceSettings(
     ...(upstreams ? { upstreams } : {}),
     ...(models?.length ? { models } : {}),
   });
+}
+
+/** A meta value that must be one of `values` (trimmed), or absent. */
+function oneOf<T extends string>(meta: Readonly<Record<string, string>>, key: string, values: readonly T[]): Checked<T | undefined> {
+  const raw = meta[key]?.trim();
+  if (raw === undefined) return valid(undefined);
+  return (values as readonly string[]).includes(raw) ? valid(raw as T) : refused(metaField(key), `${JSON.stringify(raw)} is not one of ${values.join(', ')}`);
 }
 
 function onOff(meta: Readonly<Record<string, string>>, key: string): Checked<boolean | undefined> {
