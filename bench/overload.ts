@@ -61,6 +61,10 @@ const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 // process this one starts inherits its CPU) on core 0, wrk and vegeta on core 1.
 const MESH_CPU = '0';
 const LOAD_CPU = '1';
+// BENCH_UPSTREAMS=load puts the upstreams with the load generators: the mesh's core is then the
+// gateway's alone, as in a deployment where the services run elsewhere, and a flood's refusals
+// no longer take the CPU the upstreams' own answers need (which shrinks their capacity).
+const UPSTREAM_CPU = process.env['BENCH_UPSTREAMS'] === 'load' ? LOAD_CPU : MESH_CPU;
 execFileSync('taskset', ['-a', '-p', '-c', MESH_CPU, String(process.pid)], { stdio: 'ignore' });
 pinWrk(LOAD_CPU);
 const KEY = 'mgk_overload_bench_key';
@@ -149,6 +153,7 @@ async function populate(label: string, mesh: GatewayMesh): Promise<Tree> {
     const s = await startModelService({ ...o, id: `${o.service}-1`, consulAddress: mesh.consul.address });
     upstreams.push(s);
     pids[`upstream ${o.service}`] = s.process.pid!;
+    if (UPSTREAM_CPU !== MESH_CPU) execFileSync('taskset', ['-a', '-p', '-c', UPSTREAM_CPU, String(s.process.pid)], { stdio: 'ignore' });
   };
   const hot = ['--slots', String(SLOTS), '--work-ms', String(WORK_MS)];
   const open = { 'auth-policy': 'none' };
@@ -499,7 +504,7 @@ line(machineDescription({ envoy: toolPath('envoy'), wrk: toolPath('wrk'), vegeta
 line(`upstreams: the demo model service with ${SLOTS} slots of ${WORK_MS} ms (at most ${WORK_MS ? Math.round((SLOTS * 1000) / WORK_MS) : '∞'} calls a second each); transcoded: the gRPC inference service`);
 line(`service-defaults Limits of the HTTP upstreams: ${LIMITS_SET || 'none (the defaults)'}${MAX_REQUEST_BYTES ? `; MaxRequestBytes: ${MAX_REQUEST_BYTES}` : ''}`);
 line(
-  `capacity: wrk -t1 -c16, ${SECONDS}s; then vegeta open loop ${SECONDS}s at ${MULTIPLES.join('×, ')}× of it, 10 s time-out; Envoy --concurrency 1, node plug-ins and upstreams on core ${MESH_CPU}, the load generator on core ${LOAD_CPU}${BASELINE ? `; each measurement on this tree and on ${BASELINE} in turns` : ''}`,
+  `capacity: wrk -t1 -c16, ${SECONDS}s; then vegeta open loop ${SECONDS}s at ${MULTIPLES.join('×, ')}× of it, 10 s time-out; Envoy --concurrency 1, node plug-ins on core ${MESH_CPU}, the upstreams on core ${UPSTREAM_CPU}, the load generator on core ${LOAD_CPU}${BASELINE ? `; each measurement on this tree and on ${BASELINE} in turns` : ''}`,
 );
 
 const trees: Tree[] = [];

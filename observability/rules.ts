@@ -104,6 +104,7 @@ export const ALERT_NAMES = [
   'MeshgateTargetDown',
   'MeshgateGatewayShedding',
   'MeshgateEnvoyOverloaded',
+  'MeshgateAdmissionShedding',
   'MeshgatePluginBusy',
   'MeshgateModelPoolSaturated',
 ] as const;
@@ -256,6 +257,15 @@ function alerts(o: RuleOptions): Alert[] {
       summary: '{{ $labels.instance }}: Envoy is near its heap bound and refuses every new request (503 gateway_overloaded)',
       runbook:
         'The overload manager\'s heap pressure passed 0.95 of MAX_HEAP_BYTES (bootstrap). Usually many large bodies or streams held at once. Look at envoy_overload_envoy_resource_monitors_fixed_heap_pressure, downstream connections and buffered bytes; raise MAX_HEAP_BYTES if the machine has room, or lower body limits.',
+    },
+    {
+      alert: 'MeshgateAdmissionShedding',
+      expr: `sum by (job, instance) (rate(envoy_http_admission_control_rq_rejected{${ENVOY}}[5m])) > 0`,
+      defaultFor: '5m',
+      severity: 'ticket',
+      summary: '{{ $labels.instance }}: the gateway sheds calls before their checks, on routes whose service refuses calls for load (503 upstream_overloaded)',
+      runbook:
+        'A route that asks ext-authz or the rate-limit service saw more than 5% of its calls refused for load (503) in its window, so its admission gate refuses a share of the next calls before they are checked (service-defaults Admission; docs/configuration.md#overload). The checks are spared for calls the service can take. MeshgateGatewayShedding names the service past its bounds; grow it, or find what makes it answer 503.',
     },
     {
       alert: 'MeshgatePluginBusy',

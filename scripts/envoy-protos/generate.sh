@@ -31,6 +31,8 @@ files=(
   envoy/extensions/filters/http/oauth2/v3/oauth.proto
   envoy/extensions/filters/http/buffer/v3/buffer.proto
   envoy/extensions/filters/http/json_to_metadata/v3/json_to_metadata.proto
+  envoy/extensions/filters/http/composite/v3/composite.proto
+  envoy/extensions/filters/http/admission_control/v3/admission_control.proto
   envoy/extensions/common/matching/v3/extension_matcher.proto
   envoy/extensions/filters/common/matcher/action/v3/skip_action.proto
   envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto

@@ -12,6 +12,7 @@ import { sha256 } from '../../ext-authz/credentials/secrets.js';
 import { startGatewayEnvoy } from '../../launcher/envoy-roles.js';
 import type { EnvoyProcess } from '../../launcher/envoy.js';
 import { startGatewayMesh, type GatewayMesh } from '../../launcher/mesh.js';
+import type { ModelServiceProcess } from '../../launcher/model-service.js';
 import { freePorts } from '../../launcher/ports.js';
 import { waitFor } from '../../launcher/wait.js';
 import { request, type Answer, type GatewayError } from '../helpers/http.js';
@@ -84,6 +85,7 @@ const CHAT = (model: string) => ({ model, messages: [{ role: 'user', content: 'h
 describe('bursts past small bounds: fast JSON refusals with Retry-After, a steady caller served', () => {
   let mesh: GatewayMesh;
   let steady: () => Promise<Answer>;
+  let overwhelmed: ModelServiceProcess;
 
   before(async () => {
     mesh = await startGatewayMesh({ llm: true, authzPolicy: POLICY, ratelimitConfig: LIMITS, xdsArgs: ['--auth-default-policy=none'] });
@@ -95,6 +97,7 @@ describe('bursts past small bounds: fast JSON refusals with Retry-After, a stead
     await mesh.addInstance({ service: 'steady', id: 'steady-1', meta: { 'gateway-path': '/steady/', 'auth-policy': 'none' } });
     await mesh.addInstance({ service: 'slow', id: 'slow-1', meta: { 'gateway-path': '/slow/', 'auth-policy': 'none' } });
     await mesh.addInstance({ service: 'guarded', id: 'guarded-1', meta: { 'gateway-path': '/guarded/', 'auth-policy': 'keys' } });
+    overwhelmed = await mesh.addInstance({ service: 'overwhelmed', id: 'overwhelmed-1', meta: { 'gateway-path': '/overwhelmed/', 'auth-policy': 'keys' } });
     await mesh.addInstance({ service: 'limited', id: 'limited-1', meta: { 'gateway-path': '/limited/', 'auth-policy': 'none', 'rate-limits': '/limited/=remote_address' } });
     await mesh.addInstance({ service: 'chat-slow', id: 'chat-slow-1', meta: { models: 'slow-model', 'gateway-path': 'none' }, extraArgs: ['--slots', '1', '--work-ms', '300'] });
     await mesh.addInstance({ program: 'grpc-inference', service: 'inference', id: 'inference-1', meta: { protocol: 'grpc', transcode: 'on', 'auth-policy': 'none' } });
@@ -104,6 +107,7 @@ describe('bursts past small bounds: fast JSON refusals with Retry-After, a stead
         steady(),
         request(`${mesh.gatewayUrl}/slow/test`),
         request(`${mesh.gatewayUrl}/guarded/test`, { headers: { 'x-api-key': KEY } }),
+        request(`${mesh.gatewayUrl}/overwhelmed/test`, { headers: { 'x-api-key': KEY } }),
         post(`${mesh.gatewayUrl}/v1/chat/completions`, CHAT('slow-model')),
         post(`${mesh.gatewayUrl}/v1/inference/embed`, { model: 'm', input: ['a'] }),
       ]);
@@ -137,6 +141,33 @@ describe('bursts past small bounds: fast JSON refusals with Retry-After, a stead
   it('an ext_authz route: the same, for callers ext-authz let through', async () => {
     const answers = await burstBeside(() => Array.from({ length: 10 }, () => request(`${mesh.gatewayUrl}/guarded/test?delay_ms=300`, { headers: { 'x-api-key': KEY } })), steady);
     refusedAndServed(answers, 'upstream_overloaded');
+  });
+
+  it("a checked route whose service refuses for load: its gate sheds calls before ext-authz is asked (503 upstream_overloaded, Retry-After), another checked route is untouched, and it recovers", async () => {
+    const checked = async () => (await mesh.envoy.admin.stat('http.gateway.ext_authz.ok')) ?? 0;
+    const guarded = () => request(`${mesh.gatewayUrl}/guarded/test`, { headers: { 'x-api-key': KEY } });
+    await overwhelmed.failWith(503);
+    try {
+      const checksBefore = await checked();
+      // 20 callers at once, 15 rounds: far more than the gate's 10 calls a second, in well under its 5 s window.
+      const answers: Answer[] = [];
+      for (let round = 0; round < 15; round++) {
+        answers.push(...(await Promise.all(Array.from({ length: 20 }, () => request(`${mesh.gatewayUrl}/overwhelmed/test`, { headers: { 'x-api-key': KEY } })))));
+      }
+      const gated = answers.filter((a) => a.status === 503 && /refusing calls for load/.test((a.body as GatewayError)?.error?.message ?? ''));
+      assert.ok(gated.length > answers.length / 3, `the gate shed a good share of the calls: ${gated.length} of ${answers.length}`);
+      for (const a of gated) assertClearRefusal(a, 503, 'upstream_overloaded');
+      assert.ok(answers.every((a) => a.status === 503), 'every call answered 503, by the service or by the gate');
+      assert.equal((await checked()) - checksBefore, answers.length - gated.length, 'ext-authz was asked for exactly the calls the gate let through');
+      const stats = await (await fetch(`${mesh.envoy.admin.baseUrl}/stats?filter=admission_control.rq_rejected`)).text();
+      assert.match(stats, /admission_control\.rq_rejected: [1-9]/, 'Envoy counts the gate’s refusals');
+      // The other guarded route keeps its own success rate: served at once.
+      for (let i = 0; i < 5; i++) assert.equal((await guarded()).status, 200);
+    } finally {
+      await overwhelmed.failWith(undefined);
+    }
+    // Its window passes, and the route serves again.
+    await waitFor('the overwhelmed route serves again', async () => (await request(`${mesh.gatewayUrl}/overwhelmed/test`, { headers: { 'x-api-key': KEY } })).status === 200, { timeoutMs: 20_000, intervalMs: 200 });
   });
 
   it('a rate-limited route: past the limit, 429 rate_limited with Retry-After until the window ends', async () => {

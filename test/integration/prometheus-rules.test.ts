@@ -172,6 +172,13 @@ const CASES: AlertCase[] = [
     resolvedAt: '6m',
   },
   {
+    alert: 'MeshgateAdmissionShedding',
+    series: [[`envoy_http_admission_control_rq_rejected{${E},envoy_http_conn_manager_prefix=""}`, '0+60x10 600x12']],
+    fires: { at: '7m', labels: { job: 'meshgate-envoy', instance: 'meshgate-envoy-gw-1' }, severity: 'ticket', summary: 'meshgate-envoy-gw-1: the gateway sheds calls before their checks, on routes whose service refuses calls for load (503 upstream_overloaded)' },
+    pendingAt: '3m',
+    resolvedAt: '20m',
+  },
+  {
     alert: 'MeshgatePluginBusy',
     series: [[`meshgate_grpc_calls_refused_busy_total{${M('ext-authz-9191')}}`, '0+100x5 500x10']],
     fires: { at: '3m', labels: { job: 'meshgate', instance: 'ext-authz-9191' }, severity: 'page', summary: 'ext-authz-9191: a plug-in refuses calls at its bound of calls in flight; the routes answer by their failure mode' },

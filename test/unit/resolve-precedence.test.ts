@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEntries, MeshState } from '../../xds-server/model/mesh.js';
 import { targetCluster } from '../../xds-server/translate/cluster.js';
-import { DEFAULT_HTTP_MAX_REQUEST_BYTES, DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
+import { DEFAULT_ADMISSION, DEFAULT_HTTP_MAX_REQUEST_BYTES, DEFAULT_LIMITS, DEFAULT_RETRIES, DEFAULT_RETRY_BUDGET } from '../../xds-server/resolve/defaults.js';
 import { dialPort } from '../../xds-server/resolve/endpoints.js';
 import { modelLimitsOf, type GatewaySettings } from '../../xds-server/resolve/gateway-settings.js';
 import { gatewayHttpFilters } from '../../xds-server/translate/http-filters.js';
@@ -32,6 +32,7 @@ const DEFAULTS = [
   'PassiveHealthCheck: {MaxFailures: 2}',
   'ActiveHealthCheck: {Path: /hc, Interval: 1s, Timeout: 100ms}',
   'MaxRequestBytes: 4096',
+  'Admission: {SuccessRatePercent: 80}',
   'Transcoding: {Enabled: false, Streams: sse, GrpcWeb: {AllowOrigins: ["https://app.example"]}}',
 ].join('\n');
 const META = { protocol: 'grpc' as const, connectTimeoutMs: 4_000, requestTimeoutMs: 10_000, upstreams: ['from-meta'], transcode: true, modelDialect: 'anthropic', modelScheduling: 'priority' } as const;
@@ -70,6 +71,7 @@ const EXPECTED: { [S in Setting]: { [L in Layer]?: unknown } } = {
   upstreams: { 'service-defaults': 'from-entry', meta: 'from-meta', default: '' },
   dialPort: { meta: 21000, default: 8000 },
   maxRequestBytes: { 'service-defaults': 4096, default: DEFAULT_HTTP_MAX_REQUEST_BYTES }, // web speaks HTTP/1.1 by default
+  admission: { 'service-defaults': 80, default: DEFAULT_ADMISSION.successRatePercent },
   transcoding: { 'service-defaults': false, meta: true, default: false },
   transcodedStreams: { 'service-defaults': 'sse', default: 'ndjson' },
   grpcWeb: { 'service-defaults': 'https://app.example', default: undefined },
@@ -123,6 +125,8 @@ function read(r: ResolvedMesh, setting: Setting): unknown {
       return web.chain.fallback.action.kind === 'target' ? web.chain.fallback.action.target.endpoints[0]!.port : undefined;
     case 'maxRequestBytes':
       return route.maxRequestBytes;
+    case 'admission':
+      return p.admission?.successRatePercent;
     case 'transcoding':
       return p.transcoding.enabled;
     case 'transcodedStreams':

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadCase } from '../helpers/golden-cases.js';
 import { gatewayOf, instance, meshOf, service } from '../helpers/mesh-fixtures.js';
+import { DEFAULT_ADMISSION } from '../../xds-server/resolve/defaults.js';
+import { ADMISSION_GATE_FILTER } from '../../xds-server/translate/admission-gate.js';
 
 
 /** The gRPC transcoding filters, always in the chain (off unless a transcoded route turns them on). */
@@ -48,6 +50,32 @@ describe('translate: gateway role', () => {
     assert.ok(cluster['typed_extension_protocol_options'], 'ext-authz is spoken to over HTTP/2');
   });
 
+  it('gates every checked route with its own admission control, before the checks, and leaves public routes ungated', () => {
+    const gateOf = (t: ReturnType<ReturnType<typeof loadCase>['translate']>) => {
+      type Route = { name: string; typed_per_filter_config?: Record<string, { config?: { xds_matcher: { on_no_match: { action: { typed_config: { typed_config: { typed_config: Record<string, unknown> } } } } } } }> };
+      const routes = (t.resources.route[0]!.resource as { virtual_hosts: Array<{ routes: Route[] }> }).virtual_hosts[0]!.routes;
+      return (name: string) => routes.find((r) => r.name === name)!.typed_per_filter_config?.[ADMISSION_GATE_FILTER]?.config?.xds_matcher.on_no_match.action.typed_config.typed_config.typed_config;
+    };
+    const t = loadCase('gateway-with-authz').translate();
+    const gate = gateOf(t);
+    assert.deepEqual(gate('llm-chat/v1/')!['sr_threshold'], { default_value: { value: DEFAULT_ADMISSION.successRatePercent }, runtime_key: 'meshgate.admission.success_rate' });
+    assert.equal(gate('llm-chat/v1/')!['sampling_window'], `${DEFAULT_ADMISSION.windowSeconds}s`);
+    assert.ok(gate('embed/embed/'), 'the default policy is a check too');
+    assert.equal(gate('llm-chat/test'), undefined, 'a public path asks nothing: nothing to spare');
+    // In the chain after buffer (a refused call was read whole) and before ext_authz.
+    const hcm = (t.resources.listener[0]!.resource as { filter_chains: Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; disabled?: boolean }> } }> }> }).filter_chains[0]!.filters[0]!.typed_config;
+    const names = hcm.http_filters.map((f) => f.name);
+    assert.deepEqual(names.slice(names.indexOf('envoy.filters.http.buffer'), names.indexOf('envoy.filters.http.ext_authz') + 1), ['envoy.filters.http.buffer', ADMISSION_GATE_FILTER, 'envoy.filters.http.ext_authz']);
+    assert.equal(hcm.http_filters.find((f) => f.name === ADMISSION_GATE_FILTER)!.disabled, true);
+
+    const tuned = gateOf(loadCase('gateway-with-authz', { entries: 'Kind: service-defaults\nName: llm-chat\nAdmission: {SuccessRatePercent: 80, Aggression: 1}' }).translate());
+    assert.deepEqual(tuned('llm-chat/v1/')!['sr_threshold'], { default_value: { value: 80 }, runtime_key: 'meshgate.admission.success_rate' });
+    assert.deepEqual(tuned('llm-chat/v1/')!['aggression'], { default_value: 1, runtime_key: 'meshgate.admission.aggression' });
+    assert.ok(tuned('embed/embed/'), 'another service keeps the default');
+    const off = gateOf(loadCase('gateway-with-authz', { entries: 'Kind: service-defaults\nName: llm-chat\nAdmission: {Enabled: false}' }).translate());
+    assert.equal(off('llm-chat/v1/'), undefined);
+  });
+
   it('strips client copies of every identity header, including ones ext-authz announces', () => {
     const t = loadCase('gateway-with-authz').translate();
     const hcm = ((t.resources.listener[0]!.resource['filter_chains'] as Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string; typed_config: { mutations?: { request_mutations: Array<{ remove: string }> } } }> } }> }>)[0]!.filters[0]!.typed_config);
@@ -56,6 +84,7 @@ describe('translate: gateway role', () => {
       'envoy.filters.http.cors',
       'envoy.filters.http.oauth2',
       'envoy.filters.http.buffer',
+      ADMISSION_GATE_FILTER,
       'envoy.filters.http.ext_authz',
       ...TRANSCODING,
       'envoy.filters.http.router',
@@ -86,6 +115,7 @@ describe('translate: gateway role', () => {
       'envoy.filters.http.cors',
       'envoy.filters.http.oauth2',
       'envoy.filters.http.buffer',
+      ADMISSION_GATE_FILTER,
       'envoy.filters.http.ext_authz',
       'envoy.filters.http.ratelimit',
       ...TRANSCODING,

@@ -53,6 +53,7 @@ function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
       service: p.service,
       ...(p.authPolicy !== undefined ? { auth_policy: p.authPolicy } : {}),
       ...(p.rateLimits.length ? { rate_limits: p.rateLimits } : {}),
+      ...(p.admission ? { admission: p.admission } : {}),
       ...(p.login ? { login: loginView(p.login) } : {}),
       routes: p.routes.map((r) => ({ ...(r.index !== undefined ? { router_route: r.index } : {}), ...routeView(r.route) })),
     })),
@@ -63,6 +64,7 @@ function gatewayView(g: ResolvedGateway | undefined, only?: string): View {
       transcoding: t.transcoding,
       max_request_bytes: t.maxRequestBytes,
       ...(t.authPolicy !== undefined ? { auth_policy: t.authPolicy } : {}),
+      ...(t.admission ? { admission: t.admission } : {}),
     })),
     conflicts: only ? g.conflicts.filter((c) => c.owner === only || c.refused === only) : g.conflicts,
     ...(models

@@ -15,6 +15,7 @@ import { pieceName, type Infrastructure } from './infrastructure.js';
 import { pathLogin, type LoginCluster, type PathLogin } from './login.js';
 import type { MeshReader } from './mesh-reader.js';
 import { modelCatalog, modelRouting, type CatalogModel, type ModelRouting } from './models.js';
+import type { AdmissionPolicy, ServicePolicy } from './policy-types.js';
 import type { RouteMatch } from './route-match.js';
 import { servicePolicy } from './service-policy.js';
 import type { TranscodedService } from './transcoded.js';
@@ -37,6 +38,8 @@ export interface GatewayPathRoute {
   readonly authPolicy: string | undefined;
   /** Descriptors sent to the rate-limit service (none without it). */
   readonly rateLimits: readonly RateLimitDescriptor[];
+  /** The gate before those checks (admissionOf): present only where the path asks one. */
+  readonly admission?: AdmissionPolicy;
   /** The service-router routes that fall under this path, then the chain's fallback. */
   readonly routes: readonly PathRoute[];
   /** Browsers log in first (the service's meta `login`): the login, or why it is unavailable (then the path is closed). */
@@ -134,6 +137,7 @@ function transcodedServices(m: MeshReader, chains: ReadonlyMap<string, Chain>, f
         route: chain.fallback,
         authPolicy: path.authPolicy,
         rateLimits: path.rateLimits,
+        ...(path.admission ? { admission: path.admission } : {}),
         maxRequestBytes: chain.fallback.policy.maxRequestBytes ?? DEFAULT_TRANSCODED_MAX_REQUEST_BYTES,
       },
     });
@@ -160,12 +164,16 @@ function servicePaths(m: MeshReader, s: GatewaySettings, service: string, kind: 
       });
       routes.push({ route: chain.fallback });
       const login = m.service(service)?.settings.login;
+      const authPolicy = authPolicyOf(s, path);
+      const rateLimits = rateLimitsOf(s, path);
+      const admission = admissionOf(servicePolicy(m, service), authPolicy, rateLimits);
       return {
         prefix: path.prefix,
         separated: path.separated,
         service,
-        authPolicy: authPolicyOf(s, path),
-        rateLimits: rateLimitsOf(s, path),
+        authPolicy,
+        rateLimits,
+        ...(admission ? { admission } : {}),
         routes,
         ...(login !== undefined ? { login: pathLogin(m, login) } : {}),
       };
@@ -183,6 +191,16 @@ function infrastructureTarget(m: MeshReader, infra: Infrastructure): Target {
     failover: [],
     policy: servicePolicy(m, infra.service, infra),
   }));
+}
+
+/**
+ * A path's gate before its checks: its service's admission policy, where the path asks ext-authz
+ * (a policy other than none) or the rate-limit service. A path with neither has nothing to spare:
+ * the router's own refusal past the service's bounds costs what the gate's would.
+ */
+function admissionOf(policy: ServicePolicy, authPolicy: string | undefined, rateLimits: readonly RateLimitDescriptor[]): AdmissionPolicy | undefined {
+  const checked = (authPolicy !== undefined && authPolicy !== 'none') || rateLimits.length > 0;
+  return checked ? policy.admission : undefined;
 }
 
 const authPolicyOf = (s: GatewaySettings, p: GatewayPath | undefined): string | undefined => (s.authz ? (p?.authPolicy ?? s.authz.defaultPolicy) : undefined);

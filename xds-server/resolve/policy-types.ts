@@ -77,6 +77,21 @@ export interface TranscodingPolicy {
   readonly grpcWeb?: GrpcWebPolicy;
 }
 
+/**
+ * The gate before a gateway route's checks (Envoy's admission_control, one state per route):
+ * over the last `windowSeconds`, a route whose calls were refused for load (503) more often than
+ * `successRatePercent` allows refuses a share of its next calls before ext-authz or the
+ * rate-limit service is asked — ((n − s / rate) / (n + 1)) ^ (1 / aggression), at most
+ * `maxRejectionPercent` — and never below `minRequestsPerSecond`.
+ */
+export interface AdmissionPolicy {
+  readonly successRatePercent: number;
+  readonly windowSeconds: number;
+  readonly aggression: number;
+  readonly maxRejectionPercent: number;
+  readonly minRequestsPerSecond: number;
+}
+
 /** Everything about calling one service, whoever calls it (gateway, sidecar, proxyless). */
 export interface ServicePolicy {
   readonly service: string;
@@ -93,6 +108,8 @@ export interface ServicePolicy {
   readonly upstreams: readonly string[];
   /** The largest request body the gateway takes (undefined: no limit of the gateway's). */
   readonly maxRequestBytes: number | undefined;
+  /** The gate before the gateway's checks on its paths (undefined: off). */
+  readonly admission: AdmissionPolicy | undefined;
   readonly transcoding: TranscodingPolicy;
   /** Which layer decided each setting (for operators, and the precedence tests). */
   readonly decidedBy: Readonly<Partial<Record<Setting, Layer>>>;

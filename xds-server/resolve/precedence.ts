@@ -38,6 +38,8 @@ export const SETTING_LAYERS = {
   upstreams: ['service-defaults', 'meta', 'default'],
   dialPort: ['meta', 'default'],
   maxRequestBytes: ['service-defaults', 'default'],
+  /** The gate before a gateway path's checks, field by field over the default (off: Enabled false). */
+  admission: ['service-defaults', 'default'],
   transcoding: ['service-defaults', 'meta', 'default'],
   transcodedStreams: ['service-defaults', 'default'],
   grpcWeb: ['service-defaults', 'default'],

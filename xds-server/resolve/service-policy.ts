@@ -5,6 +5,7 @@ import { durationMs } from '../../shared/validate/duration.js';
 import type { ServiceDefaultsEntry, ServiceResolverEntry } from '../model/config-entries/schema.js';
 import type { Protocol } from '../model/mesh.js';
 import {
+  DEFAULT_ADMISSION,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_GRPC_WEB_MAX_AGE_SECONDS,
@@ -16,7 +17,7 @@ import {
   DEFAULT_RETRY_BUDGET,
   DEFAULT_TRANSCODED_STREAMS,
 } from './defaults.js';
-import type { CircuitBreakers, GrpcWebPolicy, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
+import type { AdmissionPolicy, CircuitBreakers, GrpcWebPolicy, HashPolicy, HealthCheck, LoadBalancer, OutlierDetection, ServicePolicy } from './policy-types.js';
 import { pieceName, type Infrastructure } from './infrastructure.js';
 import type { MeshReader } from './mesh-reader.js';
 import { decide, type Layer, type Setting } from './precedence.js';
@@ -51,6 +52,20 @@ function hashPoliciesOf(r: ServiceResolverEntry | undefined): HashPolicy[] | und
       terminal,
     };
   });
+}
+
+/** service-defaults' Admission over the default, field by field; `false` when it turns the gate off. */
+function admissionOf(d: ServiceDefaultsEntry | undefined): AdmissionPolicy | false | undefined {
+  const a = d?.Admission;
+  if (!a) return undefined;
+  if (a.Enabled === false) return false;
+  return {
+    successRatePercent: a.SuccessRatePercent ?? DEFAULT_ADMISSION.successRatePercent,
+    windowSeconds: a.WindowSeconds ?? DEFAULT_ADMISSION.windowSeconds,
+    aggression: a.Aggression ?? DEFAULT_ADMISSION.aggression,
+    maxRejectionPercent: a.MaxRejectionPercent ?? DEFAULT_ADMISSION.maxRejectionPercent,
+    minRequestsPerSecond: a.MinRequestsPerSecond ?? DEFAULT_ADMISSION.minRequestsPerSecond,
+  };
 }
 
 function circuitBreakersOf(d: ServiceDefaultsEntry | undefined): CircuitBreakers | undefined {
@@ -167,6 +182,7 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
   // 0 says "no bound": the body is streamed to the service as it comes.
   const bodyBound = take<number>('maxRequestBytes', decide('maxRequestBytes', { 'service-defaults': defaults?.MaxRequestBytes, default: protocol === 'http' ? DEFAULT_HTTP_MAX_REQUEST_BYTES : 0 }));
   const maxRequestBytes = bodyBound > 0 ? bodyBound : undefined;
+  const admission = take<AdmissionPolicy | false>('admission', decide('admission', { 'service-defaults': admissionOf(defaults), default: DEFAULT_ADMISSION }));
   const transcoding = take<boolean>('transcoding', decide('transcoding', { 'service-defaults': defaults?.Transcoding?.Enabled, meta: meta?.transcode, default: false }));
   const streams = take<'ndjson' | 'sse'>('transcodedStreams', decide('transcodedStreams', { 'service-defaults': defaults?.Transcoding?.Streams, default: DEFAULT_TRANSCODED_STREAMS }));
   const grpcWeb = take<GrpcWebPolicy | undefined>('grpcWeb', decide('grpcWeb', { 'service-defaults': grpcWebOf(defaults), default: undefined }));
@@ -182,6 +198,7 @@ function resolvePolicy(m: MeshReader, service: string, infrastructure: Infrastru
     ...(healthCheck ? { healthCheck } : {}),
     upstreams: upstreamList(service, upstreams),
     maxRequestBytes,
+    admission: admission || undefined,
     transcoding: { enabled: transcoding, streams, ...(grpcWeb ? { grpcWeb } : {}) },
     decidedBy,
   };

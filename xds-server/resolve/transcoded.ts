@@ -5,7 +5,7 @@
 import { isHealthy, type RateLimitDescriptor, type ServiceDescriptor, type WantedDescriptor, type WantedDescriptors } from '../model/mesh.js';
 import type { ChainRoute } from './chain.js';
 import type { MeshReader } from './mesh-reader.js';
-import type { TranscodingPolicy } from './policy-types.js';
+import type { AdmissionPolicy, TranscodingPolicy } from './policy-types.js';
 import { servicePolicy } from './service-policy.js';
 
 /** The descriptor source's list: every service with transcoding on and protocol grpc; the others with transcoding on, refused with the reason. */
@@ -40,6 +40,8 @@ export interface TranscodedService {
   /** Its first gateway path's ext-authz policy and rate limits, for all of its methods. */
   readonly authPolicy: string | undefined;
   readonly rateLimits: readonly RateLimitDescriptor[];
+  /** The gate before those checks, as on that path. */
+  readonly admission?: AdmissionPolicy;
   /** The largest JSON body the transcoder takes: the route's limit, else gRPC's own message limit. */
   readonly maxRequestBytes: number;
 }

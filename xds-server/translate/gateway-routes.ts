@@ -20,7 +20,7 @@ function pathRoutes(p: GatewayPathRoute): JsonObject[] {
   // A login that cannot be had closes the path: one route, 503 with the reason.
   if (p.login?.kind === 'unavailable') return [loginUnavailableRoute(name, p.login, base, p.authPolicy !== undefined ? routeAuthz('none', name) : {})];
   const login = p.login?.kind === 'login' ? routeLogin(p.login.login, p.prefix) : undefined;
-  const extras = gatewayRouteExtras(p.authPolicy, p.rateLimits, login && (() => login));
+  const extras = gatewayRouteExtras(p, login && (() => login));
   return p.routes.flatMap((r) => envoyRoutes(r.index === undefined ? name : `${name}#${r.index}`, r.route, base, extras));
 }
 

@@ -14,26 +14,30 @@
 //      them all). Always in the chain, so a limit set or removed changes only the route
 //      table: a listener change would drain every open connection (gradually, for the whole
 //      drain time) and keep-alive callers would see the old chain meanwhile;
-//   4. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
-//   5. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
-//   6. json_to_metadata (when the LLM processor is set): off unless a model API route turns it on;
+//   4. the admission gate (admission-gate.ts): off unless a route that asks ext-authz or the
+//      rate-limit service turns it on; after buffer, so that a call it refuses has been read
+//      whole and its caller keeps the connection, and before the checks, so that a call it
+//      refuses costs none;
+//   5. ext_authz (when enabled) asks ext-authz, with the route's policy, and fails closed;
+//   6. ratelimit (when enabled), after ext_authz so descriptors can use what it established;
+//   7. json_to_metadata (when the LLM processor is set): off unless a model API route turns it on;
 //      it reads the body's model, so that Envoy routes a call that needs nothing of the processor
 //      itself (direct-calls.ts), and the others to the processor through their model's door, a
 //      cluster of its own whose bound refuses a call before the processor reads it
 //      (model-routes.ts); and the answer's usage;
-//   7. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
+//   8. ext_proc (when the LLM processor is set): off unless a model API route turns it on, with
 //      the model table as its stream's metadata; it reads the body, files the model in dynamic
 //      metadata and clears the route, so Envoy routes by model, then reads the answer chunk by
 //      chunk (its headers' facts as attributes); fails closed (503);
-//   8. the model limits (token budgets and request counts per model, when set, with the
+//   9. the model limits (token budgets and request counts per model, when set, with the
 //      rate-limit service): a second ratelimit filter, after the processor so that it sees the
 //      model route (and the model) it chose; it counts the call, checks the budgets before it
 //      and charges the tokens used when the answer is done;
-//   9. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
+//  10. the gRPC transcoding filters (transcoding-filters.ts): custom_response, lua, grpc_web and
 //      the gRPC-JSON transcoder, all off unless a transcoded service's route turns them on — CORS
 //      comes second, after header_mutation, so that a browser's preflight is answered before
 //      ext_authz asks it for credentials (it does nothing on a route without a CORS policy);
-//  10. the router.
+//  11. the router.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import {
   DIRECT_KEYS,
@@ -51,7 +55,9 @@ import {
   USAGE_METADATA_KEYS,
 } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
+import type { AdmissionPolicy } from '../resolve/policy-types.js';
 import type { AuthzSettings, ChainRoute, LlmSettings, ModelLimits, RateLimitDescriptor, RatelimitSettings } from '../resolve/resolved-mesh.js';
+import { ADMISSION_GATE, routeAdmission } from './admission-gate.js';
 import { durationOf } from './duration.js';
 import type { RouteExtras } from './http-route.js';
 import { ROUTER_FILTER } from './http-listener.js';
@@ -272,6 +278,7 @@ export function gatewayHttpFilters(
     CORS_CHAIN_FILTER,
     LOGIN_CHAIN_FILTER,
     BUFFER,
+    ...(authz || ratelimit ? [ADMISSION_GATE] : []),
     ...(authz ? [extAuthz(authz)] : []),
     ...(ratelimit ? [ratelimitFilter(ratelimit)] : []),
     ...(llm ? [JSON_TO_METADATA, extProc(llm, identityHeaders)] : []),
@@ -324,17 +331,25 @@ export function routeAuthz(policy: string, routeName: string): JsonObject {
   return { [EXT_AUTHZ_FILTER]: typed };
 }
 
+/** What a gateway path (or a transcoded service) asks before its calls go on, as resolved. */
+export interface RouteChecks {
+  readonly authPolicy: string | undefined;
+  readonly rateLimits: readonly RateLimitDescriptor[];
+  readonly admission?: AdmissionPolicy;
+}
+
 /**
  * What a gateway route adds to its Envoy route: the rate-limit descriptors of the path it serves,
- * ext-authz's policy (by the route's name), and its body limit. The same for a path's routes and
- * a transcoded service's.
+ * ext-authz's policy (by the route's name), the gate before those checks, and its body limit.
+ * The same for a path's routes and a transcoded service's.
  */
-export function gatewayRouteExtras(authPolicy: string | undefined, rateLimits: readonly RateLimitDescriptor[], extraFilters: (route: ChainRoute) => JsonObject = () => ({})): RouteExtras {
+export function gatewayRouteExtras({ authPolicy, rateLimits, admission }: RouteChecks, extraFilters: (route: ChainRoute) => JsonObject = () => ({})): RouteExtras {
   return (routeName, action, route) => {
     if (rateLimits.length) action['rate_limits'] = routeRateLimits(rateLimits);
     const perFilter: JsonObject = {
       ...(authPolicy !== undefined ? routeAuthz(authPolicy, routeName) : {}),
       ...(route.policy.maxRequestBytes !== undefined ? routeBodyLimit(route.policy.maxRequestBytes) : {}),
+      ...(admission ? routeAdmission(admission) : {}),
       ...extraFilters(route),
     };
     return Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {};

@@ -9,6 +9,7 @@
 import { ANSWER_METADATA_KEY, CLIENT_DIALECT_OF_PATH, LLM_METADATA_NAMESPACE, OPENAI_ANSWER } from '../../shared/llm-gateway.js';
 import type { JsonObject } from '../../shared/proto/codec.js';
 import { celFilter } from './access-log.js';
+import { ADMISSION_REFUSED_DETAILS } from './admission-gate.js';
 
 interface ReplyKind {
   readonly code: string;
@@ -181,6 +182,21 @@ function errorMappers(only: JsonObject | undefined, body: (k: ReplyKind) => Json
         },
       }),
       body: { inline_string: 'the gateway holds as many calls for this model as its services take: try again after the time in Retry-After' },
+      body_format_override: body({ code: 'upstream_overloaded', anthropic: 'overloaded_error' }),
+      ...retryAfter(RETRY_AFTER_SECONDS),
+    },
+    // The admission gate before a route's checks (admission-gate.ts) shed the call: to the
+    // caller, the service is refusing calls for load, as past its bounds.
+    {
+      filter: on({
+        and_filter: {
+          filters: [
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 503, runtime_key: 'meshgate.local_reply.admission' } } } },
+            celFilter(`response.code_details == '${ADMISSION_REFUSED_DETAILS}'`),
+          ],
+        },
+      }),
+      body: { inline_string: 'the service is refusing calls for load: try again after the time in Retry-After' },
       body_format_override: body({ code: 'upstream_overloaded', anthropic: 'overloaded_error' }),
       ...retryAfter(RETRY_AFTER_SECONDS),
     },

@@ -15,7 +15,7 @@ export function transcodingRoutes(transcoded: readonly TranscodedService[]): Jso
       `${t.service}/transcoded`,
       t.route,
       { safe_regex: { regex: t.descriptor.pathRegex } },
-      gatewayRouteExtras(t.authPolicy, t.rateLimits, () => transcodedRouteFilters(t.descriptor, t.transcoding, t.maxRequestBytes)),
+      gatewayRouteExtras(t, () => transcodedRouteFilters(t.descriptor, t.transcoding, t.maxRequestBytes)),
     ),
   );
 }

@@ -63,6 +63,24 @@ export const serviceDefaults = z.strictObject({
       MaxRetries: count.optional(),
     })
     .optional(),
+  /**
+   * Shedding before the gateway's checks: while this service refuses calls for load (503), a
+   * route that asks ext-authz or the rate-limit service first refuses a share of its calls
+   * before asking (Envoy's admission control, over the route's own success rate).
+   */
+  Admission: z
+    .strictObject({
+      Enabled: z.boolean().optional(),
+      /** Below this share of calls not refused for load, the gate starts to shed. */
+      SuccessRatePercent: z.number().min(1).max(100).optional(),
+      WindowSeconds: z.number().int().min(1).max(600).optional(),
+      /** 1 sheds in proportion to the failures; higher sheds more at the same success rate. */
+      Aggression: z.number().min(1).max(10).optional(),
+      MaxRejectionPercent: percent.optional(),
+      /** Below this many calls a second the gate never sheds. */
+      MinRequestsPerSecond: count.optional(),
+    })
+    .optional(),
   /** Retries other services may send this one, as a share of its active requests. */
   RetryBudget: z.strictObject({ BudgetPercent: percent, MinRetryConcurrency: count.optional() }).optional(),
   PassiveHealthCheck: z
