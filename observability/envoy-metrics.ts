@@ -12,5 +12,6 @@ export const ENVOY_METRICS = [
   'envoy_http_ext_authz_error',
   'envoy_cluster_upstream_rq_pending_overflow',
   'envoy_cluster_upstream_rq_active_overflow',
+  'envoy_http_admission_control_rq_rejected',
   'envoy_overload_envoy_overload_actions_stop_accepting_requests_active',
 ] as const;

@@ -13,11 +13,13 @@ describe('Envoy stats over the stats listener', () => {
   const stats = (port: number, p = '/stats/prometheus', method = 'GET') => fetch(`http://127.0.0.1:${port}${p}`, { method });
 
   before(async () => {
-    // ext-authz in the chain (its routes public here), so that its stats exist too.
+    // ext-authz in the chain, so that its stats exist too; one path checked (the others public), so that its admission gate's do.
     mesh = await startGatewayMesh({ authzPolicy: 'policies:\n  default:\n    credentials:\n      - type: api_key\n        keys: [{id: k, sha256: "00000000000000000000000000000000000000000000000000000000000000aa", subject: s}]\n' });
     await mesh.addInstance({ service: 'llm-chat', id: 'llm-chat-1', meta: { 'gateway-path': '/v1/', 'auth-policy': 'none' } });
+    await mesh.addInstance({ service: 'guarded', id: 'guarded-1', meta: { 'gateway-path': '/guarded/', 'auth-policy': 'default' } });
     sidecar = await mesh.addSidecarInstance({ service: 'agent', id: 'agent-1', meta: { 'gateway-path': '/agent/', upstreams: 'llm-chat', 'auth-policy': 'none' } });
     await waitFor('the gateway route', async () => (await fetch(`${mesh.gatewayUrl}/v1/models`)).ok, { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor('the checked route', async () => (await fetch(`${mesh.gatewayUrl}/guarded/test`)).status === 401, { timeoutMs: 20_000, intervalMs: 200 });
   });
 
   after(async () => {
