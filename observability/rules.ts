@@ -263,7 +263,7 @@ function alerts(o: RuleOptions): Alert[] {
       expr: `sum by (job, instance) (rate(envoy_http_admission_control_rq_rejected{${ENVOY}}[5m])) > 0`,
       defaultFor: '5m',
       severity: 'ticket',
-      summary: '{{ $labels.instance }}: the gateway sheds calls before their checks, on routes whose service refuses calls for load (503 upstream_overloaded)',
+      summary: '{{ $labels.instance }}: the gateway sheds calls before their checks, on routes whose calls are refused for load (503 load_shed)',
       runbook:
         'A route that asks ext-authz or the rate-limit service saw more than 5% of its calls refused for load (503) in its window, so its admission gate refuses a share of the next calls before they are checked (service-defaults Admission; docs/configuration.md#overload). The checks are spared for calls the service can take. MeshgateGatewayShedding names the service past its bounds; grow it, or find what makes it answer 503.',
     },

@@ -174,7 +174,7 @@ const CASES: AlertCase[] = [
   {
     alert: 'MeshgateAdmissionShedding',
     series: [[`envoy_http_admission_control_rq_rejected{${E},envoy_http_conn_manager_prefix=""}`, '0+60x10 600x12']],
-    fires: { at: '7m', labels: { job: 'meshgate-envoy', instance: 'meshgate-envoy-gw-1' }, severity: 'ticket', summary: 'meshgate-envoy-gw-1: the gateway sheds calls before their checks, on routes whose service refuses calls for load (503 upstream_overloaded)' },
+    fires: { at: '7m', labels: { job: 'meshgate-envoy', instance: 'meshgate-envoy-gw-1' }, severity: 'ticket', summary: 'meshgate-envoy-gw-1: the gateway sheds calls before their checks, on routes whose calls are refused for load (503 load_shed)' },
     pendingAt: '3m',
     resolvedAt: '20m',
   },

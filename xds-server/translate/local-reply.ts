@@ -185,8 +185,9 @@ function errorMappers(only: JsonObject | undefined, body: (k: ReplyKind) => Json
       body_format_override: body({ code: 'upstream_overloaded', anthropic: 'overloaded_error' }),
       ...retryAfter(RETRY_AFTER_SECONDS),
     },
-    // The admission gate before a route's checks (admission-gate.ts) shed the call: to the
-    // caller, the service is refusing calls for load, as past its bounds.
+    // The admission gate before a route's checks (admission-gate.ts) shed the call, the route's
+    // calls having been refused for load lately (its service past its bounds, or a check that
+    // could not be made): a code of its own, since the gate cannot tell which.
     {
       filter: on({
         and_filter: {
@@ -196,8 +197,8 @@ function errorMappers(only: JsonObject | undefined, body: (k: ReplyKind) => Json
           ],
         },
       }),
-      body: { inline_string: 'the service is refusing calls for load: try again after the time in Retry-After' },
-      body_format_override: body({ code: 'upstream_overloaded', anthropic: 'overloaded_error' }),
+      body: { inline_string: 'this route has been refusing calls for load, so the gateway sheds some before checking them: try again after the time in Retry-After' },
+      body_format_override: body({ code: 'load_shed', anthropic: 'overloaded_error' }),
       ...retryAfter(RETRY_AFTER_SECONDS),
     },
     ...BY_STATUS.map(([status, kind]) => ({
