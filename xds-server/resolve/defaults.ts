@@ -69,7 +69,7 @@ export const DEFAULT_HTTP_MAX_REQUEST_BYTES = 1024 * 1024;
  * (1.0 admits 2.3×); up to 95% shed, so a flood of 20× still reaches the service; never below
  * 10 calls a second, where a few failures are not overload.
  */
-export const DEFAULT_ADMISSION: AdmissionPolicy = { successRatePercent: 95, windowSeconds: 5, aggression: 2, maxRejectionPercent: 95, minRequestsPerSecond: 10 };
+export const DEFAULT_ADMISSION: AdmissionPolicy = { successRatePercent: 90, windowSeconds: 5, aggression: 2, maxRejectionPercent: 95, minRequestsPerSecond: 10 };
 
 /**
  * What a caller of each kind of service may have in flight and waiting, when service-defaults'

@@ -38,7 +38,7 @@ export interface GatewayPathRoute {
   readonly authPolicy: string | undefined;
   /** Descriptors sent to the rate-limit service (none without it). */
   readonly rateLimits: readonly RateLimitDescriptor[];
-  /** The gate before those checks (admissionOf): present only where the path asks one. */
+  /** The gate before those checks (pathAdmission): present only where the path asks one. */
   readonly admission?: AdmissionPolicy;
   /** The service-router routes that fall under this path, then the chain's fallback. */
   readonly routes: readonly PathRoute[];
@@ -166,7 +166,7 @@ function servicePaths(m: MeshReader, s: GatewaySettings, service: string, kind: 
       const login = m.service(service)?.settings.login;
       const authPolicy = authPolicyOf(s, path);
       const rateLimits = rateLimitsOf(s, path);
-      const admission = admissionOf(servicePolicy(m, service), authPolicy, rateLimits);
+      const admission = pathAdmission(servicePolicy(m, service), authPolicy, rateLimits);
       return {
         prefix: path.prefix,
         separated: path.separated,
@@ -198,7 +198,7 @@ function infrastructureTarget(m: MeshReader, infra: Infrastructure): Target {
  * (a policy other than none) or the rate-limit service. A path with neither has nothing to spare:
  * the router's own refusal past the service's bounds costs what the gate's would.
  */
-function admissionOf(policy: ServicePolicy, authPolicy: string | undefined, rateLimits: readonly RateLimitDescriptor[]): AdmissionPolicy | undefined {
+function pathAdmission(policy: ServicePolicy, authPolicy: string | undefined, rateLimits: readonly RateLimitDescriptor[]): AdmissionPolicy | undefined {
   const checked = (authPolicy !== undefined && authPolicy !== 'none') || rateLimits.length > 0;
   return checked ? policy.admission : undefined;
 }
