@@ -17,7 +17,7 @@
 // BENCH_BASELINE=<a built checkout of another commit> starts that commit's whole mesh beside this
 // one (its launcher, xds-server, plug-ins and bootstrap; the same upstreams and clients), and
 // every measurement runs on both in turns. BENCH_SECONDS shortens each run; BENCH_JSON names a
-// file for the rows as JSON.
+// file for the rows as JSON; BENCH_UPSTREAMS=load runs the upstreams off the mesh's core.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
