@@ -61,8 +61,8 @@ export const DEFAULT_HTTP_MAX_REQUEST_BYTES = 1024 * 1024;
  * The gate before a gateway route's checks (service-defaults `Admission`), on by default where a
  * route asks ext-authz or the rate-limit service: a call refused past a service's bounds costs
  * that check first, so at twice a service's capacity half of all checks were spent on calls
- * refused anyway; with the gate both checked routes kept 97–99% of their capacity at 2× where
- * they had kept 76% and 96% (bench/RESULTS.md, issue 21). Only refusals for load (503) count
+ * refused anyway; with the gate, the checked routes kept 87% and 94% of their capacity at 2× on
+ * average over five runs, against 80% and 86% (bench/RESULTS.md, issue 21). Only refusals for load (503) count
  * against a route: a 4xx (a denied key, a caller over its rate limit) is the caller's, and must
  * not make the gate shed everyone else's calls. 90% over 5 s: a route served at its capacity
  * sees about a tenth of its calls refused in bursts, and at Envoy's suggested 95% the gate shed a
