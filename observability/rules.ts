@@ -265,7 +265,7 @@ function alerts(o: RuleOptions): Alert[] {
       severity: 'ticket',
       summary: '{{ $labels.instance }}: the gateway sheds calls before their checks, on routes whose calls are refused for load (503 load_shed)',
       runbook:
-        'A route that asks ext-authz or the rate-limit service saw more than 5% of its calls refused for load (503) in its window, so its admission gate refuses a share of the next calls before they are checked (service-defaults Admission; docs/configuration.md#overload). The checks are spared for calls the service can take. MeshgateGatewayShedding names the service past its bounds; grow it, or find what makes it answer 503.',
+        'A route that asks ext-authz or the rate-limit service saw more of its calls refused for load (503) in its window than its SuccessRatePercent allows (10% by default), so its admission gate refuses a share of the next calls before they are checked (service-defaults Admission; docs/configuration.md#overload). The checks are spared for calls the service can take. MeshgateGatewayShedding names the service past its bounds; grow it, or find what makes it answer 503.',
     },
     {
       alert: 'MeshgatePluginBusy',

@@ -110,8 +110,7 @@ export class EndpointPicker {
     const pool = this.view.pool(model);
     if (!pool?.length) return this.envoy({ model, caller, blocks: [], prioritized });
     const call: Asking = { model, caller, blocks: prefixBlocks(prompt, this.c.prefix), prioritized };
-    const { blocks } = call;
-    const picked = this.choose(pool, blocks);
+    const picked = this.choose(pool, call.blocks);
     if (!picked) return this.envoy(call);
     // Room (or no queue to wait in), and nobody waiting before this call: it goes now — unless
     // its prefix is on a saturated instance it may wait a little for.
@@ -126,14 +125,11 @@ export class EndpointPicker {
     const queue = this.queueOf(model);
     return new Promise<Placement>((resolve) => {
       const pending: Pending = {
+        ...call,
         priority: caller.priority === 'critical' ? 'critical' : 'standard',
         tenant: caller.tenant,
         weight: caller.weight,
         enqueuedAt: this.now(),
-        caller,
-        model,
-        prioritized,
-        blocks,
         timer: undefined,
         settle: (p) => {
           clearTimeout(pending.timer);

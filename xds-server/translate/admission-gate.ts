@@ -39,8 +39,20 @@ const SUCCESS: JsonObject = {
   },
 };
 
-/** The gate turned on for one route, with its own state. */
+/**
+ * The gate turned on for one route. The same settings give the same object, built once (a
+ * service's policy is one value while it is unchanged, the default one for every service that
+ * sets none); Envoy still makes each route's filter config, and so its state, its own.
+ */
 export function routeAdmission(a: AdmissionPolicy): JsonObject {
+  let built = byPolicy.get(a);
+  if (!built) byPolicy.set(a, (built = gateFor(a)));
+  return built;
+}
+
+const byPolicy = new WeakMap<AdmissionPolicy, JsonObject>();
+
+function gateFor(a: AdmissionPolicy): JsonObject {
   return {
     [ADMISSION_GATE_FILTER]: {
       '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
