@@ -12,12 +12,12 @@ import path from 'node:path';
 import { startGatewayMesh, type GatewayMesh } from '../launcher/mesh.js';
 import { startModelService, type ModelServiceProcess } from '../launcher/model-service.js';
 import { freePorts } from '../launcher/ports.js';
-import { startProcess, waitServing, type ManagedProcess } from '../launcher/process.js';
-import { toolPath } from '../launcher/repo.js';
+import type { ManagedProcess } from '../launcher/process.js';
 import { waitFor } from '../launcher/wait.js';
 import { median } from './lib/grpc-load.js';
 import { fmt, machineDescription } from './lib/stats.js';
 import { SDK_HEADERS } from './lib/sdk-headers.js';
+import { bootstrap, clone, dumped, hcmOf, startStaticEnvoy, type Json } from './lib/static-gateway.js';
 import { pinWrk, wrk, wrkWithCpu, type WrkCpuRun } from './lib/wrk.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -26,7 +26,6 @@ const line = (s = ''): void => void process.stdout.write(`${s}\n`);
 execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 pinWrk('1');
 
-type Json = Record<string, unknown>;
 const BODY_1K = JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'x'.repeat(1024 - 64) }] });
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-envoy-cost-'));
@@ -34,61 +33,6 @@ const script = path.join(dir, 'post.lua');
 const getScript = path.join(dir, 'get.lua');
 fs.writeFileSync(getScript, Object.entries(SDK_HEADERS).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join(''));
 fs.writeFileSync(script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n${Object.entries(SDK_HEADERS).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join('')}wrk.body = [[${BODY_1K}]]\n`);
-
-const clone = <T>(v: T): T => structuredClone(v);
-const withoutType = (o: Json): Json => {
-  const { ['@type']: _, ...rest } = o;
-  return rest;
-};
-
-interface Dumped {
-  readonly listener: Json;
-  readonly routes: Json;
-  readonly clusters: Json[];
-}
-
-/** The gateway's listener, route configuration and clusters (endpoints inline) from its config dump. */
-function dumped(dump: { configs: Json[] }): Dumped {
-  const of = (suffix: string): Json => dump.configs.find((c) => String(c['@type']).endsWith(`.${suffix}`))!;
-  const listeners = (of('ListenersConfigDump')['dynamic_listeners'] as Json[]).map((l) => (l['active_state'] as Json)['listener'] as Json);
-  const listener = withoutType(listeners.find((l) => l['name'] === 'gateway_http')!);
-  const routes = withoutType((of('RoutesConfigDump')['dynamic_route_configs'] as Json[]).map((r) => r['route_config'] as Json).find((r) => r['name'] === 'gateway_routes')!);
-  const endpoints = new Map(
-    ((of('EndpointsConfigDump')['dynamic_endpoint_configs'] as Json[] | undefined) ?? []).map((e) => {
-      const cla = withoutType(e['endpoint_config'] as Json);
-      return [cla['cluster_name'] as string, cla] as const;
-    }),
-  );
-  const clusters = (of('ClustersConfigDump')['dynamic_active_clusters'] as Json[]).map((c) => {
-    const cluster = withoutType(c['cluster'] as Json);
-    if (cluster['type'] === 'EDS') {
-      delete cluster['eds_cluster_config'];
-      cluster['type'] = 'STATIC';
-      cluster['load_assignment'] = endpoints.get(cluster['name'] as string) ?? { cluster_name: cluster['name'] };
-    }
-    return cluster;
-  });
-  return { listener, routes, clusters };
-}
-
-function hcmOf(listener: Json): Json {
-  const chain = (listener['filter_chains'] as Json[])[0]!;
-  return ((chain['filters'] as Json[])[0]!['typed_config'] as Json);
-}
-
-/** A static bootstrap serving `listener` (its routes inline) on `port`. */
-function bootstrap(d: Dumped, port: number, adminPort: number, listener: Json): Json {
-  const l = clone(listener);
-  l['address'] = { socket_address: { address: '127.0.0.1', port_value: port } };
-  const hcm = hcmOf(l);
-  delete hcm['rds'];
-  hcm['route_config'] = clone(d.routes);
-  return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
-    static_resources: { listeners: [l], clusters: d.clusters },
-    layered_runtime: { layers: [{ name: 'static', static_layer: { 're2.max_program_size.error_level': 20000, 're2.max_program_size.warn_level': 20000 } }] },
-  };
-}
 
 type Variant = readonly [name: string, edit: (listener: Json) => void];
 
@@ -145,17 +89,8 @@ function refusing(clusters: readonly Json[]): Json[] {
 }
 
 async function startStatic(name: string, config: Json, refusing = false): Promise<Runner> {
-  const [port, admin] = [((config['static_resources'] as Json)['listeners'] as Json[])[0]!, config['admin'] as Json];
-  const file = path.join(dir, `${name.replace(/\W+/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify(config));
-  const proc = startProcess('envoy', toolPath('envoy'), {
-    args: ['-c', file, '--disable-hot-restart', '--log-level', 'error', '--concurrency', '1', '--file-flush-interval-msec', '1000'],
-    logFile: path.join(dir, `${name.replace(/\W+/g, '-')}.log`),
-  });
-  const adminPort = ((admin['address'] as Json)['socket_address'] as Json)['port_value'];
-  await waitServing(proc, `${name}: envoy admin`, async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`)).ok, { timeoutMs: 15_000, intervalMs: 100 }, { signal: 'SIGKILL', graceMs: 5_000 });
-  const p = ((port['address'] as Json)['socket_address'] as Json)['port_value'];
-  return { name, url: `http://127.0.0.1:${p}/fast/v1/chat/completions`, pid: proc.pid!, proc, admin: `http://127.0.0.1:${adminPort}`, refusing };
+  const e = await startStaticEnvoy(name, config, dir);
+  return { name, url: `http://127.0.0.1:${e.port}/fast/v1/chat/completions`, pid: e.pid, proc: e.proc, admin: e.admin, refusing };
 }
 
 /** A bare Envoy: one route to the upstream, the router alone, defaults everywhere else. */

@@ -3,7 +3,8 @@
 // model (its metadata, the header, the route cleared), every other phase goes on unchanged. The
 // floor Envoy's ext_proc filter, its gRPC client and this machine put under any processor,
 // printed beside the processor's figures (bench/llm-gateway.ts).
-//   node dist/bench/lib/constant-ext-proc.js PORT MODEL
+// With `headers`, the request headers' answer routes instead (a filter that sends nothing else).
+//   node dist/bench/lib/constant-ext-proc.js PORT MODEL [headers]
 import { GrpcServer } from '../../shared/grpc/server.js';
 import { LLM_METADATA_NAMESPACE, MODEL_HEADER, MODEL_METADATA_KEY } from '../../shared/llm-gateway.js';
 import { loadEnvoyProtos } from '../../shared/proto/root.js';
@@ -11,12 +12,14 @@ import { encodeContinue, EXT_PROC_PROTO, EXTERNAL_PROCESSOR_SERVICE, plainContin
 
 const port = Number(process.argv[2]);
 const model = process.argv[3] ?? 'bench-model';
+const routeAt = process.argv[4] === 'headers' ? 'request_headers' : 'request_body';
+const routed = encodeContinue(routeAt, { setHeaders: [[MODEL_HEADER, model]], metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model } }, clearRouteCache: true });
 loadEnvoyProtos([EXT_PROC_PROTO]);
 // ProcessingRequest's phase is its first field: 2 request headers, 3 response headers, 4 request body, 5 response body.
 const ANSWERS = new Map<number, Buffer>([
-  [2, plainContinue('request_headers')],
+  [2, routeAt === 'request_headers' ? routed : plainContinue('request_headers')],
   [3, plainContinue('response_headers')],
-  [4, encodeContinue('request_body', { setHeaders: [[MODEL_HEADER, model]], metadata: { [LLM_METADATA_NAMESPACE]: { [MODEL_METADATA_KEY]: model } }, clearRouteCache: true })],
+  [4, routeAt === 'request_body' ? routed : plainContinue('request_body')],
   [5, plainContinue('response_body')],
 ]);
 const server = new GrpcServer({ services: [EXTERNAL_PROCESSOR_SERVICE] });

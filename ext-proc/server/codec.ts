@@ -1,9 +1,10 @@
-// ProcessingRequest in, ProcessingResponse out (envoy.service.ext_proc.v3), on the protobufjs
-// root. The answers that carry nothing but "go on" are encoded once.
+// ProcessingRequest in (on the protobufjs root), ProcessingResponse out (envoy.service.ext_proc.v3):
+// the answers written by hand (proto-writer.ts), those that carry nothing but "go on" once.
 import type protobuf from 'protobufjs';
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { ANSWER_METADATA_KEY, HOST_DIALECT_ATTRIBUTE, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER, RESPONSE_ATTRIBUTES } from '../../shared/llm-gateway.js';
 import { messageType } from '../../shared/proto/root.js';
+import { ProtoWriter } from './proto-writer.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
 export const EXTERNAL_PROCESSOR_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -69,7 +70,6 @@ interface RawRequest {
 }
 
 let requestType: protobuf.Type | undefined;
-let responseType: protobuf.Type | undefined;
 
 function headerMap(raw: RawHeaders): Map<string, string> {
   const out = new Map<string, string>();
@@ -143,32 +143,106 @@ export interface Mutation {
   readonly responseBodyMode?: number;
 }
 
-function structOf(fields: Readonly<Record<string, string | number>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'number' ? { number_value: v } : { string_value: v };
-  return { fields: out };
+// Field numbers of the answers written by hand (envoy/service/ext_proc/v3/external_processor.proto,
+// envoy/config/core/v3/base.proto, google/protobuf/struct.proto); codec.test checks them against
+// the descriptors.
+const PHASE_FIELD: Readonly<Record<ResponsePhase, number>> = {
+  request_headers: 1,
+  response_headers: 2,
+  request_body: 3,
+  response_body: 4,
+  request_trailers: 5,
+  response_trailers: 6,
+};
+const F = {
+  immediateResponse: 7,
+  dynamicMetadata: 8,
+  modeOverride: 9,
+  overrideMessageTimeout: 10,
+  /** Duration */
+  seconds: 1,
+  nanos: 2,
+  /** HeadersResponse.response, BodyResponse.response */
+  common: 1,
+  /** CommonResponse */
+  headerMutation: 2,
+  bodyMutation: 3,
+  clearRouteCache: 5,
+  /** HeaderMutation */
+  setHeaders: 1,
+  removeHeaders: 2,
+  /** HeaderValueOption */
+  header: 1,
+  appendAction: 3,
+  /** HeaderValue */
+  key: 1,
+  rawValue: 3,
+  /** BodyMutation */
+  body: 1,
+  clearBody: 2,
+  /** ProcessingMode */
+  responseBodyMode: 4,
+  /** ImmediateResponse: HttpStatus status, HeaderMutation headers, bytes body, string details */
+  status: 1,
+  headers: 2,
+  immediateBody: 3,
+  details: 5,
+  /** HttpStatus, Struct's map entries (key, value), Value */
+  code: 1,
+  entry: 1,
+  entryKey: 1,
+  entryValue: 2,
+  numberValue: 2,
+  stringValue: 3,
+  structValue: 5,
+} as const;
+
+const writer = new ProtoWriter();
+
+function headerMutation(w: ProtoWriter, field: number, set: ReadonlyArray<readonly [string, string]>, remove: readonly string[]): void {
+  w.begin(field);
+  for (const [key, value] of set) w.begin(F.setHeaders).begin(F.header).string(F.key, key).string(F.rawValue, value, 'latin1').end().uint(F.appendAction, OVERWRITE_IF_EXISTS_OR_ADD).end();
+  for (const name of remove) w.string(F.removeHeaders, name);
+  w.end();
 }
 
-function encode(response: Record<string, unknown>): Buffer {
-  responseType ??= messageType('envoy.service.ext_proc.v3.ProcessingResponse');
-  return Buffer.from(responseType.encode(response as never).finish());
+/** ProcessingResponse.dynamic_metadata: namespace → a Struct of strings and numbers. */
+function dynamicMetadata(w: ProtoWriter, metadata: Readonly<Record<string, Readonly<Record<string, string | number>>>>): void {
+  w.begin(F.dynamicMetadata);
+  for (const ns in metadata) {
+    w.begin(F.entry).string(F.entryKey, ns).begin(F.entryValue).begin(F.structValue);
+    const fields = metadata[ns]!;
+    for (const k in fields) {
+      const v = fields[k]!;
+      w.begin(F.entry).string(F.entryKey, k).begin(F.entryValue);
+      if (typeof v === 'number') w.double(F.numberValue, v);
+      else w.string(F.stringValue, v);
+      w.end().end();
+    }
+    w.end().end().end();
+  }
+  w.end();
 }
 
 /** The answer to one phase: go on, with what to change. */
 export function encodeContinue(phase: ResponsePhase, m: Mutation = {}): Buffer {
-  const common: Record<string, unknown> = {};
-  if (m.setHeaders?.length || m.removeHeaders?.length) {
-    common['header_mutation'] = {
-      set_headers: (m.setHeaders ?? []).map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') }, append_action: OVERWRITE_IF_EXISTS_OR_ADD })),
-      remove_headers: m.removeHeaders ?? [],
-    };
+  const w = writer.reset().begin(PHASE_FIELD[phase]);
+  if (!phase.endsWith('trailers')) {
+    w.begin(F.common);
+    if (m.setHeaders?.length || m.removeHeaders?.length) headerMutation(w, F.headerMutation, m.setHeaders ?? [], m.removeHeaders ?? []);
+    if (m.body) {
+      w.begin(F.bodyMutation);
+      if (m.body.length) w.bytes(F.body, m.body);
+      else w.flag(F.clearBody, true);
+      w.end();
+    }
+    w.flag(F.clearRouteCache, m.clearRouteCache);
+    w.end();
   }
-  if (m.body) common['body_mutation'] = m.body.length ? { body: m.body } : { clear_body: true };
-  if (m.clearRouteCache) common['clear_route_cache'] = true;
-  const response: Record<string, unknown> = { [phase]: phase.endsWith('trailers') ? {} : { response: common } };
-  if (m.metadata) response['dynamic_metadata'] = { fields: Object.fromEntries(Object.entries(m.metadata).map(([ns, f]) => [ns, { struct_value: structOf(f) }])) };
-  if (m.responseBodyMode !== undefined) response['mode_override'] = { response_body_mode: m.responseBodyMode };
-  return encode(response);
+  w.end();
+  if (m.metadata) dynamicMetadata(w, m.metadata);
+  if (m.responseBodyMode !== undefined) w.begin(F.modeOverride).uint(F.responseBodyMode, m.responseBodyMode).end();
+  return w.finish();
 }
 
 /**
@@ -177,7 +251,7 @@ export function encodeContinue(phase: ResponsePhase, m: Mutation = {}): Buffer {
  * it up to the filter's max_message_timeout.
  */
 export function encodeWaitLonger(ms: number): Buffer {
-  return encode({ override_message_timeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } });
+  return writer.reset().begin(F.overrideMessageTimeout).uint(F.seconds, Math.floor(ms / 1000)).uint(F.nanos, (ms % 1000) * 1e6).end().finish();
 }
 
 const CONTINUE = new Map<ResponsePhase, Buffer>();
@@ -196,13 +270,9 @@ export function encodeImmediate(
   details = '',
   metadata: Readonly<Record<string, string | number>> = {},
 ): Buffer {
-  return encode({
-    dynamic_metadata: { fields: { [LLM_METADATA_NAMESPACE]: { struct_value: structOf({ ...metadata, [ANSWER_METADATA_KEY]: OPENAI_ANSWER }) } } },
-    immediate_response: {
-      status: { code: status },
-      headers: { set_headers: [['content-type', 'application/json'], ...headers].map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') }, append_action: OVERWRITE_IF_EXISTS_OR_ADD })) },
-      body,
-      details,
-    },
-  });
+  const w = writer.reset().begin(F.immediateResponse).begin(F.status).uint(F.code, status).end();
+  headerMutation(w, F.headers, [['content-type', 'application/json'], ...headers], []);
+  w.bytes(F.immediateBody, body).string(F.details, details).end();
+  dynamicMetadata(w, { [LLM_METADATA_NAMESPACE]: { ...metadata, [ANSWER_METADATA_KEY]: OPENAI_ANSWER } });
+  return w.finish();
 }
