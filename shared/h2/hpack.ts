@@ -67,6 +67,28 @@ const HUFFMAN_TREE: Int32Array = (() => {
 
 export class HpackError extends Error {}
 
+/**
+ * Short Huffman-coded strings decoded before, by their bytes: a peer that does not index a field
+ * (Envoy's gRPC client sends every stream's :path as a literal) costs a lookup, not a bit-by-bit
+ * decode. Bounded, and cleared when full; a string decodes the same way every time, so a hit
+ * answers what decoding would, errors included (they are never kept).
+ */
+const DECODED = new Map<string, string>();
+const DECODED_MAX_ENTRIES = 256;
+const DECODED_MAX_BYTES = 128;
+
+function huffmanDecodeKnown(bytes: Buffer, start: number, end: number): string {
+  if (end - start > DECODED_MAX_BYTES) return huffmanDecode(bytes, start, end);
+  const key = bytes.toString('latin1', start, end);
+  let s = DECODED.get(key);
+  if (s === undefined) {
+    s = huffmanDecode(bytes, start, end);
+    if (DECODED.size >= DECODED_MAX_ENTRIES) DECODED.clear();
+    DECODED.set(key, s);
+  }
+  return s;
+}
+
 function huffmanDecode(bytes: Buffer, start: number, end: number): string {
   const out: number[] = [];
   let node = 0;
@@ -137,7 +159,7 @@ export class HpackDecoder {
       const length = int(7);
       const end = pos + length;
       if (end > block.length) throw new HpackError('truncated string');
-      const s = huffman ? huffmanDecode(block, pos, end) : block.toString('latin1', pos, end);
+      const s = huffman ? huffmanDecodeKnown(block, pos, end) : block.toString('latin1', pos, end);
       pos = end;
       return s;
     };

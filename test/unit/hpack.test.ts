@@ -50,6 +50,16 @@ describe('HPACK decoding', () => {
     ]);
   });
 
+  it('reads the same Huffman literal alike every time, and refuses bad padding every time', () => {
+    // A literal without indexing (0x04: :path by name), value Huffman-coded: what Envoy's gRPC client sends per stream.
+    const literal = (value: Buffer): Buffer => Buffer.concat([Buffer.from([0x04, 0x80 | value.length]), value]);
+    const www = Buffer.from('f1e3c2e5f23a6ba0ab90f4ff', 'hex'); // "www.example.com" (RFC 7541 C.4.1)
+    for (let i = 0; i < 3; i++) assert.deepEqual(new HpackDecoder().decode(literal(www)), [[':path', 'www.example.com']]);
+    // "0" (five zero bits) and then three bits of padding that are not all ones: refused each time, never remembered as a value.
+    const badPadding = Buffer.from([0x00]);
+    for (let i = 0; i < 2; i++) assert.throws(() => new HpackDecoder().decode(literal(badPadding)), /padding|EOS/);
+  });
+
   it("follows another encoder's dynamic table over a connection of many requests, Huffman or not", () => {
     for (const huffman of [true, false]) {
       const c = hpackjs.compressor.create({ table: { maxSize: 4096 } });
