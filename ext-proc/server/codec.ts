@@ -144,8 +144,8 @@ export interface Mutation {
 }
 
 // Field numbers of the answers written by hand (envoy/service/ext_proc/v3/external_processor.proto,
-// envoy/config/core/v3/base.proto, google/protobuf/struct.proto); codec.test checks them against
-// the descriptors.
+// envoy/config/core/v3/base.proto, google/protobuf/struct.proto), checked against the descriptors
+// by test/unit/ext-proc-answers.test.ts.
 const PHASE_FIELD: Readonly<Record<ResponsePhase, number>> = {
   request_headers: 1,
   response_headers: 2,
