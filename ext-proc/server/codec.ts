@@ -1,9 +1,9 @@
-// ProcessingRequest in (on the protobufjs root), ProcessingResponse out (envoy.service.ext_proc.v3):
-// the answers written by hand (proto-writer.ts), those that carry nothing but "go on" once.
-import type protobuf from 'protobufjs';
+// ProcessingRequest in, ProcessingResponse out (envoy.service.ext_proc.v3), both by hand: the
+// fields read where they lie (proto-reader.ts), the answers written into one reused buffer
+// (proto-writer.ts), those that carry nothing but "go on" once.
 import { EXT_AUTHZ_METADATA_NAMESPACE } from '../../shared/identity-headers.js';
 import { ANSWER_METADATA_KEY, HOST_DIALECT_ATTRIBUTE, HOST_MODEL_ATTRIBUTE, LLM_METADATA_NAMESPACE, OPENAI_ANSWER, RESPONSE_ATTRIBUTES } from '../../shared/llm-gateway.js';
-import { messageType } from '../../shared/proto/root.js';
+import { fixed64Key, lengthKey, ProtoError, ProtoReader, varintKey } from './proto-reader.js';
 import { ProtoWriter } from './proto-writer.js';
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
@@ -46,83 +46,210 @@ export type Phase =
   | { readonly kind: 'trailers' }
   | { readonly kind: 'unreadable'; readonly reason: string };
 
-interface RawHeaders {
-  headers?: { headers?: Array<{ key: string; value?: string; raw_value?: Uint8Array }> };
-  end_of_stream?: boolean;
-}
-interface RawBody {
-  body?: Uint8Array;
-  end_of_stream?: boolean;
-}
-interface RawStruct {
-  fields?: Record<string, { string_value?: string; number_value?: number }>;
-}
-interface RawRequest {
-  metadata_context?: { filter_metadata?: Record<string, RawStruct> };
-  /** By filter name: the attributes the filter was asked to send (request_attributes). */
-  attributes?: Record<string, RawStruct>;
-  request_headers?: RawHeaders;
-  response_headers?: RawHeaders;
-  request_body?: RawBody;
-  response_body?: RawBody;
-  request_trailers?: unknown;
-  response_trailers?: unknown;
-}
+// ProcessingRequest's fields (envoy/service/ext_proc/v3/external_processor.proto) and those of the
+// messages in it that the processor reads; the rest is skipped.
+const REQUEST_HEADERS = lengthKey(2);
+const RESPONSE_HEADERS = lengthKey(3);
+const REQUEST_BODY = lengthKey(4);
+const RESPONSE_BODY = lengthKey(5);
+const REQUEST_TRAILERS = lengthKey(6);
+const RESPONSE_TRAILERS = lengthKey(7);
+const METADATA_CONTEXT = lengthKey(8);
+const ATTRIBUTES = lengthKey(9);
+/** HttpHeaders.headers (a HeaderMap), HeaderMap.headers (each a HeaderValue), Metadata.filter_metadata, Struct.fields, a map entry's key */
+const FIRST = lengthKey(1);
+/** HttpHeaders.end_of_stream */
+const HEADERS_END = varintKey(3);
+/** HttpBody.end_of_stream */
+const BODY_END = varintKey(2);
+/** HeaderValue.value, a map entry's value */
+const SECOND = lengthKey(2);
+/** HeaderValue.raw_value, Value.string_value */
+const THIRD = lengthKey(3);
+/** Value.number_value */
+const NUMBER = fixed64Key(2);
 
-let requestType: protobuf.Type | undefined;
+type Fields = ReadonlyMap<string, string | number>;
 
-function headerMap(raw: RawHeaders): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const h of raw.headers?.headers ?? []) {
-    // Envoy sends values as raw_value (bytes); the string field is for older peers.
-    const value = h.raw_value instanceof Uint8Array && h.raw_value.length ? Buffer.from(h.raw_value.buffer, h.raw_value.byteOffset, h.raw_value.length).toString('latin1') : (h.value ?? '');
-    const had = out.get(h.key);
-    out.set(h.key, had === undefined ? value : `${had},${value}`);
+/** A Struct's fields that hold a string or a number (the only kinds the gateway sends here). */
+function structFields(r: ProtoReader): Map<string, string | number> {
+  const out = new Map<string, string | number>();
+  while (!r.done) {
+    const key = r.key();
+    if (key !== FIRST) {
+      r.skip(key);
+      continue;
+    }
+    const entry = r.sub();
+    let name = '';
+    let value: string | number | undefined;
+    while (!entry.done) {
+      const k = entry.key();
+      if (k === FIRST) name = entry.string();
+      else if (k === SECOND) {
+        const v = entry.sub();
+        while (!v.done) {
+          const vk = v.key();
+          if (vk === NUMBER) value = v.double();
+          else if (vk === THIRD) value = v.string();
+          else v.skip(vk);
+        }
+      } else entry.skip(k);
+    }
+    if (value !== undefined) out.set(name, value);
   }
   return out;
 }
 
-const EMPTY = Buffer.alloc(0);
-// protobufjs leaves an unset bytes field as its default, an empty array.
-const asBuffer = (b: Uint8Array | undefined): Buffer => (b instanceof Uint8Array && b.length ? Buffer.from(b.buffer, b.byteOffset, b.length) : EMPTY);
+/** From a map<string, Struct> entry (attributes, filter_metadata): its Struct's fields when its key is `wanted`. */
+function entryFields(entry: ProtoReader, wanted: string): Fields | undefined {
+  let name: string | undefined;
+  let fields: Fields | undefined;
+  while (!entry.done) {
+    const k = entry.key();
+    if (k === FIRST) name = entry.string();
+    else if (k === SECOND) {
+      // The key comes first in every encoder's output; a value before its key is read anyway.
+      if (name === undefined || name === wanted) fields = structFields(entry.sub());
+      else entry.skip(k);
+    } else entry.skip(k);
+  }
+  return name === wanted ? (fields ?? new Map()) : undefined;
+}
+
+interface HeadersMessage {
+  readonly headers: Map<string, string>;
+  readonly endOfStream: boolean;
+}
+
+function headersMessage(r: ProtoReader): HeadersMessage {
+  const headers = new Map<string, string>();
+  let endOfStream = false;
+  while (!r.done) {
+    const key = r.key();
+    if (key === HEADERS_END) endOfStream = r.varint() !== 0;
+    else if (key === FIRST) {
+      const map = r.sub();
+      while (!map.done) {
+        const k = map.key();
+        if (k !== FIRST) {
+          map.skip(k);
+          continue;
+        }
+        const h = map.sub();
+        let name = '';
+        let value = '';
+        let raw: string | undefined;
+        while (!h.done) {
+          const hk = h.key();
+          if (hk === FIRST) name = h.string();
+          else if (hk === SECOND) value = h.string();
+          else if (hk === THIRD) {
+            const [start, end] = h.span();
+            // Envoy sends values as raw_value (bytes); the string field is for older peers.
+            if (end > start) raw = h.buf.toString('latin1', start, end);
+          } else h.skip(hk);
+        }
+        const v = raw ?? value;
+        const had = headers.get(name);
+        headers.set(name, had === undefined ? v : `${had},${v}`);
+      }
+    } else r.skip(key);
+  }
+  return { headers, endOfStream };
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function bodyMessage(r: ProtoReader): { body: Buffer; endOfStream: boolean } {
+  let body = EMPTY;
+  let endOfStream = false;
+  while (!r.done) {
+    const key = r.key();
+    if (key === FIRST) body = r.bytes();
+    else if (key === BODY_END) endOfStream = r.varint() !== 0;
+    else r.skip(key);
+  }
+  return { body, endOfStream };
+}
 
 export function decodePhase(bytes: Buffer): Phase {
-  requestType ??= messageType('envoy.service.ext_proc.v3.ProcessingRequest');
-  let m: RawRequest;
   try {
-    m = requestType.decode(bytes) as unknown as RawRequest;
+    return readPhase(new ProtoReader(bytes));
   } catch (err) {
-    return { kind: 'unreadable', reason: (err as Error).message };
+    return { kind: 'unreadable', reason: err instanceof ProtoError ? `a ProcessingRequest that is not protobuf: ${err.message}` : (err as Error).message };
   }
-  const attributes = m.attributes?.[EXT_PROC_FILTER_NAME]?.fields;
-  if (m.request_headers) {
-    const fields = m.metadata_context?.filter_metadata?.[EXT_AUTHZ_METADATA_NAMESPACE]?.fields;
-    const weight = Number(fields?.['model_weight']?.string_value);
-    const authz: AuthzFacts | undefined = fields && {
-      tenant: fields['tenant']?.string_value,
-      requestLog: fields['request_log']?.string_value === 'on',
-      ...(fields['model_priority']?.string_value ? { priority: fields['model_priority'].string_value } : {}),
+}
+
+function readPhase(r: ProtoReader): Phase {
+  // Each phase's message where it lies (the last one given wins, as protobuf merges).
+  const phases = new Map<number, ProtoReader>();
+  let authzFields: Fields | undefined;
+  let attributes: Fields | undefined;
+  while (!r.done) {
+    const key = r.key();
+    switch (key) {
+      case REQUEST_HEADERS:
+      case RESPONSE_HEADERS:
+      case REQUEST_BODY:
+      case RESPONSE_BODY:
+      case REQUEST_TRAILERS:
+      case RESPONSE_TRAILERS:
+        phases.set(key, r.sub());
+        break;
+      case METADATA_CONTEXT: {
+        // ext-authz's answer (tenant, policy, request_log, model_priority, model_weight).
+        const m = r.sub();
+        while (!m.done) {
+          const k = m.key();
+          if (k === FIRST) authzFields = entryFields(m.sub(), EXT_AUTHZ_METADATA_NAMESPACE) ?? authzFields;
+          else m.skip(k);
+        }
+        break;
+      }
+      case ATTRIBUTES:
+        // By filter name: the attributes the filter was asked to send (request_attributes, response_attributes).
+        attributes = entryFields(r.sub(), EXT_PROC_FILTER_NAME) ?? attributes;
+        break;
+      default:
+        r.skip(key);
+    }
+  }
+  const text = (f: Fields | undefined, name: string): string | undefined => {
+    const v = f?.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const requestHeaders = phases.get(REQUEST_HEADERS);
+  if (requestHeaders) {
+    const weight = Number(text(authzFields, 'model_weight'));
+    const priority = text(authzFields, 'model_priority');
+    const authz: AuthzFacts | undefined = authzFields && {
+      tenant: text(authzFields, 'tenant'),
+      requestLog: text(authzFields, 'request_log') === 'on',
+      ...(priority ? { priority } : {}),
       ...(Number.isInteger(weight) && weight >= 1 ? { weight } : {}),
     };
-    const hostModel = attributes?.[HOST_MODEL_ATTRIBUTE]?.string_value;
-    const hostDialect = attributes?.[HOST_DIALECT_ATTRIBUTE]?.string_value;
+    const hostModel = text(attributes, HOST_MODEL_ATTRIBUTE);
+    const hostDialect = text(attributes, HOST_DIALECT_ATTRIBUTE);
     return {
       kind: 'request_headers',
-      headers: headerMap(m.request_headers),
-      endOfStream: m.request_headers.end_of_stream === true,
+      ...headersMessage(requestHeaders),
       ...(authz ? { authz } : {}),
       ...(hostModel ? { hostModel } : {}),
       ...(hostDialect ? { hostDialect } : {}),
     };
   }
-  if (m.request_body) return { kind: 'request_body', body: asBuffer(m.request_body.body), endOfStream: m.request_body.end_of_stream === true };
-  if (m.response_headers) return { kind: 'response_headers', headers: headerMap(m.response_headers), endOfStream: m.response_headers.end_of_stream === true };
-  if (m.response_body) {
-    const status = attributes?.[RESPONSE_ATTRIBUTES.status]?.number_value;
-    const facts = status === undefined ? undefined : { status, service: attributes?.[RESPONSE_ATTRIBUTES.service]?.string_value ?? '' };
-    return { kind: 'response_body', body: asBuffer(m.response_body.body), endOfStream: m.response_body.end_of_stream === true, ...(facts ? { facts } : {}) };
+  const requestBody = phases.get(REQUEST_BODY);
+  if (requestBody) return { kind: 'request_body', ...bodyMessage(requestBody) };
+  const responseHeaders = phases.get(RESPONSE_HEADERS);
+  if (responseHeaders) return { kind: 'response_headers', ...headersMessage(responseHeaders) };
+  const responseBody = phases.get(RESPONSE_BODY);
+  if (responseBody) {
+    const status = attributes?.get(RESPONSE_ATTRIBUTES.status);
+    const facts = typeof status === 'number' ? { status, service: text(attributes, RESPONSE_ATTRIBUTES.service) ?? '' } : undefined;
+    return { kind: 'response_body', ...bodyMessage(responseBody), ...(facts ? { facts } : {}) };
   }
-  if (m.request_trailers || m.response_trailers) return { kind: 'trailers' };
+  if (phases.has(REQUEST_TRAILERS) || phases.has(RESPONSE_TRAILERS)) return { kind: 'trailers' };
   return { kind: 'unreadable', reason: 'a ProcessingRequest with no phase set' };
 }
 
@@ -145,7 +272,7 @@ export interface Mutation {
 
 // Field numbers of the answers written by hand (envoy/service/ext_proc/v3/external_processor.proto,
 // envoy/config/core/v3/base.proto, google/protobuf/struct.proto), checked against the descriptors
-// by test/unit/ext-proc-answers.test.ts.
+// by test/unit/ext-proc-wire.test.ts.
 const PHASE_FIELD: Readonly<Record<ResponsePhase, number>> = {
   request_headers: 1,
   response_headers: 2,
