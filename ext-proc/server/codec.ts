@@ -74,13 +74,7 @@ type Fields = ReadonlyMap<string, string | number>;
 /** A Struct's fields that hold a string or a number (the only kinds the gateway sends here). */
 function structFields(r: ProtoReader): Map<string, string | number> {
   const out = new Map<string, string | number>();
-  while (!r.done) {
-    const key = r.key();
-    if (key !== FIRST) {
-      r.skip(key);
-      continue;
-    }
-    const entry = r.sub();
+  r.each(FIRST, (entry) => {
     let name = '';
     let value: string | number | undefined;
     while (!entry.done) {
@@ -97,7 +91,7 @@ function structFields(r: ProtoReader): Map<string, string | number> {
       } else entry.skip(k);
     }
     if (value !== undefined) out.set(name, value);
-  }
+  });
   return out;
 }
 
@@ -129,14 +123,7 @@ function headersMessage(r: ProtoReader): HeadersMessage {
     const key = r.key();
     if (key === HEADERS_END) endOfStream = r.varint() !== 0;
     else if (key === FIRST) {
-      const map = r.sub();
-      while (!map.done) {
-        const k = map.key();
-        if (k !== FIRST) {
-          map.skip(k);
-          continue;
-        }
-        const h = map.sub();
+      r.sub().each(FIRST, (h) => {
         let name = '';
         let value = '';
         let raw: string | undefined;
@@ -153,7 +140,7 @@ function headersMessage(r: ProtoReader): HeadersMessage {
         const v = raw ?? value;
         const had = headers.get(name);
         headers.set(name, had === undefined ? v : `${had},${v}`);
-      }
+      });
     } else r.skip(key);
   }
   return { headers, endOfStream };
@@ -199,12 +186,9 @@ function readPhase(r: ProtoReader): Phase {
         break;
       case METADATA_CONTEXT: {
         // ext-authz's answer (tenant, policy, request_log, model_priority, model_weight).
-        const m = r.sub();
-        while (!m.done) {
-          const k = m.key();
-          if (k === FIRST) authzFields = entryFields(m.sub(), EXT_AUTHZ_METADATA_NAMESPACE) ?? authzFields;
-          else m.skip(k);
-        }
+        r.sub().each(FIRST, (entry) => {
+          authzFields = entryFields(entry, EXT_AUTHZ_METADATA_NAMESPACE) ?? authzFields;
+        });
         break;
       }
       case ATTRIBUTES:

@@ -77,6 +77,15 @@ export class ProtoReader {
     return this.buf.subarray(start, end);
   }
 
+  /** Each occurrence of a length-delimited field (a repeated message, a map's entries) read by `visit`, the other fields skipped, to the end. */
+  each(key: number, visit: (sub: ProtoReader) => void): void {
+    while (!this.done) {
+      const k = this.key();
+      if (k === key) visit(this.sub());
+      else this.skip(k);
+    }
+  }
+
   /** Skips the field whose key was just read. */
   skip(key: number): void {
     switch (key & 7) {
