@@ -3,9 +3,10 @@
 // operation's duration, time to first token and time per output token, labelled by operation,
 // model, service and tenant. Labels are bounded: past `maxValues` distinct values of a label,
 // new ones are counted as "_other", so no caller can create series without end.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import type { LlmOperation } from '../../shared/llm-gateway.js';
 import type { Usage } from '../openai/usage.js';
+import { SeriesHistogram } from './series-histogram.js';
 
 export const OTHER = '_other';
 
@@ -46,13 +47,13 @@ export class GenAiMetrics {
   private readonly tenants: BoundedValues;
   private readonly services: BoundedValues;
 
-  readonly tokenUsage = new Histogram({
-    name: 'gen_ai_client_token_usage',
-    help: 'gen_ai.client.token.usage: tokens per call, by type (input, output)',
-    labelNames: [...LABELS, 'gen_ai_token_type'] as const,
-    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
-    registers: [this.registry],
-  });
+  readonly tokenUsage = new SeriesHistogram(
+    'gen_ai_client_token_usage',
+    'gen_ai.client.token.usage: tokens per call, by type (input, output)',
+    [...LABELS, 'gen_ai_token_type'],
+    [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+    this.registry,
+  );
   readonly cost = new Counter({
     name: 'meshgate_llm_cost_total',
     help: 'What calls cost at their model\'s price (model-route Price), in currency units',
@@ -70,8 +71,8 @@ export class GenAiMetrics {
   ]);
 
   /** A duration histogram with the call's labels (the buckets are OpenTelemetry's advice). */
-  private timing(name: string, help: string, buckets: number[]): Histogram<(typeof LABELS)[number]> {
-    return new Histogram({ name, help, labelNames: LABELS, buckets, registers: [this.registry] });
+  private timing(name: string, help: string, buckets: number[]): SeriesHistogram<(typeof LABELS)[number]> {
+    return new SeriesHistogram(name, help, LABELS, buckets, this.registry);
   }
 
   constructor(bounds: { models?: number; tenants?: number; services?: number } = {}) {
@@ -91,25 +92,19 @@ export class GenAiMetrics {
   }
 
   record(c: CallFacts): void {
-    const labels = {
-      gen_ai_operation_name: c.operation,
-      gen_ai_request_model: this.models.admit(c.model),
-      service: this.services.admit(c.service),
-      tenant: this.tenants.admit(c.tenant),
-      client_dialect: c.clientDialect,
-      service_dialect: c.serviceDialect,
-    };
-    this.operationDuration.observe(labels, c.durationSeconds);
-    if (c.costMicros) this.cost.inc(labels, c.costMicros / 1e6);
+    // In LABELS' order.
+    const values = [c.operation, this.models.admit(c.model), this.services.admit(c.service), this.tenants.admit(c.tenant), c.clientDialect, c.serviceDialect];
+    this.operationDuration.observe(values, c.durationSeconds);
+    if (c.costMicros) this.cost.inc(Object.fromEntries(LABELS.map((n, i) => [n, values[i]!])), c.costMicros / 1e6);
     if (c.usage) {
-      this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'input' }, c.usage.promptTokens);
-      if (c.operation !== 'embeddings') this.tokenUsage.observe({ ...labels, gen_ai_token_type: 'output' }, c.usage.completionTokens);
+      this.tokenUsage.observe([...values, 'input'], c.usage.promptTokens);
+      if (c.operation !== 'embeddings') this.tokenUsage.observe([...values, 'output'], c.usage.completionTokens);
     }
     if (c.timeToFirstTokenSeconds !== undefined) {
-      this.timeToFirstToken.observe(labels, c.timeToFirstTokenSeconds);
+      this.timeToFirstToken.observe(values, c.timeToFirstTokenSeconds);
       const output = c.usage?.completionTokens ?? 0;
       // The first token's wait is its own metric: the rest of the answer over the rest of the tokens.
-      if (output > 1) this.timePerOutputToken.observe(labels, Math.max(0, c.durationSeconds - c.timeToFirstTokenSeconds) / (output - 1));
+      if (output > 1) this.timePerOutputToken.observe(values, Math.max(0, c.durationSeconds - c.timeToFirstTokenSeconds) / (output - 1));
     }
   }
 }

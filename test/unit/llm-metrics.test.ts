@@ -1,7 +1,9 @@
 // The LLM processor's metrics under OpenTelemetry's GenAI names, and their bounded labels.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Histogram, Registry } from 'prom-client';
 import { GenAiMetrics, OTHER } from '../../ext-proc/metrics/genai.js';
+import { SeriesHistogram } from '../../ext-proc/metrics/series-histogram.js';
 
 const usage = { promptTokens: 12, completionTokens: 21, totalTokens: 33 };
 
@@ -27,5 +29,26 @@ describe('GenAI metrics', () => {
     const tenants = new Set([...text.matchAll(/tenant="([^"]+)"/g)].map((x) => x[1]));
     assert.deepEqual([...tenants].sort(), [OTHER, 't1', 't2']);
     assert.match(text, new RegExp(`^gen_ai_client_operation_duration_seconds_count\\{[^}]*tenant="${OTHER}"[^}]*\\} 2$`, 'm'));
+  });
+
+  it('a series histogram is exposed line for line as prom-client exposes its own, as text and as JSON', async () => {
+    const labelNames = ['operation', 'model'] as const;
+    const buckets = [0.01, 0.1, 1, 10];
+    const theirs = new Registry();
+    const ours = new Registry();
+    const reference = new Histogram({ name: 'h_seconds', help: 'a help "text" with\\ escapes', labelNames, buckets, registers: [theirs] });
+    const mine = new SeriesHistogram('h_seconds', 'a help "text" with\\ escapes', labelNames, buckets, ours);
+    // On a bound, between bounds, past the last, negative, and series with quotes in their values.
+    const observations: Array<[string, string, number]> = [['chat', 'llama', 0.01], ['chat', 'llama', 0.5], ['chat', 'llama', 99], ['embed', 'm "x"', -1], ['chat', 'qwen', 0.000001], ['embed', 'm "x"', 10]];
+    for (const [operation, model, v] of observations) {
+      reference.observe({ operation, model }, v);
+      mine.observe([operation, model], v);
+    }
+    assert.equal(await ours.metrics(), await theirs.metrics());
+    assert.deepEqual(await ours.getMetricsAsJSON(), await theirs.getMetricsAsJSON());
+    assert.throws(() => mine.observe(['chat', 'llama'], Number.NaN), /not a valid number/);
+    mine.reset();
+    reference.reset();
+    assert.equal(await ours.metrics(), await theirs.metrics());
   });
 });
