@@ -170,27 +170,39 @@ export function decodePhase(bytes: Buffer): Phase {
 
 function readPhase(r: ProtoReader): Phase {
   // Each phase's message where it lies (the last one given wins, as protobuf merges).
-  const phases = new Map<number, ProtoReader>();
+  let requestHeaders: ProtoReader | undefined;
+  let responseHeaders: ProtoReader | undefined;
+  let requestBody: ProtoReader | undefined;
+  let responseBody: ProtoReader | undefined;
+  let trailers = false;
   let authzFields: Fields | undefined;
   let attributes: Fields | undefined;
   while (!r.done) {
     const key = r.key();
     switch (key) {
       case REQUEST_HEADERS:
+        requestHeaders = r.sub();
+        break;
       case RESPONSE_HEADERS:
+        responseHeaders = r.sub();
+        break;
       case REQUEST_BODY:
+        requestBody = r.sub();
+        break;
       case RESPONSE_BODY:
+        responseBody = r.sub();
+        break;
       case REQUEST_TRAILERS:
       case RESPONSE_TRAILERS:
-        phases.set(key, r.sub());
+        r.skip(key);
+        trailers = true;
         break;
-      case METADATA_CONTEXT: {
+      case METADATA_CONTEXT:
         // ext-authz's answer (tenant, policy, request_log, model_priority, model_weight).
         r.sub().each(FIRST, (entry) => {
           authzFields = entryFields(entry, EXT_AUTHZ_METADATA_NAMESPACE) ?? authzFields;
         });
         break;
-      }
       case ATTRIBUTES:
         // By filter name: the attributes the filter was asked to send (request_attributes, response_attributes).
         attributes = entryFields(r.sub(), EXT_PROC_FILTER_NAME) ?? attributes;
@@ -203,7 +215,6 @@ function readPhase(r: ProtoReader): Phase {
     const v = f?.get(name);
     return typeof v === 'string' ? v : undefined;
   };
-  const requestHeaders = phases.get(REQUEST_HEADERS);
   if (requestHeaders) {
     const weight = Number(text(authzFields, 'model_weight'));
     const priority = text(authzFields, 'model_priority');
@@ -223,17 +234,14 @@ function readPhase(r: ProtoReader): Phase {
       ...(hostDialect ? { hostDialect } : {}),
     };
   }
-  const requestBody = phases.get(REQUEST_BODY);
   if (requestBody) return { kind: 'request_body', ...bodyMessage(requestBody) };
-  const responseHeaders = phases.get(RESPONSE_HEADERS);
   if (responseHeaders) return { kind: 'response_headers', ...headersMessage(responseHeaders) };
-  const responseBody = phases.get(RESPONSE_BODY);
   if (responseBody) {
     const status = attributes?.get(RESPONSE_ATTRIBUTES.status);
     const facts = typeof status === 'number' ? { status, service: text(attributes, RESPONSE_ATTRIBUTES.service) ?? '' } : undefined;
     return { kind: 'response_body', ...bodyMessage(responseBody), ...(facts ? { facts } : {}) };
   }
-  if (phases.has(REQUEST_TRAILERS) || phases.has(RESPONSE_TRAILERS)) return { kind: 'trailers' };
+  if (trailers) return { kind: 'trailers' };
   return { kind: 'unreadable', reason: 'a ProcessingRequest with no phase set' };
 }
 
