@@ -57,10 +57,12 @@ function processorAt(d: Dumped, from: number, port: number): Json[] {
   });
 }
 
+/** The listener's ext_proc filter's config. */
+const extProcOf = (listener: Json): Json => (hcmOf(listener)['http_filters'] as Json[]).find((f) => f['name'] === EXT_PROC)!['typed_config'] as Json;
+
 function withMode(listener: Json, mode: Json): Json {
   const l = clone(listener);
-  const filter = (hcmOf(l)['http_filters'] as Json[]).find((f) => f['name'] === EXT_PROC)!;
-  (filter['typed_config'] as Json)['processing_mode'] = mode;
+  extProcOf(l)['processing_mode'] = mode;
   return l;
 }
 
@@ -134,8 +136,7 @@ try {
   variants.push({ name: 'plain route (no processor)', envoy: plainEnvoy, path: '/fast/v1/chat/completions' });
   const constantClusters = processorAt(d, mesh.ports.llm, constantPort);
   variants.push({ name: 'constant processor, the gateway’s processing mode', envoy: await serve('constant', constantClusters), path: '/v1/chat/completions', processor: constant.pid! });
-  const listener = (hcmOf(d.listener)['http_filters'] as Json[]).find((f) => f['name'] === EXT_PROC)!;
-  const gatewayMode = JSON.stringify((listener['typed_config'] as Json)['processing_mode']);
+  const gatewayMode = JSON.stringify(extProcOf(d.listener)['processing_mode']);
   variants.push({ name: 'constant processor, one message (request headers)', envoy: await serve('headers-only', processorAt(d, mesh.ports.llm, headersPort), withMode(d.listener, HEADERS_ONLY)), path: '/v1/chat/completions', processor: headersConstant.pid! });
   for (const [name, port, pid] of real) variants.push({ name: `processor: ${name}`, envoy: await serve(name, processorAt(d, mesh.ports.llm, port)), path: '/v1/chat/completions', processor: pid });
   line(`# the gateway's processing mode: ${gatewayMode}`);

@@ -71,25 +71,39 @@ const NUMBER = fixed64Key(2);
 
 type Fields = ReadonlyMap<string, string | number>;
 
-/** A Struct's fields that hold a string or a number (the only kinds the gateway sends here). */
+/**
+ * A map entry (its key field 1, its value field 2): the key, and the value as `read` makes it —
+ * given the key read so far, which every encoder writes first.
+ */
+function mapEntry<T>(entry: ProtoReader, read: (value: ProtoReader, key: string | undefined) => T | undefined): [string, T | undefined] {
+  let key: string | undefined;
+  let value: T | undefined;
+  while (!entry.done) {
+    const k = entry.key();
+    if (k === FIRST) key = entry.string();
+    else if (k === SECOND) value = read(entry.sub(), key);
+    else entry.skip(k);
+  }
+  return [key ?? '', value];
+}
+
+/** A Value that is a string or a number (the only kinds the gateway sends here). */
+function scalarValue(v: ProtoReader): string | number | undefined {
+  let value: string | number | undefined;
+  while (!v.done) {
+    const k = v.key();
+    if (k === NUMBER) value = v.double();
+    else if (k === THIRD) value = v.string();
+    else v.skip(k);
+  }
+  return value;
+}
+
+/** A Struct's fields that hold a string or a number. */
 function structFields(r: ProtoReader): Map<string, string | number> {
   const out = new Map<string, string | number>();
   r.each(FIRST, (entry) => {
-    let name = '';
-    let value: string | number | undefined;
-    while (!entry.done) {
-      const k = entry.key();
-      if (k === FIRST) name = entry.string();
-      else if (k === SECOND) {
-        const v = entry.sub();
-        while (!v.done) {
-          const vk = v.key();
-          if (vk === NUMBER) value = v.double();
-          else if (vk === THIRD) value = v.string();
-          else v.skip(vk);
-        }
-      } else entry.skip(k);
-    }
+    const [name, value] = mapEntry(entry, scalarValue);
     if (value !== undefined) out.set(name, value);
   });
   return out;
@@ -97,17 +111,7 @@ function structFields(r: ProtoReader): Map<string, string | number> {
 
 /** From a map<string, Struct> entry (attributes, filter_metadata): its Struct's fields when its key is `wanted`. */
 function entryFields(entry: ProtoReader, wanted: string): Fields | undefined {
-  let name: string | undefined;
-  let fields: Fields | undefined;
-  while (!entry.done) {
-    const k = entry.key();
-    if (k === FIRST) name = entry.string();
-    else if (k === SECOND) {
-      // The key comes first in every encoder's output; a value before its key is read anyway.
-      if (name === undefined || name === wanted) fields = structFields(entry.sub());
-      else entry.skip(k);
-    } else entry.skip(k);
-  }
+  const [name, fields] = mapEntry(entry, (value, key) => (key === undefined || key === wanted ? structFields(value) : undefined));
   return name === wanted ? (fields ?? new Map()) : undefined;
 }
 
@@ -169,33 +173,22 @@ export function decodePhase(bytes: Buffer): Phase {
 }
 
 function readPhase(r: ProtoReader): Phase {
-  // Each phase's message where it lies (the last one given wins, as protobuf merges).
-  let requestHeaders: ProtoReader | undefined;
-  let responseHeaders: ProtoReader | undefined;
-  let requestBody: ProtoReader | undefined;
-  let responseBody: ProtoReader | undefined;
-  let trailers = false;
+  // The phase (a oneof: the last one given wins) and its message where it lies.
+  let phase: number | undefined;
+  let message: ProtoReader | undefined;
   let authzFields: Fields | undefined;
   let attributes: Fields | undefined;
   while (!r.done) {
     const key = r.key();
     switch (key) {
       case REQUEST_HEADERS:
-        requestHeaders = r.sub();
-        break;
       case RESPONSE_HEADERS:
-        responseHeaders = r.sub();
-        break;
       case REQUEST_BODY:
-        requestBody = r.sub();
-        break;
       case RESPONSE_BODY:
-        responseBody = r.sub();
-        break;
       case REQUEST_TRAILERS:
       case RESPONSE_TRAILERS:
-        r.skip(key);
-        trailers = true;
+        phase = key;
+        message = r.sub();
         break;
       case METADATA_CONTEXT:
         // ext-authz's answer (tenant, policy, request_log, model_priority, model_weight).
@@ -215,7 +208,7 @@ function readPhase(r: ProtoReader): Phase {
     const v = f?.get(name);
     return typeof v === 'string' ? v : undefined;
   };
-  if (requestHeaders) {
+  if (phase === REQUEST_HEADERS) {
     const weight = Number(text(authzFields, 'model_weight'));
     const priority = text(authzFields, 'model_priority');
     const authz: AuthzFacts | undefined = authzFields && {
@@ -228,20 +221,20 @@ function readPhase(r: ProtoReader): Phase {
     const hostDialect = text(attributes, HOST_DIALECT_ATTRIBUTE);
     return {
       kind: 'request_headers',
-      ...headersMessage(requestHeaders),
+      ...headersMessage(message!),
       ...(authz ? { authz } : {}),
       ...(hostModel ? { hostModel } : {}),
       ...(hostDialect ? { hostDialect } : {}),
     };
   }
-  if (requestBody) return { kind: 'request_body', ...bodyMessage(requestBody) };
-  if (responseHeaders) return { kind: 'response_headers', ...headersMessage(responseHeaders) };
-  if (responseBody) {
+  if (phase === REQUEST_BODY) return { kind: 'request_body', ...bodyMessage(message!) };
+  if (phase === RESPONSE_HEADERS) return { kind: 'response_headers', ...headersMessage(message!) };
+  if (phase === RESPONSE_BODY) {
     const status = attributes?.get(RESPONSE_ATTRIBUTES.status);
     const facts = typeof status === 'number' ? { status, service: text(attributes, RESPONSE_ATTRIBUTES.service) ?? '' } : undefined;
-    return { kind: 'response_body', ...bodyMessage(responseBody), ...(facts ? { facts } : {}) };
+    return { kind: 'response_body', ...bodyMessage(message!), ...(facts ? { facts } : {}) };
   }
-  if (trailers) return { kind: 'trailers' };
+  if (phase === REQUEST_TRAILERS || phase === RESPONSE_TRAILERS) return { kind: 'trailers' };
   return { kind: 'unreadable', reason: 'a ProcessingRequest with no phase set' };
 }
 
